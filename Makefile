@@ -1,0 +1,37 @@
+# The two commands a new user needs:
+#   make train   install what is missing, build, train the default model on the built-in MNIST
+#   make test    run the test suite
+# Extra flags for train: make train ARGS="--model mlp"
+
+SHELL := /bin/bash
+SRC := $(shell find src -name '*.ts')
+STAMP := node_modules/.package-lock.json
+
+.PHONY: all install build train test typecheck clean
+
+all: build
+
+# npm ci installs exactly the lockfile; its prepare step compiles src/ into dist/.
+$(STAMP): package.json package-lock.json
+	npm ci
+	@touch $@
+
+install: $(STAMP)
+
+dist/cli/main.js: $(STAMP) $(SRC) tsconfig.json
+	npx tsc -p tsconfig.json
+	@touch $@
+
+build: dist/cli/main.js
+
+train: build
+	node bin/train.js $(ARGS)
+
+typecheck: $(STAMP)
+	npx tsc -p tsconfig.test.json
+
+test: build typecheck
+	npm test
+
+clean:
+	rm -rf dist

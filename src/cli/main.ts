@@ -1,0 +1,174 @@
+/**
+ * The command line. `train` trains (the default command); `train eval`, `train data` and
+ * `train gradcheck` live beside it. This is the only module that knows about argv, TTYs and
+ * exit codes:
+ *   0 success · 1 runtime failure (I/O, data) · 2 bad usage or config · 3 training diverged (NaN/Inf loss)
+ *   · 4 gradient check above threshold
+ */
+import * as fs from 'node:fs';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import {
+  type Config,
+  ConfigError,
+  KEYS,
+  checkPartial,
+  describeDefault,
+  flagOf,
+  resolveConfig,
+} from '../config/config.js';
+import { DataError } from '../data/errors.js';
+import { CheckpointError } from '../train/checkpoint.js';
+import { RunIoError } from '../train/atomic.js';
+import { DivergedError } from '../train/trainer.js';
+import { runTraining } from '../train/run.js';
+import { createUi } from './ui.js';
+import { evalCommand } from './eval.js';
+import { dataCommand } from './data.js';
+import { gradcheckCommand } from './gradcheck.js';
+
+/** Exit with a one-line message naming the problem; the code tells scripts what kind. */
+function fail(code: number, msg: string): never {
+  process.stderr.write(`error: ${msg}\n`);
+  process.exit(code);
+}
+
+function handleError(err: unknown): never {
+  if (err instanceof ConfigError) fail(2, err.message);
+  if (err instanceof DivergedError) fail(3, `${err.message}\nThe best checkpoint so far (if any) is kept in the run folder.`);
+  if (err instanceof DataError || err instanceof CheckpointError || err instanceof RunIoError) fail(1, err.message);
+  if (err instanceof Error) fail(1, `${err.message}\n${err.stack?.split('\n').slice(1, 6).join('\n') ?? ''}`);
+  fail(1, String(err));
+}
+
+/** Add one flag per config key; no yargs defaults, so what the user typed can be told apart from defaults. */
+function configOptions<T>(y: Argv<T>): Argv<T> {
+  let out = y as Argv<unknown>;
+  for (const def of KEYS) {
+    out = out.option(flagOf(def.key), {
+      describe: def.describe,
+      type: def.kind === 'number' || def.kind === 'int' ? 'number' : 'string',
+      ...(def.choices ? { choices: def.choices as string[] } : {}),
+      defaultDescription: describeDefault(def.key),
+      requiresArg: true,
+    });
+  }
+  return out
+    .option('config', { type: 'string', describe: 'JSON file of config keys (flags override it)', requiresArg: true })
+    .option('print-config', { type: 'boolean', describe: 'print the resolved config as JSON and exit' }) as Argv<T>;
+}
+
+/** Build the Config from --config and the flags actually given. */
+export function configFromArgv(argv: Record<string, unknown>): Config {
+  let file: Partial<Config> = {};
+  if (typeof argv.config === 'string') {
+    let text: string;
+    try {
+      text = fs.readFileSync(argv.config, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${argv.config}: ${(e as Error).message}`);
+    }
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`config file ${argv.config} is not valid JSON: ${(e as Error).message}`);
+    }
+    file = checkPartial(obj, argv.config);
+  }
+  const given: Record<string, unknown> = {};
+  for (const def of KEYS) if (argv[def.key] !== undefined) given[def.key] = argv[def.key];
+  const flags = checkPartial(given, 'command line');
+  return resolveConfig(file, flags);
+}
+
+export async function main(args: string[]): Promise<void> {
+  const cli = yargs(args)
+    .scriptName('train')
+    .usage('$0 [options]: train a softmax classifier or an MLP on MNIST or CIFAR-10')
+    .command(
+      '$0',
+      'train a model (the default command)',
+      (y) => configOptions(y),
+      async (argv) => {
+        const cfg = configFromArgv(argv as Record<string, unknown>);
+        if (argv['print-config']) {
+          process.stdout.write(JSON.stringify(cfg, null, 2) + '\n');
+          return;
+        }
+        const ui = createUi({ tty: Boolean(process.stdout.isTTY), logEvery: cfg.logEvery });
+        const { dir, summary } = await runTraining(cfg, ui);
+        const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+        ui.info(
+          `done in ${summary.seconds.total.toFixed(1)} s (${summary.examplesPerSecond} examples/s on ${summary.engine}): ` +
+            `final train acc ${f(summary.finalTrainAcc)}, val acc ${f(summary.finalValAcc)}; ` +
+            `best val acc ${f(summary.bestValAcc)} (epoch ${summary.bestEpoch}); test acc ${f(summary.testAcc)}`,
+        );
+        ui.info(`run folder: ${dir}  (re-evaluate: npx train eval ${dir})`);
+      },
+    )
+    .command(
+      'eval <run>',
+      'evaluate a saved checkpoint (a run folder or a .ckpt file) on a data split',
+      (y) =>
+        y
+          .positional('run', { type: 'string', describe: 'run folder (uses its best.ckpt) or .ckpt file', demandOption: true })
+          .option('split', { choices: ['train', 'val', 'test', 'all'], describe: 'which split to score', defaultDescription: 'test', requiresArg: true })
+          .option('data-dir', { type: 'string', describe: 'dataset location, if not where training read it', requiresArg: true })
+          .option('backend', { type: 'string', choices: KEYS.find((k) => k.key === 'backend')!.choices as string[], defaultDescription: 'auto', requiresArg: true }),
+      async (argv) => {
+        await evalCommand({ run: argv.run as string, split: (argv.split as string) ?? 'test', dataDir: argv['data-dir'] as string | undefined, backend: (argv.backend as string) ?? 'auto' });
+      },
+    )
+    .command(
+      'data <dataset>',
+      'fetch, unpack and verify a dataset (record counts, sizes, label range)',
+      (y) =>
+        y
+          .positional('dataset', { choices: ['mnist', 'cifar'], describe: 'dataset', demandOption: true })
+          .option('source', { type: 'string', describe: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)', requiresArg: true }),
+      async (argv) => {
+        await dataCommand({ dataset: argv.dataset as 'mnist' | 'cifar', source: argv.source as string | undefined });
+      },
+    )
+    .command(
+      'gradcheck',
+      'check analytic gradients against centered differences in float64',
+      (y) =>
+        y
+          .option('model', { choices: ['softmax', 'mlp'], defaultDescription: 'softmax', describe: 'model to check', requiresArg: true })
+          .option('hidden', { type: 'string', defaultDescription: '7', describe: 'MLP hidden sizes, comma-separated', requiresArg: true })
+          .option('reg', { type: 'number', defaultDescription: '0.1', describe: 'L2 strength (reg·ΣW²)', requiresArg: true })
+          .option('num-checks', { type: 'number', defaultDescription: '10', describe: 'sampled coordinates per parameter', requiresArg: true })
+          .option('threshold', { type: 'number', defaultDescription: '1e-7', describe: 'fail (exit 4) above this max relative error', requiresArg: true })
+          .option('seed', { type: 'number', defaultDescription: '0', describe: 'random seed', requiresArg: true }),
+      async (argv) => {
+        const code = gradcheckCommand({
+          model: (argv.model as 'softmax' | 'mlp') ?? 'softmax',
+          hidden: typeof argv.hidden === 'string' ? argv.hidden : '7',
+          reg: (argv.reg as number) ?? 0.1,
+          numChecks: (argv['num-checks'] as number) ?? 10,
+          threshold: (argv.threshold as number) ?? 1e-7,
+          seed: (argv.seed as number) ?? 0,
+        });
+        if (code !== 0) process.exitCode = code;
+      },
+    )
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) handleError(err);
+      process.stderr.write(`error: ${msg}\nRun 'train --help' for the options.\n`);
+      process.exit(2);
+    });
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    handleError(err);
+  }
+}
+
+await main(hideBin(process.argv));

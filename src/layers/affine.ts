@@ -1,0 +1,99 @@
+/**
+ * Affine (fully connected) layer, cs231n `affine_forward` / `affine_backward`.
+ *
+ *   forward:   out = x·w + b                       (b added to every row)
+ *   backward:  dx = dout·wᵀ     dw = xᵀ·dout     db = Σ_rows dout
+ *
+ * Both products go through the matmul seam; the transposes are flags, never copies.
+ */
+import { type FloatArray, type Mat, checkShape, shapeStr } from '../linalg/mat.js';
+import { matmul } from '../linalg/matmul.js';
+
+/** What forward saves for backward: the input and the weights (neither is changed). */
+export interface AffineCache<T extends FloatArray = FloatArray> {
+  /** Input x (N,D). */
+  x: Mat<T>;
+  /** Weights w (D,M). */
+  w: Mat<T>;
+  /** Whether forward added a bias, i.e. whether backward returns db. */
+  hasBias: boolean;
+}
+
+export interface AffineGrads<T extends FloatArray = FloatArray> {
+  /** dL/dx (N,D), or null when backward was told the input needs no gradient. */
+  dx: Mat<T> | null;
+  /** dL/dw (D,M). */
+  dw: Mat<T>;
+  /** dL/db (1,M), or null when forward had no bias. */
+  db: Mat<T> | null;
+}
+
+/**
+ * out = x·w + b.
+ * x (N,D), w (D,M), b (1,M) or null → out (N,M)
+ */
+export function affineForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat<T> | null): { out: Mat<T>; cache: AffineCache<T> } {
+  checkShape('affineForward', 'x', x, -1, -1);
+  checkShape('affineForward', 'w', w, -1, -1);
+  if (x.cols !== w.rows) {
+    throw new Error(`affineForward: x ${shapeStr(x)} and w ${shapeStr(w)} do not fit: x has ${x.cols} columns but w has ${w.rows} rows`);
+  }
+  if (x.data.constructor !== w.data.constructor) {
+    throw new Error(`affineForward: x is ${x.data.constructor.name} but w is ${w.data.constructor.name}`);
+  }
+  const M = w.cols;
+  if (b !== null) {
+    if (b.rows !== 1 || b.cols !== M || b.data.length !== M) {
+      throw new Error(`affineForward: b has shape ${shapeStr(b)} but w ${shapeStr(w)} needs b (1,${M})`);
+    }
+    if (b.data.constructor !== w.data.constructor) {
+      throw new Error(`affineForward: b is ${b.data.constructor.name} but w is ${w.data.constructor.name}`);
+    }
+  }
+
+  const out = matmul(x, w); // (N,D)·(D,M) = (N,M)
+  if (b !== null) {
+    const o = out.data;
+    const bd = b.data;
+    for (let i = 0; i < out.rows; i++) {
+      const row = i * M;
+      for (let j = 0; j < M; j++) o[row + j] += bd[j];
+    }
+  }
+  return { out, cache: { x, w, hasBias: b !== null } };
+}
+
+/**
+ * Gradients of the affine layer. `needDx = false` skips dx (the first layer's input is data).
+ * dout (N,M) → dx (N,D) | null, dw (D,M), db (1,M) | null
+ */
+export function affineBackward<T extends FloatArray>(dout: Mat<T>, cache: AffineCache<T>, needDx = true): AffineGrads<T> {
+  const { x, w } = cache;
+  checkShape('affineBackward', 'dout', dout, x.rows, w.cols);
+  if (dout.data.constructor !== x.data.constructor) {
+    throw new Error(`affineBackward: dout is ${dout.data.constructor.name} but the cached x is ${x.data.constructor.name}`);
+  }
+
+  // dx[n,d] = Σ_m dout[n,m]·w[d,m]  →  dx = dout·wᵀ   (N,M)·(M,D) = (N,D)
+  const dx = needDx ? matmul(dout, w, undefined, { transB: true }) : null;
+  // dw[d,m] = Σ_n x[n,d]·dout[n,m]  →  dw = xᵀ·dout   (D,N)·(N,M) = (D,M)
+  const dw = matmul(x, dout, undefined, { transA: true });
+
+  // db[m] = Σ_n dout[n,m]: column sums, accumulated in float64 whatever the array type.
+  let db: Mat<T> | null = null;
+  if (cache.hasBias) {
+    const N = dout.rows;
+    const M = dout.cols;
+    const sums = new Float64Array(M);
+    const d = dout.data;
+    for (let i = 0; i < N; i++) {
+      const row = i * M;
+      for (let j = 0; j < M; j++) sums[j] += d[row + j];
+    }
+    const Ctor = dout.data.constructor as new (n: number) => T;
+    const data = new Ctor(M);
+    data.set(sums);
+    db = { rows: 1, cols: M, data };
+  }
+  return { dx, dw, db };
+}

@@ -1,0 +1,98 @@
+/**
+ * TensorFlow.js engines. TensorFlow.js is used for matrix multiplication and nothing else.
+ *
+ * Preference for 'auto': tfjs-node (native libtensorflow, an optional dependency that fails to
+ * install where its download is blocked), then the wasm backend (binaries ship inside the npm
+ * package), then the pure-JS cpu backend. Every tensor made for a product is disposed before the
+ * call returns, so `tf.memory().numTensors` stays flat however long training runs.
+ */
+import type { Mat } from '../mat.js';
+import type { Engine } from '../matmul.js';
+
+export type BackendChoice = 'auto' | 'tfjs-node' | 'wasm' | 'cpu' | 'js';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tfjs-node', 'wasm', 'cpu', 'js'];
+
+type Tf = typeof import('@tensorflow/tfjs-core');
+
+let tfPromise: Promise<Tf> | null = null;
+function loadTf(): Promise<Tf> {
+  tfPromise ??= import('@tensorflow/tfjs-core');
+  return tfPromise;
+}
+
+/** Try to make `name` the active TensorFlow.js backend; returns the reason on failure. */
+async function tryBackend(tf: Tf, name: 'tfjs-node' | 'wasm' | 'cpu'): Promise<string | null> {
+  try {
+    if (name === 'tfjs-node') {
+      // Registers the 'tensorflow' backend; throws where libtensorflow was not installed.
+      await import('@tensorflow/tfjs-node' as string);
+      const ok = await tf.setBackend('tensorflow');
+      return ok ? null : 'the tensorflow backend failed to initialise';
+    }
+    if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+    else await import('@tensorflow/tfjs-backend-cpu');
+    const ok = await tf.setBackend(name);
+    return ok ? null : `the ${name} backend failed to initialise`;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return msg;
+  }
+}
+
+/** Engine wrapping the current TensorFlow.js backend. */
+function tfjsEngine(tf: Tf, name: string): Engine {
+  const features = tf.env().features;
+  const detail =
+    name === 'wasm'
+      ? `TensorFlow.js ${tf.version_core} wasm backend (SIMD ${features['WASM_HAS_SIMD_SUPPORT'] ? 'on' : 'off'}, threads ${features['WASM_HAS_MULTITHREAD_SUPPORT'] ? 'on' : 'off'})`
+      : `TensorFlow.js ${tf.version_core} ${name} backend`;
+  return {
+    name,
+    detail,
+    matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
+      const ta = tf.tensor2d(a.data, [a.rows, a.cols], 'float32');
+      const tb = tf.tensor2d(b.data, [b.rows, b.cols], 'float32');
+      const tc = tf.matMul(ta, tb, transA, transB);
+      try {
+        out.data.set(tc.dataSync() as Float32Array);
+      } finally {
+        ta.dispose();
+        tb.dispose();
+        tc.dispose();
+      }
+    },
+  };
+}
+
+export interface EngineSelection {
+  engine: Engine;
+  /** Backends tried before the chosen one, with why each was passed over. */
+  skipped: { name: string; reason: string }[];
+}
+
+/**
+ * Pick and initialise an engine. 'auto' walks tfjs-node → wasm → cpu. A forced choice that
+ * cannot load throws, naming the backend and the reason.
+ */
+export async function selectTfjsEngine(choice: Exclude<BackendChoice, 'js'>): Promise<EngineSelection> {
+  const tf = await loadTf();
+  const order: ('tfjs-node' | 'wasm' | 'cpu')[] = choice === 'auto' ? ['tfjs-node', 'wasm', 'cpu'] : [choice];
+  const skipped: { name: string; reason: string }[] = [];
+  for (const name of order) {
+    const reason = await tryBackend(tf, name);
+    if (reason === null) return { engine: tfjsEngine(tf, name), skipped };
+    skipped.push({ name, reason });
+  }
+  const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  throw new Error(
+    choice === 'auto'
+      ? `no TensorFlow.js backend could start (${why}). Run 'npm ci' to install @tensorflow/tfjs-backend-wasm.`
+      : `backend '${choice}' could not start: ${why}`,
+  );
+}
+
+/** Number of live TensorFlow.js tensors (for leak tests); 0 when TensorFlow.js is not loaded. */
+export async function liveTensors(): Promise<number> {
+  const tf = await loadTf();
+  return tf.memory().numTensors;
+}

@@ -1,0 +1,45 @@
+/**
+ * Parameters live in one flat buffer with named matrix views into it (as llm.c does), so the
+ * optimizer step is one loop over one array and a checkpoint is one block of floats.
+ */
+import type { FloatArray, FloatArrayCtor, Mat } from '../linalg/mat.js';
+
+export interface ParamSpec {
+  name: string;
+  rows: number;
+  cols: number;
+}
+
+export interface ParamSet<T extends FloatArray = FloatArray> {
+  specs: ParamSpec[];
+  /** All parameters back to back, in `specs` order. */
+  flat: T;
+  /** Named views into `flat`, e.g. views.W1 is a (D,H) matrix sharing flat's memory. */
+  views: Record<string, Mat<T>>;
+}
+
+/** A zero-filled parameter set laid out by `specs`. */
+export function allocParams<T extends FloatArray>(specs: ParamSpec[], Ctor: FloatArrayCtor): ParamSet<T> {
+  const total = specs.reduce((s, p) => s + p.rows * p.cols, 0);
+  const flat = new Ctor(total) as T;
+  return { specs, flat, views: viewsOf(specs, flat) };
+}
+
+/** Named views of `flat` laid out by `specs`. */
+export function viewsOf<T extends FloatArray>(specs: ParamSpec[], flat: T): Record<string, Mat<T>> {
+  const views: Record<string, Mat<T>> = {};
+  let off = 0;
+  for (const p of specs) {
+    const n = p.rows * p.cols;
+    views[p.name] = { rows: p.rows, cols: p.cols, data: flat.subarray(off, off + n) as T };
+    off += n;
+  }
+  if (off !== flat.length) throw new Error(`viewsOf: specs cover ${off} numbers but the buffer holds ${flat.length}`);
+  return views;
+}
+
+/** A parameter set with the same layout and a copy of the values. */
+export function cloneParams<T extends FloatArray>(p: ParamSet<T>): ParamSet<T> {
+  const flat = p.flat.slice() as T;
+  return { specs: p.specs, flat, views: viewsOf(p.specs, flat) };
+}

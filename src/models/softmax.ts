@@ -1,0 +1,84 @@
+/**
+ * Linear softmax classifier, cs231n `softmax.py`: scores = X·W, softmax cross-entropy loss.
+ *
+ * The bias is folded into W by the bias trick: the data carries a trailing column of ones, so
+ * `inputDim` D includes it and W is (D,C) with the bias in its last row. That row is therefore
+ * regularized too, as in cs231n's linear classifier.
+ *
+ * L2 convention (see model.ts): loss = data loss + reg·ΣW², dW += 2·reg·W.
+ */
+import { type FloatArray, type FloatArrayCtor, type Mat, shapeStr } from '../linalg/mat.js';
+import type { Rng } from '../linalg/rng.js';
+import { affineBackward, affineForward } from '../layers/affine.js';
+import { addL2 } from '../layers/l2.js';
+import { softmaxLoss } from '../layers/softmax_loss.js';
+import type { Labels, LossResult, Model, ModelSpec } from './model.js';
+import { type ParamSet, type ParamSpec, allocParams } from './params.js';
+
+export interface SoftmaxOptions {
+  /** Input columns D, including the bias column of ones. */
+  inputDim: number;
+  /** Number of classes C. */
+  numClasses: number;
+  /** W starts as initStd·N(0,1); small (e.g. 1e-3) so the initial loss is near ln C. */
+  initStd: number;
+  /** L2 strength: loss adds reg·ΣW². */
+  reg: number;
+  /** Array type of the parameters: Float32Array for training (default), Float64Array for gradient checks. */
+  dtype?: FloatArrayCtor;
+}
+
+/** Parameter layout of the softmax classifier: W (D,C). */
+export function softmaxParamSpecs(inputDim: number, numClasses: number): ParamSpec[] {
+  return [{ name: 'W', rows: inputDim, cols: numClasses }];
+}
+
+/**
+ * A softmax classifier with freshly initialised weights W = initStd·randn (D,C).
+ * X (N,D) → scores (N,C);  X (N,D), y (N) → { loss, grads.W (D,C) }
+ */
+export function createSoftmax(opts: SoftmaxOptions & { dtype: Float64ArrayConstructor }, rng: Rng): Model<Float64Array>;
+export function createSoftmax(opts: SoftmaxOptions & { dtype?: Float32ArrayConstructor }, rng: Rng): Model<Float32Array>;
+export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model;
+export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model {
+  const spec: ModelSpec = { kind: 'softmax', inputDim: opts.inputDim, hidden: [], numClasses: opts.numClasses };
+  for (const [name, n] of [['inputDim', spec.inputDim], ['numClasses', spec.numClasses]] as const) {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`createSoftmax: ${name} must be a positive integer, got ${n}`);
+  }
+  if (!(Number.isFinite(opts.initStd) && opts.initStd >= 0)) throw new Error(`createSoftmax: initStd must be a finite number ≥ 0, got ${opts.initStd}`);
+  if (!(Number.isFinite(opts.reg) && opts.reg >= 0)) throw new Error(`createSoftmax: reg must be a finite number ≥ 0, got ${opts.reg}`);
+  const params = allocParams(softmaxParamSpecs(spec.inputDim, spec.numClasses), opts.dtype ?? Float32Array);
+  rng.fillNormal(params.views.W.data, opts.initStd);
+  return softmaxFromParams(spec, params, opts.reg);
+}
+
+/**
+ * Wrap an existing parameter set (layout already checked by the caller) as a softmax model.
+ * The model uses `params` itself, not a copy.
+ */
+export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number): Model<T> {
+  function loss(X: Mat<T>): Mat<T>;
+  function loss(X: Mat<T>, y: Labels): LossResult<T>;
+  function loss(X: Mat<T>, y?: Labels): Mat<T> | LossResult<T> {
+    const W = params.views.W;
+    if (X.cols !== W.rows || X.data.length !== X.rows * X.cols) {
+      throw new Error(`softmax.loss: X has shape ${shapeStr(X)} but the model takes (N,${W.rows}) inputs (the bias column included)`);
+    }
+    if (X.data.constructor !== W.data.constructor) {
+      throw new Error(`softmax.loss: X is ${X.data.constructor.name} but W is ${W.data.constructor.name}; convert X, or build the model with the matching dtype`);
+    }
+    // Forward: scores = X·W (no separate bias: it is the last row of W).
+    const { out: scores, cache } = affineForward(X, W, null);
+    if (y === undefined) return scores;
+
+    const data = softmaxLoss(scores, y);
+    const grads = allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor);
+    // Backward: dW = Xᵀ·dscores; X is data, so no dX.
+    const { dw } = affineBackward(data.dscores, cache, false);
+    grads.views.W.data.set(dw.data);
+    const regLoss = addL2(W, model.reg, grads.views.W);
+    return { loss: data.loss + regLoss, grads };
+  }
+  const model: Model<T> = { spec, params, reg, loss };
+  return model;
+}

@@ -1,0 +1,40 @@
+/**
+ * Stochastic gradient descent with optional momentum, on the flat parameter buffer.
+ * The loss owns regularization (its gradient already includes 2·reg·W); the optimizer only steps.
+ *
+ *   plain:     w ← w − lr·dw
+ *   momentum:  v ← μ·v − lr·dw;  w ← w + v      (cs231n optim.sgd_momentum)
+ */
+import type { FloatArray } from '../linalg/mat.js';
+
+export interface SgdState {
+  /** Velocity, same length as the parameters; null for plain SGD. */
+  velocity: Float32Array | Float64Array | null;
+}
+
+/** A fresh optimizer state for `n` parameters. */
+export function sgdInit(n: number, momentum: number, Ctor: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array): SgdState {
+  return { velocity: momentum > 0 ? new Ctor(n) : null };
+}
+
+/** One step in place: params (P), grads (P). */
+export function sgdStep(params: FloatArray, grads: FloatArray, lr: number, momentum: number, state: SgdState): void {
+  if (params.length !== grads.length) {
+    throw new Error(`sgdStep: params has ${params.length} numbers but grads has ${grads.length}`);
+  }
+  const v = state.velocity;
+  if (momentum > 0) {
+    if (v === null || v.length !== params.length) throw new Error('sgdStep: momentum > 0 needs a velocity buffer (sgdInit)');
+    for (let i = 0; i < params.length; i++) {
+      v[i] = momentum * v[i] - lr * grads[i];
+      params[i] += v[i];
+    }
+  } else {
+    for (let i = 0; i < params.length; i++) params[i] -= lr * grads[i];
+  }
+}
+
+/** Learning rate after `epoch` completed epochs: lr0 · decay^epoch. */
+export function lrAtEpoch(lr0: number, decay: number, epoch: number): number {
+  return lr0 * Math.pow(decay, epoch);
+}

@@ -1,0 +1,50 @@
+/**
+ * Minibatches gathered into buffers allocated once: each step copies B rows of X into the same
+ * (B,D) matrix, so steady-state training allocates nothing for batches.
+ *
+ * 'replacement': each row index drawn uniformly (cs231n's np.random.choice(N, B, replace=True)).
+ * 'shuffle': a permutation per epoch, consumed B at a time (the last partial batch is dropped).
+ */
+import type { Mat } from '../linalg/mat.js';
+import type { Rng } from '../linalg/rng.js';
+import type { Sampling } from '../config/config.js';
+import type { LabeledRows } from './evaluate.js';
+
+export class Batcher {
+  readonly X: Mat<Float32Array>;
+  readonly y: Int32Array;
+  private perm: Int32Array | null = null;
+  private pos = 0;
+
+  constructor(
+    private readonly src: LabeledRows,
+    readonly batchSize: number,
+    private readonly sampling: Sampling,
+  ) {
+    if (batchSize > src.X.rows) throw new Error(`Batcher: batch size ${batchSize} is larger than the split (${src.X.rows} rows)`);
+    this.X = { rows: batchSize, cols: src.X.cols, data: new Float32Array(batchSize * src.X.cols) };
+    this.y = new Int32Array(batchSize);
+  }
+
+  /** Fill this.X / this.y with the next minibatch. */
+  next(rng: Rng): void {
+    const N = this.src.X.rows;
+    const D = this.src.X.cols;
+    const from = this.src.X.data;
+    for (let i = 0; i < this.batchSize; i++) {
+      let r: number;
+      if (this.sampling === 'replacement') {
+        r = rng.int(N);
+      } else {
+        if (this.perm === null || this.pos + this.batchSize - i > N) {
+          this.perm ??= Int32Array.from({ length: N }, (_, k) => k);
+          rng.shuffle(this.perm);
+          this.pos = 0;
+        }
+        r = this.perm[this.pos++];
+      }
+      this.X.data.set(from.subarray(r * D, r * D + D), i * D);
+      this.y[i] = this.src.y[r];
+    }
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * One training run, from a resolved config to a run folder: load and split the data, build the
+ * model, check the initial loss, train, keep the best checkpoint, evaluate on test, summarise.
+ * Everything a person sees goes through `ui`; everything on record goes to the run folder.
+ */
+import * as path from 'node:path';
+import pino from 'pino';
+import { type Config, checkAgainstData } from '../config/config.js';
+import { initEngine } from '../linalg/engine.js';
+import { Rng } from '../linalg/rng.js';
+import { createModel } from '../models/index.js';
+import type { Model, ModelSpec } from '../models/model.js';
+import { loadDataset } from '../data/datasets.js';
+import { prepareData, resolveSplit, type PreparedData } from '../data/split.js';
+import { writeJsonAtomic } from './atomic.js';
+import { saveCheckpoint, type CheckpointHeader } from './checkpoint.js';
+import { accuracy } from './evaluate.js';
+import { createRunDir, JsonlWriter } from './rundir.js';
+import { DivergedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent } from './trainer.js';
+
+/** What the console layer implements (progress bar on a TTY, plain lines otherwise). */
+export interface RunUi {
+  info(line: string): void;
+  warn(line: string): void;
+  startTraining(totalIterations: number): void;
+  iteration(e: IterationEvent): void;
+  epoch(e: EpochEvent): void;
+  endTraining(): void;
+}
+
+export interface Summary {
+  status: 'ok' | 'diverged';
+  error?: string;
+  name: string;
+  dataset: string;
+  model: ModelSpec;
+  engine: string;
+  engineDetail: string;
+  iterations: number;
+  epochs: number;
+  initialLoss: number;
+  expectedInitialLoss: number;
+  finalLoss: number | null;
+  finalTrainAcc: number | null;
+  finalValAcc: number | null;
+  bestValAcc: number | null;
+  bestEpoch: number | null;
+  testAcc: number | null;
+  seconds: { load: number; train: number; total: number };
+  examplesPerSecond: number | null;
+  checkpoint: string | null;
+}
+
+export interface RunOutcome {
+  dir: string;
+  summary: Summary;
+}
+
+/** Train per `cfg`. Throws ConfigError/DataError before any run folder is made; DivergedError after the summary is written. */
+export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
+  const t0 = performance.now();
+
+  // 1. Data: load, size the split, refuse nonsense before any work is done.
+  const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined);
+  const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
+  checkAgainstData(cfg, split.numTrain);
+
+  // 2. Run folder and log.
+  const dir = createRunDir(cfg.runsDir, cfg.name);
+  writeJsonAtomic(path.join(dir, 'config.json'), cfg);
+  const log = pino({ base: undefined }, pino.destination({ dest: path.join(dir, 'train.log'), sync: true }));
+  log.info({ config: cfg }, 'config');
+  ui.info(`run folder: ${dir}`);
+
+  // 3. Engine.
+  const { engine, skipped } = await initEngine(cfg.backend);
+  for (const s of skipped) log.info({ backend: s.name, reason: s.reason }, 'backend unavailable');
+  log.info({ engine: engine.name, detail: engine.detail }, 'engine');
+  ui.info(`engine: ${engine.name} (${engine.detail})`);
+
+  // 4. Preprocess: split, mean image subtracted, bias column for the linear model.
+  const rng = new Rng(cfg.seed);
+  const data: PreparedData = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, rng);
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const shapes = `train ${data.train.n}, val ${data.val.n}, test ${data.test.n}, dev ${data.dev.n}; ${data.dim} numbers a row`;
+  log.info({ source: raw.source, train: data.train.n, val: data.val.n, test: data.test.n, dev: data.dev.n, dim: data.dim, seconds: loadSeconds }, 'data');
+  ui.info(`data: ${cfg.dataset} from ${raw.source} (${shapes}), ${loadSeconds.toFixed(1)} s`);
+
+  // 5. Model and the cs231n sanity check of the initial loss.
+  const spec: ModelSpec = {
+    kind: cfg.model,
+    inputDim: data.dim,
+    hidden: cfg.model === 'mlp' ? cfg.hidden : [],
+    numClasses: data.classes.length,
+  };
+  const model = createModel(spec, { initStd: cfg.initStd, reg: cfg.reg }, rng) as Model<Float32Array>;
+  const check = initialLossCheck(model, data.dev, spec.numClasses);
+  const checkLine = `initial loss ${check.loss.toFixed(4)} with reg 0 on ${data.dev.n} dev rows; expected −ln(1/${spec.numClasses}) = ${check.expected.toFixed(4)} (${(100 * check.relDiff).toFixed(1)}% off)`;
+  log.info({ initialLoss: check.loss, expected: check.expected, relDiff: check.relDiff }, 'initial loss check');
+  ui.info(checkLine);
+  if (!check.ok) {
+    const w = `initial loss is more than 10% away from ln(${spec.numClasses}): is --init-std too large (weights should start small), or the data not preprocessed?`;
+    log.warn(w);
+    ui.warn(w);
+  }
+
+  // 6. Train.
+  const perEpoch = iterationsPerEpoch(data.train.n, cfg.batchSize);
+  const iterations = cfg.iterations > 0 ? cfg.iterations : Math.max(1, Math.round(cfg.epochs * perEpoch));
+  const epochs = Math.ceil(iterations / perEpoch);
+  const trainAccRows = Math.min(cfg.trainAccSamples, data.train.n);
+  const accIdx = rng.choice(data.train.n, trainAccRows);
+  const trainAcc = gatherRows(data.train.X, data.train.y, accIdx);
+  log.info({ iterations, iterationsPerEpoch: perEpoch, epochs, batchSize: cfg.batchSize }, 'schedule');
+  ui.info(`training ${cfg.model}${spec.hidden.length ? ` (hidden ${spec.hidden.join(',')})` : ''}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}`);
+
+  const metrics = new JsonlWriter(path.join(dir, 'metrics.jsonl'));
+  const ckptFile = path.join(dir, 'best.ckpt');
+  let savedCheckpoint: string | null = null;
+  const header = (e: EpochEvent): CheckpointHeader => ({
+    model: spec,
+    params: model.params.specs,
+    dataset: cfg.dataset,
+    classes: data.classes,
+    imageShape: data.imageShape,
+    preprocess: data.preprocess,
+    split: { numTrain: split.numTrain, numVal: split.numVal, numTest: split.numTest },
+    meanLength: data.mean.length,
+    epoch: e.epoch,
+    iteration: e.it,
+    trainAcc: e.trainAcc,
+    valAcc: e.valAcc,
+    config: { ...cfg },
+  });
+
+  const base: Omit<Summary, 'status' | 'finalLoss' | 'finalTrainAcc' | 'finalValAcc' | 'bestValAcc' | 'bestEpoch' | 'testAcc' | 'seconds' | 'examplesPerSecond' | 'checkpoint'> = {
+    name: cfg.name,
+    dataset: cfg.dataset,
+    model: spec,
+    engine: engine.name,
+    engineDetail: engine.detail,
+    iterations,
+    epochs,
+    initialLoss: check.loss,
+    expectedInitialLoss: check.expected,
+  };
+
+  ui.startTraining(iterations);
+  const tTrain = performance.now();
+  let result;
+  try {
+    result = train(
+      model,
+      { train: data.train, val: data.val, trainAcc },
+      { lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: cfg.momentum, batchSize: cfg.batchSize, iterations, iterationsPerEpoch: perEpoch, sampling: cfg.sampling },
+      rng,
+      {
+        onIteration: (e) => {
+          metrics.write({ type: 'iter', it: e.it, epoch: e.epoch, loss: e.loss, lr: e.lr });
+          ui.iteration(e);
+        },
+        onEpoch: (e, m) => {
+          metrics.write({ type: 'epoch', epoch: e.epoch, it: e.it, trainAcc: e.trainAcc, valAcc: e.valAcc, lr: e.lr, best: e.best, seconds: e.seconds });
+          metrics.flush();
+          log.info({ epoch: e.epoch, it: e.it, trainAcc: e.trainAcc, valAcc: e.valAcc, lr: e.lr, best: e.best }, 'epoch');
+          if (e.best) {
+            saveCheckpoint(ckptFile, { header: header(e), params: m.params.flat as Float32Array, mean: data.mean });
+            savedCheckpoint = ckptFile;
+          }
+          ui.epoch(e);
+        },
+      },
+    );
+  } catch (err) {
+    ui.endTraining();
+    metrics.close();
+    if (err instanceof DivergedError) {
+      const summary: Summary = {
+        ...base,
+        status: 'diverged',
+        error: err.message,
+        finalLoss: err.loss,
+        finalTrainAcc: null,
+        finalValAcc: null,
+        bestValAcc: null,
+        bestEpoch: null,
+        testAcc: null,
+        seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
+        examplesPerSecond: null,
+        checkpoint: savedCheckpoint,
+      };
+      writeJsonAtomic(path.join(dir, 'summary.json'), summary);
+      log.error({ it: err.it, loss: err.loss, lr: err.lr }, err.message);
+    }
+    throw err;
+  }
+  ui.endTraining();
+  metrics.close();
+  const trainSeconds = (performance.now() - tTrain) / 1000;
+
+  // 7. Test accuracy of the best parameters (now in the model), evaluated once.
+  const testAcc = accuracy(model, data.test);
+  const last = result.lossHistory.subarray(Math.max(0, iterations - 10));
+  const summary: Summary = {
+    ...base,
+    status: 'ok',
+    finalLoss: last.reduce((s, v) => s + v, 0) / last.length,
+    finalTrainAcc: result.finalTrainAcc,
+    finalValAcc: result.finalValAcc,
+    bestValAcc: result.bestValAcc,
+    bestEpoch: result.bestEpoch,
+    testAcc,
+    seconds: { load: round(loadSeconds), train: round(trainSeconds), total: round((performance.now() - t0) / 1000) },
+    examplesPerSecond: Math.round((iterations * cfg.batchSize) / trainSeconds),
+    checkpoint: savedCheckpoint,
+  };
+  writeJsonAtomic(path.join(dir, 'summary.json'), summary);
+  log.info(summary, 'summary');
+  return { dir, summary };
+}
+
+/** Copy rows `idx` of (X, y) into a new (k, D) matrix and labels. */
+function gatherRows(X: { rows: number; cols: number; data: Float32Array }, y: ArrayLike<number>, idx: Int32Array) {
+  const D = X.cols;
+  const out = new Float32Array(idx.length * D);
+  const yy = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    out.set(X.data.subarray(idx[i] * D, idx[i] * D + D), i * D);
+    yy[i] = y[idx[i]];
+  }
+  return { X: { rows: idx.length, cols: D, data: out }, y: yy };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,170 @@
+/**
+ * The training loop (cs231n Solver style). It reports through listeners and prints nothing:
+ * the console, the progress bar, the run folder and the log file subscribe to its events.
+ *
+ * Each iteration: draw a minibatch, loss and gradients from the model, one SGD step. After each
+ * epoch: decay the learning rate, measure train accuracy (on fixed training rows) and val
+ * accuracy, and keep a copy of the parameters with the best val accuracy. At the end the best
+ * parameters are swapped into the model, as the Solver does.
+ */
+import type { Mat } from '../linalg/mat.js';
+import type { Rng } from '../linalg/rng.js';
+import type { Model } from '../models/model.js';
+import type { Sampling } from '../config/config.js';
+import { sgdInit, sgdStep, lrAtEpoch } from '../optim/sgd.js';
+import { Batcher } from './batch.js';
+import { accuracy, type LabeledRows } from './evaluate.js';
+
+export interface TrainOptions {
+  lr: number;
+  lrDecay: number;
+  momentum: number;
+  batchSize: number;
+  /** Total SGD steps. */
+  iterations: number;
+  /** Steps between end-of-epoch evaluations and learning-rate decays. */
+  iterationsPerEpoch: number;
+  sampling: Sampling;
+}
+
+export interface IterationEvent {
+  it: number; // 1-based count of steps done
+  epoch: number; // 0-based epoch this step belongs to
+  loss: number;
+  lr: number;
+}
+
+export interface EpochEvent {
+  epoch: number; // 1-based count of epochs done (fractional last epoch counts as one)
+  it: number;
+  trainAcc: number;
+  valAcc: number;
+  /** Learning rate for the next epoch. */
+  lr: number;
+  /** Val accuracy improved on every earlier epoch: these are the new best parameters. */
+  best: boolean;
+  seconds: number;
+}
+
+export interface TrainListener {
+  onIteration?(e: IterationEvent): void;
+  onEpoch?(e: EpochEvent, model: Model<Float32Array>): void;
+}
+
+export interface TrainResult {
+  lossHistory: Float64Array;
+  trainAccHistory: number[];
+  valAccHistory: number[];
+  bestValAcc: number;
+  bestEpoch: number;
+  /** Train and val accuracy of the last parameters (before the best were swapped in). */
+  finalTrainAcc: number;
+  finalValAcc: number;
+  iterations: number;
+  seconds: number;
+}
+
+/** Stopped because the loss became NaN or infinite. */
+export class DivergedError extends Error {
+  constructor(
+    readonly it: number,
+    readonly loss: number,
+    readonly lr: number,
+  ) {
+    super(
+      `the loss became ${loss} at iteration ${it} (lr ${lr.toExponential(2)}). ` +
+        'Training diverged: lower --lr (try 10× smaller) or check --reg and --init-std.',
+    );
+  }
+}
+
+/** Number of steps in one epoch: max(floor(N / B), 1), as cs231n's Solver. */
+export function iterationsPerEpoch(numTrain: number, batchSize: number): number {
+  return Math.max(Math.floor(numTrain / batchSize), 1);
+}
+
+/**
+ * Train `model` in place. `trainAcc` is the fixed subsample of training rows that train accuracy
+ * is measured on. Throws DivergedError on a NaN/Inf loss (after the listener has seen every
+ * finished epoch, so the best checkpoint is already on disk).
+ */
+export function train(
+  model: Model<Float32Array>,
+  data: { train: LabeledRows; val: LabeledRows; trainAcc: LabeledRows },
+  opts: TrainOptions,
+  rng: Rng,
+  listener: TrainListener = {},
+): TrainResult {
+  const t0 = performance.now();
+  const params = model.params.flat;
+  const best = params.slice();
+  const opt = sgdInit(params.length, opts.momentum);
+  const batcher = new Batcher(data.train, opts.batchSize, opts.sampling);
+  const lossHistory = new Float64Array(opts.iterations);
+  const trainAccHistory: number[] = [];
+  const valAccHistory: number[] = [];
+  let bestValAcc = -1;
+  let bestEpoch = 0;
+  let epoch = 0;
+  let lr = opts.lr;
+
+  for (let it = 0; it < opts.iterations; it++) {
+    batcher.next(rng);
+    const { loss, grads } = model.loss(batcher.X as Mat<Float32Array>, batcher.y);
+    if (!Number.isFinite(loss)) throw new DivergedError(it + 1, loss, lr);
+    sgdStep(params, grads.flat, lr, opts.momentum, opt);
+    lossHistory[it] = loss;
+    listener.onIteration?.({ it: it + 1, epoch, loss, lr });
+
+    const epochEnd = (it + 1) % opts.iterationsPerEpoch === 0;
+    const last = it + 1 === opts.iterations;
+    if (epochEnd || last) {
+      if (epochEnd) {
+        epoch++;
+        lr = lrAtEpoch(opts.lr, opts.lrDecay, epoch);
+      }
+      const trainAcc = accuracy(model, data.trainAcc);
+      const valAcc = accuracy(model, data.val);
+      trainAccHistory.push(trainAcc);
+      valAccHistory.push(valAcc);
+      const isBest = valAcc > bestValAcc;
+      if (isBest) {
+        bestValAcc = valAcc;
+        bestEpoch = epochEnd ? epoch : epoch + 1;
+        best.set(params);
+      }
+      listener.onEpoch?.(
+        { epoch: epochEnd ? epoch : epoch + 1, it: it + 1, trainAcc, valAcc, lr, best: isBest, seconds: (performance.now() - t0) / 1000 },
+        model,
+      );
+    }
+  }
+  const finalTrainAcc = trainAccHistory.at(-1) ?? NaN;
+  const finalValAcc = valAccHistory.at(-1) ?? NaN;
+  params.set(best);
+  return {
+    lossHistory,
+    trainAccHistory,
+    valAccHistory,
+    bestValAcc,
+    bestEpoch,
+    finalTrainAcc,
+    finalValAcc,
+    iterations: opts.iterations,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Loss at initialization with reg 0 against −ln(1/C) = ln C, the cs231n sanity check. */
+export function initialLossCheck(model: Model<Float32Array>, rows: LabeledRows, numClasses: number) {
+  const reg = model.reg;
+  model.reg = 0;
+  try {
+    const { loss } = model.loss(rows.X, rows.y);
+    const expected = Math.log(numClasses);
+    const relDiff = Math.abs(loss - expected) / expected;
+    return { loss, expected, relDiff, ok: relDiff <= 0.1 };
+  } finally {
+    model.reg = reg;
+  }
+}

