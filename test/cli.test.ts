@@ -100,7 +100,8 @@ test('bad flags and values are refused before any work, with exit code 2', () =>
     [['--bogus', '1'], /Unknown argument: bogus/],
     [['--lr', '-1'], /lr = -1 is not allowed: expected a number > 0/],
     [['--model', 'mlp', '--hidden', '0'], /hidden = "0" is not allowed/],
-    [['--num-train', '100', '--batch-size', '500'], /batchSize = 500 is larger than the training split \(100 records\)/],
+    [['--num-train', '100', '--num-dev', '50', '--batch-size', '500'], /batchSize = 500 is larger than the training split \(100 records\)/],
+    [['--num-train', '100'], /numDev = 500 is more than the 100 training records/],
     [['--model', 'cnn'], /Invalid values:[\s\S]*cnn/],
   ];
   for (const [args, re] of cases) {

@@ -1,0 +1,726 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as zlib from 'node:zlib';
+import * as tar from 'tar';
+import { ConfigError } from '../src/config/config.js';
+import { CIFAR_DIR_NAME, SOURCE_MARKER, readMarker } from '../src/data/archive.js';
+import { CIFAR_CLASSES, CIFAR_PIXELS, CIFAR_RECORD, encodeCifarBatch, parseCifarBatch } from '../src/data/cifar.js';
+import { describeDataset, loadCifar, loadDataset, loadMnist, type RawDataset } from '../src/data/datasets.js';
+import { DataError } from '../src/data/errors.js';
+import { encodeIdx, parseIdx, readIdxFile } from '../src/data/idx.js';
+import { meanImage, prepareData, preprocessRows, resolveSplit } from '../src/data/split.js';
+import { Rng } from '../src/linalg/rng.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+
+const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'data-test-'));
+after(() => fs.rmSync(ROOT, { recursive: true, force: true }));
+
+/** A fresh empty folder under ROOT. */
+const tmp = (prefix: string) => fs.mkdtempSync(path.join(ROOT, `${prefix}-`));
+
+function randomBytes(rng: Rng, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.nextUint32() & 0xff;
+  return out;
+}
+
+function randomLabels(rng: Rng, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.int(10);
+  return out;
+}
+
+/** A DataError whose message contains every one of `parts`. */
+function dataError(...parts: (string | RegExp)[]) {
+  return (e: unknown) => {
+    assert.ok(e instanceof DataError, `expected a DataError, got ${String(e)}`);
+    for (const p of parts) {
+      if (typeof p === 'string') assert.ok(e.message.includes(p), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(p)}`);
+      else assert.match(e.message, p);
+    }
+    return true;
+  };
+}
+
+// =============================================================================================
+// IDX
+
+test('IDX: encodeIdx → parseIdx round-trips dims and bytes', () => {
+  const rng = new Rng(1);
+  for (const dims of [[7], [3, 4, 5], [2, 3, 2, 2], [0, 28, 28]]) {
+    const count = dims.reduce((a, b) => a * b, 1);
+    const data = randomBytes(rng, count);
+    const buf = encodeIdx(dims, data);
+    assert.equal(buf.length, 4 + 4 * dims.length + count);
+    const back = parseIdx(buf, 'mem');
+    assert.deepEqual(back.dims, dims);
+    assert.deepEqual(Array.from(back.data), Array.from(data));
+  }
+});
+
+test('IDX: readIdxFile reads plain and gzipped files identically', () => {
+  const dir = tmp('idx');
+  const data = randomBytes(new Rng(2), 6 * 5 * 4);
+  const buf = encodeIdx([6, 5, 4], data);
+  const plain = path.join(dir, 'a-idx3-ubyte');
+  const gz = path.join(dir, 'a-idx3-ubyte.gz');
+  fs.writeFileSync(plain, buf);
+  fs.writeFileSync(gz, zlib.gzipSync(buf));
+  assert.notDeepEqual(fs.readFileSync(gz), fs.readFileSync(plain));
+  const a = readIdxFile(plain);
+  const b = readIdxFile(gz);
+  assert.deepEqual(a.dims, [6, 5, 4]);
+  assert.deepEqual(b.dims, a.dims);
+  assert.deepEqual(Array.from(a.data), Array.from(data));
+  assert.deepEqual(Array.from(b.data), Array.from(data));
+});
+
+test('IDX: a truncated file names the file, the expected and the found byte counts', () => {
+  const dir = tmp('idx');
+  const full = encodeIdx([5, 4], randomBytes(new Rng(3), 20)); // 4 + 8 + 20 = 32 bytes
+  assert.equal(full.length, 32);
+  const file = path.join(dir, 'cut-idx2-ubyte');
+  fs.writeFileSync(file, full.subarray(0, 29));
+  assert.throws(() => readIdxFile(file), dataError(file, 'truncated', 'needs 32 bytes', 'has 29'));
+  // the same through gzip
+  const gz = path.join(dir, 'cut-idx2-ubyte.gz');
+  fs.writeFileSync(gz, zlib.gzipSync(full.subarray(0, 29)));
+  assert.throws(() => readIdxFile(gz), dataError(gz, 'needs 32 bytes', 'has 29'));
+  // a header cut short
+  assert.throws(() => parseIdx(full.subarray(0, 9), 'short.idx'), dataError('short.idx', 'truncated IDX header', '9 bytes', 'needs 12'));
+  assert.throws(() => parseIdx(full.subarray(0, 3), 'tiny.idx'), dataError('tiny.idx', '3 bytes'));
+});
+
+test('IDX: trailing bytes, bad magic and unsupported element types are refused', () => {
+  const good = encodeIdx([3, 2], Uint8Array.from([1, 2, 3, 4, 5, 6]));
+  assert.throws(() => parseIdx(Buffer.concat([good, Buffer.from([9, 9, 9])]), 'long.idx'), dataError('long.idx', 'trailing bytes', 'needs 18 bytes', 'has 21'));
+
+  const magic = Buffer.from(good);
+  magic[1] = 0x01;
+  assert.throws(() => parseIdx(magic, 'magic.idx'), dataError('magic.idx', 'not an IDX file', '0x01'));
+
+  const type = Buffer.from(good);
+  type[2] = 0x0d; // float
+  assert.throws(() => parseIdx(type, 'float.idx'), dataError('float.idx', '0x0d', 'not supported'));
+
+  const nd = Buffer.from(good);
+  nd[3] = 0;
+  assert.throws(() => parseIdx(nd, 'nodims.idx'), dataError('nodims.idx', '0 dimensions'));
+
+  const dir = tmp('idx');
+  const file = path.join(dir, 'junk.gz');
+  fs.writeFileSync(file, Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8]));
+  assert.throws(() => readIdxFile(file), dataError(file, 'gzip'));
+  assert.throws(() => readIdxFile(path.join(dir, 'nope')), dataError(path.join(dir, 'nope')));
+});
+
+test('IDX: absurd header dimensions are rejected from the header alone', () => {
+  const header = Buffer.alloc(4 + 16);
+  header[2] = 0x08;
+  header[3] = 4;
+  for (let i = 0; i < 4; i++) header.writeUInt32BE(0xffffffff, 4 + 4 * i);
+  assert.throws(() => parseIdx(header, 'huge.idx'), dataError('huge.idx', 'implausibly large', '4294967295'));
+  // just over the limit in one dimension
+  const one = Buffer.alloc(8);
+  one[2] = 0x08;
+  one[3] = 1;
+  one.writeUInt32BE(2 ** 31, 4);
+  assert.throws(() => parseIdx(one, 'big.idx'), dataError('big.idx', 'implausibly large'));
+  // large but plausible: refused as truncated, not allocated
+  one.writeUInt32BE(2 ** 31 - 1, 4);
+  const before = process.memoryUsage().arrayBuffers;
+  assert.throws(() => parseIdx(one, 'plausible.idx'), dataError('plausible.idx', 'truncated', `needs ${8 + 2 ** 31 - 1} bytes`, 'has 8'));
+  assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024);
+});
+
+// =============================================================================================
+// MNIST from a folder
+
+interface MnistFixture {
+  trainX: Uint8Array;
+  trainY: Uint8Array;
+  testX: Uint8Array;
+  testY: Uint8Array;
+}
+
+const MNIST_TRAIN = 20;
+const MNIST_TEST = 7;
+
+function mnistFixture(seed: number): MnistFixture {
+  const rng = new Rng(seed);
+  return {
+    trainX: randomBytes(rng, MNIST_TRAIN * 784),
+    trainY: randomLabels(rng, MNIST_TRAIN),
+    testX: randomBytes(rng, MNIST_TEST * 784),
+    testY: randomLabels(rng, MNIST_TEST),
+  };
+}
+
+/** Write the four IDX files; `dotted` uses `train-images.idx3-ubyte.gz` spellings, gzipped. */
+function writeMnist(dir: string, fx: MnistFixture, dotted: boolean): void {
+  const write = (base: string, kind: string, buf: Buffer) => {
+    if (dotted) fs.writeFileSync(path.join(dir, `${base}.${kind}-ubyte.gz`), zlib.gzipSync(buf));
+    else fs.writeFileSync(path.join(dir, `${base}-${kind}-ubyte`), buf);
+  };
+  write('train-images', 'idx3', encodeIdx([MNIST_TRAIN, 28, 28], fx.trainX));
+  write('train-labels', 'idx1', encodeIdx([MNIST_TRAIN], fx.trainY));
+  write('t10k-images', 'idx3', encodeIdx([MNIST_TEST, 28, 28], fx.testX));
+  write('t10k-labels', 'idx1', encodeIdx([MNIST_TEST], fx.testY));
+}
+
+function checkMnist(raw: RawDataset, fx: MnistFixture, dir: string): void {
+  assert.equal(raw.name, 'mnist');
+  assert.equal(raw.source, dir);
+  assert.equal(raw.dim, 784);
+  assert.deepEqual(raw.imageShape, [28, 28, 1]);
+  assert.deepEqual(raw.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  assert.equal(raw.train.n, MNIST_TRAIN);
+  assert.equal(raw.test.n, MNIST_TEST);
+  assert.deepEqual(Array.from(raw.train.x), Array.from(fx.trainX));
+  assert.deepEqual(Array.from(raw.train.y), Array.from(fx.trainY));
+  assert.deepEqual(Array.from(raw.test.x), Array.from(fx.testX));
+  assert.deepEqual(Array.from(raw.test.y), Array.from(fx.testY));
+}
+
+test('MNIST: loadMnist reads a folder of plain -idx3-ubyte files', () => {
+  const fx = mnistFixture(10);
+  const dir = tmp('mnist-plain');
+  writeMnist(dir, fx, false);
+  checkMnist(loadMnist(dir), fx, dir);
+});
+
+test('MNIST: loadMnist reads a folder of gzipped .idx3-ubyte.gz files', async () => {
+  const fx = mnistFixture(11);
+  const dir = tmp('mnist-gz');
+  writeMnist(dir, fx, true);
+  assert.ok(fs.existsSync(path.join(dir, 'train-images.idx3-ubyte.gz')));
+  checkMnist(loadMnist(dir), fx, dir);
+  checkMnist(await loadDataset('mnist', dir), fx, dir);
+});
+
+test('MNIST: a missing file names the folder and the file', () => {
+  const dir = tmp('mnist-missing');
+  writeMnist(dir, mnistFixture(12), false);
+  fs.rmSync(path.join(dir, 't10k-labels-idx1-ubyte'));
+  assert.throws(() => loadMnist(dir), dataError(dir, 't10k-labels-idx1-ubyte'));
+  assert.throws(() => loadMnist(path.join(dir, 'absent')), dataError(path.join(dir, 'absent'), 'does not exist'));
+  assert.throws(() => loadMnist(path.join(dir, 'train-images-idx3-ubyte')), dataError('is a file'));
+});
+
+test('MNIST: a label of 10 is refused', () => {
+  const dir = tmp('mnist-label');
+  const fx = mnistFixture(13);
+  fx.testY[4] = 10;
+  writeMnist(dir, fx, false);
+  assert.throws(() => loadMnist(dir), dataError(path.join(dir, 't10k-labels-idx1-ubyte'), 'label 4 is 10'));
+});
+
+test('MNIST: image and label counts must agree', () => {
+  const dir = tmp('mnist-count');
+  const fx = mnistFixture(14);
+  writeMnist(dir, fx, false);
+  fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), encodeIdx([MNIST_TRAIN - 1], fx.trainY.subarray(0, MNIST_TRAIN - 1)));
+  assert.throws(() => loadMnist(dir), dataError(`${MNIST_TRAIN} images`, `${MNIST_TRAIN - 1} labels`));
+});
+
+test('MNIST: train and test image sizes must agree', () => {
+  const dir = tmp('mnist-size');
+  const fx = mnistFixture(15);
+  writeMnist(dir, fx, false);
+  fs.writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), encodeIdx([MNIST_TEST, 28, 27], fx.testX.subarray(0, MNIST_TEST * 28 * 27)));
+  assert.throws(() => loadMnist(dir), dataError('28×28', '28×27'));
+});
+
+test('MNIST: the built-in copy has the known sizes and label counts', () => {
+  const raw = loadMnist();
+  assert.equal(raw.train.n, 60000);
+  assert.equal(raw.test.n, 10000);
+  assert.equal(raw.dim, 784);
+  assert.deepEqual(raw.imageShape, [28, 28, 1]);
+  assert.equal(raw.train.x.length, 60000 * 784);
+  assert.equal(raw.test.x.length, 10000 * 784);
+  const d = describeDataset(raw);
+  assert.deepEqual(d.records, { train: 60000, test: 10000 });
+  assert.equal(d.dim, 784);
+  assert.deepEqual(d.labelCounts.train, [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
+  assert.deepEqual(d.labelCounts.test, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+});
+
+// =============================================================================================
+// CIFAR-10 records
+
+test('CIFAR: one hand-built record is reordered from CHW planes to HWC', () => {
+  const plane = 1024;
+  const red = Uint8Array.from({ length: plane }, (_, p) => p % 251);
+  const green = Uint8Array.from({ length: plane }, (_, p) => (p * 7 + 3) % 256);
+  const blue = Uint8Array.from({ length: plane }, (_, p) => (p * 13 + 200) % 256);
+  const rec = Buffer.alloc(CIFAR_RECORD);
+  rec[0] = 7;
+  rec.set(red, 1);
+  rec.set(green, 1 + plane);
+  rec.set(blue, 1 + 2 * plane);
+  const b = parseCifarBatch(rec, 'one.bin');
+  assert.equal(b.n, 1);
+  assert.deepEqual(Array.from(b.y), [7]);
+  assert.equal(b.x.length, CIFAR_PIXELS);
+  for (let p = 0; p < plane; p++) {
+    assert.equal(b.x[3 * p], red[p]);
+    assert.equal(b.x[3 * p + 1], green[p]);
+    assert.equal(b.x[3 * p + 2], blue[p]);
+  }
+  // pixel (row 1, col 2) is p = 34: r,g,b at 102, 103, 104
+  assert.deepEqual(Array.from(b.x.subarray(102, 105)), [34, (34 * 7 + 3) % 256, (34 * 13 + 200) % 256]);
+  assert.deepEqual(encodeCifarBatch(b.x, b.y), rec);
+});
+
+test('CIFAR: encodeCifarBatch → parseCifarBatch round-trips', () => {
+  const rng = new Rng(20);
+  const n = 5;
+  const x = randomBytes(rng, n * CIFAR_PIXELS);
+  const y = randomLabels(rng, n);
+  const buf = encodeCifarBatch(x, y);
+  assert.equal(buf.length, n * CIFAR_RECORD);
+  for (let i = 0; i < n; i++) assert.equal(buf[i * CIFAR_RECORD], y[i]);
+  const back = parseCifarBatch(buf, 'mem');
+  assert.equal(back.n, n);
+  assert.deepEqual(Array.from(back.y), Array.from(y));
+  assert.deepEqual(Array.from(back.x), Array.from(x));
+});
+
+test('CIFAR: a batch of the wrong length or with a label of 10 is refused', () => {
+  const rng = new Rng(21);
+  const buf = encodeCifarBatch(randomBytes(rng, 2 * CIFAR_PIXELS), [1, 2]);
+  assert.throws(() => parseCifarBatch(Buffer.concat([buf, Buffer.alloc(5)]), 'long.bin'), dataError('long.bin', `${2 * CIFAR_RECORD + 5} bytes`, '3,073', '2 records and 5 bytes over'));
+  assert.throws(() => parseCifarBatch(buf.subarray(0, buf.length - 1), 'short.bin'), dataError('short.bin', '3,073'));
+  assert.throws(() => parseCifarBatch(new Uint8Array(0), 'empty.bin'), dataError('empty.bin', '3,073'));
+  const bad = Buffer.from(buf);
+  bad[CIFAR_RECORD] = 10;
+  assert.throws(() => parseCifarBatch(bad, 'label.bin'), dataError('label.bin', 'record 1 has label 10'));
+});
+
+// =============================================================================================
+// CIFAR-10 fixture folders and archives
+
+const TRAIN_PER_BATCH = 3;
+const CIFAR_TEST_N = 4;
+const FIXTURE_CLASSES = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9'];
+
+interface CifarFixture {
+  /** Folder holding cifar-10-batches-bin (and nothing else). */
+  parent: string;
+  batchDir: string;
+  archive: string;
+  trainX: Uint8Array;
+  trainY: Uint8Array;
+  testX: Uint8Array;
+  testY: Uint8Array;
+}
+
+function writeCifarDir(batchDir: string, seed: number): Omit<CifarFixture, 'parent' | 'batchDir' | 'archive'> {
+  const rng = new Rng(seed);
+  fs.mkdirSync(batchDir, { recursive: true });
+  const nTrain = 5 * TRAIN_PER_BATCH;
+  const trainX = randomBytes(rng, nTrain * CIFAR_PIXELS);
+  const trainY = randomLabels(rng, nTrain);
+  for (let b = 0; b < 5; b++) {
+    const lo = b * TRAIN_PER_BATCH;
+    const hi = lo + TRAIN_PER_BATCH;
+    fs.writeFileSync(path.join(batchDir, `data_batch_${b + 1}.bin`), encodeCifarBatch(trainX.subarray(lo * CIFAR_PIXELS, hi * CIFAR_PIXELS), trainY.subarray(lo, hi)));
+  }
+  const testX = randomBytes(rng, CIFAR_TEST_N * CIFAR_PIXELS);
+  const testY = randomLabels(rng, CIFAR_TEST_N);
+  fs.writeFileSync(path.join(batchDir, 'test_batch.bin'), encodeCifarBatch(testX, testY));
+  fs.writeFileSync(path.join(batchDir, 'batches.meta.txt'), FIXTURE_CLASSES.join('\n') + '\n\n');
+  return { trainX, trainY, testX, testY };
+}
+
+let fixturePromise: Promise<CifarFixture> | undefined;
+function cifarFixture(): Promise<CifarFixture> {
+  fixturePromise ??= (async () => {
+    const parent = tmp('cifar-src');
+    const batchDir = path.join(parent, CIFAR_DIR_NAME);
+    const data = writeCifarDir(batchDir, 30);
+    const archive = path.join(tmp('cifar-archive'), 'cifar-10-binary.tar.gz');
+    await tar.c({ gzip: true, file: archive, cwd: parent }, [CIFAR_DIR_NAME]);
+    return { parent, batchDir, archive, ...data };
+  })();
+  return fixturePromise;
+}
+
+function checkCifar(raw: RawDataset, fx: CifarFixture, source: string): void {
+  assert.equal(raw.name, 'cifar');
+  assert.equal(raw.source, source);
+  assert.equal(raw.dim, 3072);
+  assert.deepEqual(raw.imageShape, [32, 32, 3]);
+  assert.deepEqual(raw.classes, FIXTURE_CLASSES);
+  assert.equal(raw.train.n, 5 * TRAIN_PER_BATCH);
+  assert.equal(raw.test.n, CIFAR_TEST_N);
+  assert.deepEqual(Buffer.from(raw.train.x), Buffer.from(fx.trainX));
+  assert.deepEqual(Array.from(raw.train.y), Array.from(fx.trainY));
+  assert.deepEqual(Buffer.from(raw.test.x), Buffer.from(fx.testX));
+  assert.deepEqual(Array.from(raw.test.y), Array.from(fx.testY));
+}
+
+/** Names in `root` that an unpack must not leave behind. */
+function leftovers(root: string): string[] {
+  if (!fs.existsSync(root)) return [];
+  return fs.readdirSync(root).filter((n) => n === CIFAR_DIR_NAME || n.startsWith('.unpack-') || n.endsWith('.part'));
+}
+
+test('CIFAR: loadCifar reads the batch folder itself and its parent folder', async () => {
+  const fx = await cifarFixture();
+  const root = tmp('root');
+  checkCifar(await loadCifar(fx.batchDir, { dataRoot: root }), fx, fx.batchDir);
+  checkCifar(await loadCifar(fx.parent, { dataRoot: root }), fx, fx.batchDir);
+  assert.deepEqual(fs.readdirSync(root), [], 'reading a folder unpacks nothing into the data root');
+});
+
+test('CIFAR: loadCifar unpacks a .tar.gz once, with a source marker', async () => {
+  const fx = await cifarFixture();
+  const root = tmp('root');
+  const dest = path.join(root, CIFAR_DIR_NAME);
+  checkCifar(await loadCifar(fx.archive, { dataRoot: root }), fx, dest);
+  assert.deepEqual(fs.readdirSync(root), [CIFAR_DIR_NAME], 'no temporary folders are left');
+  const marker = readMarker(dest);
+  const st = fs.statSync(fx.archive);
+  assert.ok(marker);
+  assert.equal(marker.archive, path.resolve(fx.archive));
+  assert.equal(marker.size, st.size);
+  assert.equal(marker.mtimeMs, st.mtimeMs);
+  const markerText = fs.readFileSync(path.join(dest, SOURCE_MARKER), 'utf8');
+  const ino = fs.statSync(dest).ino;
+  // A file planted in the unpacked folder survives only if the second call does not unpack again.
+  fs.writeFileSync(path.join(dest, 'sentinel'), 'x');
+
+  checkCifar(await loadCifar(fx.archive, { dataRoot: root }), fx, dest);
+  assert.ok(fs.existsSync(path.join(dest, 'sentinel')), 'the second call unpacked again');
+  assert.equal(fs.statSync(dest).ino, ino);
+  assert.equal(fs.readFileSync(path.join(dest, SOURCE_MARKER), 'utf8'), markerText);
+
+  // With no source, the unpacked copy in the data root is used.
+  checkCifar(await loadCifar(undefined, { dataRoot: root }), fx, dest);
+
+  // A changed archive (new mtime) is unpacked again, replacing the old folder.
+  const copy = path.join(tmp('cifar-archive-copy'), 'cifar-10-binary.tar.gz');
+  fs.copyFileSync(fx.archive, copy);
+  fs.utimesSync(copy, new Date(2001, 0, 1), new Date(2001, 0, 1));
+  checkCifar(await loadCifar(copy, { dataRoot: root }), fx, dest);
+  assert.ok(!fs.existsSync(path.join(dest, 'sentinel')), 'a different archive must be unpacked afresh');
+  assert.equal(readMarker(dest)?.archive, path.resolve(copy));
+  assert.equal(readMarker(dest)?.mtimeMs, fs.statSync(copy).mtimeMs);
+  assert.deepEqual(fs.readdirSync(root), [CIFAR_DIR_NAME]);
+});
+
+test('CIFAR: a folder holding cifar-10-binary.tar.gz is unpacked into the data root', async () => {
+  const fx = await cifarFixture();
+  const root = tmp('root');
+  checkCifar(await loadCifar(path.dirname(fx.archive), { dataRoot: root }), fx, path.join(root, CIFAR_DIR_NAME));
+  assert.equal(readMarker(path.join(root, CIFAR_DIR_NAME))?.archive, path.resolve(fx.archive));
+});
+
+test('CIFAR: with no source and an empty data root the error says how to get it', async () => {
+  const root = tmp('root');
+  await assert.rejects(loadCifar(undefined, { dataRoot: root }), dataError('npx train data cifar', path.join(root, CIFAR_DIR_NAME)));
+  await assert.rejects(loadCifar(path.join(root, 'nowhere'), { dataRoot: root }), dataError(path.join(root, 'nowhere'), 'does not exist', 'npx train data cifar'));
+  await assert.rejects(loadCifar(root, { dataRoot: root }), dataError('cifar-10-binary.tar.gz', 'npx train data cifar'));
+  assert.deepEqual(leftovers(root), []);
+});
+
+test('CIFAR: a truncated archive is refused and leaves nothing behind', async () => {
+  const fx = await cifarFixture();
+  const bytes = fs.readFileSync(fx.archive);
+  const half = path.join(tmp('half'), 'cifar-10-binary.tar.gz');
+  fs.writeFileSync(half, bytes.subarray(0, bytes.length >> 1));
+  const root = tmp('root');
+  await assert.rejects(loadCifar(half, { dataRoot: root }), dataError(half, 'truncated or corrupt'));
+  assert.deepEqual(leftovers(root), []);
+
+  // An earlier good unpack survives a failed one untouched.
+  await loadCifar(fx.archive, { dataRoot: root });
+  const dest = path.join(root, CIFAR_DIR_NAME);
+  fs.writeFileSync(path.join(dest, 'sentinel'), 'x');
+  await assert.rejects(loadCifar(half, { dataRoot: root }), dataError(half));
+  assert.deepEqual(fs.readdirSync(root), [CIFAR_DIR_NAME]);
+  assert.ok(fs.existsSync(path.join(dest, 'sentinel')));
+  assert.equal(readMarker(dest)?.archive, path.resolve(fx.archive));
+  checkCifar(await loadCifar(undefined, { dataRoot: root }), fx, dest);
+});
+
+test('CIFAR: an archive with entries outside cifar-10-batches-bin is refused', async () => {
+  const src = tmp('evil-src');
+  writeCifarDir(path.join(src, CIFAR_DIR_NAME), 31);
+  fs.writeFileSync(path.join(src, 'evil.txt'), 'evil');
+  const archive = path.join(tmp('evil'), 'cifar-10-binary.tar.gz');
+  await tar.c({ gzip: true, file: archive, cwd: src }, [CIFAR_DIR_NAME, 'evil.txt']);
+  const root = tmp('root');
+  await assert.rejects(loadCifar(archive, { dataRoot: root }), dataError(archive, 'evil.txt', 'nothing was unpacked'));
+  assert.deepEqual(fs.readdirSync(root), []);
+});
+
+test('CIFAR: an archive with a .. path is refused', async () => {
+  const src = tmp('dots-src');
+  writeCifarDir(path.join(src, CIFAR_DIR_NAME), 32);
+  fs.writeFileSync(path.join(src, 'evil.txt'), 'evil');
+  const archive = path.join(tmp('dots'), 'cifar-10-binary.tar.gz');
+  await tar.c({ gzip: true, file: archive, cwd: src, preservePaths: true }, [CIFAR_DIR_NAME, `${CIFAR_DIR_NAME}/../evil.txt`]);
+  const root = tmp('root');
+  await assert.rejects(loadCifar(archive, { dataRoot: root }), dataError(archive, 'evil.txt', 'nothing was unpacked'));
+  assert.deepEqual(fs.readdirSync(root), []);
+});
+
+test('CIFAR: an archive with a symlink entry is refused', async () => {
+  const src = tmp('link-src');
+  const batchDir = path.join(src, CIFAR_DIR_NAME);
+  writeCifarDir(batchDir, 33);
+  fs.symlinkSync('/etc/passwd', path.join(batchDir, 'escape'));
+  const archive = path.join(tmp('link'), 'cifar-10-binary.tar.gz');
+  await tar.c({ gzip: true, file: archive, cwd: src }, [CIFAR_DIR_NAME]);
+  const root = tmp('root');
+  await assert.rejects(loadCifar(archive, { dataRoot: root }), dataError(archive, `${CIFAR_DIR_NAME}/escape`, 'SymbolicLink', 'nothing was unpacked'));
+  assert.deepEqual(fs.readdirSync(root), []);
+});
+
+test('CIFAR: an archive missing a batch file is refused', async () => {
+  const src = tmp('partial-src');
+  writeCifarDir(path.join(src, CIFAR_DIR_NAME), 34);
+  fs.rmSync(path.join(src, CIFAR_DIR_NAME, 'data_batch_4.bin'));
+  const archive = path.join(tmp('partial'), 'cifar-10-binary.tar.gz');
+  await tar.c({ gzip: true, file: archive, cwd: src }, [CIFAR_DIR_NAME]);
+  const root = tmp('root');
+  await assert.rejects(loadCifar(archive, { dataRoot: root }), dataError(archive, `${CIFAR_DIR_NAME}/data_batch_4.bin`));
+  assert.deepEqual(leftovers(root), []);
+});
+
+test('CIFAR: a URL source is downloaded once, unpacked and read', async () => {
+  const fx = await cifarFixture();
+  const body = fs.readFileSync(fx.archive);
+  const hits = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '';
+    hits.set(url, (hits.get(url) ?? 0) + 1);
+    if (url === '/cifar-10-binary.tar.gz') {
+      res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': body.length });
+      res.end(body);
+    } else if (url === '/short/cifar-10-binary.tar.gz') {
+      // Promise the whole archive, send half, then hang up.
+      res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': body.length });
+      res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.socket?.destroy(), 20));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const root = tmp('root');
+    const url = `${base}/cifar-10-binary.tar.gz`;
+    const dest = path.join(root, CIFAR_DIR_NAME);
+    checkCifar(await loadCifar(url, { dataRoot: root }), fx, dest);
+    assert.equal(hits.get('/cifar-10-binary.tar.gz'), 1);
+    assert.deepEqual(fs.readFileSync(path.join(root, 'cifar-10-binary.tar.gz')), body);
+    assert.deepEqual(fs.readdirSync(root).sort(), [CIFAR_DIR_NAME, 'cifar-10-binary.tar.gz']);
+    const marker = readMarker(dest);
+    assert.equal(marker?.url, url);
+    assert.equal(marker?.archive, path.join(root, 'cifar-10-binary.tar.gz'));
+    // The same URL again: no second download.
+    checkCifar(await loadCifar(url, { dataRoot: root }), fx, dest);
+    assert.equal(hits.get('/cifar-10-binary.tar.gz'), 1);
+
+    const root404 = tmp('root');
+    await assert.rejects(loadCifar(`${base}/missing.tar.gz`, { dataRoot: root404 }), dataError(`${base}/missing.tar.gz`, '404'));
+    assert.deepEqual(fs.readdirSync(root404), []);
+
+    const rootShort = tmp('root');
+    await assert.rejects(loadCifar(`${base}/short/cifar-10-binary.tar.gz`, { dataRoot: rootShort }), dataError(`${base}/short/cifar-10-binary.tar.gz`));
+    assert.equal(hits.get('/short/cifar-10-binary.tar.gz'), 1);
+    assert.deepEqual(fs.readdirSync(rootShort), [], 'a broken download leaves neither the file nor its .part');
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+// =============================================================================================
+// The shared real CIFAR-10 archive
+
+const SHARED_CIFAR = path.resolve(fileURLToPath(new URL('..', import.meta.url)), '../shared/data/cifar-10-binary.tar.gz');
+
+test('CIFAR: the shared real archive has 50,000 + 10,000 balanced records', async (t) => {
+  if (!fs.existsSync(SHARED_CIFAR)) {
+    t.skip(`${SHARED_CIFAR} is absent`);
+    return;
+  }
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'data-test-real-cifar-'));
+  try {
+    const raw = await loadCifar(SHARED_CIFAR, { dataRoot: root });
+    assert.equal(raw.source, path.join(root, CIFAR_DIR_NAME));
+    assert.equal(raw.train.n, 50000);
+    assert.equal(raw.test.n, 10000);
+    assert.equal(raw.dim, 3072);
+    assert.equal(raw.train.x.length, 50000 * 3072);
+    assert.deepEqual(raw.classes, CIFAR_CLASSES);
+    assert.deepEqual(raw.classes, ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
+    const d = describeDataset(raw);
+    assert.deepEqual(d.labelCounts.train, new Array(10).fill(5000));
+    assert.deepEqual(d.labelCounts.test, new Array(10).fill(1000));
+    assert.equal(readMarker(raw.source)?.archive, SHARED_CIFAR);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+// =============================================================================================
+// split.ts
+
+/** dim 4, 6 train records (4 train + 2 val), 3 test records; every train row distinct. */
+function tinyRaw(): RawDataset {
+  const train = [
+    [0, 10, 20, 30],
+    [4, 12, 21, 33],
+    [8, 14, 25, 31],
+    [2, 17, 26, 35],
+    [250, 240, 230, 220], // val: far from the train rows, so a mean over them would show
+    [251, 241, 231, 221],
+  ];
+  const test = [
+    [1, 2, 3, 4],
+    [100, 110, 120, 130],
+    [9, 9, 9, 9],
+  ];
+  return {
+    name: 'mnist',
+    classes: ['a', 'b', 'c'],
+    imageShape: [2, 2, 1],
+    dim: 4,
+    train: { x: Uint8Array.from(train.flat()), y: Uint8Array.from([0, 1, 2, 0, 1, 2]), n: 6 },
+    test: { x: Uint8Array.from(test.flat()), y: Uint8Array.from([2, 1, 0]), n: 3 },
+    source: 'mem',
+  };
+}
+
+test('split: resolveSplit turns all into numbers and refuses what the data cannot hold', () => {
+  const raw = tinyRaw();
+  assert.deepEqual(resolveSplit(raw, { numTrain: 'all', numVal: 2, numTest: 'all', numDev: 3 }), { numTrain: 4, numVal: 2, numTest: 3, numDev: 3 });
+  assert.deepEqual(resolveSplit(raw, { numTrain: 3, numVal: 1, numTest: 2, numDev: 0 }), { numTrain: 3, numVal: 1, numTest: 2, numDev: 0 });
+  assert.deepEqual(resolveSplit(raw, { numTrain: 'all', numVal: 0, numTest: 0, numDev: 6 }), { numTrain: 6, numVal: 0, numTest: 0, numDev: 6 });
+  const refused = (spec: Parameters<typeof resolveSplit>[1], ...parts: string[]) =>
+    assert.throws(
+      () => resolveSplit(raw, spec),
+      (e: unknown) => e instanceof ConfigError && parts.every((p) => e.message.includes(p)),
+    );
+  refused({ numTrain: 5, numVal: 2, numTest: 1, numDev: 0 }, '5 + 2 = 7', 'only 6 training records');
+  refused({ numTrain: 4, numVal: 2, numTest: 4, numDev: 0 }, 'numTest = 4', 'only 3 test records');
+  refused({ numTrain: 3, numVal: 2, numTest: 1, numDev: 4 }, 'numDev = 4', '3 training records');
+  refused({ numTrain: 'all', numVal: 2, numTest: 1, numDev: 5 }, 'numDev = 5', '4 training records');
+  refused({ numTrain: 'all', numVal: 6, numTest: 1, numDev: 0 }, 'numVal = 6');
+});
+
+test('split: prepareData subtracts the train-only mean, scales, adds the bias column and draws dev rows from train', () => {
+  const raw = tinyRaw();
+  const split = resolveSplit(raw, { numTrain: 'all', numVal: 2, numTest: 2, numDev: 3 });
+  const pre = { bias: true, scale: 0.5 };
+  const p = prepareData(raw, split, pre, new Rng(7));
+
+  // Mean over the 4 train records only.
+  const px = (s: typeof raw.train, i: number, j: number) => s.x[i * 4 + j];
+  const trainMean = [0, 1, 2, 3].map((j) => Math.fround((px(raw.train, 0, j) + px(raw.train, 1, j) + px(raw.train, 2, j) + px(raw.train, 3, j)) / 4));
+  const allMean = [0, 1, 2, 3].map((j) => Math.fround([0, 1, 2, 3, 4, 5].reduce((s, i) => s + px(raw.train, i, j), 0) / 6));
+  assert.deepEqual(Array.from(p.mean), trainMean);
+  assert.notDeepEqual(Array.from(p.mean), allMean);
+  assert.deepEqual(Array.from(meanImage(raw.train, 4, 4)), trainMean);
+
+  assert.equal(p.dim, 5);
+  assert.equal(p.dataset, 'mnist');
+  assert.deepEqual(p.classes, raw.classes);
+  assert.deepEqual(p.imageShape, [2, 2, 1]);
+  assert.deepEqual(p.preprocess, pre);
+
+  const expectRows = (rows: typeof p.train, src: typeof raw.train, start: number, count: number, bias: boolean, scale: number) => {
+    const cols = 4 + (bias ? 1 : 0);
+    assert.equal(rows.n, count);
+    assert.equal(rows.X.rows, count);
+    assert.equal(rows.X.cols, cols);
+    assert.equal(rows.X.data.length, count * cols);
+    for (let i = 0; i < count; i++) {
+      for (let j = 0; j < 4; j++) assert.equal(rows.X.data[i * cols + j], Math.fround((px(src, start + i, j) - trainMean[j]) * scale), `row ${i} col ${j}`);
+      if (bias) assert.equal(rows.X.data[i * cols + 4], 1);
+      assert.equal(rows.y[i], src.y[start + i]);
+    }
+  };
+  expectRows(p.train, raw.train, 0, 4, true, 0.5);
+  expectRows(p.val, raw.train, 4, 2, true, 0.5); // the records right after train
+  expectRows(p.test, raw.test, 0, 2, true, 0.5); // the first numTest of test
+  assert.deepEqual(Array.from(p.val.y), [1, 2]);
+  assert.deepEqual(Array.from(p.test.y), [2, 1]);
+
+  // Dev rows: distinct copies of train rows, with their labels.
+  assert.equal(p.dev.n, 3);
+  assert.equal(p.dev.X.cols, 5);
+  const picked = new Set<number>();
+  for (let i = 0; i < p.dev.n; i++) {
+    const row = Array.from(p.dev.X.data.subarray(i * 5, i * 5 + 5));
+    const k = [0, 1, 2, 3].find((r) => row.every((v, j) => v === p.train.X.data[r * 5 + j]));
+    assert.ok(k !== undefined, `dev row ${i} is not a train row`);
+    assert.equal(p.dev.y[i], p.train.y[k]);
+    picked.add(k);
+  }
+  assert.equal(picked.size, 3, 'dev rows are drawn without replacement');
+
+  // Same seed, same dev rows.
+  const again = prepareData(raw, split, pre, new Rng(7));
+  assert.deepEqual(again.dev.X.data, p.dev.X.data);
+  assert.deepEqual(again.dev.y, p.dev.y);
+
+  // Without the bias column: 4 numbers per row, no trailing 1.
+  const nb = prepareData(raw, split, { bias: false, scale: 2 }, new Rng(7));
+  assert.equal(nb.dim, 4);
+  expectRows(nb.train, raw.train, 0, 4, false, 2);
+  expectRows(nb.val, raw.train, 4, 2, false, 2);
+  expectRows(nb.test, raw.test, 0, 2, false, 2);
+  assert.equal(nb.dev.X.data.length, 3 * 4);
+});
+
+test("split: preprocessRows with a checkpoint's mean reproduces prepareData's val rows", () => {
+  const raw = tinyRaw();
+  const split = resolveSplit(raw, { numTrain: 3, numVal: 3, numTest: 'all', numDev: 1 });
+  const pre = { bias: true, scale: 1 / 255 };
+  const p = prepareData(raw, split, pre, new Rng(3));
+  const file = path.join(tmp('ckpt'), 'best.ckpt');
+  saveCheckpoint(file, {
+    header: {
+      model: { kind: 'softmax', inputDim: p.dim, hidden: [], numClasses: 3 },
+      params: [{ name: 'W', rows: p.dim, cols: 3 }],
+      dataset: 'mnist',
+      classes: p.classes,
+      imageShape: p.imageShape,
+      preprocess: p.preprocess,
+      split: { numTrain: split.numTrain, numVal: split.numVal, numTest: split.numTest },
+      meanLength: p.mean.length,
+      epoch: 0,
+      iteration: 0,
+      trainAcc: 0,
+      valAcc: 0,
+      config: {},
+    },
+    params: new Float32Array(p.dim * 3),
+    mean: p.mean,
+  });
+  const ck = loadCheckpoint(file);
+  assert.notEqual(ck.mean, p.mean);
+  const val = preprocessRows(raw.train, ck.header.split.numTrain, ck.header.split.numVal, ck.mean, ck.header.preprocess, p.dim);
+  assert.equal(val.n, 3);
+  assert.deepEqual(val.X.data, p.val.X.data);
+  assert.deepEqual(val.y, p.val.y);
+  const test3 = preprocessRows(raw.test, 0, 3, ck.mean, ck.header.preprocess, p.dim);
+  assert.deepEqual(test3.X.data, p.test.X.data);
+
+  assert.throws(() => preprocessRows(raw.train, 0, 1, ck.mean, pre, 4), /dim 4/);
+  assert.throws(() => preprocessRows(raw.train, 4, 3, ck.mean, pre, 5), /past the 6 records/);
+});
