@@ -42,7 +42,8 @@ test('train on an MNIST subset writes a complete run folder, and eval reloads it
 
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   assert.equal(cfg.numTrain, 1000);
-  assert.equal(cfg.lr, 0.5); // from the mnist-softmax preset
+  assert.equal(cfg.lr, 1); // from the mnist-softmax preset
+  assert.equal(cfg.numVal, 200); // the flag overrides the preset's 5000
   const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
   assert.equal(summary.status, 'ok');
   assert.equal(summary.engine, 'wasm');
