@@ -15,6 +15,8 @@ all: build
 $(STAMP): package.json package-lock.json
 	npm ci
 	@touch $@
+	@# npm ci's prepare step has just compiled src/, so dist/ is current.
+	@if [ -f dist/cli/main.js ]; then touch dist/cli/main.js; fi
 
 install: $(STAMP)
 

@@ -100,6 +100,20 @@ test('a failed atomic write keeps the previous file and names the problem', { sk
   assert.equal(fs.readFileSync(file, 'utf8'), 'good');
 });
 
+test('a full disk mid-write keeps the previous file, leaves no temp file, and says the disk is full', { skip: !fs.existsSync('/dev/full') && '/dev/full is absent' }, () => {
+  const dir = tmp();
+  const file = path.join(dir, 'best.ckpt');
+  saveCheckpoint(file, sample());
+  // The temp file's name is fixed per process; pointing it at /dev/full makes every write fail with ENOSPC.
+  fs.symlinkSync('/dev/full', path.join(dir, `.best.ckpt.${process.pid}.tmp`));
+  assert.throws(
+    () => saveCheckpoint(file, sample()),
+    (e: Error) => e instanceof RunIoError && /best\.ckpt/.test(e.message) && /disk is full/.test(e.message) && /ENOSPC/.test(e.message),
+  );
+  assert.deepEqual(fs.readdirSync(dir), ['best.ckpt']);
+  assert.deepEqual(loadCheckpoint(file).mean, sample().mean);
+});
+
 test('a failed atomic write into a missing folder names the file', () => {
   assert.throws(() => writeFileAtomic('/nonexistent-dir/x/summary.json', 'x'), (e: Error) => e instanceof RunIoError && /summary.json/.test(e.message));
 });
