@@ -114,13 +114,18 @@ export function prepareData(raw: RawDataset, split: SplitSizes, pre: Preprocess,
   const train = preprocessRows(raw.train, 0, split.numTrain, mean, pre, dim);
   const val = preprocessRows(raw.train, split.numTrain, split.numVal, mean, pre, dim);
   const test = preprocessRows(raw.test, 0, split.numTest, mean, pre, dim);
-  const idx = rng.choice(split.numTrain, split.numDev);
-  const devX = new Float32Array(idx.length * dim);
-  const devY = new Int32Array(idx.length);
-  for (let i = 0; i < idx.length; i++) {
-    devX.set(train.X.data.subarray(idx[i] * dim, (idx[i] + 1) * dim), i * dim);
-    devY[i] = train.y[idx[i]];
-  }
-  const dev: Rows = { X: { rows: idx.length, cols: dim, data: devX }, y: devY, n: idx.length };
+  const dev = gatherRows(train, rng.choice(split.numTrain, split.numDev));
   return { dataset: raw.name, train, val, test, dev, mean, preprocess: { ...pre }, dim, classes: raw.classes, imageShape: raw.imageShape };
+}
+
+/** Copies of rows `idx` of `src`, in that order. */
+export function gatherRows(src: Rows, idx: Int32Array): Rows {
+  const D = src.X.cols;
+  const X = new Float32Array(idx.length * D);
+  const y = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    X.set(src.X.data.subarray(idx[i] * D, (idx[i] + 1) * D), i * D);
+    y[i] = src.y[idx[i]];
+  }
+  return { X: { rows: idx.length, cols: D, data: X }, y, n: idx.length };
 }

@@ -11,7 +11,7 @@ import { Rng } from '../linalg/rng.js';
 import { createModel } from '../models/index.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
-import { prepareData, resolveSplit, type PreparedData } from '../data/split.js';
+import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
 import { writeJsonAtomic } from './atomic.js';
 import { saveCheckpoint, type CheckpointHeader } from './checkpoint.js';
 import { accuracy } from './evaluate.js';
@@ -110,7 +110,7 @@ export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
   const epochs = Math.ceil(iterations / perEpoch);
   const trainAccRows = Math.min(cfg.trainAccSamples, data.train.n);
   const accIdx = rng.choice(data.train.n, trainAccRows);
-  const trainAcc = gatherRows(data.train.X, data.train.y, accIdx);
+  const trainAcc = gatherRows(data.train, accIdx);
   log.info({ iterations, iterationsPerEpoch: perEpoch, epochs, batchSize: cfg.batchSize }, 'schedule');
   ui.info(`training ${cfg.model}${spec.hidden.length ? ` (hidden ${spec.hidden.join(',')})` : ''}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}`);
 
@@ -217,18 +217,6 @@ export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
   writeJsonAtomic(path.join(dir, 'summary.json'), summary);
   log.info(summary, 'summary');
   return { dir, summary };
-}
-
-/** Copy rows `idx` of (X, y) into a new (k, D) matrix and labels. */
-function gatherRows(X: { rows: number; cols: number; data: Float32Array }, y: ArrayLike<number>, idx: Int32Array) {
-  const D = X.cols;
-  const out = new Float32Array(idx.length * D);
-  const yy = new Int32Array(idx.length);
-  for (let i = 0; i < idx.length; i++) {
-    out.set(X.data.subarray(idx[i] * D, idx[i] * D + D), i * D);
-    yy[i] = y[idx[i]];
-  }
-  return { X: { rows: idx.length, cols: D, data: out }, y: yy };
 }
 
 function round(x: number): number {
