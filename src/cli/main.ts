@@ -6,6 +6,7 @@
  *   · 4 gradient check above threshold
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
@@ -26,6 +27,7 @@ import { createUi } from './ui.js';
 import { evalCommand } from './eval.js';
 import { dataCommand } from './data.js';
 import { gradcheckCommand } from './gradcheck.js';
+import { runSweep } from '../sweep/sweep.js';
 
 /** Exit with a one-line message naming the problem; the code tells scripts what kind. */
 function fail(code: number, msg: string): never {
@@ -105,6 +107,27 @@ export async function main(args: string[]): Promise<void> {
             `best val acc ${f(summary.bestValAcc)} (epoch ${summary.bestEpoch}); test acc ${f(summary.testAcc)}`,
         );
         ui.info(`run folder: ${dir}  (re-evaluate: npx train eval ${dir})`);
+      },
+    )
+    .command(
+      'sweep',
+      'hyperparameter sweep (grid or random search) on worker threads, one per core',
+      (y) =>
+        y
+          .option('config', { type: 'string', describe: 'sweep file (see configs/sweep-*.json)', demandOption: true, requiresArg: true })
+          .option('workers', { type: 'number', describe: 'worker threads', defaultDescription: `one per core (${os.availableParallelism()})`, requiresArg: true })
+          .option('data-dir', { type: 'string', describe: 'dataset location (overrides the sweep base)', requiresArg: true })
+          .option('backend', { type: 'string', choices: KEYS.find((k) => k.key === 'backend')!.choices as string[], describe: 'matmul engine', defaultDescription: 'auto', requiresArg: true })
+          .option('runs-dir', { type: 'string', describe: 'the sweep folder is <runs-dir>/sweep-<name>', defaultDescription: 'runs', requiresArg: true }),
+      async (argv) => {
+        const workers = argv.workers as number | undefined;
+        if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) throw new ConfigError(`--workers ${workers} is not allowed: expected a whole number ≥ 1`);
+        const given: Record<string, unknown> = {};
+        if (argv['data-dir'] !== undefined) given.dataDir = argv['data-dir'];
+        if (argv.backend !== undefined) given.backend = argv.backend;
+        if (argv['runs-dir'] !== undefined) given.runsDir = argv['runs-dir'];
+        const results = await runSweep({ file: argv.config as string, flags: checkPartial(given, 'command line'), workers });
+        if (!results.best) process.exitCode = 3;
       },
     )
     .command(

@@ -152,7 +152,7 @@ export const KEYS: KeyDef[] = [
   { key: 'logEvery', kind: 'int', min: 0, describe: 'without a TTY, a progress line every N iterations (0: ~20 per run)' },
 ];
 
-const KEY_BY_NAME = new Map(KEYS.map((k) => [k.key as string, k]));
+export const KEY_BY_NAME: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.key as string, k]));
 
 export class ConfigError extends Error {}
 

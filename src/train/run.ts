@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { type Config, checkAgainstData } from '../config/config.js';
 import { initEngine } from '../linalg/engine.js';
+import type { Engine } from '../linalg/matmul.js';
 import { Rng } from '../linalg/rng.js';
 import { createModel } from '../models/index.js';
 import type { Model, ModelSpec } from '../models/model.js';
@@ -44,6 +45,8 @@ export interface Summary {
   finalTrainAcc: number | null;
   finalValAcc: number | null;
   bestValAcc: number | null;
+  /** Train accuracy of the best parameters (measured in the same epoch as bestValAcc). */
+  bestTrainAcc: number | null;
   bestEpoch: number | null;
   testAcc: number | null;
   seconds: { load: number; train: number; total: number };
@@ -56,37 +59,71 @@ export interface RunOutcome {
   summary: Summary;
 }
 
-/** Train per `cfg`. Throws ConfigError/DataError before any run folder is made; DivergedError after the summary is written. */
-export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
-  const t0 = performance.now();
+/** The dataset of a run, split and preprocessed, with where it was read from. */
+export interface RunData {
+  data: PreparedData;
+  source: string;
+  loadSeconds: number;
+}
 
-  // 1. Data: load, size the split, refuse nonsense before any work is done.
+/**
+ * Load, split and preprocess the data `cfg` asks for. Throws ConfigError/DataError on nonsense
+ * before any work is done. The dev rows are drawn with their own generator seeded by cfg.seed,
+ * so training draws the same numbers whether the data was prepared here or shared by a sweep.
+ * `shared` allocates the rows in SharedArrayBuffers, for worker threads.
+ */
+export async function loadRunData(cfg: Config, opts: { shared?: boolean } = {}): Promise<RunData> {
+  const t0 = performance.now();
   const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined);
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
   checkAgainstData(cfg, split.numTrain);
+  const data = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, new Rng(cfg.seed), opts);
+  return { data, source: raw.source, loadSeconds: (performance.now() - t0) / 1000 };
+}
 
-  // 2. Run folder and log.
+/** Train per `cfg`. Throws ConfigError/DataError before any run folder is made; DivergedError after the summary is written. */
+export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
+  const t0 = performance.now();
+  const runData = await loadRunData(cfg);
   const dir = createRunDir(cfg.runsDir, cfg.name);
+  const selection = await initEngine(cfg.backend);
+  return trainOnData(cfg, runData, ui, { dir, ...selection, evaluateTest: true, t0 });
+}
+
+export interface TrainOnDataOptions {
+  /** The run folder (exists, empty). */
+  dir: string;
+  engine: Engine;
+  /** Backends passed over before `engine`, for the log. */
+  skipped: { name: string; reason: string }[];
+  /** Measure test accuracy at the end (a sweep does it once, for its best trial only). */
+  evaluateTest: boolean;
+  /** When the run started (performance.now()), for the total time. */
+  t0?: number;
+}
+
+/** Train on data already loaded (a single run, or one trial of a sweep) and fill the run folder. */
+export function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOnDataOptions): RunOutcome {
+  const t0 = opts.t0 ?? performance.now();
+  const { data, source, loadSeconds } = runData;
+  const { dir, engine } = opts;
+  const split = { numTrain: data.train.n, numVal: data.val.n, numTest: data.test.n };
+
+  // Run folder and log.
   writeJsonAtomic(path.join(dir, 'config.json'), cfg);
   const log = pino({ base: undefined }, pino.destination({ dest: path.join(dir, 'train.log'), sync: true }));
   log.info({ config: cfg }, 'config');
   ui.info(`run folder: ${dir}`);
-
-  // 3. Engine.
-  const { engine, skipped } = await initEngine(cfg.backend);
-  for (const s of skipped) log.info({ backend: s.name, reason: s.reason }, 'backend unavailable');
+  for (const s of opts.skipped) log.info({ backend: s.name, reason: s.reason }, 'backend unavailable');
   log.info({ engine: engine.name, detail: engine.detail }, 'engine');
   ui.info(`engine: ${engine.name} (${engine.detail})`);
 
-  // 4. Preprocess: split, mean image subtracted, bias column for the linear model.
-  const rng = new Rng(cfg.seed);
-  const data: PreparedData = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, rng);
-  const loadSeconds = (performance.now() - t0) / 1000;
   const shapes = `train ${data.train.n}, val ${data.val.n}, test ${data.test.n}, dev ${data.dev.n}; ${data.dim} numbers a row`;
-  log.info({ source: raw.source, train: data.train.n, val: data.val.n, test: data.test.n, dev: data.dev.n, dim: data.dim, seconds: loadSeconds }, 'data');
-  ui.info(`data: ${cfg.dataset} from ${raw.source} (${shapes}), ${loadSeconds.toFixed(1)} s`);
+  log.info({ source, train: data.train.n, val: data.val.n, test: data.test.n, dev: data.dev.n, dim: data.dim, seconds: loadSeconds }, 'data');
+  ui.info(`data: ${cfg.dataset} from ${source} (${shapes}), ${loadSeconds.toFixed(1)} s`);
+  const rng = new Rng(cfg.seed);
 
-  // 5. Model and the cs231n sanity check of the initial loss.
+  // Model and the cs231n sanity check of the initial loss.
   const spec: ModelSpec = {
     kind: cfg.model,
     inputDim: data.dim,
@@ -104,7 +141,7 @@ export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
     ui.warn(w);
   }
 
-  // 6. Train.
+  // Train.
   const perEpoch = iterationsPerEpoch(data.train.n, cfg.batchSize);
   const iterations = cfg.iterations > 0 ? cfg.iterations : Math.max(1, Math.round(cfg.epochs * perEpoch));
   const epochs = Math.ceil(iterations / perEpoch);
@@ -133,7 +170,7 @@ export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
     config: { ...cfg },
   });
 
-  const base: Omit<Summary, 'status' | 'finalLoss' | 'finalTrainAcc' | 'finalValAcc' | 'bestValAcc' | 'bestEpoch' | 'testAcc' | 'seconds' | 'examplesPerSecond' | 'checkpoint'> = {
+  const base: Omit<Summary, 'status' | 'finalLoss' | 'finalTrainAcc' | 'finalValAcc' | 'bestValAcc' | 'bestTrainAcc' | 'bestEpoch' | 'testAcc' | 'seconds' | 'examplesPerSecond' | 'checkpoint'> = {
     name: cfg.name,
     dataset: cfg.dataset,
     model: spec,
@@ -183,6 +220,7 @@ export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
         finalTrainAcc: null,
         finalValAcc: null,
         bestValAcc: null,
+        bestTrainAcc: null,
         bestEpoch: null,
         testAcc: null,
         seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
@@ -198,8 +236,8 @@ export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
   metrics.close();
   const trainSeconds = (performance.now() - tTrain) / 1000;
 
-  // 7. Test accuracy of the best parameters (now in the model), evaluated once.
-  const testAcc = accuracy(model, data.test);
+  // Test accuracy of the best parameters (now in the model), evaluated once.
+  const testAcc = opts.evaluateTest ? accuracy(model, data.test) : null;
   const last = result.lossHistory.subarray(Math.max(0, iterations - 10));
   const summary: Summary = {
     ...base,
@@ -208,6 +246,7 @@ export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
     finalTrainAcc: result.finalTrainAcc,
     finalValAcc: result.finalValAcc,
     bestValAcc: result.bestValAcc,
+    bestTrainAcc: result.trainAccHistory[result.bestEpoch - 1] ?? null,
     bestEpoch: result.bestEpoch,
     testAcc,
     seconds: { load: round(loadSeconds), train: round(trainSeconds), total: round((performance.now() - t0) / 1000) },

@@ -1,0 +1,14 @@
+/** Messages between the sweep's main thread and its workers. */
+import type { Config } from '../config/config.js';
+import type { Summary } from '../train/run.js';
+
+export interface ToWorker {
+  index: number;
+  dir: string;
+  config: Config;
+}
+
+export type FromWorker =
+  | { type: 'ready'; engine: string }
+  | { type: 'done'; index: number; summary: Summary }
+  | { type: 'failed'; index: number; diverged: boolean; reason: string };

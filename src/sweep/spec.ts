@@ -1,0 +1,201 @@
+/**
+ * Sweep files: which trials a hyperparameter sweep runs.
+ *
+ *   {
+ *     "name": "cifar-softmax",                       // the sweep folder is <runsDir>/sweep-<name>
+ *     "base": "cs231n-softmax.json",                 // a config file (relative to this file) or an object
+ *     "grid": { "lr": [1e-7, 1e-6], "reg": [1e2, 1e3] }           // every combination, last key fastest
+ *   }
+ *
+ *   { "name": …, "base": …,
+ *     "random": { "trials": 20, "seed": 1,
+ *                 "lr": { "logUniform": [1e-7, 1e-5] }, "reg": { "logUniform": [1e1, 1e4] },
+ *                 "hidden": { "choice": [[100], [500]] }, "lrDecay": { "uniform": [0.9, 1] } } }
+ *
+ * Only training hyperparameters can vary (SWEEPABLE); the data and the model kind are shared by
+ * every trial, since the preprocessed data is loaded once for all of them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Config, ConfigError, KEY_BY_NAME, checkPartial, checkValue, resolveConfig } from '../config/config.js';
+import { Rng } from '../linalg/rng.js';
+
+export const SWEEPABLE = ['lr', 'reg', 'hidden', 'batchSize', 'lrDecay', 'iterations', 'epochs', 'initStd', 'momentum', 'sampling', 'seed'] as const;
+export type SweepKey = (typeof SWEEPABLE)[number];
+
+export type Distribution = { logUniform: [number, number] } | { uniform: [number, number] } | { choice: unknown[] };
+
+export interface SweepSpec {
+  name: string;
+  /** Config keys every trial shares. */
+  base: Partial<Config>;
+  grid?: Partial<Record<SweepKey, unknown[]>>;
+  random?: { trials: number; seed: number; params: Partial<Record<SweepKey, Distribution>> };
+}
+
+export interface Trial {
+  /** 0-based position in the sweep. */
+  index: number;
+  /** The swept keys and this trial's values, in the order the sweep file gives them. */
+  params: Partial<Config>;
+  config: Config;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Read and check a sweep file. `flags` (from the command line) override the base config. */
+export function readSweepFile(file: string): SweepSpec {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`cannot read sweep file ${file}: ${(e as Error).message}`);
+  }
+  return parseSweep(obj, file);
+}
+
+export function parseSweep(obj: unknown, origin: string): SweepSpec {
+  if (!isObj(obj)) throw new ConfigError(`${origin}: expected a JSON object with "base" and "grid" or "random"`);
+  for (const k of Object.keys(obj)) {
+    if (!['name', 'base', 'grid', 'random', '$comment', 'description'].includes(k)) {
+      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, and grid or random)`);
+    }
+  }
+  const name = obj.name === undefined ? path.basename(origin).replace(/\.json$/, '').replace(/^sweep-/, '') : obj.name;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) {
+    throw new ConfigError(`${origin}: name = ${JSON.stringify(name)} is not allowed: use letters, digits, '.', '_' and '-'`);
+  }
+  let base: Partial<Config> = {};
+  if (typeof obj.base === 'string') {
+    const file = path.resolve(path.dirname(origin), obj.base);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`${origin}: cannot read its base config ${file}: ${(e as Error).message}`);
+    }
+    try {
+      base = checkPartial(JSON.parse(text), file);
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);
+    }
+  } else if (obj.base !== undefined) {
+    base = checkPartial(obj.base, `${origin} base`);
+  }
+  if ((obj.grid === undefined) === (obj.random === undefined)) {
+    throw new ConfigError(`${origin}: give exactly one of "grid" (values per key) or "random" (trials and a range per key)`);
+  }
+  const checkKey = (k: string, where: string): SweepKey => {
+    if (!(SWEEPABLE as readonly string[]).includes(k)) {
+      const why = KEY_BY_NAME.has(k) ? 'it cannot vary within a sweep (every trial shares the data and model kind)' : 'it is not a config key';
+      throw new ConfigError(`${where}: "${k}" cannot be swept: ${why}. Sweepable: ${SWEEPABLE.join(', ')}`);
+    }
+    return k as SweepKey;
+  };
+  const check = (k: SweepKey, v: unknown, where: string): unknown => checkValue(KEY_BY_NAME.get(k)!, v, where);
+
+  if (obj.grid !== undefined) {
+    if (!isObj(obj.grid) || Object.keys(obj.grid).length === 0) throw new ConfigError(`${origin}: "grid" must be an object of key → list of values`);
+    const grid: Partial<Record<SweepKey, unknown[]>> = {};
+    for (const [k, vals] of Object.entries(obj.grid)) {
+      const key = checkKey(k, `${origin} grid`);
+      if (!Array.isArray(vals) || vals.length === 0) throw new ConfigError(`${origin}: grid.${k} must be a non-empty list of values`);
+      grid[key] = vals.map((v) => check(key, v, `${origin} grid`));
+    }
+    return { name, base, grid };
+  }
+
+  const r = obj.random;
+  if (!isObj(r)) throw new ConfigError(`${origin}: "random" must be an object with "trials" and a distribution per key`);
+  const trials = r.trials;
+  if (typeof trials !== 'number' || !Number.isInteger(trials) || trials < 1) throw new ConfigError(`${origin}: random.trials must be a positive integer`);
+  const seed = r.seed ?? 0;
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new ConfigError(`${origin}: random.seed must be a non-negative integer`);
+  const params: Partial<Record<SweepKey, Distribution>> = {};
+  for (const [k, d] of Object.entries(r)) {
+    if (k === 'trials' || k === 'seed') continue;
+    const key = checkKey(k, `${origin} random`);
+    const where = `${origin}: random.${k}`;
+    if (!isObj(d) || Object.keys(d).length !== 1) throw new ConfigError(`${where} must be one of {"logUniform": [lo, hi]}, {"uniform": [lo, hi]}, {"choice": [values]}`);
+    if ('choice' in d) {
+      if (!Array.isArray(d.choice) || d.choice.length === 0) throw new ConfigError(`${where}.choice must be a non-empty list`);
+      params[key] = { choice: d.choice.map((v) => check(key, v, `${origin} random`)) };
+    } else if ('logUniform' in d || 'uniform' in d) {
+      const kind = 'logUniform' in d ? 'logUniform' : 'uniform';
+      const range = (d as Record<string, unknown>)[kind];
+      if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => typeof x === 'number' && Number.isFinite(x)) || range[0] > range[1]) {
+        throw new ConfigError(`${where}.${kind} must be [lo, hi] with lo ≤ hi`);
+      }
+      const def = KEY_BY_NAME.get(key)!;
+      if (def.kind !== 'number' && def.kind !== 'int') throw new ConfigError(`${where}: ${key} takes ${def.kind} values; use {"choice": [...]}`);
+      if (kind === 'logUniform' && range[0] <= 0) throw new ConfigError(`${where}.logUniform needs lo > 0`);
+      for (const x of range) check(key, def.kind === 'int' ? Math.round(x) : x, `${origin} random`);
+      params[key] = (kind === 'logUniform' ? { logUniform: range } : { uniform: range }) as Distribution;
+    } else {
+      throw new ConfigError(`${where} must be one of {"logUniform": [lo, hi]}, {"uniform": [lo, hi]}, {"choice": [values]}`);
+    }
+  }
+  if (Object.keys(params).length === 0) throw new ConfigError(`${origin}: random names no key to sample`);
+  return { name, base, random: { trials, seed, params } };
+}
+
+/** The swept values of every trial, in order. Deterministic: the same spec gives the same list. */
+export function expandParams(spec: SweepSpec): Partial<Config>[] {
+  if (spec.grid) {
+    const keys = Object.keys(spec.grid) as SweepKey[];
+    let combos: Partial<Config>[] = [{}];
+    for (const k of keys) {
+      const next: Partial<Config>[] = [];
+      for (const c of combos) for (const v of spec.grid[k]!) next.push({ ...c, [k]: v });
+      combos = next;
+    }
+    return combos;
+  }
+  const r = spec.random!;
+  const rng = new Rng(r.seed);
+  const out: Partial<Config>[] = [];
+  for (let t = 0; t < r.trials; t++) {
+    const p: Record<string, unknown> = {};
+    for (const [k, d] of Object.entries(r.params) as [SweepKey, Distribution][]) {
+      const isInt = KEY_BY_NAME.get(k)!.kind === 'int';
+      let v: unknown;
+      if ('choice' in d) v = d.choice[rng.int(d.choice.length)];
+      else if ('uniform' in d) v = d.uniform[0] + (d.uniform[1] - d.uniform[0]) * rng.uniform();
+      else v = Math.exp(Math.log(d.logUniform[0]) + (Math.log(d.logUniform[1]) - Math.log(d.logUniform[0])) * rng.uniform());
+      if (isInt && typeof v === 'number') v = Math.round(v);
+      else if (typeof v === 'number') v = Number(v.toPrecision(6)); // readable in tables and files, still distinct
+      p[k] = v;
+    }
+    out.push(p as Partial<Config>);
+  }
+  return out;
+}
+
+/** Every trial with its resolved config. `flags` are command-line overrides of the base. */
+export function expandTrials(spec: SweepSpec, flags: Partial<Config> = {}): Trial[] {
+  return expandParams(spec).map((params, index) => {
+    const merged: Partial<Config> = { ...spec.base, ...params };
+    // A trial that sets epochs runs for epochs, even where the base counts iterations.
+    if ('epochs' in params && !('iterations' in params)) delete merged.iterations;
+    const config = resolveConfig(merged, { ...flags, name: `${spec.name}-${String(index).padStart(3, '0')}` });
+    return { index, params, config };
+  });
+}
+
+/** Python's %e, as cs231n prints hyperparameters: 1.000000e-06. */
+export function fmtE(x: number): string {
+  const [m, e] = x.toExponential(6).split('e');
+  const sign = e.startsWith('-') ? '-' : '+';
+  return `${m}e${sign}${e.replace(/^[+-]/, '').padStart(2, '0')}`;
+}
+
+/** "lr 1.000000e-06 reg 1.000000e+03 hidden 500": the swept values, as cs231n's tables print them. */
+export function describeParams(params: Partial<Config>): string {
+  return Object.entries(params)
+    .map(([k, v]) => {
+      if (typeof v === 'number' && (k === 'lr' || k === 'reg' || k === 'initStd')) return `${k} ${fmtE(v)}`;
+      return `${k} ${Array.isArray(v) ? v.join(',') : String(v)}`;
+    })
+    .join(' ');
+}

@@ -1,0 +1,33 @@
+/**
+ * A sweep worker thread. It receives the preprocessed data once (its rows live in
+ * SharedArrayBuffers, so every worker reads the one copy the main thread made), starts its own
+ * matmul engine, then trains one trial per message, each into an ordinary run folder.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { initEngine, type BackendChoice } from '../linalg/engine.js';
+import type { Config } from '../config/config.js';
+import { trainOnData, type RunData, type RunUi } from '../train/run.js';
+import { DivergedError } from '../train/trainer.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+const init = workerData as { runData: RunData; backend: BackendChoice };
+const port = parentPort!;
+const { engine, skipped } = await initEngine(init.backend);
+
+/** Trials print nothing: the main thread reports each finished trial as a table row. */
+const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };
+
+port.on('message', (msg: ToWorker) => {
+  const { index, dir } = msg;
+  const cfg: Config = msg.config;
+  let reply: FromWorker;
+  try {
+    const { summary } = trainOnData(cfg, init.runData, quiet, { dir, engine, skipped, evaluateTest: false });
+    reply = { type: 'done', index, summary };
+  } catch (e) {
+    // A diverged trial has written its summary; either way the sweep records the reason and goes on.
+    reply = { type: 'failed', index, diverged: e instanceof DivergedError, reason: e instanceof Error ? e.message : String(e) };
+  }
+  port.postMessage(reply);
+});
+port.postMessage({ type: 'ready', engine: engine.name } satisfies FromWorker);
