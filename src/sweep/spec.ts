@@ -34,7 +34,7 @@ export interface SweepSpec {
 }
 
 export interface Trial {
-  /** 0-based position in the sweep. */
+  /** 1-based position in the sweep: trial 1 is trials/trial-001. */
   index: number;
   /** The swept keys and this trial's values, in the order the sweep file gives them. */
   params: Partial<Config>;
@@ -174,7 +174,8 @@ export function expandParams(spec: SweepSpec): Partial<Config>[] {
 
 /** Every trial with its resolved config. `flags` are command-line overrides of the base. */
 export function expandTrials(spec: SweepSpec, flags: Partial<Config> = {}): Trial[] {
-  return expandParams(spec).map((params, index) => {
+  return expandParams(spec).map((params, i) => {
+    const index = i + 1;
     const merged: Partial<Config> = { ...spec.base, ...params };
     // A trial that sets epochs runs for epochs, even where the base counts iterations.
     if ('epochs' in params && !('iterations' in params)) delete merged.iterations;

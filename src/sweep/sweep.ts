@@ -110,7 +110,7 @@ function failedResult(trial: Trial, rel: string, status: 'diverged' | 'failed', 
 
 /** cs231n's row: "lr 1.000000e-06 reg 1.000000e+03 train accuracy: 0.401 val accuracy: 0.381". */
 export function trialRow(r: TrialResult, total: number): string {
-  const head = `trial ${String(r.index + 1).padStart(String(total).length)}/${total}  ${describeParams(r.params)}`;
+  const head = `trial ${String(r.index).padStart(String(total).length)}/${total}  ${describeParams(r.params)}`;
   if (r.status !== 'ok') return `${head} ${r.status.toUpperCase()}: ${r.reason}${r.resumed ? '  (earlier run)' : ''}`;
   const t = r.resumed ? '  (earlier run)' : r.seconds !== null ? `  (${r.seconds.toFixed(1)} s)` : '';
   return `${head} train accuracy: ${r.trainAcc!.toFixed(3)} val accuracy: ${r.valAcc!.toFixed(3)}${t}`;
@@ -205,7 +205,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
     const testAcc = accuracy(model, d.test);
     results.best = { index: best.index, dir: best.dir, params: best.params, trainAcc: best.trainAcc!, valAcc: best.valAcc!, testAcc };
     save();
-    out(`best validation accuracy achieved: ${best.valAcc!.toFixed(3)} (trial ${best.index + 1}: ${describeParams(best.params)})`);
+    out(`best validation accuracy achieved: ${best.valAcc!.toFixed(3)} (trial ${best.index}: ${describeParams(best.params)})`);
     out(`test accuracy of the best trial: ${testAcc.toFixed(3)} (${d.test.n} records)`);
   } else {
     save();

@@ -133,11 +133,13 @@ export function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: Trai
   const model = createModel(spec, { initStd: cfg.initStd, reg: cfg.reg }, rng) as Model<Float32Array>;
   const check = initialLossCheck(model, data.dev, spec.numClasses);
   const checkLine = `initial loss ${check.loss.toFixed(4)} with reg 0 on ${data.dev.n} dev rows; expected −ln(1/${spec.numClasses}) = ${check.expected.toFixed(4)} (${(100 * check.relDiff).toFixed(1)}% off)`;
-  log.info({ initialLoss: check.loss, expected: check.expected, relDiff: check.relDiff }, 'initial loss check');
+  log.info({ initialLoss: check.loss, expected: check.expected, relDiff: check.relDiff, scoreStd: check.scoreStd }, 'initial loss check');
   ui.info(checkLine);
   if (!check.ok) {
-    const w = `initial loss is more than 10% away from ln(${spec.numClasses}): is --init-std too large (weights should start small), or the data not preprocessed?`;
-    log.warn(w);
+    const w =
+      `the initial loss is ${(100 * check.relDiff).toFixed(0)}% away from ln(${spec.numClasses}): the initial scores have std ${check.scoreStd.toPrecision(2)}, ` +
+      'not near 0, so the weights start large for this data (cs231n\'s 0.001 on raw pixels does this; the run can still train). Lower --init-std, or check the preprocessing.';
+    log.warn({ scoreStd: check.scoreStd }, w);
     ui.warn(w);
   }
 

@@ -163,7 +163,16 @@ export function initialLossCheck(model: Model<Float32Array>, rows: LabeledRows, 
     const { loss } = model.loss(rows.X, rows.y);
     const expected = Math.log(numClasses);
     const relDiff = Math.abs(loss - expected) / expected;
-    return { loss, expected, relDiff, ok: relDiff <= 0.1 };
+    // The spread of the initial scores says why a loss is off: ln C needs scores near 0.
+    const scores = model.loss(rows.X).data;
+    let sum = 0;
+    let sq = 0;
+    for (const v of scores) {
+      sum += v;
+      sq += v * v;
+    }
+    const scoreStd = Math.sqrt(Math.max(0, sq / scores.length - (sum / scores.length) ** 2));
+    return { loss, expected, relDiff, scoreStd, ok: relDiff <= 0.1 };
   } finally {
     model.reg = reg;
   }
