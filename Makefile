@@ -7,7 +7,7 @@ SHELL := /bin/bash
 SRC := $(shell find src -name '*.ts')
 STAMP := node_modules/.package-lock.json
 
-.PHONY: all install build train test typecheck clean
+.PHONY: all install build train test typecheck bench clean
 
 all: build
 
@@ -34,6 +34,10 @@ typecheck: $(STAMP)
 
 test: build typecheck
 	npm test
+
+# Speed figures, printed (never asserted in tests): sweep throughput 1 vs N workers, peak memory.
+bench: build
+	node --import tsx bench/sweep.ts
 
 clean:
 	rm -rf dist

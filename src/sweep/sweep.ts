@@ -49,6 +49,10 @@ export interface SweepResults {
   best: { index: number; dir: string; params: Partial<Config>; trainAcc: number; valAcc: number; testAcc: number | null } | null;
   workers: number;
   seconds: number;
+  /** Wall time spent training this invocation's trials (data loading and test evaluation excluded). */
+  trialSeconds: number;
+  /** Trials this invocation trained (the rest were finished earlier). */
+  trialsRun: number;
   /** Peak resident memory of the whole process (all threads), MB. */
   peakRssMB: number;
 }
@@ -129,9 +133,15 @@ export function resultsCsv(results: SweepResults, keys: string[]): string {
   return [head.join(','), ...rows].join('\n') + '\n';
 }
 
-function workerUrl(): URL {
-  // Run from src/ through tsx the worker is worker.ts; from the build, worker.js.
-  return new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+function startWorker(workerData: unknown): Worker {
+  // From the build, the worker is worker.js.
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
+  // Run from src/ through tsx (the tests), it is worker.ts; Node 20 does not apply the main
+  // thread's `--import tsx` hooks to worker threads, so the worker registers tsx itself first.
+  const api = import.meta.resolve('tsx/esm/api');
+  const target = new URL('./worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`;
+  return new Worker(boot, { eval: true, workerData });
 }
 
 export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
@@ -158,6 +168,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
     best: null,
     workers: 0,
     seconds: 0,
+    trialSeconds: 0,
+    trialsRun: 0,
     peakRssMB: 0,
   };
   const byIndex = new Map<number, TrialResult>();
@@ -189,8 +201,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   out(`data: ${base.dataset} from ${runData.source} (train ${d.train.n}, val ${d.val.n}, test ${d.test.n}; ${d.dim} numbers a row), ${runData.loadSeconds.toFixed(1)} s, shared by ${workers} worker${workers > 1 ? 's' : ''}`);
   save();
 
+  const tTrials = performance.now();
   if (pending.length > 0) await runPending(pending, workers, sweepDir, rel, runData, base.backend, (r) => {
     byIndex.set(r.index, r);
+    results.trialsRun++;
+    results.trialSeconds = Math.round(performance.now() - tTrials) / 1000;
     save();
     out(trialRow(r, trials.length));
   });
@@ -231,7 +246,7 @@ function runPending(
   let remaining = pending.length;
   return new Promise((resolve, reject) => {
     const start = () => {
-      const w = new Worker(workerUrl(), { workerData: { runData, backend } });
+      const w = startWorker({ runData, backend });
       let current: Trial | null = null;
       let ready = false;
       const next = () => {

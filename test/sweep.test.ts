@@ -1,0 +1,467 @@
+/**
+ * Hyperparameter sweeps: the sweep file (grid and random expansion, its errors), real sweeps on a
+ * small subset of the built-in MNIST with two worker threads (results files, trial folders,
+ * resuming, a diverging trial), and the `sweep` command of the built CLI.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Config, ConfigError } from '../src/config/config.js';
+import { initEngine } from '../src/linalg/engine.js';
+import { modelFromParams } from '../src/models/index.js';
+import type { Model } from '../src/models/model.js';
+import { viewsOf } from '../src/models/params.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { accuracy } from '../src/train/evaluate.js';
+import { loadRunData, type Summary } from '../src/train/run.js';
+import { expandParams, expandTrials, fmtE, parseSweep, readSweepFile } from '../src/sweep/spec.js';
+import { runSweep, type SweepResults } from '../src/sweep/sweep.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin', 'train.js');
+
+/** A tiny MNIST softmax run: 20 iterations of batch 100 on 1000 rows (2 epochs). */
+const BASE = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, batchSize: 100, backend: 'wasm' };
+
+const TRIAL_FILES = ['best.ckpt', 'config.json', 'metrics.jsonl', 'summary.json', 'train.log'];
+const ROW = /lr \d\.\d{6}e-\d\d reg \d\.\d{6}e[+-]\d\d train accuracy: 0\.\d{3} val accuracy: 0\.\d{3}/;
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-test-'));
+}
+
+/** Write a sweep file into `dir` whose base config writes runs into `dir/runs`. */
+function writeSweep(dir: string, spec: Record<string, unknown>, file = 'sweep.json'): string {
+  const f = path.join(dir, file);
+  const base = { ...BASE, runsDir: path.join(dir, 'runs'), ...((spec.base as object) ?? {}) };
+  fs.writeFileSync(f, JSON.stringify({ ...spec, base }, null, 2));
+  return f;
+}
+
+async function sweep(file: string, workers = 2): Promise<{ results: SweepResults; lines: string[] }> {
+  const lines: string[] = [];
+  const results = await runSweep({ file, flags: {}, workers, out: (l) => lines.push(l) });
+  return { results, lines };
+}
+
+const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
+const trialDir = (sweepDir: string, i: number) => path.join(sweepDir, 'trials', `trial-${String(i).padStart(3, '0')}`);
+const mtime = (f: string) => fs.statSync(f).mtimeMs;
+
+/** RFC 4180 CSV: quoted cells may hold commas, quotes ("") and newlines. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(cell), (cell = '');
+    else if (c === '\n') row.push(cell), rows.push(row), (row = []), (cell = '');
+    else cell += c;
+  }
+  if (cell !== '' || row.length > 0) row.push(cell), rows.push(row);
+  return rows;
+}
+
+/** results.csv as objects keyed by its header. */
+function readCsv(file: string): Record<string, string>[] {
+  const [head, ...rows] = parseCsv(fs.readFileSync(file, 'utf8'));
+  for (const r of rows) assert.equal(r.length, head.length, `CSV row ${r.join('|')} has ${r.length} cells, header ${head.length}`);
+  return rows.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i]])));
+}
+
+const num = (s: string): number | null => (s === '' ? null : Number(s));
+
+// ---------------------------------------------------------------------------------------------
+// 1. The sweep file.
+
+test('grid: the cartesian product in key order, last key fastest; trials are 1-based', () => {
+  const spec = parseSweep({ name: 'g', base: { ...BASE }, grid: { lr: [0.1, 0.2], reg: [1e-5, 1e-4, 1e-3] } }, 'mem.json');
+  const params = expandParams(spec);
+  assert.deepEqual(params, [
+    { lr: 0.1, reg: 1e-5 },
+    { lr: 0.1, reg: 1e-4 },
+    { lr: 0.1, reg: 1e-3 },
+    { lr: 0.2, reg: 1e-5 },
+    { lr: 0.2, reg: 1e-4 },
+    { lr: 0.2, reg: 1e-3 },
+  ]);
+  for (const p of params) assert.deepEqual(Object.keys(p), ['lr', 'reg']);
+
+  // Key order is the file's order: reg first makes reg the slowest.
+  const swapped = expandParams(parseSweep({ name: 'g', grid: { reg: [1, 2], lr: [0.1, 0.2, 0.3] } }, 'mem.json'));
+  assert.deepEqual(swapped.map((p) => [p.reg, p.lr]), [[1, 0.1], [1, 0.2], [1, 0.3], [2, 0.1], [2, 0.2], [2, 0.3]]);
+
+  const trials = expandTrials(spec);
+  assert.deepEqual(trials.map((t) => t.index), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(trials.map((t) => t.config.name), ['g-001', 'g-002', 'g-003', 'g-004', 'g-005', 'g-006']);
+  for (const [i, t] of trials.entries()) {
+    assert.deepEqual(t.params, params[i]);
+    assert.equal(t.config.lr, params[i].lr);
+    assert.equal(t.config.reg, params[i].reg);
+    assert.equal(t.config.numTrain, 1000); // from the base
+    assert.equal(t.config.iterations, 20);
+    assert.equal(t.config.scale, 1 / 255); // from the mnist-softmax preset
+  }
+  // Command-line flags override the base.
+  assert.equal(expandTrials(spec, { backend: 'cpu', runsDir: '/x' })[0].config.backend, 'cpu');
+});
+
+test('random search: seeded, within its ranges, integers for int keys, choice only from the list', () => {
+  const random = (seed: number) => ({
+    trials: 50,
+    seed,
+    lr: { logUniform: [1e-4, 1e-1] },
+    batchSize: { logUniform: [16, 256] },
+    lrDecay: { uniform: [0.8, 0.95] },
+    hidden: { choice: [[16], [32, 8]] },
+  });
+  const a = expandParams(parseSweep({ name: 'r', base: { model: 'mlp' }, random: random(1) }, 'mem.json'));
+  const b = expandParams(parseSweep({ name: 'r', base: { model: 'mlp' }, random: random(1) }, 'mem.json'));
+  const c = expandParams(parseSweep({ name: 'r', base: { model: 'mlp' }, random: random(2) }, 'mem.json'));
+  assert.equal(a.length, 50);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  assert.notDeepEqual(a.map((p) => p.lr), c.map((p) => p.lr));
+  for (const p of [...a, ...c]) {
+    assert.deepEqual(Object.keys(p), ['lr', 'batchSize', 'lrDecay', 'hidden']);
+    assert.ok(p.lr! >= 1e-4 && p.lr! <= 1e-1, `lr ${p.lr}`);
+    assert.ok(Number.isInteger(p.batchSize), `batchSize ${p.batchSize}`);
+    assert.ok(p.batchSize! >= 16 && p.batchSize! <= 256, `batchSize ${p.batchSize}`);
+    assert.ok(p.lrDecay! >= 0.8 && p.lrDecay! <= 0.95, `lrDecay ${p.lrDecay}`);
+    assert.ok([[16], [32, 8]].some((h) => JSON.stringify(h) === JSON.stringify(p.hidden)), `hidden ${JSON.stringify(p.hidden)}`);
+  }
+  // The samples spread over the range (log-uniform: about a third per decade), and both choices occur.
+  const lrs = a.map((p) => p.lr!);
+  assert.ok(lrs.some((x) => x < 1e-3) && lrs.some((x) => x > 1e-2), `lr samples ${lrs.join(' ')}`);
+  assert.equal(new Set(a.map((p) => JSON.stringify(p.hidden))).size, 2);
+  assert.ok(new Set(lrs).size > 45, 'lr samples are distinct');
+  // Trials are numbered 1.. and resolve to configs with the sampled values.
+  const trials = expandTrials(parseSweep({ name: 'r', base: { model: 'mlp' }, random: random(1) }, 'mem.json'));
+  assert.deepEqual(trials.map((t) => t.index), Array.from({ length: 50 }, (_, i) => i + 1));
+  assert.deepEqual(trials[7].config.hidden, a[7].hidden);
+  assert.equal(trials[7].config.batchSize, a[7].batchSize);
+});
+
+test('a trial that sets epochs runs by epochs even where the base counts iterations', () => {
+  const spec = parseSweep({ name: 'e', base: { ...BASE }, grid: { epochs: [1, 3] } }, 'mem.json');
+  const trials = expandTrials(spec);
+  assert.deepEqual(trials.map((t) => [t.config.epochs, t.config.iterations]), [[1, 0], [3, 0]]);
+  // Without epochs among the swept keys, the base's iterations stay.
+  assert.equal(expandTrials(parseSweep({ name: 'e', base: { ...BASE }, grid: { lr: [0.1] } }, 'mem.json'))[0].config.iterations, 20);
+  // Both swept: the trial's iterations win.
+  const both = expandTrials(parseSweep({ name: 'e', base: { ...BASE }, grid: { epochs: [2], iterations: [7] } }, 'mem.json'));
+  assert.equal(both[0].config.iterations, 7);
+});
+
+test('a base given as a file name is read relative to the sweep file', () => {
+  const dir = tmp();
+  fs.mkdirSync(path.join(dir, 'cfg'));
+  fs.writeFileSync(path.join(dir, 'cfg', 'base.json'), JSON.stringify({ ...BASE, reg: 0.25 }));
+  fs.writeFileSync(path.join(dir, 'cfg', 'sweep-named.json'), JSON.stringify({ base: 'base.json', grid: { lr: [0.3] } }));
+  const spec = readSweepFile(path.join(dir, 'cfg', 'sweep-named.json'));
+  assert.equal(spec.name, 'named'); // from the file name, without "sweep-"
+  assert.equal(spec.base.reg, 0.25);
+  const [t] = expandTrials(spec);
+  assert.equal(t.config.reg, 0.25);
+  assert.equal(t.config.lr, 0.3);
+  fs.writeFileSync(path.join(dir, 'cfg', 'bad.json'), JSON.stringify({ base: 'missing.json', grid: { lr: [0.3] } }));
+  assert.throws(() => readSweepFile(path.join(dir, 'cfg', 'bad.json')), (e) => e instanceof ConfigError && /missing\.json/.test(e.message));
+});
+
+test('sweep file errors are ConfigErrors that name the problem', () => {
+  const bad = (obj: unknown, re: RegExp) =>
+    assert.throws(
+      () => parseSweep(obj, 'bad.json'),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+      `${JSON.stringify(obj)} should fail with ${re}`,
+    );
+  bad({ name: 's', grid: { dataset: ['mnist', 'cifar'] } }, /"dataset" cannot be swept: it cannot vary within a sweep/);
+  bad({ name: 's', grid: { model: ['mlp'] } }, /"model" cannot be swept/);
+  bad({ name: 's', grid: { learningRate: [1] } }, /"learningRate" cannot be swept: it is not a config key/);
+  bad({ name: 's', random: { trials: 3, numTrain: { choice: [10] } } }, /"numTrain" cannot be swept/);
+  bad({ name: 's', grid: { lr: [1] }, random: { trials: 2, lr: { uniform: [0.1, 1] } } }, /exactly one of "grid".*or "random"/);
+  bad({ name: 's', base: {} }, /exactly one of "grid".*or "random"/);
+  bad({ name: 's', grid: { lr: [] } }, /grid\.lr must be a non-empty list/);
+  bad({ name: 's', grid: { lr: 0.1 } }, /grid\.lr must be a non-empty list/);
+  bad({ name: 's', grid: {} }, /"grid" must be an object/);
+  bad({ name: 's', grid: { lr: [0.1, -1] } }, /lr = -1 is not allowed/);
+  bad({ name: 's', grid: { batchSize: [10.5] } }, /batchSize = 10\.5 is not allowed/);
+  bad({ name: 's', random: { trials: 2, lr: { logUniform: [0, 1] } } }, /logUniform needs lo > 0/);
+  bad({ name: 's', random: { trials: 2, reg: { logUniform: [-1, 1] } } }, /logUniform needs lo > 0/);
+  bad({ name: 's', random: { trials: 2, lr: { logUniform: [1, 0.1] } } }, /lo ≤ hi/);
+  bad({ name: 's', random: { trials: 2, lr: { normal: [1, 0.1] } } }, /must be one of/);
+  bad({ name: 's', random: { trials: 0, lr: { uniform: [0.1, 1] } } }, /random\.trials must be a positive integer/);
+  bad({ name: 's', random: { trials: 2 } }, /names no key to sample/);
+  bad({ name: 's', random: { trials: 2, hidden: { uniform: [1, 2] } } }, /hidden takes intList values; use \{"choice"/);
+  bad({ name: 's', grid: { lr: [1] }, trials: 3 }, /unknown key "trials"/);
+  bad({ name: 's', grids: { lr: [1] } }, /unknown key "grids"/);
+  bad({ name: 'a b', grid: { lr: [1] } }, /name = "a b" is not allowed/);
+  bad({ name: 's', base: { lr: 'fast' }, grid: { reg: [1] } }, /lr = "fast" is not allowed/);
+  bad({ name: 's', base: { colour: 1 }, grid: { reg: [1] } }, /unknown key "colour"/);
+  bad([1, 2], /expected a JSON object/);
+});
+
+test('fmtE prints as Python %e does', () => {
+  assert.equal(fmtE(1e-6), '1.000000e-06');
+  assert.equal(fmtE(1000), '1.000000e+03');
+  assert.equal(fmtE(2.5e-7), '2.500000e-07');
+  assert.equal(fmtE(1), '1.000000e+00');
+  assert.equal(fmtE(1e30), '1.000000e+30');
+  assert.equal(fmtE(1.2345678e-123), '1.234568e-123');
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2–4. Real sweeps on worker threads.
+
+test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, best trial tested once; resuming', async () => {
+  const dir = tmp();
+  const file = writeSweep(dir, { name: 'grid', grid: { lr: [0.5, 0.05], reg: [1e-5, 1e-2] } });
+  const sweepDir = path.join(dir, 'runs', 'sweep-grid');
+  const { results, lines } = await sweep(file);
+
+  assert.equal(results.folder, sweepDir);
+  assert.equal(results.workers, 2);
+  assert.equal(results.trials.length, 4);
+  assert.ok(fs.existsSync(path.join(sweepDir, 'results.json')));
+  assert.ok(fs.existsSync(path.join(sweepDir, 'results.csv')));
+  assert.deepEqual(readJson<SweepResults>(path.join(sweepDir, 'results.json')), JSON.parse(JSON.stringify(results)));
+  const expected = [
+    { lr: 0.5, reg: 1e-5 },
+    { lr: 0.5, reg: 1e-2 },
+    { lr: 0.05, reg: 1e-5 },
+    { lr: 0.05, reg: 1e-2 },
+  ];
+
+  for (const [i, r] of results.trials.entries()) {
+    const tdir = trialDir(sweepDir, i + 1);
+    assert.equal(r.index, i + 1);
+    assert.equal(r.dir, path.join('trials', `trial-00${i + 1}`));
+    assert.equal(path.join(sweepDir, r.dir), tdir);
+    assert.equal(r.status, 'ok', `trial ${r.index}: ${r.reason}`);
+    assert.equal(r.reason, null);
+    assert.equal(r.resumed, false);
+    assert.deepEqual(r.params, expected[i]);
+    // An ordinary run folder.
+    assert.deepEqual(fs.readdirSync(tdir).sort(), TRIAL_FILES);
+    const summary = readJson<Summary>(path.join(tdir, 'summary.json'));
+    const cfg = readJson<Config>(path.join(tdir, 'config.json'));
+    assert.equal(summary.status, 'ok');
+    assert.equal(r.valAcc, summary.bestValAcc);
+    assert.equal(r.trainAcc, summary.bestTrainAcc);
+    assert.equal(r.bestEpoch, summary.bestEpoch);
+    assert.equal(r.seconds, summary.seconds.total);
+    assert.ok(r.valAcc! > 0.5 && r.valAcc! <= 1, `trial ${r.index} val accuracy ${r.valAcc}`); // it learned something
+    assert.equal(summary.testAcc, null, 'trials do not look at the test split');
+    assert.equal(summary.iterations, 20);
+    assert.equal(summary.engine, 'wasm');
+    assert.equal(cfg.lr, expected[i].lr);
+    assert.equal(cfg.reg, expected[i].reg);
+    assert.equal(cfg.numTrain, 1000);
+    assert.equal(cfg.name, `grid-00${i + 1}`);
+    const iters = fs.readFileSync(path.join(tdir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'iter');
+    assert.equal(iters.length, 20);
+    assert.equal(loadCheckpoint(path.join(tdir, 'best.ckpt')).header.valAcc, summary.bestValAcc);
+  }
+  // Different hyperparameters train differently.
+  assert.ok(new Set(results.trials.map((r) => readJson<Summary>(path.join(sweepDir, r.dir, 'summary.json')).finalLoss)).size === 4);
+
+  // results.csv holds the same rows.
+  const csv = readCsv(path.join(sweepDir, 'results.csv'));
+  assert.deepEqual(Object.keys(csv[0]), ['trial', 'status', 'lr', 'reg', 'train_acc', 'val_acc', 'best_epoch', 'seconds', 'dir', 'reason']);
+  assert.equal(csv.length, 4);
+  for (const [i, row] of csv.entries()) {
+    const r = results.trials[i];
+    assert.equal(Number(row.trial), r.index);
+    assert.equal(row.status, r.status);
+    assert.equal(Number(row.lr), r.params.lr);
+    assert.equal(Number(row.reg), r.params.reg);
+    assert.equal(num(row.train_acc), r.trainAcc);
+    assert.equal(num(row.val_acc), r.valAcc);
+    assert.equal(num(row.best_epoch), r.bestEpoch);
+    assert.equal(num(row.seconds), r.seconds);
+    assert.equal(row.dir, r.dir);
+    assert.equal(row.reason, '');
+  }
+
+  // The best trial by val accuracy, tested once.
+  const maxVal = Math.max(...results.trials.map((r) => r.valAcc!));
+  const best = results.best!;
+  assert.ok(best, 'a best trial');
+  assert.equal(best.valAcc, maxVal);
+  const bestTrial = results.trials.find((r) => r.index === best.index)!;
+  assert.equal(bestTrial.valAcc, maxVal);
+  assert.equal(best.dir, bestTrial.dir);
+  assert.deepEqual(best.params, bestTrial.params);
+  assert.equal(best.trainAcc, bestTrial.trainAcc);
+  assert.equal(typeof best.testAcc, 'number');
+  assert.ok(best.testAcc! >= 0 && best.testAcc! <= 1, `test accuracy ${best.testAcc}`);
+  // …on the test split, with the best trial's checkpoint (evaluated here independently).
+  const cfg = readJson<Config>(path.join(sweepDir, best.dir, 'config.json'));
+  const { data } = await loadRunData(cfg);
+  assert.equal(data.test.n, 300);
+  await initEngine('wasm');
+  const ck = loadCheckpoint(path.join(sweepDir, best.dir, 'best.ckpt'));
+  const model = modelFromParams(ck.header.model, { specs: ck.header.params, flat: ck.params, views: viewsOf(ck.header.params, ck.params) }, 0) as Model<Float32Array>;
+  assert.equal(best.testAcc, accuracy(model, data.test));
+
+  // Printed: one cs231n-style row per trial, the best trial and its test accuracy.
+  const rows = lines.filter((l) => /^trial \d\/4 /.test(l));
+  assert.equal(rows.length, 4, lines.join('\n'));
+  for (const r of rows) assert.match(r, ROW);
+  for (const r of results.trials) {
+    const row = rows.find((l) => l.startsWith(`trial ${r.index}/4 `))!;
+    assert.ok(row.includes(`lr ${fmtE(r.params.lr!)} reg ${fmtE(r.params.reg!)} train accuracy: ${r.trainAcc!.toFixed(3)} val accuracy: ${r.valAcc!.toFixed(3)}`), row);
+  }
+  assert.ok(lines.includes(`best validation accuracy achieved: ${maxVal.toFixed(3)} (trial ${best.index}: lr ${fmtE(best.params.lr!)} reg ${fmtE(best.params.reg!)})`), lines.join('\n'));
+  assert.ok(lines.includes(`test accuracy of the best trial: ${best.testAcc!.toFixed(3)} (300 records)`), lines.join('\n'));
+  assert.ok(lines.some((l) => /^4 trials ok, 0 failed;/.test(l)), lines.join('\n'));
+
+  // 3. Resume: the same sweep again reruns nothing.
+  const summaryFile = (i: number) => path.join(trialDir(sweepDir, i), 'summary.json');
+  const before = [1, 2, 3, 4].map((i) => ({ mtime: mtime(summaryFile(i)), text: fs.readFileSync(summaryFile(i), 'utf8') }));
+  const again = await sweep(file);
+  assert.ok(again.lines.includes('4 finished earlier and are kept; 0 to run'), again.lines.join('\n'));
+  assert.equal(again.lines.filter((l) => /^trial \d\/4 .*\(earlier run\)$/.test(l)).length, 4, again.lines.join('\n'));
+  for (const i of [1, 2, 3, 4]) {
+    assert.equal(mtime(summaryFile(i)), before[i - 1].mtime, `trial ${i} was not rerun`);
+    assert.equal(fs.readFileSync(summaryFile(i), 'utf8'), before[i - 1].text);
+  }
+  assert.ok(again.results.trials.every((r) => r.resumed));
+  const strip = (rs: SweepResults) => rs.trials.map(({ resumed: _, ...r }) => r);
+  assert.deepEqual(strip(again.results), strip(results));
+  assert.deepEqual(again.results.best, results.best);
+
+  // A trial killed midway (no summary.json yet, a stray file): only it reruns, into a clean folder.
+  fs.rmSync(summaryFile(2));
+  fs.writeFileSync(path.join(trialDir(sweepDir, 2), 'stray.tmp'), 'left by a killed run');
+  const third = await sweep(file);
+  assert.ok(third.lines.includes('3 finished earlier and are kept; 1 to run'), third.lines.join('\n'));
+  assert.ok(!fs.existsSync(path.join(trialDir(sweepDir, 2), 'stray.tmp')), 'the stray file was cleared');
+  assert.deepEqual(fs.readdirSync(trialDir(sweepDir, 2)).sort(), TRIAL_FILES);
+  for (const i of [1, 3, 4]) {
+    assert.equal(mtime(summaryFile(i)), before[i - 1].mtime, `trial ${i} was not rerun`);
+    assert.equal(fs.readFileSync(summaryFile(i), 'utf8'), before[i - 1].text);
+  }
+  assert.deepEqual(third.results.trials.map((r) => r.resumed), [true, false, true, true]);
+  assert.equal(third.results.trials.length, 4);
+  assert.ok(third.results.trials.every((r) => r.status === 'ok'));
+  const rerun = third.results.trials[1];
+  assert.equal(rerun.valAcc, readJson<Summary>(summaryFile(2)).bestValAcc);
+  assert.equal(rerun.valAcc, results.trials[1].valAcc, 'the same config and seed train to the same accuracy');
+  assert.equal(readCsv(path.join(sweepDir, 'results.csv')).length, 4);
+  assert.deepEqual(readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials.map((r) => r.index), [1, 2, 3, 4]);
+  assert.ok(third.results.best && typeof third.results.best.testAcc === 'number');
+
+  // A changed grid value: trials whose config is unchanged are kept, the changed ones rerun.
+  const before4 = [1, 2, 3, 4].map((i) => mtime(summaryFile(i)));
+  writeSweep(dir, { name: 'grid', grid: { lr: [0.5, 0.2], reg: [1e-5, 1e-2] } });
+  const fourth = await sweep(file);
+  assert.ok(fourth.lines.includes('2 finished earlier and are kept; 2 to run'), fourth.lines.join('\n'));
+  assert.deepEqual(fourth.results.trials.map((r) => r.resumed), [true, true, false, false]);
+  assert.equal(mtime(summaryFile(1)), before4[0]);
+  assert.equal(mtime(summaryFile(2)), before4[1]);
+  assert.notEqual(mtime(summaryFile(3)), before4[2]);
+  assert.notEqual(mtime(summaryFile(4)), before4[3]);
+  for (const i of [3, 4]) assert.equal(readJson<Config>(path.join(trialDir(sweepDir, i), 'config.json')).lr, 0.2);
+  assert.deepEqual(fourth.results.trials.map((r) => r.params.lr), [0.5, 0.5, 0.2, 0.2]);
+  assert.ok(fourth.results.trials.every((r) => r.status === 'ok'));
+  assert.deepEqual(readCsv(path.join(sweepDir, 'results.csv')).map((r) => Number(r.lr)), [0.5, 0.5, 0.2, 0.2]);
+});
+
+test('a diverging trial is recorded as diverged, the others finish, and it is not rerun', async () => {
+  const dir = tmp();
+  // initStd 1 and lr 1e30: the weights overflow float32 within a few steps, the loss becomes NaN/Inf.
+  const file = writeSweep(dir, { name: 'div', base: { initStd: 1 }, grid: { lr: [0.5, 1e30, 0.05] } });
+  const sweepDir = path.join(dir, 'runs', 'sweep-div');
+  const { results, lines } = await sweep(file);
+
+  assert.deepEqual(results.trials.map((r) => r.status), ['ok', 'diverged', 'ok']);
+  const d = results.trials[1];
+  assert.match(d.reason!, /the loss became (NaN|-?Infinity) at iteration \d+/);
+  assert.equal(d.valAcc, null);
+  assert.equal(d.trainAcc, null);
+  // It really diverged: its own summary says so, and training stopped early.
+  const ds = readJson<Summary>(path.join(trialDir(sweepDir, 2), 'summary.json'));
+  assert.equal(ds.status, 'diverged');
+  assert.equal(ds.error, d.reason);
+  assert.ok(ds.finalLoss === null || !Number.isFinite(ds.finalLoss), `final loss ${ds.finalLoss}`);
+  const iters = fs.readFileSync(path.join(trialDir(sweepDir, 2), 'metrics.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => m.type === 'iter');
+  assert.ok(iters.length < 20, `stopped after ${iters.length} iterations`);
+  for (const i of [1, 3]) {
+    assert.equal(readJson<Summary>(path.join(trialDir(sweepDir, i), 'summary.json')).status, 'ok');
+    assert.equal(typeof results.trials[i - 1].valAcc, 'number');
+  }
+
+  assert.deepEqual(readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials.map((r) => r.status), ['ok', 'diverged', 'ok']);
+  const csv = readCsv(path.join(sweepDir, 'results.csv'));
+  assert.deepEqual(csv.map((r) => r.status), ['ok', 'diverged', 'ok']);
+  assert.equal(csv[1].reason, d.reason);
+  assert.equal(csv[1].val_acc, '');
+  assert.equal(Number(csv[1].lr), 1e30);
+
+  assert.ok(results.best && results.best.index !== 2);
+  assert.ok(lines.some((l) => l.startsWith('trial 2/3  lr 1.000000e+30 DIVERGED: the loss became')), lines.join('\n'));
+  assert.ok(lines.some((l) => /^2 trials ok, 1 failed;/.test(l)), lines.join('\n'));
+
+  // Run again: a diverged trial is a finished trial.
+  const m = mtime(path.join(trialDir(sweepDir, 2), 'summary.json'));
+  const again = await sweep(file);
+  assert.ok(again.lines.includes('3 finished earlier and are kept; 0 to run'), again.lines.join('\n'));
+  assert.equal(mtime(path.join(trialDir(sweepDir, 2), 'summary.json')), m);
+  assert.deepEqual(again.results.trials.map((r) => [r.status, r.resumed]), [['ok', true], ['diverged', true], ['ok', true]]);
+  assert.equal(again.results.trials[1].reason, d.reason);
+  assert.ok(again.lines.some((l) => /^trial 2\/3 .*DIVERGED: .*\(earlier run\)$/.test(l)), again.lines.join('\n'));
+});
+
+// ---------------------------------------------------------------------------------------------
+// 5. The command line.
+
+function train(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('train sweep: runs a sweep file on worker threads from the built CLI; bad usage exits 2', () => {
+  assert.ok(fs.existsSync(path.join(root, 'dist', 'sweep', 'worker.js')), 'the CLI is not built: run npm run build');
+  const dir = tmp();
+  const file = writeSweep(dir, { name: 'cli', grid: { lr: [0.5, 0.05], reg: [1e-5] } });
+  const r = train(['sweep', '--config', file, '--workers', '2'], dir);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.match(r.out, /^trial 1\/2 {2}lr 5\.000000e-01 reg 1\.000000e-05 train accuracy: 0\.\d{3} val accuracy: 0\.\d{3}/m);
+  assert.match(r.out, /^trial 2\/2 {2}lr 5\.000000e-02 reg 1\.000000e-05 train accuracy: 0\.\d{3} val accuracy: 0\.\d{3}/m);
+  const best = /^best validation accuracy achieved: (0\.\d{3}) \(trial (\d)/m.exec(r.out);
+  assert.ok(best, r.out);
+  const test = /^test accuracy of the best trial: (0\.\d{3}) \(300 records\)$/m.exec(r.out);
+  assert.ok(test, r.out);
+  const results = readJson<SweepResults>(path.join(dir, 'runs', 'sweep-cli', 'results.json'));
+  assert.equal(results.workers, 2);
+  assert.equal(results.best!.index, Number(best[2]));
+  assert.equal(results.best!.valAcc.toFixed(3), best[1]);
+  assert.equal(results.best!.testAcc!.toFixed(3), test[1]);
+  // `train eval` on the best trial's folder agrees on the test accuracy.
+  const e = train(['eval', path.join(results.folder, results.best!.dir), '--split', 'test', '--backend', 'wasm'], dir);
+  assert.equal(e.code, 0, e.err);
+  assert.equal(Number(/test accuracy: (\d\.\d+)/.exec(e.out)?.[1]), Number(results.best!.testAcc!.toFixed(4)));
+
+  const zero = train(['sweep', '--config', file, '--workers', '0'], dir);
+  assert.equal(zero.code, 2, zero.err + zero.out);
+  assert.match(zero.err, /--workers 0 is not allowed/);
+
+  const bad = path.join(dir, 'bad.json');
+  fs.writeFileSync(bad, JSON.stringify({ name: 'bad', base: BASE, grid: { lr: [0.1] }, workerz: 3 }));
+  const u = train(['sweep', '--config', bad, '--workers', '2'], dir);
+  assert.equal(u.code, 2, u.err + u.out);
+  assert.match(u.err, /unknown key "workerz"/);
+  assert.ok(!fs.existsSync(path.join(dir, 'runs', 'sweep-bad')), 'nothing written for a bad sweep file');
+});
