@@ -3,7 +3,7 @@
  * small subset of the built-in MNIST with two worker threads (results files, trial folders,
  * resuming, a diverging trial), and the `sweep` command of the built CLI.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -19,7 +19,7 @@ import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { accuracy } from '../src/train/evaluate.js';
 import { loadRunData, type Summary } from '../src/train/run.js';
 import { expandParams, expandTrials, fmtE, parseSweep, readSweepFile } from '../src/sweep/spec.js';
-import { runSweep, type SweepResults } from '../src/sweep/sweep.js';
+import { resultsCsv, runSweep, type SweepResults } from '../src/sweep/sweep.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -30,9 +30,15 @@ const BASE = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, 
 const TRIAL_FILES = ['best.ckpt', 'config.json', 'metrics.jsonl', 'summary.json', 'train.log'];
 const ROW = /lr \d\.\d{6}e-\d\d reg \d\.\d{6}e[+-]\d\d train accuracy: 0\.\d{3} val accuracy: 0\.\d{3}/;
 
+const tmpDirs: string[] = [];
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-test-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-test-'));
+  tmpDirs.push(dir);
+  return dir;
 }
+after(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 /** Write a sweep file into `dir` whose base config writes runs into `dir/runs`. */
 function writeSweep(dir: string, spec: Record<string, unknown>, file = 'sweep.json'): string {
@@ -221,6 +227,44 @@ test('fmtE prints as Python %e does', () => {
   assert.equal(fmtE(1.2345678e-123), '1.234568e-123');
 });
 
+test('results.csv quotes cells with commas, quotes or newlines (hidden sizes, failure reasons)', () => {
+  const trial = (index: number, over: Partial<SweepResults['trials'][number]>): SweepResults['trials'][number] => ({
+    index,
+    dir: `trials/trial-00${index}`,
+    status: 'ok',
+    reason: null,
+    params: {},
+    trainAcc: 0.5,
+    valAcc: 0.25,
+    bestEpoch: 1,
+    seconds: 1.5,
+    resumed: false,
+    ...over,
+  });
+  const results: SweepResults = {
+    name: 'q',
+    sweepFile: 'q.json',
+    folder: 'runs/sweep-q',
+    trials: [
+      trial(1, { params: { hidden: [100, 50], lr: 0.1 } }),
+      trial(2, { params: { hidden: [7], lr: 1e30 }, status: 'failed', reason: 'worker crashed: "out of memory", sorry\nbye', trainAcc: null, valAcc: null, bestEpoch: null, seconds: null }),
+    ],
+    best: null,
+    workers: 2,
+    seconds: 1,
+    trialSeconds: 1,
+    trialsRun: 2,
+    peakRssMB: 1,
+  };
+  const text = resultsCsv(results, ['hidden', 'lr']);
+  assert.ok(text.endsWith('\n'));
+  assert.deepEqual(parseCsv(text), [
+    ['trial', 'status', 'hidden', 'lr', 'train_acc', 'val_acc', 'best_epoch', 'seconds', 'dir', 'reason'],
+    ['1', 'ok', '100,50', '0.1', '0.5', '0.25', '1', '1.5', 'trials/trial-001', ''],
+    ['2', 'failed', '7', '1e+30', '', '', '', '', 'trials/trial-002', 'worker crashed: "out of memory", sorry\nbye'],
+  ]);
+});
+
 // ---------------------------------------------------------------------------------------------
 // 2–4. Real sweeps on worker threads.
 
@@ -233,6 +277,8 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   assert.equal(results.folder, sweepDir);
   assert.equal(results.workers, 2);
   assert.equal(results.trials.length, 4);
+  assert.equal(results.trialsRun, 4);
+  assert.ok(results.trialSeconds > 0 && results.trialSeconds <= results.seconds, `trial seconds ${results.trialSeconds} of ${results.seconds}`);
   assert.ok(fs.existsSync(path.join(sweepDir, 'results.json')));
   assert.ok(fs.existsSync(path.join(sweepDir, 'results.csv')));
   assert.deepEqual(readJson<SweepResults>(path.join(sweepDir, 'results.json')), JSON.parse(JSON.stringify(results)));
@@ -338,6 +384,7 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
     assert.equal(fs.readFileSync(summaryFile(i), 'utf8'), before[i - 1].text);
   }
   assert.ok(again.results.trials.every((r) => r.resumed));
+  assert.equal(again.results.trialsRun, 0);
   const strip = (rs: SweepResults) => rs.trials.map(({ resumed: _, ...r }) => r);
   assert.deepEqual(strip(again.results), strip(results));
   assert.deepEqual(again.results.best, results.best);
@@ -354,6 +401,7 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
     assert.equal(fs.readFileSync(summaryFile(i), 'utf8'), before[i - 1].text);
   }
   assert.deepEqual(third.results.trials.map((r) => r.resumed), [true, false, true, true]);
+  assert.equal(third.results.trialsRun, 1);
   assert.equal(third.results.trials.length, 4);
   assert.ok(third.results.trials.every((r) => r.status === 'ok'));
   const rerun = third.results.trials[1];
@@ -369,6 +417,7 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   const fourth = await sweep(file);
   assert.ok(fourth.lines.includes('2 finished earlier and are kept; 2 to run'), fourth.lines.join('\n'));
   assert.deepEqual(fourth.results.trials.map((r) => r.resumed), [true, true, false, false]);
+  assert.equal(fourth.results.trialsRun, 2);
   assert.equal(mtime(summaryFile(1)), before4[0]);
   assert.equal(mtime(summaryFile(2)), before4[1]);
   assert.notEqual(mtime(summaryFile(3)), before4[2]);
@@ -387,6 +436,7 @@ test('a diverging trial is recorded as diverged, the others finish, and it is no
   const { results, lines } = await sweep(file);
 
   assert.deepEqual(results.trials.map((r) => r.status), ['ok', 'diverged', 'ok']);
+  assert.equal(results.trialsRun, 3);
   const d = results.trials[1];
   assert.match(d.reason!, /the loss became (NaN|-?Infinity) at iteration \d+/);
   assert.equal(d.valAcc, null);
@@ -420,6 +470,7 @@ test('a diverging trial is recorded as diverged, the others finish, and it is no
   assert.ok(again.lines.includes('3 finished earlier and are kept; 0 to run'), again.lines.join('\n'));
   assert.equal(mtime(path.join(trialDir(sweepDir, 2), 'summary.json')), m);
   assert.deepEqual(again.results.trials.map((r) => [r.status, r.resumed]), [['ok', true], ['diverged', true], ['ok', true]]);
+  assert.equal(again.results.trialsRun, 0);
   assert.equal(again.results.trials[1].reason, d.reason);
   assert.ok(again.lines.some((l) => /^trial 2\/3 .*DIVERGED: .*\(earlier run\)$/.test(l)), again.lines.join('\n'));
 });
