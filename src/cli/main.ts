@@ -28,6 +28,7 @@ import { evalCommand } from './eval.js';
 import { dataCommand } from './data.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { runSweep } from '../sweep/sweep.js';
+import { reportCommand } from './report.js';
 
 /** Exit with a one-line message naming the problem; the code tells scripts what kind. */
 function fail(code: number, msg: string): never {
@@ -99,7 +100,8 @@ export async function main(args: string[]): Promise<void> {
           return;
         }
         const ui = createUi({ tty: Boolean(process.stdout.isTTY), logEvery: cfg.logEvery });
-        const { dir, summary } = await runTraining(cfg, ui);
+        const outcome = await runTraining(cfg, ui);
+        const { dir, summary } = outcome;
         const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
         ui.info(
           `done in ${summary.seconds.total.toFixed(1)} s (${summary.examplesPerSecond} examples/s on ${summary.engine}): ` +
@@ -107,6 +109,7 @@ export async function main(args: string[]): Promise<void> {
             `best val acc ${f(summary.bestValAcc)} (epoch ${summary.bestEpoch}); test acc ${f(summary.testAcc)}`,
         );
         ui.info(`run folder: ${dir}  (re-evaluate: npx train eval ${dir})`);
+        if (outcome.report) ui.info(`report: ${outcome.report}`);
       },
     )
     .command(
@@ -128,6 +131,18 @@ export async function main(args: string[]): Promise<void> {
         if (argv['runs-dir'] !== undefined) given.runsDir = argv['runs-dir'];
         const results = await runSweep({ file: argv.config as string, flags: checkPartial(given, 'command line'), workers });
         if (!results.best) process.exitCode = 3;
+      },
+    )
+    .command(
+      'report <folder>',
+      'rebuild report.html and the PNG figures of a run folder or a sweep folder from its files',
+      (y) =>
+        y
+          .positional('folder', { type: 'string', describe: 'a run folder or a sweep folder', demandOption: true })
+          .option('backend', { type: 'string', choices: KEYS.find((k) => k.key === 'backend')!.choices as string[], describe: 'matmul engine', defaultDescription: 'auto', requiresArg: true }),
+      async (argv) => {
+        const out = await reportCommand(argv.folder as string, (argv.backend as string | undefined) ?? 'auto');
+        process.stdout.write(`report: ${out}\n`);
       },
     )
     .command(

@@ -23,6 +23,7 @@ import { loadCheckpoint } from '../train/checkpoint.js';
 import { accuracy } from '../train/evaluate.js';
 import { loadRunData, type RunData, type Summary } from '../train/run.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+import { buildSweepReport } from '../report/sweep_report.js';
 import { type SweepSpec, type Trial, describeParams, expandTrials, readSweepFile } from './spec.js';
 
 export interface TrialResult {
@@ -226,6 +227,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
     save();
     out('no trial finished: see the reasons above');
   }
+  out(`report: ${await buildSweepReport(sweepDir)}`);
   const failed = results.trials.filter((r) => r.status !== 'ok').length;
   out(`${results.trials.length - failed} trials ok, ${failed} failed; ${results.seconds.toFixed(1)} s; results in ${path.join(sweepDir, 'results.csv')} and results.json`);
   return results;

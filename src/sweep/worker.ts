@@ -8,6 +8,7 @@ import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import type { Config } from '../config/config.js';
 import { trainOnData, type RunData, type RunUi } from '../train/run.js';
 import { DivergedError } from '../train/trainer.js';
+import { buildRunReport } from '../report/run_report.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 const init = workerData as { runData: RunData; backend: BackendChoice };
@@ -17,7 +18,7 @@ const { engine, skipped } = await initEngine(init.backend);
 /** Trials print nothing: the main thread reports each finished trial as a table row. */
 const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };
 
-port.on('message', (msg: ToWorker) => {
+port.on('message', async (msg: ToWorker) => {
   const { index, dir } = msg;
   const cfg: Config = msg.config;
   let reply: FromWorker;
@@ -27,6 +28,13 @@ port.on('message', (msg: ToWorker) => {
   } catch (e) {
     // A diverged trial has written its summary; either way the sweep records the reason and goes on.
     reply = { type: 'failed', index, diverged: e instanceof DivergedError, reason: e instanceof Error ? e.message : String(e) };
+  }
+  if (reply.type === 'done' || (reply.type === 'failed' && reply.diverged)) {
+    try {
+      await buildRunReport(dir, init.runData.data.test);
+    } catch {
+      /* the trial's numbers stand without its pictures; `train report` can rebuild them */
+    }
   }
   port.postMessage(reply);
 });

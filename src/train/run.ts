@@ -13,6 +13,7 @@ import { createModel } from '../models/index.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
+import { buildRunReport } from '../report/run_report.js';
 import { writeJsonAtomic } from './atomic.js';
 import { saveCheckpoint, type CheckpointHeader } from './checkpoint.js';
 import { accuracy } from './evaluate.js';
@@ -57,6 +58,8 @@ export interface Summary {
 export interface RunOutcome {
   dir: string;
   summary: Summary;
+  /** report.html in the run folder (runTraining writes it; trainOnData leaves it to the caller). */
+  report?: string;
 }
 
 /** The dataset of a run, split and preprocessed, with where it was read from. */
@@ -87,7 +90,16 @@ export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
   const runData = await loadRunData(cfg);
   const dir = createRunDir(cfg.runsDir, cfg.name);
   const selection = await initEngine(cfg.backend);
-  return trainOnData(cfg, runData, ui, { dir, ...selection, evaluateTest: true, t0 });
+  let outcome: RunOutcome;
+  try {
+    outcome = trainOnData(cfg, runData, ui, { dir, ...selection, evaluateTest: true, t0 });
+  } catch (err) {
+    // A diverged run still gets its report: the loss curve shows where it went wrong.
+    if (err instanceof DivergedError) ui.info(`report: ${await buildRunReport(dir, runData.data.test)}`);
+    throw err;
+  }
+  outcome.report = await buildRunReport(dir, runData.data.test);
+  return outcome;
 }
 
 export interface TrainOnDataOptions {

@@ -1,0 +1,162 @@
+/**
+ * Chart.js figures. Each figure is a plain JSON Chart.js config, built once here: the HTML report
+ * embeds Chart.js and draws it in the browser, and renderPng draws the same config in Node on a
+ * @napi-rs/canvas for the PNG twin. Nothing here plots by hand.
+ */
+import { createCanvas } from '@napi-rs/canvas';
+import { Chart, registerables } from 'chart.js';
+import { MatrixController, MatrixElement } from 'chartjs-chart-matrix';
+
+Chart.register(...registerables, MatrixController, MatrixElement);
+
+/** A JSON-serialisable Chart.js config. */
+export type ChartSpec = { type: string; data: unknown; options: Record<string, unknown> };
+
+const axis = (title: string, extra: Record<string, unknown> = {}) => ({ title: { display: true, text: title }, ...extra });
+const titled = (text: string) => ({ title: { display: true, text, font: { size: 14 } } });
+
+/** Loss per iteration, raw and smoothed (exponential moving average, as TensorBoard shows). */
+export function lossChart(losses: number[], smoothing = 0.98): ChartSpec {
+  const smooth: number[] = [];
+  let m = 0;
+  for (let i = 0; i < losses.length; i++) {
+    m = smoothing * m + (1 - smoothing) * losses[i];
+    smooth.push(m / (1 - smoothing ** (i + 1))); // bias-corrected, so the start is not pulled to 0
+  }
+  const pts = (ys: number[]) => ys.map((y, i) => ({ x: i + 1, y: Number(y.toPrecision(5)) }));
+  return {
+    type: 'line',
+    data: {
+      datasets: [
+        { label: 'loss', data: pts(losses), borderColor: 'rgba(31,119,180,0.35)', borderWidth: 1, pointRadius: 0 },
+        { label: 'smoothed', data: pts(smooth), borderColor: '#d62728', borderWidth: 2, pointRadius: 0 },
+      ],
+    },
+    options: {
+      parsing: false,
+      plugins: { ...titled('Training loss'), decimation: { enabled: true, algorithm: 'lttb', samples: 800 } },
+      scales: { x: axis('iteration', { type: 'linear' }), y: axis('loss') },
+    },
+  };
+}
+
+/** Train and val accuracy per epoch. */
+export function accuracyChart(epochs: { epoch: number; trainAcc: number; valAcc: number }[]): ChartSpec {
+  return {
+    type: 'line',
+    data: {
+      labels: epochs.map((e) => e.epoch),
+      datasets: [
+        { label: 'train', data: epochs.map((e) => round3(e.trainAcc)), borderColor: '#1f77b4', backgroundColor: '#1f77b4' },
+        { label: 'val', data: epochs.map((e) => round3(e.valAcc)), borderColor: '#ff7f0e', backgroundColor: '#ff7f0e' },
+      ],
+    },
+    options: { plugins: titled('Classification accuracy'), scales: { x: axis('epoch'), y: axis('accuracy') } },
+  };
+}
+
+/** Confusion matrix (rows: true class, columns: predicted), shaded by the row's fraction. */
+export function confusionChart(counts: number[][], classes: string[]): ChartSpec {
+  const data: { x: string; y: string; v: number }[] = [];
+  const colors: string[] = [];
+  counts.forEach((row, t) => {
+    const total = row.reduce((s, v) => s + v, 0) || 1;
+    row.forEach((v, p) => {
+      data.push({ x: classes[p], y: classes[t], v });
+      colors.push(`rgba(31,119,180,${(0.04 + 0.96 * (v / total)).toFixed(3)})`);
+    });
+  });
+  return {
+    type: 'matrix',
+    data: { datasets: [{ label: 'test records', data, backgroundColor: colors, borderWidth: 0 }] },
+    options: {
+      plugins: { ...titled('Confusion matrix on the test split'), legend: { display: false } },
+      scales: {
+        x: axis('predicted class', { type: 'category', labels: classes, offset: true, grid: { display: false } }),
+        y: axis('true class', { type: 'category', labels: classes, offset: true, reverse: false, grid: { display: false } }),
+      },
+    },
+  };
+}
+
+/** Sweep trials: log10 lr against log10 reg, each point coloured by accuracy (and sized by hidden size when swept). */
+export function sweepScatter(points: { lr: number; reg: number; acc: number; hidden?: number[]; label: string }[], which: string): ChartSpec {
+  const accs = points.map((p) => p.acc);
+  const lo = Math.min(...accs);
+  const hi = Math.max(...accs);
+  const hiddens = [...new Set(points.map((p) => (p.hidden ? p.hidden.join(',') : '')))];
+  const radius = (h: string) => (hiddens.length > 1 ? 5 + (8 * hiddens.indexOf(h)) / Math.max(1, hiddens.length - 1) : 8);
+  return {
+    type: 'scatter',
+    data: {
+      datasets: [
+        {
+          label: `${which} accuracy (dark = ${lo.toFixed(3)}, bright = ${hi.toFixed(3)})${hiddens.length > 1 ? `; size = hidden ${hiddens.join(' < ')}` : ''}`,
+          data: points.map((p) => ({ x: round3(Math.log10(p.lr)), y: round3(Math.log10(Math.max(p.reg, 1e-12))), acc: round3(p.acc), name: p.label })),
+          backgroundColor: accs.map((a) => viridis(hi > lo ? (a - lo) / (hi - lo) : 1)),
+          pointRadius: points.map((p) => radius(p.hidden ? p.hidden.join(',') : '')),
+        },
+      ],
+    },
+    options: { plugins: titled(`${which} accuracy by learning rate and regularization`), scales: { x: axis('log10 learning rate'), y: axis('log10 regularization strength') } },
+  };
+}
+
+/** Draw a spec in Node and return PNG bytes. */
+export async function renderPng(spec: ChartSpec, width = 720, height = 400): Promise<Buffer> {
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, width, height);
+  const config = hydrate(JSON.parse(JSON.stringify(spec)) as ChartSpec);
+  config.options = { ...config.options, responsive: false, animation: false, devicePixelRatio: 1 };
+  const chart = new Chart(ctx as never, config as never);
+  try {
+    return await canvas.encode('png');
+  } finally {
+    chart.destroy();
+  }
+}
+
+/**
+ * The parts of a config that must be functions. The page applies the same rule (HYDRATE_JS), so
+ * the PNG and the page draw alike.
+ */
+export function hydrate(spec: ChartSpec): ChartSpec {
+  if (spec.type === 'matrix') {
+    const ds = (spec.data as { datasets: Record<string, unknown>[] }).datasets[0];
+    const n = Math.sqrt((ds.data as unknown[]).length);
+    ds.width = ({ chart }: { chart: { chartArea?: { width: number } } }) => (chart.chartArea?.width ?? 0) / n - 1;
+    ds.height = ({ chart }: { chart: { chartArea?: { height: number } } }) => (chart.chartArea?.height ?? 0) / n - 1;
+  }
+  return spec;
+}
+
+export const HYDRATE_JS = `function hydrate(spec) {
+  if (spec.type === 'matrix') {
+    var ds = spec.data.datasets[0], n = Math.sqrt(ds.data.length);
+    ds.width = function (c) { return ((c.chart.chartArea || {}).width || 0) / n - 1; };
+    ds.height = function (c) { return ((c.chart.chartArea || {}).height || 0) / n - 1; };
+  }
+  return spec;
+}`;
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** A few stops of matplotlib's viridis, interpolated: t in [0, 1] → css colour. */
+function viridis(t: number): string {
+  const stops = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
+  const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i;
+  const c = stops[i].map((v, k) => Math.round(v + f * (stops[i + 1][k] - v)));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}

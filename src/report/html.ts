@@ -1,0 +1,124 @@
+/**
+ * The self-contained report page: Chart.js and its matrix plugin inlined, every image a data:
+ * URL, and a Content-Security-Policy that forbids any network access, so the file opens offline
+ * and cannot fetch anything even by mistake. Layout is a single responsive column of cards.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ChartSpec, HYDRATE_JS } from './charts.js';
+
+let bundled: string | null = null;
+
+/** Chart.js and the matrix plugin, as inline script text (read once). */
+function libraries(): string {
+  if (bundled === null) {
+    const dist = (spec: string, file: string) => path.join(path.dirname(fileURLToPath(import.meta.resolve(spec))), file);
+    const js = [dist('chart.js', 'chart.umd.min.js'), dist('chartjs-chart-matrix', 'chartjs-chart-matrix.min.js')].map((f) => fs.readFileSync(f, 'utf8'));
+    bundled = js.map((s) => `<script>${s.replace(/<\/script/gi, '<\\/script')}</script>`).join('\n');
+  }
+  return bundled;
+}
+
+export function esc(s: unknown): string {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export function dataUrl(png: Buffer): string {
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+/** One block of the page. */
+export type Block =
+  | { kind: 'chart'; title: string; id: string; spec: ChartSpec; height?: number; note?: string }
+  | { kind: 'images'; title: string; note?: string; images: { src: string; caption: string; width: number; height: number; cls?: string }[] }
+  | { kind: 'html'; title: string; html: string };
+
+/** A two-column key/value table. */
+export function kvTable(obj: Record<string, unknown>): string {
+  const cell = (v: unknown) => (v !== null && typeof v === 'object' ? `<code>${esc(JSON.stringify(v))}</code>` : esc(fmt(v)));
+  return `<table class="kv">${Object.entries(obj)
+    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${cell(v)}</td></tr>`)
+    .join('')}</table>`;
+}
+
+/** Numbers rounded for reading. */
+export function fmt(v: unknown): string {
+  if (typeof v !== 'number') return v === null || v === undefined ? '–' : String(v);
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+}
+
+export function page(title: string, subtitle: string, blocks: Block[], extraScript = ''): string {
+  const specs: Record<string, ChartSpec> = {};
+  const body = blocks
+    .map((b) => {
+      const head = `<h2>${esc(b.title)}</h2>`;
+      if (b.kind === 'chart') {
+        specs[b.id] = b.spec;
+        return `<section class="card">${head}${b.note ? `<p class="note">${esc(b.note)}</p>` : ''}<div class="chart" style="height:${b.height ?? 320}px"><canvas id="${esc(b.id)}" role="img" aria-label="${esc(b.title)}"></canvas></div></section>`;
+      }
+      if (b.kind === 'images') {
+        const figs = b.images
+          .map((im) => `<figure><img class="${esc(im.cls ?? 'pic')}" src="${im.src}" width="${im.width}" height="${im.height}" alt="${esc(im.caption)}"><figcaption>${esc(im.caption)}</figcaption></figure>`)
+          .join('');
+        return `<section class="card">${head}${b.note ? `<p class="note">${esc(b.note)}</p>` : ''}<div class="figs">${figs}</div></section>`;
+      }
+      return `<section class="card">${head}${b.html}</section>`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<title>${esc(title)}</title>
+<style>
+  body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; background: #f4f5f7; color: #1d1f23; }
+  header, main { max-width: 1000px; margin: 0 auto; padding: 0 14px; }
+  header h1 { font-size: 1.4rem; margin: 18px 0 2px; }
+  header p { margin: 0 0 12px; color: #555; }
+  .card { background: #fff; border-radius: 8px; box-shadow: 0 1px 3px rgba(0,0,0,.12); padding: 12px 16px; margin: 0 0 14px; overflow-x: auto; }
+  .card h2 { font-size: 1.05rem; margin: 2px 0 8px; }
+  .note { color: #555; margin: 0 0 8px; font-size: .9rem; }
+  .chart { position: relative; width: 100%; min-width: 260px; }
+  .figs { display: flex; flex-wrap: wrap; gap: 10px; }
+  figure { margin: 0; text-align: center; }
+  figure img { image-rendering: pixelated; max-width: 100%; height: auto; border: 1px solid #ddd; }
+  figcaption { font-size: .8rem; color: #333; max-width: 140px; }
+  table { border-collapse: collapse; font-size: .88rem; }
+  th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+  table.kv th { color: #555; font-weight: 500; white-space: nowrap; }
+  table.trials th { cursor: pointer; user-select: none; white-space: nowrap; }
+  table.trials td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  tr.best { background: #fff6d5; font-weight: 600; }
+  code { font-size: .82rem; word-break: break-all; }
+  @media (max-width: 600px) { body { font-size: 14px; } .card { padding: 10px; } }
+</style>
+</head>
+<body>
+<header><h1>${esc(title)}</h1><p>${esc(subtitle)}</p></header>
+<main>
+${body}
+</main>
+${libraries()}
+<script>
+${HYDRATE_JS}
+(function () {
+  var m = window['chartjs-chart-matrix'];
+  if (m && m.MatrixController) Chart.register(m.MatrixController, m.MatrixElement);
+  var specs = ${JSON.stringify(specs).replace(/</g, '\\u003c')};
+  Object.keys(specs).forEach(function (id) {
+    var spec = hydrate(specs[id]);
+    spec.options = Object.assign({}, spec.options, { responsive: true, maintainAspectRatio: false, animation: false });
+    new Chart(document.getElementById(id), spec);
+  });
+})();
+${extraScript}
+</script>
+</body>
+</html>
+`;
+}

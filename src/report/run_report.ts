@@ -1,0 +1,143 @@
+/**
+ * The run report: report.html (self-contained) plus the same figures as PNG files, built from
+ * the run folder's own files (config.json, summary.json, metrics.jsonl, best.ckpt), so
+ * `train report <run>` rebuilds exactly what training wrote.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Config } from '../config/config.js';
+import { loadDataset } from '../data/datasets.js';
+import { preprocessRows, type Rows } from '../data/split.js';
+import { modelFromParams } from '../models/index.js';
+import type { Model } from '../models/model.js';
+import { viewsOf } from '../models/params.js';
+import { writeFileAtomic } from '../train/atomic.js';
+import { type Checkpoint, loadCheckpoint } from '../train/checkpoint.js';
+import { predict, rowsView } from '../train/evaluate.js';
+import { readJsonl } from '../train/rundir.js';
+import type { Summary } from '../train/run.js';
+import { accuracyChart, confusionChart, lossChart, renderPng } from './charts.js';
+import { type Block, dataUrl, fmt, kvTable, page } from './html.js';
+import { imageOfRow, pngOf, stripPng, weightGrid, weightTemplates } from './images.js';
+
+/** Misclassified test images shown. */
+const MISCLASSIFIED = 16;
+
+function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+/** The test rows a checkpoint was evaluated on, rebuilt from the dataset. */
+async function testRowsFor(ck: Checkpoint, cfg: Config): Promise<Rows> {
+  const h = ck.header;
+  const raw = await loadDataset(h.dataset, cfg.dataDir || undefined);
+  const dim = h.meanLength + (h.preprocess.bias ? 1 : 0);
+  return preprocessRows(raw.test, 0, h.split.numTest, ck.mean, h.preprocess, dim);
+}
+
+/**
+ * Write report.html and the PNG figures into run folder `dir`; returns the report's path.
+ * `test` is the preprocessed test split when the caller has it (else it is rebuilt). The matmul
+ * engine must be initialised.
+ */
+export async function buildRunReport(dir: string, test?: Rows): Promise<string> {
+  const cfg = readJson<Config>(path.join(dir, 'config.json'));
+  const summary = readJson<Summary>(path.join(dir, 'summary.json'));
+  const metrics = fs.existsSync(path.join(dir, 'metrics.jsonl')) ? (readJsonl(path.join(dir, 'metrics.jsonl')) as Record<string, number | string | boolean>[]) : [];
+  const losses = metrics.filter((m) => m.type === 'iter' && typeof m.loss === 'number' && Number.isFinite(m.loss)).map((m) => m.loss as number);
+  const epochs = metrics.filter((m) => m.type === 'epoch').map((m) => ({ epoch: m.epoch as number, trainAcc: m.trainAcc as number, valAcc: m.valAcc as number }));
+
+  const blocks: Block[] = [];
+  const files: [string, Buffer][] = [];
+  const chart = async (id: string, title: string, spec: ReturnType<typeof lossChart>, note?: string, height = 320) => {
+    blocks.push({ kind: 'chart', id, title, spec, height, ...(note ? { note } : {}) });
+    files.push([`${id}.png`, await renderPng(spec, 760, height + 40)]);
+  };
+
+  if (losses.length > 0) await chart('loss', 'Loss per iteration', lossChart(losses), 'Minibatch loss (light) and its exponential moving average (red).');
+  if (epochs.length > 0) await chart('accuracy', 'Accuracy per epoch', accuracyChart(epochs), `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.`);
+
+  const ckFile = path.join(dir, 'best.ckpt');
+  if (fs.existsSync(ckFile)) {
+    const ck = loadCheckpoint(ckFile);
+    const h = ck.header;
+    const views = viewsOf(h.params, ck.params);
+    const shape = h.imageShape;
+    const zoom = shape[0] <= 32 ? 3 : 1;
+    if (h.model.kind === 'softmax') {
+      const imgs = weightTemplates(views.W, shape);
+      const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
+      blocks.push({
+        kind: 'images',
+        title: 'Learned weight templates',
+        note: 'Each class’s column of W (bias dropped) as an image, rescaled over all of W to 0–255, as the cs231n notebook shows them.',
+        images: pngs.map((p, c) => ({ src: dataUrl(p), caption: h.classes[c], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'template' })),
+      });
+      files.push(['weights.png', await stripPng(imgs, h.classes, zoom)]);
+    } else {
+      const grid = weightGrid(views.W1, shape, 100);
+      const png = await pngOf(grid, 2);
+      const shown = Math.min(100, views.W1.cols);
+      blocks.push({
+        kind: 'images',
+        title: 'First-layer weights',
+        note: `The first ${shown} of ${views.W1.cols} hidden units’ input weights as images, each rescaled on its own (cs231n’s visualize_grid).`,
+        images: [{ src: dataUrl(png), caption: `W1: ${shown} hidden units`, width: grid.width * 2, height: grid.height * 2, cls: 'grid' }],
+      });
+      files.push(['weights.png', png]);
+    }
+
+    const rows = test ?? (await testRowsFor(ck, cfg));
+    const model = modelFromParams(h.model, { specs: h.params, flat: ck.params, views }, 0) as Model<Float32Array>;
+    const pred = predict(model, rows.X);
+    const C = h.classes.length;
+    const counts = Array.from({ length: C }, () => new Array<number>(C).fill(0));
+    const wrong: number[] = [];
+    for (let i = 0; i < rows.n; i++) {
+      counts[rows.y[i]][pred[i]]++;
+      if (pred[i] !== rows.y[i] && wrong.length < MISCLASSIFIED) wrong.push(i);
+    }
+    const acc = counts.reduce((s, r, t) => s + r[t], 0) / Math.max(1, rows.n);
+    await chart('confusion', 'Confusion matrix', confusionChart(counts, h.classes), `Rows: true class; columns: predicted; shade: fraction of the row. Test accuracy ${acc.toFixed(3)} on ${rows.n} records.`, 420);
+    if (wrong.length > 0) {
+      const imgs = wrong.map((i) => imageOfRow(rowsView(rows.X, i, 1).data, ck.mean, h.preprocess.scale, shape));
+      const caps = wrong.map((i) => `${h.classes[rows.y[i]]} → ${h.classes[pred[i]]}`);
+      const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
+      blocks.push({
+        kind: 'images',
+        title: 'Misclassified test images',
+        note: `The first ${wrong.length} test records the model gets wrong: true class → predicted class.`,
+        images: pngs.map((p, k) => ({ src: dataUrl(p), caption: caps[k], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'wrong' })),
+      });
+      files.push(['misclassified.png', await stripPng(imgs, caps, zoom)]);
+    }
+  }
+
+  const s = summary as unknown as Record<string, unknown>;
+  const shown: Record<string, unknown> = {
+    status: s.status,
+    ...(s.error ? { error: s.error } : {}),
+    'best val accuracy': s.bestValAcc,
+    'train accuracy (best epoch)': s.bestTrainAcc,
+    'best epoch': s.bestEpoch,
+    'test accuracy': s.testAcc,
+    'final val accuracy': s.finalValAcc,
+    'final loss': s.finalLoss,
+    'initial loss (reg 0)': s.initialLoss,
+    'expected initial loss': s.expectedInitialLoss,
+    iterations: s.iterations,
+    'seconds (total)': (s.seconds as { total: number }).total,
+    'examples per second': s.examplesPerSecond,
+    engine: `${s.engine} (${s.engineDetail})`,
+  };
+  blocks.push({ kind: 'html', title: 'Summary', html: kvTable(shown) });
+  blocks.push({ kind: 'html', title: 'Config', html: kvTable(cfg as unknown as Record<string, unknown>) });
+
+  const model = summary.model.kind === 'mlp' ? `MLP (hidden ${summary.model.hidden.join(', ')})` : 'softmax';
+  const sub = `${summary.dataset} · ${model} · best val ${fmt(summary.bestValAcc)} · test ${fmt(summary.testAcc)} · ${path.basename(dir)}`;
+  const html = page(`Run report: ${cfg.name}`, sub, blocks);
+  for (const [name, buf] of files) writeFileAtomic(path.join(dir, name), buf);
+  const out = path.join(dir, 'report.html');
+  writeFileAtomic(out, html);
+  return out;
+}

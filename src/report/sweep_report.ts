@@ -1,0 +1,79 @@
+/**
+ * The sweep report: report.html in the sweep folder with log lr × log reg scatter plots coloured
+ * by train and val accuracy (point size by hidden size when it is swept), and a sortable table of
+ * trials linked to their run reports, the best trial highlighted. PNG twins beside it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Config } from '../config/config.js';
+import type { SweepResults } from '../sweep/sweep.js';
+import { writeFileAtomic } from '../train/atomic.js';
+import { renderPng, sweepScatter } from './charts.js';
+import { type Block, esc, fmt, page } from './html.js';
+
+const SORT_JS = `document.querySelectorAll('table.trials th').forEach(function (th, col) {
+  th.addEventListener('click', function () {
+    var body = th.closest('table').tBodies[0], asc = th.dataset.dir !== 'asc';
+    th.dataset.dir = asc ? 'asc' : 'desc';
+    Array.prototype.slice.call(body.rows).sort(function (a, b) {
+      var x = a.cells[col].dataset.v, y = b.cells[col].dataset.v;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (isNaN(nx) || isNaN(ny)) ? String(x).localeCompare(String(y)) : nx - ny;
+      return asc ? c : -c;
+    }).forEach(function (r) { body.appendChild(r); });
+  });
+});`;
+
+export async function buildSweepReport(sweepDir: string): Promise<string> {
+  const results = JSON.parse(fs.readFileSync(path.join(sweepDir, 'results.json'), 'utf8')) as SweepResults;
+  const sweep = JSON.parse(fs.readFileSync(path.join(sweepDir, 'sweep.json'), 'utf8')) as { trials: { index: number; config: Config }[] };
+  const configOf = new Map(sweep.trials.map((t) => [t.index, t.config]));
+  const keys = [...new Set(results.trials.flatMap((t) => Object.keys(t.params)))];
+  const hiddenSwept = keys.includes('hidden');
+
+  const blocks: Block[] = [];
+  const files: [string, Buffer][] = [];
+  const ok = results.trials.filter((t) => t.status === 'ok' && t.valAcc !== null && configOf.has(t.index));
+  if (ok.length > 0) {
+    for (const which of ['val', 'train'] as const) {
+      const pts = ok.map((t) => {
+        const c = configOf.get(t.index)!;
+        return { lr: c.lr, reg: c.reg, acc: (which === 'val' ? t.valAcc : t.trainAcc) ?? 0, ...(hiddenSwept ? { hidden: c.hidden } : {}), label: `trial ${t.index}` };
+      });
+      const spec = sweepScatter(pts, which);
+      blocks.push({ kind: 'chart', id: `scatter-${which}`, title: `${which === 'val' ? 'Validation' : 'Training'} accuracy`, spec, height: 360 });
+      files.push([`sweep_${which}.png`, await renderPng(spec, 760, 400)]);
+    }
+  }
+
+  const best = results.best?.index;
+  const head = ['trial', 'status', ...keys, 'train acc', 'val acc', 'best epoch', 'seconds', 'report'];
+  const rows = results.trials.map((t) => {
+    const report = path.join(t.dir, 'report.html');
+    const link = fs.existsSync(path.join(sweepDir, report)) ? `<a href="${esc(report.split(path.sep).join('/'))}">run report</a>` : '–';
+    const p = t.params as Record<string, unknown>;
+    const cells: [unknown, string, boolean][] = [
+      [t.index, String(t.index), true],
+      [t.status, t.status === 'ok' ? 'ok' : `${t.status}: ${t.reason ?? ''}`, false],
+      ...keys.map((k): [unknown, string, boolean] => [Array.isArray(p[k]) ? (p[k] as number[]).join(',') : p[k], Array.isArray(p[k]) ? (p[k] as number[]).join(',') : fmt(p[k]), typeof p[k] === 'number']),
+      [t.trainAcc, fmt(t.trainAcc === null ? null : Number(t.trainAcc.toFixed(3))), true],
+      [t.valAcc, fmt(t.valAcc === null ? null : Number(t.valAcc.toFixed(3))), true],
+      [t.bestEpoch, fmt(t.bestEpoch), true],
+      [t.seconds, t.seconds === null ? '–' : t.seconds.toFixed(1), true],
+    ];
+    const tds = cells.map(([v, text, num]) => `<td${num ? ' class="num"' : ''} data-v="${esc(v ?? '')}">${esc(text)}</td>`).join('');
+    return `<tr${t.index === best ? ' class="best"' : ''}>${tds}<td data-v="">${link}</td></tr>`;
+  });
+  const table = `<p class="note">Click a column to sort. The best trial by val accuracy is highlighted.</p><table class="trials"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  blocks.push({ kind: 'html', title: `Trials (${results.trials.length})`, html: table });
+
+  const b = results.best;
+  const sub = b
+    ? `best: trial ${b.index}, val ${b.valAcc.toFixed(3)}, test ${b.testAcc === null ? '–' : b.testAcc.toFixed(3)} · ${results.trials.length} trials on ${results.workers} workers · ${results.seconds.toFixed(0)} s`
+    : `${results.trials.length} trials, none finished`;
+  const html = page(`Sweep report: ${results.name}`, sub, blocks, SORT_JS);
+  for (const [name, buf] of files) writeFileAtomic(path.join(sweepDir, name), buf);
+  const out = path.join(sweepDir, 'report.html');
+  writeFileAtomic(out, html);
+  return out;
+}
