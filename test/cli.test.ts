@@ -31,7 +31,7 @@ test('train on an MNIST subset writes a complete run folder, and eval reloads it
   assert.equal(dirs.length, 1);
   assert.match(dirs[0], /^\d{8}-\d{6}-e2e$/);
   const dir = path.join(runs, dirs[0]);
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['best.ckpt', 'config.json', 'metrics.jsonl', 'summary.json', 'train.log']);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'report.html', 'summary.json', 'train.log', 'weights.png']);
 
   // Console: readable lines, the sanity check, epochs, final accuracies (no TTY: plain lines).
   assert.match(r.out, /engine: wasm/);
@@ -145,4 +145,21 @@ test('a NaN loss stops the run with exit code 3 and a summary that says so', () 
   const [d] = fs.readdirSync(runs);
   const summary = JSON.parse(fs.readFileSync(path.join(runs, d, 'summary.json'), 'utf8'));
   assert.equal(summary.status, 'diverged');
+});
+
+test('report rebuilds a run folder\'s report and figures from its files; other folders are refused', () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
+  assert.equal(train([...small, '--epochs', '1', '--runs-dir', runs, '--name', 'rep']).code, 0);
+  const dir = path.join(runs, fs.readdirSync(runs)[0]);
+  const before = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+  for (const f of ['report.html', 'weights.png', 'confusion.png']) fs.rmSync(path.join(dir, f));
+  const r = train(['report', dir, '--backend', 'wasm']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /report: .*report\.html/);
+  // The same files give the same page (the engine and the data are the same).
+  assert.equal(fs.readFileSync(path.join(dir, 'report.html'), 'utf8'), before);
+  assert.ok(fs.statSync(path.join(dir, 'weights.png')).size > 0);
+  const bad = train(['report', runs]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /neither a run folder .* nor a sweep folder/);
 });

@@ -1,0 +1,159 @@
+/**
+ * End to end in a real browser: Debian's Chromium, driven by playwright-core, opens a run report
+ * and a sweep report made by the CLI on small MNIST runs, and checks that they render offline:
+ * no console errors, no network requests, every chart drawn, every image loaded, the weight
+ * templates all there at their size. Screenshots go to test-output/.
+ *
+ * Chromium comes from apt (`.ci/run` installs it); where it is missing the test says so and skips.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin', 'train.js');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const shots = path.join(root, 'test-output');
+const small = ['--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--backend', 'wasm'];
+
+function train(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  return r.stdout;
+}
+
+async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Open `file`, collecting console errors and every request that is not the file itself or a data: URL. */
+async function open(browser: Browser, file: string, width: number) {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const url = pathToFileURL(file).href;
+  page.on('request', (r) => {
+    if (r.url() !== url && !r.url().startsWith('data:')) requests.push(r.url());
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  return { page, errors, requests };
+}
+
+/** Count of canvases with at least one non-transparent pixel, and the total. */
+async function drawnCanvases(page: Page): Promise<{ drawn: number; total: number }> {
+  return page.evaluate(() => {
+    const cs = Array.from(document.querySelectorAll('canvas'));
+    const drawn = cs.filter((c) => {
+      if (c.width === 0 || c.height === 0) return false;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
+      return false;
+    }).length;
+    return { drawn, total: cs.length };
+  });
+}
+
+async function images(page: Page, selector = 'img') {
+  return page.evaluate((sel) => Array.from(document.querySelectorAll<HTMLImageElement>(sel)).map((i) => ({ ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth, h: i.naturalHeight, alt: i.alt })), selector);
+}
+
+const haveChromium = fs.existsSync(CHROMIUM);
+
+test('run and sweep reports render offline in headless Chromium', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 180_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+  fs.mkdirSync(shots, { recursive: true });
+  try {
+    // A softmax run and an MLP run on a small MNIST subset, and a 2-trial sweep.
+    const out = train([...small, '--epochs', '3', '--runs-dir', tmp, '--name', 'soft']);
+    assert.match(out, /report: .*report\.html/);
+    train([...small, '--model', 'mlp', '--hidden', '16', '--epochs', '2', '--runs-dir', tmp, '--name', 'mlp']);
+    const sweepFile = path.join(tmp, 'sweep-r.json');
+    fs.writeFileSync(sweepFile, JSON.stringify({ name: 'r', base: { numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, backend: 'wasm' }, grid: { lr: [0.1, 1], reg: [1e-4, 1e-2] } }));
+    const sweepOut = spawnSync(process.execPath, [bin, 'sweep', '--config', sweepFile, '--workers', '2', '--runs-dir', tmp], { cwd: root, encoding: 'utf8' });
+    assert.equal(sweepOut.status, 0, sweepOut.stderr);
+    assert.match(sweepOut.stdout, /report: .*sweep-r\/report\.html/);
+
+    const runDir = (name: string) => path.join(tmp, fs.readdirSync(tmp).find((d) => d.endsWith(`-${name}`))!);
+    for (const png of ['loss.png', 'accuracy.png', 'weights.png', 'confusion.png', 'misclassified.png']) {
+      const buf = fs.readFileSync(path.join(runDir('soft'), png));
+      assert.deepEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${png} is a PNG`);
+    }
+
+    const browser = await launch();
+    try {
+      // Softmax run report, at laptop and at phone width.
+      for (const width of [1280, 390]) {
+        const { page, errors, requests } = await open(browser, path.join(runDir('soft'), 'report.html'), width);
+        assert.deepEqual(errors, [], 'no console errors');
+        assert.deepEqual(requests, [], 'no network requests');
+        const c = await drawnCanvases(page);
+        assert.equal(c.total, 3, 'loss, accuracy and confusion charts');
+        assert.equal(c.drawn, c.total, 'every chart has drawn');
+        const imgs = await images(page);
+        assert.ok(imgs.length > 10 && imgs.every((i) => i.ok), 'every image has loaded');
+        const templates = await images(page, 'img.template');
+        assert.equal(templates.length, 10, 'one template per class');
+        for (const t of templates) assert.deepEqual([t.w, t.h], [84, 84], 'each template is 28×28 at 3×');
+        assert.deepEqual(templates.map((t) => t.alt), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `the page fits a ${width}px window (overflow ${overflow}px)`);
+        await page.screenshot({ path: path.join(shots, `run-report-${width}.png`), fullPage: true });
+        await page.close();
+      }
+      // MLP run report: the first-layer grid instead of templates.
+      {
+        const { page, errors, requests } = await open(browser, path.join(runDir('mlp'), 'report.html'), 1280);
+        assert.deepEqual(errors, []);
+        assert.deepEqual(requests, []);
+        const grid = await images(page, 'img.grid');
+        assert.equal(grid.length, 1);
+        assert.deepEqual([grid[0].w, grid[0].h], [2 * (4 * 29 + 1), 2 * (4 * 29 + 1)], '16 units in a 4×4 grid of 28-px tiles, 1-px gaps, at 2×');
+        const c = await drawnCanvases(page);
+        assert.equal(c.drawn, c.total);
+        await page.close();
+      }
+      // Sweep report: two scatter plots, a sortable table linked to the trial reports, the best highlighted.
+      {
+        const file = path.join(tmp, 'sweep-r', 'report.html');
+        const { page, errors, requests } = await open(browser, file, 1280);
+        assert.deepEqual(errors, []);
+        assert.deepEqual(requests, []);
+        const c = await drawnCanvases(page);
+        assert.equal(c.total, 2);
+        assert.equal(c.drawn, 2);
+        const rows = await page.locator('table.trials tbody tr').count();
+        assert.equal(rows, 4);
+        const results = JSON.parse(fs.readFileSync(path.join(tmp, 'sweep-r', 'results.json'), 'utf8'));
+        const bestFirstCell = await page.locator('table.trials tr.best td').first().textContent();
+        assert.equal(Number(bestFirstCell), results.best.index);
+        const links = await page.locator('table.trials a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).getAttribute('href')));
+        assert.equal(links.length, 4);
+        for (const l of links) assert.ok(fs.existsSync(path.join(tmp, 'sweep-r', l!)), `${l} exists`);
+        // Sorting by val accuracy (descending after two clicks) puts the best trial first.
+        const valCol = page.locator('table.trials th', { hasText: 'val acc' });
+        await valCol.click();
+        await valCol.click();
+        const first = await page.locator('table.trials tbody tr').first().getAttribute('class');
+        assert.equal(first, 'best');
+        await page.screenshot({ path: path.join(shots, 'sweep-report.png'), fullPage: true });
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
