@@ -98,7 +98,7 @@ export function sweepScatter(points: { lr: number; reg: number; acc: number; hid
         },
       ],
     },
-    options: { plugins: titled(`${which} accuracy by learning rate and regularization`), scales: { x: axis('log10 learning rate'), y: axis('log10 regularization strength') } },
+    options: { plugins: titled(`${which} accuracy by learning rate and regularization`), scales: { x: axis('log10 learning rate', { grace: '8%' }), y: axis('log10 regularization strength', { grace: '8%' }) } },
   };
 }
 
