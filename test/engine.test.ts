@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { initEngine } from '../src/linalg/engine.js';
 import { liveTensors } from '../src/linalg/engines/tfjs.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
+import { loadOpenblasEngine } from '../src/linalg/engines/openblas.js';
 import { getEngine, matmul, setEngine } from '../src/linalg/matmul.js';
 import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
@@ -15,6 +16,11 @@ function randMat(rows: number, cols: number, rng: Rng): Mat<Float32Array> {
   const m = { rows, cols, data: new Float32Array(rows * cols) };
   rng.fillNormal(m.data);
   return m;
+}
+
+/** Rows [start, start+n) of m as a view into the same buffer. */
+function rowsOf(m: Mat<Float32Array>, start: number, n: number): Mat<Float32Array> {
+  return { rows: n, cols: m.cols, data: m.data.subarray(start * m.cols, (start + n) * m.cols) };
 }
 
 /** max |x − y| / max |y|: the relative error of a whole product, float32 round-off scale. */
@@ -28,8 +34,13 @@ function relDiff(x: Float32Array, y: Float32Array): number {
   return num / den;
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
-  test(`${backend} engine agrees with the reference loops to 1e-4 relative (float32), all transpose flags`, async () => {
+const native = loadOpenblasEngine();
+/** CI builds the addon and sets TSNN_REQUIRE_OPENBLAS=1, so there a missing native engine fails instead of skipping. */
+const requireNative = process.env.TSNN_REQUIRE_OPENBLAS === '1';
+const nativeSkip = 'reason' in native && !requireNative ? `native engine unavailable: ${native.reason}` : false;
+
+for (const backend of ['openblas', 'wasm', 'cpu'] as const) {
+  test(`${backend} engine agrees with the reference loops to 1e-4 relative (float32), all transpose flags`, { skip: backend === 'openblas' && nativeSkip }, async () => {
     await initEngine(backend);
     const engine = getEngine();
     assert.equal(engine.name, backend);
@@ -41,6 +52,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
       [randMat(N, M, rng), randMat(D, M, rng), false, true],
       [randMat(N, D, rng), randMat(N, M, rng), true, false],
       [randMat(D, N, rng), randMat(M, D, rng), true, true],
+      // A training-sized product, and views that start inside a larger buffer (minibatch rows).
+      [randMat(200, 3073, rng), randMat(3073, 100, rng), false, false],
+      [rowsOf(randMat(50, D, rng), 7, 20), randMat(D, M, rng), false, false],
+      [rowsOf(randMat(50, D, rng), 3, 30), rowsOf(randMat(60, M, rng), 11, 30), true, false],
     ];
     for (const [a, b, transA, transB] of cases) {
       const got = matmul(a, b, undefined, { transA, transB });
@@ -55,6 +70,15 @@ for (const backend of ['wasm', 'cpu'] as const) {
     setEngine(referenceEngine);
   });
 }
+
+test('openblas: arrays too short for their shapes are refused, never read out of bounds', { skip: nativeSkip }, async () => {
+  await initEngine('openblas');
+  const a = { rows: 4, cols: 5, data: new Float32Array(20) };
+  const b = { rows: 5, cols: 3, data: new Float32Array(15) };
+  const short = { rows: 4, cols: 3, data: new Float32Array(11) };
+  assert.throws(() => getEngine().matmul(a, b, short, false, false), /array is too short/);
+  setEngine(referenceEngine);
+});
 
 test('no tensor leaks: the live tensor count stays flat over 3,000 products', async () => {
   await initEngine('wasm');
@@ -83,9 +107,13 @@ test('a forced backend that cannot load is an error that names it and why', asyn
     return;
   }
   await assert.rejects(() => initEngine('tfjs-node'), /backend 'tfjs-node' could not start: tfjs-node: /);
-  // 'auto' passes over it to wasm, and says why.
+  // 'auto' takes the native engine where it was built; otherwise it passes over it and tfjs-node to wasm, and says why.
   const sel = await initEngine('auto');
-  assert.equal(sel.engine.name, 'wasm');
-  assert.equal(sel.skipped[0].name, 'tfjs-node');
+  if ('engine' in native) {
+    assert.equal(sel.engine.name, 'openblas');
+  } else {
+    assert.equal(sel.engine.name, 'wasm');
+    assert.deepEqual(sel.skipped.map((s) => s.name), ['openblas', 'tfjs-node']);
+  }
   setEngine(referenceEngine);
 });

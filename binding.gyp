@@ -1,0 +1,13 @@
+{
+  "targets": [
+    {
+      "target_name": "tsnn_blas",
+      "sources": ["native/tsnn_blas.c"],
+      "cflags": ["-O2"],
+      "conditions": [
+        ["OS=='mac'", { "libraries": ["-framework Accelerate"] }],
+        ["OS!='mac'", { "libraries": ["-lopenblas"] }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,12 @@
+// Build the optional OpenBLAS addon (native/tsnn_blas.c) with node-gyp. Where it cannot be built
+// (no compiler, no OpenBLAS), say so and succeed: the project then runs on TensorFlow.js as before.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+
+const r = spawnSync('node-gyp', ['rebuild'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', shell: process.platform === 'win32' });
+if (r.status === 0 && fs.existsSync('build/Release/tsnn_blas.node')) {
+  console.log('native engine: built build/Release/tsnn_blas.node (system BLAS)');
+} else {
+  const why = (r.error?.message ?? r.stderr ?? '').split('\n').filter((l) => /error|not found|cannot find/i.test(l)).slice(0, 3).join('\n  ');
+  console.log(`native engine: not built; the TensorFlow.js engines will be used.${why ? `\n  ${why}` : ''}\n  (On Debian/Ubuntu: apt-get install libopenblas-dev, then npm run build:native.)`);
+}

@@ -1,0 +1,114 @@
+/*
+ * tsnn_blas: single-precision GEMM from the system BLAS (OpenBLAS on Linux, Accelerate on macOS)
+ * exposed to Node through N-API. It reads and writes the callers' Float32Arrays in place: no
+ * copies between JS and the library.
+ *
+ *   sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc)   C = op(A)·op(B), row-major
+ *   info() → { library, threads }
+ */
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef __APPLE__
+#define ACCELERATE_NEW_LAPACK
+#include <Accelerate/Accelerate.h>
+#else
+#include <cblas.h>
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_config(void);
+#endif
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, NULL, "tsnn_blas: N-API call failed: " #call); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+/* The float32 data of a Float32Array argument, and its length; NULL (with a JS error) otherwise. */
+static float *f32(napi_env env, napi_value v, size_t *len, const char *name) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "tsnn_blas.sgemm: %s must be a Float32Array", name);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  napi_typedarray_type type;
+  void *data;
+  if (napi_get_typedarray_info(env, v, &type, len, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "tsnn_blas.sgemm: %s must be a Float32Array", name);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  return (float *)data;
+}
+
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 11) {
+    napi_throw_type_error(env, NULL, "tsnn_blas.sgemm: expected 11 arguments");
+    return NULL;
+  }
+  bool ta, tb;
+  int32_t M, N, K, lda, ldb, ldc;
+  CHECK(napi_get_value_bool(env, argv[0], &ta));
+  CHECK(napi_get_value_bool(env, argv[1], &tb));
+  CHECK(napi_get_value_int32(env, argv[2], &M));
+  CHECK(napi_get_value_int32(env, argv[3], &N));
+  CHECK(napi_get_value_int32(env, argv[4], &K));
+  CHECK(napi_get_value_int32(env, argv[6], &lda));
+  CHECK(napi_get_value_int32(env, argv[8], &ldb));
+  CHECK(napi_get_value_int32(env, argv[10], &ldc));
+  size_t la, lb, lc;
+  float *A = f32(env, argv[5], &la, "A");
+  if (!A) return NULL;
+  float *B = f32(env, argv[7], &lb, "B");
+  if (!B) return NULL;
+  float *C = f32(env, argv[9], &lc, "C");
+  if (!C) return NULL;
+  /* Bounds: the last element each operand is read or written at must be inside its array. */
+  size_t needA = ta ? (size_t)(K - 1) * lda + M : (size_t)(M - 1) * lda + K;
+  size_t needB = tb ? (size_t)(N - 1) * ldb + K : (size_t)(K - 1) * ldb + N;
+  size_t needC = (size_t)(M - 1) * ldc + N;
+  if (M <= 0 || N <= 0 || K <= 0 || la < needA || lb < needB || lc < needC) {
+    napi_throw_range_error(env, NULL, "tsnn_blas.sgemm: a dimension is not positive or an array is too short");
+    return NULL;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+  return NULL;
+}
+
+static napi_value blas_info(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value obj, lib, threads;
+  CHECK(napi_create_object(env, &obj));
+#ifdef __APPLE__
+  CHECK(napi_create_string_utf8(env, "Accelerate", NAPI_AUTO_LENGTH, &lib));
+  CHECK(napi_create_int32(env, 0, &threads));
+#else
+  CHECK(napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &lib));
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &threads));
+#endif
+  CHECK(napi_set_named_property(env, obj, "library", lib));
+  CHECK(napi_set_named_property(env, obj, "threads", threads));
+  return obj;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value f;
+  CHECK(napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "sgemm", f));
+  CHECK(napi_create_function(env, "info", NAPI_AUTO_LENGTH, blas_info, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "info", f));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,41 @@
+/**
+ * The native engine: `cblas_sgemm` from the system BLAS (OpenBLAS on Linux, Accelerate on macOS)
+ * through the small N-API addon in native/tsnn_blas.c, built by node-gyp at install time where a
+ * compiler and OpenBLAS are present. It reads and writes the Mat typed arrays in place (row-major,
+ * transposes passed as flags, leading dimensions = the stored column counts), so a product costs
+ * no copy at all, and OpenBLAS uses every core.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Mat } from '../mat.js';
+import type { Engine } from '../matmul.js';
+
+interface Addon {
+  sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, C: Float32Array, ldc: number): void;
+  info(): { library: string; threads: number };
+}
+
+/** Where node-gyp puts the addon: <package root>/build/Release/tsnn_blas.node. */
+export const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/tsnn_blas.node', import.meta.url));
+
+/** Load the addon, or return why it cannot be used. */
+export function loadOpenblasEngine(): { engine: Engine } | { reason: string } {
+  let addon: Addon;
+  try {
+    addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+  } catch (e) {
+    const msg = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `${ADDON_PATH} was not built (apt-get install libopenblas-dev, then npm run build:native)` : (e as Error).message.split('\n')[0];
+    return { reason: msg };
+  }
+  const info = addon.info();
+  return {
+    engine: {
+      name: 'openblas',
+      detail: `${info.library.trim()}${info.threads ? `, ${info.threads} threads` : ''}`,
+      matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
+        const K = transA ? a.rows : a.cols;
+        addon.sgemm(transA, transB, out.rows, out.cols, K, a.data, a.cols, b.data, b.cols, out.data, out.cols);
+      },
+    },
+  };
+}
