@@ -5,6 +5,8 @@
  *
  *   sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc)   C = op(A)·op(B), row-major
  *   info() → { library, threads }
+ *   setThreads(n)   threads OpenBLAS uses for each product (process-wide; a sweep with W workers
+ *                   on C cores gives each C/W, so they do not oversubscribe the cores)
  */
 #include <node_api.h>
 #include <stdbool.h>
@@ -18,6 +20,7 @@
 #else
 #include <cblas.h>
 extern int openblas_get_num_threads(void);
+extern void openblas_set_num_threads(int);
 extern char *openblas_get_config(void);
 #endif
 
@@ -102,12 +105,29 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
+    napi_throw_type_error(env, NULL, "tsnn_blas.setThreads: expected a positive integer");
+    return NULL;
+  }
+#ifndef __APPLE__
+  openblas_set_num_threads(n);
+#endif
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value f;
   CHECK(napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "sgemm", f));
   CHECK(napi_create_function(env, "info", NAPI_AUTO_LENGTH, blas_info, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "info", f));
+  CHECK(napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "setThreads", f));
   return exports;
 }
 

@@ -66,8 +66,10 @@ export function affineForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat
 /**
  * Gradients of the affine layer. `needDx = false` skips dx (the first layer's input is data).
  * dout (N,M) → dx (N,D) | null, dw (D,M), db (1,M) | null
+ * `into` lets the caller name where dw and db go (a model's gradient buffer), so they are
+ * written once, in place, instead of being allocated and copied.
  */
-export function affineBackward<T extends FloatArray>(dout: Mat<T>, cache: AffineCache<T>, needDx = true): AffineGrads<T> {
+export function affineBackward<T extends FloatArray>(dout: Mat<T>, cache: AffineCache<T>, needDx = true, into: { dw?: Mat<T>; db?: Mat<T> } = {}): AffineGrads<T> {
   const { x, w } = cache;
   checkShape('affineBackward', 'dout', dout, x.rows, w.cols);
   if (dout.data.constructor !== x.data.constructor) {
@@ -77,7 +79,8 @@ export function affineBackward<T extends FloatArray>(dout: Mat<T>, cache: Affine
   // dx[n,d] = Σ_m dout[n,m]·w[d,m]  →  dx = dout·wᵀ   (N,M)·(M,D) = (N,D)
   const dx = needDx ? matmul(dout, w, undefined, { transB: true }) : null;
   // dw[d,m] = Σ_n x[n,d]·dout[n,m]  →  dw = xᵀ·dout   (D,N)·(N,M) = (D,M)
-  const dw = matmul(x, dout, undefined, { transA: true });
+  if (into.dw) checkShape('affineBackward', 'into.dw', into.dw, w.rows, w.cols);
+  const dw = matmul(x, dout, into.dw, { transA: true });
 
   // db[m] = Σ_n dout[n,m]: column sums, accumulated in float64 whatever the array type.
   let db: Mat<T> | null = null;
@@ -90,10 +93,10 @@ export function affineBackward<T extends FloatArray>(dout: Mat<T>, cache: Affine
       const row = i * M;
       for (let j = 0; j < M; j++) sums[j] += d[row + j];
     }
+    if (into.db) checkShape('affineBackward', 'into.db', into.db, 1, M);
     const Ctor = dout.data.constructor as new (n: number) => T;
-    const data = new Ctor(M);
-    data.set(sums);
-    db = { rows: 1, cols: M, data };
+    db = into.db ?? { rows: 1, cols: M, data: new Ctor(M) };
+    db.data.set(sums);
   }
   return { dx, dw, db };
 }

@@ -33,7 +33,7 @@ export function affineReluForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b:
  * Gradients through ReLU then the affine layer; `needDx = false` skips dx.
  * dout (N,M) → dx (N,D) | null, dw (D,M), db (1,M) | null
  */
-export function affineReluBackward<T extends FloatArray>(dout: Mat<T>, cache: AffineReluCache<T>, needDx = true): AffineGrads<T> {
+export function affineReluBackward<T extends FloatArray>(dout: Mat<T>, cache: AffineReluCache<T>, needDx = true, into: { dw?: Mat<T>; db?: Mat<T> } = {}): AffineGrads<T> {
   const da = reluBackward(dout, cache.relu);
-  return affineBackward(da, cache.affine, needDx);
+  return affineBackward(da, cache.affine, needDx, into);
 }

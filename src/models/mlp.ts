@@ -12,7 +12,7 @@
  */
 import { type FloatArray, type FloatArrayCtor, type Mat, shapeStr } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
-import { type AffineGrads, affineBackward, affineForward } from '../layers/affine.js';
+import { affineBackward, affineForward } from '../layers/affine.js';
 import { type AffineReluCache, affineReluBackward, affineReluForward } from '../layers/affine_relu.js';
 import { addL2 } from '../layers/l2.js';
 import { softmaxLoss } from '../layers/softmax_loss.js';
@@ -88,17 +88,13 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
     const grads = allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor);
     const g = grads.views;
 
-    // Backward, last layer first. Layer 1's input is the data, so its dx is skipped.
-    const put = (l: number, r: AffineGrads<T>): void => {
-      g[`W${l}`].data.set(r.dw.data);
-      g[`b${l}`].data.set(r.db!.data); // every layer has a bias, so db is never null
-    };
-    const top = affineBackward(data.dscores, last.cache, true); // L ≥ 1: the scoring layer is never layer 1
-    put(L + 1, top);
+    // Backward, last layer first, each layer writing dW and db straight into the gradient
+    // buffer. Layer 1's input is the data, so its dx is skipped.
+    const into = (l: number) => ({ dw: g[`W${l}`], db: g[`b${l}`] });
+    const top = affineBackward(data.dscores, last.cache, true, into(L + 1)); // L ≥ 1: the scoring layer is never layer 1
     let dh = top.dx!;
     for (let l = L; l >= 1; l--) {
-      const r = affineReluBackward(dh, hiddenCaches[l - 1], l > 1);
-      put(l, r);
+      const r = affineReluBackward(dh, hiddenCaches[l - 1], l > 1, into(l));
       if (r.dx !== null) dh = r.dx;
     }
 

@@ -74,8 +74,7 @@ export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params:
     const data = softmaxLoss(scores, y);
     const grads = allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor);
     // Backward: dW = Xᵀ·dscores; X is data, so no dX.
-    const { dw } = affineBackward(data.dscores, cache, false);
-    grads.views.W.data.set(dw.data);
+    affineBackward(data.dscores, cache, false, { dw: grads.views.W }); // dW = Xᵀ·dscores, written in place
     const regLoss = addL2(W, model.reg, grads.views.W);
     return { loss: data.loss + regLoss, grads };
   }

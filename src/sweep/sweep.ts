@@ -248,7 +248,7 @@ function runPending(
   let remaining = pending.length;
   return new Promise((resolve, reject) => {
     const start = () => {
-      const w = startWorker({ runData, backend });
+      const w = startWorker({ runData, backend, blasThreads: Math.max(1, Math.floor(os.availableParallelism() / n)) });
       let current: Trial | null = null;
       let ready = false;
       const next = () => {

@@ -13,6 +13,14 @@ import type { Engine } from '../matmul.js';
 interface Addon {
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, C: Float32Array, ldc: number): void;
   info(): { library: string; threads: number };
+  setThreads(n: number): void;
+}
+
+let loaded: Addon | null = null;
+
+/** Threads per product for the native engine (process-wide); a no-op where it is not loaded. */
+export function setBlasThreads(n: number): void {
+  loaded?.setThreads(Math.max(1, Math.floor(n)));
 }
 
 /** Where node-gyp puts the addon: <package root>/build/Release/tsnn_blas.node. */
@@ -27,6 +35,7 @@ export function loadOpenblasEngine(): { engine: Engine } | { reason: string } {
     const msg = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `${ADDON_PATH} was not built (apt-get install libopenblas-dev, then npm run build:native)` : (e as Error).message.split('\n')[0];
     return { reason: msg };
   }
+  loaded = addon;
   const info = addon.info();
   return {
     engine: {
