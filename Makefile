@@ -35,8 +35,10 @@ typecheck: $(STAMP)
 test: build typecheck
 	npm test
 
-# Speed figures, printed (never asserted in tests): sweep throughput 1 vs N workers, peak memory.
+# Speed figures, printed (never asserted in tests): engines and training beside the numpy peers
+# in ../shared/peers (where numpy is installed), then sweep throughput 1 vs N workers.
 bench: build
+	node --import tsx bench/train.ts
 	node --import tsx bench/sweep.ts
 
 clean:
