@@ -23,8 +23,8 @@ export function setBlasThreads(n: number): void {
   loaded?.setThreads(Math.max(1, Math.floor(n)));
 }
 
-/** Where node-gyp puts the addon: <package root>/build/Release/tsnn_blas.node. */
-export const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/tsnn_blas.node', import.meta.url));
+/** Where node-gyp puts the addon: <package root>/native/build/Release/tsnn_blas.node. */
+export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/tsnn_blas.node', import.meta.url));
 
 /** Load the addon, or return why it cannot be used. */
 export function loadOpenblasEngine(): { engine: Engine } | { reason: string } {

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "tsnn_blas",
-      "sources": ["native/tsnn_blas.c"],
+      "sources": ["tsnn_blas.c"],
       "cflags": ["-O2"],
       "conditions": [
         ["OS=='mac'", { "libraries": ["-framework Accelerate"] }],
