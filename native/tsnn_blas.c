@@ -4,6 +4,8 @@
  * copies between JS and the library.
  *
  *   sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc)   C = op(A)·op(B), row-major
+ *   saxpy(alpha, x, y)   y += alpha·x             (the SGD step, the L2 gradient)
+ *   dsdot(x, y) → Σ x·y, accumulated in double    (the L2 loss)
  *   info() → { library, threads }
  *   setThreads(n)   threads OpenBLAS uses for each product (process-wide; a sweep with W workers
  *                   on C cores gives each C/W, so they do not oversubscribe the cores)
@@ -89,6 +91,54 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Two Float32Arrays of one length n (x, y) from argv[first], argv[first+1]; n = 0 on error. */
+static size_t pair(napi_env env, napi_value *argv, float **x, float **y, const char *fn) {
+  size_t nx, ny;
+  *x = f32(env, argv[0], &nx, "x");
+  if (!*x) return 0;
+  *y = f32(env, argv[1], &ny, "y");
+  if (!*y) return 0;
+  if (nx != ny || nx > 0x7fffffff) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "tsnn_blas.%s: x and y must have the same length", fn);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  return nx;
+}
+
+static napi_value saxpy(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  double alpha;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3 || napi_get_value_double(env, argv[0], &alpha) != napi_ok) {
+    napi_throw_type_error(env, NULL, "tsnn_blas.saxpy: expected (alpha, x, y)");
+    return NULL;
+  }
+  float *x, *y;
+  size_t n = pair(env, argv + 1, &x, &y, "saxpy");
+  if (n > 0) cblas_saxpy((int)n, (float)alpha, x, 1, y, 1);
+  return NULL;
+}
+
+static napi_value dsdot(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 2) {
+    napi_throw_type_error(env, NULL, "tsnn_blas.dsdot: expected (x, y)");
+    return NULL;
+  }
+  float *x, *y;
+  size_t n = pair(env, argv, &x, &y, "dsdot");
+  bool pending;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return NULL;
+  CHECK(napi_create_double(env, n > 0 ? cblas_dsdot((int)n, x, 1, y, 1) : 0.0, &out));
+  return out;
+}
+
 static napi_value blas_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value obj, lib, threads;
@@ -126,6 +176,10 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "sgemm", f));
   CHECK(napi_create_function(env, "info", NAPI_AUTO_LENGTH, blas_info, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "info", f));
+  CHECK(napi_create_function(env, "saxpy", NAPI_AUTO_LENGTH, saxpy, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "saxpy", f));
+  CHECK(napi_create_function(env, "dsdot", NAPI_AUTO_LENGTH, dsdot, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "dsdot", f));
   CHECK(napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "setThreads", f));
   return exports;

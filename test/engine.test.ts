@@ -8,6 +8,7 @@ import { initEngine } from '../src/linalg/engine.js';
 import { liveTensors } from '../src/linalg/engines/tfjs.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
 import { loadOpenblasEngine } from '../src/linalg/engines/openblas.js';
+import { axpy, dot } from '../src/linalg/blas1.js';
 import { getEngine, matmul, setEngine } from '../src/linalg/matmul.js';
 import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
@@ -70,6 +71,26 @@ for (const backend of ['openblas', 'wasm', 'cpu'] as const) {
     setEngine(referenceEngine);
   });
 }
+
+test('openblas: axpy and dot (the SGD step and the L2 term) agree with the JS loops', { skip: nativeSkip }, async () => {
+  const rng = new Rng(5);
+  const x = new Float32Array(100_003);
+  const y0 = new Float32Array(100_003);
+  rng.fillNormal(x);
+  rng.fillNormal(y0);
+  const results: { y: Float32Array; d: number }[] = [];
+  for (const backend of ['openblas', 'js'] as const) {
+    await initEngine(backend);
+    const y = y0.slice();
+    axpy(-0.37, x, y);
+    results.push({ y, d: dot(x, y) });
+  }
+  assert.equal(getEngine().name, 'js');
+  assert.ok(relDiff(results[0].y, results[1].y) < 1e-6, 'axpy');
+  assert.ok(Math.abs(results[0].d - results[1].d) / Math.abs(results[1].d) < 1e-6, `dot ${results[0].d} vs ${results[1].d}`);
+  assert.throws(() => axpy(1, x, y0.subarray(1)), /axpy: x has 100003 numbers but y has 100002/);
+  setEngine(referenceEngine);
+});
 
 test('openblas: arrays too short for their shapes are refused, never read out of bounds', { skip: nativeSkip }, async () => {
   await initEngine('openblas');

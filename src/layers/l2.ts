@@ -5,6 +5,7 @@
  *
  * (not 0.5·reg·ΣW²). Models apply it to weight matrices only, never to biases.
  */
+import { axpy, dot } from '../linalg/blas1.js';
 import { type FloatArray, type Mat, shapeStr } from '../linalg/mat.js';
 
 /**
@@ -27,13 +28,7 @@ export function addL2<T extends FloatArray>(w: Mat<T>, reg: number, dw: Mat<T>):
   if (dw.rows !== w.rows || dw.cols !== w.cols || dw.data.length !== w.data.length) {
     throw new Error(`addL2: dw has shape ${shapeStr(dw)} but w is ${shapeStr(w)}`);
   }
-  const wd = w.data;
-  const g = dw.data;
-  let sumSq = 0; // float64 accumulator
-  for (let i = 0; i < wd.length; i++) {
-    const v = wd[i];
-    sumSq += v * v;
-    g[i] += 2 * reg * v;
-  }
+  const sumSq = dot(w.data, w.data); // ΣW², accumulated in float64
+  axpy(2 * reg, w.data, dw.data); //     dW += 2·reg·W
   return reg * sumSq;
 }

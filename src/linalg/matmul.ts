@@ -25,6 +25,10 @@ export interface Engine {
   /** Human-readable detail (library version, SIMD, threads). */
   readonly detail: string;
   matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean): void;
+  /** y += alpha·x over whole float32 arrays, where the engine has a faster one than JS (blas1.ts). */
+  axpy?(alpha: number, x: Float32Array, y: Float32Array): void;
+  /** Σ x·y over whole float32 arrays, accumulated in float64. */
+  dot?(x: Float32Array, y: Float32Array): number;
 }
 
 let active: Engine = referenceEngine;

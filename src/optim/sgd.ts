@@ -5,6 +5,7 @@
  *   plain:     w ← w − lr·dw
  *   momentum:  v ← μ·v − lr·dw;  w ← w + v      (cs231n optim.sgd_momentum)
  */
+import { axpy } from '../linalg/blas1.js';
 import type { FloatArray } from '../linalg/mat.js';
 
 export interface SgdState {
@@ -30,7 +31,7 @@ export function sgdStep(params: FloatArray, grads: FloatArray, lr: number, momen
       params[i] += v[i];
     }
   } else {
-    for (let i = 0; i < params.length; i++) params[i] -= lr * grads[i];
+    axpy(-lr, grads, params); // params −= lr·grads
   }
 }
 

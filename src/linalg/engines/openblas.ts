@@ -14,6 +14,8 @@ interface Addon {
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, C: Float32Array, ldc: number): void;
   info(): { library: string; threads: number };
   setThreads(n: number): void;
+  saxpy(alpha: number, x: Float32Array, y: Float32Array): void;
+  dsdot(x: Float32Array, y: Float32Array): number;
 }
 
 let loaded: Addon | null = null;
@@ -45,6 +47,8 @@ export function loadOpenblasEngine(): { engine: Engine } | { reason: string } {
         const K = transA ? a.rows : a.cols;
         addon.sgemm(transA, transB, out.rows, out.cols, K, a.data, a.cols, b.data, b.cols, out.data, out.cols);
       },
+      axpy: (alpha, x, y) => addon.saxpy(alpha, x, y),
+      dot: (x, y) => addon.dsdot(x, y),
     },
   };
 }
