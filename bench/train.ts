@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/config/config.js';
 import { initEngine, type BackendChoice } from '../src/linalg/engine.js';
 import { matmul } from '../src/linalg/matmul.js';
+import { setBlasThreads } from '../src/linalg/engines/openblas.js';
 import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
@@ -83,6 +84,9 @@ const SHAPES: [number, number, number, boolean, boolean][] = [
   [4096, 3073, 10, false, false],
 ];
 for (const name of values.engines!.split(',') as BackendChoice[]) {
+  // OpenBLAS's idle threads keep spinning for a while after a product; give the other engines the
+  // cores back by running OpenBLAS single-threaded once its own figures are taken.
+  if (name !== 'openblas') setBlasThreads(1);
   let engine: string;
   try {
     engine = (await initEngine(name)).engine.name;
