@@ -2,31 +2,44 @@
  * Sandwich layer affine → ReLU, cs231n `layer_utils.affine_relu_forward` / `_backward`.
  *
  *   forward:   a = x·w + b,   out = max(0, a)
- *   backward:  da = relu_backward(dout),   (dx, dw, db) = affine_backward(da)
+ *   backward:  da = dout · [a > 0],   (dx, dw, db) = affine_backward(da)
  *
- * Written as the plain composition of the two layers, with their caches nested. (Fusing the
- * bias add into the ReLU pass would save one pass over an (N,M) array, which is noise next to
- * the (N,D)·(D,M) product, so clarity wins.)
+ * The forward pass fuses the bias add into the ReLU: after the product x·w, one pass over the
+ * (N,M) result adds b and clamps at 0, in place. Backward only needs the sign of a, and
+ * out > 0 exactly where a > 0, so the ReLU's cache holds out itself.
  */
 import type { FloatArray, Mat } from '../linalg/mat.js';
-import { type AffineCache, type AffineGrads, affineBackward, affineForward } from './affine.js';
-import { type ReluCache, reluBackward, reluForward } from './relu.js';
+import { checkShape } from '../linalg/mat.js';
+import { matmul } from '../linalg/matmul.js';
+import { type AffineCache, type AffineGrads, affineBackward } from './affine.js';
+import { type ReluCache, reluBackward } from './relu.js';
 
 /** The nested caches of the two layers. */
 export interface AffineReluCache<T extends FloatArray = FloatArray> {
   affine: AffineCache<T>;
-  /** Its x is the pre-activation a = x·w + b (N,M). */
+  /** Its x is the activation out = max(0, a), whose positive entries are a's. */
   relu: ReluCache<T>;
 }
 
 /**
- * out = max(0, x·w + b).
+ * out = max(0, x·w + b), the bias add and the clamp in one pass.
  * x (N,D), w (D,M), b (1,M) or null → out (N,M)
  */
 export function affineReluForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat<T> | null): { out: Mat<T>; cache: AffineReluCache<T> } {
-  const { out: a, cache: affine } = affineForward(x, w, b);
-  const { out, cache: relu } = reluForward(a);
-  return { out, cache: { affine, relu } };
+  checkShape('affineReluForward', 'x', x, -1, w.rows);
+  if (b !== null) checkShape('affineReluForward', 'b', b, 1, w.cols);
+  const out = matmul(x, w); // (N,D)·(D,M) = (N,M)
+  const o = out.data;
+  const M = out.cols;
+  const bd = b?.data;
+  for (let i = 0; i < out.rows; i++) {
+    const row = i * M;
+    for (let j = 0; j < M; j++) {
+      const a = bd ? o[row + j] + bd[j] : o[row + j];
+      o[row + j] = a > 0 ? a : 0;
+    }
+  }
+  return { out, cache: { affine: { x, w, hasBias: b !== null }, relu: { x: out } } };
 }
 
 /**
