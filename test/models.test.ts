@@ -306,3 +306,22 @@ test('loss never changes X or the parameters; scores without labels; input error
   const sm = createSoftmax({ inputDim: 5, numClasses: 4, initStd: 0.5, reg: 0.1 }, rng);
   assert.throws(() => sm.loss({ rows: 2, cols: 4, data: new Float32Array(8) }), /X has shape \(2,4\) but the model takes \(N,5\) inputs/);
 });
+
+test('reuseGrads: one gradient buffer serves every call, with the same values as fresh grads', () => {
+  const rng = new Rng(21);
+  for (const kind of ['softmax', 'mlp'] as const) {
+    const spec: ModelSpec = { kind, inputDim: 7, hidden: kind === 'mlp' ? [6, 5] : [], numClasses: 4 };
+    const model = createModel(spec, { initStd: 0.1, reg: 0.05 }, rng);
+    const X1 = randn(Float32Array, 9, 7, rng);
+    const X2 = randn(Float32Array, 9, 7, rng);
+    const y = randomLabels(9, 4, rng);
+    const fresh1 = model.loss(X1, y).grads.flat.slice();
+    const fresh2 = model.loss(X2, y).grads.flat.slice();
+    model.reuseGrads = true;
+    const g1 = model.loss(X1, y).grads;
+    assert.deepEqual(Array.from(g1.flat), Array.from(fresh1), `${kind}: first call`);
+    const g2 = model.loss(X2, y).grads;
+    assert.equal(g2.flat, g1.flat, `${kind}: the same buffer`);
+    assert.deepEqual(Array.from(g2.flat), Array.from(fresh2), `${kind}: overwritten, not accumulated`);
+  }
+});

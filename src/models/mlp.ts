@@ -66,6 +66,7 @@ export function createMlp(opts: MlpOptions, rng: Rng): Model {
  */
 export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number): Model<T> {
   const L = spec.hidden.length; // number of hidden layers; there are L+1 affine layers
+  let kept: ParamSet<T> | null = null; // the gradient buffer, when model.reuseGrads
   function loss(X: Mat<T>): Mat<T>;
   function loss(X: Mat<T>, y: Labels): LossResult<T>;
   function loss(X: Mat<T>, y?: Labels): Mat<T> | LossResult<T> {
@@ -85,7 +86,8 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
     if (y === undefined) return scores;
 
     const data = softmaxLoss(scores, y);
-    const grads = allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor);
+    // Every entry of grads is overwritten below, so a kept buffer needs no clearing.
+    const grads = model.reuseGrads ? (kept ??= allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor)) : allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor);
     const g = grads.views;
 
     // Backward, last layer first, each layer writing dW and db straight into the gradient

@@ -34,6 +34,12 @@ export interface Model<T extends FloatArray = FloatArray> {
   readonly params: ParamSet<T>;
   /** L2 strength: loss term reg·ΣW² over weights. */
   reg: number;
+  /**
+   * When true, loss(X, y) writes the gradients into one buffer the model keeps, so a training
+   * loop allocates nothing per step; each call then overwrites the previous call's grads. The
+   * trainer sets it (it uses grads at once); left false, every call returns fresh grads.
+   */
+  reuseGrads?: boolean;
   /** X (N,D) → scores (N,C). */
   loss(X: Mat<T>): Mat<T>;
   /** X (N,D), y (N) → { loss, grads }. */

@@ -57,6 +57,7 @@ export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model {
  * The model uses `params` itself, not a copy.
  */
 export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number): Model<T> {
+  let kept: ParamSet<T> | null = null; // the gradient buffer, when model.reuseGrads
   function loss(X: Mat<T>): Mat<T>;
   function loss(X: Mat<T>, y: Labels): LossResult<T>;
   function loss(X: Mat<T>, y?: Labels): Mat<T> | LossResult<T> {
@@ -72,7 +73,8 @@ export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params:
     if (y === undefined) return scores;
 
     const data = softmaxLoss(scores, y);
-    const grads = allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor);
+    // Every entry of grads is overwritten below, so a kept buffer needs no clearing.
+    const grads = model.reuseGrads ? (kept ??= allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor)) : allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor);
     // Backward: dW = Xᵀ·dscores; X is data, so no dX.
     affineBackward(data.dscores, cache, false, { dw: grads.views.W }); // dW = Xᵀ·dscores, written in place
     const regLoss = addL2(W, model.reg, grads.views.W);

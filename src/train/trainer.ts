@@ -100,6 +100,7 @@ export function train(
   const best = params.slice();
   const opt = sgdInit(params.length, opts.momentum);
   const batcher = new Batcher(data.train, opts.batchSize, opts.sampling);
+  model.reuseGrads = true; // each step's grads are used at once, so one buffer serves every step
   const lossHistory = new Float64Array(opts.iterations);
   const trainAccHistory: number[] = [];
   const valAccHistory: number[] = [];
