@@ -9,6 +9,8 @@
  *   ln P[i,y] = (s[i,y] − m_i) − ln Σ_k exp(s[i,k] − m_i)          (log-sum-exp)
  * Every exponent is ≤ 0, so exp never overflows, and the sum is ≥ 1, so its log is finite:
  * a tiny probability gives a large finite loss term instead of ln 0 = −Infinity.
+ *
+ * One example (C scores s, one label y) is the batch N = 1:  loss = −ln p_y,  ds = p − onehot(y).
  */
 import { type FloatArray, type Mat, checkShape } from '../linalg/mat.js';
 
@@ -16,38 +18,81 @@ import { type FloatArray, type Mat, checkShape } from '../linalg/mat.js';
 export type LabelArray = Int32Array | Uint8Array;
 
 /**
+ * What `softmaxLoss` accepts as labels: a `LabelArray` as models pass it, any other array of
+ * numbers (checked at run time: each must be an integer class index), or, for one example, a
+ * bare number.
+ */
+export type LabelsLike = LabelArray | ArrayLike<number> | number;
+
+/**
+ * Throw unless `y` holds exactly `n` labels, each an integer in [0, c). Messages name both
+ * shapes, or the index and the bad value. `what` describes the scores, e.g. "scores is (2,3)".
+ */
+export function checkLabels(where: string, y: ArrayLike<number>, n: number, c: number, what: string): void {
+  if (y.length !== n) {
+    throw new Error(`${where}: ${what} but y has ${y.length} labels: y has ${y.length} labels but scores has ${n} rows (one label per row is needed)`);
+  }
+  for (let i = 0; i < n; i++) checkLabel(where, y[i], `y[${i}]`, c);
+}
+
+/** Throw unless `label` is an integer class index in [0, c); `name` is how the message names it. */
+function checkLabel(where: string, label: number, name: string, c: number): void {
+  if (!Number.isInteger(label)) {
+    throw new Error(`${where}: label ${name} = ${label} is not a class index in [0, ${c}): not an integer`);
+  }
+  if (label < 0 || label >= c) {
+    throw new Error(`${where}: label ${name} = ${label} is not a class index in [0, ${c}): out of range for ${c} classes`);
+  }
+}
+
+/**
  * Mean cross-entropy of the softmax of `scores` against labels `y`, and its gradient.
  * scores (N,C), y (N) → loss (scalar), dscores (N,C)
+ *
+ * One example: `scores` may also be a bare score vector (C) — e.g.
+ * `softmaxLoss(Float64Array.of(11, 42, 3), 1)` — or a (1,C) Mat, with a number label (or an
+ * array of one label). It is treated as a batch of one, so dscores is (1,C) = P − onehot(y).
  */
-export function softmaxLoss<T extends FloatArray>(scores: Mat<T>, y: LabelArray): { loss: number; dscores: Mat<T> } {
-  checkShape('softmaxLoss', 'scores', scores, -1, -1);
-  const N = scores.rows;
-  const C = scores.cols;
-  if (y.length !== N) {
-    throw new Error(`softmaxLoss: scores is (${N},${C}) but y has ${y.length} labels; expected one label per row (${N})`);
+export function softmaxLoss<T extends FloatArray>(scores: Mat<T> | T, y: LabelsLike): { loss: number; dscores: Mat<T> } {
+  const where = 'softmaxLoss';
+  let S: Mat<T>;
+  if (ArrayBuffer.isView(scores)) {
+    // A bare vector is one example: a (1,C) batch.
+    S = { rows: 1, cols: scores.length, data: scores };
+  } else {
+    S = scores;
+    checkShape(where, 'scores', S, -1, -1);
   }
-  if (N === 0 || C === 0) throw new Error(`softmaxLoss: scores is (${N},${C}); need at least one row and one class`);
-  for (let i = 0; i < N; i++) {
-    const label = y[i];
-    if (!Number.isInteger(label) || label < 0 || label >= C) {
-      throw new Error(`softmaxLoss: label y[${i}] = ${label} is not a class index in [0, ${C})`);
+  const N = S.rows;
+  const C = S.cols;
+  const shape = ArrayBuffer.isView(scores) ? `scores is a vector of ${C} (one example, (1,${C}))` : `scores is (${N},${C})`;
+  if (typeof y === 'number') {
+    if (N !== 1) {
+      throw new Error(`${where}: a single label y = ${y} needs one row of scores, but ${shape}; pass one label per row instead`);
     }
+    if (C === 0) throw new Error(`${where}: ${shape}; need at least one row and one class`);
+    checkLabel(where, y, 'y', C);
+  } else {
+    checkLabels(where, y, N, C, shape);
+    if (N === 0 || C === 0) throw new Error(`${where}: ${shape}; need at least one row and one class`);
   }
+  const label = (i: number): number => (typeof y === 'number' ? y : y[i]);
 
-  const s = scores.data;
+  const s = S.data;
   const Ctor = s.constructor as new (n: number) => T;
   const dscores = new Ctor(N * C);
   let loss = 0; // float64 accumulator
   for (let i = 0; i < N; i++) {
     const row = i * C;
+    const yi = label(i);
     let m = s[row];
     for (let j = 1; j < C; j++) if (s[row + j] > m) m = s[row + j];
     let sumExp = 0;
     for (let j = 0; j < C; j++) sumExp += Math.exp(s[row + j] - m);
     const logSumExp = Math.log(sumExp);
-    loss -= s[row + y[i]] - m - logSumExp; // −ln P[i, y_i]
+    loss -= s[row + yi] - m - logSumExp; // −ln P[i, y_i]
     for (let j = 0; j < C; j++) dscores[row + j] = Math.exp(s[row + j] - m) / sumExp / N; // P[i,j] / N
-    dscores[row + y[i]] -= 1 / N;
+    dscores[row + yi] -= 1 / N;
   }
   return { loss: loss / N, dscores: { rows: N, cols: C, data: dscores } };
 }
