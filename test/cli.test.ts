@@ -163,3 +163,37 @@ test('report rebuilds a run folder\'s report and figures from its files; other f
   assert.equal(bad.code, 2);
   assert.match(bad.err, /neither a run folder .* nor a sweep folder/);
 });
+
+test('gradcheck prints cs231n-style lines and per-parameter maxima, and exits 4 above its threshold', () => {
+  for (const [args, names] of [
+    [['gradcheck'], ['W']],
+    [['gradcheck', '--model', 'mlp', '--hidden', '6,5'], ['W1', 'b1', 'W2', 'b2', 'W3', 'b3']],
+    [['gradcheck', '--dev', '--num-dev', '40', '--reg', '50'], ['W']],
+  ] as [string[], string[]][]) {
+    const r = train(args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}${r.out}`);
+    assert.match(r.out, /numerical: -?\d+\.\d{6} analytic: -?\d+\.\d{6}, relative error: \d\.\d{6}e[-+]\d+/);
+    for (const n of names) {
+      const m = r.out.match(new RegExp(`^  ${n} +(\\S+)  ok$`, 'm'));
+      assert.ok(m, `${args.join(' ')}: a max-error line for ${n}`);
+      assert.ok(Number(m[1]) < 1e-7, `${n}: ${m[1]}`);
+    }
+    assert.match(r.out, /gradient check passed/);
+  }
+  const strict = train(['gradcheck', '--threshold', '1e-30']);
+  assert.equal(strict.code, 4);
+  assert.match(strict.out, /FAIL/);
+});
+
+test('gradcheck --compare-naive prints both losses, their difference, the gradient difference and both times', () => {
+  const r = train(['gradcheck', '--dev', '--num-dev', '60', '--compare-naive', '--reg', '50']);
+  assert.equal(r.code, 0, r.err);
+  const naive = Number(r.out.match(/naive loss: (\S+) computed in \d+\.\d+s/)![1]);
+  const vec = Number(r.out.match(/vectorized loss: (\S+) computed in \d+\.\d+s/)![1]);
+  assert.ok(Math.abs(naive - vec) / vec < 1e-10, `${naive} vs ${vec}`);
+  const gd = Number(r.out.match(/Gradient difference: (\S+) \(Frobenius norm\)/)![1]);
+  assert.ok(gd < 1e-10, `gradient difference ${gd}`);
+  const bad = train(['gradcheck', '--model', 'mlp', '--compare-naive']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--compare-naive compares the softmax loss/);
+});

@@ -179,9 +179,23 @@ export async function main(args: string[]): Promise<void> {
           .option('reg', { type: 'number', defaultDescription: '0.1', describe: 'L2 strength (reg·ΣW²)', requiresArg: true })
           .option('num-checks', { type: 'number', defaultDescription: '10', describe: 'sampled coordinates per parameter', requiresArg: true })
           .option('threshold', { type: 'number', defaultDescription: '1e-7', describe: 'fail (exit 4) above this max relative error', requiresArg: true })
-          .option('seed', { type: 'number', defaultDescription: '0', describe: 'random seed', requiresArg: true }),
+          .option('seed', { type: 'number', defaultDescription: '0', describe: 'random seed', requiresArg: true })
+          .option('dev', { type: 'boolean', describe: 'check on the dev rows of the real data (preprocessed as training does) instead of a random problem; as in cs231n, meant for softmax (an MLP on real rows has ReLU kinks within a nudge of h and tiny gradients, so its errors there are not a verdict)' })
+          .option('dataset', { choices: ['mnist', 'cifar'], defaultDescription: 'mnist', describe: 'dataset for --dev', requiresArg: true })
+          .option('data-dir', { type: 'string', describe: 'dataset location for --dev', requiresArg: true })
+          .option('num-dev', { type: 'number', defaultDescription: '500', describe: 'dev rows for --dev', requiresArg: true })
+          .option('init-std', { type: 'number', defaultDescription: '0.1; 1e-4 with --dev', describe: 'weights start as init-std·N(0,1)', requiresArg: true })
+          .option('h', { type: 'number', defaultDescription: '1e-5, or 1e-5/max|x| when inputs exceed 1 (raw pixels)', describe: 'centered-difference step', requiresArg: true })
+          .option('compare-naive', { type: 'boolean', describe: 'also run the looped softmax loss beside the vectorized one: both losses, the gradient difference, both timings' }),
       async (argv) => {
-        const code = gradcheckCommand({
+        const code = await gradcheckCommand({
+          dev: Boolean(argv.dev),
+          dataset: argv.dataset as 'mnist' | 'cifar' | undefined,
+          dataDir: argv['data-dir'] as string | undefined,
+          numDev: argv['num-dev'] as number | undefined,
+          initStd: argv['init-std'] as number | undefined,
+          compareNaive: Boolean(argv['compare-naive']),
+          h: argv.h as number | undefined,
           model: (argv.model as 'softmax' | 'mlp') ?? 'softmax',
           hidden: typeof argv.hidden === 'string' ? argv.hidden : '7',
           reg: (argv.reg as number) ?? 0.1,

@@ -8,7 +8,9 @@
  * Stable form: with m_i = max_k s[i,k] (subtracting it changes nothing mathematically),
  *   ln P[i,y] = (s[i,y] − m_i) − ln Σ_k exp(s[i,k] − m_i)          (log-sum-exp)
  * Every exponent is ≤ 0, so exp never overflows, and the sum is ≥ 1, so its log is finite:
- * a tiny probability gives a large finite loss term instead of ln 0 = −Infinity.
+ * a tiny probability gives a large finite loss term instead of ln 0 = −Infinity. The sum is
+ * 1 + rest (the max term is e^0), and ln(1 + rest) is taken as log1p(rest), so a loss near 0 keeps
+ * its digits too.
  *
  * One example (C scores s, one label y) is the batch N = 1:  loss = −ln p_y,  ds = p − onehot(y).
  */
@@ -85,11 +87,15 @@ export function softmaxLoss<T extends FloatArray>(scores: Mat<T> | T, y: LabelsL
   for (let i = 0; i < N; i++) {
     const row = i * C;
     const yi = label(i);
-    let m = s[row];
-    for (let j = 1; j < C; j++) if (s[row + j] > m) m = s[row + j];
-    let sumExp = 0;
-    for (let j = 0; j < C; j++) sumExp += Math.exp(s[row + j] - m);
-    const logSumExp = Math.log(sumExp);
+    let jMax = 0;
+    for (let j = 1; j < C; j++) if (s[row + j] > s[row + jMax]) jMax = j;
+    const m = s[row + jMax];
+    // Σ_k e^{s_k − m} = 1 + rest (the max term is e^0 = 1); log1p(rest) keeps a loss near 0
+    // (a confident, correct row) accurate to the last digits, where ln(1 + rest) would round.
+    let rest = 0;
+    for (let j = 0; j < C; j++) if (j !== jMax) rest += Math.exp(s[row + j] - m);
+    const sumExp = 1 + rest;
+    const logSumExp = Math.log1p(rest);
     loss -= s[row + yi] - m - logSumExp; // −ln P[i, y_i]
     for (let j = 0; j < C; j++) dscores[row + j] = Math.exp(s[row + j] - m) / sumExp / N; // P[i,j] / N
     dscores[row + yi] -= 1 / N;
