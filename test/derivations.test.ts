@@ -143,7 +143,7 @@ test('naive and vectorized: mismatched shapes and labels throw naming the shapes
   const X = randn(2, 4, rng);
   assert.throws(() => softmaxLossNaive(W, randn(2, 5, rng), Int32Array.from([0, 1]), 0), /X has shape \(2,5\).*expected \(\*,4\)/);
   assert.throws(() => softmaxLossVectorized(W, randn(2, 5, rng), Int32Array.from([0, 1]), 0), /X has shape \(2,5\).*expected \(\*,4\)/);
-  assert.throws(() => softmaxLossNaive(W, X, Int32Array.from([0, 1, 2]), 0), /X is \(2,4\) but y has 3 labels: y has 3 labels but scores has 2 rows/);
+  assert.throws(() => softmaxLossNaive(W, X, Int32Array.from([0, 1, 2]), 0), /X is \(2,4\) but y has 3 labels \(one label per row of 2 is needed\)/);
   assert.throws(() => softmaxLossVectorized(W, X, Int32Array.from([0, 3]), 0), /y\[1\] = 3 is not a class index in \[0, 3\)/);
 });
 
@@ -325,8 +325,8 @@ test('one example: scores [11, 42, 3], label 1 → loss −ln softmax_1 and grad
 test('bad labels: wrong length, out of range and non-integer each throw naming the shapes or the value', () => {
   const scores: Mat<Float64Array> = { rows: 2, cols: 3, data: new Float64Array(6) };
   // wrong length: both shapes named
-  assert.throws(() => softmaxLoss(scores, Int32Array.of(0, 1, 2)), /scores is \(2,3\) but y has 3 labels: y has 3 labels but scores has 2 rows/);
-  assert.throws(() => softmaxLoss(scores, Int32Array.of(0)), /y has 1 labels but scores has 2 rows/);
+  assert.throws(() => softmaxLoss(scores, Int32Array.of(0, 1, 2)), /scores is \(2,3\) but y has 3 labels \(one label per row of 2 is needed\)/);
+  assert.throws(() => softmaxLoss(scores, Int32Array.of(0)), /scores is \(2,3\) but y has 1 labels \(one label per row of 2 is needed\)/);
   assert.throws(() => softmaxLoss(scores, 1), /a single label y = 1 needs one row of scores, but scores is \(2,3\)/);
   assert.throws(() => softmaxLoss(Float64Array.of(11, 42, 3), Int32Array.of(1, 1)), /scores is a vector of 3 .* but y has 2 labels/);
   // out of range: the value and the range

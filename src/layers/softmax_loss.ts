@@ -32,7 +32,7 @@ export type LabelsLike = LabelArray | ArrayLike<number> | number;
  */
 export function checkLabels(where: string, y: ArrayLike<number>, n: number, c: number, what: string): void {
   if (y.length !== n) {
-    throw new Error(`${where}: ${what} but y has ${y.length} labels: y has ${y.length} labels but scores has ${n} rows (one label per row is needed)`);
+    throw new Error(`${where}: ${what} but y has ${y.length} labels (one label per row of ${n} is needed)`);
   }
   for (let i = 0; i < n; i++) checkLabel(where, y[i], `y[${i}]`, c);
 }
