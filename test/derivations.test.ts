@@ -16,21 +16,14 @@ import { maxRelError, numericGradient, numericGradientArray } from '../src/linal
 import { softmaxLoss } from '../src/layers/softmax_loss.js';
 import { softmaxLossNaive, softmaxLossVectorized } from '../src/layers/softmax_naive.js';
 import { softmaxBackward, softmaxForward, softmaxJacobian } from '../src/layers/softmax.js';
+import { randnMat, randomLabels } from './helpers.js';
 
 const H = 1e-5; // centered-difference step (float64)
 const TOL = 1e-7; // max relative error allowed for a float64 gradient check
 
-function randn(rows: number, cols: number, rng: Rng, std = 1): Mat<Float64Array> {
-  const data = new Float64Array(rows * cols);
-  rng.fillNormal(data, std);
-  return { rows, cols, data };
-}
+/** A float64 (rows, cols) matrix of std·N(0,1) draws. */
+const randn = (rows: number, cols: number, rng: Rng, std = 1): Mat<Float64Array> => randnMat(Float64Array, rows, cols, rng, std);
 
-function randomLabels(n: number, c: number, rng: Rng): Int32Array {
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) y[i] = rng.int(c);
-  return y;
-}
 
 /** ‖a‖_F (a as one long vector). */
 function frob(a: ArrayLike<number>): number {

@@ -18,23 +18,13 @@ import { createMlp, createModel, createSoftmax, mlpParamSpecs, modelFromParams, 
 import type { Labels, Model, ModelSpec } from '../src/models/model.js';
 import { allocParams, cloneParams, viewsOf } from '../src/models/params.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
+import { randnMat, randomLabels } from './helpers.js';
 
 const H = 1e-5; // centered-difference step (float64)
 const TOL = 1e-7; // max relative error allowed for a float64 gradient check
 
-function randn<C extends Float32ArrayConstructor | Float64ArrayConstructor>(Ctor: C, rows: number, cols: number, rng: Rng, std = 1): Mat<InstanceType<C>> {
-  const data = new Ctor(rows * cols) as InstanceType<C>;
-  rng.fillNormal(data, std);
-  return { rows, cols, data };
-}
+const randn = randnMat;
 
-function randomLabels(n: number, c: number, rng: Rng): Int32Array {
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) y[i] = rng.int(c);
-  return y;
-}
-
-/** Set the last column to 1: the bias trick the softmax model expects. */
 function withBiasColumn<T extends FloatArray>(X: Mat<T>): Mat<T> {
   for (let i = 0; i < X.rows; i++) X.data[i * X.cols + X.cols - 1] = 1;
   return X;
