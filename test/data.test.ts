@@ -1,5 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
 import * as tar from 'tar';
 import { ConfigError } from '../src/config/config.js';
-import { CIFAR_DIR_NAME, SOURCE_MARKER, readMarker } from '../src/data/archive.js';
+import { CIFAR_DIR_NAME, KNOWN_CIFAR_ARCHIVES, SOURCE_MARKER, readMarker } from '../src/data/archive.js';
 import { CIFAR_CLASSES, CIFAR_PIXELS, CIFAR_RECORD, encodeCifarBatch, parseCifarBatch } from '../src/data/cifar.js';
 import { describeDataset, loadCifar, loadDataset, loadMnist, type RawDataset } from '../src/data/datasets.js';
 import { DataError } from '../src/data/errors.js';
@@ -486,6 +488,33 @@ test('CIFAR: an archive with a symlink entry is refused', async () => {
   assert.deepEqual(fs.readdirSync(root), []);
 });
 
+test('CIFAR: an archive with a hard link or an absolute path is refused', async () => {
+  // A hard link: the second name of one file is stored as a Link entry.
+  const src = tmp('hard-src');
+  const batchDir = path.join(src, CIFAR_DIR_NAME);
+  writeCifarDir(batchDir, 35);
+  fs.linkSync(path.join(batchDir, 'test_batch.bin'), path.join(batchDir, 'zz_hardlink'));
+  // The crafted archives are made with GNU tar (node-tar's packer errors after packing hard links).
+  const hard = path.join(tmp('hard'), 'cifar-10-binary.tar.gz');
+  assert.equal(spawnSync('tar', ['-czf', hard, '-C', src, CIFAR_DIR_NAME]).status, 0);
+  const root = tmp('root');
+  await assert.rejects(loadCifar(hard, { dataRoot: root }), dataError(hard, 'Link', 'nothing was unpacked'));
+  assert.deepEqual(fs.readdirSync(root), []);
+
+  // An absolute path, written with preservePaths so the entry keeps its leading '/'.
+  const src2 = tmp('abs-src');
+  writeCifarDir(path.join(src2, CIFAR_DIR_NAME), 36);
+  const outside = path.join(tmp('abs-target'), 'evil.txt');
+  fs.writeFileSync(outside, 'evil');
+  const abs = path.join(tmp('abs'), 'cifar-10-binary.tar.gz');
+  assert.equal(spawnSync('tar', ['-czPf', abs, '-C', src2, CIFAR_DIR_NAME, outside]).status, 0);
+  fs.rmSync(outside);
+  const root2 = tmp('root');
+  await assert.rejects(loadCifar(abs, { dataRoot: root2 }), dataError(abs, 'evil.txt', 'nothing was unpacked'));
+  assert.deepEqual(fs.readdirSync(root2), []);
+  assert.equal(fs.existsSync(outside), false, 'nothing was written outside the data folder');
+});
+
 test('CIFAR: an archive missing a batch file is refused', async () => {
   const src = tmp('partial-src');
   writeCifarDir(path.join(src, CIFAR_DIR_NAME), 34);
@@ -519,10 +548,19 @@ test('CIFAR: a URL source is downloaded once, unpacked and read', async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
-    const root = tmp('root');
+    // The fixture is not a known CIFAR-10 archive: by default it is refused, both hashes named,
+    // and the download is removed.
+    const rootBad = tmp('root');
     const url = `${base}/cifar-10-binary.tar.gz`;
+    const sha = crypto.createHash('sha256').update(body).digest('hex');
+    await assert.rejects(loadCifar(url, { dataRoot: rootBad }), (e: Error) => e instanceof DataError && e.message.includes(`sha256 ${sha}`) && e.message.includes(KNOWN_CIFAR_ARCHIVES[1].sha256!) && /--no-verify/.test(e.message));
+    assert.deepEqual(fs.readdirSync(rootBad), [], 'a refused download is not kept');
+
+    // verify: false (--no-verify) takes a custom archive.
+    const root = tmp('root');
     const dest = path.join(root, CIFAR_DIR_NAME);
-    checkCifar(await loadCifar(url, { dataRoot: root }), fx, dest);
+    hits.clear();
+    checkCifar(await loadCifar(url, { dataRoot: root, verify: false }), fx, dest);
     assert.equal(hits.get('/cifar-10-binary.tar.gz'), 1);
     assert.deepEqual(fs.readFileSync(path.join(root, 'cifar-10-binary.tar.gz')), body);
     assert.deepEqual(fs.readdirSync(root).sort(), [CIFAR_DIR_NAME, 'cifar-10-binary.tar.gz']);
@@ -530,7 +568,7 @@ test('CIFAR: a URL source is downloaded once, unpacked and read', async () => {
     assert.equal(marker?.url, url);
     assert.equal(marker?.archive, path.join(root, 'cifar-10-binary.tar.gz'));
     // The same URL again: no second download.
-    checkCifar(await loadCifar(url, { dataRoot: root }), fx, dest);
+    checkCifar(await loadCifar(url, { dataRoot: root, verify: false }), fx, dest);
     assert.equal(hits.get('/cifar-10-binary.tar.gz'), 1);
 
     const root404 = tmp('root');
@@ -723,4 +761,28 @@ test("split: preprocessRows with a checkpoint's mean reproduces prepareData's va
 
   assert.throws(() => preprocessRows(raw.train, 0, 1, ck.mean, pre, 4), /dim 4/);
   assert.throws(() => preprocessRows(raw.train, 4, 3, ck.mean, pre, 5), /past the 6 records/);
+});
+
+test('CIFAR: the shared archive fetched by URL matches its known sha256 and is accepted', async (t) => {
+  if (!fs.existsSync(SHARED_CIFAR)) {
+    t.skip(`${SHARED_CIFAR} is absent`);
+    return;
+  }
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': fs.statSync(SHARED_CIFAR).size });
+    fs.createReadStream(SHARED_CIFAR).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'data-test-url-cifar-'));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cifar-10-binary.tar.gz`;
+    const raw = await loadCifar(url, { dataRoot: root });
+    assert.equal(raw.train.n, 50000);
+    assert.equal(raw.test.n, 10000);
+    assert.equal(readMarker(path.join(root, CIFAR_DIR_NAME))?.url, url);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -1,8 +1,8 @@
 /** `train data <dataset>`: fetch and unpack if needed, then verify and print what is there. */
 import { describeDataset, loadDataset, type DatasetName } from '../data/datasets.js';
 
-export async function dataCommand(args: { dataset: DatasetName; source?: string }): Promise<void> {
-  const raw = await loadDataset(args.dataset, args.source);
+export async function dataCommand(args: { dataset: DatasetName; source?: string; verify?: boolean }): Promise<void> {
+  const raw = await loadDataset(args.dataset, args.source, { verify: args.verify });
   const d = describeDataset(raw);
   const w = (s: string) => process.stdout.write(s + '\n');
   w(`${args.dataset}: ${raw.source}`);

@@ -50,10 +50,10 @@ function configOptions<T>(y: Argv<T>): Argv<T> {
   for (const def of KEYS) {
     out = out.option(flagOf(def.key), {
       describe: def.describe,
-      type: def.kind === 'number' || def.kind === 'int' ? 'number' : 'string',
+      type: def.kind === 'number' || def.kind === 'int' ? 'number' : def.kind === 'bool' ? 'boolean' : 'string',
       ...(def.choices ? { choices: def.choices as string[] } : {}),
       defaultDescription: describeDefault(def.key),
-      requiresArg: true,
+      requiresArg: def.kind !== 'bool',
     });
   }
   return out
@@ -164,9 +164,10 @@ export async function main(args: string[]): Promise<void> {
       (y) =>
         y
           .positional('dataset', { choices: ['mnist', 'cifar'], describe: 'dataset', demandOption: true })
-          .option('source', { type: 'string', describe: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)', requiresArg: true }),
+          .option('source', { type: 'string', describe: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)', requiresArg: true })
+          .option('verify', { type: 'boolean', describe: 'check an archive fetched by URL against the known checksums (--no-verify for a custom archive)', defaultDescription: 'true' }),
       async (argv) => {
-        await dataCommand({ dataset: argv.dataset as 'mnist' | 'cifar', source: argv.source as string | undefined });
+        await dataCommand({ dataset: argv.dataset as 'mnist' | 'cifar', source: argv.source as string | undefined, verify: argv.verify as boolean | undefined });
       },
     )
     .command(

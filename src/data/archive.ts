@@ -93,6 +93,43 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
   }
 }
 
+/**
+ * Known CIFAR-10 binary archives. The official page (https://www.cs.toronto.edu/~kriz/cifar.html)
+ * publishes the md5 of cifar-10-binary.tar.gz; ../shared/data/README.md gives the sha256 of the
+ * shared copy. A download must match one of them unless verification is turned off.
+ */
+export const KNOWN_CIFAR_ARCHIVES: { what: string; md5?: string; sha256?: string }[] = [
+  { what: 'the official cifar-10-binary.tar.gz', md5: 'c32a1d4ab5d03f1284b67883e8d87530' },
+  { what: 'the JPEG-decoded copy in ../shared/data', sha256: '2415c7832d803913fc195efac5577a90a5491458517637c4a4514d9d06a60f1a' },
+];
+
+/** Which known archive `file` is, or a DataError that prints its hashes beside the expected ones. */
+export function verifyCifarArchive(file: string, origin: string): string {
+  const sha256 = hashFile(file, 'sha256');
+  const md5 = hashFile(file, 'md5');
+  const hit = KNOWN_CIFAR_ARCHIVES.find((k) => k.sha256 === sha256 || k.md5 === md5);
+  if (hit) return hit.what;
+  const expected = KNOWN_CIFAR_ARCHIVES.map((k) => `${k.what}: ${k.sha256 ? `sha256 ${k.sha256}` : `md5 ${k.md5}`}`).join('; ');
+  throw new DataError(
+    `${origin} is not a known CIFAR-10 archive: it has sha256 ${sha256} and md5 ${md5}; expected ${expected}. ` +
+      'It may be corrupt or tampered with, so it was not used. For a custom archive, pass --no-verify.',
+  );
+}
+
+/** Hex digest of a file. */
+export function hashFile(file: string, algorithm: 'sha256' | 'md5'): string {
+  const h = crypto.createHash(algorithm);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    let n: number;
+    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
 /** sha256 of a file, hex. */
 export function sha256File(file: string): string {
   const h = crypto.createHash('sha256');

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { DatasetName } from '../config/config.js';
-import { archiveIdentity, CIFAR_DIR_NAME, extractCifarArchive, readMarker } from './archive.js';
+import { archiveIdentity, CIFAR_DIR_NAME, extractCifarArchive, readMarker, verifyCifarArchive } from './archive.js';
 import { CIFAR_PIXELS, CIFAR_SIDE, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, isCifarBatchDir, readCifarBatches, readCifarClasses } from './cifar.js';
 import { DataError } from './errors.js';
 import { download } from './fetch.js';
@@ -57,9 +57,9 @@ export function defaultMnistDir(): string {
   return path.join(path.dirname(pkg), 'data');
 }
 
-export async function loadDataset(name: DatasetName, source?: string): Promise<RawDataset> {
+export async function loadDataset(name: DatasetName, source?: string, opts: { verify?: boolean } = {}): Promise<RawDataset> {
   if (name === 'mnist') return loadMnist(source || undefined);
-  if (name === 'cifar') return loadCifar(source || undefined);
+  if (name === 'cifar') return loadCifar(source || undefined, { verify: opts.verify });
   throw new DataError(`unknown dataset ${JSON.stringify(name)}: use mnist or cifar`);
 }
 
@@ -130,7 +130,7 @@ async function unpackOnce(archive: string, root: string, extra: { url?: string }
 }
 
 /** Turn any accepted CIFAR-10 location into a cifar-10-batches-bin folder on disk. */
-export async function resolveCifarDir(source: string | undefined, root = dataRoot()): Promise<string> {
+export async function resolveCifarDir(source: string | undefined, root = dataRoot(), opts: { verify?: boolean } = {}): Promise<string> {
   if (!source) {
     const dir = path.join(root, CIFAR_DIR_NAME);
     if (isCifarBatchDir(dir)) return dir;
@@ -144,6 +144,14 @@ export async function resolveCifarDir(source: string | undefined, root = dataRoo
     const base = path.basename(new URL(source).pathname) || 'cifar-10-binary.tar.gz';
     const file = path.join(root, base);
     await download(source, file);
+    if (opts.verify !== false) {
+      try {
+        verifyCifarArchive(file, source);
+      } catch (e) {
+        fs.rmSync(file, { force: true }); // never left where a later run could pick it up
+        throw e;
+      }
+    }
     return unpackOnce(file, root, { url: source });
   }
   if (!fs.existsSync(source)) throw new DataError(`${source} does not exist. ${CIFAR_HOWTO}`);
@@ -160,8 +168,8 @@ export async function resolveCifarDir(source: string | undefined, root = dataRoo
   return unpackOnce(source, root);
 }
 
-export async function loadCifar(source?: string, opts: { dataRoot?: string } = {}): Promise<RawDataset> {
-  const dir = await resolveCifarDir(source, opts.dataRoot ?? dataRoot());
+export async function loadCifar(source?: string, opts: { dataRoot?: string; verify?: boolean } = {}): Promise<RawDataset> {
+  const dir = await resolveCifarDir(source, opts.dataRoot ?? dataRoot(), { verify: opts.verify });
   return readCifarDir(dir);
 }
 

@@ -77,7 +77,7 @@ export interface RunData {
  */
 export async function loadRunData(cfg: Config, opts: { shared?: boolean } = {}): Promise<RunData> {
   const t0 = performance.now();
-  const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined);
+  const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
   checkAgainstData(cfg, split.numTrain);
   const data = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, new Rng(cfg.seed), opts);
