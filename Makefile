@@ -7,7 +7,7 @@ SHELL := /bin/bash
 SRC := $(shell find src -name '*.ts')
 STAMP := node_modules/.package-lock.json
 
-.PHONY: all install build train test typecheck bench clean
+.PHONY: all install build train test test-faults typecheck bench clean
 
 all: build
 
@@ -34,6 +34,10 @@ typecheck: $(STAMP)
 
 test: build typecheck
 	npm test
+
+# Fault tests: 20+ SIGKILLs at random points, each resumed, and Ctrl-C (about a minute).
+test-faults: build
+	node --import tsx --test test/faults/*.test.ts
 
 # Speed figures, printed (never asserted in tests): engines and training beside the numpy peers
 # in ../shared/peers (where numpy is installed), then sweep throughput 1 vs N workers.

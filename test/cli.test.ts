@@ -31,7 +31,7 @@ test('train on an MNIST subset writes a complete run folder, and eval reloads it
   assert.equal(dirs.length, 1);
   assert.match(dirs[0], /^\d{8}-\d{6}-e2e$/);
   const dir = path.join(runs, dirs[0]);
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'report.html', 'summary.json', 'train.log', 'weights.png']);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'report.html', 'summary.json', 'train.log', 'weights.png']);
 
   // Console: readable lines, the sanity check, epochs, final accuracies (no TTY: plain lines).
   assert.match(r.out, /engine: wasm/);

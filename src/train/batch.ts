@@ -10,6 +10,11 @@ import type { Rng } from '../linalg/rng.js';
 import type { Sampling } from '../config/config.js';
 import type { LabeledRows } from './evaluate.js';
 
+export interface BatcherState {
+  perm: number[] | null;
+  pos: number;
+}
+
 export class Batcher {
   readonly X: Mat<Float32Array>;
   readonly y: Int32Array;
@@ -24,6 +29,17 @@ export class Batcher {
     if (batchSize > src.X.rows) throw new Error(`Batcher: batch size ${batchSize} is larger than the split (${src.X.rows} rows)`);
     this.X = { rows: batchSize, cols: src.X.cols, data: new Float32Array(batchSize * src.X.cols) };
     this.y = new Int32Array(batchSize);
+  }
+
+  /** Where the shuffled order stands, for a checkpoint (null perm: no epoch shuffled yet). */
+  getState(): BatcherState {
+    return { perm: this.perm ? Array.from(this.perm) : null, pos: this.pos };
+  }
+
+  setState(st: BatcherState): void {
+    if (st.perm !== null && st.perm.length !== this.src.X.rows) throw new Error(`Batcher: saved order has ${st.perm.length} rows, the split has ${this.src.X.rows}`);
+    this.perm = st.perm ? Int32Array.from(st.perm) : null;
+    this.pos = st.pos;
   }
 
   /** Fill this.X / this.y with the next minibatch. */

@@ -107,16 +107,18 @@ export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
     total += p.rows * p.cols;
   }
   if (!Number.isInteger(header.meanLength) || header.meanLength < 0) bad(`bad meanLength ${header.meanLength}`);
+  checkHeaderFields(header, bad);
   const start = 16 + hlen + ((4 - ((16 + hlen) % 4)) % 4);
   const expected = start + 4 * (total + header.meanLength);
   if (b.length !== expected) {
     bad(`expected ${expected} bytes (${total} parameters and a ${header.meanLength}-value mean), found ${b.length} — the file is truncated or corrupt`);
   }
   const payload = Buffer.from(b.subarray(start)); // copy: aligned, and safe to byte-swap
-  if (header.payloadSha256 !== undefined) {
-    const got = crypto.createHash('sha256').update(payload).digest('hex');
-    if (got !== header.payloadSha256) bad('payload hash does not match the header (the file is corrupt)');
-  }
+  // The encoder always writes the hash; a header without one is corrupt (else one flipped byte in
+  // the key name would switch verification off).
+  if (typeof header.payloadSha256 !== 'string') bad('header lacks payloadSha256');
+  const got = crypto.createHash('sha256').update(payload).digest('hex');
+  if (got !== header.payloadSha256) bad('payload hash does not match the header (the file is corrupt)');
   if (!littleEndian()) payload.swap32();
   const all = new Float32Array(payload.buffer, payload.byteOffset, total + header.meanLength);
   return { header, params: all.slice(0, total), mean: all.slice(total) };
@@ -139,6 +141,25 @@ export function loadCheckpoint(file: string): Checkpoint {
     );
   }
   return decodeCheckpoint(buf, file);
+}
+
+/** The header fields readers (eval, report) use, checked for type so a corrupt header cannot surface later as a TypeError. */
+function checkHeaderFields(h: CheckpointHeader, bad: (what: string) => never): void {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  const m = h.model as unknown;
+  if (!isObj(m) || (m.kind !== 'softmax' && m.kind !== 'mlp') || !isCount(m.inputDim) || !isCount(m.numClasses) || !Array.isArray(m.hidden) || !m.hidden.every(isCount)) {
+    bad(`bad model ${JSON.stringify(m)}`);
+  }
+  if (h.dataset !== 'mnist' && h.dataset !== 'cifar') bad(`bad dataset ${JSON.stringify(h.dataset)}`);
+  if (!Array.isArray(h.classes) || !h.classes.every((c) => typeof c === 'string')) bad('classes is not a list of names');
+  if (!Array.isArray(h.imageShape) || h.imageShape.length !== 3 || !h.imageShape.every(isCount)) bad(`bad imageShape ${JSON.stringify(h.imageShape)}`);
+  const pre = h.preprocess as unknown;
+  if (!isObj(pre) || typeof pre.bias !== 'boolean' || typeof pre.scale !== 'number') bad(`bad preprocess ${JSON.stringify(pre)}`);
+  const sp = h.split as unknown;
+  if (!isObj(sp) || !isCount(sp.numTrain) || !isCount(sp.numVal) || !isCount(sp.numTest)) bad(`bad split ${JSON.stringify(sp)}`);
+  for (const k of ['epoch', 'iteration', 'trainAcc', 'valAcc'] as const) if (typeof h[k] !== 'number' && h[k] !== null) bad(`bad ${k} ${JSON.stringify(h[k])}`);
+  if (!isObj(h.config)) bad('config is not an object');
 }
 
 function littleEndian(): boolean {

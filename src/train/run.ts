@@ -3,6 +3,7 @@
  * model, check the initial loss, train, keep the best checkpoint, evaluate on test, summarise.
  * Everything a person sees goes through `ui`; everything on record goes to the run folder.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pino from 'pino';
 import { type Config, checkAgainstData } from '../config/config.js';
@@ -14,11 +15,11 @@ import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
 import { buildRunReport } from '../report/run_report.js';
-import { writeJsonAtomic } from './atomic.js';
-import { saveCheckpoint, type CheckpointHeader } from './checkpoint.js';
+import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from './checkpoint.js';
 import { accuracy } from './evaluate.js';
-import { createRunDir, JsonlWriter } from './rundir.js';
-import { DivergedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent } from './trainer.js';
+import { createRunDir, JsonlWriter, readJsonl } from './rundir.js';
+import { DivergedError, InterruptedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent, type ResumePoint, type TrainerState } from './trainer.js';
 
 /** What the console layer implements (progress bar on a TTY, plain lines otherwise). */
 export interface RunUi {
@@ -31,7 +32,7 @@ export interface RunUi {
 }
 
 export interface Summary {
-  status: 'ok' | 'diverged';
+  status: 'ok' | 'diverged' | 'interrupted';
   error?: string;
   name: string;
   dataset: string;
@@ -85,14 +86,14 @@ export async function loadRunData(cfg: Config, opts: { shared?: boolean } = {}):
 }
 
 /** Train per `cfg`. Throws ConfigError/DataError before any run folder is made; DivergedError after the summary is written. */
-export async function runTraining(cfg: Config, ui: RunUi): Promise<RunOutcome> {
+export async function runTraining(cfg: Config, ui: RunUi, control: { shouldStop?: () => boolean; resumeDir?: string } = {}): Promise<RunOutcome> {
   const t0 = performance.now();
   const runData = await loadRunData(cfg);
-  const dir = createRunDir(cfg.runsDir, cfg.name);
+  const dir = control.resumeDir ?? createRunDir(cfg.runsDir, cfg.name);
   const selection = await initEngine(cfg.backend);
   let outcome: RunOutcome;
   try {
-    outcome = trainOnData(cfg, runData, ui, { dir, ...selection, evaluateTest: true, t0 });
+    outcome = await trainOnData(cfg, runData, ui, { dir, ...selection, evaluateTest: true, t0, resume: control.resumeDir !== undefined, shouldStop: control.shouldStop });
   } catch (err) {
     // A diverged run still gets its report: the loss curve shows where it went wrong.
     if (err instanceof DivergedError) ui.info(`report: ${await buildRunReport(dir, runData.data.test)}`);
@@ -112,17 +113,25 @@ export interface TrainOnDataOptions {
   evaluateTest: boolean;
   /** When the run started (performance.now()), for the total time. */
   t0?: number;
+  /** Carry on from the folder's last.ckpt instead of starting afresh. */
+  resume?: boolean;
+  /** Asked after every step; true stops the run with a resumable checkpoint (Ctrl-C). */
+  shouldStop?: () => boolean;
 }
 
+/** The resumable checkpoint of a run folder: last.ckpt (parameters and trainer state), and with momentum last.velocity.ckpt. */
+const LAST = 'last.ckpt';
+const LAST_VELOCITY = 'last.velocity.ckpt';
+
 /** Train on data already loaded (a single run, or one trial of a sweep) and fill the run folder. */
-export function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOnDataOptions): RunOutcome {
+export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOnDataOptions): Promise<RunOutcome> {
   const t0 = opts.t0 ?? performance.now();
   const { data, source, loadSeconds } = runData;
   const { dir, engine } = opts;
   const split = { numTrain: data.train.n, numVal: data.val.n, numTest: data.test.n };
 
   // Run folder and log.
-  writeJsonAtomic(path.join(dir, 'config.json'), cfg);
+  if (!opts.resume) writeJsonAtomic(path.join(dir, 'config.json'), cfg);
   const log = pino({ base: undefined }, pino.destination({ dest: path.join(dir, 'train.log'), sync: true }));
   log.info({ config: cfg }, 'config');
   ui.info(`run folder: ${dir}`);
@@ -196,11 +205,26 @@ export function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: Trai
     expectedInitialLoss: check.expected,
   };
 
+  // Every checkpointEvery epochs (and on Ctrl-C) the loop's whole state goes to last.ckpt, atomically.
+  const saveLast = (point: Omit<ResumePoint, 'lossHistory'>): void => {
+    const st = point.state;
+    const e: EpochEvent = { epoch: st.epoch, it: st.it, trainAcc: st.trainAccHistory.at(-1) ?? NaN, valAcc: st.valAccHistory.at(-1) ?? NaN, lr: st.lr, best: false, seconds: 0 };
+    if (point.velocity) saveCheckpoint(path.join(dir, LAST_VELOCITY), { header: header(e), params: point.velocity, mean: data.mean });
+    saveCheckpoint(path.join(dir, LAST), { header: { ...header(e), trainer: st } as CheckpointHeader, params: model.params.flat as Float32Array, mean: data.mean });
+  };
+  let resumeFrom: ResumePoint | undefined;
+  if (opts.resume) {
+    resumeFrom = loadResumePoint(dir, model.params.flat as Float32Array, cfg.momentum > 0);
+    if (fs.existsSync(ckptFile)) savedCheckpoint = ckptFile;
+    log.info({ it: resumeFrom.state.it, epoch: resumeFrom.state.epoch }, 'resumed');
+    ui.info(`resuming at step ${resumeFrom.state.it} of ${iterations} (epoch ${resumeFrom.state.epoch})`);
+  }
+
   ui.startTraining(iterations);
   const tTrain = performance.now();
   let result;
   try {
-    result = train(
+    result = await train(
       model,
       { train: data.train, val: data.val, trainAcc },
       { lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: cfg.momentum, batchSize: cfg.batchSize, iterations, iterationsPerEpoch: perEpoch, sampling: cfg.sampling },
@@ -210,7 +234,7 @@ export function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: Trai
           metrics.write({ type: 'iter', it: e.it, epoch: e.epoch, loss: e.loss, lr: e.lr });
           ui.iteration(e);
         },
-        onEpoch: (e, m) => {
+        onEpoch: (e, m, snapshot) => {
           metrics.write({ type: 'epoch', epoch: e.epoch, it: e.it, trainAcc: e.trainAcc, valAcc: e.valAcc, lr: e.lr, best: e.best, seconds: e.seconds });
           metrics.flush();
           log.info({ epoch: e.epoch, it: e.it, trainAcc: e.trainAcc, valAcc: e.valAcc, lr: e.lr, best: e.best }, 'epoch');
@@ -218,13 +242,36 @@ export function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: Trai
             saveCheckpoint(ckptFile, { header: header(e), params: m.params.flat as Float32Array, mean: data.mean });
             savedCheckpoint = ckptFile;
           }
+          if (e.it < iterations && e.epoch % cfg.checkpointEvery === 0) saveLast(snapshot());
           ui.epoch(e);
         },
+        ...(opts.shouldStop ? { shouldStop: opts.shouldStop } : {}),
       },
+      resumeFrom,
     );
   } catch (err) {
     ui.endTraining();
     metrics.close();
+    if (err instanceof InterruptedError) {
+      saveLast(err.point);
+      writeJsonAtomic(path.join(dir, 'summary.json'), {
+        ...base,
+        status: 'interrupted',
+        error: `stopped at step ${err.point.state.it} of ${iterations}; resume with: npx train --resume ${dir}`,
+        finalLoss: null,
+        finalTrainAcc: null,
+        finalValAcc: null,
+        bestValAcc: err.point.state.bestValAcc >= 0 ? err.point.state.bestValAcc : null,
+        bestTrainAcc: null,
+        bestEpoch: err.point.state.bestEpoch || null,
+        testAcc: null,
+        seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
+        examplesPerSecond: null,
+        checkpoint: savedCheckpoint,
+      } satisfies Summary);
+      log.warn({ it: err.point.state.it }, 'interrupted');
+      err.dir = dir;
+    }
     if (err instanceof DivergedError) {
       const summary: Summary = {
         ...base,
@@ -274,4 +321,35 @@ export function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: Trai
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * The state to carry on from: last.ckpt's parameters (copied into `params`) and trainer state,
+ * best.ckpt's parameters, the momentum buffer, and the losses so far from metrics.jsonl, which
+ * is cut back to the checkpoint's step (the steps after it are done again, identically).
+ */
+function loadResumePoint(dir: string, params: Float32Array, momentum: boolean): ResumePoint {
+  // A kill during an atomic write leaves its temporary file beside the good one: clear them.
+  for (const f of fs.readdirSync(dir)) if (f.startsWith('.') && f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
+  const lastFile = path.join(dir, LAST);
+  if (!fs.existsSync(lastFile)) throw new CheckpointError(`${dir} has no ${LAST} to resume from: the run stopped before its first checkpoint; start it again`);
+  const last = loadCheckpoint(lastFile);
+  const state = (last.header as CheckpointHeader & { trainer?: TrainerState }).trainer;
+  if (!state) throw new CheckpointError(`${lastFile} holds no trainer state`);
+  if (last.params.length !== params.length) throw new CheckpointError(`${lastFile} has ${last.params.length} parameters, the model ${params.length}`);
+  params.set(last.params);
+  const bestFile = path.join(dir, 'best.ckpt');
+  const best = fs.existsSync(bestFile) ? loadCheckpoint(bestFile).params : last.params;
+  let velocity: Float32Array | null = null;
+  if (momentum) {
+    const v = loadCheckpoint(path.join(dir, LAST_VELOCITY));
+    if (v.header.iteration !== state.it) throw new CheckpointError(`${LAST_VELOCITY} is from step ${v.header.iteration}, ${LAST} from step ${state.it}: the folder is inconsistent`);
+    velocity = v.params;
+  }
+  const metricsFile = path.join(dir, 'metrics.jsonl');
+  const kept = (fs.existsSync(metricsFile) ? readJsonl(metricsFile) : []).filter((m) => typeof (m as { it?: number }).it === 'number' && (m as { it: number }).it <= state.it) as { type: string; it: number; loss?: number }[];
+  writeFileAtomic(metricsFile, kept.map((m) => JSON.stringify(m)).join('\n') + (kept.length ? '\n' : ''));
+  const lossHistory = new Float64Array(state.it);
+  for (const m of kept) if (m.type === 'iter' && typeof m.loss === 'number') lossHistory[m.it - 1] = m.loss;
+  return { state, best, velocity, lossHistory };
 }

@@ -8,11 +8,11 @@
  * parameters are swapped into the model, as the Solver does.
  */
 import type { Mat } from '../linalg/mat.js';
-import type { Rng } from '../linalg/rng.js';
+import type { Rng, RngState } from '../linalg/rng.js';
 import type { Model } from '../models/model.js';
 import type { Sampling } from '../config/config.js';
 import { sgdInit, sgdStep, lrAtEpoch } from '../optim/sgd.js';
-import { Batcher } from './batch.js';
+import { Batcher, type BatcherState } from './batch.js';
 import { accuracy, type LabeledRows } from './evaluate.js';
 
 export interface TrainOptions {
@@ -46,9 +46,43 @@ export interface EpochEvent {
   seconds: number;
 }
 
+/** Everything the loop needs to carry on exactly where it stopped (besides the parameters). */
+export interface TrainerState {
+  /** Steps done. */
+  it: number;
+  epoch: number;
+  lr: number;
+  bestValAcc: number;
+  bestEpoch: number;
+  trainAccHistory: number[];
+  valAccHistory: number[];
+  rng: RngState;
+  batcher: BatcherState;
+}
+
+/** A snapshot to resume from: the state, the best parameters so far, the momentum buffer, the losses so far. */
+export interface ResumePoint {
+  state: TrainerState;
+  best: Float32Array;
+  velocity: Float32Array | null;
+  lossHistory: ArrayLike<number>;
+}
+
 export interface TrainListener {
   onIteration?(e: IterationEvent): void;
-  onEpoch?(e: EpochEvent, model: Model<Float32Array>): void;
+  /** `snapshot` captures the loop's state right now, for a resumable checkpoint. */
+  onEpoch?(e: EpochEvent, model: Model<Float32Array>, snapshot: () => Omit<ResumePoint, 'lossHistory'>): void;
+  /** Asked after every step; true stops the loop with an InterruptedError carrying a snapshot. */
+  shouldStop?(): boolean;
+}
+
+/** Stopped on request (Ctrl-C) after a whole step; `point` resumes it. */
+export class InterruptedError extends Error {
+  /** The run folder, filled in by the runner. */
+  dir?: string;
+  constructor(readonly point: Omit<ResumePoint, 'lossHistory'>) {
+    super(`interrupted after step ${point.state.it}`);
+  }
 }
 
 export interface TrainResult {
@@ -88,13 +122,14 @@ export function iterationsPerEpoch(numTrain: number, batchSize: number): number 
  * is measured on. Throws DivergedError on a NaN/Inf loss (after the listener has seen every
  * finished epoch, so the best checkpoint is already on disk).
  */
-export function train(
+export async function train(
   model: Model<Float32Array>,
   data: { train: LabeledRows; val: LabeledRows; trainAcc: LabeledRows },
   opts: TrainOptions,
   rng: Rng,
   listener: TrainListener = {},
-): TrainResult {
+  resume?: ResumePoint,
+): Promise<TrainResult> {
   const t0 = performance.now();
   const params = model.params.flat;
   const best = params.slice();
@@ -102,14 +137,38 @@ export function train(
   const batcher = new Batcher(data.train, opts.batchSize, opts.sampling);
   model.reuseGrads = true; // each step's grads are used at once, so one buffer serves every step
   const lossHistory = new Float64Array(opts.iterations);
-  const trainAccHistory: number[] = [];
-  const valAccHistory: number[] = [];
+  let trainAccHistory: number[] = [];
+  let valAccHistory: number[] = [];
   let bestValAcc = -1;
   let bestEpoch = 0;
   let epoch = 0;
   let lr = opts.lr;
+  let start = 0;
+  if (resume) {
+    // Carry on exactly where the snapshot was taken: same random stream, same batch order.
+    const st = resume.state;
+    ({ it: start, epoch, lr, bestValAcc, bestEpoch } = st);
+    trainAccHistory = [...st.trainAccHistory];
+    valAccHistory = [...st.valAccHistory];
+    rng.setState(st.rng);
+    batcher.setState(st.batcher);
+    best.set(resume.best);
+    if (opt.velocity && resume.velocity) opt.velocity.set(resume.velocity);
+    lossHistory.set(Array.from(resume.lossHistory).slice(0, start));
+  }
+  const snapshot = (it: number) => (): Omit<ResumePoint, 'lossHistory'> => ({
+    state: { it, epoch, lr, bestValAcc, bestEpoch, trainAccHistory: [...trainAccHistory], valAccHistory: [...valAccHistory], rng: rng.getState(), batcher: batcher.getState() },
+    best: best.slice(),
+    velocity: opt.velocity ? (opt.velocity as Float32Array).slice() : null,
+  });
 
-  for (let it = 0; it < opts.iterations; it++) {
+  // The loop hands the event loop a turn every 50 ms, so a Ctrl-C handler can run and ask it to stop.
+  let lastYield = performance.now();
+  for (let it = start; it < opts.iterations; it++) {
+    if (listener.shouldStop && performance.now() - lastYield > 50) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
     batcher.next(rng);
     const { loss, grads } = model.loss(batcher.X as Mat<Float32Array>, batcher.y);
     if (!Number.isFinite(loss)) throw new DivergedError(it + 1, loss, lr);
@@ -137,8 +196,10 @@ export function train(
       listener.onEpoch?.(
         { epoch: epochEnd ? epoch : epoch + 1, it: it + 1, trainAcc, valAcc, lr, best: isBest, seconds: (performance.now() - t0) / 1000 },
         model,
+        snapshot(it + 1),
       );
     }
+    if (it + 1 < opts.iterations && listener.shouldStop?.()) throw new InterruptedError(snapshot(it + 1)());
   }
   const finalTrainAcc = trainAccHistory.at(-1) ?? NaN;
   const finalValAcc = valAccHistory.at(-1) ?? NaN;

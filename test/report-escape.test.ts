@@ -1,0 +1,99 @@
+/**
+ * Every string a report shows is escaped: hostile titles, captions, table cells and chart labels
+ * cannot inject markup or break out of the page's one inline <script>.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
+import { confusionChart } from '../src/report/charts.js';
+import { kvTable, page } from '../src/report/html.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const XSS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', '</script><script>alert(2)</script>', "'><svg onload=alert(3)>"];
+const evil = XSS.join(' ');
+
+/** Raw markup an injection would leave in the page. */
+function assertNoInjection(html: string): void {
+  assert.ok(!/<script>alert/i.test(html), 'raw <script>alert');
+  assert.ok(!/<img src=x/i.test(html), 'raw <img src=x');
+  assert.ok(!/<svg/i.test(html), 'raw <svg');
+  // Outside the chart-spec JSON (where only `<` needs escaping), every onerror/onload is inside escaped text.
+  const markup = html.replace(/var specs = .*;\n/, '');
+  assert.ok(!/"[^"<>]*\bon(error|load)=/i.test(markup.replace(/&lt;(img src=x|svg) on(error|load)=alert\(\d\)&gt;/g, '')), 'unescaped event-handler attribute');
+}
+
+/** Opening and closing script tags: the two bundled libraries plus the page script. */
+function scriptTags(html: string): { open: number; close: number } {
+  return { open: (html.match(/<script\b/gi) ?? []).length, close: (html.match(/<\/script/gi) ?? []).length };
+}
+
+test('page() and kvTable() escape the title, subtitle, block titles, notes, captions, table cells and chart labels', () => {
+  const spec = confusionChart(
+    [
+      [1, 0],
+      [0, 1],
+    ],
+    [evil, 'ok'],
+  );
+  const html = page(evil, evil, [
+    { kind: 'chart', id: 'c', title: evil, note: evil, spec },
+    { kind: 'images', title: evil, note: evil, images: [{ src: 'data:image/png;base64,AAAA', caption: evil, width: 3, height: 3 }] },
+    { kind: 'html', title: evil, html: kvTable({ [evil]: evil, nested: { [evil]: [evil] } }) },
+  ]);
+  assertNoInjection(html);
+  assert.deepEqual(scriptTags(html), { open: 3, close: 3 });
+  // Escaped forms are what appears.
+  assert.ok(html.includes('<title>&lt;script&gt;alert(1)&lt;/script&gt;'));
+  assert.ok(html.includes('<h1>&lt;script&gt;alert(1)&lt;/script&gt;'));
+  assert.ok(html.includes('<figcaption>&lt;script&gt;alert(1)&lt;/script&gt; &quot;&gt;&lt;img src=x'));
+  assert.ok(html.includes('<th>&lt;script&gt;alert(1)&lt;/script&gt;'));
+  // The chart spec is JSON inside the page script, with every < escaped, and parses back to the label.
+  const m = /var specs = (.*);\n/.exec(html);
+  assert.ok(m, 'specs literal');
+  assert.ok(!m[1].includes('<'));
+  assert.ok(m[1].includes('\\u003cscript>alert(1)\\u003c/script>'));
+  const specs = JSON.parse(m[1]) as Record<string, { options: { scales: { x: { labels: string[] } } } }>;
+  assert.equal(specs.c.options.scales.x.labels[0], evil);
+});
+
+test('end to end: a CIFAR class name with markup is escaped in report.html', (t) => {
+  const bin = path.join(root, 'bin', 'train.js');
+  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.js'))) {
+    t.skip('dist/ is not built (npm run build)');
+    return;
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-escape-'));
+  const data = path.join(tmp, 'cifar-10-batches-bin');
+  fs.mkdirSync(data);
+  let seed = 1;
+  const batch = (n: number) => {
+    const x = new Uint8Array(n * CIFAR_PIXELS).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+    const y = Array.from({ length: n }, (_, i) => i % 10);
+    return encodeCifarBatch(x, y);
+  };
+  for (const f of CIFAR_TRAIN_FILES) fs.writeFileSync(path.join(data, f), batch(4));
+  fs.writeFileSync(path.join(data, CIFAR_TEST_FILE), batch(4));
+  const classes = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+  fs.writeFileSync(path.join(data, 'batches.meta.txt'), classes.join('\n') + '\n');
+  const runs = path.join(tmp, 'runs');
+  const args = ['--dataset', 'cifar', '--data-dir', data, '--num-train', '10', '--num-val', '2', '--num-test', '3', '--num-dev', '2', '--batch-size', '5', '--iterations', '4'];
+  const r = spawnSync(process.execPath, [bin, ...args, '--runs-dir', runs, '--backend', 'js', '--name', 'xss'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  const dirs = fs.readdirSync(runs);
+  assert.equal(dirs.length, 1);
+  const html = fs.readFileSync(path.join(runs, dirs[0], 'report.html'), 'utf8');
+  assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), 'escaped class name in the page');
+  assert.ok(!html.includes('<script>alert(1)'));
+  assertNoInjection(html);
+  assert.deepEqual(scriptTags(html), { open: 3, close: 3 });
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
