@@ -389,12 +389,14 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   assert.deepEqual(strip(again.results), strip(results));
   assert.deepEqual(again.results.best, results.best);
 
-  // A trial killed midway (no summary.json yet, a stray file): only it reruns, into a clean folder.
+  // A trial killed midway after its epoch-1 checkpoint (no summary.json yet, the temporary file of
+  // an atomic write it was in): only it runs, carrying on from last.ckpt as train --resume does.
   fs.rmSync(summaryFile(2));
-  fs.writeFileSync(path.join(trialDir(sweepDir, 2), 'stray.tmp'), 'left by a killed run');
+  fs.writeFileSync(path.join(trialDir(sweepDir, 2), `.summary.json.${process.pid}.tmp`), 'left by a killed run');
   const third = await sweep(file);
   assert.ok(third.lines.includes('3 finished earlier and are kept; 1 to run'), third.lines.join('\n'));
-  assert.ok(!fs.existsSync(path.join(trialDir(sweepDir, 2), 'stray.tmp')), 'the stray file was cleared');
+  assert.ok(!fs.existsSync(path.join(trialDir(sweepDir, 2), `.summary.json.${process.pid}.tmp`)), 'the temporary file was cleared');
+  assert.match(fs.readFileSync(path.join(trialDir(sweepDir, 2), 'train.log'), 'utf8'), /"msg":"resumed"/);
   assert.deepEqual(fs.readdirSync(trialDir(sweepDir, 2)).sort(), TRIAL_FILES);
   for (const i of [1, 3, 4]) {
     assert.equal(mtime(summaryFile(i)), before[i - 1].mtime, `trial ${i} was not rerun`);

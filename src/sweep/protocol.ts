@@ -6,6 +6,8 @@ export interface ToWorker {
   index: number;
   dir: string;
   config: Config;
+  /** Carry on from the trial folder's last.ckpt (a trial killed mid-way). */
+  resume: boolean;
 }
 
 export type FromWorker =

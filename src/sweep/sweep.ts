@@ -258,9 +258,15 @@ function runPending(
           return;
         }
         const dir = path.join(sweepDir, rel(current));
-        fs.rmSync(dir, { recursive: true, force: true }); // what a killed earlier attempt left
-        fs.mkdirSync(dir, { recursive: true });
-        w.postMessage({ index: current.index, dir, config: current.config } satisfies ToWorker);
+        // A trial killed after a checkpoint carries on from it, as `train --resume` does; anything
+        // else a killed attempt left is cleared and the trial starts afresh.
+        const cfg = readJson<Config>(path.join(dir, 'config.json'));
+        const resume = cfg !== null && resultKey(cfg) === resultKey(current.config) && fs.existsSync(path.join(dir, 'last.ckpt'));
+        if (!resume) {
+          fs.rmSync(dir, { recursive: true, force: true });
+          fs.mkdirSync(dir, { recursive: true });
+        }
+        w.postMessage({ index: current.index, dir, config: resume ? cfg : current.config, resume } satisfies ToWorker);
       };
       const finish = (r: TrialResult) => {
         current = null;

@@ -26,7 +26,7 @@ port.on('message', async (msg: ToWorker) => {
   const cfg: Config = msg.config;
   let reply: FromWorker;
   try {
-    const { summary } = await trainOnData(cfg, init.runData, quiet, { dir, engine, skipped, evaluateTest: false });
+    const { summary } = await trainOnData(cfg, init.runData, quiet, { dir, engine, skipped, evaluateTest: false, resume: msg.resume });
     reply = { type: 'done', index, summary };
   } catch (e) {
     // A diverged trial has written its summary; either way the sweep records the reason and goes on.
