@@ -40,10 +40,12 @@ test-faults: build
 	node --import tsx --test test/faults/*.test.ts
 
 # Speed figures, printed (never asserted in tests): engines and training beside the numpy peers
-# in ../shared/peers (where numpy is installed), then sweep throughput 1 vs N workers.
+# in ../shared/peers (where numpy is installed), sweep throughput 1 vs N workers, and memory
+# across a 20-epoch MNIST run (flat from epoch 2 means no leak).
 bench: build
 	node --import tsx bench/train.ts
 	node --import tsx bench/sweep.ts
+	node --import tsx bench/memory.ts
 
 clean:
 	rm -rf dist
