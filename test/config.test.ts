@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DEFAULTS, KEYS, PRESETS, checkAgainstData, checkPartial, describeDefault, resolveConfig } from '../src/config/config.js';
+import { ConfigError, DEFAULTS, KEYS, PRESETS, checkAgainstData, checkPartial, describeDefault, resolveConfig, schemaOf } from '../src/config/config.js';
 
 test('defaults < preset < file < flags', () => {
   const cfg = resolveConfig({ dataset: 'cifar', lr: 2e-6 }, { lr: 3e-6 });
@@ -70,4 +70,12 @@ test('a batch larger than the training split is refused', () => {
 
 test('run names are restricted to safe characters', () => {
   assert.throws(() => resolveConfig({}, { name: '../evil' }), ConfigError);
+});
+
+test('every key has a zod schema that accepts its default and refuses a value of the wrong type', () => {
+  for (const def of KEYS) {
+    const schema = schemaOf(def);
+    assert.ok(schema.safeParse(DEFAULTS[def.key]).success, `${def.key}: the default ${JSON.stringify(DEFAULTS[def.key])} passes`);
+    assert.equal(schema.safeParse({ not: 'a value' }).success, false, `${def.key}: an object is refused`);
+  }
 });

@@ -2,7 +2,7 @@
  * The one typed config. Every default lives in this file, each with a comment; a config file
  * (`--config file.json`) overrides the defaults and command-line flags override the file.
  * Unknown keys and values of the wrong type or range are errors that name the key, the value
- * and what is allowed.
+ * and what is allowed; each key's type and range is a zod schema (schemaOf).
  *
  * Defaults that depend on the dataset and model (learning rate, regularization, schedule) come
  * from PRESETS: `train --dataset cifar --model softmax` runs the cs231n softmax recipe,
@@ -11,6 +11,7 @@
  * L2 convention: the loss adds reg·ΣW² over weight matrices only (not biases); its gradient
  * adds 2·reg·W. This is cs231n's convention in softmax.py and neural_net.py.
  */
+import { z } from 'zod';
 import { BACKEND_CHOICES, type BackendChoice } from '../linalg/engine.js';
 
 export type DatasetName = 'mnist' | 'cifar';
@@ -170,56 +171,66 @@ export function flagOf(key: string): string {
 }
 
 /** A value of key `def` checked and normalised; throws a ConfigError naming key, value and what is allowed. */
-export function checkValue(def: KeyDef, raw: unknown, origin: string): unknown {
-  const fail = (allowed: string): never => {
-    throw new ConfigError(`${origin}: ${def.key} = ${JSON.stringify(raw)} is not allowed: expected ${allowed}`);
+/** Strings from the command line become numbers; anything else is left for the schema to judge. */
+const toNumber = (v: unknown): unknown => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v);
+
+/** The zod schema of one key: its type, its range, and the conversions a flag's text needs. */
+export function schemaOf(def: KeyDef): z.ZodType {
+  const bounded = (n: z.ZodNumber): z.ZodNumber => {
+    let t = n;
+    if (def.min !== undefined) t = def.exclusiveMin ? t.gt(def.min) : t.gte(def.min);
+    if (def.max !== undefined) t = t.lte(def.max);
+    return t;
   };
-  const range = (): string => {
-    const lo = def.min === undefined ? '' : def.exclusiveMin ? `> ${def.min}` : `≥ ${def.min}`;
-    const hi = def.max === undefined ? '' : `≤ ${def.max}`;
-    return [lo, hi].filter(Boolean).join(' and ');
-  };
-  const inRange = (v: number): boolean =>
-    Number.isFinite(v) &&
-    (def.min === undefined || (def.exclusiveMin ? v > def.min : v >= def.min)) &&
-    (def.max === undefined || v <= def.max);
-  const num = (v: unknown): number => (typeof v === 'string' && v.trim() !== '' ? Number(v) : typeof v === 'number' ? v : NaN);
   switch (def.kind) {
     case 'string':
-      if (typeof raw !== 'string') fail('a string');
-      return raw;
+      return z.string();
     case 'bool':
-      if (typeof raw !== 'boolean') fail('true or false');
-      return raw;
+      return z.boolean();
     case 'enum':
-      if (typeof raw !== 'string' || !def.choices!.includes(raw)) fail(`one of ${def.choices!.join(', ')}`);
-      return raw;
-    case 'number': {
-      const v = num(raw);
-      if (!inRange(v)) fail(`a number ${range()}`);
-      return v;
-    }
-    case 'int': {
-      const v = num(raw);
-      if (!Number.isInteger(v) || !inRange(v)) fail(`an integer ${range()}`);
-      return v;
-    }
-    case 'count': {
-      if (raw === 'all') return 'all';
-      const v = num(raw);
-      if (!Number.isInteger(v) || !inRange(v)) fail(`"all" or an integer ${range()}`);
-      return v;
-    }
-    case 'intList': {
-      const parts = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : typeof raw === 'number' ? [raw] : null;
-      if (parts === null || parts.length === 0) return fail(`a list of integers ${range()}, e.g. 500,100`);
-      return parts.map((p) => {
-        const v = num(p);
-        if (!Number.isInteger(v) || !inRange(v)) fail(`a list of integers ${range()}, e.g. 500,100`);
-        return v;
-      });
-    }
+      return z.enum(def.choices as [string, ...string[]]);
+    case 'number':
+      return z.preprocess(toNumber, bounded(z.number()));
+    case 'int':
+      return z.preprocess(toNumber, bounded(z.number().int()));
+    case 'count':
+      return z.union([z.literal('all'), z.preprocess(toNumber, bounded(z.number().int()))]);
+    case 'intList':
+      return z.preprocess(
+        (v) => (typeof v === 'string' ? v.split(',') : typeof v === 'number' ? [v] : v),
+        z.array(z.preprocess(toNumber, bounded(z.number().int()))).min(1),
+      );
   }
+}
+
+/** What a key allows, in words, for error messages. */
+function allowed(def: KeyDef): string {
+  const lo = def.min === undefined ? '' : def.exclusiveMin ? `> ${def.min}` : `≥ ${def.min}`;
+  const hi = def.max === undefined ? '' : `≤ ${def.max}`;
+  const range = [lo, hi].filter(Boolean).join(' and ');
+  switch (def.kind) {
+    case 'string':
+      return 'a string';
+    case 'bool':
+      return 'true or false';
+    case 'enum':
+      return `one of ${def.choices!.join(', ')}`;
+    case 'number':
+      return `a number ${range}`;
+    case 'int':
+      return `an integer ${range}`;
+    case 'count':
+      return `"all" or an integer ${range}`;
+    case 'intList':
+      return `a list of integers ${range}, e.g. 500,100`;
+  }
+}
+
+/** Validate one value against its key's schema; the error names the key, the value and what is allowed. */
+export function checkValue(def: KeyDef, raw: unknown, origin: string): unknown {
+  const r = schemaOf(def).safeParse(raw);
+  if (!r.success) throw new ConfigError(`${origin}: ${def.key} = ${JSON.stringify(raw)} is not allowed: expected ${allowed(def)}`);
+  return r.data;
 }
 
 /** Check a partial config (from a file or flags): unknown keys and bad values are errors. */
