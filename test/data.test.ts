@@ -488,7 +488,7 @@ test('CIFAR: an archive with a symlink entry is refused', async () => {
   assert.deepEqual(fs.readdirSync(root), []);
 });
 
-test('CIFAR: an archive with a hard link or an absolute path is refused', async () => {
+test('CIFAR: an archive with a hard link, an absolute path or a device file is refused', async () => {
   // A hard link: the second name of one file is stored as a Link entry.
   const src = tmp('hard-src');
   const batchDir = path.join(src, CIFAR_DIR_NAME);
@@ -513,6 +513,17 @@ test('CIFAR: an archive with a hard link or an absolute path is refused', async 
   await assert.rejects(loadCifar(abs, { dataRoot: root2 }), dataError(abs, 'evil.txt', 'nothing was unpacked'));
   assert.deepEqual(fs.readdirSync(root2), []);
   assert.equal(fs.existsSync(outside), false, 'nothing was written outside the data folder');
+
+  // A device file (made with mknod, which needs root; skipped otherwise).
+  const src3 = tmp('dev-src');
+  writeCifarDir(path.join(src3, CIFAR_DIR_NAME), 37);
+  if (spawnSync('mknod', [path.join(src3, CIFAR_DIR_NAME, 'null'), 'c', '1', '3']).status === 0) {
+    const dev = path.join(tmp('dev'), 'cifar-10-binary.tar.gz');
+    assert.equal(spawnSync('tar', ['-czf', dev, '-C', src3, CIFAR_DIR_NAME]).status, 0);
+    const root3 = tmp('root');
+    await assert.rejects(loadCifar(dev, { dataRoot: root3 }), dataError(dev, 'CharacterDevice', 'nothing was unpacked'));
+    assert.deepEqual(fs.readdirSync(root3), []);
+  }
 });
 
 test('CIFAR: an archive missing a batch file is refused', async () => {
