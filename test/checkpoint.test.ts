@@ -3,36 +3,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../src/train/checkpoint.js';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { readJsonl } from '../src/train/rundir.js';
 import { writeFileAtomic, RunIoError } from '../src/train/atomic.js';
+import { sampleCheckpoint as sample } from './helpers.js';
 
-function sample(): Checkpoint {
-  return {
-    header: {
-      model: { kind: 'mlp', inputDim: 3, hidden: [2], numClasses: 2 },
-      params: [
-        { name: 'W1', rows: 3, cols: 2 },
-        { name: 'b1', rows: 1, cols: 2 },
-        { name: 'W2', rows: 2, cols: 2 },
-        { name: 'b2', rows: 1, cols: 2 },
-      ],
-      dataset: 'mnist',
-      classes: ['a', 'b'],
-      imageShape: [1, 1, 3],
-      preprocess: { bias: false, scale: 1 },
-      split: { numTrain: 10, numVal: 2, numTest: 3 },
-      meanLength: 3,
-      epoch: 1,
-      iteration: 5,
-      trainAcc: 0.5,
-      valAcc: 0.5,
-      config: { lr: 0.1 },
-    },
-    params: Float32Array.from({ length: 14 }, (_, i) => i * 0.25 - 1),
-    mean: Float32Array.from([0.5, 1.5, 2.5]),
-  };
-}
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
 

@@ -12,6 +12,7 @@ import { CIFAR_PIXELS, CIFAR_RECORD, encodeCifarBatch, parseCifarBatch } from '.
 import { DataError } from '../src/data/errors.js';
 import { encodeIdx, parseIdx } from '../src/data/idx.js';
 import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
+import { sampleCheckpoint as sample } from './helpers.js';
 
 const SEED = 42;
 let totalCases = 0;
@@ -215,32 +216,6 @@ test('fuzz: parseCifarBatch on mutated valid batches parses or throws DataError'
 
 // ---------------------------------------------------------------- checkpoint
 
-function sample(): Checkpoint {
-  return {
-    header: {
-      model: { kind: 'mlp', inputDim: 3, hidden: [2], numClasses: 2 },
-      params: [
-        { name: 'W1', rows: 3, cols: 2 },
-        { name: 'b1', rows: 1, cols: 2 },
-        { name: 'W2', rows: 2, cols: 2 },
-        { name: 'b2', rows: 1, cols: 2 },
-      ],
-      dataset: 'mnist',
-      classes: ['a', 'b'],
-      imageShape: [1, 1, 3],
-      preprocess: { bias: false, scale: 1 },
-      split: { numTrain: 10, numVal: 2, numTest: 3 },
-      meanLength: 3,
-      epoch: 1,
-      iteration: 5,
-      trainAcc: 0.5,
-      valAcc: 0.5,
-      config: { lr: 0.1 },
-    },
-    params: Float32Array.from({ length: 14 }, (_, i) => i * 0.25 - 1),
-    mean: Float32Array.from([0.5, 1.5, 2.5]),
-  };
-}
 
 const CK = sample();
 const CK_BYTES = Buffer.from(encodeCheckpoint(CK));

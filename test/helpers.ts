@@ -1,6 +1,7 @@
 /** Small seeded fixtures shared by the test files. */
 import type { Mat } from '../src/linalg/mat.js';
 import type { Rng } from '../src/linalg/rng.js';
+import type { Checkpoint } from '../src/train/checkpoint.js';
 
 /** A (rows, cols) matrix of std·N(0,1) draws, of the array type `Ctor`. */
 export function randnMat<C extends Float32ArrayConstructor | Float64ArrayConstructor>(Ctor: C, rows: number, cols: number, rng: Rng, std = 1): Mat<InstanceType<C>> {
@@ -14,4 +15,32 @@ export function randomLabels(n: number, c: number, rng: Rng): Int32Array {
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) y[i] = rng.int(c);
   return y;
+}
+
+/** A small, complete MLP checkpoint (3 inputs, hidden 2, 2 classes). */
+export function sampleCheckpoint(): Checkpoint {
+  return {
+    header: {
+      model: { kind: 'mlp', inputDim: 3, hidden: [2], numClasses: 2 },
+      params: [
+        { name: 'W1', rows: 3, cols: 2 },
+        { name: 'b1', rows: 1, cols: 2 },
+        { name: 'W2', rows: 2, cols: 2 },
+        { name: 'b2', rows: 1, cols: 2 },
+      ],
+      dataset: 'mnist',
+      classes: ['a', 'b'],
+      imageShape: [1, 1, 3],
+      preprocess: { bias: false, scale: 1 },
+      split: { numTrain: 10, numVal: 2, numTest: 3 },
+      meanLength: 3,
+      epoch: 1,
+      iteration: 5,
+      trainAcc: 0.5,
+      valAcc: 0.5,
+      config: { lr: 0.1 },
+    },
+    params: Float32Array.from({ length: 14 }, (_, i) => i * 0.25 - 1),
+    mean: Float32Array.from([0.5, 1.5, 2.5]),
+  };
 }

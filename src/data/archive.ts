@@ -129,17 +129,3 @@ export function hashFile(file: string, algorithm: 'sha256' | 'md5'): string {
   }
   return h.digest('hex');
 }
-
-/** sha256 of a file, hex. */
-export function sha256File(file: string): string {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    let n: number;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
