@@ -5,13 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../config/config.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { loadDataset } from '../data/datasets.js';
-import { preprocessRows } from '../data/split.js';
-import { modelFromParams } from '../models/index.js';
-import type { Model } from '../models/model.js';
-import { viewsOf } from '../models/params.js';
+import { checkpointRows } from '../data/split.js';
+import { modelFromCheckpoint } from '../models/index.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { accuracy } from '../train/evaluate.js';
 
@@ -35,22 +32,11 @@ export async function evaluateCheckpoint(args: EvalArgs): Promise<{ file: string
   await initEngine(args.backend as BackendChoice);
   const dataDir = args.dataDir ?? (typeof h.config.dataDir === 'string' && h.config.dataDir ? h.config.dataDir : undefined);
   const raw = await loadDataset(h.dataset, dataDir);
-  if (raw.dim !== h.meanLength) {
-    throw new ConfigError(`${file} was trained on rows of ${h.meanLength} pixels, but ${raw.source} has ${raw.dim}`);
-  }
-  const flat = ck.params;
-  const model = modelFromParams(h.model, { specs: h.params, flat, views: viewsOf(h.params, flat) }, 0) as Model<Float32Array>;
-  const dim = h.meanLength + (h.preprocess.bias ? 1 : 0);
-  const { numTrain, numVal, numTest } = h.split;
-  const ranges: Record<string, () => ReturnType<typeof preprocessRows>> = {
-    train: () => preprocessRows(raw.train, 0, numTrain, ck.mean, h.preprocess, dim),
-    val: () => preprocessRows(raw.train, numTrain, numVal, ck.mean, h.preprocess, dim),
-    test: () => preprocessRows(raw.test, 0, numTest, ck.mean, h.preprocess, dim),
-  };
+  const model = modelFromCheckpoint(ck);
   const names = args.split === 'all' ? ['train', 'val', 'test'] : [args.split];
   const accuracies: Record<string, { acc: number; n: number }> = {};
   for (const name of names) {
-    const rows = ranges[name]();
+    const rows = checkpointRows(raw, name as 'train' | 'val' | 'test', h, ck.mean, file);
     accuracies[name] = { acc: accuracy(model, rows), n: rows.n };
   }
   return { file, accuracies };

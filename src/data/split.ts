@@ -139,3 +139,23 @@ export function gatherRows(src: Rows, idx: Int32Array): Rows {
   }
   return { X: { rows: idx.length, cols: D, data: X }, y, n: idx.length };
 }
+
+/**
+ * Split `which` of a raw dataset, preprocessed exactly as the run that saved a checkpoint did
+ * (its split counts, its training mean image, its scale and bias column). `origin` names the
+ * checkpoint in the error when the dataset's images are not the size it was trained on.
+ */
+export function checkpointRows(
+  raw: RawDataset,
+  which: 'train' | 'val' | 'test',
+  h: { meanLength: number; preprocess: Preprocess; split: { numTrain: number; numVal: number; numTest: number } },
+  mean: Float32Array,
+  origin: string,
+): Rows {
+  if (raw.dim !== h.meanLength) throw new ConfigError(`${origin} was trained on rows of ${h.meanLength} pixels, but ${raw.source} has ${raw.dim}`);
+  const dim = h.meanLength + (h.preprocess.bias ? 1 : 0);
+  const { numTrain, numVal, numTest } = h.split;
+  if (which === 'train') return preprocessRows(raw.train, 0, numTrain, mean, h.preprocess, dim);
+  if (which === 'val') return preprocessRows(raw.train, numTrain, numVal, mean, h.preprocess, dim);
+  return preprocessRows(raw.test, 0, numTest, mean, h.preprocess, dim);
+}

@@ -7,7 +7,7 @@
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Model, ModelSpec } from './model.js';
-import type { ParamSet, ParamSpec } from './params.js';
+import { type ParamSet, type ParamSpec, viewsOf } from './params.js';
 import { createMlp, mlpFromParams, mlpParamSpecs } from './mlp.js';
 import { createSoftmax, softmaxFromParams, softmaxParamSpecs } from './softmax.js';
 
@@ -87,4 +87,10 @@ function checkSpec(where: string, spec: ModelSpec): void {
   if (spec.kind === 'mlp' && spec.hidden.length === 0) {
     throw new Error(`${where}: an mlp needs at least one hidden layer size (for a linear classifier use kind softmax)`);
   }
+}
+
+/** The float32 model a checkpoint holds (its spec, parameter layout and values), for evaluation. */
+export function modelFromCheckpoint(ck: { header: { model: ModelSpec; params: ParamSpec[] }; params: Float32Array }): Model<Float32Array> {
+  const { model, params } = ck.header;
+  return modelFromParams(model, { specs: params, flat: ck.params, views: viewsOf(params, ck.params) }, 0);
 }

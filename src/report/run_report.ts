@@ -7,12 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../config/config.js';
 import { loadDataset } from '../data/datasets.js';
-import { preprocessRows, type Rows } from '../data/split.js';
-import { modelFromParams } from '../models/index.js';
-import type { Model } from '../models/model.js';
+import { checkpointRows, type Rows } from '../data/split.js';
+import { modelFromCheckpoint } from '../models/index.js';
 import { viewsOf } from '../models/params.js';
 import { writeFileAtomic } from '../train/atomic.js';
-import { type Checkpoint, loadCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
 import { predict, rowsView } from '../train/evaluate.js';
 import { readJsonl } from '../train/rundir.js';
 import type { Summary } from '../train/run.js';
@@ -25,14 +24,6 @@ const MISCLASSIFIED = 16;
 
 function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-}
-
-/** The test rows a checkpoint was evaluated on, rebuilt from the dataset. */
-async function testRowsFor(ck: Checkpoint, cfg: Config): Promise<Rows> {
-  const h = ck.header;
-  const raw = await loadDataset(h.dataset, cfg.dataDir || undefined);
-  const dim = h.meanLength + (h.preprocess.bias ? 1 : 0);
-  return preprocessRows(raw.test, 0, h.split.numTest, ck.mean, h.preprocess, dim);
 }
 
 /**
@@ -87,8 +78,8 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
       files.push(['weights.png', png]);
     }
 
-    const rows = test ?? (await testRowsFor(ck, cfg));
-    const model = modelFromParams(h.model, { specs: h.params, flat: ck.params, views }, 0) as Model<Float32Array>;
+    const rows = test ?? checkpointRows(await loadDataset(h.dataset, cfg.dataDir || undefined), 'test', h, ck.mean, ckFile);
+    const model = modelFromCheckpoint(ck);
     const pred = predict(model, rows.X);
     const C = h.classes.length;
     const counts = Array.from({ length: C }, () => new Array<number>(C).fill(0));
