@@ -100,7 +100,7 @@ export async function main(args: string[]): Promise<void> {
         if (resumeDir !== undefined) {
           const file = path.join(resumeDir, 'config.json');
           if (!fs.existsSync(file)) throw new ConfigError(`--resume ${resumeDir}: no config.json there; give a run folder (runs/<time>-<name>)`);
-          cfg = resolveConfig(checkPartial(JSON.parse(fs.readFileSync(file, 'utf8')), file), {});
+          cfg = configFromArgv({ config: file }); // the run's own config, read and checked as --config is
         } else {
           cfg = configFromArgv(argv as Record<string, unknown>);
         }
