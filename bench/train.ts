@@ -118,7 +118,7 @@ for (const name of values.engines!.split(',') as BackendChoice[]) {
   for (const [what, rd, hidden] of cases) {
     const d = rd.data;
     const model = createModel({ kind: hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden, numClasses: 10 }, { initStd: 1e-4, reg: 1e-3 }, new Rng(0));
-    model.reuseGrads = true; // as the trainer does
+    model.reuseBuffers = true; // as the trainer does
     const batcher = new Batcher(d.train, 200, 'replacement');
     const opt = sgdInit(model.params.flat.length, 0);
     const step = () => {

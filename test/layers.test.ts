@@ -314,3 +314,78 @@ test('l2: addL2 adds 2·reg·W into an existing gradient and returns reg·ΣW² 
   assertClose(g.data, [0, 1.4, 2.8, 4.2, 5.6, 7], 1e-15, 'g');
   assert.throws(() => addL2(w, 1, { rows: 3, cols: 2, data: new Float64Array(6) }), /dw has shape \(3,2\) but w is \(2,3\)/);
 });
+
+// ---------------------------------------------------------------------------------------------
+// `into` buffers: what a training loop passes so that a step allocates nothing
+
+test('into buffers: every layer writes the same values into a given buffer as into a fresh one (float64, exact)', () => {
+  const rng = new Rng(31);
+  const x = randn(5, 4, rng);
+  const w = randn(4, 3, rng);
+  const b = randn(1, 3, rng);
+  const dout = randn(5, 3, rng);
+  const same = (m: Mat, fresh: Mat, what: string) => assert.deepEqual(Array.from(m.data), Array.from(fresh.data), what);
+  const buf = (r: number, c: number): Mat<Float64Array> => ({ rows: r, cols: c, data: new Float64Array(r * c).fill(7) }); // stale values
+
+  const a = affineForward(x, w, b);
+  const aInto = buf(5, 3);
+  const a2 = affineForward(x, w, b, aInto);
+  assert.equal(a2.out, aInto, 'affineForward returns the given buffer');
+  same(a2.out, a.out, 'affine out');
+  const g = affineBackward(dout, a.cache);
+  const into = { dx: buf(5, 4), dw: buf(4, 3), db: buf(1, 3) };
+  const g2 = affineBackward(dout, a.cache, true, into);
+  assert.equal(g2.dx, into.dx);
+  same(g2.dx!, g.dx!, 'affine dx');
+  same(g2.dw, g.dw, 'affine dw');
+  same(g2.db!, g.db!, 'affine db');
+
+  const r = affineReluForward(x, w, b);
+  const r2 = affineReluForward(x, w, b, buf(5, 3));
+  same(r2.out, r.out, 'affine_relu out');
+  const rg = affineReluBackward(dout, r.cache);
+  const rInto = { da: buf(5, 3), dx: buf(5, 4), dw: buf(4, 3), db: buf(1, 3) };
+  const rg2 = affineReluBackward(dout, r2.cache, true, rInto);
+  same(rg2.dx!, rg.dx!, 'affine_relu dx');
+  same(rg2.dw, rg.dw, 'affine_relu dw');
+  same(rg2.db!, rg.db!, 'affine_relu db');
+  same(rInto.da, reluBackward(dout, r.cache.relu), 'affine_relu da');
+
+  const relu = reluForward(x);
+  const relu2 = reluForward(x, buf(5, 4));
+  same(relu2.out, relu.out, 'relu out');
+  const d4 = randn(5, 4, rng);
+  same(reluBackward(d4, relu.cache, buf(5, 4)), reluBackward(d4, relu.cache), 'relu dx');
+
+  const y = Int32Array.of(0, 2, 1, 1, 0);
+  const s = softmaxLoss(a.out, y);
+  const sInto = buf(5, 3);
+  const s2 = softmaxLoss(a.out, y, sInto);
+  assert.equal(s2.loss, s.loss);
+  assert.equal(s2.dscores, sInto);
+  same(s2.dscores, s.dscores, 'dscores');
+});
+
+test('into buffers: a wrong shape, type or an input as the output is refused', () => {
+  const rng = new Rng(32);
+  const x = randn(2, 3, rng);
+  const { cache } = reluForward(x);
+  const dout = randn(2, 3, rng);
+  assert.throws(() => reluBackward(dout, cache, dout), /into must not be dout/);
+  assert.throws(() => reluBackward(dout, cache, randn(3, 2, rng)), /reluBackward: into is Float64Array \(3,2\), expected Float64Array \(2,3\)/);
+  assert.throws(() => reluForward(x, { rows: 2, cols: 3, data: new Float32Array(6) } as unknown as Mat<Float64Array>), /into is Float32Array/);
+  assert.throws(() => softmaxLoss(x, Int32Array.of(0, 1), x), /into must be a separate Float64Array \(2,3\)/);
+  assert.throws(() => softmaxLoss(x, Int32Array.of(0, 1), randn(2, 2, rng)), /into must be a separate Float64Array \(2,3\) for dscores, got Float64Array \(2,2\)/);
+  const w = randn(3, 4, rng);
+  assert.throws(() => affineForward(x, w, null, randn(2, 3, rng)), /out has shape \(2,3\), expected \(2,4\)/);
+});
+
+test('relu: NaN passes through forward and backward instead of being masked to 0', () => {
+  const x: Mat<Float64Array> = { rows: 1, cols: 3, data: Float64Array.of(NaN, -1, 2) };
+  const { out, cache } = reluForward(x);
+  assert.ok(Number.isNaN(out.data[0]));
+  assert.deepEqual(Array.from(out.data.slice(1)), [0, 2]);
+  const dx = reluBackward({ rows: 1, cols: 3, data: Float64Array.of(1, NaN, 3) }, cache);
+  assert.ok(Number.isNaN(dx.data[1]), 'a NaN gradient where x ≤ 0 is not hidden');
+  assert.equal(dx.data[2], 3);
+});

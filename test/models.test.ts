@@ -297,21 +297,35 @@ test('loss never changes X or the parameters; scores without labels; input error
   assert.throws(() => sm.loss({ rows: 2, cols: 4, data: new Float32Array(8) }), /X has shape \(2,4\) but the model takes \(N,5\) inputs/);
 });
 
-test('reuseGrads: one gradient buffer serves every call, with the same values as fresh grads', () => {
+test('reuseBuffers: one set of buffers serves every call, with the same values as fresh arrays', () => {
   const rng = new Rng(21);
   for (const kind of ['softmax', 'mlp'] as const) {
     const spec: ModelSpec = { kind, inputDim: 7, hidden: kind === 'mlp' ? [6, 5] : [], numClasses: 4 };
     const model = createModel(spec, { initStd: 0.1, reg: 0.05 }, rng);
     const X1 = randn(Float32Array, 9, 7, rng);
     const X2 = randn(Float32Array, 9, 7, rng);
+    const X3 = randn(Float32Array, 4, 7, rng); // another row count: a set of its own
     const y = randomLabels(9, 4, rng);
-    const fresh1 = model.loss(X1, y).grads.flat.slice();
-    const fresh2 = model.loss(X2, y).grads.flat.slice();
-    model.reuseGrads = true;
-    const g1 = model.loss(X1, y).grads;
-    assert.deepEqual(Array.from(g1.flat), Array.from(fresh1), `${kind}: first call`);
-    const g2 = model.loss(X2, y).grads;
-    assert.equal(g2.flat, g1.flat, `${kind}: the same buffer`);
-    assert.deepEqual(Array.from(g2.flat), Array.from(fresh2), `${kind}: overwritten, not accumulated`);
+    const fresh1 = model.loss(X1, y);
+    const fresh2 = model.loss(X2, y);
+    const freshScores1 = model.loss(X1).data.slice();
+    const freshScores3 = model.loss(X3).data.slice();
+    assert.notEqual(model.loss(X1).data, model.loss(X1).data, `${kind}: fresh scores by default`);
+    model.reuseBuffers = true;
+    const r1 = model.loss(X1, y);
+    assert.equal(r1.loss, fresh1.loss, `${kind}: loss`);
+    assert.deepEqual(Array.from(r1.grads.flat), Array.from(fresh1.grads.flat), `${kind}: first call`);
+    const g1 = r1.grads.flat;
+    const r2 = model.loss(X2, y);
+    assert.equal(r2.grads.flat, g1, `${kind}: the same gradient buffer`);
+    assert.equal(r2.loss, fresh2.loss, `${kind}: loss of the second batch`);
+    assert.deepEqual(Array.from(r2.grads.flat), Array.from(fresh2.grads.flat), `${kind}: overwritten, not accumulated`);
+    const s1 = model.loss(X1);
+    assert.deepEqual(Array.from(s1.data), Array.from(freshScores1), `${kind}: scores`);
+    const s3 = model.loss(X3);
+    assert.equal(s3.rows, 4);
+    assert.deepEqual(Array.from(s3.data), Array.from(freshScores3), `${kind}: scores of 4 rows`);
+    assert.equal(model.loss(X1).data, s1.data, `${kind}: the same scores buffer for 9 rows`);
+    assert.deepEqual(Array.from(model.loss(X2, y).grads.flat), Array.from(fresh2.grads.flat), `${kind}: after other row counts`);
   }
 });

@@ -29,10 +29,10 @@ export interface AffineGrads<T extends FloatArray = FloatArray> {
 }
 
 /**
- * out = x·w + b.
+ * out = x·w + b. `into` (N,M), when given, receives out (a training loop's buffer; no allocation).
  * x (N,D), w (D,M), b (1,M) or null → out (N,M)
  */
-export function affineForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat<T> | null): { out: Mat<T>; cache: AffineCache<T> } {
+export function affineForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat<T> | null, into?: Mat<T>): { out: Mat<T>; cache: AffineCache<T> } {
   checkShape('affineForward', 'x', x, -1, -1);
   checkShape('affineForward', 'w', w, -1, -1);
   if (x.cols !== w.rows) {
@@ -51,7 +51,7 @@ export function affineForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat
     }
   }
 
-  const out = matmul(x, w); // (N,D)·(D,M) = (N,M)
+  const out = matmul(x, w, into); // (N,D)·(D,M) = (N,M)
   if (b !== null) {
     const o = out.data;
     const bd = b.data;
@@ -66,10 +66,10 @@ export function affineForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat
 /**
  * Gradients of the affine layer. `needDx = false` skips dx (the first layer's input is data).
  * dout (N,M) → dx (N,D) | null, dw (D,M), db (1,M) | null
- * `into` lets the caller name where dw and db go (a model's gradient buffer), so they are
- * written once, in place, instead of being allocated and copied.
+ * `into` lets the caller name where dx, dw and db go (a model's gradient and activation
+ * buffers), so they are written once, in place, instead of being allocated and copied.
  */
-export function affineBackward<T extends FloatArray>(dout: Mat<T>, cache: AffineCache<T>, needDx = true, into: { dw?: Mat<T>; db?: Mat<T> } = {}): AffineGrads<T> {
+export function affineBackward<T extends FloatArray>(dout: Mat<T>, cache: AffineCache<T>, needDx = true, into: GradsInto<T> = {}): AffineGrads<T> {
   const { x, w } = cache;
   checkShape('affineBackward', 'dout', dout, x.rows, w.cols);
   if (dout.data.constructor !== x.data.constructor) {
@@ -77,7 +77,7 @@ export function affineBackward<T extends FloatArray>(dout: Mat<T>, cache: Affine
   }
 
   // dx[n,d] = Σ_m dout[n,m]·w[d,m]  →  dx = dout·wᵀ   (N,M)·(M,D) = (N,D)
-  const dx = needDx ? matmul(dout, w, undefined, { transB: true }) : null;
+  const dx = needDx ? matmul(dout, w, into.dx, { transB: true }) : null;
   // dw[d,m] = Σ_n x[n,d]·dout[n,m]  →  dw = xᵀ·dout   (D,N)·(N,M) = (D,M)
   if (into.dw) checkShape('affineBackward', 'into.dw', into.dw, w.rows, w.cols);
   const dw = matmul(x, dout, into.dw, { transA: true });
@@ -85,18 +85,35 @@ export function affineBackward<T extends FloatArray>(dout: Mat<T>, cache: Affine
   // db[m] = Σ_n dout[n,m]: column sums, accumulated in float64 whatever the array type.
   let db: Mat<T> | null = null;
   if (cache.hasBias) {
-    const N = dout.rows;
     const M = dout.cols;
-    const sums = new Float64Array(M);
-    const d = dout.data;
-    for (let i = 0; i < N; i++) {
-      const row = i * M;
-      for (let j = 0; j < M; j++) sums[j] += d[row + j];
-    }
     if (into.db) checkShape('affineBackward', 'into.db', into.db, 1, M);
     const Ctor = dout.data.constructor as new (n: number) => T;
     db = into.db ?? { rows: 1, cols: M, data: new Ctor(M) };
-    db.data.set(sums);
+    columnSums(dout, db.data);
   }
   return { dx, dw, db };
+}
+
+/** Where affineBackward writes its results, each optional: dx (N,D), dw (D,M), db (1,M). */
+export interface GradsInto<T extends FloatArray = FloatArray> {
+  dx?: Mat<T>;
+  dw?: Mat<T>;
+  db?: Mat<T>;
+}
+
+let sumScratch = new Float64Array(0);
+
+/** out[j] = Σ_i m[i,j], accumulated in float64 (row by row, so memory is read in order). */
+function columnSums(m: Mat, out: FloatArray): void {
+  const N = m.rows;
+  const M = m.cols;
+  if (sumScratch.length < M) sumScratch = new Float64Array(M);
+  const sums = sumScratch;
+  sums.fill(0, 0, M);
+  const d = m.data;
+  for (let i = 0; i < N; i++) {
+    const row = i * M;
+    for (let j = 0; j < M; j++) sums[j] += d[row + j];
+  }
+  for (let j = 0; j < M; j++) out[j] = sums[j];
 }

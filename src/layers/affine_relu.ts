@@ -11,7 +11,7 @@
 import type { FloatArray, Mat } from '../linalg/mat.js';
 import { checkShape } from '../linalg/mat.js';
 import { matmul } from '../linalg/matmul.js';
-import { type AffineCache, type AffineGrads, affineBackward } from './affine.js';
+import { type AffineCache, type AffineGrads, type GradsInto, affineBackward } from './affine.js';
 import { type ReluCache, reluBackward } from './relu.js';
 
 /** The nested caches of the two layers. */
@@ -22,31 +22,41 @@ export interface AffineReluCache<T extends FloatArray = FloatArray> {
 }
 
 /**
- * out = max(0, x·w + b), the bias add and the clamp in one pass.
+ * out = max(0, x·w + b), the bias add and the clamp in one pass. `into` (N,M), when given,
+ * receives out.
  * x (N,D), w (D,M), b (1,M) or null → out (N,M)
  */
-export function affineReluForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat<T> | null): { out: Mat<T>; cache: AffineReluCache<T> } {
+export function affineReluForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat<T> | null, into?: Mat<T>): { out: Mat<T>; cache: AffineReluCache<T> } {
   checkShape('affineReluForward', 'x', x, -1, w.rows);
   if (b !== null) checkShape('affineReluForward', 'b', b, 1, w.cols);
-  const out = matmul(x, w); // (N,D)·(D,M) = (N,M)
+  const out = matmul(x, w, into); // (N,D)·(D,M) = (N,M)
   const o = out.data;
   const M = out.cols;
-  const bd = b?.data;
-  for (let i = 0; i < out.rows; i++) {
-    const row = i * M;
-    for (let j = 0; j < M; j++) {
-      const a = bd ? o[row + j] + bd[j] : o[row + j];
-      o[row + j] = a > 0 ? a : 0;
+  // a = o + b, then max(0, a) = (a + |a|)/2, without a branch (see relu.ts).
+  if (b !== null) {
+    const bd = b.data;
+    for (let i = 0; i < out.rows; i++) {
+      const row = i * M;
+      for (let j = 0; j < M; j++) {
+        const a = o[row + j] + bd[j];
+        o[row + j] = (a + Math.abs(a)) * 0.5;
+      }
+    }
+  } else {
+    for (let k = 0; k < o.length; k++) {
+      const a = o[k];
+      o[k] = (a + Math.abs(a)) * 0.5;
     }
   }
   return { out, cache: { affine: { x, w, hasBias: b !== null }, relu: { x: out } } };
 }
 
 /**
- * Gradients through ReLU then the affine layer; `needDx = false` skips dx.
+ * Gradients through ReLU then the affine layer; `needDx = false` skips dx. `into.da` (N,M) is
+ * where the gradient at the pre-activation goes; dx, dw and db as in affineBackward.
  * dout (N,M) → dx (N,D) | null, dw (D,M), db (1,M) | null
  */
-export function affineReluBackward<T extends FloatArray>(dout: Mat<T>, cache: AffineReluCache<T>, needDx = true, into: { dw?: Mat<T>; db?: Mat<T> } = {}): AffineGrads<T> {
-  const da = reluBackward(dout, cache.relu);
+export function affineReluBackward<T extends FloatArray>(dout: Mat<T>, cache: AffineReluCache<T>, needDx = true, into: GradsInto<T> & { da?: Mat<T> } = {}): AffineGrads<T> {
+  const da = reluBackward(dout, cache.relu, into.da);
   return affineBackward(da, cache.affine, needDx, into);
 }

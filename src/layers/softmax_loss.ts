@@ -49,13 +49,14 @@ function checkLabel(where: string, label: number, name: string, c: number): void
 
 /**
  * Mean cross-entropy of the softmax of `scores` against labels `y`, and its gradient.
+ * `into` (N,C), when given, receives dscores (a training loop's buffer; no allocation).
  * scores (N,C), y (N) → loss (scalar), dscores (N,C)
  *
  * One example: `scores` may also be a bare score vector (C) — e.g.
  * `softmaxLoss(Float64Array.of(11, 42, 3), 1)` — or a (1,C) Mat, with a number label (or an
  * array of one label). It is treated as a batch of one, so dscores is (1,C) = P − onehot(y).
  */
-export function softmaxLoss<T extends FloatArray>(scores: Mat<T> | T, y: LabelsLike): { loss: number; dscores: Mat<T> } {
+export function softmaxLoss<T extends FloatArray>(scores: Mat<T> | T, y: LabelsLike, into?: Mat<T>): { loss: number; dscores: Mat<T> } {
   const where = 'softmaxLoss';
   let S: Mat<T>;
   if (ArrayBuffer.isView(scores)) {
@@ -82,7 +83,10 @@ export function softmaxLoss<T extends FloatArray>(scores: Mat<T> | T, y: LabelsL
 
   const s = S.data;
   const Ctor = s.constructor as new (n: number) => T;
-  const dscores = new Ctor(N * C);
+  if (into && (into.rows !== N || into.cols !== C || into.data.length !== N * C || into.data.constructor !== Ctor || into.data === s)) {
+    throw new Error(`${where}: into must be a separate ${Ctor.name} (${N},${C}) for dscores, got ${into.data.constructor.name} (${into.rows},${into.cols})`);
+  }
+  const dscores = into?.data ?? new Ctor(N * C);
   let loss = 0; // float64 accumulator
   for (let i = 0; i < N; i++) {
     const row = i * C;
@@ -100,5 +104,5 @@ export function softmaxLoss<T extends FloatArray>(scores: Mat<T> | T, y: LabelsL
     for (let j = 0; j < C; j++) dscores[row + j] = Math.exp(s[row + j] - m) / sumExp / N; // P[i,j] / N
     dscores[row + yi] -= 1 / N;
   }
-  return { loss: loss / N, dscores: { rows: N, cols: C, data: dscores } };
+  return { loss: loss / N, dscores: into ?? { rows: N, cols: C, data: dscores } };
 }

@@ -26,3 +26,9 @@ export function dot(x: FloatArray, y: FloatArray): number {
   for (let i = 0; i < n; i++) s += x[i] * y[i];
   return s;
 }
+
+/** Whether axpy/dot on `x` run on the engine's own kernels (BLAS) rather than the JS loops. */
+export function hasFastBlas1(x: FloatArray): boolean {
+  const e = getEngine();
+  return x instanceof Float32Array && e.axpy !== undefined && e.dot !== undefined;
+}

@@ -16,6 +16,14 @@ export interface Mat<T extends FloatArray = FloatArray> {
   data: T;
 }
 
+/**
+ * A zero-filled array of `n` numbers of type `Ctor`, for buffers that training reuses (parameters,
+ * gradients, activations, minibatches).
+ */
+export function allocFloat(Ctor: FloatArrayCtor, n: number): FloatArray {
+  return new Ctor(n);
+}
+
 /** A new zero-filled (rows, cols) matrix whose data has the array type `Ctor`. */
 export function zeros<T extends FloatArray>(rows: number, cols: number, like: T): Mat<T>;
 export function zeros(rows: number, cols: number, like?: FloatArray | FloatArrayCtor): Mat;

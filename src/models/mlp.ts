@@ -17,6 +17,7 @@ import { type AffineReluCache, affineReluBackward, affineReluForward } from '../
 import { addL2 } from '../layers/l2.js';
 import { softmaxLoss } from '../layers/softmax_loss.js';
 import type { Labels, LossResult, Model, ModelSpec } from './model.js';
+import { Buffers } from './buffers.js';
 import { type ParamSet, type ParamSpec, allocParams } from './params.js';
 
 export interface MlpOptions {
@@ -66,37 +67,44 @@ export function createMlp(opts: MlpOptions, rng: Rng): Model {
  */
 export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number): Model<T> {
   const L = spec.hidden.length; // number of hidden layers; there are L+1 affine layers
-  let kept: ParamSet<T> | null = null; // the gradient buffer, when model.reuseGrads
+  const dims = [spec.inputDim, ...spec.hidden, spec.numClasses]; // layer l maps dims[l-1] → dims[l]
+  const Ctor = params.flat.constructor as FloatArrayCtor;
+  const buf = new Buffers<T>(Ctor);
+  let kept: ParamSet<T> | null = null; // the gradient buffer, when model.reuseBuffers
   function loss(X: Mat<T>): Mat<T>;
   function loss(X: Mat<T>, y: Labels): LossResult<T>;
   function loss(X: Mat<T>, y?: Labels): Mat<T> | LossResult<T> {
     const v = params.views;
     checkInput('mlp.loss', X, v.W1);
+    const N = X.rows;
+    const reuse = model.reuseBuffers === true;
+    const mat = (name: string, cols: number) => buf.mat(name, N, cols, reuse);
 
     // Forward: L affine→ReLU layers, then the scoring affine layer.
     const hiddenCaches: AffineReluCache<T>[] = [];
     let h = X;
     for (let l = 1; l <= L; l++) {
-      const r = affineReluForward(h, v[`W${l}`], v[`b${l}`]);
+      const r = affineReluForward(h, v[`W${l}`], v[`b${l}`], mat(`h${l}`, dims[l]));
       hiddenCaches.push(r.cache);
       h = r.out;
     }
-    const last = affineForward(h, v[`W${L + 1}`], v[`b${L + 1}`]);
+    const last = affineForward(h, v[`W${L + 1}`], v[`b${L + 1}`], mat('scores', dims[L + 1]));
     const scores = last.out;
     if (y === undefined) return scores;
 
-    const data = softmaxLoss(scores, y);
+    const data = softmaxLoss(scores, y, mat('dscores', dims[L + 1]));
     // Every entry of grads is overwritten below, so a kept buffer needs no clearing.
-    const grads = model.reuseGrads ? (kept ??= allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor)) : allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor);
+    const grads = reuse ? (kept ??= allocParams<T>(params.specs, Ctor)) : allocParams<T>(params.specs, Ctor);
     const g = grads.views;
 
     // Backward, last layer first, each layer writing dW and db straight into the gradient
     // buffer. Layer 1's input is the data, so its dx is skipped.
-    const into = (l: number) => ({ dw: g[`W${l}`], db: g[`b${l}`] });
-    const top = affineBackward(data.dscores, last.cache, true, into(L + 1)); // L ≥ 1: the scoring layer is never layer 1
+    //   dh{l}: gradient at hidden layer l's output;  da{l}: at its pre-activation (after the ReLU mask)
+    const top = affineBackward(data.dscores, last.cache, true, { dx: mat(`dh${L}`, dims[L]), dw: g[`W${L + 1}`], db: g[`b${L + 1}`] }); // L ≥ 1
     let dh = top.dx!;
     for (let l = L; l >= 1; l--) {
-      const r = affineReluBackward(dh, hiddenCaches[l - 1], l > 1, into(l));
+      const into = { da: mat(`da${l}`, dims[l]), dx: l > 1 ? mat(`dh${l - 1}`, dims[l - 1]) : undefined, dw: g[`W${l}`], db: g[`b${l}`] };
+      const r = affineReluBackward(dh, hiddenCaches[l - 1], l > 1, into);
       if (r.dx !== null) dh = r.dx;
     }
 

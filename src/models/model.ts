@@ -35,11 +35,12 @@ export interface Model<T extends FloatArray = FloatArray> {
   /** L2 strength: loss term reg·ΣW² over weights. */
   reg: number;
   /**
-   * When true, loss(X, y) writes the gradients into one buffer the model keeps, so a training
-   * loop allocates nothing per step; each call then overwrites the previous call's grads. The
-   * trainer sets it (it uses grads at once); left false, every call returns fresh grads.
+   * When true, loss() writes its activations, scores and gradients into buffers the model keeps
+   * (one set per row count), so a training loop allocates nothing per step; each call then
+   * overwrites what the previous call with as many rows returned. The trainer sets it (it uses
+   * the results at once); left false, every call returns fresh arrays that the caller may keep.
    */
-  reuseGrads?: boolean;
+  reuseBuffers?: boolean;
   /** X (N,D) → scores (N,C). */
   loss(X: Mat<T>): Mat<T>;
   /** X (N,D), y (N) → { loss, grads }. */

@@ -13,6 +13,7 @@ import { affineBackward, affineForward } from '../layers/affine.js';
 import { addL2 } from '../layers/l2.js';
 import { softmaxLoss } from '../layers/softmax_loss.js';
 import type { Labels, LossResult, Model, ModelSpec } from './model.js';
+import { Buffers } from './buffers.js';
 import { type ParamSet, type ParamSpec, allocParams } from './params.js';
 
 export interface SoftmaxOptions {
@@ -57,7 +58,9 @@ export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model {
  * The model uses `params` itself, not a copy.
  */
 export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number): Model<T> {
-  let kept: ParamSet<T> | null = null; // the gradient buffer, when model.reuseGrads
+  const Ctor = params.flat.constructor as FloatArrayCtor;
+  const buf = new Buffers<T>(Ctor);
+  let kept: ParamSet<T> | null = null; // the gradient buffer, when model.reuseBuffers
   function loss(X: Mat<T>): Mat<T>;
   function loss(X: Mat<T>, y: Labels): LossResult<T>;
   function loss(X: Mat<T>, y?: Labels): Mat<T> | LossResult<T> {
@@ -68,13 +71,14 @@ export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params:
     if (X.data.constructor !== W.data.constructor) {
       throw new Error(`softmax.loss: X is ${X.data.constructor.name} but W is ${W.data.constructor.name}; convert X, or build the model with the matching dtype`);
     }
+    const reuse = model.reuseBuffers === true;
     // Forward: scores = X·W (no separate bias: it is the last row of W).
-    const { out: scores, cache } = affineForward(X, W, null);
+    const { out: scores, cache } = affineForward(X, W, null, buf.mat('scores', X.rows, W.cols, reuse));
     if (y === undefined) return scores;
 
-    const data = softmaxLoss(scores, y);
+    const data = softmaxLoss(scores, y, buf.mat('dscores', X.rows, W.cols, reuse));
     // Every entry of grads is overwritten below, so a kept buffer needs no clearing.
-    const grads = model.reuseGrads ? (kept ??= allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor)) : allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor);
+    const grads = reuse ? (kept ??= allocParams<T>(params.specs, Ctor)) : allocParams<T>(params.specs, Ctor);
     // Backward: dW = Xᵀ·dscores; X is data, so no dX.
     affineBackward(data.dscores, cache, false, { dw: grads.views.W }); // dW = Xᵀ·dscores, written in place
     const regLoss = addL2(W, model.reg, grads.views.W);

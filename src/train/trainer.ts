@@ -135,7 +135,7 @@ export async function train(
   const best = params.slice();
   const opt = sgdInit(params.length, opts.momentum);
   const batcher = new Batcher(data.train, opts.batchSize, opts.sampling);
-  model.reuseGrads = true; // each step's grads are used at once, so one buffer serves every step
+  model.reuseBuffers = true; // each step uses its scores and grads at once, so one set of buffers serves every step
   const lossHistory = new Float64Array(opts.iterations);
   let trainAccHistory: number[] = [];
   let valAccHistory: number[] = [];
