@@ -1,19 +1,33 @@
 /**
- * Speed of the engines and of training, side by side with numpy + OpenBLAS (../shared/peers/)
- * in the same invocation, on the same data and shapes. Prints one JSON line per figure, then a
- * table with the ratio project / peer (below 1 means faster than numpy).
+ * Speed of the engines and of training, side by side with numpy + OpenBLAS in the same invocation,
+ * on the same data and shapes. Prints one JSON line per measurement, then a table of medians with
+ * the ratio project / numpy (below 1 means faster than numpy).
  *
- *   node --import tsx bench/train.ts [--data-dir ../shared/data/cifar-10-binary.tar.gz] [--engines openblas,wasm]
+ *   node --import tsx bench/train.ts [--rounds 5] [--engines openblas,wasm] [--data-dir …] [--python /usr/bin/python3]
+ *
+ * How it stays honest on a shared, noisy machine:
+ * - numpy runs the peer's own code (../shared/peers/cs231n_numpy.py: prep, train_softmax,
+ *   train_twolayer) through bench/peer_numpy.py, which only keeps the data loaded between requests.
+ * - Every figure is measured in `rounds` rounds, and in each round numpy and every engine take
+ *   their turn back to back (the order alternates from round to round), so a slow minute of the
+ *   machine hits both sides. The table shows the median of the rounds; the JSON lines have them all.
+ * - A pause after each turn lets the other side's idle BLAS threads stop spinning first.
+ * - Both sides time the same thing: a training figure is the whole loop (the peer's train_*
+ *   function; here model creation, minibatch gather, loss and gradients, SGD step) over the same
+ *   number of iterations, batch 200, on the real preprocessed CIFAR-10 rows.
+ * - Peak memory is that of a real `train --dataset cifar --model mlp` run, read from its
+ *   summary.json, beside the peak memory of the peer script run as it is.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/config/config.js';
 import { initEngine, type BackendChoice } from '../src/linalg/engine.js';
-import { matmul } from '../src/linalg/matmul.js';
-import { setBlasThreads } from '../src/linalg/engines/openblas.js';
+import { matmul, setEngine, type Engine } from '../src/linalg/matmul.js';
 import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
@@ -28,133 +42,241 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', default: path.resolve(root, '../shared/data/cifar-10-binary.tar.gz') },
     engines: { type: 'string', default: 'openblas,wasm' },
     python: { type: 'string', default: '/usr/bin/python3' },
+    rounds: { type: 'string', default: '5' },
+    'no-memory': { type: 'boolean', default: false },
   },
 });
+const ROUNDS = Math.max(1, Number(values.rounds));
+const PAUSE_MS = 300; // OpenBLAS's idle threads spin for about 0.1 s after a product before they sleep
 const rows: Record<string, unknown>[] = [];
 const emit = (r: Record<string, unknown>) => {
   rows.push(r);
   console.log(JSON.stringify(r));
 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
-// ---- numpy peers, first, so the machine is quiet for them too ------------------------------------
-const peers = path.resolve(root, '../shared/peers');
-const hasNumpy = fs.existsSync(values.python!) && spawnSync(values.python!, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
-const peer: Record<string, number> = {};
+// ---- the data, unpacked where both sides read it --------------------------------------------------
 const cifarDir = path.join(root, 'data', 'cifar-10-batches-bin');
-// Make sure the archive is unpacked where both sides read it from.
 await loadRunData(resolveConfig({ dataset: 'cifar', dataDir: values['data-dir'] }, {}));
-if (hasNumpy) {
-  const py = (args: string[]) => {
-    const r = spawnSync(values.python!, args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`peer ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
-  };
-  for (const g of py([path.join(peers, 'gemm_numpy.py')])) peer[`gemm ${g.m}x${g.k}x${g.n}`] = g.numpy_gflops;
-  const sm = py([path.join(peers, 'cs231n_numpy.py'), '--data', cifarDir, '--model', 'softmax', '--lr', '1e-6', '--reg', '1e3', '--iters', '300'])[0];
-  peer['load cifar (s)'] = sm.load_s;
-  peer['softmax ms/iter'] = sm.ms_per_iter;
-  for (const h of [100, 500]) {
-    const r = py([path.join(peers, 'cs231n_numpy.py'), '--data', cifarDir, '--model', 'twolayer', '--hidden', String(h), '--lr', '1e-3', '--reg', '0.03', '--iters', '150'])[0];
-    peer[`mlp ${h} ms/iter`] = r.ms_per_iter;
+
+// ---- the numpy peer, kept running ------------------------------------------------------------------
+class Peer {
+  private readonly lines: AsyncIterator<string>;
+  private constructor(private readonly proc: ReturnType<typeof spawn>) {
+    this.lines = readline.createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
   }
-  emit({ kind: 'peer', ...peer });
+  static start(python: string): Peer | null {
+    const peers = path.resolve(root, '../shared/peers');
+    if (!fs.existsSync(path.join(peers, 'cs231n_numpy.py'))) return null;
+    if (!fs.existsSync(python) || spawnSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }).status !== 0) return null;
+    const proc = spawn(python, [path.join(root, 'bench/peer_numpy.py')], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PEERS_DIR: peers } });
+    return new Peer(proc);
+  }
+  async ask(req: Record<string, unknown>): Promise<Record<string, number>> {
+    this.proc.stdin!.write(`${JSON.stringify(req)}\n`);
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error(`the numpy peer stopped while answering ${JSON.stringify(req)}`);
+    const out = JSON.parse(value) as Record<string, number> & { error?: string };
+    if (out.error) throw new Error(`numpy peer: ${out.error}`);
+    return out;
+  }
+  stop(): void {
+    this.proc.stdin!.end();
+  }
+}
+const peer = Peer.start(values.python!);
+if (peer) emit({ kind: 'peer', ...(await peer.ask({ op: 'info' })) });
+else console.log(`(numpy not found at ${values.python}: figures are printed without the peer; see ../shared/peers/README.md)`);
+
+// ---- the engines -----------------------------------------------------------------------------------
+const engines: Engine[] = [];
+for (const name of values.engines!.split(',') as BackendChoice[]) {
+  try {
+    engines.push((await initEngine(name)).engine);
+  } catch (e) {
+    emit({ kind: 'skip', engine: name, reason: (e as Error).message });
+  }
+}
+emit({ kind: 'machine', cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, engines: engines.map((e) => `${e.name}: ${e.detail}`) });
+
+/** One sample of `what` per round for numpy (when `peerReq` is given) and for every engine. */
+type Sample = { side: string; value: number };
+async function rounds(what: string, unit: string, ours: (e: Engine) => Promise<number> | number, peerReq?: () => Promise<number>, higherIsBetter = false): Promise<void> {
+  const samples: Sample[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const turns: (() => Promise<void>)[] = engines.map((e) => async () => {
+      setEngine(e);
+      samples.push({ side: e.name, value: await ours(e) });
+    });
+    if (peer && peerReq) turns.push(async () => void samples.push({ side: 'numpy', value: await peerReq() }));
+    if (r % 2) turns.reverse();
+    for (const t of turns) {
+      await t();
+      await sleep(PAUSE_MS);
+    }
+  }
+  const sides = [...new Set(samples.map((s) => s.side))];
+  const med = Object.fromEntries(sides.map((s) => [s, median(samples.filter((x) => x.side === s).map((x) => x.value))]));
+  for (const side of sides) {
+    const all = samples.filter((x) => x.side === side).map((x) => round(x.value));
+    const p = med.numpy;
+    const ratio = side !== 'numpy' && p ? (higherIsBetter ? p / med[side] : med[side] / p) : undefined;
+    emit({ kind: 'figure', what, side, unit, median: round(med[side]), samples: all, ...(ratio ? { ratio: round(ratio) } : {}) });
+  }
 }
 
-// ---- load and preprocess ----------------------------------------------------------------------------
-const cfgSoft = resolveConfig({ dataset: 'cifar', model: 'softmax' }, {});
-const t0 = performance.now();
-const soft: RunData = await loadRunData(cfgSoft);
-const loadS = (performance.now() - t0) / 1000;
-emit({ kind: 'load', what: 'load cifar (s)', seconds: round(loadS) });
-const mlpData: RunData = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'mlp' }, {}));
+// ---- load and preprocess ---------------------------------------------------------------------------
+let soft!: RunData;
+let mlpData!: RunData;
+{
+  const samples: Sample[] = [];
+  for (let r = 0; r < Math.min(ROUNDS, 3); r++) {
+    const t0 = performance.now();
+    soft = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'softmax', dataDir: cifarDir }, {}));
+    samples.push({ side: 'js', value: (performance.now() - t0) / 1000 });
+    await sleep(PAUSE_MS);
+    if (peer) samples.push({ side: 'numpy', value: (await peer.ask({ op: 'load', data: cifarDir })).seconds });
+  }
+  const ours = median(samples.filter((s) => s.side === 'js').map((s) => s.value));
+  const theirs = peer ? median(samples.filter((s) => s.side === 'numpy').map((s) => s.value)) : undefined;
+  emit({ kind: 'figure', what: 'load + preprocess CIFAR (s)', side: 'js', unit: 's', median: round(ours), samples: samples.filter((s) => s.side === 'js').map((s) => round(s.value)), ...(theirs ? { ratio: round(ours / theirs) } : {}) });
+  if (theirs) emit({ kind: 'figure', what: 'load + preprocess CIFAR (s)', side: 'numpy', unit: 's', median: round(theirs), samples: samples.filter((s) => s.side === 'numpy').map((s) => round(s.value)) });
+  mlpData = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'mlp', dataDir: cifarDir }, {}));
+}
 
-// ---- engines ----------------------------------------------------------------------------------------
+// ---- matrix products on the shapes training uses ------------------------------------------------------
 const rand = (r: number, c: number, rng: Rng): Mat<Float32Array> => {
   const m = { rows: r, cols: c, data: new Float32Array(r * c) };
   rng.fillNormal(m.data);
   return m;
 };
+// [M, K, N, transA, transB]: out (M,N) = op(A) (M,K) · op(B) (K,N)
 const SHAPES: [number, number, number, boolean, boolean][] = [
-  [200, 3073, 10, false, false],
+  [200, 3073, 10, false, false], //  X·W, the forward products
   [200, 3073, 100, false, false],
   [200, 3073, 500, false, false],
-  [3073, 200, 100, true, false], // Xᵀ·dH, the backward product of the first layer
+  [3073, 200, 10, true, false], //   Xᵀ·dS, their weight gradients
+  [3073, 200, 100, true, false],
   [3073, 200, 500, true, false],
-  [200, 500, 3073, false, true], // dH·W1ᵀ (not needed for the first layer, but a shape training has)
-  [4096, 3073, 10, false, false],
+  [200, 100, 3073, false, true], //  dS·Wᵀ, the input gradients (which the first layer skips)
+  [200, 500, 3073, false, true],
+  [4096, 3073, 10, false, false], // scores for an evaluation chunk
 ];
-for (const name of values.engines!.split(',') as BackendChoice[]) {
-  // OpenBLAS's idle threads keep spinning for a while after a product; give the other engines the
-  // cores back by running OpenBLAS single-threaded once its own figures are taken.
-  if (name !== 'openblas') setBlasThreads(1);
-  let engine: string;
-  try {
-    engine = (await initEngine(name)).engine.name;
-  } catch (e) {
-    emit({ kind: 'skip', engine: name, reason: (e as Error).message });
-    continue;
-  }
+for (const [m, k, n, ta, tb] of SHAPES) {
   const rng = new Rng(1);
-  for (const [m, k, n, ta, tb] of SHAPES) {
-    const a = ta ? rand(k, m, rng) : rand(m, k, rng);
-    const b = tb ? rand(n, k, rng) : rand(k, n, rng);
-    const out = { rows: m, cols: n, data: new Float32Array(m * n) };
-    const f = () => matmul(a, b, out, { transA: ta, transB: tb });
-    f();
-    const reps = Math.max(3, Math.round(4e9 / (2 * m * k * n)));
-    const t = performance.now();
-    for (let i = 0; i < reps; i++) f();
-    const gflops = (2 * m * k * n * reps) / ((performance.now() - t) / 1000) / 1e9;
-    const key = `gemm ${m}x${k}x${n}`;
-    emit({ kind: 'gemm', engine, shape: `${m}x${k}x${n}${ta ? ' (Aᵀ)' : ''}${tb ? ' (Bᵀ)' : ''}`, gflops: round(gflops), ...(peer[key] && !ta && !tb ? { peer: peer[key] } : ta && peer[`gemm ${m}x${k}x${n}`] ? { peer: peer[key] } : {}) });
-  }
+  const a = ta ? rand(k, m, rng) : rand(m, k, rng);
+  const b = tb ? rand(n, k, rng) : rand(k, n, rng);
+  const out = { rows: m, cols: n, data: new Float32Array(m * n) };
+  const reps = Math.max(3, Math.round(4e9 / (2 * m * k * n)));
+  const name = `matmul ${m}x${k}x${n}${ta ? ' (Aᵀ)' : ''}${tb ? ' (Bᵀ)' : ''}`;
+  await rounds(
+    name,
+    'GF/s',
+    () => {
+      const f = () => matmul(a, b, out, { transA: ta, transB: tb });
+      f();
+      f();
+      const t = performance.now();
+      for (let i = 0; i < reps; i++) f();
+      return (2 * m * k * n * reps) / ((performance.now() - t) / 1000) / 1e9;
+    },
+    peer ? async () => (await peer.ask({ op: 'gemm', m, k, n, transA: ta, transB: tb })).gflops : undefined,
+    true,
+  );
+}
 
-  // Training iterations: minibatch gather, forward, backward, SGD step (batch 200, real CIFAR rows).
-  const cases: [string, RunData, number[]][] = [
-    ['softmax ms/iter', soft, []],
-    ['mlp 100 ms/iter', mlpData, [100]],
-    ['mlp 500 ms/iter', mlpData, [500]],
-  ];
-  for (const [what, rd, hidden] of cases) {
-    const d = rd.data;
-    const model = createModel({ kind: hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden, numClasses: 10 }, { initStd: 1e-4, reg: 1e-3 }, new Rng(0));
-    model.reuseBuffers = true; // as the trainer does
-    const batcher = new Batcher(d.train, 200, 'replacement');
-    const opt = sgdInit(model.params.flat.length, 0);
-    const step = () => {
-      batcher.next(rng);
-      const { grads } = model.loss(batcher.X, batcher.y);
-      sgdStep(model.params.flat, grads.flat, 1e-7, 0, opt);
-    };
-    for (let i = 0; i < 10; i++) step();
-    const iters = hidden[0] === 500 ? 100 : 300;
-    const t = performance.now();
-    for (let i = 0; i < iters; i++) step();
-    const ms = (performance.now() - t) / iters;
-    emit({ kind: 'train', engine, what, ms: round(ms), ...(peer[what] ? { peer: peer[what] } : {}) });
-    if (what === 'softmax ms/iter') {
-      const te = performance.now();
-      accuracy(model, d.train);
-      emit({ kind: 'eval', engine, what: 'full-epoch eval (s)', seconds: round((performance.now() - te) / 1000), rows: d.train.n });
-    }
+// ---- training iterations ---------------------------------------------------------------------------
+const CASES: { what: string; data: () => RunData; hidden: number[]; iters: number; peer: Record<string, unknown> }[] = [
+  { what: 'softmax ms/iter', data: () => soft, hidden: [], iters: 300, peer: { op: 'train', model: 'softmax' } },
+  { what: 'mlp 100 ms/iter', data: () => mlpData, hidden: [100], iters: 150, peer: { op: 'train', model: 'twolayer', hidden: 100 } },
+  { what: 'mlp 500 ms/iter', data: () => mlpData, hidden: [500], iters: 60, peer: { op: 'train', model: 'twolayer', hidden: 500 } },
+];
+for (const c of CASES) {
+  await rounds(
+    c.what,
+    'ms',
+    () => {
+      // What the trainer does each step, timed from model creation as the peer's train_* is.
+      const d = c.data().data;
+      const rng = new Rng(0);
+      const t = performance.now();
+      const model = createModel({ kind: c.hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden: c.hidden, numClasses: 10 }, { initStd: 1e-4, reg: 1e-3 }, rng);
+      model.reuseBuffers = true;
+      const batcher = new Batcher(d.train, 200, 'replacement');
+      const opt = sgdInit(model.params.flat.length, 0);
+      for (let i = 0; i < c.iters; i++) {
+        batcher.next(rng);
+        const { grads } = model.loss(batcher.X, batcher.y);
+        sgdStep(model.params.flat, grads.flat, 1e-7, 0, opt);
+      }
+      return (performance.now() - t) / c.iters;
+    },
+    peer ? async () => (await peer.ask({ ...c.peer, iters: c.iters })).ms_per_iter : undefined,
+  );
+}
+
+// ---- a full pass over the training split (49,000 rows) -------------------------------------------------
+for (const [what, d, hidden, req] of [
+  ['full-epoch eval, softmax (s)', () => soft, [], { op: 'eval', model: 'softmax' }],
+  ['full-epoch eval, mlp 500 (s)', () => mlpData, [500], { op: 'eval', model: 'twolayer', hidden: 500 }],
+] as const) {
+  const data = d().data;
+  const model = createModel({ kind: hidden.length ? 'mlp' : 'softmax', inputDim: data.dim, hidden: [...hidden], numClasses: 10 }, { initStd: 1e-3, reg: 0 }, new Rng(0));
+  model.reuseBuffers = true;
+  await rounds(
+    what,
+    's',
+    () => {
+      const t = performance.now();
+      accuracy(model, data.train);
+      return (performance.now() - t) / 1000;
+    },
+    peer ? async () => (await peer.ask(req)).seconds : undefined,
+  );
+}
+peer?.stop();
+
+// ---- peak memory of real runs ------------------------------------------------------------------------
+if (!values['no-memory']) {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-'));
+  for (const e of engines) {
+    const r = spawnSync(process.execPath, [path.join(root, 'bin/train.js'), '--dataset', 'cifar', '--model', 'mlp', '--iterations', '300', '--backend', e.name, '--data-dir', cifarDir, '--runs-dir', runs, '--name', `mem-${e.name}`], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`train run for memory failed (exit ${r.status}):\n${r.stderr}`);
+    const dir = path.join(runs, fs.readdirSync(runs).find((f) => f.includes(`mem-${e.name}`))!);
+    const s = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { peakRssMB: number };
+    emit({ kind: 'memory', what: 'peak RSS, CIFAR MLP 500 run (MB)', side: e.name, median: s.peakRssMB });
+  }
+  fs.rmSync(runs, { recursive: true, force: true });
+  if (peer) {
+    // The peer script run as it is, then its peak RSS (ru_maxrss is in kB on Linux).
+    const script = path.resolve(root, '../shared/peers/cs231n_numpy.py');
+    const py = `import resource, runpy, sys; sys.argv = [sys.argv[1], '--data', sys.argv[2], '--model', 'twolayer', '--hidden', '500', '--iters', '300', '--lr', '1e-3', '--reg', '0.03']; runpy.run_path(sys.argv[0], run_name='__main__'); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)`;
+    const r = spawnSync(values.python!, ['-c', py, script, cifarDir], { encoding: 'utf8' });
+    if (r.status === 0) emit({ kind: 'memory', what: 'peak RSS, CIFAR MLP 500 run (MB)', side: 'numpy', median: Number(r.stdout.trim().split('\n').at(-1)) });
   }
 }
-emit({ kind: 'memory', peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) });
+emit({ kind: 'memory', what: 'peak RSS of this benchmark process (MB)', side: 'bench', median: Math.round(process.resourceUsage().maxRSS / 1024) });
 
-// ---- table ------------------------------------------------------------------------------------------
-console.log('\nfigure                               engine     project       numpy   project/numpy');
-for (const r of rows) {
-  const line = (what: string, engine: string, v: number, unit: string, p?: number, higherIsBetter = false) => {
-    const ratio = p ? (higherIsBetter ? p / v : v / p) : undefined;
-    console.log(`${what.padEnd(36)} ${engine.padEnd(9)} ${`${v} ${unit}`.padStart(12)} ${p ? `${p} ${unit}`.padStart(11) : '          –'}   ${ratio ? `${ratio.toFixed(2)}×` : ''}`);
-  };
-  if (r.kind === 'gemm') line(`matmul ${r.shape}`, r.engine as string, r.gflops as number, 'GF/s', r.peer as number | undefined, true);
-  if (r.kind === 'train') line(r.what as string, r.engine as string, r.ms as number, 'ms', r.peer as number | undefined);
-  if (r.kind === 'load') line('load + preprocess CIFAR', 'js', r.seconds as number, 's', peer['load cifar (s)']);
-  if (r.kind === 'eval') line(`full-epoch eval (${r.rows} rows)`, r.engine as string, r.seconds as number, 's');
-  if (r.kind === 'memory') console.log(`peak resident memory: ${r.peakRssMB} MB`);
+// ---- table ----------------------------------------------------------------------------------------------
+console.log(`\nmedians of ${ROUNDS} rounds; project/numpy is the time ratio (for GF/s, the inverse throughput ratio): below 1 is faster than numpy`);
+console.log(`${'figure'.padEnd(36)} ${'engine'.padEnd(9)} ${'project'.padStart(12)} ${'numpy'.padStart(12)}   project/numpy`);
+const byWhat = new Map<string, Record<string, unknown>[]>();
+for (const r of rows) if (r.kind === 'figure' || r.kind === 'memory') byWhat.set(r.what as string, [...(byWhat.get(r.what as string) ?? []), r]);
+for (const [what, rs] of byWhat) {
+  const p = rs.find((r) => r.side === 'numpy');
+  for (const r of rs) {
+    if (r.side === 'numpy' && rs.length > 1) continue;
+    const unit = (r.unit as string | undefined) ?? 'MB';
+    const fmt = (v: unknown) => (v === undefined ? '–' : `${Number(v) < 10 ? Number(v).toFixed(3) : Number(v).toFixed(1)} ${unit}`);
+    const ratio = (r.ratio as number | undefined) ?? (r.kind === 'memory' && p && r !== p ? (r.median as number) / (p.median as number) : undefined);
+    console.log(`${what.padEnd(36)} ${String(r.side).padEnd(9)} ${fmt(r.median).padStart(12)} ${fmt(p?.median).padStart(12)}   ${ratio ? `${ratio.toFixed(2)}×` : ''}`);
+  }
 }
-console.log('(project/numpy: time ratio for ms and s, inverse throughput ratio for GF/s; below 1 is faster than numpy)');
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;

@@ -53,6 +53,8 @@ export interface Summary {
   testAcc: number | null;
   seconds: { load: number; train: number; total: number };
   examplesPerSecond: number | null;
+  /** Peak resident memory of the process when the run ended, in MB (a sweep's trials share one process). */
+  peakRssMB?: number;
   checkpoint: string | null;
 }
 
@@ -312,6 +314,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     testAcc,
     seconds: { load: round(loadSeconds), train: round(trainSeconds), total: round((performance.now() - t0) / 1000) },
     examplesPerSecond: Math.round((iterations * cfg.batchSize) / trainSeconds),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     checkpoint: savedCheckpoint,
   };
   writeJsonAtomic(path.join(dir, 'summary.json'), summary);
