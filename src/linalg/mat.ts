@@ -17,11 +17,18 @@ export interface Mat<T extends FloatArray = FloatArray> {
 }
 
 /**
- * A zero-filled array of `n` numbers of type `Ctor`, for buffers that training reuses (parameters,
- * gradients, activations, minibatches).
+ * A zero-filled array of `n` numbers of type `Ctor` in a SharedArrayBuffer, for the buffers
+ * training works in (the prepared data, parameters, gradients, activations, minibatches). Shared
+ * memory is ordinary memory to this thread, but worker threads can read and write it in place: the
+ * wasm engine's workers compute their blocks of a product straight from and into these arrays, and
+ * a sweep's workers all read the one copy of the data.
  */
+export function allocFloat(Ctor: Float32ArrayConstructor, n: number): Float32Array;
+export function allocFloat(Ctor: Float64ArrayConstructor, n: number): Float64Array;
+export function allocFloat(Ctor: FloatArrayCtor, n: number): FloatArray;
 export function allocFloat(Ctor: FloatArrayCtor, n: number): FloatArray {
-  return new Ctor(n);
+  const sab = new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT);
+  return Ctor === Float64Array ? new Float64Array(sab) : new Float32Array(sab);
 }
 
 /** A new zero-filled (rows, cols) matrix whose data has the array type `Ctor`. */

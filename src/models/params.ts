@@ -2,7 +2,7 @@
  * Parameters live in one flat buffer with named matrix views into it (as llm.c does), so the
  * optimizer step is one loop over one array and a checkpoint is one block of floats.
  */
-import type { FloatArray, FloatArrayCtor, Mat } from '../linalg/mat.js';
+import { type FloatArray, type FloatArrayCtor, type Mat, allocFloat } from '../linalg/mat.js';
 
 export interface ParamSpec {
   name: string;
@@ -21,7 +21,7 @@ export interface ParamSet<T extends FloatArray = FloatArray> {
 /** A zero-filled parameter set laid out by `specs`. */
 export function allocParams<T extends FloatArray>(specs: ParamSpec[], Ctor: FloatArrayCtor): ParamSet<T> {
   const total = specs.reduce((s, p) => s + p.rows * p.cols, 0);
-  const flat = new Ctor(total) as T;
+  const flat = allocFloat(Ctor, total) as T;
   return { specs, flat, views: viewsOf(specs, flat) };
 }
 
@@ -40,6 +40,7 @@ export function viewsOf<T extends FloatArray>(specs: ParamSpec[], flat: T): Reco
 
 /** A parameter set with the same layout and a copy of the values. */
 export function cloneParams<T extends FloatArray>(p: ParamSet<T>): ParamSet<T> {
-  const flat = p.flat.slice() as T;
+  const flat = allocFloat(p.flat.constructor as FloatArrayCtor, p.flat.length) as T;
+  flat.set(p.flat);
   return { specs: p.specs, flat, views: viewsOf(p.specs, flat) };
 }

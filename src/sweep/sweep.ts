@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../linalg/worker_threads.js';
 import { type Config, checkAgainstData } from '../config/config.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { modelFromCheckpoint } from '../models/index.js';
@@ -132,17 +132,6 @@ export function resultsCsv(results: SweepResults, keys: string[]): string {
   return [head.join(','), ...rows].join('\n') + '\n';
 }
 
-function startWorker(workerData: unknown): Worker {
-  // From the build, the worker is worker.js.
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
-  // Run from src/ through tsx (the tests), it is worker.ts; Node 20 does not apply the main
-  // thread's `--import tsx` hooks to worker threads, so the worker registers tsx itself first.
-  const api = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`;
-  return new Worker(boot, { eval: true, workerData });
-}
-
 export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   const t0 = performance.now();
   const out = opts.out ?? ((s: string) => process.stdout.write(s + '\n'));
@@ -194,7 +183,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   for (const r of [...byIndex.values()].sort((a, b) => a.index - b.index)) out(trialRow(r, trials.length));
 
   // The data, once, in shared memory. Every trial's batch size is checked against it first.
-  const runData: RunData = await loadRunData(base, { shared: true });
+  const runData: RunData = await loadRunData(base);
   for (const t of trials) checkAgainstData(t.config, runData.data.train.n);
   const d = runData.data;
   out(`data: ${base.dataset} from ${runData.source} (train ${d.train.n}, val ${d.val.n}, test ${d.test.n}; ${d.dim} numbers a row), ${runData.loadSeconds.toFixed(1)} s, shared by ${workers} worker${workers > 1 ? 's' : ''}`);
@@ -246,7 +235,7 @@ function runPending(
   let remaining = pending.length;
   return new Promise((resolve, reject) => {
     const start = () => {
-      const w = startWorker({ runData, backend, blasThreads: Math.max(1, Math.floor(os.availableParallelism() / n)) });
+      const w = startWorker(import.meta.url, 'worker', { runData, backend, threads: Math.max(1, Math.floor(os.availableParallelism() / n)) });
       let current: Trial | null = null;
       let ready = false;
       const next = () => {

@@ -5,18 +5,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
-import { setBlasThreads } from '../linalg/engines/openblas.js';
 import type { Config } from '../config/config.js';
 import { trainOnData, type RunData, type RunUi } from '../train/run.js';
 import { DivergedError } from '../train/trainer.js';
 import { buildRunReport } from '../report/run_report.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
-const init = workerData as { runData: RunData; backend: BackendChoice; blasThreads: number };
+const init = workerData as { runData: RunData; backend: BackendChoice; threads: number };
 const port = parentPort!;
-const { engine, skipped } = await initEngine(init.backend);
-// OpenBLAS's thread count is process-wide: the workers share the cores instead of each taking all.
-setBlasThreads(init.blasThreads);
+// The workers share the cores instead of each engine taking all of them.
+const { engine, skipped } = await initEngine(init.backend, init.threads);
 
 /** Trials print nothing: the main thread reports each finished trial as a table row. */
 const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };

@@ -5,7 +5,7 @@
  * 'replacement': each row index drawn uniformly (cs231n's np.random.choice(N, B, replace=True)).
  * 'shuffle': a permutation per epoch, consumed B at a time (the last partial batch is dropped).
  */
-import type { Mat } from '../linalg/mat.js';
+import { type Mat, allocFloat } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Sampling } from '../config/config.js';
 import type { LabeledRows } from './evaluate.js';
@@ -27,7 +27,7 @@ export class Batcher {
     private readonly sampling: Sampling,
   ) {
     if (batchSize > src.X.rows) throw new Error(`Batcher: batch size ${batchSize} is larger than the split (${src.X.rows} rows)`);
-    this.X = { rows: batchSize, cols: src.X.cols, data: new Float32Array(batchSize * src.X.cols) };
+    this.X = { rows: batchSize, cols: src.X.cols, data: allocFloat(Float32Array, batchSize * src.X.cols) };
     this.y = new Int32Array(batchSize);
   }
 

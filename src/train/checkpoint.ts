@@ -16,6 +16,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import { allocFloat } from '../linalg/mat.js';
 import type { ModelSpec } from '../models/model.js';
 import type { ParamSpec } from '../models/params.js';
 import { writeFileAtomic } from './atomic.js';
@@ -121,7 +122,9 @@ export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
   if (got !== header.payloadSha256) bad('payload hash does not match the header (the file is corrupt)');
   if (!littleEndian()) payload.swap32();
   const all = new Float32Array(payload.buffer, payload.byteOffset, total + header.meanLength);
-  return { header, params: all.slice(0, total), mean: all.slice(total) };
+  const params = allocFloat(Float32Array, total); // shared memory, as training's parameters are
+  params.set(all.subarray(0, total));
+  return { header, params, mean: all.slice(total) };
 }
 
 /** Write a checkpoint atomically. */

@@ -8,6 +8,7 @@
  */
 import type { Mat } from '../mat.js';
 import type { Engine } from '../matmul.js';
+import { createWasmEngine } from './wasm.js';
 
 export type BackendChoice = 'auto' | 'openblas' | 'tfjs-node' | 'wasm' | 'cpu' | 'js';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'openblas', 'tfjs-node', 'wasm', 'cpu', 'js'];
@@ -39,28 +40,21 @@ async function tryBackend(tf: Tf, name: 'tfjs-node' | 'wasm' | 'cpu'): Promise<s
   }
 }
 
-/** Engine wrapping the current TensorFlow.js backend. */
+/**
+ * Engine wrapping the current TensorFlow.js backend, tfjs-node or cpu (wasm has its own engine,
+ * wasm.ts, which runs on every core).
+ */
 function tfjsEngine(tf: Tf, name: string): Engine {
-  const features = tf.env().features;
-  const detail =
-    name === 'wasm'
-      ? `TensorFlow.js ${tf.version_core} wasm backend (SIMD ${features['WASM_HAS_SIMD_SUPPORT'] ? 'on' : 'off'}, threads ${features['WASM_HAS_MULTITHREAD_SUPPORT'] ? 'on' : 'off'})`
-      : `TensorFlow.js ${tf.version_core} ${name} backend`;
-  const transposeInKernel = name !== 'wasm';
   return {
     name,
-    detail,
+    detail: `TensorFlow.js ${tf.version_core} ${name} backend`,
     matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
       // tf.tidy disposes every intermediate tensor and returns C. (Reading C with dataSync()
       // inside the tidy was measured 60× slower on wasm, so it is read after.)
       const c = tf.tidy(() => {
         const ta = tf.tensor2d(a.data, [a.rows, a.cols], 'float32');
         const tb = tf.tensor2d(b.data, [b.rows, b.cols], 'float32');
-        if (transposeInKernel) return tf.matMul(ta, tb, transA, transB);
-        // The wasm backend's BatchMatMul is 10-40× slower with its transpose flags than without
-        // (3072×200ᵀ·200×500: 690 ms vs 18 ms measured), so the operand is transposed inside
-        // TensorFlow.js (a 1-2 ms kernel) and the fast path is used.
-        return tf.matMul(transA ? tf.transpose(ta) : ta, transB ? tf.transpose(tb) : tb);
+        return tf.matMul(ta, tb, transA, transB);
       });
       try {
         out.data.set(c.dataSync() as Float32Array);
@@ -81,13 +75,13 @@ export interface EngineSelection {
  * Pick and initialise an engine. 'auto' walks tfjs-node → wasm → cpu. A forced choice that
  * cannot load throws, naming the backend and the reason.
  */
-export async function selectTfjsEngine(choice: Exclude<BackendChoice, 'js' | 'openblas'>): Promise<EngineSelection> {
+export async function selectTfjsEngine(choice: Exclude<BackendChoice, 'js' | 'openblas'>, threads?: number): Promise<EngineSelection> {
   const tf = await loadTf();
   const order: ('tfjs-node' | 'wasm' | 'cpu')[] = choice === 'auto' ? ['tfjs-node', 'wasm', 'cpu'] : [choice];
   const skipped: { name: string; reason: string }[] = [];
   for (const name of order) {
     const reason = await tryBackend(tf, name);
-    if (reason === null) return { engine: tfjsEngine(tf, name), skipped };
+    if (reason === null) return { engine: name === 'wasm' ? await createWasmEngine(tf, threads) : tfjsEngine(tf, name), skipped };
     skipped.push({ name, reason });
   }
   const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
