@@ -44,9 +44,12 @@ const { values } = parseArgs({
     python: { type: 'string', default: '/usr/bin/python3' },
     rounds: { type: 'string', default: '5' },
     'no-memory': { type: 'boolean', default: false },
+    only: { type: 'string', default: 'load,matmul,train,eval,memory' },
   },
 });
 const ROUNDS = Math.max(1, Number(values.rounds));
+/** Sections to run: --only train,eval (the table then shows only those). */
+const ONLY = new Set(values.only!.split(','));
 const PAUSE_MS = 300; // OpenBLAS's idle threads spin for about 0.1 s after a product before they sleep
 const rows: Record<string, unknown>[] = [];
 const emit = (r: Record<string, unknown>) => {
@@ -135,7 +138,7 @@ let soft!: RunData;
 let mlpData!: RunData;
 {
   const samples: Sample[] = [];
-  for (let r = 0; r < Math.min(ROUNDS, 3); r++) {
+  for (let r = 0; r < (ONLY.has('load') ? Math.min(ROUNDS, 3) : 1); r++) {
     const t0 = performance.now();
     soft = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'softmax', dataDir: cifarDir }, {}));
     samples.push({ side: 'js', value: (performance.now() - t0) / 1000 });
@@ -144,8 +147,8 @@ let mlpData!: RunData;
   }
   const ours = median(samples.filter((s) => s.side === 'js').map((s) => s.value));
   const theirs = peer ? median(samples.filter((s) => s.side === 'numpy').map((s) => s.value)) : undefined;
-  emit({ kind: 'figure', what: 'load + preprocess CIFAR (s)', side: 'js', unit: 's', median: round(ours), samples: samples.filter((s) => s.side === 'js').map((s) => round(s.value)), ...(theirs ? { ratio: round(ours / theirs) } : {}) });
-  if (theirs) emit({ kind: 'figure', what: 'load + preprocess CIFAR (s)', side: 'numpy', unit: 's', median: round(theirs), samples: samples.filter((s) => s.side === 'numpy').map((s) => round(s.value)) });
+  if (ONLY.has('load')) emit({ kind: 'figure', what: 'load + preprocess CIFAR (s)', side: 'js', unit: 's', median: round(ours), samples: samples.filter((s) => s.side === 'js').map((s) => round(s.value)), ...(theirs ? { ratio: round(ours / theirs) } : {}) });
+  if (theirs && ONLY.has('load')) emit({ kind: 'figure', what: 'load + preprocess CIFAR (s)', side: 'numpy', unit: 's', median: round(theirs), samples: samples.filter((s) => s.side === 'numpy').map((s) => round(s.value)) });
   mlpData = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'mlp', dataDir: cifarDir }, {}));
 }
 
@@ -167,7 +170,7 @@ const SHAPES: [number, number, number, boolean, boolean][] = [
   [200, 500, 3073, false, true],
   [4096, 3073, 10, false, false], // scores for an evaluation chunk
 ];
-for (const [m, k, n, ta, tb] of SHAPES) {
+for (const [m, k, n, ta, tb] of ONLY.has('matmul') ? SHAPES : []) {
   const rng = new Rng(1);
   const a = ta ? rand(k, m, rng) : rand(m, k, rng);
   const b = tb ? rand(n, k, rng) : rand(k, n, rng);
@@ -196,7 +199,7 @@ const CASES: { what: string; data: () => RunData; hidden: number[]; iters: numbe
   { what: 'mlp 100 ms/iter', data: () => mlpData, hidden: [100], iters: 150, peer: { op: 'train', model: 'twolayer', hidden: 100 } },
   { what: 'mlp 500 ms/iter', data: () => mlpData, hidden: [500], iters: 60, peer: { op: 'train', model: 'twolayer', hidden: 500 } },
 ];
-for (const c of CASES) {
+for (const c of ONLY.has('train') ? CASES : []) {
   await rounds(
     c.what,
     'ms',
@@ -225,6 +228,7 @@ for (const [what, d, hidden, req] of [
   ['full-epoch eval, softmax (s)', () => soft, [], { op: 'eval', model: 'softmax' }],
   ['full-epoch eval, mlp 500 (s)', () => mlpData, [500], { op: 'eval', model: 'twolayer', hidden: 500 }],
 ] as const) {
+  if (!ONLY.has('eval')) break;
   const data = d().data;
   const model = createModel({ kind: hidden.length ? 'mlp' : 'softmax', inputDim: data.dim, hidden: [...hidden], numClasses: 10 }, { initStd: 1e-3, reg: 0 }, new Rng(0));
   model.reuseBuffers = true;
@@ -242,7 +246,7 @@ for (const [what, d, hidden, req] of [
 peer?.stop();
 
 // ---- peak memory of real runs ------------------------------------------------------------------------
-if (!values['no-memory']) {
+if (!values['no-memory'] && ONLY.has('memory')) {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-'));
   for (const e of engines) {
     const r = spawnSync(process.execPath, [path.join(root, 'bin/train.js'), '--dataset', 'cifar', '--model', 'mlp', '--iterations', '300', '--backend', e.name, '--data-dir', cifarDir, '--runs-dir', runs, '--name', `mem-${e.name}`], { encoding: 'utf8' });

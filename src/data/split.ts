@@ -11,7 +11,7 @@
  * row has 3,072 + 1 = 3,073 numbers and an MNIST row 784 + 1 = 785.
  */
 import { type Count, ConfigError } from '../config/config.js';
-import { type Mat, allocFloat } from '../linalg/mat.js';
+import type { Mat } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
 import type { RawDataset, RawSplit } from './datasets.js';
 
@@ -88,16 +88,13 @@ export function meanImage(src: RawSplit, n: number, pixels: number): Float32Arra
   return mean;
 }
 
-/**
- * Rows [start, start+count) of `src`, preprocessed: (pixels − mean)·scale, then a 1 if `pre.bias`.
- * The rows live in shared memory (mat.ts allocFloat), so worker threads read them in place.
- */
-export function preprocessRows(src: RawSplit, start: number, count: number, mean: Float32Array, pre: Preprocess, dim: number): Rows {
+/** Rows [start, start+count) of `src`, preprocessed: (pixels − mean)·scale, then a 1 if `pre.bias`. */
+export function preprocessRows(src: RawSplit, start: number, count: number, mean: Float32Array, pre: Preprocess, dim: number, shared = false): Rows {
   const pixels = mean.length;
   if (dim !== pixels + (pre.bias ? 1 : 0)) throw new Error(`preprocessRows: dim ${dim} does not match ${pixels} pixels${pre.bias ? ' + bias' : ''}`);
   if (start + count > src.n) throw new Error(`preprocessRows: rows ${start}..${start + count} are past the ${src.n} records`);
-  const X = allocFloat(Float32Array, count * dim);
-  const y = new Int32Array(new SharedArrayBuffer(4 * count));
+  const X = shared ? sharedFloat32(count * dim) : new Float32Array(count * dim);
+  const y = shared ? new Int32Array(new SharedArrayBuffer(4 * count)) : new Int32Array(count);
   const s = pre.scale;
   for (let i = 0; i < count; i++) {
     const from = (start + i) * pixels;
@@ -109,18 +106,24 @@ export function preprocessRows(src: RawSplit, start: number, count: number, mean
   return { X: { rows: count, cols: dim, data: X }, y, n: count };
 }
 
+/** A Float32Array in a SharedArrayBuffer: posted to a worker thread, it is shared, not copied. */
+function sharedFloat32(n: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(4 * n));
+}
+
 /**
  * Split, subtract the train mean image, scale, add the bias column, and draw the dev rows.
- * The train/val/test rows live in SharedArrayBuffers, so a sweep's worker threads all read the
- * one copy.
+ * With `shared`, the train/val/test rows live in SharedArrayBuffers, so a sweep's worker threads
+ * all read the one copy.
  */
-export function prepareData(raw: RawDataset, split: SplitSizes, pre: Preprocess, rng: Rng): PreparedData {
+export function prepareData(raw: RawDataset, split: SplitSizes, pre: Preprocess, rng: Rng, opts: { shared?: boolean } = {}): PreparedData {
   const pixels = raw.dim;
   const dim = pixels + (pre.bias ? 1 : 0);
+  const sh = opts.shared ?? false;
   const mean = meanImage(raw.train, split.numTrain, pixels);
-  const train = preprocessRows(raw.train, 0, split.numTrain, mean, pre, dim);
-  const val = preprocessRows(raw.train, split.numTrain, split.numVal, mean, pre, dim);
-  const test = preprocessRows(raw.test, 0, split.numTest, mean, pre, dim);
+  const train = preprocessRows(raw.train, 0, split.numTrain, mean, pre, dim, sh);
+  const val = preprocessRows(raw.train, split.numTrain, split.numVal, mean, pre, dim, sh);
+  const test = preprocessRows(raw.test, 0, split.numTest, mean, pre, dim, sh);
   const dev = gatherRows(train, rng.choice(split.numTrain, split.numDev));
   return { dataset: raw.name, train, val, test, dev, mean, preprocess: { ...pre }, dim, classes: raw.classes, imageShape: raw.imageShape };
 }
@@ -128,7 +131,7 @@ export function prepareData(raw: RawDataset, split: SplitSizes, pre: Preprocess,
 /** Copies of rows `idx` of `src`, in that order. */
 export function gatherRows(src: Rows, idx: Int32Array): Rows {
   const D = src.X.cols;
-  const X = allocFloat(Float32Array, idx.length * D);
+  const X = new Float32Array(idx.length * D);
   const y = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     X.set(src.X.data.subarray(idx[i] * D, (idx[i] + 1) * D), i * D);

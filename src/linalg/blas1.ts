@@ -1,8 +1,9 @@
 /**
  * The two vector operations training does over every weight: y += α·x (the SGD step, the L2
- * gradient) and Σ x·y (the L2 loss). In JS they are plain loops; the native engine does them
- * with BLAS (saxpy, dsdot), SIMD and on every core, since over 1.5 M weights these passes cost
- * as much as the matrix products. Either way the sum is accumulated in float64.
+ * gradient) and Σ x·y (the L2 loss). Over the 1.5 M weights of a CIFAR MLP these passes cost as
+ * much as a matrix product, so engines speed them up: the native engine with BLAS (saxpy, dsdot:
+ * SIMD, every core), the wasm engine by running the JS loops below on every core. Either way the
+ * sum is accumulated in float64.
  */
 import type { FloatArray } from './mat.js';
 import { getEngine } from './matmul.js';
@@ -12,8 +13,7 @@ export function axpy(alpha: number, x: FloatArray, y: FloatArray): void {
   if (x.length !== y.length) throw new Error(`axpy: x has ${x.length} numbers but y has ${y.length}`);
   const e = getEngine();
   if (e.axpy && x instanceof Float32Array && y instanceof Float32Array) return e.axpy(alpha, x, y);
-  const n = y.length;
-  for (let i = 0; i < n; i++) y[i] += alpha * x[i];
+  axpyRange(alpha, x, y, 0, y.length);
 }
 
 /** Σ x[i]·y[i], accumulated in float64. */
@@ -21,14 +21,40 @@ export function dot(x: FloatArray, y: FloatArray): number {
   if (x.length !== y.length) throw new Error(`dot: x has ${x.length} numbers but y has ${y.length}`);
   const e = getEngine();
   if (e.dot && x instanceof Float32Array && y instanceof Float32Array) return e.dot(x, y);
-  let s = 0;
-  const n = x.length;
-  for (let i = 0; i < n; i++) s += x[i] * y[i];
-  return s;
+  return dotRange(x, y, 0, x.length);
 }
 
-/** Whether axpy/dot on `x` run on the engine's own kernels (BLAS) rather than the JS loops. */
+/** Whether axpy/dot on `x` run on the engine's own kernels (BLAS, threads) rather than the JS loops. */
 export function hasFastBlas1(x: FloatArray): boolean {
   const e = getEngine();
   return x instanceof Float32Array && e.axpy !== undefined && e.dot !== undefined;
+}
+
+// The loops, over [lo, hi). Unrolled by four: V8 runs them about 1.5× faster so (each element
+// still gets exactly the same operations, in the same order).
+
+/** y[i] += alpha·x[i] for i in [lo, hi). */
+export function axpyRange(alpha: number, x: FloatArray, y: FloatArray, lo: number, hi: number): void {
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    y[i] += alpha * x[i];
+    y[i + 1] += alpha * x[i + 1];
+    y[i + 2] += alpha * x[i + 2];
+    y[i + 3] += alpha * x[i + 3];
+  }
+  for (; i < hi; i++) y[i] += alpha * x[i];
+}
+
+/** Σ x[i]·y[i] for i in [lo, hi), in float64, in index order. */
+export function dotRange(x: FloatArray, y: FloatArray, lo: number, hi: number): number {
+  let s = 0;
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    s += x[i] * y[i];
+    s += x[i + 1] * y[i + 1];
+    s += x[i + 2] * y[i + 2];
+    s += x[i + 3] * y[i + 3];
+  }
+  for (; i < hi; i++) s += x[i] * y[i];
+  return s;
 }

@@ -16,17 +16,29 @@ export interface Mat<T extends FloatArray = FloatArray> {
   data: T;
 }
 
+let sharedMemory = false;
+
 /**
- * A zero-filled array of `n` numbers of type `Ctor` in a SharedArrayBuffer, for the buffers
- * training works in (the prepared data, parameters, gradients, activations, minibatches). Shared
- * memory is ordinary memory to this thread, but worker threads can read and write it in place: the
- * wasm engine's workers compute their blocks of a product straight from and into these arrays, and
- * a sweep's workers all read the one copy of the data.
+ * Whether allocFloat puts its arrays in SharedArrayBuffers: on while the active engine computes
+ * on worker threads that read and write operands in place (the wasm engine; set by setEngine).
+ * Off otherwise, because V8 copies to and from shared memory about 2.5× slower (a relaxed-atomic
+ * copy instead of memcpy: 15 against 39 GB/s for a 1 MB array in cache), which a minibatch
+ * gather would pay every step.
+ */
+export function useSharedMemory(on: boolean): void {
+  sharedMemory = on;
+}
+
+/**
+ * A zero-filled array of `n` numbers of type `Ctor`, for the buffers training works in
+ * (parameters, gradients, activations, minibatches), in shared memory when the engine wants it
+ * (useSharedMemory).
  */
 export function allocFloat(Ctor: Float32ArrayConstructor, n: number): Float32Array;
 export function allocFloat(Ctor: Float64ArrayConstructor, n: number): Float64Array;
 export function allocFloat(Ctor: FloatArrayCtor, n: number): FloatArray;
 export function allocFloat(Ctor: FloatArrayCtor, n: number): FloatArray {
+  if (!sharedMemory) return new Ctor(n);
   const sab = new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT);
   return Ctor === Float64Array ? new Float64Array(sab) : new Float32Array(sab);
 }

@@ -8,7 +8,7 @@
  * products, which only gradient checks use, always run on the reference JS kernel: TensorFlow.js
  * has no float64 dtype, and a gradient check must not be rounded to float32.
  */
-import { type Mat, type FloatArray, shapeStr } from './mat.js';
+import { type Mat, type FloatArray, shapeStr, useSharedMemory } from './mat.js';
 import { referenceEngine } from './engines/reference.js';
 
 export interface MatmulOptions {
@@ -29,6 +29,8 @@ export interface Engine {
   axpy?(alpha: number, x: Float32Array, y: Float32Array): void;
   /** Σ x·y over whole float32 arrays, accumulated in float64. */
   dot?(x: Float32Array, y: Float32Array): number;
+  /** True when its worker threads read and write operands in place if they are in shared memory (mat.ts allocFloat). */
+  readonly sharedMemory?: boolean;
 }
 
 let active: Engine = referenceEngine;
@@ -41,6 +43,7 @@ export function getEngine(): Engine {
 /** Route float32 products to `engine` (tests use this to compare engines). */
 export function setEngine(engine: Engine): void {
   active = engine;
+  useSharedMemory(engine.sharedMemory === true);
 }
 
 /**

@@ -183,7 +183,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   for (const r of [...byIndex.values()].sort((a, b) => a.index - b.index)) out(trialRow(r, trials.length));
 
   // The data, once, in shared memory. Every trial's batch size is checked against it first.
-  const runData: RunData = await loadRunData(base);
+  const runData: RunData = await loadRunData(base, { shared: true });
   for (const t of trials) checkAgainstData(t.config, runData.data.train.n);
   const d = runData.data;
   out(`data: ${base.dataset} from ${runData.source} (train ${d.train.n}, val ${d.val.n}, test ${d.test.n}; ${d.dim} numbers a row), ${runData.loadSeconds.toFixed(1)} s, shared by ${workers} worker${workers > 1 ? 's' : ''}`);

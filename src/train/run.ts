@@ -76,13 +76,14 @@ export interface RunData {
  * Load, split and preprocess the data `cfg` asks for. Throws ConfigError/DataError on nonsense
  * before any work is done. The dev rows are drawn with their own generator seeded by cfg.seed,
  * so training draws the same numbers whether the data was prepared here or shared by a sweep.
+ * `shared` allocates the rows in SharedArrayBuffers, for worker threads.
  */
-export async function loadRunData(cfg: Config): Promise<RunData> {
+export async function loadRunData(cfg: Config, opts: { shared?: boolean } = {}): Promise<RunData> {
   const t0 = performance.now();
   const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
   checkAgainstData(cfg, split.numTrain);
-  const data = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, new Rng(cfg.seed));
+  const data = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, new Rng(cfg.seed), opts);
   return { data, source: raw.source, loadSeconds: (performance.now() - t0) / 1000 };
 }
 

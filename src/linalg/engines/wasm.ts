@@ -2,21 +2,25 @@
  * The wasm engine: TensorFlow.js's wasm backend (XNNPACK, SIMD) on every core.
  *
  * The threaded build of the wasm backend does not run in Node, so this engine makes its own
- * threads: the main thread and `threads − 1` worker threads, each with its own wasm backend.
- * A product is cut into one block per thread (wasm_block.ts): by columns of the result when it
- * is wide enough, so each thread packs only its share of the weights, else by rows. The main
- * thread computes the first block itself while the workers compute theirs, then waits for them.
+ * threads: the main thread and `threads − 1` worker threads (wasm_worker.ts), each with its own
+ * wasm backend. A product is cut into one block per thread (wasm_block.ts): by columns of the
+ * result when it is wide enough, so each thread packs only its share of the weights, else by
+ * rows. The main thread computes the first block itself while the workers compute theirs, then
+ * waits for them. The vector passes over the weights (axpy: the SGD step and the L2 gradient;
+ * dot: the L2 loss) are cut the same way and run as the JS loops of blas1.ts.
  *
  * Workers read the operands and write their blocks in place when the arrays live in
- * SharedArrayBuffers, as every buffer training uses does (mat.ts allocFloat, the prepared data).
- * Other arrays are copied once into a shared staging buffer first, so any Mat works.
+ * SharedArrayBuffers, as every buffer training uses does (mat.ts allocFloat). Other arrays are
+ * copied once into a shared staging buffer first, so any Mat works.
  *
  * Hand-off is through one small SharedArrayBuffer per worker: the main thread writes the task
- * there and wakes the worker with Atomics.notify; the worker writes back a done counter. No
- * message passing or event loop is on that path, so a hand-off costs microseconds.
+ * there and bumps a counter; the worker writes back a done counter. No message passing or event
+ * loop is on that path. Both sides poll for a moment before they sleep (Atomics.wait): waking a
+ * sleeping thread takes longer on a VM than most of the products training asks for.
  */
 import * as os from 'node:os';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
+import { axpyRange, dotRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import type { Engine } from '../matmul.js';
 import { startWorker } from '../worker_threads.js';
@@ -24,7 +28,10 @@ import { type Block, blockProduct } from './wasm_block.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
-/** Slots of a worker's control block (Int32Array). */
+/**
+ * A worker's control block: Int32 slots, then two Float64 slots (F64). One layout for every
+ * task: an op, three operands, two flags and a range.
+ */
 export const CTRL = {
   /** Task counter, bumped by the main thread for each task; −1 tells the worker to stop. */
   seq: 0,
@@ -32,27 +39,38 @@ export const CTRL = {
   done: 1,
   /** 0 if that task succeeded, 1 if it threw (its message follows on the port). */
   status: 2,
-  /** First slot of the task: 3 operands × OPERAND_SLOTS, then transA, transB, r0, r1, c0, c1. */
-  task: 3,
+  /** What to do: OP.product, OP.axpy or OP.dot. */
+  op: 3,
+  /** Operands a, b, out, OPERAND_SLOTS each: buffer id, element offset, element count, rows, cols. */
+  operands: 4,
+  /** transA, transB (0/1), then the block r0, r1, c0, c1 (for axpy and dot: the range [r0, r1)). */
+  args: 4 + 3 * 5,
+  length: 4 + 3 * 5 + 6,
 } as const;
-/** Per operand: buffer id, element offset, element count, rows, cols. */
 export const OPERAND_SLOTS = 5;
-export const CTRL_LENGTH = CTRL.task + 3 * OPERAND_SLOTS + 6;
+export const OP = { product: 0, axpy: 1, dot: 2 } as const;
+/** Float64 slots: alpha for axpy; the partial sum a dot task returns. */
+export const F64 = { alpha: 0, result: 1, length: 2 } as const;
+/** Byte offset of the Float64 slots in the control block (8-aligned). */
+export const F64_OFFSET = 8 * Math.ceil((4 * CTRL.length) / 8);
 
 /** Messages on a worker's port. */
 export type ToWasmWorker = { type: 'buffer'; id: number; sab: SharedArrayBuffer } | { type: 'forget'; id: number };
-export type FromWasmWorker = { type: 'ready'; detail: string } | { type: 'error'; message: string };
+export type FromWasmWorker = { type: 'ready' } | { type: 'error'; message: string };
 
 /** Below this many flops (2·M·N·K) a product is not worth a hand-off: the main thread does it all. */
-const MIN_PARALLEL_FLOPS = 2e6;
+const MIN_PARALLEL_FLOPS = 4e6;
 /** A product is cut by columns when every thread gets at least this many (else by rows). */
 const MIN_COLS_PER_THREAD = 32;
+/** Below this many elements an axpy or dot runs on the main thread alone. */
+const MIN_PARALLEL_ELEMENTS = 1 << 16;
 /** How long the main thread waits for a worker before it gives up (the worker is stuck or gone). */
 const WORKER_TIMEOUT_MS = 120_000;
 
 interface PoolWorker {
   worker: Worker;
   ctrl: Int32Array;
+  f64: Float64Array;
   port: MessagePort;
   seq: number;
   /** Ids of the buffers this worker has been sent. */
@@ -73,6 +91,11 @@ export async function createWasmEngine(tf: Tf, threads = os.availableParallelism
   await current?.close();
   current = await startWasmEngine(tf, n);
   return current;
+}
+
+/** [lo, hi) of part p of `parts` equal parts of [0, len). */
+function part(p: number, parts: number, len: number): [number, number] {
+  return [Math.round((p * len) / parts), Math.round(((p + 1) * len) / parts)];
 }
 
 async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
@@ -102,27 +125,27 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     }
     return id;
   };
-  // Staging for operands that are not in shared memory, one per operand position, grown on demand.
-  const staging: Float32Array[] = [new Float32Array(new SharedArrayBuffer(0)), new Float32Array(new SharedArrayBuffer(0)), new Float32Array(new SharedArrayBuffer(0))];
-  const stage = (slot: number, len: number): Float32Array => {
-    if (staging[slot].length < len) staging[slot] = new Float32Array(new SharedArrayBuffer(4 * len));
-    return staging[slot].subarray(0, len);
-  };
 
-  /** Write operand `m` (shared, or staged) into slots at `at` of every worker's task. */
-  const shared = (m: Mat<Float32Array>, slot: number, copyIn: boolean): Mat<Float32Array> => {
+  // Staging for product operands that are not in shared memory, one per position, grown on demand.
+  const staging: Float32Array[] = [];
+  /** `m` itself when it is in shared memory, else a staged copy (with its values when `copyIn`). */
+  const sharedMat = (m: Mat<Float32Array>, slot: number, copyIn: boolean): Mat<Float32Array> => {
     if (m.data.buffer instanceof SharedArrayBuffer) return m;
-    const s = stage(slot, m.data.length);
+    if ((staging[slot]?.length ?? -1) < m.data.length) staging[slot] = new Float32Array(new SharedArrayBuffer(4 * m.data.length));
+    const s = staging[slot].subarray(0, m.data.length);
     if (copyIn) s.set(m.data);
     return { rows: m.rows, cols: m.cols, data: s };
   };
-  const writeOperand = (w: PoolWorker, m: Mat<Float32Array>, at: number): void => {
+
+  /** Write operand `m` (in shared memory) into operand slot `slot` of `w`'s task. */
+  const setOperand = (w: PoolWorker, slot: number, m: Mat<Float32Array>): void => {
     const sab = m.data.buffer as SharedArrayBuffer;
     const id = idOf(sab);
     if (!w.known.has(id)) {
       w.port.postMessage({ type: 'buffer', id, sab } satisfies ToWasmWorker);
       w.known.add(id);
     }
+    const at = CTRL.operands + slot * OPERAND_SLOTS;
     const c = w.ctrl;
     c[at] = id;
     c[at + 1] = m.data.byteOffset / 4;
@@ -131,62 +154,103 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     c[at + 4] = m.cols;
   };
 
-  const detail = `TensorFlow.js ${tf.version_core} wasm backend (SIMD ${tf.env().features['WASM_HAS_SIMD_SUPPORT'] ? 'on' : 'off'}), ${n} thread${n > 1 ? 's' : ''}${n > 1 ? ` (main + ${n - 1} worker${n > 2 ? 's' : ''})` : ''}`;
+  /** Hand `w` a task: op, operands, flags and block; it starts at once. */
+  const post = (w: PoolWorker, op: number, operands: Mat<Float32Array>[], transA: boolean, transB: boolean, blk: Block): void => {
+    const c = w.ctrl;
+    c[CTRL.op] = op;
+    operands.forEach((m, slot) => setOperand(w, slot, m));
+    c[CTRL.args] = transA ? 1 : 0;
+    c[CTRL.args + 1] = transB ? 1 : 0;
+    c[CTRL.args + 2] = blk.r0;
+    c[CTRL.args + 3] = blk.r1;
+    c[CTRL.args + 4] = blk.c0;
+    c[CTRL.args + 5] = blk.c1;
+    w.seq = (w.seq + 1) & 0x3fffffff;
+    Atomics.store(c, CTRL.seq, w.seq);
+    Atomics.notify(c, CTRL.seq);
+  };
 
+  /**
+   * Run `mine` on this thread while `busy` work on their tasks, then wait for all of them. Every
+   * worker is waited for even when `mine` throws, so none is left writing into a buffer.
+   */
+  const together = (busy: PoolWorker[], mine: () => void): void => {
+    let err: unknown = null;
+    try {
+      mine();
+    } catch (e) {
+      err = e;
+    }
+    for (const w of busy) {
+      try {
+        waitDone(w);
+      } catch (e) {
+        err ??= e;
+      }
+    }
+    if (err !== null) throw err;
+  };
+
+  /** y (as a 1-row Mat) for a vector op, or null when the op should stay on this thread. */
+  const vectorParts = (x: Float32Array, y: Float32Array): number => {
+    const shared = x.buffer instanceof SharedArrayBuffer && y.buffer instanceof SharedArrayBuffer;
+    return shared && y.length >= MIN_PARALLEL_ELEMENTS ? workers.length + 1 : 1;
+  };
+  const row = (v: Float32Array): Mat<Float32Array> => ({ rows: 1, cols: v.length, data: v });
+
+  const threadsText = n > 1 ? `${n} threads (main + ${n - 1} worker${n > 2 ? 's' : ''})` : '1 thread';
   return {
     name: 'wasm',
-    detail,
+    detail: `TensorFlow.js ${tf.version_core} wasm backend (SIMD ${tf.env().features['WASM_HAS_SIMD_SUPPORT'] ? 'on' : 'off'}), ${threadsText}`,
     threads: n,
+    sharedMemory: n > 1,
+
     matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
       const M = out.rows;
       const N = out.cols;
       const K = transA ? a.rows : a.cols;
       const byCols = !transA && N >= MIN_COLS_PER_THREAD * n;
-      const parts = Math.min(n, byCols ? N : M);
-      if (parts === 1 || 2 * M * N * K < MIN_PARALLEL_FLOPS) {
-        blockProduct(tf, a, b, out, transA, transB, { r0: 0, r1: M, c0: 0, c1: N });
-        return;
-      }
+      const parts = 2 * M * N * K < MIN_PARALLEL_FLOPS ? 1 : Math.min(n, byCols ? N : M);
       const blocks: Block[] = [];
-      const len = byCols ? N : M;
       for (let p = 0; p < parts; p++) {
-        const lo = Math.round((p * len) / parts);
-        const hi = Math.round(((p + 1) * len) / parts);
+        const [lo, hi] = part(p, parts, byCols ? N : M);
         blocks.push(byCols ? { r0: 0, r1: M, c0: lo, c1: hi } : { r0: lo, r1: hi, c0: 0, c1: N });
       }
-      const sa = shared(a, 0, true);
-      const sb = shared(b, 1, true);
-      const so = shared(out, 2, false);
+      if (parts === 1) return blockProduct(tf, a, b, out, transA, transB, blocks[0]);
+      const operands = [sharedMat(a, 0, true), sharedMat(b, 1, true), sharedMat(out, 2, false)];
+      const busy = workers.slice(0, parts - 1);
+      busy.forEach((w, i) => post(w, OP.product, operands, transA, transB, blocks[i + 1]));
+      together(busy, () => blockProduct(tf, a, b, out, transA, transB, blocks[0]));
+      // A staged output: copy the workers' blocks into the caller's array.
+      const so = operands[2];
+      if (so !== out) for (let i = 1; i < parts; i++) copyBlock(so, out, blocks[i]);
+    },
+
+    axpy(alpha: number, x: Float32Array, y: Float32Array) {
+      const parts = vectorParts(x, y);
       const busy = workers.slice(0, parts - 1);
       busy.forEach((w, i) => {
-        const c = w.ctrl;
-        writeOperand(w, sa, CTRL.task);
-        writeOperand(w, sb, CTRL.task + OPERAND_SLOTS);
-        writeOperand(w, so, CTRL.task + 2 * OPERAND_SLOTS);
-        const t = CTRL.task + 3 * OPERAND_SLOTS;
-        const blk = blocks[i + 1];
-        c[t] = transA ? 1 : 0;
-        c[t + 1] = transB ? 1 : 0;
-        c[t + 2] = blk.r0;
-        c[t + 3] = blk.r1;
-        c[t + 4] = blk.c0;
-        c[t + 5] = blk.c1;
-        w.seq = (w.seq + 1) & 0x3fffffff;
-        Atomics.store(c, CTRL.seq, w.seq);
-        Atomics.notify(c, CTRL.seq);
+        w.f64[F64.alpha] = alpha;
+        const [lo, hi] = part(i + 1, parts, y.length);
+        post(w, OP.axpy, [row(x), row(y)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
       });
-      let err: unknown = null;
-      try {
-        blockProduct(tf, a, b, out, transA, transB, blocks[0]);
-      } catch (e) {
-        err = e;
-      }
-      busy.forEach((w, i) => {
-        waitDone(w);
-        if (so !== out && err === null) copyBlock(so, out, blocks[i + 1]);
-      });
-      if (err !== null) throw err;
+      together(busy, () => axpyRange(alpha, x, y, 0, part(0, parts, y.length)[1]));
     },
+
+    dot(x: Float32Array, y: Float32Array): number {
+      const parts = vectorParts(x, y);
+      const busy = workers.slice(0, parts - 1);
+      busy.forEach((w, i) => {
+        const [lo, hi] = part(i + 1, parts, y.length);
+        post(w, OP.dot, [row(x), row(y)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
+      });
+      let s = 0;
+      together(busy, () => (s = dotRange(x, y, 0, part(0, parts, y.length)[1])));
+      // Partial sums added in part order: the same threads give the same sum.
+      for (const w of busy) s += w.f64[F64.result];
+      return s;
+    },
+
     async close() {
       for (const w of workers) {
         Atomics.store(w.ctrl, CTRL.seq, -1);
@@ -194,6 +258,7 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
       }
       await Promise.all(workers.map((w) => w.worker.terminate()));
       workers.length = 0;
+      if (current?.threads === n) current = null;
     },
   };
 }
@@ -224,9 +289,11 @@ function copyBlock(from: Mat<Float32Array>, to: Mat<Float32Array>, blk: Block): 
 }
 
 async function startPoolWorker(): Promise<PoolWorker> {
-  const ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_LENGTH));
+  const sab = new SharedArrayBuffer(F64_OFFSET + 8 * F64.length);
+  const ctrl = new Int32Array(sab, 0, CTRL.length);
+  const f64 = new Float64Array(sab, F64_OFFSET, F64.length);
   const { port1, port2 } = new MessageChannel();
-  const worker = startWorker(import.meta.url, 'wasm_worker', { ctrl, port: port2 }, [port2]);
+  const worker = startWorker(import.meta.url, 'wasm_worker', { sab, port: port2 }, [port2]);
   worker.unref();
   await new Promise<void>((resolve, reject) => {
     const fail = (e: unknown) => reject(new Error(`wasm engine: a worker thread could not start: ${e instanceof Error ? e.message : String(e)}`));
@@ -240,5 +307,5 @@ async function startPoolWorker(): Promise<PoolWorker> {
     });
   });
   port1.unref();
-  return { worker, ctrl, port: port1, seq: 0, known: new Set() };
+  return { worker, ctrl, f64, port: port1, seq: 0, known: new Set() };
 }

@@ -1,15 +1,18 @@
 /**
  * A worker thread of the wasm engine (wasm.ts). It starts its own TensorFlow.js wasm backend,
- * then loops: wait on its control block for a task, compute that block of the product into the
- * shared output, report it done. It never returns to the event loop while it serves tasks, so
- * the main thread's buffers and stop signal reach it through its port, read synchronously.
+ * then loops: wait on its control block for a task, do it (a block of a product into the shared
+ * output, or a range of an axpy or dot), report it done. It never returns to the event loop while
+ * it serves tasks, so the main thread's buffers reach it through its port, read synchronously.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { axpyRange, dotRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
-import { CTRL, type FromWasmWorker, OPERAND_SLOTS, type ToWasmWorker } from './wasm.js';
+import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker } from './wasm.js';
 import { blockProduct } from './wasm_block.js';
 
-const { ctrl, port } = workerData as { ctrl: Int32Array; port: MessagePort };
+const { sab, port } = workerData as { sab: SharedArrayBuffer; port: MessagePort };
+const ctrl = new Int32Array(sab, 0, CTRL.length);
+const f64 = new Float64Array(sab, F64_OFFSET, F64.length);
 const buffers = new Map<number, SharedArrayBuffer>();
 
 const tf = await import('@tensorflow/tfjs-core');
@@ -20,7 +23,7 @@ try {
   port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromWasmWorker);
   process.exit(1);
 }
-port.postMessage({ type: 'ready', detail: tf.getBackend() } satisfies FromWasmWorker);
+port.postMessage({ type: 'ready' } satisfies FromWasmWorker);
 
 /** Take in every message waiting on the port (new buffers, buffers to drop). */
 function drain(): void {
@@ -31,17 +34,35 @@ function drain(): void {
   }
 }
 
-/** Operand at slot `at` of the task, as a Mat over the shared buffer it names. */
-function operand(at: number): Mat<Float32Array> {
-  const sab = buffers.get(ctrl[at]);
-  if (sab === undefined) throw new Error(`buffer ${ctrl[at]} was never sent`);
-  return { rows: ctrl[at + 3], cols: ctrl[at + 4], data: new Float32Array(sab, 4 * ctrl[at + 1], ctrl[at + 2]) };
+/** Operand `slot` of the task, as a Mat over the shared buffer it names. */
+function operand(slot: number): Mat<Float32Array> {
+  const at = CTRL.operands + slot * OPERAND_SLOTS;
+  const buf = buffers.get(ctrl[at]);
+  if (buf === undefined) throw new Error(`buffer ${ctrl[at]} was never sent`);
+  return { rows: ctrl[at + 3], cols: ctrl[at + 4], data: new Float32Array(buf, 4 * ctrl[at + 1], ctrl[at + 2]) };
+}
+
+function run(): void {
+  drain();
+  const g = CTRL.args;
+  const [r0, r1, c0, c1] = [ctrl[g + 2], ctrl[g + 3], ctrl[g + 4], ctrl[g + 5]];
+  switch (ctrl[CTRL.op]) {
+    case OP.product:
+      return blockProduct(tf, operand(0), operand(1), operand(2), ctrl[g] === 1, ctrl[g + 1] === 1, { r0, r1, c0, c1 });
+    case OP.axpy:
+      return axpyRange(f64[F64.alpha], operand(0).data, operand(1).data, r0, r1);
+    case OP.dot:
+      f64[F64.result] = dotRange(operand(0).data, operand(1).data, r0, r1);
+      return;
+    default:
+      throw new Error(`unknown op ${ctrl[CTRL.op]}`);
+  }
 }
 
 /**
- * Wait for the next task. Training asks for a product every millisecond or so, and waking a
- * sleeping thread costs far more than that on a VM (the idle vCPU has to be scheduled again), so
- * the worker first polls for SPIN_MS and only then sleeps.
+ * Wait for the next task. Training asks for one every millisecond or so, and waking a sleeping
+ * thread costs far more than that on a VM (the idle vCPU has to be scheduled again), so the
+ * worker first polls for SPIN_MS and only then sleeps.
  */
 const SPIN_MS = 10;
 function nextTask(seen: number): number {
@@ -63,12 +84,7 @@ for (;;) {
   seen = seq;
   let status = 0;
   try {
-    drain();
-    const a = operand(CTRL.task);
-    const b = operand(CTRL.task + OPERAND_SLOTS);
-    const out = operand(CTRL.task + 2 * OPERAND_SLOTS);
-    const t = CTRL.task + 3 * OPERAND_SLOTS;
-    blockProduct(tf, a, b, out, ctrl[t] === 1, ctrl[t + 1] === 1, { r0: ctrl[t + 2], r1: ctrl[t + 3], c0: ctrl[t + 4], c1: ctrl[t + 5] });
+    run();
   } catch (e) {
     status = 1;
     port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromWasmWorker);
