@@ -6,6 +6,7 @@
  *   sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc)   C = op(A)·op(B), row-major
  *   saxpy(alpha, x, y)   y += alpha·x             (the SGD step, the L2 gradient)
  *   dsdot(x, y) → Σ x·y, accumulated in double    (the L2 loss)
+ *   gatherRows(src, cols, rows, dst)   dst row i = src row rows[i]   (a minibatch; memcpy per row)
  *   info() → { library, threads }
  *   setThreads(n)   threads OpenBLAS uses for each product (process-wide; a sweep with W workers
  *                   on C cores gives each C/W, so they do not oversubscribe the cores)
@@ -39,7 +40,7 @@ static float *f32(napi_env env, napi_value v, size_t *len, const char *name) {
   bool is;
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) {
     char msg[96];
-    snprintf(msg, sizeof msg, "tsnn_blas.sgemm: %s must be a Float32Array", name);
+    snprintf(msg, sizeof msg, "tsnn_blas: %s must be a Float32Array", name);
     napi_throw_type_error(env, NULL, msg);
     return NULL;
   }
@@ -47,7 +48,7 @@ static float *f32(napi_env env, napi_value v, size_t *len, const char *name) {
   void *data;
   if (napi_get_typedarray_info(env, v, &type, len, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
     char msg[96];
-    snprintf(msg, sizeof msg, "tsnn_blas.sgemm: %s must be a Float32Array", name);
+    snprintf(msg, sizeof msg, "tsnn_blas: %s must be a Float32Array", name);
     napi_throw_type_error(env, NULL, msg);
     return NULL;
   }
@@ -139,6 +140,46 @@ static napi_value dsdot(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value gather_rows(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t cols;
+  if (argc != 4 || napi_get_value_int32(env, argv[1], &cols) != napi_ok || cols < 0) {
+    napi_throw_type_error(env, NULL, "tsnn_blas.gatherRows: expected (src, cols, rows, dst)");
+    return NULL;
+  }
+  size_t ls, ld, nrows;
+  float *src = f32(env, argv[0], &ls, "src");
+  if (!src) return NULL;
+  float *dst = f32(env, argv[3], &ld, "dst");
+  if (!dst) return NULL;
+  bool is;
+  napi_typedarray_type type;
+  void *rp;
+  if (napi_is_typedarray(env, argv[2], &is) != napi_ok || !is || napi_get_typedarray_info(env, argv[2], &type, &nrows, &rp, NULL, NULL) != napi_ok || type != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "tsnn_blas.gatherRows: rows must be an Int32Array");
+    return NULL;
+  }
+  const int32_t *rows = (const int32_t *)rp;
+  size_t srcRows = cols > 0 ? ls / (size_t)cols : 0;
+  if (ld < nrows * (size_t)cols) {
+    napi_throw_range_error(env, NULL, "tsnn_blas.gatherRows: dst is too short for the rows");
+    return NULL;
+  }
+  for (size_t i = 0; i < nrows; i++) {
+    if (rows[i] < 0 || (size_t)rows[i] >= srcRows) {
+      napi_throw_range_error(env, NULL, "tsnn_blas.gatherRows: a row index is outside src");
+      return NULL;
+    }
+  }
+  const size_t bytes = (size_t)cols * sizeof(float);
+  for (size_t i = 0; i < nrows; i++) {
+    memcpy(dst + i * (size_t)cols, src + (size_t)rows[i] * (size_t)cols, bytes);
+  }
+  return NULL;
+}
+
 static napi_value blas_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value obj, lib, threads;
@@ -180,6 +221,8 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "saxpy", f));
   CHECK(napi_create_function(env, "dsdot", NAPI_AUTO_LENGTH, dsdot, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "dsdot", f));
+  CHECK(napi_create_function(env, "gatherRows", NAPI_AUTO_LENGTH, gather_rows, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "gatherRows", f));
   CHECK(napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "setThreads", f));
   return exports;

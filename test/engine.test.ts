@@ -8,9 +8,9 @@ import { initEngine } from '../src/linalg/engine.js';
 import { liveTensors } from '../src/linalg/engines/tfjs.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
 import { loadOpenblasEngine } from '../src/linalg/engines/openblas.js';
-import { axpy, dot } from '../src/linalg/blas1.js';
+import { axpy, axpyRange, dot, dotRange, gatherRows } from '../src/linalg/blas1.js';
 import { getEngine, matmul, setEngine } from '../src/linalg/matmul.js';
-import type { Mat } from '../src/linalg/mat.js';
+import { allocFloat, type Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 
 function randMat(rows: number, cols: number, rng: Rng): Mat<Float32Array> {
@@ -89,6 +89,96 @@ test('openblas: axpy and dot (the SGD step and the L2 term) agree with the JS lo
   assert.ok(relDiff(results[0].y, results[1].y) < 1e-6, 'axpy');
   assert.ok(Math.abs(results[0].d - results[1].d) / Math.abs(results[1].d) < 1e-6, `dot ${results[0].d} vs ${results[1].d}`);
   assert.throws(() => axpy(1, x, y0.subarray(1)), /axpy: x has 100003 numbers but y has 100002/);
+  setEngine(referenceEngine);
+});
+
+/** Products shaped like a training step's, each [a, b, transA, transB]; the arrays are shared when `shared`. */
+function trainingProducts(rng: Rng, shared: boolean): [Mat<Float32Array>, Mat<Float32Array>, boolean, boolean][] {
+  const mat = (rows: number, cols: number): Mat<Float32Array> => {
+    const m = { rows, cols, data: shared ? allocFloat(Float32Array, rows * cols) : new Float32Array(rows * cols) };
+    rng.fillNormal(m.data);
+    return m;
+  };
+  return [
+    [mat(200, 3073), mat(3073, 10), false, false], //   softmax scores: split by rows (10 columns)
+    [mat(200, 3072), mat(3072, 100), false, false], //  hidden layer: split by columns
+    [mat(200, 3073), mat(200, 10), true, false], //     dW = Xᵀ·dscores: split by rows of Xᵀ
+    [mat(200, 3072), mat(200, 100), true, false],
+    [mat(200, 100), mat(3072, 100), false, true], //    dX = dout·Wᵀ: split by columns
+    [mat(21, 307), mat(23, 21), true, true], //         both flags, odd sizes
+    [rowsOf(mat(900, 3072), 150, 700), mat(3072, 100), false, false], // a view inside a larger buffer
+  ];
+}
+
+test('wasm engine on 1, 2 and 3 threads: bit-identical products, within 1e-4 of the reference, from shared and plain arrays', async () => {
+  for (const shared of [true, false]) {
+    const results: Float32Array[][] = [];
+    for (const threads of [1, 2, 3]) {
+      const { engine } = await initEngine('wasm', threads);
+      assert.match(engine.detail, new RegExp(`${threads} thread`));
+      const rng = new Rng(17);
+      results.push(trainingProducts(rng, shared).map(([a, b, transA, transB]) => matmul(a, b, undefined, { transA, transB }).data));
+    }
+    setEngine(referenceEngine);
+    const rng = new Rng(17);
+    trainingProducts(rng, shared).forEach(([a, b, transA, transB], i) => {
+      const want = matmul(a, b, undefined, { transA, transB }).data;
+      const e = relDiff(results[0][i], want);
+      assert.ok(e < 1e-4, `product ${i} (shared ${shared}): relative difference ${e} from the reference`);
+      // Each thread computes whole output elements with the same kernel, so the split changes no bit.
+      for (const t of [1, 2]) assert.ok(results[t][i].every((v, j) => Object.is(v, results[0][i][j])), `product ${i} (shared ${shared}) differs on ${t + 1} threads`);
+    });
+  }
+});
+
+test('wasm engine on 2 threads: axpy is exactly the JS loop, dot agrees to 1e-12, on shared arrays', async () => {
+  const n = 300_007;
+  const rng = new Rng(8);
+  await initEngine('wasm', 2);
+  const x = allocFloat(Float32Array, n);
+  const y = allocFloat(Float32Array, n);
+  assert.ok(x.buffer instanceof SharedArrayBuffer, 'training buffers are shared while the threaded wasm engine is active');
+  rng.fillNormal(x);
+  rng.fillNormal(y);
+  const want = y.slice();
+  axpyRange(0.73, x, want, 0, n);
+  const wantDot = dotRange(x, want, 0, n);
+  axpy(0.73, x, y);
+  const d = dot(x, y);
+  assert.ok(y.every((v, i) => Object.is(v, want[i])), 'axpy');
+  assert.ok(Math.abs(d - wantDot) <= 1e-12 * Math.abs(wantDot), `dot ${d} vs ${wantDot}`);
+  setEngine(referenceEngine);
+  assert.ok(!(allocFloat(Float32Array, 4).buffer instanceof SharedArrayBuffer), 'plain memory again on a single-threaded engine');
+});
+
+test('openblas and wasm agree to 1e-4 relative on the products of a training step', { skip: nativeSkip }, async () => {
+  const out: Float32Array[][] = [];
+  for (const backend of ['openblas', 'wasm'] as const) {
+    await initEngine(backend);
+    const rng = new Rng(23);
+    out.push(trainingProducts(rng, false).map(([a, b, transA, transB]) => matmul(a, b, undefined, { transA, transB }).data));
+  }
+  out[0].forEach((o, i) => {
+    const e = relDiff(out[1][i], o);
+    assert.ok(e < 1e-4, `product ${i}: openblas and wasm differ by ${e}`);
+  });
+  setEngine(referenceEngine);
+});
+
+test('gatherRows copies the chosen rows (native memcpy and JS alike) and refuses an index outside the data', async () => {
+  const rng = new Rng(4);
+  const src = randMat(50, 37, rng);
+  const rows = Int32Array.of(49, 0, 7, 7, 23);
+  const backends = 'engine' in native ? (['openblas', 'js'] as const) : (['js'] as const);
+  for (const backend of backends) {
+    await initEngine(backend);
+    const dst = { rows: 5, cols: 37, data: new Float32Array(5 * 37).fill(NaN) };
+    gatherRows(src, rows, dst);
+    rows.forEach((r, i) => assert.deepEqual(dst.data.subarray(i * 37, (i + 1) * 37), src.data.subarray(r * 37, (r + 1) * 37), `${backend}: row ${i}`));
+    assert.throws(() => gatherRows(src, Int32Array.of(3, 50), dst), /row|outside/, `${backend}: index 50 of 50 rows`);
+    assert.throws(() => gatherRows(src, Int32Array.of(-1), dst), /row|outside/, `${backend}: index -1`);
+    assert.throws(() => gatherRows(src, new Int32Array(6), dst), /cannot hold 6 rows/, `${backend}: too many rows for dst`);
+  }
   setEngine(referenceEngine);
 });
 

@@ -1,11 +1,11 @@
 /**
  * The two vector operations training does over every weight: y += α·x (the SGD step, the L2
- * gradient) and Σ x·y (the L2 loss). Over the 1.5 M weights of a CIFAR MLP these passes cost as
+ * gradient) and Σ x·y (the L2 loss), and the minibatch gather. Over the 1.5 M weights of a CIFAR MLP these passes cost as
  * much as a matrix product, so engines speed them up: the native engine with BLAS (saxpy, dsdot:
  * SIMD, every core), the wasm engine by running the JS loops below on every core. Either way the
  * sum is accumulated in float64.
  */
-import type { FloatArray } from './mat.js';
+import { type FloatArray, type Mat, shapeStr } from './mat.js';
 import { getEngine } from './matmul.js';
 
 /** y += alpha·x, in place. */
@@ -22,6 +22,25 @@ export function dot(x: FloatArray, y: FloatArray): number {
   const e = getEngine();
   if (e.dot && x instanceof Float32Array && y instanceof Float32Array) return e.dot(x, y);
   return dotRange(x, y, 0, x.length);
+}
+
+/**
+ * dst row i = src row rows[i], for i < rows.length: a minibatch gathered into a reused buffer.
+ * The native engine does it with one memcpy per row; in JS it is one typed-array copy per row.
+ * src (R,D), rows (B) of indices in [0, R), dst (≥B, D)
+ */
+export function gatherRows(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>): void {
+  const D = src.cols;
+  if (dst.cols !== D || dst.rows < rows.length) throw new Error(`gatherRows: dst ${shapeStr(dst)} cannot hold ${rows.length} rows of ${D}`);
+  const e = getEngine();
+  if (e.gatherRows) return e.gatherRows(src, rows, dst);
+  const from = src.data;
+  const to = dst.data;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (!(r >= 0 && r < src.rows)) throw new Error(`gatherRows: row ${r} is outside src ${shapeStr(src)}`);
+    to.set(from.subarray(r * D, r * D + D), i * D);
+  }
 }
 
 /** Whether axpy/dot on `x` run on the engine's own kernels (BLAS, threads) rather than the JS loops. */

@@ -1,10 +1,12 @@
 /**
- * Minibatches gathered into buffers allocated once: each step copies B rows of X into the same
- * (B,D) matrix, so steady-state training allocates nothing for batches.
+ * Minibatches gathered into buffers allocated once: each step draws B row indices into the same
+ * index array and copies those rows of X into the same (B,D) matrix (blas1 gatherRows), so
+ * steady-state training allocates no batch.
  *
  * 'replacement': each row index drawn uniformly (cs231n's np.random.choice(N, B, replace=True)).
  * 'shuffle': a permutation per epoch, consumed B at a time (the last partial batch is dropped).
  */
+import { gatherRows } from '../linalg/blas1.js';
 import { type Mat, allocFloat } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Sampling } from '../config/config.js';
@@ -18,6 +20,8 @@ export interface BatcherState {
 export class Batcher {
   readonly X: Mat<Float32Array>;
   readonly y: Int32Array;
+  /** Which rows of the split the current batch holds. */
+  private readonly rows: Int32Array;
   private perm: Int32Array | null = null;
   private pos = 0;
 
@@ -29,6 +33,7 @@ export class Batcher {
     if (batchSize > src.X.rows) throw new Error(`Batcher: batch size ${batchSize} is larger than the split (${src.X.rows} rows)`);
     this.X = { rows: batchSize, cols: src.X.cols, data: allocFloat(Float32Array, batchSize * src.X.cols) };
     this.y = new Int32Array(batchSize);
+    this.rows = new Int32Array(batchSize);
   }
 
   /** Where the shuffled order stands, for a checkpoint (null perm: no epoch shuffled yet). */
@@ -45,22 +50,20 @@ export class Batcher {
   /** Fill this.X / this.y with the next minibatch. */
   next(rng: Rng): void {
     const N = this.src.X.rows;
-    const D = this.src.X.cols;
-    const from = this.src.X.data;
+    const rows = this.rows;
     for (let i = 0; i < this.batchSize; i++) {
-      let r: number;
       if (this.sampling === 'replacement') {
-        r = rng.int(N);
+        rows[i] = rng.int(N);
       } else {
         if (this.perm === null || this.pos + this.batchSize - i > N) {
           this.perm ??= Int32Array.from({ length: N }, (_, k) => k);
           rng.shuffle(this.perm);
           this.pos = 0;
         }
-        r = this.perm[this.pos++];
+        rows[i] = this.perm[this.pos++];
       }
-      this.X.data.set(from.subarray(r * D, r * D + D), i * D);
-      this.y[i] = this.src.y[r];
+      this.y[i] = this.src.y[rows[i]];
     }
+    gatherRows(this.src.X, rows, this.X);
   }
 }

@@ -16,6 +16,7 @@ interface Addon {
   setThreads(n: number): void;
   saxpy(alpha: number, x: Float32Array, y: Float32Array): void;
   dsdot(x: Float32Array, y: Float32Array): number;
+  gatherRows(src: Float32Array, cols: number, rows: Int32Array, dst: Float32Array): void;
 }
 
 let loaded: Addon | null = null;
@@ -49,6 +50,7 @@ export function loadOpenblasEngine(): { engine: Engine } | { reason: string } {
       },
       axpy: (alpha, x, y) => addon.saxpy(alpha, x, y),
       dot: (x, y) => addon.dsdot(x, y),
+      gatherRows: (src, rows, dst) => addon.gatherRows(src.data, src.cols, rows, dst.data),
     },
   };
 }
