@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { KEYS, flagOf } from '../src/config/config.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { readJsonl } from '../src/train/rundir.js';
+import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -21,7 +22,7 @@ function train(args: string[], cwd = root) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const small = ['--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--backend', 'wasm'];
+const small = ['--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--backend', E2E_BACKEND];
 
 test('train on an MNIST subset writes a complete run folder, and eval reloads it to the same accuracy', () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
@@ -34,7 +35,7 @@ test('train on an MNIST subset writes a complete run folder, and eval reloads it
   assert.deepEqual(fs.readdirSync(dir).sort(), ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'report.html', 'summary.json', 'train.log', 'weights.png']);
 
   // Console: readable lines, the sanity check, epochs, final accuracies (no TTY: plain lines).
-  assert.match(r.out, /engine: wasm/);
+  assert.match(r.out, new RegExp(`engine: ${E2E_BACKEND}`));
   assert.match(r.out, /initial loss \d\.\d{4} .*expected −ln\(1\/10\) = 2\.3026/);
   assert.match(r.out, /epoch 3 \(iter 15\): train acc 0\.\d{3} {2}val acc 0\.\d{3}/);
   assert.match(r.out, /iter +\d+\/15 {2}loss/);
@@ -46,7 +47,7 @@ test('train on an MNIST subset writes a complete run folder, and eval reloads it
   assert.equal(cfg.numVal, 200); // the flag overrides the preset's 5000
   const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
   assert.equal(summary.status, 'ok');
-  assert.equal(summary.engine, 'wasm');
+  assert.equal(summary.engine, E2E_BACKEND);
   assert.equal(summary.iterations, 15); // 3 epochs × 1000/200
   assert.ok(summary.testAcc > 0.8, `test accuracy ${summary.testAcc}`);
   assert.ok(summary.examplesPerSecond > 0);
@@ -55,14 +56,14 @@ test('train on an MNIST subset writes a complete run folder, and eval reloads it
   assert.equal(metrics.filter((m) => m.type === 'iter').length, 15);
   assert.equal(metrics.filter((m) => m.type === 'epoch').length, 3);
   const log = fs.readFileSync(path.join(dir, 'train.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.ok(log.some((l) => l.msg === 'engine' && l.engine === 'wasm'));
+  assert.ok(log.some((l) => l.msg === 'engine' && l.engine === E2E_BACKEND));
   assert.ok(log.some((l) => l.msg === 'initial loss check'));
 
   const ck = loadCheckpoint(path.join(dir, 'best.ckpt'));
   assert.equal(ck.header.valAcc, summary.bestValAcc);
   assert.equal(ck.mean.length, 784);
 
-  const e = train(['eval', dir, '--split', 'all', '--backend', 'wasm']);
+  const e = train(['eval', dir, '--split', 'all', '--backend', E2E_BACKEND]);
   assert.equal(e.code, 0, e.err);
   const acc = (name: string) => Number(new RegExp(`${name} accuracy: (\\d\\.\\d+)`).exec(e.out)?.[1]);
   assert.equal(acc('test'), Number(summary.testAcc.toFixed(4)));
@@ -153,7 +154,7 @@ test('report rebuilds a run folder\'s report and figures from its files; other f
   const dir = path.join(runs, fs.readdirSync(runs)[0]);
   const before = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
   for (const f of ['report.html', 'weights.png', 'confusion.png']) fs.rmSync(path.join(dir, f));
-  const r = train(['report', dir, '--backend', 'wasm']);
+  const r = train(['report', dir, '--backend', E2E_BACKEND]);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /report: .*report\.html/);
   // The same files give the same page (the engine and the data are the same).

@@ -14,12 +14,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = path.join(root, 'test-output');
-const small = ['--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--backend', 'wasm'];
+const small = ['--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--backend', E2E_BACKEND];
 
 function train(args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8' });
@@ -80,7 +81,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
     assert.match(out, /report: .*report\.html/);
     train([...small, '--model', 'mlp', '--hidden', '16', '--epochs', '2', '--runs-dir', tmp, '--name', 'mlp']);
     const sweepFile = path.join(tmp, 'sweep-r.json');
-    fs.writeFileSync(sweepFile, JSON.stringify({ name: 'r', base: { numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, backend: 'wasm' }, grid: { lr: [0.1, 1], reg: [1e-4, 1e-2] } }));
+    fs.writeFileSync(sweepFile, JSON.stringify({ name: 'r', base: { numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, backend: E2E_BACKEND }, grid: { lr: [0.1, 1], reg: [1e-4, 1e-2] } }));
     const sweepOut = spawnSync(process.execPath, [bin, 'sweep', '--config', sweepFile, '--workers', '2', '--runs-dir', tmp], { cwd: root, encoding: 'utf8' });
     assert.equal(sweepOut.status, 0, sweepOut.stderr);
     assert.match(sweepOut.stdout, /report: .*sweep-r\/report\.html/);

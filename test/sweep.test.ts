@@ -20,12 +20,13 @@ import { accuracy } from '../src/train/evaluate.js';
 import { loadRunData, type Summary } from '../src/train/run.js';
 import { expandParams, expandTrials, fmtE, parseSweep, readSweepFile } from '../src/sweep/spec.js';
 import { resultsCsv, runSweep, type SweepResults } from '../src/sweep/sweep.js';
+import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
 
 /** A tiny MNIST softmax run: 20 iterations of batch 100 on 1000 rows (2 epochs). */
-const BASE = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, batchSize: 100, backend: 'wasm' };
+const BASE = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, batchSize: 100, backend: E2E_BACKEND };
 
 const TRIAL_FILES = ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'report.html', 'summary.json', 'train.log', 'weights.png'];
 const ROW = /lr \d\.\d{6}e-\d\d reg \d\.\d{6}e[+-]\d\d train accuracy: 0\.\d{3} val accuracy: 0\.\d{3}/;
@@ -310,7 +311,7 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
     assert.ok(r.valAcc! > 0.5 && r.valAcc! <= 1, `trial ${r.index} val accuracy ${r.valAcc}`); // it learned something
     assert.equal(summary.testAcc, null, 'trials do not look at the test split');
     assert.equal(summary.iterations, 20);
-    assert.equal(summary.engine, 'wasm');
+    assert.equal(summary.engine, E2E_BACKEND);
     assert.equal(cfg.lr, expected[i].lr);
     assert.equal(cfg.reg, expected[i].reg);
     assert.equal(cfg.numTrain, 1000);
@@ -356,7 +357,7 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   const cfg = readJson<Config>(path.join(sweepDir, best.dir, 'config.json'));
   const { data } = await loadRunData(cfg);
   assert.equal(data.test.n, 300);
-  await initEngine('wasm');
+  await initEngine(E2E_BACKEND);
   const ck = loadCheckpoint(path.join(sweepDir, best.dir, 'best.ckpt'));
   const model = modelFromParams(ck.header.model, { specs: ck.header.params, flat: ck.params, views: viewsOf(ck.header.params, ck.params) }, 0) as Model<Float32Array>;
   assert.equal(best.testAcc, accuracy(model, data.test));
@@ -503,7 +504,7 @@ test('train sweep: runs a sweep file on worker threads from the built CLI; bad u
   assert.equal(results.best!.valAcc.toFixed(3), best[1]);
   assert.equal(results.best!.testAcc!.toFixed(3), test[1]);
   // `train eval` on the best trial's folder agrees on the test accuracy.
-  const e = train(['eval', path.join(results.folder, results.best!.dir), '--split', 'test', '--backend', 'wasm'], dir);
+  const e = train(['eval', path.join(results.folder, results.best!.dir), '--split', 'test', '--backend', E2E_BACKEND], dir);
   assert.equal(e.code, 0, e.err);
   assert.equal(Number(/test accuracy: (\d\.\d+)/.exec(e.out)?.[1]), Number(results.best!.testAcc!.toFixed(4)));
 
