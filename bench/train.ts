@@ -34,7 +34,7 @@ import { createModel } from '../src/models/index.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
 import { Batcher } from '../src/train/batch.js';
 import { accuracy } from '../src/train/evaluate.js';
-import { loadRunData, type RunData } from '../src/train/run.js';
+import { loadRunData, peakRssMB, type RunData } from '../src/train/run.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -42,7 +42,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', default: path.resolve(root, '../shared/data/cifar-10-binary.tar.gz') },
     engines: { type: 'string', default: 'openblas,wasm' },
     python: { type: 'string', default: '/usr/bin/python3' },
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '9' },
     'no-memory': { type: 'boolean', default: false },
     only: { type: 'string', default: 'load,matmul,train,eval,memory' },
   },
@@ -107,16 +107,22 @@ for (const name of values.engines!.split(',') as BackendChoice[]) {
 }
 emit({ kind: 'machine', cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, engines: engines.map((e) => `${e.name}: ${e.detail}`) });
 
-/** One sample of `what` per round for numpy (when `peerReq` is given) and for every engine. */
-type Sample = { side: string; value: number };
-async function rounds(what: string, unit: string, ours: (e: Engine) => Promise<number> | number, peerReq?: () => Promise<number>, higherIsBetter = false): Promise<void> {
+/**
+ * One sample of `what` per round for numpy (when `peerReq` is given) and for every engine, each
+ * side's turn right after the other's. The ratio printed for an engine is the median over rounds
+ * of its sample divided by numpy's sample of the same round: a slow minute of the machine (a
+ * stolen vCPU slows both sides alike) then cancels out, where a ratio of two medians taken
+ * minutes apart would not.
+ */
+type Sample = { side: string; round: number; value: number };
+async function rounds(what: string, unit: string, ours: (e: Engine) => Promise<number> | number, peerReq?: () => Promise<number>, higherIsBetter = false, n = ROUNDS): Promise<void> {
   const samples: Sample[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < n; r++) {
     const turns: (() => Promise<void>)[] = engines.map((e) => async () => {
       setEngine(e);
-      samples.push({ side: e.name, value: await ours(e) });
+      samples.push({ side: e.name, round: r, value: await ours(e) });
     });
-    if (peer && peerReq) turns.push(async () => void samples.push({ side: 'numpy', value: await peerReq() }));
+    if (peer && peerReq) turns.push(async () => void samples.push({ side: 'numpy', round: r, value: await peerReq() }));
     if (r % 2) turns.reverse();
     for (const t of turns) {
       await t();
@@ -124,33 +130,32 @@ async function rounds(what: string, unit: string, ours: (e: Engine) => Promise<n
     }
   }
   const sides = [...new Set(samples.map((s) => s.side))];
-  const med = Object.fromEntries(sides.map((s) => [s, median(samples.filter((x) => x.side === s).map((x) => x.value))]));
+  const of = (side: string) => samples.filter((x) => x.side === side);
   for (const side of sides) {
-    const all = samples.filter((x) => x.side === side).map((x) => round(x.value));
-    const p = med.numpy;
-    const ratio = side !== 'numpy' && p ? (higherIsBetter ? p / med[side] : med[side] / p) : undefined;
-    emit({ kind: 'figure', what, side, unit, median: round(med[side]), samples: all, ...(ratio ? { ratio: round(ratio) } : {}) });
+    const mine = of(side);
+    const paired = side === 'numpy' ? [] : mine.flatMap((x) => of('numpy').filter((p) => p.round === x.round).map((p) => (higherIsBetter ? p.value / x.value : x.value / p.value)));
+    const ratio = paired.length ? { ratio: round(median(paired)), ratios: paired.map(round) } : {};
+    emit({ kind: 'figure', what, side, unit, median: round(median(mine.map((x) => x.value))), samples: mine.map((x) => round(x.value)), ...ratio });
   }
 }
 
 // ---- load and preprocess ---------------------------------------------------------------------------
 let soft!: RunData;
 let mlpData!: RunData;
-{
-  const samples: Sample[] = [];
-  for (let r = 0; r < (ONLY.has('load') ? Math.min(ROUNDS, 3) : 1); r++) {
-    const t0 = performance.now();
-    soft = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'softmax', dataDir: cifarDir }, {}));
-    samples.push({ side: 'js', value: (performance.now() - t0) / 1000 });
-    await sleep(PAUSE_MS);
-    if (peer) samples.push({ side: 'numpy', value: (await peer.ask({ op: 'load', data: cifarDir })).seconds });
-  }
-  const ours = median(samples.filter((s) => s.side === 'js').map((s) => s.value));
-  const theirs = peer ? median(samples.filter((s) => s.side === 'numpy').map((s) => s.value)) : undefined;
-  if (ONLY.has('load')) emit({ kind: 'figure', what: 'load + preprocess CIFAR (s)', side: 'js', unit: 's', median: round(ours), samples: samples.filter((s) => s.side === 'js').map((s) => round(s.value)), ...(theirs ? { ratio: round(ours / theirs) } : {}) });
-  if (theirs && ONLY.has('load')) emit({ kind: 'figure', what: 'load + preprocess CIFAR (s)', side: 'numpy', unit: 's', median: round(theirs), samples: samples.filter((s) => s.side === 'numpy').map((s) => round(s.value)) });
-  mlpData = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'mlp', dataDir: cifarDir }, {}));
+const loadTurn = async (): Promise<number> => {
+  const t0 = performance.now();
+  soft = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'softmax', dataDir: cifarDir }, {}));
+  return (performance.now() - t0) / 1000;
+};
+if (ONLY.has('load')) {
+  const saved = engines.splice(0, engines.length, { name: 'js', detail: 'loader' } as Engine); // one side for the loader, whatever the engine
+  await rounds('load + preprocess CIFAR (s)', 's', loadTurn, peer ? async () => (await peer.ask({ op: 'load', data: cifarDir })).seconds : undefined, false, Math.min(ROUNDS, 3));
+  engines.splice(0, engines.length, ...saved);
+} else {
+  await loadTurn();
+  if (peer) await peer.ask({ op: 'load', data: cifarDir });
 }
+mlpData = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'mlp', dataDir: cifarDir }, {}));
 
 // ---- matrix products on the shapes training uses ------------------------------------------------------
 const rand = (r: number, c: number, rng: Rng): Mat<Float32Array> => {
@@ -195,23 +200,24 @@ for (const [m, k, n, ta, tb] of ONLY.has('matmul') ? SHAPES : []) {
 
 // ---- training iterations ---------------------------------------------------------------------------
 const CASES: { what: string; data: () => RunData; hidden: number[]; iters: number; peer: Record<string, unknown> }[] = [
-  { what: 'softmax ms/iter', data: () => soft, hidden: [], iters: 300, peer: { op: 'train', model: 'softmax' } },
-  { what: 'mlp 100 ms/iter', data: () => mlpData, hidden: [100], iters: 150, peer: { op: 'train', model: 'twolayer', hidden: 100 } },
-  { what: 'mlp 500 ms/iter', data: () => mlpData, hidden: [500], iters: 60, peer: { op: 'train', model: 'twolayer', hidden: 500 } },
+  { what: 'softmax ms/iter', data: () => soft, hidden: [], iters: 150, peer: { op: 'train', model: 'softmax' } },
+  { what: 'mlp 100 ms/iter', data: () => mlpData, hidden: [100], iters: 60, peer: { op: 'train', model: 'twolayer', hidden: 100 } },
+  { what: 'mlp 500 ms/iter', data: () => mlpData, hidden: [500], iters: 25, peer: { op: 'train', model: 'twolayer', hidden: 500 } },
 ];
 for (const c of ONLY.has('train') ? CASES : []) {
   await rounds(
     c.what,
     'ms',
     () => {
-      // What the trainer does each step, timed from model creation as the peer's train_* is.
+      // What the trainer does each step: gather, loss and gradients, SGD step. The model is made
+      // first, untimed, as the peer's set-up is (peer_numpy.py subtracts its train_* with 0 iterations).
       const d = c.data().data;
       const rng = new Rng(0);
-      const t = performance.now();
       const model = createModel({ kind: c.hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden: c.hidden, numClasses: 10 }, { initStd: 1e-4, reg: 1e-3 }, rng);
       model.reuseBuffers = true;
       const batcher = new Batcher(d.train, 200, 'replacement');
       const opt = sgdInit(model.params.flat.length, 0);
+      const t = performance.now();
       for (let i = 0; i < c.iters; i++) {
         batcher.next(rng);
         const { grads } = model.loss(batcher.X, batcher.y);
@@ -230,12 +236,13 @@ for (const [what, d, hidden, req] of [
 ] as const) {
   if (!ONLY.has('eval')) break;
   const data = d().data;
-  const model = createModel({ kind: hidden.length ? 'mlp' : 'softmax', inputDim: data.dim, hidden: [...hidden], numClasses: 10 }, { initStd: 1e-3, reg: 0 }, new Rng(0));
-  model.reuseBuffers = true;
   await rounds(
     what,
     's',
     () => {
+      // Made under the engine being measured, so its buffers are in the memory that engine wants.
+      const model = createModel({ kind: hidden.length ? 'mlp' : 'softmax', inputDim: data.dim, hidden: [...hidden], numClasses: 10 }, { initStd: 1e-3, reg: 0 }, new Rng(0));
+      model.reuseBuffers = true;
       const t = performance.now();
       accuracy(model, data.train);
       return (performance.now() - t) / 1000;
@@ -257,14 +264,14 @@ if (!values['no-memory'] && ONLY.has('memory')) {
   }
   fs.rmSync(runs, { recursive: true, force: true });
   if (peer) {
-    // The peer script run as it is, then its peak RSS (ru_maxrss is in kB on Linux).
+    // The peer script run as it is, then its peak RSS (VmHWM, as the project's runs report it: see peakRssMB).
     const script = path.resolve(root, '../shared/peers/cs231n_numpy.py');
-    const py = `import resource, runpy, sys; sys.argv = [sys.argv[1], '--data', sys.argv[2], '--model', 'twolayer', '--hidden', '500', '--iters', '300', '--lr', '1e-3', '--reg', '0.03']; runpy.run_path(sys.argv[0], run_name='__main__'); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)`;
+    const py = `import re, runpy, sys; sys.argv = [sys.argv[1], '--data', sys.argv[2], '--model', 'twolayer', '--hidden', '500', '--iters', '300', '--lr', '1e-3', '--reg', '0.03']; runpy.run_path(sys.argv[0], run_name='__main__'); print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) // 1024)`;
     const r = spawnSync(values.python!, ['-c', py, script, cifarDir], { encoding: 'utf8' });
     if (r.status === 0) emit({ kind: 'memory', what: 'peak RSS, CIFAR MLP 500 run (MB)', side: 'numpy', median: Number(r.stdout.trim().split('\n').at(-1)) });
   }
 }
-emit({ kind: 'memory', what: 'peak RSS of this benchmark process (MB)', side: 'bench', median: Math.round(process.resourceUsage().maxRSS / 1024) });
+emit({ kind: 'memory', what: 'peak RSS of this benchmark process (MB)', side: 'bench', median: peakRssMB() });
 
 // ---- table ----------------------------------------------------------------------------------------------
 console.log(`\nmedians of ${ROUNDS} rounds; project/numpy is the time ratio (for GF/s, the inverse throughput ratio): below 1 is faster than numpy`);

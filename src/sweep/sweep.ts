@@ -19,7 +19,7 @@ import { modelFromCheckpoint } from '../models/index.js';
 import { writeFileAtomic, writeJsonAtomic, RunIoError, ioErrorMessage } from '../train/atomic.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { accuracy } from '../train/evaluate.js';
-import { loadRunData, type RunData, type Summary } from '../train/run.js';
+import { loadRunData, peakRssMB, type RunData, type Summary } from '../train/run.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { buildSweepReport } from '../report/sweep_report.js';
 import { type SweepSpec, type Trial, describeParams, expandTrials, readSweepFile } from './spec.js';
@@ -164,7 +164,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   const save = () => {
     results.trials = [...byIndex.values()].sort((a, b) => a.index - b.index);
     results.seconds = Math.round((performance.now() - t0) / 10) / 100;
-    results.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+    results.peakRssMB = peakRssMB();
     writeJsonAtomic(path.join(sweepDir, 'results.json'), results);
     writeFileAtomic(path.join(sweepDir, 'results.csv'), resultsCsv(results, keys));
   };
