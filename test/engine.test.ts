@@ -10,7 +10,7 @@ import { referenceEngine } from '../src/linalg/engines/reference.js';
 import { loadOpenblasEngine } from '../src/linalg/engines/openblas.js';
 import { axpy, axpyRange, dot, dotRange, gatherRows } from '../src/linalg/blas1.js';
 import { getEngine, matmul, setEngine } from '../src/linalg/matmul.js';
-import { allocFloat, type Mat } from '../src/linalg/mat.js';
+import { allocFloat, allocInt32, type Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 
 function randMat(rows: number, cols: number, rng: Rng): Mat<Float32Array> {
@@ -165,19 +165,30 @@ test('openblas and wasm agree to 1e-4 relative on the products of a training ste
   setEngine(referenceEngine);
 });
 
-test('gatherRows copies the chosen rows (native memcpy and JS alike) and refuses an index outside the data', async () => {
-  const rng = new Rng(4);
-  const src = randMat(50, 37, rng);
-  const rows = Int32Array.of(49, 0, 7, 7, 23);
-  const backends = 'engine' in native ? (['openblas', 'js'] as const) : (['js'] as const);
+test('gatherRows copies the chosen rows (native memcpy, wasm threads, JS) and refuses an index outside the data', async () => {
+  const backends = ['openblas', 'wasm', 'js'] as const;
   for (const backend of backends) {
-    await initEngine(backend);
-    const dst = { rows: 5, cols: 37, data: new Float32Array(5 * 37).fill(NaN) };
+    if (backend === 'openblas' && !('engine' in native)) continue;
+    await initEngine(backend, 2);
+    // Made under the engine, as training's are: shared memory for the threaded wasm engine, whose
+    // workers then copy part of the rows (2,000 rows of 300: above its threshold for threads).
+    const rng = new Rng(4);
+    const src = { rows: 2500, cols: 300, data: allocFloat(Float32Array, 2500 * 300) };
+    rng.fillNormal(src.data);
+    const rows = allocInt32(2000);
+    for (let i = 0; i < rows.length; i++) rows[i] = rng.int(src.rows);
+    rows[0] = 2499;
+    rows[1] = 0;
+    const dst = { rows: 2000, cols: 300, data: allocFloat(Float32Array, 2000 * 300).fill(NaN) };
     gatherRows(src, rows, dst);
-    rows.forEach((r, i) => assert.deepEqual(dst.data.subarray(i * 37, (i + 1) * 37), src.data.subarray(r * 37, (r + 1) * 37), `${backend}: row ${i}`));
-    assert.throws(() => gatherRows(src, Int32Array.of(3, 50), dst), /row|outside/, `${backend}: index 50 of 50 rows`);
-    assert.throws(() => gatherRows(src, Int32Array.of(-1), dst), /row|outside/, `${backend}: index -1`);
-    assert.throws(() => gatherRows(src, new Int32Array(6), dst), /cannot hold 6 rows/, `${backend}: too many rows for dst`);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      assert.ok(dst.data.subarray(i * 300, (i + 1) * 300).every((v, j) => v === src.data[r * 300 + j]), `${backend}: row ${i} is src row ${r}`);
+    }
+    if (backend === 'wasm') assert.ok(src.data.buffer instanceof SharedArrayBuffer && rows.buffer instanceof SharedArrayBuffer, 'the threaded path was the one tested');
+    assert.throws(() => gatherRows(src, Int32Array.of(3, 2500), dst), /row 2500 is outside src \(2500,300\)/, `${backend}: index 2500 of 2500 rows`);
+    assert.throws(() => gatherRows(src, Int32Array.of(-1), dst), /row -1 is outside/, `${backend}: index -1`);
+    assert.throws(() => gatherRows(src, new Int32Array(2001), dst), /cannot hold 2001 rows/, `${backend}: too many rows for dst`);
   }
   setEngine(referenceEngine);
 });

@@ -11,7 +11,7 @@
  * row has 3,072 + 1 = 3,073 numbers and an MNIST row 784 + 1 = 785.
  */
 import { type Count, ConfigError } from '../config/config.js';
-import type { Mat } from '../linalg/mat.js';
+import { type Mat, allocFloat } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
 import type { RawDataset, RawSplit } from './datasets.js';
 
@@ -93,7 +93,8 @@ export function preprocessRows(src: RawSplit, start: number, count: number, mean
   const pixels = mean.length;
   if (dim !== pixels + (pre.bias ? 1 : 0)) throw new Error(`preprocessRows: dim ${dim} does not match ${pixels} pixels${pre.bias ? ' + bias' : ''}`);
   if (start + count > src.n) throw new Error(`preprocessRows: rows ${start}..${start + count} are past the ${src.n} records`);
-  const X = shared ? sharedFloat32(count * dim) : new Float32Array(count * dim);
+  // Shared for a sweep's workers; otherwise in the memory the engine wants (mat.ts allocFloat).
+  const X = shared ? sharedFloat32(count * dim) : allocFloat(Float32Array, count * dim);
   const y = shared ? new Int32Array(new SharedArrayBuffer(4 * count)) : new Int32Array(count);
   const s = pre.scale;
   for (let i = 0; i < count; i++) {

@@ -32,15 +32,18 @@ export function dot(x: FloatArray, y: FloatArray): number {
 export function gatherRows(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>): void {
   const D = src.cols;
   if (dst.cols !== D || dst.rows < rows.length) throw new Error(`gatherRows: dst ${shapeStr(dst)} cannot hold ${rows.length} rows of ${D}`);
+  for (let i = 0; i < rows.length; i++) {
+    if (!(rows[i] >= 0 && rows[i] < src.rows)) throw new Error(`gatherRows: row ${rows[i]} is outside src ${shapeStr(src)}`);
+  }
   const e = getEngine();
   if (e.gatherRows) return e.gatherRows(src, rows, dst);
-  const from = src.data;
-  const to = dst.data;
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    if (!(r >= 0 && r < src.rows)) throw new Error(`gatherRows: row ${r} is outside src ${shapeStr(src)}`);
-    to.set(from.subarray(r * D, r * D + D), i * D);
-  }
+  gatherRange(src, rows, dst, 0, rows.length);
+}
+
+/** dst row i = src row rows[i] for i in [lo, hi) (indices already checked). */
+export function gatherRange(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>, lo: number, hi: number): void {
+  const D = src.cols;
+  for (let i = lo; i < hi; i++) dst.data.set(src.data.subarray(rows[i] * D, rows[i] * D + D), i * D);
 }
 
 /** Whether axpy/dot on `x` run on the engine's own kernels (BLAS, threads) rather than the JS loops. */

@@ -43,6 +43,11 @@ export function allocFloat(Ctor: FloatArrayCtor, n: number): FloatArray {
   return Ctor === Float64Array ? new Float64Array(sab) : new Float32Array(sab);
 }
 
+/** A zero-filled Int32Array of `n` numbers, in shared memory when the engine wants it (as allocFloat). */
+export function allocInt32(n: number): Int32Array {
+  return sharedMemory ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
+}
+
 /** A new zero-filled (rows, cols) matrix whose data has the array type `Ctor`. */
 export function zeros<T extends FloatArray>(rows: number, cols: number, like: T): Mat<T>;
 export function zeros(rows: number, cols: number, like?: FloatArray | FloatArrayCtor): Mat;

@@ -7,7 +7,7 @@
  * 'shuffle': a permutation per epoch, consumed B at a time (the last partial batch is dropped).
  */
 import { gatherRows } from '../linalg/blas1.js';
-import { type Mat, allocFloat } from '../linalg/mat.js';
+import { type Mat, allocFloat, allocInt32 } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Sampling } from '../config/config.js';
 import type { LabeledRows } from './evaluate.js';
@@ -33,7 +33,7 @@ export class Batcher {
     if (batchSize > src.X.rows) throw new Error(`Batcher: batch size ${batchSize} is larger than the split (${src.X.rows} rows)`);
     this.X = { rows: batchSize, cols: src.X.cols, data: allocFloat(Float32Array, batchSize * src.X.cols) };
     this.y = new Int32Array(batchSize);
-    this.rows = new Int32Array(batchSize);
+    this.rows = allocInt32(batchSize);
   }
 
   /** Where the shuffled order stands, for a checkpoint (null perm: no epoch shuffled yet). */

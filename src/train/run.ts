@@ -105,9 +105,10 @@ export function peakRssMB(): number {
 /** Train per `cfg`. Throws ConfigError/DataError before any run folder is made; DivergedError after the summary is written. */
 export async function runTraining(cfg: Config, ui: RunUi, control: { shouldStop?: () => boolean; resumeDir?: string } = {}): Promise<RunOutcome> {
   const t0 = performance.now();
+  // The engine first: the data goes into the memory it wants (shared, for the wasm engine's threads).
+  const selection = await initEngine(cfg.backend);
   const runData = await loadRunData(cfg);
   const dir = control.resumeDir ?? createRunDir(cfg.runsDir, cfg.name);
-  const selection = await initEngine(cfg.backend);
   let outcome: RunOutcome;
   try {
     outcome = await trainOnData(cfg, runData, ui, { dir, ...selection, evaluateTest: true, t0, resume: control.resumeDir !== undefined, shouldStop: control.shouldStop });

@@ -7,7 +7,8 @@
  * result when it is wide enough, so each thread packs only its share of the weights, else by
  * rows. The main thread computes the first block itself while the workers compute theirs, then
  * waits for them. The vector passes over the weights (axpy: the SGD step and the L2 gradient;
- * dot: the L2 loss) are cut the same way and run as the JS loops of blas1.ts.
+ * dot: the L2 loss) and the minibatch gather are cut the same way and run as the JS loops of
+ * blas1.ts.
  *
  * Workers read the operands and write their blocks in place when the arrays live in
  * SharedArrayBuffers, as every buffer training uses does (mat.ts allocFloat). Other arrays are
@@ -20,7 +21,7 @@
  */
 import * as os from 'node:os';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { axpyRange, dotRange } from '../blas1.js';
+import { axpyRange, dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import type { Engine } from '../matmul.js';
 import { startWorker } from '../worker_threads.js';
@@ -39,16 +40,19 @@ export const CTRL = {
   done: 1,
   /** 0 if that task succeeded, 1 if it threw (its message follows on the port). */
   status: 2,
-  /** What to do: OP.product, OP.axpy or OP.dot. */
+  /** What to do: OP.product, OP.axpy, OP.dot or OP.gather. */
   op: 3,
-  /** Operands a, b, out, OPERAND_SLOTS each: buffer id, element offset, element count, rows, cols. */
+  /**
+   * Operands a, b, out, OPERAND_SLOTS each: buffer id, element offset, element count, rows, cols
+   * (for a gather: src, dst and the Int32Array of row indices).
+   */
   operands: 4,
-  /** transA, transB (0/1), then the block r0, r1, c0, c1 (for axpy and dot: the range [r0, r1)). */
+  /** transA, transB (0/1), then the block r0, r1, c0, c1 (for axpy, dot and gather: the range [r0, r1)). */
   args: 4 + 3 * 5,
   length: 4 + 3 * 5 + 6,
 } as const;
 export const OPERAND_SLOTS = 5;
-export const OP = { product: 0, axpy: 1, dot: 2 } as const;
+export const OP = { product: 0, axpy: 1, dot: 2, gather: 3 } as const;
 /** Float64 slots: alpha for axpy; the partial sum a dot task returns. */
 export const F64 = { alpha: 0, result: 1, length: 2 } as const;
 /** Byte offset of the Float64 slots in the control block (8-aligned). */
@@ -62,10 +66,13 @@ export type FromWasmWorker = { type: 'ready' } | { type: 'error'; message: strin
 const MIN_PARALLEL_FLOPS = 4e6;
 /** A product is cut by columns when every thread gets at least this many (else by rows). */
 const MIN_COLS_PER_THREAD = 32;
-/** Below this many elements an axpy or dot runs on the main thread alone. */
+/** Below this many elements an axpy or dot (or rows × columns, a gather) runs on the main thread alone. */
 const MIN_PARALLEL_ELEMENTS = 1 << 16;
 /** How long the main thread waits for a worker before it gives up (the worker is stuck or gone). */
 const WORKER_TIMEOUT_MS = 120_000;
+
+/** What a task names: a matrix, or a vector as one row (row indices for a gather are an Int32Array). */
+type Operand = { rows: number; cols: number; data: Float32Array | Int32Array };
 
 interface PoolWorker {
   worker: Worker;
@@ -138,7 +145,7 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
   };
 
   /** Write operand `m` (in shared memory) into operand slot `slot` of `w`'s task. */
-  const setOperand = (w: PoolWorker, slot: number, m: Mat<Float32Array>): void => {
+  const setOperand = (w: PoolWorker, slot: number, m: Operand): void => {
     const sab = m.data.buffer as SharedArrayBuffer;
     const id = idOf(sab);
     if (!w.known.has(id)) {
@@ -155,7 +162,7 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
   };
 
   /** Hand `w` a task: op, operands, flags and block; it starts at once. */
-  const post = (w: PoolWorker, op: number, operands: Mat<Float32Array>[], transA: boolean, transB: boolean, blk: Block): void => {
+  const post = (w: PoolWorker, op: number, operands: Operand[], transA: boolean, transB: boolean, blk: Block): void => {
     const c = w.ctrl;
     c[CTRL.op] = op;
     operands.forEach((m, slot) => setOperand(w, slot, m));
@@ -191,12 +198,12 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     if (err !== null) throw err;
   };
 
-  /** y (as a 1-row Mat) for a vector op, or null when the op should stay on this thread. */
-  const vectorParts = (x: Float32Array, y: Float32Array): number => {
-    const shared = x.buffer instanceof SharedArrayBuffer && y.buffer instanceof SharedArrayBuffer;
-    return shared && y.length >= MIN_PARALLEL_ELEMENTS ? workers.length + 1 : 1;
+  /** How many threads share a pass over `elements` numbers of these arrays: all when they are shared and it is big enough. */
+  const vectorParts = (elements: number, ...arrays: ArrayBufferView[]): number => {
+    const shared = arrays.every((a) => a.buffer instanceof SharedArrayBuffer);
+    return shared && elements >= MIN_PARALLEL_ELEMENTS ? workers.length + 1 : 1;
   };
-  const row = (v: Float32Array): Mat<Float32Array> => ({ rows: 1, cols: v.length, data: v });
+  const row = (v: Float32Array | Int32Array): Operand => ({ rows: 1, cols: v.length, data: v });
 
   const threadsText = n > 1 ? `${n} threads (main + ${n - 1} worker${n > 2 ? 's' : ''})` : '1 thread';
   return {
@@ -227,7 +234,7 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     },
 
     axpy(alpha: number, x: Float32Array, y: Float32Array) {
-      const parts = vectorParts(x, y);
+      const parts = vectorParts(y.length, x, y);
       const busy = workers.slice(0, parts - 1);
       busy.forEach((w, i) => {
         w.f64[F64.alpha] = alpha;
@@ -238,7 +245,7 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     },
 
     dot(x: Float32Array, y: Float32Array): number {
-      const parts = vectorParts(x, y);
+      const parts = vectorParts(y.length, x, y);
       const busy = workers.slice(0, parts - 1);
       busy.forEach((w, i) => {
         const [lo, hi] = part(i + 1, parts, y.length);
@@ -249,6 +256,17 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
       // Partial sums added in part order: the same threads give the same sum.
       for (const w of busy) s += w.f64[F64.result];
       return s;
+    },
+
+    gatherRows(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>) {
+      // The rows are split among the threads; each copies its share straight from the data.
+      const parts = Math.min(vectorParts(rows.length * src.cols, src.data, dst.data, rows), rows.length);
+      const busy = workers.slice(0, parts - 1);
+      busy.forEach((w, i) => {
+        const [lo, hi] = part(i + 1, parts, rows.length);
+        post(w, OP.gather, [src, dst, row(rows)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
+      });
+      together(busy, () => gatherRange(src, rows, dst, 0, part(0, parts, rows.length)[1]));
     },
 
     async close() {

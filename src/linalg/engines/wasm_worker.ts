@@ -1,11 +1,11 @@
 /**
  * A worker thread of the wasm engine (wasm.ts). It starts its own TensorFlow.js wasm backend,
  * then loops: wait on its control block for a task, do it (a block of a product into the shared
- * output, or a range of an axpy or dot), report it done. It never returns to the event loop while
+ * output, or a range of an axpy, a dot or a minibatch gather), report it done. It never returns to the event loop while
  * it serves tasks, so the main thread's buffers reach it through its port, read synchronously.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { axpyRange, dotRange } from '../blas1.js';
+import { axpyRange, dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker } from './wasm.js';
 import { blockProduct } from './wasm_block.js';
@@ -34,12 +34,18 @@ function drain(): void {
   }
 }
 
-/** Operand `slot` of the task, as a Mat over the shared buffer it names. */
-function operand(slot: number): Mat<Float32Array> {
+/** The shared buffer, element offset and length operand `slot` of the task names. */
+function view(slot: number): [SharedArrayBuffer, number, number] {
   const at = CTRL.operands + slot * OPERAND_SLOTS;
   const buf = buffers.get(ctrl[at]);
   if (buf === undefined) throw new Error(`buffer ${ctrl[at]} was never sent`);
-  return { rows: ctrl[at + 3], cols: ctrl[at + 4], data: new Float32Array(buf, 4 * ctrl[at + 1], ctrl[at + 2]) };
+  return [buf, 4 * ctrl[at + 1], ctrl[at + 2]];
+}
+
+/** Operand `slot` of the task, as a Mat over the shared buffer it names. */
+function operand(slot: number): Mat<Float32Array> {
+  const at = CTRL.operands + slot * OPERAND_SLOTS;
+  return { rows: ctrl[at + 3], cols: ctrl[at + 4], data: new Float32Array(...view(slot)) };
 }
 
 function run(): void {
@@ -54,6 +60,8 @@ function run(): void {
     case OP.dot:
       f64[F64.result] = dotRange(operand(0).data, operand(1).data, r0, r1);
       return;
+    case OP.gather:
+      return gatherRange(operand(0), new Int32Array(...view(2)), operand(1), r0, r1);
     default:
       throw new Error(`unknown op ${ctrl[CTRL.op]}`);
   }
@@ -78,19 +86,27 @@ function nextTask(seen: number): number {
 }
 
 let seen = 0;
-for (;;) {
-  const seq = nextTask(seen);
-  if (seq === -1) break;
-  seen = seq;
-  let status = 0;
-  try {
-    run();
-  } catch (e) {
-    status = 1;
-    port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromWasmWorker);
+try {
+  for (;;) {
+    const seq = nextTask(seen);
+    if (seq === -1) break;
+    seen = seq;
+    let status = 0;
+    try {
+      run();
+    } catch (e) {
+      status = 1;
+      port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromWasmWorker);
+    }
+    Atomics.store(ctrl, CTRL.status, status);
+    Atomics.store(ctrl, CTRL.done, seq);
+    Atomics.notify(ctrl, CTRL.done);
   }
-  Atomics.store(ctrl, CTRL.status, status);
-  Atomics.store(ctrl, CTRL.done, seq);
+} catch (e) {
+  // The loop itself failed: fail the task in hand, so the main thread is not left waiting.
+  port.postMessage({ type: 'error', message: `worker stopped: ${e instanceof Error ? e.message : String(e)}` } satisfies FromWasmWorker);
+  Atomics.store(ctrl, CTRL.status, 1);
+  Atomics.store(ctrl, CTRL.done, Atomics.load(ctrl, CTRL.seq));
   Atomics.notify(ctrl, CTRL.done);
 }
 port.close();
