@@ -1,22 +1,24 @@
 /**
  * Speed of the engines and of training, side by side with numpy + OpenBLAS in the same invocation,
- * on the same data and shapes. Prints one JSON line per measurement, then a table of medians with
- * the ratio project / numpy (below 1 means faster than numpy).
+ * on the same data and shapes. Prints one JSON line per measurement, then a table: the median of
+ * each side, and the ratio project / numpy (below 1 means faster than numpy).
  *
- *   node --import tsx bench/train.ts [--rounds 5] [--engines openblas,wasm] [--data-dir …] [--python /usr/bin/python3]
+ *   node --import tsx bench/train.ts [--rounds 11] [--only load,matmul,train,eval,memory]
+ *                                    [--engines openblas,wasm] [--data-dir …] [--python /usr/bin/python3]
  *
  * How it stays honest on a shared, noisy machine:
  * - numpy runs the peer's own code (../shared/peers/cs231n_numpy.py: prep, train_softmax,
  *   train_twolayer) through bench/peer_numpy.py, which only keeps the data loaded between requests.
- * - Every figure is measured in `rounds` rounds, and in each round numpy and every engine take
- *   their turn back to back (the order alternates from round to round), so a slow minute of the
- *   machine hits both sides. The table shows the median of the rounds; the JSON lines have them all.
+ * - Every figure is measured in `rounds` short rounds; in each, numpy and every engine take their
+ *   turn back to back (the order alternates from round to round). The ratio is the median over
+ *   rounds of ours / numpy's within the round, so a slow spell of the machine (a stolen vCPU)
+ *   slows both sides of a pair and cancels. The JSON lines have every sample and every ratio.
  * - A pause after each turn lets the other side's idle BLAS threads stop spinning first.
- * - Both sides time the same thing: a training figure is the whole loop (the peer's train_*
- *   function; here model creation, minibatch gather, loss and gradients, SGD step) over the same
- *   number of iterations, batch 200, on the real preprocessed CIFAR-10 rows.
- * - Peak memory is that of a real `train --dataset cifar --model mlp` run, read from its
- *   summary.json, beside the peak memory of the peer script run as it is.
+ * - Both sides time the same thing: a training figure is the loop (minibatch gather, loss and
+ *   gradients, SGD step) over the same number of iterations, batch 200, on the real preprocessed
+ *   CIFAR-10 rows; the set-up (initial weights) is left out on both sides.
+ * - Peak memory is that of a real `train --dataset cifar --model mlp` run (VmHWM), beside the
+ *   peak memory of the peer script run as it is.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -42,7 +44,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', default: path.resolve(root, '../shared/data/cifar-10-binary.tar.gz') },
     engines: { type: 'string', default: 'openblas,wasm' },
     python: { type: 'string', default: '/usr/bin/python3' },
-    rounds: { type: 'string', default: '9' },
+    rounds: { type: 'string', default: '11' },
     'no-memory': { type: 'boolean', default: false },
     only: { type: 'string', default: 'load,matmul,train,eval,memory' },
   },
@@ -200,9 +202,9 @@ for (const [m, k, n, ta, tb] of ONLY.has('matmul') ? SHAPES : []) {
 
 // ---- training iterations ---------------------------------------------------------------------------
 const CASES: { what: string; data: () => RunData; hidden: number[]; iters: number; peer: Record<string, unknown> }[] = [
-  { what: 'softmax ms/iter', data: () => soft, hidden: [], iters: 150, peer: { op: 'train', model: 'softmax' } },
-  { what: 'mlp 100 ms/iter', data: () => mlpData, hidden: [100], iters: 60, peer: { op: 'train', model: 'twolayer', hidden: 100 } },
-  { what: 'mlp 500 ms/iter', data: () => mlpData, hidden: [500], iters: 25, peer: { op: 'train', model: 'twolayer', hidden: 500 } },
+  { what: 'softmax ms/iter', data: () => soft, hidden: [], iters: 100, peer: { op: 'train', model: 'softmax' } },
+  { what: 'mlp 100 ms/iter', data: () => mlpData, hidden: [100], iters: 40, peer: { op: 'train', model: 'twolayer', hidden: 100 } },
+  { what: 'mlp 500 ms/iter', data: () => mlpData, hidden: [500], iters: 15, peer: { op: 'train', model: 'twolayer', hidden: 500 } },
 ];
 for (const c of ONLY.has('train') ? CASES : []) {
   await rounds(
