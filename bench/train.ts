@@ -177,6 +177,12 @@ const SHAPES: [number, number, number, boolean, boolean][] = [
   [200, 500, 3073, false, true],
   [4096, 3073, 10, false, false], // scores for an evaluation chunk
 ];
+if (peer && ONLY.has('matmul')) {
+  // The peer's own GEMM script, run as it is, for the record (the table pairs each product with
+  // numpy's in the same round instead, through the driver, which also covers the transposed ones).
+  const r = spawnSync(values.python!, [path.resolve(root, '../shared/peers/gemm_numpy.py')], { encoding: 'utf8' });
+  for (const l of r.status === 0 ? r.stdout.trim().split('\n') : []) emit({ kind: 'peer-script', script: 'gemm_numpy.py', ...(JSON.parse(l) as object) });
+}
 for (const [m, k, n, ta, tb] of ONLY.has('matmul') ? SHAPES : []) {
   const rng = new Rng(1);
   const a = ta ? rand(k, m, rng) : rand(m, k, rng);
