@@ -29,7 +29,7 @@ export interface Engine {
   axpy?(alpha: number, x: Float32Array, y: Float32Array): void;
   /** Σ x·y over whole float32 arrays, accumulated in float64. */
   dot?(x: Float32Array, y: Float32Array): number;
-  /** dst row i = src row rows[i] (a minibatch), where the engine copies faster than JS (a memcpy per row). */
+  /** dst row i = src row rows[i] (a minibatch), where the engine does it faster than JS (a memcpy per row; rows shared among threads). */
   gatherRows?(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>): void;
   /** True when its worker threads read and write operands in place if they are in shared memory (mat.ts allocFloat). */
   readonly sharedMemory?: boolean;
