@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/config/config.js';
 import { initEngine, type BackendChoice } from '../src/linalg/engine.js';
 import { matmul, setEngine, type Engine } from '../src/linalg/matmul.js';
-import type { Mat } from '../src/linalg/mat.js';
+import { allocFloat, type Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
@@ -161,7 +161,7 @@ mlpData = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'mlp', data
 
 // ---- matrix products on the shapes training uses ------------------------------------------------------
 const rand = (r: number, c: number, rng: Rng): Mat<Float32Array> => {
-  const m = { rows: r, cols: c, data: new Float32Array(r * c) };
+  const m = { rows: r, cols: c, data: allocFloat(Float32Array, r * c) }; // in the memory the engine wants, as training's
   rng.fillNormal(m.data);
   return m;
 };
@@ -177,26 +177,19 @@ const SHAPES: [number, number, number, boolean, boolean][] = [
   [200, 500, 3073, false, true],
   [4096, 3073, 10, false, false], // scores for an evaluation chunk
 ];
-if (peer && ONLY.has('matmul')) {
-  // The peer's own GEMM script, run as it is, for the record (the table pairs each product with
-  // numpy's in the same round instead, through the driver, which also covers the transposed ones).
-  const r = spawnSync(values.python!, [path.resolve(root, '../shared/peers/gemm_numpy.py')], { encoding: 'utf8' });
-  for (const l of r.status === 0 ? r.stdout.trim().split('\n') : []) emit({ kind: 'peer-script', script: 'gemm_numpy.py', ...(JSON.parse(l) as object) });
-}
 for (const [m, k, n, ta, tb] of ONLY.has('matmul') ? SHAPES : []) {
-  const rng = new Rng(1);
-  const a = ta ? rand(k, m, rng) : rand(m, k, rng);
-  const b = tb ? rand(n, k, rng) : rand(k, n, rng);
-  const out = { rows: m, cols: n, data: new Float32Array(m * n) };
   const reps = Math.max(3, Math.round(4e9 / (2 * m * k * n)));
   const name = `matmul ${m}x${k}x${n}${ta ? ' (Aᵀ)' : ''}${tb ? ' (Bᵀ)' : ''}`;
   await rounds(
     name,
     'GF/s',
     () => {
+      const rng = new Rng(1);
+      const a = ta ? rand(k, m, rng) : rand(m, k, rng);
+      const b = tb ? rand(n, k, rng) : rand(k, n, rng);
+      const out = rand(m, n, rng);
       const f = () => matmul(a, b, out, { transA: ta, transB: tb });
-      f();
-      f();
+      for (let i = 0; i < 5; i++) f();
       const t = performance.now();
       for (let i = 0; i < reps; i++) f();
       return (2 * m * k * n * reps) / ((performance.now() - t) / 1000) / 1e9;
