@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/config/config.js';
 import { initEngine, type BackendChoice } from '../src/linalg/engine.js';
 import { matmul, setEngine, type Engine } from '../src/linalg/matmul.js';
+import { referenceEngine } from '../src/linalg/engines/reference.js';
 import { allocFloat, type Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
@@ -110,17 +111,17 @@ for (const name of values.engines!.split(',') as BackendChoice[]) {
 emit({ kind: 'machine', cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, engines: engines.map((e) => `${e.name}: ${e.detail}`) });
 
 /**
- * One sample of `what` per round for numpy (when `peerReq` is given) and for every engine, each
- * side's turn right after the other's. The ratio printed for an engine is the median over rounds
- * of its sample divided by numpy's sample of the same round: a slow minute of the machine (a
- * stolen vCPU slows both sides alike) then cancels out, where a ratio of two medians taken
- * minutes apart would not.
+ * One sample of `what` per round for numpy (when `peerReq` is given) and for every engine in
+ * `takers`, each side's turn right after the other's. The ratio printed for an engine is the
+ * median over rounds of its sample divided by numpy's sample of the same round: a slow minute of
+ * the machine (a stolen vCPU slows both sides alike) then cancels out, where a ratio of two
+ * medians taken minutes apart would not.
  */
 type Sample = { side: string; round: number; value: number };
-async function rounds(what: string, unit: string, ours: (e: Engine) => Promise<number> | number, peerReq?: () => Promise<number>, higherIsBetter = false, n = ROUNDS): Promise<void> {
+async function rounds(what: string, unit: string, ours: (e: Engine) => Promise<number> | number, peerReq?: () => Promise<number>, higherIsBetter = false, n = ROUNDS, takers: Engine[] = engines): Promise<void> {
   const samples: Sample[] = [];
   for (let r = 0; r < n; r++) {
-    const turns: (() => Promise<void>)[] = engines.map((e) => async () => {
+    const turns: (() => Promise<void>)[] = takers.map((e) => async () => {
       setEngine(e);
       samples.push({ side: e.name, round: r, value: await ours(e) });
     });
@@ -142,22 +143,23 @@ async function rounds(what: string, unit: string, ours: (e: Engine) => Promise<n
 }
 
 // ---- load and preprocess ---------------------------------------------------------------------------
-let soft!: RunData;
-let mlpData!: RunData;
-const loadTurn = async (): Promise<number> => {
-  const t0 = performance.now();
-  soft = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'softmax', dataDir: cifarDir }, {}));
-  return (performance.now() - t0) / 1000;
-};
+const cifarCfg = (model: 'softmax' | 'mlp') => resolveConfig({ dataset: 'cifar', model, dataDir: cifarDir }, {});
 if (ONLY.has('load')) {
-  const saved = engines.splice(0, engines.length, { name: 'js', detail: 'loader' } as Engine); // one side for the loader, whatever the engine
-  await rounds('load + preprocess CIFAR (s)', 's', loadTurn, peer ? async () => (await peer.ask({ op: 'load', data: cifarDir })).seconds : undefined, false, Math.min(ROUNDS, 3));
-  engines.splice(0, engines.length, ...saved);
-} else {
-  await loadTurn();
-  if (peer) await peer.ask({ op: 'load', data: cifarDir });
+  // One side for the loader: a training run's load, into plain memory (the reference engine's).
+  const loadTurn = async (): Promise<number> => {
+    const t0 = performance.now();
+    await loadRunData(cifarCfg('softmax'));
+    return (performance.now() - t0) / 1000;
+  };
+  await rounds('load + preprocess CIFAR (s)', 's', loadTurn, peer ? async () => (await peer.ask({ op: 'load', data: cifarDir })).seconds : undefined, false, Math.min(ROUNDS, 3), [referenceEngine]);
+} else if (peer) {
+  await peer.ask({ op: 'load', data: cifarDir });
 }
-mlpData = await loadRunData(resolveConfig({ dataset: 'cifar', model: 'mlp', dataDir: cifarDir }, {}));
+// The rows every engine's figures read, in shared memory: each engine then reads them as it does in
+// its own runs (the wasm engine's workers in place; to openblas, which copies rows with memcpy and
+// reads through pointers, shared memory is ordinary memory).
+const soft: RunData = await loadRunData(cifarCfg('softmax'), { shared: true });
+const mlpData: RunData = await loadRunData(cifarCfg('mlp'), { shared: true });
 
 // ---- matrix products on the shapes training uses ------------------------------------------------------
 const rand = (r: number, c: number, rng: Rng): Mat<Float32Array> => {
