@@ -122,7 +122,7 @@ export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
   if (got !== header.payloadSha256) bad('payload hash does not match the header (the file is corrupt)');
   if (!littleEndian()) payload.swap32();
   const all = new Float32Array(payload.buffer, payload.byteOffset, total + header.meanLength);
-  const params = allocFloat(Float32Array, total); // shared memory, as training's parameters are
+  const params = allocFloat(Float32Array, total); // in the memory the engine wants, as training's parameters are
   params.set(all.subarray(0, total));
   return { header, params, mean: all.slice(total) };
 }
