@@ -8,7 +8,7 @@ import { initEngine } from '../src/linalg/engine.js';
 import { liveTensors } from '../src/linalg/engines/tfjs.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
 import { loadOpenblasEngine } from '../src/linalg/engines/openblas.js';
-import { axpy, axpyRange, dot, dotRange, gatherRows } from '../src/linalg/blas1.js';
+import { axpy, axpyRange, axpySumSq, axpySumSqRange, dot, dotRange, gatherRows } from '../src/linalg/blas1.js';
 import { getEngine, matmul, setEngine } from '../src/linalg/matmul.js';
 import { allocFloat, allocInt32, type Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
@@ -72,22 +72,25 @@ for (const backend of ['openblas', 'wasm', 'cpu'] as const) {
   });
 }
 
-test('openblas: axpy and dot (the SGD step and the L2 term) agree with the JS loops', { skip: nativeSkip }, async () => {
+test('openblas: axpy, dot and axpySumSq (the SGD step and the L2 term) agree with the JS loops', { skip: nativeSkip }, async () => {
   const rng = new Rng(5);
   const x = new Float32Array(100_003);
   const y0 = new Float32Array(100_003);
   rng.fillNormal(x);
   rng.fillNormal(y0);
-  const results: { y: Float32Array; d: number }[] = [];
+  const results: { y: Float32Array; d: number; y2: Float32Array; s: number }[] = [];
   for (const backend of ['openblas', 'js'] as const) {
     await initEngine(backend);
     const y = y0.slice();
     axpy(-0.37, x, y);
-    results.push({ y, d: dot(x, y) });
+    const y2 = y0.slice();
+    results.push({ y, d: dot(x, y), y2, s: axpySumSq(0.2, x, y2) });
   }
   assert.equal(getEngine().name, 'js');
   assert.ok(relDiff(results[0].y, results[1].y) < 1e-6, 'axpy');
   assert.ok(Math.abs(results[0].d - results[1].d) / Math.abs(results[1].d) < 1e-6, `dot ${results[0].d} vs ${results[1].d}`);
+  assert.ok(relDiff(results[0].y2, results[1].y2) < 1e-6, 'axpySumSq: y');
+  assert.ok(Math.abs(results[0].s - results[1].s) / results[1].s < 1e-6, `axpySumSq: Σx² ${results[0].s} vs ${results[1].s}`);
   assert.throws(() => axpy(1, x, y0.subarray(1)), /axpy: x has 100003 numbers but y has 100002/);
   setEngine(referenceEngine);
 });
@@ -129,6 +132,23 @@ test('wasm engine on 1, 2 and 3 threads: bit-identical products, within 1e-4 of 
       for (const t of [1, 2]) assert.ok(results[t][i].every((v, j) => Object.is(v, results[0][i][j])), `product ${i} (shared ${shared}) differs on ${t + 1} threads`);
     });
   }
+});
+
+test('wasm engine on 2 threads: axpySumSq (the L2 pass) updates y exactly as the JS loop and sums x² to 1e-12', async () => {
+  const n = 300_007;
+  const rng = new Rng(9);
+  await initEngine('wasm', 2);
+  const x = allocFloat(Float32Array, n);
+  const y = allocFloat(Float32Array, n);
+  rng.fillNormal(x);
+  rng.fillNormal(y);
+  const want = y.slice();
+  const wantSum = axpySumSqRange(-0.37, x, want, 0, n);
+  assert.ok(Math.abs(wantSum - dotRange(x, x, 0, n)) <= 1e-12 * wantSum, 'the JS loop sums x² as dot(x, x) does');
+  const s = axpySumSq(-0.37, x, y);
+  assert.ok(y.every((v, i) => Object.is(v, want[i])), 'y += alpha·x, element for element');
+  assert.ok(Math.abs(s - wantSum) <= 1e-12 * wantSum, `Σx² ${s} vs ${wantSum}`);
+  setEngine(referenceEngine);
 });
 
 test('wasm engine on 2 threads: axpy is exactly the JS loop, dot agrees to 1e-12, on shared arrays', async () => {

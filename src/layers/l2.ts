@@ -5,7 +5,7 @@
  *
  * (not 0.5·reg·ΣW²). Models apply it to weight matrices only, never to biases.
  */
-import { axpy, dot, hasFastBlas1 } from '../linalg/blas1.js';
+import { axpySumSq } from '../linalg/blas1.js';
 import { type FloatArray, type Mat, shapeStr } from '../linalg/mat.js';
 
 /**
@@ -28,20 +28,6 @@ export function addL2<T extends FloatArray>(w: Mat<T>, reg: number, dw: Mat<T>):
   if (dw.rows !== w.rows || dw.cols !== w.cols || dw.data.length !== w.data.length) {
     throw new Error(`addL2: dw has shape ${shapeStr(dw)} but w is ${shapeStr(w)}`);
   }
-  if (hasFastBlas1(w.data)) {
-    const sumSq = dot(w.data, w.data); // ΣW², accumulated in float64
-    axpy(2 * reg, w.data, dw.data); //     dW += 2·reg·W
-    return reg * sumSq;
-  }
-  // The same two sums in one pass over W (in JS each pass over a large W costs a millisecond).
-  const wd = w.data;
-  const d = dw.data;
-  const twoReg = 2 * reg;
-  let sumSq = 0;
-  for (let i = 0; i < wd.length; i++) {
-    const v = wd[i];
-    sumSq += v * v;
-    d[i] += twoReg * v;
-  }
+  const sumSq = axpySumSq(2 * reg, w.data, dw.data); // dW += 2·reg·W, and ΣW² (float64), in one pass over W
   return reg * sumSq;
 }

@@ -29,6 +29,8 @@ export interface Engine {
   axpy?(alpha: number, x: Float32Array, y: Float32Array): void;
   /** Σ x·y over whole float32 arrays, accumulated in float64. */
   dot?(x: Float32Array, y: Float32Array): number;
+  /** y += alpha·x and Σ x², in one pass (the L2 penalty), where the engine has one. */
+  axpySumSq?(alpha: number, x: Float32Array, y: Float32Array): number;
   /** dst row i = src row rows[i] (a minibatch), where the engine does it faster than JS (a memcpy per row; rows shared among threads). */
   gatherRows?(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>): void;
   /** True when its worker threads read and write operands in place if they are in shared memory (mat.ts allocFloat). */

@@ -6,9 +6,9 @@
  * wasm backend. A product is cut into one block per thread (wasm_block.ts): by columns of the
  * result when it is wide enough, so each thread packs only its share of the weights, else by
  * rows. The main thread computes the first block itself while the workers compute theirs, then
- * waits for them. The vector passes over the weights (axpy: the SGD step and the L2 gradient;
- * dot: the L2 loss) and the minibatch gather are cut the same way and run as the JS loops of
- * blas1.ts.
+ * waits for them. The vector passes over the weights (axpy: the SGD step; axpySumSq: the L2
+ * gradient and loss in one pass) and the minibatch gather are cut the same way and run as the JS
+ * loops of blas1.ts.
  *
  * Workers read the operands and write their blocks in place when the arrays live in
  * SharedArrayBuffers, as every buffer training uses does (mat.ts allocFloat). Other arrays are
@@ -21,7 +21,7 @@
  */
 import * as os from 'node:os';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { axpyRange, dotRange, gatherRange } from '../blas1.js';
+import { axpyRange, axpySumSqRange, dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import type { Engine } from '../matmul.js';
 import { startWorker } from '../worker_threads.js';
@@ -40,7 +40,7 @@ export const CTRL = {
   done: 1,
   /** 0 if that task succeeded, 1 if it threw (its message follows on the port). */
   status: 2,
-  /** What to do: OP.product, OP.axpy, OP.dot or OP.gather. */
+  /** What to do: OP.product, OP.axpy, OP.dot, OP.axpySumSq or OP.gather. */
   op: 3,
   /**
    * Operands a, b, out, OPERAND_SLOTS each: buffer id, element offset, element count, rows, cols
@@ -52,8 +52,8 @@ export const CTRL = {
   length: 4 + 3 * 5 + 6,
 } as const;
 export const OPERAND_SLOTS = 5;
-export const OP = { product: 0, axpy: 1, dot: 2, gather: 3 } as const;
-/** Float64 slots: alpha for axpy; the partial sum a dot task returns. */
+export const OP = { product: 0, axpy: 1, dot: 2, gather: 3, axpySumSq: 4 } as const;
+/** Float64 slots: alpha for axpy and axpySumSq; the partial sum a dot or axpySumSq task returns. */
 export const F64 = { alpha: 0, result: 1, length: 2 } as const;
 /** Byte offset of the Float64 slots in the control block (8-aligned). */
 export const F64_OFFSET = 8 * Math.ceil((4 * CTRL.length) / 8);
@@ -254,6 +254,20 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
       let s = 0;
       together(busy, () => (s = dotRange(x, y, 0, part(0, parts, y.length)[1])));
       // Partial sums added in part order: the same threads give the same sum.
+      for (const w of busy) s += w.f64[F64.result];
+      return s;
+    },
+
+    axpySumSq(alpha: number, x: Float32Array, y: Float32Array): number {
+      const parts = vectorParts(y.length, x, y);
+      const busy = workers.slice(0, parts - 1);
+      busy.forEach((w, i) => {
+        w.f64[F64.alpha] = alpha;
+        const [lo, hi] = part(i + 1, parts, y.length);
+        post(w, OP.axpySumSq, [row(x), row(y)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
+      });
+      let s = 0;
+      together(busy, () => (s = axpySumSqRange(alpha, x, y, 0, part(0, parts, y.length)[1])));
       for (const w of busy) s += w.f64[F64.result];
       return s;
     },

@@ -1,11 +1,11 @@
 /**
  * A worker thread of the wasm engine (wasm.ts). It starts its own TensorFlow.js wasm backend,
  * then loops: wait on its control block for a task, do it (a block of a product into the shared
- * output, or a range of an axpy, a dot or a minibatch gather), report it done. It never returns to the event loop while
+ * output, or a range of an axpy, a dot, an axpySumSq or a minibatch gather), report it done. It never returns to the event loop while
  * it serves tasks, so the main thread's buffers reach it through its port, read synchronously.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { axpyRange, dotRange, gatherRange } from '../blas1.js';
+import { axpyRange, axpySumSqRange, dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker } from './wasm.js';
 import { blockProduct } from './wasm_block.js';
@@ -59,6 +59,9 @@ function run(): void {
       return axpyRange(f64[F64.alpha], operand(0).data, operand(1).data, r0, r1);
     case OP.dot:
       f64[F64.result] = dotRange(operand(0).data, operand(1).data, r0, r1);
+      return;
+    case OP.axpySumSq:
+      f64[F64.result] = axpySumSqRange(f64[F64.alpha], operand(0).data, operand(1).data, r0, r1);
       return;
     case OP.gather:
       return gatherRange(operand(0), new Int32Array(...view(2)), operand(1), r0, r1);
