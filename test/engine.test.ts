@@ -2,6 +2,7 @@
  * The TensorFlow.js engines behind the matmul seam: they agree with the reference loops, they
  * leak no tensors over thousands of products, and a forced backend that cannot load says why.
  */
+import * as fs from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine } from '../src/linalg/engine.js';
@@ -92,6 +93,30 @@ test('openblas: axpy, dot and axpySumSq (the SGD step and the L2 term) agree wit
   assert.ok(relDiff(results[0].y2, results[1].y2) < 1e-6, 'axpySumSq: y');
   assert.ok(Math.abs(results[0].s - results[1].s) / results[1].s < 1e-6, `axpySumSq: Σx² ${results[0].s} vs ${results[1].s}`);
   assert.throws(() => axpy(1, x, y0.subarray(1)), /axpy: x has 100003 numbers but y has 100002/);
+  setEngine(referenceEngine);
+});
+
+/** Linux's transparent huge pages setting ('always', 'madvise', 'never'), or null elsewhere. */
+function thpMode(): string | null {
+  try {
+    return /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+/** Anonymous memory of this process on huge pages, in KiB. */
+const anonHugeKiB = (): number => Number(/AnonHugePages:\s+(\d+)/.exec(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'))?.[1] ?? NaN);
+
+test('openblas: a large array from allocFloat is on huge pages once written, as numpy puts its arrays', { skip: nativeSkip || (thpMode() !== 'madvise' ? `transparent huge pages are '${thpMode()}', not 'madvise'` : false) }, async () => {
+  await initEngine('openblas');
+  assert.equal(typeof getEngine().adviseHugePages, 'function', 'the addon has the call (rebuild it with npm run build:native)');
+  const before = anonHugeKiB();
+  const a = allocFloat(Float32Array, 16 << 20); // 64 MiB, as a data split is allocated
+  a.fill(1); // the pages are faulted in here, after the advice
+  const gained = anonHugeKiB() - before;
+  // Every whole 2 MiB extent inside the array can be a huge page: at least 62 of its 64 MiB.
+  assert.ok(gained >= 62 * 1024, `huge pages grew by ${gained} KiB for a 64 MiB array`);
+  assert.equal(a[a.length - 1], 1);
   setEngine(referenceEngine);
 });
 

@@ -94,7 +94,7 @@ export function preprocessRows(src: RawSplit, start: number, count: number, mean
   if (dim !== pixels + (pre.bias ? 1 : 0)) throw new Error(`preprocessRows: dim ${dim} does not match ${pixels} pixels${pre.bias ? ' + bias' : ''}`);
   if (start + count > src.n) throw new Error(`preprocessRows: rows ${start}..${start + count} are past the ${src.n} records`);
   // Shared for a sweep's workers; otherwise in the memory the engine wants (mat.ts allocFloat).
-  const X = shared ? sharedFloat32(count * dim) : allocFloat(Float32Array, count * dim);
+  const X = allocFloat(Float32Array, count * dim, shared);
   const y = shared ? new Int32Array(new SharedArrayBuffer(4 * count)) : new Int32Array(count);
   const s = pre.scale;
   for (let i = 0; i < count; i++) {
@@ -105,11 +105,6 @@ export function preprocessRows(src: RawSplit, start: number, count: number, mean
     y[i] = src.y[start + i];
   }
   return { X: { rows: count, cols: dim, data: X }, y, n: count };
-}
-
-/** A Float32Array in a SharedArrayBuffer: posted to a worker thread, it is shared, not copied. */
-function sharedFloat32(n: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(4 * n));
 }
 
 /**

@@ -8,7 +8,7 @@
  * products, which only gradient checks use, always run on the reference JS kernel: TensorFlow.js
  * has no float64 dtype, and a gradient check must not be rounded to float32.
  */
-import { type Mat, type FloatArray, shapeStr, useSharedMemory } from './mat.js';
+import { type Mat, type FloatArray, shapeStr, useHugePages, useSharedMemory } from './mat.js';
 import { referenceEngine } from './engines/reference.js';
 
 export interface MatmulOptions {
@@ -35,6 +35,8 @@ export interface Engine {
   gatherRows?(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>): void;
   /** True when its worker threads read and write operands in place if they are in shared memory (mat.ts allocFloat). */
   readonly sharedMemory?: boolean;
+  /** Ask the OS for huge pages under a large array before it is written (mat.ts useHugePages); false if not taken. */
+  adviseHugePages?(a: FloatArray): boolean;
 }
 
 let active: Engine = referenceEngine;
@@ -48,6 +50,7 @@ export function getEngine(): Engine {
 export function setEngine(engine: Engine): void {
   active = engine;
   useSharedMemory(engine.sharedMemory === true);
+  useHugePages(engine.adviseHugePages ?? null);
 }
 
 /**

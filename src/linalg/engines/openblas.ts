@@ -17,6 +17,7 @@ interface Addon {
   saxpy(alpha: number, x: Float32Array, y: Float32Array): void;
   dsdot(x: Float32Array, y: Float32Array): number;
   gatherRows(src: Float32Array, cols: number, rows: Int32Array, dst: Float32Array): void;
+  adviseHugePages(a: ArrayBufferView): boolean;
 }
 
 let loaded: Addon | null = null;
@@ -51,6 +52,8 @@ export function loadOpenblasEngine(): { engine: Engine } | { reason: string } {
       axpy: (alpha, x, y) => addon.saxpy(alpha, x, y),
       dot: (x, y) => addon.dsdot(x, y),
       gatherRows: (src, rows, dst) => addon.gatherRows(src.data, src.cols, rows, dst.data),
+      // (An addon built before this call existed goes without it until `npm run build:native`.)
+      ...(typeof addon.adviseHugePages === 'function' ? { adviseHugePages: (a: ArrayBufferView) => addon.adviseHugePages(a) } : {}),
     },
   };
 }
