@@ -47,6 +47,8 @@ function checkLabel(where: string, label: number, name: string, c: number): void
   }
 }
 
+let expScratch = new Float64Array(0);
+
 /**
  * Mean cross-entropy of the softmax of `scores` against labels `y`, and its gradient.
  * `into` (N,C), when given, receives dscores (a training loop's buffer; no allocation).
@@ -87,6 +89,8 @@ export function softmaxLoss<T extends FloatArray>(scores: Mat<T> | T, y: LabelsL
     throw new Error(`${where}: into must be a separate ${Ctor.name} (${N},${C}) for dscores, got ${into.data.constructor.name} (${into.rows},${into.cols})`);
   }
   const dscores = into?.data ?? new Ctor(N * C);
+  if (expScratch.length < C) expScratch = new Float64Array(C);
+  const e = expScratch; // e^{s_j − m} of the row, in float64, each computed once
   let loss = 0; // float64 accumulator
   for (let i = 0; i < N; i++) {
     const row = i * C;
@@ -97,11 +101,18 @@ export function softmaxLoss<T extends FloatArray>(scores: Mat<T> | T, y: LabelsL
     // Σ_k e^{s_k − m} = 1 + rest (the max term is e^0 = 1); log1p(rest) keeps a loss near 0
     // (a confident, correct row) accurate to the last digits, where ln(1 + rest) would round.
     let rest = 0;
-    for (let j = 0; j < C; j++) if (j !== jMax) rest += Math.exp(s[row + j] - m);
+    for (let j = 0; j < C; j++) {
+      if (j === jMax) {
+        e[j] = 1; // e^0, exactly
+      } else {
+        e[j] = Math.exp(s[row + j] - m);
+        rest += e[j];
+      }
+    }
     const sumExp = 1 + rest;
     const logSumExp = Math.log1p(rest);
     loss -= s[row + yi] - m - logSumExp; // −ln P[i, y_i]
-    for (let j = 0; j < C; j++) dscores[row + j] = Math.exp(s[row + j] - m) / sumExp / N; // P[i,j] / N
+    for (let j = 0; j < C; j++) dscores[row + j] = e[j] / sumExp / N; // P[i,j] / N
     dscores[row + yi] -= 1 / N;
   }
   return { loss: loss / N, dscores: into ?? { rows: N, cols: C, data: dscores } };
