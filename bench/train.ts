@@ -155,11 +155,17 @@ if (ONLY.has('load')) {
 } else if (peer) {
   await peer.ask({ op: 'load', data: cifarDir });
 }
-// The rows every engine's figures read, in shared memory: each engine then reads them as it does in
-// its own runs (the wasm engine's workers in place; to openblas, which copies rows with memcpy and
-// reads through pointers, shared memory is ordinary memory).
-const soft: RunData = await loadRunData(cifarCfg('softmax'), { shared: true });
-const mlpData: RunData = await loadRunData(cifarCfg('mlp'), { shared: true });
+// The rows each engine's figures read, loaded under that engine as its own training runs load them
+// (run.ts inits the engine first): in shared memory for the threaded wasm engine, whose workers read
+// them in place; in plain memory on huge pages for the native engine (mat.ts allocFloat).
+const figureData = new Map<string, { soft: RunData; mlp: RunData }>();
+if (ONLY.has('train') || ONLY.has('eval')) {
+  for (const e of engines) {
+    setEngine(e);
+    figureData.set(e.name, { soft: await loadRunData(cifarCfg('softmax')), mlp: await loadRunData(cifarCfg('mlp')) });
+  }
+}
+const dataOf = (e: Engine, model: 'soft' | 'mlp'): RunData => figureData.get(e.name)![model];
 
 // ---- matrix products on the shapes training uses ------------------------------------------------------
 const rand = (r: number, c: number, rng: Rng): Mat<Float32Array> => {
@@ -202,19 +208,19 @@ for (const [m, k, n, ta, tb] of ONLY.has('matmul') ? SHAPES : []) {
 }
 
 // ---- training iterations ---------------------------------------------------------------------------
-const CASES: { what: string; data: () => RunData; hidden: number[]; iters: number; peer: Record<string, unknown> }[] = [
-  { what: 'softmax ms/iter', data: () => soft, hidden: [], iters: 100, peer: { op: 'train', model: 'softmax' } },
-  { what: 'mlp 100 ms/iter', data: () => mlpData, hidden: [100], iters: 40, peer: { op: 'train', model: 'twolayer', hidden: 100 } },
-  { what: 'mlp 500 ms/iter', data: () => mlpData, hidden: [500], iters: 15, peer: { op: 'train', model: 'twolayer', hidden: 500 } },
+const CASES: { what: string; data: 'soft' | 'mlp'; hidden: number[]; iters: number; peer: Record<string, unknown> }[] = [
+  { what: 'softmax ms/iter', data: 'soft', hidden: [], iters: 100, peer: { op: 'train', model: 'softmax' } },
+  { what: 'mlp 100 ms/iter', data: 'mlp', hidden: [100], iters: 40, peer: { op: 'train', model: 'twolayer', hidden: 100 } },
+  { what: 'mlp 500 ms/iter', data: 'mlp', hidden: [500], iters: 15, peer: { op: 'train', model: 'twolayer', hidden: 500 } },
 ];
 for (const c of ONLY.has('train') ? CASES : []) {
   await rounds(
     c.what,
     'ms',
-    () => {
+    (e) => {
       // What the trainer does each step: gather, loss and gradients, SGD step. The model is made
       // first, untimed, as the peer's set-up is (peer_numpy.py subtracts its train_* with 0 iterations).
-      const d = c.data().data;
+      const d = dataOf(e, c.data).data;
       const rng = new Rng(0);
       const model = createModel({ kind: c.hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden: c.hidden, numClasses: 10 }, { initStd: 1e-4, reg: 1e-3 }, rng);
       model.reuseBuffers = true;
@@ -234,15 +240,15 @@ for (const c of ONLY.has('train') ? CASES : []) {
 
 // ---- a full pass over the training split (49,000 rows) -------------------------------------------------
 for (const [what, d, hidden, req] of [
-  ['full-epoch eval, softmax (s)', () => soft, [], { op: 'eval', model: 'softmax' }],
-  ['full-epoch eval, mlp 500 (s)', () => mlpData, [500], { op: 'eval', model: 'twolayer', hidden: 500 }],
+  ['full-epoch eval, softmax (s)', 'soft', [], { op: 'eval', model: 'softmax' }],
+  ['full-epoch eval, mlp 500 (s)', 'mlp', [500], { op: 'eval', model: 'twolayer', hidden: 500 }],
 ] as const) {
   if (!ONLY.has('eval')) break;
-  const data = d().data;
   await rounds(
     what,
     's',
-    () => {
+    (e) => {
+      const data = dataOf(e, d).data;
       // Made under the engine being measured, so its buffers are in the memory that engine wants.
       const model = createModel({ kind: hidden.length ? 'mlp' : 'softmax', inputDim: data.dim, hidden: [...hidden], numClasses: 10 }, { initStd: 1e-3, reg: 0 }, new Rng(0));
       model.reuseBuffers = true;
