@@ -238,6 +238,29 @@ test('gatherRows copies the chosen rows (native memcpy, wasm threads, JS) and re
   setEngine(referenceEngine);
 });
 
+test('openblas: 300 gathers in a row, shared with the helper thread, each copy exactly the rows asked for', { skip: nativeSkip }, async () => {
+  await initEngine('openblas', 2); // two threads: the gather takes its helper (batches of 200 × 3,073 floats are above its threshold)
+  const rng = new Rng(12);
+  const R = 3000;
+  const D = 3073;
+  const src = { rows: R, cols: D, data: allocFloat(Float32Array, R * D) };
+  for (let i = 0; i < src.data.length; i++) src.data[i] = i; // every element says where it came from
+  const dst = { rows: 200, cols: D, data: allocFloat(Float32Array, 200 * D) };
+  const rows = new Int32Array(200);
+  for (let g = 0; g < 300; g++) {
+    const n = g % 7 === 0 ? 17 + (g % 50) : 200; // odd sizes too: the last chunk is short
+    for (let i = 0; i < n; i++) rows[i] = rng.int(R);
+    dst.data.fill(-1);
+    gatherRows(src, rows.subarray(0, n), dst);
+    for (let i = 0; i < n; i++) {
+      const from = rows[i] * D;
+      if (dst.data[i * D] !== from || dst.data[i * D + D - 1] !== from + D - 1) assert.fail(`gather ${g}: row ${i} is not src row ${rows[i]}`);
+    }
+    assert.equal(dst.data[n * D], n < 200 ? -1 : undefined, `gather ${g}: nothing written past row ${n}`);
+  }
+  setEngine(referenceEngine);
+});
+
 test('openblas: arrays too short for their shapes are refused, never read out of bounds', { skip: nativeSkip }, async () => {
   await initEngine('openblas');
   const a = { rows: 4, cols: 5, data: new Float32Array(20) };

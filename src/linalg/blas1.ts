@@ -2,9 +2,9 @@
  * The vector operations training does over every weight: y += α·x (the SGD step), the L2
  * penalty's y += α·x and Σ x² in one pass (axpySumSq), Σ x·y; and the minibatch gather. Over the
  * 1.5 M weights of a CIFAR MLP the passes cost as much as a matrix product, so engines speed them
- * up: the native engine
- * with BLAS (saxpy, dsdot: SIMD, every core) and a memcpy per gathered row, the wasm engine by
- * running the JS loops below on every core. Either way the sum is accumulated in float64.
+ * up: the native engine with BLAS (saxpy, dsdot: SIMD, every core) and a memcpy per gathered row
+ * (on two threads), the wasm engine by running the JS loops below on every core. Either way the
+ * sum is accumulated in float64.
  */
 import { type FloatArray, type Mat, shapeStr } from './mat.js';
 import { getEngine } from './matmul.js';
@@ -46,8 +46,9 @@ export function dot(x: FloatArray, y: FloatArray): number {
 
 /**
  * dst row i = src row rows[i], for i < rows.length: a minibatch gathered into a reused buffer.
- * The indices are checked here; the engine copies (one memcpy per row natively, the rows shared
- * among the wasm engine's threads), or JS does, one typed-array copy per row.
+ * The indices are checked here; the engine copies (natively one memcpy per row, the rows shared
+ * with a helper thread; the wasm engine shares them among its threads), or JS does, one
+ * typed-array copy per row.
  * src (R,D), rows (B) of indices in [0, R), dst (≥B, D)
  */
 export function gatherRows(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>): void {
