@@ -1,9 +1,11 @@
 /**
- * Sweep throughput and memory: the same CIFAR-10 softmax sweep with 1 worker, then with 2 (or
- * --workers N), each as its own `train sweep` process. Prints trials per minute, their ratio, and
- * the peak resident memory of each process (all threads), which shows the data is shared.
+ * Sweep throughput and memory: the same CIFAR-10 softmax sweep with 1 worker and with 2 (or
+ * --workers N), each as its own `train sweep` process, back to back in each of --rounds rounds
+ * (the order alternating), so a slow spell of the machine falls on both sides of a round's ratio.
+ * Prints trials per minute, the speed-up per round and its median, and the peak resident memory
+ * of each process (all threads), which shows the data is shared.
  *
- *   node --import tsx bench/sweep.ts [--trials 8] [--iterations 1500] [--workers 2] [--data-dir …]
+ *   node --import tsx bench/sweep.ts [--trials 8] [--iterations 1500] [--workers 2] [--rounds 3] [--data-dir …]
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     trials: { type: 'string', default: '8' },
     iterations: { type: 'string', default: '1500' },
     workers: { type: 'string', default: String(Math.max(2, os.availableParallelism())) },
+    rounds: { type: 'string', default: '3' },
     'data-dir': { type: 'string', default: path.resolve(root, '../shared/data/cifar-10-binary.tar.gz') },
   },
 });
@@ -40,8 +43,8 @@ interface Results {
   workers: number;
 }
 
-function run(workers: number): Results {
-  const runs = path.join(dir, `runs-${workers}`);
+function run(workers: number, round: number): Results {
+  const runs = path.join(dir, `runs-${workers}-${round}`);
   const r = spawnSync(process.execPath, [path.join(root, 'bin/train.js'), 'sweep', '--config', file, '--workers', String(workers), '--runs-dir', runs, '--data-dir', values['data-dir']!], {
     encoding: 'utf8',
   });
@@ -50,11 +53,19 @@ function run(workers: number): Results {
 }
 
 console.log(`sweep benchmark: ${trials} CIFAR-10 softmax trials of ${values.iterations} iterations (batch 200), ${os.availableParallelism()} cores`);
-const one = run(1);
-const many = run(Number(values.workers));
 const perMin = (r: Results) => (60 * r.trialsRun) / r.trialSeconds;
-for (const r of [one, many]) {
-  console.log(`  ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${r.trialsRun} trials in ${r.trialSeconds.toFixed(1)} s = ${perMin(r).toFixed(1)} trials/min; peak RSS ${r.peakRssMB} MB`);
+const speedUps: number[] = [];
+for (let round = 0; round < Math.max(1, Number(values.rounds)); round++) {
+  const order = round % 2 === 0 ? [1, Number(values.workers)] : [Number(values.workers), 1];
+  const res = new Map(order.map((w) => [w, run(w, round)] as const));
+  const one = res.get(1)!;
+  const many = res.get(Number(values.workers))!;
+  for (const r of [one, many]) {
+    console.log(`  round ${round + 1}, ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${r.trialsRun} trials in ${r.trialSeconds.toFixed(1)} s = ${perMin(r).toFixed(1)} trials/min; peak RSS ${r.peakRssMB} MB`);
+  }
+  speedUps.push(perMin(many) / perMin(one));
 }
-console.log(`  speed-up with ${many.workers} workers: ${(perMin(many) / perMin(one)).toFixed(2)}×`);
+const sorted = [...speedUps].sort((a, b) => a - b);
+const median = sorted[Math.floor(sorted.length / 2)];
+console.log(`  speed-up with ${values.workers} workers: ${median.toFixed(2)}× (median of the rounds: ${speedUps.map((x) => x.toFixed(2) + '×').join(', ')})`);
 fs.rmSync(dir, { recursive: true, force: true });
