@@ -129,7 +129,8 @@ function trainingProducts(rng: Rng, shared: boolean): [Mat<Float32Array>, Mat<Fl
   };
   return [
     [mat(200, 3073), mat(3073, 10), false, false], //   softmax scores: split by rows (10 columns)
-    [mat(200, 3072), mat(3072, 100), false, false], //  hidden layer: split by columns
+    [mat(200, 3072), mat(3072, 100), false, false], //  hidden layer: two halves of K, added
+    [mat(200, 3073), mat(3073, 64), false, false], //   odd K, 64 columns: the smallest cut in halves of K
     [mat(200, 3073), mat(200, 10), true, false], //     dW = Xᵀ·dscores: split by rows of Xᵀ
     [mat(200, 3072), mat(200, 100), true, false],
     [mat(200, 100), mat(3072, 100), false, true], //    dX = dout·Wᵀ: split by columns
@@ -138,10 +139,10 @@ function trainingProducts(rng: Rng, shared: boolean): [Mat<Float32Array>, Mat<Fl
   ];
 }
 
-test('wasm engine on 1, 2 and 3 threads: bit-identical products, within 1e-4 of the reference, from shared and plain arrays', async () => {
+test('wasm engine on 1, 2, 3 and 4 threads: bit-identical products, within 1e-4 of the reference, from shared and plain arrays', async () => {
   for (const shared of [true, false]) {
     const results: Float32Array[][] = [];
-    for (const threads of [1, 2, 3]) {
+    for (const threads of [1, 2, 3, 4]) {
       const { engine } = await initEngine('wasm', threads);
       assert.match(engine.detail, new RegExp(`${threads} thread`));
       const rng = new Rng(17);
@@ -153,8 +154,9 @@ test('wasm engine on 1, 2 and 3 threads: bit-identical products, within 1e-4 of 
       const want = matmul(a, b, undefined, { transA, transB }).data;
       const e = relDiff(results[0][i], want);
       assert.ok(e < 1e-4, `product ${i} (shared ${shared}): relative difference ${e} from the reference`);
-      // Each thread computes whole output elements with the same kernel, so the split changes no bit.
-      for (const t of [1, 2]) assert.ok(results[t][i].every((v, j) => Object.is(v, results[0][i][j])), `product ${i} (shared ${shared}) differs on ${t + 1} threads`);
+      // Each thread computes whole output elements (or whole half-sums, cut at the same K on any
+      // thread count) with the same kernel, so the split changes no bit.
+      for (const t of [1, 2, 3]) assert.ok(results[t][i].every((v, j) => Object.is(v, results[0][i][j])), `product ${i} (shared ${shared}) differs on ${t + 1} threads`);
     });
   }
 });

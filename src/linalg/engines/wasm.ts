@@ -47,9 +47,9 @@ export const CTRL = {
    * (for a gather: src, dst and the Int32Array of row indices).
    */
   operands: 4,
-  /** transA, transB (0/1), then the block r0, r1, c0, c1 (for axpy, dot and gather: the range [r0, r1)). */
+  /** transA, transB (0/1), then the block r0, r1, c0, c1, k0, k1 (for axpy, dot and gather: the range [r0, r1)). */
   args: 4 + 3 * 5,
-  length: 4 + 3 * 5 + 6,
+  length: 4 + 3 * 5 + 8,
 } as const;
 export const OPERAND_SLOTS = 5;
 export const OP = { product: 0, axpy: 1, dot: 2, gather: 3, axpySumSq: 4 } as const;
@@ -66,6 +66,17 @@ export type FromWasmWorker = { type: 'ready' } | { type: 'error'; message: strin
 const MIN_PARALLEL_FLOPS = 4e6;
 /** A product is cut by columns when every thread gets at least this many (else by rows). */
 const MIN_COLS_PER_THREAD = 32;
+/**
+ * A product without transposes whose inner dimension K is at least SPLIT_K and whose result has at
+ * least SPLIT_K_COLS columns (the input layer's X·W1 on CIFAR) is cut into two halves of K
+ * instead: each half multiplies contiguous rows of the weights (where a block of columns would
+ * be copied out row by row) and packs a panel as wide as the whole result, and the two half-sums
+ * are then added. Measured on a CIFAR MLP's 200×3072·3072×500 on one thread of two: 12.9 ms a
+ * half against 14.1 ms a column block. The cut does not depend on the thread count (one thread
+ * computes both halves in turn), so results stay the same bit for bit on any number of threads.
+ */
+const SPLIT_K = 1024;
+const SPLIT_K_COLS = 64;
 /** Below this many elements an axpy or dot (or rows × columns, a gather) runs on the main thread alone. */
 const MIN_PARALLEL_ELEMENTS = 1 << 16;
 /** How long the main thread waits for a worker before it gives up (the worker is stuck or gone). */
@@ -172,6 +183,8 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     c[CTRL.args + 3] = blk.r1;
     c[CTRL.args + 4] = blk.c0;
     c[CTRL.args + 5] = blk.c1;
+    c[CTRL.args + 6] = blk.k0 ?? -1; // −1: all of k
+    c[CTRL.args + 7] = blk.k1 ?? -1;
     w.seq = (w.seq + 1) & 0x3fffffff;
     Atomics.store(c, CTRL.seq, w.seq);
     Atomics.notify(c, CTRL.seq);
@@ -205,8 +218,45 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
   };
   const row = (v: Float32Array | Int32Array): Operand => ({ rows: 1, cols: v.length, data: v });
 
+  // The second half-sum of a product cut in two halves of K (SPLIT_K), grown on demand.
+  let partial: Float32Array = new Float32Array(0);
+
+  /**
+   * out = a[:, 0:h]·b[0:h, :] + a[:, h:K]·b[h:K, :], h = ⌊K/2⌋. The first half goes into out, the
+   * second into `partial`, each half cut by columns among half the threads (one thread: both
+   * halves in turn), then out += partial.
+   */
+  const splitK = (a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>): void => {
+    const M = out.rows;
+    const N = out.cols;
+    const K = a.cols;
+    const h = K >> 1;
+    if (partial.length < M * N) partial = new Float32Array(new SharedArrayBuffer(4 * M * N));
+    const second: Mat<Float32Array> = { rows: M, cols: N, data: partial.subarray(0, M * N) };
+    const sa = sharedMat(a, 0, true);
+    const sb = sharedMat(b, 1, true);
+    const so = sharedMat(out, 2, false);
+    const cols = Math.max(1, Math.floor(n / 2));
+    const tasks: { into: Mat<Float32Array>; blk: Block }[] = [];
+    for (const [into, k0, k1] of [[so, 0, h], [second, h, K]] as const) {
+      for (let p = 0; p < cols; p++) {
+        const [c0, c1] = part(p, cols, N);
+        tasks.push({ into, blk: { r0: 0, r1: M, c0, c1, k0, k1 } });
+      }
+    }
+    if (n === 1) {
+      for (const t of tasks) blockProduct(tf, sa, sb, t.into, false, false, t.blk);
+    } else {
+      const busy = workers.slice(0, tasks.length - 1);
+      busy.forEach((w, i) => post(w, OP.product, [sa, sb, tasks[i + 1].into], false, false, tasks[i + 1].blk));
+      together(busy, () => blockProduct(tf, sa, sb, tasks[0].into, false, false, tasks[0].blk));
+    }
+    engine.axpy!(1, second.data, so.data); // out += the second half-sum
+    if (so !== out) out.data.set(so.data);
+  };
+
   const threadsText = n > 1 ? `${n} threads (main + ${n - 1} worker${n > 2 ? 's' : ''})` : '1 thread';
-  return {
+  const engine: WasmEngine = {
     name: 'wasm',
     detail: `TensorFlow.js ${tf.version_core} wasm backend (SIMD ${tf.env().features['WASM_HAS_SIMD_SUPPORT'] ? 'on' : 'off'}), ${threadsText}`,
     threads: n,
@@ -216,6 +266,7 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
       const M = out.rows;
       const N = out.cols;
       const K = transA ? a.rows : a.cols;
+      if (2 * M * N * K >= MIN_PARALLEL_FLOPS && !transA && !transB && K >= SPLIT_K && N >= SPLIT_K_COLS) return splitK(a, b, out);
       const byCols = !transA && N >= MIN_COLS_PER_THREAD * n;
       const parts = 2 * M * N * K < MIN_PARALLEL_FLOPS ? 1 : Math.min(n, byCols ? N : M);
       const blocks: Block[] = [];
@@ -293,6 +344,7 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
       if (current?.threads === n) current = null;
     },
   };
+  return engine;
 }
 
 /** Wait until `w` has finished its current task; throw its error if it failed. */

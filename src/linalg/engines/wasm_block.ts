@@ -23,12 +23,17 @@ interface WasmBackend {
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 }
 
-/** Rows [r0, r1) and columns [c0, c1) of the product. */
+/**
+ * Rows [r0, r1) and columns [c0, c1) of the product; with k0/k1, only the terms k0 ≤ k < k1 of
+ * its sums (a partial product: the wasm engine adds two such halves, see wasm.ts).
+ */
 export interface Block {
   r0: number;
   r1: number;
   c0: number;
   c1: number;
+  k0?: number;
+  k1?: number;
 }
 
 /** A (rows, cols) tensor in the wasm heap, filled in place by `fill` (no intermediate array). */
@@ -55,8 +60,27 @@ export function blockProduct(tf: Tf, a: Mat<Float32Array>, b: Mat<Float32Array>,
   const { r0, r1, c0, c1 } = blk;
   const m = r1 - r0;
   const n = c1 - c0;
-  const K = transA ? a.rows : a.cols;
-  const N = out.cols;
+  const Kall = transA ? a.rows : a.cols;
+  const k0 = blk.k0 ?? 0;
+  const k1 = blk.k1 ?? Kall;
+  if (k0 !== 0 || k1 !== Kall) {
+    // A partial product, terms [k0, k1) (never with transposes): a[r0:r1, k0:k1] · b[k0:k1, c0:c1].
+    if (transA || transB) throw new Error('blockProduct: a range of k is only for products without transposes');
+    const K = k1 - k0;
+    const c = tf.tidy(() =>
+      tf.matMul(
+        heapTensor(tf, be, m, K, (d) => copyCols(a.data.subarray(r0 * Kall), Kall, m, k0, k1, d)),
+        heapTensor(tf, be, K, n, (d) => copyCols(b.data.subarray(k0 * b.cols), b.cols, K, c0, c1, d)), // rows k0..k1 of b: one copy when c0..c1 is all of them
+      ),
+    );
+    try {
+      readBlock(be.typedArrayFromHeap(c), out, r0, m, c0, n);
+    } finally {
+      c.dispose();
+    }
+    return;
+  }
+  const K = Kall;
   const c = tf.tidy(() => {
     // op(a)[r0:r1, :] as an (m, K) tensor.
     const opA = transA
@@ -69,10 +93,15 @@ export function blockProduct(tf: Tf, a: Mat<Float32Array>, b: Mat<Float32Array>,
     return tf.matMul(opA, opB);
   });
   try {
-    const res = be.typedArrayFromHeap(c);
-    if (n === N) out.data.set(res, r0 * N);
-    else for (let i = 0; i < m; i++) out.data.set(res.subarray(i * n, (i + 1) * n), (r0 + i) * N + c0);
+    readBlock(be.typedArrayFromHeap(c), out, r0, m, c0, n);
   } finally {
     c.dispose();
   }
+}
+
+/** out[r0:r0+m, c0:c0+n] = res (m, n), read straight from the heap. */
+function readBlock(res: Float32Array, out: Mat<Float32Array>, r0: number, m: number, c0: number, n: number): void {
+  const N = out.cols;
+  if (n === N) out.data.set(res, r0 * N);
+  else for (let i = 0; i < m; i++) out.data.set(res.subarray(i * n, (i + 1) * n), (r0 + i) * N + c0);
 }

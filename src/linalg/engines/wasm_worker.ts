@@ -53,8 +53,10 @@ function run(): void {
   const g = CTRL.args;
   const [r0, r1, c0, c1] = [ctrl[g + 2], ctrl[g + 3], ctrl[g + 4], ctrl[g + 5]];
   switch (ctrl[CTRL.op]) {
-    case OP.product:
-      return blockProduct(tf, operand(0), operand(1), operand(2), ctrl[g] === 1, ctrl[g + 1] === 1, { r0, r1, c0, c1 });
+    case OP.product: {
+      const ks = ctrl[g + 6] >= 0 ? { k0: ctrl[g + 6], k1: ctrl[g + 7] } : {};
+      return blockProduct(tf, operand(0), operand(1), operand(2), ctrl[g] === 1, ctrl[g + 1] === 1, { r0, r1, c0, c1, ...ks });
+    }
     case OP.axpy:
       return axpyRange(f64[F64.alpha], operand(0).data, operand(1).data, r0, r1);
     case OP.dot:
