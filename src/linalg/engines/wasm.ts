@@ -218,6 +218,26 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
   };
   const row = (v: Float32Array | Int32Array): Operand => ({ rows: 1, cols: v.length, data: v });
 
+  /**
+   * A vector pass (`op`: axpy, dot or axpySumSq) over [0, y.length), cut into one range per
+   * thread: the workers take the later ranges, this thread the first (`mine`). Returns the ranges'
+   * partial sums added in range order, so the same threads give the same sum (for dot and
+   * axpySumSq; an axpy's is meaningless).
+   */
+  const vectorPass = (op: number, alpha: number, x: Float32Array, y: Float32Array, mine: (lo: number, hi: number) => number): number => {
+    const parts = vectorParts(y.length, x, y);
+    const busy = workers.slice(0, parts - 1);
+    busy.forEach((w, i) => {
+      w.f64[F64.alpha] = alpha;
+      const [lo, hi] = part(i + 1, parts, y.length);
+      post(w, op, [row(x), row(y)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
+    });
+    let s = 0;
+    together(busy, () => (s = mine(0, part(0, parts, y.length)[1])));
+    for (const w of busy) s += w.f64[F64.result];
+    return s;
+  };
+
   // The second half-sum of a product cut in two halves of K (SPLIT_K), grown on demand.
   let partial: Float32Array = new Float32Array(0);
 
@@ -285,42 +305,15 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     },
 
     axpy(alpha: number, x: Float32Array, y: Float32Array) {
-      const parts = vectorParts(y.length, x, y);
-      const busy = workers.slice(0, parts - 1);
-      busy.forEach((w, i) => {
-        w.f64[F64.alpha] = alpha;
-        const [lo, hi] = part(i + 1, parts, y.length);
-        post(w, OP.axpy, [row(x), row(y)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
-      });
-      together(busy, () => axpyRange(alpha, x, y, 0, part(0, parts, y.length)[1]));
+      vectorPass(OP.axpy, alpha, x, y, (lo, hi) => (axpyRange(alpha, x, y, lo, hi), 0));
     },
 
     dot(x: Float32Array, y: Float32Array): number {
-      const parts = vectorParts(y.length, x, y);
-      const busy = workers.slice(0, parts - 1);
-      busy.forEach((w, i) => {
-        const [lo, hi] = part(i + 1, parts, y.length);
-        post(w, OP.dot, [row(x), row(y)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
-      });
-      let s = 0;
-      together(busy, () => (s = dotRange(x, y, 0, part(0, parts, y.length)[1])));
-      // Partial sums added in part order: the same threads give the same sum.
-      for (const w of busy) s += w.f64[F64.result];
-      return s;
+      return vectorPass(OP.dot, 0, x, y, (lo, hi) => dotRange(x, y, lo, hi));
     },
 
     axpySumSq(alpha: number, x: Float32Array, y: Float32Array): number {
-      const parts = vectorParts(y.length, x, y);
-      const busy = workers.slice(0, parts - 1);
-      busy.forEach((w, i) => {
-        w.f64[F64.alpha] = alpha;
-        const [lo, hi] = part(i + 1, parts, y.length);
-        post(w, OP.axpySumSq, [row(x), row(y)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
-      });
-      let s = 0;
-      together(busy, () => (s = axpySumSqRange(alpha, x, y, 0, part(0, parts, y.length)[1])));
-      for (const w of busy) s += w.f64[F64.result];
-      return s;
+      return vectorPass(OP.axpySumSq, alpha, x, y, (lo, hi) => axpySumSqRange(alpha, x, y, lo, hi));
     },
 
     gatherRows(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>) {
