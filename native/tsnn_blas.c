@@ -308,10 +308,9 @@ static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_typedarray_type type;
-  size_t length, offset;
+  size_t length;
   void *data;
-  napi_value buffer;
-  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, &buffer, &offset));
+  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL));
   bool taken = false;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   // The whole 2 MiB extents inside the array: the only part huge pages can back.

@@ -238,12 +238,24 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     return s;
   };
 
+  /**
+   * Product blocks of op(a)·op(b), each into its own output: the first on this thread, the next
+   * ones on the workers, and any beyond the workers on this thread too, in turn.
+   */
+  const runBlocks = (a: Mat<Float32Array>, b: Mat<Float32Array>, transA: boolean, transB: boolean, tasks: { into: Mat<Float32Array>; blk: Block }[]): void => {
+    const busy = workers.slice(0, tasks.length - 1);
+    busy.forEach((w, i) => post(w, OP.product, [a, b, tasks[i + 1].into], transA, transB, tasks[i + 1].blk));
+    together(busy, () => {
+      for (const t of [tasks[0], ...tasks.slice(busy.length + 1)]) blockProduct(tf, a, b, t.into, transA, transB, t.blk);
+    });
+  };
+
   // The second half-sum of a product cut in two halves of K (SPLIT_K), grown on demand.
   let partial: Float32Array = new Float32Array(0);
 
   /**
    * out = a[:, 0:h]·b[0:h, :] + a[:, h:K]·b[h:K, :], h = ⌊K/2⌋. The first half goes into out, the
-   * second into `partial`, each half cut by columns among half the threads (one thread: both
+   * second into `partial`, each half cut by columns among half the threads (one thread does both
    * halves in turn), then out += partial.
    */
   const splitK = (a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>): void => {
@@ -264,13 +276,7 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
         tasks.push({ into, blk: { r0: 0, r1: M, c0, c1, k0, k1 } });
       }
     }
-    if (n === 1) {
-      for (const t of tasks) blockProduct(tf, sa, sb, t.into, false, false, t.blk);
-    } else {
-      const busy = workers.slice(0, tasks.length - 1);
-      busy.forEach((w, i) => post(w, OP.product, [sa, sb, tasks[i + 1].into], false, false, tasks[i + 1].blk));
-      together(busy, () => blockProduct(tf, sa, sb, tasks[0].into, false, false, tasks[0].blk));
-    }
+    runBlocks(sa, sb, false, false, tasks);
     engine.axpy!(1, second.data, so.data); // out += the second half-sum
     if (so !== out) out.data.set(so.data);
   };
@@ -295,12 +301,10 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
         blocks.push(byCols ? { r0: 0, r1: M, c0: lo, c1: hi } : { r0: lo, r1: hi, c0: 0, c1: N });
       }
       if (parts === 1) return blockProduct(tf, a, b, out, transA, transB, blocks[0]);
-      const operands = [sharedMat(a, 0, true), sharedMat(b, 1, true), sharedMat(out, 2, false)];
-      const busy = workers.slice(0, parts - 1);
-      busy.forEach((w, i) => post(w, OP.product, operands, transA, transB, blocks[i + 1]));
-      together(busy, () => blockProduct(tf, a, b, out, transA, transB, blocks[0]));
-      // A staged output: copy the workers' blocks into the caller's array.
-      const so = operands[2];
+      // This thread writes its block into `out` itself; the workers into `out` when it is shared,
+      // else into a staged copy whose blocks are copied over after.
+      const so = sharedMat(out, 2, false);
+      runBlocks(sharedMat(a, 0, true), sharedMat(b, 1, true), transA, transB, blocks.map((blk, i) => ({ into: i === 0 ? out : so, blk })));
       if (so !== out) for (let i = 1; i < parts; i++) copyBlock(so, out, blocks[i]);
     },
 

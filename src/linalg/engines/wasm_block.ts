@@ -54,7 +54,10 @@ function copyCols(src: Float32Array, C: number, R: number, c0: number, c1: numbe
   for (let r = 0; r < R; r++) dst.set(src.subarray(r * C + c0, r * C + c1), r * n);
 }
 
-/** out[r0:r1, c0:c1] = op(a)[r0:r1, :] · op(b)[:, c0:c1] on the active wasm backend. */
+/**
+ * out[r0:r1, c0:c1] = op(a)[r0:r1, k0:k1] · op(b)[k0:k1, c0:c1] on the active wasm backend (k0..k1
+ * all of K unless the block names a range; a range only without transposes).
+ */
 export function blockProduct(tf: Tf, a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean, blk: Block): void {
   const be = tf.backend() as unknown as WasmBackend;
   const { r0, r1, c0, c1 } = blk;
@@ -63,45 +66,25 @@ export function blockProduct(tf: Tf, a: Mat<Float32Array>, b: Mat<Float32Array>,
   const Kall = transA ? a.rows : a.cols;
   const k0 = blk.k0 ?? 0;
   const k1 = blk.k1 ?? Kall;
-  if (k0 !== 0 || k1 !== Kall) {
-    // A partial product, terms [k0, k1) (never with transposes): a[r0:r1, k0:k1] · b[k0:k1, c0:c1].
-    if (transA || transB) throw new Error('blockProduct: a range of k is only for products without transposes');
-    const K = k1 - k0;
-    const c = tf.tidy(() =>
-      tf.matMul(
-        heapTensor(tf, be, m, K, (d) => copyCols(a.data.subarray(r0 * Kall), Kall, m, k0, k1, d)),
-        heapTensor(tf, be, K, n, (d) => copyCols(b.data.subarray(k0 * b.cols), b.cols, K, c0, c1, d)), // rows k0..k1 of b: one copy when c0..c1 is all of them
-      ),
-    );
-    try {
-      readBlock(be.typedArrayFromHeap(c), out, r0, m, c0, n);
-    } finally {
-      c.dispose();
-    }
-    return;
-  }
-  const K = Kall;
+  const K = k1 - k0;
+  if (K !== Kall && (transA || transB)) throw new Error('blockProduct: a range of k is only for products without transposes');
   const c = tf.tidy(() => {
-    // op(a)[r0:r1, :] as an (m, K) tensor.
+    // op(a)[r0:r1, k0:k1] as an (m, K) tensor.
     const opA = transA
       ? tf.transpose(heapTensor(tf, be, K, m, (d) => copyCols(a.data, a.cols, K, r0, r1, d))) // a is (K, M)
-      : heapTensor(tf, be, m, K, (d) => d.set(a.data.subarray(r0 * K, r1 * K)));
-    // op(b)[:, c0:c1] as a (K, n) tensor.
+      : heapTensor(tf, be, m, K, (d) => copyCols(a.data.subarray(r0 * Kall), Kall, m, k0, k1, d)); // one copy when k0..k1 is all of K
+    // op(b)[k0:k1, c0:c1] as a (K, n) tensor.
     const opB = transB
       ? tf.transpose(heapTensor(tf, be, n, K, (d) => d.set(b.data.subarray(c0 * K, c1 * K)))) // b is (N, K)
-      : heapTensor(tf, be, K, n, (d) => copyCols(b.data, b.cols, K, c0, c1, d));
+      : heapTensor(tf, be, K, n, (d) => copyCols(b.data.subarray(k0 * b.cols), b.cols, K, c0, c1, d)); // one copy when c0..c1 is all of N
     return tf.matMul(opA, opB);
   });
   try {
-    readBlock(be.typedArrayFromHeap(c), out, r0, m, c0, n);
+    const res = be.typedArrayFromHeap(c);
+    const N = out.cols;
+    if (n === N) out.data.set(res, r0 * N);
+    else for (let i = 0; i < m; i++) out.data.set(res.subarray(i * n, (i + 1) * n), (r0 + i) * N + c0);
   } finally {
     c.dispose();
   }
-}
-
-/** out[r0:r0+m, c0:c0+n] = res (m, n), read straight from the heap. */
-function readBlock(res: Float32Array, out: Mat<Float32Array>, r0: number, m: number, c0: number, n: number): void {
-  const N = out.cols;
-  if (n === N) out.data.set(res, r0 * N);
-  else for (let i = 0; i < m; i++) out.data.set(res.subarray(i * n, (i + 1) * n), (r0 + i) * N + c0);
 }

@@ -1,8 +1,9 @@
 /**
  * A worker thread of the wasm engine (wasm.ts). It starts its own TensorFlow.js wasm backend,
  * then loops: wait on its control block for a task, do it (a block of a product into the shared
- * output, or a range of an axpy, a dot, an axpySumSq or a minibatch gather), report it done. It never returns to the event loop while
- * it serves tasks, so the main thread's buffers reach it through its port, read synchronously.
+ * output, or a range of an axpy, a dot, an axpySumSq or a minibatch gather), report it done. It
+ * never returns to the event loop while it serves tasks, so the main thread's buffers reach it
+ * through its port, read synchronously.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { axpyRange, axpySumSqRange, dotRange, gatherRange } from '../blas1.js';
