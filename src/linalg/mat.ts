@@ -60,6 +60,27 @@ export function allocFloat(Ctor: FloatArrayCtor, n: number, shared = false): Flo
   return a;
 }
 
+let pairAlloc: ((n: number) => [Float32Array, Float32Array] | null) | null = null;
+
+/**
+ * How allocFloatPair puts two float32 arrays side by side in one block of memory that the engine's
+ * own vector kernels work on, or null where the engine has none: set by setEngine from the wasm
+ * engine, whose SIMD passes need both arrays of a pass in one WebAssembly.Memory (engines/simd.ts).
+ */
+export function usePairAlloc(alloc: ((n: number) => [Float32Array, Float32Array] | null) | null): void {
+  pairAlloc = alloc;
+}
+
+/**
+ * A zero-filled float32 array of `n` numbers and a second one beside it in the same block, where
+ * the engine wants that (usePairAlloc): a model's parameters and their gradient, which the SGD
+ * step and the L2 term pass over together. Elsewhere the first is an allocFloat array and the
+ * second null.
+ */
+export function allocFloatPair(n: number): [Float32Array, Float32Array | null] {
+  return pairAlloc?.(n) ?? [allocFloat(Float32Array, n), null];
+}
+
 /** A zero-filled Int32Array of `n` numbers, in shared memory when the engine wants it (as allocFloat). */
 export function allocInt32(n: number): Int32Array {
   return sharedMemory ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);

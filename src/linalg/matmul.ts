@@ -8,7 +8,7 @@
  * products, which only gradient checks use, always run on the reference JS kernel: TensorFlow.js
  * has no float64 dtype, and a gradient check must not be rounded to float32.
  */
-import { type Mat, type FloatArray, shapeStr, useHugePages, useSharedMemory } from './mat.js';
+import { type Mat, type FloatArray, shapeStr, useHugePages, usePairAlloc, useSharedMemory } from './mat.js';
 import { referenceEngine } from './engines/reference.js';
 
 export interface MatmulOptions {
@@ -37,6 +37,8 @@ export interface Engine {
   readonly sharedMemory?: boolean;
   /** Ask the OS for huge pages under a large array before it is written (mat.ts useHugePages); false if not taken. */
   adviseHugePages?(a: FloatArray): boolean;
+  /** Two float32 arrays of n numbers in one block its axpy and axpySumSq run faster on (mat.ts allocFloatPair), or null. */
+  allocPair?(n: number): [Float32Array, Float32Array] | null;
 }
 
 let active: Engine = referenceEngine;
@@ -51,6 +53,7 @@ export function setEngine(engine: Engine): void {
   active = engine;
   useSharedMemory(engine.sharedMemory === true);
   useHugePages(engine.adviseHugePages ?? null);
+  usePairAlloc(engine.allocPair ?? null);
 }
 
 /**

@@ -16,7 +16,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import { allocFloat } from '../linalg/mat.js';
+import { allocParamFlat } from '../models/params.js';
 import type { ModelSpec } from '../models/model.js';
 import type { ParamSpec } from '../models/params.js';
 import { writeFileAtomic } from './atomic.js';
@@ -122,7 +122,7 @@ export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
   if (got !== header.payloadSha256) bad('payload hash does not match the header (the file is corrupt)');
   if (!littleEndian()) payload.swap32();
   const all = new Float32Array(payload.buffer, payload.byteOffset, total + header.meanLength);
-  const params = allocFloat(Float32Array, total); // in the memory the engine wants, as training's parameters are
+  const params = allocParamFlat(Float32Array, total) as Float32Array; // in the memory the engine wants, as a new model's parameters are
   params.set(all.subarray(0, total));
   return { header, params, mean: all.slice(total) };
 }

@@ -25,6 +25,7 @@ import { axpyRange, axpySumSqRange, dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import type { Engine } from '../matmul.js';
 import { startWorker } from '../worker_threads.js';
+import { simdKernelsFor, vectorPair } from './simd.js';
 import { type Block, blockProduct } from './wasm_block.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
@@ -309,6 +310,8 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     },
 
     axpy(alpha: number, x: Float32Array, y: Float32Array) {
+      const simd = simdKernelsFor(x, y);
+      if (simd !== null) return simd.axpy(alpha, x.byteOffset, y.byteOffset, y.length);
       vectorPass(OP.axpy, alpha, x, y, (lo, hi) => (axpyRange(alpha, x, y, lo, hi), 0));
     },
 
@@ -317,8 +320,12 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     },
 
     axpySumSq(alpha: number, x: Float32Array, y: Float32Array): number {
+      const simd = simdKernelsFor(x, y);
+      if (simd !== null) return simd.axpySumSq(alpha, x.byteOffset, y.byteOffset, y.length);
       return vectorPass(OP.axpySumSq, alpha, x, y, (lo, hi) => axpySumSqRange(alpha, x, y, lo, hi));
     },
+
+    allocPair: vectorPair,
 
     gatherRows(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>) {
       // The rows are split among the threads; each copies its share straight from the data.

@@ -1,0 +1,112 @@
+/**
+ * The wasm engine's SIMD vector passes (native/simd.wat, src/linalg/engines/simd.ts): the module
+ * in the source tree is the one simd.wat assembles to; on a parameter/gradient pair they give the
+ * JS loops' results bit for bit; a model's kept gradient lies beside its parameters, so training
+ * takes the SIMD path, and a training step there ends with the same bits as on the JS loops.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initEngine } from '../src/linalg/engine.js';
+import { axpy, axpyRange, axpySumSq, axpySumSqRange } from '../src/linalg/blas1.js';
+import { allocFloat, allocFloatPair } from '../src/linalg/mat.js';
+import { setEngine } from '../src/linalg/matmul.js';
+import { referenceEngine } from '../src/linalg/engines/reference.js';
+import { SIMD_MODULE_BASE64 } from '../src/linalg/engines/simd_module.js';
+import { simdKernelsFor } from '../src/linalg/engines/simd.js';
+import { Rng } from '../src/linalg/rng.js';
+import { createModel } from '../src/models/index.js';
+import { allocParams, keptGrads, viewsOf } from '../src/models/params.js';
+import { sgdInit, sgdStep } from '../src/optim/sgd.js';
+import { randnMat, randomLabels } from './helpers.js';
+
+const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
+test('src/linalg/engines/simd_module.ts is native/simd.wat assembled (npm run build:simd)', async () => {
+  // @ts-expect-error: a plain .mjs build script, without type declarations
+  const { assembleSimd } = (await import('../native/build_simd.mjs')) as { assembleSimd(): Promise<Buffer> };
+  const want = await assembleSimd();
+  assert.ok(Buffer.from(SIMD_MODULE_BASE64, 'base64').equals(want), 'simd_module.ts is stale: run npm run build:simd');
+});
+
+for (const threads of [1, 2]) {
+  test(`wasm engine (${threads} thread${threads > 1 ? 's' : ''}): SIMD axpy and axpySumSq on a pair are the JS loops bit for bit, at any offset and length`, async () => {
+    await initEngine('wasm', threads);
+    const rng = new Rng(5);
+    const n = 100_003;
+    const [x, y] = allocFloatPair(n);
+    assert.ok(y !== null && simdKernelsFor(x, y) !== null, 'the wasm engine puts a pair in one SIMD block');
+    // Values over a wide range of magnitudes, so a float32 rounding of alpha·x alone would show.
+    rng.fillNormal(x);
+    rng.fillNormal(y);
+    for (let i = 0; i < n; i += 7) x[i] *= 1e6;
+    // Whole arrays, then views that start off a 16-byte boundary with lengths of every n mod 4
+    // (a model's W1, b1, W2, … are such views).
+    const cuts: [number, number][] = [[0, n], [1, 1000], [3, 4097], [5, 10], [2, 3], [7, 1]];
+    for (const [lo, len] of cuts) {
+      const xs = x.subarray(lo, lo + len);
+      const ys = y.subarray(lo, lo + len);
+      const want = ys.slice();
+      axpyRange(-0.0137, xs, want, 0, len);
+      axpy(-0.0137, xs, ys);
+      assert.ok(same(ys, want), `axpy over [${lo}, ${lo + len})`);
+
+      const want2 = ys.slice();
+      const wantSum = axpySumSqRange(2e-3, xs, want2, 0, len);
+      const s = axpySumSq(2e-3, xs, ys);
+      assert.ok(same(ys, want2), `axpySumSq: y over [${lo}, ${lo + len})`);
+      assert.ok(Math.abs(s - wantSum) <= 1e-12 * wantSum, `axpySumSq: Σx² ${s} vs ${wantSum} over [${lo}, ${lo + len})`);
+    }
+    // Arrays outside a pair (or in two different pairs) still take the JS loops, with the same results.
+    const [x2] = allocFloatPair(16);
+    assert.equal(simdKernelsFor(x2, y.subarray(0, 16)), null);
+    assert.equal(simdKernelsFor(allocFloat(Float32Array, 16), allocFloat(Float32Array, 16)), null);
+    setEngine(referenceEngine);
+  });
+}
+
+test('keptGrads: the first model on a parameter set gets the gradient buffer beside it, a second a new one', async () => {
+  await initEngine('wasm', 2);
+  const specs = [{ name: 'W', rows: 5, cols: 3 }, { name: 'b', rows: 1, cols: 3 }];
+  const p = allocParams<Float32Array>(specs, Float32Array);
+  const g1 = keptGrads(p);
+  const g2 = keptGrads(p);
+  assert.notEqual(simdKernelsFor(p.flat, g1.flat), null, 'first: in the parameters’ block');
+  assert.equal(simdKernelsFor(p.flat, g2.flat), null, 'second: a buffer of its own');
+  assert.notEqual(g1.flat, g2.flat);
+  assert.deepEqual(Object.keys(g1.views), ['W', 'b']);
+  assert.ok(g1.flat.every((v) => v === 0) && g2.flat.every((v) => v === 0), 'zero-filled');
+  // Float64 parameters (gradient checks) never get a pair.
+  const p64 = allocParams<Float64Array>(specs, Float64Array);
+  assert.ok(keptGrads(p64).flat instanceof Float64Array);
+  setEngine(referenceEngine);
+});
+
+test('wasm engine: an MLP trained on the SIMD passes ends with the same bits as on the JS loops', async () => {
+  await initEngine('wasm', 2);
+  const rng = new Rng(3);
+  const [N, D, Hd, C] = [64, 301, 37, 10];
+  const X = randnMat(Float32Array, N, D, rng);
+  const y = randomLabels(N, C, rng);
+  const runs: Float32Array[] = [];
+  for (const paired of [true, false]) {
+    const model = createModel({ kind: 'mlp', inputDim: D, hidden: [Hd], numClasses: C }, { initStd: 1e-2, reg: 0.05 }, new Rng(1));
+    if (!paired) {
+      // The same parameters moved out of their pair, into a buffer of their own: JS loops.
+      const flat = allocFloat(Float32Array, model.params.flat.length);
+      flat.set(model.params.flat);
+      Object.assign(model.params, { flat, views: viewsOf(model.params.specs, flat) });
+    }
+    model.reuseBuffers = true;
+    const opt = sgdInit(model.params.flat.length, 0);
+    let simd = false;
+    for (let i = 0; i < 20; i++) {
+      const { grads } = model.loss(X, y);
+      simd = simdKernelsFor(grads.flat, model.params.flat) !== null;
+      sgdStep(model.params.flat, grads.flat, 0.05, 0, opt);
+    }
+    assert.equal(simd, paired, paired ? 'the kept gradient lies beside the parameters' : 'the moved parameters have no pair');
+    runs.push(model.params.flat.slice());
+  }
+  assert.ok(same(runs[0], runs[1]), 'SIMD and JS passes give the same parameters after 20 steps');
+  setEngine(referenceEngine);
+});
