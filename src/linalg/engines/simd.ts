@@ -19,11 +19,22 @@ export interface SimdKernels {
   axpySumSq(alpha: number, x: number, y: number, n: number): number;
 }
 
+/**
+ * The part of the WebAssembly API used here. Node has it all; TypeScript declares it only in its
+ * DOM library, which this build leaves out, so it is named here.
+ */
+interface WasmApi {
+  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { readonly buffer: SharedArrayBuffer };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: { env: { memory: object } }) => { readonly exports: unknown };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 const PAGE = 65536;
 /** The largest pair placed in wasm memory: the kernels address it with 32-bit offsets. */
 const MAX_PAIR_BYTES = 2 ** 31;
 
-let compiled: WebAssembly.Module | null = null;
+let compiled: object | null = null;
 /** The kernels for each pair's memory, by the SharedArrayBuffer under it. */
 const kernels = new WeakMap<ArrayBufferLike, SimdKernels>();
 
@@ -35,9 +46,9 @@ export function vectorPair(n: number): [Float32Array, Float32Array] | null {
   const stride = Math.ceil((4 * n) / 16) * 16; // the second array starts 16-byte aligned
   if (2 * stride > MAX_PAIR_BYTES) return null;
   const pages = Math.max(1, Math.ceil((2 * stride) / PAGE));
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  compiled ??= new WebAssembly.Module(Buffer.from(SIMD_MODULE_BASE64, 'base64'));
-  const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+  const memory = new wasm.Memory({ initial: pages, maximum: pages, shared: true });
+  compiled ??= new wasm.Module(Buffer.from(SIMD_MODULE_BASE64, 'base64'));
+  const instance = new wasm.Instance(compiled, { env: { memory } });
   const buf = memory.buffer;
   kernels.set(buf, instance.exports as unknown as SimdKernels);
   return [new Float32Array(buf, 0, n), new Float32Array(buf, stride, n)];
