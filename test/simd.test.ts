@@ -21,6 +21,22 @@ import { randnMat, randomLabels } from './helpers.js';
 
 const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 
+/**
+ * Σx² to within one rounding (Neumaier's compensated sum; each x², of a float32 x, is exact in
+ * float64). Any order of plain float64 additions of the n terms lands within (n−1)·2⁻⁵³ of it,
+ * relative (all terms are positive): the bound the JS loop and the SIMD lanes are held to.
+ */
+function sumSqExact(x: Float32Array): number {
+  let s = 0;
+  let c = 0;
+  for (const v of x) {
+    const t = s + v * v;
+    c += Math.abs(s) >= v * v ? s - t + v * v : v * v - t + s;
+    s = t;
+  }
+  return s + c;
+}
+
 test('src/linalg/engines/simd_module.ts is native/simd.wat assembled (npm run build:simd)', async () => {
   // @ts-expect-error: a plain .mjs build script, without type declarations
   const { assembleSimd } = (await import('../native/build_simd.mjs')) as { assembleSimd(): Promise<Buffer> };
@@ -32,7 +48,7 @@ for (const threads of [1, 2]) {
   test(`wasm engine (${threads} thread${threads > 1 ? 's' : ''}): SIMD axpy and axpySumSq on a pair are the JS loops bit for bit, at any offset and length`, async () => {
     await initEngine('wasm', threads);
     const rng = new Rng(5);
-    const n = 100_003;
+    const n = 300_007; // above the size the engine splits a SIMD pass among its threads at
     const [x, y] = allocFloatPair(n);
     assert.ok(y !== null && simdKernelsFor(x, y) !== null, 'the wasm engine puts a pair in one SIMD block');
     // Values over a wide range of magnitudes, so a float32 rounding of alpha·x alone would show.
@@ -51,10 +67,13 @@ for (const threads of [1, 2]) {
       assert.ok(same(ys, want), `axpy over [${lo}, ${lo + len})`);
 
       const want2 = ys.slice();
-      const wantSum = axpySumSqRange(2e-3, xs, want2, 0, len);
+      const jsSum = axpySumSqRange(2e-3, xs, want2, 0, len);
       const s = axpySumSq(2e-3, xs, ys);
       assert.ok(same(ys, want2), `axpySumSq: y over [${lo}, ${lo + len})`);
-      assert.ok(Math.abs(s - wantSum) <= 1e-12 * wantSum, `axpySumSq: Σx² ${s} vs ${wantSum} over [${lo}, ${lo + len})`);
+      const exact = sumSqExact(xs);
+      const bound = Math.max(len - 1, 1) * 2 ** -53 * exact;
+      assert.ok(Math.abs(jsSum - exact) <= bound, 'the JS loop is within the bound (a check of the check)');
+      assert.ok(Math.abs(s - exact) <= bound, `axpySumSq: Σx² ${s}, exactly ${exact}, over [${lo}, ${lo + len})`);
     }
     // Arrays outside a pair (or in two different pairs) still take the JS loops, with the same results.
     const [x2] = allocFloatPair(16);

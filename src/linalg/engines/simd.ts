@@ -35,8 +35,17 @@ const PAGE = 65536;
 const MAX_PAIR_BYTES = 2 ** 31;
 
 let compiled: object | null = null;
-/** The kernels for each pair's memory, by the SharedArrayBuffer under it. */
-const kernels = new WeakMap<ArrayBufferLike, SimdKernels>();
+/** Each pair's memory and this thread's kernels on it, by the SharedArrayBuffer under it. */
+const blocks = new WeakMap<ArrayBufferLike, { memory: object; kernels: SimdKernels }>();
+
+/**
+ * The kernels on `memory` (a pair's WebAssembly.Memory, here or posted from another thread, which
+ * then runs its own instance on the same memory).
+ */
+export function simdKernelsOn(memory: object): SimdKernels {
+  compiled ??= new wasm.Module(Buffer.from(SIMD_MODULE_BASE64, 'base64'));
+  return new wasm.Instance(compiled, { env: { memory } }).exports as SimdKernels;
+}
 
 /**
  * Two zero-filled float32 arrays of `n` numbers side by side in a shared WebAssembly.Memory of
@@ -47,14 +56,17 @@ export function vectorPair(n: number): [Float32Array, Float32Array] | null {
   if (2 * stride > MAX_PAIR_BYTES) return null;
   const pages = Math.max(1, Math.ceil((2 * stride) / PAGE));
   const memory = new wasm.Memory({ initial: pages, maximum: pages, shared: true });
-  compiled ??= new wasm.Module(Buffer.from(SIMD_MODULE_BASE64, 'base64'));
-  const instance = new wasm.Instance(compiled, { env: { memory } });
   const buf = memory.buffer;
-  kernels.set(buf, instance.exports as unknown as SimdKernels);
+  blocks.set(buf, { memory, kernels: simdKernelsOn(memory) });
   return [new Float32Array(buf, 0, n), new Float32Array(buf, stride, n)];
 }
 
 /** The kernels that can run a pass over x and y: when both lie in one pair's memory, else null. */
 export function simdKernelsFor(x: Float32Array, y: Float32Array): SimdKernels | null {
-  return x.buffer === y.buffer ? (kernels.get(x.buffer) ?? null) : null;
+  return x.buffer === y.buffer ? (blocks.get(x.buffer)?.kernels ?? null) : null;
+}
+
+/** The WebAssembly.Memory under a pair's SharedArrayBuffer (for a worker thread to run kernels on), else undefined. */
+export function simdMemoryOf(buf: ArrayBufferLike): object | undefined {
+  return blocks.get(buf)?.memory;
 }

@@ -9,12 +9,15 @@ import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_
 import { axpyRange, axpySumSqRange, dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker } from './wasm.js';
+import { type SimdKernels, simdKernelsOn } from './simd.js';
 import { blockProduct } from './wasm_block.js';
 
 const { sab, port } = workerData as { sab: SharedArrayBuffer; port: MessagePort };
 const ctrl = new Int32Array(sab, 0, CTRL.length);
 const f64 = new Float64Array(sab, F64_OFFSET, F64.length);
 const buffers = new Map<number, SharedArrayBuffer>();
+/** This thread's SIMD kernels on the buffers that are SIMD pairs (simd.ts), by buffer id. */
+const simd = new Map<number, SimdKernels>();
 
 const tf = await import('@tensorflow/tfjs-core');
 try {
@@ -30,8 +33,13 @@ port.postMessage({ type: 'ready' } satisfies FromWasmWorker);
 function drain(): void {
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
     const msg = m.message as ToWasmWorker;
-    if (msg.type === 'buffer') buffers.set(msg.id, msg.sab);
-    else buffers.delete(msg.id);
+    if (msg.type === 'buffer') {
+      buffers.set(msg.id, msg.sab);
+      if (msg.memory !== undefined) simd.set(msg.id, simdKernelsOn(msg.memory));
+    } else {
+      buffers.delete(msg.id);
+      simd.delete(msg.id);
+    }
   }
 }
 
@@ -49,6 +57,12 @@ function operand(slot: number): Mat<Float32Array> {
   return { rows: ctrl[at + 3], cols: ctrl[at + 4], data: new Float32Array(...view(slot)) };
 }
 
+/** The SIMD kernels when operands 0 and 1 of the task lie in one SIMD pair, else null (the JS loops then). */
+function pairKernels(): SimdKernels | null {
+  const id = ctrl[CTRL.operands];
+  return id === ctrl[CTRL.operands + OPERAND_SLOTS] ? (simd.get(id) ?? null) : null;
+}
+
 function run(): void {
   drain();
   const g = CTRL.args;
@@ -58,14 +72,19 @@ function run(): void {
       const ks = ctrl[g + 6] >= 0 ? { k0: ctrl[g + 6], k1: ctrl[g + 7] } : {};
       return blockProduct(tf, operand(0), operand(1), operand(2), ctrl[g] === 1, ctrl[g + 1] === 1, { r0, r1, c0, c1, ...ks });
     }
-    case OP.axpy:
-      return axpyRange(f64[F64.alpha], operand(0).data, operand(1).data, r0, r1);
+    case OP.axpy: {
+      const [x, y, k] = [operand(0).data, operand(1).data, pairKernels()];
+      if (k !== null) return k.axpy(f64[F64.alpha], x.byteOffset + 4 * r0, y.byteOffset + 4 * r0, r1 - r0);
+      return axpyRange(f64[F64.alpha], x, y, r0, r1);
+    }
     case OP.dot:
       f64[F64.result] = dotRange(operand(0).data, operand(1).data, r0, r1);
       return;
-    case OP.axpySumSq:
-      f64[F64.result] = axpySumSqRange(f64[F64.alpha], operand(0).data, operand(1).data, r0, r1);
+    case OP.axpySumSq: {
+      const [x, y, k] = [operand(0).data, operand(1).data, pairKernels()];
+      f64[F64.result] = k !== null ? k.axpySumSq(f64[F64.alpha], x.byteOffset + 4 * r0, y.byteOffset + 4 * r0, r1 - r0) : axpySumSqRange(f64[F64.alpha], x, y, r0, r1);
       return;
+    }
     case OP.gather:
       return gatherRange(operand(0), new Int32Array(...view(2)), operand(1), r0, r1);
     default:
