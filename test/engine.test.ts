@@ -9,6 +9,8 @@ import { initEngine } from '../src/linalg/engine.js';
 import { liveTensors } from '../src/linalg/engines/tfjs.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
 import { loadOpenblasEngine } from '../src/linalg/engines/openblas.js';
+import { cutBySpeed } from '../src/linalg/engines/wasm.js';
+import { blockProduct } from '../src/linalg/engines/wasm_block.js';
 import { axpy, axpyRange, axpySumSq, axpySumSqRange, dot, dotRange, gatherRows } from '../src/linalg/blas1.js';
 import { getEngine, matmul, setEngine } from '../src/linalg/matmul.js';
 import { allocFloat, allocInt32, type Mat } from '../src/linalg/mat.js';
@@ -159,6 +161,50 @@ test('wasm engine on 1, 2, 3 and 4 threads: bit-identical products, within 1e-4 
       for (const t of [1, 2, 3]) assert.ok(results[t][i].every((v, j) => Object.is(v, results[0][i][j])), `product ${i} (shared ${shared}) differs on ${t + 1} threads`);
     });
   }
+});
+
+test('cutBySpeed: equal parts without speeds, else in proportion to speeds held within ½ and 2× their mean, on multiples of 8, covering [0, len)', () => {
+  const covers = (cuts: [number, number][], len: number) => cuts[0][0] === 0 && cuts.at(-1)![1] === len && cuts.every(([lo, hi], i) => hi > lo && (i === 0 || lo === cuts[i - 1][1]));
+  assert.deepEqual(cutBySpeed(3072, 2, undefined), [[0, 1536], [1536, 3072]]);
+  assert.deepEqual(cutBySpeed(10, 3, undefined), [[0, 3], [3, 7], [7, 10]]);
+  const fast = cutBySpeed(3072, 2, [140, 100]); // the first thread 40% faster
+  assert.ok(covers(fast, 3072));
+  assert.equal(fast[0][1] % 8, 0);
+  assert.ok(Math.abs(fast[0][1] - (3072 * 140) / 240) <= 4, `cut at ${fast[0][1]}`);
+  const skew = cutBySpeed(3072, 2, [1000, 1]); // speeds held to [250, 1001]: shares 0.8 and 0.2
+  assert.deepEqual(skew, [[0, 2456], [2456, 3072]]);
+  for (const [len, parts] of [[5, 4], [9, 3], [100, 4], [3073, 3]] as const) {
+    const speeds = Array.from({ length: parts }, (_, i) => 1 + i * 0.37);
+    const cuts = cutBySpeed(len, parts, speeds);
+    assert.equal(cuts.length, parts);
+    assert.ok(covers(cuts, len), `${len} over ${parts}: ${JSON.stringify(cuts)}`);
+  }
+});
+
+test('wasm engine: a product cut by rows or by columns anywhere gives the same bits (why a cut by speed changes no result)', async () => {
+  const tf = await import('@tensorflow/tfjs-core');
+  await initEngine('wasm', 1);
+  const rng = new Rng(29);
+  const X = randMat(200, 3072, rng); // Xᵀ·dA (3072×200 · 200×100), cut by rows
+  const dA = randMat(200, 100, rng);
+  const H = randMat(200, 100, rng); // H·W2 (200×100 · 100×70), cut by columns
+  const W2 = randMat(100, 70, rng);
+  for (const [a, b, transA, byRows, cutsAt] of [
+    [X, dA, true, true, [0, 13, 1601, 1602, 3072]],
+    [H, W2, false, false, [0, 1, 9, 50, 70]],
+  ] as const) {
+    const M = transA ? a.cols : a.rows;
+    const N = b.cols;
+    const whole = { rows: M, cols: N, data: new Float32Array(M * N) };
+    blockProduct(tf, a, b, whole, transA, false, { r0: 0, r1: M, c0: 0, c1: N });
+    const cut = { rows: M, cols: N, data: new Float32Array(M * N) };
+    for (let i = 0; i + 1 < cutsAt.length; i++) {
+      const [lo, hi] = [cutsAt[i], cutsAt[i + 1]];
+      blockProduct(tf, a, b, cut, transA, false, byRows ? { r0: lo, r1: hi, c0: 0, c1: N } : { r0: 0, r1: M, c0: lo, c1: hi });
+    }
+    assert.ok(cut.data.every((v, j) => Object.is(v, whole.data[j])), `${byRows ? 'rows' : 'columns'} cut at ${cutsAt.join(', ')}`);
+  }
+  setEngine(referenceEngine);
 });
 
 test('wasm engine on 2 threads: axpySumSq (the L2 pass) updates y exactly as the JS loop and sums x² to 1e-12', async () => {

@@ -54,7 +54,7 @@ export const CTRL = {
 } as const;
 export const OPERAND_SLOTS = 5;
 export const OP = { product: 0, axpy: 1, dot: 2, gather: 3, axpySumSq: 4 } as const;
-/** Float64 slots: alpha for axpy and axpySumSq; the partial sum a dot or axpySumSq task returns. */
+/** Float64 slots: alpha for axpy and axpySumSq; the partial sum a dot or axpySumSq task returns, or the ms a product block took. */
 export const F64 = { alpha: 0, result: 1, length: 2 } as const;
 /** Byte offset of the Float64 slots in the control block (8-aligned). */
 export const F64_OFFSET = 8 * Math.ceil((4 * CTRL.length) / 8);
@@ -113,6 +113,40 @@ export async function createWasmEngine(tf: Tf, threads = os.availableParallelism
   await current?.close();
   current = await startWasmEngine(tf, n);
   return current;
+}
+
+/**
+ * [lo, hi) for each of `parts` threads over [0, len), in proportion to their speeds (rows or
+ * columns per ms on the last products of this shape; equal parts without them). The VMs this runs
+ * on have spells of seconds in which one vCPU computes 40% slower than the other; a product cut
+ * in equal parts then waits for the slow thread, one cut by speed does not. Where a product is
+ * cut by rows or by columns, every element is still computed whole by one thread with the same
+ * kernel, so the cut changes no bit (tested). No speed counts for less than half or more than
+ * twice the mean (one bad sample cannot starve a thread), and the cuts fall on multiples of 8.
+ */
+export function cutBySpeed(len: number, parts: number, speed: number[] | undefined): [number, number][] {
+  if (speed === undefined || speed.length !== parts) return Array.from({ length: parts }, (_, p) => part(p, parts, len));
+  const mean = speed.reduce((x, y) => x + y, 0) / parts;
+  const v = speed.map((s) => Math.min(2 * mean, Math.max(0.5 * mean, s)));
+  const total = v.reduce((x, y) => x + y, 0);
+  const cuts: [number, number][] = [];
+  let lo = 0;
+  let acc = 0;
+  for (let p = 0; p < parts; p++) {
+    acc += v[p] / total;
+    let hi = p === parts - 1 ? len : Math.round((acc * len) / 8) * 8;
+    hi = Math.min(len - (parts - 1 - p), Math.max(lo + 1, hi)); // every part at least one row or column
+    cuts.push([lo, hi]);
+    lo = hi;
+  }
+  return cuts;
+}
+
+/** The speeds after a product cut as `cuts` took `ms` per thread: a running average (weight 0.3 on the new). */
+function updateSpeeds(old: number[] | undefined, cuts: [number, number][], ms: number[]): number[] | undefined {
+  const now = cuts.map(([lo, hi], i) => (hi - lo) / Math.max(ms[i], 1e-3));
+  if (!now.every(Number.isFinite)) return old;
+  return old === undefined || old.length !== now.length ? now : old.map((v, i) => 0.7 * v + 0.3 * now[i]);
 }
 
 /** [lo, hi) of part p of `parts` equal parts of [0, len). */
@@ -247,13 +281,25 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
    * Product blocks of op(a)·op(b), each into its own output: the first on this thread, the next
    * ones on the workers, and any beyond the workers on this thread too, in turn.
    */
-  const runBlocks = (a: Mat<Float32Array>, b: Mat<Float32Array>, transA: boolean, transB: boolean, tasks: { into: Mat<Float32Array>; blk: Block }[]): void => {
+  const runBlocks = (a: Mat<Float32Array>, b: Mat<Float32Array>, transA: boolean, transB: boolean, tasks: { into: Mat<Float32Array>; blk: Block }[]): number[] => {
     const busy = workers.slice(0, tasks.length - 1);
     busy.forEach((w, i) => post(w, OP.product, [a, b, tasks[i + 1].into], transA, transB, tasks[i + 1].blk));
+    const own = [0];
+    for (let i = busy.length + 1; i < tasks.length; i++) own.push(i);
+    const ms = new Array<number>(tasks.length).fill(0);
     together(busy, () => {
-      for (const t of [tasks[0], ...tasks.slice(busy.length + 1)]) blockProduct(tf, a, b, t.into, transA, transB, t.blk);
+      for (const i of own) {
+        const t0 = performance.now();
+        blockProduct(tf, a, b, tasks[i].into, transA, transB, tasks[i].blk);
+        ms[i] = performance.now() - t0;
+      }
     });
+    busy.forEach((w, i) => (ms[i + 1] = w.f64[F64.result])); // the worker's own time for its block
+    return ms;
   };
+
+  /** Per product shape, each thread's recent speed on its block (see cutBySpeed). */
+  const speeds = new Map<string, number[]>();
 
   // The second half-sum of a product cut in two halves of K (SPLIT_K), grown on demand.
   let partial: Float32Array = new Float32Array(0);
@@ -299,18 +345,20 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
       const K = transA ? a.rows : a.cols;
       if (2 * M * N * K >= MIN_PARALLEL_FLOPS && !transA && !transB && K >= SPLIT_K && N >= SPLIT_K_COLS) return splitK(a, b, out);
       const byCols = !transA && N >= MIN_COLS_PER_THREAD * n;
-      const parts = 2 * M * N * K < MIN_PARALLEL_FLOPS ? 1 : Math.min(n, byCols ? N : M);
-      const blocks: Block[] = [];
-      for (let p = 0; p < parts; p++) {
-        const [lo, hi] = part(p, parts, byCols ? N : M);
-        blocks.push(byCols ? { r0: 0, r1: M, c0: lo, c1: hi } : { r0: lo, r1: hi, c0: 0, c1: N });
-      }
-      if (parts === 1) return blockProduct(tf, a, b, out, transA, transB, blocks[0]);
+      const len = byCols ? N : M;
+      const parts = 2 * M * N * K < MIN_PARALLEL_FLOPS ? 1 : Math.min(n, len);
+      if (parts === 1) return blockProduct(tf, a, b, out, transA, transB, { r0: 0, r1: M, c0: 0, c1: N });
+      // Cut in proportion to how fast each thread did its share of this shape last time.
+      const shape = `${M}x${N}x${K}${transA ? 'T' : ''}${transB ? 'T' : ''}`;
+      const cuts = cutBySpeed(len, parts, speeds.get(shape));
+      const blocks = cuts.map(([lo, hi]): Block => (byCols ? { r0: 0, r1: M, c0: lo, c1: hi } : { r0: lo, r1: hi, c0: 0, c1: N }));
       // This thread writes its block into `out` itself; the workers into `out` when it is shared,
       // else into a staged copy whose blocks are copied over after.
       const so = sharedMat(out, 2, false);
-      runBlocks(sharedMat(a, 0, true), sharedMat(b, 1, true), transA, transB, blocks.map((blk, i) => ({ into: i === 0 ? out : so, blk })));
+      const ms = runBlocks(sharedMat(a, 0, true), sharedMat(b, 1, true), transA, transB, blocks.map((blk, i) => ({ into: i === 0 ? out : so, blk })));
       if (so !== out) for (let i = 1; i < parts; i++) copyBlock(so, out, blocks[i]);
+      const v = updateSpeeds(speeds.get(shape), cuts, ms);
+      if (v !== undefined) speeds.set(shape, v);
     },
 
     axpy(alpha: number, x: Float32Array, y: Float32Array) {
