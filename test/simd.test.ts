@@ -12,7 +12,7 @@ import { allocFloat, allocFloatPair } from '../src/linalg/mat.js';
 import { setEngine } from '../src/linalg/matmul.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
 import { SIMD_MODULE_BASE64 } from '../src/linalg/engines/simd_module.js';
-import { simdKernelsFor } from '../src/linalg/engines/simd.js';
+import { simdKernelsFor, vectorPair } from '../src/linalg/engines/simd.js';
 import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
 import { allocParams, keptGrads, viewsOf } from '../src/models/params.js';
@@ -76,6 +76,7 @@ for (const threads of [1, 2]) {
       assert.ok(Math.abs(s - exact) <= bound, `axpySumSq: Σx² ${s}, exactly ${exact}, over [${lo}, ${lo + len})`);
     }
     // Arrays outside a pair (or in two different pairs) still take the JS loops, with the same results.
+    assert.equal(vectorPair(2 ** 29), null, 'a pair past 32-bit offsets is refused (plain arrays are used)');
     const [x2] = allocFloatPair(16);
     assert.equal(simdKernelsFor(x2, y.subarray(0, 16)), null);
     assert.equal(simdKernelsFor(allocFloat(Float32Array, 16), allocFloat(Float32Array, 16)), null);

@@ -49,13 +49,19 @@ export function simdKernelsOn(memory: object): SimdKernels {
 
 /**
  * Two zero-filled float32 arrays of `n` numbers side by side in a shared WebAssembly.Memory of
- * their own, which the kernels work on; null when they would not fit in 32-bit offsets.
+ * their own, which the kernels work on; null when they would not fit in 32-bit offsets or the
+ * memory cannot be had (the caller then allocates plain arrays, on which the JS loops run).
  */
 export function vectorPair(n: number): [Float32Array, Float32Array] | null {
   const stride = Math.ceil((4 * n) / 16) * 16; // the second array starts 16-byte aligned
   if (2 * stride > MAX_PAIR_BYTES) return null;
   const pages = Math.max(1, Math.ceil((2 * stride) / PAGE));
-  const memory = new wasm.Memory({ initial: pages, maximum: pages, shared: true });
+  let memory: { readonly buffer: SharedArrayBuffer };
+  try {
+    memory = new wasm.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch {
+    return null; // out of address space for one more memory (each reserves ~10 GB): plain arrays do
+  }
   const buf = memory.buffer;
   blocks.set(buf, { memory, kernels: simdKernelsOn(memory) });
   return [new Float32Array(buf, 0, n), new Float32Array(buf, stride, n)];
