@@ -298,6 +298,22 @@ for (const [what, rs] of byWhat) {
   }
 }
 
+// ---- the targets of issue #5, checked against this run ------------------------------------------------------
+const TARGETS: { what: string; side: string; max: number; label: string; of: 'ratio' | 'median' }[] = [
+  ...['softmax ms/iter', 'mlp 100 ms/iter', 'mlp 500 ms/iter'].map((what) => ({ what, side: 'openblas', max: 1, label: '≤ 1.0× numpy', of: 'ratio' as const })),
+  { what: 'load + preprocess CIFAR (s)', side: 'js', max: 1, label: '≤ 1.0× numpy', of: 'ratio' },
+  ...['softmax ms/iter', 'mlp 100 ms/iter', 'mlp 500 ms/iter'].map((what) => ({ what, side: 'wasm', max: 3, label: '≤ 3× numpy (the wasm fallback)', of: 'ratio' as const })),
+  ...['openblas', 'wasm'].map((side) => ({ what: 'peak RSS, CIFAR MLP 500 run (MB)', side, max: 1536, label: '≤ 1.5 GB', of: 'median' as const })),
+];
+const checked = TARGETS.flatMap((t) => {
+  const r = rows.find((x) => x.what === t.what && x.side === t.side);
+  const v = r?.[t.of] as number | undefined;
+  return v === undefined ? [] : [`${v <= t.max ? 'met   ' : 'MISSED'} ${`${t.what}, ${t.side}`.padEnd(46)} ${t.of === 'ratio' ? `${v.toFixed(2)}×` : `${v} MB`} (target ${t.label})`];
+});
+if (checked.length) console.log(`
+targets (issue #5), from this run:
+${checked.join('\n')}`);
+
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
