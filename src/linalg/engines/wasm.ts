@@ -5,10 +5,12 @@
  * threads: the main thread and `threads − 1` worker threads (wasm_worker.ts), each with its own
  * wasm backend. A product is cut into one block per thread (wasm_block.ts): by columns of the
  * result when it is wide enough, so each thread packs only its share of the weights, else by
- * rows; the input layer's product is cut into two halves of K (SPLIT_K below). The main thread
- * computes the first block itself while the workers compute theirs, then waits for them. The
- * vector passes over the weights (axpy: the SGD step; axpySumSq: the L2 gradient and loss in one
- * pass) and the minibatch gather are cut the same way and run as the JS loops of blas1.ts.
+ * rows, in proportion to each thread's measured speed (cutBySpeed); the input layer's product is
+ * cut into two halves of K (SPLIT_K below). The main thread computes the first block itself while
+ * the workers compute theirs, then waits for them. The vector passes over the weights (axpy: the
+ * SGD step; axpySumSq: the L2 gradient and loss in one pass) and the minibatch gather are cut into
+ * equal ranges; the weight passes run as the SIMD kernels of simd.ts where the parameters and
+ * their gradient were allocated as a pair (allocPair), else as the JS loops of blas1.ts.
  *
  * Workers read the operands and write their blocks in place when the arrays live in
  * SharedArrayBuffers, as every buffer training uses does (mat.ts allocFloat). Other arrays are
