@@ -15,7 +15,7 @@ import { SIMD_MODULE_BASE64 } from '../src/linalg/engines/simd_module.js';
 import { simdKernelsFor, vectorPair } from '../src/linalg/engines/simd.js';
 import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
-import { allocParams, keptGrads, viewsOf } from '../src/models/params.js';
+import { allocGrads, allocParams, keptGrads, viewsOf } from '../src/models/params.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
 import { randnMat, randomLabels } from './helpers.js';
 
@@ -93,6 +93,8 @@ test('keptGrads: the first model on a parameter set gets the gradient buffer bes
   assert.notEqual(simdKernelsFor(p.flat, g1.flat), null, 'first: in the parameters’ block');
   assert.equal(simdKernelsFor(p.flat, g2.flat), null, 'second: a buffer of its own');
   assert.notEqual(g1.flat, g2.flat);
+  const fresh = allocGrads(p); // what a model that does not keep its buffers gets each call
+  assert.ok(fresh.flat.every((v) => v === 0) && fresh.flat.length === p.flat.length && simdKernelsFor(p.flat, fresh.flat) === null);
   assert.deepEqual(Object.keys(g1.views), ['W', 'b']);
   assert.ok(g1.flat.every((v) => v === 0) && g2.flat.every((v) => v === 0), 'zero-filled');
   // Float64 parameters (gradient checks) never get a pair.

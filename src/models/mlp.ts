@@ -18,7 +18,7 @@ import { addL2 } from '../layers/l2.js';
 import { softmaxLoss } from '../layers/softmax_loss.js';
 import type { Labels, LossResult, Model, ModelSpec } from './model.js';
 import { Buffers } from './buffers.js';
-import { type ParamSet, type ParamSpec, allocParams, keptGrads } from './params.js';
+import { type ParamSet, type ParamSpec, allocGrads, allocParams, keptGrads } from './params.js';
 
 export interface MlpOptions {
   /** Input columns D (no bias column: the layers have their own biases). */
@@ -94,7 +94,7 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
 
     const data = softmaxLoss(scores, y, mat('dscores', dims[L + 1]));
     // Every entry of grads is overwritten below, so a kept buffer needs no clearing.
-    const grads = reuse ? (kept ??= keptGrads(params)) : allocParams<T>(params.specs, Ctor);
+    const grads = reuse ? (kept ??= keptGrads(params)) : allocGrads(params);
     const g = grads.views;
 
     // Backward, last layer first, each layer writing dW and db straight into the gradient

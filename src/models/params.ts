@@ -47,9 +47,15 @@ export function allocParams<T extends FloatArray>(specs: ParamSpec[], Ctor: Floa
  */
 export function keptGrads<T extends FloatArray>(params: ParamSet<T>): ParamSet<T> {
   const beside = gradBeside.get(params.flat) as T | undefined;
-  if (beside === undefined) return allocParams<T>(params.specs, params.flat.constructor as FloatArrayCtor);
+  if (beside === undefined) return allocGrads(params);
   gradBeside.delete(params.flat);
   return { specs: params.specs, flat: beside, views: viewsOf(params.specs, beside) };
+}
+
+/** A new zero-filled gradient set for `params`, same layout (a gradient needs no buffer set aside beside it). */
+export function allocGrads<T extends FloatArray>(params: ParamSet<T>): ParamSet<T> {
+  const flat = allocFloat(params.flat.constructor as FloatArrayCtor, params.flat.length) as T;
+  return { specs: params.specs, flat, views: viewsOf(params.specs, flat) };
 }
 
 /** Named views of `flat` laid out by `specs`. */

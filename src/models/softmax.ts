@@ -14,7 +14,7 @@ import { addL2 } from '../layers/l2.js';
 import { softmaxLoss } from '../layers/softmax_loss.js';
 import type { Labels, LossResult, Model, ModelSpec } from './model.js';
 import { Buffers } from './buffers.js';
-import { type ParamSet, type ParamSpec, allocParams, keptGrads } from './params.js';
+import { type ParamSet, type ParamSpec, allocGrads, allocParams, keptGrads } from './params.js';
 
 export interface SoftmaxOptions {
   /** Input columns D, including the bias column of ones. */
@@ -78,7 +78,7 @@ export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params:
 
     const data = softmaxLoss(scores, y, buf.mat('dscores', X.rows, W.cols, reuse));
     // Every entry of grads is overwritten below, so a kept buffer needs no clearing.
-    const grads = reuse ? (kept ??= keptGrads(params)) : allocParams<T>(params.specs, Ctor);
+    const grads = reuse ? (kept ??= keptGrads(params)) : allocGrads(params);
     // Backward: dW = Xᵀ·dscores; X is data, so no dX.
     affineBackward(data.dscores, cache, false, { dw: grads.views.W }); // dW = Xᵀ·dscores, written in place
     const regLoss = addL2(W, model.reg, grads.views.W);
