@@ -11,10 +11,20 @@
  * they read any shared buffer, and it lives exactly as long as any array over it: nothing is freed
  * by hand.
  */
+import { axpyRange, axpySumSqRange } from '../blas1.js';
 import { SIMD_MODULE_BASE64 } from './simd_module.js';
 
+/** The two weight passes over [lo, hi) of x and y, with the signatures of the JS loops in blas1.ts. */
+export interface WeightPasses {
+  axpyRange(alpha: number, x: Float32Array, y: Float32Array, lo: number, hi: number): void;
+  axpySumSqRange(alpha: number, x: Float32Array, y: Float32Array, lo: number, hi: number): number;
+}
+
+/** The JS loops themselves: what a pass runs on arrays that are not a pair. */
+export const JS_PASSES: WeightPasses = { axpyRange, axpySumSqRange };
+
 /** The exports of native/simd.wat; x and y are byte offsets into the memory, n an element count. */
-export interface SimdKernels {
+interface SimdExports {
   axpy(alpha: number, x: number, y: number, n: number): void;
   axpySumSq(alpha: number, x: number, y: number, n: number): number;
 }
@@ -36,15 +46,19 @@ const MAX_PAIR_BYTES = 2 ** 31;
 
 let compiled: object | null = null;
 /** Each pair's memory and this thread's kernels on it, by the SharedArrayBuffer under it. */
-const blocks = new WeakMap<ArrayBufferLike, { memory: object; kernels: SimdKernels }>();
+const blocks = new WeakMap<ArrayBufferLike, { memory: object; kernels: WeightPasses }>();
 
 /**
  * The kernels on `memory` (a pair's WebAssembly.Memory, here or posted from another thread, which
  * then runs its own instance on the same memory).
  */
-export function simdKernelsOn(memory: object): SimdKernels {
+export function simdKernelsOn(memory: object): WeightPasses {
   compiled ??= new wasm.Module(Buffer.from(SIMD_MODULE_BASE64, 'base64'));
-  return new wasm.Instance(compiled, { env: { memory } }).exports as SimdKernels;
+  const k = new wasm.Instance(compiled, { env: { memory } }).exports as SimdExports;
+  return {
+    axpyRange: (alpha, x, y, lo, hi) => k.axpy(alpha, x.byteOffset + 4 * lo, y.byteOffset + 4 * lo, hi - lo),
+    axpySumSqRange: (alpha, x, y, lo, hi) => k.axpySumSq(alpha, x.byteOffset + 4 * lo, y.byteOffset + 4 * lo, hi - lo),
+  };
 }
 
 /**
@@ -68,7 +82,7 @@ export function vectorPair(n: number): [Float32Array, Float32Array] | null {
 }
 
 /** The kernels that can run a pass over x and y: when both lie in one pair's memory, else null. */
-export function simdKernelsFor(x: Float32Array, y: Float32Array): SimdKernels | null {
+export function simdKernelsFor(x: Float32Array, y: Float32Array): WeightPasses | null {
   return x.buffer === y.buffer ? (blocks.get(x.buffer)?.kernels ?? null) : null;
 }
 

@@ -23,11 +23,11 @@
  */
 import * as os from 'node:os';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { axpyRange, axpySumSqRange, dotRange, gatherRange } from '../blas1.js';
+import { dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import type { Engine } from '../matmul.js';
 import { startWorker } from '../worker_threads.js';
-import { simdKernelsFor, simdMemoryOf, vectorPair } from './simd.js';
+import { JS_PASSES, simdKernelsFor, simdMemoryOf, vectorPair } from './simd.js';
 import { type Block, blockProduct } from './wasm_block.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
@@ -265,7 +265,7 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
    * partial sums added in range order, so the same threads give the same sum (for dot and
    * axpySumSq; an axpy's is meaningless).
    */
-  const vectorPass = (op: number, alpha: number, x: Float32Array, y: Float32Array, mine: (lo: number, hi: number) => number, min?: number): number => {
+  const vectorPass = (op: number, alpha: number, x: Float32Array, y: Float32Array, mine: (lo: number, hi: number) => number, min = MIN_PARALLEL_ELEMENTS): number => {
     const parts = vectorParts(y.length, [x, y], min);
     const busy = workers.slice(0, parts - 1);
     busy.forEach((w, i) => {
@@ -365,8 +365,8 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
 
     axpy(alpha: number, x: Float32Array, y: Float32Array) {
       const simd = simdKernelsFor(x, y);
-      if (simd === null) vectorPass(OP.axpy, alpha, x, y, (lo, hi) => (axpyRange(alpha, x, y, lo, hi), 0));
-      else vectorPass(OP.axpy, alpha, x, y, (lo, hi) => (simd.axpy(alpha, x.byteOffset + 4 * lo, y.byteOffset + 4 * lo, hi - lo), 0), MIN_PARALLEL_SIMD);
+      const passes = simd ?? JS_PASSES;
+      vectorPass(OP.axpy, alpha, x, y, (lo, hi) => (passes.axpyRange(alpha, x, y, lo, hi), 0), simd ? MIN_PARALLEL_SIMD : MIN_PARALLEL_ELEMENTS);
     },
 
     dot(x: Float32Array, y: Float32Array): number {
@@ -375,8 +375,8 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
 
     axpySumSq(alpha: number, x: Float32Array, y: Float32Array): number {
       const simd = simdKernelsFor(x, y);
-      if (simd === null) return vectorPass(OP.axpySumSq, alpha, x, y, (lo, hi) => axpySumSqRange(alpha, x, y, lo, hi));
-      return vectorPass(OP.axpySumSq, alpha, x, y, (lo, hi) => simd.axpySumSq(alpha, x.byteOffset + 4 * lo, y.byteOffset + 4 * lo, hi - lo), MIN_PARALLEL_SIMD);
+      const passes = simd ?? JS_PASSES;
+      return vectorPass(OP.axpySumSq, alpha, x, y, (lo, hi) => passes.axpySumSqRange(alpha, x, y, lo, hi), simd ? MIN_PARALLEL_SIMD : MIN_PARALLEL_ELEMENTS);
     },
 
     allocPair: vectorPair,

@@ -6,10 +6,10 @@
  * through its port, read synchronously.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { axpyRange, axpySumSqRange, dotRange, gatherRange } from '../blas1.js';
+import { dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker } from './wasm.js';
-import { type SimdKernels, simdKernelsOn } from './simd.js';
+import { JS_PASSES, type WeightPasses, simdKernelsOn } from './simd.js';
 import { blockProduct } from './wasm_block.js';
 
 const { sab, port } = workerData as { sab: SharedArrayBuffer; port: MessagePort };
@@ -17,7 +17,7 @@ const ctrl = new Int32Array(sab, 0, CTRL.length);
 const f64 = new Float64Array(sab, F64_OFFSET, F64.length);
 const buffers = new Map<number, SharedArrayBuffer>();
 /** This thread's SIMD kernels on the buffers that are SIMD pairs (simd.ts), by buffer id. */
-const simd = new Map<number, SimdKernels>();
+const simd = new Map<number, WeightPasses>();
 
 const tf = await import('@tensorflow/tfjs-core');
 try {
@@ -57,10 +57,10 @@ function operand(slot: number): Mat<Float32Array> {
   return { rows: ctrl[at + 3], cols: ctrl[at + 4], data: new Float32Array(...view(slot)) };
 }
 
-/** The SIMD kernels when operands 0 and 1 of the task lie in one SIMD pair, else null (the JS loops then). */
-function pairKernels(): SimdKernels | null {
+/** The SIMD kernels when operands 0 and 1 of the task lie in one SIMD pair, else the JS loops. */
+function weightPasses(): WeightPasses {
   const id = ctrl[CTRL.operands];
-  return id === ctrl[CTRL.operands + OPERAND_SLOTS] ? (simd.get(id) ?? null) : null;
+  return (id === ctrl[CTRL.operands + OPERAND_SLOTS] ? simd.get(id) : undefined) ?? JS_PASSES;
 }
 
 function run(): void {
@@ -75,19 +75,14 @@ function run(): void {
       f64[F64.result] = performance.now() - t0; // how long it took, for the next cut (wasm.ts cutBySpeed)
       return;
     }
-    case OP.axpy: {
-      const [x, y, k] = [operand(0).data, operand(1).data, pairKernels()];
-      if (k !== null) return k.axpy(f64[F64.alpha], x.byteOffset + 4 * r0, y.byteOffset + 4 * r0, r1 - r0);
-      return axpyRange(f64[F64.alpha], x, y, r0, r1);
-    }
+    case OP.axpy:
+      return weightPasses().axpyRange(f64[F64.alpha], operand(0).data, operand(1).data, r0, r1);
     case OP.dot:
       f64[F64.result] = dotRange(operand(0).data, operand(1).data, r0, r1);
       return;
-    case OP.axpySumSq: {
-      const [x, y, k] = [operand(0).data, operand(1).data, pairKernels()];
-      f64[F64.result] = k !== null ? k.axpySumSq(f64[F64.alpha], x.byteOffset + 4 * r0, y.byteOffset + 4 * r0, r1 - r0) : axpySumSqRange(f64[F64.alpha], x, y, r0, r1);
+    case OP.axpySumSq:
+      f64[F64.result] = weightPasses().axpySumSqRange(f64[F64.alpha], operand(0).data, operand(1).data, r0, r1);
       return;
-    }
     case OP.gather:
       return gatherRange(operand(0), new Int32Array(...view(2)), operand(1), r0, r1);
     default:
