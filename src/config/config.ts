@@ -156,7 +156,7 @@ export const KEYS: KeyDef[] = [
   { key: 'scale', kind: 'number', min: 0, exclusiveMin: true, describe: 'rows are (pixels − mean image)·scale' },
   { key: 'trainAccSamples', kind: 'int', min: 1, describe: 'training rows used to measure train accuracy each epoch' },
   { key: 'seed', kind: 'int', min: 0, max: 0xffffffff, describe: 'random seed' },
-  { key: 'backend', kind: 'enum', choices: BACKEND_CHOICES, describe: 'matmul engine (auto: tfjs-node if installed, else wasm, else cpu)' },
+  { key: 'backend', kind: 'enum', choices: BACKEND_CHOICES, describe: 'matmul engine (auto: openblas where it was built, else tfjs-node if installed, else simd, else wasm, else cpu)' },
   { key: 'runsDir', kind: 'string', describe: 'folder for run folders' },
   { key: 'logEvery', kind: 'int', min: 0, describe: 'without a TTY, a progress line every N iterations (0: ~20 per run)' },
 ];

@@ -1,13 +1,16 @@
 /**
- * Engine selection for the CLI: `--backend auto|openblas|tfjs-node|wasm|cpu|js`.
+ * Engine selection for the CLI: `--backend auto|openblas|tfjs-node|simd|wasm|cpu|js`.
  * 'auto' takes the first that loads: openblas (the native addon, where it was built), tfjs-node,
- * wasm, cpu. The selection reports the engines passed over and why, for the run log.
+ * simd (the WebAssembly SIMD kernel of native/gemm.wat), wasm (TensorFlow.js's wasm backend),
+ * cpu. The selection reports the engines passed over and why, for the run log.
  */
 import * as os from 'node:os';
 import { loadOpenblasEngine, setBlasThreads } from './engines/openblas.js';
 import { referenceEngine } from './engines/reference.js';
+import { gemmVariant } from './engines/gemm.js';
 import { selectTfjsEngine, type BackendChoice, type EngineSelection } from './engines/tfjs.js';
-import { setEngine } from './matmul.js';
+import { createSimdEngine } from './engines/wasm.js';
+import { type Engine, setEngine } from './matmul.js';
 
 export { BACKEND_CHOICES, type BackendChoice } from './engines/tfjs.js';
 
@@ -23,15 +26,40 @@ export async function initEngine(choice: BackendChoice, threads = os.availablePa
 
 async function select(choice: BackendChoice, threads: number): Promise<EngineSelection> {
   if (choice === 'js') return { engine: referenceEngine, skipped: [] };
-  if (choice === 'openblas' || choice === 'auto') {
-    const native = loadOpenblasEngine();
-    if ('engine' in native) {
-      setBlasThreads(threads);
-      return { engine: native.engine, skipped: [] };
-    }
-    if (choice === 'openblas') throw new Error(`backend 'openblas' could not start: ${native.reason}`);
-    const rest = await selectTfjsEngine('auto', threads);
-    return { engine: rest.engine, skipped: [{ name: 'openblas', reason: native.reason }, ...rest.skipped] };
+  if (choice !== 'auto') {
+    const e = await start(choice, threads);
+    if ('reason' in e) throw new Error(`backend '${choice}' could not start: ${e.reason}`);
+    return { engine: e, skipped: [] };
   }
-  return selectTfjsEngine(choice, threads);
+  const skipped: { name: string; reason: string }[] = [];
+  for (const name of ['openblas', 'tfjs-node', 'simd', 'wasm', 'cpu'] as const) {
+    const e = await start(name, threads);
+    if (!('reason' in e)) return { engine: e, skipped };
+    skipped.push({ name, reason: e.reason });
+  }
+  const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  throw new Error(`no engine could start (${why}). Run 'npm ci' to install @tensorflow/tfjs-backend-wasm.`);
+}
+
+/** Start engine `name`, or say why it cannot. */
+async function start(name: Exclude<BackendChoice, 'auto' | 'js'>, threads: number): Promise<Engine | { reason: string }> {
+  if (name === 'openblas') {
+    const native = loadOpenblasEngine();
+    if (!('engine' in native)) return native;
+    setBlasThreads(threads);
+    return native.engine;
+  }
+  if (name === 'simd') {
+    try {
+      const variant = gemmVariant();
+      return variant === null ? { reason: 'this runtime has no WebAssembly SIMD' } : await createSimdEngine(variant, threads);
+    } catch (e) {
+      return { reason: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+    }
+  }
+  try {
+    return (await selectTfjsEngine(name, threads)).engine;
+  } catch (e) {
+    return { reason: e instanceof Error ? e.message.replace(/^backend '[^']*' could not start: /, '') : String(e) };
+  }
 }

@@ -10,8 +10,8 @@ import type { Mat } from '../mat.js';
 import type { Engine } from '../matmul.js';
 import { createWasmEngine } from './wasm.js';
 
-export type BackendChoice = 'auto' | 'openblas' | 'tfjs-node' | 'wasm' | 'cpu' | 'js';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'openblas', 'tfjs-node', 'wasm', 'cpu', 'js'];
+export type BackendChoice = 'auto' | 'openblas' | 'tfjs-node' | 'simd' | 'wasm' | 'cpu' | 'js';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'openblas', 'tfjs-node', 'simd', 'wasm', 'cpu', 'js'];
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -75,7 +75,7 @@ export interface EngineSelection {
  * Pick and initialise an engine. 'auto' walks tfjs-node → wasm → cpu. A forced choice that
  * cannot load throws, naming the backend and the reason.
  */
-export async function selectTfjsEngine(choice: Exclude<BackendChoice, 'js' | 'openblas'>, threads?: number): Promise<EngineSelection> {
+export async function selectTfjsEngine(choice: Exclude<BackendChoice, 'js' | 'openblas' | 'simd'>, threads?: number): Promise<EngineSelection> {
   const tf = await loadTf();
   const order: ('tfjs-node' | 'wasm' | 'cpu')[] = choice === 'auto' ? ['tfjs-node', 'wasm', 'cpu'] : [choice];
   const skipped: { name: string; reason: string }[] = [];

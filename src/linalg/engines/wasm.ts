@@ -1,16 +1,18 @@
 /**
- * The wasm engine: TensorFlow.js's wasm backend (XNNPACK, SIMD) on every core.
+ * The wasm engines: matrix products in WebAssembly SIMD on every core, their kernel either
+ * TensorFlow.js's wasm backend (XNNPACK: the 'wasm' engine) or the hand-written one of
+ * native/gemm.wat (gemm.ts: the 'simd' engine). Everything else is the same for both.
  *
- * The threaded build of the wasm backend does not run in Node, so this engine makes its own
+ * The threaded build of the wasm backend does not run in Node, so these engines make their own
  * threads: the main thread and `threads − 1` worker threads (wasm_worker.ts), each with its own
- * wasm backend. A product is cut into one block per thread (wasm_block.ts): by columns of the
- * result when it is wide enough, so each thread packs only its share of the weights, else by
- * rows, in proportion to each thread's measured speed (cutBySpeed); the input layer's product is
- * cut into two halves of K (SPLIT_K below). The main thread computes the first block itself while
- * the workers compute theirs, then waits for them. The vector passes over the weights (axpy: the
- * SGD step; axpySumSq: the L2 gradient and loss in one pass) and the minibatch gather are cut into
- * equal ranges; the weight passes run as the SIMD kernels of simd.ts where the parameters and
- * their gradient were allocated as a pair (allocPair), else as the JS loops of blas1.ts.
+ * instance of the kernel. A product is cut into one block per thread (wasm_block.ts, gemm.ts): by
+ * columns of the result or by rows, in proportion to each thread's measured speed (cutBySpeed);
+ * on the 'wasm' engine the input layer's product is cut into two halves of K instead (SPLIT_K
+ * below). The main thread computes the first block itself while the workers compute theirs, then
+ * waits for them. The vector passes over the weights (axpy: the SGD step; axpySumSq: the L2
+ * gradient and loss in one pass) and the minibatch gather are cut into equal ranges; the weight
+ * passes run as the SIMD kernels of simd.ts where the parameters and their gradient were
+ * allocated as a pair (allocPair), else as the JS loops of blas1.ts.
  *
  * Workers read the operands and write their blocks in place when the arrays live in
  * SharedArrayBuffers, as every buffer training uses does (mat.ts allocFloat). Other arrays are
@@ -27,10 +29,17 @@ import { dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import type { Engine } from '../matmul.js';
 import { startWorker } from '../worker_threads.js';
+import { type GemmVariant, WasmGemm } from './gemm.js';
 import { JS_PASSES, simdKernelsFor, simdMemoryOf, vectorPair } from './simd.js';
-import { type Block, blockProduct } from './wasm_block.js';
+import { type Block, type BlockProduct, blockProductOn } from './wasm_block.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
+
+/**
+ * The kernel a wasm engine's threads compute their blocks with: TensorFlow.js's wasm backend
+ * (already active on the main thread), or native/gemm.wat in one of its builds.
+ */
+export type ProductKernel = { kind: 'tfjs'; tf: Tf } | { kind: 'gemm'; variant: GemmVariant };
 
 /**
  * A worker's control block: Int32 slots, then two Float64 slots (F64). One layout for every
@@ -65,10 +74,16 @@ export const F64_OFFSET = 8 * Math.ceil((4 * CTRL.length) / 8);
 /** A buffer the worker will be handed, with the WebAssembly.Memory under it when it is a SIMD pair's (simd.ts). */
 export type ToWasmWorker = { type: 'buffer'; id: number; sab: SharedArrayBuffer; memory?: object } | { type: 'forget'; id: number };
 export type FromWasmWorker = { type: 'ready' } | { type: 'error'; message: string };
+/** What a worker is started with: its control block, its port, and the kernel: gemm.wat's build, or null for TensorFlow.js. */
+export type WasmWorkerData = { sab: SharedArrayBuffer; port: MessagePort; gemm: GemmVariant | null };
 
 /** Below this many flops (2·M·N·K) a product is not worth a hand-off: the main thread does it all. */
 const MIN_PARALLEL_FLOPS = 4e6;
-/** A product is cut by columns when every thread gets at least this many (else by rows). */
+/**
+ * A product is cut by columns when every thread gets at least this many (else by rows); on the
+ * simd engine also only when it has fewer rows than columns, since each thread copies all of
+ * A for a cut by columns and all of B for a cut by rows.
+ */
 const MIN_COLS_PER_THREAD = 32;
 /**
  * A product without transposes whose inner dimension K is at least SPLIT_K and whose result has at
@@ -102,19 +117,38 @@ interface PoolWorker {
 }
 
 export type WasmEngine = Engine & { threads: number; close(): Promise<void> };
-let current: WasmEngine | null = null;
+/** The engine of each kernel ('wasm': TensorFlow.js; 'simd-plain', 'simd-fused': gemm.wat). */
+const current = new Map<string, WasmEngine>();
 
 /**
- * The wasm engine on `threads` threads (the main thread plus threads − 1 workers). `tf` is the
- * main thread's TensorFlow.js with the wasm backend already active. The engine is kept: asking
- * again for the same thread count returns it, another count replaces it.
+ * The engine on `threads` threads (the main thread plus threads − 1 workers) with `kernel`.
+ * The engine is kept: asking again for the same kernel and thread count returns it, another
+ * thread count replaces it.
  */
-export async function createWasmEngine(tf: Tf, threads = os.availableParallelism()): Promise<WasmEngine> {
+async function engineWith(kernel: ProductKernel, threads: number): Promise<WasmEngine> {
+  const key = kernel.kind === 'tfjs' ? 'wasm' : `simd-${kernel.variant}`;
   const n = Math.max(1, Math.floor(threads));
-  if (current?.threads === n) return current;
-  await current?.close();
-  current = await startWasmEngine(tf, n);
-  return current;
+  const kept = current.get(key);
+  if (kept?.threads === n) return kept;
+  await kept?.close();
+  const engine = await startWasmEngine(kernel, n);
+  current.set(key, engine);
+  const close = engine.close;
+  engine.close = async () => {
+    await close();
+    if (current.get(key) === engine) current.delete(key);
+  };
+  return engine;
+}
+
+/** The 'wasm' engine: TensorFlow.js's wasm backend, already active on this thread as `tf`. */
+export function createWasmEngine(tf: Tf, threads = os.availableParallelism()): Promise<WasmEngine> {
+  return engineWith({ kind: 'tfjs', tf }, threads);
+}
+
+/** The 'simd' engine: the kernel of native/gemm.wat, built as `variant`. */
+export function createSimdEngine(variant: GemmVariant, threads = os.availableParallelism()): Promise<WasmEngine> {
+  return engineWith({ kind: 'gemm', variant }, threads);
 }
 
 /**
@@ -156,10 +190,13 @@ function part(p: number, parts: number, len: number): [number, number] {
   return [Math.round((p * len) / parts), Math.round(((p + 1) * len) / parts)];
 }
 
-async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
+async function startWasmEngine(kernel: ProductKernel, n: number): Promise<WasmEngine> {
+  const gemm = kernel.kind === 'gemm' ? new WasmGemm(kernel.variant) : null;
+  /** This thread's block of a product. */
+  const product: BlockProduct = gemm !== null ? (...args) => gemm.block(...args) : blockProductOn((kernel as { tf: Tf }).tf);
   const workers: PoolWorker[] = [];
   try {
-    for (let i = 1; i < n; i++) workers.push(await startPoolWorker());
+    for (let i = 1; i < n; i++) workers.push(await startPoolWorker(gemm?.variant ?? null));
   } catch (e) {
     await Promise.all(workers.map((w) => w.worker.terminate()));
     throw e;
@@ -292,7 +329,7 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
     together(busy, () => {
       for (const i of own) {
         const t0 = performance.now();
-        blockProduct(tf, a, b, tasks[i].into, transA, transB, tasks[i].blk);
+        product(a, b, tasks[i].into, transA, transB, tasks[i].blk);
         ms[i] = performance.now() - t0;
       }
     });
@@ -336,8 +373,11 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
 
   const threadsText = n > 1 ? `${n} threads (main + ${n - 1} worker${n > 2 ? 's' : ''})` : '1 thread';
   const engine: WasmEngine = {
-    name: 'wasm',
-    detail: `TensorFlow.js ${tf.version_core} wasm backend (SIMD ${tf.env().features['WASM_HAS_SIMD_SUPPORT'] ? 'on' : 'off'}), ${threadsText}`,
+    name: kernel.kind === 'tfjs' ? 'wasm' : 'simd',
+    detail:
+      kernel.kind === 'tfjs'
+        ? `TensorFlow.js ${kernel.tf.version_core} wasm backend (SIMD ${kernel.tf.env().features['WASM_HAS_SIMD_SUPPORT'] ? 'on' : 'off'}), ${threadsText}`
+        : `WebAssembly SIMD kernel native/gemm.wat (${kernel.variant === 'fused' ? 'fused multiply-add, relaxed SIMD' : 'multiply, then add'}), ${threadsText}`,
     threads: n,
     sharedMemory: n > 1,
 
@@ -345,11 +385,11 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
       const M = out.rows;
       const N = out.cols;
       const K = transA ? a.rows : a.cols;
-      if (2 * M * N * K >= MIN_PARALLEL_FLOPS && !transA && !transB && K >= SPLIT_K && N >= SPLIT_K_COLS) return splitK(a, b, out);
-      const byCols = !transA && N >= MIN_COLS_PER_THREAD * n;
+      if (gemm === null && 2 * M * N * K >= MIN_PARALLEL_FLOPS && !transA && !transB && K >= SPLIT_K && N >= SPLIT_K_COLS) return splitK(a, b, out);
+      const byCols = (gemm === null ? !transA : M < N) && N >= MIN_COLS_PER_THREAD * n;
       const len = byCols ? N : M;
       const parts = 2 * M * N * K < MIN_PARALLEL_FLOPS ? 1 : Math.min(n, len);
-      if (parts === 1) return blockProduct(tf, a, b, out, transA, transB, { r0: 0, r1: M, c0: 0, c1: N });
+      if (parts === 1) return product(a, b, out, transA, transB, { r0: 0, r1: M, c0: 0, c1: N });
       // Cut in proportion to how fast each thread did its share of this shape last time.
       const shape = `${M}x${N}x${K}${transA ? 'T' : ''}${transB ? 'T' : ''}`;
       const cuts = cutBySpeed(len, parts, speeds.get(shape));
@@ -399,7 +439,6 @@ async function startWasmEngine(tf: Tf, n: number): Promise<WasmEngine> {
       }
       await Promise.all(workers.map((w) => w.worker.terminate()));
       workers.length = 0;
-      if (current?.threads === n) current = null;
     },
   };
   return engine;
@@ -430,12 +469,12 @@ function copyBlock(from: Mat<Float32Array>, to: Mat<Float32Array>, blk: Block): 
   for (let i = blk.r0; i < blk.r1; i++) to.data.set(from.data.subarray(i * N + blk.c0, i * N + blk.c1), i * N + blk.c0);
 }
 
-async function startPoolWorker(): Promise<PoolWorker> {
+async function startPoolWorker(gemm: GemmVariant | null): Promise<PoolWorker> {
   const sab = new SharedArrayBuffer(F64_OFFSET + 8 * F64.length);
   const ctrl = new Int32Array(sab, 0, CTRL.length);
   const f64 = new Float64Array(sab, F64_OFFSET, F64.length);
   const { port1, port2 } = new MessageChannel();
-  const worker = startWorker(import.meta.url, 'wasm_worker', { sab, port: port2 }, [port2]);
+  const worker = startWorker(import.meta.url, 'wasm_worker', { sab, port: port2, gemm } satisfies WasmWorkerData, [port2]);
   worker.unref();
   await new Promise<void>((resolve, reject) => {
     const fail = (e: unknown) => reject(new Error(`wasm engine: a worker thread could not start: ${e instanceof Error ? e.message : String(e)}`));

@@ -36,6 +36,14 @@ export interface Block {
   k1?: number;
 }
 
+/** out[r0:r1, c0:c1] = op(a)[r0:r1, :] · op(b)[:, c0:c1] on one thread: what each thread of a wasm engine runs. */
+export type BlockProduct = (a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean, blk: Block) => void;
+
+/** blockProduct on `tf` (its wasm backend active). */
+export function blockProductOn(tf: Tf): BlockProduct {
+  return (a, b, out, transA, transB, blk) => blockProduct(tf, a, b, out, transA, transB, blk);
+}
+
 /** A (rows, cols) tensor in the wasm heap, filled in place by `fill` (no intermediate array). */
 function heapTensor(tf: Tf, be: WasmBackend, rows: number, cols: number, fill: (dst: Float32Array) => void): Tensor2D {
   const info = be.makeOutput([rows, cols], 'float32');

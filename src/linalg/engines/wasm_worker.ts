@@ -1,28 +1,37 @@
 /**
- * A worker thread of the wasm engine (wasm.ts). It starts its own TensorFlow.js wasm backend,
- * then loops: wait on its control block for a task, do it (a block of a product into the shared
+ * A worker thread of a wasm engine (wasm.ts). It starts its own kernel (TensorFlow.js's wasm
+ * backend, or an instance of native/gemm.wat: gemm.ts), then loops: wait on its control block for a task, do it (a block of a product into the shared
  * output, or a range of an axpy, a dot, an axpySumSq or a minibatch gather), report it done. It
  * never returns to the event loop while it serves tasks, so the main thread's buffers reach it
  * through its port, read synchronously.
  */
-import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
-import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker } from './wasm.js';
+import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker, type WasmWorkerData } from './wasm.js';
+import { WasmGemm } from './gemm.js';
 import { JS_PASSES, type WeightPasses, simdKernelsOn } from './simd.js';
-import { blockProduct } from './wasm_block.js';
+import { type BlockProduct, blockProductOn } from './wasm_block.js';
 
-const { sab, port } = workerData as { sab: SharedArrayBuffer; port: MessagePort };
+const { sab, port, gemm: variant } = workerData as WasmWorkerData;
 const ctrl = new Int32Array(sab, 0, CTRL.length);
 const f64 = new Float64Array(sab, F64_OFFSET, F64.length);
 const buffers = new Map<number, SharedArrayBuffer>();
 /** This thread's SIMD kernels on the buffers that are SIMD pairs (simd.ts), by buffer id. */
 const simd = new Map<number, WeightPasses>();
 
-const tf = await import('@tensorflow/tfjs-core');
+/** This thread's block of a product, on the engine's kernel. */
+let product: BlockProduct;
 try {
-  await import('@tensorflow/tfjs-backend-wasm');
-  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+  if (variant !== null) {
+    const gemm = new WasmGemm(variant);
+    product = (...args) => gemm.block(...args);
+  } else {
+    const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-wasm');
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+    product = blockProductOn(tf);
+  }
 } catch (e) {
   port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromWasmWorker);
   process.exit(1);
@@ -71,7 +80,7 @@ function run(): void {
     case OP.product: {
       const ks = ctrl[g + 6] >= 0 ? { k0: ctrl[g + 6], k1: ctrl[g + 7] } : {};
       const t0 = performance.now();
-      blockProduct(tf, operand(0), operand(1), operand(2), ctrl[g] === 1, ctrl[g + 1] === 1, { r0, r1, c0, c1, ...ks });
+      product(operand(0), operand(1), operand(2), ctrl[g] === 1, ctrl[g + 1] === 1, { r0, r1, c0, c1, ...ks });
       f64[F64.result] = performance.now() - t0; // how long it took, for the next cut (wasm.ts cutBySpeed)
       return;
     }
