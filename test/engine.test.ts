@@ -1,6 +1,8 @@
 /**
- * The TensorFlow.js engines behind the matmul seam: they agree with the reference loops, they
- * leak no tensors over thousands of products, and a forced backend that cannot load says why.
+ * The engines behind the matmul seam (openblas, simd, wasm, cpu): they agree with the reference
+ * loops and with each other, a threaded engine gives the same bits on any thread count, the
+ * TensorFlow.js ones leak no tensors over thousands of products, and a forced backend that cannot
+ * load says why.
  */
 import * as fs from 'node:fs';
 import { test } from 'node:test';
@@ -43,7 +45,7 @@ const native = loadOpenblasEngine();
 const requireNative = process.env.TSNN_REQUIRE_OPENBLAS === '1';
 const nativeSkip = 'reason' in native && !requireNative ? `native engine unavailable: ${native.reason}` : false;
 
-for (const backend of ['openblas', 'wasm', 'cpu'] as const) {
+for (const backend of ['openblas', 'simd', 'wasm', 'cpu'] as const) {
   test(`${backend} engine agrees with the reference loops to 1e-4 relative (float32), all transpose flags`, { skip: backend === 'openblas' && nativeSkip }, async () => {
     await initEngine(backend);
     const engine = getEngine();
@@ -141,11 +143,11 @@ function trainingProducts(rng: Rng, shared: boolean): [Mat<Float32Array>, Mat<Fl
   ];
 }
 
-test('wasm engine on 1, 2, 3 and 4 threads: bit-identical products, within 1e-4 of the reference, from shared and plain arrays', async () => {
+for (const backend of ['simd', 'wasm'] as const) test(`${backend} engine on 1, 2, 3 and 4 threads: bit-identical products, within 1e-4 of the reference, from shared and plain arrays`, async () => {
   for (const shared of [true, false]) {
     const results: Float32Array[][] = [];
     for (const threads of [1, 2, 3, 4]) {
-      const { engine } = await initEngine('wasm', threads);
+      const { engine } = await initEngine(backend, threads);
       assert.match(engine.detail, new RegExp(`${threads} thread`));
       const rng = new Rng(17);
       results.push(trainingProducts(rng, shared).map(([a, b, transA, transB]) => matmul(a, b, undefined, { transA, transB }).data));
@@ -158,7 +160,7 @@ test('wasm engine on 1, 2, 3 and 4 threads: bit-identical products, within 1e-4 
       assert.ok(e < 1e-4, `product ${i} (shared ${shared}): relative difference ${e} from the reference`);
       // Each thread computes whole output elements (or whole half-sums, cut at the same K on any
       // thread count) with the same kernel, so the split changes no bit.
-      for (const t of [1, 2, 3]) assert.ok(results[t][i].every((v, j) => Object.is(v, results[0][i][j])), `product ${i} (shared ${shared}) differs on ${t + 1} threads`);
+      for (const t of [1, 2, 3]) assert.ok(results[t][i].every((v, j) => Object.is(v, results[0][i][j])), `${backend}: product ${i} (shared ${shared}) differs on ${t + 1} threads`);
     });
   }
 });
@@ -244,22 +246,25 @@ test('wasm engine on 2 threads: axpy is exactly the JS loop, dot agrees to 1e-12
   assert.ok(!(allocFloat(Float32Array, 4).buffer instanceof SharedArrayBuffer), 'plain memory again on a single-threaded engine');
 });
 
-test('openblas and wasm agree to 1e-4 relative on the products of a training step', { skip: nativeSkip }, async () => {
+test('openblas, simd and wasm agree to 1e-4 relative on the products of a training step', { skip: nativeSkip }, async () => {
   const out: Float32Array[][] = [];
-  for (const backend of ['openblas', 'wasm'] as const) {
+  const backends = ['openblas', 'simd', 'wasm'] as const;
+  for (const backend of backends) {
     await initEngine(backend);
     const rng = new Rng(23);
     out.push(trainingProducts(rng, false).map(([a, b, transA, transB]) => matmul(a, b, undefined, { transA, transB }).data));
   }
-  out[0].forEach((o, i) => {
-    const e = relDiff(out[1][i], o);
-    assert.ok(e < 1e-4, `product ${i}: openblas and wasm differ by ${e}`);
-  });
+  for (const k of [1, 2]) {
+    out[0].forEach((o, i) => {
+      const e = relDiff(out[k][i], o);
+      assert.ok(e < 1e-4, `product ${i}: openblas and ${backends[k]} differ by ${e}`);
+    });
+  }
   setEngine(referenceEngine);
 });
 
 test('gatherRows copies the chosen rows (native memcpy, wasm threads, JS) and refuses an index outside the data', async () => {
-  const backends = ['openblas', 'wasm', 'js'] as const;
+  const backends = ['openblas', 'simd', 'wasm', 'js'] as const;
   for (const backend of backends) {
     if (backend === 'openblas' && !('engine' in native)) continue;
     await initEngine(backend, 2);
@@ -278,7 +283,7 @@ test('gatherRows copies the chosen rows (native memcpy, wasm threads, JS) and re
       const r = rows[i];
       assert.ok(dst.data.subarray(i * 300, (i + 1) * 300).every((v, j) => v === src.data[r * 300 + j]), `${backend}: row ${i} is src row ${r}`);
     }
-    if (backend === 'wasm') assert.ok(src.data.buffer instanceof SharedArrayBuffer && rows.buffer instanceof SharedArrayBuffer, 'the threaded path was the one tested');
+    if (backend === 'wasm' || backend === 'simd') assert.ok(src.data.buffer instanceof SharedArrayBuffer && rows.buffer instanceof SharedArrayBuffer, 'the threaded path was the one tested');
     assert.throws(() => gatherRows(src, Int32Array.of(3, 2500), dst), /row 2500 is outside src \(2500,300\)/, `${backend}: index 2500 of 2500 rows`);
     assert.throws(() => gatherRows(src, Int32Array.of(-1), dst), /row -1 is outside/, `${backend}: index -1`);
     assert.throws(() => gatherRows(src, new Int32Array(2001), dst), /cannot hold 2001 rows/, `${backend}: too many rows for dst`);
@@ -345,12 +350,12 @@ test('a forced backend that cannot load is an error that names it and why', asyn
     return;
   }
   await assert.rejects(() => initEngine('tfjs-node'), /backend 'tfjs-node' could not start: tfjs-node: /);
-  // 'auto' takes the native engine where it was built; otherwise it passes over it and tfjs-node to wasm, and says why.
+  // 'auto' takes the native engine where it was built; otherwise it passes over it and tfjs-node to simd, and says why.
   const sel = await initEngine('auto');
   if ('engine' in native) {
     assert.equal(sel.engine.name, 'openblas');
   } else {
-    assert.equal(sel.engine.name, 'wasm');
+    assert.equal(sel.engine.name, 'simd');
     assert.deepEqual(sel.skipped.map((s) => s.name), ['openblas', 'tfjs-node']);
   }
   setEngine(referenceEngine);

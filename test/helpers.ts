@@ -2,10 +2,11 @@
 import type { BackendChoice } from '../src/linalg/engine.js';
 
 /**
- * The engine the end-to-end tests (CLI, sweeps, reports) train on: the wasm fallback unless
- * TSNN_TEST_BACKEND names another. CI runs the suite once as it is and once with openblas.
+ * The engine the end-to-end tests (CLI, sweeps, reports) train on: the simd engine, what 'auto'
+ * takes without OpenBLAS, unless TSNN_TEST_BACKEND names another. CI runs the suite once as it
+ * is and once with openblas.
  */
-export const E2E_BACKEND = (process.env.TSNN_TEST_BACKEND ?? 'wasm') as Exclude<BackendChoice, 'auto'>;
+export const E2E_BACKEND = (process.env.TSNN_TEST_BACKEND ?? 'simd') as Exclude<BackendChoice, 'auto'>;
 import type { Mat } from '../src/linalg/mat.js';
 import type { Rng } from '../src/linalg/rng.js';
 import type { Checkpoint } from '../src/train/checkpoint.js';

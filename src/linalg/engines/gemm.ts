@@ -44,27 +44,33 @@ const KC = 256;
 
 const bytesOf = (variant: GemmVariant): Uint8Array => Buffer.from(variant === 'fused' ? GEMM_FUSED_MODULE_BASE64 : GEMM_MODULE_BASE64, 'base64');
 
-/** Whether this runtime can run `variant` (WebAssembly SIMD; relaxed SIMD for 'fused'). */
+let relaxedTried = false;
+
+/**
+ * Whether this runtime can run `variant` (WebAssembly SIMD; relaxed SIMD for 'fused'). Node 22
+ * and later have relaxed SIMD; Node 20 has it complete behind a V8 flag, which is turned on here
+ * the first time 'fused' is asked about (V8 reads it when it compiles a module).
+ */
 export function gemmSupported(variant: GemmVariant): boolean {
+  if (variant === 'fused' && !relaxedTried && !wasm.validate(bytesOf(variant))) {
+    relaxedTried = true;
+    try {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      // not a flag of this V8
+    }
+  }
   return wasm.validate(bytesOf(variant));
 }
 
 /**
  * The build of the kernel to run here: 'fused' where the runtime has relaxed SIMD, else 'plain';
- * null without WebAssembly SIMD. Node 22 and later have relaxed SIMD; Node 20 has it complete
- * behind a V8 flag, which is turned on here for the wasm compiler (it is read when a module is
- * compiled). TSNN_GEMM=plain or fused asks for one build (an error if it cannot run).
+ * null without WebAssembly SIMD. TSNN_GEMM=plain or fused asks for one build (an error if it
+ * cannot run here).
  */
 export function gemmVariant(): GemmVariant | null {
   const asked = process.env.TSNN_GEMM;
   if (asked !== undefined && asked !== '' && asked !== 'plain' && asked !== 'fused') throw new Error(`TSNN_GEMM must be plain or fused, not '${asked}'`);
-  if (asked !== 'plain' && !gemmSupported('fused')) {
-    try {
-      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-    } catch {
-      // not a flag of this V8: it has relaxed SIMD or will not get it
-    }
-  }
   if (asked === 'plain' || asked === 'fused') {
     if (!gemmSupported(asked)) throw new Error(`TSNN_GEMM=${asked}: this runtime cannot run that build of the kernel`);
     return asked;
