@@ -1,5 +1,5 @@
 // Build the optional OpenBLAS addon (native/tsnn_blas.c) with node-gyp. Where it cannot be built
-// (no compiler, no OpenBLAS), say so and succeed: the project then runs on TensorFlow.js as before.
+// (no compiler, no OpenBLAS), say so and succeed: the project then runs on the WebAssembly engines (simd, wasm).
 // binding.gyp lives in native/, not at the package root, so npm never runs its default
 // `node-gyp rebuild` install step, which would fail the whole install where OpenBLAS is missing.
 import { spawnSync } from 'node:child_process';
@@ -13,5 +13,5 @@ if (r.status === 0 && fs.existsSync(path.join(dir, 'build/Release/tsnn_blas.node
   console.log('native engine: built native/build/Release/tsnn_blas.node (system BLAS)');
 } else {
   const why = (r.error?.message ?? r.stderr ?? '').split('\n').filter((l) => /error|not found|cannot find/i.test(l)).slice(0, 3).join('\n  ');
-  console.log(`native engine: not built; the TensorFlow.js engines will be used.${why ? `\n  ${why}` : ''}\n  (On Debian/Ubuntu: apt-get install libopenblas-dev, then npm run build:native.)`);
+  console.log(`native engine: not built; the WebAssembly SIMD engine will be used.${why ? `\n  ${why}` : ''}\n  (On Debian/Ubuntu: apt-get install libopenblas-dev, then npm run build:native.)`);
 }
