@@ -3,10 +3,10 @@
     {
       "target_name": "tsnn_blas",
       "sources": ["tsnn_blas.c"],
-      "cflags": ["-O2"],
+      "cflags": ["-O3"],
       "conditions": [
         ["OS=='mac'", { "libraries": ["-framework Accelerate"] }],
-        ["OS!='mac'", { "libraries": ["-lopenblas"] }]
+        ["OS!='mac'", { "libraries": ["-lopenblas"], "cflags": ["-march=native"] }]
       ]
     }
   ]

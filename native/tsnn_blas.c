@@ -3,7 +3,9 @@
  * exposed to Node through N-API. It reads and writes the callers' Float32Arrays in place: no
  * copies between JS and the library.
  *
- *   sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc)   C = op(A)·op(B), row-major
+ *   sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc)   C = op(A)·op(B), row-major; products
+ *                   with at most 16 columns (a softmax's scores and their weight gradient) run on
+ *                   the small kernels below instead
  *   saxpy(alpha, x, y)   y += alpha·x             (the SGD step, the L2 gradient)
  *   dsdot(x, y) → Σ x·y, accumulated in double    (the L2 loss)
  *   gatherRows(src, cols, rows, dst)   dst row i = src row rows[i]   (a minibatch; memcpy per row,
@@ -19,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef __linux__
@@ -65,6 +68,104 @@ static float *f32(napi_env env, napi_value v, size_t *len, const char *name) {
   return (float *)data;
 }
 
+/*
+ * Products with few columns: C = A·B and C = Aᵀ·B where B has N ≤ 16 columns (a softmax's scores
+ * X·W and its weight gradient Xᵀ·dS, N = 10 classes). There a BLAS GEMM spends more time packing
+ * its operands than multiplying (OpenBLAS: 0.27-0.31 ms for a 200×3073·3073×10, 7 of its 40-odd
+ * GF/s a thread), so these two kernels stream A once instead. B's rows are copied into 16-wide
+ * vectors (zeros past column N); each row of C is one vector of 16 sums, and a block of rows of
+ * C is held in registers while k runs. The sums run over k in order.
+ */
+#define NARROW 16
+
+/* A job's work on units [lo, hi): rows of C of a narrow product, rows of a gather (run_shared, below). */
+typedef void (*range_fn)(const void *job, uint32_t lo, uint32_t hi);
+static void run_shared(range_fn fn, const void *job, uint32_t n, uint32_t chunk, bool share);
+
+typedef float v16 __attribute__((vector_size(4 * NARROW)));
+
+/* B (K×N, rows ldb apart) as K vectors of 16, zero past column N, in this thread's buffer. */
+static const v16 *widen(const float *B, int ldb, int K, int N) {
+  static _Thread_local v16 *buf = NULL;
+  static _Thread_local size_t cap = 0;
+  if (cap < (size_t)K) {
+    free(buf);
+    buf = aligned_alloc(sizeof(v16), (size_t)K * sizeof(v16));
+    cap = buf ? (size_t)K : 0;
+    if (!buf) return NULL;
+  }
+  for (int k = 0; k < K; k++) {
+    v16 b = {0};
+    memcpy(&b, B + (size_t)k * ldb, (size_t)N * sizeof(float));
+    buf[k] = b;
+  }
+  return buf;
+}
+
+/* Rows [i, i+n) of C, n ≤ R, from their R sums each. */
+#define STORE_ROWS(C, ldc, i, n, N, acc)                                           \
+  for (int r_ = 0; r_ < (n); r_++) memcpy((C) + (size_t)((i) + r_) * (ldc), &(acc)[r_], (size_t)(N) * sizeof(float))
+
+/* C (M×N) = A (M×K, rows lda apart) · B, 8 rows of C at a time. */
+static void narrow_nn(int M, int N, int K, const float *A, int lda, const v16 *B, float *C, int ldc) {
+  enum { R = 8 };
+  int i = 0;
+  for (; i + R <= M; i += R) {
+    v16 acc[R] = {0};
+    const float *a = A + (size_t)i * lda;
+    for (int k = 0; k < K; k++) {
+      v16 b = B[k];
+      for (int r = 0; r < R; r++) acc[r] += a[(size_t)r * lda + k] * b;
+    }
+    STORE_ROWS(C, ldc, i, R, N, acc);
+  }
+  for (; i < M; i++) { /* the last M mod 8 rows, one at a time */
+    v16 acc[1] = {0};
+    for (int k = 0; k < K; k++) acc[0] += A[(size_t)i * lda + k] * B[k];
+    STORE_ROWS(C, ldc, i, 1, N, acc);
+  }
+}
+
+/* C (M×N) = Aᵀ · B, A (K×M, rows lda apart): row m of C is Σ_k A[k, m]·B[k, :]; R rows of C at a time. */
+static void narrow_tn(int M, int N, int K, const float *A, int lda, const v16 *B, float *C, int ldc) {
+#ifdef __AVX512F__
+  enum { R = 16 }; /* 16 vectors of sums, in 16 of the 32 vector registers */
+#else
+  enum { R = 8 };
+#endif
+  int i = 0;
+  for (; i + R <= M; i += R) {
+    v16 acc[R] = {0};
+    for (int k = 0; k < K; k++) {
+      v16 b = B[k];
+      const float *a = A + (size_t)k * lda + i; /* R numbers side by side */
+      for (int r = 0; r < R; r++) acc[r] += a[r] * b;
+    }
+    STORE_ROWS(C, ldc, i, R, N, acc);
+  }
+  for (; i < M; i++) {
+    v16 acc[1] = {0};
+    for (int k = 0; k < K; k++) acc[0] += A[(size_t)k * lda + i] * B[k];
+    STORE_ROWS(C, ldc, i, 1, N, acc);
+  }
+}
+
+/* A narrow product for run_shared: units are rows of C. */
+struct narrow_job {
+  bool ta;
+  int N, K, lda, ldc;
+  const float *A;
+  const v16 *B;
+  float *C;
+};
+
+static void narrow_rows(const void *job, uint32_t lo, uint32_t hi) {
+  const struct narrow_job *j = job;
+  int m = (int)(hi - lo);
+  if (j->ta) narrow_tn(m, j->N, j->K, j->A + lo, j->lda, j->B, j->C + (size_t)lo * j->ldc, j->ldc);
+  else narrow_nn(m, j->N, j->K, j->A + (size_t)lo * j->lda, j->lda, j->B, j->C + (size_t)lo * j->ldc, j->ldc);
+}
+
 static napi_value sgemm(napi_env env, napi_callback_info info) {
   size_t argc = 11;
   napi_value argv[11];
@@ -97,6 +198,14 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   if (M <= 0 || N <= 0 || K <= 0 || la < needA || lb < needB || lc < needC) {
     napi_throw_range_error(env, NULL, "tsnn_blas.sgemm: a dimension is not positive or an array is too short");
     return NULL;
+  }
+  if (N <= NARROW && !tb && (size_t)M * K >= (1 << 16)) {
+    const v16 *Bw = widen(B, ldb, K, N);
+    if (Bw) {
+      struct narrow_job j = {ta, N, K, lda, ldc, A, Bw, C};
+      run_shared(narrow_rows, &j, (uint32_t)M, 16, true); /* chunks of 16 rows: whole blocks of either kernel */
+      return NULL;
+    }
   }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
   return NULL;
@@ -151,84 +260,78 @@ static napi_value dsdot(napi_env env, napi_callback_info info) {
 }
 
 /*
- * The minibatch gather. A batch's rows sit at random places in a training set far larger than the
- * caches, so copying them is bound by memory latency, and two cores fetching at once take about
- * 60% of the time of one (a CIFAR batch of 200 × 3,073: 0.24 → 0.14 ms). When OpenBLAS runs on
- * more than one thread, the calling thread and one helper thread take chunks of rows from a shared
+ * The helper thread. A minibatch's rows sit at random places in a training set far larger than
+ * the caches, so copying them is bound by memory latency, and two cores fetching at once take
+ * about 60% of the time of one (a CIFAR batch of 200 × 3,073: 0.24 → 0.14 ms). The narrow
+ * products stream A from memory too. So when OpenBLAS runs on more than one thread, such work is
+ * cut into chunks (of rows) that the calling thread and one helper thread take from a shared
  * counter until none are left; the caller then waits for the helper's last chunk. The helper
- * sleeps between gathers (a condition variable), so it takes no core from OpenBLAS; if it wakes
- * late, the caller has simply copied more rows itself.
+ * sleeps between jobs (a condition variable), so it takes no core from OpenBLAS; if it wakes late,
+ * the caller has simply done more chunks itself.
  *
- * The counter holds the gather's number in its top 32 bits and the next row in the low 32 bits,
- * so a helper that wakes for one gather can never claim rows of the next: its compare-and-swap
- * fails once the number has moved on. The caller returns only when every row is copied, so no
- * chunk is in flight when it reuses the state for the next gather.
+ * The counter holds the job's number in its top 32 bits and the next unit in the low 32 bits, so
+ * a helper that wakes for one job can never claim units of the next: its compare-and-swap fails
+ * once the number has moved on. The caller returns only when every unit is done, so no chunk is
+ * in flight when it reuses the state for the next job.
  */
 #define GATHER_CHUNK 8
 #define GATHER_MIN_BYTES (256 * 1024)
 
 static struct {
-  pthread_mutex_t mu;      /* guards task and the operands below, for the helper's wake-up */
+  pthread_mutex_t mu;      /* guards task and the job below, for the helper's wake-up */
   pthread_cond_t wake;
   pthread_mutex_t busy;    /* held by the Node thread using the helper (sweep workers share it) */
   int started;             /* 1 once the helper runs, -1 if it could not be started */
-  uint32_t task;           /* gather number, bumped by the caller */
-  const float *src;
-  float *dst;
-  const int32_t *rows;
-  size_t cols;
-  uint32_t n;
-  _Atomic uint64_t next;   /* task << 32 | next row to claim */
-  _Atomic uint32_t copied; /* rows copied so far in this gather */
-} G = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, 0, 0, NULL, NULL, NULL, 0, 0, 0, 0};
+  uint32_t task;           /* job number, bumped by the caller */
+  range_fn fn;
+  const void *job;
+  uint32_t n, chunk;       /* units, and units per claim */
+  _Atomic uint64_t next;   /* task << 32 | next unit to claim */
+  _Atomic uint32_t done;   /* units done so far in this job */
+} G = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, 0, 0, NULL, NULL, 0, 0, 0, 0};
 
-static void copy_rows(const float *src, float *dst, const int32_t *rows, size_t cols, size_t lo, size_t hi) {
-  const size_t bytes = cols * sizeof(float);
-  for (size_t i = lo; i < hi; i++) memcpy(dst + i * cols, src + (size_t)rows[i] * cols, bytes);
-}
-
-/* Claim and copy chunks of gather `task` until none are left (or the gather is over). */
-static void copy_chunks(uint32_t task, const float *src, float *dst, const int32_t *rows, size_t cols, uint32_t n) {
+/* Claim and do chunks of job `task` until none are left (or the job is over). */
+static void run_chunks(uint32_t task, range_fn fn, const void *job, uint32_t n, uint32_t chunk) {
   uint64_t v = atomic_load(&G.next);
   for (;;) {
     if ((uint32_t)(v >> 32) != task) return;
     uint32_t lo = (uint32_t)v;
     if (lo >= n) return;
-    uint32_t hi = lo + GATHER_CHUNK < n ? lo + GATHER_CHUNK : n;
+    uint32_t hi = lo + chunk < n ? lo + chunk : n;
     if (!atomic_compare_exchange_weak(&G.next, &v, ((uint64_t)task << 32) | hi)) continue;
-    copy_rows(src, dst, rows, cols, lo, hi);
-    atomic_fetch_add(&G.copied, hi - lo);
+    fn(job, lo, hi);
+    atomic_fetch_add(&G.done, hi - lo);
     v = atomic_load(&G.next);
   }
 }
 
-static void *gather_helper(void *arg) {
+static void *helper(void *arg) {
   (void)arg;
   uint32_t seen = 0;
   for (;;) {
     pthread_mutex_lock(&G.mu);
     while (G.task == seen) pthread_cond_wait(&G.wake, &G.mu);
     seen = G.task;
-    const float *src = G.src;
-    float *dst = G.dst;
-    const int32_t *rows = G.rows;
-    size_t cols = G.cols;
-    uint32_t n = G.n;
+    range_fn fn = G.fn;
+    const void *job = G.job;
+    uint32_t n = G.n, chunk = G.chunk;
     pthread_mutex_unlock(&G.mu);
-    copy_chunks(seen, src, dst, rows, cols, n);
+    run_chunks(seen, fn, job, n, chunk);
   }
   return NULL;
 }
 
-/* dst row i = src row rows[i], i < n (indices already checked). */
-static void gather(const float *src, size_t cols, const int32_t *rows, size_t n, float *dst) {
+/*
+ * fn(job, 0, n), shared with the helper thread in chunks of `chunk` units when `share` and
+ * OpenBLAS runs on more than one thread (and no other Node thread has the helper); else all here.
+ */
+static void run_shared(range_fn fn, const void *job, uint32_t n, uint32_t chunk, bool share) {
   int threads = 1;
 #ifndef __APPLE__
   threads = openblas_get_num_threads();
 #endif
-  if (threads < 2 || n < 2 * GATHER_CHUNK || n > UINT32_MAX || n * cols * sizeof(float) < GATHER_MIN_BYTES || G.started < 0 ||
-      pthread_mutex_trylock(&G.busy) != 0) {
-    copy_rows(src, dst, rows, cols, 0, n);
+  if (!share || threads < 2 || n < 2 * chunk || G.started < 0 || pthread_mutex_trylock(&G.busy) != 0) {
+    fn(job, 0, n);
     return;
   }
   if (G.started == 0) {
@@ -236,29 +339,47 @@ static void gather(const float *src, size_t cols, const int32_t *rows, size_t n,
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    G.started = pthread_create(&th, &attr, gather_helper, NULL) == 0 ? 1 : -1;
+    G.started = pthread_create(&th, &attr, helper, NULL) == 0 ? 1 : -1;
     pthread_attr_destroy(&attr);
     if (G.started < 0) {
       pthread_mutex_unlock(&G.busy);
-      copy_rows(src, dst, rows, cols, 0, n);
+      fn(job, 0, n);
       return;
     }
   }
   pthread_mutex_lock(&G.mu);
   uint32_t task = ++G.task;
   if (task == 0) task = G.task = 1; /* 0 is the helper's "none seen yet" */
-  G.src = src;
-  G.dst = dst;
-  G.rows = rows;
-  G.cols = cols;
-  G.n = (uint32_t)n;
-  atomic_store(&G.copied, 0);
+  G.fn = fn;
+  G.job = job;
+  G.n = n;
+  G.chunk = chunk;
+  atomic_store(&G.done, 0);
   atomic_store(&G.next, (uint64_t)task << 32);
   pthread_cond_signal(&G.wake);
   pthread_mutex_unlock(&G.mu);
-  copy_chunks(task, src, dst, rows, cols, (uint32_t)n);
-  while (atomic_load(&G.copied) < (uint32_t)n) { /* the helper's last chunk: a few microseconds */ }
+  run_chunks(task, fn, job, n, chunk);
+  while (atomic_load(&G.done) < n) { /* the helper's last chunk: a few microseconds */ }
   pthread_mutex_unlock(&G.busy);
+}
+
+struct gather_job {
+  const float *src;
+  float *dst;
+  const int32_t *rows;
+  size_t cols;
+};
+
+static void copy_rows(const void *job, uint32_t lo, uint32_t hi) {
+  const struct gather_job *g = job;
+  const size_t bytes = g->cols * sizeof(float);
+  for (size_t i = lo; i < hi; i++) memcpy(g->dst + i * g->cols, g->src + (size_t)g->rows[i] * g->cols, bytes);
+}
+
+/* dst row i = src row rows[i], i < n ≤ 2³²−1 (indices and n already checked). */
+static void gather(const float *src, size_t cols, const int32_t *rows, size_t n, float *dst) {
+  struct gather_job g = {src, dst, rows, cols};
+  run_shared(copy_rows, &g, (uint32_t)n, GATHER_CHUNK, n * cols * sizeof(float) >= GATHER_MIN_BYTES);
 }
 
 static napi_value gather_rows(napi_env env, napi_callback_info info) {
@@ -284,7 +405,7 @@ static napi_value gather_rows(napi_env env, napi_callback_info info) {
   }
   const int32_t *rows = (const int32_t *)rp;
   size_t srcRows = cols > 0 ? ls / (size_t)cols : 0;
-  if (ld < nrows * (size_t)cols) {
+  if (ld < nrows * (size_t)cols || nrows > UINT32_MAX) {
     napi_throw_range_error(env, NULL, "tsnn_blas.gatherRows: dst is too short for the rows");
     return NULL;
   }
