@@ -6,9 +6,10 @@
  *   out[r0:r1, c0:c1] = op(a)[r0:r1, :] · op(b)[:, c0:c1]        op(x) = xᵀ when its flag is set
  *
  * WebAssembly code reads only its own memory, so the block's rows of op(a) and columns of op(b)
- * are copied in first (the same copy TensorFlow.js makes into its heap), B straight into the
- * panels the kernel reads (gemm.wat pack_b, pack_bt). A transposed A needs no reordering: the
- * kernel reads A through strides. The result is copied out into `out`.
+ * are copied in first (the same copy TensorFlow.js makes into its heap). There B is packed into
+ * the panels the kernel reads (gemm.wat pack_b, pack_bt), and a transposed A into groups of 4
+ * rows (pack_at), so the kernel reads both in order; A as it is is read in place, through its row
+ * stride. The result is copied out into `out`.
  *
  * The kernel computes 4 rows × 8 columns at a time, so the block is padded to a multiple of 4
  * rows and 8 columns with zeros; the padding is computed and thrown away.
