@@ -191,9 +191,14 @@ function part(p: number, parts: number, len: number): [number, number] {
 }
 
 async function startWasmEngine(kernel: ProductKernel, n: number): Promise<WasmEngine> {
-  const gemm = kernel.kind === 'gemm' ? new WasmGemm(kernel.variant) : null;
-  /** This thread's block of a product. */
-  const product: BlockProduct = gemm !== null ? (...args) => gemm.block(...args) : blockProductOn((kernel as { tf: Tf }).tf);
+  /** This thread's block of a product; `gemm` is this thread's instance of gemm.wat on the simd engine. */
+  let product: BlockProduct;
+  let gemm: WasmGemm | null = null;
+  if (kernel.kind === 'tfjs') product = blockProductOn(kernel.tf);
+  else {
+    const g = (gemm = new WasmGemm(kernel.variant));
+    product = (...args) => g.block(...args);
+  }
   const workers: PoolWorker[] = [];
   try {
     for (let i = 1; i < n; i++) workers.push(await startPoolWorker(gemm?.variant ?? null));
