@@ -64,43 +64,42 @@ test('src/linalg/engines/gemm_module.ts holds native/gemm.wat assembled, plain a
   assert.equal(fusedSource(eight), Array.from({ length: 8 }, () => '(local.set $c00 (f32x4.relaxed_madd (local.get $x) (local.get $b0) (local.get $c00)))').join('\n'));
 });
 
-test('gemm plain: every element is the float32 loop over k in order, bit for bit, on all shapes and transposes', () => {
-  const g = new WasmGemm('plain');
-  const rng = new Rng(41);
-  for (const c of cases(rng)) {
+/** Each case's whole product on `variant`, handed with its sizes to `check` (the output starts as NaN, so an element never written fails). */
+function eachProduct(variant: GemmVariant, seed: number, check: (c: Case, out: Float32Array, M: number, K: number, N: number) => void): void {
+  const g = new WasmGemm(variant);
+  for (const c of cases(new Rng(seed))) {
     const M = c.transA ? c.a.cols : c.a.rows;
     const K = c.transA ? c.a.rows : c.a.cols;
     const N = c.transB ? c.b.rows : c.b.cols;
     const out = { rows: M, cols: N, data: new Float32Array(M * N).fill(NaN) };
     g.block(c.a, c.b, out, c.transA, c.transB, { r0: 0, r1: M, c0: 0, c1: N });
+    check(c, out.data, M, K, N);
+  }
+}
+
+test('gemm plain: every element is the float32 loop over k in order, bit for bit, on all shapes and transposes', () => {
+  eachProduct('plain', 41, (c, out, M, K, N) => {
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
         const want = float32Element(c, i, j, K);
-        if (!Object.is(out.data[i * N + j], want)) assert.fail(`${M}×${K}×${N} transA=${c.transA} transB=${c.transB}: C[${i},${j}] = ${out.data[i * N + j]}, the float32 loop gives ${want}`);
+        if (!Object.is(out[i * N + j], want)) assert.fail(`${M}×${K}×${N} transA=${c.transA} transB=${c.transB}: C[${i},${j}] = ${out[i * N + j]}, the float32 loop gives ${want}`);
       }
     }
-  }
+  });
 });
 
 test('gemm fused (where the runtime has relaxed SIMD): within float32 round-off of the exact sum, K·2⁻²⁴·Σ|a·b|', { skip: gemmSupported('fused') ? false : 'no relaxed SIMD in this runtime' }, () => {
-  const g = new WasmGemm('fused');
-  const rng = new Rng(43);
-  for (const c of cases(rng)) {
-    const M = c.transA ? c.a.cols : c.a.rows;
-    const K = c.transA ? c.a.rows : c.a.cols;
-    const N = c.transB ? c.b.rows : c.b.cols;
-    const out = { rows: M, cols: N, data: new Float32Array(M * N).fill(NaN) };
-    g.block(c.a, c.b, out, c.transA, c.transB, { r0: 0, r1: M, c0: 0, c1: N });
+  eachProduct('fused', 43, (c, out, M, K, N) => {
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
         const [s, abs] = exactElement(c, i, j, K);
         // K roundings of the running sum, each at most 2⁻²⁴ of a partial sum ≤ Σ|a·b|, and the last into float32.
         const bound = (K + 1) * 2 ** -24 * abs;
-        const err = Math.abs(out.data[i * N + j] - s);
-        if (!(err <= bound)) assert.fail(`${M}×${K}×${N} transA=${c.transA} transB=${c.transB}: C[${i},${j}] = ${out.data[i * N + j]} is ${err} from ${s} (bound ${bound})`);
+        const err = Math.abs(out[i * N + j] - s);
+        if (!(err <= bound)) assert.fail(`${M}×${K}×${N} transA=${c.transA} transB=${c.transB}: C[${i},${j}] = ${out[i * N + j]} is ${err} from ${s} (bound ${bound})`);
       }
     }
-  }
+  });
 });
 
 test('gemm: a product cut into blocks anywhere, rows or columns, gives the same bits as in one piece; nothing outside a block is written', () => {
