@@ -105,7 +105,7 @@ export function peakRssMB(): number {
 /** Train per `cfg`. Throws ConfigError/DataError before any run folder is made; DivergedError after the summary is written. */
 export async function runTraining(cfg: Config, ui: RunUi, control: { shouldStop?: () => boolean; resumeDir?: string } = {}): Promise<RunOutcome> {
   const t0 = performance.now();
-  // The engine first: the data goes into the memory it wants (shared, for the wasm engine's threads).
+  // The engine first: the data goes into the memory it wants (shared, for the threads of the simd and wasm engines).
   const selection = await initEngine(cfg.backend);
   const runData = await loadRunData(cfg);
   const dir = control.resumeDir ?? createRunDir(cfg.runsDir, cfg.name);
