@@ -84,6 +84,11 @@ static void run_shared(range_fn fn, const void *job, uint32_t n, uint32_t chunk,
 
 typedef float v16 __attribute__((vector_size(4 * NARROW)));
 
+/* x in all 16 lanes (spelled out: GCC and Clang both take it, and it compiles to one broadcast). */
+static inline v16 splat(float x) {
+  return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+}
+
 /* B (K×N, rows ldb apart) as K vectors of 16, zero past column N, in this thread's buffer. */
 static const v16 *widen(const float *B, int ldb, int K, int N) {
   static _Thread_local v16 *buf = NULL;
@@ -115,13 +120,13 @@ static void narrow_nn(int M, int N, int K, const float *A, int lda, const v16 *B
     const float *a = A + (size_t)i * lda;
     for (int k = 0; k < K; k++) {
       v16 b = B[k];
-      for (int r = 0; r < R; r++) acc[r] += a[(size_t)r * lda + k] * b;
+      for (int r = 0; r < R; r++) acc[r] += splat(a[(size_t)r * lda + k]) * b;
     }
     STORE_ROWS(C, ldc, i, R, N, acc);
   }
   for (; i < M; i++) { /* the last M mod 8 rows, one at a time */
     v16 acc[1] = {0};
-    for (int k = 0; k < K; k++) acc[0] += A[(size_t)i * lda + k] * B[k];
+    for (int k = 0; k < K; k++) acc[0] += splat(A[(size_t)i * lda + k]) * B[k];
     STORE_ROWS(C, ldc, i, 1, N, acc);
   }
 }
@@ -139,13 +144,13 @@ static void narrow_tn(int M, int N, int K, const float *A, int lda, const v16 *B
     for (int k = 0; k < K; k++) {
       v16 b = B[k];
       const float *a = A + (size_t)k * lda + i; /* R numbers side by side */
-      for (int r = 0; r < R; r++) acc[r] += a[r] * b;
+      for (int r = 0; r < R; r++) acc[r] += splat(a[r]) * b;
     }
     STORE_ROWS(C, ldc, i, R, N, acc);
   }
   for (; i < M; i++) {
     v16 acc[1] = {0};
-    for (int k = 0; k < K; k++) acc[0] += A[(size_t)k * lda + i] * B[k];
+    for (int k = 0; k < K; k++) acc[0] += splat(A[(size_t)k * lda + i]) * B[k];
     STORE_ROWS(C, ldc, i, 1, N, acc);
   }
 }
