@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import { loadOpenblasEngine, setBlasThreads } from './engines/openblas.js';
 import { referenceEngine } from './engines/reference.js';
 import { gemmVariant } from './engines/gemm.js';
-import { selectTfjsEngine, type BackendChoice, type EngineSelection } from './engines/tfjs.js';
+import { startTfjsEngine, type BackendChoice, type EngineSelection } from './engines/tfjs.js';
 import { createSimdEngine } from './engines/wasm.js';
 import { type Engine, setEngine } from './matmul.js';
 
@@ -24,21 +24,21 @@ export async function initEngine(choice: BackendChoice, threads = os.availablePa
   return sel;
 }
 
+/** The engines 'auto' tries, in order. */
+const AUTO_ORDER = ['openblas', 'tfjs-node', 'simd', 'wasm', 'cpu'] as const;
+
 async function select(choice: BackendChoice, threads: number): Promise<EngineSelection> {
   if (choice === 'js') return { engine: referenceEngine, skipped: [] };
-  if (choice !== 'auto') {
-    const e = await start(choice, threads);
-    if ('reason' in e) throw new Error(`backend '${choice}' could not start: ${e.reason}`);
-    return { engine: e, skipped: [] };
-  }
   const skipped: { name: string; reason: string }[] = [];
-  for (const name of ['openblas', 'tfjs-node', 'simd', 'wasm', 'cpu'] as const) {
+  for (const name of choice === 'auto' ? AUTO_ORDER : [choice]) {
     const e = await start(name, threads);
     if (!('reason' in e)) return { engine: e, skipped };
     skipped.push({ name, reason: e.reason });
   }
   const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-  throw new Error(`no engine could start (${why}). Run 'npm ci' to install @tensorflow/tfjs-backend-wasm.`);
+  throw new Error(
+    choice === 'auto' ? `no engine could start (${why}). Run 'npm ci' to install @tensorflow/tfjs-backend-wasm.` : `backend '${choice}' could not start: ${why}`,
+  );
 }
 
 /** Start engine `name`, or say why it cannot. */
@@ -57,9 +57,5 @@ async function start(name: Exclude<BackendChoice, 'auto' | 'js'>, threads: numbe
       return { reason: e instanceof Error ? e.message.split('\n')[0] : String(e) };
     }
   }
-  try {
-    return (await selectTfjsEngine(name, threads)).engine;
-  } catch (e) {
-    return { reason: e instanceof Error ? e.message.replace(/^backend '[^']*' could not start: /, '') : String(e) };
-  }
+  return startTfjsEngine(name, threads);
 }

@@ -1,9 +1,9 @@
 /**
  * TensorFlow.js engines. TensorFlow.js is used for matrix multiplication and nothing else.
  *
- * Preference for 'auto': tfjs-node (native libtensorflow, an optional dependency that fails to
- * install where its download is blocked), then the wasm backend (binaries ship inside the npm
- * package), then the pure-JS cpu backend. Every tensor made for a product is disposed before the
+ * Three backends: tfjs-node (native libtensorflow, an optional dependency that fails to install
+ * where its download is blocked), the wasm backend (binaries ship inside the npm package) and the
+ * pure-JS cpu backend; engine.ts says where each comes in 'auto's order. Every tensor made for a product is disposed before the
  * call returns, so `tf.memory().numTensors` stays flat however long training runs.
  */
 import type { Mat } from '../mat.js';
@@ -71,25 +71,12 @@ export interface EngineSelection {
   skipped: { name: string; reason: string }[];
 }
 
-/**
- * Pick and initialise an engine. 'auto' walks tfjs-node → wasm → cpu. A forced choice that
- * cannot load throws, naming the backend and the reason.
- */
-export async function selectTfjsEngine(choice: Exclude<BackendChoice, 'js' | 'openblas' | 'simd'>, threads?: number): Promise<EngineSelection> {
+/** Initialise TensorFlow.js engine `name`, or say why it cannot start. */
+export async function startTfjsEngine(name: 'tfjs-node' | 'wasm' | 'cpu', threads?: number): Promise<Engine | { reason: string }> {
   const tf = await loadTf();
-  const order: ('tfjs-node' | 'wasm' | 'cpu')[] = choice === 'auto' ? ['tfjs-node', 'wasm', 'cpu'] : [choice];
-  const skipped: { name: string; reason: string }[] = [];
-  for (const name of order) {
-    const reason = await tryBackend(tf, name);
-    if (reason === null) return { engine: name === 'wasm' ? await createWasmEngine(tf, threads) : tfjsEngine(tf, name), skipped };
-    skipped.push({ name, reason });
-  }
-  const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-  throw new Error(
-    choice === 'auto'
-      ? `no TensorFlow.js backend could start (${why}). Run 'npm ci' to install @tensorflow/tfjs-backend-wasm.`
-      : `backend '${choice}' could not start: ${why}`,
-  );
+  const reason = await tryBackend(tf, name);
+  if (reason !== null) return { reason };
+  return name === 'wasm' ? createWasmEngine(tf, threads) : tfjsEngine(tf, name);
 }
 
 /** Number of live TensorFlow.js tensors (for leak tests); 0 when TensorFlow.js is not loaded. */
