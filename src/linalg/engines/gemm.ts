@@ -43,7 +43,13 @@ const PAGE = 65536;
 /** Rows of B the kernel takes at a time (gemm.wat kc): 4 rows of A and a panel of B stay in cache. */
 const KC = 256;
 
-const bytesOf = (variant: GemmVariant): Uint8Array => Buffer.from(variant === 'fused' ? GEMM_FUSED_MODULE_BASE64 : GEMM_MODULE_BASE64, 'base64');
+const decoded = new Map<GemmVariant, Uint8Array>();
+/** The module bytes of `variant`, decoded once. */
+function bytesOf(variant: GemmVariant): Uint8Array {
+  let b = decoded.get(variant);
+  if (b === undefined) decoded.set(variant, (b = Buffer.from(variant === 'fused' ? GEMM_FUSED_MODULE_BASE64 : GEMM_MODULE_BASE64, 'base64')));
+  return b;
+}
 
 let relaxedTried = false;
 

@@ -30,7 +30,7 @@ import type { Mat } from '../mat.js';
 import type { Engine } from '../matmul.js';
 import { startWorker } from '../worker_threads.js';
 import { type GemmVariant, WasmGemm } from './gemm.js';
-import { JS_PASSES, simdKernelsFor, simdMemoryOf, vectorPair } from './simd.js';
+import { JS_PASSES, type WeightPasses, simdKernelsFor, simdMemoryOf, vectorPair } from './simd.js';
 import { type Block, type BlockProduct, blockProductOn } from './wasm_block.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
@@ -126,20 +126,18 @@ const current = new Map<string, WasmEngine>();
  * thread count replaces it.
  */
 async function engineWith(kernel: ProductKernel, threads: number): Promise<WasmEngine> {
-  const key = kernel.kind === 'tfjs' ? 'wasm' : `simd-${kernel.variant}`;
+  const key = keyOf(kernel);
   const n = Math.max(1, Math.floor(threads));
   const kept = current.get(key);
   if (kept?.threads === n) return kept;
   await kept?.close();
   const engine = await startWasmEngine(kernel, n);
   current.set(key, engine);
-  const close = engine.close;
-  engine.close = async () => {
-    await close();
-    if (current.get(key) === engine) current.delete(key);
-  };
   return engine;
 }
+
+/** The key of `kernel`'s engine in `current`. */
+const keyOf = (kernel: ProductKernel): string => (kernel.kind === 'tfjs' ? 'wasm' : `simd-${kernel.variant}`);
 
 /** The 'wasm' engine: TensorFlow.js's wasm backend, already active on this thread as `tf`. */
 export function createWasmEngine(tf: Tf, threads = os.availableParallelism()): Promise<WasmEngine> {
@@ -409,9 +407,8 @@ async function startWasmEngine(kernel: ProductKernel, n: number): Promise<WasmEn
     },
 
     axpy(alpha: number, x: Float32Array, y: Float32Array) {
-      const simd = simdKernelsFor(x, y);
-      const passes = simd ?? JS_PASSES;
-      vectorPass(OP.axpy, alpha, x, y, (lo, hi) => (passes.axpyRange(alpha, x, y, lo, hi), 0), simd ? MIN_PARALLEL_SIMD : MIN_PARALLEL_ELEMENTS);
+      const [passes, min] = weightPasses(x, y);
+      vectorPass(OP.axpy, alpha, x, y, (lo, hi) => (passes.axpyRange(alpha, x, y, lo, hi), 0), min);
     },
 
     dot(x: Float32Array, y: Float32Array): number {
@@ -419,9 +416,8 @@ async function startWasmEngine(kernel: ProductKernel, n: number): Promise<WasmEn
     },
 
     axpySumSq(alpha: number, x: Float32Array, y: Float32Array): number {
-      const simd = simdKernelsFor(x, y);
-      const passes = simd ?? JS_PASSES;
-      return vectorPass(OP.axpySumSq, alpha, x, y, (lo, hi) => passes.axpySumSqRange(alpha, x, y, lo, hi), simd ? MIN_PARALLEL_SIMD : MIN_PARALLEL_ELEMENTS);
+      const [passes, min] = weightPasses(x, y);
+      return vectorPass(OP.axpySumSq, alpha, x, y, (lo, hi) => passes.axpySumSqRange(alpha, x, y, lo, hi), min);
     },
 
     allocPair: vectorPair,
@@ -444,9 +440,16 @@ async function startWasmEngine(kernel: ProductKernel, n: number): Promise<WasmEn
       }
       await Promise.all(workers.map((w) => w.worker.terminate()));
       workers.length = 0;
+      if (current.get(keyOf(kernel)) === engine) current.delete(keyOf(kernel));
     },
   };
   return engine;
+}
+
+/** The weight passes over x and y (the SIMD kernels on a pair, else the JS loops), and the size from which threads share them. */
+function weightPasses(x: Float32Array, y: Float32Array): [WeightPasses, number] {
+  const simd = simdKernelsFor(x, y);
+  return simd !== null ? [simd, MIN_PARALLEL_SIMD] : [JS_PASSES, MIN_PARALLEL_ELEMENTS];
 }
 
 /** Wait until `w` has finished its current task; throw its error if it failed. */
