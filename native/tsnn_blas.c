@@ -111,48 +111,40 @@ static const v16 *widen(const float *B, int ldb, int K, int N) {
 #define STORE_ROWS(C, ldc, i, n, N, acc)                                           \
   for (int r_ = 0; r_ < (n); r_++) memcpy((C) + (size_t)((i) + r_) * (ldc), &(acc)[r_], (size_t)(N) * sizeof(float))
 
-/* C (M×N) = A (M×K, rows lda apart) · B, 8 rows of C at a time. */
-static void narrow_nn(int M, int N, int K, const float *A, int lda, const v16 *B, float *C, int ldc) {
-  enum { R = 8 };
+/*
+ * C (M×N) = A·B with A(m, k) at A[m·rs + k·ks], R rows of C at a time (R ≤ 16). Inlined into the
+ * two kernels below with their strides and R as constants, so each is compiled for its own layout.
+ */
+static inline __attribute__((always_inline)) void narrow(int R, int M, int N, int K, const float *A, size_t rs, size_t ks, const v16 *B, float *C, int ldc) {
   int i = 0;
   for (; i + R <= M; i += R) {
-    v16 acc[R] = {0};
-    const float *a = A + (size_t)i * lda;
+    v16 acc[NARROW] = {0};
+    const float *a = A + (size_t)i * rs;
     for (int k = 0; k < K; k++) {
       v16 b = B[k];
-      for (int r = 0; r < R; r++) acc[r] += splat(a[(size_t)r * lda + k]) * b;
+      for (int r = 0; r < R; r++) acc[r] += splat(a[r * rs + k * ks]) * b;
     }
     STORE_ROWS(C, ldc, i, R, N, acc);
   }
-  for (; i < M; i++) { /* the last M mod 8 rows, one at a time */
+  for (; i < M; i++) { /* the last M mod R rows, one at a time */
     v16 acc[1] = {0};
-    for (int k = 0; k < K; k++) acc[0] += splat(A[(size_t)i * lda + k]) * B[k];
+    for (int k = 0; k < K; k++) acc[0] += splat(A[i * rs + k * ks]) * B[k];
     STORE_ROWS(C, ldc, i, 1, N, acc);
   }
 }
 
-/* C (M×N) = Aᵀ · B, A (K×M, rows lda apart): row m of C is Σ_k A[k, m]·B[k, :]; R rows of C at a time. */
+/* C (M×N) = A (M×K, rows lda apart) · B: 8 rows of A read side by side. */
+static void narrow_nn(int M, int N, int K, const float *A, int lda, const v16 *B, float *C, int ldc) {
+  narrow(8, M, N, K, A, (size_t)lda, 1, B, C, ldc);
+}
+
+/* C (M×N) = Aᵀ · B, A (K×M, rows lda apart): row m of C is Σ_k A[k, m]·B[k, :], R numbers of a row of A at a time. */
 static void narrow_tn(int M, int N, int K, const float *A, int lda, const v16 *B, float *C, int ldc) {
 #ifdef __AVX512F__
-  enum { R = 16 }; /* 16 vectors of sums, in 16 of the 32 vector registers */
+  narrow(16, M, N, K, A, 1, (size_t)lda, B, C, ldc); /* 16 vectors of sums, in 16 of the 32 vector registers */
 #else
-  enum { R = 8 };
+  narrow(8, M, N, K, A, 1, (size_t)lda, B, C, ldc);
 #endif
-  int i = 0;
-  for (; i + R <= M; i += R) {
-    v16 acc[R] = {0};
-    for (int k = 0; k < K; k++) {
-      v16 b = B[k];
-      const float *a = A + (size_t)k * lda + i; /* R numbers side by side */
-      for (int r = 0; r < R; r++) acc[r] += splat(a[r]) * b;
-    }
-    STORE_ROWS(C, ldc, i, R, N, acc);
-  }
-  for (; i < M; i++) {
-    v16 acc[1] = {0};
-    for (int k = 0; k < K; k++) acc[0] += splat(A[(size_t)k * lda + i]) * B[k];
-    STORE_ROWS(C, ldc, i, 1, N, acc);
-  }
 }
 
 /* A narrow product for run_shared: units are rows of C. */
