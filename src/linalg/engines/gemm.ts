@@ -17,6 +17,7 @@
 import * as v8 from 'node:v8';
 import type { Mat } from '../mat.js';
 import { GEMM_FUSED_MODULE_BASE64, GEMM_MODULE_BASE64 } from './gemm_module.js';
+import { wasm } from './simd.js';
 import type { Block } from './wasm_block.js';
 
 /** The exports of native/gemm.wat. Addresses are byte offsets into `memory`. */
@@ -27,14 +28,6 @@ interface GemmExports {
   pack_b(src: number, ld: number, dst: number, K: number, N: number): void;
   pack_bt(src: number, ld: number, dst: number, K: number, N: number): void;
 }
-
-/** The part of the WebAssembly API used here (TypeScript declares it only in its DOM library, left out of this build). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /** Which build of the kernel: multiply then add, or one fused multiply-add (relaxed SIMD). */
 export type GemmVariant = 'plain' | 'fused';

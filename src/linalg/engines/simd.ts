@@ -30,15 +30,17 @@ interface SimdExports {
 }
 
 /**
- * The part of the WebAssembly API used here. Node has it all; TypeScript declares it only in its
+ * The part of the WebAssembly API used here and in gemm.ts. Node has it all; TypeScript declares it only in its
  * DOM library, which this build leaves out, so it is named here.
  */
 interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
   Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { readonly buffer: SharedArrayBuffer };
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: { env: { memory: object } }) => { readonly exports: unknown };
+  Instance: new (module: object, imports: object) => { readonly exports: unknown };
 }
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+/** WebAssembly, as this module and gemm.ts use it. */
+export const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const PAGE = 65536;
 /** The largest pair placed in wasm memory: the kernels address it with 32-bit offsets. */
