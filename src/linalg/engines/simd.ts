@@ -30,8 +30,8 @@ interface SimdExports {
 }
 
 /**
- * The part of the WebAssembly API used here and in gemm.ts. Node has it all; TypeScript declares it only in its
- * DOM library, which this build leaves out, so it is named here.
+ * The part of the WebAssembly API used here and in gemm.ts. Node has it all; TypeScript declares
+ * it only in its DOM library, which this build leaves out, so it is named here.
  */
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
