@@ -9,7 +9,9 @@ import { writeFileAtomic, RunIoError } from '../src/train/atomic.js';
 import { sampleCheckpoint as sample } from './helpers.js';
 import { type Config, resolveConfig } from '../src/config/config.js';
 import { initEngine } from '../src/linalg/engine.js';
-import { loadRunData, trainOnData, type RunUi, type Summary } from '../src/train/run.js';
+import { loadRunData, runTraining, trainOnData, type RunUi, type Summary } from '../src/train/run.js';
+import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
+import { DataError } from '../src/data/errors.js';
 import { InterruptedError } from '../src/train/trainer.js';
 
 
@@ -239,4 +241,17 @@ test('resume: a last.ckpt that does not fit the run, or is damaged, is refused n
   await assert.rejects(() => runIn(dir, { momentum: 0.9 }, { resume: true }), (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: ${f}: not a valid checkpoint`) && /start the run again/.test(e.message));
   fs.rmSync(f);
   await assert.rejects(() => runIn(dir, { momentum: 0.9 }, { resume: true }), (e: Error) => e instanceof CheckpointError && /cannot resume .*: it has no last\.ckpt/.test(e.message) && !/pass a run folder/i.test(e.message));
+});
+
+test('a dataset whose class names repeat is refused before any run folder exists (its checkpoints would be unreadable)', async () => {
+  const data = path.join(tmp(), 'cifar-10-batches-bin');
+  fs.mkdirSync(data);
+  const batch = (n: number) => encodeCifarBatch(new Uint8Array(n * CIFAR_PIXELS).fill(7), Array.from({ length: n }, (_, i) => i % 10));
+  for (const f of CIFAR_TRAIN_FILES) fs.writeFileSync(path.join(data, f), batch(4));
+  fs.writeFileSync(path.join(data, CIFAR_TEST_FILE), batch(4));
+  fs.writeFileSync(path.join(data, 'batches.meta.txt'), ['cat', 'cat', 'bird', 'dog', 'deer', 'frog', 'horse', 'ship', 'truck', 'plane'].join('\n') + '\n');
+  const runsDir = path.join(path.dirname(data), 'runs');
+  const cfg = resolveConfig({}, { dataset: 'cifar', dataDir: data, numTrain: 10, numVal: 2, numTest: 3, numDev: 2, batchSize: 5, iterations: 4, backend: 'js', runsDir });
+  await assert.rejects(() => runTraining(cfg, quiet()), (e: Error) => e instanceof DataError && /class name "cat" appears more than once/.test(e.message));
+  assert.equal(fs.existsSync(runsDir), false);
 });
