@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { createHash } from 'node:crypto';
+import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { readJsonl } from '../src/train/rundir.js';
 import { writeFileAtomic, RunIoError } from '../src/train/atomic.js';
 import { sampleCheckpoint as sample } from './helpers.js';
@@ -254,4 +255,42 @@ test('a dataset whose class names repeat is refused before any run folder exists
   const cfg = resolveConfig({}, { dataset: 'cifar', dataDir: data, numTrain: 10, numVal: 2, numTest: 3, numDev: 2, batchSize: 5, iterations: 4, backend: 'js', runsDir });
   await assert.rejects(() => runTraining(cfg, quiet()), (e: Error) => e instanceof DataError && /class name "cat" appears more than once/.test(e.message));
   assert.equal(fs.existsSync(runsDir), false);
+});
+
+/** A version-1 file, as builds before version 2 wrote them: the sha256 of the floats in the header, no trailer. */
+function encodeV1(ck: Checkpoint): Buffer {
+  const floats = Buffer.from(Float32Array.from([...ck.params, ...ck.mean]).buffer);
+  const { blocks: _b, ...header } = ck.header;
+  const json = Buffer.from(JSON.stringify({ ...header, payloadSha256: createHash('sha256').update(floats).digest('hex') }), 'utf8');
+  const head = Buffer.alloc(16 + json.length + ((4 - ((16 + json.length) % 4)) % 4));
+  head.write('TSNNCKPT', 0, 'ascii');
+  head.writeUInt32LE(1, 8);
+  head.writeUInt32LE(json.length, 12);
+  json.copy(head, 16);
+  return Buffer.concat([head, floats]);
+}
+
+test('resume: a version-1 momentum folder (last.ckpt and last.velocity.ckpt) still resumes to the same result; without its velocity file it is refused clearly', async () => {
+  const ref = tmp();
+  const want = (await runIn(ref, { momentum: 0.9 })) as Summary;
+  const dir = tmp();
+  assert.equal(await runIn(dir, { momentum: 0.9 }, { stopAfter: 9 }), 'interrupted');
+  const last = loadCheckpoint(path.join(dir, 'last.ckpt'));
+  const velocity = last.blocks!['optim.velocity'];
+  const { trainer: _t, ...plain } = last.header;
+  fs.writeFileSync(path.join(dir, 'last.velocity.ckpt'), encodeV1({ header: plain, params: velocity, mean: last.mean }));
+  fs.writeFileSync(path.join(dir, 'last.ckpt'), encodeV1(last));
+  assert.equal(loadCheckpoint(path.join(dir, 'last.ckpt')).version, 1);
+  const keep = fs.readFileSync(path.join(dir, 'last.ckpt'));
+  fs.renameSync(path.join(dir, 'last.velocity.ckpt'), path.join(dir, 'v.keep'));
+  await assert.rejects(
+    () => runIn(dir, { momentum: 0.9 }, { resume: true }),
+    (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: `) && /version 1.*last\.velocity\.ckpt.*missing/.test(e.message) && /start the run again/.test(e.message),
+  );
+  fs.renameSync(path.join(dir, 'v.keep'), path.join(dir, 'last.velocity.ckpt'));
+  fs.writeFileSync(path.join(dir, 'last.ckpt'), keep);
+  const got = (await runIn(dir, { momentum: 0.9 }, { resume: true })) as Summary;
+  assert.equal(got.finalLoss, want.finalLoss);
+  assert.ok(bestBits(dir).equals(bestBits(ref)));
+  assert.equal(fs.existsSync(path.join(dir, 'last.velocity.ckpt')), false, 'the first version-2 last.ckpt takes the velocity in');
 });
