@@ -3,10 +3,17 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { createHash } from 'node:crypto';
+import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { readJsonl } from '../src/train/rundir.js';
 import { writeFileAtomic, RunIoError } from '../src/train/atomic.js';
 import { sampleCheckpoint as sample } from './helpers.js';
+import { type Config, resolveConfig } from '../src/config/config.js';
+import { initEngine } from '../src/linalg/engine.js';
+import { loadRunData, runTraining, trainOnData, type RunUi, type Summary } from '../src/train/run.js';
+import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
+import { DataError } from '../src/data/errors.js';
+import { InterruptedError } from '../src/train/trainer.js';
 
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
@@ -100,4 +107,190 @@ test('readJsonl skips a torn last line but not a corrupt middle line', () => {
   assert.deepEqual(readJsonl(f), [{ a: 1 }, { a: 2 }]);
   fs.writeFileSync(f, '{"a":1}\n{"a"\n{"a":3}\n');
   assert.throws(() => readJsonl(f), /line 2/);
+});
+
+// ---------------------------------------------------------------- resuming a run folder (in process)
+
+/** A small MNIST MLP on the reference engine: 6 steps an epoch, 4 epochs, momentum and shuffled batches. */
+const RUN = { model: 'mlp', hidden: [8], numTrain: 300, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, epochs: 4, backend: 'js', seed: 3 } as const;
+const quiet = (warnings: string[] = []): RunUi => ({ info() {}, warn: (l) => warnings.push(l), startTraining() {}, iteration() {}, epoch() {}, endTraining() {} });
+
+/** Train `flags` in `dir` (afresh, or resuming it); with `stopAfter`, stop (as a signal handler does) after that many steps of this process. */
+async function runIn(dir: string, flags: Partial<Config>, opts: { resume?: boolean; stopAfter?: number; warnings?: string[] } = {}): Promise<Summary | 'interrupted'> {
+  const cfg = resolveConfig({}, { ...RUN, ...flags } as Partial<Config>);
+  const selection = await initEngine('js');
+  let steps = 0;
+  const ui = { ...quiet(opts.warnings), iteration: () => void steps++ };
+  try {
+    const { summary } = await trainOnData(cfg, await loadRunData(cfg), ui, { dir, ...selection, evaluateTest: true, resume: opts.resume, ...(opts.stopAfter !== undefined ? { shouldStop: () => steps >= opts.stopAfter! } : {}) });
+    return summary;
+  } catch (e) {
+    if (e instanceof InterruptedError) return 'interrupted';
+    throw e;
+  }
+}
+
+/** metrics.jsonl's rows without their timings. */
+const metricRows = (dir: string) => (readJsonl(path.join(dir, 'metrics.jsonl')) as Record<string, unknown>[]).map(({ seconds: _s, ...r }) => r);
+const bestBits = (dir: string) => Buffer.from(loadCheckpoint(path.join(dir, 'best.ckpt')).params.buffer);
+
+test('resume: metrics.jsonl and train.log keep every line written after a resume, through resumes, a finished run resumed and longer runs (defect 1)', async () => {
+  const ref = tmp();
+  const want = await runIn(ref, { momentum: 0.9, sampling: 'shuffle' });
+  assert.notEqual(want, 'interrupted');
+  const wantRows = metricRows(ref);
+  assert.equal(wantRows.length, 24 + 4);
+  const dir = tmp();
+  // Stopped after 4 steps (no last.ckpt yet but the stop writes one), then after 8 more, 3 more, then to the end.
+  assert.equal(await runIn(dir, { momentum: 0.9, sampling: 'shuffle' }, { stopAfter: 4 }), 'interrupted');
+  let log = fs.readFileSync(path.join(dir, 'train.log'), 'utf8');
+  for (const k of [8, 3]) {
+    assert.equal(await runIn(dir, { momentum: 0.9, sampling: 'shuffle' }, { resume: true, stopAfter: k }), 'interrupted');
+    const now = fs.readFileSync(path.join(dir, 'train.log'), 'utf8');
+    assert.ok(now.startsWith(log) && now.length > log.length, 'train.log keeps every line and grows');
+    log = now;
+    const rows = metricRows(dir);
+    assert.deepEqual(rows, wantRows.slice(0, rows.length), 'metrics.jsonl is the uninterrupted run\'s, row for row, so far');
+  }
+  assert.deepEqual(metricRows(dir).length, 4 + 8 + 3 + 2, 'every step and the two epochs so far');
+  const got = await runIn(dir, { momentum: 0.9, sampling: 'shuffle' }, { resume: true });
+  assert.notEqual(got, 'interrupted');
+  assert.deepEqual(metricRows(dir), wantRows, 'one row per step and per epoch of the whole run, in order');
+  assert.equal((got as Summary).finalLoss, (want as Summary).finalLoss);
+  assert.ok(bestBits(dir).equals(bestBits(ref)));
+  // A finished run resumed does its last epoch again and keeps its metrics whole.
+  const warnings: string[] = [];
+  await runIn(dir, { momentum: 0.9, sampling: 'shuffle' }, { resume: true, warnings });
+  assert.deepEqual(metricRows(dir), wantRows);
+  assert.deepEqual(warnings, []);
+  assert.ok(fs.readFileSync(path.join(dir, 'train.log'), 'utf8').startsWith(log));
+});
+
+test('resume: a momentum run\'s resumable state is last.ckpt alone, one atomic write (defect 2)', async () => {
+  const ref = tmp();
+  const want = (await runIn(ref, { momentum: 0.9 })) as Summary;
+  const dir = tmp();
+  assert.equal(await runIn(dir, { momentum: 0.9 }, { stopAfter: 9 }), 'interrupted');
+  // Whatever a kill left beside last.ckpt, no other file is needed to carry on: a kill between two
+  // writes can no longer leave them a checkpoint apart.
+  for (const f of fs.readdirSync(dir)) if (!['last.ckpt', 'config.json', 'metrics.jsonl'].includes(f)) fs.rmSync(path.join(dir, f));
+  const last = loadCheckpoint(path.join(dir, 'last.ckpt'));
+  const got = (await runIn(dir, { momentum: 0.9 }, { resume: true })) as Summary;
+  assert.equal(last.header.trainer?.it, 9);
+  assert.equal(last.blocks?.['optim.velocity'].length, last.params.length, 'the velocity is a block of last.ckpt');
+  assert.equal(got.finalLoss, want.finalLoss);
+  assert.equal(got.testAcc, want.testAcc);
+  assert.ok(bestBits(dir).equals(bestBits(ref)), 'the best parameters are bit-identical');
+});
+
+test('resume: best.ckpt is put back to the resumed state\'s best when a kill left a newer one (best.ckpt and last.ckpt agree)', async () => {
+  const ref = tmp();
+  const want = (await runIn(ref, {})) as Summary;
+  const refBest = loadCheckpoint(path.join(ref, 'best.ckpt'));
+  assert.ok(refBest.header.epoch > 2, `the reference run's best epoch is ${refBest.header.epoch}`);
+  const dir = tmp();
+  assert.equal(await runIn(dir, {}, { stopAfter: 13 }), 'interrupted'); // last.ckpt at step 13, in epoch 2
+  const bestThen = bestBits(dir);
+  // As if the run had gone on, written a new best.ckpt at a later epoch, and died before its next last.ckpt:
+  fs.copyFileSync(path.join(ref, 'best.ckpt'), path.join(dir, 'best.ckpt'));
+  assert.equal(await runIn(dir, {}, { resume: true, stopAfter: 0 }), 'interrupted'); // one step, then stop
+  const st = loadCheckpoint(path.join(dir, 'last.ckpt')).header.trainer!;
+  const best = loadCheckpoint(path.join(dir, 'best.ckpt'));
+  assert.equal(best.header.epoch, st.bestEpoch);
+  assert.equal(best.header.valAcc, st.bestValAcc);
+  assert.ok(bestBits(dir).equals(bestThen), 'best.ckpt holds the best parameters of the state resumed from');
+  const got = (await runIn(dir, {}, { resume: true })) as Summary;
+  assert.equal(got.testAcc, want.testAcc);
+  assert.ok(bestBits(dir).equals(bestBits(ref)));
+});
+
+test('resume: a longer run and another config are honoured and recorded in config.json (defect 15 hook)', async () => {
+  const ref = tmp();
+  const want = (await runIn(ref, { epochs: 6 })) as Summary;
+  const dir = tmp();
+  assert.equal(await runIn(dir, {}, { stopAfter: 10 }), 'interrupted');
+  const got = (await runIn(dir, { epochs: 6 }, { resume: true })) as Summary;
+  assert.equal(got.iterations, 36);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).epochs, 6);
+  assert.equal(got.finalLoss, want.finalLoss);
+  assert.ok(bestBits(dir).equals(bestBits(ref)));
+  assert.deepEqual(metricRows(dir), metricRows(ref));
+  // Shorter than the checkpoint's step: refused, naming the folder and what would work.
+  const short = tmp();
+  assert.equal(await runIn(short, {}, { stopAfter: 20 }), 'interrupted');
+  await assert.rejects(
+    () => runIn(short, { epochs: 2 }, { resume: true }),
+    (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${short}: `) && /step 20, past the 12 steps/.test(e.message) && /longer, never shorter/.test(e.message),
+  );
+});
+
+test('resume: a last.ckpt that does not fit the run, or is damaged, is refused naming the folder and what to do', async () => {
+  const dir = tmp();
+  assert.equal(await runIn(dir, { momentum: 0.9 }, { stopAfter: 8 }), 'interrupted');
+  const cases: [string, Partial<Config>, RegExp][] = [
+    ['no momentum now', { momentum: 0 }, /optimizer state \[velocity\].*keeps \[\]/],
+    ['another hidden size', { momentum: 0.9, hidden: [9] }, /has model .*config\.json and the data give/],
+    ['another lr', { momentum: 0.9, lr: 0.123 }, /learning rate .* config\.json's lr and lrDecay give/],
+  ];
+  for (const [what, flags, re] of cases) {
+    await assert.rejects(() => runIn(dir, flags, { resume: true }), (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: `) && re.test(e.message), what);
+  }
+  const f = path.join(dir, 'last.ckpt');
+  const b = fs.readFileSync(f);
+  b[20] ^= 1;
+  fs.writeFileSync(f, b);
+  await assert.rejects(() => runIn(dir, { momentum: 0.9 }, { resume: true }), (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: ${f}: not a valid checkpoint`) && /start the run again/.test(e.message));
+  fs.rmSync(f);
+  await assert.rejects(() => runIn(dir, { momentum: 0.9 }, { resume: true }), (e: Error) => e instanceof CheckpointError && /cannot resume .*: it has no last\.ckpt/.test(e.message) && !/pass a run folder/i.test(e.message));
+});
+
+test('a dataset whose class names repeat is refused before any run folder exists (its checkpoints would be unreadable)', async () => {
+  const data = path.join(tmp(), 'cifar-10-batches-bin');
+  fs.mkdirSync(data);
+  const batch = (n: number) => encodeCifarBatch(new Uint8Array(n * CIFAR_PIXELS).fill(7), Array.from({ length: n }, (_, i) => i % 10));
+  for (const f of CIFAR_TRAIN_FILES) fs.writeFileSync(path.join(data, f), batch(4));
+  fs.writeFileSync(path.join(data, CIFAR_TEST_FILE), batch(4));
+  fs.writeFileSync(path.join(data, 'batches.meta.txt'), ['cat', 'cat', 'bird', 'dog', 'deer', 'frog', 'horse', 'ship', 'truck', 'plane'].join('\n') + '\n');
+  const runsDir = path.join(path.dirname(data), 'runs');
+  const cfg = resolveConfig({}, { dataset: 'cifar', dataDir: data, numTrain: 10, numVal: 2, numTest: 3, numDev: 2, batchSize: 5, iterations: 4, backend: 'js', runsDir });
+  await assert.rejects(() => runTraining(cfg, quiet()), (e: Error) => e instanceof DataError && /class name "cat" appears more than once/.test(e.message));
+  assert.equal(fs.existsSync(runsDir), false);
+});
+
+/** A version-1 file, as builds before version 2 wrote them: the sha256 of the floats in the header, no trailer. */
+function encodeV1(ck: Checkpoint): Buffer {
+  const floats = Buffer.from(Float32Array.from([...ck.params, ...ck.mean]).buffer);
+  const { blocks: _b, ...header } = ck.header;
+  const json = Buffer.from(JSON.stringify({ ...header, payloadSha256: createHash('sha256').update(floats).digest('hex') }), 'utf8');
+  const head = Buffer.alloc(16 + json.length + ((4 - ((16 + json.length) % 4)) % 4));
+  head.write('TSNNCKPT', 0, 'ascii');
+  head.writeUInt32LE(1, 8);
+  head.writeUInt32LE(json.length, 12);
+  json.copy(head, 16);
+  return Buffer.concat([head, floats]);
+}
+
+test('resume: a version-1 momentum folder (last.ckpt and last.velocity.ckpt) still resumes to the same result; without its velocity file it is refused clearly', async () => {
+  const ref = tmp();
+  const want = (await runIn(ref, { momentum: 0.9 })) as Summary;
+  const dir = tmp();
+  assert.equal(await runIn(dir, { momentum: 0.9 }, { stopAfter: 9 }), 'interrupted');
+  const last = loadCheckpoint(path.join(dir, 'last.ckpt'));
+  const velocity = last.blocks!['optim.velocity'];
+  const { trainer: _t, ...plain } = last.header;
+  fs.writeFileSync(path.join(dir, 'last.velocity.ckpt'), encodeV1({ header: plain, params: velocity, mean: last.mean }));
+  fs.writeFileSync(path.join(dir, 'last.ckpt'), encodeV1(last));
+  assert.equal(loadCheckpoint(path.join(dir, 'last.ckpt')).version, 1);
+  const keep = fs.readFileSync(path.join(dir, 'last.ckpt'));
+  fs.renameSync(path.join(dir, 'last.velocity.ckpt'), path.join(dir, 'v.keep'));
+  await assert.rejects(
+    () => runIn(dir, { momentum: 0.9 }, { resume: true }),
+    (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: `) && /version 1.*last\.velocity\.ckpt.*missing/.test(e.message) && /start the run again/.test(e.message),
+  );
+  fs.renameSync(path.join(dir, 'v.keep'), path.join(dir, 'last.velocity.ckpt'));
+  fs.writeFileSync(path.join(dir, 'last.ckpt'), keep);
+  const got = (await runIn(dir, { momentum: 0.9 }, { resume: true })) as Summary;
+  assert.equal(got.finalLoss, want.finalLoss);
+  assert.ok(bestBits(dir).equals(bestBits(ref)));
+  assert.equal(fs.existsSync(path.join(dir, 'last.velocity.ckpt')), false, 'the first version-2 last.ckpt takes the velocity in');
 });

@@ -11,7 +11,15 @@ import fc from 'fast-check';
 import { CIFAR_PIXELS, CIFAR_RECORD, encodeCifarBatch, parseCifarBatch } from '../src/data/cifar.js';
 import { DataError } from '../src/data/errors.js';
 import { encodeIdx, parseIdx } from '../src/data/idx.js';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { resolveConfig } from '../src/config/config.js';
+import { initEngine } from '../src/linalg/engine.js';
+import { modelFromCheckpoint } from '../src/models/index.js';
 import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
+import { loadRunData, trainOnData, type RunUi } from '../src/train/run.js';
 import { sampleCheckpoint as sample } from './helpers.js';
 
 const SEED = 42;
@@ -231,22 +239,54 @@ function assertSamePayload(got: Checkpoint): void {
   assert.deepEqual(got.mean, CK.mean);
 }
 
-test('fuzz: decodeCheckpoint on single-byte flips: only header/padding flips may decode, and the payload always matches', () => {
+test('fuzz: decodeCheckpoint on single-byte flips anywhere: every flip is refused (the hash covers every byte)', () => {
   run(
     fc.record({ at: fc.nat({ max: CK_BYTES.length - 1 }), mask: fc.integer({ min: 1, max: 255 }) }),
     ({ at, mask }) => {
       const b = Buffer.from(CK_BYTES);
       b[at] ^= mask;
-      const got = decodes(b);
-      if (at < 16 || at >= PAYLOAD_AT) assert.equal(got, undefined, `a flip at ${at} (magic, version, length or payload) must be refused`);
-      if (at >= 16 + HLEN && at < PAYLOAD_AT) assert.ok(got, 'padding is not interpreted');
-      if (got) {
-        assertSamePayload(got);
-        if (at >= 16 + HLEN) assert.deepEqual(got.header, { ...CK.header, payloadSha256: got.header.payloadSha256 });
-      }
+      assert.equal(decodes(b), undefined, `a flip at ${at} (of ${CK_BYTES.length} bytes; the payload starts at ${PAYLOAD_AT}) must be refused`);
     },
     2000,
   );
+});
+
+/** A real last.ckpt: a small MLP with momentum and shuffled batches, trained by the run code itself. */
+async function realLastCheckpoint(): Promise<{ file: string; bytes: Buffer }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-ckpt-'));
+  const cfg = resolveConfig({}, { model: 'mlp', hidden: [8], numTrain: 300, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, epochs: 3, momentum: 0.9, sampling: 'shuffle', backend: 'js', runsDir: dir });
+  const selection = await initEngine('js');
+  const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };
+  await trainOnData(cfg, await loadRunData(cfg), quiet, { dir, ...selection, evaluateTest: false });
+  const file = path.join(dir, 'last.ckpt');
+  return { file, bytes: fs.readFileSync(file) };
+}
+
+test('fuzz: every byte of a real last.ckpt header (preamble, JSON, padding) flipped in turn, with four bit patterns: each flip is a CheckpointError naming the file', async () => {
+  const { file, bytes } = await realLastCheckpoint();
+  try {
+    const real = decodeCheckpoint(bytes, file);
+    const hlen = bytes.readUInt32LE(12);
+    const end = 16 + hlen + ((4 - ((16 + hlen) % 4)) % 4);
+    let flips = 0;
+    for (let at = 0; at < end; at++) {
+      for (const mask of [0x01, 0x02, 0x80, 0xff]) {
+        const b = Buffer.from(bytes);
+        b[at] ^= mask;
+        assert.throws(
+          () => decodeCheckpoint(b, file),
+          (e: Error) => e instanceof CheckpointError && e.message.startsWith(`${file}: `),
+          `a flip of byte ${at} by 0x${mask.toString(16)} must be refused`,
+        );
+        flips++;
+      }
+    }
+    totalCases += flips;
+    assert.ok(hlen > 500 && flips === 4 * end);
+    assert.ok(real.header.trainer && real.blocks?.['optim.velocity'], 'the checkpoint holds trainer state and the momentum velocity');
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
 });
 
 test('fuzz: decodeCheckpoint on truncations, extensions, huge header lengths and chained mutations throws CheckpointError', () => {
@@ -260,7 +300,7 @@ test('fuzz: decodeCheckpoint on truncations, extensions, huge header lengths and
       const got = decodes(b);
       if (got) {
         assertSamePayload(got);
-        if (Buffer.from(b).equals(CK_BYTES)) assert.deepEqual(got.header, { ...CK.header, payloadSha256: got.header.payloadSha256 });
+        if (Buffer.from(b).equals(CK_BYTES)) assert.deepEqual(got.header, CK.header);
       }
     },
     3000,
@@ -275,16 +315,25 @@ test('fuzz: decodeCheckpoint on truncations, extensions, huge header lengths and
   assert.ok(grew < 64 * 1024 * 1024, `arrayBuffers grew by ${grew} bytes`);
 });
 
-/** Re-frame an arbitrary header object with a correct length and padding and the real payload. */
-function frame(header: unknown, payload: Uint8Array = CK_BYTES.subarray(PAYLOAD_AT)): Buffer {
-  const json = Buffer.from(JSON.stringify(header) ?? 'null', 'utf8');
+/**
+ * Re-frame an arbitrary header object with a correct length and padding and the real floats; as
+ * version 2 with a correct sha256 at the end (so the field checks are what is tested), or as
+ * version 1 (no trailer; its header's own payloadSha256, if any, is what covers the floats).
+ */
+function frame(header: unknown, floats?: Uint8Array, version = 2): Buffer {
+  return frameJson(JSON.stringify(header) ?? 'null', floats, version);
+}
+
+function frameJson(text: string, floats: Uint8Array = CK_BYTES.subarray(PAYLOAD_AT, CK_BYTES.length - 32), version = 2): Buffer {
+  const json = Buffer.from(text, 'utf8');
   const pad = (4 - ((16 + json.length) % 4)) % 4;
   const head = Buffer.alloc(16 + json.length + pad);
   head.write('TSNNCKPT', 0, 'ascii');
-  head.writeUInt32LE(1, 8);
+  head.writeUInt32LE(version, 8);
   head.writeUInt32LE(json.length, 12);
   json.copy(head, 16);
-  return Buffer.concat([head, payload]);
+  const body = Buffer.concat([head, floats]);
+  return version === 1 ? body : Buffer.concat([body, crypto.createHash('sha256').update(body).digest()]);
 }
 
 test('fuzz: decodeCheckpoint on well-framed but hostile headers throws CheckpointError or returns a well-typed header', () => {
@@ -317,17 +366,71 @@ test('fuzz: decodeCheckpoint on well-framed but hostile headers throws Checkpoin
       assert.ok(Array.isArray(h.imageShape) && h.imageShape.length === 3);
       assert.ok(h.preprocess !== null && typeof h.preprocess === 'object' && typeof h.preprocess.scale === 'number');
       assert.ok(h.split !== null && typeof h.split === 'object' && Number.isInteger(h.split.numTest));
-      assert.equal(typeof h.payloadSha256, 'string');
+      // ... and consistent: classes fit the model, the scale is usable, the parameters fit the spec.
+      assert.equal(new Set(h.classes).size, h.model.numClasses);
+      assert.equal(h.classes.length, h.model.numClasses);
+      assert.ok(Number.isFinite(h.preprocess.scale) && h.preprocess.scale > 0);
+      assert.doesNotThrow(() => modelFromCheckpoint(got));
     },
     2000,
   );
-  // A header without its payload hash must not let a corrupt payload through.
+  // Version 1: a header without its payload hash must not let a corrupt payload through.
+  const v1: Record<string, unknown> = { ...good, payloadSha256: crypto.createHash('sha256').update(CK_BYTES.subarray(PAYLOAD_AT, CK_BYTES.length - 32)).digest('hex') };
+  assert.ok(decodes(frame(v1, undefined, 1)), 'a version-1 file is still read');
   const noHash: Record<string, unknown> = { ...good };
-  delete noHash.payloadSha256;
-  const bad = Buffer.from(CK_BYTES.subarray(PAYLOAD_AT));
+  const bad = Buffer.from(CK_BYTES.subarray(PAYLOAD_AT, CK_BYTES.length - 32));
   bad[0] ^= 0x40;
-  assert.equal(decodes(frame(noHash, bad)), undefined);
-  totalCases++;
+  assert.equal(decodes(frame(noHash, bad, 1)), undefined);
+  assert.equal(decodes(frame(v1, bad, 1)), undefined);
+  totalCases += 3;
+});
+
+test('checkpoint fields are checked for range and consistency, not only type (each refusal names the file)', () => {
+  // Framed as version 1, whose header no hash covers (still read): the field checks alone must refuse.
+  const floats = Buffer.from(Float32Array.from([...CK.params, ...CK.mean]).buffer);
+  const good = { ...CK.header, payloadSha256: crypto.createHash('sha256').update(floats).digest('hex') };
+  const frame = (h: unknown) => frameJson(JSON.stringify(h), floats, 1);
+  const trainer = { it: 5, epoch: 1, lr: 0.1, bestValAcc: 0.5, bestEpoch: 1, trainAccHistory: [0.5], valAccHistory: [0.5], rng: { s: [1, 2, 3, 4], spare: null }, batcher: { perm: null, pos: 0 } };
+  assert.ok(decodes(frame({ ...good, trainer })), 'a consistent trainer state decodes');
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['a changed scale digit to 0', { preprocess: { bias: false, scale: 0 } }, /preprocess/],
+    ['a scale that is a string', { preprocess: { bias: false, scale: '1' } }, /preprocess/],
+    ['duplicate class names', { classes: ['a', 'a'] }, /not all different/],
+    ['more class names than classes', { classes: ['a', 'b', 'c'] }, /3 class names for a model of 2/],
+    ['a model spec that does not fit its parameters', { model: { kind: 'mlp', inputDim: 3, hidden: [3], numClasses: 2 } }, /do not fit the model/],
+    ['a softmax with hidden layers', { model: { kind: 'softmax', inputDim: 3, hidden: [2], numClasses: 2 } }, /softmax has no hidden/],
+    ['a mean of the wrong image size', { imageShape: [1, 2, 3] }, /meanLength/],
+    ['an accuracy above 1', { valAcc: 1.5 }, /valAcc/],
+    ['a negative epoch', { epoch: -1 }, /epoch/],
+    ['trainer.it "abc"', { trainer: { ...trainer, it: 'abc' } }, /step "abc"/],
+    ['trainer.it not the header iteration', { trainer: { ...trainer, it: 4 } }, /differ from the header/],
+    ['a negative step', { iteration: -3, trainer: { ...trainer, it: -3 } }, /iteration|step/],
+    ['an infinite lr', { trainer: { ...trainer, lr: null } }, /learning rate/],
+    ['histories of the wrong length', { trainer: { ...trainer, valAccHistory: [0.5, 0.4] } }, /valAccHistory/],
+    ['a history of strings', { trainer: { ...trainer, trainAccHistory: ['x'] } }, /trainAccHistory/],
+    ['a best accuracy not in the history', { trainer: { ...trainer, bestValAcc: 0.9 } }, /best val accuracy/],
+    ['a best epoch past the epochs', { trainer: { ...trainer, bestEpoch: 2 } }, /best epoch/],
+    ['an RNG state of three words', { trainer: { ...trainer, rng: { s: [1, 2, 3], spare: null } } }, /random generator/],
+    ['an RNG word past uint32', { trainer: { ...trainer, rng: { s: [1, 2, 3, 2 ** 32], spare: null } } }, /random generator/],
+    ['an all-zero RNG state', { trainer: { ...trainer, rng: { s: [0, 0, 0, 0], spare: null } } }, /random generator/],
+    ['a batch order of the wrong length', { trainer: { ...trainer, batcher: { perm: [0, 1, 2], pos: 0 } } }, /batch order/],
+    ['a batch order that is not a permutation', { trainer: { ...trainer, batcher: { perm: [0, 1, 2, 3, 4, 5, 6, 7, 8, 8], pos: 0 } } }, /permutation/],
+    ['a batch position past the rows', { trainer: { ...trainer, batcher: { perm: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], pos: 11 } } }, /batch position/],
+  ];
+  // JSON.stringify cannot write an infinite number, but JSON.parse reads 1e999 as Infinity.
+  const inf = frameJson(JSON.stringify({ ...good, preprocess: { bias: false, scale: 7 } }).replace('"scale":7', '"scale":1e999'), floats, 1);
+  assert.throws(() => decodeCheckpoint(inf, 'tampered.ckpt'), (e: Error) => e instanceof CheckpointError && /tampered\.ckpt: .*preprocess.*finite/.test(e.message));
+  // Version 2 (hash-covered) still has its fields checked: a block must be one value per parameter.
+  const block = frameJson(JSON.stringify({ ...CK.header, blocks: [{ name: 'optim.velocity', length: 3 }] }), Buffer.concat([floats, Buffer.alloc(12)]));
+  assert.throws(() => decodeCheckpoint(block, 'tampered.ckpt'), (e: Error) => e instanceof CheckpointError && /tampered\.ckpt: .*block optim\.velocity has 3 values for 14 parameters/.test(e.message));
+  for (const [what, change, re] of cases) {
+    assert.throws(
+      () => decodeCheckpoint(frame({ ...good, ...change }), 'tampered.ckpt'),
+      (e: Error) => e instanceof CheckpointError && e.message.startsWith('tampered.ckpt: ') && re.test(e.message),
+      what,
+    );
+    totalCases++;
+  }
 });
 
 test('fuzz: total cases', (t) => {

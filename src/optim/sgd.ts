@@ -35,6 +35,34 @@ export function sgdStep(params: FloatArray, grads: FloatArray, lr: number, momen
   }
 }
 
+/**
+ * The optimizer's state as named blocks of one value per parameter, for a checkpoint: what a
+ * resume must restore, committed in the same file as the parameters (an optimizer with more
+ * state, such as Adam's m and v, lists each of its buffers here).
+ */
+export function sgdStateBlocks(state: SgdState): Record<string, Float32Array | Float64Array> {
+  return state.velocity ? { velocity: state.velocity } : {};
+}
+
+/** The block names `sgdStateBlocks` gives for this momentum. */
+export function sgdStateNames(momentum: number): string[] {
+  return momentum > 0 ? ['velocity'] : [];
+}
+
+/** Restore blocks saved by `sgdStateBlocks`; throws naming what is missing, extra or mis-sized. */
+export function sgdSetStateBlocks(state: SgdState, blocks: Record<string, ArrayLike<number>>): void {
+  const want = state.velocity ? ['velocity'] : [];
+  const got = Object.keys(blocks).sort();
+  if (got.join(',') !== want.join(',')) {
+    throw new Error(`the optimizer state holds [${got.join(', ')}], SGD with${state.velocity ? '' : 'out'} momentum needs [${want.join(', ')}]`);
+  }
+  if (state.velocity) {
+    const v = blocks.velocity;
+    if (v.length !== state.velocity.length) throw new Error(`the saved velocity has ${v.length} values for ${state.velocity.length} parameters`);
+    state.velocity.set(v);
+  }
+}
+
 /** Learning rate after `epoch` completed epochs: lr0 · decay^epoch. */
 export function lrAtEpoch(lr0: number, decay: number, epoch: number): number {
   return lr0 * Math.pow(decay, epoch);

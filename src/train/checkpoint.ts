@@ -1,30 +1,41 @@
 /**
- * Checkpoint file format (`*.ckpt`), version 1. Everything `eval` needs to rebuild the model and
- * preprocess data exactly as training did:
+ * Checkpoint file format (`*.ckpt`), version 2. Everything `eval` needs to rebuild the model and
+ * preprocess data exactly as training did, and for last.ckpt everything a resume needs, in one
+ * file (one atomic write commits it whole):
  *
  *   offset  size  content
  *   0       8     magic "TSNNCKPT" (ASCII)
- *   8       4     format version, uint32 little-endian (1)
+ *   8       4     format version, uint32 little-endian (2)
  *   12      4     header length H in bytes, uint32 little-endian
  *   16      H     header: UTF-8 JSON (CheckpointHeader below)
  *   16+H    pad   zero bytes up to a multiple of 4
  *   …       4·P   parameters, float32 little-endian, in header.params order, each row-major
  *   …       4·D   mean image of the training split (raw pixel units), float32 little-endian
+ *   …       4·Σ   the extra blocks header.blocks lists, in its order (last.ckpt: the optimizer's
+ *                 state such as the momentum velocity, and the best parameters so far), float32
+ *   end−32  32    sha256 of every byte before it
  *
- * header.payloadSha256 is the sha256 of those two float blocks, so a corrupt file is detected.
- * Readers check the magic, version, header, every size and the hash before trusting anything.
+ * The hash covers the preamble, the header and the padding as well as the floats, so no flipped
+ * bit anywhere is read as a value. Version 1 files (no extra blocks, no trailer; the sha256 of
+ * the floats only, in header.payloadSha256) are still read, for run folders made before version
+ * 2: their header is not covered by any hash, only checked field by field as every header is.
+ * Readers check the magic, version, every size, the hash and every header field's type and range
+ * before trusting anything.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import { paramSpecsFor } from '../models/index.js';
 import { allocParamFlat } from '../models/params.js';
 import type { ModelSpec } from '../models/model.js';
 import type { ParamSpec } from '../models/params.js';
+import type { TrainerState } from './trainer.js';
 import { writeFileAtomic } from './atomic.js';
 
 export const CKPT_MAGIC = 'TSNNCKPT';
-export const CKPT_VERSION = 1;
+export const CKPT_VERSION = 2;
 /** Headers larger than this are refused (a corrupt length field must not drive an allocation). */
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+const HASH_BYTES = 32;
 
 export interface CheckpointHeader {
   model: ModelSpec;
@@ -39,10 +50,16 @@ export interface CheckpointHeader {
   /** Where in training these parameters were taken. */
   epoch: number;
   iteration: number;
-  trainAcc: number;
-  valAcc: number;
+  /** Accuracies measured at that point (null before the first evaluation). */
+  trainAcc: number | null;
+  valAcc: number | null;
   /** The resolved run config, for the record. */
   config: Record<string, unknown>;
+  /** last.ckpt only: the training loop's state, for a resume. */
+  trainer?: TrainerState;
+  /** The extra float32 blocks after the mean, in file order (set by the encoder from Checkpoint.blocks). */
+  blocks?: { name: string; length: number }[];
+  /** Version 1 only: sha256 of the parameters and mean. */
   payloadSha256?: string;
 }
 
@@ -50,11 +67,15 @@ export interface Checkpoint {
   header: CheckpointHeader;
   params: Float32Array;
   mean: Float32Array;
+  /** Extra named float32 blocks (optimizer state, best parameters), committed with the rest. */
+  blocks?: Record<string, Float32Array>;
+  /** The format version the file was read from (decode sets it). */
+  version?: number;
 }
 
 export class CheckpointError extends Error {}
 
-/** Encode a checkpoint to bytes. */
+/** Encode a checkpoint to bytes (always the current version). */
 export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   const total = ck.header.params.reduce((s, p) => s + p.rows * p.cols, 0);
   if (total !== ck.params.length) {
@@ -63,20 +84,29 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   if (ck.mean.length !== ck.header.meanLength) {
     throw new CheckpointError(`checkpoint: meanLength is ${ck.header.meanLength} but the mean has ${ck.mean.length} values`);
   }
-  const payload = Buffer.alloc(4 * (ck.params.length + ck.mean.length));
-  const f = new Float32Array(payload.buffer, payload.byteOffset, ck.params.length + ck.mean.length);
-  f.set(ck.params, 0);
-  f.set(ck.mean, ck.params.length);
-  if (!littleEndian()) payload.swap32();
-  const header = { ...ck.header, payloadSha256: crypto.createHash('sha256').update(payload).digest('hex') };
+  const extra = Object.entries(ck.blocks ?? {});
+  const floats = ck.params.length + ck.mean.length + extra.reduce((s, [, v]) => s + v.length, 0);
+  const { payloadSha256: _v1, blocks: _b, ...rest } = ck.header;
+  const header: CheckpointHeader = { ...rest, ...(extra.length ? { blocks: extra.map(([name, v]) => ({ name, length: v.length })) } : {}) };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (4 - ((16 + json.length) % 4)) % 4;
-  const head = Buffer.alloc(16 + json.length + pad);
-  head.write(CKPT_MAGIC, 0, 'ascii');
-  head.writeUInt32LE(CKPT_VERSION, 8);
-  head.writeUInt32LE(json.length, 12);
-  json.copy(head, 16);
-  return Buffer.concat([head, payload]);
+  const at = 16 + json.length + pad;
+  const out = Buffer.alloc(at + 4 * floats + HASH_BYTES);
+  out.write(CKPT_MAGIC, 0, 'ascii');
+  out.writeUInt32LE(CKPT_VERSION, 8);
+  out.writeUInt32LE(json.length, 12);
+  json.copy(out, 16);
+  const f = new Float32Array(out.buffer, out.byteOffset + at, floats);
+  f.set(ck.params, 0);
+  f.set(ck.mean, ck.params.length);
+  let off = ck.params.length + ck.mean.length;
+  for (const [, v] of extra) {
+    f.set(v, off);
+    off += v.length;
+  }
+  if (!littleEndian()) out.subarray(at, at + 4 * floats).swap32();
+  crypto.createHash('sha256').update(out.subarray(0, out.length - HASH_BYTES)).digest().copy(out, out.length - HASH_BYTES);
+  return out;
 }
 
 /** Decode and validate checkpoint bytes; `file` names the source in errors. */
@@ -86,45 +116,58 @@ export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
     throw new CheckpointError(`${file}: not a valid checkpoint: ${what}`);
   };
   if (b.length < 16) bad(`file is ${b.length} bytes, shorter than the 16-byte preamble`);
-  if (b.toString('ascii', 0, 8) !== CKPT_MAGIC) bad(`magic is not ${CKPT_MAGIC}`);
+  // Compared as bytes: Buffer's 'ascii' decoding drops the high bit, so 0xD4 would read as 'T'.
+  if (!b.subarray(0, 8).equals(Buffer.from(CKPT_MAGIC, 'ascii'))) bad(`magic is not ${CKPT_MAGIC}`);
   const version = b.readUInt32LE(8);
-  if (version !== CKPT_VERSION) bad(`format version ${version}; this build reads version ${CKPT_VERSION}`);
+  if (version !== CKPT_VERSION && version !== 1) bad(`format version ${version}; this build reads versions 1 and ${CKPT_VERSION}`);
+  const trailer = version === 1 ? 0 : HASH_BYTES;
   const hlen = b.readUInt32LE(12);
-  if (hlen > MAX_HEADER_BYTES || 16 + hlen > b.length) bad(`header length ${hlen} does not fit in a ${b.length}-byte file`);
+  if (hlen > MAX_HEADER_BYTES || 16 + hlen + trailer > b.length) bad(`header length ${hlen} does not fit in a ${b.length}-byte file`);
   let header: CheckpointHeader;
   try {
     header = JSON.parse(b.toString('utf8', 16, 16 + hlen)) as CheckpointHeader;
   } catch (e) {
     return bad(`header is not JSON (${(e as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || !Array.isArray(header.params) || typeof header.meanLength !== 'number') {
-    bad('header lacks params or meanLength');
-  }
-  let total = 0;
-  for (const p of header.params) {
-    if (!p || typeof p.name !== 'string' || !Number.isInteger(p.rows) || !Number.isInteger(p.cols) || p.rows < 0 || p.cols < 0) {
-      bad(`bad parameter entry ${JSON.stringify(p)}`);
-    }
-    total += p.rows * p.cols;
-  }
-  if (!Number.isInteger(header.meanLength) || header.meanLength < 0) bad(`bad meanLength ${header.meanLength}`);
-  checkHeaderFields(header, bad);
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) bad('header is not a JSON object');
+  // The sizes first, to say how a truncated file falls short; nothing else of the header is used
+  // before the hash (version 2: over every byte) has vouched for it.
+  const { total, blocks } = sizesOf(header, version, bad);
+  const extraTotal = blocks.reduce((s, x) => s + x.length, 0);
   const start = 16 + hlen + ((4 - ((16 + hlen) % 4)) % 4);
-  const expected = start + 4 * (total + header.meanLength);
+  const floats = total + header.meanLength + extraTotal;
+  const expected = start + 4 * floats + trailer;
   if (b.length !== expected) {
-    bad(`expected ${expected} bytes (${total} parameters and a ${header.meanLength}-value mean), found ${b.length} — the file is truncated or corrupt`);
+    bad(`expected ${expected} bytes (${total} parameters, a ${header.meanLength}-value mean${extraTotal ? ` and ${extraTotal} values of ${blocks.map((x) => x.name).join(', ')}` : ''}), found ${b.length} — the file is truncated or corrupt`);
   }
-  const payload = Buffer.from(b.subarray(start)); // copy: aligned, and safe to byte-swap
-  // The encoder always writes the hash; a header without one is corrupt (else one flipped byte in
-  // the key name would switch verification off).
-  if (typeof header.payloadSha256 !== 'string') bad('header lacks payloadSha256');
-  const got = crypto.createHash('sha256').update(payload).digest('hex');
-  if (got !== header.payloadSha256) bad('payload hash does not match the header (the file is corrupt)');
+  if (version !== 1) {
+    const got = crypto.createHash('sha256').update(b.subarray(0, b.length - HASH_BYTES)).digest();
+    if (!got.equals(b.subarray(b.length - HASH_BYTES))) bad('its sha256 hash does not match its contents (the file is corrupt or was edited)');
+    if (b.subarray(16 + hlen, start).some((x) => x !== 0)) bad('the padding after the header is not zero');
+  }
+  checkHeaderFields(header, version, bad);
+  const payload = Buffer.from(b.subarray(start, start + 4 * floats)); // copy: aligned, and safe to byte-swap
+  if (version === 1) {
+    // The encoder always wrote the hash; a header without one is corrupt (else one flipped byte in
+    // the key name would switch verification off).
+    if (typeof header.payloadSha256 !== 'string') bad('header lacks payloadSha256');
+    const got = crypto.createHash('sha256').update(payload).digest('hex');
+    if (got !== header.payloadSha256) bad('payload hash does not match the header (the file is corrupt)');
+  }
   if (!littleEndian()) payload.swap32();
-  const all = new Float32Array(payload.buffer, payload.byteOffset, total + header.meanLength);
+  const all = new Float32Array(payload.buffer, payload.byteOffset, floats);
   const params = allocParamFlat(Float32Array, total) as Float32Array; // in the memory the engine wants, as a new model's parameters are
   params.set(all.subarray(0, total));
-  return { header, params, mean: all.slice(total) };
+  const out: Checkpoint = { header, params, mean: all.slice(total, total + header.meanLength), version };
+  if (blocks.length) {
+    out.blocks = {};
+    let off = total + header.meanLength;
+    for (const x of blocks) {
+      out.blocks[x.name] = all.slice(off, off + x.length);
+      off += x.length;
+    }
+  }
+  return out;
 }
 
 /** Write a checkpoint atomically. */
@@ -146,23 +189,114 @@ export function loadCheckpoint(file: string): Checkpoint {
   return decodeCheckpoint(buf, file);
 }
 
-/** The header fields readers (eval, report) use, checked for type so a corrupt header cannot surface later as a TypeError. */
-function checkHeaderFields(h: CheckpointHeader, bad: (what: string) => never): void {
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
-  const m = h.model as unknown;
-  if (!isObj(m) || (m.kind !== 'softmax' && m.kind !== 'mlp') || !isCount(m.inputDim) || !isCount(m.numClasses) || !Array.isArray(m.hidden) || !m.hidden.every(isCount)) {
-    bad(`bad model ${JSON.stringify(m)}`);
+/** The float counts the header gives (parameters, extra blocks), checked for type only: enough to frame the file. */
+function sizesOf(h: CheckpointHeader, version: number, bad: (what: string) => never): { total: number; blocks: { name: string; length: number }[] } {
+  const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  if (!Array.isArray(h.params) || !isCount(h.meanLength)) bad('header lacks params or meanLength');
+  let total = 0;
+  for (const p of h.params) {
+    if (!p || typeof p !== 'object' || typeof p.name !== 'string' || !isCount(p.rows) || !isCount(p.cols)) bad(`bad parameter entry ${JSON.stringify(p)}`);
+    total += p.rows * p.cols;
   }
-  if (h.dataset !== 'mnist' && h.dataset !== 'cifar') bad(`bad dataset ${JSON.stringify(h.dataset)}`);
-  if (!Array.isArray(h.classes) || !h.classes.every((c) => typeof c === 'string')) bad('classes is not a list of names');
-  if (!Array.isArray(h.imageShape) || h.imageShape.length !== 3 || !h.imageShape.every(isCount)) bad(`bad imageShape ${JSON.stringify(h.imageShape)}`);
+  const blocks = version === 1 || h.blocks === undefined ? [] : h.blocks;
+  if (!Array.isArray(blocks) || !blocks.every((x) => x && typeof x === 'object' && typeof x.name === 'string' && isCount(x.length))) bad(`bad blocks ${JSON.stringify(h.blocks)?.slice(0, 200)}`);
+  return { total, blocks };
+}
+
+/**
+ * Every header field, checked for type and range before anything uses it, so a corrupt or
+ * tampered header is refused here rather than surfacing later as a TypeError, a wrong accuracy
+ * or a resume that trains nothing. Returns the number of parameters the header lists.
+ */
+function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: string) => never): number {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  const isPos = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
+  const isFrac = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+  const show = (v: unknown) => JSON.stringify(v)?.slice(0, 200);
+  const m = h.model as unknown;
+  if (!isObj(m) || (m.kind !== 'softmax' && m.kind !== 'mlp') || !isPos(m.inputDim) || !isPos(m.numClasses) || !Array.isArray(m.hidden) || !m.hidden.every(isPos)) {
+    bad(`bad model ${show(m)}`);
+  }
+  const spec = h.model;
+  if ((spec.kind === 'softmax') !== (spec.hidden.length === 0)) bad(`bad model ${show(m)}: a softmax has no hidden layers, an mlp at least one`);
+  if (!Array.isArray(h.params)) bad('header lacks params');
+  // The parameters must be exactly the layout the model spec needs (names, shapes, order).
+  let want: ParamSpec[];
+  try {
+    want = paramSpecsFor(spec);
+  } catch (e) {
+    return bad(`bad model ${show(m)}: ${(e as Error).message}`);
+  }
+  const same = h.params.length === want.length && want.every((p, i) => isObj(h.params[i]) && h.params[i].name === p.name && h.params[i].rows === p.rows && h.params[i].cols === p.cols);
+  if (!same) bad(`the parameters ${show(h.params)} do not fit the model ${show(m)}, which needs ${show(want)}`);
+  const total = want.reduce((s, p) => s + p.rows * p.cols, 0);
+  if (h.dataset !== 'mnist' && h.dataset !== 'cifar') bad(`bad dataset ${show(h.dataset)}`);
+  if (!Array.isArray(h.classes) || !h.classes.every((c) => typeof c === 'string' && c.length > 0)) bad('classes is not a list of names');
+  if (new Set(h.classes).size !== h.classes.length) bad(`the class names ${show(h.classes)} are not all different`);
+  if (h.classes.length !== spec.numClasses) bad(`${h.classes.length} class names for a model of ${spec.numClasses} classes`);
+  if (!Array.isArray(h.imageShape) || h.imageShape.length !== 3 || !h.imageShape.every(isPos)) bad(`bad imageShape ${show(h.imageShape)}`);
+  if (!isCount(h.meanLength) || h.meanLength !== h.imageShape[0] * h.imageShape[1] * h.imageShape[2]) bad(`meanLength ${show(h.meanLength)} is not the size of an image of shape ${show(h.imageShape)}`);
   const pre = h.preprocess as unknown;
-  if (!isObj(pre) || typeof pre.bias !== 'boolean' || typeof pre.scale !== 'number') bad(`bad preprocess ${JSON.stringify(pre)}`);
+  if (!isObj(pre) || typeof pre.bias !== 'boolean' || typeof pre.scale !== 'number' || !Number.isFinite(pre.scale) || pre.scale <= 0) bad(`bad preprocess ${show(pre)} (bias true or false, scale a finite number > 0)`);
+  if (spec.inputDim !== h.meanLength + (h.preprocess.bias ? 1 : 0)) bad(`model inputDim ${spec.inputDim} does not match ${h.meanLength} pixels${h.preprocess.bias ? ' and a bias column' : ''}`);
   const sp = h.split as unknown;
-  if (!isObj(sp) || !isCount(sp.numTrain) || !isCount(sp.numVal) || !isCount(sp.numTest)) bad(`bad split ${JSON.stringify(sp)}`);
-  for (const k of ['epoch', 'iteration', 'trainAcc', 'valAcc'] as const) if (typeof h[k] !== 'number' && h[k] !== null) bad(`bad ${k} ${JSON.stringify(h[k])}`);
+  if (!isObj(sp) || !isPos(sp.numTrain) || !isCount(sp.numVal) || !isCount(sp.numTest)) bad(`bad split ${show(sp)}`);
+  if (!isCount(h.epoch) || !isCount(h.iteration)) bad(`bad epoch ${show(h.epoch)} or iteration ${show(h.iteration)} (whole numbers ≥ 0)`);
+  for (const k of ['trainAcc', 'valAcc'] as const) if (h[k] !== null && !isFrac(h[k])) bad(`bad ${k} ${show(h[k])} (an accuracy in [0, 1])`);
   if (!isObj(h.config)) bad('config is not an object');
+  if (version !== 1 && h.blocks !== undefined) {
+    if (!Array.isArray(h.blocks) || !h.blocks.every((x) => isObj(x) && typeof x.name === 'string' && isCount(x.length))) bad(`bad blocks ${show(h.blocks)}`);
+    if (new Set(h.blocks.map((x) => x.name)).size !== h.blocks.length) bad(`block names ${show(h.blocks)} repeat`);
+    // Every block known so far (optimizer state, best parameters) is one value per parameter.
+    for (const x of h.blocks) if (x.length !== total) bad(`block ${x.name} has ${x.length} values for ${total} parameters`);
+  }
+  if (h.trainer !== undefined) checkTrainerState(h, bad);
+  return total;
+}
+
+/** The resumable state of last.ckpt: every field of the right type, in range, and consistent with the header. */
+function checkTrainerState(h: CheckpointHeader, bad: (what: string) => never): void {
+  const t = h.trainer as unknown as Record<string, unknown>;
+  const fail = (what: string): never => bad(`trainer state: ${what}`);
+  const show = (v: unknown) => JSON.stringify(v)?.slice(0, 200);
+  const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return fail('not an object');
+  if (!isCount(t.it)) fail(`step ${show(t.it)} is not a whole number ≥ 0`);
+  if (!isCount(t.epoch)) fail(`epoch ${show(t.epoch)} is not a whole number ≥ 0`);
+  if (t.it !== h.iteration || t.epoch !== h.epoch) fail(`step ${show(t.it)} and epoch ${show(t.epoch)} differ from the header's ${h.iteration} and ${h.epoch}`);
+  if (typeof t.lr !== 'number' || !Number.isFinite(t.lr) || t.lr < 0) fail(`learning rate ${show(t.lr)} is not a finite number ≥ 0`);
+  const epoch = t.epoch as number;
+  for (const k of ['trainAccHistory', 'valAccHistory']) {
+    const a = t[k];
+    if (!Array.isArray(a) || a.length !== epoch || !a.every((v) => typeof v === 'number' && v >= 0 && v <= 1)) fail(`${k} is not ${epoch} accuracies in [0, 1]`);
+  }
+  const hist = t.valAccHistory as number[];
+  if (!isCount(t.bestEpoch) || t.bestEpoch > epoch) fail(`best epoch ${show(t.bestEpoch)} is not a whole number in [0, ${epoch}]`);
+  const bestEpoch = t.bestEpoch as number;
+  if (bestEpoch === 0 ? t.bestValAcc !== -1 || epoch > 0 : t.bestValAcc !== hist[bestEpoch - 1] || hist.some((v) => v > (t.bestValAcc as number))) {
+    fail(`best val accuracy ${show(t.bestValAcc)} at epoch ${bestEpoch} does not match the val accuracies ${show(hist)}`);
+  }
+  const rng = t.rng as Record<string, unknown> | null;
+  const words = rng && typeof rng === 'object' ? rng.s : undefined;
+  if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) || words.every((w) => w === 0) || !(rng!.spare === null || (typeof rng!.spare === 'number' && Number.isFinite(rng!.spare)))) {
+    fail(`random generator state ${show(rng)} is not four uint32 words (not all 0) and a spare (null or a number)`);
+  }
+  const bt = t.batcher as Record<string, unknown> | null;
+  const n = h.split.numTrain;
+  if (!bt || typeof bt !== 'object') return fail('no batcher state');
+  if (bt.perm === null) {
+    if (bt.pos !== 0) fail(`batch position ${show(bt.pos)} without a batch order`);
+  } else {
+    const perm = bt.perm;
+    if (!Array.isArray(perm) || perm.length !== n) fail(`the batch order is not a list of the ${n} training rows`);
+    const seen = new Uint8Array(n);
+    for (const r of perm as unknown[]) {
+      if (!Number.isInteger(r) || (r as number) < 0 || (r as number) >= n || seen[r as number]) fail(`the batch order is not a permutation of the ${n} training rows`);
+      seen[r as number] = 1;
+    }
+    if (!isCount(bt.pos) || bt.pos > n) fail(`batch position ${show(bt.pos)} is not in [0, ${n}]`);
+  }
 }
 
 function littleEndian(): boolean {

@@ -5,21 +5,24 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import pino from 'pino';
 import { type Config, checkAgainstData } from '../config/config.js';
 import { initEngine } from '../linalg/engine.js';
 import type { Engine } from '../linalg/matmul.js';
 import { Rng } from '../linalg/rng.js';
 import { createModel } from '../models/index.js';
+import { lrAtEpoch, sgdStateNames } from '../optim/sgd.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
+import { DataError } from '../data/errors.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
 import { buildRunReport } from '../report/run_report.js';
-import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
-import { CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from './checkpoint.js';
+import { writeJsonAtomic } from './atomic.js';
+import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from './checkpoint.js';
 import { accuracy } from './evaluate.js';
-import { createRunDir, JsonlWriter, readJsonl } from './rundir.js';
-import { DivergedError, InterruptedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent, type ResumePoint, type TrainerState } from './trainer.js';
+import { createRunDir, JsonlWriter } from './rundir.js';
+import { DivergedError, InterruptedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent, type ResumePoint } from './trainer.js';
 
 /** What the console layer implements (progress bar on a TTY, plain lines otherwise). */
 export interface RunUi {
@@ -81,6 +84,9 @@ export interface RunData {
 export async function loadRunData(cfg: Config, opts: { shared?: boolean } = {}): Promise<RunData> {
   const t0 = performance.now();
   const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
+  // Class names key the confusion matrix and the checkpoints (which refuse repeated names): check them before any run folder exists.
+  const dup = raw.classes.find((c, i) => raw.classes.indexOf(c) !== i);
+  if (dup !== undefined) throw new DataError(`${raw.source}: the class name ${JSON.stringify(dup)} appears more than once in ${JSON.stringify(raw.classes)}; every class needs its own name`);
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
   checkAgainstData(cfg, split.numTrain);
   const data = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, new Rng(cfg.seed), opts);
@@ -102,7 +108,16 @@ export function peakRssMB(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
-/** Train per `cfg`. Throws ConfigError/DataError before any run folder is made; DivergedError after the summary is written. */
+/**
+ * Train per `cfg`. Throws ConfigError/DataError before any run folder is made; DivergedError after the summary is written.
+ *
+ * With `resumeDir`, carry on that run folder from its last.ckpt. `cfg` is then the folder's
+ * config.json with whatever the caller lets a resume change merged in: the engine (`backend`)
+ * and a longer run (`epochs`/`iterations`) are honoured, and the folder's config.json is
+ * rewritten (atomically) when `cfg` differs from it. Everything else must be the folder's own,
+ * and a last.ckpt that does not fit it (model, data, schedule) is refused with a CheckpointError.
+ * `shouldStop` is asked after every step, whatever the reason (a signal) the caller has to stop.
+ */
 export async function runTraining(cfg: Config, ui: RunUi, control: { shouldStop?: () => boolean; resumeDir?: string } = {}): Promise<RunOutcome> {
   const t0 = performance.now();
   // The engine first: the data goes into the memory it wants (shared, for the threads of the simd and wasm engines).
@@ -131,15 +146,21 @@ export interface TrainOnDataOptions {
   evaluateTest: boolean;
   /** When the run started (performance.now()), for the total time. */
   t0?: number;
-  /** Carry on from the folder's last.ckpt instead of starting afresh. */
+  /** Carry on from the folder's last.ckpt instead of starting afresh (see runTraining for what `cfg` may change). */
   resume?: boolean;
-  /** Asked after every step; true stops the run with a resumable checkpoint (Ctrl-C). */
+  /** Asked after every step; true stops the run with a resumable checkpoint (Ctrl-C or any other signal the caller handles). */
   shouldStop?: () => boolean;
 }
 
-/** The resumable checkpoint of a run folder: last.ckpt (parameters and trainer state), and with momentum last.velocity.ckpt. */
+/**
+ * The resumable checkpoint of a run folder: last.ckpt holds the parameters, the trainer state,
+ * the optimizer's state (blocks "optim.<name>") and the best parameters so far (block "best",
+ * left out when they are the current ones), so one atomic write commits all a resume needs.
+ */
 const LAST = 'last.ckpt';
-const LAST_VELOCITY = 'last.velocity.ckpt';
+/** Version-1 folders kept the momentum beside last.ckpt, in this file; still read on resume. */
+const LEGACY_VELOCITY = 'last.velocity.ckpt';
+const OPTIM = 'optim.';
 
 /** Train on data already loaded (a single run, or one trial of a sweep) and fill the run folder. */
 export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOnDataOptions): Promise<RunOutcome> {
@@ -148,8 +169,9 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   const { dir, engine } = opts;
   const split = { numTrain: data.train.n, numVal: data.val.n, numTest: data.test.n };
 
-  // Run folder and log.
-  if (!opts.resume) writeJsonAtomic(path.join(dir, 'config.json'), cfg);
+  // Run folder and log. A resume that changes the config (another engine, a longer run) records it.
+  const cfgFile = path.join(dir, 'config.json');
+  if (!opts.resume || !isDeepStrictEqual(readJsonOrNull(cfgFile), JSON.parse(JSON.stringify(cfg)))) writeJsonAtomic(cfgFile, cfg);
   const log = pino({ base: undefined }, pino.destination({ dest: path.join(dir, 'train.log'), sync: true }));
   log.info({ config: cfg }, 'config');
   ui.info(`run folder: ${dir}`);
@@ -192,7 +214,6 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   log.info({ iterations, iterationsPerEpoch: perEpoch, epochs, batchSize: cfg.batchSize }, 'schedule');
   ui.info(`training ${cfg.model}${spec.hidden.length ? ` (hidden ${spec.hidden.join(',')})` : ''}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}`);
 
-  const metrics = new JsonlWriter(path.join(dir, 'metrics.jsonl'));
   const ckptFile = path.join(dir, 'best.ckpt');
   let savedCheckpoint: string | null = null;
   const header = (e: EpochEvent): CheckpointHeader => ({
@@ -223,19 +244,58 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     expectedInitialLoss: check.expected,
   };
 
-  // Every checkpointEvery epochs (and on Ctrl-C) the loop's whole state goes to last.ckpt, atomically.
+  // Every checkpointEvery epochs (and on a stop request) the loop's whole state goes to last.ckpt, in one atomic write.
   const saveLast = (point: Omit<ResumePoint, 'lossHistory'>): void => {
     const st = point.state;
     const e: EpochEvent = { epoch: st.epoch, it: st.it, trainAcc: st.trainAccHistory.at(-1) ?? NaN, valAcc: st.valAccHistory.at(-1) ?? NaN, lr: st.lr, best: false, seconds: 0 };
-    if (point.velocity) saveCheckpoint(path.join(dir, LAST_VELOCITY), { header: header(e), params: point.velocity, mean: data.mean });
-    saveCheckpoint(path.join(dir, LAST), { header: { ...header(e), trainer: st } as CheckpointHeader, params: model.params.flat as Float32Array, mean: data.mean });
+    const params = model.params.flat as Float32Array;
+    const blocks: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(point.optimizer)) blocks[OPTIM + k] = v;
+    if (!sameBits(point.best, params)) blocks.best = point.best;
+    saveCheckpoint(path.join(dir, LAST), { header: { ...header(e), trainer: st }, params, mean: data.mean, blocks });
+    fs.rmSync(path.join(dir, LEGACY_VELOCITY), { force: true }); // a version-1 folder's, now in last.ckpt
   };
+  const metricsFile = path.join(dir, 'metrics.jsonl');
+  let metrics: JsonlWriter;
   let resumeFrom: ResumePoint | undefined;
   if (opts.resume) {
-    resumeFrom = loadResumePoint(dir, model.params.flat as Float32Array, cfg.momentum > 0);
-    if (fs.existsSync(ckptFile)) savedCheckpoint = ckptFile;
-    log.info({ it: resumeFrom.state.it, epoch: resumeFrom.state.epoch }, 'resumed');
-    ui.info(`resuming at step ${resumeFrom.state.it} of ${iterations} (epoch ${resumeFrom.state.epoch})`);
+    const point = loadResumePoint(dir, { cfg, spec, data, model, iterations, perEpoch });
+    const st = point.state;
+    // Cut metrics.jsonl back to the checkpoint's step (those after it are done again, identically),
+    // in place, before any line is appended to it.
+    metrics = new JsonlWriter(metricsFile, (row) => rowStep(row) <= st.it);
+    const kept = metrics.kept as { type?: unknown; it?: unknown; epoch?: unknown; loss?: unknown }[];
+    const lossHistory = new Float64Array(st.it);
+    for (const m of kept) if (m.type === 'iter' && typeof m.loss === 'number') lossHistory[(m.it as number) - 1] = m.loss;
+    const want = st.it + st.epoch;
+    if (kept.length !== want || !kept.every((m, i) => isDeepStrictEqual([m.type, m.it, m.epoch], expectedRow(i, perEpoch)))) {
+      const w = `${metricsFile} holds ${kept.length} well-formed rows in order before step ${st.it}, where the run wrote ${want}: its loss curve will have gaps`;
+      log.warn(w);
+      ui.warn(w);
+    }
+    resumeFrom = { ...point, lossHistory };
+    // best.ckpt must hold the best parameters of the state resumed from: a run killed after writing
+    // a new best.ckpt but before its last.ckpt (or between last.ckpts) would otherwise keep
+    // parameters that the resumed run may not find again (on another engine, say).
+    if (st.bestEpoch > 0) {
+      const bestEvent: EpochEvent = { epoch: st.bestEpoch, it: st.bestEpoch * perEpoch, trainAcc: st.trainAccHistory[st.bestEpoch - 1], valAcc: st.bestValAcc, lr: 0, best: true, seconds: 0 };
+      let onDisk: Checkpoint | null = null;
+      try {
+        onDisk = fs.existsSync(ckptFile) ? loadCheckpoint(ckptFile) : null;
+      } catch {
+        /* damaged: written again below */
+      }
+      if (!onDisk || onDisk.header.epoch !== bestEvent.epoch || onDisk.header.iteration !== bestEvent.it || !sameBits(onDisk.params, point.best)) {
+        saveCheckpoint(ckptFile, { header: header(bestEvent), params: point.best, mean: data.mean });
+      }
+      savedCheckpoint = ckptFile;
+    } else {
+      fs.rmSync(ckptFile, { force: true }); // newer than the state resumed from; the run writes it again
+    }
+    log.info({ it: st.it, epoch: st.epoch }, 'resumed');
+    ui.info(`resuming at step ${st.it} of ${iterations} (epoch ${st.epoch})`);
+  } else {
+    metrics = new JsonlWriter(metricsFile);
   }
 
   ui.startTraining(iterations);
@@ -342,33 +402,109 @@ function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/** Parsed JSON of `file`, or null when it is missing or not JSON. */
+function readJsonOrNull(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** The step a metrics row belongs to (Infinity for a row that is not one, which ends the kept prefix). */
+function rowStep(row: unknown): number {
+  const it = (row as { it?: unknown } | null)?.it;
+  return Number.isInteger(it) && (it as number) >= 1 ? (it as number) : Infinity;
+}
+
+/** [type, it, epoch] of row `i` (0-based) of a complete metrics.jsonl: each step's row, and after every perEpoch steps the epoch's. */
+function expectedRow(i: number, perEpoch: number): [string, number, number] {
+  const block = perEpoch + 1; // rows per whole epoch
+  const e = Math.floor(i / block);
+  const r = i % block;
+  return r < perEpoch ? ['iter', e * perEpoch + r + 1, e] : ['epoch', (e + 1) * perEpoch, e + 1];
+}
+
 /**
- * The state to carry on from: last.ckpt's parameters (copied into `params`) and trainer state,
- * best.ckpt's parameters, the momentum buffer, and the losses so far from metrics.jsonl, which
- * is cut back to the checkpoint's step (the steps after it are done again, identically).
+ * The state to carry on from, read from last.ckpt (the parameters are copied into the model) and
+ * checked against the run it resumes: the same model, data and schedule, a step this run has,
+ * the optimizer state this optimizer keeps. Every refusal names the folder and what to do.
  */
-function loadResumePoint(dir: string, params: Float32Array, momentum: boolean): ResumePoint {
+function loadResumePoint(
+  dir: string,
+  run: { cfg: Config; spec: ModelSpec; data: PreparedData; model: Model<Float32Array>; iterations: number; perEpoch: number },
+): Omit<ResumePoint, 'lossHistory'> {
+  const { cfg, spec, data, model, iterations, perEpoch } = run;
+  const refuse = (what: string, todo = 'start the run again without --resume'): never => {
+    throw new CheckpointError(`cannot resume ${dir}: ${what}; ${todo}`);
+  };
   // A kill during an atomic write leaves its temporary file beside the good one: clear them.
   for (const f of fs.readdirSync(dir)) if (f.startsWith('.') && f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
   const lastFile = path.join(dir, LAST);
-  if (!fs.existsSync(lastFile)) throw new CheckpointError(`${dir} has no ${LAST} to resume from: the run stopped before its first checkpoint; start it again`);
-  const last = loadCheckpoint(lastFile);
-  const state = (last.header as CheckpointHeader & { trainer?: TrainerState }).trainer;
-  if (!state) throw new CheckpointError(`${lastFile} holds no trainer state`);
-  if (last.params.length !== params.length) throw new CheckpointError(`${lastFile} has ${last.params.length} parameters, the model ${params.length}`);
-  params.set(last.params);
-  const bestFile = path.join(dir, 'best.ckpt');
-  const best = fs.existsSync(bestFile) ? loadCheckpoint(bestFile).params : last.params;
-  let velocity: Float32Array | null = null;
-  if (momentum) {
-    const v = loadCheckpoint(path.join(dir, LAST_VELOCITY));
-    if (v.header.iteration !== state.it) throw new CheckpointError(`${LAST_VELOCITY} is from step ${v.header.iteration}, ${LAST} from step ${state.it}: the folder is inconsistent`);
-    velocity = v.params;
+  if (!fs.existsSync(lastFile)) refuse(`it has no ${LAST}: the run stopped before its first checkpoint`);
+  let last: Checkpoint;
+  try {
+    last = loadCheckpoint(lastFile);
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    return refuse(e.message);
   }
-  const metricsFile = path.join(dir, 'metrics.jsonl');
-  const kept = (fs.existsSync(metricsFile) ? readJsonl(metricsFile) : []).filter((m) => typeof (m as { it?: number }).it === 'number' && (m as { it: number }).it <= state.it) as { type: string; it: number; loss?: number }[];
-  writeFileAtomic(metricsFile, kept.map((m) => JSON.stringify(m)).join('\n') + (kept.length ? '\n' : ''));
-  const lossHistory = new Float64Array(state.it);
-  for (const m of kept) if (m.type === 'iter' && typeof m.loss === 'number') lossHistory[m.it - 1] = m.loss;
-  return { state, best, velocity, lossHistory };
+  const h = last.header;
+  const state = h.trainer;
+  if (!state) return refuse(`${lastFile} holds no trainer state (is it a best.ckpt copied there?)`);
+  // The checkpoint must belong to this run: the same model, data and preprocessing.
+  const same: [string, unknown, unknown][] = [
+    ['model', h.model, spec],
+    ['dataset', h.dataset, cfg.dataset],
+    ['classes', h.classes, data.classes],
+    ['split', h.split, { numTrain: data.train.n, numVal: data.val.n, numTest: data.test.n }],
+    ['preprocessing', h.preprocess, data.preprocess],
+  ];
+  for (const [what, got, want] of same) {
+    if (!isDeepStrictEqual(got, want)) refuse(`${lastFile} has ${what} ${JSON.stringify(got)}, but config.json and the data give ${JSON.stringify(want)}`, 'resume with the data and config it was trained with');
+  }
+  if (!sameBits(last.mean, data.mean)) refuse(`${lastFile} was trained on other data (its mean image differs from this data's)`, 'resume with the data it was trained with (config.json\'s dataDir)');
+  // The step must be one this run has, at the epoch and learning rate its schedule gives.
+  if (state.it > iterations) refuse(`${lastFile} is at step ${state.it}, past the ${iterations} steps this config runs`, 'a resume can make a run longer, never shorter');
+  if (state.epoch !== Math.floor(state.it / perEpoch)) refuse(`${lastFile} says step ${state.it} is in epoch ${state.epoch}, but with ${perEpoch} steps an epoch it is epoch ${Math.floor(state.it / perEpoch)}`);
+  const lr = lrAtEpoch(cfg.lr, cfg.lrDecay, state.epoch);
+  if (state.lr !== lr) refuse(`${lastFile} has learning rate ${state.lr} at epoch ${state.epoch}, but config.json's lr and lrDecay give ${lr}`);
+  if (cfg.sampling === 'replacement' ? state.batcher.perm !== null : state.it > 0 && state.batcher.perm === null) refuse(`${lastFile}'s batch order does not fit sampling "${cfg.sampling}"`);
+  // The optimizer's state: in last.ckpt itself (version 2), or beside it (a version-1 folder).
+  const optimizer: Record<string, Float32Array> = {};
+  for (const [k, v] of Object.entries(last.blocks ?? {})) if (k.startsWith(OPTIM)) optimizer[k.slice(OPTIM.length)] = v;
+  if (last.version === 1 && cfg.momentum > 0) {
+    const vFile = path.join(dir, LEGACY_VELOCITY);
+    let v: Checkpoint | null = null;
+    try {
+      v = loadCheckpoint(vFile);
+    } catch {
+      /* refused below */
+    }
+    if (!v || v.header.iteration !== state.it || v.params.length !== last.params.length) {
+      refuse(`its ${LAST} is from an older build (checkpoint version 1), which kept the momentum in ${LEGACY_VELOCITY}, and that file is missing, damaged or from another step`);
+    }
+    optimizer.velocity = v!.params;
+  }
+  const want = sgdStateNames(cfg.momentum);
+  if (Object.keys(optimizer).sort().join(',') !== want.join(',')) {
+    refuse(`${lastFile} holds optimizer state [${Object.keys(optimizer).join(', ')}], but SGD with momentum ${cfg.momentum} keeps [${want.join(', ')}]`, 'resume with the config it was trained with');
+  }
+  model.params.flat.set(last.params);
+  // The best parameters so far: in last.ckpt unless they are its own parameters (version 1: best.ckpt).
+  let best = last.blocks?.best ?? last.params;
+  if (last.version === 1) {
+    const bestFile = path.join(dir, 'best.ckpt');
+    try {
+      if (fs.existsSync(bestFile)) best = loadCheckpoint(bestFile).params;
+    } catch (e) {
+      return refuse(`it is a version-1 folder, whose best parameters are in best.ckpt, and ${(e as Error).message}`);
+    }
+    if (best.length !== last.params.length) refuse(`its best.ckpt has ${best.length} parameters, its ${LAST} ${last.params.length}`);
+  }
+  return { state, best, optimizer };
 }

@@ -5,8 +5,11 @@
  *   summary.json    final and best accuracies, seconds, engine, examples per second
  *   train.log       the pino log (JSON lines)
  *   best.ckpt       parameters with the best val accuracy (format in checkpoint.ts)
- * config.json, summary.json and best.ckpt are written atomically. metrics.jsonl and train.log
- * are append-only logs: a killed run may leave a partial last line, which readers skip.
+ *   last.ckpt       the parameters and everything a resume needs, in one file
+ * config.json, summary.json and the checkpoints are written atomically. metrics.jsonl and
+ * train.log are append-only logs: a killed run may leave a partial last line, which readers skip
+ * and a resume cuts. A resume cuts metrics.jsonl back to last.ckpt's step (it does those steps
+ * again, identically) and keeps every line of train.log.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -33,13 +36,42 @@ export function createRunDir(runsDir: string, name: string, now = new Date()): s
   }
 }
 
-/** Appends JSON lines, buffered; `flush` writes them out. */
+/**
+ * Appends JSON lines, buffered; `flush` writes them out. With `keepWhile` (a resume), the file is
+ * first cut back in place to its longest prefix of whole rows that pass, and `kept` holds them:
+ * the same file stays open for every later line, so nothing written after the cut is lost (a
+ * rewrite by rename would leave an earlier writer appending to the unlinked file).
+ */
 export class JsonlWriter {
   private fd: number;
   private buf: string[] = [];
+  /** The rows kept by `keepWhile` (empty without it). */
+  readonly kept: unknown[] = [];
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    keepWhile?: (row: unknown) => boolean,
+  ) {
     try {
+      if (keepWhile && fs.existsSync(file)) {
+        const text = fs.readFileSync(file, 'utf8');
+        let end = 0; // bytes of the kept prefix
+        for (let at = 0; at < text.length; ) {
+          const nl = text.indexOf('\n', at);
+          if (nl < 0) break; // a torn last line (a kill mid-write) is cut
+          let row: unknown;
+          try {
+            row = JSON.parse(text.slice(at, nl));
+          } catch {
+            break;
+          }
+          if (!keepWhile(row)) break;
+          this.kept.push(row);
+          end += Buffer.byteLength(text.slice(at, nl + 1), 'utf8');
+          at = nl + 1;
+        }
+        fs.truncateSync(file, end);
+      }
       this.fd = fs.openSync(file, 'a');
     } catch (e) {
       throw new RunIoError(ioErrorMessage('open', file, e));

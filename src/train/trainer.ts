@@ -11,7 +11,7 @@ import type { Mat } from '../linalg/mat.js';
 import type { Rng, RngState } from '../linalg/rng.js';
 import type { Model } from '../models/model.js';
 import type { Sampling } from '../config/config.js';
-import { sgdInit, sgdStep, lrAtEpoch } from '../optim/sgd.js';
+import { sgdInit, sgdSetStateBlocks, sgdStateBlocks, sgdStep, lrAtEpoch } from '../optim/sgd.js';
 import { Batcher, type BatcherState } from './batch.js';
 import { accuracy, type LabeledRows } from './evaluate.js';
 
@@ -60,11 +60,11 @@ export interface TrainerState {
   batcher: BatcherState;
 }
 
-/** A snapshot to resume from: the state, the best parameters so far, the momentum buffer, the losses so far. */
+/** A snapshot to resume from: the state, the best parameters so far, the optimizer's state (optim/sgd.ts sgdStateBlocks), the losses so far. */
 export interface ResumePoint {
   state: TrainerState;
   best: Float32Array;
-  velocity: Float32Array | null;
+  optimizer: Record<string, Float32Array>;
   lossHistory: ArrayLike<number>;
 }
 
@@ -153,13 +153,13 @@ export async function train(
     rng.setState(st.rng);
     batcher.setState(st.batcher);
     best.set(resume.best);
-    if (opt.velocity && resume.velocity) opt.velocity.set(resume.velocity);
+    sgdSetStateBlocks(opt, resume.optimizer); // throws if the saved state is not the one this optimizer keeps
     lossHistory.set(Array.from(resume.lossHistory).slice(0, start));
   }
   const snapshot = (it: number) => (): Omit<ResumePoint, 'lossHistory'> => ({
     state: { it, epoch, lr, bestValAcc, bestEpoch, trainAccHistory: [...trainAccHistory], valAccHistory: [...valAccHistory], rng: rng.getState(), batcher: batcher.getState() },
     best: best.slice(),
-    velocity: opt.velocity ? (opt.velocity as Float32Array).slice() : null,
+    optimizer: Object.fromEntries(Object.entries(sgdStateBlocks(opt)).map(([k, v]) => [k, Float32Array.from(v)])),
   });
 
   // The loop hands the event loop a turn every 50 ms, so a Ctrl-C handler can run and ask it to stop.

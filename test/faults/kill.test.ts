@@ -1,8 +1,11 @@
 /**
- * Fault tests (make test-faults): a training process is killed with SIGKILL at random points, at
- * least 20 times, and resumed each time with `train --resume`; the finished run must equal an
- * uninterrupted run with the same seed bit for bit, and no kill may ever leave a partial or
- * unreadable file in the run folder. Ctrl-C (SIGINT) must stop cleanly with exit 130 and resume.
+ * Fault tests (make test-faults): a training process (plain SGD, and SGD with momentum) is killed
+ * with SIGKILL at random points, at least 20 times, and resumed each time with `train --resume`;
+ * the finished run must equal an uninterrupted run with the same seed bit for bit, no kill may
+ * ever leave a partial or unreadable file in the run folder, metrics.jsonl must hold every row so
+ * far after every kill (and every row of the run at the end), and train.log must only grow. A
+ * sweep killed mid-trial must resume that trial the same way. Ctrl-C (SIGINT) must stop cleanly
+ * with exit 130 and resume.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,6 +46,38 @@ function finalOf(dir: string) {
   return { status: s.status, testAcc: s.testAcc, bestValAcc: s.bestValAcc, finalLoss: s.finalLoss, best: Buffer.from(loadCheckpoint(path.join(dir, 'best.ckpt')).params.buffer) };
 }
 
+/** metrics.jsonl's rows without their timings. */
+function metricRows(dir: string): Record<string, unknown>[] {
+  const f = path.join(dir, 'metrics.jsonl');
+  return fs.existsSync(f) ? (readJsonl(f) as Record<string, unknown>[]).map(({ seconds: _s, ...r }) => r) : [];
+}
+
+/**
+ * metrics.jsonl after a kill: exactly the uninterrupted run's rows so far (one per step and one
+ * per epoch, in order, the same numbers), and at least every row up to last.ckpt's step, which a
+ * resume carries on from.
+ */
+function checkMetrics(dir: string, want: Record<string, unknown>[], where: string): number {
+  const rows = metricRows(dir);
+  assert.deepEqual(rows, want.slice(0, rows.length), `${where}: metrics.jsonl is a complete prefix of the uninterrupted run's`);
+  const lastFile = path.join(dir, 'last.ckpt');
+  if (fs.existsSync(lastFile)) {
+    const it = loadCheckpoint(lastFile).header.trainer!.it;
+    const need = want.findIndex((r) => (r.it as number) > it);
+    assert.ok(rows.length >= need, `${where}: metrics.jsonl has ${rows.length} rows, but last.ckpt is at step ${it} (${need} rows)`);
+  }
+  return rows.length;
+}
+
+/** train.log only grows: every line an earlier process logged is still there, in order. */
+function checkLogGrows(dir: string, before: string): string {
+  const f = path.join(dir, 'train.log');
+  const now = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+  const whole = before.slice(0, before.lastIndexOf('\n') + 1); // a kill may tear the last line
+  assert.ok(now.startsWith(whole), `train.log lost lines: it held ${whole.length} bytes, now ${now.length}`);
+  return now;
+}
+
 function runFor(cmd: string[], ms: number): Promise<number | null> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [bin, ...cmd], { cwd: root, stdio: 'ignore' });
@@ -54,19 +89,28 @@ function runFor(cmd: string[], ms: number): Promise<number | null> {
   });
 }
 
-test('20+ SIGKILLs at random points, each resumed: the result equals an uninterrupted run, bit for bit', { timeout: 600_000 }, async (t) => {
+/**
+ * Run `runArgs` to completion through 20+ SIGKILLs at random moments, resuming after each; after
+ * every kill the folder's files are whole and its metrics complete so far; at the end the result
+ * and metrics.jsonl equal an uninterrupted run's, bit for bit.
+ */
+async function killAndResume(t: { diagnostic(m: string): void }, runArgs: string[], seed: number): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-'));
   try {
-    const ref = spawnSync(process.execPath, [bin, ...args, '--runs-dir', path.join(tmp, 'ref')], { cwd: root, encoding: 'utf8' });
+    const ref = spawnSync(process.execPath, [bin, ...runArgs, '--runs-dir', path.join(tmp, 'ref')], { cwd: root, encoding: 'utf8' });
     assert.equal(ref.status, 0, ref.stderr);
-    const want = finalOf(onlyRun(path.join(tmp, 'ref')));
+    const refDir = onlyRun(path.join(tmp, 'ref'));
+    const want = finalOf(refDir);
+    const wantRows = metricRows(refDir);
 
-    const rng = new Rng(2026);
+    const rng = new Rng(seed);
     const runs = path.join(tmp, 'killed');
     let kills = 0;
     let attempts = 0;
+    let resumes = 0;
     let code: number | null = null;
     let dir: string | null = null;
+    let log = '';
     while (code !== 0 || kills < 20) {
       if (code === 0) {
         // Finished before 20 kills: start over, the kills so far still count.
@@ -81,14 +125,20 @@ test('20+ SIGKILLs at random points, each resumed: the result equals an uninterr
         fs.rmSync(runs, { recursive: true, force: true }); // killed before its first checkpoint: start again
         dir = null;
       }
-      code = await runFor(resumable ? ['--resume', dir!] : [...args, '--runs-dir', runs], ms);
+      if (dir === null) log = '';
+      if (resumable) resumes++;
+      code = await runFor(resumable ? ['--resume', dir!] : [...runArgs, '--runs-dir', runs], ms);
       if (dir === null && fs.existsSync(runs) && fs.readdirSync(runs).length > 0) dir = onlyRun(runs);
       if (code === null) kills++;
       else assert.equal(code, 0, 'a run that was not killed exits 0');
-      if (dir !== null) checkFolder(dir);
+      if (dir !== null) {
+        checkFolder(dir);
+        checkMetrics(dir, wantRows, `after attempt ${attempts}`);
+        log = checkLogGrows(dir, log);
+      }
     }
     const got = finalOf(dir!);
-    t.diagnostic(`${kills} kills survived in ${attempts} attempts`);
+    t.diagnostic(`${kills} kills survived in ${attempts} attempts (${resumes} resumes)`);
     assert.deepEqual(fs.readdirSync(dir!).filter((f) => f.endsWith('.tmp')), [], 'no temporary file is left once the run has finished');
     assert.ok(kills >= 20);
     assert.equal(got.status, 'ok');
@@ -96,6 +146,85 @@ test('20+ SIGKILLs at random points, each resumed: the result equals an uninterr
     assert.equal(got.bestValAcc, want.bestValAcc);
     assert.equal(got.finalLoss, want.finalLoss);
     assert.ok(got.best.equals(want.best), 'the best parameters are bit-identical');
+    assert.deepEqual(metricRows(dir!), wantRows, 'metrics.jsonl holds one row per step and per epoch of the whole run, in order');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+test('20+ SIGKILLs at random points, each resumed: the result and metrics.jsonl equal an uninterrupted run, bit for bit', { timeout: 600_000 }, (t) => killAndResume(t, args, 2026));
+
+test('a momentum run (shuffled batches) through 20+ SIGKILLs, each resumed: the result and metrics.jsonl equal an uninterrupted run, bit for bit', { timeout: 600_000 }, (t) =>
+  killAndResume(t, [...args, '--momentum', '0.9', '--sampling', 'shuffle'], 2027),
+);
+
+/** The folders of a sweep's trials, as its sweep.json lists them (relative to the sweep folder). */
+function trialDirs(sweepDir: string): string[] {
+  const f = path.join(sweepDir, 'sweep.json');
+  if (!fs.existsSync(f)) return [];
+  return (JSON.parse(fs.readFileSync(f, 'utf8')) as { trials: { dir: string }[] }).trials.map((x) => path.join(sweepDir, x.dir));
+}
+
+test('a sweep killed (SIGKILL) mid-trial and run again resumes that trial: its metrics are whole and its result equals an uninterrupted sweep\'s', { timeout: 600_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-sweep-'));
+  try {
+    const spec = (runsDir: string) => ({
+      name: 'kill',
+      base: { dataset: 'mnist', model: 'mlp', hidden: [48], numTrain: 2000, numVal: 200, numTest: 300, numDev: 50, batchSize: 100, epochs: 6, momentum: 0.9, backend: 'js', seed: 7, runsDir },
+      grid: { lr: [0.3, 0.5] },
+    });
+    const sweepOf = (name: string) => {
+      const file = path.join(tmp, `${name}.json`);
+      fs.writeFileSync(file, JSON.stringify(spec(path.join(tmp, name))));
+      return { file, dir: path.join(tmp, name, 'sweep-kill') };
+    };
+    const cmd = (file: string) => [bin, 'sweep', '--config', file, '--workers', '1'];
+    const ref = sweepOf('ref');
+    const r = spawnSync(process.execPath, cmd(ref.file), { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+
+    // Kill the sweep a random moment after a trial has written its first last.ckpt, before it finishes.
+    const k = sweepOf('killed');
+    const rng = new Rng(99);
+    let victim: string | null = null;
+    for (let attempt = 0; victim === null; attempt++) {
+      assert.ok(attempt < 5, 'no trial was caught mid-run');
+      fs.rmSync(path.join(tmp, 'killed'), { recursive: true, force: true });
+      const p = spawn(process.execPath, cmd(k.file), { cwd: root, stdio: 'ignore' });
+      const exited = new Promise((resolve) => p.on('exit', resolve));
+      let seen: string | null = null;
+      while (seen === null && p.exitCode === null) {
+        await new Promise((res) => setTimeout(res, 10));
+        seen = trialDirs(k.dir).find((d) => fs.existsSync(path.join(d, 'last.ckpt')) && !fs.existsSync(path.join(d, 'summary.json'))) ?? null;
+      }
+      await new Promise((res) => setTimeout(res, Math.floor(rng.uniform() * 400)));
+      p.kill('SIGKILL');
+      await exited;
+      if (seen !== null && !fs.existsSync(path.join(seen, 'summary.json'))) victim = seen;
+    }
+    const at = loadCheckpoint(path.join(victim, 'last.ckpt')).header.trainer!.it;
+    const logBefore = fs.readFileSync(path.join(victim, 'train.log'), 'utf8');
+    checkFolder(victim);
+
+    const again = spawnSync(process.execPath, cmd(k.file), { cwd: root, encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stderr);
+    // Resumed, not restarted: the log keeps the killed attempt's lines and says where it carried on.
+    const log = checkLogGrows(victim, logBefore);
+    const resumed = log.split('\n').filter((l) => l.includes('"msg":"resumed"')).map((l) => JSON.parse(l) as { it: number });
+    assert.deepEqual(resumed.map((x) => x.it), [at], `the trial resumed from last.ckpt's step ${at}`);
+
+    // The same trial of the uninterrupted sweep, found through results.json by its parameters.
+    type Results = { trials: { dir: string; params: unknown; status: string; trainAcc: number; valAcc: number; bestEpoch: number }[] };
+    const results = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'results.json'), 'utf8')) as Results;
+    const mine = results(k.dir).trials.find((x) => path.join(k.dir, x.dir) === victim);
+    assert.ok(mine, `results.json lists ${victim}`);
+    const theirs = results(ref.dir).trials.find((x) => JSON.stringify(x.params) === JSON.stringify(mine.params));
+    assert.ok(theirs);
+    const refTrial = path.join(ref.dir, theirs.dir);
+    assert.deepEqual([mine.status, mine.trainAcc, mine.valAcc, mine.bestEpoch], [theirs.status, theirs.trainAcc, theirs.valAcc, theirs.bestEpoch]);
+    assert.deepEqual(metricRows(victim), metricRows(refTrial), 'the trial\'s metrics.jsonl: one row per step and per epoch, the uninterrupted trial\'s');
+    assert.ok(finalOf(victim).best.equals(finalOf(refTrial).best), 'the trial\'s best parameters are bit-identical');
+    assert.equal(finalOf(victim).finalLoss, finalOf(refTrial).finalLoss);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
