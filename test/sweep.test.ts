@@ -219,6 +219,27 @@ test('sweep file errors are ConfigErrors that name the problem', () => {
   bad([1, 2], /expected a JSON object/);
 });
 
+test('issue 15 #9: a sweep of more than 10,000 trials is refused before anything is expanded, naming the count', () => {
+  // 10⁷ grid points: seven keys of ten values each. Refused at once (no 10⁷ objects are built).
+  const ten = (x: number) => Array.from({ length: 10 }, (_, i) => x * (i + 1));
+  const huge = { lr: ten(0.01), reg: ten(1e-4), batchSize: ten(10), lrDecay: ten(0.09), initStd: ten(1e-4), momentum: ten(0.09), seed: ten(1) };
+  const t0 = performance.now();
+  assert.throws(
+    () => parseSweep({ name: 'big', grid: huge }, 'big.json'),
+    (e: unknown) => e instanceof ConfigError && /big\.json: the grid has 10,000,000 trials \(lr 10 × reg 10 × batchSize 10 × lrDecay 10 × initStd 10 × momentum 10 × seed 10\); a sweep holds at most 10,000/.test(e.message),
+  );
+  assert.throws(
+    () => parseSweep({ name: 'big', random: { trials: 100_000_000, lr: { logUniform: [1e-7, 1e-5] } } }, 'big.json'),
+    (e: unknown) => e instanceof ConfigError && /random\.trials = 100,000,000 is too many; a sweep holds at most 10,000 trials/.test(e.message),
+  );
+  assert.ok(performance.now() - t0 < 1000, 'refused at once');
+  // A spec made in code is held to the same cap when it is expanded.
+  assert.throws(() => expandParams({ name: 'code', base: {}, random: { trials: 20_000, seed: 0, params: { lr: { uniform: [0.1, 1] } } } }), (e: unknown) => e instanceof ConfigError && /20,000 trials/.test(e.message));
+  // 10,000 exactly is a sweep.
+  const hundred = (x: number) => Array.from({ length: 100 }, (_, i) => x * (i + 1));
+  assert.equal(expandParams(parseSweep({ name: 'ok', grid: { lr: hundred(0.001), reg: hundred(1e-5) } }, 'ok.json')).length, 10_000);
+});
+
 test('fmtE prints as Python %e does', () => {
   assert.equal(fmtE(1e-6), '1.000000e-06');
   assert.equal(fmtE(1000), '1.000000e+03');
