@@ -19,7 +19,7 @@ import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { accuracy } from '../src/train/evaluate.js';
 import { loadRunData, type Summary } from '../src/train/run.js';
 import { expandParams, expandTrials, fmtE, parseSweep, readSweepFile } from '../src/sweep/spec.js';
-import { resultsCsv, runSweep, type SweepResults } from '../src/sweep/sweep.js';
+import { configHash, resultsCsv, runSweep, type SweepResults } from '../src/sweep/sweep.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -56,7 +56,8 @@ async function sweep(file: string, workers = 2): Promise<{ results: SweepResults
 }
 
 const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
-const trialDir = (sweepDir: string, i: number) => path.join(sweepDir, 'trials', `trial-${String(i).padStart(3, '0')}`);
+/** Trial `i`'s folder, as results.json lists it (folders are named by a hash of the config). */
+const trialDir = (sweepDir: string, i: number) => path.join(sweepDir, readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials.find((t) => t.index === i)!.dir);
 const mtime = (f: string) => fs.statSync(f).mtimeMs;
 
 /** RFC 4180 CSV: quoted cells may hold commas, quotes ("") and newlines. */
@@ -277,6 +278,7 @@ test('results.csv quotes cells with commas, quotes or newlines (hidden sizes, fa
     trialSeconds: 1,
     trialsRun: 2,
     peakRssMB: 1,
+    notInSweep: [],
   };
   const text = resultsCsv(results, ['hidden', 'lr']);
   assert.ok(text.endsWith('\n'));
@@ -314,7 +316,8 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   for (const [i, r] of results.trials.entries()) {
     const tdir = trialDir(sweepDir, i + 1);
     assert.equal(r.index, i + 1);
-    assert.equal(r.dir, path.join('trials', `trial-00${i + 1}`));
+    assert.equal(r.dir, path.join('trials', `trial-${configHash(readJson<Config>(path.join(tdir, 'config.json')))}`));
+    assert.match(r.dir, /^trials\/trial-[0-9a-f]{12}$/);
     assert.equal(path.join(sweepDir, r.dir), tdir);
     assert.equal(r.status, 'ok', `trial ${r.index}: ${r.reason}`);
     assert.equal(r.reason, null);
@@ -435,21 +438,45 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   assert.deepEqual(readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials.map((r) => r.index), [1, 2, 3, 4]);
   assert.ok(third.results.best && typeof third.results.best.testAcc === 'number');
 
-  // A changed grid value: trials whose config is unchanged are kept, the changed ones rerun.
-  const before4 = [1, 2, 3, 4].map((i) => mtime(summaryFile(i)));
+  // issue 15 #4: a changed grid value. The unchanged trials are reused, the changed ones run in
+  // new folders of their own, and the finished trials of lr 0.05 are kept, not deleted.
+  const oldDirs = results.trials.map((r) => r.dir);
+  const snapshot = (rel: string) => ({ mtime: mtime(path.join(sweepDir, rel, 'summary.json')), text: fs.readFileSync(path.join(sweepDir, rel, 'summary.json'), 'utf8') });
+  const before4 = oldDirs.map(snapshot);
   writeSweep(dir, { name: 'grid', grid: { lr: [0.5, 0.2], reg: [1e-5, 1e-2] } });
   const fourth = await sweep(file);
   assert.ok(fourth.lines.includes('2 finished earlier and are kept; 2 to run'), fourth.lines.join('\n'));
+  const gone = [oldDirs[2], oldDirs[3]].sort();
+  assert.ok(
+    fourth.lines.includes(`2 finished trials are not in the sweep any more and kept in ${path.join(sweepDir, 'trials')} (${gone.map((d) => path.basename(d)).join(', ')}); results.json lists them under notInSweep`),
+    fourth.lines.join('\n'),
+  );
+  assert.deepEqual(fourth.results.notInSweep, gone);
+  for (const [i, rel] of oldDirs.entries()) {
+    assert.deepEqual(fs.readdirSync(path.join(sweepDir, rel)).sort(), TRIAL_FILES, `${rel} is whole`);
+    assert.deepEqual(snapshot(rel), before4[i], `${rel} was not touched`);
+  }
   assert.deepEqual(fourth.results.trials.map((r) => r.resumed), [true, true, false, false]);
   assert.equal(fourth.results.trialsRun, 2);
-  assert.equal(mtime(summaryFile(1)), before4[0]);
-  assert.equal(mtime(summaryFile(2)), before4[1]);
-  assert.notEqual(mtime(summaryFile(3)), before4[2]);
-  assert.notEqual(mtime(summaryFile(4)), before4[3]);
-  for (const i of [3, 4]) assert.equal(readJson<Config>(path.join(trialDir(sweepDir, i), 'config.json')).lr, 0.2);
+  assert.deepEqual(fourth.results.trials.slice(0, 2).map((r) => r.dir), oldDirs.slice(0, 2));
+  for (const r of fourth.results.trials.slice(2)) {
+    assert.ok(!oldDirs.includes(r.dir), `${r.dir} is a new folder`);
+    assert.equal(readJson<Config>(path.join(sweepDir, r.dir, 'config.json')).lr, 0.2);
+  }
   assert.deepEqual(fourth.results.trials.map((r) => r.params.lr), [0.5, 0.5, 0.2, 0.2]);
   assert.ok(fourth.results.trials.every((r) => r.status === 'ok'));
   assert.deepEqual(readCsv(path.join(sweepDir, 'results.csv')).map((r) => Number(r.lr)), [0.5, 0.5, 0.2, 0.2]);
+  // sweep.json lists every trial's folder too (the fault tests find trial folders there).
+  assert.deepEqual(readJson<{ trials: { index: number; dir: string }[] }>(path.join(sweepDir, 'sweep.json')).trials.map((t) => t.dir), fourth.results.trials.map((r) => r.dir));
+
+  // Both grids at once, in another order (so every index changes): everything is reused, nothing runs.
+  writeSweep(dir, { name: 'grid', grid: { lr: [0.05, 0.2, 0.5], reg: [1e-5, 1e-2] } });
+  const fifth = await sweep(file);
+  assert.ok(fifth.lines.includes('6 finished earlier and are kept; 0 to run'), fifth.lines.join('\n'));
+  assert.equal(fifth.results.trialsRun, 0);
+  assert.deepEqual(fifth.results.notInSweep, []);
+  assert.deepEqual(fifth.results.trials.map((r) => r.dir), [oldDirs[2], oldDirs[3], fourth.results.trials[2].dir, fourth.results.trials[3].dir, oldDirs[0], oldDirs[1]]);
+  for (const [i, rel] of oldDirs.entries()) assert.deepEqual(snapshot(rel), before4[i], `${rel} was not touched`);
 });
 
 test('a diverging trial is recorded as diverged, the others finish, and it is not rerun', async () => {
