@@ -5,7 +5,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -566,4 +566,108 @@ test('train sweep: runs a sweep file on worker threads from the built CLI; bad u
   assert.equal(u.code, 2, u.err + u.out);
   assert.match(u.err, /unknown key "workerz"/);
   assert.ok(!fs.existsSync(path.join(dir, 'runs', 'sweep-bad')), 'nothing written for a bad sweep file');
+});
+
+/** Run bin/train.js without waiting; resolves with its exit code and output. */
+function trainAsync(args: string[], cwd: string, onOut?: (text: string, pid: number) => void) {
+  const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0' } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+    onOut?.(out, child.pid!);
+  });
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const done = new Promise<{ code: number | null; out: string; err: string; pid: number }>((resolve) => child.on('close', (code) => resolve({ code, out, err, pid: child.pid! })));
+  return { child, done };
+}
+
+test('issue 15 #10: two copies of one sweep started together: one runs it, the other says it is already running, by whom and where', async () => {
+  const dir = tmp();
+  const file = writeSweep(dir, { name: 'twice', grid: { lr: [0.5, 0.05], reg: [1e-5, 1e-2] } });
+  const sweepDir = path.join(dir, 'runs', 'sweep-twice');
+  const args = ['sweep', '--config', file, '--workers', '1'];
+  const [a, b] = await Promise.all([trainAsync(args, dir).done, trainAsync(args, dir).done]);
+  const [won, lost] = a.code === 0 ? [a, b] : [b, a];
+  assert.equal(won.code, 0, `one copy runs the sweep:\n${a.err}${a.out}\n---\n${b.err}${b.out}`);
+  assert.equal(lost.code, 1, `the other stops:\n${lost.err}${lost.out}`);
+  assert.equal(
+    lost.err,
+    `error: sweep twice is already running in ${sweepDir} (process ${won.pid} on this host, started ${/started (\S+)\)/.exec(lost.err)?.[1]}); wait for it to finish, or if it is not running, delete ${path.join(sweepDir, 'sweep.lock')}\n`,
+  );
+  assert.match(lost.err, /started \d{4}-\d\d-\d\dT/);
+  // The copy that ran finished every trial, and took its lock away at the end.
+  const results = readJson<SweepResults>(path.join(sweepDir, 'results.json'));
+  assert.deepEqual(results.trials.map((r) => r.status), ['ok', 'ok', 'ok', 'ok']);
+  for (const r of results.trials) assert.deepEqual(fs.readdirSync(path.join(sweepDir, r.dir)).sort(), TRIAL_FILES);
+  assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'the lock is released');
+});
+
+test('issue 15 #10: the lock of a killed sweep (its process gone) is taken over with a note', async () => {
+  const dir = tmp();
+  const file = writeSweep(dir, { name: 'stale', grid: { lr: [0.5] } });
+  const sweepDir = path.join(dir, 'runs', 'sweep-stale');
+  // A sweep killed with SIGKILL while it held the lock.
+  const victim = trainAsync(['sweep', '--config', file, '--workers', '1'], dir, (out, pid) => {
+    if (/^data: /m.test(out)) process.kill(pid, 'SIGKILL');
+  });
+  const killed = await victim.done;
+  assert.equal(killed.code, null, `killed: ${killed.err}${killed.out}`);
+  const lock = readJson<{ pid: number; host: string }>(path.join(sweepDir, 'sweep.lock'));
+  assert.equal(lock.pid, killed.pid);
+  assert.equal(lock.host, os.hostname());
+  const { results, lines } = await sweep(file, 1);
+  assert.ok(lines.some((l) => l.startsWith(`note: took over ${path.join(sweepDir, 'sweep.lock')}, left by process ${killed.pid} (started `) && l.endsWith('), which is no longer running')), lines.join('\n'));
+  assert.deepEqual(results.trials.map((r) => r.status), ['ok']);
+  assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')));
+  // A lock held by a live process is respected, in-process too: the error names the holder.
+  fs.writeFileSync(path.join(sweepDir, 'sweep.lock'), JSON.stringify({ pid: process.pid, host: os.hostname(), started: 'now' }));
+  await assert.rejects(sweep(file, 1), (e: Error) => e.constructor.name === 'RunIoError' && e.message.includes(`(process ${process.pid} on this host, started now)`));
+  fs.rmSync(path.join(sweepDir, 'sweep.lock'));
+});
+
+test('issue 15 #10: a disk that fills up under results.json ends the sweep with one clear line (exit 1), no crash', { timeout: 120_000 }, async (t) => {
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-small-'));
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    t.skip(`cannot mount a small tmpfs here (${(mount.stderr || mount.error?.message || '').trim()})`);
+    fs.rmSync(mnt, { recursive: true, force: true });
+    return;
+  }
+  try {
+    const dir = tmp();
+    const file = writeSweep(dir, { name: 'full', base: { runsDir: path.join(mnt, 'runs'), iterations: 60 }, grid: { lr: [0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.04, 0.03] } });
+    let filled = false;
+    const fill = () => {
+      // Once the first trial is in, the disk fills up: every later write there fails with ENOSPC.
+      filled = true;
+      const fd = fs.openSync(path.join(mnt, 'filler'), 'w');
+      const big = Buffer.alloc(1 << 16);
+      try {
+        for (;;) fs.writeSync(fd, big);
+      } catch {
+        /* full at 64 KB granularity */
+      }
+      try {
+        for (;;) fs.writeSync(fd, big.subarray(0, 1));
+      } catch {
+        /* full */
+      }
+      fs.closeSync(fd);
+    };
+    const r = await trainAsync(['sweep', '--config', file, '--workers', '1'], dir, (out) => {
+      if (!filled && /^trial 1\/8 /m.test(out)) fill();
+    }).done;
+    assert.ok(filled, r.out + r.err);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.err, /^error: cannot write \S+\/sweep-full\/results\.(json|csv): the disk is full\. Free some space, or pass --runs-dir on another disk \(ENOSPC\)\n$/);
+    assert.doesNotMatch(r.err, /^\s+at /m, 'no stack trace');
+    const sweepDir = path.join(mnt, 'runs', 'sweep-full');
+    assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'the lock is released');
+    // What was saved before the disk filled is whole (written atomically).
+    assert.ok(Array.isArray(readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials));
+  } finally {
+    spawnSync('umount', [mnt]);
+    fs.rmSync(mnt, { recursive: true, force: true });
+  }
 });
