@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
 import { confusionChart } from '../src/report/charts.js';
-import { kvTable, page } from '../src/report/html.js';
+import { cspHash, kvTable, page } from '../src/report/html.js';
+import { buildSweepReport } from '../src/report/sweep_report.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const XSS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', '</script><script>alert(2)</script>', "'><svg onload=alert(3)>"];
@@ -96,4 +97,82 @@ test('end to end: a CIFAR class name with markup is escaped in report.html', (t)
   assertNoInjection(html);
   assert.deepEqual(scriptTags(html), { open: 3, close: 3 });
   fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** The inline <script> and <style> texts of a page, and its CSP as directive → sources. */
+function inlineParts(html: string) {
+  const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+  const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]);
+  const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html);
+  assert.ok(meta, 'a CSP meta tag');
+  const csp = new Map(meta[1].split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+  return { scripts, styles, csp };
+}
+
+/** A sweep folder whose results.json was crafted: trial folders that are links out of it. */
+function craftedSweep(): { dir: string; outside: string } {
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'report-links-'));
+  const dir = path.join(top, 'sweep-x');
+  const outside = path.join(top, 'outside');
+  const hostile = ['javascript:alert(1)/x', 'JavaScript:alert(2)', 'data:text/html,hi', 'https://evil.example/x', '//evil.example/x', '/etc', '../outside', 'trials/../../outside', 'trials\\..\\..\\outside', 'trials/link-out', 'trials/a\nb'];
+  const dirs = ['trials/trial-0a1b2c3d4e5f', 'trials/odd:name', ...hostile];
+  fs.mkdirSync(outside, { recursive: true });
+  fs.writeFileSync(path.join(outside, 'report.html'), 'outside');
+  fs.mkdirSync(path.join(dir, 'trials'), { recursive: true });
+  fs.symlinkSync(outside, path.join(dir, 'trials', 'link-out'));
+  // Report files wherever a hostile name can be a folder, so only the check can stop the link.
+  for (const d of dirs) {
+    try {
+      fs.mkdirSync(path.join(dir, d), { recursive: true });
+      fs.writeFileSync(path.join(dir, d, 'report.html'), 'run report');
+    } catch {
+      /* not a possible folder name */
+    }
+  }
+  const trials = dirs.map((d, i) => ({ index: i + 1, dir: d, status: 'ok', reason: null, params: { lr: 0.1 * (i + 1) }, trainAcc: 0.5, valAcc: 0.4, bestEpoch: 1, seconds: 1, resumed: false }));
+  fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify({ name: 'x', sweepFile: 'x.json', folder: dir, trials, best: null, workers: 1, seconds: 1, trialSeconds: 1, trialsRun: 1, peakRssMB: 1, notInSweep: [] }));
+  fs.writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify({ spec: {}, trials: trials.map((t) => ({ index: t.index, dir: t.dir, params: t.params, config: { lr: t.params.lr, reg: 1e-3 } })) }));
+  return { dir, outside: top };
+}
+
+test('issue 15 #14: links from results.json are relative paths inside the sweep folder; javascript: and every other escape get no link', async () => {
+  const { dir, outside } = craftedSweep();
+  try {
+    const html = fs.readFileSync(await buildSweepReport(dir), 'utf8');
+    const hrefs = [...html.matchAll(/\bhref\s*=\s*"([^"]*)"/gi)].map((m) => m[1]);
+    assert.deepEqual(hrefs, ['trials/trial-0a1b2c3d4e5f/report.html', 'trials/odd%3Aname/report.html']);
+    assert.ok(!/javascript:/i.test(html.replace(/<script>[\s\S]*?<\/script>/g, '')), 'no javascript: anywhere in the markup');
+    assert.equal((html.match(/<tr[ >]/g) ?? []).length, 14, 'every trial still has its row (header + 13)');
+  } finally {
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+test('issue 15 #14: the CSP allows each inline script and the style sheet by sha256, and nothing inline else', async () => {
+  const { dir, outside } = craftedSweep();
+  try {
+    const pages = [
+      page('t', 's', [{ kind: 'chart', id: 'c', title: 'c', spec: confusionChart([[1, 0], [0, 1]], ['a', 'b']), height: 420 }]),
+      fs.readFileSync(await buildSweepReport(dir), 'utf8'),
+    ];
+    for (const html of pages) {
+      const { scripts, styles, csp } = inlineParts(html);
+      assert.equal(scripts.length, 3);
+      assert.equal(styles.length, 1);
+      assert.ok(!html.includes('unsafe-inline'), 'no unsafe-inline');
+      assert.ok(!html.includes('unsafe-eval'));
+      assert.deepEqual(csp.get('default-src'), ["'none'"]);
+      assert.deepEqual(csp.get('script-src'), scripts.map(cspHash));
+      assert.deepEqual(csp.get('style-src'), styles.map(cspHash));
+      assert.deepEqual(csp.get('img-src'), ['data:']);
+      // No inline style or event-handler attributes: the policy would block them.
+      const markup = html.replace(/<script>[\s\S]*?<\/script>/g, '').replace(/<style>[\s\S]*?<\/style>/g, '');
+      assert.ok(!/\sstyle\s*=/i.test(markup), 'no style attributes');
+      assert.ok(!/\son[a-z]+\s*=/i.test(markup), 'no event-handler attributes');
+    }
+    // The hash is the browser's: sha256 of the UTF-8 text, base64.
+    assert.equal(cspHash('alert(1)'), "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='");
+  } finally {
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
 });

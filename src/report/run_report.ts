@@ -91,7 +91,7 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
     const acc = counts.reduce((s, r, t) => s + r[t], 0) / Math.max(1, rows.n);
     await chart('confusion', 'Confusion matrix', confusionChart(counts, h.classes), `Rows: true class; columns: predicted; shade: fraction of the row. Test accuracy ${acc.toFixed(3)} on ${rows.n} records.`, 420);
     const head = `<tr><th>true ↓ / predicted →</th>${h.classes.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
-    const body = counts.map((r, t) => `<tr><th>${esc(h.classes[t])}</th>${r.map((v, p) => `<td class="num"${p === t ? ' style="font-weight:600"' : ''}>${v}</td>`).join('')}</tr>`).join('');
+    const body = counts.map((r, t) => `<tr><th>${esc(h.classes[t])}</th>${r.map((v, p) => `<td class="num${p === t ? ' diag' : ''}">${v}</td>`).join('')}</tr>`).join('');
     blocks.push({ kind: 'html', title: 'Confusion counts', html: `<table class="trials">${head}${body}</table>` });
     if (wrong.length > 0) {
       const imgs = wrong.map((i) => imageOfRow(rowsView(rows.X, i, 1).data, ck.mean, h.preprocess.scale, shape));

@@ -9,7 +9,7 @@ import type { Config } from '../config/config.js';
 import type { SweepResults } from '../sweep/sweep.js';
 import { writeFileAtomic } from '../train/atomic.js';
 import { renderPng, sweepScatter } from './charts.js';
-import { type Block, esc, fmt, page } from './html.js';
+import { type Block, esc, fmt, page, relativeHref } from './html.js';
 
 const SORT_JS = `document.querySelectorAll('table.trials th').forEach(function (th, col) {
   th.addEventListener('click', function () {
@@ -49,8 +49,10 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
   const best = results.best?.index;
   const head = ['trial', 'status', ...keys, 'train acc', 'val acc', 'best epoch', 'seconds', 'report'];
   const rows = results.trials.map((t) => {
-    const report = path.join(t.dir, 'report.html');
-    const link = fs.existsSync(path.join(sweepDir, report)) ? `<a href="${esc(report.split(path.sep).join('/'))}">run report</a>` : '–';
+    // t.dir comes from results.json, which anyone may have edited: a link only to a report
+    // inside the sweep folder, by a relative path (never a scheme such as javascript:).
+    const href = relativeHref(sweepDir, `${t.dir.split(path.sep).join('/')}/report.html`);
+    const link = href ? `<a href="${esc(href)}">run report</a>` : '–';
     const p = t.params as Record<string, unknown>;
     const cells: [unknown, string, boolean][] = [
       [t.index, String(t.index), true],
