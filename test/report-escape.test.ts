@@ -10,7 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
-import { confusionChart } from '../src/report/charts.js';
+import { createCanvas } from '@napi-rs/canvas';
+import { Chart } from 'chart.js';
+import { confusionChart, hydrate, renderPng } from '../src/report/charts.js';
 import { cspHash, kvTable, page } from '../src/report/html.js';
 import { buildSweepReport } from '../src/report/sweep_report.js';
 
@@ -175,4 +177,39 @@ test('issue 15 #14: the CSP allows each inline script and the style sheet by sha
   } finally {
     fs.rmSync(outside, { recursive: true, force: true });
   }
+});
+
+test('issue 15 #18: the confusion chart keys classes by index, so duplicated names still get a row and a column each', async () => {
+  const classes = ['cat', 'cat', 'dog'];
+  const counts = [
+    [5, 1, 0],
+    [2, 7, 1],
+    [0, 0, 9],
+  ];
+  const spec = confusionChart(counts, classes);
+  // Drawn by Chart.js in Node, as the PNG twin is: nine cells at nine places, three ticks per axis named by class.
+  const config = hydrate(JSON.parse(JSON.stringify(spec)));
+  config.options = { ...config.options, responsive: false, animation: false, devicePixelRatio: 1 };
+  const chart = new Chart(createCanvas(480, 480).getContext('2d') as never, config as never);
+  try {
+    const cells = chart.getDatasetMeta(0).data.map((e) => `${Math.round(e.x)},${Math.round(e.y)}`);
+    assert.equal(cells.length, 9);
+    assert.equal(new Set(cells).size, 9, `cells at ${cells.join(' ')}`);
+    const xs = [...new Set(chart.getDatasetMeta(0).data.map((e) => Math.round(e.x)))];
+    const ys = [...new Set(chart.getDatasetMeta(0).data.map((e) => Math.round(e.y)))];
+    assert.equal(xs.length, 3, 'three columns');
+    assert.equal(ys.length, 3, 'three rows');
+    const names = (axis: 'x' | 'y') => chart.scales[axis].ticks.filter((t) => t.label !== '').map((t) => t.label);
+    assert.deepEqual(names('x'), classes);
+    assert.deepEqual(names('y'), classes);
+    // Row t, column p holds counts[t][p]: true class 1 (the second "cat") predicted as class 1.
+    const values = (chart.data.datasets[0].data as unknown as { x: number; y: number; v: number }[]).map((d) => [d.y, d.x, d.v]);
+    assert.deepEqual(values.find(([t, p]) => t === 1 && p === 1), [1, 1, 7]);
+    // The true-class axis reads top to bottom: class 0's row is above class 2's.
+    const yOf = (t: number) => chart.getDatasetMeta(0).data[t * 3].y;
+    assert.ok(yOf(0) < yOf(2));
+  } finally {
+    chart.destroy();
+  }
+  assert.ok((await renderPng(spec)).length > 1000);
 });
