@@ -213,3 +213,75 @@ test('issue 15 #18: the confusion chart keys classes by index, so duplicated nam
   }
   assert.ok((await renderPng(spec)).length > 1000);
 });
+
+/** Rewrite a checkpoint's JSON header (the payload after it moves with it, unchanged). */
+function editCheckpointHeader(file: string, edit: (h: Record<string, unknown>) => void): void {
+  const buf = fs.readFileSync(file);
+  const h = buf.readUInt32LE(12);
+  const header = JSON.parse(buf.subarray(16, 16 + h).toString('utf8')) as Record<string, unknown>;
+  const payload = buf.subarray(Math.ceil((16 + h) / 4) * 4);
+  edit(header);
+  const text = Buffer.from(JSON.stringify(header), 'utf8');
+  const head = Buffer.alloc(Math.ceil((16 + text.length) / 4) * 4);
+  buf.copy(head, 0, 0, 12);
+  head.writeUInt32LE(text.length, 12);
+  text.copy(head, 16);
+  fs.writeFileSync(file, Buffer.concat([head, payload]));
+}
+
+test('issue 15 #12: report refuses a malformed summary.json, config.json, metrics.jsonl, class list, results.json or sweep.json in one line naming the file and field (exit 1)', (t) => {
+  const bin = path.join(root, 'bin', 'train.js');
+  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.js'))) {
+    t.skip('dist/ is not built (npm run build)');
+    return;
+  }
+  const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-bad-'));
+  const { dir: sweepDir, outside } = craftedSweep();
+  try {
+    const runs = path.join(tmp, 'runs');
+    const r = run(['--num-train', '1000', '--num-val', '200', '--num-test', '300', '--num-dev', '50', '--iterations', '20', '--batch-size', '100', '--runs-dir', runs, '--backend', 'js', '--name', 'good']);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const good = path.join(runs, fs.readdirSync(runs)[0]);
+    assert.equal(run(['report', good, '--backend', 'js']).status, 0, 'the run folder as written reports');
+    assert.equal(run(['report', sweepDir]).status, 0, 'the sweep folder as written reports');
+
+    const json = (f: string, edit: (o: Record<string, unknown>) => unknown) => (d: string) => {
+      const o = JSON.parse(fs.readFileSync(path.join(d, f), 'utf8'));
+      const v = edit(o);
+      fs.writeFileSync(path.join(d, f), JSON.stringify(v === undefined ? o : v));
+    };
+    const text = (f: string, edit: (s: string) => string) => (d: string) => fs.writeFileSync(path.join(d, f), edit(fs.readFileSync(path.join(d, f), 'utf8')));
+    const trial0 = (o: Record<string, unknown>) => (o.trials as Record<string, unknown>[])[0];
+    const cases: [string, string, (d: string) => void, RegExp][] = [
+      ['run', 'summary.json without seconds', json('summary.json', (o) => void delete o.seconds), /summary\.json: seconds = undefined is not valid: expected an object/],
+      ['run', 'summary.json model without hidden', json('summary.json', (o) => void (o.model = { kind: 'mlp' })), /summary\.json: model\.hidden = undefined is not valid: expected a list of hidden sizes/],
+      ['run', 'summary.json accuracy a word', json('summary.json', (o) => void (o.bestValAcc = 'high')), /summary\.json: bestValAcc = "high" is not valid: expected a number in \[0, 1\]/],
+      ['run', 'summary.json not JSON', text('summary.json', (s) => s.slice(0, 20)), /summary\.json is not valid JSON/],
+      ['run', 'config.json a list', json('config.json', () => []), /config\.json holds \[\], not a JSON object/],
+      ['run', 'config.json name a number', json('config.json', (o) => void (o.name = 5)), /config\.json: name = 5 is not valid: expected a string/],
+      ['run', 'metrics.jsonl torn in the middle', text('metrics.jsonl', (s) => s.replace('\n', '\n{"type":\n')), /metrics\.jsonl: line 2 is not JSON/],
+      ['run', 'metrics.jsonl epoch row with a word', text('metrics.jsonl', (s) => s.replace(/"valAcc":[0-9.]+/, '"valAcc":"x"')), /metrics\.jsonl: line \d+: valAcc = "x" is not valid: expected a number in \[0, 1\]/],
+      ['run', 'a class list one short', (d) => editCheckpointHeader(path.join(d, 'best.ckpt'), (h) => void (h.classes = (h.classes as string[]).slice(0, 9))), /best\.ckpt/],
+      ['sweep', 'results.json trials not a list', json('results.json', (o) => void (o.trials = 'x')), /results\.json: trials = "x" is not valid: expected a list of trials/],
+      ['sweep', 'results.json best accuracy a word', json('results.json', (o) => void (o.best = { index: 1, valAcc: 'x', testAcc: null })), /results\.json: best\.valAcc = "x" is not valid/],
+      ['sweep', 'results.json trial folder a number', json('results.json', (o) => void (trial0(o).dir = 5)), /results\.json: trials\[0\]\.dir = 5 is not valid: expected a string/],
+      ['sweep', 'results.json trial status unknown', json('results.json', (o) => void (trial0(o).status = 'great')), /results\.json: trials\[0\]\.status = "great" is not valid: expected one of ok, diverged, failed/],
+      ['sweep', 'sweep.json without trials', json('sweep.json', (o) => void delete o.trials), /sweep\.json: trials = undefined is not valid/],
+      ['sweep', 'sweep.json lr a word', json('sweep.json', (o) => void ((trial0(o).config as Record<string, unknown>).lr = 'x')), /sweep\.json: trials\[0\]\.config\.lr = "x" is not valid: expected a number/],
+    ];
+    for (const [kind, what, spoil, re] of cases) {
+      const d = path.join(tmp, `case-${cases.findIndex((c) => c[1] === what)}`);
+      fs.cpSync(kind === 'run' ? good : sweepDir, d, { recursive: true, verbatimSymlinks: true });
+      spoil(d);
+      const out = run(['report', d, '--backend', 'js']);
+      assert.equal(out.status, 1, `${what}: exit ${out.status}\n${out.stderr}`);
+      assert.match(out.stderr, /^error: [^\n]+\n$/, `${what}: one line\n${out.stderr}`);
+      assert.match(out.stderr, re, `${what}\n${out.stderr}`);
+      assert.ok(out.stderr.includes(d), `${what}: names the file in ${d}\n${out.stderr}`);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
