@@ -95,7 +95,11 @@ export function acquireSweepLock(sweepDir: string, name: string, note: (line: st
   return {
     release() {
       const l = readLock(file);
-      if (l && l.pid === me.pid && l.host === me.host && l.started === me.started) fs.rmSync(file, { force: true });
+      try {
+        if (l && l.pid === me.pid && l.host === me.host && l.started === me.started) fs.rmSync(file, { force: true });
+      } catch {
+        /* a lock left behind is taken over next time (its pid is gone) */
+      }
     },
   };
 }
