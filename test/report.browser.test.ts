@@ -44,6 +44,12 @@ async function open(browser: Browser, file: string, width: number) {
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('pageerror', (e) => errors.push(String(e)));
+  // Every Content-Security-Policy violation, as the page itself sees them.
+  await page.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] };
+    w.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`));
+  });
   const url = pathToFileURL(file).href;
   page.on('request', (r) => {
     if (r.url() !== url && !r.url().startsWith('data:')) requests.push(r.url());
@@ -64,6 +70,11 @@ async function drawnCanvases(page: Page): Promise<{ drawn: number; total: number
     }).length;
     return { drawn, total: cs.length };
   });
+}
+
+/** The CSP violations the page saw. */
+async function violations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
 }
 
 async function images(page: Page, selector = 'img') {
@@ -99,6 +110,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         const { page, errors, requests } = await open(browser, path.join(runDir('soft'), 'report.html'), width);
         assert.deepEqual(errors, [], 'no console errors');
         assert.deepEqual(requests, [], 'no network requests');
+        assert.deepEqual(await violations(page), [], 'no CSP violations');
         const c = await drawnCanvases(page);
         assert.equal(c.total, 3, 'loss, accuracy and confusion charts');
         assert.equal(c.drawn, c.total, 'every chart has drawn');
@@ -118,6 +130,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         const { page, errors, requests } = await open(browser, path.join(runDir('mlp'), 'report.html'), 1280);
         assert.deepEqual(errors, []);
         assert.deepEqual(requests, []);
+        assert.deepEqual(await violations(page), []);
         const grid = await images(page, 'img.grid');
         assert.equal(grid.length, 1);
         assert.deepEqual([grid[0].w, grid[0].h], [2 * (4 * 29 + 1), 2 * (4 * 29 + 1)], '16 units in a 4×4 grid of 28-px tiles, 1-px gaps, at 2×');
@@ -131,6 +144,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         const { page, errors, requests } = await open(browser, file, 1280);
         assert.deepEqual(errors, []);
         assert.deepEqual(requests, []);
+        assert.deepEqual(await violations(page), []);
         const c = await drawnCanvases(page);
         assert.equal(c.total, 2);
         assert.equal(c.drawn, 2);
@@ -149,6 +163,22 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         const first = await page.locator('table.trials tbody tr').first().getAttribute('class');
         assert.equal(first, 'best');
         await page.screenshot({ path: path.join(shots, 'sweep-report.png'), fullPage: true });
+        await page.close();
+      }
+      // Markup that got past the escaping does not run: an inline script and a javascript: link
+      // injected into the sweep report are blocked by the policy, and the charts still draw.
+      {
+        const injected = path.join(tmp, 'sweep-r', 'injected.html');
+        const html = fs.readFileSync(path.join(tmp, 'sweep-r', 'report.html'), 'utf8');
+        fs.writeFileSync(injected, html.replace('</main>', '<script>window.__pwned = 1;</script><a id="evil" href="javascript:window.__pwned = 2">x</a></main>'));
+        const { page } = await open(browser, injected, 1280);
+        await page.click('#evil');
+        await page.waitForTimeout(200);
+        assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, 'the injected script did not run');
+        const v = await violations(page);
+        assert.ok(v.some((x) => x.startsWith('script-src')), `the policy blocked it: ${v.join('; ')}`);
+        const c = await drawnCanvases(page);
+        assert.equal(c.drawn, 2);
         await page.close();
       }
     } finally {

@@ -5,7 +5,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,7 +19,7 @@ import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { accuracy } from '../src/train/evaluate.js';
 import { loadRunData, type Summary } from '../src/train/run.js';
 import { expandParams, expandTrials, fmtE, parseSweep, readSweepFile } from '../src/sweep/spec.js';
-import { resultsCsv, runSweep, type SweepResults } from '../src/sweep/sweep.js';
+import { configHash, resultsCsv, runSweep, type SweepResults } from '../src/sweep/sweep.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -56,7 +56,8 @@ async function sweep(file: string, workers = 2): Promise<{ results: SweepResults
 }
 
 const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
-const trialDir = (sweepDir: string, i: number) => path.join(sweepDir, 'trials', `trial-${String(i).padStart(3, '0')}`);
+/** Trial `i`'s folder, as results.json lists it (folders are named by a hash of the config). */
+const trialDir = (sweepDir: string, i: number) => path.join(sweepDir, readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials.find((t) => t.index === i)!.dir);
 const mtime = (f: string) => fs.statSync(f).mtimeMs;
 
 /** RFC 4180 CSV: quoted cells may hold commas, quotes ("") and newlines. */
@@ -219,6 +220,27 @@ test('sweep file errors are ConfigErrors that name the problem', () => {
   bad([1, 2], /expected a JSON object/);
 });
 
+test('issue 15 #9: a sweep of more than 10,000 trials is refused before anything is expanded, naming the count', () => {
+  // 10⁷ grid points: seven keys of ten values each. Refused at once (no 10⁷ objects are built).
+  const ten = (x: number) => Array.from({ length: 10 }, (_, i) => x * (i + 1));
+  const huge = { lr: ten(0.01), reg: ten(1e-4), batchSize: ten(10), lrDecay: ten(0.09), initStd: ten(1e-4), momentum: ten(0.09), seed: ten(1) };
+  const t0 = performance.now();
+  assert.throws(
+    () => parseSweep({ name: 'big', grid: huge }, 'big.json'),
+    (e: unknown) => e instanceof ConfigError && /big\.json: the grid has 10,000,000 trials \(lr 10 × reg 10 × batchSize 10 × lrDecay 10 × initStd 10 × momentum 10 × seed 10\); a sweep holds at most 10,000/.test(e.message),
+  );
+  assert.throws(
+    () => parseSweep({ name: 'big', random: { trials: 100_000_000, lr: { logUniform: [1e-7, 1e-5] } } }, 'big.json'),
+    (e: unknown) => e instanceof ConfigError && /random\.trials = 100,000,000 is too many; a sweep holds at most 10,000 trials/.test(e.message),
+  );
+  assert.ok(performance.now() - t0 < 1000, 'refused at once');
+  // A spec made in code is held to the same cap when it is expanded.
+  assert.throws(() => expandParams({ name: 'code', base: {}, random: { trials: 20_000, seed: 0, params: { lr: { uniform: [0.1, 1] } } } }), (e: unknown) => e instanceof ConfigError && /20,000 trials/.test(e.message));
+  // 10,000 exactly is a sweep.
+  const hundred = (x: number) => Array.from({ length: 100 }, (_, i) => x * (i + 1));
+  assert.equal(expandParams(parseSweep({ name: 'ok', grid: { lr: hundred(0.001), reg: hundred(1e-5) } }, 'ok.json')).length, 10_000);
+});
+
 test('fmtE prints as Python %e does', () => {
   assert.equal(fmtE(1e-6), '1.000000e-06');
   assert.equal(fmtE(1000), '1.000000e+03');
@@ -256,6 +278,7 @@ test('results.csv quotes cells with commas, quotes or newlines (hidden sizes, fa
     trialSeconds: 1,
     trialsRun: 2,
     peakRssMB: 1,
+    notInSweep: [],
   };
   const text = resultsCsv(results, ['hidden', 'lr']);
   assert.ok(text.endsWith('\n'));
@@ -293,7 +316,8 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   for (const [i, r] of results.trials.entries()) {
     const tdir = trialDir(sweepDir, i + 1);
     assert.equal(r.index, i + 1);
-    assert.equal(r.dir, path.join('trials', `trial-00${i + 1}`));
+    assert.equal(r.dir, path.join('trials', `trial-${configHash(readJson<Config>(path.join(tdir, 'config.json')))}`));
+    assert.match(r.dir, /^trials\/trial-[0-9a-f]{12}$/);
     assert.equal(path.join(sweepDir, r.dir), tdir);
     assert.equal(r.status, 'ok', `trial ${r.index}: ${r.reason}`);
     assert.equal(r.reason, null);
@@ -414,21 +438,45 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   assert.deepEqual(readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials.map((r) => r.index), [1, 2, 3, 4]);
   assert.ok(third.results.best && typeof third.results.best.testAcc === 'number');
 
-  // A changed grid value: trials whose config is unchanged are kept, the changed ones rerun.
-  const before4 = [1, 2, 3, 4].map((i) => mtime(summaryFile(i)));
+  // issue 15 #4: a changed grid value. The unchanged trials are reused, the changed ones run in
+  // new folders of their own, and the finished trials of lr 0.05 are kept, not deleted.
+  const oldDirs = results.trials.map((r) => r.dir);
+  const snapshot = (rel: string) => ({ mtime: mtime(path.join(sweepDir, rel, 'summary.json')), text: fs.readFileSync(path.join(sweepDir, rel, 'summary.json'), 'utf8') });
+  const before4 = oldDirs.map(snapshot);
   writeSweep(dir, { name: 'grid', grid: { lr: [0.5, 0.2], reg: [1e-5, 1e-2] } });
   const fourth = await sweep(file);
   assert.ok(fourth.lines.includes('2 finished earlier and are kept; 2 to run'), fourth.lines.join('\n'));
+  const gone = [oldDirs[2], oldDirs[3]].sort();
+  assert.ok(
+    fourth.lines.includes(`2 finished trials are not in the sweep any more and kept in ${path.join(sweepDir, 'trials')} (${gone.map((d) => path.basename(d)).join(', ')}); results.json lists them under notInSweep`),
+    fourth.lines.join('\n'),
+  );
+  assert.deepEqual(fourth.results.notInSweep, gone);
+  for (const [i, rel] of oldDirs.entries()) {
+    assert.deepEqual(fs.readdirSync(path.join(sweepDir, rel)).sort(), TRIAL_FILES, `${rel} is whole`);
+    assert.deepEqual(snapshot(rel), before4[i], `${rel} was not touched`);
+  }
   assert.deepEqual(fourth.results.trials.map((r) => r.resumed), [true, true, false, false]);
   assert.equal(fourth.results.trialsRun, 2);
-  assert.equal(mtime(summaryFile(1)), before4[0]);
-  assert.equal(mtime(summaryFile(2)), before4[1]);
-  assert.notEqual(mtime(summaryFile(3)), before4[2]);
-  assert.notEqual(mtime(summaryFile(4)), before4[3]);
-  for (const i of [3, 4]) assert.equal(readJson<Config>(path.join(trialDir(sweepDir, i), 'config.json')).lr, 0.2);
+  assert.deepEqual(fourth.results.trials.slice(0, 2).map((r) => r.dir), oldDirs.slice(0, 2));
+  for (const r of fourth.results.trials.slice(2)) {
+    assert.ok(!oldDirs.includes(r.dir), `${r.dir} is a new folder`);
+    assert.equal(readJson<Config>(path.join(sweepDir, r.dir, 'config.json')).lr, 0.2);
+  }
   assert.deepEqual(fourth.results.trials.map((r) => r.params.lr), [0.5, 0.5, 0.2, 0.2]);
   assert.ok(fourth.results.trials.every((r) => r.status === 'ok'));
   assert.deepEqual(readCsv(path.join(sweepDir, 'results.csv')).map((r) => Number(r.lr)), [0.5, 0.5, 0.2, 0.2]);
+  // sweep.json lists every trial's folder too (the fault tests find trial folders there).
+  assert.deepEqual(readJson<{ trials: { index: number; dir: string }[] }>(path.join(sweepDir, 'sweep.json')).trials.map((t) => t.dir), fourth.results.trials.map((r) => r.dir));
+
+  // Both grids at once, in another order (so every index changes): everything is reused, nothing runs.
+  writeSweep(dir, { name: 'grid', grid: { lr: [0.05, 0.2, 0.5], reg: [1e-5, 1e-2] } });
+  const fifth = await sweep(file);
+  assert.ok(fifth.lines.includes('6 finished earlier and are kept; 0 to run'), fifth.lines.join('\n'));
+  assert.equal(fifth.results.trialsRun, 0);
+  assert.deepEqual(fifth.results.notInSweep, []);
+  assert.deepEqual(fifth.results.trials.map((r) => r.dir), [oldDirs[2], oldDirs[3], fourth.results.trials[2].dir, fourth.results.trials[3].dir, oldDirs[0], oldDirs[1]]);
+  for (const [i, rel] of oldDirs.entries()) assert.deepEqual(snapshot(rel), before4[i], `${rel} was not touched`);
 });
 
 test('a diverging trial is recorded as diverged, the others finish, and it is not rerun', async () => {
@@ -518,4 +566,108 @@ test('train sweep: runs a sweep file on worker threads from the built CLI; bad u
   assert.equal(u.code, 2, u.err + u.out);
   assert.match(u.err, /unknown key "workerz"/);
   assert.ok(!fs.existsSync(path.join(dir, 'runs', 'sweep-bad')), 'nothing written for a bad sweep file');
+});
+
+/** Run bin/train.js without waiting; resolves with its exit code and output. */
+function trainAsync(args: string[], cwd: string, onOut?: (text: string, pid: number) => void) {
+  const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0' } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+    onOut?.(out, child.pid!);
+  });
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const done = new Promise<{ code: number | null; out: string; err: string; pid: number }>((resolve) => child.on('close', (code) => resolve({ code, out, err, pid: child.pid! })));
+  return { child, done };
+}
+
+test('issue 15 #10: two copies of one sweep started together: one runs it, the other says it is already running, by whom and where', async () => {
+  const dir = tmp();
+  const file = writeSweep(dir, { name: 'twice', grid: { lr: [0.5, 0.05], reg: [1e-5, 1e-2] } });
+  const sweepDir = path.join(dir, 'runs', 'sweep-twice');
+  const args = ['sweep', '--config', file, '--workers', '1'];
+  const [a, b] = await Promise.all([trainAsync(args, dir).done, trainAsync(args, dir).done]);
+  const [won, lost] = a.code === 0 ? [a, b] : [b, a];
+  assert.equal(won.code, 0, `one copy runs the sweep:\n${a.err}${a.out}\n---\n${b.err}${b.out}`);
+  assert.equal(lost.code, 1, `the other stops:\n${lost.err}${lost.out}`);
+  assert.equal(
+    lost.err,
+    `error: sweep twice is already running in ${sweepDir} (process ${won.pid} on this host, started ${/started (\S+)\)/.exec(lost.err)?.[1]}); wait for it to finish, or if it is not running, delete ${path.join(sweepDir, 'sweep.lock')}\n`,
+  );
+  assert.match(lost.err, /started \d{4}-\d\d-\d\dT/);
+  // The copy that ran finished every trial, and took its lock away at the end.
+  const results = readJson<SweepResults>(path.join(sweepDir, 'results.json'));
+  assert.deepEqual(results.trials.map((r) => r.status), ['ok', 'ok', 'ok', 'ok']);
+  for (const r of results.trials) assert.deepEqual(fs.readdirSync(path.join(sweepDir, r.dir)).sort(), TRIAL_FILES);
+  assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'the lock is released');
+});
+
+test('issue 15 #10: the lock of a killed sweep (its process gone) is taken over with a note', async () => {
+  const dir = tmp();
+  const file = writeSweep(dir, { name: 'stale', grid: { lr: [0.5] } });
+  const sweepDir = path.join(dir, 'runs', 'sweep-stale');
+  // A sweep killed with SIGKILL while it held the lock.
+  const victim = trainAsync(['sweep', '--config', file, '--workers', '1'], dir, (out, pid) => {
+    if (/^data: /m.test(out)) process.kill(pid, 'SIGKILL');
+  });
+  const killed = await victim.done;
+  assert.equal(killed.code, null, `killed: ${killed.err}${killed.out}`);
+  const lock = readJson<{ pid: number; host: string }>(path.join(sweepDir, 'sweep.lock'));
+  assert.equal(lock.pid, killed.pid);
+  assert.equal(lock.host, os.hostname());
+  const { results, lines } = await sweep(file, 1);
+  assert.ok(lines.some((l) => l.startsWith(`note: took over ${path.join(sweepDir, 'sweep.lock')}, left by process ${killed.pid} (started `) && l.endsWith('), which is no longer running')), lines.join('\n'));
+  assert.deepEqual(results.trials.map((r) => r.status), ['ok']);
+  assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')));
+  // A lock held by a live process is respected, in-process too: the error names the holder.
+  fs.writeFileSync(path.join(sweepDir, 'sweep.lock'), JSON.stringify({ pid: process.pid, host: os.hostname(), started: 'now' }));
+  await assert.rejects(sweep(file, 1), (e: Error) => e.constructor.name === 'RunIoError' && e.message.includes(`(process ${process.pid} on this host, started now)`));
+  fs.rmSync(path.join(sweepDir, 'sweep.lock'));
+});
+
+test('issue 15 #10: a disk that fills up under results.json ends the sweep with one clear line (exit 1), no crash', { timeout: 120_000 }, async (t) => {
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-small-'));
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    t.skip(`cannot mount a small tmpfs here (${(mount.stderr || mount.error?.message || '').trim()})`);
+    fs.rmSync(mnt, { recursive: true, force: true });
+    return;
+  }
+  try {
+    const dir = tmp();
+    const file = writeSweep(dir, { name: 'full', base: { runsDir: path.join(mnt, 'runs'), iterations: 60 }, grid: { lr: [0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.04, 0.03] } });
+    let filled = false;
+    const fill = () => {
+      // Once the first trial is in, the disk fills up: every later write there fails with ENOSPC.
+      filled = true;
+      const fd = fs.openSync(path.join(mnt, 'filler'), 'w');
+      const big = Buffer.alloc(1 << 16);
+      try {
+        for (;;) fs.writeSync(fd, big);
+      } catch {
+        /* full at 64 KB granularity */
+      }
+      try {
+        for (;;) fs.writeSync(fd, big.subarray(0, 1));
+      } catch {
+        /* full */
+      }
+      fs.closeSync(fd);
+    };
+    const r = await trainAsync(['sweep', '--config', file, '--workers', '1'], dir, (out) => {
+      if (!filled && /^trial 1\/8 /m.test(out)) fill();
+    }).done;
+    assert.ok(filled, r.out + r.err);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.err, /^error: cannot write \S+\/sweep-full\/results\.(json|csv): the disk is full\. Free some space, or pass --runs-dir on another disk \(ENOSPC\)\n$/);
+    assert.doesNotMatch(r.err, /^\s+at /m, 'no stack trace');
+    const sweepDir = path.join(mnt, 'runs', 'sweep-full');
+    assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'the lock is released');
+    // What was saved before the disk filled is whole (written atomically).
+    assert.ok(Array.isArray(readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials));
+  } finally {
+    spawnSync('umount', [mnt]);
+    fs.rmSync(mnt, { recursive: true, force: true });
+  }
 });

@@ -55,26 +55,31 @@ export function accuracyChart(epochs: { epoch: number; trainAcc: number; valAcc:
   };
 }
 
-/** Confusion matrix (rows: true class, columns: predicted), shaded by the row's fraction. */
+/**
+ * Confusion matrix (rows: true class, columns: predicted), shaded by the row's fraction. Cells are
+ * placed by class index on linear axes, and the names are only tick labels: two classes with the
+ * same name still get a row and a column each (a category axis would merge them).
+ */
 export function confusionChart(counts: number[][], classes: string[]): ChartSpec {
-  const data: { x: string; y: string; v: number }[] = [];
+  const data: { x: number; y: number; v: number }[] = [];
   const colors: string[] = [];
   counts.forEach((row, t) => {
     const total = row.reduce((s, v) => s + v, 0) || 1;
     row.forEach((v, p) => {
-      data.push({ x: classes[p], y: classes[t], v });
+      data.push({ x: p, y: t, v });
       colors.push(`rgba(31,119,180,${(0.04 + 0.96 * (v / total)).toFixed(3)})`);
     });
   });
+  const n = counts.length;
+  // `labels` holds the names for the tick callback that hydrate adds (a linear axis ignores it).
+  const classAxis = (title: string, reverse: boolean) =>
+    axis(title, { type: 'linear', min: -0.5, max: n - 0.5, reverse, labels: classes, offset: false, grid: { display: false }, ticks: { stepSize: 1, autoSkip: false } });
   return {
     type: 'matrix',
     data: { datasets: [{ label: 'test records', data, backgroundColor: colors, borderWidth: 0 }] },
     options: {
       plugins: { ...titled('Confusion matrix on the test split'), legend: { display: false } },
-      scales: {
-        x: axis('predicted class', { type: 'category', labels: classes, offset: true, grid: { display: false } }),
-        y: axis('true class', { type: 'category', labels: classes, offset: true, reverse: false, grid: { display: false } }),
-      },
+      scales: { x: classAxis('predicted class', false), y: classAxis('true class', true) },
     },
   };
 }
@@ -128,6 +133,14 @@ export function hydrate(spec: ChartSpec): ChartSpec {
     const n = Math.sqrt((ds.data as unknown[]).length);
     ds.width = ({ chart }: { chart: { chartArea?: { width: number } } }) => (chart.chartArea?.width ?? 0) / n - 1;
     ds.height = ({ chart }: { chart: { chartArea?: { height: number } } }) => (chart.chartArea?.height ?? 0) / n - 1;
+    // One tick per class index (the axis runs from -0.5 to n - 0.5), named by the class.
+    for (const ax of Object.values(spec.options.scales as Record<string, Record<string, unknown> & { labels: string[]; ticks: Record<string, unknown> }>)) {
+      const names = ax.labels;
+      ax.afterBuildTicks = (scale: { ticks: { value: number }[] }) => {
+        scale.ticks = names.map((_, i) => ({ value: i }));
+      };
+      ax.ticks.callback = (v: number) => (Number.isInteger(v) && v >= 0 && v < names.length ? names[v] : '');
+    }
   }
   return spec;
 }
@@ -137,6 +150,11 @@ export const HYDRATE_JS = `function hydrate(spec) {
     var ds = spec.data.datasets[0], n = Math.sqrt(ds.data.length);
     ds.width = function (c) { return ((c.chart.chartArea || {}).width || 0) / n - 1; };
     ds.height = function (c) { return ((c.chart.chartArea || {}).height || 0) / n - 1; };
+    Object.keys(spec.options.scales).forEach(function (k) {
+      var ax = spec.options.scales[k], names = ax.labels;
+      ax.afterBuildTicks = function (scale) { scale.ticks = names.map(function (_, i) { return { value: i }; }); };
+      ax.ticks.callback = function (v) { return v % 1 === 0 && v >= 0 && v < names.length ? names[v] : ''; };
+    });
   }
   return spec;
 }`;

@@ -7,24 +7,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../config/config.js';
 import { loadDataset } from '../data/datasets.js';
+import { DataError } from '../data/errors.js';
 import { checkpointRows, type Rows } from '../data/split.js';
 import { modelFromCheckpoint } from '../models/index.js';
 import { viewsOf } from '../models/params.js';
 import { writeFileAtomic } from '../train/atomic.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { predict, rowsView } from '../train/evaluate.js';
-import { readJsonl } from '../train/rundir.js';
-import type { Summary } from '../train/run.js';
 import { accuracyChart, confusionChart, lossChart, renderPng } from './charts.js';
 import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
 import { imageOfRow, pngOf, stripPng, weightGrid, weightTemplates } from './images.js';
+import { checkClasses, readMetrics, readRunConfig, readSummary } from './read.js';
 
 /** Misclassified test images shown. */
 const MISCLASSIFIED = 16;
-
-function readJson<T>(file: string): T {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-}
 
 /**
  * Write report.html and the PNG figures into run folder `dir`; returns the report's path.
@@ -32,9 +28,10 @@ function readJson<T>(file: string): T {
  * engine must be initialised.
  */
 export async function buildRunReport(dir: string, test?: Rows): Promise<string> {
-  const cfg = readJson<Config>(path.join(dir, 'config.json'));
-  const summary = readJson<Summary>(path.join(dir, 'summary.json'));
-  const metrics = fs.existsSync(path.join(dir, 'metrics.jsonl')) ? (readJsonl(path.join(dir, 'metrics.jsonl')) as Record<string, number | string | boolean>[]) : [];
+  // Every file is checked before use: a malformed one is refused naming the file and field.
+  const cfg: Config = readRunConfig(path.join(dir, 'config.json'));
+  const summary = readSummary(path.join(dir, 'summary.json'));
+  const metrics = fs.existsSync(path.join(dir, 'metrics.jsonl')) ? readMetrics(path.join(dir, 'metrics.jsonl')) : [];
   const losses = metrics.filter((m) => m.type === 'iter' && typeof m.loss === 'number' && Number.isFinite(m.loss)).map((m) => m.loss as number);
   const epochs = metrics.filter((m) => m.type === 'epoch').map((m) => ({ epoch: m.epoch as number, trainAcc: m.trainAcc as number, valAcc: m.valAcc as number }));
 
@@ -52,6 +49,7 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
   if (fs.existsSync(ckFile)) {
     const ck = loadCheckpoint(ckFile);
     const h = ck.header;
+    const classes = checkClasses(ckFile, h.classes, h.params[h.params.length - 1].cols);
     const views = viewsOf(h.params, ck.params);
     const shape = h.imageShape;
     const zoom = shape[0] <= 32 ? 3 : 1;
@@ -62,9 +60,9 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
         kind: 'images',
         title: 'Learned weight templates',
         note: 'Each class’s column of W (bias dropped) as an image, rescaled over all of W to 0–255, as the cs231n notebook shows them.',
-        images: pngs.map((p, c) => ({ src: dataUrl(p), caption: h.classes[c], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'template' })),
+        images: pngs.map((p, c) => ({ src: dataUrl(p), caption: classes[c], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'template' })),
       });
-      files.push(['weights.png', await stripPng(imgs, h.classes, zoom)]);
+      files.push(['weights.png', await stripPng(imgs, classes, zoom)]);
     } else {
       const grid = weightGrid(views.W1, shape, 100);
       const png = await pngOf(grid, 2);
@@ -81,21 +79,22 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
     const rows = test ?? checkpointRows(await loadDataset(h.dataset, cfg.dataDir || undefined), 'test', h, ck.mean, ckFile);
     const model = modelFromCheckpoint(ck);
     const pred = predict(model, rows.X);
-    const C = h.classes.length;
+    const C = classes.length;
     const counts = Array.from({ length: C }, () => new Array<number>(C).fill(0));
     const wrong: number[] = [];
     for (let i = 0; i < rows.n; i++) {
+      if (rows.y[i] >= C) throw new DataError(`${ckFile}: its ${C} classes do not cover the test labels (label ${rows.y[i]}); was it trained on another dataset?`);
       counts[rows.y[i]][pred[i]]++;
       if (pred[i] !== rows.y[i] && wrong.length < MISCLASSIFIED) wrong.push(i);
     }
     const acc = counts.reduce((s, r, t) => s + r[t], 0) / Math.max(1, rows.n);
-    await chart('confusion', 'Confusion matrix', confusionChart(counts, h.classes), `Rows: true class; columns: predicted; shade: fraction of the row. Test accuracy ${acc.toFixed(3)} on ${rows.n} records.`, 420);
-    const head = `<tr><th>true ↓ / predicted →</th>${h.classes.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
-    const body = counts.map((r, t) => `<tr><th>${esc(h.classes[t])}</th>${r.map((v, p) => `<td class="num"${p === t ? ' style="font-weight:600"' : ''}>${v}</td>`).join('')}</tr>`).join('');
+    await chart('confusion', 'Confusion matrix', confusionChart(counts, classes), `Rows: true class; columns: predicted; shade: fraction of the row. Test accuracy ${acc.toFixed(3)} on ${rows.n} records.`, 420);
+    const head = `<tr><th>true ↓ / predicted →</th>${classes.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
+    const body = counts.map((r, t) => `<tr><th>${esc(classes[t])}</th>${r.map((v, p) => `<td class="num${p === t ? ' diag' : ''}">${v}</td>`).join('')}</tr>`).join('');
     blocks.push({ kind: 'html', title: 'Confusion counts', html: `<table class="trials">${head}${body}</table>` });
     if (wrong.length > 0) {
       const imgs = wrong.map((i) => imageOfRow(rowsView(rows.X, i, 1).data, ck.mean, h.preprocess.scale, shape));
-      const caps = wrong.map((i) => `${h.classes[rows.y[i]]} → ${h.classes[pred[i]]}`);
+      const caps = wrong.map((i) => `${classes[rows.y[i]]} → ${classes[pred[i]]}`);
       const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
       blocks.push({
         kind: 'images',

@@ -3,13 +3,12 @@
  * by train and val accuracy (point size by hidden size when it is swept), and a sortable table of
  * trials linked to their run reports, the best trial highlighted. PNG twins beside it.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Config } from '../config/config.js';
 import type { SweepResults } from '../sweep/sweep.js';
 import { writeFileAtomic } from '../train/atomic.js';
 import { renderPng, sweepScatter } from './charts.js';
-import { type Block, esc, fmt, page } from './html.js';
+import { type Block, esc, fmt, page, relativeHref } from './html.js';
+import { readSweepResults, readSweepTrials } from './read.js';
 
 const SORT_JS = `document.querySelectorAll('table.trials th').forEach(function (th, col) {
   th.addEventListener('click', function () {
@@ -25,9 +24,9 @@ const SORT_JS = `document.querySelectorAll('table.trials th').forEach(function (
 });`;
 
 export async function buildSweepReport(sweepDir: string): Promise<string> {
-  const results = JSON.parse(fs.readFileSync(path.join(sweepDir, 'results.json'), 'utf8')) as SweepResults;
-  const sweep = JSON.parse(fs.readFileSync(path.join(sweepDir, 'sweep.json'), 'utf8')) as { trials: { index: number; config: Config }[] };
-  const configOf = new Map(sweep.trials.map((t) => [t.index, t.config]));
+  // Both files are checked before use: a malformed one is refused naming the file and field.
+  const results: SweepResults = readSweepResults(path.join(sweepDir, 'results.json'));
+  const configOf = new Map(readSweepTrials(path.join(sweepDir, 'sweep.json')).map((t) => [t.index, t.config]));
   const keys = [...new Set(results.trials.flatMap((t) => Object.keys(t.params)))];
   const hiddenSwept = keys.includes('hidden');
 
@@ -49,8 +48,10 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
   const best = results.best?.index;
   const head = ['trial', 'status', ...keys, 'train acc', 'val acc', 'best epoch', 'seconds', 'report'];
   const rows = results.trials.map((t) => {
-    const report = path.join(t.dir, 'report.html');
-    const link = fs.existsSync(path.join(sweepDir, report)) ? `<a href="${esc(report.split(path.sep).join('/'))}">run report</a>` : '–';
+    // t.dir comes from results.json, which anyone may have edited: a link only to a report
+    // inside the sweep folder, by a relative path (never a scheme such as javascript:).
+    const href = relativeHref(sweepDir, `${t.dir.split(path.sep).join('/')}/report.html`);
+    const link = href ? `<a href="${esc(href)}">run report</a>` : '–';
     const p = t.params as Record<string, unknown>;
     const cells: [unknown, string, boolean][] = [
       [t.index, String(t.index), true],

@@ -23,6 +23,13 @@ import { Rng } from '../linalg/rng.js';
 export const SWEEPABLE = ['lr', 'reg', 'hidden', 'batchSize', 'lrDecay', 'iterations', 'epochs', 'initStd', 'momentum', 'sampling', 'seed'] as const;
 export type SweepKey = (typeof SWEEPABLE)[number];
 
+/**
+ * The most trials one sweep may hold. Counted before anything is expanded, so a grid of 10⁷
+ * points or `"trials": 1e8` is refused at once instead of filling memory; a sweep of more than
+ * this is better split into several sweeps (or a coarse search and then a finer one).
+ */
+export const MAX_TRIALS = 10_000;
+
 export type Distribution = { logUniform: [number, number] } | { uniform: [number, number] } | { choice: unknown[] };
 
 export interface SweepSpec {
@@ -99,9 +106,20 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
     if (!isObj(obj.grid) || Object.keys(obj.grid).length === 0) throw new ConfigError(`${origin}: "grid" must be an object of key → list of values`);
     const grid: Partial<Record<SweepKey, unknown[]>> = {};
     for (const [k, vals] of Object.entries(obj.grid)) {
-      const key = checkKey(k, `${origin} grid`);
+      checkKey(k, `${origin} grid`);
       if (!Array.isArray(vals) || vals.length === 0) throw new ConfigError(`${origin}: grid.${k} must be a non-empty list of values`);
-      grid[key] = vals.map((v) => check(key, v, `${origin} grid`));
+    }
+    // Count before checking values or expanding: a product of list lengths, no list built.
+    const sizes = Object.entries(obj.grid).map(([k, vals]) => [k, (vals as unknown[]).length] as const);
+    const count = sizes.reduce((n, [, len]) => n * len, 1);
+    if (count > MAX_TRIALS) {
+      throw new ConfigError(
+        `${origin}: the grid has ${count.toLocaleString('en-US')} trials (${sizes.map(([k, len]) => `${k} ${len}`).join(' × ')}); a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')}: use fewer values, or a random search with "trials"`,
+      );
+    }
+    for (const [k, vals] of Object.entries(obj.grid)) {
+      const key = k as SweepKey;
+      grid[key] = (vals as unknown[]).map((v) => check(key, v, `${origin} grid`));
     }
     return { name, base, grid };
   }
@@ -110,6 +128,7 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
   if (!isObj(r)) throw new ConfigError(`${origin}: "random" must be an object with "trials" and a distribution per key`);
   const trials = r.trials;
   if (typeof trials !== 'number' || !Number.isInteger(trials) || trials < 1) throw new ConfigError(`${origin}: random.trials must be a positive integer`);
+  if (trials > MAX_TRIALS) throw new ConfigError(`${origin}: random.trials = ${trials.toLocaleString('en-US')} is too many; a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')} trials`);
   const seed = r.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new ConfigError(`${origin}: random.seed must be a non-negative integer`);
   const params: Partial<Record<SweepKey, Distribution>> = {};
@@ -140,8 +159,17 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
   return { name, base, random: { trials, seed, params } };
 }
 
+/** How many trials `spec` holds, without expanding it. */
+export function trialCount(spec: SweepSpec): number {
+  if (spec.grid) return Object.values(spec.grid).reduce((n, vals) => n * vals!.length, 1);
+  return spec.random!.trials;
+}
+
 /** The swept values of every trial, in order. Deterministic: the same spec gives the same list. */
 export function expandParams(spec: SweepSpec): Partial<Config>[] {
+  // parseSweep refuses these; a spec built in code is held to the same cap.
+  const n = trialCount(spec);
+  if (n > MAX_TRIALS) throw new ConfigError(`sweep ${spec.name} has ${n.toLocaleString('en-US')} trials; a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')}`);
   if (spec.grid) {
     const keys = Object.keys(spec.grid) as SweepKey[];
     let combos: Partial<Config>[] = [{}];

@@ -5,13 +5,22 @@
  * per finished trial (as cs231n does), keeps results.json and results.csv current after every
  * trial, and at the end evaluates the best trial (by val accuracy) on the test split, once.
  *
- * Resuming: a trial is finished when its folder holds a summary.json (written atomically, last)
- * for the same config. Running the sweep again skips those; a killed sweep loses only the trials
- * that were in flight, whose folders are cleared and rerun.
+ * Trial folders are named by a hash of the trial's result-relevant config (trials/trial-<hash>),
+ * not by its place in the list, so editing a sweep's grid never points a folder at another config.
+ *
+ * Resuming: a trial is finished when a folder under trials/ holds a summary.json (written
+ * atomically, last) for the same config. Running the sweep again reuses those wherever they are;
+ * a killed sweep loses only the trials in flight, which carry on from their last.ckpt. A finished
+ * trial is never deleted: one the edited sweep no longer holds stays in trials/ and is named in
+ * the output. Only a trial's own unfinished folder without a checkpoint is ever cleared.
+ *
+ * One sweep folder, one sweep: sweep.lock (pid and host) keeps a second copy out.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../linalg/worker_threads.js';
 import { type Config, checkAgainstData } from '../config/config.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
@@ -22,6 +31,7 @@ import { accuracy } from '../train/evaluate.js';
 import { loadRunData, peakRssMB, type RunData, type Summary } from '../train/run.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { buildSweepReport } from '../report/sweep_report.js';
+import { acquireSweepLock } from './lock.js';
 import { type SweepSpec, type Trial, describeParams, expandTrials, readSweepFile } from './spec.js';
 
 export interface TrialResult {
@@ -54,6 +64,8 @@ export interface SweepResults {
   trialsRun: number;
   /** Peak resident memory of the whole process (all threads), MB. */
   peakRssMB: number;
+  /** Finished trial folders (relative to the sweep folder) that this sweep no longer holds; kept. */
+  notInSweep: string[];
 }
 
 export interface SweepOptions {
@@ -81,15 +93,119 @@ function readJson<T>(file: string): T | null {
   }
 }
 
-/** The result of a trial an earlier invocation finished, or null if it must run. */
-function finishedResult(sweepDir: string, rel: string, trial: Trial): TrialResult | null {
-  const dir = path.join(sweepDir, rel);
-  const summary = readJson<Summary>(path.join(dir, 'summary.json'));
-  const cfg = readJson<Config>(path.join(dir, 'config.json'));
-  if (!summary || !cfg || resultKey(cfg) !== resultKey(trial.config)) return null;
-  if (summary.status === 'ok') return okResult(trial, rel, summary, true);
-  if (summary.status === 'diverged') return failedResult(trial, rel, 'diverged', summary.error ?? 'diverged', true);
+/** A short hash of the result-relevant config: the trial's folder name. */
+export function configHash(cfg: Config): string {
+  return createHash('sha256').update(resultKey(cfg)).digest('hex').slice(0, 12);
+}
+
+/** A folder under trials/ as an earlier invocation left it. */
+interface TrialFolder {
+  /** Relative to the sweep folder: trials/<name>. */
+  rel: string;
+  /** resultKey of its config.json; null when there is none or it does not parse. */
+  key: string | null;
+  config: Config | null;
+  /** Its summary.json, when it parses. */
+  summary: Summary | null;
+  /** summary.json exists (parsing or not): the folder is never cleared. */
+  hasSummary: boolean;
+  hasCheckpoint: boolean;
+}
+
+function scanTrialFolders(sweepDir: string): Map<string, TrialFolder> {
+  const out = new Map<string, TrialFolder>();
+  let names: fs.Dirent[];
+  try {
+    names = fs.readdirSync(path.join(sweepDir, 'trials'), { withFileTypes: true });
+  } catch (e) {
+    throw new RunIoError(ioErrorMessage('list the trial folders in', path.join(sweepDir, 'trials'), e));
+  }
+  for (const d of names.filter((n) => n.isDirectory()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const rel = path.join('trials', d.name);
+    const dir = path.join(sweepDir, rel);
+    const config = readJson<Config>(path.join(dir, 'config.json'));
+    const ok = config !== null && typeof config === 'object' && !Array.isArray(config);
+    const summary = readJson<Summary>(path.join(dir, 'summary.json'));
+    out.set(rel, {
+      rel,
+      key: ok ? resultKey(config) : null,
+      config: ok ? config : null,
+      summary: summary !== null && typeof summary === 'object' ? summary : null,
+      hasSummary: fs.existsSync(path.join(dir, 'summary.json')),
+      hasCheckpoint: fs.existsSync(path.join(dir, 'last.ckpt')),
+    });
+  }
+  return out;
+}
+
+/** A finished trial's result from its folder's summary, or null when the folder is not finished. */
+function finishedResult(trial: Trial, f: TrialFolder): TrialResult | null {
+  const s = f.summary;
+  if (!s || f.key === null) return null;
+  if (s.status === 'ok' && typeof s.bestValAcc === 'number' && typeof s.seconds?.total === 'number') return okResult(trial, f.rel, s, true);
+  if (s.status === 'diverged') return failedResult(trial, f.rel, 'diverged', typeof s.error === 'string' ? s.error : 'diverged', true);
   return null;
+}
+
+/** Where each trial runs, decided before anything is written. */
+interface TrialPlan {
+  trial: Trial;
+  rel: string;
+  /** Finished earlier (in `rel`): nothing to run. */
+  finished: TrialResult | null;
+  /** `rel` holds this trial's last.ckpt: carry on from it, with the folder's own config. */
+  resume: Config | null;
+  /** `rel` is this trial's own folder, unfinished and without a checkpoint: it may be cleared. */
+  clear: boolean;
+}
+
+/**
+ * Match trials to folders. A finished folder serves the trial with its config, whatever its name
+ * (so folders named by index, as older versions did, are reused too). Every other trial gets its
+ * own folder trials/trial-<hash> (-2, -3… for a repeated config, or where a folder of that name
+ * cannot be used): new, resumable from its checkpoint, or unfinished without one (cleared).
+ */
+function planTrials(trials: Trial[], folders: Map<string, TrialFolder>): { plans: TrialPlan[]; notInSweep: string[] } {
+  const finishedByKey = new Map<string, TrialFolder[]>();
+  for (const f of folders.values()) {
+    if (f.key === null || !f.summary || (f.summary.status !== 'ok' && f.summary.status !== 'diverged')) continue;
+    const list = finishedByKey.get(f.key) ?? [];
+    list.push(f);
+    finishedByKey.set(f.key, list);
+  }
+  const used = new Set<string>();
+  const plans: TrialPlan[] = [];
+  for (const trial of trials) {
+    const key = resultKey(trial.config);
+    const list = finishedByKey.get(key) ?? [];
+    let done: TrialResult | null = null;
+    while (!done && list.length > 0) {
+      const f = list.shift()!;
+      done = finishedResult(trial, f);
+      if (done) used.add(f.rel);
+    }
+    if (done) {
+      plans.push({ trial, rel: done.dir, finished: done, resume: null, clear: false });
+      continue;
+    }
+    const hash = configHash(trial.config);
+    for (let k = 1; ; k++) {
+      const rel = path.join('trials', `trial-${hash}${k > 1 ? `-${k}` : ''}`);
+      if (used.has(rel)) continue;
+      const f = folders.get(rel);
+      if (f && f.key === key && f.hasCheckpoint) {
+        plans.push({ trial, rel, finished: null, resume: f.config, clear: false });
+      } else if (f && (f.hasSummary || f.hasCheckpoint)) {
+        continue; // someone else's results or checkpoint: never cleared, never reused
+      } else {
+        plans.push({ trial, rel, finished: null, resume: null, clear: f !== undefined });
+      }
+      used.add(rel);
+      break;
+    }
+  }
+  const notInSweep = [...folders.values()].filter((f) => f.hasSummary && !used.has(f.rel)).map((f) => f.rel);
+  return { plans, notInSweep };
 }
 
 function okResult(trial: Trial, rel: string, s: Summary, resumed: boolean): TrialResult {
@@ -144,8 +260,20 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   } catch (e) {
     throw new RunIoError(ioErrorMessage('create the sweep folder', sweepDir, e));
   }
-  const rel = (t: Trial) => path.join('trials', `trial-${String(t.index).padStart(3, '0')}`);
-  writeJsonAtomic(path.join(sweepDir, 'sweep.json'), { spec, trials: trials.map((t) => ({ index: t.index, dir: rel(t), params: t.params, config: t.config })) });
+  // Before anything in the folder is read or written: a second copy of the sweep stops here.
+  const lock = acquireSweepLock(sweepDir, spec.name, out);
+  try {
+    return await sweepLocked(spec, trials, sweepDir, opts, out, t0);
+  } finally {
+    lock.release();
+  }
+}
+
+async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, opts: SweepOptions, out: (line: string) => void, t0: number): Promise<SweepResults> {
+  const base = trials[0].config;
+  const { plans, notInSweep } = planTrials(trials, scanTrialFolders(sweepDir));
+  const relOf = new Map(plans.map((p) => [p.trial.index, p.rel]));
+  writeJsonAtomic(path.join(sweepDir, 'sweep.json'), { spec, trials: trials.map((t) => ({ index: t.index, dir: relOf.get(t.index)!, params: t.params, config: t.config })) });
 
   const keys = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
   const results: SweepResults = {
@@ -159,6 +287,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
     trialSeconds: 0,
     trialsRun: 0,
     peakRssMB: 0,
+    notInSweep,
   };
   const byIndex = new Map<number, TrialResult>();
   const save = () => {
@@ -170,16 +299,20 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   };
 
   // Trials finished by an earlier invocation are kept as they are.
-  const pending: Trial[] = [];
-  for (const t of trials) {
-    const r = finishedResult(sweepDir, rel(t), t);
-    if (r) byIndex.set(t.index, r);
-    else pending.push(t);
+  const pending: TrialPlan[] = [];
+  for (const p of plans) {
+    if (p.finished) byIndex.set(p.trial.index, p.finished);
+    else pending.push(p);
   }
   const workers = Math.max(1, Math.min(opts.workers ?? os.availableParallelism(), pending.length || 1));
   results.workers = workers;
   out(`sweep ${spec.name}: ${trials.length} trials (${spec.grid ? `grid over ${keys.join(', ')}` : `random search over ${keys.join(', ')}`}), folder ${sweepDir}`);
   if (byIndex.size > 0) out(`${byIndex.size} finished earlier and are kept; ${pending.length} to run`);
+  if (notInSweep.length > 0) {
+    const names = notInSweep.map((r) => path.basename(r));
+    const shown = names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more` : names.join(', ');
+    out(`${notInSweep.length} finished trial${notInSweep.length > 1 ? 's are' : ' is'} not in the sweep any more and kept in ${path.join(sweepDir, 'trials')} (${shown}); results.json lists them under notInSweep`);
+  }
   for (const r of [...byIndex.values()].sort((a, b) => a.index - b.index)) out(trialRow(r, trials.length));
 
   // The data, once, in shared memory. Every trial's batch size is checked against it first.
@@ -190,12 +323,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   save();
 
   const tTrials = performance.now();
-  if (pending.length > 0) await runPending(pending, workers, sweepDir, rel, runData, base.backend, (r) => {
+  if (pending.length > 0) await runPending(pending, workers, sweepDir, runData, base.backend, (r) => {
     byIndex.set(r.index, r);
     results.trialsRun++;
     results.trialSeconds = Math.round(performance.now() - tTrials) / 1000;
-    save();
     out(trialRow(r, trials.length));
+    save();
   });
 
   // The best trial by val accuracy, and its test accuracy, evaluated once.
@@ -220,67 +353,128 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   return results;
 }
 
-/** Run `pending` on `n` worker threads; `done` is called once per trial, in finishing order. */
+/** Make a pending trial's folder ready: cleared when the plan allows it (never with a summary.json in it). */
+function prepareFolder(dir: string, clear: boolean): void {
+  try {
+    if (clear) {
+      // The plan saw no summary.json and no checkpoint; checked again, since this deletes.
+      if (fs.existsSync(path.join(dir, 'summary.json')) || fs.existsSync(path.join(dir, 'last.ckpt'))) {
+        throw new RunIoError(`${dir} changed while the sweep was starting (it now holds results); it is left as it is: run the sweep again`);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    if (e instanceof RunIoError) throw e;
+    throw new RunIoError(ioErrorMessage('prepare the trial folder', dir, e));
+  }
+}
+
+/**
+ * Run `pending` on `n` worker threads; `done` is called once per trial, in finishing order.
+ * Any error in the main thread's handling (a full disk under results.json, say) stops every
+ * worker and rejects with a RunIoError, instead of escaping an event handler as an uncaught
+ * exception. A worker that dies mid-trial (a crash, an exit) fails that trial only.
+ */
 function runPending(
-  pending: Trial[],
+  pending: TrialPlan[],
   n: number,
   sweepDir: string,
-  rel: (t: Trial) => string,
   runData: RunData,
   backend: BackendChoice,
   done: (r: TrialResult) => void,
 ): Promise<void> {
   const queue = [...pending];
-  const byIndex = new Map(pending.map((t) => [t.index, t]));
+  const byIndex = new Map(pending.map((p) => [p.trial.index, p]));
   let remaining = pending.length;
+  const live = new Set<Worker>();
+  let stopped = false;
   return new Promise((resolve, reject) => {
+    const stop = (err: unknown) => {
+      if (stopped) return;
+      stopped = true;
+      for (const w of live) void w.terminate();
+      reject(err instanceof RunIoError || err instanceof Error ? err : new Error(String(err)));
+    };
+    /** An event handler whose errors end the sweep cleanly. */
+    const guarded =
+      <A extends unknown[]>(fn: (...args: A) => void) =>
+      (...args: A) => {
+        if (stopped) return;
+        try {
+          fn(...args);
+        } catch (e) {
+          stop(e);
+        }
+      };
     const start = () => {
       const w = startWorker(import.meta.url, 'worker', { runData, backend, threads: Math.max(1, Math.floor(os.availableParallelism() / n)) });
-      let current: Trial | null = null;
+      live.add(w);
+      let current: TrialPlan | null = null;
       let ready = false;
+      let crash: Error | null = null;
       const next = () => {
         current = queue.shift() ?? null;
         if (!current) {
           void w.terminate();
           return;
         }
-        const dir = path.join(sweepDir, rel(current));
-        // A trial killed after a checkpoint carries on from it, as `train --resume` does; anything
-        // else a killed attempt left is cleared and the trial starts afresh.
-        const cfg = readJson<Config>(path.join(dir, 'config.json'));
-        const resume = cfg !== null && resultKey(cfg) === resultKey(current.config) && fs.existsSync(path.join(dir, 'last.ckpt'));
-        if (!resume) {
-          fs.rmSync(dir, { recursive: true, force: true });
-          fs.mkdirSync(dir, { recursive: true });
-        }
-        w.postMessage({ index: current.index, dir, config: resume ? cfg : current.config, resume } satisfies ToWorker);
+        const dir = path.join(sweepDir, current.rel);
+        // A trial killed after a checkpoint carries on from it, as `train --resume` does; its
+        // own folder without one starts afresh.
+        prepareFolder(dir, current.clear);
+        const resume = current.resume !== null;
+        w.postMessage({ index: current.trial.index, dir, config: current.resume ?? current.trial.config, resume } satisfies ToWorker);
       };
       const finish = (r: TrialResult) => {
         current = null;
         done(r);
         if (--remaining === 0) resolve();
       };
-      w.on('message', (msg: FromWorker) => {
-        if (msg.type === 'ready') {
-          ready = true;
-          return next();
-        }
-        const t = byIndex.get(msg.index)!;
-        if (msg.type === 'done') finish(okResult(t, rel(t), msg.summary, false));
-        else finish(failedResult(t, rel(t), msg.diverged ? 'diverged' : 'failed', msg.reason, false));
-        next();
-      });
-      w.on('error', (err) => {
-        // A worker that cannot start (no engine, say) would fail the same way again: stop.
-        if (!ready) return reject(new Error(`a sweep worker failed to start: ${err.message}`));
-        // The worker died (out of memory, a crash): its trial fails, a fresh worker takes over.
+      /** The worker is gone: its trial (if any) fails, and a fresh worker takes the queue on. */
+      const lost = (why: string) => {
+        live.delete(w);
         if (current) {
-          const t = current;
-          finish(failedResult(t, rel(t), 'failed', `worker crashed: ${err.message}`, false));
+          const p = current;
+          finish(failedResult(p.trial, p.rel, 'failed', `worker crashed: ${why}`, false));
         }
-        if (queue.length > 0) start();
-      });
+        if (queue.length > 0 && remaining > 0) start();
+      };
+      w.on(
+        'message',
+        guarded((msg: FromWorker) => {
+          if (msg.type === 'ready') {
+            ready = true;
+            return next();
+          }
+          const p = byIndex.get(msg.index)!;
+          if (msg.type === 'done') finish(okResult(p.trial, p.rel, msg.summary, false));
+          else finish(failedResult(p.trial, p.rel, msg.diverged ? 'diverged' : 'failed', msg.reason, false));
+          next();
+        }),
+      );
+      w.on(
+        'error',
+        guarded((err: Error) => {
+          // A worker that cannot start (no engine, say) would fail the same way again: stop.
+          if (!ready) throw new Error(`a sweep worker failed to start: ${err.message}`);
+          crash = err; // 'exit' follows
+        }),
+      );
+      w.on(
+        'exit',
+        guarded((code: number) => {
+          if (!ready) throw new Error(`a sweep worker stopped before it started (exit code ${code})`);
+          const p = current;
+          if (p || crash) lost(crash ? crash.message : `the worker thread exited with code ${code} during trial ${p!.trial.index}`);
+          else live.delete(w);
+        }),
+      );
     };
-    for (let i = 0; i < n; i++) start();
+    try {
+      for (let i = 0; i < n; i++) start();
+    } catch (e) {
+      stop(e);
+    }
   });
 }

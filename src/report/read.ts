@@ -1,0 +1,224 @@
+/**
+ * The files a report is built from, read and checked. A report can be rebuilt from any folder,
+ * long after the run, from files a user may have edited or a crash may have torn; whatever is
+ * wrong is refused with one line naming the file and the field (a DataError, exit 1), before any
+ * of it reaches a chart, a table or a link. Only the fields the reports use are checked.
+ */
+import * as fs from 'node:fs';
+import type { Config } from '../config/config.js';
+import { DataError } from '../data/errors.js';
+import type { SweepResults, TrialResult } from '../sweep/sweep.js';
+import { ioErrorMessage, RunIoError } from '../train/atomic.js';
+import type { Summary } from '../train/run.js';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown) => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+};
+
+/** Field checks for one file: each throws a DataError naming the file, the field and the value. */
+class Fields {
+  constructor(
+    readonly file: string,
+    readonly prefix = '',
+  ) {}
+
+  bad(field: string, v: unknown, want: string): never {
+    if (field === '') throw new DataError(`${this.file}: ${this.prefix.replace(/[.:] ?$/, '')} = ${show(v)} is not valid: expected ${want}; rebuild the file (rerun the run or sweep) or fix it by hand`);
+    throw new DataError(`${this.file}: ${this.prefix}${field} = ${show(v)} is not valid: expected ${want}; rebuild the file (rerun the run or sweep) or fix it by hand`);
+  }
+  string(o: Obj, k: string): string {
+    if (typeof o[k] !== 'string') this.bad(k, o[k], 'a string');
+    return o[k] as string;
+  }
+  optString(o: Obj, k: string): void {
+    if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'string') this.bad(k, o[k], 'a string');
+  }
+  num(o: Obj, k: string, lo = -Infinity, hi = Infinity): number {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) this.bad(k, v, lo === -Infinity && hi === Infinity ? 'a number' : `a number in [${lo}, ${hi}]`);
+    return v;
+  }
+  numOrNull(o: Obj, k: string, lo = -Infinity, hi = Infinity): void {
+    if (o[k] !== null && o[k] !== undefined) this.num(o, k, lo, hi);
+  }
+  int(o: Obj, k: string, lo: number): number {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo) this.bad(k, v, `a whole number ≥ ${lo}`);
+    return v;
+  }
+  oneOf(o: Obj, k: string, values: readonly string[]): void {
+    if (!values.includes(o[k] as string)) this.bad(k, o[k], `one of ${values.join(', ')}`);
+  }
+  object(o: Obj, k: string): Obj {
+    if (!isObj(o[k])) this.bad(k, o[k], 'an object');
+    return o[k] as Obj;
+  }
+  in(k: string): Fields {
+    return new Fields(this.file, `${this.prefix}${k}.`);
+  }
+}
+
+/** Parsed JSON of `file`; unreadable is a RunIoError, not JSON or not an object a DataError. */
+export function readJsonObject(file: string): Obj {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new RunIoError(ioErrorMessage('read', file, e));
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new DataError(`${file} is not valid JSON (${(e as Error).message}); rebuild it (rerun the run or sweep) or fix it by hand`);
+  }
+  if (!isObj(v)) throw new DataError(`${file} holds ${show(v)}, not a JSON object; rebuild it (rerun the run or sweep) or fix it by hand`);
+  return v;
+}
+
+const ACC: [number, number] = [0, 1];
+
+/** A run folder's config.json: the fields the run report shows or uses. */
+export function readRunConfig(file: string): Config {
+  const o = readJsonObject(file);
+  const f = new Fields(file);
+  f.string(o, 'name');
+  f.int(o, 'trainAccSamples', 0);
+  f.optString(o, 'dataDir');
+  return o as unknown as Config;
+}
+
+/** A run folder's summary.json. */
+export function readSummary(file: string): Summary {
+  const o = readJsonObject(file);
+  const f = new Fields(file);
+  f.oneOf(o, 'status', ['ok', 'diverged', 'interrupted']);
+  f.optString(o, 'error');
+  f.string(o, 'dataset');
+  f.string(o, 'engine');
+  f.optString(o, 'engineDetail');
+  const model = f.object(o, 'model');
+  const fm = f.in('model');
+  fm.oneOf(model, 'kind', ['softmax', 'mlp']);
+  if (model.kind === 'mlp' && (!Array.isArray(model.hidden) || model.hidden.length === 0 || !model.hidden.every((h) => Number.isInteger(h) && h > 0))) {
+    fm.bad('hidden', model.hidden, 'a list of hidden sizes (whole numbers ≥ 1)');
+  }
+  for (const k of ['bestValAcc', 'bestTrainAcc', 'testAcc', 'finalValAcc', 'finalTrainAcc']) f.numOrNull(o, k, ...ACC);
+  for (const k of ['finalLoss', 'initialLoss', 'expectedInitialLoss', 'examplesPerSecond']) f.numOrNull(o, k);
+  for (const k of ['bestEpoch', 'iterations', 'epochs']) f.numOrNull(o, k, 0);
+  f.in('seconds').num(f.object(o, 'seconds'), 'total', 0);
+  return o as unknown as Summary;
+}
+
+export interface MetricRow {
+  type: string;
+  [k: string]: unknown;
+}
+
+/**
+ * metrics.jsonl: one JSON object a line. A torn last line (a killed run) is skipped, as the
+ * trainer's own reader does; anything else that is not a metric row is refused by its line.
+ */
+export function readMetrics(file: string): MetricRow[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new RunIoError(ioErrorMessage('read', file, e));
+  }
+  const lines = text.split('\n');
+  const out: MetricRow[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(lines[i]);
+    } catch (e) {
+      if (i === lines.length - 1) break; // torn last line, no newline after it
+      throw new DataError(`${file}: line ${i + 1} is not JSON (${(e as Error).message}); rebuild the file (rerun the run) or delete the line`);
+    }
+    const f = new Fields(file, `line ${i + 1}: `);
+    if (!isObj(v)) return f.bad('', v, 'a JSON object');
+    f.string(v, 'type');
+    if (v.type === 'iter') {
+      f.int(v, 'it', 0);
+      if (v.loss !== null) f.num(v, 'loss'); // null: the loss was NaN or infinite (JSON cannot hold those)
+    } else if (v.type === 'epoch') {
+      f.num(v, 'epoch', 0);
+      f.num(v, 'trainAcc', ...ACC);
+      f.num(v, 'valAcc', ...ACC);
+    }
+    out.push(v as MetricRow);
+  }
+  return out;
+}
+
+/** A checkpoint's class names: one string per model output. */
+export function checkClasses(file: string, classes: unknown, outputs: number): string[] {
+  if (!Array.isArray(classes) || classes.length !== outputs || !classes.every((c) => typeof c === 'string')) {
+    throw new DataError(`${file}: the class list ${show(classes)} is not valid: expected ${outputs} class names (one per model output), as strings`);
+  }
+  return classes as string[];
+}
+
+const STATUS = ['ok', 'diverged', 'failed'] as const;
+
+/** A sweep folder's results.json. */
+export function readSweepResults(file: string): SweepResults {
+  const o = readJsonObject(file);
+  const f = new Fields(file);
+  f.string(o, 'name');
+  f.num(o, 'workers', 0);
+  f.num(o, 'seconds', 0);
+  if (!Array.isArray(o.trials)) f.bad('trials', o.trials, 'a list of trials');
+  const seen = new Set<number>();
+  (o.trials as unknown[]).forEach((t, i) => {
+    const ft = f.in(`trials[${i}]`);
+    if (!isObj(t)) return ft.bad('', t, 'an object');
+    const index = ft.int(t, 'index', 1);
+    if (seen.has(index)) ft.bad('index', index, 'an index no other trial has');
+    seen.add(index);
+    ft.string(t, 'dir'); // checked again before it becomes a link
+    ft.oneOf(t, 'status', STATUS);
+    ft.optString(t, 'reason');
+    const params = ft.object(t, 'params');
+    for (const [k, v] of Object.entries(params)) {
+      if (!(typeof v === 'number' && Number.isFinite(v)) && typeof v !== 'string' && typeof v !== 'boolean' && !(Array.isArray(v) && v.every((x) => typeof x === 'number'))) ft.in('params').bad(k, v, 'a number, string, or list of numbers');
+    }
+    ft.numOrNull(t, 'trainAcc', ...ACC);
+    ft.numOrNull(t, 'valAcc', ...ACC);
+    ft.numOrNull(t, 'bestEpoch', 0);
+    ft.numOrNull(t, 'seconds', 0);
+  });
+  if (o.best !== null && o.best !== undefined) {
+    const b = f.object(o, 'best');
+    const fb = f.in('best');
+    fb.int(b, 'index', 1);
+    fb.num(b, 'valAcc', ...ACC);
+    fb.numOrNull(b, 'testAcc', ...ACC);
+  } else o.best = null;
+  return o as unknown as SweepResults;
+}
+
+/** A sweep folder's sweep.json: each trial's config, of which the report plots lr, reg and hidden. */
+export function readSweepTrials(file: string): { index: number; config: Config }[] {
+  const o = readJsonObject(file);
+  const f = new Fields(file);
+  if (!Array.isArray(o.trials)) f.bad('trials', o.trials, 'a list of trials');
+  return (o.trials as unknown[]).map((t, i) => {
+    const ft = f.in(`trials[${i}]`);
+    if (!isObj(t)) return ft.bad('', t, 'an object');
+    ft.int(t, 'index', 1);
+    const c = ft.object(t, 'config');
+    const fc = ft.in('config');
+    fc.num(c, 'lr', Number.MIN_VALUE);
+    fc.num(c, 'reg', 0);
+    if (c.hidden !== undefined && !(Array.isArray(c.hidden) && c.hidden.every((h) => Number.isInteger(h) && h > 0))) fc.bad('hidden', c.hidden, 'a list of hidden sizes');
+    return t as unknown as { index: number; config: Config };
+  });
+}
+
+export type { TrialResult };

@@ -1,0 +1,110 @@
+/**
+ * One sweep folder, one running sweep. Two copies of a sweep in the same folder would clear and
+ * train the same trial folders at once, so a sweep holds <sweep folder>/sweep.lock while it runs:
+ * a small JSON file {pid, host, started}, made whole in a temporary file and then hard-linked to
+ * its name, so taking it is atomic (link fails when the name exists) and it is never half-written.
+ *
+ * A lock whose pid is no longer running on this host was left by a killed sweep (SIGKILL, Ctrl-C,
+ * a crash) and is taken over with a note. A lock from another host cannot be checked: it stands,
+ * and the message says how to remove it.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ioErrorMessage, RunIoError } from '../train/atomic.js';
+
+export const LOCK_FILE = 'sweep.lock';
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  started: string;
+}
+
+function readLock(file: string): LockInfo | null {
+  try {
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
+    return Number.isInteger(v?.pid) && v.pid > 0 && typeof v.host === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether process `pid` exists on this machine (EPERM: it exists, owned by someone else). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const isStale = (l: LockInfo) => l.host === os.hostname() && !alive(l.pid);
+
+/**
+ * Take the sweep folder's lock, or throw a RunIoError saying which process holds it and where.
+ * `note` receives the line about a stale lock taken over.
+ */
+export function acquireSweepLock(sweepDir: string, name: string, note: (line: string) => void): { release(): void } {
+  const file = path.join(sweepDir, LOCK_FILE);
+  const me: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString() };
+  const tmp = path.join(sweepDir, `.${LOCK_FILE}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(me) + '\n');
+  } catch (e) {
+    throw new RunIoError(ioErrorMessage('write the lock file', tmp, e));
+  }
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.linkSync(tmp, file);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunIoError(ioErrorMessage('create the lock file', file, e));
+      }
+      const held = readLock(file);
+      if (held && isStale(held) && attempt < 3) {
+        // Move the stale lock aside first, then check that what moved is the stale one: a copy
+        // that took it over in between is put back and wins.
+        const aside = `${file}.stale-${process.pid}`;
+        try {
+          fs.renameSync(file, aside);
+        } catch {
+          continue; // gone already: try again
+        }
+        const moved = readLock(aside);
+        if (moved && isStale(moved)) {
+          fs.rmSync(aside, { force: true });
+          note(`note: took over ${file}, left by process ${moved.pid} (started ${moved.started}), which is no longer running`);
+          continue;
+        }
+        try {
+          fs.linkSync(aside, file);
+        } catch {
+          /* a third copy holds it now */
+        }
+        fs.rmSync(aside, { force: true });
+        throw alreadyRunning(name, sweepDir, file, moved);
+      }
+      throw alreadyRunning(name, sweepDir, file, held);
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  return {
+    release() {
+      const l = readLock(file);
+      try {
+        if (l && l.pid === me.pid && l.host === me.host && l.started === me.started) fs.rmSync(file, { force: true });
+      } catch {
+        /* a lock left behind is taken over next time (its pid is gone) */
+      }
+    },
+  };
+}
+
+function alreadyRunning(name: string, sweepDir: string, file: string, held: LockInfo | null): RunIoError {
+  const who = held ? `process ${held.pid} on ${held.host === os.hostname() ? 'this host' : `host ${held.host}`}, started ${held.started}` : 'a process whose lock file cannot be read';
+  return new RunIoError(`sweep ${name} is already running in ${sweepDir} (${who}); wait for it to finish, or if it is not running, delete ${file}`);
+}
