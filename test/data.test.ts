@@ -66,7 +66,7 @@ test('IDX: encodeIdx → parseIdx round-trips dims and bytes', () => {
   }
 });
 
-test('IDX: readIdxFile reads plain and gzipped files identically', () => {
+test('IDX: readIdxFile reads plain and gzipped files identically', async () => {
   const dir = tmp('idx');
   const data = randomBytes(new Rng(2), 6 * 5 * 4);
   const buf = encodeIdx([6, 5, 4], data);
@@ -75,31 +75,31 @@ test('IDX: readIdxFile reads plain and gzipped files identically', () => {
   fs.writeFileSync(plain, buf);
   fs.writeFileSync(gz, zlib.gzipSync(buf));
   assert.notDeepEqual(fs.readFileSync(gz), fs.readFileSync(plain));
-  const a = readIdxFile(plain);
-  const b = readIdxFile(gz);
+  const a = await readIdxFile(plain);
+  const b = await readIdxFile(gz);
   assert.deepEqual(a.dims, [6, 5, 4]);
   assert.deepEqual(b.dims, a.dims);
   assert.deepEqual(Array.from(a.data), Array.from(data));
   assert.deepEqual(Array.from(b.data), Array.from(data));
 });
 
-test('IDX: a truncated file names the file, the expected and the found byte counts', () => {
+test('IDX: a truncated file names the file, the expected and the found byte counts', async () => {
   const dir = tmp('idx');
   const full = encodeIdx([5, 4], randomBytes(new Rng(3), 20)); // 4 + 8 + 20 = 32 bytes
   assert.equal(full.length, 32);
   const file = path.join(dir, 'cut-idx2-ubyte');
   fs.writeFileSync(file, full.subarray(0, 29));
-  assert.throws(() => readIdxFile(file), dataError(file, 'truncated', 'needs 32 bytes', 'has 29'));
+  await assert.rejects(readIdxFile(file), dataError(file, 'truncated', 'needs 32 bytes', 'has 29'));
   // the same through gzip
   const gz = path.join(dir, 'cut-idx2-ubyte.gz');
   fs.writeFileSync(gz, zlib.gzipSync(full.subarray(0, 29)));
-  assert.throws(() => readIdxFile(gz), dataError(gz, 'needs 32 bytes', 'has 29'));
+  await assert.rejects(readIdxFile(gz), dataError(gz, 'needs 32 bytes', 'has 29'));
   // a header cut short
   assert.throws(() => parseIdx(full.subarray(0, 9), 'short.idx'), dataError('short.idx', 'truncated IDX header', '9 bytes', 'needs 12'));
   assert.throws(() => parseIdx(full.subarray(0, 3), 'tiny.idx'), dataError('tiny.idx', '3 bytes'));
 });
 
-test('IDX: trailing bytes, bad magic and unsupported element types are refused', () => {
+test('IDX: trailing bytes, bad magic and unsupported element types are refused', async () => {
   const good = encodeIdx([3, 2], Uint8Array.from([1, 2, 3, 4, 5, 6]));
   assert.throws(() => parseIdx(Buffer.concat([good, Buffer.from([9, 9, 9])]), 'long.idx'), dataError('long.idx', 'trailing bytes', 'needs 18 bytes', 'has 21'));
 
@@ -118,8 +118,8 @@ test('IDX: trailing bytes, bad magic and unsupported element types are refused',
   const dir = tmp('idx');
   const file = path.join(dir, 'junk.gz');
   fs.writeFileSync(file, Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8]));
-  assert.throws(() => readIdxFile(file), dataError(file, 'gzip'));
-  assert.throws(() => readIdxFile(path.join(dir, 'nope')), dataError(path.join(dir, 'nope')));
+  await assert.rejects(readIdxFile(file), dataError(file, 'gzip'));
+  await assert.rejects(readIdxFile(path.join(dir, 'nope')), dataError(path.join(dir, 'nope')));
 });
 
 test('IDX: absurd header dimensions are rejected from the header alone', () => {
@@ -190,11 +190,11 @@ function checkMnist(raw: RawDataset, fx: MnistFixture, dir: string): void {
   assert.deepEqual(Array.from(raw.test.y), Array.from(fx.testY));
 }
 
-test('MNIST: loadMnist reads a folder of plain -idx3-ubyte files', () => {
+test('MNIST: loadMnist reads a folder of plain -idx3-ubyte files', async () => {
   const fx = mnistFixture(10);
   const dir = tmp('mnist-plain');
   writeMnist(dir, fx, false);
-  checkMnist(loadMnist(dir), fx, dir);
+  checkMnist(await loadMnist(dir), fx, dir);
 });
 
 test('MNIST: loadMnist reads a folder of gzipped .idx3-ubyte.gz files', async () => {
@@ -202,45 +202,45 @@ test('MNIST: loadMnist reads a folder of gzipped .idx3-ubyte.gz files', async ()
   const dir = tmp('mnist-gz');
   writeMnist(dir, fx, true);
   assert.ok(fs.existsSync(path.join(dir, 'train-images.idx3-ubyte.gz')));
-  checkMnist(loadMnist(dir), fx, dir);
+  checkMnist(await loadMnist(dir), fx, dir);
   checkMnist(await loadDataset('mnist', dir), fx, dir);
 });
 
-test('MNIST: a missing file names the folder and the file', () => {
+test('MNIST: a missing file names the folder and the file', async () => {
   const dir = tmp('mnist-missing');
   writeMnist(dir, mnistFixture(12), false);
   fs.rmSync(path.join(dir, 't10k-labels-idx1-ubyte'));
-  assert.throws(() => loadMnist(dir), dataError(dir, 't10k-labels-idx1-ubyte'));
-  assert.throws(() => loadMnist(path.join(dir, 'absent')), dataError(path.join(dir, 'absent'), 'does not exist'));
-  assert.throws(() => loadMnist(path.join(dir, 'train-images-idx3-ubyte')), dataError('is a file'));
+  await assert.rejects(loadMnist(dir), dataError(dir, 't10k-labels-idx1-ubyte'));
+  await assert.rejects(loadMnist(path.join(dir, 'absent')), dataError(path.join(dir, 'absent'), 'does not exist'));
+  await assert.rejects(loadMnist(path.join(dir, 'train-images-idx3-ubyte')), dataError('is a file'));
 });
 
-test('MNIST: a label of 10 is refused', () => {
+test('MNIST: a label of 10 is refused', async () => {
   const dir = tmp('mnist-label');
   const fx = mnistFixture(13);
   fx.testY[4] = 10;
   writeMnist(dir, fx, false);
-  assert.throws(() => loadMnist(dir), dataError(path.join(dir, 't10k-labels-idx1-ubyte'), 'label 4 is 10'));
+  await assert.rejects(loadMnist(dir), dataError(path.join(dir, 't10k-labels-idx1-ubyte'), 'label 4 is 10'));
 });
 
-test('MNIST: image and label counts must agree', () => {
+test('MNIST: image and label counts must agree', async () => {
   const dir = tmp('mnist-count');
   const fx = mnistFixture(14);
   writeMnist(dir, fx, false);
   fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), encodeIdx([MNIST_TRAIN - 1], fx.trainY.subarray(0, MNIST_TRAIN - 1)));
-  assert.throws(() => loadMnist(dir), dataError(`${MNIST_TRAIN} images`, `${MNIST_TRAIN - 1} labels`));
+  await assert.rejects(loadMnist(dir), dataError(`${MNIST_TRAIN} images`, `${MNIST_TRAIN - 1} labels`));
 });
 
-test('MNIST: train and test image sizes must agree', () => {
+test('MNIST: train and test image sizes must agree', async () => {
   const dir = tmp('mnist-size');
   const fx = mnistFixture(15);
   writeMnist(dir, fx, false);
   fs.writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), encodeIdx([MNIST_TEST, 28, 27], fx.testX.subarray(0, MNIST_TEST * 28 * 27)));
-  assert.throws(() => loadMnist(dir), dataError('28×28', '28×27'));
+  await assert.rejects(loadMnist(dir), dataError('28×28', '28×27'));
 });
 
-test('MNIST: the built-in copy has the known sizes and label counts', () => {
-  const raw = loadMnist();
+test('MNIST: the built-in copy has the known sizes and label counts', async () => {
+  const raw = await loadMnist();
   assert.equal(raw.train.n, 60000);
   assert.equal(raw.test.n, 10000);
   assert.equal(raw.dim, 784);
@@ -372,7 +372,7 @@ function checkCifar(raw: RawDataset, fx: CifarFixture, source: string): void {
 /** Names in `root` that an unpack must not leave behind. */
 function leftovers(root: string): string[] {
   if (!fs.existsSync(root)) return [];
-  return fs.readdirSync(root).filter((n) => n === CIFAR_DIR_NAME || n.startsWith('.unpack-') || n.endsWith('.part'));
+  return fs.readdirSync(root).filter((n) => n === CIFAR_DIR_NAME || n.startsWith('.unpack-') || n.startsWith('.download-') || n.endsWith('.part'));
 }
 
 test('CIFAR: loadCifar reads the batch folder itself and its parent folder', async () => {
@@ -573,11 +573,12 @@ test('CIFAR: a URL source is downloaded once, unpacked and read', async () => {
     hits.clear();
     checkCifar(await loadCifar(url, { dataRoot: root, verify: false }), fx, dest);
     assert.equal(hits.get('/cifar-10-binary.tar.gz'), 1);
-    assert.deepEqual(fs.readFileSync(path.join(root, 'cifar-10-binary.tar.gz')), body);
-    assert.deepEqual(fs.readdirSync(root).sort(), [CIFAR_DIR_NAME, 'cifar-10-binary.tar.gz']);
+    // The download went to a folder of its own and was removed once unpacked (issue 15, defect 3).
+    assert.deepEqual(fs.readdirSync(root).sort(), [CIFAR_DIR_NAME]);
     const marker = readMarker(dest);
     assert.equal(marker?.url, url);
-    assert.equal(marker?.archive, path.join(root, 'cifar-10-binary.tar.gz'));
+    assert.equal(marker?.archive, url);
+    assert.equal(marker?.size, body.length);
     // The same URL again: no second download.
     checkCifar(await loadCifar(url, { dataRoot: root, verify: false }), fx, dest);
     assert.equal(hits.get('/cifar-10-binary.tar.gz'), 1);
