@@ -97,7 +97,7 @@ class TarBound extends Transform {
  * bound (TarBound), no archive makes it write more than MAX_UNPACKED_BYTES or hold more than a
  * few chunks in memory.
  */
-export async function extractCifarArchive(archive: string, destRoot: string, extra: Partial<ArchiveSource> = {}): Promise<string> {
+export async function extractCifarArchive(archive: string, destRoot: string, extra: Partial<ArchiveSource> = {}, label = archive): Promise<string> {
   const { fd } = openRegularFile(archive, MAX_ARCHIVE_BYTES, 'the CIFAR-10 binary archive, cifar-10-binary.tar.gz');
   let magic: Buffer;
   try {
@@ -105,7 +105,7 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
     fs.readSync(fd, magic, 0, 2, 0);
   } catch (e) {
     fs.closeSync(fd);
-    throw new DataError(`cannot read ${archive}: ${(e as Error).message}`);
+    throw new DataError(`cannot read ${label}: ${(e as Error).message}`);
   }
   fs.mkdirSync(destRoot, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(destRoot, '.unpack-'));
@@ -117,14 +117,14 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
     const seen = new Set<string>();
     const source = fs.createReadStream('', { fd, start: 0, highWaterMark: 1 << 16 });
     const gunzip = magic[0] === 0x1f && magic[1] === 0x8b ? zlib.createGunzip() : null;
-    const bound = new TarBound(MAX_TAR_BYTES, archive);
+    const bound = new TarBound(MAX_TAR_BYTES, label);
     const stop = (e: DataError) => {
       fatal ??= e;
       source.destroy();
     };
     const refusedError = () =>
       new DataError(
-        `${archive} holds entries outside ${CIFAR_DIR_NAME}/, or that are not its plain files (${refused.slice(0, 3).join('; ')}${refused.length > 3 ? '; …' : ''}); ` +
+        `${label} holds entries outside ${CIFAR_DIR_NAME}/, or that are not its plain files (${refused.slice(0, 3).join('; ')}${refused.length > 3 ? '; …' : ''}); ` +
           `it is not the CIFAR-10 binary archive, so nothing was unpacked`,
       );
     const unpack = new tar.Unpack({
@@ -140,17 +140,18 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
         const e = entry as { type?: string; size?: number };
         const why = refuseEntry(p, e, seen);
         if (why === null) return true;
-        if (why.startsWith('size:')) stop(new DataError(`${archive} ${why.slice(5)}; it is not the CIFAR-10 binary archive, so nothing was unpacked`));
+        if (why.startsWith('size:')) stop(new DataError(`${label} ${why.slice(5)}; it is not the CIFAR-10 binary archive, so nothing was unpacked`));
         else {
           refused.push(why);
-          if (refused.length > 3) stop(refusedError());
+          // Skipping a few stray entries costs little; a big one, or a fourth, ends the unpack.
+          if (refused.length > 3 || (e.size ?? 0) > CIFAR_BATCH_BYTES) stop(refusedError());
         }
         return false;
       },
     } as ConstructorParameters<typeof tar.Unpack>[0]);
     try {
       await new Promise<void>((resolve, reject) => {
-        const fail = (e: Error) => reject(fatal ?? e);
+        const fail = (e: Error) => reject(fatal ?? (refused.length > 0 ? refusedError() : e));
         unpack.on('close', () => resolve());
         unpack.on('error', fail);
         source.on('error', fail);
@@ -165,17 +166,18 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
     } catch (e) {
       unpack.abort(e as Error);
       if (fatal) throw fatal;
+      if (refused.length > 0) throw refusedError();
       if (e instanceof DataError) throw e;
-      throw new DataError(`${archive} is not a readable .tar.gz archive (${(e as Error).message}). It may be truncated or corrupt: download it again.`);
+      throw new DataError(`${label} is not a readable .tar.gz archive (${(e as Error).message}). It may be truncated or corrupt: download it again.`);
     }
     if (refused.length > 0) throw refusedError();
     const unpacked = path.join(tmp, CIFAR_DIR_NAME);
     for (const f of [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE]) {
       const file = path.join(unpacked, f);
-      if (!fs.existsSync(file)) throw new DataError(`${archive} has no ${CIFAR_DIR_NAME}/${f}; it is not the CIFAR-10 binary archive (the python and matlab versions are different files)`);
+      if (!fs.existsSync(file)) throw new DataError(`${label} has no ${CIFAR_DIR_NAME}/${f}; it is not the CIFAR-10 binary archive (the python and matlab versions are different files)`);
       const size = fs.statSync(file).size;
       if (size === 0 || size % CIFAR_RECORD !== 0) {
-        throw new DataError(`${archive}: ${CIFAR_DIR_NAME}/${f} has ${size} bytes, not a whole number of 3,073-byte records`);
+        throw new DataError(`${label}: ${CIFAR_DIR_NAME}/${f} has ${size} bytes, not a whole number of 3,073-byte records`);
       }
     }
     const marker: ArchiveSource = { ...archiveIdentity(archive), ...extra };

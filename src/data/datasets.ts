@@ -150,7 +150,7 @@ async function downloadAndUnpack(url: string, root: string, opts: LoadOptions): 
     const file = path.join(tmp, 'archive.part');
     await download(url, file, { maxBytes: MAX_ARCHIVE_BYTES, ...(opts.onDownload ? { onProgress: opts.onDownload } : {}) });
     if (opts.verify !== false) verifyCifarArchive(file, url);
-    return await extractCifarArchive(file, root, { archive: url, url });
+    return await extractCifarArchive(file, root, { archive: url, url }, url);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
