@@ -107,8 +107,14 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
     fs.closeSync(fd);
     throw new DataError(`cannot read ${label}: ${(e as Error).message}`);
   }
-  fs.mkdirSync(destRoot, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(destRoot, '.unpack-'));
+  let tmp: string;
+  try {
+    fs.mkdirSync(destRoot, { recursive: true });
+    tmp = fs.mkdtempSync(path.join(destRoot, '.unpack-'));
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
   try {
     // Entries that are not CIFAR-10's are listed (up to 3, then the unpack stops); an entry past
     // its size, or the stream past its bound, stops the unpack at once.
@@ -140,9 +146,9 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
         const e = entry as { type?: string; size?: number };
         const why = refuseEntry(p, e, seen);
         if (why === null) return true;
-        if (why.startsWith('size:')) stop(new DataError(`${label} ${why.slice(5)}; it is not the CIFAR-10 binary archive, so nothing was unpacked`));
+        if (why.tooBig) stop(new DataError(`${label} ${why.tooBig}; it is not the CIFAR-10 binary archive, so nothing was unpacked`));
         else {
-          refused.push(why);
+          refused.push(why.entry);
           // Skipping a few stray entries costs little; a big one, or a fourth, ends the unpack.
           if (refused.length > 3 || (e.size ?? 0) > CIFAR_BATCH_BYTES) stop(refusedError());
         }
@@ -193,23 +199,28 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
   }
 }
 
-/** Why a tar entry cannot be part of the CIFAR-10 binary archive, or null if it can. `seen` collects the names accepted so far. */
-function refuseEntry(p: string, entry: { type?: string; size?: number }, seen: Set<string>): string | null {
+/**
+ * Why a tar entry cannot be part of the CIFAR-10 binary archive, or null if it can: `entry`
+ * describes a stray entry, `tooBig` one of its files past its size. `seen` collects the names
+ * accepted so far.
+ */
+function refuseEntry(p: string, entry: { type?: string; size?: number }, seen: Set<string>): { entry: string; tooBig?: string } | null {
+  const refuse = (what: string) => ({ entry: what });
   const type = entry.type ?? 'unknown type';
   const norm = path.posix.normalize(p.replace(/\\/g, '/')).replace(/\/+$/, '');
   const shown = `${JSON.stringify(p)} (${type})`;
-  if (path.posix.isAbsolute(norm) || norm.split('/').includes('..')) return `${shown}, a path outside ${CIFAR_DIR_NAME}/`;
+  if (path.posix.isAbsolute(norm) || norm.split('/').includes('..')) return refuse(`${shown}, a path outside ${CIFAR_DIR_NAME}/`);
   const inDir = norm.startsWith(`${CIFAR_DIR_NAME}/`) ? norm.slice(CIFAR_DIR_NAME.length + 1) : null;
-  if (norm === CIFAR_DIR_NAME) return type === 'Directory' ? null : `${shown}, where the folder ${CIFAR_DIR_NAME}/ should be`;
-  if (inDir === null) return shown;
+  if (norm === CIFAR_DIR_NAME) return type === 'Directory' ? null : refuse(`${shown}, where the folder ${CIFAR_DIR_NAME}/ should be`);
+  if (inDir === null) return refuse(shown);
   const limit = CIFAR_ENTRY_LIMITS.get(inDir);
   if (limit === undefined) {
-    return `${shown}, not one of ${[...CIFAR_ENTRY_LIMITS.keys()].join(', ')}`;
+    return refuse(`${shown}, not one of ${[...CIFAR_ENTRY_LIMITS.keys()].join(', ')}`);
   }
-  if (type !== 'File' && type !== 'OldFile') return `${shown}, which is a plain file in CIFAR-10`;
-  if (seen.has(inDir)) return `${CIFAR_DIR_NAME}/${inDir} a second time`;
+  if (type !== 'File' && type !== 'OldFile') return refuse(`${shown}, which is a plain file in CIFAR-10`);
+  if (seen.has(inDir)) return refuse(`${CIFAR_DIR_NAME}/${inDir} a second time`);
   const size = entry.size ?? 0;
-  if (size > limit) return `size:holds ${CIFAR_DIR_NAME}/${inDir} of ${size} bytes, but that file has at most ${limit} in CIFAR-10`;
+  if (size > limit) return { entry: `${CIFAR_DIR_NAME}/${inDir}`, tooBig: `holds ${CIFAR_DIR_NAME}/${inDir} of ${size} bytes, but that file has at most ${limit} in CIFAR-10` };
   seen.add(inDir);
   return null;
 }
