@@ -15,7 +15,7 @@ import * as zlib from 'node:zlib';
 import * as tar from 'tar';
 import { CIFAR_BATCH_BYTES, CIFAR_META_BYTES, CIFAR_RECORD, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES } from './cifar.js';
 import { DataError } from './errors.js';
-import { openRegularFile } from './files.js';
+import { openRegularFile, readRegularFile } from './files.js';
 
 export const CIFAR_DIR_NAME = 'cifar-10-batches-bin';
 /** Written into an unpacked folder: which archive it came from, so it is not unpacked twice. */
@@ -31,7 +31,8 @@ export interface ArchiveSource {
 /** The marker of an unpacked folder, or null. */
 export function readMarker(dir: string): ArchiveSource | null {
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, SOURCE_MARKER), 'utf8')) as ArchiveSource;
+    // Read like any data file: a FIFO or device planted there is not waited on.
+    return JSON.parse(readRegularFile(path.join(dir, SOURCE_MARKER), 64 * 1024, 'a small JSON file').toString('utf8')) as ArchiveSource;
   } catch {
     return null;
   }
