@@ -1,20 +1,24 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
 import * as tar from 'tar';
 import { ConfigError } from '../src/config/config.js';
 import { CIFAR_DIR_NAME, KNOWN_CIFAR_ARCHIVES, SOURCE_MARKER, readMarker } from '../src/data/archive.js';
-import { CIFAR_CLASSES, CIFAR_PIXELS, CIFAR_RECORD, encodeCifarBatch, parseCifarBatch } from '../src/data/cifar.js';
+import { CIFAR_CLASSES, CIFAR_PIXELS, CIFAR_RECORD, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch, parseCifarBatch } from '../src/data/cifar.js';
 import { describeDataset, loadCifar, loadDataset, loadMnist, type RawDataset } from '../src/data/datasets.js';
 import { DataError } from '../src/data/errors.js';
+import type { DownloadProgress } from '../src/data/fetch.js';
+import { formatDownloadProgress } from '../src/cli/data.js';
 import { encodeIdx, parseIdx, readIdxFile } from '../src/data/idx.js';
 import { meanImage, prepareData, preprocessRows, resolveSplit } from '../src/data/split.js';
 import { Rng } from '../src/linalg/rng.js';
@@ -66,7 +70,7 @@ test('IDX: encodeIdx → parseIdx round-trips dims and bytes', () => {
   }
 });
 
-test('IDX: readIdxFile reads plain and gzipped files identically', () => {
+test('IDX: readIdxFile reads plain and gzipped files identically', async () => {
   const dir = tmp('idx');
   const data = randomBytes(new Rng(2), 6 * 5 * 4);
   const buf = encodeIdx([6, 5, 4], data);
@@ -75,31 +79,31 @@ test('IDX: readIdxFile reads plain and gzipped files identically', () => {
   fs.writeFileSync(plain, buf);
   fs.writeFileSync(gz, zlib.gzipSync(buf));
   assert.notDeepEqual(fs.readFileSync(gz), fs.readFileSync(plain));
-  const a = readIdxFile(plain);
-  const b = readIdxFile(gz);
+  const a = await readIdxFile(plain);
+  const b = await readIdxFile(gz);
   assert.deepEqual(a.dims, [6, 5, 4]);
   assert.deepEqual(b.dims, a.dims);
   assert.deepEqual(Array.from(a.data), Array.from(data));
   assert.deepEqual(Array.from(b.data), Array.from(data));
 });
 
-test('IDX: a truncated file names the file, the expected and the found byte counts', () => {
+test('IDX: a truncated file names the file, the expected and the found byte counts', async () => {
   const dir = tmp('idx');
   const full = encodeIdx([5, 4], randomBytes(new Rng(3), 20)); // 4 + 8 + 20 = 32 bytes
   assert.equal(full.length, 32);
   const file = path.join(dir, 'cut-idx2-ubyte');
   fs.writeFileSync(file, full.subarray(0, 29));
-  assert.throws(() => readIdxFile(file), dataError(file, 'truncated', 'needs 32 bytes', 'has 29'));
+  await assert.rejects(readIdxFile(file), dataError(file, 'truncated', 'needs 32 bytes', 'has 29'));
   // the same through gzip
   const gz = path.join(dir, 'cut-idx2-ubyte.gz');
   fs.writeFileSync(gz, zlib.gzipSync(full.subarray(0, 29)));
-  assert.throws(() => readIdxFile(gz), dataError(gz, 'needs 32 bytes', 'has 29'));
+  await assert.rejects(readIdxFile(gz), dataError(gz, 'needs 32 bytes', 'has 29'));
   // a header cut short
   assert.throws(() => parseIdx(full.subarray(0, 9), 'short.idx'), dataError('short.idx', 'truncated IDX header', '9 bytes', 'needs 12'));
   assert.throws(() => parseIdx(full.subarray(0, 3), 'tiny.idx'), dataError('tiny.idx', '3 bytes'));
 });
 
-test('IDX: trailing bytes, bad magic and unsupported element types are refused', () => {
+test('IDX: trailing bytes, bad magic and unsupported element types are refused', async () => {
   const good = encodeIdx([3, 2], Uint8Array.from([1, 2, 3, 4, 5, 6]));
   assert.throws(() => parseIdx(Buffer.concat([good, Buffer.from([9, 9, 9])]), 'long.idx'), dataError('long.idx', 'trailing bytes', 'needs 18 bytes', 'has 21'));
 
@@ -118,8 +122,8 @@ test('IDX: trailing bytes, bad magic and unsupported element types are refused',
   const dir = tmp('idx');
   const file = path.join(dir, 'junk.gz');
   fs.writeFileSync(file, Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8]));
-  assert.throws(() => readIdxFile(file), dataError(file, 'gzip'));
-  assert.throws(() => readIdxFile(path.join(dir, 'nope')), dataError(path.join(dir, 'nope')));
+  await assert.rejects(readIdxFile(file), dataError(file, 'gzip'));
+  await assert.rejects(readIdxFile(path.join(dir, 'nope')), dataError(path.join(dir, 'nope')));
 });
 
 test('IDX: absurd header dimensions are rejected from the header alone', () => {
@@ -190,11 +194,11 @@ function checkMnist(raw: RawDataset, fx: MnistFixture, dir: string): void {
   assert.deepEqual(Array.from(raw.test.y), Array.from(fx.testY));
 }
 
-test('MNIST: loadMnist reads a folder of plain -idx3-ubyte files', () => {
+test('MNIST: loadMnist reads a folder of plain -idx3-ubyte files', async () => {
   const fx = mnistFixture(10);
   const dir = tmp('mnist-plain');
   writeMnist(dir, fx, false);
-  checkMnist(loadMnist(dir), fx, dir);
+  checkMnist(await loadMnist(dir), fx, dir);
 });
 
 test('MNIST: loadMnist reads a folder of gzipped .idx3-ubyte.gz files', async () => {
@@ -202,45 +206,45 @@ test('MNIST: loadMnist reads a folder of gzipped .idx3-ubyte.gz files', async ()
   const dir = tmp('mnist-gz');
   writeMnist(dir, fx, true);
   assert.ok(fs.existsSync(path.join(dir, 'train-images.idx3-ubyte.gz')));
-  checkMnist(loadMnist(dir), fx, dir);
+  checkMnist(await loadMnist(dir), fx, dir);
   checkMnist(await loadDataset('mnist', dir), fx, dir);
 });
 
-test('MNIST: a missing file names the folder and the file', () => {
+test('MNIST: a missing file names the folder and the file', async () => {
   const dir = tmp('mnist-missing');
   writeMnist(dir, mnistFixture(12), false);
   fs.rmSync(path.join(dir, 't10k-labels-idx1-ubyte'));
-  assert.throws(() => loadMnist(dir), dataError(dir, 't10k-labels-idx1-ubyte'));
-  assert.throws(() => loadMnist(path.join(dir, 'absent')), dataError(path.join(dir, 'absent'), 'does not exist'));
-  assert.throws(() => loadMnist(path.join(dir, 'train-images-idx3-ubyte')), dataError('is a file'));
+  await assert.rejects(loadMnist(dir), dataError(dir, 't10k-labels-idx1-ubyte'));
+  await assert.rejects(loadMnist(path.join(dir, 'absent')), dataError(path.join(dir, 'absent'), 'does not exist'));
+  await assert.rejects(loadMnist(path.join(dir, 'train-images-idx3-ubyte')), dataError('is a file'));
 });
 
-test('MNIST: a label of 10 is refused', () => {
+test('MNIST: a label of 10 is refused', async () => {
   const dir = tmp('mnist-label');
   const fx = mnistFixture(13);
   fx.testY[4] = 10;
   writeMnist(dir, fx, false);
-  assert.throws(() => loadMnist(dir), dataError(path.join(dir, 't10k-labels-idx1-ubyte'), 'label 4 is 10'));
+  await assert.rejects(loadMnist(dir), dataError(path.join(dir, 't10k-labels-idx1-ubyte'), 'label 4 is 10'));
 });
 
-test('MNIST: image and label counts must agree', () => {
+test('MNIST: image and label counts must agree', async () => {
   const dir = tmp('mnist-count');
   const fx = mnistFixture(14);
   writeMnist(dir, fx, false);
   fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), encodeIdx([MNIST_TRAIN - 1], fx.trainY.subarray(0, MNIST_TRAIN - 1)));
-  assert.throws(() => loadMnist(dir), dataError(`${MNIST_TRAIN} images`, `${MNIST_TRAIN - 1} labels`));
+  await assert.rejects(loadMnist(dir), dataError(`${MNIST_TRAIN} images`, `${MNIST_TRAIN - 1} labels`));
 });
 
-test('MNIST: train and test image sizes must agree', () => {
+test('MNIST: train and test image sizes must agree', async () => {
   const dir = tmp('mnist-size');
   const fx = mnistFixture(15);
   writeMnist(dir, fx, false);
   fs.writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), encodeIdx([MNIST_TEST, 28, 27], fx.testX.subarray(0, MNIST_TEST * 28 * 27)));
-  assert.throws(() => loadMnist(dir), dataError('28×28', '28×27'));
+  await assert.rejects(loadMnist(dir), dataError('28×28', '28×27'));
 });
 
-test('MNIST: the built-in copy has the known sizes and label counts', () => {
-  const raw = loadMnist();
+test('MNIST: the built-in copy has the known sizes and label counts', async () => {
+  const raw = await loadMnist();
   assert.equal(raw.train.n, 60000);
   assert.equal(raw.test.n, 10000);
   assert.equal(raw.dim, 784);
@@ -372,7 +376,7 @@ function checkCifar(raw: RawDataset, fx: CifarFixture, source: string): void {
 /** Names in `root` that an unpack must not leave behind. */
 function leftovers(root: string): string[] {
   if (!fs.existsSync(root)) return [];
-  return fs.readdirSync(root).filter((n) => n === CIFAR_DIR_NAME || n.startsWith('.unpack-') || n.endsWith('.part'));
+  return fs.readdirSync(root).filter((n) => n === CIFAR_DIR_NAME || n.startsWith('.unpack-') || n.startsWith('.download-') || n.endsWith('.part'));
 }
 
 test('CIFAR: loadCifar reads the batch folder itself and its parent folder', async () => {
@@ -573,11 +577,12 @@ test('CIFAR: a URL source is downloaded once, unpacked and read', async () => {
     hits.clear();
     checkCifar(await loadCifar(url, { dataRoot: root, verify: false }), fx, dest);
     assert.equal(hits.get('/cifar-10-binary.tar.gz'), 1);
-    assert.deepEqual(fs.readFileSync(path.join(root, 'cifar-10-binary.tar.gz')), body);
-    assert.deepEqual(fs.readdirSync(root).sort(), [CIFAR_DIR_NAME, 'cifar-10-binary.tar.gz']);
+    // The download went to a folder of its own and was removed once unpacked (issue 15, defect 3).
+    assert.deepEqual(fs.readdirSync(root).sort(), [CIFAR_DIR_NAME]);
     const marker = readMarker(dest);
     assert.equal(marker?.url, url);
-    assert.equal(marker?.archive, path.join(root, 'cifar-10-binary.tar.gz'));
+    assert.equal(marker?.archive, url);
+    assert.equal(marker?.size, body.length);
     // The same URL again: no second download.
     checkCifar(await loadCifar(url, { dataRoot: root, verify: false }), fx, dest);
     assert.equal(hits.get('/cifar-10-binary.tar.gz'), 1);
@@ -795,5 +800,486 @@ test('CIFAR: the shared archive fetched by URL matches its known sha256 and is a
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+// =============================================================================================
+// Issue 15: downloads that fail, stall or are interrupted; bombs; files that are not files
+
+/** An HTTP server on 127.0.0.1 answering with `handler`; returns its base URL and a close function. */
+async function localServer(handler: http.RequestListener): Promise<{ base: string; close: () => Promise<void> }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Every file under `dir` with its bytes, for before/after comparisons. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Run `fn` with environment variables set, restoring them after. */
+async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const old = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(old)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+test('download (15.3, 15.18): a 200 with junk, with or without --no-verify, leaves every file of the user in data/ untouched and nothing behind', async () => {
+  const fx = await cifarFixture();
+  const junk = Buffer.from('<html>captive portal: please log in</html>\n'.repeat(50));
+  const srv = await localServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': junk.length });
+    res.end(junk);
+  });
+  try {
+    // The user's own good archive sits in data/ under the URL's basename, beside an unpacked copy.
+    const root = tmp('root');
+    fs.copyFileSync(fx.archive, path.join(root, 'cifar-10-binary.tar.gz'));
+    await loadCifar(path.join(root, 'cifar-10-binary.tar.gz'), { dataRoot: root });
+    fs.writeFileSync(path.join(root, 'notes.txt'), 'mine');
+    const before = snapshot(root);
+    assert.ok(before['cifar-10-binary.tar.gz'] && before[`${CIFAR_DIR_NAME}/data_batch_1.bin`]);
+
+    const url = `${srv.base}/cifar-10-binary.tar.gz`;
+    await assert.rejects(loadCifar(url, { dataRoot: root }), dataError(url, 'not a known CIFAR-10 archive'));
+    assert.deepEqual(snapshot(root), before, 'a refused download changed or removed a file in data/');
+    // --no-verify: the junk is not an archive; it is refused and not kept either.
+    await assert.rejects(loadCifar(url, { dataRoot: root, verify: false }), dataError(url));
+    assert.deepEqual(snapshot(root), before, 'a failed --no-verify download changed data/ or was left there');
+    assert.deepEqual(fs.readdirSync(root).sort(), [CIFAR_DIR_NAME, 'cifar-10-binary.tar.gz', 'notes.txt']);
+    // Into an empty data root too, nothing is left behind.
+    const empty = tmp('root');
+    await assert.rejects(loadCifar(url, { dataRoot: empty, verify: false }), dataError(url));
+    assert.deepEqual(fs.readdirSync(empty), []);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('download (15.17): a URL ending in a folder name, even the unpacked folder\'s, gets a plain message and the folder stays', async () => {
+  const fx = await cifarFixture();
+  const junk = Buffer.from('not an archive');
+  const srv = await localServer((_req, res) => {
+    res.writeHead(200, { 'content-length': junk.length });
+    res.end(junk);
+  });
+  try {
+    const root = tmp('root');
+    await loadCifar(fx.archive, { dataRoot: root });
+    fs.mkdirSync(path.join(root, 'data'));
+    const before = snapshot(root);
+    for (const url of [`${srv.base}/x/${CIFAR_DIR_NAME}`, `${srv.base}/data/`, `${srv.base}/data`]) {
+      await assert.rejects(loadCifar(url, { dataRoot: root }), (e: unknown) => {
+        assert.ok(e instanceof DataError, String(e));
+        assert.ok(e.message.includes(url) && e.message.includes('not a known CIFAR-10 archive'), e.message);
+        assert.doesNotMatch(e.message, /EISDIR|ENOTEMPTY|EEXIST/);
+        return true;
+      });
+      assert.deepEqual(snapshot(root), before);
+      assert.ok(fs.statSync(path.join(root, 'data')).isDirectory());
+    }
+  } finally {
+    await srv.close();
+  }
+});
+
+test('download (15.6): a server that stops sending is given up after the stall limit, naming the URL; a slow one that keeps sending is not; the overall bound holds', { timeout: 30000 }, async () => {
+  const fx = await cifarFixture();
+  const body = fs.readFileSync(fx.archive);
+  const srv = await localServer((req, res) => {
+    res.writeHead(200, { 'content-length': body.length });
+    if (req.url?.startsWith('/stall/')) {
+      res.write(body.subarray(0, 100)); // then nothing, connection kept open
+    } else {
+      // Trickle: the archive in 8 pieces, one every 300 ms.
+      const piece = Math.ceil(body.length / 8);
+      let at = 0;
+      const next = () => {
+        if (res.destroyed) return;
+        res.write(body.subarray(at, at + piece));
+        at += piece;
+        if (at < body.length) setTimeout(next, 300);
+        else res.end();
+      };
+      next();
+    }
+  });
+  try {
+    const stallUrl = `${srv.base}/stall/cifar-10-binary.tar.gz`;
+    const root = tmp('root');
+    const t0 = performance.now();
+    await withEnv({ TSNN_DOWNLOAD_STALL_SECONDS: '1' }, () => assert.rejects(loadCifar(stallUrl, { dataRoot: root, verify: false }), dataError(stallUrl, 'stalled', 'no data for 1 s', 'after 100 bytes')));
+    const took = (performance.now() - t0) / 1000;
+    assert.ok(took >= 0.9 && took < 5, `gave up after ${took.toFixed(2)} s; the stall limit was 1 s`);
+    assert.deepEqual(fs.readdirSync(root), [], 'the partial download is removed');
+
+    // The trickle takes ~2.1 s with pauses of 0.3 s: no stall at 1 s; progress is reported with bytes, rate and ETA.
+    const slowUrl = `${srv.base}/slow/cifar-10-binary.tar.gz`;
+    const root2 = tmp('root');
+    const seen: DownloadProgress[] = [];
+    const raw = await withEnv({ TSNN_DOWNLOAD_STALL_SECONDS: '1' }, () => loadCifar(slowUrl, { dataRoot: root2, verify: false, onDownload: (p: DownloadProgress) => seen.push({ ...p }) }));
+    checkCifar(raw, fx, path.join(root2, CIFAR_DIR_NAME));
+    assert.ok(seen.length >= 4, `only ${seen.length} progress reports`);
+    const last = seen[seen.length - 1];
+    assert.equal(last.done, true);
+    assert.equal(last.bytes, body.length);
+    assert.equal(last.total, body.length);
+    assert.equal(last.url, slowUrl);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i].bytes >= seen[i - 1].bytes);
+    const mid = seen.find((p) => !p.done && p.bytes > 0 && p.bytes < body.length);
+    assert.ok(mid && mid.rate > 0 && mid.etaSeconds !== null && mid.etaSeconds > 0, `no report with a rate and an ETA: ${JSON.stringify(seen)}`);
+    assert.deepEqual(fs.readdirSync(root2), [CIFAR_DIR_NAME]);
+    // The formatted line the CLI prints names the URL, the bytes, the rate and the time left.
+    assert.match(formatDownloadProgress(mid), new RegExp(`^downloading ${slowUrl.replace(/[.]/g, '\\.')}: [0-9.]+ MB of [0-9.]+ MB \\(\\d+%\\), [0-9.]+ MB/s, \\d+ s left$`));
+
+    // An overall bound of 1 s stops the same trickle, naming the URL.
+    const root3 = tmp('root');
+    await withEnv({ TSNN_DOWNLOAD_TIMEOUT_SECONDS: '1' }, () => assert.rejects(loadCifar(slowUrl, { dataRoot: root3, verify: false }), dataError(slowUrl, 'longer than 1 s in all')));
+    assert.deepEqual(fs.readdirSync(root3), []);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('download (15.6): Ctrl-C during `train data cifar --source URL` removes the partial file and says so', { timeout: 60000 }, async () => {
+  const srv = await localServer((_req, res) => {
+    res.writeHead(200, { 'content-length': 10_000_000 });
+    const tick = setInterval(() => (res.destroyed ? clearInterval(tick) : res.write(Buffer.alloc(1000))), 50);
+  });
+  try {
+    const root = tmp('root');
+    const url = `${srv.base}/cifar-10-binary.tar.gz`;
+    const bin = fileURLToPath(new URL('../bin/train.js', import.meta.url));
+    const child = spawn(process.execPath, [bin, 'data', 'cifar', '--source', url], { env: { ...process.env, TSNN_DATA_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Wait until bytes have reached the partial file, then press Ctrl-C.
+    const partFiles = () => {
+      const out: string[] = [];
+      const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk(path.join(d, e.name)) : out.push(path.join(d, e.name)));
+      };
+      walk(root);
+      return out;
+    };
+    const t0 = performance.now();
+    while (!partFiles().some((f) => fs.statSync(f).size > 0)) {
+      assert.ok(performance.now() - t0 < 30000, `no partial file appeared; stderr: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.equal(code, 130, `exit code ${code}; stderr: ${stderr}`);
+    assert.match(stderr, /download of http:\/\/127\.0\.0\.1:\d+\/cifar-10-binary\.tar\.gz stopped by Ctrl-C after \d+ bytes; the partial file was removed/);
+    assert.match(stderr, /downloading http:\/\/127\.0\.0\.1:\d+\/cifar-10-binary\.tar\.gz: [0-9.]+ MB of 10\.0 MB/, 'progress lines are printed when stderr is not a TTY');
+    assert.deepEqual(fs.readdirSync(root), [], 'a partial file or folder was left in data/');
+  } finally {
+    await srv.close();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Bombs and hostile files, in a child process whose peak memory and disk are measured
+
+const MB = 1024 * 1024;
+/** The CIFAR-10 dataset's own size (its six batch files) and the memory allowed above it. */
+const CIFAR_DATASET_BYTES = 6 * 10000 * CIFAR_RECORD;
+const HEADROOM_BYTES = 200 * MB;
+
+/** Write a .tar.gz of crafted entries of zeros, streamed (a gigabyte of content never sits in memory). */
+async function writeBombTarGz(file: string, entries: { name: string; size: number; type?: 'File' | 'Directory' }[], trailingZeros = 0): Promise<void> {
+  const gz = zlib.createGzip({ level: 6 });
+  const done = pipeline(gz, fs.createWriteStream(file));
+  const put = async (b: Buffer) => {
+    if (!gz.write(b)) await once(gz, 'drain');
+  };
+  const zeros = Buffer.alloc(MB);
+  const putZeros = async (n: number) => {
+    for (let left = n; left > 0; left -= zeros.length) await put(zeros.subarray(0, Math.min(left, zeros.length)));
+  };
+  for (const e of entries) {
+    const type = e.type ?? 'File';
+    const size = type === 'File' ? e.size : 0;
+    const block = Buffer.alloc(512);
+    new tar.Header({ path: e.name, mode: type === 'File' ? 0o644 : 0o755, size, type, mtime: new Date(0), uid: 0, gid: 0 }).encode(block, 0);
+    await put(block);
+    await putZeros(size + ((512 - (size % 512)) % 512));
+  }
+  await putZeros(1024 + trailingZeros);
+  gz.end();
+  await done;
+}
+
+interface ChildReport {
+  ok: boolean;
+  error?: string;
+  errorType?: string;
+  hwmBytes: number;
+}
+
+/**
+ * Run `body` (module code with `src` bound to src/data/ and `report(obj)` to finish) in a child
+ * node. Its peak resident memory (VmHWM) is reported by the child; the parent polls its RSS and
+ * kills it past `killAboveBytes`, and polls the bytes on disk under `diskDir`.
+ */
+async function measureChild(body: string, opts: { killAboveBytes: number; timeoutMs: number; diskDir?: string }): Promise<{ report: ChildReport | null; peakDisk: number; killed: string | null; stderr: string }> {
+  const script = path.join(tmp('child'), 'child.mts');
+  const src = new URL('../src/data/', import.meta.url).href;
+  fs.writeFileSync(
+    script,
+    `import * as fs from 'node:fs';\nconst src = ${JSON.stringify(src)};\n` +
+      `const hwm = () => 1024 * Number(/^VmHWM:\\s+(\\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]);\n` +
+      `const report = (o: object) => { process.stdout.write(JSON.stringify({ ...o, hwmBytes: hwm() }) + '\\n'); process.exit(0); };\n` +
+      `const { DataError } = await import(src + 'errors.js');\n` +
+      `try {\n${body}\n} catch (e) { report({ ok: false, error: (e as Error).message, errorType: e instanceof DataError ? 'DataError' : (e as Error).name }); }\n`,
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'], cwd: fileURLToPath(new URL('..', import.meta.url)) });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  let killed: string | null = null;
+  let peakDisk = 0;
+  const diskBytes = (d: string): number => {
+    let sum = 0;
+    try {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        try {
+          sum += e.isDirectory() ? diskBytes(p) : fs.lstatSync(p).size;
+        } catch {
+          /* removed meanwhile */
+        }
+      }
+    } catch {
+      /* removed meanwhile */
+    }
+    return sum;
+  };
+  const t0 = performance.now();
+  const poll = setInterval(() => {
+    try {
+      const rss = 1024 * Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+      if (rss > opts.killAboveBytes && !killed) {
+        killed = `resident memory ${(rss / MB).toFixed(0)} MB passed ${(opts.killAboveBytes / MB).toFixed(0)} MB`;
+        child.kill('SIGKILL');
+      }
+    } catch {
+      /* exited */
+    }
+    if (opts.diskDir) peakDisk = Math.max(peakDisk, diskBytes(opts.diskDir));
+    if (performance.now() - t0 > opts.timeoutMs && !killed) {
+      killed = `still running after ${opts.timeoutMs} ms (hung?)`;
+      child.kill('SIGKILL');
+    }
+  }, 20);
+  await new Promise((resolve) => child.on('close', resolve));
+  clearInterval(poll);
+  const line = stdout.trim().split('\n').pop();
+  let report: ChildReport | null = null;
+  try {
+    report = line ? (JSON.parse(line) as ChildReport) : null;
+  } catch {
+    report = null;
+  }
+  return { report, peakDisk, killed, stderr };
+}
+
+test('archive (15.7): gzip bombs are refused within 200 MB above the dataset\'s size of memory and within its size of disk', { timeout: 240000 }, async (t) => {
+  const bombs = tmp('bombs');
+  const big = 3073 * 250_000; // 768 MB of zeros in one "batch" (a whole number of records)
+  const cases: { what: string; file: string; entries: { name: string; size: number; type?: 'File' | 'Directory' }[]; trailing?: number; expect: string[] }[] = [
+    {
+      what: 'one batch file of 768 MB (880x over what CIFAR-10 can be)',
+      file: path.join(bombs, 'one-big-batch.tar.gz'),
+      entries: [{ name: `${CIFAR_DIR_NAME}/`, size: 0, type: 'Directory' }, { name: `${CIFAR_DIR_NAME}/data_batch_1.bin`, size: big }],
+      expect: ['data_batch_1.bin', `${big} bytes`, '30730000'],
+    },
+    {
+      what: 'the six batches at their full size, then 768 MB of zeros past the end of the tar',
+      file: path.join(bombs, 'trailing.tar.gz'),
+      entries: [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE].map((f) => ({ name: `${CIFAR_DIR_NAME}/${f}`, size: 10000 * CIFAR_RECORD })),
+      trailing: big,
+      expect: ['unpacks to more than', 'gzip bomb'],
+    },
+    {
+      what: 'an unknown 768 MB entry among the batches',
+      file: path.join(bombs, 'unknown.tar.gz'),
+      entries: [{ name: `${CIFAR_DIR_NAME}/data_batch_1.bin`, size: 3073 }, { name: `${CIFAR_DIR_NAME}/zeros.bin`, size: big }],
+      expect: ['zeros.bin'],
+    },
+    {
+      what: 'the same batch 30 times over',
+      file: path.join(bombs, 'repeated.tar.gz'),
+      entries: Array.from({ length: 30 }, () => ({ name: `${CIFAR_DIR_NAME}/data_batch_1.bin`, size: 10000 * CIFAR_RECORD })),
+      expect: ['data_batch_1.bin a second time'],
+    },
+  ];
+  for (const c of cases) {
+    await writeBombTarGz(c.file, c.entries, c.trailing ?? 0);
+    const root = tmp('bomb-root');
+    const r = await measureChild(
+      `const { loadCifar } = await import(src + 'datasets.js');\nawait loadCifar(${JSON.stringify(c.file)}, { dataRoot: ${JSON.stringify(root)} });\nreport({ ok: true });`,
+      { killAboveBytes: CIFAR_DATASET_BYTES + HEADROOM_BYTES + 100 * MB, timeoutMs: 120000, diskDir: root },
+    );
+    t.diagnostic(`${c.what} (${(fs.statSync(c.file).size / MB).toFixed(1)} MB .tar.gz): peak RSS ${r.report ? (r.report.hwmBytes / MB).toFixed(0) : '?'} MB, peak disk ${(r.peakDisk / MB).toFixed(1)} MB${r.killed ? `, killed: ${r.killed}` : ''}`);
+    assert.equal(r.killed, null, `${c.what}: ${r.killed}`);
+    assert.ok(r.report, `${c.what}: the child reported nothing; stderr: ${r.stderr}`);
+    assert.equal(r.report.ok, false, `${c.what} was accepted`);
+    assert.equal(r.report.errorType, 'DataError', `${c.what}: ${r.report.error}`);
+    for (const part of [c.file, ...c.expect]) assert.ok(r.report.error!.includes(part), `${c.what}: message ${JSON.stringify(r.report.error)} lacks ${JSON.stringify(part)}`);
+    assert.ok(r.report.hwmBytes <= CIFAR_DATASET_BYTES + HEADROOM_BYTES, `${c.what}: peak RSS ${(r.report.hwmBytes / MB).toFixed(0)} MB is more than the dataset (${(CIFAR_DATASET_BYTES / MB).toFixed(0)} MB) + 200 MB`);
+    assert.ok(r.peakDisk <= CIFAR_DATASET_BYTES + MB, `${c.what}: ${(r.peakDisk / MB).toFixed(1)} MB on disk, more than the dataset's ${(CIFAR_DATASET_BYTES / MB).toFixed(1)} MB`);
+    assert.deepEqual(fs.readdirSync(root), [], `${c.what}: left files in the data root`);
+    fs.rmSync(c.file);
+  }
+});
+
+test('IDX (15.8): a .gz that claims 3,000 images and holds 768 MB is refused within 200 MB above its promised size', { timeout: 120000 }, async (t) => {
+  const dir = tmp('idx-bomb');
+  const file = path.join(dir, 'train-images-idx3-ubyte.gz');
+  const header = encodeIdx([3000, 28, 28], new Uint8Array(0));
+  const promised = header.length + 3000 * 784;
+  const gz = zlib.createGzip({ level: 6 });
+  const done = pipeline(gz, fs.createWriteStream(file));
+  gz.write(header);
+  const zeros = Buffer.alloc(MB);
+  for (let i = 0; i < 768; i++) if (!gz.write(zeros)) await once(gz, 'drain');
+  gz.end();
+  await done;
+  const r = await measureChild(`const { readIdxFile } = await import(src + 'idx.js');\nawait readIdxFile(${JSON.stringify(file)});\nreport({ ok: true });`, {
+    killAboveBytes: promised + HEADROOM_BYTES + 100 * MB,
+    timeoutMs: 60000,
+  });
+  t.diagnostic(`${(fs.statSync(file).size / MB).toFixed(1)} MB .gz promising ${promised} bytes: peak RSS ${r.report ? (r.report.hwmBytes / MB).toFixed(0) : '?'} MB${r.killed ? `, killed: ${r.killed}` : ''}`);
+  assert.equal(r.killed, null, String(r.killed));
+  assert.ok(r.report, r.stderr);
+  assert.equal(r.report.ok, false);
+  assert.equal(r.report.errorType, 'DataError', r.report.error);
+  for (const part of [file, 'trailing bytes', '3000×28×28', `needs ${promised} bytes`]) assert.ok(r.report.error!.includes(part), `${r.report.error} lacks ${part}`);
+  assert.ok(r.report.hwmBytes <= promised + HEADROOM_BYTES, `peak RSS ${(r.report.hwmBytes / MB).toFixed(0)} MB`);
+});
+
+test('readers (15.8, 15.17): a symlink to /dev/zero, a FIFO or a folder where an IDX, batch, class-list or archive file should be is refused at once', { timeout: 120000 }, async () => {
+  const dir = tmp('not-files');
+  const fifo = path.join(dir, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo failed');
+  const zero = path.join(dir, 'zero');
+  fs.symlinkSync('/dev/zero', zero);
+  const folder = path.join(dir, 'folder');
+  fs.mkdirSync(folder);
+  // CIFAR folders whose data_batch_1.bin is each of them, and one whose batches.meta.txt is a FIFO.
+  const fx = await cifarFixture();
+  const cifarWith = (name: string, target: string, kind: 'symlink' | 'fifo' | 'dir') => {
+    const d = path.join(tmp('cifar-odd'), CIFAR_DIR_NAME);
+    fs.cpSync(fx.batchDir, d, { recursive: true });
+    fs.rmSync(path.join(d, name));
+    if (kind === 'symlink') fs.symlinkSync(target, path.join(d, name));
+    if (kind === 'fifo') assert.equal(spawnSync('mkfifo', [path.join(d, name)]).status, 0);
+    if (kind === 'dir') fs.mkdirSync(path.join(d, name));
+    return d;
+  };
+  const cases: [string, string, string[]][] = [
+    ['IDX symlink to /dev/zero', `await (await import(src + 'idx.js')).readIdxFile(${JSON.stringify(zero)})`, [zero, 'character device', 'not a regular file']],
+    ['IDX FIFO', `await (await import(src + 'idx.js')).readIdxFile(${JSON.stringify(fifo)})`, [fifo, 'FIFO', 'not a regular file']],
+    ['IDX folder', `await (await import(src + 'idx.js')).readIdxFile(${JSON.stringify(folder)})`, [folder, 'a folder, not a regular file']],
+    ['batch symlink to /dev/zero', `(await import(src + 'datasets.js')).readCifarDir(${JSON.stringify(cifarWith('data_batch_1.bin', '/dev/zero', 'symlink'))})`, ['data_batch_1.bin', 'character device']],
+    ['batch FIFO', `(await import(src + 'datasets.js')).readCifarDir(${JSON.stringify(cifarWith('test_batch.bin', '', 'fifo'))})`, ['test_batch.bin', 'FIFO']],
+    ['batch folder', `(await import(src + 'datasets.js')).readCifarDir(${JSON.stringify(cifarWith('data_batch_2.bin', '', 'dir'))})`, ['data_batch_2.bin is a folder, not a regular file']],
+    ['class list FIFO', `(await import(src + 'datasets.js')).readCifarDir(${JSON.stringify(cifarWith('batches.meta.txt', '', 'fifo'))})`, ['batches.meta.txt', 'FIFO']],
+    ['archive FIFO', `await (await import(src + 'datasets.js')).loadCifar(${JSON.stringify(fifo)}, { dataRoot: ${JSON.stringify(tmp('root'))} })`, [fifo, 'FIFO']],
+    ['archive symlink to /dev/zero', `await (await import(src + 'datasets.js')).loadCifar(${JSON.stringify(zero)}, { dataRoot: ${JSON.stringify(tmp('root'))} })`, [zero, 'character device']],
+  ];
+  // Every case is run, and every failure listed.
+  const failures: string[] = [];
+  for (const [what, code, parts] of cases) {
+    const r = await measureChild(`${code};\nreport({ ok: true });`, { killAboveBytes: 400 * MB, timeoutMs: 20000 });
+    if (r.killed) failures.push(`${what}: ${r.killed}`);
+    else if (!r.report) failures.push(`${what}: no report; ${r.stderr.slice(0, 300)}`);
+    else if (r.report.ok) failures.push(`${what} was read`);
+    else if (r.report.errorType !== 'DataError') failures.push(`${what}: ${r.report.errorType}: ${r.report.error}`);
+    else for (const p of parts) if (!r.report.error!.includes(p)) failures.push(`${what}: ${JSON.stringify(r.report.error)} lacks ${JSON.stringify(p)}`);
+  }
+  assert.deepEqual(failures, []);
+});
+
+test('archive (15.17): a folder named like a batch file is refused as a folder, not reported by its size', async () => {
+  const src = tmp('dirbatch-src');
+  const batchDir = path.join(src, CIFAR_DIR_NAME);
+  writeCifarDir(batchDir, 40);
+  fs.rmSync(path.join(batchDir, 'data_batch_3.bin'));
+  fs.mkdirSync(path.join(batchDir, 'data_batch_3.bin'));
+  const archive = path.join(tmp('dirbatch'), 'cifar-10-binary.tar.gz');
+  await tar.c({ gzip: true, file: archive, cwd: src }, [CIFAR_DIR_NAME]);
+  const root = tmp('root');
+  await assert.rejects(loadCifar(archive, { dataRoot: root }), (e: unknown) => {
+    assert.ok(e instanceof DataError, String(e));
+    assert.ok(e.message.includes(archive) && e.message.includes(`${CIFAR_DIR_NAME}/data_batch_3.bin`) && e.message.includes('Directory') && e.message.includes('plain file'), e.message);
+    assert.doesNotMatch(e.message, /4096|bytes/);
+    return true;
+  });
+  assert.deepEqual(leftovers(root), []);
+});
+
+test('CIFAR (15.17, 15.18): class names with escape codes, invisible characters, absurd lengths or duplicates are refused, naming them', async () => {
+  const fx = await cifarFixture();
+  const withMeta = (text: string) => {
+    const d = path.join(tmp('cifar-meta'), CIFAR_DIR_NAME);
+    fs.cpSync(fx.batchDir, d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'batches.meta.txt'), text);
+    return d;
+  };
+  const names = (edit: (n: string[]) => void) => {
+    const n = FIXTURE_CLASSES.slice();
+    edit(n);
+    return n.join('\n') + '\n';
+  };
+  const root = tmp('root');
+  const ansi = withMeta(names((n) => (n[2] = '\x1b[31mred\x1b[0m')));
+  await assert.rejects(async () => loadCifar(ansi, { dataRoot: root }), dataError(path.join(ansi, 'batches.meta.txt'), 'class name 3', '\\u001b[31mred', 'printable'));
+  const bidi = withMeta(names((n) => (n[0] = 'plane\u202eevil')));
+  await assert.rejects(async () => loadCifar(bidi, { dataRoot: root }), dataError('class name 1', 'invisible'));
+  const long = withMeta(names((n) => (n[9] = 'x'.repeat(500))));
+  await assert.rejects(async () => loadCifar(long, { dataRoot: root }), dataError('class name 10', '500 characters', 'at most 64'));
+  const dup = withMeta(names((n) => ((n[4] = 'cat'), (n[7] = 'cat'), (n[1] = 'dog'), (n[8] = 'dog'))));
+  await assert.rejects(async () => loadCifar(dup, { dataRoot: root }), dataError(path.join(dup, 'batches.meta.txt'), '"cat"', '"dog"', 'more than once'));
+  // Plain names with spaces, digits and non-Latin letters are fine.
+  const ok = withMeta(names((n) => ((n[0] = 'air plane 1'), (n[1] = 'автомобиль'), (n[2] = '鳥'))));
+  assert.deepEqual((await loadCifar(ok, { dataRoot: root })).classes.slice(0, 3), ['air plane 1', 'автомобиль', '鳥']);
+});
+
+test('MNIST (15.18): IDX images with a zero dimension are refused', async () => {
+  for (const [rows, cols] of [[0, 0], [0, 28], [28, 0]]) {
+    const dir = tmp('mnist-zero');
+    const write = (name: string, buf: Buffer) => fs.writeFileSync(path.join(dir, name), buf);
+    write('train-images-idx3-ubyte', encodeIdx([20, rows, cols], new Uint8Array(0)));
+    write('train-labels-idx1-ubyte', encodeIdx([20], new Uint8Array(20)));
+    write('t10k-images-idx3-ubyte', encodeIdx([7, rows, cols], new Uint8Array(0)));
+    write('t10k-labels-idx1-ubyte', encodeIdx([7], new Uint8Array(7)));
+    await assert.rejects(async () => loadMnist(dir), dataError(path.join(dir, 'train-images-idx3-ubyte'), `${rows}×${cols}`, 'at least one row and one column'));
   }
 });

@@ -1,8 +1,56 @@
 /** `train data <dataset>`: fetch and unpack if needed, then verify and print what is there. */
 import { describeDataset, loadDataset, type DatasetName } from '../data/datasets.js';
+import { DownloadInterrupted, type DownloadProgress } from '../data/fetch.js';
+
+const MB = 1e6;
+
+/** 95 s → "1 min 35 s". */
+function fmtSeconds(s: number): string {
+  if (s < 60) return `${Math.round(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}
+
+/** One progress line: bytes (of the total), rate, time left. */
+export function formatDownloadProgress(p: DownloadProgress): string {
+  const got = `${(p.bytes / MB).toFixed(1)} MB`;
+  const of = p.total !== null ? ` of ${(p.total / MB).toFixed(1)} MB (${Math.floor((100 * p.bytes) / p.total)}%)` : '';
+  const rate = `${(p.rate / MB).toFixed(2)} MB/s`;
+  const eta = p.done ? `done in ${fmtSeconds(p.seconds)}` : p.etaSeconds !== null ? `${fmtSeconds(p.etaSeconds)} left` : 'size unknown';
+  return `downloading ${p.url}: ${got}${of}, ${rate}, ${eta}`;
+}
+
+/**
+ * A download progress printer for `out`: on a TTY one line redrawn in place, otherwise a plain
+ * line every `everyMs` (and one when done), so logs and CI show that bytes are still arriving.
+ */
+export function downloadProgressPrinter(out: NodeJS.WriteStream = process.stderr, everyMs = 5000): (p: DownloadProgress) => void {
+  let last = -Infinity;
+  return (p) => {
+    const line = formatDownloadProgress(p);
+    if (out.isTTY) {
+      out.write(`\r${line}\x1b[K${p.done ? '\n' : ''}`);
+      return;
+    }
+    const now = performance.now();
+    if (p.done || now - last >= everyMs) {
+      last = now;
+      out.write(line + '\n');
+    }
+  };
+}
 
 export async function dataCommand(args: { dataset: DatasetName; source?: string; verify?: boolean }): Promise<void> {
-  const raw = await loadDataset(args.dataset, args.source, { verify: args.verify });
+  let raw;
+  try {
+    raw = await loadDataset(args.dataset, args.source, { verify: args.verify, onDownload: downloadProgressPrinter(process.stderr) });
+  } catch (e) {
+    if (e instanceof DownloadInterrupted) {
+      process.stderr.write(`\n${e.message}\n`);
+      process.exit(130);
+    }
+    throw e;
+  }
   const d = describeDataset(raw);
   const w = (s: string) => process.stdout.write(s + '\n');
   w(`${args.dataset}: ${raw.source}`);

@@ -26,7 +26,8 @@ import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { runTraining } from '../train/run.js';
 import { createUi } from './ui.js';
 import { evalCommand } from './eval.js';
-import { dataCommand } from './data.js';
+import { dataCommand, downloadProgressPrinter } from './data.js';
+import { setDownloadProgress } from '../data/fetch.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { runSweep } from '../sweep/sweep.js';
 import { reportCommand } from './report.js';
@@ -87,6 +88,8 @@ export function configFromArgv(argv: Record<string, unknown>): Config {
 }
 
 export async function main(args: string[]): Promise<void> {
+  // A dataset given as a URL (--data-dir, eval, sweeps) is downloaded with its progress on stderr.
+  setDownloadProgress(downloadProgressPrinter(process.stderr));
   const cli = yargs(args)
     .scriptName('train')
     .usage('$0 [options]: train a softmax classifier or an MLP on MNIST or CIFAR-10')

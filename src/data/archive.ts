@@ -1,17 +1,21 @@
 /**
  * Unpack cifar-10-binary.tar.gz safely and atomically.
  *
- * Only regular files and folders under `cifar-10-batches-bin/` are accepted: links, devices,
- * absolute paths and `..` are refused, so an archive cannot write outside the data folder.
+ * Only the files CIFAR-10 has, as plain files under `cifar-10-batches-bin/`, are accepted, each
+ * no larger than it can be: links, devices, absolute paths, `..` and any other name are refused,
+ * so an archive cannot write outside the data folder nor more than the dataset's size.
  * Everything is unpacked into a temporary folder beside the destination, checked, and only
  * then renamed into place: a crash never leaves a half-unpacked `cifar-10-batches-bin`.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
 import * as tar from 'tar';
-import { CIFAR_RECORD, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES } from './cifar.js';
+import { CIFAR_BATCH_BYTES, CIFAR_META_BYTES, CIFAR_RECORD, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES } from './cifar.js';
 import { DataError } from './errors.js';
+import { openRegularFile, readRegularFile } from './files.js';
 
 export const CIFAR_DIR_NAME = 'cifar-10-batches-bin';
 /** Written into an unpacked folder: which archive it came from, so it is not unpacked twice. */
@@ -27,7 +31,8 @@ export interface ArchiveSource {
 /** The marker of an unpacked folder, or null. */
 export function readMarker(dir: string): ArchiveSource | null {
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, SOURCE_MARKER), 'utf8')) as ArchiveSource;
+    // Read like any data file: a FIFO or device planted there is not waited on.
+    return JSON.parse(readRegularFile(path.join(dir, SOURCE_MARKER), 64 * 1024, 'a small JSON file').toString('utf8')) as ArchiveSource;
   } catch {
     return null;
   }
@@ -39,45 +44,147 @@ export function archiveIdentity(file: string): ArchiveSource {
   return { archive: path.resolve(file), size: st.size, mtimeMs: st.mtimeMs };
 }
 
-/** Unpack `archive` into `<destRoot>/cifar-10-batches-bin` (replacing what is there) and return that path. */
-export async function extractCifarArchive(archive: string, destRoot: string, extra: Partial<ArchiveSource> = {}): Promise<string> {
-  fs.mkdirSync(destRoot, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(destRoot, '.unpack-'));
+/**
+ * Every file the CIFAR-10 binary archive holds under cifar-10-batches-bin/, with the most bytes
+ * each can have: six batches of 10,000 records, the class names, and the official archive's
+ * short readme.html. Nothing else is unpacked.
+ */
+export const CIFAR_ENTRY_LIMITS: ReadonlyMap<string, number> = new Map([
+  ...[...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE].map((f): [string, number] => [f, CIFAR_BATCH_BYTES]),
+  ['batches.meta.txt', CIFAR_META_BYTES],
+  ['readme.html', 64 * 1024],
+]);
+/** The most bytes an unpack writes: every file at its largest (184.5 MB). */
+export const MAX_UNPACKED_BYTES = [...CIFAR_ENTRY_LIMITS.values()].reduce((a, b) => a + b, 0);
+/** The longest tar stream accepted: the files, a 512-byte header and padding for each, the end blocks and their record padding, and some pax headers. */
+export const MAX_TAR_BYTES = MAX_UNPACKED_BYTES + 1024 * 1024;
+/** The largest archive file accepted (a gzip is at most a few bytes per 64 KiB longer than its tar). */
+export const MAX_ARCHIVE_BYTES = MAX_TAR_BYTES + 1024 * 1024;
+
+/**
+ * Passes the tar stream through while counting it, and fails at the first byte past `limit`, so
+ * a gzip bomb is stopped after MAX_TAR_BYTES of output, not after it filled the disk. It also
+ * refuses a tar stream that is itself compressed (node-tar would inflate it again, in memory).
+ */
+class TarBound extends Transform {
+  bytes = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly archive: string,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
+    if (this.bytes === 0 && chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
+      done(new DataError(`${this.archive} is gzipped twice (the archive inside is compressed again); it is not the CIFAR-10 binary archive`));
+      return;
+    }
+    if (this.bytes + chunk.length > this.limit) {
+      done(new DataError(`${this.archive} unpacks to more than ${this.limit} bytes, more than the CIFAR-10 binary archive can hold; it is not that archive (a gzip bomb?), so nothing was unpacked`));
+      return;
+    }
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+}
+
+/**
+ * Unpack `archive` into `<destRoot>/cifar-10-batches-bin` (replacing what is there) and return that path.
+ *
+ * The archive is streamed (read, inflated by node's zlib with backpressure, split by node-tar)
+ * and every entry is checked from its header before a byte of it is written: a name the
+ * CIFAR-10 archive does not have, a second copy of a name, a folder where a batch file should
+ * be, or a size past what that file can be stops the whole unpack at once. With the stream's own
+ * bound (TarBound), no archive makes it write more than MAX_UNPACKED_BYTES or hold more than a
+ * few chunks in memory.
+ */
+export async function extractCifarArchive(archive: string, destRoot: string, extra: Partial<ArchiveSource> = {}, label = archive): Promise<string> {
+  const { fd } = openRegularFile(archive, MAX_ARCHIVE_BYTES, 'the CIFAR-10 binary archive, cifar-10-binary.tar.gz');
+  let magic: Buffer;
   try {
+    magic = Buffer.alloc(2);
+    fs.readSync(fd, magic, 0, 2, 0);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw new DataError(`cannot read ${label}: ${(e as Error).message}`);
+  }
+  let tmp: string;
+  try {
+    fs.mkdirSync(destRoot, { recursive: true });
+    tmp = fs.mkdtempSync(path.join(destRoot, '.unpack-'));
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  try {
+    // Entries that are not CIFAR-10's are listed (up to 3, then the unpack stops); an entry past
+    // its size, or the stream past its bound, stops the unpack at once.
     const refused: string[] = [];
+    let fatal: DataError | null = null;
+    const seen = new Set<string>();
+    const source = fs.createReadStream('', { fd, start: 0, highWaterMark: 1 << 16 });
+    const gunzip = magic[0] === 0x1f && magic[1] === 0x8b ? zlib.createGunzip() : null;
+    const bound = new TarBound(MAX_TAR_BYTES, label);
+    const stop = (e: DataError) => {
+      fatal ??= e;
+      source.destroy();
+    };
+    const refusedError = () =>
+      new DataError(
+        `${label} holds entries outside ${CIFAR_DIR_NAME}/, or that are not its plain files (${refused.slice(0, 3).join('; ')}${refused.length > 3 ? '; …' : ''}); ` +
+          `it is not the CIFAR-10 binary archive, so nothing was unpacked`,
+      );
+    const unpack = new tar.Unpack({
+      cwd: tmp,
+      strict: true,
+      preservePaths: false,
+      // The stream reaching node-tar is a plain tar: it must not look for more compression.
+      brotli: false,
+      zstd: false,
+      maxMetaEntrySize: 64 * 1024,
+      filter: (p: string, entry: unknown) => {
+        if (fatal) return false;
+        const e = entry as { type?: string; size?: number };
+        const why = refuseEntry(p, e, seen);
+        if (why === null) return true;
+        if (why.tooBig) stop(new DataError(`${label} ${why.tooBig}; it is not the CIFAR-10 binary archive, so nothing was unpacked`));
+        else {
+          refused.push(why.entry);
+          // Skipping a few stray entries costs little; a big one, or a fourth, ends the unpack.
+          if (refused.length > 3 || (e.size ?? 0) > CIFAR_BATCH_BYTES) stop(refusedError());
+        }
+        return false;
+      },
+    } as ConstructorParameters<typeof tar.Unpack>[0]);
     try {
-      await tar.x({
-        file: archive,
-        cwd: tmp,
-        strict: true,
-        preservePaths: false,
-        filter: (p: string, entry: unknown) => {
-          const type = (entry as { type?: string }).type;
-          const norm = path.posix.normalize(p.replace(/\\/g, '/'));
-          const ok =
-            (type === 'File' || type === 'OldFile' || type === 'Directory') &&
-            !path.posix.isAbsolute(norm) &&
-            !norm.split('/').includes('..') &&
-            (norm === CIFAR_DIR_NAME || norm === `${CIFAR_DIR_NAME}/` || norm.startsWith(`${CIFAR_DIR_NAME}/`));
-          if (!ok) refused.push(`${p} (${type ?? 'unknown type'})`);
-          return ok;
-        },
+      await new Promise<void>((resolve, reject) => {
+        const fail = (e: Error) => reject(fatal ?? (refused.length > 0 ? refusedError() : e));
+        unpack.on('close', () => resolve());
+        unpack.on('error', fail);
+        source.on('error', fail);
+        source.on('close', () => {
+          if (fatal) reject(fatal);
+        });
+        bound.on('error', fail);
+        gunzip?.on('error', fail);
+        const tarStream = gunzip ? source.pipe(gunzip).pipe(bound) : source.pipe(bound);
+        tarStream.pipe(unpack as unknown as NodeJS.WritableStream);
       });
     } catch (e) {
-      throw new DataError(`${archive} is not a readable .tar.gz archive (${(e as Error).message}). It may be truncated or corrupt: download it again.`);
+      unpack.abort(e as Error);
+      if (fatal) throw fatal;
+      if (refused.length > 0) throw refusedError();
+      if (e instanceof DataError) throw e;
+      throw new DataError(`${label} is not a readable .tar.gz archive (${(e as Error).message}). It may be truncated or corrupt: download it again.`);
     }
-    if (refused.length > 0) {
-      throw new DataError(
-        `${archive} holds entries outside ${CIFAR_DIR_NAME}/ or that are not plain files (${refused.slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}); it is not the CIFAR-10 binary archive, so nothing was unpacked`,
-      );
-    }
+    if (refused.length > 0) throw refusedError();
     const unpacked = path.join(tmp, CIFAR_DIR_NAME);
     for (const f of [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE]) {
       const file = path.join(unpacked, f);
-      if (!fs.existsSync(file)) throw new DataError(`${archive} has no ${CIFAR_DIR_NAME}/${f}; it is not the CIFAR-10 binary archive (the python and matlab versions are different files)`);
+      if (!fs.existsSync(file)) throw new DataError(`${label} has no ${CIFAR_DIR_NAME}/${f}; it is not the CIFAR-10 binary archive (the python and matlab versions are different files)`);
       const size = fs.statSync(file).size;
       if (size === 0 || size % CIFAR_RECORD !== 0) {
-        throw new DataError(`${archive}: ${CIFAR_DIR_NAME}/${f} has ${size} bytes, not a whole number of 3,073-byte records`);
+        throw new DataError(`${label}: ${CIFAR_DIR_NAME}/${f} has ${size} bytes, not a whole number of 3,073-byte records`);
       }
     }
     const marker: ArchiveSource = { ...archiveIdentity(archive), ...extra };
@@ -91,6 +198,32 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Why a tar entry cannot be part of the CIFAR-10 binary archive, or null if it can: `entry`
+ * describes a stray entry, `tooBig` one of its files past its size. `seen` collects the names
+ * accepted so far.
+ */
+function refuseEntry(p: string, entry: { type?: string; size?: number }, seen: Set<string>): { entry: string; tooBig?: string } | null {
+  const refuse = (what: string) => ({ entry: what });
+  const type = entry.type ?? 'unknown type';
+  const norm = path.posix.normalize(p.replace(/\\/g, '/')).replace(/\/+$/, '');
+  const shown = `${JSON.stringify(p)} (${type})`;
+  if (path.posix.isAbsolute(norm) || norm.split('/').includes('..')) return refuse(`${shown}, a path outside ${CIFAR_DIR_NAME}/`);
+  const inDir = norm.startsWith(`${CIFAR_DIR_NAME}/`) ? norm.slice(CIFAR_DIR_NAME.length + 1) : null;
+  if (norm === CIFAR_DIR_NAME) return type === 'Directory' ? null : refuse(`${shown}, where the folder ${CIFAR_DIR_NAME}/ should be`);
+  if (inDir === null) return refuse(shown);
+  const limit = CIFAR_ENTRY_LIMITS.get(inDir);
+  if (limit === undefined) {
+    return refuse(`${shown}, not one of ${[...CIFAR_ENTRY_LIMITS.keys()].join(', ')}`);
+  }
+  if (type !== 'File' && type !== 'OldFile') return refuse(`${shown}, which is a plain file in CIFAR-10`);
+  if (seen.has(inDir)) return refuse(`${CIFAR_DIR_NAME}/${inDir} a second time`);
+  const size = entry.size ?? 0;
+  if (size > limit) return { entry: `${CIFAR_DIR_NAME}/${inDir}`, tooBig: `holds ${CIFAR_DIR_NAME}/${inDir} of ${size} bytes, but that file has at most ${limit} in CIFAR-10` };
+  seen.add(inDir);
+  return null;
 }
 
 /**

@@ -12,10 +12,10 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { DatasetName } from '../config/config.js';
-import { archiveIdentity, CIFAR_DIR_NAME, extractCifarArchive, readMarker, verifyCifarArchive } from './archive.js';
+import { archiveIdentity, CIFAR_DIR_NAME, extractCifarArchive, MAX_ARCHIVE_BYTES, readMarker, verifyCifarArchive } from './archive.js';
 import { CIFAR_PIXELS, CIFAR_SIDE, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, isCifarBatchDir, readCifarBatches, readCifarClasses } from './cifar.js';
 import { DataError } from './errors.js';
-import { download } from './fetch.js';
+import { download, type DownloadProgress } from './fetch.js';
 import { readIdxFile } from './idx.js';
 
 export type { DatasetName };
@@ -57,9 +57,16 @@ export function defaultMnistDir(): string {
   return path.join(path.dirname(pkg), 'data');
 }
 
-export async function loadDataset(name: DatasetName, source?: string, opts: { verify?: boolean } = {}): Promise<RawDataset> {
+export interface LoadOptions {
+  /** Check a downloaded archive against the known checksums (default true; --no-verify). */
+  verify?: boolean;
+  /** Progress of a download (else fetch.ts's default sink, which the CLI sets). */
+  onDownload?: (p: DownloadProgress) => void;
+}
+
+export async function loadDataset(name: DatasetName, source?: string, opts: LoadOptions = {}): Promise<RawDataset> {
   if (name === 'mnist') return loadMnist(source || undefined);
-  if (name === 'cifar') return loadCifar(source || undefined, { verify: opts.verify });
+  if (name === 'cifar') return loadCifar(source || undefined, opts);
   throw new DataError(`unknown dataset ${JSON.stringify(name)}: use mnist or cifar`);
 }
 
@@ -76,28 +83,29 @@ function findIdx(dir: string, base: string, kind: 'idx3' | 'idx1'): string {
   throw new DataError(`no ${names[0]} (or ${names.slice(1).join(', ')}) in ${dir}; a folder of MNIST IDX files holds train-images, train-labels, t10k-images and t10k-labels`);
 }
 
-function readMnistPair(dir: string, prefix: 'train' | 't10k'): { split: RawSplit; rows: number; cols: number } {
+async function readMnistPair(dir: string, prefix: 'train' | 't10k'): Promise<{ split: RawSplit; rows: number; cols: number }> {
   const imgFile = findIdx(dir, `${prefix}-images`, 'idx3');
   const lblFile = findIdx(dir, `${prefix}-labels`, 'idx1');
-  const img = readIdxFile(imgFile);
-  const lbl = readIdxFile(lblFile);
+  const img = await readIdxFile(imgFile);
+  const lbl = await readIdxFile(lblFile);
   if (img.dims.length !== 3) throw new DataError(`${imgFile}: expected 3 dimensions (images × rows × cols), found [${img.dims.join(', ')}]`);
   if (lbl.dims.length !== 1) throw new DataError(`${lblFile}: expected 1 dimension (labels), found [${lbl.dims.join(', ')}]`);
   const [n, rows, cols] = img.dims;
   if (lbl.dims[0] !== n) throw new DataError(`${imgFile} has ${n} images but ${lblFile} has ${lbl.dims[0]} labels`);
   if (n === 0) throw new DataError(`${imgFile} holds no images`);
+  if (rows === 0 || cols === 0) throw new DataError(`${imgFile}: its images are ${rows}×${cols} pixels; an image needs at least one row and one column (MNIST's are 28×28)`);
   for (let i = 0; i < n; i++) {
     if (lbl.data[i] > 9) throw new DataError(`${lblFile}: label ${i} is ${lbl.data[i]}; MNIST labels are 0-9, so the file is corrupt`);
   }
   return { split: { x: img.data, y: lbl.data, n }, rows, cols };
 }
 
-export function loadMnist(dir?: string): RawDataset {
+export async function loadMnist(dir?: string): Promise<RawDataset> {
   const folder = dir ?? defaultMnistDir();
   if (!fs.existsSync(folder)) throw new DataError(`MNIST folder ${folder} does not exist: pass --data-dir <folder of IDX files>, or leave it out for the built-in copy`);
   if (!fs.statSync(folder).isDirectory()) throw new DataError(`--data-dir ${folder} is a file; for MNIST give the folder that holds the IDX files`);
-  const train = readMnistPair(folder, 'train');
-  const test = readMnistPair(folder, 't10k');
+  const train = await readMnistPair(folder, 'train');
+  const test = await readMnistPair(folder, 't10k');
   if (train.rows !== test.rows || train.cols !== test.cols) {
     throw new DataError(`${folder}: train images are ${train.rows}×${train.cols} but test images are ${test.rows}×${test.cols}`);
   }
@@ -129,8 +137,27 @@ async function unpackOnce(archive: string, root: string, extra: { url?: string }
   return extractCifarArchive(archive, root, extra);
 }
 
+/**
+ * Download the archive at `url` into a folder of its own under the data root (`.download-*`,
+ * a name no file of the user's has), verify it there, unpack it, and remove the folder whatever
+ * happens: a download never replaces, deletes or leaves behind a file, verified or not (a
+ * --no-verify download that fails to unpack is removed like a refused one).
+ */
+async function downloadAndUnpack(url: string, root: string, opts: LoadOptions): Promise<string> {
+  fs.mkdirSync(root, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(root, '.download-'));
+  try {
+    const file = path.join(tmp, 'archive.part');
+    await download(url, file, { maxBytes: MAX_ARCHIVE_BYTES, ...(opts.onDownload ? { onProgress: opts.onDownload } : {}) });
+    if (opts.verify !== false) verifyCifarArchive(file, url);
+    return await extractCifarArchive(file, root, { archive: url, url }, url);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 /** Turn any accepted CIFAR-10 location into a cifar-10-batches-bin folder on disk. */
-export async function resolveCifarDir(source: string | undefined, root = dataRoot(), opts: { verify?: boolean } = {}): Promise<string> {
+export async function resolveCifarDir(source: string | undefined, root = dataRoot(), opts: LoadOptions = {}): Promise<string> {
   if (!source) {
     const dir = path.join(root, CIFAR_DIR_NAME);
     if (isCifarBatchDir(dir)) return dir;
@@ -140,19 +167,7 @@ export async function resolveCifarDir(source: string | undefined, root = dataRoo
     const dest = path.join(root, CIFAR_DIR_NAME);
     const m = readMarker(dest);
     if (m && m.url === source && isCifarBatchDir(dest)) return dest;
-    fs.mkdirSync(root, { recursive: true });
-    const base = path.basename(new URL(source).pathname) || 'cifar-10-binary.tar.gz';
-    const file = path.join(root, base);
-    await download(source, file);
-    if (opts.verify !== false) {
-      try {
-        verifyCifarArchive(file, source);
-      } catch (e) {
-        fs.rmSync(file, { force: true }); // never left where a later run could pick it up
-        throw e;
-      }
-    }
-    return unpackOnce(file, root, { url: source });
+    return downloadAndUnpack(source, root, opts);
   }
   if (!fs.existsSync(source)) throw new DataError(`${source} does not exist. ${CIFAR_HOWTO}`);
   if (fs.statSync(source).isDirectory()) {
@@ -168,8 +183,8 @@ export async function resolveCifarDir(source: string | undefined, root = dataRoo
   return unpackOnce(source, root);
 }
 
-export async function loadCifar(source?: string, opts: { dataRoot?: string; verify?: boolean } = {}): Promise<RawDataset> {
-  const dir = await resolveCifarDir(source, opts.dataRoot ?? dataRoot(), { verify: opts.verify });
+export async function loadCifar(source?: string, opts: LoadOptions & { dataRoot?: string } = {}): Promise<RawDataset> {
+  const dir = await resolveCifarDir(source, opts.dataRoot ?? dataRoot(), opts);
   return readCifarDir(dir);
 }
 

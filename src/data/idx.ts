@@ -8,10 +8,15 @@
  *   then        the elements, row-major
  *
  * Files may be gzipped (`train-images-idx3-ubyte.gz`); they are recognised by their magic bytes.
+ * A file is never read (or gunzipped) past the size its header promises: a plain file whose size
+ * does not match is refused from its header alone, and a gzipped one is inflated as a stream that
+ * stops at the first byte past the promise, so a small .gz that inflates to gigabytes costs no
+ * more memory than the file it claims to be.
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { DataError } from './errors.js';
+import { openRegularFile } from './files.js';
 
 export interface IdxArray {
   dims: number[];
@@ -20,10 +25,24 @@ export interface IdxArray {
 
 /** Largest element count accepted, so a corrupt header cannot ask for gigabytes. */
 const MAX_ELEMENTS = 2 ** 31 - 1;
+/** Longest header: 4 bytes, then 4 dimensions of 4 bytes. */
+const MAX_HEADER = 4 + 4 * 4;
+/** Largest IDX file, gzipped or not (a gzip of n bytes is not much longer than n). */
+const MAX_FILE = MAX_HEADER + MAX_ELEMENTS + (1 << 20);
 
-/** Parse an IDX buffer of unsigned bytes. `name` is used in error messages. */
-export function parseIdx(buf: Uint8Array, name: string): IdxArray {
-  if (buf.length < 4) throw new DataError(`${name}: ${buf.length} bytes is too short for an IDX file (the header alone is at least 8)`);
+interface IdxHeader {
+  dims: number[];
+  headerBytes: number;
+  /** headerBytes + the element count: the file's whole length. */
+  expected: number;
+}
+
+/** The header at the start of `buf`, or null when `partial` and `buf` is too short to hold it yet. */
+function parseHeader(buf: Uint8Array, name: string, partial: boolean): IdxHeader | null {
+  if (buf.length < 4) {
+    if (partial) return null;
+    throw new DataError(`${name}: ${buf.length} bytes is too short for an IDX file (the header alone is at least 8)`);
+  }
   if (buf[0] !== 0 || buf[1] !== 0) {
     throw new DataError(`${name}: not an IDX file (first two bytes are ${hex(buf[0])} ${hex(buf[1])}, expected 0x00 0x00)`);
   }
@@ -34,6 +53,7 @@ export function parseIdx(buf: Uint8Array, name: string): IdxArray {
   if (ndim < 1 || ndim > 4) throw new DataError(`${name}: IDX header says ${ndim} dimensions; expected 1 to 4`);
   const headerBytes = 4 + 4 * ndim;
   if (buf.length < headerBytes) {
+    if (partial) return null;
     throw new DataError(`${name}: truncated IDX header (${buf.length} bytes, the header needs ${headerBytes})`);
   }
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -45,33 +65,90 @@ export function parseIdx(buf: Uint8Array, name: string): IdxArray {
     count *= d;
   }
   if (count > MAX_ELEMENTS) throw new DataError(`${name}: IDX header dimensions [${dims.join(', ')}] are implausibly large; the file is corrupt`);
-  const expected = headerBytes + count;
-  if (buf.length !== expected) {
-    const what = buf.length < expected ? 'truncated' : 'has trailing bytes';
-    throw new DataError(
-      `${name}: ${what}: the header says [${dims.join('×')}], which needs ${expected} bytes, but the file has ${buf.length}. ` +
-        'Re-download or reinstall it (for the built-in MNIST: rm -rf node_modules && npm ci).',
-    );
-  }
-  return { dims, data: buf.subarray(headerBytes) };
+  return { dims, headerBytes, expected: headerBytes + count };
 }
 
-/** Read and parse an IDX file, gunzipping it first if it is gzipped. */
-export function readIdxFile(file: string): IdxArray {
-  let buf: Buffer;
+/** The error for a file of `length` bytes (`more`: at least that many) whose header promises another length. */
+function lengthError(name: string, h: IdxHeader, length: number, more = false): DataError {
+  const what = length < h.expected ? 'truncated' : 'has trailing bytes';
+  return new DataError(
+    `${name}: ${what}: the header says [${h.dims.join('×')}], which needs ${h.expected} bytes, but the file has ${more ? 'more than ' : ''}${length}. ` +
+      'Re-download or reinstall it (for the built-in MNIST: rm -rf node_modules && npm ci).',
+  );
+}
+
+/** Parse an IDX buffer of unsigned bytes. `name` is used in error messages. */
+export function parseIdx(buf: Uint8Array, name: string): IdxArray {
+  const h = parseHeader(buf, name, false)!;
+  if (buf.length !== h.expected) throw lengthError(name, h, buf.length);
+  return { dims: h.dims, data: buf.subarray(h.headerBytes) };
+}
+
+/**
+ * Read and parse an IDX file, gunzipping it first if it is gzipped. Only a regular file is read
+ * (a folder, FIFO or device, such as a symlink to /dev/zero, is refused before anything is read),
+ * and never more of it than its header promises.
+ */
+export async function readIdxFile(file: string): Promise<IdxArray> {
+  const { fd, size } = openRegularFile(file, MAX_FILE, 'an IDX file');
+  let ownFd = true;
   try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new DataError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
-    try {
-      buf = zlib.gunzipSync(buf);
-    } catch (e) {
-      throw new DataError(`${file}: the gzip data is corrupt (${(e as Error).message}); re-download the file`);
+    const head = Buffer.alloc(Math.min(size, MAX_HEADER));
+    const n = head.length > 0 ? fs.readSync(fd, head, 0, head.length, 0) : 0;
+    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+      ownFd = false; // the read stream closes it
+      return parseIdx(await gunzipBounded(fd, file), file);
     }
+    const h = parseHeader(head.subarray(0, n), file, false)!;
+    if (size !== h.expected) throw lengthError(file, h, size);
+    const buf = Buffer.alloc(size);
+    let at = 0;
+    let k: number;
+    while (at < size && (k = fs.readSync(fd, buf, at, size - at, at)) > 0) at += k;
+    return parseIdx(buf.subarray(0, at), file);
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(`cannot read ${file}: ${(e as Error).message}`);
+  } finally {
+    if (ownFd) fs.closeSync(fd);
   }
-  return parseIdx(buf, file);
+}
+
+/** Inflate the gzipped IDX file open as `fd` into one buffer of the length its header promises, stopping at the first byte past it. */
+async function gunzipBounded(fd: number, file: string): Promise<Buffer> {
+  const src = fs.createReadStream('', { fd, start: 0 });
+  const gunzip = zlib.createGunzip();
+  src.on('error', (e) => gunzip.destroy(e));
+  src.pipe(gunzip);
+  let head = Buffer.alloc(0);
+  let h: IdxHeader | null = null;
+  let out: Buffer | null = null;
+  let at = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      if (out === null) {
+        head = Buffer.concat([head, chunk]);
+        h = parseHeader(head, file, true);
+        if (h === null) continue;
+        out = Buffer.alloc(h.expected);
+        if (head.length > h.expected) throw lengthError(file, h, h.expected, true);
+        head.copy(out, 0);
+        at = head.length;
+        continue;
+      }
+      if (at + chunk.length > out.length) throw lengthError(file, h!, out.length, true);
+      chunk.copy(out, at);
+      at += chunk.length;
+    }
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(`${file}: the gzip data is corrupt (${(e as Error).message}); re-download the file`);
+  } finally {
+    src.unpipe(gunzip);
+    src.destroy();
+    gunzip.destroy();
+  }
+  return out === null ? head : out.subarray(0, at);
 }
 
 /** Encode an IDX file of unsigned bytes (used by tests to write fixtures). */
