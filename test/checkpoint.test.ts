@@ -253,7 +253,7 @@ test('a dataset whose class names repeat is refused before any run folder exists
   fs.writeFileSync(path.join(data, 'batches.meta.txt'), ['cat', 'cat', 'bird', 'dog', 'deer', 'frog', 'horse', 'ship', 'truck', 'plane'].join('\n') + '\n');
   const runsDir = path.join(path.dirname(data), 'runs');
   const cfg = resolveConfig({}, { dataset: 'cifar', dataDir: data, numTrain: 10, numVal: 2, numTest: 3, numDev: 2, batchSize: 5, iterations: 4, backend: 'js', runsDir });
-  await assert.rejects(() => runTraining(cfg, quiet()), (e: Error) => e instanceof DataError && /class name "cat" appears more than once/.test(e.message));
+  await assert.rejects(() => runTraining(cfg, quiet()), (e: Error) => e instanceof DataError && /batches\.meta\.txt: class names must all differ, but "cat" appears more than once/.test(e.message));
   assert.equal(fs.existsSync(runsDir), false);
 });
 

@@ -15,7 +15,6 @@ import { createModel } from '../models/index.js';
 import { lrAtEpoch, sgdStateNames } from '../optim/sgd.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
-import { DataError } from '../data/errors.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
 import { buildRunReport } from '../report/run_report.js';
 import { writeJsonAtomic } from './atomic.js';
@@ -84,9 +83,6 @@ export interface RunData {
 export async function loadRunData(cfg: Config, opts: { shared?: boolean } = {}): Promise<RunData> {
   const t0 = performance.now();
   const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
-  // Class names key the confusion matrix and the checkpoints (which refuse repeated names): check them before any run folder exists.
-  const dup = raw.classes.find((c, i) => raw.classes.indexOf(c) !== i);
-  if (dup !== undefined) throw new DataError(`${raw.source}: the class name ${JSON.stringify(dup)} appears more than once in ${JSON.stringify(raw.classes)}; every class needs its own name`);
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
   checkAgainstData(cfg, split.numTrain);
   const data = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, new Rng(cfg.seed), opts);
