@@ -82,7 +82,7 @@ export async function loadRunData(cfg: Config, opts: { shared?: boolean } = {}):
   const t0 = performance.now();
   const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
-  checkAgainstData(cfg, split.numTrain);
+  checkAgainstData(cfg, split.numTrain, { dim: raw.dim + (cfg.model === 'softmax' ? 1 : 0), classes: raw.classes.length });
   const data = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, new Rng(cfg.seed), opts);
   return { data, source: raw.source, loadSeconds: (performance.now() - t0) / 1000 };
 }
@@ -148,8 +148,8 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   const { dir, engine } = opts;
   const split = { numTrain: data.train.n, numVal: data.val.n, numTest: data.test.n };
 
-  // Run folder and log.
-  if (!opts.resume) writeJsonAtomic(path.join(dir, 'config.json'), cfg);
+  // Run folder and log. A resume writes the config too: it may have changed the engine or the length.
+  writeJsonAtomic(path.join(dir, 'config.json'), cfg);
   const log = pino({ base: undefined }, pino.destination({ dest: path.join(dir, 'train.log'), sync: true }));
   log.info({ config: cfg }, 'config');
   ui.info(`run folder: ${dir}`);
