@@ -82,8 +82,8 @@ test('every key has a zod schema that accepts its default and refuses a value of
 
 test('a value the user gave is named as given, never as null', () => {
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ lr: 'abc' }, /lr = abc is not allowed: expected a number > 0/],
-    [{ epochs: 'Infinity' }, /epochs = Infinity is not allowed/],
+    [{ lr: 'abc' }, /lr = "abc" is not allowed: expected a number > 0/],
+    [{ epochs: 'Infinity' }, /epochs = "Infinity" is not allowed/],
     [{ lr: Infinity }, /lr = Infinity \(a number too large for a float64, such as 1e999\) is not allowed/],
     [{ reg: Number.NaN }, /reg = NaN is not allowed/],
     [{ runsDir: '' }, /runsDir = "" is not allowed: expected a non-empty string/],
@@ -91,6 +91,8 @@ test('a value the user gave is named as given, never as null', () => {
   for (const [obj, re] of cases) {
     assert.throws(() => checkPartial(obj, 'x.json'), (e: Error) => e instanceof ConfigError && re.test(e.message) && !/null/.test(e.message), JSON.stringify(obj));
   }
+  // From the command line a number is the text typed, shown as typed.
+  assert.throws(() => checkPartial({ lr: 'abc' }, 'command line'), /command line: lr = abc is not allowed/);
   // A value of 1e999 in a file is read as Infinity, and named so.
   assert.throws(() => checkPartial(parseJsonText('{"lr": 1e999}', 'f.json'), 'f.json'), /lr = Infinity \(a number too large/);
 });

@@ -186,7 +186,7 @@ function numberOption(argv: Record<string, unknown>, flag: string, rule: { int?:
   const text = String(raw);
   const v = text.trim() === '' ? NaN : Number(text);
   const ok = Number.isFinite(v) && (!rule.int || Number.isInteger(v)) && (rule.exclusiveMin ? v > rule.min : v >= rule.min);
-  if (!ok) throw new ConfigError(`--${flag} ${JSON.stringify(text)} is not allowed: expected ${rule.int ? 'a whole number' : 'a finite number'} ${rule.exclusiveMin ? '>' : '≥'} ${rule.min}`);
+  if (!ok) throw new ConfigError(`--${flag} ${/^\S+$/.test(text) ? text : JSON.stringify(text)} is not allowed: expected ${rule.int ? 'a whole number' : 'a finite number'} ${rule.exclusiveMin ? '>' : '≥'} ${rule.min}`);
   return v;
 }
 

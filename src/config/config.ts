@@ -234,19 +234,19 @@ function allowed(def: KeyDef): string {
  * A value as the user wrote it, for error messages. JSON.stringify would print NaN and Infinity
  * as null; a number flag arrives as its text (`--lr abc`), shown as typed.
  */
-export function showValue(def: KeyDef, raw: unknown): string {
+export function showValue(def: KeyDef, raw: unknown, origin = ''): string {
   if (typeof raw === 'number' && !Number.isFinite(raw)) {
     // JSON has no Infinity: a file gets one only from a literal too large for a float64, such as 1e999.
     return Number.isNaN(raw) ? 'NaN' : `${raw} (a number too large for a float64, such as 1e999)`;
   }
-  if (typeof raw === 'string' && (def.kind === 'number' || def.kind === 'int') && /^\S+$/.test(raw)) return raw;
+  if (origin === 'command line' && typeof raw === 'string' && (def.kind === 'number' || def.kind === 'int') && /^\S+$/.test(raw)) return raw;
   return JSON.stringify(raw) ?? String(raw);
 }
 
 /** Validate one value against its key's schema; the error names the key, the value and what is allowed. */
 export function checkValue(def: KeyDef, raw: unknown, origin: string): unknown {
   const r = schemaOf(def).safeParse(raw);
-  if (!r.success) throw new ConfigError(`${origin}: ${def.key} = ${showValue(def, raw)} is not allowed: expected ${allowed(def)}`);
+  if (!r.success) throw new ConfigError(`${origin}: ${def.key} = ${showValue(def, raw, origin)} is not allowed: expected ${allowed(def)}`);
   return r.data;
 }
 

@@ -49,7 +49,7 @@ async function select(choice: BackendChoice, threads: number): Promise<EngineSel
   throw new EngineError(
     choice === 'auto'
       ? `no engine could start (${why}). Run 'npm ci' to install @tensorflow/tfjs-backend-wasm.`
-      : `--backend ${choice} could not start (${why}). Use --backend auto to take the first engine that starts${choice === 'tfjs-node' ? ', or install it: npm install @tensorflow/tfjs-node' : ''}`,
+      : `backend '${choice}' could not start: ${why}. Use --backend auto to take the first engine that starts${choice === 'tfjs-node' ? ', or install it: npm install @tensorflow/tfjs-node' : ''}`,
   );
 }
 
