@@ -198,3 +198,64 @@ test('gradcheck --compare-naive prints both losses, their difference, the gradie
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--compare-naive compares the softmax loss/);
 });
+
+test('--help exits 0 on every sub-command, and -h is help', () => {
+  for (const cmd of [[], ['sweep'], ['report'], ['eval'], ['data'], ['gradcheck']]) {
+    for (const flag of ['--help', '-h']) {
+      const r = train([...cmd, flag]);
+      assert.equal(r.code, 0, `${[...cmd, flag].join(' ')}: ${r.err}`);
+      assert.match(r.out, /Options:/);
+      assert.equal(r.err, '');
+    }
+  }
+  assert.match(train(['gradcheck', '--help']).out, /--step +centered-difference step h/);
+});
+
+test('gradcheck passes correct gradients whose small coordinates a centred difference cannot resolve, and says how it decides', () => {
+  for (const args of [['gradcheck', '--dev'], ['gradcheck', '--dev', '--reg', '0'], ['gradcheck', '--model', 'mlp', '--reg', '0.5']]) {
+    const r = train(args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.out}`);
+    assert.match(r.out, /verdict: cs231n's rel_error \|a − n\| \/ max\(\|a\| \+ \|n\|, 1e-8\), with the floor raised to δ\/threshold/);
+    assert.match(r.out, /gradient check passed/);
+  }
+  // The old name of the step is gone; --step sets it.
+  const s = train(['gradcheck', '--step', '1e-6']);
+  assert.equal(s.code, 0, s.out + s.err);
+  assert.match(s.out, /h 0\.000001/);
+});
+
+test('--resume refuses the flags it cannot honour, naming them, and honours the engine and a longer run', () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
+  assert.equal(train([...small, '--epochs', '2', '--runs-dir', runs, '--momentum', '0.9']).code, 0);
+  const dir = path.join(runs, fs.readdirSync(runs)[0]);
+  const before = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
+  const refused = train(['--resume', dir, '--epochs', '90', '--lr', '5', '--runs-dir', runs, '--backend', 'js']);
+  assert.equal(refused.code, 2, refused.err);
+  assert.match(refused.err, /^error: --resume carries on .* so it cannot honour --lr, --runs-dir \(a resume writes into the run folder itself\)\. With --resume you may give only --backend, --epochs, --iterations, --log-every/m);
+  // last.ckpt is from epoch 1 (step 5): a run that ends there or before is refused.
+  const shorter = train(['--resume', dir, '--iterations', '5']);
+  assert.equal(shorter.code, 2, shorter.err);
+  assert.match(shorter.err, /--iterations 5 is not longer than the 5 steps already done: give more than 5 steps/);
+  assert.equal(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'), before, 'a refused resume changes nothing');
+  const longer = train(['--resume', dir, '--epochs', '4', '--backend', 'js']);
+  assert.equal(longer.code, 0, longer.err);
+  assert.match(longer.out, /engine: js/);
+  assert.match(longer.out, /resuming at step 5 of 20/);
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  assert.equal(cfg.epochs, 4);
+  assert.equal(cfg.backend, 'js');
+  assert.equal(cfg.momentum, 0.9);
+  const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+  assert.equal(summary.status, 'ok');
+  assert.equal(summary.iterations, 20);
+  assert.equal(summary.engine, 'js');
+});
+
+test('a config file may start with a byte-order mark', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+  const file = path.join(dir, 'bom.json');
+  fs.writeFileSync(file, '\uFEFF' + JSON.stringify({ model: 'mlp', lr: 0.25 }));
+  const r = train(['--config', file, '--print-config']);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(JSON.parse(r.out).lr, 0.25);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DEFAULTS, KEYS, PRESETS, checkAgainstData, checkPartial, describeDefault, resolveConfig, schemaOf } from '../src/config/config.js';
+import { ConfigError, DEFAULTS, KEYS, PRESETS, checkAgainstData, checkPartial, describeDefault, parseJsonText, resolveConfig, schemaOf } from '../src/config/config.js';
 
 test('defaults < preset < file < flags', () => {
   const cfg = resolveConfig({ dataset: 'cifar', lr: 2e-6 }, { lr: 3e-6 });
@@ -78,4 +78,38 @@ test('every key has a zod schema that accepts its default and refuses a value of
     assert.ok(schema.safeParse(DEFAULTS[def.key]).success, `${def.key}: the default ${JSON.stringify(DEFAULTS[def.key])} passes`);
     assert.equal(schema.safeParse({ not: 'a value' }).success, false, `${def.key}: an object is refused`);
   }
+});
+
+test('a value the user gave is named as given, never as null', () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ lr: 'abc' }, /lr = "abc" is not allowed: expected a number > 0/],
+    [{ epochs: 'Infinity' }, /epochs = "Infinity" is not allowed/],
+    [{ lr: Infinity }, /lr = Infinity \(a number too large for a float64, such as 1e999\) is not allowed/],
+    [{ reg: Number.NaN }, /reg = NaN is not allowed/],
+    [{ runsDir: '' }, /runsDir = "" is not allowed: expected a non-empty string/],
+  ];
+  for (const [obj, re] of cases) {
+    assert.throws(() => checkPartial(obj, 'x.json'), (e: Error) => e instanceof ConfigError && re.test(e.message) && !/null/.test(e.message), JSON.stringify(obj));
+  }
+  // From the command line a number is the text typed, shown as typed.
+  assert.throws(() => checkPartial({ lr: 'abc' }, 'command line'), /command line: lr = abc is not allowed/);
+  // A value of 1e999 in a file is read as Infinity, and named so.
+  assert.throws(() => checkPartial(parseJsonText('{"lr": 1e999}', 'f.json'), 'f.json'), /lr = Infinity \(a number too large/);
+});
+
+test('parseJsonText accepts a leading byte-order mark and names the file of bad JSON', () => {
+  assert.deepEqual(parseJsonText('\uFEFF{"lr": 0.5}', 'f.json'), { lr: 0.5 });
+  assert.throws(() => parseJsonText('{"lr": ', 'config file f.json'), (e: Error) => e instanceof ConfigError && /^config file f\.json is not valid JSON/.test(e.message));
+});
+
+test('sizes a run cannot allocate are refused before it starts, against the machine\'s limits', () => {
+  const limits = { maxArrayLength: 2 ** 32, memoryBytes: 8e9 };
+  const mlp = (hidden: number[], extra: Partial<ReturnType<typeof resolveConfig>> = {}) => ({ ...resolveConfig({}, { model: 'mlp', hidden }), ...extra });
+  const shape = { dim: 784, classes: 10 };
+  assert.throws(() => checkAgainstData(mlp([100000000]), 55000, shape, limits), /--hidden 100000000 gives 79500000010 parameters, more than one typed array can hold \(4294967296\)/);
+  assert.throws(() => checkAgainstData(mlp([1000000]), 55000, shape, limits), /--hidden 1000000 gives 795000010 parameters; with batch 200 a run needs about 35\.1 GB of memory, and this machine has 8 GB/);
+  checkAgainstData(mlp([100000]), 55000, shape, limits); // 79.5 M parameters and their activations: 3.5 GB, fits
+  assert.throws(() => checkAgainstData(mlp([100], { iterations: 1e11 }), 55000, shape, limits), /iterations = 100000000000 is more steps than this machine can record: .*800 GB.*use at most 250000000 steps/);
+  assert.throws(() => checkAgainstData(mlp([100], { epochs: 1e9 }), 55000, shape, limits), /epochs = 1000000000 \(275000000000 steps of 275 an epoch\) is more steps/);
+  checkAgainstData(mlp([100], { iterations: 1e6 }), 55000, shape, limits);
 });

@@ -11,6 +11,8 @@
  * L2 convention: the loss adds reg·ΣW² over weight matrices only (not biases); its gradient
  * adds 2·reg·W. This is cs231n's convention in softmax.py and neural_net.py.
  */
+import { constants as bufferConstants } from 'node:buffer';
+import * as os from 'node:os';
 import { z } from 'zod';
 import { BACKEND_CHOICES, type BackendChoice } from '../linalg/engine.js';
 
@@ -129,6 +131,8 @@ export interface KeyDef {
   min?: number;
   exclusiveMin?: boolean;
   max?: number;
+  /** A string key that cannot be empty (a folder name). */
+  nonEmpty?: boolean;
 }
 
 /** What each key accepts. Drives validation, the CLI flags and --help. */
@@ -157,7 +161,7 @@ export const KEYS: KeyDef[] = [
   { key: 'trainAccSamples', kind: 'int', min: 1, describe: 'training rows used to measure train accuracy each epoch' },
   { key: 'seed', kind: 'int', min: 0, max: 0xffffffff, describe: 'random seed' },
   { key: 'backend', kind: 'enum', choices: BACKEND_CHOICES, describe: 'matmul engine (auto: openblas where it was built, else tfjs-node if installed, else simd, else wasm, else cpu)' },
-  { key: 'runsDir', kind: 'string', describe: 'folder for run folders' },
+  { key: 'runsDir', kind: 'string', nonEmpty: true, describe: 'folder for run folders' },
   { key: 'logEvery', kind: 'int', min: 0, describe: 'without a TTY, a progress line every N iterations (0: ~20 per run)' },
 ];
 
@@ -184,7 +188,7 @@ export function schemaOf(def: KeyDef): z.ZodType {
   };
   switch (def.kind) {
     case 'string':
-      return z.string();
+      return def.nonEmpty ? z.string().min(1) : z.string();
     case 'bool':
       return z.boolean();
     case 'enum':
@@ -210,7 +214,7 @@ function allowed(def: KeyDef): string {
   const range = [lo, hi].filter(Boolean).join(' and ');
   switch (def.kind) {
     case 'string':
-      return 'a string';
+      return def.nonEmpty ? 'a non-empty string' : 'a string';
     case 'bool':
       return 'true or false';
     case 'enum':
@@ -226,11 +230,36 @@ function allowed(def: KeyDef): string {
   }
 }
 
+/**
+ * A value as the user wrote it, for error messages. JSON.stringify would print NaN and Infinity
+ * as null; a number flag arrives as its text (`--lr abc`), shown as typed.
+ */
+export function showValue(def: KeyDef, raw: unknown, origin = ''): string {
+  if (typeof raw === 'number' && !Number.isFinite(raw)) {
+    // JSON has no Infinity: a file gets one only from a literal too large for a float64, such as 1e999.
+    return Number.isNaN(raw) ? 'NaN' : `${raw} (a number too large for a float64, such as 1e999)`;
+  }
+  if (origin === 'command line' && typeof raw === 'string' && (def.kind === 'number' || def.kind === 'int') && /^\S+$/.test(raw)) return raw;
+  return JSON.stringify(raw) ?? String(raw);
+}
+
 /** Validate one value against its key's schema; the error names the key, the value and what is allowed. */
 export function checkValue(def: KeyDef, raw: unknown, origin: string): unknown {
   const r = schemaOf(def).safeParse(raw);
-  if (!r.success) throw new ConfigError(`${origin}: ${def.key} = ${JSON.stringify(raw)} is not allowed: expected ${allowed(def)}`);
+  if (!r.success) throw new ConfigError(`${origin}: ${def.key} = ${showValue(def, raw, origin)} is not allowed: expected ${allowed(def)}`);
   return r.data;
+}
+
+/**
+ * JSON text of a config or sweep file, parsed. A leading byte-order mark (which some editors
+ * write) is skipped; a syntax error names the file.
+ */
+export function parseJsonText(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw new ConfigError(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
 }
 
 /** Check a partial config (from a file or flags): unknown keys and bad values are errors. */
@@ -269,10 +298,65 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
   return cfg;
 }
 
-/** Checks that need the dataset's size: refused before any training work starts. */
-export function checkAgainstData(cfg: Config, numTrain: number): void {
+/** What the machine allows: the longest typed array V8 makes, and the memory there is. */
+export interface MachineLimits {
+  maxArrayLength: number;
+  memoryBytes: number;
+}
+
+export function machineLimits(): MachineLimits {
+  return { maxArrayLength: bufferConstants.MAX_LENGTH, memoryBytes: os.totalmem() };
+}
+
+/** Shape of the data a run trains on, known once it is loaded (before any run folder exists). */
+export interface DataShape {
+  /** Numbers per row, bias column included. */
+  dim: number;
+  classes: number;
+}
+
+/** Bytes in words: 3.2 GB, 512 MB. */
+function bytesInWords(b: number): string {
+  for (const [unit, size] of [['TB', 1e12], ['GB', 1e9], ['MB', 1e6]] as const) if (b >= size) return `${Number((b / size).toPrecision(3))} ${unit}`;
+  return `${Math.ceil(b / 1e3)} kB`;
+}
+
+/**
+ * Checks that need the dataset's size: refused before any training work starts, and before the
+ * run folder is made. With the data's shape, also the sizes a run must allocate: the parameters
+ * (about 6 float32 copies: parameters, gradients, best, velocity, checkpoint, initialization),
+ * the activations of a minibatch, and the loss history (a float64 per step) must fit in one
+ * typed array each and, together, in the machine's memory.
+ */
+export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShape, limits: MachineLimits = machineLimits()): void {
   if (cfg.batchSize > numTrain) {
     throw new ConfigError(`batchSize = ${cfg.batchSize} is larger than the training split (${numTrain} records): use --batch-size ≤ ${numTrain}`);
+  }
+  const perEpoch = Math.max(Math.floor(numTrain / cfg.batchSize), 1);
+  const steps = cfg.iterations > 0 ? cfg.iterations : Math.max(1, Math.round(cfg.epochs * perEpoch));
+  const schedule = cfg.iterations > 0 ? `iterations = ${cfg.iterations}` : `epochs = ${cfg.epochs} (${steps} steps of ${perEpoch} an epoch)`;
+  const maxSteps = Math.min(limits.maxArrayLength, Math.floor(limits.memoryBytes / 4 / 8));
+  if (!(steps <= maxSteps)) {
+    throw new ConfigError(
+      `${schedule} is more steps than this machine can record: the loss history takes 8 bytes a step (${bytesInWords(8 * steps)}), and there are ${bytesInWords(limits.memoryBytes)} of memory; ` +
+        `use at most ${maxSteps} steps (--iterations, or fewer --epochs)`,
+    );
+  }
+  if (!shape) return;
+  const widths = [shape.dim, ...(cfg.model === 'mlp' ? cfg.hidden : []), shape.classes];
+  let params = 0;
+  for (let l = 1; l < widths.length; l++) params += widths[l - 1] * widths[l] + (cfg.model === 'mlp' ? widths[l] : 0);
+  const what = cfg.model === 'mlp' ? `--hidden ${cfg.hidden.join(',')} gives` : `a ${shape.dim}×${shape.classes} softmax has`;
+  if (params > limits.maxArrayLength) {
+    throw new ConfigError(`${what} ${params} parameters, more than one typed array can hold (${limits.maxArrayLength}): use smaller hidden sizes`);
+  }
+  const activations = 4 * 4 * Math.max(cfg.batchSize, 1000) * widths.slice(1).reduce((a, b) => a + b, 0);
+  const bytes = 6 * 4 * params + activations + 8 * steps;
+  if (bytes > limits.memoryBytes) {
+    throw new ConfigError(
+      `${what} ${params} parameters; with batch ${cfg.batchSize} a run needs about ${bytesInWords(bytes)} of memory, and this machine has ${bytesInWords(limits.memoryBytes)}: ` +
+        'use smaller hidden sizes or a smaller --batch-size',
+    );
   }
 }
 

@@ -151,6 +151,16 @@ export function checkpointRows(
   if (raw.dim !== h.meanLength) throw new ConfigError(`${origin} was trained on rows of ${h.meanLength} pixels, but ${raw.source} has ${raw.dim}`);
   const dim = h.meanLength + (h.preprocess.bias ? 1 : 0);
   const { numTrain, numVal, numTest } = h.split;
+  // The split the run used must be there: a smaller copy of the data cannot rebuild it.
+  const need = which === 'test' ? numTest : which === 'val' ? numTrain + numVal : numTrain;
+  const have = which === 'test' ? raw.test.n : raw.train.n;
+  if (need > have) {
+    const rows = which === 'test' ? `its first ${numTest} test records` : which === 'val' ? `training records ${numTrain + 1}–${numTrain + numVal}` : `its first ${numTrain} training records`;
+    throw new ConfigError(
+      `${origin} was trained on a split whose ${which} part is ${rows}, but ${raw.source} has only ${have} ${which === 'test' ? 'test' : 'training'} records: ` +
+        'pass --data-dir to the data the run was trained on',
+    );
+  }
   if (which === 'train') return preprocessRows(raw.train, 0, numTrain, mean, h.preprocess, dim);
   if (which === 'val') return preprocessRows(raw.train, numTrain, numVal, mean, h.preprocess, dim);
   return preprocessRows(raw.test, 0, numTest, mean, h.preprocess, dim);

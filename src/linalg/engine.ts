@@ -14,6 +14,16 @@ import { type Engine, setEngine } from './matmul.js';
 
 export { BACKEND_CHOICES, type BackendChoice } from './engines/tfjs.js';
 
+/** No engine of the kind asked for could start on this machine (not installed, not built). */
+export class EngineError extends Error {}
+
+/** Why an engine did not start, in one line: a missing package is named as such. */
+function shortReason(reason: string): string {
+  const pkg = /Cannot find (?:package|module) '([^']+)'/.exec(reason);
+  if (pkg) return `${pkg[1]} is not installed`;
+  return reason.split('\n')[0];
+}
+
 /**
  * Choose, initialise and activate the engine for float32 products. `threads` is how many cores
  * the engine may use (all of them by default; a sweep gives each of its workers a share).
@@ -35,9 +45,11 @@ async function select(choice: BackendChoice, threads: number): Promise<EngineSel
     if (!('reason' in e)) return { engine: e, skipped };
     skipped.push({ name, reason: e.reason });
   }
-  const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-  throw new Error(
-    choice === 'auto' ? `no engine could start (${why}). Run 'npm ci' to install @tensorflow/tfjs-backend-wasm.` : `backend '${choice}' could not start: ${why}`,
+  const why = skipped.map((s) => `${s.name}: ${shortReason(s.reason)}`).join('; ');
+  throw new EngineError(
+    choice === 'auto'
+      ? `no engine could start (${why}). Run 'npm ci' to install @tensorflow/tfjs-backend-wasm.`
+      : `backend '${choice}' could not start: ${why}. Use --backend auto to take the first engine that starts${choice === 'tfjs-node' ? ', or install it: npm install @tensorflow/tfjs-node' : ''}`,
   );
 }
 

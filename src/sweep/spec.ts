@@ -54,7 +54,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 export function readSweepFile(file: string): SweepSpec {
   let obj: unknown;
   try {
-    obj = JSON.parse(fs.readFileSync(file, 'utf8'));
+    obj = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '')); // a leading BOM (some editors write one) is accepted
   } catch (e) {
     throw new ConfigError(`cannot read sweep file ${file}: ${(e as Error).message}`);
   }
@@ -82,7 +82,7 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
       throw new ConfigError(`${origin}: cannot read its base config ${file}: ${(e as Error).message}`);
     }
     try {
-      base = checkPartial(JSON.parse(text), file);
+      base = checkPartial(JSON.parse(text.replace(/^\uFEFF/, '')), file);
     } catch (e) {
       if (e instanceof ConfigError) throw e;
       throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);

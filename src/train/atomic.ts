@@ -8,19 +8,56 @@ import * as path from 'node:path';
 
 export class RunIoError extends Error {}
 
-/** Explain a filesystem error code in words a user can act on. */
+/**
+ * What is actually missing when a path gives ENOENT: an empty path, a symbolic link to nowhere,
+ * or the first folder on the way that does not exist.
+ */
+function whatIsMissing(file: string): string {
+  if (file === '') return 'the path is empty. Give a folder name (e.g. --runs-dir runs)';
+  const parts = path.resolve(file).split(path.sep);
+  for (let i = 2; i <= parts.length; i++) {
+    const p = parts.slice(0, i).join(path.sep) || path.sep;
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      return p === path.resolve(file) ? `the folder ${path.dirname(p)} holds no ${path.basename(p)}` : `${p} does not exist (was it deleted or moved?)`;
+    }
+    if (st.isSymbolicLink() && !fs.existsSync(p)) return `${p} is a symbolic link to ${fs.readlinkSync(p)}, which does not exist. Fix or remove the link, or pass --runs-dir elsewhere`;
+  }
+  return 'no such file or folder';
+}
+
+/** The first part of `file` that is a file where a folder is needed (ENOTDIR, EEXIST). */
+function whatIsNotAFolder(file: string): string {
+  const parts = path.resolve(file).split(path.sep);
+  for (let i = 2; i <= parts.length; i++) {
+    const p = parts.slice(0, i).join(path.sep);
+    try {
+      if (!fs.statSync(p).isDirectory()) return `${p} is a file, not a folder. Pass --runs-dir to a folder`;
+    } catch {
+      break;
+    }
+  }
+  return 'a part of the path is a file, not a folder';
+}
+
+/** Explain a filesystem error code in words a user can act on: what is wrong, and what to do. */
 export function ioErrorMessage(action: string, file: string, err: unknown): string {
   const code = (err as NodeJS.ErrnoException)?.code ?? '';
-  const why: Record<string, string> = {
-    ENOSPC: 'the disk is full. Free some space, or pass --runs-dir on another disk',
-    EDQUOT: 'the disk quota is used up. Free some space, or pass --runs-dir elsewhere',
-    EACCES: 'permission denied. Make the folder writable, or pass --runs-dir to a writable folder',
-    EPERM: 'operation not permitted. Make the folder writable, or pass --runs-dir to a writable folder',
-    EROFS: 'the file system is read-only. Pass --runs-dir to a writable folder',
-    ENOENT: 'the folder does not exist (was it deleted during the run?)',
+  const why: Record<string, () => string> = {
+    ENOSPC: () => 'the disk is full. Free some space, or pass --runs-dir on another disk',
+    EDQUOT: () => 'the disk quota is used up. Free some space, or pass --runs-dir elsewhere',
+    EACCES: () => 'permission denied. Make the folder writable, or pass --runs-dir to a writable folder',
+    EPERM: () => 'operation not permitted. Make the folder writable, or pass --runs-dir to a writable folder',
+    EROFS: () => 'the file system is read-only. Pass --runs-dir to a writable folder',
+    ENOENT: () => whatIsMissing(file),
+    ENOTDIR: () => whatIsNotAFolder(file),
+    EEXIST: () => whatIsNotAFolder(file),
+    EISDIR: () => `${file} is a folder, not a file`,
   };
-  const detail = why[code] ?? (err instanceof Error ? err.message : String(err));
-  return `cannot ${action} ${file}: ${detail}${code && !why[code] ? '' : code ? ` (${code})` : ''}`;
+  const detail = why[code]?.() ?? (err instanceof Error ? err.message : String(err));
+  return `cannot ${action} ${file === '' ? '""' : file}: ${detail}${code && why[code] ? ` (${code})` : ''}`;
 }
 
 /** Write `data` to `file` atomically (temp file, fsync, rename, fsync folder). */

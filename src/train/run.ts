@@ -84,7 +84,7 @@ export async function loadRunData(cfg: Config, opts: { shared?: boolean } = {}):
   const t0 = performance.now();
   const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
-  checkAgainstData(cfg, split.numTrain);
+  checkAgainstData(cfg, split.numTrain, { dim: raw.dim + (cfg.model === 'softmax' ? 1 : 0), classes: raw.classes.length });
   const data = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, new Rng(cfg.seed), opts);
   return { data, source: raw.source, loadSeconds: (performance.now() - t0) / 1000 };
 }
