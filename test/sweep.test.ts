@@ -479,6 +479,14 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   for (const [i, rel] of oldDirs.entries()) assert.deepEqual(snapshot(rel), before4[i], `${rel} was not touched`);
 });
 
+test('a trial whose hidden size cannot be allocated is refused before any trial runs, naming it', async () => {
+  const dir = tmp();
+  const file = writeSweep(dir, { name: 'huge', base: { model: 'mlp' }, grid: { hidden: [[16], [100000000]] } });
+  await assert.rejects(() => sweep(file), (e: Error) => e instanceof ConfigError && /--hidden 100000000 gives \d+ parameters/.test(e.message));
+  const trials = path.join(dir, 'runs', 'sweep-huge', 'trials');
+  assert.deepEqual(fs.existsSync(trials) ? fs.readdirSync(trials) : [], [], 'no trial ran');
+});
+
 test('a diverging trial is recorded as diverged, the others finish, and it is not rerun', async () => {
   const dir = tmp();
   // initStd 1 and lr 1e30: the weights overflow float32 within a few steps, the loss becomes NaN/Inf.

@@ -315,9 +315,9 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   }
   for (const r of [...byIndex.values()].sort((a, b) => a.index - b.index)) out(trialRow(r, trials.length));
 
-  // The data, once, in shared memory. Every trial's batch size is checked against it first.
+  // The data, once, in shared memory. Every trial's batch size and sizes are checked against it first.
   const runData: RunData = await loadRunData(base, { shared: true });
-  for (const t of trials) checkAgainstData(t.config, runData.data.train.n);
+  for (const t of trials) checkAgainstData(t.config, runData.data.train.n, { dim: runData.data.dim, classes: runData.data.classes.length });
   const d = runData.data;
   out(`data: ${base.dataset} from ${runData.source} (train ${d.train.n}, val ${d.val.n}, test ${d.test.n}; ${d.dim} numbers a row), ${runData.loadSeconds.toFixed(1)} s, shared by ${workers} worker${workers > 1 ? 's' : ''}`);
   save();
