@@ -4,10 +4,12 @@
  *   forward:   out = x·w + b                       (b added to every row)
  *   backward:  dx = dout·wᵀ     dw = xᵀ·dout     db = Σ_rows dout
  *
- * Both products go through the matmul seam; the transposes are flags, never copies.
+ * Both products go through the matmul seam; the transposes are flags, never copies. The bias add
+ * and the column sums are row passes of linalg/rows.ts.
  */
 import { type FloatArray, type Mat, checkShape, shapeStr } from '../linalg/mat.js';
 import { matmul } from '../linalg/matmul.js';
+import { addRowVector, columnSums } from '../linalg/rows.js';
 
 /** What forward saves for backward: the input and the weights (neither is changed). */
 export interface AffineCache<T extends FloatArray = FloatArray> {
@@ -33,33 +35,9 @@ export interface AffineGrads<T extends FloatArray = FloatArray> {
  * x (N,D), w (D,M), b (1,M) or null → out (N,M)
  */
 export function affineForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat<T> | null, into?: Mat<T>): { out: Mat<T>; cache: AffineCache<T> } {
-  checkShape('affineForward', 'x', x, -1, -1);
-  checkShape('affineForward', 'w', w, -1, -1);
-  if (x.cols !== w.rows) {
-    throw new Error(`affineForward: x ${shapeStr(x)} and w ${shapeStr(w)} do not fit: x has ${x.cols} columns but w has ${w.rows} rows`);
-  }
-  if (x.data.constructor !== w.data.constructor) {
-    throw new Error(`affineForward: x is ${x.data.constructor.name} but w is ${w.data.constructor.name}`);
-  }
-  const M = w.cols;
-  if (b !== null) {
-    if (b.rows !== 1 || b.cols !== M || b.data.length !== M) {
-      throw new Error(`affineForward: b has shape ${shapeStr(b)} but w ${shapeStr(w)} needs b (1,${M})`);
-    }
-    if (b.data.constructor !== w.data.constructor) {
-      throw new Error(`affineForward: b is ${b.data.constructor.name} but w is ${w.data.constructor.name}`);
-    }
-  }
-
+  checkAffineInputs('affineForward', x, w, b);
   const out = matmul(x, w, into); // (N,D)·(D,M) = (N,M)
-  if (b !== null) {
-    const o = out.data;
-    const bd = b.data;
-    for (let i = 0; i < out.rows; i++) {
-      const row = i * M;
-      for (let j = 0; j < M; j++) o[row + j] += bd[j];
-    }
-  }
+  if (b !== null) addRowVector(out, b.data); // out[i,:] += b
   return { out, cache: { x, w, hasBias: b !== null } };
 }
 
@@ -101,38 +79,26 @@ export interface GradsInto<T extends FloatArray = FloatArray> {
   db?: Mat<T>;
 }
 
-let sumScratch = new Float64Array(0);
-
 /**
- * out[j] = Σ_i m[i,j], accumulated in float64 (row by row, so memory is read in order). Four rows
- * are taken per pass over the sums: each sum still adds its rows one at a time, in row order (the
- * same result as one row per pass), with a quarter of the float64 loads and stores (2.2× faster).
+ * Throw unless x (N,D), w (D,M) and b (1,M) or null fit together and share one array type; the
+ * messages name both shapes. (The affine → ReLU sandwich checks its inputs the same way.)
  */
-function columnSums(m: Mat, out: FloatArray): void {
-  const N = m.rows;
-  const M = m.cols;
-  if (sumScratch.length < M) sumScratch = new Float64Array(M);
-  const sums = sumScratch;
-  sums.fill(0, 0, M);
-  const d = m.data;
-  let i = 0;
-  for (; i + 4 <= N; i += 4) {
-    const r0 = i * M;
-    const r1 = r0 + M;
-    const r2 = r1 + M;
-    const r3 = r2 + M;
-    for (let j = 0; j < M; j++) {
-      let s = sums[j];
-      s += d[r0 + j];
-      s += d[r1 + j];
-      s += d[r2 + j];
-      s += d[r3 + j];
-      sums[j] = s;
+export function checkAffineInputs(where: string, x: Mat, w: Mat, b: Mat | null): void {
+  checkShape(where, 'x', x, -1, -1);
+  checkShape(where, 'w', w, -1, -1);
+  if (x.cols !== w.rows) {
+    throw new Error(`${where}: x ${shapeStr(x)} and w ${shapeStr(w)} do not fit: x has ${x.cols} columns but w has ${w.rows} rows`);
+  }
+  if (x.data.constructor !== w.data.constructor) {
+    throw new Error(`${where}: x is ${x.data.constructor.name} but w is ${w.data.constructor.name}`);
+  }
+  const M = w.cols;
+  if (b !== null) {
+    if (b.rows !== 1 || b.cols !== M || b.data.length !== M) {
+      throw new Error(`${where}: b has shape ${shapeStr(b)} but w ${shapeStr(w)} needs b (1,${M})`);
+    }
+    if (b.data.constructor !== w.data.constructor) {
+      throw new Error(`${where}: b is ${b.data.constructor.name} but w is ${w.data.constructor.name}`);
     }
   }
-  for (; i < N; i++) {
-    const row = i * M;
-    for (let j = 0; j < M; j++) sums[j] += d[row + j];
-  }
-  for (let j = 0; j < M; j++) out[j] = sums[j];
 }

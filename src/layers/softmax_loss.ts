@@ -15,86 +15,50 @@
  * One example (C scores s, one label y) is the batch N = 1:  loss = −ln p_y,  ds = p − onehot(y).
  */
 import { type FloatArray, type Mat, checkShape } from '../linalg/mat.js';
+import { float64Scratch } from '../linalg/rows.js';
 
 /** Class labels, one per row (the same as models' `Labels`; layers do not import models). */
 export type LabelArray = Int32Array | Uint8Array;
 
 /**
- * What `softmaxLoss` accepts as labels: a `LabelArray` as models pass it, any other array of
- * numbers (checked at run time: each must be an integer class index), or, for one example, a
- * bare number.
- */
-export type LabelsLike = LabelArray | ArrayLike<number> | number;
-
-/**
- * Throw unless `y` holds exactly `n` labels, each an integer in [0, c). Messages name both
+ * Throw unless `y` holds exactly `n` labels, each a class index in [0, c). Messages name both
  * shapes, or the index and the bad value. `what` describes the scores, e.g. "scores is (2,3)".
  */
-export function checkLabels(where: string, y: ArrayLike<number>, n: number, c: number, what: string): void {
+export function checkLabels(where: string, y: LabelArray, n: number, c: number, what: string): void {
   if (y.length !== n) {
     throw new Error(`${where}: ${what} but y has ${y.length} labels (one label per row of ${n} is needed)`);
   }
-  for (let i = 0; i < n; i++) checkLabel(where, y[i], `y[${i}]`, c);
-}
-
-/** Throw unless `label` is an integer class index in [0, c); `name` is how the message names it. */
-function checkLabel(where: string, label: number, name: string, c: number): void {
-  if (!Number.isInteger(label)) {
-    throw new Error(`${where}: label ${name} = ${label} is not a class index in [0, ${c}): not an integer`);
-  }
-  if (label < 0 || label >= c) {
-    throw new Error(`${where}: label ${name} = ${label} is not a class index in [0, ${c}): out of range for ${c} classes`);
+  for (let i = 0; i < n; i++) {
+    if (y[i] < 0 || y[i] >= c) {
+      throw new Error(`${where}: label y[${i}] = ${y[i]} is not a class index in [0, ${c}): out of range for ${c} classes`);
+    }
   }
 }
-
-let expScratch = new Float64Array(0);
 
 /**
  * Mean cross-entropy of the softmax of `scores` against labels `y`, and its gradient.
  * `into` (N,C), when given, receives dscores (a training loop's buffer; no allocation).
  * scores (N,C), y (N) → loss (scalar), dscores (N,C)
- *
- * One example: `scores` may also be a bare score vector (C) — e.g.
- * `softmaxLoss(Float64Array.of(11, 42, 3), 1)` — or a (1,C) Mat, with a number label (or an
- * array of one label). It is treated as a batch of one, so dscores is (1,C) = P − onehot(y).
  */
-export function softmaxLoss<T extends FloatArray>(scores: Mat<T> | T, y: LabelsLike, into?: Mat<T>): { loss: number; dscores: Mat<T> } {
+export function softmaxLoss<T extends FloatArray>(scores: Mat<T>, y: LabelArray, into?: Mat<T>): { loss: number; dscores: Mat<T> } {
   const where = 'softmaxLoss';
-  let S: Mat<T>;
-  if (ArrayBuffer.isView(scores)) {
-    // A bare vector is one example: a (1,C) batch.
-    S = { rows: 1, cols: scores.length, data: scores };
-  } else {
-    S = scores;
-    checkShape(where, 'scores', S, -1, -1);
-  }
-  const N = S.rows;
-  const C = S.cols;
-  const shape = ArrayBuffer.isView(scores) ? `scores is a vector of ${C} (one example, (1,${C}))` : `scores is (${N},${C})`;
-  if (typeof y === 'number') {
-    if (N !== 1) {
-      throw new Error(`${where}: a single label y = ${y} needs one row of scores, but ${shape}; pass one label per row instead`);
-    }
-    if (C === 0) throw new Error(`${where}: ${shape}; need at least one row and one class`);
-    checkLabel(where, y, 'y', C);
-  } else {
-    checkLabels(where, y, N, C, shape);
-    if (N === 0 || C === 0) throw new Error(`${where}: ${shape}; need at least one row and one class`);
-  }
-  const label = (i: number): number => (typeof y === 'number' ? y : y[i]);
+  checkShape(where, 'scores', scores, -1, -1);
+  const N = scores.rows;
+  const C = scores.cols;
+  checkLabels(where, y, N, C, `scores is (${N},${C})`);
+  if (N === 0 || C === 0) throw new Error(`${where}: scores is (${N},${C}); need at least one row and one class`);
 
-  const s = S.data;
+  const s = scores.data;
   const Ctor = s.constructor as new (n: number) => T;
   if (into && (into.rows !== N || into.cols !== C || into.data.length !== N * C || into.data.constructor !== Ctor || into.data === s)) {
     throw new Error(`${where}: into must be a separate ${Ctor.name} (${N},${C}) for dscores, got ${into.data.constructor.name} (${into.rows},${into.cols})`);
   }
   const dscores = into?.data ?? new Ctor(N * C);
-  if (expScratch.length < C) expScratch = new Float64Array(C);
-  const e = expScratch; // e^{s_j − m} of the row, in float64, each computed once
+  const e = float64Scratch(C); // e^{s_j − m} of the row, in float64, each computed once
   let loss = 0; // float64 accumulator
   for (let i = 0; i < N; i++) {
     const row = i * C;
-    const yi = label(i);
+    const yi = y[i];
     let jMax = 0;
     for (let j = 1; j < C; j++) if (s[row + j] > s[row + jMax]) jMax = j;
     const m = s[row + jMax];
