@@ -9,8 +9,8 @@ import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { loadDataset } from '../data/datasets.js';
 import { checkpointRows } from '../data/split.js';
 import { modelFromCheckpoint } from '../models/index.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { accuracy } from '../train/evaluate.js';
+import { loadCheckpoint } from '../runs/checkpoint.js';
+import { accuracy } from '../models/evaluate.js';
 
 export interface EvalArgs {
   run: string;

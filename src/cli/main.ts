@@ -26,8 +26,8 @@ import {
 } from '../config/config.js';
 import { EngineError } from '../linalg/engine.js';
 import { DataError } from '../data/errors.js';
-import { CheckpointError, loadCheckpoint } from '../train/checkpoint.js';
-import { RunIoError } from '../train/atomic.js';
+import { CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
+import { RunIoError } from '../runs/atomic.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { runTraining } from '../train/run.js';
 import { createUi } from './ui.js';

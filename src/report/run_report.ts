@@ -11,13 +11,13 @@ import { DataError } from '../data/errors.js';
 import { checkpointRows, type Rows } from '../data/split.js';
 import { modelFromCheckpoint } from '../models/index.js';
 import { viewsOf } from '../models/params.js';
-import { writeFileAtomic } from '../train/atomic.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { predict, rowsView } from '../train/evaluate.js';
+import { writeFileAtomic } from '../runs/atomic.js';
+import { loadCheckpoint } from '../runs/checkpoint.js';
+import { predict, rowsView } from '../models/evaluate.js';
 import { accuracyChart, confusionChart, lossChart, renderPng } from './charts.js';
 import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
 import { imageOfRow, pngOf, stripPng, weightGrid, weightTemplates } from './images.js';
-import { checkClasses, readMetrics, readRunConfig, readSummary } from './read.js';
+import { checkClasses, readMetrics, readRunConfig, readSummary } from '../runs/read.js';
 
 /** Misclassified test images shown. */
 const MISCLASSIFIED = 16;

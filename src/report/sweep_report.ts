@@ -5,10 +5,10 @@
  */
 import * as path from 'node:path';
 import type { SweepResults } from '../sweep/sweep.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { writeFileAtomic } from '../runs/atomic.js';
 import { renderPng, sweepScatter } from './charts.js';
 import { type Block, esc, fmt, page, relativeHref } from './html.js';
-import { readSweepResults, readSweepTrials } from './read.js';
+import { readSweepResults, readSweepTrials } from '../runs/read.js';
 
 const SORT_JS = `document.querySelectorAll('table.trials th').forEach(function (th, col) {
   th.addEventListener('click', function () {

@@ -25,13 +25,13 @@ import { startWorker } from '../linalg/worker_threads.js';
 import { type Config, checkAgainstData } from '../config/config.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { modelFromCheckpoint } from '../models/index.js';
-import { writeFileAtomic, writeJsonAtomic, RunIoError, ioErrorMessage } from '../train/atomic.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { accuracy } from '../train/evaluate.js';
+import { writeFileAtomic, writeJsonAtomic, RunIoError, ioErrorMessage } from '../runs/atomic.js';
+import { loadCheckpoint } from '../runs/checkpoint.js';
+import { accuracy } from '../models/evaluate.js';
 import { loadRunData, peakRssMB, type RunData, type Summary } from '../train/run.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { buildSweepReport } from '../report/sweep_report.js';
-import { acquireSweepLock } from './lock.js';
+import { acquireSweepLock } from '../runs/lock.js';
 import { type SweepSpec, type Trial, describeParams, expandTrials, readSweepFile } from './spec.js';
 
 export interface TrialResult {

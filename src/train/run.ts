@@ -17,10 +17,11 @@ import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
 import { buildRunReport } from '../report/run_report.js';
-import { writeJsonAtomic } from './atomic.js';
-import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from './checkpoint.js';
-import { accuracy } from './evaluate.js';
-import { createRunDir, JsonlWriter } from './rundir.js';
+import { writeJsonAtomic } from '../runs/atomic.js';
+import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from '../runs/checkpoint.js';
+import { accuracy } from '../models/evaluate.js';
+import { createRunDir } from '../runs/layout.js';
+import { JsonlWriter } from '../runs/jsonl.js';
 import { DivergedError, InterruptedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent, type ResumePoint } from './trainer.js';
 
 /** What the console layer implements (progress bar on a TTY, plain lines otherwise). */

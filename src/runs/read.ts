@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import type { Config } from '../config/config.js';
 import { DataError } from '../data/errors.js';
 import type { SweepResults, TrialResult } from '../sweep/sweep.js';
-import { ioErrorMessage, RunIoError } from '../train/atomic.js';
+import { ioErrorMessage, RunIoError } from './atomic.js';
 import type { Summary } from '../train/run.js';
 
 type Obj = Record<string, unknown>;

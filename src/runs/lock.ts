@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ioErrorMessage, RunIoError } from '../train/atomic.js';
+import { ioErrorMessage, RunIoError } from './atomic.js';
 
 export const LOCK_FILE = 'sweep.lock';
 

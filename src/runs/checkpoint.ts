@@ -28,7 +28,7 @@ import { paramSpecsFor } from '../models/index.js';
 import { allocParamFlat } from '../models/params.js';
 import type { ModelSpec } from '../models/model.js';
 import type { ParamSpec } from '../models/params.js';
-import type { TrainerState } from './trainer.js';
+import type { RngState } from '../linalg/rng.js';
 import { writeFileAtomic } from './atomic.js';
 
 export const CKPT_MAGIC = 'TSNNCKPT';
@@ -36,6 +36,26 @@ export const CKPT_VERSION = 2;
 /** Headers larger than this are refused (a corrupt length field must not drive an allocation). */
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 const HASH_BYTES = 32;
+
+/** Where the minibatch draw is: the epoch's row order (null when sampling with replacement) and the next position in it. */
+export interface BatcherState {
+  perm: number[] | null;
+  pos: number;
+}
+
+/** Everything the loop needs to carry on exactly where it stopped (besides the parameters), as last.ckpt keeps it. */
+export interface TrainerState {
+  /** Steps done. */
+  it: number;
+  epoch: number;
+  lr: number;
+  bestValAcc: number;
+  bestEpoch: number;
+  trainAccHistory: number[];
+  valAccHistory: number[];
+  rng: RngState;
+  batcher: BatcherState;
+}
 
 export interface CheckpointHeader {
   model: ModelSpec;
