@@ -4,7 +4,7 @@
  * trials linked to their run reports, the best trial highlighted. PNG twins beside it.
  */
 import * as path from 'node:path';
-import type { SweepResults } from '../sweep/sweep.js';
+import type { SweepResults } from '../runs/results.js';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { renderPng, sweepScatter } from './charts.js';
 import { type Block, esc, fmt, page, relativeHref } from './html.js';

@@ -7,9 +7,9 @@
 import * as fs from 'node:fs';
 import type { Config } from '../config/config.js';
 import { DataError } from '../data/errors.js';
-import type { SweepResults, TrialResult } from '../sweep/sweep.js';
 import { ioErrorMessage, RunIoError } from './atomic.js';
-import type { Summary } from '../train/run.js';
+import type { SweepResults } from './results.js';
+import type { Summary } from './summary.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -220,5 +220,3 @@ export function readSweepTrials(file: string): { index: number; config: Config }
     return t as unknown as { index: number; config: Config };
   });
 }
-
-export type { TrialResult };

@@ -28,45 +28,13 @@ import { modelFromCheckpoint } from '../models/index.js';
 import { writeFileAtomic, writeJsonAtomic, RunIoError, ioErrorMessage } from '../runs/atomic.js';
 import { loadCheckpoint } from '../runs/checkpoint.js';
 import { accuracy } from '../models/evaluate.js';
-import { loadRunData, peakRssMB, type RunData, type Summary } from '../train/run.js';
+import type { SweepResults, TrialResult } from '../runs/results.js';
+import type { Summary } from '../runs/summary.js';
+import { loadRunData, peakRssMB, type RunData } from '../train/run.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { buildSweepReport } from '../report/sweep_report.js';
 import { acquireSweepLock } from '../runs/lock.js';
 import { type SweepSpec, type Trial, describeParams, expandTrials, readSweepFile } from './spec.js';
-
-export interface TrialResult {
-  index: number;
-  /** Run folder, relative to the sweep folder. */
-  dir: string;
-  status: 'ok' | 'diverged' | 'failed';
-  reason: string | null;
-  params: Partial<Config>;
-  /** Train and val accuracy of the trial's best parameters. */
-  trainAcc: number | null;
-  valAcc: number | null;
-  bestEpoch: number | null;
-  seconds: number | null;
-  /** Finished by an earlier invocation of the same sweep. */
-  resumed: boolean;
-}
-
-export interface SweepResults {
-  name: string;
-  sweepFile: string;
-  folder: string;
-  trials: TrialResult[];
-  best: { index: number; dir: string; params: Partial<Config>; trainAcc: number; valAcc: number; testAcc: number | null } | null;
-  workers: number;
-  seconds: number;
-  /** Wall time spent training this invocation's trials (data loading and test evaluation excluded). */
-  trialSeconds: number;
-  /** Trials this invocation trained (the rest were finished earlier). */
-  trialsRun: number;
-  /** Peak resident memory of the whole process (all threads), MB. */
-  peakRssMB: number;
-  /** Finished trial folders (relative to the sweep folder) that this sweep no longer holds; kept. */
-  notInSweep: string[];
-}
 
 export interface SweepOptions {
   file: string;

@@ -21,6 +21,7 @@ import { writeJsonAtomic } from '../runs/atomic.js';
 import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from '../runs/checkpoint.js';
 import { accuracy } from '../models/evaluate.js';
 import { createRunDir } from '../runs/layout.js';
+import { makeSummary, type RunFacts, type Summary } from '../runs/summary.js';
 import { JsonlWriter } from '../runs/jsonl.js';
 import { DivergedError, InterruptedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent, type ResumePoint } from './trainer.js';
 
@@ -32,33 +33,6 @@ export interface RunUi {
   iteration(e: IterationEvent): void;
   epoch(e: EpochEvent): void;
   endTraining(): void;
-}
-
-export interface Summary {
-  status: 'ok' | 'diverged' | 'interrupted';
-  error?: string;
-  name: string;
-  dataset: string;
-  model: ModelSpec;
-  engine: string;
-  engineDetail: string;
-  iterations: number;
-  epochs: number;
-  initialLoss: number;
-  expectedInitialLoss: number;
-  finalLoss: number | null;
-  finalTrainAcc: number | null;
-  finalValAcc: number | null;
-  bestValAcc: number | null;
-  /** Train accuracy of the best parameters (measured in the same epoch as bestValAcc). */
-  bestTrainAcc: number | null;
-  bestEpoch: number | null;
-  testAcc: number | null;
-  seconds: { load: number; train: number; total: number };
-  examplesPerSecond: number | null;
-  /** Peak resident memory of the process when the run ended, in MB (a sweep's trials share one process). */
-  peakRssMB?: number;
-  checkpoint: string | null;
 }
 
 export interface RunOutcome {
@@ -229,7 +203,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     config: { ...cfg },
   });
 
-  const base: Omit<Summary, 'status' | 'finalLoss' | 'finalTrainAcc' | 'finalValAcc' | 'bestValAcc' | 'bestTrainAcc' | 'bestEpoch' | 'testAcc' | 'seconds' | 'examplesPerSecond' | 'checkpoint'> = {
+  const facts: RunFacts = {
     name: cfg.name,
     dataset: cfg.dataset,
     model: spec,
@@ -329,40 +303,29 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     metrics.close();
     if (err instanceof InterruptedError) {
       saveLast(err.point);
-      writeJsonAtomic(path.join(dir, 'summary.json'), {
-        ...base,
-        status: 'interrupted',
-        error: `stopped at step ${err.point.state.it} of ${iterations}; resume with: npx train --resume ${dir}`,
-        finalLoss: null,
-        finalTrainAcc: null,
-        finalValAcc: null,
-        bestValAcc: err.point.state.bestValAcc >= 0 ? err.point.state.bestValAcc : null,
-        bestTrainAcc: null,
-        bestEpoch: err.point.state.bestEpoch || null,
-        testAcc: null,
-        seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
-        examplesPerSecond: null,
-        checkpoint: savedCheckpoint,
-      } satisfies Summary);
+      const st = err.point.state;
+      writeJsonAtomic(
+        path.join(dir, 'summary.json'),
+        makeSummary(facts, {
+          status: 'interrupted',
+          error: `stopped at step ${st.it} of ${iterations}; resume with: npx train --resume ${dir}`,
+          bestValAcc: st.bestValAcc >= 0 ? st.bestValAcc : null,
+          bestEpoch: st.bestEpoch || null,
+          seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
+          checkpoint: savedCheckpoint,
+        }),
+      );
       log.warn({ it: err.point.state.it }, 'interrupted');
       err.dir = dir;
     }
     if (err instanceof DivergedError) {
-      const summary: Summary = {
-        ...base,
+      const summary = makeSummary(facts, {
         status: 'diverged',
         error: err.message,
         finalLoss: err.loss,
-        finalTrainAcc: null,
-        finalValAcc: null,
-        bestValAcc: null,
-        bestTrainAcc: null,
-        bestEpoch: null,
-        testAcc: null,
         seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
-        examplesPerSecond: null,
         checkpoint: savedCheckpoint,
-      };
+      });
       writeJsonAtomic(path.join(dir, 'summary.json'), summary);
       log.error({ it: err.it, loss: err.loss, lr: err.lr }, err.message);
     }
@@ -375,8 +338,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   // Test accuracy of the best parameters (now in the model), evaluated once.
   const testAcc = opts.evaluateTest ? accuracy(model, data.test) : null;
   const last = result.lossHistory.subarray(Math.max(0, iterations - 10));
-  const summary: Summary = {
-    ...base,
+  const summary = makeSummary(facts, {
     status: 'ok',
     finalLoss: last.reduce((s, v) => s + v, 0) / last.length,
     finalTrainAcc: result.finalTrainAcc,
@@ -389,7 +351,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     examplesPerSecond: Math.round((iterations * cfg.batchSize) / trainSeconds),
     peakRssMB: peakRssMB(),
     checkpoint: savedCheckpoint,
-  };
+  });
   writeJsonAtomic(path.join(dir, 'summary.json'), summary);
   log.info(summary, 'summary');
   return { dir, summary };
