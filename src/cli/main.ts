@@ -29,7 +29,8 @@ import { DataError } from '../data/errors.js';
 import { CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
 import { RunIoError } from '../runs/atomic.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
-import { runTraining } from '../train/run.js';
+import { runTraining, startRun } from '../train/run.js';
+import { buildRunReport } from '../report/run_report.js';
 import { createUi } from './ui.js';
 import { evalCommand } from './eval.js';
 import { dataCommand, downloadProgressPrinter } from './data.js';
@@ -229,10 +230,14 @@ export async function main(args: string[]): Promise<void> {
           });
         }
         const stop = () => stoppedBy !== null;
+        const run = await startRun(cfg, resumeDir);
+        // Whoever starts a run asks for its report, a diverged run's too: its loss curve shows where it went wrong.
+        const report = () => buildRunReport(run.dir, run.runData.data.test);
         let outcome;
         try {
-          outcome = await runTraining(cfg, ui, { shouldStop: stop, ...(resumeDir !== undefined ? { resumeDir } : {}) });
+          outcome = await runTraining(run, ui, { shouldStop: stop });
         } catch (err) {
+          if (err instanceof DivergedError) ui.info(`report: ${await report()}`);
           if (err instanceof InterruptedError) {
             process.stderr.write(`interrupted at step ${err.point.state.it}; the run folder keeps last.ckpt. Resume with: npx train --resume ${err.dir ?? resumeDir}\n`);
             process.exit(codeOf(stoppedBy ?? 'SIGINT'));
@@ -240,6 +245,7 @@ export async function main(args: string[]): Promise<void> {
           throw err;
         }
         const { dir, summary } = outcome;
+        const reportFile = await report();
         const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
         ui.info(
           `done in ${summary.seconds.total.toFixed(1)} s (${summary.examplesPerSecond} examples/s on ${summary.engine}): ` +
@@ -247,7 +253,7 @@ export async function main(args: string[]): Promise<void> {
             `best val acc ${f(summary.bestValAcc)} (epoch ${summary.bestEpoch}); test acc ${f(summary.testAcc)}`,
         );
         ui.info(`run folder: ${dir}  (re-evaluate: npx train eval ${dir})`);
-        if (outcome.report) ui.info(`report: ${outcome.report}`);
+        ui.info(`report: ${reportFile}`);
       },
     )
     .command(

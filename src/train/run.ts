@@ -16,7 +16,6 @@ import { lrAtEpoch, sgdStateNames } from '../optim/sgd.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
-import { buildRunReport } from '../report/run_report.js';
 import { writeJsonAtomic } from '../runs/atomic.js';
 import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from '../runs/checkpoint.js';
 import { accuracy } from '../models/evaluate.js';
@@ -38,8 +37,6 @@ export interface RunUi {
 export interface RunOutcome {
   dir: string;
   summary: Summary;
-  /** report.html in the run folder (runTraining writes it; trainOnData leaves it to the caller). */
-  report?: string;
 }
 
 /** The dataset of a run, split and preprocessed, with where it was read from. */
@@ -79,32 +76,45 @@ export function peakRssMB(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
+/** A single run ready to train: its engine started, its data loaded, its run folder made (or the folder a resume carries on). */
+export interface StartedRun {
+  cfg: Config;
+  runData: RunData;
+  dir: string;
+  engine: Engine;
+  skipped: { name: string; reason: string }[];
+  /** When the run started (performance.now()), for the total time. */
+  t0: number;
+  resume: boolean;
+}
+
 /**
- * Train per `cfg`. Throws ConfigError/DataError before any run folder is made; DivergedError after the summary is written.
+ * Start a run per `cfg`: the engine, the data, the run folder. Throws ConfigError/DataError
+ * before any run folder is made.
  *
- * With `resumeDir`, carry on that run folder from its last.ckpt. `cfg` is then the folder's
- * config.json with whatever the caller lets a resume change merged in: the engine (`backend`)
- * and a longer run (`epochs`/`iterations`) are honoured, and the folder's config.json is
- * rewritten (atomically) when `cfg` differs from it. Everything else must be the folder's own,
+ * With `resumeDir`, the run carries on that run folder from its last.ckpt. `cfg` is then the
+ * folder's config.json with whatever the caller lets a resume change merged in: the engine
+ * (`backend`) and a longer run (`epochs`/`iterations`) are honoured, and the folder's config.json
+ * is rewritten (atomically) when `cfg` differs from it. Everything else must be the folder's own,
  * and a last.ckpt that does not fit it (model, data, schedule) is refused with a CheckpointError.
- * `shouldStop` is asked after every step, whatever the reason (a signal) the caller has to stop.
  */
-export async function runTraining(cfg: Config, ui: RunUi, control: { shouldStop?: () => boolean; resumeDir?: string } = {}): Promise<RunOutcome> {
+export async function startRun(cfg: Config, resumeDir?: string): Promise<StartedRun> {
   const t0 = performance.now();
   // The engine first: the data goes into the memory it wants (shared, for the threads of the simd and wasm engines).
-  const selection = await initEngine(cfg.backend);
+  const { engine, skipped } = await initEngine(cfg.backend);
   const runData = await loadRunData(cfg);
-  const dir = control.resumeDir ?? createRunDir(cfg.runsDir, cfg.name);
-  let outcome: RunOutcome;
-  try {
-    outcome = await trainOnData(cfg, runData, ui, { dir, ...selection, evaluateTest: true, t0, resume: control.resumeDir !== undefined, shouldStop: control.shouldStop });
-  } catch (err) {
-    // A diverged run still gets its report: the loss curve shows where it went wrong.
-    if (err instanceof DivergedError) ui.info(`report: ${await buildRunReport(dir, runData.data.test)}`);
-    throw err;
-  }
-  outcome.report = await buildRunReport(dir, runData.data.test);
-  return outcome;
+  const dir = resumeDir ?? createRunDir(cfg.runsDir, cfg.name);
+  return { cfg, runData, dir, engine, skipped, t0, resume: resumeDir !== undefined };
+}
+
+/**
+ * Train a started run, test accuracy included. Throws DivergedError after the summary is written.
+ * `shouldStop` is asked after every step, whatever the reason (a signal) the caller has to stop.
+ * The report is the caller's to ask for (buildRunReport), a diverged run's too.
+ */
+export function runTraining(run: StartedRun, ui: RunUi, control: { shouldStop?: () => boolean } = {}): Promise<RunOutcome> {
+  const { cfg, runData, dir, engine, skipped, t0, resume } = run;
+  return trainOnData(cfg, runData, ui, { dir, engine, skipped, evaluateTest: true, t0, resume, shouldStop: control.shouldStop });
 }
 
 export interface TrainOnDataOptions {
@@ -117,7 +127,7 @@ export interface TrainOnDataOptions {
   evaluateTest: boolean;
   /** When the run started (performance.now()), for the total time. */
   t0?: number;
-  /** Carry on from the folder's last.ckpt instead of starting afresh (see runTraining for what `cfg` may change). */
+  /** Carry on from the folder's last.ckpt instead of starting afresh (see startRun for what `cfg` may change). */
   resume?: boolean;
   /** Asked after every step; true stops the run with a resumable checkpoint (Ctrl-C or any other signal the caller handles). */
   shouldStop?: () => boolean;
