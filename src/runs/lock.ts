@@ -10,10 +10,8 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { ioErrorMessage, RunIoError } from './atomic.js';
-
-export const LOCK_FILE = 'sweep.lock';
+import { ioErrorMessage, RunIoError, tempFileOf } from './atomic.js';
+import { sweepFile } from './layout.js';
 
 interface LockInfo {
   pid: number;
@@ -47,9 +45,9 @@ const isStale = (l: LockInfo) => l.host === os.hostname() && !alive(l.pid);
  * `note` receives the line about a stale lock taken over.
  */
 export function acquireSweepLock(sweepDir: string, name: string, note: (line: string) => void): { release(): void } {
-  const file = path.join(sweepDir, LOCK_FILE);
+  const file = sweepFile(sweepDir, 'lock');
   const me: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString() };
-  const tmp = path.join(sweepDir, `.${LOCK_FILE}.${process.pid}.tmp`);
+  const tmp = tempFileOf(file);
   try {
     fs.writeFileSync(tmp, JSON.stringify(me) + '\n');
   } catch (e) {

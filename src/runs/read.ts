@@ -12,7 +12,8 @@ import type { SweepResults } from './results.js';
 import type { Summary } from './summary.js';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A JSON object: not null, not an array. */
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const show = (v: unknown) => {
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}…` : s;
@@ -58,6 +59,15 @@ class Fields {
   }
   in(k: string): Fields {
     return new Fields(this.file, `${this.prefix}${k}.`);
+  }
+}
+
+/** Parsed JSON of `file`, or null when it is missing, unreadable or not JSON (for files that may be absent or torn). */
+export function readJsonOrNull(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
   }
 }
 

@@ -16,10 +16,11 @@ import { lrAtEpoch, sgdStateNames } from '../optim/sgd.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
-import { writeJsonAtomic } from '../runs/atomic.js';
+import { isTempFile, writeJsonAtomic } from '../runs/atomic.js';
 import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from '../runs/checkpoint.js';
 import { accuracy } from '../models/evaluate.js';
-import { createRunDir } from '../runs/layout.js';
+import { createRunDir, RUN_FILES, runFile } from '../runs/layout.js';
+import { readJsonOrNull } from '../runs/read.js';
 import { makeSummary, type RunFacts, type Summary } from '../runs/summary.js';
 import { JsonlWriter } from '../runs/jsonl.js';
 import { DivergedError, InterruptedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent, type ResumePoint } from './trainer.js';
@@ -138,9 +139,7 @@ export interface TrainOnDataOptions {
  * the optimizer's state (blocks "optim.<name>") and the best parameters so far (block "best",
  * left out when they are the current ones), so one atomic write commits all a resume needs.
  */
-const LAST = 'last.ckpt';
-/** Version-1 folders kept the momentum beside last.ckpt, in this file; still read on resume. */
-const LEGACY_VELOCITY = 'last.velocity.ckpt';
+const { last: LAST, legacyVelocity: LEGACY_VELOCITY, best: BEST, config: CONFIG } = RUN_FILES;
 const OPTIM = 'optim.';
 
 /** Train on data already loaded (a single run, or one trial of a sweep) and fill the run folder. */
@@ -151,9 +150,9 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   const split = { numTrain: data.train.n, numVal: data.val.n, numTest: data.test.n };
 
   // Run folder and log. A resume that changes the config (another engine, a longer run) records it.
-  const cfgFile = path.join(dir, 'config.json');
+  const cfgFile = runFile(dir, 'config');
   if (!opts.resume || !isDeepStrictEqual(readJsonOrNull(cfgFile), JSON.parse(JSON.stringify(cfg)))) writeJsonAtomic(cfgFile, cfg);
-  const log = pino({ base: undefined }, pino.destination({ dest: path.join(dir, 'train.log'), sync: true }));
+  const log = pino({ base: undefined }, pino.destination({ dest: runFile(dir, 'log'), sync: true }));
   log.info({ config: cfg }, 'config');
   ui.info(`run folder: ${dir}`);
   for (const s of opts.skipped) log.info({ backend: s.name, reason: s.reason }, 'backend unavailable');
@@ -195,7 +194,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   log.info({ iterations, iterationsPerEpoch: perEpoch, epochs, batchSize: cfg.batchSize }, 'schedule');
   ui.info(`training ${cfg.model}${spec.hidden.length ? ` (hidden ${spec.hidden.join(',')})` : ''}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}`);
 
-  const ckptFile = path.join(dir, 'best.ckpt');
+  const ckptFile = runFile(dir, 'best');
   let savedCheckpoint: string | null = null;
   const header = (e: EpochEvent): CheckpointHeader => ({
     model: spec,
@@ -233,10 +232,10 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     const blocks: Record<string, Float32Array> = {};
     for (const [k, v] of Object.entries(point.optimizer)) blocks[OPTIM + k] = v;
     if (!sameBits(point.best, params)) blocks.best = point.best;
-    saveCheckpoint(path.join(dir, LAST), { header: { ...header(e), trainer: st }, params, mean: data.mean, blocks });
-    fs.rmSync(path.join(dir, LEGACY_VELOCITY), { force: true }); // a version-1 folder's, now in last.ckpt
+    saveCheckpoint(runFile(dir, 'last'), { header: { ...header(e), trainer: st }, params, mean: data.mean, blocks });
+    fs.rmSync(runFile(dir, 'legacyVelocity'), { force: true }); // a version-1 folder's, now in last.ckpt
   };
-  const metricsFile = path.join(dir, 'metrics.jsonl');
+  const metricsFile = runFile(dir, 'metrics');
   let metrics: JsonlWriter;
   let resumeFrom: ResumePoint | undefined;
   if (opts.resume) {
@@ -315,7 +314,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
       saveLast(err.point);
       const st = err.point.state;
       writeJsonAtomic(
-        path.join(dir, 'summary.json'),
+        runFile(dir, 'summary'),
         makeSummary(facts, {
           status: 'interrupted',
           error: `stopped at step ${st.it} of ${iterations}; resume with: npx train --resume ${dir}`,
@@ -336,7 +335,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
         seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
         checkpoint: savedCheckpoint,
       });
-      writeJsonAtomic(path.join(dir, 'summary.json'), summary);
+      writeJsonAtomic(runFile(dir, 'summary'), summary);
       log.error({ it: err.it, loss: err.loss, lr: err.lr }, err.message);
     }
     throw err;
@@ -362,22 +361,13 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     peakRssMB: peakRssMB(),
     checkpoint: savedCheckpoint,
   });
-  writeJsonAtomic(path.join(dir, 'summary.json'), summary);
+  writeJsonAtomic(runFile(dir, 'summary'), summary);
   log.info(summary, 'summary');
   return { dir, summary };
 }
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/** Parsed JSON of `file`, or null when it is missing or not JSON. */
-function readJsonOrNull(file: string): unknown {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return null;
-  }
 }
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
@@ -412,8 +402,8 @@ function loadResumePoint(
     throw new CheckpointError(`cannot resume ${dir}: ${what}; ${todo}`);
   };
   // A kill during an atomic write leaves its temporary file beside the good one: clear them.
-  for (const f of fs.readdirSync(dir)) if (f.startsWith('.') && f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
-  const lastFile = path.join(dir, LAST);
+  for (const f of fs.readdirSync(dir)) if (isTempFile(f)) fs.rmSync(path.join(dir, f), { force: true });
+  const lastFile = runFile(dir, 'last');
   if (!fs.existsSync(lastFile)) refuse(`it has no ${LAST}: the run stopped before its first checkpoint`);
   let last: Checkpoint;
   try {
@@ -424,7 +414,7 @@ function loadResumePoint(
   }
   const h = last.header;
   const state = h.trainer;
-  if (!state) return refuse(`${lastFile} holds no trainer state (is it a best.ckpt copied there?)`);
+  if (!state) return refuse(`${lastFile} holds no trainer state (is it a ${BEST} copied there?)`);
   // The checkpoint must belong to this run: the same model, data and preprocessing.
   const same: [string, unknown, unknown][] = [
     ['model', h.model, spec],
@@ -434,20 +424,20 @@ function loadResumePoint(
     ['preprocessing', h.preprocess, data.preprocess],
   ];
   for (const [what, got, want] of same) {
-    if (!isDeepStrictEqual(got, want)) refuse(`${lastFile} has ${what} ${JSON.stringify(got)}, but config.json and the data give ${JSON.stringify(want)}`, 'resume with the data and config it was trained with');
+    if (!isDeepStrictEqual(got, want)) refuse(`${lastFile} has ${what} ${JSON.stringify(got)}, but ${CONFIG} and the data give ${JSON.stringify(want)}`, 'resume with the data and config it was trained with');
   }
-  if (!sameBits(last.mean, data.mean)) refuse(`${lastFile} was trained on other data (its mean image differs from this data's)`, 'resume with the data it was trained with (config.json\'s dataDir)');
+  if (!sameBits(last.mean, data.mean)) refuse(`${lastFile} was trained on other data (its mean image differs from this data's)`, `resume with the data it was trained with (${CONFIG}'s dataDir)`);
   // The step must be one this run has, at the epoch and learning rate its schedule gives.
   if (state.it > iterations) refuse(`${lastFile} is at step ${state.it}, past the ${iterations} steps this config runs`, 'a resume can make a run longer, never shorter');
   if (state.epoch !== Math.floor(state.it / perEpoch)) refuse(`${lastFile} says step ${state.it} is in epoch ${state.epoch}, but with ${perEpoch} steps an epoch it is epoch ${Math.floor(state.it / perEpoch)}`);
   const lr = lrAtEpoch(cfg.lr, cfg.lrDecay, state.epoch);
-  if (state.lr !== lr) refuse(`${lastFile} has learning rate ${state.lr} at epoch ${state.epoch}, but config.json's lr and lrDecay give ${lr}`);
+  if (state.lr !== lr) refuse(`${lastFile} has learning rate ${state.lr} at epoch ${state.epoch}, but ${CONFIG}'s lr and lrDecay give ${lr}`);
   if (cfg.sampling === 'replacement' ? state.batcher.perm !== null : state.it > 0 && state.batcher.perm === null) refuse(`${lastFile}'s batch order does not fit sampling "${cfg.sampling}"`);
   // The optimizer's state: in last.ckpt itself (version 2), or beside it (a version-1 folder).
   const optimizer: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(last.blocks ?? {})) if (k.startsWith(OPTIM)) optimizer[k.slice(OPTIM.length)] = v;
   if (last.version === 1 && cfg.momentum > 0) {
-    const vFile = path.join(dir, LEGACY_VELOCITY);
+    const vFile = runFile(dir, 'legacyVelocity');
     let v: Checkpoint | null = null;
     try {
       v = loadCheckpoint(vFile);
@@ -467,13 +457,13 @@ function loadResumePoint(
   // The best parameters so far: in last.ckpt unless they are its own parameters (version 1: best.ckpt).
   let best = last.blocks?.best ?? last.params;
   if (last.version === 1) {
-    const bestFile = path.join(dir, 'best.ckpt');
+    const bestFile = runFile(dir, 'best');
     try {
       if (fs.existsSync(bestFile)) best = loadCheckpoint(bestFile).params;
     } catch (e) {
-      return refuse(`it is a version-1 folder, whose best parameters are in best.ckpt, and ${(e as Error).message}`);
+      return refuse(`it is a version-1 folder, whose best parameters are in ${BEST}, and ${(e as Error).message}`);
     }
-    if (best.length !== last.params.length) refuse(`its best.ckpt has ${best.length} parameters, its ${LAST} ${last.params.length}`);
+    if (best.length !== last.params.length) refuse(`its ${BEST} has ${best.length} parameters, its ${LAST} ${last.params.length}`);
   }
   return { state, best, optimizer };
 }
