@@ -30,6 +30,7 @@ import type { ModelSpec } from '../models/model.js';
 import type { ParamSpec } from '../models/params.js';
 import type { RngState } from '../linalg/rng.js';
 import { writeFileAtomic } from './atomic.js';
+import { isObj } from './read.js';
 
 export const CKPT_MAGIC = 'TSNNCKPT';
 export const CKPT_VERSION = 2;
@@ -229,7 +230,6 @@ function sizesOf(h: CheckpointHeader, version: number, bad: (what: string) => ne
  * or a resume that trains nothing. Returns the number of parameters the header lists.
  */
 function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: string) => never): number {
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
   const isPos = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
   const isFrac = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;

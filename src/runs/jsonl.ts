@@ -3,6 +3,7 @@
  * resume can cut back in place, and the reader.
  */
 import * as fs from 'node:fs';
+import { DataError } from '../data/errors.js';
 import { ioErrorMessage, RunIoError } from './atomic.js';
 
 /**
@@ -72,18 +73,31 @@ export class JsonlWriter {
   }
 }
 
-/** Parse a JSON-lines file, skipping a partial last line left by a killed run. */
-export function readJsonl(file: string): unknown[] {
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
+/**
+ * Parse a JSON-lines file, skipping a torn last line (no newline after it) left by a killed run;
+ * any other line that is not JSON is refused by its number. `check(row, line)` may refuse a row.
+ * Unreadable is a RunIoError; malformed a DataError naming the file and the line.
+ */
+export function readJsonl(file: string, check?: (row: unknown, line: number) => void): unknown[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new RunIoError(ioErrorMessage('read', file, e));
+  }
+  const lines = text.split('\n');
   const out: unknown[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (lines[i] === '') continue;
+    let v: unknown;
     try {
-      out.push(JSON.parse(lines[i]));
+      v = JSON.parse(lines[i]);
     } catch (e) {
-      if (i >= lines.length - 2) break; // torn last line
-      throw new Error(`${file}: line ${i + 1} is not JSON: ${(e as Error).message}`);
+      if (i === lines.length - 1) break; // torn last line, no newline after it
+      throw new DataError(`${file}: line ${i + 1} is not JSON (${(e as Error).message}); rebuild the file (rerun the run) or delete the line`);
     }
+    check?.(v, i + 1);
+    out.push(v);
   }
   return out;
 }

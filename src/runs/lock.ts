@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { ioErrorMessage, RunIoError, tempFileOf } from './atomic.js';
 import { sweepFile } from './layout.js';
+import { readJsonOrNull } from './read.js';
 
 interface LockInfo {
   pid: number;
@@ -20,12 +21,8 @@ interface LockInfo {
 }
 
 function readLock(file: string): LockInfo | null {
-  try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
-    return Number.isInteger(v?.pid) && v.pid > 0 && typeof v.host === 'string' ? v : null;
-  } catch {
-    return null;
-  }
+  const v = readJsonOrNull(file) as LockInfo | null;
+  return v !== null && Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string' ? v : null;
 }
 
 /** Whether process `pid` exists on this machine (EPERM: it exists, owned by someone else). */
