@@ -1,5 +1,7 @@
 /** A run folder's summary.json: how the run ended, its accuracies, its times and its engine. */
 import type { ModelSpec } from '../models/model.js';
+import { writeJsonAtomic } from './atomic.js';
+import { runFile } from './layout.js';
 
 export interface Summary {
   status: 'ok' | 'diverged' | 'interrupted';
@@ -52,4 +54,9 @@ export function makeSummary(facts: RunFacts, end: RunEnd): Summary {
     ...(end.peakRssMB !== undefined ? { peakRssMB: end.peakRssMB } : {}),
     checkpoint: end.checkpoint,
   };
+}
+
+/** Write run folder `dir`'s summary.json, atomically: a sweep takes a folder that has one as finished. */
+export function writeSummary(dir: string, summary: Summary): void {
+  writeJsonAtomic(runFile(dir, 'summary'), summary);
 }

@@ -21,7 +21,7 @@ import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type 
 import { accuracy } from '../models/evaluate.js';
 import { createRunDir, RUN_FILES, runFile } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
-import { makeSummary, type RunFacts, type Summary } from '../runs/summary.js';
+import { makeSummary, writeSummary, type RunFacts, type Summary } from '../runs/summary.js';
 import { JsonlWriter } from '../runs/jsonl.js';
 import { DivergedError, InterruptedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent, type ResumePoint } from './trainer.js';
 
@@ -313,18 +313,16 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     if (err instanceof InterruptedError) {
       saveLast(err.point);
       const st = err.point.state;
-      writeJsonAtomic(
-        runFile(dir, 'summary'),
-        makeSummary(facts, {
-          status: 'interrupted',
-          error: `stopped at step ${st.it} of ${iterations}; resume with: npx train --resume ${dir}`,
-          bestValAcc: st.bestValAcc >= 0 ? st.bestValAcc : null,
-          bestEpoch: st.bestEpoch || null,
-          seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
-          checkpoint: savedCheckpoint,
-        }),
-      );
-      log.warn({ it: err.point.state.it }, 'interrupted');
+      const summary = makeSummary(facts, {
+        status: 'interrupted',
+        error: `stopped at step ${st.it} of ${iterations}; resume with: npx train --resume ${dir}`,
+        bestValAcc: st.bestValAcc >= 0 ? st.bestValAcc : null,
+        bestEpoch: st.bestEpoch || null,
+        seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
+        checkpoint: savedCheckpoint,
+      });
+      writeSummary(dir, summary);
+      log.warn({ it: st.it }, 'interrupted');
       err.dir = dir;
     }
     if (err instanceof DivergedError) {
@@ -335,7 +333,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
         seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
         checkpoint: savedCheckpoint,
       });
-      writeJsonAtomic(runFile(dir, 'summary'), summary);
+      writeSummary(dir, summary);
       log.error({ it: err.it, loss: err.loss, lr: err.lr }, err.message);
     }
     throw err;
@@ -361,7 +359,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     peakRssMB: peakRssMB(),
     checkpoint: savedCheckpoint,
   });
-  writeJsonAtomic(runFile(dir, 'summary'), summary);
+  writeSummary(dir, summary);
   log.info(summary, 'summary');
   return { dir, summary };
 }
