@@ -36,7 +36,7 @@ import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
 import { Batcher } from '../src/train/batch.js';
-import { accuracy } from '../src/train/evaluate.js';
+import { accuracy } from '../src/models/evaluate.js';
 import { loadRunData, peakRssMB, type RunData } from '../src/train/run.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -4,13 +4,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
-import { readJsonl } from '../src/train/rundir.js';
-import { writeFileAtomic, RunIoError } from '../src/train/atomic.js';
+import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/runs/checkpoint.js';
+import { readJsonl } from '../src/runs/jsonl.js';
+import { writeFileAtomic, RunIoError } from '../src/runs/atomic.js';
 import { sampleCheckpoint as sample } from './helpers.js';
 import { type Config, resolveConfig } from '../src/config/config.js';
 import { initEngine } from '../src/linalg/engine.js';
-import { loadRunData, runTraining, trainOnData, type RunUi, type Summary } from '../src/train/run.js';
+import type { Summary } from '../src/runs/summary.js';
+import { loadRunData, startRun, trainOnData, type RunUi } from '../src/train/run.js';
 import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
 import { DataError } from '../src/data/errors.js';
 import { InterruptedError } from '../src/train/trainer.js';
@@ -253,7 +254,7 @@ test('a dataset whose class names repeat is refused before any run folder exists
   fs.writeFileSync(path.join(data, 'batches.meta.txt'), ['cat', 'cat', 'bird', 'dog', 'deer', 'frog', 'horse', 'ship', 'truck', 'plane'].join('\n') + '\n');
   const runsDir = path.join(path.dirname(data), 'runs');
   const cfg = resolveConfig({}, { dataset: 'cifar', dataDir: data, numTrain: 10, numVal: 2, numTest: 3, numDev: 2, batchSize: 5, iterations: 4, backend: 'js', runsDir });
-  await assert.rejects(() => runTraining(cfg, quiet()), (e: Error) => e instanceof DataError && /batches\.meta\.txt: class names must all differ, but "cat" appears more than once/.test(e.message));
+  await assert.rejects(() => startRun(cfg), (e: Error) => e instanceof DataError && /batches\.meta\.txt: class names must all differ, but "cat" appears more than once/.test(e.message));
   assert.equal(fs.existsSync(runsDir), false);
 });
 

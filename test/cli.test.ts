@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KEYS, flagOf } from '../src/config/config.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { readJsonl } from '../src/train/rundir.js';
+import { loadCheckpoint } from '../src/runs/checkpoint.js';
+import { readJsonl } from '../src/runs/jsonl.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -22,7 +22,7 @@ import { formatDownloadProgress } from '../src/cli/data.js';
 import { encodeIdx, parseIdx, readIdxFile } from '../src/data/idx.js';
 import { meanImage, prepareData, preprocessRows, resolveSplit } from '../src/data/split.js';
 import { Rng } from '../src/linalg/rng.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/runs/checkpoint.js';
 
 const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'data-test-'));
 after(() => fs.rmSync(ROOT, { recursive: true, force: true }));

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { E2E_BACKEND } from './helpers.js';
-import { ioErrorMessage } from '../src/train/atomic.js';
+import { ioErrorMessage } from '../src/runs/atomic.js';
 import { readSweepFile } from '../src/sweep/spec.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

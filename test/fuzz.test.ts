@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { resolveConfig } from '../src/config/config.js';
 import { initEngine } from '../src/linalg/engine.js';
 import { modelFromCheckpoint } from '../src/models/index.js';
-import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
+import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../src/runs/checkpoint.js';
 import { loadRunData, trainOnData, type RunUi } from '../src/train/run.js';
 import { sampleCheckpoint as sample } from './helpers.js';
 

@@ -9,7 +9,7 @@ import type { BackendChoice } from '../src/linalg/engine.js';
 export const E2E_BACKEND = (process.env.TSNN_TEST_BACKEND ?? 'simd') as Exclude<BackendChoice, 'auto'>;
 import type { Mat } from '../src/linalg/mat.js';
 import type { Rng } from '../src/linalg/rng.js';
-import type { Checkpoint } from '../src/train/checkpoint.js';
+import type { Checkpoint } from '../src/runs/checkpoint.js';
 
 /** A (rows, cols) matrix of std·N(0,1) draws, of the array type `Ctor`. */
 export function randnMat<C extends Float32ArrayConstructor | Float64ArrayConstructor>(Ctor: C, rows: number, cols: number, rng: Rng, std = 1): Mat<InstanceType<C>> {

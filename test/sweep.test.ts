@@ -15,11 +15,13 @@ import { initEngine } from '../src/linalg/engine.js';
 import { modelFromParams } from '../src/models/index.js';
 import type { Model } from '../src/models/model.js';
 import { viewsOf } from '../src/models/params.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { accuracy } from '../src/train/evaluate.js';
-import { loadRunData, type Summary } from '../src/train/run.js';
+import { loadCheckpoint } from '../src/runs/checkpoint.js';
+import { accuracy } from '../src/models/evaluate.js';
+import type { SweepResults } from '../src/runs/results.js';
+import type { Summary } from '../src/runs/summary.js';
+import { loadRunData } from '../src/train/run.js';
 import { expandParams, expandTrials, fmtE, parseSweep, readSweepFile } from '../src/sweep/spec.js';
-import { configHash, resultsCsv, runSweep, type SweepResults } from '../src/sweep/sweep.js';
+import { configHash, resultsCsv, runSweep } from '../src/sweep/sweep.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

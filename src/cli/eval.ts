@@ -4,13 +4,13 @@
  * and print the accuracy.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { loadDataset } from '../data/datasets.js';
 import { checkpointRows } from '../data/split.js';
 import { modelFromCheckpoint } from '../models/index.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { accuracy } from '../train/evaluate.js';
+import { loadCheckpoint } from '../runs/checkpoint.js';
+import { runFile } from '../runs/layout.js';
+import { accuracy } from '../models/evaluate.js';
 
 export interface EvalArgs {
   run: string;
@@ -21,7 +21,7 @@ export interface EvalArgs {
 
 /** Resolve a run folder to its best.ckpt; a file path is used as it is. */
 export function checkpointPath(run: string): string {
-  return fs.existsSync(run) && fs.statSync(run).isDirectory() ? path.join(run, 'best.ckpt') : run;
+  return fs.existsSync(run) && fs.statSync(run).isDirectory() ? runFile(run, 'best') : run;
 }
 
 /** Accuracy of a checkpoint on each requested split, keyed by split name. */

@@ -11,7 +11,6 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
@@ -26,10 +25,12 @@ import {
 } from '../config/config.js';
 import { EngineError } from '../linalg/engine.js';
 import { DataError } from '../data/errors.js';
-import { CheckpointError, loadCheckpoint } from '../train/checkpoint.js';
-import { RunIoError } from '../train/atomic.js';
+import { CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
+import { RUN_FILES, runFile } from '../runs/layout.js';
+import { RunIoError } from '../runs/atomic.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
-import { runTraining } from '../train/run.js';
+import { runTraining, startRun } from '../train/run.js';
+import { buildRunReport } from '../report/run_report.js';
 import { createUi } from './ui.js';
 import { evalCommand } from './eval.js';
 import { dataCommand, downloadProgressPrinter } from './data.js';
@@ -139,13 +140,13 @@ export const RESUME_FLAGS = ['backend', 'epochs', 'iterations', 'logEvery'] as c
 
 /** The config a resume of `dir` runs with: its config.json, with the flags a resume can honour applied and checked. */
 export function resumeConfig(dir: string, argv: Record<string, unknown>): Config {
-  const file = path.join(dir, 'config.json');
-  if (!fs.existsSync(file)) throw new ConfigError(`--resume ${dir}: no config.json there; give a run folder (runs/<time>-<name>)`);
+  const file = runFile(dir, 'config');
+  if (!fs.existsSync(file)) throw new ConfigError(`--resume ${dir}: no ${RUN_FILES.config} there; give a run folder (runs/<time>-<name>)`);
   const refused = KEYS.filter((d) => argv[d.key] !== undefined && !(RESUME_FLAGS as readonly string[]).includes(d.key)).map((d) => `--${flagOf(d.key)}`);
   if (argv.config !== undefined) refused.unshift('--config');
   if (refused.length) {
     throw new ConfigError(
-      `--resume carries on ${dir} with its own config.json, so it cannot honour ${refused.join(', ')}` +
+      `--resume carries on ${dir} with its own ${RUN_FILES.config}, so it cannot honour ${refused.join(', ')}` +
         `${refused.includes('--runs-dir') ? ' (a resume writes into the run folder itself)' : ''}. ` +
         `With --resume you may give only ${RESUME_FLAGS.map((k) => `--${flagOf(k)}`).join(', ')} (a longer run); start a new run for other changes`,
     );
@@ -162,7 +163,7 @@ export function resumeConfig(dir: string, argv: Record<string, unknown>): Config
   if (flags.iterations !== undefined) cfg.iterations = flags.iterations;
   else cfg.iterations = 0;
   if (flags.epochs !== undefined) cfg.epochs = flags.epochs;
-  const last = path.join(dir, 'last.ckpt');
+  const last = runFile(dir, 'last');
   if (!fs.existsSync(last)) return cfg; // the resume itself says that there is nothing to resume from
   const h = loadCheckpoint(last).header as { split?: { numTrain?: unknown }; trainer?: { it?: unknown } };
   const done = h.trainer?.it;
@@ -229,17 +230,22 @@ export async function main(args: string[]): Promise<void> {
           });
         }
         const stop = () => stoppedBy !== null;
+        const run = await startRun(cfg, resumeDir);
+        // Whoever starts a run asks for its report, a diverged run's too: its loss curve shows where it went wrong.
+        const report = () => buildRunReport(run.dir, run.runData.data.test);
         let outcome;
         try {
-          outcome = await runTraining(cfg, ui, { shouldStop: stop, ...(resumeDir !== undefined ? { resumeDir } : {}) });
+          outcome = await runTraining(run, ui, { shouldStop: stop });
         } catch (err) {
+          if (err instanceof DivergedError) ui.info(`report: ${await report()}`);
           if (err instanceof InterruptedError) {
-            process.stderr.write(`interrupted at step ${err.point.state.it}; the run folder keeps last.ckpt. Resume with: npx train --resume ${err.dir ?? resumeDir}\n`);
+            process.stderr.write(`interrupted at step ${err.point.state.it}; the run folder keeps ${RUN_FILES.last}. Resume with: npx train --resume ${err.dir ?? resumeDir}\n`);
             process.exit(codeOf(stoppedBy ?? 'SIGINT'));
           }
           throw err;
         }
         const { dir, summary } = outcome;
+        const reportFile = await report();
         const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
         ui.info(
           `done in ${summary.seconds.total.toFixed(1)} s (${summary.examplesPerSecond} examples/s on ${summary.engine}): ` +
@@ -247,7 +253,7 @@ export async function main(args: string[]): Promise<void> {
             `best val acc ${f(summary.bestValAcc)} (epoch ${summary.bestEpoch}); test acc ${f(summary.testAcc)}`,
         );
         ui.info(`run folder: ${dir}  (re-evaluate: npx train eval ${dir})`);
-        if (outcome.report) ui.info(`report: ${outcome.report}`);
+        ui.info(`report: ${reportFile}`);
       },
     )
     .command(

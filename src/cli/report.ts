@@ -1,17 +1,18 @@
 /** `train report <folder>`: rebuild the report of a run folder or a sweep folder from its files. */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ConfigError } from '../config/config.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { buildRunReport } from '../report/run_report.js';
 import { buildSweepReport } from '../report/sweep_report.js';
+import { RUN_FILES, runFile, SWEEP_FILES, sweepFile } from '../runs/layout.js';
 
 export async function reportCommand(folder: string, backend: string): Promise<string> {
-  const has = (f: string) => fs.existsSync(path.join(folder, f));
-  if (has('results.json') && has('sweep.json')) return buildSweepReport(folder);
-  if (has('config.json') && has('summary.json')) {
+  if (fs.existsSync(sweepFile(folder, 'results')) && fs.existsSync(sweepFile(folder, 'spec'))) return buildSweepReport(folder);
+  if (fs.existsSync(runFile(folder, 'config')) && fs.existsSync(runFile(folder, 'summary'))) {
     await initEngine(backend as BackendChoice);
     return buildRunReport(folder);
   }
-  throw new ConfigError(`${folder} is neither a run folder (config.json and summary.json) nor a sweep folder (results.json and sweep.json)`);
+  throw new ConfigError(
+    `${folder} is neither a run folder (${RUN_FILES.config} and ${RUN_FILES.summary}) nor a sweep folder (${SWEEP_FILES.results} and ${SWEEP_FILES.spec})`,
+  );
 }

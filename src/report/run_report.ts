@@ -11,13 +11,14 @@ import { DataError } from '../data/errors.js';
 import { checkpointRows, type Rows } from '../data/split.js';
 import { modelFromCheckpoint } from '../models/index.js';
 import { viewsOf } from '../models/params.js';
-import { writeFileAtomic } from '../train/atomic.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { predict, rowsView } from '../train/evaluate.js';
+import { writeFileAtomic } from '../runs/atomic.js';
+import { loadCheckpoint } from '../runs/checkpoint.js';
+import { predict, rowsView } from '../models/evaluate.js';
 import { accuracyChart, confusionChart, lossChart, renderPng } from './charts.js';
 import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
 import { imageOfRow, pngOf, stripPng, weightGrid, weightTemplates } from './images.js';
-import { checkClasses, readMetrics, readRunConfig, readSummary } from './read.js';
+import { runFile } from '../runs/layout.js';
+import { checkClasses, readMetrics, readRunConfig, readSummary } from '../runs/read.js';
 
 /** Misclassified test images shown. */
 const MISCLASSIFIED = 16;
@@ -29,9 +30,10 @@ const MISCLASSIFIED = 16;
  */
 export async function buildRunReport(dir: string, test?: Rows): Promise<string> {
   // Every file is checked before use: a malformed one is refused naming the file and field.
-  const cfg: Config = readRunConfig(path.join(dir, 'config.json'));
-  const summary = readSummary(path.join(dir, 'summary.json'));
-  const metrics = fs.existsSync(path.join(dir, 'metrics.jsonl')) ? readMetrics(path.join(dir, 'metrics.jsonl')) : [];
+  const cfg: Config = readRunConfig(runFile(dir, 'config'));
+  const summary = readSummary(runFile(dir, 'summary'));
+  const metricsFile = runFile(dir, 'metrics');
+  const metrics = fs.existsSync(metricsFile) ? readMetrics(metricsFile) : [];
   const losses = metrics.filter((m) => m.type === 'iter' && typeof m.loss === 'number' && Number.isFinite(m.loss)).map((m) => m.loss as number);
   const epochs = metrics.filter((m) => m.type === 'epoch').map((m) => ({ epoch: m.epoch as number, trainAcc: m.trainAcc as number, valAcc: m.valAcc as number }));
 
@@ -45,7 +47,7 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
   if (losses.length > 0) await chart('loss', 'Loss per iteration', lossChart(losses), 'Minibatch loss (light) and its exponential moving average (red).');
   if (epochs.length > 0) await chart('accuracy', 'Accuracy per epoch', accuracyChart(epochs), `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.`);
 
-  const ckFile = path.join(dir, 'best.ckpt');
+  const ckFile = runFile(dir, 'best');
   if (fs.existsSync(ckFile)) {
     const ck = loadCheckpoint(ckFile);
     const h = ck.header;
@@ -130,7 +132,7 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
   const sub = `${summary.dataset} · ${model} · best val ${fmt(summary.bestValAcc)} · test ${fmt(summary.testAcc)} · ${path.basename(dir)}`;
   const html = page(`Run report: ${cfg.name}`, sub, blocks);
   for (const [name, buf] of files) writeFileAtomic(path.join(dir, name), buf);
-  const out = path.join(dir, 'report.html');
+  const out = runFile(dir, 'report');
   writeFileAtomic(out, html);
   return out;
 }

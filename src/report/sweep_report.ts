@@ -4,11 +4,12 @@
  * trials linked to their run reports, the best trial highlighted. PNG twins beside it.
  */
 import * as path from 'node:path';
-import type { SweepResults } from '../sweep/sweep.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import type { SweepResults } from '../runs/results.js';
+import { writeFileAtomic } from '../runs/atomic.js';
 import { renderPng, sweepScatter } from './charts.js';
 import { type Block, esc, fmt, page, relativeHref } from './html.js';
-import { readSweepResults, readSweepTrials } from './read.js';
+import { RUN_FILES, sweepFile } from '../runs/layout.js';
+import { readSweepResults, readSweepTrials } from '../runs/read.js';
 
 const SORT_JS = `document.querySelectorAll('table.trials th').forEach(function (th, col) {
   th.addEventListener('click', function () {
@@ -25,8 +26,8 @@ const SORT_JS = `document.querySelectorAll('table.trials th').forEach(function (
 
 export async function buildSweepReport(sweepDir: string): Promise<string> {
   // Both files are checked before use: a malformed one is refused naming the file and field.
-  const results: SweepResults = readSweepResults(path.join(sweepDir, 'results.json'));
-  const configOf = new Map(readSweepTrials(path.join(sweepDir, 'sweep.json')).map((t) => [t.index, t.config]));
+  const results: SweepResults = readSweepResults(sweepFile(sweepDir, 'results'));
+  const configOf = new Map(readSweepTrials(sweepFile(sweepDir, 'spec')).map((t) => [t.index, t.config]));
   const keys = [...new Set(results.trials.flatMap((t) => Object.keys(t.params)))];
   const hiddenSwept = keys.includes('hidden');
 
@@ -50,7 +51,7 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
   const rows = results.trials.map((t) => {
     // t.dir comes from results.json, which anyone may have edited: a link only to a report
     // inside the sweep folder, by a relative path (never a scheme such as javascript:).
-    const href = relativeHref(sweepDir, `${t.dir.split(path.sep).join('/')}/report.html`);
+    const href = relativeHref(sweepDir, `${t.dir.split(path.sep).join('/')}/${RUN_FILES.report}`);
     const link = href ? `<a href="${esc(href)}">run report</a>` : '–';
     const p = t.params as Record<string, unknown>;
     const cells: [unknown, string, boolean][] = [
@@ -74,7 +75,7 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
     : `${results.trials.length} trials, none finished`;
   const html = page(`Sweep report: ${results.name}`, sub, blocks, SORT_JS);
   for (const [name, buf] of files) writeFileAtomic(path.join(sweepDir, name), buf);
-  const out = path.join(sweepDir, 'report.html');
+  const out = sweepFile(sweepDir, 'report');
   writeFileAtomic(out, html);
   return out;
 }

@@ -1,6 +1,6 @@
 /** Messages between the sweep's main thread and its workers. */
 import type { Config } from '../config/config.js';
-import type { Summary } from '../train/run.js';
+import type { Summary } from '../runs/summary.js';
 
 export interface ToWorker {
   index: number;

@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Config, ConfigError, KEY_BY_NAME, checkPartial, checkValue, resolveConfig } from '../config/config.js';
 import { Rng } from '../linalg/rng.js';
+import { isObj } from '../runs/read.js';
 
 export const SWEEPABLE = ['lr', 'reg', 'hidden', 'batchSize', 'lrDecay', 'iterations', 'epochs', 'initStd', 'momentum', 'sampling', 'seed'] as const;
 export type SweepKey = (typeof SWEEPABLE)[number];
@@ -47,8 +48,6 @@ export interface Trial {
   params: Partial<Config>;
   config: Config;
 }
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Read and check a sweep file. `flags` (from the command line) override the base config. */
 export function readSweepFile(file: string): SweepSpec {

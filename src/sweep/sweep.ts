@@ -25,48 +25,18 @@ import { startWorker } from '../linalg/worker_threads.js';
 import { type Config, checkAgainstData } from '../config/config.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { modelFromCheckpoint } from '../models/index.js';
-import { writeFileAtomic, writeJsonAtomic, RunIoError, ioErrorMessage } from '../train/atomic.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { accuracy } from '../train/evaluate.js';
-import { loadRunData, peakRssMB, type RunData, type Summary } from '../train/run.js';
+import { writeFileAtomic, writeJsonAtomic, RunIoError, ioErrorMessage } from '../runs/atomic.js';
+import { loadCheckpoint } from '../runs/checkpoint.js';
+import { accuracy } from '../models/evaluate.js';
+import type { SweepResults, TrialResult } from '../runs/results.js';
+import type { Summary } from '../runs/summary.js';
+import { loadRunData, peakRssMB, type RunData } from '../train/run.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { buildSweepReport } from '../report/sweep_report.js';
-import { acquireSweepLock } from './lock.js';
+import { acquireSweepLock } from '../runs/lock.js';
+import { runFile, SWEEP_FILES, sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
+import { isObj, readJsonOrNull } from '../runs/read.js';
 import { type SweepSpec, type Trial, describeParams, expandTrials, readSweepFile } from './spec.js';
-
-export interface TrialResult {
-  index: number;
-  /** Run folder, relative to the sweep folder. */
-  dir: string;
-  status: 'ok' | 'diverged' | 'failed';
-  reason: string | null;
-  params: Partial<Config>;
-  /** Train and val accuracy of the trial's best parameters. */
-  trainAcc: number | null;
-  valAcc: number | null;
-  bestEpoch: number | null;
-  seconds: number | null;
-  /** Finished by an earlier invocation of the same sweep. */
-  resumed: boolean;
-}
-
-export interface SweepResults {
-  name: string;
-  sweepFile: string;
-  folder: string;
-  trials: TrialResult[];
-  best: { index: number; dir: string; params: Partial<Config>; trainAcc: number; valAcc: number; testAcc: number | null } | null;
-  workers: number;
-  seconds: number;
-  /** Wall time spent training this invocation's trials (data loading and test evaluation excluded). */
-  trialSeconds: number;
-  /** Trials this invocation trained (the rest were finished earlier). */
-  trialsRun: number;
-  /** Peak resident memory of the whole process (all threads), MB. */
-  peakRssMB: number;
-  /** Finished trial folders (relative to the sweep folder) that this sweep no longer holds; kept. */
-  notInSweep: string[];
-}
 
 export interface SweepOptions {
   file: string;
@@ -83,14 +53,6 @@ function resultKey(cfg: Config): string {
   const c: Record<string, unknown> = { ...cfg };
   for (const k of NOT_RESULT_KEYS) delete c[k];
   return JSON.stringify(c, Object.keys(c).sort());
-}
-
-function readJson<T>(file: string): T | null {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-  } catch {
-    return null;
-  }
 }
 
 /** A short hash of the result-relevant config: the trial's folder name. */
@@ -116,23 +78,23 @@ function scanTrialFolders(sweepDir: string): Map<string, TrialFolder> {
   const out = new Map<string, TrialFolder>();
   let names: fs.Dirent[];
   try {
-    names = fs.readdirSync(path.join(sweepDir, 'trials'), { withFileTypes: true });
+    names = fs.readdirSync(sweepFile(sweepDir, 'trials'), { withFileTypes: true });
   } catch (e) {
-    throw new RunIoError(ioErrorMessage('list the trial folders in', path.join(sweepDir, 'trials'), e));
+    throw new RunIoError(ioErrorMessage('list the trial folders in', sweepFile(sweepDir, 'trials'), e));
   }
   for (const d of names.filter((n) => n.isDirectory()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const rel = path.join('trials', d.name);
+    const rel = path.join(SWEEP_FILES.trials, d.name);
     const dir = path.join(sweepDir, rel);
-    const config = readJson<Config>(path.join(dir, 'config.json'));
-    const ok = config !== null && typeof config === 'object' && !Array.isArray(config);
-    const summary = readJson<Summary>(path.join(dir, 'summary.json'));
+    const config = readJsonOrNull(runFile(dir, 'config')) as Config | null;
+    const ok = isObj(config);
+    const summary = readJsonOrNull(runFile(dir, 'summary')) as Summary | null;
     out.set(rel, {
       rel,
       key: ok ? resultKey(config) : null,
       config: ok ? config : null,
       summary: summary !== null && typeof summary === 'object' ? summary : null,
-      hasSummary: fs.existsSync(path.join(dir, 'summary.json')),
-      hasCheckpoint: fs.existsSync(path.join(dir, 'last.ckpt')),
+      hasSummary: fs.existsSync(runFile(dir, 'summary')),
+      hasCheckpoint: fs.existsSync(runFile(dir, 'last')),
     });
   }
   return out;
@@ -190,7 +152,7 @@ function planTrials(trials: Trial[], folders: Map<string, TrialFolder>): { plans
     }
     const hash = configHash(trial.config);
     for (let k = 1; ; k++) {
-      const rel = path.join('trials', `trial-${hash}${k > 1 ? `-${k}` : ''}`);
+      const rel = trialRel(hash, k);
       if (used.has(rel)) continue;
       const f = folders.get(rel);
       if (f && f.key === key && f.hasCheckpoint) {
@@ -254,9 +216,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   const spec: SweepSpec = readSweepFile(opts.file);
   const trials = expandTrials(spec, opts.flags);
   const base = trials[0].config;
-  const sweepDir = path.join(base.runsDir, `sweep-${spec.name}`);
+  const sweepDir = sweepDirOf(base.runsDir, spec.name);
   try {
-    fs.mkdirSync(path.join(sweepDir, 'trials'), { recursive: true });
+    fs.mkdirSync(sweepFile(sweepDir, 'trials'), { recursive: true });
   } catch (e) {
     throw new RunIoError(ioErrorMessage('create the sweep folder', sweepDir, e));
   }
@@ -273,7 +235,7 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   const base = trials[0].config;
   const { plans, notInSweep } = planTrials(trials, scanTrialFolders(sweepDir));
   const relOf = new Map(plans.map((p) => [p.trial.index, p.rel]));
-  writeJsonAtomic(path.join(sweepDir, 'sweep.json'), { spec, trials: trials.map((t) => ({ index: t.index, dir: relOf.get(t.index)!, params: t.params, config: t.config })) });
+  writeJsonAtomic(sweepFile(sweepDir, 'spec'), { spec, trials: trials.map((t) => ({ index: t.index, dir: relOf.get(t.index)!, params: t.params, config: t.config })) });
 
   const keys = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
   const results: SweepResults = {
@@ -294,8 +256,8 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
     results.trials = [...byIndex.values()].sort((a, b) => a.index - b.index);
     results.seconds = Math.round((performance.now() - t0) / 10) / 100;
     results.peakRssMB = peakRssMB();
-    writeJsonAtomic(path.join(sweepDir, 'results.json'), results);
-    writeFileAtomic(path.join(sweepDir, 'results.csv'), resultsCsv(results, keys));
+    writeJsonAtomic(sweepFile(sweepDir, 'results'), results);
+    writeFileAtomic(sweepFile(sweepDir, 'resultsCsv'), resultsCsv(results, keys));
   };
 
   // Trials finished by an earlier invocation are kept as they are.
@@ -311,7 +273,7 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   if (notInSweep.length > 0) {
     const names = notInSweep.map((r) => path.basename(r));
     const shown = names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more` : names.join(', ');
-    out(`${notInSweep.length} finished trial${notInSweep.length > 1 ? 's are' : ' is'} not in the sweep any more and kept in ${path.join(sweepDir, 'trials')} (${shown}); results.json lists them under notInSweep`);
+    out(`${notInSweep.length} finished trial${notInSweep.length > 1 ? 's are' : ' is'} not in the sweep any more and kept in ${sweepFile(sweepDir, 'trials')} (${shown}); ${SWEEP_FILES.results} lists them under notInSweep`);
   }
   for (const r of [...byIndex.values()].sort((a, b) => a.index - b.index)) out(trialRow(r, trials.length));
 
@@ -336,7 +298,7 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   if (ok.length > 0) {
     const best = ok.reduce((a, b) => (b.valAcc! > a.valAcc! ? b : a));
     await initEngine(base.backend);
-    const ck = loadCheckpoint(path.join(sweepDir, best.dir, 'best.ckpt'));
+    const ck = loadCheckpoint(runFile(path.join(sweepDir, best.dir), 'best'));
     const model = modelFromCheckpoint(ck);
     const testAcc = accuracy(model, d.test);
     results.best = { index: best.index, dir: best.dir, params: best.params, trainAcc: best.trainAcc!, valAcc: best.valAcc!, testAcc };
@@ -349,7 +311,7 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   }
   out(`report: ${await buildSweepReport(sweepDir)}`);
   const failed = results.trials.filter((r) => r.status !== 'ok').length;
-  out(`${results.trials.length - failed} trials ok, ${failed} failed; ${results.seconds.toFixed(1)} s; results in ${path.join(sweepDir, 'results.csv')} and results.json`);
+  out(`${results.trials.length - failed} trials ok, ${failed} failed; ${results.seconds.toFixed(1)} s; results in ${sweepFile(sweepDir, 'resultsCsv')} and ${SWEEP_FILES.results}`);
   return results;
 }
 
@@ -358,7 +320,7 @@ function prepareFolder(dir: string, clear: boolean): void {
   try {
     if (clear) {
       // The plan saw no summary.json and no checkpoint; checked again, since this deletes.
-      if (fs.existsSync(path.join(dir, 'summary.json')) || fs.existsSync(path.join(dir, 'last.ckpt'))) {
+      if (fs.existsSync(runFile(dir, 'summary')) || fs.existsSync(runFile(dir, 'last'))) {
         throw new RunIoError(`${dir} changed while the sweep was starting (it now holds results); it is left as it is: run the sweep again`);
       }
       fs.rmSync(dir, { recursive: true, force: true });

@@ -10,12 +10,8 @@ import { gatherRows } from '../linalg/blas1.js';
 import { type Mat, allocFloat, allocInt32 } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Sampling } from '../config/config.js';
-import type { LabeledRows } from './evaluate.js';
-
-export interface BatcherState {
-  perm: number[] | null;
-  pos: number;
-}
+import type { LabeledRows } from '../models/evaluate.js';
+import type { BatcherState } from '../runs/checkpoint.js';
 
 export class Batcher {
   readonly X: Mat<Float32Array>;

@@ -16,11 +16,13 @@ import { lrAtEpoch, sgdStateNames } from '../optim/sgd.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
-import { buildRunReport } from '../report/run_report.js';
-import { writeJsonAtomic } from './atomic.js';
-import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from './checkpoint.js';
-import { accuracy } from './evaluate.js';
-import { createRunDir, JsonlWriter } from './rundir.js';
+import { isTempFile, writeJsonAtomic } from '../runs/atomic.js';
+import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from '../runs/checkpoint.js';
+import { accuracy } from '../models/evaluate.js';
+import { createRunDir, RUN_FILES, runFile } from '../runs/layout.js';
+import { readJsonOrNull } from '../runs/read.js';
+import { makeSummary, writeSummary, type RunFacts, type Summary } from '../runs/summary.js';
+import { JsonlWriter } from '../runs/jsonl.js';
 import { DivergedError, InterruptedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent, type ResumePoint } from './trainer.js';
 
 /** What the console layer implements (progress bar on a TTY, plain lines otherwise). */
@@ -33,38 +35,9 @@ export interface RunUi {
   endTraining(): void;
 }
 
-export interface Summary {
-  status: 'ok' | 'diverged' | 'interrupted';
-  error?: string;
-  name: string;
-  dataset: string;
-  model: ModelSpec;
-  engine: string;
-  engineDetail: string;
-  iterations: number;
-  epochs: number;
-  initialLoss: number;
-  expectedInitialLoss: number;
-  finalLoss: number | null;
-  finalTrainAcc: number | null;
-  finalValAcc: number | null;
-  bestValAcc: number | null;
-  /** Train accuracy of the best parameters (measured in the same epoch as bestValAcc). */
-  bestTrainAcc: number | null;
-  bestEpoch: number | null;
-  testAcc: number | null;
-  seconds: { load: number; train: number; total: number };
-  examplesPerSecond: number | null;
-  /** Peak resident memory of the process when the run ended, in MB (a sweep's trials share one process). */
-  peakRssMB?: number;
-  checkpoint: string | null;
-}
-
 export interface RunOutcome {
   dir: string;
   summary: Summary;
-  /** report.html in the run folder (runTraining writes it; trainOnData leaves it to the caller). */
-  report?: string;
 }
 
 /** The dataset of a run, split and preprocessed, with where it was read from. */
@@ -104,32 +77,45 @@ export function peakRssMB(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
+/** A single run ready to train: its engine started, its data loaded, its run folder made (or the folder a resume carries on). */
+export interface StartedRun {
+  cfg: Config;
+  runData: RunData;
+  dir: string;
+  engine: Engine;
+  skipped: { name: string; reason: string }[];
+  /** When the run started (performance.now()), for the total time. */
+  t0: number;
+  resume: boolean;
+}
+
 /**
- * Train per `cfg`. Throws ConfigError/DataError before any run folder is made; DivergedError after the summary is written.
+ * Start a run per `cfg`: the engine, the data, the run folder. Throws ConfigError/DataError
+ * before any run folder is made.
  *
- * With `resumeDir`, carry on that run folder from its last.ckpt. `cfg` is then the folder's
- * config.json with whatever the caller lets a resume change merged in: the engine (`backend`)
- * and a longer run (`epochs`/`iterations`) are honoured, and the folder's config.json is
- * rewritten (atomically) when `cfg` differs from it. Everything else must be the folder's own,
+ * With `resumeDir`, the run carries on that run folder from its last.ckpt. `cfg` is then the
+ * folder's config.json with whatever the caller lets a resume change merged in: the engine
+ * (`backend`) and a longer run (`epochs`/`iterations`) are honoured, and the folder's config.json
+ * is rewritten (atomically) when `cfg` differs from it. Everything else must be the folder's own,
  * and a last.ckpt that does not fit it (model, data, schedule) is refused with a CheckpointError.
- * `shouldStop` is asked after every step, whatever the reason (a signal) the caller has to stop.
  */
-export async function runTraining(cfg: Config, ui: RunUi, control: { shouldStop?: () => boolean; resumeDir?: string } = {}): Promise<RunOutcome> {
+export async function startRun(cfg: Config, resumeDir?: string): Promise<StartedRun> {
   const t0 = performance.now();
   // The engine first: the data goes into the memory it wants (shared, for the threads of the simd and wasm engines).
-  const selection = await initEngine(cfg.backend);
+  const { engine, skipped } = await initEngine(cfg.backend);
   const runData = await loadRunData(cfg);
-  const dir = control.resumeDir ?? createRunDir(cfg.runsDir, cfg.name);
-  let outcome: RunOutcome;
-  try {
-    outcome = await trainOnData(cfg, runData, ui, { dir, ...selection, evaluateTest: true, t0, resume: control.resumeDir !== undefined, shouldStop: control.shouldStop });
-  } catch (err) {
-    // A diverged run still gets its report: the loss curve shows where it went wrong.
-    if (err instanceof DivergedError) ui.info(`report: ${await buildRunReport(dir, runData.data.test)}`);
-    throw err;
-  }
-  outcome.report = await buildRunReport(dir, runData.data.test);
-  return outcome;
+  const dir = resumeDir ?? createRunDir(cfg.runsDir, cfg.name);
+  return { cfg, runData, dir, engine, skipped, t0, resume: resumeDir !== undefined };
+}
+
+/**
+ * Train a started run, test accuracy included. Throws DivergedError after the summary is written.
+ * `shouldStop` is asked after every step, whatever the reason (a signal) the caller has to stop.
+ * The report is the caller's to ask for (buildRunReport), a diverged run's too.
+ */
+export function runTraining(run: StartedRun, ui: RunUi, control: { shouldStop?: () => boolean } = {}): Promise<RunOutcome> {
+  const { cfg, runData, dir, engine, skipped, t0, resume } = run;
+  return trainOnData(cfg, runData, ui, { dir, engine, skipped, evaluateTest: true, t0, resume, shouldStop: control.shouldStop });
 }
 
 export interface TrainOnDataOptions {
@@ -142,7 +128,7 @@ export interface TrainOnDataOptions {
   evaluateTest: boolean;
   /** When the run started (performance.now()), for the total time. */
   t0?: number;
-  /** Carry on from the folder's last.ckpt instead of starting afresh (see runTraining for what `cfg` may change). */
+  /** Carry on from the folder's last.ckpt instead of starting afresh (see startRun for what `cfg` may change). */
   resume?: boolean;
   /** Asked after every step; true stops the run with a resumable checkpoint (Ctrl-C or any other signal the caller handles). */
   shouldStop?: () => boolean;
@@ -153,9 +139,7 @@ export interface TrainOnDataOptions {
  * the optimizer's state (blocks "optim.<name>") and the best parameters so far (block "best",
  * left out when they are the current ones), so one atomic write commits all a resume needs.
  */
-const LAST = 'last.ckpt';
-/** Version-1 folders kept the momentum beside last.ckpt, in this file; still read on resume. */
-const LEGACY_VELOCITY = 'last.velocity.ckpt';
+const { last: LAST, legacyVelocity: LEGACY_VELOCITY, best: BEST, config: CONFIG } = RUN_FILES;
 const OPTIM = 'optim.';
 
 /** Train on data already loaded (a single run, or one trial of a sweep) and fill the run folder. */
@@ -166,9 +150,9 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   const split = { numTrain: data.train.n, numVal: data.val.n, numTest: data.test.n };
 
   // Run folder and log. A resume that changes the config (another engine, a longer run) records it.
-  const cfgFile = path.join(dir, 'config.json');
+  const cfgFile = runFile(dir, 'config');
   if (!opts.resume || !isDeepStrictEqual(readJsonOrNull(cfgFile), JSON.parse(JSON.stringify(cfg)))) writeJsonAtomic(cfgFile, cfg);
-  const log = pino({ base: undefined }, pino.destination({ dest: path.join(dir, 'train.log'), sync: true }));
+  const log = pino({ base: undefined }, pino.destination({ dest: runFile(dir, 'log'), sync: true }));
   log.info({ config: cfg }, 'config');
   ui.info(`run folder: ${dir}`);
   for (const s of opts.skipped) log.info({ backend: s.name, reason: s.reason }, 'backend unavailable');
@@ -210,7 +194,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   log.info({ iterations, iterationsPerEpoch: perEpoch, epochs, batchSize: cfg.batchSize }, 'schedule');
   ui.info(`training ${cfg.model}${spec.hidden.length ? ` (hidden ${spec.hidden.join(',')})` : ''}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}`);
 
-  const ckptFile = path.join(dir, 'best.ckpt');
+  const ckptFile = runFile(dir, 'best');
   let savedCheckpoint: string | null = null;
   const header = (e: EpochEvent): CheckpointHeader => ({
     model: spec,
@@ -228,7 +212,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     config: { ...cfg },
   });
 
-  const base: Omit<Summary, 'status' | 'finalLoss' | 'finalTrainAcc' | 'finalValAcc' | 'bestValAcc' | 'bestTrainAcc' | 'bestEpoch' | 'testAcc' | 'seconds' | 'examplesPerSecond' | 'checkpoint'> = {
+  const facts: RunFacts = {
     name: cfg.name,
     dataset: cfg.dataset,
     model: spec,
@@ -248,10 +232,10 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     const blocks: Record<string, Float32Array> = {};
     for (const [k, v] of Object.entries(point.optimizer)) blocks[OPTIM + k] = v;
     if (!sameBits(point.best, params)) blocks.best = point.best;
-    saveCheckpoint(path.join(dir, LAST), { header: { ...header(e), trainer: st }, params, mean: data.mean, blocks });
-    fs.rmSync(path.join(dir, LEGACY_VELOCITY), { force: true }); // a version-1 folder's, now in last.ckpt
+    saveCheckpoint(runFile(dir, 'last'), { header: { ...header(e), trainer: st }, params, mean: data.mean, blocks });
+    fs.rmSync(runFile(dir, 'legacyVelocity'), { force: true }); // a version-1 folder's, now in last.ckpt
   };
-  const metricsFile = path.join(dir, 'metrics.jsonl');
+  const metricsFile = runFile(dir, 'metrics');
   let metrics: JsonlWriter;
   let resumeFrom: ResumePoint | undefined;
   if (opts.resume) {
@@ -328,41 +312,28 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     metrics.close();
     if (err instanceof InterruptedError) {
       saveLast(err.point);
-      writeJsonAtomic(path.join(dir, 'summary.json'), {
-        ...base,
+      const st = err.point.state;
+      const summary = makeSummary(facts, {
         status: 'interrupted',
-        error: `stopped at step ${err.point.state.it} of ${iterations}; resume with: npx train --resume ${dir}`,
-        finalLoss: null,
-        finalTrainAcc: null,
-        finalValAcc: null,
-        bestValAcc: err.point.state.bestValAcc >= 0 ? err.point.state.bestValAcc : null,
-        bestTrainAcc: null,
-        bestEpoch: err.point.state.bestEpoch || null,
-        testAcc: null,
+        error: `stopped at step ${st.it} of ${iterations}; resume with: npx train --resume ${dir}`,
+        bestValAcc: st.bestValAcc >= 0 ? st.bestValAcc : null,
+        bestEpoch: st.bestEpoch || null,
         seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
-        examplesPerSecond: null,
         checkpoint: savedCheckpoint,
-      } satisfies Summary);
-      log.warn({ it: err.point.state.it }, 'interrupted');
+      });
+      writeSummary(dir, summary);
+      log.warn({ it: st.it }, 'interrupted');
       err.dir = dir;
     }
     if (err instanceof DivergedError) {
-      const summary: Summary = {
-        ...base,
+      const summary = makeSummary(facts, {
         status: 'diverged',
         error: err.message,
         finalLoss: err.loss,
-        finalTrainAcc: null,
-        finalValAcc: null,
-        bestValAcc: null,
-        bestTrainAcc: null,
-        bestEpoch: null,
-        testAcc: null,
         seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
-        examplesPerSecond: null,
         checkpoint: savedCheckpoint,
-      };
-      writeJsonAtomic(path.join(dir, 'summary.json'), summary);
+      });
+      writeSummary(dir, summary);
       log.error({ it: err.it, loss: err.loss, lr: err.lr }, err.message);
     }
     throw err;
@@ -374,8 +345,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   // Test accuracy of the best parameters (now in the model), evaluated once.
   const testAcc = opts.evaluateTest ? accuracy(model, data.test) : null;
   const last = result.lossHistory.subarray(Math.max(0, iterations - 10));
-  const summary: Summary = {
-    ...base,
+  const summary = makeSummary(facts, {
     status: 'ok',
     finalLoss: last.reduce((s, v) => s + v, 0) / last.length,
     finalTrainAcc: result.finalTrainAcc,
@@ -388,23 +358,14 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     examplesPerSecond: Math.round((iterations * cfg.batchSize) / trainSeconds),
     peakRssMB: peakRssMB(),
     checkpoint: savedCheckpoint,
-  };
-  writeJsonAtomic(path.join(dir, 'summary.json'), summary);
+  });
+  writeSummary(dir, summary);
   log.info(summary, 'summary');
   return { dir, summary };
 }
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/** Parsed JSON of `file`, or null when it is missing or not JSON. */
-function readJsonOrNull(file: string): unknown {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return null;
-  }
 }
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
@@ -439,8 +400,8 @@ function loadResumePoint(
     throw new CheckpointError(`cannot resume ${dir}: ${what}; ${todo}`);
   };
   // A kill during an atomic write leaves its temporary file beside the good one: clear them.
-  for (const f of fs.readdirSync(dir)) if (f.startsWith('.') && f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
-  const lastFile = path.join(dir, LAST);
+  for (const f of fs.readdirSync(dir)) if (isTempFile(f)) fs.rmSync(path.join(dir, f), { force: true });
+  const lastFile = runFile(dir, 'last');
   if (!fs.existsSync(lastFile)) refuse(`it has no ${LAST}: the run stopped before its first checkpoint`);
   let last: Checkpoint;
   try {
@@ -451,7 +412,7 @@ function loadResumePoint(
   }
   const h = last.header;
   const state = h.trainer;
-  if (!state) return refuse(`${lastFile} holds no trainer state (is it a best.ckpt copied there?)`);
+  if (!state) return refuse(`${lastFile} holds no trainer state (is it a ${BEST} copied there?)`);
   // The checkpoint must belong to this run: the same model, data and preprocessing.
   const same: [string, unknown, unknown][] = [
     ['model', h.model, spec],
@@ -461,20 +422,20 @@ function loadResumePoint(
     ['preprocessing', h.preprocess, data.preprocess],
   ];
   for (const [what, got, want] of same) {
-    if (!isDeepStrictEqual(got, want)) refuse(`${lastFile} has ${what} ${JSON.stringify(got)}, but config.json and the data give ${JSON.stringify(want)}`, 'resume with the data and config it was trained with');
+    if (!isDeepStrictEqual(got, want)) refuse(`${lastFile} has ${what} ${JSON.stringify(got)}, but ${CONFIG} and the data give ${JSON.stringify(want)}`, 'resume with the data and config it was trained with');
   }
-  if (!sameBits(last.mean, data.mean)) refuse(`${lastFile} was trained on other data (its mean image differs from this data's)`, 'resume with the data it was trained with (config.json\'s dataDir)');
+  if (!sameBits(last.mean, data.mean)) refuse(`${lastFile} was trained on other data (its mean image differs from this data's)`, `resume with the data it was trained with (${CONFIG}'s dataDir)`);
   // The step must be one this run has, at the epoch and learning rate its schedule gives.
   if (state.it > iterations) refuse(`${lastFile} is at step ${state.it}, past the ${iterations} steps this config runs`, 'a resume can make a run longer, never shorter');
   if (state.epoch !== Math.floor(state.it / perEpoch)) refuse(`${lastFile} says step ${state.it} is in epoch ${state.epoch}, but with ${perEpoch} steps an epoch it is epoch ${Math.floor(state.it / perEpoch)}`);
   const lr = lrAtEpoch(cfg.lr, cfg.lrDecay, state.epoch);
-  if (state.lr !== lr) refuse(`${lastFile} has learning rate ${state.lr} at epoch ${state.epoch}, but config.json's lr and lrDecay give ${lr}`);
+  if (state.lr !== lr) refuse(`${lastFile} has learning rate ${state.lr} at epoch ${state.epoch}, but ${CONFIG}'s lr and lrDecay give ${lr}`);
   if (cfg.sampling === 'replacement' ? state.batcher.perm !== null : state.it > 0 && state.batcher.perm === null) refuse(`${lastFile}'s batch order does not fit sampling "${cfg.sampling}"`);
   // The optimizer's state: in last.ckpt itself (version 2), or beside it (a version-1 folder).
   const optimizer: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(last.blocks ?? {})) if (k.startsWith(OPTIM)) optimizer[k.slice(OPTIM.length)] = v;
   if (last.version === 1 && cfg.momentum > 0) {
-    const vFile = path.join(dir, LEGACY_VELOCITY);
+    const vFile = runFile(dir, 'legacyVelocity');
     let v: Checkpoint | null = null;
     try {
       v = loadCheckpoint(vFile);
@@ -494,13 +455,13 @@ function loadResumePoint(
   // The best parameters so far: in last.ckpt unless they are its own parameters (version 1: best.ckpt).
   let best = last.blocks?.best ?? last.params;
   if (last.version === 1) {
-    const bestFile = path.join(dir, 'best.ckpt');
+    const bestFile = runFile(dir, 'best');
     try {
       if (fs.existsSync(bestFile)) best = loadCheckpoint(bestFile).params;
     } catch (e) {
-      return refuse(`it is a version-1 folder, whose best parameters are in best.ckpt, and ${(e as Error).message}`);
+      return refuse(`it is a version-1 folder, whose best parameters are in ${BEST}, and ${(e as Error).message}`);
     }
-    if (best.length !== last.params.length) refuse(`its best.ckpt has ${best.length} parameters, its ${LAST} ${last.params.length}`);
+    if (best.length !== last.params.length) refuse(`its ${BEST} has ${best.length} parameters, its ${LAST} ${last.params.length}`);
   }
   return { state, best, optimizer };
 }

@@ -8,12 +8,13 @@
  * parameters are swapped into the model, as the Solver does.
  */
 import type { Mat } from '../linalg/mat.js';
-import type { Rng, RngState } from '../linalg/rng.js';
+import type { Rng } from '../linalg/rng.js';
 import type { Model } from '../models/model.js';
 import type { Sampling } from '../config/config.js';
 import { sgdInit, sgdSetStateBlocks, sgdStateBlocks, sgdStep, lrAtEpoch } from '../optim/sgd.js';
-import { Batcher, type BatcherState } from './batch.js';
-import { accuracy, type LabeledRows } from './evaluate.js';
+import type { TrainerState } from '../runs/checkpoint.js';
+import { Batcher } from './batch.js';
+import { accuracy, type LabeledRows } from '../models/evaluate.js';
 
 export interface TrainOptions {
   lr: number;
@@ -44,20 +45,6 @@ export interface EpochEvent {
   /** Val accuracy improved on every earlier epoch: these are the new best parameters. */
   best: boolean;
   seconds: number;
-}
-
-/** Everything the loop needs to carry on exactly where it stopped (besides the parameters). */
-export interface TrainerState {
-  /** Steps done. */
-  it: number;
-  epoch: number;
-  lr: number;
-  bestValAcc: number;
-  bestEpoch: number;
-  trainAccHistory: number[];
-  valAccHistory: number[];
-  rng: RngState;
-  batcher: BatcherState;
 }
 
 /** A snapshot to resume from: the state, the best parameters so far, the optimizer's state (optim/sgd.ts sgdStateBlocks), the losses so far. */

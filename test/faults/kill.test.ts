@@ -14,8 +14,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { readJsonl } from '../../src/train/rundir.js';
+import { loadCheckpoint } from '../../src/runs/checkpoint.js';
+import { readJsonl } from '../../src/runs/jsonl.js';
 import { Rng } from '../../src/linalg/rng.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,40 +1,10 @@
 /**
- * Run folders: <runsDir>/<YYYYMMDD-HHMMSS>-<name>/ holding
- *   config.json     the resolved config
- *   metrics.jsonl   one JSON object a line: {"type":"iter",…} per iteration, {"type":"epoch",…} per epoch
- *   summary.json    final and best accuracies, seconds, engine, examples per second
- *   train.log       the pino log (JSON lines)
- *   best.ckpt       parameters with the best val accuracy (format in checkpoint.ts)
- *   last.ckpt       the parameters and everything a resume needs, in one file
- * config.json, summary.json and the checkpoints are written atomically. metrics.jsonl and
- * train.log are append-only logs: a killed run may leave a partial last line, which readers skip
- * and a resume cuts. A resume cuts metrics.jsonl back to last.ckpt's step (it does those steps
- * again, identically) and keeps every line of train.log.
+ * The append-only JSON-lines files of a run folder (metrics.jsonl): a buffered writer that a
+ * resume can cut back in place, and the reader.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { DataError } from '../data/errors.js';
 import { ioErrorMessage, RunIoError } from './atomic.js';
-
-/** Create a fresh run folder; never reuses an existing one. */
-export function createRunDir(runsDir: string, name: string, now = new Date()): string {
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  const stamp = `${now.getFullYear()}${p2(now.getMonth() + 1)}${p2(now.getDate())}-${p2(now.getHours())}${p2(now.getMinutes())}${p2(now.getSeconds())}`;
-  try {
-    fs.mkdirSync(runsDir, { recursive: true });
-  } catch (e) {
-    throw new RunIoError(ioErrorMessage('create the runs folder', runsDir, e));
-  }
-  for (let k = 1; ; k++) {
-    const dir = path.join(runsDir, `${stamp}-${name}${k > 1 ? `-${k}` : ''}`);
-    try {
-      fs.mkdirSync(dir);
-      return dir;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw new RunIoError(ioErrorMessage('create the run folder', dir, e));
-    }
-  }
-}
 
 /**
  * Appends JSON lines, buffered; `flush` writes them out. With `keepWhile` (a resume), the file is
@@ -103,18 +73,31 @@ export class JsonlWriter {
   }
 }
 
-/** Parse a JSON-lines file, skipping a partial last line left by a killed run. */
-export function readJsonl(file: string): unknown[] {
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
+/**
+ * Parse a JSON-lines file, skipping a torn last line (no newline after it) left by a killed run;
+ * any other line that is not JSON is refused by its number. `check(row, line)` may refuse a row.
+ * Unreadable is a RunIoError; malformed a DataError naming the file and the line.
+ */
+export function readJsonl(file: string, check?: (row: unknown, line: number) => void): unknown[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new RunIoError(ioErrorMessage('read', file, e));
+  }
+  const lines = text.split('\n');
   const out: unknown[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (lines[i] === '') continue;
+    let v: unknown;
     try {
-      out.push(JSON.parse(lines[i]));
+      v = JSON.parse(lines[i]);
     } catch (e) {
-      if (i >= lines.length - 2) break; // torn last line
-      throw new Error(`${file}: line ${i + 1} is not JSON: ${(e as Error).message}`);
+      if (i === lines.length - 1) break; // torn last line, no newline after it
+      throw new DataError(`${file}: line ${i + 1} is not JSON (${(e as Error).message}); rebuild the file (rerun the run) or delete the line`);
     }
+    check?.(v, i + 1);
+    out.push(v);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /** Predictions and accuracy over a whole split, in chunks so scores never hold more than `chunk` rows. */
 import { argmaxRows, type Mat } from '../linalg/mat.js';
-import type { Labels, Model } from '../models/model.js';
+import type { Labels, Model } from './model.js';
 
 export interface LabeledRows {
   X: Mat<Float32Array>;

@@ -7,12 +7,14 @@
 import * as fs from 'node:fs';
 import type { Config } from '../config/config.js';
 import { DataError } from '../data/errors.js';
-import type { SweepResults, TrialResult } from '../sweep/sweep.js';
-import { ioErrorMessage, RunIoError } from '../train/atomic.js';
-import type { Summary } from '../train/run.js';
+import { ioErrorMessage, RunIoError } from './atomic.js';
+import { readJsonl } from './jsonl.js';
+import type { SweepResults } from './results.js';
+import type { Summary } from './summary.js';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A JSON object: not null, not an array. */
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const show = (v: unknown) => {
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}…` : s;
@@ -58,6 +60,15 @@ class Fields {
   }
   in(k: string): Fields {
     return new Fields(this.file, `${this.prefix}${k}.`);
+  }
+}
+
+/** Parsed JSON of `file`, or null when it is missing, unreadable or not JSON (for files that may be absent or torn). */
+export function readJsonOrNull(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
   }
 }
 
@@ -119,28 +130,12 @@ export interface MetricRow {
 }
 
 /**
- * metrics.jsonl: one JSON object a line. A torn last line (a killed run) is skipped, as the
- * trainer's own reader does; anything else that is not a metric row is refused by its line.
+ * metrics.jsonl: one JSON object a line. A torn last line (a killed run) is skipped, as
+ * everywhere it is read; anything else that is not a metric row is refused by its line.
  */
 export function readMetrics(file: string): MetricRow[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new RunIoError(ioErrorMessage('read', file, e));
-  }
-  const lines = text.split('\n');
-  const out: MetricRow[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i] === '') continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(lines[i]);
-    } catch (e) {
-      if (i === lines.length - 1) break; // torn last line, no newline after it
-      throw new DataError(`${file}: line ${i + 1} is not JSON (${(e as Error).message}); rebuild the file (rerun the run) or delete the line`);
-    }
-    const f = new Fields(file, `line ${i + 1}: `);
+  return readJsonl(file, (v, line) => {
+    const f = new Fields(file, `line ${line}: `);
     if (!isObj(v)) return f.bad('', v, 'a JSON object');
     f.string(v, 'type');
     if (v.type === 'iter') {
@@ -151,9 +146,7 @@ export function readMetrics(file: string): MetricRow[] {
       f.num(v, 'trainAcc', ...ACC);
       f.num(v, 'valAcc', ...ACC);
     }
-    out.push(v as MetricRow);
-  }
-  return out;
+  }) as MetricRow[];
 }
 
 /** A checkpoint's class names: one string per model output. */
@@ -220,5 +213,3 @@ export function readSweepTrials(file: string): { index: number; config: Config }
     return t as unknown as { index: number; config: Config };
   });
 }
-
-export type { TrialResult };

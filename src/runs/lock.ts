@@ -10,10 +10,9 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { ioErrorMessage, RunIoError } from '../train/atomic.js';
-
-export const LOCK_FILE = 'sweep.lock';
+import { ioErrorMessage, RunIoError, tempFileOf } from './atomic.js';
+import { sweepFile } from './layout.js';
+import { readJsonOrNull } from './read.js';
 
 interface LockInfo {
   pid: number;
@@ -22,12 +21,8 @@ interface LockInfo {
 }
 
 function readLock(file: string): LockInfo | null {
-  try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
-    return Number.isInteger(v?.pid) && v.pid > 0 && typeof v.host === 'string' ? v : null;
-  } catch {
-    return null;
-  }
+  const v = readJsonOrNull(file) as LockInfo | null;
+  return v !== null && Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string' ? v : null;
 }
 
 /** Whether process `pid` exists on this machine (EPERM: it exists, owned by someone else). */
@@ -47,9 +42,9 @@ const isStale = (l: LockInfo) => l.host === os.hostname() && !alive(l.pid);
  * `note` receives the line about a stale lock taken over.
  */
 export function acquireSweepLock(sweepDir: string, name: string, note: (line: string) => void): { release(): void } {
-  const file = path.join(sweepDir, LOCK_FILE);
+  const file = sweepFile(sweepDir, 'lock');
   const me: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString() };
-  const tmp = path.join(sweepDir, `.${LOCK_FILE}.${process.pid}.tmp`);
+  const tmp = tempFileOf(file);
   try {
     fs.writeFileSync(tmp, JSON.stringify(me) + '\n');
   } catch (e) {

@@ -60,10 +60,20 @@ export function ioErrorMessage(action: string, file: string, err: unknown): stri
   return `cannot ${action} ${file === '' ? '""' : file}: ${detail}${code && why[code] ? ` (${code})` : ''}`;
 }
 
+/** The temporary file an atomic write of `file` goes through: beside it, hidden, named by the writing process. */
+export function tempFileOf(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+}
+
+/** Whether a file name is such a temporary file (one a kill during an atomic write left behind). */
+export function isTempFile(name: string): boolean {
+  return name.startsWith('.') && name.endsWith('.tmp');
+}
+
 /** Write `data` to `file` atomically (temp file, fsync, rename, fsync folder). */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const tmp = tempFileOf(file);
   let fd: number | null = null;
   try {
     fd = fs.openSync(tmp, 'w');

@@ -28,14 +28,35 @@ import { paramSpecsFor } from '../models/index.js';
 import { allocParamFlat } from '../models/params.js';
 import type { ModelSpec } from '../models/model.js';
 import type { ParamSpec } from '../models/params.js';
-import type { TrainerState } from './trainer.js';
+import type { RngState } from '../linalg/rng.js';
 import { writeFileAtomic } from './atomic.js';
+import { isObj } from './read.js';
 
 export const CKPT_MAGIC = 'TSNNCKPT';
 export const CKPT_VERSION = 2;
 /** Headers larger than this are refused (a corrupt length field must not drive an allocation). */
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 const HASH_BYTES = 32;
+
+/** Where the minibatch draw is: the epoch's row order (null when sampling with replacement) and the next position in it. */
+export interface BatcherState {
+  perm: number[] | null;
+  pos: number;
+}
+
+/** Everything the loop needs to carry on exactly where it stopped (besides the parameters), as last.ckpt keeps it. */
+export interface TrainerState {
+  /** Steps done. */
+  it: number;
+  epoch: number;
+  lr: number;
+  bestValAcc: number;
+  bestEpoch: number;
+  trainAccHistory: number[];
+  valAccHistory: number[];
+  rng: RngState;
+  batcher: BatcherState;
+}
 
 export interface CheckpointHeader {
   model: ModelSpec;
@@ -209,7 +230,6 @@ function sizesOf(h: CheckpointHeader, version: number, bad: (what: string) => ne
  * or a resume that trains nothing. Returns the number of parameters the header lists.
  */
 function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: string) => never): number {
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
   const isPos = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
   const isFrac = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;

@@ -1,0 +1,94 @@
+/**
+ * The layout of run folders and sweep folders: the one place that knows their file names.
+ * Everything else asks for a file by its role (runFile(dir, 'summary'), sweepFile(dir, 'results')).
+ *
+ * Run folders: <runsDir>/<YYYYMMDD-HHMMSS>-<name>/ holding
+ *   config.json     the resolved config
+ *   metrics.jsonl   one JSON object a line: {"type":"iter",…} per iteration, {"type":"epoch",…} per epoch
+ *   summary.json    final and best accuracies, seconds, engine, examples per second
+ *   train.log       the pino log (JSON lines)
+ *   best.ckpt       parameters with the best val accuracy (format in checkpoint.ts)
+ *   last.ckpt       the parameters and everything a resume needs, in one file
+ * config.json, summary.json and the checkpoints are written atomically. metrics.jsonl and
+ * train.log are append-only logs: a killed run may leave a partial last line, which readers skip
+ * and a resume cuts. A resume cuts metrics.jsonl back to last.ckpt's step (it does those steps
+ * again, identically) and keeps every line of train.log. Its report (report/run_report.ts) adds
+ * report.html and the PNG figures.
+ *
+ * Sweep folders: <runsDir>/sweep-<name>/ holding
+ *   sweep.json      the sweep file and each trial's config and folder
+ *   results.json    one row per trial and the best trial (results.csv: the same table)
+ *   sweep.lock      held while a sweep runs in the folder (lock.ts)
+ *   trials/         one run folder per trial, trials/trial-<hash of the trial's config>
+ *   report.html     the sweep report, with its PNG figures
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ioErrorMessage, RunIoError } from './atomic.js';
+
+const REPORT = 'report.html';
+
+/** The files of a run folder, by role. */
+export const RUN_FILES = {
+  config: 'config.json',
+  metrics: 'metrics.jsonl',
+  summary: 'summary.json',
+  log: 'train.log',
+  best: 'best.ckpt',
+  last: 'last.ckpt',
+  /** Version-1 folders kept the momentum beside last.ckpt, in this file; still read on resume. */
+  legacyVelocity: 'last.velocity.ckpt',
+  report: REPORT,
+} as const;
+
+/** The files of a sweep folder, by role. */
+export const SWEEP_FILES = {
+  spec: 'sweep.json',
+  results: 'results.json',
+  resultsCsv: 'results.csv',
+  lock: 'sweep.lock',
+  /** The folder of the trials' run folders. */
+  trials: 'trials',
+  report: REPORT,
+} as const;
+
+/** The path of run folder `dir`'s file `f`. */
+export function runFile(dir: string, f: keyof typeof RUN_FILES): string {
+  return path.join(dir, RUN_FILES[f]);
+}
+
+/** The path of sweep folder `dir`'s file `f`. */
+export function sweepFile(dir: string, f: keyof typeof SWEEP_FILES): string {
+  return path.join(dir, SWEEP_FILES[f]);
+}
+
+/** The folder of sweep `name`. */
+export function sweepDirOf(runsDir: string, name: string): string {
+  return path.join(runsDir, `sweep-${name}`);
+}
+
+/** A trial's run folder relative to its sweep folder: trials/trial-<hash>, then -2, -3… for the k-th of that name. */
+export function trialRel(hash: string, k = 1): string {
+  return path.join(SWEEP_FILES.trials, `trial-${hash}${k > 1 ? `-${k}` : ''}`);
+}
+
+/** Create a fresh run folder; never reuses an existing one. */
+export function createRunDir(runsDir: string, name: string, now = new Date()): string {
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p2(now.getMonth() + 1)}${p2(now.getDate())}-${p2(now.getHours())}${p2(now.getMinutes())}${p2(now.getSeconds())}`;
+  try {
+    fs.mkdirSync(runsDir, { recursive: true });
+  } catch (e) {
+    throw new RunIoError(ioErrorMessage('create the runs folder', runsDir, e));
+  }
+  for (let k = 1; ; k++) {
+    const dir = path.join(runsDir, `${stamp}-${name}${k > 1 ? `-${k}` : ''}`);
+    try {
+      fs.mkdirSync(dir);
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new RunIoError(ioErrorMessage('create the run folder', dir, e));
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/** A run folder's summary.json: how the run ended, its accuracies, its times and its engine. */
+import type { ModelSpec } from '../models/model.js';
+import { writeJsonAtomic } from './atomic.js';
+import { runFile } from './layout.js';
+
+export interface Summary {
+  status: 'ok' | 'diverged' | 'interrupted';
+  error?: string;
+  name: string;
+  dataset: string;
+  model: ModelSpec;
+  engine: string;
+  engineDetail: string;
+  iterations: number;
+  epochs: number;
+  initialLoss: number;
+  expectedInitialLoss: number;
+  finalLoss: number | null;
+  finalTrainAcc: number | null;
+  finalValAcc: number | null;
+  bestValAcc: number | null;
+  /** Train accuracy of the best parameters (measured in the same epoch as bestValAcc). */
+  bestTrainAcc: number | null;
+  bestEpoch: number | null;
+  testAcc: number | null;
+  seconds: { load: number; train: number; total: number };
+  examplesPerSecond: number | null;
+  /** Peak resident memory of the process when the run ended, in MB (a sweep's trials share one process). */
+  peakRssMB?: number;
+  checkpoint: string | null;
+}
+
+/** What a run is, known before it trains: the fields every summary has, however the run ends. */
+export type RunFacts = Pick<Summary, 'name' | 'dataset' | 'model' | 'engine' | 'engineDetail' | 'iterations' | 'epochs' | 'initialLoss' | 'expectedInitialLoss'>;
+
+/** How a run ended: the status and whatever was measured; a result left out is null in the summary. */
+export type RunEnd = Pick<Summary, 'status' | 'seconds' | 'checkpoint'> & Partial<Omit<Summary, keyof RunFacts | 'status' | 'seconds' | 'checkpoint'>>;
+
+/** The summary of a run (fields in the order summary.json has always had them). */
+export function makeSummary(facts: RunFacts, end: RunEnd): Summary {
+  return {
+    ...facts,
+    status: end.status,
+    ...(end.error !== undefined ? { error: end.error } : {}),
+    finalLoss: end.finalLoss ?? null,
+    finalTrainAcc: end.finalTrainAcc ?? null,
+    finalValAcc: end.finalValAcc ?? null,
+    bestValAcc: end.bestValAcc ?? null,
+    bestTrainAcc: end.bestTrainAcc ?? null,
+    bestEpoch: end.bestEpoch ?? null,
+    testAcc: end.testAcc ?? null,
+    seconds: end.seconds,
+    examplesPerSecond: end.examplesPerSecond ?? null,
+    ...(end.peakRssMB !== undefined ? { peakRssMB: end.peakRssMB } : {}),
+    checkpoint: end.checkpoint,
+  };
+}
+
+/** Write run folder `dir`'s summary.json, atomically: a sweep takes a folder that has one as finished. */
+export function writeSummary(dir: string, summary: Summary): void {
+  writeJsonAtomic(runFile(dir, 'summary'), summary);
+}
