@@ -9,7 +9,7 @@
  * its floor raised to what the centred difference can resolve (linalg/gradcheck.ts judgedError),
  * so a correct gradient is not failed for round-off at coordinates whose gradient is tiny.
  */
-import { ConfigError, DATASETS, DEFAULTS, KEY_BY_NAME, MODELS, checkValue, resolveConfig } from '../config/config.js';
+import { ConfigError, DEFAULTS, KEY_BY_NAME, checkValue, configKey, resolveConfig } from '../config/config.js';
 import { type Values, keyKinds } from '../config/keys.js';
 import { softmaxLossNaive, softmaxLossVectorized } from '../layers/softmax_naive.js';
 import type { Mat } from '../linalg/mat.js';
@@ -28,11 +28,14 @@ const H = 1e-5; // centered-difference step on unit-scale inputs, as cs231n uses
 const INIT_STD = 0.1; // weights of the random problem
 const INIT_STD_DEV = 1e-4; // weights on the dev rows, as cs231n
 
-const { str, bool, oneOf, num, int } = keyKinds();
+const { str, bool, num, int } = keyKinds();
 
-/** gradcheck's options: `train gradcheck --help` and the checks of what is typed come from here. */
+/**
+ * gradcheck's options: `train gradcheck --help` and the checks of what is typed come from here.
+ * model, dataset, data-dir and num-dev are the config keys of that name (--dev builds a config from them).
+ */
 export const GRADCHECK_OPTIONS = {
-  model: oneOf(MODELS, { default: 'softmax', doc: 'model to check' }),
+  model: { ...configKey('model', 'model to check'), default: DEFAULTS.model },
   /** Checked as the config's hidden, with --model mlp only. */
   hidden: str({ default: '7', doc: 'MLP hidden sizes, comma-separated' }),
   reg: num({ default: 0.1, min: 0, doc: 'L2 strength (reg·ΣW²)' }),
@@ -45,9 +48,9 @@ export const GRADCHECK_OPTIONS = {
       'check on the dev rows of the real data (preprocessed as training does) instead of a random problem; as in cs231n, meant for softmax ' +
       '(an MLP on real rows has ReLU kinks within a nudge of the step, which the check then reports as unresolved)',
   }),
-  dataset: oneOf(DATASETS, { default: DEFAULTS.dataset, doc: 'dataset for --dev' }),
-  dataDir: str({ doc: 'dataset location for --dev' }),
-  numDev: int({ default: DEFAULTS.numDev, min: 1, doc: 'dev rows for --dev' }),
+  dataset: { ...configKey('dataset', 'dataset for --dev'), default: DEFAULTS.dataset },
+  dataDir: configKey('dataDir', 'dataset location for --dev'),
+  numDev: { ...configKey('numDev', 'dev rows for --dev'), default: DEFAULTS.numDev },
   initStd: num({ min: 0, exclusiveMin: true, defaultText: `${INIT_STD}; ${INIT_STD_DEV.toExponential()} with --dev`, doc: 'weights start as init-std·N(0,1)' }),
   step: num({ min: 0, exclusiveMin: true, defaultText: `${H.toExponential()}, or ${H.toExponential()}/max|x| when inputs exceed 1 (raw pixels)`, doc: 'centered-difference step h' }),
   compareNaive: bool({ doc: 'also run the looped softmax loss beside the vectorized one: both losses, the gradient difference, both timings' }),

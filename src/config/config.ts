@@ -120,6 +120,15 @@ export const PRESETS: Record<PresetName, Partial<Config>> = Object.fromEntries(
   PRESET_NAMES.map((p) => [p, Object.fromEntries(KEYS.filter((d) => d.presets && p in d.presets).map((d) => [d.key, d.presets![p]]))]),
 ) as Record<PresetName, Partial<Config>>;
 
+/**
+ * Config key `key` as an option of a sub-command that passes it on to a config: its kind and
+ * checks, without its default (the sub-command gives its own, or none); `doc` says what it means there.
+ */
+export function configKey<K extends keyof Config>(key: K, doc?: string): KeySpec<Config[K]> {
+  const { kind, choices, min, exclusiveMin, max, nonEmpty } = KEY_BY_NAME.get(key)!;
+  return { kind, doc: doc ?? KEY_BY_NAME.get(key)!.doc, choices, min, exclusiveMin, max, nonEmpty } as KeySpec<Config[K]>;
+}
+
 /** Check a partial config (from a file or flags): unknown keys and bad values are errors. */
 export function checkPartial(obj: unknown, origin: string): Partial<Config> {
   if (!isObj(obj)) {
