@@ -18,10 +18,10 @@ import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engine.js';
 import { ConfigError, type KeySpec, type ValueOf, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
-export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf, showValue } from './keys.js';
+export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
 
 export const DATASETS = ['mnist', 'cifar'] as const;
-export const MODELS = ['softmax', 'mlp'] as const;
+const MODELS = ['softmax', 'mlp'] as const;
 export type DatasetName = (typeof DATASETS)[number];
 export type ModelKind = (typeof MODELS)[number];
 
@@ -33,7 +33,7 @@ export type ModelKind = (typeof MODELS)[number];
  * mnist-*: pixels scaled to [0,1] before the mean is subtracted; the usual 55,000/5,000
  * train/val split (5,000 val rows pick the best epoch more reliably than 1,000).
  */
-export const PRESET_NAMES = ['cifar-softmax', 'cifar-mlp', 'mnist-softmax', 'mnist-mlp'] as const satisfies readonly `${DatasetName}-${ModelKind}`[];
+const PRESET_NAMES = ['cifar-softmax', 'cifar-mlp', 'mnist-softmax', 'mnist-mlp'] as const satisfies readonly `${DatasetName}-${ModelKind}`[];
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 const { str, bool, oneOf, num, int, count, intList } = keyKinds<PresetName>();
@@ -125,8 +125,8 @@ export const PRESETS: Record<PresetName, Partial<Config>> = Object.fromEntries(
  * checks, without its default (the sub-command gives its own, or none); `doc` says what it means there.
  */
 export function configKey<K extends keyof Config>(key: K, doc?: string): KeySpec<Config[K]> {
-  const { kind, choices, min, exclusiveMin, max, nonEmpty } = KEY_BY_NAME.get(key)!;
-  return { kind, doc: doc ?? KEY_BY_NAME.get(key)!.doc, choices, min, exclusiveMin, max, nonEmpty } as KeySpec<Config[K]>;
+  const { key: _, default: __, presets: ___, ...def } = KEY_BY_NAME.get(key)!;
+  return { ...def, doc: doc ?? def.doc } as KeySpec<Config[K]>;
 }
 
 /** Check a partial config (from a file or flags): unknown keys and bad values are errors. */

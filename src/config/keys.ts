@@ -9,7 +9,7 @@ import { z } from 'zod';
 
 export class ConfigError extends Error {}
 
-export type Kind = 'string' | 'number' | 'int' | 'count' | 'intList' | 'enum' | 'bool';
+type Kind = 'string' | 'number' | 'int' | 'count' | 'intList' | 'enum' | 'bool';
 export type Count = number | 'all';
 
 /** One key: T is the type of its value, P the names of the presets that may set it. */
