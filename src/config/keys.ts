@@ -1,0 +1,198 @@
+/**
+ * What a key accepts, written as data: its kind (the type of its value), its range or choices,
+ * its default and its one-line doc. The config table (config.ts) and the option tables of the
+ * sub-commands (gradcheck's) are written with these constructors; each key's zod schema, the
+ * words of its error messages, its --help line and its TypeScript type all come from its entry.
+ */
+import * as fs from 'node:fs';
+import { z } from 'zod';
+
+export class ConfigError extends Error {}
+
+type Kind = 'string' | 'number' | 'int' | 'count' | 'intList' | 'enum' | 'bool';
+export type Count = number | 'all';
+
+/** One key: T is the type of its value, P the names of the presets that may set it. */
+export interface KeySpec<T = unknown, P extends string = string> {
+  readonly kind: Kind;
+  /** The one-line doc: the key's --help line. */
+  readonly doc: string;
+  /** Absent: the key has no default of its own (the command decides, or it stays unset). */
+  readonly default?: T;
+  /** What --help shows as the default, where the default depends on something else. */
+  readonly defaultText?: string;
+  readonly choices?: readonly string[];
+  /** Smallest allowed value; `exclusiveMin` makes it strict. */
+  readonly min?: number;
+  readonly exclusiveMin?: boolean;
+  readonly max?: number;
+  /** A string key that cannot be empty (a folder name). */
+  readonly nonEmpty?: boolean;
+  /** The value each preset that changes this key gives it. */
+  readonly presets?: Partial<Record<P, T>>;
+}
+
+/** A key with a default: its value is never unset. */
+export type Defaulted<T, P extends string = string> = KeySpec<T, P> & { readonly default: T };
+
+/** The type of a key's value. */
+export type ValueOf<S> = S extends KeySpec<infer T, infer _P> ? T : never;
+
+/** The values of a table of keys: those with a default are always there, the others may be unset. */
+export type Values<Tbl extends Record<string, KeySpec>> = { -readonly [K in keyof Tbl as Tbl[K] extends { default: unknown } ? K : never]: ValueOf<Tbl[K]> } & {
+  -readonly [K in keyof Tbl as Tbl[K] extends { default: unknown } ? never : K]?: ValueOf<Tbl[K]>;
+};
+
+type Opts<T, P extends string> = Omit<KeySpec<T, P>, 'kind' | 'choices'>;
+
+/** A constructor of keys of one kind; with a default it makes a Defaulted key. */
+interface Make<T, P extends string, Extra = object> {
+  (d: Opts<T, P> & Extra & { default: T }): Defaulted<T, P>;
+  (d: Opts<T, P> & Extra): KeySpec<T, P>;
+}
+
+/**
+ * The constructors of keys whose presets are named P: `keyKinds<PresetName>()` in the config
+ * table, `keyKinds()` for a sub-command's options (which have no presets).
+ */
+export function keyKinds<P extends string = never>() {
+  const make = <T, Extra = object>(kind: Kind): Make<T, P, Extra> => ((d: Opts<T, P>) => ({ kind, ...d })) as Make<T, P, Extra>;
+  function oneOf<const C extends readonly string[]>(choices: C, d: Opts<C[number], P> & { default: C[number] }): Defaulted<C[number], P>;
+  function oneOf<const C extends readonly string[]>(choices: C, d: Opts<C[number], P>): KeySpec<C[number], P>;
+  function oneOf(choices: readonly string[], d: Opts<string, P>): KeySpec<string, P> {
+    return { kind: 'enum', choices, ...d };
+  }
+  return {
+    str: make<string, { nonEmpty?: boolean }>('string'),
+    bool: make<boolean>('bool'),
+    oneOf,
+    /** A finite number. */
+    num: make<number>('number'),
+    int: make<number>('int'),
+    /** An integer or "all". */
+    count: make<Count>('count'),
+    /** A list of integers; on the command line, comma-separated. */
+    intList: make<number[]>('intList'),
+  };
+}
+
+/** camelCase key → --kebab-case flag. */
+export function flagOf(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Strings from the command line become numbers; anything else is left for the schema to judge. */
+const toNumber = (v: unknown): unknown => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v);
+
+/** The zod schema of one key: its type, its range, and the conversions a flag's text needs. */
+export function schemaOf(def: KeySpec): z.ZodType {
+  const bounded = (n: z.ZodNumber): z.ZodNumber => {
+    let t = n;
+    if (def.min !== undefined) t = def.exclusiveMin ? t.gt(def.min) : t.gte(def.min);
+    if (def.max !== undefined) t = t.lte(def.max);
+    return t;
+  };
+  switch (def.kind) {
+    case 'string':
+      return def.nonEmpty ? z.string().min(1) : z.string();
+    case 'bool':
+      return z.boolean();
+    case 'enum':
+      return z.enum(def.choices as [string, ...string[]]);
+    case 'number':
+      return z.preprocess(toNumber, bounded(z.number()));
+    case 'int':
+      return z.preprocess(toNumber, bounded(z.number().int()));
+    case 'count':
+      return z.union([z.literal('all'), z.preprocess(toNumber, bounded(z.number().int()))]);
+    case 'intList':
+      return z.preprocess(
+        (v) => (typeof v === 'string' ? v.split(',') : typeof v === 'number' ? [v] : v),
+        z.array(z.preprocess(toNumber, bounded(z.number().int()))).min(1),
+      );
+  }
+}
+
+/** A key's range in words: "> 0", "≥ 0 and ≤ 1". */
+export function rangeOf(def: KeySpec): string {
+  const lo = def.min === undefined ? '' : def.exclusiveMin ? `> ${def.min}` : `≥ ${def.min}`;
+  const hi = def.max === undefined ? '' : `≤ ${def.max}`;
+  return [lo, hi].filter(Boolean).join(' and ');
+}
+
+/** What a key allows, in words, for error messages. */
+function allowed(def: KeySpec): string {
+  const range = rangeOf(def);
+  switch (def.kind) {
+    case 'string':
+      return def.nonEmpty ? 'a non-empty string' : 'a string';
+    case 'bool':
+      return 'true or false';
+    case 'enum':
+      return `one of ${def.choices!.join(', ')}`;
+    case 'number':
+      return `a number ${range}`;
+    case 'int':
+      return `an integer ${range}`;
+    case 'count':
+      return `"all" or an integer ${range}`;
+    case 'intList':
+      return `a list of integers ${range}, e.g. 500,100`;
+  }
+}
+
+/**
+ * A value as the user wrote it, for error messages. JSON.stringify would print NaN and Infinity
+ * as null; a number flag arrives as its text (`--lr abc`), shown as typed.
+ */
+export function showValue(def: KeySpec, raw: unknown, origin = ''): string {
+  if (typeof raw === 'number' && !Number.isFinite(raw)) {
+    // JSON has no Infinity: a file gets one only from a literal too large for a float64, such as 1e999.
+    return Number.isNaN(raw) ? 'NaN' : `${raw} (a number too large for a float64, such as 1e999)`;
+  }
+  if (origin === 'command line' && typeof raw === 'string' && (def.kind === 'number' || def.kind === 'int') && /^\S+$/.test(raw)) return raw;
+  return JSON.stringify(raw) ?? String(raw);
+}
+
+/** Validate one value of key `key` against its schema; the error names the key, the value and what is allowed. */
+export function checkValue(def: KeySpec & { key: string }, raw: unknown, origin: string): unknown {
+  const r = schemaOf(def).safeParse(raw);
+  if (!r.success) throw new ConfigError(`${origin}: ${def.key} = ${showValue(def, raw, origin)} is not allowed: expected ${allowed(def)}`);
+  return r.data;
+}
+
+/** A default as --help shows it: 500,100 for a list, "" for an empty string. */
+export function showDefault(v: unknown): string {
+  return Array.isArray(v) ? v.join(',') : v === '' ? '""' : String(v);
+}
+
+/**
+ * JSON text of a config or sweep file, parsed. A leading byte-order mark (which some editors
+ * write) is skipped; a syntax error names the file.
+ */
+export function parseJsonText(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw new ConfigError(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A JSON file the user wrote (a config file, a run's config.json, a sweep file or its base),
+ * parsed; `what` names it in errors ("config file x.json"): one that cannot be read says why in
+ * words, one of bad JSON says where, and a leading BOM (as editors on Windows write) is accepted.
+ */
+export function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new ConfigError(`cannot read ${what}: ${why}`);
+  }
+  return parseJsonText(text, what);
+}
