@@ -10,7 +10,8 @@ import type { Labels, LossResult, Model } from '../src/models/model.js';
 import { allocParams } from '../src/models/params.js';
 import { sgdInit, sgdStep, lrAtEpoch } from '../src/optim/sgd.js';
 import { Batcher } from '../src/train/batch.js';
-import { DivergedError, iterationsPerEpoch, train, type EpochEvent } from '../src/train/trainer.js';
+import { iterationsPerEpoch } from '../src/config/config.js';
+import { DivergedError, train, type EpochEvent } from '../src/train/trainer.js';
 
 /**
  * One parameter w; gradient 1 each step (so w falls by lr each step); scores put class 0 ahead

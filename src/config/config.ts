@@ -164,7 +164,7 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
   const user = { ...file, ...flags };
   if (user.epochs !== undefined && user.iterations === undefined) cfg.iterations = 0;
   if (!cfg.name) cfg.name = `${cfg.dataset}-${cfg.model}`;
-  if (!/^[A-Za-z0-9._-]+$/.test(cfg.name)) {
+  if (!isFolderName(cfg.name)) {
     throw new ConfigError(`name = ${JSON.stringify(cfg.name)} is not allowed: use letters, digits, '.', '_' and '-' only`);
   }
   return cfg;
@@ -187,12 +187,22 @@ export interface DataShape {
   classes: number;
 }
 
+/** A run or sweep name, which becomes part of a folder name: letters, digits, '.', '_' and '-'. */
+export function isFolderName(name: unknown): name is string {
+  return typeof name === 'string' && /^[A-Za-z0-9._-]+$/.test(name);
+}
+
+/** Number of steps in one epoch: max(floor(N / B), 1), as cs231n's Solver. */
+export function iterationsPerEpoch(numTrain: number, batchSize: number): number {
+  return Math.max(Math.floor(numTrain / batchSize), 1);
+}
+
 /**
  * The length of a run on a training split of numTrain records: SGD steps per epoch (at least 1)
  * and in all (iterations, or epochs × steps per epoch, at least 1).
  */
 export function scheduleOf(cfg: Pick<Config, 'batchSize' | 'iterations' | 'epochs'>, numTrain: number): { perEpoch: number; steps: number } {
-  const perEpoch = Math.max(Math.floor(numTrain / cfg.batchSize), 1);
+  const perEpoch = iterationsPerEpoch(numTrain, cfg.batchSize);
   return { perEpoch, steps: cfg.iterations > 0 ? cfg.iterations : Math.max(1, Math.round(cfg.epochs * perEpoch)) };
 }
 

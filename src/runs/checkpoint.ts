@@ -30,7 +30,7 @@ import type { ModelSpec } from '../models/model.js';
 import type { ParamSpec } from '../models/params.js';
 import type { RngState } from '../linalg/rng.js';
 import { writeFileAtomic } from './atomic.js';
-import { isObj } from './read.js';
+import { isObj } from '../config/keys.js';
 
 export const CKPT_MAGIC = 'TSNNCKPT';
 export const CKPT_VERSION = 2;

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import type { Config } from '../config/config.js';
+import { isObj } from '../config/keys.js';
 import { DataError } from '../data/errors.js';
 import { ioErrorMessage, RunIoError } from './atomic.js';
 import { readJsonl } from './jsonl.js';
@@ -13,8 +14,6 @@ import type { SweepResults } from './results.js';
 import type { Summary } from './summary.js';
 
 type Obj = Record<string, unknown>;
-/** A JSON object: not null, not an array. */
-export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const show = (v: unknown) => {
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}…` : s;

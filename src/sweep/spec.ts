@@ -16,9 +16,9 @@
  * every trial, since the preprocessed data is loaded once for all of them.
  */
 import * as path from 'node:path';
-import { type Config, ConfigError, KEY_BY_NAME, checkPartial, checkValue, readJsonFile, resolveConfig } from '../config/config.js';
+import { type Config, ConfigError, KEY_BY_NAME, checkPartial, checkValue, isFolderName, readJsonFile, resolveConfig } from '../config/config.js';
 import { Rng } from '../linalg/rng.js';
-import { isObj } from '../runs/read.js';
+import { isObj } from '../config/keys.js';
 
 export const SWEEPABLE = ['lr', 'reg', 'hidden', 'batchSize', 'lrDecay', 'iterations', 'epochs', 'initStd', 'momentum', 'sampling', 'seed'] as const;
 export type SweepKey = (typeof SWEEPABLE)[number];
@@ -61,7 +61,7 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
     }
   }
   const name = obj.name === undefined ? path.basename(origin).replace(/\.json$/, '').replace(/^sweep-/, '') : obj.name;
-  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) {
+  if (!isFolderName(name)) {
     throw new ConfigError(`${origin}: name = ${JSON.stringify(name)} is not allowed: use letters, digits, '.', '_' and '-'`);
   }
   let base: Partial<Config> = {};

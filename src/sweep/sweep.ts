@@ -35,7 +35,8 @@ import type { FromWorker, ToWorker } from './protocol.js';
 import { buildSweepReport } from '../report/sweep_report.js';
 import { acquireSweepLock } from '../runs/lock.js';
 import { runFile, SWEEP_FILES, sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
-import { isObj, readJsonOrNull } from '../runs/read.js';
+import { isObj } from '../config/keys.js';
+import { readJsonOrNull } from '../runs/read.js';
 import { type SweepSpec, type Trial, describeParams, expandTrials, readSweepFile } from './spec.js';
 
 export interface SweepOptions {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import pino from 'pino';
-import { type Config, checkAgainstData } from '../config/config.js';
+import { type Config, checkAgainstData, scheduleOf } from '../config/config.js';
 import { initEngine } from '../linalg/engine.js';
 import type { Engine } from '../linalg/matmul.js';
 import { Rng } from '../linalg/rng.js';
@@ -23,7 +23,7 @@ import { createRunDir, RUN_FILES, runFile } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
 import { makeSummary, writeSummary, type RunFacts, type Summary } from '../runs/summary.js';
 import { JsonlWriter } from '../runs/jsonl.js';
-import { DivergedError, InterruptedError, initialLossCheck, iterationsPerEpoch, train, type EpochEvent, type IterationEvent, type ResumePoint } from './trainer.js';
+import { DivergedError, InterruptedError, initialLossCheck, train, type EpochEvent, type IterationEvent, type ResumePoint } from './trainer.js';
 
 /** What the console layer implements (progress bar on a TTY, plain lines otherwise). */
 export interface RunUi {
@@ -185,8 +185,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   }
 
   // Train.
-  const perEpoch = iterationsPerEpoch(data.train.n, cfg.batchSize);
-  const iterations = cfg.iterations > 0 ? cfg.iterations : Math.max(1, Math.round(cfg.epochs * perEpoch));
+  const { perEpoch, steps: iterations } = scheduleOf(cfg, data.train.n);
   const epochs = Math.ceil(iterations / perEpoch);
   const trainAccRows = Math.min(cfg.trainAccSamples, data.train.n);
   const accIdx = rng.choice(data.train.n, trainAccRows);

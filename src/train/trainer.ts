@@ -99,11 +99,6 @@ export class DivergedError extends Error {
   }
 }
 
-/** Number of steps in one epoch: max(floor(N / B), 1), as cs231n's Solver. */
-export function iterationsPerEpoch(numTrain: number, batchSize: number): number {
-  return Math.max(Math.floor(numTrain / batchSize), 1);
-}
-
 /**
  * Train `model` in place. `trainAcc` is the fixed subsample of training rows that train accuracy
  * is measured on. Throws DivergedError on a NaN/Inf loss (after the listener has seen every
