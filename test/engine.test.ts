@@ -12,7 +12,7 @@ import { initEngine } from '../src/linalg/engine.js';
 import { liveTensors } from '../src/linalg/engines/tfjs.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
 import { openblas } from '../src/linalg/engines/openblas.js';
-import { cutBySpeed } from '../src/linalg/engines/wasm.js';
+import { cutBySpeed } from '../src/linalg/engines/cuts.js';
 import { blockProduct } from '../src/linalg/engines/wasm_block.js';
 import { axpy, axpyRange, axpySumSq, axpySumSqRange, dot, dotRange, gatherRows } from '../src/linalg/blas1.js';
 import { getEngine, matmul, useEngine } from '../src/linalg/matmul.js';

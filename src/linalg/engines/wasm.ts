@@ -16,12 +16,10 @@ import type { Mat } from '../mat.js';
 import { type Block, MIN_PARALLEL_ELEMENTS, MIN_PARALLEL_SIMD, Speeds, blocksOf, planProduct, splitKBlocks, vectorParts } from './cuts.js';
 import { gemmVariant } from './gemm.js';
 import { type BlockKernel, type KernelSpec, startKernel } from './kernels.js';
-import { type BlockTask, ThreadPool, type VectorOp } from './pool.js';
+import { type BlockTask, ThreadPool, VECTOR_OPS, type VectorOp } from './pool.js';
 import { JS_PASSES, vectorPair, weightPasses } from './simd.js';
 import { activeTf } from './tfjs.js';
 import { type Engine, type EngineDescriptor, type NotStarted, firstLine } from './types.js';
-
-export { cutBySpeed } from './cuts.js';
 
 export type WasmEngine = Engine & { threads: number; close(): Promise<void> };
 /** The engine of each kernel ('wasm': TensorFlow.js; 'simd-plain', 'simd-fused': gemm.wat). */
@@ -109,8 +107,8 @@ async function startWasmEngine(spec: KernelSpec, n: number): Promise<WasmEngine>
   };
 
   /** Vector pass `name` over x and y, on all threads when the arrays are shared and the pass is big enough. */
-  const pass = (name: VectorOp, alpha: number, x: Float32Array, y: Float32Array, simdOp: boolean): number => {
-    const passes = simdOp ? weightPasses(x, y) : JS_PASSES;
+  const pass = (name: VectorOp, alpha: number, x: Float32Array, y: Float32Array): number => {
+    const passes = VECTOR_OPS[name].simd ? weightPasses(x, y) : JS_PASSES;
     const min = passes !== JS_PASSES ? MIN_PARALLEL_SIMD : MIN_PARALLEL_ELEMENTS;
     const parts = vectorParts(y.length, [x, y].every(isShared), n, min);
     return pool.vectorPass(name, parts, passes, alpha, x, y);
@@ -136,15 +134,15 @@ async function startWasmEngine(spec: KernelSpec, n: number): Promise<WasmEngine>
     },
 
     axpy(alpha: number, x: Float32Array, y: Float32Array) {
-      pass('axpy', alpha, x, y, true);
+      pass('axpy', alpha, x, y);
     },
 
     dot(x: Float32Array, y: Float32Array): number {
-      return pass('dot', 0, x, y, false);
+      return pass('dot', 0, x, y);
     },
 
     axpySumSq(alpha: number, x: Float32Array, y: Float32Array): number {
-      return pass('axpySumSq', alpha, x, y, true);
+      return pass('axpySumSq', alpha, x, y);
     },
 
     gatherRows(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>) {
