@@ -29,11 +29,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/config/config.js';
 import { initEngine, type BackendChoice } from '../src/linalg/engine.js';
-import { matmul, setEngine, type Engine } from '../src/linalg/matmul.js';
+import { matmul, useEngine, type Engine } from '../src/linalg/matmul.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
-import { allocFloat, type Mat } from '../src/linalg/mat.js';
+import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
+import { createWorkspace } from '../src/models/buffers.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
 import { Batcher } from '../src/train/batch.js';
 import { accuracy } from '../src/models/evaluate.js';
@@ -122,7 +123,7 @@ async function rounds(what: string, unit: string, ours: (e: Engine) => Promise<n
   const samples: Sample[] = [];
   for (let r = 0; r < n; r++) {
     const turns: (() => Promise<void>)[] = takers.map((e) => async () => {
-      setEngine(e);
+      useEngine(e);
       samples.push({ side: e.name, round: r, value: await ours(e) });
     });
     if (peer && peerReq) turns.push(async () => void samples.push({ side: 'numpy', round: r, value: await peerReq() }));
@@ -157,19 +158,18 @@ if (ONLY.has('load')) {
 }
 // The rows each engine's figures read, loaded under that engine as its own training runs load them
 // (run.ts inits the engine first): in shared memory for the threaded wasm engine, whose workers read
-// them in place; in plain memory on huge pages for the native engine (mat.ts allocFloat).
+// them in place; in plain memory on huge pages for the native engine (each engine's allocator, engine.alloc).
 const figureData = new Map<string, { soft: RunData; mlp: RunData }>();
 if (ONLY.has('train') || ONLY.has('eval')) {
   for (const e of engines) {
-    setEngine(e);
-    figureData.set(e.name, { soft: await loadRunData(cifarCfg('softmax')), mlp: await loadRunData(cifarCfg('mlp')) });
+    figureData.set(e.name, { soft: await loadRunData(cifarCfg('softmax'), { alloc: e.alloc }), mlp: await loadRunData(cifarCfg('mlp'), { alloc: e.alloc }) });
   }
 }
 const dataOf = (e: Engine, model: 'soft' | 'mlp'): RunData => figureData.get(e.name)![model];
 
 // ---- matrix products on the shapes training uses ------------------------------------------------------
-const rand = (r: number, c: number, rng: Rng): Mat<Float32Array> => {
-  const m = { rows: r, cols: c, data: allocFloat(Float32Array, r * c) }; // in the memory the engine wants, as training's
+const rand = (r: number, c: number, rng: Rng, e: Engine): Mat<Float32Array> => {
+  const m = { rows: r, cols: c, data: e.alloc.float(Float32Array, r * c) }; // in the memory the engine wants, as training's
   rng.fillNormal(m.data);
   return m;
 };
@@ -191,11 +191,11 @@ for (const [m, k, n, ta, tb] of ONLY.has('matmul') ? SHAPES : []) {
   await rounds(
     name,
     'GF/s',
-    () => {
+    (e) => {
       const rng = new Rng(1);
-      const a = ta ? rand(k, m, rng) : rand(m, k, rng);
-      const b = tb ? rand(n, k, rng) : rand(k, n, rng);
-      const out = rand(m, n, rng);
+      const a = ta ? rand(k, m, rng, e) : rand(m, k, rng, e);
+      const b = tb ? rand(n, k, rng, e) : rand(k, n, rng, e);
+      const out = rand(m, n, rng, e);
       const f = () => matmul(a, b, out, { transA: ta, transB: tb });
       for (let i = 0; i < 5; i++) f();
       const t = performance.now();
@@ -222,14 +222,14 @@ for (const c of ONLY.has('train') ? CASES : []) {
       // first, untimed, as the peer's set-up is (peer_numpy.py subtracts its train_* with 0 iterations).
       const d = dataOf(e, c.data).data;
       const rng = new Rng(0);
-      const model = createModel({ kind: c.hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden: c.hidden, numClasses: 10 }, { initStd: 1e-4, reg: 1e-3 }, rng);
-      model.reuseBuffers = true;
-      const batcher = new Batcher(d.train, 200, 'replacement');
+      const model = createModel({ kind: c.hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden: c.hidden, numClasses: 10 }, { initStd: 1e-4, reg: 1e-3, alloc: e.alloc }, rng);
+      const ws = createWorkspace(model.params, e.alloc);
+      const batcher = new Batcher(d.train, 200, 'replacement', e.alloc);
       const opt = sgdInit(model.params.flat.length, 0);
       const t = performance.now();
       for (let i = 0; i < c.iters; i++) {
         batcher.next(rng);
-        const { grads } = model.loss(batcher.X, batcher.y);
+        const { grads } = model.loss(batcher.X, batcher.y, ws);
         sgdStep(model.params.flat, grads.flat, 1e-7, 0, opt);
       }
       return (performance.now() - t) / c.iters;
@@ -250,10 +250,10 @@ for (const [what, d, hidden, req] of [
     (e) => {
       const data = dataOf(e, d).data;
       // Made under the engine being measured, so its buffers are in the memory that engine wants.
-      const model = createModel({ kind: hidden.length ? 'mlp' : 'softmax', inputDim: data.dim, hidden: [...hidden], numClasses: 10 }, { initStd: 1e-3, reg: 0 }, new Rng(0));
-      model.reuseBuffers = true;
+      const model = createModel({ kind: hidden.length ? 'mlp' : 'softmax', inputDim: data.dim, hidden: [...hidden], numClasses: 10 }, { initStd: 1e-3, reg: 0, alloc: e.alloc }, new Rng(0));
+      const ws = createWorkspace(model.params, e.alloc);
       const t = performance.now();
-      accuracy(model, data.train);
+      accuracy(model, data.train, ws);
       return (performance.now() - t) / 1000;
     },
     peer ? async () => (await peer.ask(req)).seconds : undefined,

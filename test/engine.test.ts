@@ -5,17 +5,18 @@
  * load says why.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine } from '../src/linalg/engine.js';
 import { liveTensors } from '../src/linalg/engines/tfjs.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
-import { loadOpenblasEngine } from '../src/linalg/engines/openblas.js';
-import { cutBySpeed } from '../src/linalg/engines/wasm.js';
+import { openblas } from '../src/linalg/engines/openblas.js';
+import { cutBySpeed } from '../src/linalg/engines/cuts.js';
 import { blockProduct } from '../src/linalg/engines/wasm_block.js';
 import { axpy, axpyRange, axpySumSq, axpySumSqRange, dot, dotRange, gatherRows } from '../src/linalg/blas1.js';
-import { getEngine, matmul, setEngine } from '../src/linalg/matmul.js';
-import { allocFloat, allocInt32, type Mat } from '../src/linalg/mat.js';
+import { getEngine, matmul, useEngine } from '../src/linalg/matmul.js';
+import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 
 function randMat(rows: number, cols: number, rng: Rng): Mat<Float32Array> {
@@ -40,7 +41,7 @@ function relDiff(x: Float32Array, y: Float32Array): number {
   return num / den;
 }
 
-const native = loadOpenblasEngine();
+const native = await openblas.start(os.availableParallelism());
 /** CI builds the addon and sets TSNN_REQUIRE_OPENBLAS=1, so there a missing native engine fails instead of skipping. */
 const requireNative = process.env.TSNN_REQUIRE_OPENBLAS === '1';
 const nativeSkip = 'reason' in native && !requireNative ? `native engine unavailable: ${native.reason}` : false;
@@ -65,15 +66,15 @@ for (const backend of ['openblas', 'simd', 'wasm', 'cpu'] as const) {
     ];
     for (const [a, b, transA, transB] of cases) {
       const got = matmul(a, b, undefined, { transA, transB });
-      setEngine(referenceEngine);
+      useEngine(referenceEngine);
       const want = matmul(a, b, undefined, { transA, transB });
-      setEngine(engine);
+      useEngine(engine);
       assert.equal(got.rows, want.rows);
       assert.equal(got.cols, want.cols);
       const e = relDiff(got.data, want.data);
       assert.ok(e < 1e-4, `${backend} transA=${transA} transB=${transB}: relative difference ${e}`);
     }
-    setEngine(referenceEngine);
+    useEngine(referenceEngine);
   });
 }
 
@@ -97,7 +98,7 @@ test('openblas: axpy, dot and axpySumSq (the SGD step and the L2 term) agree wit
   assert.ok(relDiff(results[0].y2, results[1].y2) < 1e-6, 'axpySumSq: y');
   assert.ok(Math.abs(results[0].s - results[1].s) / results[1].s < 1e-6, `axpySumSq: Σx² ${results[0].s} vs ${results[1].s}`);
   assert.throws(() => axpy(1, x, y0.subarray(1)), /axpy: x has 100003 numbers but y has 100002/);
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });
 
 test('openblas: products of at most 16 columns (its narrow kernels: X·W and Xᵀ·dS of a softmax) agree with the reference loops to 1e-5, on every row remainder', { skip: nativeSkip }, async () => {
@@ -115,14 +116,14 @@ test('openblas: products of at most 16 columns (its narrow kernels: X·W and X�
     const engine = getEngine();
     for (const [a, b, transA] of cases) {
       const got = matmul(a, b, undefined, { transA });
-      setEngine(referenceEngine);
+      useEngine(referenceEngine);
       const want = matmul(a, b, undefined, { transA });
-      setEngine(engine);
+      useEngine(engine);
       const e = relDiff(got.data, want.data);
       assert.ok(e < 1e-5, `${threads} thread(s), ${got.rows}×${transA ? a.rows : a.cols}×${got.cols} transA=${transA}: relative difference ${e}`);
     }
   }
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });
 
 /** Linux's transparent huge pages setting ('always', 'madvise', 'never'), or null elsewhere. */
@@ -136,23 +137,22 @@ function thpMode(): string | null {
 /** Anonymous memory of this process on huge pages, in KiB. */
 const anonHugeKiB = (): number => Number(/AnonHugePages:\s+(\d+)/.exec(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'))?.[1] ?? NaN);
 
-test('openblas: a large array from allocFloat is on huge pages once written, as numpy puts its arrays', { skip: nativeSkip || (thpMode() !== 'madvise' ? `transparent huge pages are '${thpMode()}', not 'madvise'` : false) }, async () => {
+test('openblas: a large array from its allocator is on huge pages once written, as numpy puts its arrays', { skip: nativeSkip || (thpMode() !== 'madvise' ? `transparent huge pages are '${thpMode()}', not 'madvise'` : false) }, async () => {
   await initEngine('openblas');
-  assert.equal(typeof getEngine().adviseHugePages, 'function', 'the addon has the call (rebuild it with npm run build:native)');
   const before = anonHugeKiB();
-  const a = allocFloat(Float32Array, 16 << 20); // 64 MiB, as a data split is allocated
+  const a = getEngine().alloc.float(Float32Array, 16 << 20); // 64 MiB, as a data split is allocated
   a.fill(1); // the pages are faulted in here, after the advice
   const gained = anonHugeKiB() - before;
   // Every whole 2 MiB extent inside the array can be a huge page: at least 62 of its 64 MiB.
   assert.ok(gained >= 62 * 1024, `huge pages grew by ${gained} KiB for a 64 MiB array`);
   assert.equal(a[a.length - 1], 1);
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });
 
 /** Products shaped like a training step's, each [a, b, transA, transB]; the arrays are shared when `shared`. */
 function trainingProducts(rng: Rng, shared: boolean): [Mat<Float32Array>, Mat<Float32Array>, boolean, boolean][] {
   const mat = (rows: number, cols: number): Mat<Float32Array> => {
-    const m = { rows, cols, data: shared ? allocFloat(Float32Array, rows * cols) : new Float32Array(rows * cols) };
+    const m = { rows, cols, data: shared ? getEngine().alloc.float(Float32Array, rows * cols) : new Float32Array(rows * cols) };
     rng.fillNormal(m.data);
     return m;
   };
@@ -177,7 +177,7 @@ for (const backend of ['simd', 'wasm'] as const) test(`${backend} engine on 1, 2
       const rng = new Rng(17);
       results.push(trainingProducts(rng, shared).map(([a, b, transA, transB]) => matmul(a, b, undefined, { transA, transB }).data));
     }
-    setEngine(referenceEngine);
+    useEngine(referenceEngine);
     const rng = new Rng(17);
     trainingProducts(rng, shared).forEach(([a, b, transA, transB], i) => {
       const want = matmul(a, b, undefined, { transA, transB }).data;
@@ -231,15 +231,15 @@ test('wasm engine: a product cut by rows or by columns anywhere gives the same b
     }
     assert.ok(cut.data.every((v, j) => Object.is(v, whole.data[j])), `${byRows ? 'rows' : 'columns'} cut at ${cutsAt.join(', ')}`);
   }
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });
 
 test('wasm engine on 2 threads: axpySumSq (the L2 pass) updates y exactly as the JS loop and sums x² to 1e-12', async () => {
   const n = 300_007;
   const rng = new Rng(9);
   await initEngine('wasm', 2);
-  const x = allocFloat(Float32Array, n);
-  const y = allocFloat(Float32Array, n);
+  const x = getEngine().alloc.float(Float32Array, n);
+  const y = getEngine().alloc.float(Float32Array, n);
   rng.fillNormal(x);
   rng.fillNormal(y);
   const want = y.slice();
@@ -248,15 +248,15 @@ test('wasm engine on 2 threads: axpySumSq (the L2 pass) updates y exactly as the
   const s = axpySumSq(-0.37, x, y);
   assert.ok(y.every((v, i) => Object.is(v, want[i])), 'y += alpha·x, element for element');
   assert.ok(Math.abs(s - wantSum) <= 1e-12 * wantSum, `Σx² ${s} vs ${wantSum}`);
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });
 
 test('wasm engine on 2 threads: axpy is exactly the JS loop, dot agrees to 1e-12, on shared arrays', async () => {
   const n = 300_007;
   const rng = new Rng(8);
   await initEngine('wasm', 2);
-  const x = allocFloat(Float32Array, n);
-  const y = allocFloat(Float32Array, n);
+  const x = getEngine().alloc.float(Float32Array, n);
+  const y = getEngine().alloc.float(Float32Array, n);
   assert.ok(x.buffer instanceof SharedArrayBuffer, 'training buffers are shared while the threaded wasm engine is active');
   rng.fillNormal(x);
   rng.fillNormal(y);
@@ -267,8 +267,8 @@ test('wasm engine on 2 threads: axpy is exactly the JS loop, dot agrees to 1e-12
   const d = dot(x, y);
   assert.ok(y.every((v, i) => Object.is(v, want[i])), 'axpy');
   assert.ok(Math.abs(d - wantDot) <= 1e-12 * Math.abs(wantDot), `dot ${d} vs ${wantDot}`);
-  setEngine(referenceEngine);
-  assert.ok(!(allocFloat(Float32Array, 4).buffer instanceof SharedArrayBuffer), 'plain memory again on a single-threaded engine');
+  useEngine(referenceEngine);
+  assert.ok(!(getEngine().alloc.float(Float32Array, 4).buffer instanceof SharedArrayBuffer), 'plain memory again on a single-threaded engine');
 });
 
 test('openblas, simd and wasm agree to 1e-4 relative on the products of a training step', { skip: nativeSkip }, async () => {
@@ -285,24 +285,24 @@ test('openblas, simd and wasm agree to 1e-4 relative on the products of a traini
       assert.ok(e < 1e-4, `product ${i}: openblas and ${backends[k]} differ by ${e}`);
     });
   }
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });
 
 test('gatherRows copies the chosen rows (native memcpy, wasm threads, JS) and refuses an index outside the data', async () => {
   const backends = ['openblas', 'simd', 'wasm', 'js'] as const;
   for (const backend of backends) {
-    if (backend === 'openblas' && !('engine' in native)) continue;
+    if (backend === 'openblas' && 'reason' in native) continue;
     await initEngine(backend, 2);
     // Made under the engine, as training's are: shared memory for the threaded wasm engine, whose
     // workers then copy part of the rows (2,000 rows of 300: above its threshold for threads).
     const rng = new Rng(4);
-    const src = { rows: 2500, cols: 300, data: allocFloat(Float32Array, 2500 * 300) };
+    const src = { rows: 2500, cols: 300, data: getEngine().alloc.float(Float32Array, 2500 * 300) };
     rng.fillNormal(src.data);
-    const rows = allocInt32(2000);
+    const rows = getEngine().alloc.int32(2000);
     for (let i = 0; i < rows.length; i++) rows[i] = rng.int(src.rows);
     rows[0] = 2499;
     rows[1] = 0;
-    const dst = { rows: 2000, cols: 300, data: allocFloat(Float32Array, 2000 * 300).fill(NaN) };
+    const dst = { rows: 2000, cols: 300, data: getEngine().alloc.float(Float32Array, 2000 * 300).fill(NaN) };
     gatherRows(src, rows, dst);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
@@ -313,7 +313,7 @@ test('gatherRows copies the chosen rows (native memcpy, wasm threads, JS) and re
     assert.throws(() => gatherRows(src, Int32Array.of(-1), dst), /row -1 is outside/, `${backend}: index -1`);
     assert.throws(() => gatherRows(src, new Int32Array(2001), dst), /cannot hold 2001 rows/, `${backend}: too many rows for dst`);
   }
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });
 
 test('openblas: 300 gathers in a row, shared with the helper thread, each copy exactly the rows asked for', { skip: nativeSkip }, async () => {
@@ -321,9 +321,9 @@ test('openblas: 300 gathers in a row, shared with the helper thread, each copy e
   const rng = new Rng(12);
   const R = 3000;
   const D = 3073;
-  const src = { rows: R, cols: D, data: allocFloat(Float32Array, R * D) };
+  const src = { rows: R, cols: D, data: getEngine().alloc.float(Float32Array, R * D) };
   for (let i = 0; i < src.data.length; i++) src.data[i] = i; // every element says where it came from
-  const dst = { rows: 200, cols: D, data: allocFloat(Float32Array, 200 * D) };
+  const dst = { rows: 200, cols: D, data: getEngine().alloc.float(Float32Array, 200 * D) };
   const rows = new Int32Array(200);
   for (let g = 0; g < 300; g++) {
     const n = g % 7 === 0 ? 17 + (g % 50) : 200; // odd sizes too: the last chunk is short
@@ -336,7 +336,7 @@ test('openblas: 300 gathers in a row, shared with the helper thread, each copy e
     }
     assert.equal(dst.data[n * D], n < 200 ? -1 : undefined, `gather ${g}: nothing written past row ${n}`);
   }
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });
 
 test('openblas: arrays too short for their shapes are refused, never read out of bounds', { skip: nativeSkip }, async () => {
@@ -345,7 +345,7 @@ test('openblas: arrays too short for their shapes are refused, never read out of
   const b = { rows: 5, cols: 3, data: new Float32Array(15) };
   const short = { rows: 4, cols: 3, data: new Float32Array(11) };
   assert.throws(() => getEngine().matmul(a, b, short, false, false), /array is too short/);
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });
 
 test('no tensor leaks: the live tensor count stays flat over 3,000 products', async () => {
@@ -359,7 +359,7 @@ test('no tensor leaks: the live tensor count stays flat over 3,000 products', as
   for (let i = 0; i < 3000; i++) matmul(a, b, out, { transA: false, transB: false });
   for (let i = 0; i < 1000; i++) matmul(b, a, { rows: 10, cols: 20, data: new Float32Array(200) }, { transA: true, transB: true });
   assert.equal(await liveTensors(), before);
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });
 
 test('a forced backend that cannot load is an error that names it and why', async (t) => {
@@ -377,11 +377,11 @@ test('a forced backend that cannot load is an error that names it and why', asyn
   await assert.rejects(() => initEngine('tfjs-node'), /backend 'tfjs-node' could not start: tfjs-node: /);
   // 'auto' takes the native engine where it was built; otherwise it passes over it and tfjs-node to simd, and says why.
   const sel = await initEngine('auto');
-  if ('engine' in native) {
+  if (!('reason' in native)) {
     assert.equal(sel.engine.name, 'openblas');
   } else {
     assert.equal(sel.engine.name, 'simd');
     assert.deepEqual(sel.skipped.map((s) => s.name), ['openblas', 'tfjs-node']);
   }
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });

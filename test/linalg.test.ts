@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FloatArray, Mat } from '../src/linalg/mat.js';
-import { getEngine, matmul, setEngine } from '../src/linalg/matmul.js';
+import { getEngine, matmul, useEngine } from '../src/linalg/matmul.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
 import { Rng } from '../src/linalg/rng.js';
 
@@ -72,11 +72,11 @@ test('matmul: all four transpose combinations match a naive triple loop (float64
 
 test('matmul: all four transpose combinations match a naive triple loop (float32, reference engine, tol 1e-5)', () => {
   const prev = getEngine();
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
   try {
     checkCombos(Float32Array, 1e-5);
   } finally {
-    setEngine(prev);
+    useEngine(prev);
   }
 });
 

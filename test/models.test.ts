@@ -16,7 +16,8 @@ import { Rng } from '../src/linalg/rng.js';
 import { gradCheckSparse, maxRelError, numericGradient } from '../src/linalg/gradcheck.js';
 import { createMlp, createModel, createSoftmax, mlpParamSpecs, modelFromParams, paramSpecsFor, softmaxParamSpecs } from '../src/models/index.js';
 import type { Labels, Model, ModelSpec } from '../src/models/model.js';
-import { allocParams, cloneParams, viewsOf } from '../src/models/params.js';
+import { createWorkspace } from '../src/models/buffers.js';
+import { allocParams, viewsOf } from '../src/models/params.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
 import { randnMat, randomLabels } from './helpers.js';
 
@@ -256,7 +257,8 @@ test('createModel dispatches on kind; the same seed gives the same numbers in fl
 test('modelFromParams wraps a parameter set (sharing its buffer) and rejects a wrong layout naming both sizes', () => {
   const spec: ModelSpec = { kind: 'mlp', inputDim: 5, hidden: [7], numClasses: 4 };
   const orig = createModel(spec, { initStd: 0.1, reg: 0.1 }, new Rng(22));
-  const params = cloneParams(orig.params);
+  const copy = orig.params.flat.slice();
+  const params = { specs: orig.params.specs, flat: copy, views: viewsOf(orig.params.specs, copy) };
   const wrapped = modelFromParams(spec, params, 0.1);
   assert.equal(wrapped.params.flat, params.flat);
   const rng = new Rng(23);
@@ -297,7 +299,7 @@ test('loss never changes X or the parameters; scores without labels; input error
   assert.throws(() => sm.loss({ rows: 2, cols: 4, data: new Float32Array(8) }), /X has shape \(2,4\) but the model takes \(N,5\) inputs/);
 });
 
-test('reuseBuffers: one set of buffers serves every call, with the same values as fresh arrays', () => {
+test('a workspace: one set of buffers serves every call given it, with the same values as fresh arrays', () => {
   const rng = new Rng(21);
   for (const kind of ['softmax', 'mlp'] as const) {
     const spec: ModelSpec = { kind, inputDim: 7, hidden: kind === 'mlp' ? [6, 5] : [], numClasses: 4 };
@@ -311,21 +313,21 @@ test('reuseBuffers: one set of buffers serves every call, with the same values a
     const freshScores1 = model.loss(X1).data.slice();
     const freshScores3 = model.loss(X3).data.slice();
     assert.notEqual(model.loss(X1).data, model.loss(X1).data, `${kind}: fresh scores by default`);
-    model.reuseBuffers = true;
-    const r1 = model.loss(X1, y);
+    const ws = createWorkspace(model.params);
+    const r1 = model.loss(X1, y, ws);
     assert.equal(r1.loss, fresh1.loss, `${kind}: loss`);
     assert.deepEqual(Array.from(r1.grads.flat), Array.from(fresh1.grads.flat), `${kind}: first call`);
     const g1 = r1.grads.flat;
-    const r2 = model.loss(X2, y);
+    const r2 = model.loss(X2, y, ws);
     assert.equal(r2.grads.flat, g1, `${kind}: the same gradient buffer`);
     assert.equal(r2.loss, fresh2.loss, `${kind}: loss of the second batch`);
     assert.deepEqual(Array.from(r2.grads.flat), Array.from(fresh2.grads.flat), `${kind}: overwritten, not accumulated`);
-    const s1 = model.loss(X1);
+    const s1 = model.loss(X1, undefined, ws);
     assert.deepEqual(Array.from(s1.data), Array.from(freshScores1), `${kind}: scores`);
-    const s3 = model.loss(X3);
+    const s3 = model.loss(X3, undefined, ws);
     assert.equal(s3.rows, 4);
     assert.deepEqual(Array.from(s3.data), Array.from(freshScores3), `${kind}: scores of 4 rows`);
-    assert.equal(model.loss(X1).data, s1.data, `${kind}: the same scores buffer for 9 rows`);
-    assert.deepEqual(Array.from(model.loss(X2, y).grads.flat), Array.from(fresh2.grads.flat), `${kind}: after other row counts`);
+    assert.equal(model.loss(X1, undefined, ws).data, s1.data, `${kind}: the same scores buffer for 9 rows`);
+    assert.deepEqual(Array.from(model.loss(X2, y, ws).grads.flat), Array.from(fresh2.grads.flat), `${kind}: after other row counts`);
   }
 });

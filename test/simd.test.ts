@@ -1,21 +1,21 @@
 /**
  * The wasm engine's SIMD vector passes (native/simd.wat, src/linalg/engines/simd.ts): the module
  * in the source tree is the one simd.wat assembles to; on a parameter/gradient pair they give the
- * JS loops' results bit for bit; a model's kept gradient lies beside its parameters, so training
+ * JS loops' results bit for bit; a training workspace's gradient lies beside the parameters, so training
  * takes the SIMD path, and a training step there ends with the same bits as on the JS loops.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine } from '../src/linalg/engine.js';
 import { axpy, axpyRange, axpySumSq, axpySumSqRange } from '../src/linalg/blas1.js';
-import { allocFloat, allocFloatPair } from '../src/linalg/mat.js';
-import { setEngine } from '../src/linalg/matmul.js';
+import { getEngine, useEngine } from '../src/linalg/matmul.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
 import { SIMD_MODULE_BASE64 } from '../src/linalg/engines/simd_module.js';
 import { simdKernelsFor, vectorPair } from '../src/linalg/engines/simd.js';
 import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
-import { allocGrads, allocParams, keptGrads, viewsOf } from '../src/models/params.js';
+import { createWorkspace } from '../src/models/buffers.js';
+import { allocGrads, allocParams, viewsOf } from '../src/models/params.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
 import { randnMat, randomLabels } from './helpers.js';
 
@@ -49,7 +49,7 @@ for (const threads of [1, 2]) {
     await initEngine('wasm', threads);
     const rng = new Rng(5);
     const n = 300_007; // above the size the engine splits a SIMD pass among its threads at
-    const [x, y] = allocFloatPair(n);
+    const [x, y] = getEngine().alloc.pair(n);
     assert.ok(y !== null && simdKernelsFor(x, y) !== null, 'the wasm engine puts a pair in one SIMD block');
     // Values over a wide range of magnitudes, so a float32 rounding of alpha·x alone would show.
     rng.fillNormal(x);
@@ -77,58 +77,58 @@ for (const threads of [1, 2]) {
     }
     // Arrays outside a pair (or in two different pairs) still take the JS loops, with the same results.
     assert.equal(vectorPair(2 ** 29), null, 'a pair past 32-bit offsets is refused (plain arrays are used)');
-    const [x2] = allocFloatPair(16);
+    const [x2] = getEngine().alloc.pair(16);
     assert.equal(simdKernelsFor(x2, y.subarray(0, 16)), null);
-    assert.equal(simdKernelsFor(allocFloat(Float32Array, 16), allocFloat(Float32Array, 16)), null);
-    setEngine(referenceEngine);
+    assert.equal(simdKernelsFor(getEngine().alloc.float(Float32Array, 16), getEngine().alloc.float(Float32Array, 16)), null);
+    useEngine(referenceEngine);
   });
 }
 
-test('keptGrads: the first model on a parameter set gets the gradient buffer beside it, a second a new one', async () => {
-  await initEngine('wasm', 2);
+test('createWorkspace: the first workspace of a parameter set gets the gradient room beside it, a second a new buffer', async () => {
+  const { engine } = await initEngine('wasm', 2);
   const specs = [{ name: 'W', rows: 5, cols: 3 }, { name: 'b', rows: 1, cols: 3 }];
-  const p = allocParams<Float32Array>(specs, Float32Array);
-  const g1 = keptGrads(p);
-  const g2 = keptGrads(p);
+  const p = allocParams<Float32Array>(specs, Float32Array, engine.alloc);
+  const g1 = createWorkspace(p, engine.alloc).grads;
+  const g2 = createWorkspace(p, engine.alloc).grads;
   assert.notEqual(simdKernelsFor(p.flat, g1.flat), null, 'first: in the parameters’ block');
   assert.equal(simdKernelsFor(p.flat, g2.flat), null, 'second: a buffer of its own');
   assert.notEqual(g1.flat, g2.flat);
-  const fresh = allocGrads(p); // what a model that does not keep its buffers gets each call
+  const fresh = allocGrads(p); // what a loss() call without a workspace gets
   assert.ok(fresh.flat.every((v) => v === 0) && fresh.flat.length === p.flat.length && simdKernelsFor(p.flat, fresh.flat) === null);
   assert.deepEqual(Object.keys(g1.views), ['W', 'b']);
   assert.ok(g1.flat.every((v) => v === 0) && g2.flat.every((v) => v === 0), 'zero-filled');
   // Float64 parameters (gradient checks) never get a pair.
-  const p64 = allocParams<Float64Array>(specs, Float64Array);
-  assert.ok(keptGrads(p64).flat instanceof Float64Array);
-  setEngine(referenceEngine);
+  const p64 = allocParams<Float64Array>(specs, Float64Array, engine.alloc);
+  assert.ok(createWorkspace(p64, engine.alloc).grads.flat instanceof Float64Array);
+  useEngine(referenceEngine);
 });
 
 test('wasm engine: an MLP trained on the SIMD passes ends with the same bits as on the JS loops', async () => {
-  await initEngine('wasm', 2);
+  const { engine } = await initEngine('wasm', 2);
   const rng = new Rng(3);
   const [N, D, Hd, C] = [64, 301, 37, 10];
   const X = randnMat(Float32Array, N, D, rng);
   const y = randomLabels(N, C, rng);
   const runs: Float32Array[] = [];
   for (const paired of [true, false]) {
-    const model = createModel({ kind: 'mlp', inputDim: D, hidden: [Hd], numClasses: C }, { initStd: 1e-2, reg: 0.05 }, new Rng(1));
+    const model = createModel({ kind: 'mlp', inputDim: D, hidden: [Hd], numClasses: C }, { initStd: 1e-2, reg: 0.05, alloc: engine.alloc }, new Rng(1));
     if (!paired) {
       // The same parameters moved out of their pair, into a buffer of their own: JS loops.
-      const flat = allocFloat(Float32Array, model.params.flat.length);
+      const flat = engine.alloc.float(Float32Array, model.params.flat.length);
       flat.set(model.params.flat);
-      Object.assign(model.params, { flat, views: viewsOf(model.params.specs, flat) });
+      Object.assign(model.params, { flat, views: viewsOf(model.params.specs, flat), gradFlat: undefined });
     }
-    model.reuseBuffers = true;
+    const ws = createWorkspace(model.params, engine.alloc);
     const opt = sgdInit(model.params.flat.length, 0);
     let simd = false;
     for (let i = 0; i < 20; i++) {
-      const { grads } = model.loss(X, y);
+      const { grads } = model.loss(X, y, ws);
       simd = simdKernelsFor(grads.flat, model.params.flat) !== null;
       sgdStep(model.params.flat, grads.flat, 0.05, 0, opt);
     }
-    assert.equal(simd, paired, paired ? 'the kept gradient lies beside the parameters' : 'the moved parameters have no pair');
+    assert.equal(simd, paired, paired ? 'the workspace gradient lies beside the parameters' : 'the moved parameters have no pair');
     runs.push(model.params.flat.slice());
   }
   assert.ok(same(runs[0], runs[1]), 'SIMD and JS passes give the same parameters after 20 steps');
-  setEngine(referenceEngine);
+  useEngine(referenceEngine);
 });

@@ -29,14 +29,14 @@ export async function evaluateCheckpoint(args: EvalArgs): Promise<{ file: string
   const file = checkpointPath(args.run);
   const ck = loadCheckpoint(file);
   const h = ck.header;
-  await initEngine(args.backend as BackendChoice);
+  const { engine } = await initEngine(args.backend as BackendChoice);
   const dataDir = args.dataDir ?? (typeof h.config.dataDir === 'string' && h.config.dataDir ? h.config.dataDir : undefined);
   const raw = await loadDataset(h.dataset, dataDir);
   const model = modelFromCheckpoint(ck);
   const names = args.split === 'all' ? ['train', 'val', 'test'] : [args.split];
   const accuracies: Record<string, { acc: number; n: number }> = {};
   for (const name of names) {
-    const rows = checkpointRows(raw, name as 'train' | 'val' | 'test', h, ck.mean, file);
+    const rows = checkpointRows(raw, name as 'train' | 'val' | 'test', h, ck.mean, file, engine.alloc);
     accuracies[name] = { acc: accuracy(model, rows), n: rows.n };
   }
   return { file, accuracies };

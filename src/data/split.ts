@@ -11,7 +11,8 @@
  * row has 3,072 + 1 = 3,073 numbers and an MNIST row 784 + 1 = 785.
  */
 import { type Count, ConfigError } from '../config/config.js';
-import { type Mat, allocFloat } from '../linalg/mat.js';
+import { type Allocator, PLAIN, SHARED } from '../linalg/alloc.js';
+import type { Mat } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
 import type { RawDataset, RawSplit } from './datasets.js';
 
@@ -88,14 +89,14 @@ export function meanImage(src: RawSplit, n: number, pixels: number): Float32Arra
   return mean;
 }
 
-/** Rows [start, start+count) of `src`, preprocessed: (pixels − mean)·scale, then a 1 if `pre.bias`. */
-export function preprocessRows(src: RawSplit, start: number, count: number, mean: Float32Array, pre: Preprocess, dim: number, shared = false): Rows {
+/** Rows [start, start+count) of `src`, preprocessed: (pixels − mean)·scale, then a 1 if `pre.bias`; in `alloc`'s memory. */
+export function preprocessRows(src: RawSplit, start: number, count: number, mean: Float32Array, pre: Preprocess, dim: number, alloc: Allocator = PLAIN): Rows {
   const pixels = mean.length;
   if (dim !== pixels + (pre.bias ? 1 : 0)) throw new Error(`preprocessRows: dim ${dim} does not match ${pixels} pixels${pre.bias ? ' + bias' : ''}`);
   if (start + count > src.n) throw new Error(`preprocessRows: rows ${start}..${start + count} are past the ${src.n} records`);
-  // Shared for a sweep's workers; otherwise in the memory the engine wants (mat.ts allocFloat).
-  const X = allocFloat(Float32Array, count * dim, shared);
-  const y = shared ? new Int32Array(new SharedArrayBuffer(4 * count)) : new Int32Array(count);
+  // Shared for a sweep's workers; otherwise in the memory the engine wants (its allocator).
+  const X = alloc.float(Float32Array, count * dim);
+  const y = alloc.int32(count);
   const s = pre.scale;
   for (let i = 0; i < count; i++) {
     const from = (start + i) * pixels;
@@ -110,12 +111,12 @@ export function preprocessRows(src: RawSplit, start: number, count: number, mean
 /**
  * Split, subtract the train mean image, scale, add the bias column, and draw the dev rows.
  * With `shared`, the train/val/test rows live in SharedArrayBuffers, so a sweep's worker threads
- * all read the one copy.
+ * all read the one copy; otherwise they are in `alloc`'s memory (the engine's: engine.alloc).
  */
-export function prepareData(raw: RawDataset, split: SplitSizes, pre: Preprocess, rng: Rng, opts: { shared?: boolean } = {}): PreparedData {
+export function prepareData(raw: RawDataset, split: SplitSizes, pre: Preprocess, rng: Rng, opts: { shared?: boolean; alloc?: Allocator } = {}): PreparedData {
   const pixels = raw.dim;
   const dim = pixels + (pre.bias ? 1 : 0);
-  const sh = opts.shared ?? false;
+  const sh = opts.shared ? SHARED : (opts.alloc ?? PLAIN);
   const mean = meanImage(raw.train, split.numTrain, pixels);
   const train = preprocessRows(raw.train, 0, split.numTrain, mean, pre, dim, sh);
   const val = preprocessRows(raw.train, split.numTrain, split.numVal, mean, pre, dim, sh);
@@ -147,6 +148,7 @@ export function checkpointRows(
   h: { meanLength: number; preprocess: Preprocess; split: { numTrain: number; numVal: number; numTest: number } },
   mean: Float32Array,
   origin: string,
+  alloc: Allocator = PLAIN,
 ): Rows {
   if (raw.dim !== h.meanLength) throw new ConfigError(`${origin} was trained on rows of ${h.meanLength} pixels, but ${raw.source} has ${raw.dim}`);
   const dim = h.meanLength + (h.preprocess.bias ? 1 : 0);
@@ -161,7 +163,7 @@ export function checkpointRows(
         'pass --data-dir to the data the run was trained on',
     );
   }
-  if (which === 'train') return preprocessRows(raw.train, 0, numTrain, mean, h.preprocess, dim);
-  if (which === 'val') return preprocessRows(raw.train, numTrain, numVal, mean, h.preprocess, dim);
-  return preprocessRows(raw.test, 0, numTest, mean, h.preprocess, dim);
+  if (which === 'train') return preprocessRows(raw.train, 0, numTrain, mean, h.preprocess, dim, alloc);
+  if (which === 'val') return preprocessRows(raw.train, numTrain, numVal, mean, h.preprocess, dim, alloc);
+  return preprocessRows(raw.test, 0, numTest, mean, h.preprocess, dim, alloc);
 }

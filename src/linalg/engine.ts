@@ -1,18 +1,33 @@
 /**
  * Engine selection for the CLI: `--backend auto|openblas|tfjs-node|simd|wasm|cpu|js`.
- * 'auto' takes the first that loads: openblas (the native addon, where it was built), tfjs-node,
- * simd (the WebAssembly SIMD kernel of native/gemm.wat), wasm (TensorFlow.js's wasm backend),
- * cpu. The selection reports the engines passed over and why, for the run log.
+ *
+ * Every engine is a descriptor exported by its own file (engines/*.ts: its name and how to start
+ * it); ENGINES below lists them, and its order is the order 'auto' tries them: openblas (the
+ * native addon, where it was built), tfjs-node, simd (the WebAssembly SIMD kernel of
+ * native/gemm.wat), wasm (TensorFlow.js's wasm backend), cpu. 'js' (the reference loops) is only
+ * ever asked for by name. The selection reports the engines passed over and why, for the run log.
  */
 import * as os from 'node:os';
-import { loadOpenblasEngine, setBlasThreads } from './engines/openblas.js';
-import { referenceEngine } from './engines/reference.js';
-import { gemmVariant } from './engines/gemm.js';
-import { startTfjsEngine, type BackendChoice, type EngineSelection } from './engines/tfjs.js';
-import { createSimdEngine } from './engines/wasm.js';
-import { type Engine, setEngine } from './matmul.js';
+import { openblas } from './engines/openblas.js';
+import { js } from './engines/reference.js';
+import { cpu, tfjsNode } from './engines/tfjs.js';
+import type { Engine, EngineDescriptor } from './engines/types.js';
+import { simd, wasm } from './engines/wasm.js';
+import { useEngine } from './matmul.js';
 
-export { BACKEND_CHOICES, type BackendChoice } from './engines/tfjs.js';
+/** The engines 'auto' tries, in order. */
+const AUTO = [openblas, tfjsNode, simd, wasm, cpu] as const;
+/** Every engine --backend can name. */
+const ENGINES = [...AUTO, js] as const;
+
+export type BackendChoice = 'auto' | (typeof ENGINES)[number]['name'];
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...ENGINES.map((e) => e.name)];
+
+export interface EngineSelection {
+  engine: Engine;
+  /** Backends tried before the chosen one, with why each was passed over. */
+  skipped: { name: string; reason: string }[];
+}
 
 /** No engine of the kind asked for could start on this machine (not installed, not built). */
 export class EngineError extends Error {}
@@ -25,49 +40,29 @@ function shortReason(reason: string): string {
 }
 
 /**
- * Choose, initialise and activate the engine for float32 products. `threads` is how many cores
- * the engine may use (all of them by default; a sweep gives each of its workers a share).
+ * Choose, start and activate the engine for float32 products (matmul.ts useEngine). `threads` is
+ * how many cores the engine may use (all of them by default; a sweep gives each of its workers a
+ * share). Buffers for the engine come from `selection.engine.alloc`.
  */
 export async function initEngine(choice: BackendChoice, threads = os.availableParallelism()): Promise<EngineSelection> {
   const sel = await select(choice, threads);
-  setEngine(sel.engine);
+  useEngine(sel.engine);
   return sel;
 }
 
-/** The engines 'auto' tries, in order. */
-const AUTO_ORDER = ['openblas', 'tfjs-node', 'simd', 'wasm', 'cpu'] as const;
-
 async function select(choice: BackendChoice, threads: number): Promise<EngineSelection> {
-  if (choice === 'js') return { engine: referenceEngine, skipped: [] };
   const skipped: { name: string; reason: string }[] = [];
-  for (const name of choice === 'auto' ? AUTO_ORDER : [choice]) {
-    const e = await start(name, threads);
+  const tries: readonly EngineDescriptor[] = choice === 'auto' ? AUTO : ENGINES.filter((e) => e.name === choice);
+  for (const d of tries) {
+    const e = await d.start(threads);
     if (!('reason' in e)) return { engine: e, skipped };
-    skipped.push({ name, reason: e.reason });
+    skipped.push({ name: d.name, reason: e.reason });
   }
   const why = skipped.map((s) => `${s.name}: ${shortReason(s.reason)}`).join('; ');
+  const hint = tries.length === 1 && tries[0].hint ? `, ${tries[0].hint}` : '';
   throw new EngineError(
     choice === 'auto'
       ? `no engine could start (${why}). Run 'npm ci' to install @tensorflow/tfjs-backend-wasm.`
-      : `backend '${choice}' could not start: ${why}. Use --backend auto to take the first engine that starts${choice === 'tfjs-node' ? ', or install it: npm install @tensorflow/tfjs-node' : ''}`,
+      : `backend '${choice}' could not start: ${why}. Use --backend auto to take the first engine that starts${hint}`,
   );
-}
-
-/** Start engine `name`, or say why it cannot. */
-async function start(name: Exclude<BackendChoice, 'auto' | 'js'>, threads: number): Promise<Engine | { reason: string }> {
-  if (name === 'openblas') {
-    const native = loadOpenblasEngine();
-    if (!('engine' in native)) return native;
-    setBlasThreads(threads);
-    return native.engine;
-  }
-  if (name === 'simd') {
-    try {
-      const variant = gemmVariant();
-      return variant === null ? { reason: 'this runtime has no WebAssembly SIMD' } : await createSimdEngine(variant, threads);
-    } catch (e) {
-      return { reason: e instanceof Error ? e.message.split('\n')[0] : String(e) };
-    }
-  }
-  return startTfjsEngine(name, threads);
 }

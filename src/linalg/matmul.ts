@@ -4,12 +4,13 @@
  *   out = op(a) · op(b),   op(x) = xᵀ when the matching flag is set, else x.
  *
  * Transposes are flags handed to the engine: no transposed copy is ever made in JS. Float32
- * products run on the active engine (a TensorFlow.js backend, chosen by `initEngine`). Float64
+ * products run on the active engine (chosen by `initEngine`, engine.ts). Float64
  * products, which only gradient checks use, always run on the reference JS kernel: TensorFlow.js
  * has no float64 dtype, and a gradient check must not be rounded to float32.
  */
-import { type Mat, type FloatArray, shapeStr, useHugePages, usePairAlloc, useSharedMemory } from './mat.js';
+import { type Mat, type FloatArray, shapeStr } from './mat.js';
 import { referenceEngine } from './engines/reference.js';
+import type { Engine } from './engines/types.js';
 
 export interface MatmulOptions {
   /** Use aᵀ in place of a. */
@@ -18,28 +19,7 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
-/** A matrix-multiplication engine. `out` is overwritten; it never aliases `a` or `b`. */
-export interface Engine {
-  /** Short name shown in logs and summaries: 'tfjs-node', 'wasm', 'cpu' or 'js'. */
-  readonly name: string;
-  /** Human-readable detail (library version, SIMD, threads). */
-  readonly detail: string;
-  matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean): void;
-  /** y += alpha·x over whole float32 arrays, where the engine has a faster one than JS (blas1.ts). */
-  axpy?(alpha: number, x: Float32Array, y: Float32Array): void;
-  /** Σ x·y over whole float32 arrays, accumulated in float64. */
-  dot?(x: Float32Array, y: Float32Array): number;
-  /** y += alpha·x and Σ x², in one pass (the L2 penalty), where the engine has one. */
-  axpySumSq?(alpha: number, x: Float32Array, y: Float32Array): number;
-  /** dst row i = src row rows[i] (a minibatch), where the engine does it faster than JS (a memcpy per row; rows shared among threads). */
-  gatherRows?(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>): void;
-  /** True when its worker threads read and write operands in place if they are in shared memory (mat.ts allocFloat). */
-  readonly sharedMemory?: boolean;
-  /** Ask the OS for huge pages under a large array before it is written (mat.ts useHugePages); false if not taken. */
-  adviseHugePages?(a: FloatArray): boolean;
-  /** Two float32 arrays of n numbers in one block its axpy and axpySumSq run faster on (mat.ts allocFloatPair), or null. */
-  allocPair?(n: number): [Float32Array, Float32Array] | null;
-}
+export type { Engine } from './engines/types.js';
 
 let active: Engine = referenceEngine;
 
@@ -48,12 +28,12 @@ export function getEngine(): Engine {
   return active;
 }
 
-/** Route float32 products to `engine` (tests use this to compare engines). */
-export function setEngine(engine: Engine): void {
+/**
+ * Route float32 products and vector operations to `engine` (initEngine does; tests use this to
+ * compare engines). Memory is not its business: buffers get theirs from an allocator (engine.alloc).
+ */
+export function useEngine(engine: Engine): void {
   active = engine;
-  useSharedMemory(engine.sharedMemory === true);
-  useHugePages(engine.adviseHugePages ?? null);
-  usePairAlloc(engine.allocPair ?? null);
 }
 
 /**

@@ -4,6 +4,7 @@
  *
  * L2 convention for both kinds (see model.ts): loss adds reg·ΣW² over weights, gradient 2·reg·W.
  */
+import type { Allocator } from '../linalg/alloc.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Model, ModelSpec } from './model.js';
@@ -21,6 +22,8 @@ export interface CreateModelOptions {
   reg: number;
   /** Float32Array for training (default), Float64Array for gradient checks. */
   dtype?: FloatArrayCtor;
+  /** Where the parameters (and room for their gradient) go: the engine's allocator (engine.alloc) for a model to train; plain arrays by default. */
+  alloc?: Allocator;
 }
 
 /** The parameter layout a spec needs, in buffer order. */
@@ -35,7 +38,7 @@ export function createModel(spec: ModelSpec, opts: CreateModelOptions & { dtype?
 export function createModel(spec: ModelSpec, opts: CreateModelOptions, rng: Rng): Model;
 export function createModel(spec: ModelSpec, opts: CreateModelOptions, rng: Rng): Model {
   checkSpec('createModel', spec);
-  const common = { inputDim: spec.inputDim, numClasses: spec.numClasses, initStd: opts.initStd, reg: opts.reg, dtype: opts.dtype };
+  const common = { inputDim: spec.inputDim, numClasses: spec.numClasses, initStd: opts.initStd, reg: opts.reg, dtype: opts.dtype, alloc: opts.alloc };
   return spec.kind === 'softmax' ? createSoftmax(common, rng) : createMlp({ ...common, hidden: spec.hidden }, rng);
 }
 

@@ -17,8 +17,9 @@ import { type AffineReluCache, affineReluBackward, affineReluForward } from '../
 import { addL2 } from '../layers/l2.js';
 import { softmaxLoss } from '../layers/softmax_loss.js';
 import type { Labels, LossResult, Model, ModelSpec } from './model.js';
-import { Buffers } from './buffers.js';
-import { type ParamSet, type ParamSpec, allocGrads, allocParams, keptGrads } from './params.js';
+import { type Workspace, matsFor } from './buffers.js';
+import { type ParamSet, type ParamSpec, allocGrads, allocParams } from './params.js';
+import type { Allocator } from '../linalg/alloc.js';
 
 export interface MlpOptions {
   /** Input columns D (no bias column: the layers have their own biases). */
@@ -33,6 +34,8 @@ export interface MlpOptions {
   reg: number;
   /** Array type of the parameters: Float32Array for training (default), Float64Array for gradient checks. */
   dtype?: FloatArrayCtor;
+  /** Where the parameters (and room for their gradient) go: the engine's allocator for a model to train; plain arrays by default. */
+  alloc?: Allocator;
 }
 
 /** Parameter layout: W1 (D,H1), b1 (1,H1), W2 (H1,H2), b2 (1,H2), …, W(L+1) (HL,C), b(L+1) (1,C). */
@@ -56,7 +59,7 @@ export function createMlp(opts: MlpOptions, rng: Rng): Model;
 export function createMlp(opts: MlpOptions, rng: Rng): Model {
   const spec: ModelSpec = { kind: 'mlp', inputDim: opts.inputDim, hidden: [...opts.hidden], numClasses: opts.numClasses };
   checkMlpOptions(spec, opts.initStd, opts.reg);
-  const params = allocParams(mlpParamSpecs(spec.inputDim, spec.hidden, spec.numClasses), opts.dtype ?? Float32Array);
+  const params = allocParams(mlpParamSpecs(spec.inputDim, spec.hidden, spec.numClasses), opts.dtype ?? Float32Array, opts.alloc);
   for (let l = 1; l <= spec.hidden.length + 1; l++) rng.fillNormal(params.views[`W${l}`].data, opts.initStd);
   return mlpFromParams(spec, params, opts.reg);
 }
@@ -69,16 +72,13 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
   const L = spec.hidden.length; // number of hidden layers; there are L+1 affine layers
   const dims = [spec.inputDim, ...spec.hidden, spec.numClasses]; // layer l maps dims[l-1] → dims[l]
   const Ctor = params.flat.constructor as FloatArrayCtor;
-  const buf = new Buffers<T>(Ctor);
-  let kept: ParamSet<T> | null = null; // the gradient buffer, when model.reuseBuffers
-  function loss(X: Mat<T>): Mat<T>;
-  function loss(X: Mat<T>, y: Labels): LossResult<T>;
-  function loss(X: Mat<T>, y?: Labels): Mat<T> | LossResult<T> {
+  function loss(X: Mat<T>, y?: undefined, ws?: Workspace<T>): Mat<T>;
+  function loss(X: Mat<T>, y: Labels, ws?: Workspace<T>): LossResult<T>;
+  function loss(X: Mat<T>, y?: Labels, ws?: Workspace<T>): Mat<T> | LossResult<T> {
     const v = params.views;
     checkInput('mlp.loss', X, v.W1);
     const N = X.rows;
-    const reuse = model.reuseBuffers === true;
-    const mat = (name: string, cols: number) => buf.mat(name, N, cols, reuse);
+    const mat = matsFor(ws, Ctor, N);
 
     // Forward: L affine→ReLU layers, then the scoring affine layer.
     const hiddenCaches: AffineReluCache<T>[] = [];
@@ -93,8 +93,8 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
     if (y === undefined) return scores;
 
     const data = softmaxLoss(scores, y, mat('dscores', dims[L + 1]));
-    // Every entry of grads is overwritten below, so a kept buffer needs no clearing.
-    const grads = reuse ? (kept ??= keptGrads(params)) : allocGrads(params);
+    // Every entry of grads is overwritten below, so a workspace's needs no clearing.
+    const grads = ws?.grads ?? allocGrads(params);
     const g = grads.views;
 
     // Backward, last layer first, each layer writing dW and db straight into the gradient

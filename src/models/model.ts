@@ -6,6 +6,7 @@
  * reg·ΣW² over weight matrices only (never biases), and its gradient adds 2·reg·W.
  */
 import type { FloatArray, Mat } from '../linalg/mat.js';
+import type { Workspace } from './buffers.js';
 import type { ParamSet } from './params.js';
 
 export type Labels = Int32Array | Uint8Array;
@@ -35,14 +36,14 @@ export interface Model<T extends FloatArray = FloatArray> {
   /** L2 strength: loss term reg·ΣW² over weights. */
   reg: number;
   /**
-   * When true, loss() writes its activations, scores and gradients into buffers the model keeps
-   * (one set per row count), so a training loop allocates nothing per step; each call then
-   * overwrites what the previous call with as many rows returned. The trainer sets it (it uses
-   * the results at once); left false, every call returns fresh arrays that the caller may keep.
+   * X (N,D) → scores (N,C). With a workspace (buffers.ts) the scores are written into it, and
+   * the next call with as many rows overwrites them; without one they are a fresh array.
    */
-  reuseBuffers?: boolean;
-  /** X (N,D) → scores (N,C). */
-  loss(X: Mat<T>): Mat<T>;
-  /** X (N,D), y (N) → { loss, grads }. */
-  loss(X: Mat<T>, y: Labels): LossResult<T>;
+  loss(X: Mat<T>, y?: undefined, ws?: Workspace<T>): Mat<T>;
+  /**
+   * X (N,D), y (N) → { loss, grads }. With a workspace, its activations and gradient are used
+   * (a training loop then allocates nothing per step; the trainer makes one); without one, every
+   * call returns fresh arrays that the caller may keep.
+   */
+  loss(X: Mat<T>, y: Labels, ws?: Workspace<T>): LossResult<T>;
 }

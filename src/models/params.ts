@@ -2,7 +2,8 @@
  * Parameters live in one flat buffer with named matrix views into it (as llm.c does), so the
  * optimizer step is one loop over one array and a checkpoint is one block of floats.
  */
-import { type FloatArray, type FloatArrayCtor, type Mat, allocFloat, allocFloatPair } from '../linalg/mat.js';
+import { type Allocator, PLAIN } from '../linalg/alloc.js';
+import type { FloatArray, FloatArrayCtor, Mat } from '../linalg/mat.js';
 
 export interface ParamSpec {
   name: string;
@@ -16,45 +17,33 @@ export interface ParamSet<T extends FloatArray = FloatArray> {
   flat: T;
   /** Named views into `flat`, e.g. views.W1 is a (D,H) matrix sharing flat's memory. */
   views: Record<string, Mat<T>>;
+  /**
+   * Room for the gradient of these parameters, allocated beside `flat` in one block (allocParams
+   * with an engine's allocator, alloc.ts pair): a training workspace puts its gradient here
+   * (buffers.ts createWorkspace), so the SGD step and the L2 term pass over parameters and
+   * gradient in one block (the wasm engines' SIMD passes need both in one WebAssembly.Memory).
+   * Absent on float64 parameters and on those made around existing values (a checkpoint's).
+   */
+  gradFlat?: T;
 }
-
-/** The gradient buffer set aside beside a float32 parameter buffer (allocParamFlat), until a model takes it. */
-const gradBeside = new WeakMap<FloatArray, Float32Array>();
 
 /**
- * A zero-filled buffer for `total` parameters. A float32 one gets a buffer for its gradient set
- * aside beside it in the same block of memory where the engine wants that (mat.ts
- * allocFloatPair: the wasm engine's SGD step and L2 term then run as SIMD passes over the pair).
+ * A zero-filled parameter set laid out by `specs`, in `alloc`'s memory; a float32 one with room
+ * for its gradient beside it (gradFlat).
  */
-export function allocParamFlat(Ctor: FloatArrayCtor, total: number): FloatArray {
-  if (Ctor !== Float32Array) return allocFloat(Ctor, total);
-  const [flat, grad] = allocFloatPair(total);
-  if (grad !== null) gradBeside.set(flat, grad);
-  return flat;
-}
-
-/** A zero-filled parameter set laid out by `specs`. */
-export function allocParams<T extends FloatArray>(specs: ParamSpec[], Ctor: FloatArrayCtor): ParamSet<T> {
+export function allocParams<T extends FloatArray>(specs: ParamSpec[], Ctor: FloatArrayCtor, alloc: Allocator = PLAIN): ParamSet<T> {
   const total = specs.reduce((s, p) => s + p.rows * p.cols, 0);
-  const flat = allocParamFlat(Ctor, total) as T;
-  return { specs, flat, views: viewsOf(specs, flat) };
+  if (Ctor !== Float32Array) {
+    const flat = alloc.float(Ctor, total) as T;
+    return { specs, flat, views: viewsOf(specs, flat) };
+  }
+  const [flat, gradFlat] = alloc.pair(total) as [T, T];
+  return { specs, flat, views: viewsOf(specs, flat), gradFlat };
 }
 
-/**
- * The gradient buffer a model keeps for `params` (model.reuseBuffers), zero-filled, same layout:
- * the one set aside beside the parameters (allocParamFlat), for the first model that asks; else a
- * new one.
- */
-export function keptGrads<T extends FloatArray>(params: ParamSet<T>): ParamSet<T> {
-  const beside = gradBeside.get(params.flat) as T | undefined;
-  if (beside === undefined) return allocGrads(params);
-  gradBeside.delete(params.flat);
-  return { specs: params.specs, flat: beside, views: viewsOf(params.specs, beside) };
-}
-
-/** A new zero-filled gradient set for `params`, same layout (a gradient needs no buffer set aside beside it). */
-export function allocGrads<T extends FloatArray>(params: ParamSet<T>): ParamSet<T> {
-  const flat = allocFloat(params.flat.constructor as FloatArrayCtor, params.flat.length) as T;
+/** A new zero-filled gradient set for `params`, same layout, in `alloc`'s memory. */
+export function allocGrads<T extends FloatArray>(params: ParamSet<T>, alloc: Allocator = PLAIN): ParamSet<T> {
+  const flat = alloc.float(params.flat.constructor as FloatArrayCtor, params.flat.length) as T;
   return { specs: params.specs, flat, views: viewsOf(params.specs, flat) };
 }
 
@@ -69,11 +58,4 @@ export function viewsOf<T extends FloatArray>(specs: ParamSpec[], flat: T): Reco
   }
   if (off !== flat.length) throw new Error(`viewsOf: specs cover ${off} numbers but the buffer holds ${flat.length}`);
   return views;
-}
-
-/** A parameter set with the same layout and a copy of the values. */
-export function cloneParams<T extends FloatArray>(p: ParamSet<T>): ParamSet<T> {
-  const flat = allocFloat(p.flat.constructor as FloatArrayCtor, p.flat.length) as T;
-  flat.set(p.flat);
-  return { specs: p.specs, flat, views: viewsOf(p.specs, flat) };
 }

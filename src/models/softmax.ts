@@ -13,8 +13,9 @@ import { affineBackward, affineForward } from '../layers/affine.js';
 import { addL2 } from '../layers/l2.js';
 import { softmaxLoss } from '../layers/softmax_loss.js';
 import type { Labels, LossResult, Model, ModelSpec } from './model.js';
-import { Buffers } from './buffers.js';
-import { type ParamSet, type ParamSpec, allocGrads, allocParams, keptGrads } from './params.js';
+import { type Workspace, matsFor } from './buffers.js';
+import { type ParamSet, type ParamSpec, allocGrads, allocParams } from './params.js';
+import type { Allocator } from '../linalg/alloc.js';
 
 export interface SoftmaxOptions {
   /** Input columns D, including the bias column of ones. */
@@ -27,6 +28,8 @@ export interface SoftmaxOptions {
   reg: number;
   /** Array type of the parameters: Float32Array for training (default), Float64Array for gradient checks. */
   dtype?: FloatArrayCtor;
+  /** Where the parameters (and room for their gradient) go: the engine's allocator for a model to train; plain arrays by default. */
+  alloc?: Allocator;
 }
 
 /** Parameter layout of the softmax classifier: W (D,C). */
@@ -48,7 +51,7 @@ export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model {
   }
   if (!(Number.isFinite(opts.initStd) && opts.initStd >= 0)) throw new Error(`createSoftmax: initStd must be a finite number ≥ 0, got ${opts.initStd}`);
   if (!(Number.isFinite(opts.reg) && opts.reg >= 0)) throw new Error(`createSoftmax: reg must be a finite number ≥ 0, got ${opts.reg}`);
-  const params = allocParams(softmaxParamSpecs(spec.inputDim, spec.numClasses), opts.dtype ?? Float32Array);
+  const params = allocParams(softmaxParamSpecs(spec.inputDim, spec.numClasses), opts.dtype ?? Float32Array, opts.alloc);
   rng.fillNormal(params.views.W.data, opts.initStd);
   return softmaxFromParams(spec, params, opts.reg);
 }
@@ -59,11 +62,9 @@ export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model {
  */
 export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number): Model<T> {
   const Ctor = params.flat.constructor as FloatArrayCtor;
-  const buf = new Buffers<T>(Ctor);
-  let kept: ParamSet<T> | null = null; // the gradient buffer, when model.reuseBuffers
-  function loss(X: Mat<T>): Mat<T>;
-  function loss(X: Mat<T>, y: Labels): LossResult<T>;
-  function loss(X: Mat<T>, y?: Labels): Mat<T> | LossResult<T> {
+  function loss(X: Mat<T>, y?: undefined, ws?: Workspace<T>): Mat<T>;
+  function loss(X: Mat<T>, y: Labels, ws?: Workspace<T>): LossResult<T>;
+  function loss(X: Mat<T>, y?: Labels, ws?: Workspace<T>): Mat<T> | LossResult<T> {
     const W = params.views.W;
     if (X.cols !== W.rows || X.data.length !== X.rows * X.cols) {
       throw new Error(`softmax.loss: X has shape ${shapeStr(X)} but the model takes (N,${W.rows}) inputs (the bias column included)`);
@@ -71,14 +72,14 @@ export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params:
     if (X.data.constructor !== W.data.constructor) {
       throw new Error(`softmax.loss: X is ${X.data.constructor.name} but W is ${W.data.constructor.name}; convert X, or build the model with the matching dtype`);
     }
-    const reuse = model.reuseBuffers === true;
+    const mat = matsFor(ws, Ctor, X.rows);
     // Forward: scores = X·W (no separate bias: it is the last row of W).
-    const { out: scores, cache } = affineForward(X, W, null, buf.mat('scores', X.rows, W.cols, reuse));
+    const { out: scores, cache } = affineForward(X, W, null, mat('scores', W.cols));
     if (y === undefined) return scores;
 
-    const data = softmaxLoss(scores, y, buf.mat('dscores', X.rows, W.cols, reuse));
-    // Every entry of grads is overwritten below, so a kept buffer needs no clearing.
-    const grads = reuse ? (kept ??= keptGrads(params)) : allocGrads(params);
+    const data = softmaxLoss(scores, y, mat('dscores', W.cols));
+    // Every entry of grads is overwritten below, so a workspace's needs no clearing.
+    const grads = ws?.grads ?? allocGrads(params);
     // Backward: dW = Xᵀ·dscores; X is data, so no dX.
     affineBackward(data.dscores, cache, false, { dw: grads.views.W }); // dW = Xᵀ·dscores, written in place
     const regLoss = addL2(W, model.reg, grads.views.W);

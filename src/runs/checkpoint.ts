@@ -25,7 +25,6 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { paramSpecsFor } from '../models/index.js';
-import { allocParamFlat } from '../models/params.js';
 import type { ModelSpec } from '../models/model.js';
 import type { ParamSpec } from '../models/params.js';
 import type { RngState } from '../linalg/rng.js';
@@ -177,8 +176,7 @@ export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
   }
   if (!littleEndian()) payload.swap32();
   const all = new Float32Array(payload.buffer, payload.byteOffset, floats);
-  const params = allocParamFlat(Float32Array, total) as Float32Array; // in the memory the engine wants, as a new model's parameters are
-  params.set(all.subarray(0, total));
+  const params = all.slice(0, total);
   const out: Checkpoint = { header, params, mean: all.slice(total, total + header.meanLength), version };
   if (blocks.length) {
     out.blocks = {};

@@ -7,7 +7,8 @@
  * 'shuffle': a permutation per epoch, consumed B at a time (the last partial batch is dropped).
  */
 import { gatherRows } from '../linalg/blas1.js';
-import { type Mat, allocFloat, allocInt32 } from '../linalg/mat.js';
+import { type Allocator, PLAIN } from '../linalg/alloc.js';
+import type { Mat } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Sampling } from '../config/config.js';
 import type { LabeledRows } from '../models/evaluate.js';
@@ -25,11 +26,13 @@ export class Batcher {
     private readonly src: LabeledRows,
     readonly batchSize: number,
     private readonly sampling: Sampling,
+    /** The memory the batch goes in: the engine's (engine.alloc), whose threads may gather into it. */
+    alloc: Allocator = PLAIN,
   ) {
     if (batchSize > src.X.rows) throw new Error(`Batcher: batch size ${batchSize} is larger than the split (${src.X.rows} rows)`);
-    this.X = { rows: batchSize, cols: src.X.cols, data: allocFloat(Float32Array, batchSize * src.X.cols) };
+    this.X = { rows: batchSize, cols: src.X.cols, data: alloc.float(Float32Array, batchSize * src.X.cols) };
     this.y = new Int32Array(batchSize);
-    this.rows = allocInt32(batchSize);
+    this.rows = alloc.int32(batchSize);
   }
 
   /** Where the shuffled order stands, for a checkpoint (null perm: no epoch shuffled yet). */

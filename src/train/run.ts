@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import pino from 'pino';
 import { type Config, checkAgainstData, scheduleOf } from '../config/config.js';
 import { initEngine } from '../linalg/engine.js';
+import type { Allocator } from '../linalg/alloc.js';
 import type { Engine } from '../linalg/matmul.js';
 import { Rng } from '../linalg/rng.js';
 import { createModel } from '../models/index.js';
@@ -53,7 +54,7 @@ export interface RunData {
  * so training draws the same numbers whether the data was prepared here or shared by a sweep.
  * `shared` allocates the rows in SharedArrayBuffers, for worker threads.
  */
-export async function loadRunData(cfg: Config, opts: { shared?: boolean } = {}): Promise<RunData> {
+export async function loadRunData(cfg: Config, opts: { shared?: boolean; alloc?: Allocator } = {}): Promise<RunData> {
   const t0 = performance.now();
   const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
@@ -103,7 +104,7 @@ export async function startRun(cfg: Config, resumeDir?: string): Promise<Started
   const t0 = performance.now();
   // The engine first: the data goes into the memory it wants (shared, for the threads of the simd and wasm engines).
   const { engine, skipped } = await initEngine(cfg.backend);
-  const runData = await loadRunData(cfg);
+  const runData = await loadRunData(cfg, { alloc: engine.alloc });
   const dir = resumeDir ?? createRunDir(cfg.runsDir, cfg.name);
   return { cfg, runData, dir, engine, skipped, t0, resume: resumeDir !== undefined };
 }
@@ -171,7 +172,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     hidden: cfg.model === 'mlp' ? cfg.hidden : [],
     numClasses: data.classes.length,
   };
-  const model = createModel(spec, { initStd: cfg.initStd, reg: cfg.reg }, rng) as Model<Float32Array>;
+  const model = createModel(spec, { initStd: cfg.initStd, reg: cfg.reg, alloc: engine.alloc }, rng) as Model<Float32Array>;
   const check = initialLossCheck(model, data.dev, spec.numClasses);
   const checkLine = `initial loss ${check.loss.toFixed(4)} with reg 0 on ${data.dev.n} dev rows; expected −ln(1/${spec.numClasses}) = ${check.expected.toFixed(4)} (${(100 * check.relDiff).toFixed(1)}% off)`;
   log.info({ initialLoss: check.loss, expected: check.expected, relDiff: check.relDiff, scoreStd: check.scoreStd }, 'initial loss check');
@@ -284,7 +285,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     result = await train(
       model,
       { train: data.train, val: data.val, trainAcc },
-      { lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: cfg.momentum, batchSize: cfg.batchSize, iterations, iterationsPerEpoch: perEpoch, sampling: cfg.sampling },
+      { lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: cfg.momentum, batchSize: cfg.batchSize, iterations, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc: engine.alloc },
       rng,
       {
         onIteration: (e) => {

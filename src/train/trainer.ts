@@ -7,7 +7,9 @@
  * accuracy, and keep a copy of the parameters with the best val accuracy. At the end the best
  * parameters are swapped into the model, as the Solver does.
  */
+import { type Allocator, PLAIN } from '../linalg/alloc.js';
 import type { Mat } from '../linalg/mat.js';
+import { createWorkspace } from '../models/buffers.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Model } from '../models/model.js';
 import type { Sampling } from '../config/config.js';
@@ -26,6 +28,8 @@ export interface TrainOptions {
   /** Steps between end-of-epoch evaluations and learning-rate decays. */
   iterationsPerEpoch: number;
   sampling: Sampling;
+  /** The memory of the workspace and the minibatch: the engine's (engine.alloc); plain arrays by default. */
+  alloc?: Allocator;
 }
 
 export interface IterationEvent {
@@ -116,8 +120,10 @@ export async function train(
   const params = model.params.flat;
   const best = params.slice();
   const opt = sgdInit(params.length, opts.momentum);
-  const batcher = new Batcher(data.train, opts.batchSize, opts.sampling);
-  model.reuseBuffers = true; // each step uses its scores and grads at once, so one set of buffers serves every step
+  const alloc = opts.alloc ?? PLAIN;
+  const batcher = new Batcher(data.train, opts.batchSize, opts.sampling, alloc);
+  // Each step uses its scores and grads at once, so one workspace serves every step (and the evaluations).
+  const ws = createWorkspace(model.params, alloc);
   const lossHistory = new Float64Array(opts.iterations);
   let trainAccHistory: number[] = [];
   let valAccHistory: number[] = [];
@@ -152,7 +158,7 @@ export async function train(
       lastYield = performance.now();
     }
     batcher.next(rng);
-    const { loss, grads } = model.loss(batcher.X as Mat<Float32Array>, batcher.y);
+    const { loss, grads } = model.loss(batcher.X as Mat<Float32Array>, batcher.y, ws);
     if (!Number.isFinite(loss)) throw new DivergedError(it + 1, loss, lr);
     sgdStep(params, grads.flat, lr, opts.momentum, opt);
     lossHistory[it] = loss;
@@ -165,8 +171,8 @@ export async function train(
         epoch++;
         lr = lrAtEpoch(opts.lr, opts.lrDecay, epoch);
       }
-      const trainAcc = accuracy(model, data.trainAcc);
-      const valAcc = accuracy(model, data.val);
+      const trainAcc = accuracy(model, data.trainAcc, ws);
+      const valAcc = accuracy(model, data.val, ws);
       trainAccHistory.push(trainAcc);
       valAccHistory.push(valAcc);
       const isBest = valAcc > bestValAcc;

@@ -18,7 +18,7 @@ import * as v8 from 'node:v8';
 import type { Mat } from '../mat.js';
 import { GEMM_FUSED_MODULE_BASE64, GEMM_MODULE_BASE64 } from './gemm_module.js';
 import { wasm } from './simd.js';
-import type { Block } from './wasm_block.js';
+import type { Block } from './cuts.js';
 
 /** The exports of native/gemm.wat. Addresses are byte offsets into `memory`. */
 interface GemmExports {

@@ -7,8 +7,9 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { makeAllocator } from '../alloc.js';
 import type { Mat } from '../mat.js';
-import type { Engine } from '../matmul.js';
+import { type Engine, type EngineDescriptor, type NotStarted, firstLine } from './types.js';
 
 interface Addon {
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, C: Float32Array, ldc: number): void;
@@ -20,40 +21,37 @@ interface Addon {
   adviseHugePages(a: ArrayBufferView): boolean;
 }
 
-let loaded: Addon | null = null;
+/** Where node-gyp puts the addon: <package root>/native/build/Release/tsnn_blas.node. */
+const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/tsnn_blas.node', import.meta.url));
 
-/** Threads per product for the native engine (process-wide); a no-op where it is not loaded. */
-export function setBlasThreads(n: number): void {
-  loaded?.setThreads(Math.max(1, Math.floor(n)));
+/** Load the addon, or say why it cannot be used. */
+function loadAddon(): Addon | NotStarted {
+  try {
+    return createRequire(import.meta.url)(ADDON_PATH) as Addon;
+  } catch (e) {
+    return { reason: (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `${ADDON_PATH} was not built (apt-get install libopenblas-dev, then npm run build:native)` : firstLine(e) };
+  }
 }
 
-/** Where node-gyp puts the addon: <package root>/native/build/Release/tsnn_blas.node. */
-export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/tsnn_blas.node', import.meta.url));
-
-/** Load the addon, or return why it cannot be used. */
-export function loadOpenblasEngine(): { engine: Engine } | { reason: string } {
-  let addon: Addon;
-  try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
-  } catch (e) {
-    const msg = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `${ADDON_PATH} was not built (apt-get install libopenblas-dev, then npm run build:native)` : (e as Error).message.split('\n')[0];
-    return { reason: msg };
-  }
-  loaded = addon;
-  const info = addon.info();
+/** The native engine on `threads` threads per product (a process-wide setting of OpenBLAS). */
+function start(threads: number): Engine | NotStarted {
+  const addon = loadAddon();
+  if ('reason' in addon) return addon;
+  const info = addon.info(); // (before the thread count is set: the detail names the library's own)
+  addon.setThreads(Math.max(1, Math.floor(threads)));
   return {
-    engine: {
-      name: 'openblas',
-      detail: `${info.library.trim()}${info.threads ? `, ${info.threads} threads` : ''}`,
-      matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
-        const K = transA ? a.rows : a.cols;
-        addon.sgemm(transA, transB, out.rows, out.cols, K, a.data, a.cols, b.data, b.cols, out.data, out.cols);
-      },
-      axpy: (alpha, x, y) => addon.saxpy(alpha, x, y),
-      dot: (x, y) => addon.dsdot(x, y),
-      gatherRows: (src, rows, dst) => addon.gatherRows(src.data, src.cols, rows, dst.data),
-      // (An addon built before this call existed goes without it until `npm run build:native`.)
-      ...(typeof addon.adviseHugePages === 'function' ? { adviseHugePages: (a: ArrayBufferView) => addon.adviseHugePages(a) } : {}),
+    name: 'openblas',
+    detail: `${info.library.trim()}${info.threads ? `, ${info.threads} threads` : ''}`,
+    // Plain memory (its threads are OpenBLAS's own), large arrays on huge pages.
+    alloc: makeAllocator({ adviseHugePages: (a) => addon.adviseHugePages(a) }),
+    matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
+      const K = transA ? a.rows : a.cols;
+      addon.sgemm(transA, transB, out.rows, out.cols, K, a.data, a.cols, b.data, b.cols, out.data, out.cols);
     },
+    axpy: (alpha, x, y) => addon.saxpy(alpha, x, y),
+    dot: (x, y) => addon.dsdot(x, y),
+    gatherRows: (src, rows, dst) => addon.gatherRows(src.data, src.cols, rows, dst.data),
   };
 }
+
+export const openblas = { name: 'openblas', start } as const satisfies EngineDescriptor;

@@ -3,8 +3,9 @@
  * (gradient checks) and is the yardstick the other engines are tested against. The loop order
  * for each transpose case keeps the innermost loop on contiguous memory.
  */
+import { PLAIN } from '../alloc.js';
 import type { Mat, FloatArray } from '../mat.js';
-import type { Engine } from '../matmul.js';
+import type { Engine, EngineDescriptor } from './types.js';
 
 /** out (M,N) = op(a) · op(b), overwriting out. Shapes are checked by the seam. */
 function matmulAny(a: Mat, b: Mat, out: Mat, transA: boolean, transB: boolean): void {
@@ -53,6 +54,10 @@ function matmulAny(a: Mat, b: Mat, out: Mat, transA: boolean, transB: boolean): 
 export const referenceEngine: Engine & { matmulAny: typeof matmulAny } = {
   name: 'js',
   detail: 'reference JS loops',
+  alloc: PLAIN,
   matmul: (a, b, out, transA, transB) => matmulAny(a, b, out, transA, transB),
   matmulAny,
 };
+
+/** --backend js: the reference loops, on the main thread only (never chosen by 'auto'). */
+export const js = { name: 'js', start: () => referenceEngine } as const satisfies EngineDescriptor;

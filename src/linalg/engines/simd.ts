@@ -83,6 +83,19 @@ export function vectorPair(n: number): [Float32Array, Float32Array] | null {
   return [new Float32Array(buf, 0, n), new Float32Array(buf, stride, n)];
 }
 
+/**
+ * A worker thread's kernels on a pair it was sent: `buf` is its SharedArrayBuffer (the one the
+ * operands' views are made on), `memory` the WebAssembly.Memory under it (simdMemoryOf).
+ */
+export function adoptPair(buf: SharedArrayBuffer, memory: object): void {
+  blocks.set(buf, { memory, kernels: simdKernelsOn(memory) });
+}
+
+/** The weight passes over x and y: the SIMD kernels when both lie in one pair's memory, else the JS loops. */
+export function weightPasses(x: Float32Array, y: Float32Array): WeightPasses {
+  return simdKernelsFor(x, y) ?? JS_PASSES;
+}
+
 /** The kernels that can run a pass over x and y: when both lie in one pair's memory, else null. */
 export function simdKernelsFor(x: Float32Array, y: Float32Array): WeightPasses | null {
   return x.buffer === y.buffer ? (blocks.get(x.buffer)?.kernels ?? null) : null;

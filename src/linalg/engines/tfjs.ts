@@ -3,17 +3,16 @@
  *
  * Three backends: tfjs-node (native libtensorflow, an optional dependency that fails to install
  * where its download is blocked), the wasm backend (binaries ship inside the npm package) and the
- * pure-JS cpu backend; engine.ts says where each comes in 'auto's order. Every tensor made for a product is disposed before the
- * call returns, so `tf.memory().numTensors` stays flat however long training runs.
+ * pure-JS cpu backend; engine.ts says where each comes in 'auto's order. This file holds the
+ * tfjs-node and cpu engines; the wasm backend's engine is in wasm.ts, which runs it on every core.
+ * Every tensor made for a product is disposed before the call returns, so
+ * `tf.memory().numTensors` stays flat however long training runs.
  */
+import { PLAIN } from '../alloc.js';
 import type { Mat } from '../mat.js';
-import type { Engine } from '../matmul.js';
-import { createWasmEngine } from './wasm.js';
+import { type Engine, type EngineDescriptor, type NotStarted, firstLine } from './types.js';
 
-export type BackendChoice = 'auto' | 'openblas' | 'tfjs-node' | 'simd' | 'wasm' | 'cpu' | 'js';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'openblas', 'tfjs-node', 'simd', 'wasm', 'cpu', 'js'];
-
-type Tf = typeof import('@tensorflow/tfjs-core');
+export type Tf = typeof import('@tensorflow/tfjs-core');
 
 let tfPromise: Promise<Tf> | null = null;
 function loadTf(): Promise<Tf> {
@@ -35,9 +34,15 @@ async function tryBackend(tf: Tf, name: 'tfjs-node' | 'wasm' | 'cpu'): Promise<s
     const ok = await tf.setBackend(name);
     return ok ? null : `the ${name} backend failed to initialise`;
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    return msg;
+    return firstLine(e);
   }
+}
+
+/** TensorFlow.js with backend `name` active, or why that backend cannot start. */
+export async function activeTf(name: 'tfjs-node' | 'wasm' | 'cpu'): Promise<Tf | NotStarted> {
+  const tf = await loadTf();
+  const reason = await tryBackend(tf, name);
+  return reason === null ? tf : { reason };
 }
 
 /**
@@ -48,6 +53,7 @@ function tfjsEngine(tf: Tf, name: string): Engine {
   return {
     name,
     detail: `TensorFlow.js ${tf.version_core} ${name} backend`,
+    alloc: PLAIN,
     matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
       // tf.tidy disposes every intermediate tensor and returns C. (Reading C with dataSync()
       // inside the tidy was measured 60× slower on wasm, so it is read after.)
@@ -65,19 +71,17 @@ function tfjsEngine(tf: Tf, name: string): Engine {
   };
 }
 
-export interface EngineSelection {
-  engine: Engine;
-  /** Backends tried before the chosen one, with why each was passed over. */
-  skipped: { name: string; reason: string }[];
+/** The TensorFlow.js backend `name` as an engine, or why it cannot start. */
+async function startTfjs(name: 'tfjs-node' | 'cpu'): Promise<Engine | NotStarted> {
+  const tf = await activeTf(name);
+  return 'reason' in tf ? tf : tfjsEngine(tf, name);
 }
 
-/** Initialise TensorFlow.js engine `name`, or say why it cannot start. */
-export async function startTfjsEngine(name: 'tfjs-node' | 'wasm' | 'cpu', threads?: number): Promise<Engine | { reason: string }> {
-  const tf = await loadTf();
-  const reason = await tryBackend(tf, name);
-  if (reason !== null) return { reason };
-  return name === 'wasm' ? createWasmEngine(tf, threads) : tfjsEngine(tf, name);
-}
+/** libtensorflow through the optional @tensorflow/tfjs-node (one product at a time, its own threads). */
+export const tfjsNode = { name: 'tfjs-node', start: () => startTfjs('tfjs-node'), hint: 'or install it: npm install @tensorflow/tfjs-node' } as const satisfies EngineDescriptor;
+
+/** TensorFlow.js's pure-JS backend: slow, but it needs nothing else. */
+export const cpu = { name: 'cpu', start: () => startTfjs('cpu') } as const satisfies EngineDescriptor;
 
 /** Number of live TensorFlow.js tensors (for leak tests); 0 when TensorFlow.js is not loaded. */
 export async function liveTensors(): Promise<number> {

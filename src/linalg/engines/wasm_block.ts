@@ -1,6 +1,6 @@
 /**
  * One thread's share of a matrix product on the TensorFlow.js wasm backend. The main thread and
- * each worker of the wasm engine (wasm.ts) run this same function on their own block:
+ * each worker of the wasm engine (wasm.ts, pool.ts) run this same function on their own block:
  *
  *   out[r0:r1, c0:c1] = op(a)[r0:r1, :] · op(b)[:, c0:c1]        op(x) = xᵀ when its flag is set
  *
@@ -12,6 +12,7 @@
  * fresh array (3.5 ms for a 500×3073 block, against 0.5 ms read in place).
  */
 import type { Mat } from '../mat.js';
+import type { Block, BlockProduct } from './cuts.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
@@ -22,22 +23,6 @@ interface WasmBackend {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 }
-
-/**
- * Rows [r0, r1) and columns [c0, c1) of the product; with k0/k1, only the terms k0 ≤ k < k1 of
- * its sums (a partial product: the wasm engine adds two such halves, see wasm.ts).
- */
-export interface Block {
-  r0: number;
-  r1: number;
-  c0: number;
-  c1: number;
-  k0?: number;
-  k1?: number;
-}
-
-/** out[r0:r1, c0:c1] = op(a)[r0:r1, :] · op(b)[:, c0:c1] on one thread: what each thread of a wasm engine runs. */
-export type BlockProduct = (a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean, blk: Block) => void;
 
 /** blockProduct on `tf` (its wasm backend active). */
 export function blockProductOn(tf: Tf): BlockProduct {

@@ -1,37 +1,27 @@
 /**
- * A worker thread of a wasm engine (wasm.ts). It starts its own kernel (TensorFlow.js's wasm
- * backend, or an instance of native/gemm.wat: gemm.ts), then loops: wait on its control block for a task, do it (a block of a product into the shared
- * output, or a range of an axpy, a dot, an axpySumSq or a minibatch gather), report it done. It
- * never returns to the event loop while it serves tasks, so the main thread's buffers reach it
- * through its port, read synchronously.
+ * A worker thread of a wasm engine's pool (pool.ts). It starts its own kernel (kernels.ts), then
+ * loops: wait on its control block for a task, do it (a block of a product into the shared
+ * output, a range of a vector pass or of a minibatch gather), report it done. It never returns to
+ * the event loop while it serves tasks, so the main thread's buffers reach it through its port,
+ * read synchronously.
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { dotRange, gatherRange } from '../blas1.js';
+import { gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
-import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker, type WasmWorkerData } from './wasm.js';
-import { WasmGemm } from './gemm.js';
-import { JS_PASSES, type WeightPasses, simdKernelsOn } from './simd.js';
-import { type BlockProduct, blockProductOn } from './wasm_block.js';
+import type { BlockProduct } from './cuts.js';
+import { startKernel } from './kernels.js';
+import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker, VECTOR_OPS, type WasmWorkerData, vectorOpOf } from './pool.js';
+import { adoptPair, weightPasses } from './simd.js';
 
-const { sab, port, gemm: variant } = workerData as WasmWorkerData;
+const { sab, port, kernel } = workerData as WasmWorkerData;
 const ctrl = new Int32Array(sab, 0, CTRL.length);
 const f64 = new Float64Array(sab, F64_OFFSET, F64.length);
 const buffers = new Map<number, SharedArrayBuffer>();
-/** This thread's SIMD kernels on the buffers that are SIMD pairs (simd.ts), by buffer id. */
-const simd = new Map<number, WeightPasses>();
 
 /** This thread's block of a product, on the engine's kernel. */
 let product: BlockProduct;
 try {
-  if (variant !== null) {
-    const gemm = new WasmGemm(variant);
-    product = (...args) => gemm.block(...args);
-  } else {
-    const tf = await import('@tensorflow/tfjs-core');
-    await import('@tensorflow/tfjs-backend-wasm');
-    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
-    product = blockProductOn(tf);
-  }
+  product = (await startKernel(kernel)).product;
 } catch (e) {
   port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromWasmWorker);
   process.exit(1);
@@ -44,10 +34,9 @@ function drain(): void {
     const msg = m.message as ToWasmWorker;
     if (msg.type === 'buffer') {
       buffers.set(msg.id, msg.sab);
-      if (msg.memory !== undefined) simd.set(msg.id, simdKernelsOn(msg.memory));
+      if (msg.memory !== undefined) adoptPair(msg.sab, msg.memory); // this thread's SIMD kernels on a pair (simd.ts)
     } else {
       buffers.delete(msg.id);
-      simd.delete(msg.id);
     }
   }
 }
@@ -66,12 +55,6 @@ function operand(slot: number): Mat<Float32Array> {
   return { rows: ctrl[at + 3], cols: ctrl[at + 4], data: new Float32Array(...view(slot)) };
 }
 
-/** The SIMD kernels when operands 0 and 1 of the task lie in one SIMD pair, else the JS loops. */
-function weightPasses(): WeightPasses {
-  const id = ctrl[CTRL.operands];
-  return (id === ctrl[CTRL.operands + OPERAND_SLOTS] ? simd.get(id) : undefined) ?? JS_PASSES;
-}
-
 function run(): void {
   drain();
   const g = CTRL.args;
@@ -81,22 +64,17 @@ function run(): void {
       const ks = ctrl[g + 6] >= 0 ? { k0: ctrl[g + 6], k1: ctrl[g + 7] } : {};
       const t0 = performance.now();
       product(operand(0), operand(1), operand(2), ctrl[g] === 1, ctrl[g + 1] === 1, { r0, r1, c0, c1, ...ks });
-      f64[F64.result] = performance.now() - t0; // how long it took, for the next cut (wasm.ts cutBySpeed)
+      f64[F64.result] = performance.now() - t0; // how long it took, for the next cut (cuts.ts cutBySpeed)
       return;
     }
-    case OP.axpy:
-      return weightPasses().axpyRange(f64[F64.alpha], operand(0).data, operand(1).data, r0, r1);
-    case OP.dot:
-      f64[F64.result] = dotRange(operand(0).data, operand(1).data, r0, r1);
-      return;
-    case OP.axpySumSq:
-      f64[F64.result] = weightPasses().axpySumSqRange(f64[F64.alpha], operand(0).data, operand(1).data, r0, r1);
-      return;
     case OP.gather:
       return gatherRange(operand(0), new Int32Array(...view(2)), operand(1), r0, r1);
-    default:
-      throw new Error(`unknown op ${ctrl[CTRL.op]}`);
   }
+  const name = vectorOpOf(ctrl[CTRL.op]);
+  if (name === undefined) throw new Error(`unknown op ${ctrl[CTRL.op]}`);
+  const x = operand(0).data;
+  const y = operand(1).data;
+  f64[F64.result] = VECTOR_OPS[name].range(weightPasses(x, y), f64[F64.alpha], x, y, r0, r1);
 }
 
 /**
