@@ -143,7 +143,7 @@ export async function main(args: string[]): Promise<void> {
     .command(
       '$0',
       'train a model (the default command)',
-      (y) => configOptions(y).option('resume', { type: 'string', describe: 'carry on an interrupted run from its folder\'s last.ckpt (its config.json is used)', requiresArg: true }),
+      (y) => configOptions(y).option('resume', { type: 'string', describe: `carry on an interrupted run from its folder's ${RUN_FILES.last} (its ${RUN_FILES.config} is used)`, requiresArg: true }),
       async (argv) => {
         const resumeDir = once('resume', argv.resume) as string | undefined;
         const cfg = resumeDir !== undefined ? resumeConfig(resumeDir, argv as Record<string, unknown>) : configFromArgv(argv as Record<string, unknown>);
@@ -214,7 +214,7 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'report <folder>',
-      'rebuild report.html and the PNG figures of a run folder or a sweep folder from its files',
+      `rebuild ${RUN_FILES.report} and the PNG figures of a run folder or a sweep folder from its files`,
       (y) =>
         y
           .positional('folder', { type: 'string', describe: 'a run folder or a sweep folder', demandOption: true })
@@ -230,7 +230,7 @@ export async function main(args: string[]): Promise<void> {
       'evaluate a saved checkpoint (a run folder or a .ckpt file) on a data split',
       (y) =>
         y
-          .positional('run', { type: 'string', describe: 'run folder (uses its best.ckpt) or .ckpt file', demandOption: true })
+          .positional('run', { type: 'string', describe: `run folder (uses its ${RUN_FILES.best}) or .ckpt file`, demandOption: true })
           .options(optionsOf({ split: SPLIT }))
           .options(configOption('dataDir', { describe: 'dataset location, if not where training read it', defaultDescription: undefined }))
           .options(configOption('backend')),

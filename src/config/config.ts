@@ -16,6 +16,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engine.js';
+import { RUN_FILES } from '../runs/layout.js';
 import { ConfigError, type KeySpec, type ValueOf, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
@@ -46,7 +47,7 @@ const CONFIG_KEYS = {
   /** A folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
   dataDir: str({ default: '', doc: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' }),
   verify: bool({ default: true, doc: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' }),
-  checkpointEvery: int({ default: 1, min: 1, doc: 'write the resumable checkpoint last.ckpt every N epochs (train --resume <run> carries on from it)' }),
+  checkpointEvery: int({ default: 1, min: 1, doc: `write the resumable checkpoint ${RUN_FILES.last} every N epochs (train --resume <run> carries on from it)` }),
   model: oneOf(MODELS, { default: 'softmax', doc: 'linear softmax classifier, or MLP: affine → (ReLU → affine)* → softmax' }),
   /** Ignored by softmax. */
   hidden: intList({ default: [100], min: 1, doc: 'MLP hidden sizes, comma-separated (e.g. 500,100)', presets: { 'cifar-mlp': [500], 'mnist-mlp': [100] } }),
