@@ -16,6 +16,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engine.js';
+import { paramSpecsFor } from '../models/index.js';
 import { RUN_FILES } from '../runs/layout.js';
 import { ConfigError, type KeySpec, type ValueOf, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
@@ -234,9 +235,9 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
     );
   }
   if (!shape) return;
-  const widths = [shape.dim, ...(cfg.model === 'mlp' ? cfg.hidden : []), shape.classes];
-  let params = 0;
-  for (let l = 1; l < widths.length; l++) params += widths[l - 1] * widths[l] + (cfg.model === 'mlp' ? widths[l] : 0);
+  const hidden = cfg.model === 'mlp' ? cfg.hidden : [];
+  const params = paramSpecsFor({ kind: cfg.model, inputDim: shape.dim, hidden, numClasses: shape.classes }).reduce((n, p) => n + p.rows * p.cols, 0);
+  const widths = [shape.dim, ...hidden, shape.classes];
   const what = cfg.model === 'mlp' ? `--hidden ${cfg.hidden.join(',')} gives` : `a ${shape.dim}×${shape.classes} softmax has`;
   if (params > limits.maxArrayLength) {
     throw new ConfigError(`${what} ${params} parameters, more than one typed array can hold (${limits.maxArrayLength}): use smaller hidden sizes`);
