@@ -5,9 +5,13 @@ train_twolayer() run its training loops, twolayer() its forward pass. This drive
 data loaded between requests, so the benchmark can alternate numpy and the project figure by figure
 in one invocation instead of timing them minutes apart on a noisy machine.
 
+The peer has no SVM, so svm_loss and train_svm below are cs231n's svm_loss_vectorized
+(linear_svm.py, 2024) in train_softmax's loop: the same rows (prep with the bias column), batch,
+sampling and update, only the loss differs.
+
 Requests are JSON lines on stdin, each answered by one JSON line on stdout:
   {"op": "load", "data": DIR}                        -> {"seconds": ...}  (prep(), bias and no-bias)
-  {"op": "train", "model": "softmax"|"twolayer", "iters": N, "hidden": H}  -> {"ms_per_iter": ...}
+  {"op": "train", "model": "softmax"|"svm"|"twolayer", "iters": N, "hidden": H}  -> {"ms_per_iter": ...}
                                                      (the loop's time: train_* with N iterations minus with 0)
   {"op": "gemm", "m": M, "k": K, "n": N, "transA": bool, "transB": bool}   -> {"gflops": ...}
   {"op": "eval", "model": "softmax"|"twolayer", "hidden": H}            -> {"seconds": ...}
@@ -31,6 +35,30 @@ def load(d):
     return {"seconds": seconds}
 
 
+def svm_loss(W, X, y, reg):
+    # cs231n svm_loss_vectorized: margins max(0, s_j - s_y + 1) off the label, averaged, + reg*sum(W^2).
+    N = X.shape[0]
+    s = X @ W
+    r = np.arange(N)
+    margins = np.maximum(0, s - s[r, y][:, None] + 1)
+    margins[r, y] = 0
+    loss = margins.sum() / N + reg * np.sum(W * W)
+    binary = (margins > 0).astype(X.dtype)
+    binary[r, y] = -binary.sum(axis=1)
+    return loss, X.T @ binary / N + 2 * reg * W
+
+
+def train_svm(Xtr, ytr, lr, reg, iters, bs, rng):
+    # peer.train_softmax's loop with the SVM loss (W = 0.0001 * randn, as svm.ipynb).
+    W = (0.0001 * rng.standard_normal((Xtr.shape[1], 10))).astype(np.float32)
+    hist = []
+    for it in range(iters):
+        idx = rng.choice(Xtr.shape[0], bs, replace=True)
+        loss, dW = svm_loss(W, Xtr[idx], ytr[idx], reg)
+        W -= lr * dW; hist.append(float(loss))
+    return W, hist
+
+
 def train(model, iters, hidden):
     # The peer's own train_* loop, timed with `iters` iterations and with none: the difference is
     # the loop alone, without the set-up (initial weights), which the project side leaves out too.
@@ -40,6 +68,10 @@ def train(model, iters, hidden):
             (Xtr, _, _), (ytr, _, _) = state["soft"]
             t = time.perf_counter()
             state["W"], _ = peer.train_softmax(Xtr, ytr, 1e-6, 1e3, n, 200, rng)
+        elif model == "svm":
+            (Xtr, _, _), (ytr, _, _) = state["soft"]
+            t = time.perf_counter()
+            state["Wsvm"], _ = train_svm(Xtr, ytr, 5e-7, 1e3, n, 200, rng)
         else:
             (Xtr, Xva, _), (ytr, yva, _) = state["mlp"]
             t = time.perf_counter()

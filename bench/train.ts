@@ -8,7 +8,9 @@
  *
  * How it stays honest on a shared, noisy machine:
  * - numpy runs the peer's own code (../shared/peers/cs231n_numpy.py: prep, train_softmax,
- *   train_twolayer) through bench/peer_numpy.py, which only keeps the data loaded between requests.
+ *   train_twolayer) through bench/peer_numpy.py, which only keeps the data loaded between requests
+ *   (and adds cs231n's svm_loss_vectorized in train_softmax's loop for the SVM step, which the
+ *   peer lacks).
  * - Every figure is measured in `rounds` short rounds; in each, numpy and every engine take their
  *   turn back to back (the order alternates from round to round). The ratio is the median over
  *   rounds of ours / numpy's within the round, so a slow spell of the machine (a stolen vCPU)
@@ -208,8 +210,10 @@ for (const [m, k, n, ta, tb] of ONLY.has('matmul') ? SHAPES : []) {
 }
 
 // ---- training iterations ---------------------------------------------------------------------------
-const CASES: { what: string; data: 'soft' | 'mlp'; hidden: number[]; iters: number; peer: Record<string, unknown> }[] = [
+const CASES: { what: string; data: 'soft' | 'mlp'; hidden: number[]; iters: number; peer: Record<string, unknown>; loss?: 'svm' }[] = [
   { what: 'softmax ms/iter', data: 'soft', hidden: [], iters: 100, peer: { op: 'train', model: 'softmax' } },
+  // The linear SVM (issue 17): the same rows, batch and loop, with the hinge loss on both sides.
+  { what: 'svm ms/iter', data: 'soft', hidden: [], iters: 100, peer: { op: 'train', model: 'svm' }, loss: 'svm' },
   { what: 'mlp 100 ms/iter', data: 'mlp', hidden: [100], iters: 40, peer: { op: 'train', model: 'twolayer', hidden: 100 } },
   { what: 'mlp 500 ms/iter', data: 'mlp', hidden: [500], iters: 15, peer: { op: 'train', model: 'twolayer', hidden: 500 } },
 ];
@@ -222,7 +226,7 @@ for (const c of ONLY.has('train') ? CASES : []) {
       // first, untimed, as the peer's set-up is (peer_numpy.py subtracts its train_* with 0 iterations).
       const d = dataOf(e, c.data).data;
       const rng = new Rng(0);
-      const model = createModel({ kind: c.hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden: c.hidden, numClasses: 10 }, { initStd: 1e-4, reg: 1e-3, alloc: e.alloc }, rng);
+      const model = createModel({ kind: c.hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden: c.hidden, numClasses: 10, ...(c.loss ? { loss: c.loss } : {}) }, { initStd: 1e-4, reg: 1e-3, alloc: e.alloc }, rng);
       const ws = createWorkspace(model.params, e.alloc);
       const batcher = new Batcher(d.train, 200, 'replacement', e.alloc);
       const opt = sgdInit(model.params.flat.length, 0);
@@ -302,6 +306,8 @@ for (const [what, rs] of byWhat) {
 const TARGETS: { what: string; side: string; max: number; label: string; of: 'ratio' | 'median' }[] = [
   ...['softmax ms/iter', 'mlp 100 ms/iter', 'mlp 500 ms/iter'].map((what) => ({ what, side: 'openblas', max: 1, label: '≤ 1.0× numpy', of: 'ratio' as const })),
   { what: 'load + preprocess CIFAR (s)', side: 'js', max: 1, label: '≤ 1.0× numpy', of: 'ratio' },
+  // issue 17: the SVM step at most numpy's time on the same batch and shapes.
+  { what: 'svm ms/iter', side: 'openblas', max: 1, label: '≤ 1.0× numpy (issue 17)', of: 'ratio' },
   // The wasm fallback: simd (gemm.wat), what 'auto' takes without OpenBLAS, and wasm (TensorFlow.js's wasm backend).
   ...['simd', 'wasm'].flatMap((side) =>
     ['softmax ms/iter', 'mlp 100 ms/iter', 'mlp 500 ms/iter'].map((what) => ({ what, side, max: 3, label: `≤ 3× numpy (${side === 'simd' ? 'the wasm fallback' : "TensorFlow.js's wasm backend"})`, of: 'ratio' as const })),

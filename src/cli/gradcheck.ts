@@ -2,7 +2,8 @@
  * `train gradcheck`: compare a model's analytic gradients with centered differences in float64,
  * printed as cs231n's grad_check_sparse does, then the max relative error per parameter.
  * The problem is small and random, or (--dev) the dev rows of the real data, preprocessed as
- * training does. --compare-naive also runs cs231n's looped softmax loss beside the vectorized
+ * training does. --loss svm checks the multiclass SVM's hinge instead of the softmax. --compare-naive
+ * also runs cs231n's looped softmax (or SVM) loss beside the vectorized
  * one and prints both losses, the gradient difference and both timings.
  * Returns the exit code: 0 when every judged error is below the threshold (and some coordinate
  * is large enough to resolve it), 4 otherwise. The verdict is cs231n's rel_error with
@@ -12,6 +13,7 @@
 import { ConfigError, DEFAULTS, KEY_BY_NAME, checkValue, configKey, resolveConfig } from '../config/config.js';
 import { type Values, keyKinds } from '../config/keys.js';
 import { softmaxLossNaive, softmaxLossVectorized } from '../layers/softmax_naive.js';
+import { svmLossNaive, svmLossVectorized } from '../layers/svm_naive.js';
 import type { Mat } from '../linalg/mat.js';
 import { loadRunData } from '../train/run.js';
 import { NOISE_FACTOR, REL_ERROR_FLOOR, gradCheckSparse, isResolved, judgedError } from '../linalg/gradcheck.js';
@@ -36,6 +38,7 @@ const { str, bool, num, int } = keyKinds();
  */
 export const GRADCHECK_OPTIONS = {
   model: { ...configKey('model', 'model to check'), default: DEFAULTS.model },
+  loss: { ...configKey('loss', 'data loss of the model: softmax, or svm (the hinge, whose kinks a sampled coordinate may sit near: the verdict then only asks agreement within δ)'), default: DEFAULTS.loss },
   /** Checked as the config's hidden, with --model mlp only. */
   hidden: str({ default: '7', doc: 'MLP hidden sizes, comma-separated' }),
   reg: num({ default: 0.1, min: 0, doc: 'L2 strength (reg·ΣW²)' }),
@@ -53,7 +56,7 @@ export const GRADCHECK_OPTIONS = {
   numDev: { ...configKey('numDev', 'dev rows for --dev'), default: DEFAULTS.numDev },
   initStd: num({ min: 0, exclusiveMin: true, defaultText: `${INIT_STD}; ${INIT_STD_DEV.toExponential()} with --dev`, doc: 'weights start as init-std·N(0,1)' }),
   step: num({ min: 0, exclusiveMin: true, defaultText: `${H.toExponential()}, or ${H.toExponential()}/max|x| when inputs exceed 1 (raw pixels)`, doc: 'centered-difference step h' }),
-  compareNaive: bool({ doc: 'also run the looped softmax loss beside the vectorized one: both losses, the gradient difference, both timings' }),
+  compareNaive: bool({ doc: 'also run the looped softmax (or --loss svm: SVM) loss beside the vectorized one: both losses, the gradient difference, both timings' }),
 };
 
 /** gradcheck's arguments, each within the range its option allows (cli/options.ts flagValues checks them). */
@@ -61,7 +64,7 @@ export type GradcheckArgs = Values<typeof GRADCHECK_OPTIONS>;
 
 export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
   const hidden = args.model === 'mlp' ? (checkValue(KEY_BY_NAME.get('hidden')!, args.hidden, 'gradcheck') as number[]) : [];
-  if (args.compareNaive && args.model !== 'softmax') throw new ConfigError('gradcheck: --compare-naive compares the softmax loss; use it with --model softmax');
+  if (args.compareNaive && args.model !== 'softmax') throw new ConfigError('gradcheck: --compare-naive compares the softmax loss (with --loss svm, the SVM\'s) of the linear model; use it with --model softmax');
   const initStd = args.initStd ?? (args.dev ? INIT_STD_DEV : INIT_STD);
 
   const rng = new Rng(args.seed);
@@ -92,11 +95,11 @@ export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) =
   for (const v of X.data) maxAbs = Math.max(maxAbs, Math.abs(v));
   const h = args.step ?? (maxAbs > 1 ? H / maxAbs : H);
   const inputDim = X.cols;
-  const spec: ModelSpec = { kind: args.model, inputDim, hidden, numClasses };
+  const spec: ModelSpec = { kind: args.model, inputDim, hidden, numClasses, ...(args.loss === 'softmax' ? {} : { loss: args.loss }) };
   const model = createModel(spec, { initStd, reg: args.reg, dtype: Float64Array }, rng);
 
-  write(`gradcheck: ${args.model}${hidden.length ? ` hidden ${hidden.join(',')}` : ''} on ${where}: X (${X.rows},${inputDim}), ${numClasses} classes, W = ${initStd}·randn, reg ${args.reg}, float64, h ${Number(h.toPrecision(3))}${args.step === undefined && h !== H ? ` (1e-5 / max|x| = ${Number(maxAbs.toPrecision(4))})` : ''}`);
-  if (args.compareNaive) compareNaive(model.params.views.W, X, y, args.reg, write);
+  write(`gradcheck: ${args.model}${args.loss === 'softmax' ? '' : ` (loss ${args.loss})`}${hidden.length ? ` hidden ${hidden.join(',')}` : ''} on ${where}: X (${X.rows},${inputDim}), ${numClasses} classes, W = ${initStd}·randn, reg ${args.reg}, float64, h ${Number(h.toPrecision(3))}${args.step === undefined && h !== H ? ` (1e-5 / max|x| = ${Number(maxAbs.toPrecision(4))})` : ''}`);
+  if (args.compareNaive) compareNaive(model.params.views.W, X, y, args.reg, args.loss, write);
   return checkModel(model, X, y, { numChecks: args.numChecks, threshold: args.threshold, h }, rng, write);
 }
 
@@ -155,15 +158,16 @@ export function checkModel(model: Model<Float64Array>, X: Mat<Float64Array>, y: 
   return ok ? 0 : 4;
 }
 
-/** cs231n's comparison: the looped loss and the vectorized one, their difference and their times. */
-function compareNaive(W: Mat<Float64Array>, X: Mat<Float64Array>, y: Int32Array, reg: number, write: (s: string) => void): void {
+/** cs231n's comparison: the looped loss and the vectorized one (softmax or SVM), their difference and their times. */
+function compareNaive(W: Mat<Float64Array>, X: Mat<Float64Array>, y: Int32Array, reg: number, loss: GradcheckArgs['loss'], write: (s: string) => void): void {
   const time = <R>(f: () => R): [R, number] => {
     const t = performance.now();
     const r = f();
     return [r, (performance.now() - t) / 1000];
   };
-  const [naive, tNaive] = time(() => softmaxLossNaive(W, X, y, reg));
-  const [vec, tVec] = time(() => softmaxLossVectorized(W, X, y, reg));
+  const [naiveLoss, vectorizedLoss] = loss === 'svm' ? [svmLossNaive, svmLossVectorized] : [softmaxLossNaive, softmaxLossVectorized];
+  const [naive, tNaive] = time(() => naiveLoss(W, X, y, reg));
+  const [vec, tVec] = time(() => vectorizedLoss(W, X, y, reg));
   let diff = 0;
   for (let i = 0; i < naive.dW.data.length; i++) diff += (naive.dW.data[i] - vec.dW.data[i]) ** 2;
   write(`naive loss: ${naive.loss.toExponential(6)} computed in ${tNaive.toFixed(6)}s`);

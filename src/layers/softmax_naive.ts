@@ -22,8 +22,8 @@ import { matmul } from '../linalg/matmul.js';
 import { addL2 } from './l2.js';
 import { type LabelArray, checkLabels, softmaxLoss } from './softmax_loss.js';
 
-/** Throw unless W (D,C), X (N,D) and y (N) fit together and share one array type. */
-function checkInputs(where: string, W: Mat, X: Mat, y: LabelArray): void {
+/** Throw unless W (D,C), X (N,D) and y (N) fit together and share one array type (the SVM's naive/vectorized pair uses it too). */
+export function checkInputs(where: string, W: Mat, X: Mat, y: LabelArray): void {
   checkShape(where, 'W', W, -1, -1);
   checkShape(where, 'X', X, -1, W.rows);
   if (X.data.constructor !== W.data.constructor) {

@@ -7,7 +7,7 @@
 import type { Allocator } from '../linalg/alloc.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
-import type { Model, ModelSpec } from './model.js';
+import { LOSS_KINDS, type Model, type ModelSpec } from './model.js';
 import { type ParamSet, type ParamSpec, viewsOf } from './params.js';
 import { createMlp, mlpFromParams, mlpParamSpecs } from './mlp.js';
 import { createSoftmax, softmaxFromParams, softmaxParamSpecs } from './softmax.js';
@@ -38,7 +38,7 @@ export function createModel(spec: ModelSpec, opts: CreateModelOptions & { dtype?
 export function createModel(spec: ModelSpec, opts: CreateModelOptions, rng: Rng): Model;
 export function createModel(spec: ModelSpec, opts: CreateModelOptions, rng: Rng): Model {
   checkSpec('createModel', spec);
-  const common = { inputDim: spec.inputDim, numClasses: spec.numClasses, initStd: opts.initStd, reg: opts.reg, dtype: opts.dtype, alloc: opts.alloc };
+  const common = { inputDim: spec.inputDim, numClasses: spec.numClasses, initStd: opts.initStd, reg: opts.reg, dtype: opts.dtype, alloc: opts.alloc, loss: spec.loss };
   return spec.kind === 'softmax' ? createSoftmax(common, rng) : createMlp({ ...common, hidden: spec.hidden }, rng);
 }
 
@@ -83,6 +83,9 @@ function checkSpec(where: string, spec: ModelSpec): void {
   ];
   for (const [name, n] of sizes) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${n}`);
+  }
+  if (spec.loss !== undefined && !LOSS_KINDS.includes(spec.loss)) {
+    throw new Error(`${where}: unknown loss "${String(spec.loss)}" (expected ${LOSS_KINDS.join(' or ')})`);
   }
   if (spec.kind === 'softmax' && spec.hidden.length > 0) {
     throw new Error(`${where}: a softmax model has no hidden layers, but hidden is [${spec.hidden.join(',')}]`);

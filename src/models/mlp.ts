@@ -1,7 +1,7 @@
 /**
  * Fully connected network, cs231n `fc_net.py` / `neural_net.py`:
  *
- *   affine → ReLU → affine → ReLU → … → affine → softmax loss
+ *   affine → ReLU → affine → ReLU → … → affine → softmax loss (or the SVM's hinge, spec.loss svm)
  *   h1 = max(0, X·W1 + b1),  h2 = max(0, h1·W2 + b2),  …,  scores = hL·W(L+1) + b(L+1)
  *
  * Parameters W1, b1, W2, b2, … in that order in one flat buffer; each b is a (1,M) matrix.
@@ -15,8 +15,8 @@ import type { Rng } from '../linalg/rng.js';
 import { affineBackward, affineForward } from '../layers/affine.js';
 import { type AffineReluCache, affineReluBackward, affineReluForward } from '../layers/affine_relu.js';
 import { addL2 } from '../layers/l2.js';
-import { softmaxLoss } from '../layers/softmax_loss.js';
-import type { Labels, LossResult, Model, ModelSpec } from './model.js';
+import type { Labels, LossKind, LossResult, Model, ModelSpec } from './model.js';
+import { dataLossOf } from './loss.js';
 import { type Workspace, matsFor } from './buffers.js';
 import { type ParamSet, type ParamSpec, allocGrads, allocParams } from './params.js';
 import type { Allocator } from '../linalg/alloc.js';
@@ -36,6 +36,8 @@ export interface MlpOptions {
   dtype?: FloatArrayCtor;
   /** Where the parameters (and room for their gradient) go: the engine's allocator for a model to train; plain arrays by default. */
   alloc?: Allocator;
+  /** The data loss on the scores: softmax (default) or svm (the hinge of layers/svm_loss.ts). */
+  loss?: LossKind;
 }
 
 /** Parameter layout: W1 (D,H1), b1 (1,H1), W2 (H1,H2), b2 (1,H2), …, W(L+1) (HL,C), b(L+1) (1,C). */
@@ -57,7 +59,7 @@ export function createMlp(opts: MlpOptions & { dtype: Float64ArrayConstructor },
 export function createMlp(opts: MlpOptions & { dtype?: Float32ArrayConstructor }, rng: Rng): Model<Float32Array>;
 export function createMlp(opts: MlpOptions, rng: Rng): Model;
 export function createMlp(opts: MlpOptions, rng: Rng): Model {
-  const spec: ModelSpec = { kind: 'mlp', inputDim: opts.inputDim, hidden: [...opts.hidden], numClasses: opts.numClasses };
+  const spec: ModelSpec = { kind: 'mlp', inputDim: opts.inputDim, hidden: [...opts.hidden], numClasses: opts.numClasses, ...(opts.loss ? { loss: opts.loss } : {}) };
   checkMlpOptions(spec, opts.initStd, opts.reg);
   const params = allocParams(mlpParamSpecs(spec.inputDim, spec.hidden, spec.numClasses), opts.dtype ?? Float32Array, opts.alloc);
   for (let l = 1; l <= spec.hidden.length + 1; l++) rng.fillNormal(params.views[`W${l}`].data, opts.initStd);
@@ -72,6 +74,7 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
   const L = spec.hidden.length; // number of hidden layers; there are L+1 affine layers
   const dims = [spec.inputDim, ...spec.hidden, spec.numClasses]; // layer l maps dims[l-1] → dims[l]
   const Ctor = params.flat.constructor as FloatArrayCtor;
+  const dataLoss = dataLossOf(spec); // softmax cross-entropy, or the SVM's hinge
   function loss(X: Mat<T>, y?: undefined, ws?: Workspace<T>): Mat<T>;
   function loss(X: Mat<T>, y: Labels, ws?: Workspace<T>): LossResult<T>;
   function loss(X: Mat<T>, y?: Labels, ws?: Workspace<T>): Mat<T> | LossResult<T> {
@@ -92,7 +95,7 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
     const scores = last.out;
     if (y === undefined) return scores;
 
-    const data = softmaxLoss(scores, y, mat('dscores', dims[L + 1]));
+    const data = dataLoss(scores, y, mat('dscores', dims[L + 1]));
     // Every entry of grads is overwritten below, so a workspace's needs no clearing.
     const grads = ws?.grads ?? allocGrads(params);
     const g = grads.views;

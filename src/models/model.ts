@@ -12,13 +12,17 @@ import type { ParamSet } from './params.js';
 export type Labels = Int32Array | Uint8Array;
 
 export interface LossResult<T extends FloatArray = FloatArray> {
-  /** Data loss (mean cross-entropy) plus the L2 term. */
+  /** Data loss (mean cross-entropy, or mean hinge for spec.loss svm) plus the L2 term. */
   loss: number;
   /** Gradients, laid out exactly like `params` (grads.views.W1 ↔ params.views.W1). */
   grads: ParamSet<T>;
 }
 
 export type ModelKind = 'softmax' | 'mlp';
+
+/** The data loss on the scores: softmax cross-entropy, or the multiclass SVM's hinge (Δ = 1). */
+export type LossKind = 'softmax' | 'svm';
+export const LOSS_KINDS: readonly LossKind[] = ['softmax', 'svm'];
 
 export interface ModelSpec {
   kind: ModelKind;
@@ -27,6 +31,8 @@ export interface ModelSpec {
   /** Hidden layer sizes (mlp only; empty for softmax). */
   hidden: number[];
   numClasses: number;
+  /** The data loss; absent means softmax (every spec written before the SVM). */
+  loss?: LossKind;
 }
 
 export interface Model<T extends FloatArray = FloatArray> {

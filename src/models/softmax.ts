@@ -1,5 +1,7 @@
 /**
  * Linear softmax classifier, cs231n `softmax.py`: scores = X·W, softmax cross-entropy loss.
+ * With spec.loss svm the same model is cs231n's linear SVM (`linear_svm.py`): the hinge loss of
+ * layers/svm_loss.ts on the same scores, everything else alike.
  *
  * The bias is folded into W by the bias trick: the data carries a trailing column of ones, so
  * `inputDim` D includes it and W is (D,C) with the bias in its last row. That row is therefore
@@ -11,8 +13,8 @@ import { type FloatArray, type FloatArrayCtor, type Mat, shapeStr } from '../lin
 import type { Rng } from '../linalg/rng.js';
 import { affineBackward, affineForward } from '../layers/affine.js';
 import { addL2 } from '../layers/l2.js';
-import { softmaxLoss } from '../layers/softmax_loss.js';
-import type { Labels, LossResult, Model, ModelSpec } from './model.js';
+import type { Labels, LossKind, LossResult, Model, ModelSpec } from './model.js';
+import { dataLossOf } from './loss.js';
 import { type Workspace, matsFor } from './buffers.js';
 import { type ParamSet, type ParamSpec, allocGrads, allocParams } from './params.js';
 import type { Allocator } from '../linalg/alloc.js';
@@ -30,6 +32,8 @@ export interface SoftmaxOptions {
   dtype?: FloatArrayCtor;
   /** Where the parameters (and room for their gradient) go: the engine's allocator for a model to train; plain arrays by default. */
   alloc?: Allocator;
+  /** The data loss: softmax (default), or svm for the linear multiclass SVM (cs231n `linear_svm.py`). */
+  loss?: LossKind;
 }
 
 /** Parameter layout of the softmax classifier: W (D,C). */
@@ -45,7 +49,7 @@ export function createSoftmax(opts: SoftmaxOptions & { dtype: Float64ArrayConstr
 export function createSoftmax(opts: SoftmaxOptions & { dtype?: Float32ArrayConstructor }, rng: Rng): Model<Float32Array>;
 export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model;
 export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model {
-  const spec: ModelSpec = { kind: 'softmax', inputDim: opts.inputDim, hidden: [], numClasses: opts.numClasses };
+  const spec: ModelSpec = { kind: 'softmax', inputDim: opts.inputDim, hidden: [], numClasses: opts.numClasses, ...(opts.loss ? { loss: opts.loss } : {}) };
   for (const [name, n] of [['inputDim', spec.inputDim], ['numClasses', spec.numClasses]] as const) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`createSoftmax: ${name} must be a positive integer, got ${n}`);
   }
@@ -62,6 +66,7 @@ export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model {
  */
 export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number): Model<T> {
   const Ctor = params.flat.constructor as FloatArrayCtor;
+  const dataLoss = dataLossOf(spec); // softmax cross-entropy, or the SVM's hinge
   function loss(X: Mat<T>, y?: undefined, ws?: Workspace<T>): Mat<T>;
   function loss(X: Mat<T>, y: Labels, ws?: Workspace<T>): LossResult<T>;
   function loss(X: Mat<T>, y?: Labels, ws?: Workspace<T>): Mat<T> | LossResult<T> {
@@ -77,7 +82,7 @@ export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params:
     const { out: scores, cache } = affineForward(X, W, null, mat('scores', W.cols));
     if (y === undefined) return scores;
 
-    const data = softmaxLoss(scores, y, mat('dscores', W.cols));
+    const data = dataLoss(scores, y, mat('dscores', W.cols));
     // Every entry of grads is overwritten below, so a workspace's needs no clearing.
     const grads = ws?.grads ?? allocGrads(params);
     // Backward: dW = Xᵀ·dscores; X is data, so no dX.

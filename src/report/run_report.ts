@@ -128,7 +128,8 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
   blocks.push({ kind: 'html', title: 'Summary', html: kvTable(shown) });
   blocks.push({ kind: 'html', title: 'Config', html: kvTable(cfg as unknown as Record<string, unknown>) });
 
-  const model = summary.model.kind === 'mlp' ? `MLP (hidden ${summary.model.hidden.join(', ')})` : 'softmax';
+  const svm = summary.model.loss === 'svm';
+  const model = summary.model.kind === 'mlp' ? `MLP (hidden ${summary.model.hidden.join(', ')})${svm ? ' with the SVM loss' : ''}` : svm ? 'linear SVM' : 'softmax';
   const sub = `${summary.dataset} · ${model} · best val ${fmt(summary.bestValAcc)} · test ${fmt(summary.testAcc)} · ${path.basename(dir)}`;
   const html = page(`Run report: ${cfg.name}`, sub, blocks);
   for (const [name, buf] of files) writeFileAtomic(path.join(dir, name), buf);

@@ -236,6 +236,8 @@ function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: str
   if (!isObj(m) || (m.kind !== 'softmax' && m.kind !== 'mlp') || !isPos(m.inputDim) || !isPos(m.numClasses) || !Array.isArray(m.hidden) || !m.hidden.every(isPos)) {
     bad(`bad model ${show(m)}`);
   }
+  // loss: absent in checkpoints from before the SVM, which are softmax (models/loss.ts lossOf).
+  if (isObj(m) && m.loss !== undefined && m.loss !== 'softmax' && m.loss !== 'svm') bad(`bad model ${show(m)}: loss must be softmax or svm`);
   const spec = h.model;
   if ((spec.kind === 'softmax') !== (spec.hidden.length === 0)) bad(`bad model ${show(m)}: a softmax has no hidden layers, an mlp at least one`);
   if (!Array.isArray(h.params)) bad('header lacks params');

@@ -12,6 +12,7 @@ import { initEngine } from '../linalg/engine.js';
 import type { Allocator } from '../linalg/alloc.js';
 import type { Engine } from '../linalg/matmul.js';
 import { Rng } from '../linalg/rng.js';
+import { expectedInitialLoss } from '../models/loss.js';
 import { createModel } from '../models/index.js';
 import { lrAtEpoch, sgdStateNames } from '../optim/sgd.js';
 import type { Model, ModelSpec } from '../models/model.js';
@@ -171,15 +172,18 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     inputDim: data.dim,
     hidden: cfg.model === 'mlp' ? cfg.hidden : [],
     numClasses: data.classes.length,
+    ...(cfg.loss === 'softmax' ? {} : { loss: cfg.loss }), // absent: softmax, so softmax checkpoints read as before
   };
   const model = createModel(spec, { initStd: cfg.initStd, reg: cfg.reg, alloc: engine.alloc }, rng) as Model<Float32Array>;
   const check = initialLossCheck(model, data.dev, spec.numClasses);
-  const checkLine = `initial loss ${check.loss.toFixed(4)} with reg 0 on ${data.dev.n} dev rows; expected −ln(1/${spec.numClasses}) = ${check.expected.toFixed(4)} (${(100 * check.relDiff).toFixed(1)}% off)`;
-  log.info({ initialLoss: check.loss, expected: check.expected, relDiff: check.relDiff, scoreStd: check.scoreStd }, 'initial loss check');
+  // The SVM's line also gives the softmax's figure, as svm.ipynb sets the two side by side.
+  const softmaxWould = cfg.loss === 'svm' ? `; a softmax would start at ${expectedInitialLoss('softmax', spec.numClasses).formula}` : '';
+  const checkLine = `initial loss ${check.loss.toFixed(4)} with reg 0 on ${data.dev.n} dev rows; expected ${check.formula}${cfg.loss === 'svm' ? ' for the SVM' : ''} (${(100 * check.relDiff).toFixed(1)}% off)${softmaxWould}`;
+  log.info({ initialLoss: check.loss, expected: check.expected, loss: cfg.loss, relDiff: check.relDiff, scoreStd: check.scoreStd }, 'initial loss check');
   ui.info(checkLine);
   if (!check.ok) {
     const w =
-      `the initial loss is ${(100 * check.relDiff).toFixed(0)}% away from ln(${spec.numClasses}): the initial scores have std ${check.scoreStd.toPrecision(2)}, ` +
+      `the initial loss is ${(100 * check.relDiff).toFixed(0)}% away from ${cfg.loss === 'svm' ? `C − 1 = ${spec.numClasses - 1}` : `ln(${spec.numClasses})`}: the initial scores have std ${check.scoreStd.toPrecision(2)}, ` +
       'not near 0, so the weights start large for this data (cs231n\'s 0.001 on raw pixels does this; the run can still train). Lower --init-std, or check the preprocessing.';
     log.warn({ scoreStd: check.scoreStd }, w);
     ui.warn(w);
@@ -192,7 +196,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   const accIdx = rng.choice(data.train.n, trainAccRows);
   const trainAcc = gatherRows(data.train, accIdx);
   log.info({ iterations, iterationsPerEpoch: perEpoch, epochs, batchSize: cfg.batchSize }, 'schedule');
-  ui.info(`training ${cfg.model}${spec.hidden.length ? ` (hidden ${spec.hidden.join(',')})` : ''}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}`);
+  ui.info(`training ${cfg.model}${cfg.loss === 'softmax' ? '' : ` (loss ${cfg.loss})`}${spec.hidden.length ? ` (hidden ${spec.hidden.join(',')})` : ''}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}`);
 
   const ckptFile = runFile(dir, 'best');
   let savedCheckpoint: string | null = null;

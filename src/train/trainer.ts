@@ -12,6 +12,7 @@ import type { Mat } from '../linalg/mat.js';
 import { createWorkspace } from '../models/buffers.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Model } from '../models/model.js';
+import { expectedInitialLoss, lossOf } from '../models/loss.js';
 import type { Sampling } from '../config/config.js';
 import { sgdInit, sgdSetStateBlocks, sgdStateBlocks, sgdStep, lrAtEpoch } from '../optim/sgd.js';
 import type { TrainerState } from '../runs/checkpoint.js';
@@ -205,13 +206,16 @@ export async function train(
   };
 }
 
-/** Loss at initialization with reg 0 against −ln(1/C) = ln C, the cs231n sanity check. */
+/**
+ * Loss at initialization with reg 0 against what small weights give, the cs231n sanity check:
+ * −ln(1/C) = ln C for the softmax, C − 1 for the SVM (models/loss.ts). `formula` says which.
+ */
 export function initialLossCheck(model: Model<Float32Array>, rows: LabeledRows, numClasses: number) {
   const reg = model.reg;
   model.reg = 0;
   try {
     const { loss } = model.loss(rows.X, rows.y);
-    const expected = Math.log(numClasses);
+    const { value: expected, formula } = expectedInitialLoss(lossOf(model.spec), numClasses);
     const relDiff = Math.abs(loss - expected) / expected;
     // The spread of the initial scores says why a loss is off: ln C needs scores near 0.
     const scores = model.loss(rows.X).data;
@@ -222,7 +226,7 @@ export function initialLossCheck(model: Model<Float32Array>, rows: LabeledRows, 
       sq += v * v;
     }
     const scoreStd = Math.sqrt(Math.max(0, sq / scores.length - (sum / scores.length) ** 2));
-    return { loss, expected, relDiff, scoreStd, ok: relDiff <= 0.1 };
+    return { loss, expected, formula, relDiff, scoreStd, ok: relDiff <= 0.1 };
   } finally {
     model.reg = reg;
   }
