@@ -57,6 +57,9 @@ const GREY_TABLE = [0, 1, 2].map((c) => Float64Array.from({ length: 256 }, (_, v
 const UNIT = Float64Array.from({ length: 256 }, (_, v) => v / 255.0);
 /** tan of the bin edges at 10°, 30°, 50°, 70° from the horizontal (orientation 100, 120, 140, 160). */
 const TAN_EDGES = new Float64Array([10, 30, 50, 70].map((d) => Math.tan((d * Math.PI) / 180)));
+/** The bin edges either side of |t| in ladder step k (0 … 4). */
+const EDGE_LO = new Float64Array([0, ...TAN_EDGES]);
+const EDGE_HI = new Float64Array([...TAN_EDGES, Infinity]);
 const DEG = 180 / Math.PI;
 /** |gy/gx'| beyond this is within 1e-7 rad of ±90°: decided by atan2, as the reference does. */
 const STEEP = 1e7;
@@ -98,6 +101,8 @@ export interface FeatureScratch {
   hueCounts: Float64Array;
   edges: Float64Array;
   widths: Float64Array;
+  /** Column c's offset in `cells`: floor(c/8)·cellsY·9 (cell-column-major). */
+  colCell: Int32Array;
 }
 
 export function makeFeatureScratch(imageShape: readonly [number, number, number], p: FeatureParams): FeatureScratch {
@@ -109,7 +114,9 @@ export function makeFeatureScratch(imageShape: readonly [number, number, number]
   const step = 255 / nb;
   const edges = Float64Array.from({ length: nb + 1 }, (_, i) => (i === nb ? 255 : i * step));
   const widths = Float64Array.from({ length: nb }, (_, i) => edges[i + 1] - edges[i]);
-  return { h, w, hueBins: nb, grey: new Float64Array(h * w), cells: new Float64Array((h / HOG_CELL) * (w / HOG_CELL) * HOG_BINS), hueCounts: new Float64Array(nb), edges, widths };
+  return { h, w, hueBins: nb, grey: new Float64Array(h * w), cells: new Float64Array((h / HOG_CELL) * (w / HOG_CELL) * HOG_BINS), hueCounts: new Float64Array(nb), edges, widths,
+    colCell: Int32Array.from({ length: w }, (_, c) => Math.floor(c / HOG_CELL) * (h / HOG_CELL) * HOG_BINS),
+  };
 }
 
 /**
@@ -125,39 +132,29 @@ export function imageFeatures(x: Uint8Array, off: number, out: Float64Array, out
 
   // HOG: each pixel's magnitude into its cell and orientation bin; means at the end.
   cells.fill(0);
-  const cellsY = h / HOG_CELL;
-  const t10 = TAN_EDGES[0];
-  const t30 = TAN_EDGES[1];
-  const t50 = TAN_EDGES[2];
-  const t70 = TAN_EDGES[3];
+  const [t10, t30, t50, t70] = TAN_EDGES;
+  const colCell = s.colCell;
+  // Branch-free where the data decides (the sign of gx', the bin): a pixel with gx' ≤ 0 (orientation
+  // ≥ 180 or < 0: no bin) adds its magnitude times 0; only pixels near a bin edge or ±90° branch off.
   for (let r = 0; r < h; r++) {
-    const rowCell = (r / HOG_CELL) | 0;
+    const rowCell = ((r / HOG_CELL) | 0) * HOG_BINS;
     const base = r * w;
+    const lastRow = r === h - 1;
     for (let c = 0; c < w; c++) {
       const i = base + c;
       const gx = c < w - 1 ? grey[i + 1] - grey[i] : 0;
-      const gy = r < h - 1 ? grey[i + w] - grey[i] : 0;
-      if (gx === 0 && gy === 0) continue; // magnitude 0: adds nothing to any bin
+      const gy = lastRow ? 0 : grey[i + w] - grey[i];
       const gxp = gx + 1e-15;
-      if (!(gxp > 0)) continue; // orientation ≥ 180 or < 0 (or exactly 0): no bin
       const t = gy / gxp;
-      const a = t < 0 ? -t : t;
-      let bin: number;
-      if (a >= STEEP) {
+      const a = Math.abs(t);
+      const k = +(a >= t10) + +(a >= t30) + +(a >= t50) + +(a >= t70);
+      let bin = 4 + k * (2 * +(t >= 0) - 1);
+      let keep = +(gxp > 0);
+      if (keep === 1 && (a >= STEEP || a - EDGE_LO[k] < EDGE_EPS * EDGE_LO[k] || EDGE_HI[k] - a < EDGE_EPS * EDGE_HI[k])) {
         bin = orientationBinExact(gx, gy);
-        if (bin < 0) continue;
-      } else {
-        const k = a < t10 ? 0 : a < t30 ? 1 : a < t50 ? 2 : a < t70 ? 3 : 4;
-        const lo = k === 0 ? 0 : TAN_EDGES[k - 1];
-        const hi = k === 4 ? Infinity : TAN_EDGES[k];
-        if (a - lo < EDGE_EPS * lo || hi - a < EDGE_EPS * hi) {
-          bin = orientationBinExact(gx, gy);
-          if (bin < 0) continue;
-        } else {
-          bin = t >= 0 ? 4 + k : 4 - k;
-        }
+        if (bin < 0) [bin, keep] = [0, 0];
       }
-      cells[(((c / HOG_CELL) | 0) * cellsY + rowCell) * HOG_BINS + bin] += Math.sqrt(gx * gx + gy * gy);
+      cells[colCell[c] + rowCell + bin] += keep * Math.sqrt(gx * gx + gy * gy);
     }
   }
   const area = HOG_CELL * HOG_CELL;
@@ -181,7 +178,8 @@ export function imageFeatures(x: Uint8Array, off: number, out: Float64Array, out
       const delta = UNIT[max] - UNIT[min];
       // Later cases win, as matplotlib assigns red, then green, then blue.
       let v = B === max ? 4 + (r - g) / delta : G === max ? 2 + (b - r) / delta : (g - b) / delta;
-      v = (v / 6) % 1;
+      // (v / 6) % 1.0 as numpy's remainder: v / 6 lies in [−1/6, 5/6], so fmod leaves it as it is.
+      v /= 6;
       if (v < 0) v += 1;
       hue = v * 255;
     }
