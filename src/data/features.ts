@@ -91,6 +91,28 @@ export function orientationBinExact(gx: number, gy: number): number {
   return -1;
 }
 
+/** The hue bin of one pixel by the reference's float64 steps (rgb_to_hsv, ×255, numpy's histogram binning). */
+export function hueBinFloat(R: number, G: number, B: number, s: Pick<FeatureScratch, 'hueBins' | 'edges'>): number {
+  const { hueBins: nb, edges } = s;
+  const max = Math.max(R, G, B);
+  const min = Math.min(R, G, B);
+  let hue = 0;
+  if (max !== min) {
+    const [r, g, b] = [UNIT[R], UNIT[G], UNIT[B]];
+    const delta = UNIT[max] - UNIT[min];
+    let v = B === max ? 4 + (r - g) / delta : G === max ? 2 + (b - r) / delta : (g - b) / delta;
+    // (v / 6) % 1.0 as numpy's remainder: v / 6 lies in [−1/6, 5/6], so fmod leaves it as it is.
+    v /= 6;
+    if (v < 0) v += 1;
+    hue = v * 255;
+  }
+  let k = Math.floor(hue * (nb / 255));
+  if (k >= nb) k = nb - 1;
+  if (hue < edges[k]) k--;
+  else if (k !== nb - 1 && hue >= edges[k + 1]) k++;
+  return k;
+}
+
 /** Per-image work space, allocated once per image size. */
 export interface FeatureScratch {
   h: number;
@@ -101,6 +123,8 @@ export interface FeatureScratch {
   hueCounts: Float64Array;
   edges: Float64Array;
   widths: Float64Array;
+  /** 1/(6Δ) for Δ = 0 … 255 (the hue's denominator). */
+  inv6: Float64Array;
   /** Column c's offset in `cells`: floor(c/8)·cellsY·9 (cell-column-major). */
   colCell: Int32Array;
 }
@@ -115,6 +139,7 @@ export function makeFeatureScratch(imageShape: readonly [number, number, number]
   const edges = Float64Array.from({ length: nb + 1 }, (_, i) => (i === nb ? 255 : i * step));
   const widths = Float64Array.from({ length: nb }, (_, i) => edges[i + 1] - edges[i]);
   return { h, w, hueBins: nb, grey: new Float64Array(h * w), cells: new Float64Array((h / HOG_CELL) * (w / HOG_CELL) * HOG_BINS), hueCounts: new Float64Array(nb), edges, widths,
+    inv6: Float64Array.from({ length: 256 }, (_, d) => (d === 0 ? 0 : 1 / (6 * d))),
     colCell: Int32Array.from({ length: w }, (_, c) => Math.floor(c / HOG_CELL) * (h / HOG_CELL) * HOG_BINS),
   };
 }
@@ -160,38 +185,36 @@ export function imageFeatures(x: Uint8Array, off: number, out: Float64Array, out
   const area = HOG_CELL * HOG_CELL;
   for (let j = 0; j < cells.length; j++) out[outOff + j] = cells[j] / area;
 
-  // Hue histogram (matplotlib's rgb_to_hsv; numpy's histogram over uniform edges).
-  const { hueCounts, edges, widths, hueBins: nb } = s;
+  // Hue histogram (matplotlib's rgb_to_hsv; numpy's histogram over uniform edges). The bin comes
+  // from exact integer arithmetic: hue/255 = N/(6Δ) with Δ = max − min and N = G − B (+6Δ if
+  // negative) when red is the largest, 2Δ + B − R for green, 4Δ + R − G for blue, so the bin is
+  // floor(nb·N/(6Δ)). Off an edge the rational hue is at least 1/(6Δ) bins from it, far beyond the
+  // reference's rounding, so both agree; on an edge (nb·N a multiple of 6Δ) the reference's own
+  // float64 steps decide (hueBinFloat).
+  const { hueCounts, hueBins: nb, inv6 } = s;
   hueCounts.fill(0);
-  const norm = nb / 255;
   for (let p = 0, q = off; p < n; p++, q += 3) {
     const R = x[q];
     const G = x[q + 1];
     const B = x[q + 2];
     const max = R > G ? (R > B ? R : B) : G > B ? G : B;
     const min = R < G ? (R < B ? R : B) : G < B ? G : B;
-    let hue = 0;
-    if (max !== min) {
-      const r = UNIT[R];
-      const g = UNIT[G];
-      const b = UNIT[B];
-      const delta = UNIT[max] - UNIT[min];
-      // Later cases win, as matplotlib assigns red, then green, then blue.
-      let v = B === max ? 4 + (r - g) / delta : G === max ? 2 + (b - r) / delta : (g - b) / delta;
-      // (v / 6) % 1.0 as numpy's remainder: v / 6 lies in [−1/6, 5/6], so fmod leaves it as it is.
-      v /= 6;
-      if (v < 0) v += 1;
-      hue = v * 255;
+    const d = max - min;
+    if (d === 0) {
+      hueCounts[0]++;
+      continue;
     }
-    let k = (hue * norm) | 0;
-    if (k >= nb) k = nb - 1;
-    if (hue < edges[k]) k--;
-    else if (k !== nb - 1 && hue >= edges[k + 1]) k++;
-    hueCounts[k]++;
+    // Later cases win, as matplotlib assigns red, then green, then blue.
+    let N = B === max ? 4 * d + R - G : G === max ? 2 * d + B - R : G - B;
+    if (N < 0) N += 6 * d;
+    const k = (nb * N * inv6[d]) | 0;
+    const rest = nb * N - k * 6 * d;
+    hueCounts[rest > 0 && rest < 6 * d ? k : hueBinFloat(R, G, B, s)]++;
   }
   let total = 0;
   for (let k = 0; k < nb; k++) total += hueCounts[k];
   const hogLen = cells.length;
+  const widths = s.widths;
   for (let k = 0; k < nb; k++) out[outOff + hogLen + k] = (hueCounts[k] / widths[k] / total) * widths[k];
 }
 

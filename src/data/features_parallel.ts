@@ -1,7 +1,8 @@
 /**
- * Features of many images on every core: the rows are cut into equal runs, the main thread
- * computes the first and one worker thread (features_worker.ts) each of the others, all writing
- * into one SharedArrayBuffer. The numbers are those of featuresOfRows, image by image.
+ * Features of many images on every core: the main thread and one worker thread per other core
+ * (features_worker.ts) take runs of CHUNK images in turn from a shared counter until none are
+ * left, all writing into one SharedArrayBuffer, so a worker that starts late or a core that is
+ * busy elsewhere just takes fewer runs. The numbers are those of featuresOfRows, image by image.
  */
 import * as os from 'node:os';
 import { startWorker } from '../linalg/worker_threads.js';
@@ -9,14 +10,33 @@ import { type FeatureParams, featureDim, featuresOfRows } from './features.js';
 
 /** Below this many images a worker costs more than it saves. */
 const MIN_PER_THREAD = 2000;
+/** Images per run taken from the counter. */
+const CHUNK = 500;
 
 export interface FeatureJob {
+  /** n images of h·w·c bytes. */
   pixels: SharedArrayBuffer;
-  count: number;
+  n: number;
   shape: [number, number, number];
   params: FeatureParams;
+  /** n × dim float64. */
   out: SharedArrayBuffer;
-  outOffset: number;
+  /** Int32 [next run]. */
+  counter: SharedArrayBuffer;
+}
+
+/** Take runs from the job's counter until none are left. */
+export function workOn(job: FeatureJob): void {
+  const dim = featureDim(job.shape, job.params);
+  const px = job.shape[0] * job.shape[1] * job.shape[2];
+  const x = new Uint8Array(job.pixels);
+  const out = new Float64Array(job.out);
+  const next = new Int32Array(job.counter);
+  for (let c = Atomics.add(next, 0, 1); c * CHUNK < job.n; c = Atomics.add(next, 0, 1)) {
+    const start = c * CHUNK;
+    const count = Math.min(CHUNK, job.n - start);
+    featuresOfRows(x.subarray(start * px, (start + count) * px), 0, count, job.shape, job.params, out.subarray(start * dim, (start + count) * dim));
+  }
 }
 
 /** Features of the `n` images in `x` (rows of h·w·c bytes): n × featureDim numbers, float64. */
@@ -25,14 +45,15 @@ export async function computeFeatures(x: Uint8Array, n: number, shape: [number, 
   const px = shape[0] * shape[1] * shape[2];
   const threads = Math.max(1, Math.min(opts.threads ?? os.availableParallelism(), Math.floor(n / MIN_PER_THREAD)));
   if (threads === 1) return featuresOfRows(x, 0, n, shape, params);
-  const out = new SharedArrayBuffer(n * dim * 8);
-  const cuts = Array.from({ length: threads + 1 }, (_, t) => Math.round((t * n) / threads));
+  let pixels: SharedArrayBuffer;
+  if (x.buffer instanceof SharedArrayBuffer && x.byteOffset === 0 && x.length === n * px) pixels = x.buffer;
+  else {
+    pixels = new SharedArrayBuffer(n * px);
+    new Uint8Array(pixels).set(x.subarray(0, n * px));
+  }
+  const job: FeatureJob = { pixels, n, shape, params, out: new SharedArrayBuffer(n * dim * 8), counter: new SharedArrayBuffer(4) };
   const running: Promise<void>[] = [];
   for (let t = 1; t < threads; t++) {
-    const [a, b] = [cuts[t], cuts[t + 1]];
-    const pixels = new SharedArrayBuffer((b - a) * px);
-    new Uint8Array(pixels).set(x.subarray(a * px, b * px));
-    const job: FeatureJob = { pixels, count: b - a, shape, params, out, outOffset: a * dim };
     const w = startWorker(import.meta.url, 'features_worker', job);
     running.push(
       new Promise<void>((resolve, reject) => {
@@ -42,7 +63,7 @@ export async function computeFeatures(x: Uint8Array, n: number, shape: [number, 
       }).finally(() => void w.terminate()),
     );
   }
-  featuresOfRows(x, 0, cuts[1], shape, params, new Float64Array(out, 0, cuts[1] * dim));
+  workOn(job);
   await Promise.all(running);
-  return new Float64Array(out);
+  return new Float64Array(job.out);
 }
