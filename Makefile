@@ -46,6 +46,7 @@ bench: build
 	node --import tsx bench/train.ts
 	node --import tsx bench/sweep.ts
 	node --import tsx bench/memory.ts
+	node --import tsx bench/features.ts
 
 clean:
 	rm -rf dist

@@ -259,3 +259,63 @@ test('a config file may start with a byte-order mark', () => {
   assert.equal(r.code, 0, r.err);
   assert.equal(JSON.parse(r.out).lr, 0.25);
 });
+
+test('a features run (hog+hue) through the CLI: features computed and cached beside the data, the second run reads them, eval and the report rebuild the rows, train features writes the .npy', async () => {
+  const { CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } = await import('../src/data/cifar.js');
+  const { featuresOfRows } = await import('../src/data/features.js');
+  const { readNpy } = await import('../src/data/npy.js');
+  const { Rng } = await import('../src/linalg/rng.js');
+  // A small CIFAR-10 folder of seeded noise: 5 × 240 training records and 200 test records.
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cifar-feat-'));
+  const rng = new Rng(11);
+  const write = (file: string, n: number) => {
+    const x = Uint8Array.from({ length: n * 3072 }, () => Math.floor(rng.uniform() * 256));
+    fs.writeFileSync(path.join(data, file), encodeCifarBatch(x, Array.from({ length: n }, () => rng.int(10))));
+  };
+  for (const f of CIFAR_TRAIN_FILES) write(f, 240);
+  write(CIFAR_TEST_FILE, 200);
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
+  try {
+    const args = ['--dataset', 'cifar', '--data-dir', data, '--features', 'hog+hue', '--hue-bins', '25', '--num-train', '1000', '--num-val', '200', '--num-test', '200', '--num-dev', '100', '--backend', E2E_BACKEND, '--iterations', '20', '--runs-dir', runs];
+    const first = train([...args, '--name', 'f1']);
+    assert.equal(first.code, 0, first.err + first.out);
+    assert.match(first.out, /170 numbers a row/); // 144 HOG + 25 hue + the bias column
+    assert.match(first.out, /features: hog\+hue, 25 hue bins, computed and cached in .*\.features-hog\+hue-25\.bin/);
+    assert.ok(fs.existsSync(path.join(data, '.features-hog+hue-25.bin')));
+    const second = train([...args, '--model', 'mlp', '--hidden', '20', '--name', 'f2']);
+    assert.equal(second.code, 0, second.err + second.out);
+    assert.match(second.out, /169 numbers a row/); // no bias column for the MLP
+    assert.match(second.out, /features: hog\+hue, 25 hue bins, read from .*\.features-hog\+hue-25\.bin/);
+
+    const dir = path.join(runs, fs.readdirSync(runs).find((d) => d.endsWith('-f1'))!);
+    const files = fs.readdirSync(dir);
+    assert.ok(files.includes('mistakes.png') && !files.includes('weights.png'), files.join(', '));
+    assert.match(fs.readFileSync(path.join(dir, 'report.html'), 'utf8'), /Mistakes by predicted class/);
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+    const ck = loadCheckpoint(path.join(dir, 'best.ckpt'));
+    assert.equal(ck.mean.length, 169);
+    assert.equal(ck.header.preprocess.features?.hueBins, 25);
+    const e = train(['eval', dir, '--backend', E2E_BACKEND]);
+    assert.equal(e.code, 0, e.err);
+    assert.equal(Number(/test accuracy: (\d\.\d+)/.exec(e.out)?.[1]), Number(summary.testAcc.toFixed(4)));
+
+    const out = path.join(runs, 'feats.npy');
+    const x = train(['features', '--dataset', 'cifar', '--data-dir', data, '--hue-bins', '25', '--out', out]);
+    assert.equal(x.code, 0, x.err);
+    assert.match(x.out, /1400 images .*× 169.*read from/);
+    const npy = readNpy(out);
+    assert.deepEqual(npy.shape, [1400, 169]);
+    assert.equal(npy.descr, '<f8');
+    // The first row is data_batch_1's first image; the last is the test file's last.
+    const test0 = fs.readFileSync(path.join(data, CIFAR_TEST_FILE));
+    const { parseCifarBatch } = await import('../src/data/cifar.js');
+    const tb = parseCifarBatch(test0, 'test');
+    assert.deepEqual([...npy.data.subarray(1399 * 169)], [...featuresOfRows(tb.x, 199, 1, [32, 32, 3], { hueBins: 25 })]);
+    const mn = train(['features', '--dataset', 'mnist', '--out', out]);
+    assert.equal(mn.code, 2);
+    assert.match(mn.err, /need RGB images/);
+  } finally {
+    fs.rmSync(data, { recursive: true, force: true });
+    fs.rmSync(runs, { recursive: true, force: true });
+  }
+});

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { loadDataset } from '../data/datasets.js';
-import { checkpointRows } from '../data/split.js';
+import { rowsOfCheckpoint } from '../data/feature_data.js';
 import { modelFromCheckpoint } from '../models/index.js';
 import { loadCheckpoint } from '../runs/checkpoint.js';
 import { runFile } from '../runs/layout.js';
@@ -36,7 +36,7 @@ export async function evaluateCheckpoint(args: EvalArgs): Promise<{ file: string
   const names = args.split === 'all' ? ['train', 'val', 'test'] : [args.split];
   const accuracies: Record<string, { acc: number; n: number }> = {};
   for (const name of names) {
-    const rows = checkpointRows(raw, name as 'train' | 'val' | 'test', h, ck.mean, file, engine.alloc);
+    const rows = await rowsOfCheckpoint(raw, name as 'train' | 'val' | 'test', h, ck.mean, file, engine.alloc);
     accuracies[name] = { acc: accuracy(model, rows), n: rows.n };
   }
   return { file, accuracies };

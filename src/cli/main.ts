@@ -31,6 +31,7 @@ import { GRADCHECK_OPTIONS, gradcheckCommand } from './gradcheck.js';
 import { configFlags, configOption, configOptions, flagValue, flagValues, once, optionsOf } from './options.js';
 import { runSweep } from '../sweep/sweep.js';
 import { reportCommand } from './report.js';
+import { featuresCommand } from './features.js';
 
 /** --debug anywhere on the command line: errors also print their stack (read before yargs has parsed). */
 const debug = process.argv.includes('--debug');
@@ -130,6 +131,7 @@ const { int, str, oneOf } = keyKinds();
 const WORKERS = int({ min: 1, doc: 'worker threads' });
 const SPLIT = oneOf(['train', 'val', 'test', 'all'], { default: 'test', doc: 'which split to score' });
 const SOURCE = str({ doc: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)' });
+const OUT = str({ nonEmpty: true, doc: 'the .npy file to write' });
 
 /** The signals that stop a run as Ctrl-C does: finish the step, write last.ckpt and the summary, exit 128+signal. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -253,6 +255,27 @@ export async function main(args: string[]): Promise<void> {
       },
     )
     .command(
+      'features',
+      'write the raw image features (HOG + hue histogram) of every record, train then test, as a float64 .npy',
+      (y) =>
+        y
+          .options(configOption('dataset', { describe: 'dataset (features need colour images: cifar)', defaultDescription: 'cifar' }))
+          .options(configOption('dataDir'))
+          .options(configOption('hueBins'))
+          .options(configOption('verify'))
+          .option('out', { ...optionsOf({ out: OUT }).out, demandOption: true }),
+      async (argv) => {
+        const flags = configFlags(argv, ['dataset', 'dataDir', 'hueBins', 'verify']);
+        await featuresCommand({
+          dataset: flags.dataset ?? 'cifar',
+          dataDir: flags.dataDir,
+          hueBins: flags.hueBins ?? DEFAULTS.hueBins,
+          out: flagValue(argv, 'out', OUT) as string,
+          verify: flags.verify,
+        });
+      },
+    )
+    .command(
       'gradcheck',
       'check analytic gradients against centered differences in float64',
       (y) =>
@@ -275,7 +298,7 @@ export async function main(args: string[]): Promise<void> {
       // yargs' own errors (YError: a missing value, an unknown flag) are bad usage; others come from a handler.
       if (err && err.name !== 'YError') handleError(err);
       const cmd = args.find((a) => !a.startsWith('-'));
-      const help = cmd && ['sweep', 'report', 'eval', 'data', 'gradcheck'].includes(cmd) ? `train ${cmd} --help` : 'train --help';
+      const help = cmd && ['sweep', 'report', 'eval', 'data', 'features', 'gradcheck'].includes(cmd) ? `train ${cmd} --help` : 'train --help';
       fail(2, `${usageMessage(msg ?? err?.message ?? 'bad usage', args)}. Run '${help}' for the options`, err);
     });
   try {

@@ -96,6 +96,9 @@ const CONFIG_KEYS = {
   numDev: int({ default: 500, min: 1, doc: 'dev records, drawn at random from the training split' }),
   /** 1 keeps raw pixel units, as cs231n does. */
   scale: num({ default: 1, min: 0, exclusiveMin: true, doc: 'rows are (pixels − mean image)·scale', presets: { 'mnist-softmax': 1 / 255, 'mnist-mlp': 1 / 255 } }),
+  /** features.ipynb: rows = (features − train mean)/train std, computed once and cached beside the dataset (data/feature_data.ts). */
+  features: oneOf(['none', 'hog+hue'], { default: 'none', doc: 'model input: raw pixels, or image features (HOG on 8×8 cells + hue histogram, normalised by the train mean and std)' }),
+  hueBins: int({ default: 10, min: 1, max: 255, doc: 'hue histogram bins of --features hog+hue (10: cs231n 2024; 25: 2025/2026)' }),
   /** Fixed rows, the same every epoch. */
   trainAccSamples: int({ default: 1000, min: 1, doc: 'training rows used to measure train accuracy each epoch' }),
   /** For every random choice: initialization, dev rows, minibatches. */

@@ -35,6 +35,16 @@ export interface Preprocess {
   bias: boolean;
   /** Multiply (pixel − mean) by this. */
   scale: number;
+  /** Set when the rows are image features, not pixels (data/feature_data.ts); `scale` is then unused. */
+  features?: FeaturePreprocess;
+}
+
+/** What a features run's rows are made of: rows are (features − mean)/std. */
+export interface FeaturePreprocess {
+  kind: 'hog+hue';
+  hueBins: number;
+  /** Per-column train std (population; 0 replaced by 1). */
+  std: number[];
 }
 
 export interface Rows {
@@ -49,7 +59,7 @@ export interface PreparedData {
   val: Rows;
   test: Rows;
   dev: Rows;
-  /** Mean image of the train split, in raw pixel units (length = pixels per image). */
+  /** Mean image of the train split, in raw pixel units (length = pixels per image); of a features run, the features' train mean. */
   mean: Float32Array;
   preprocess: Preprocess;
   /** Numbers per row, bias column included. */

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import type { Config } from '../config/config.js';
 import { loadDataset } from '../data/datasets.js';
 import { DataError } from '../data/errors.js';
-import { checkpointRows, type Rows } from '../data/split.js';
+import type { Rows } from '../data/split.js';
+import { rowsOfCheckpoint } from '../data/feature_data.js';
 import { modelFromCheckpoint } from '../models/index.js';
 import { viewsOf } from '../models/params.js';
 import { writeFileAtomic } from '../runs/atomic.js';
@@ -55,7 +56,10 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
     const views = viewsOf(h.params, ck.params);
     const shape = h.imageShape;
     const zoom = shape[0] <= 32 ? 3 : 1;
-    if (h.model.kind === 'softmax') {
+    const features = h.preprocess.features;
+    if (features) {
+      blocks.push({ kind: 'html', title: 'Input', html: `<p>Image features (${esc(features.kind)}, ${features.hueBins} hue bins): ${h.meanLength} numbers a row, normalised by the train mean and std; the weights act on features, not pixels, so they are not shown as images.</p>` });
+    } else if (h.model.kind === 'softmax') {
       const imgs = weightTemplates(views.W, shape);
       const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
       blocks.push({
@@ -78,7 +82,8 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
       files.push(['weights.png', png]);
     }
 
-    const rows = test ?? checkpointRows(await loadDataset(h.dataset, cfg.dataDir || undefined), 'test', h, ck.mean, ckFile);
+    const raw = test && !features ? undefined : await loadDataset(h.dataset, cfg.dataDir || undefined);
+    const rows = test ?? (await rowsOfCheckpoint(raw!, 'test', h, ck.mean, ckFile));
     const model = modelFromCheckpoint(ck);
     const pred = predict(model, rows.X);
     const C = classes.length;
@@ -94,7 +99,27 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
     const head = `<tr><th>true ↓ / predicted →</th>${classes.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
     const body = counts.map((r, t) => `<tr><th>${esc(classes[t])}</th>${r.map((v, p) => `<td class="num${p === t ? ' diag' : ''}">${v}</td>`).join('')}</tr>`).join('');
     blocks.push({ kind: 'html', title: 'Confusion counts', html: `<table class="trials">${head}${body}</table>` });
-    if (wrong.length > 0) {
+    if (features && raw) {
+      // features.ipynb's grid of mistakes: per class, the first test images wrongly put in it (raw pixels).
+      const PER_CLASS = 8;
+      const picks: number[] = [];
+      for (let c = 0; c < C; c++) {
+        let k = 0;
+        for (let i = 0; i < rows.n && k < PER_CLASS; i++) if (pred[i] === c && rows.y[i] !== c) [picks[picks.length], k] = [i, k + 1];
+      }
+      const px = raw.dim;
+      const zero = new Float32Array(px);
+      const imgs = picks.map((i) => imageOfRow(raw.test.x.subarray(i * px, (i + 1) * px), zero, 1, shape));
+      const caps = picks.map((i) => `${classes[pred[i]]} ← ${classes[rows.y[i]]}`);
+      const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
+      blocks.push({
+        kind: 'images',
+        title: 'Mistakes by predicted class',
+        note: `For each class, up to ${PER_CLASS} test images the model wrongly put in it (predicted ← true), as features.ipynb shows them.`,
+        images: pngs.map((p, k) => ({ src: dataUrl(p), caption: caps[k], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'wrong' })),
+      });
+      if (imgs.length > 0) files.push(['mistakes.png', await stripPng(imgs, caps, zoom)]);
+    } else if (wrong.length > 0) {
       const imgs = wrong.map((i) => imageOfRow(rowsView(rows.X, i, 1).data, ck.mean, h.preprocess.scale, shape));
       const caps = wrong.map((i) => `${classes[rows.y[i]]} → ${classes[pred[i]]}`);
       const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));

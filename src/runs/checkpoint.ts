@@ -30,6 +30,7 @@ import type { ParamSpec } from '../models/params.js';
 import type { RngState } from '../linalg/rng.js';
 import { writeFileAtomic } from './atomic.js';
 import { isObj } from '../config/keys.js';
+import { featureDim } from '../data/features.js';
 
 export const CKPT_MAGIC = 'TSNNCKPT';
 export const CKPT_VERSION = 2;
@@ -63,7 +64,8 @@ export interface CheckpointHeader {
   dataset: 'mnist' | 'cifar';
   classes: string[];
   imageShape: [number, number, number];
-  preprocess: { bias: boolean; scale: number };
+  /** `features`: the rows were image features (data/feature_data.ts), (f − mean)/std. */
+  preprocess: { bias: boolean; scale: number; features?: { kind: 'hog+hue'; hueBins: number; std: number[] } };
   /** Split counts, resolved to numbers. */
   split: { numTrain: number; numVal: number; numTest: number };
   meanLength: number;
@@ -256,9 +258,16 @@ function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: str
   if (new Set(h.classes).size !== h.classes.length) bad(`the class names ${show(h.classes)} are not all different`);
   if (h.classes.length !== spec.numClasses) bad(`${h.classes.length} class names for a model of ${spec.numClasses} classes`);
   if (!Array.isArray(h.imageShape) || h.imageShape.length !== 3 || !h.imageShape.every(isPos)) bad(`bad imageShape ${show(h.imageShape)}`);
-  if (!isCount(h.meanLength) || h.meanLength !== h.imageShape[0] * h.imageShape[1] * h.imageShape[2]) bad(`meanLength ${show(h.meanLength)} is not the size of an image of shape ${show(h.imageShape)}`);
   const pre = h.preprocess as unknown;
+  const feat = isObj(pre) ? pre.features : undefined;
+  const hueBins = isObj(feat) && Number.isInteger(feat.hueBins) && (feat.hueBins as number) > 0 ? (feat.hueBins as number) : 0;
+  if (feat !== undefined) {
+    if (!isCount(h.meanLength) || !hueBins || h.meanLength !== featureDim(h.imageShape, { hueBins })) bad(`meanLength ${show(h.meanLength)} is not the feature count of an image of shape ${show(h.imageShape)}`);
+  } else if (!isCount(h.meanLength) || h.meanLength !== h.imageShape[0] * h.imageShape[1] * h.imageShape[2]) bad(`meanLength ${show(h.meanLength)} is not the size of an image of shape ${show(h.imageShape)}`);
   if (!isObj(pre) || typeof pre.bias !== 'boolean' || typeof pre.scale !== 'number' || !Number.isFinite(pre.scale) || pre.scale <= 0) bad(`bad preprocess ${show(pre)} (bias true or false, scale a finite number > 0)`);
+  if (feat !== undefined && (!isObj(feat) || feat.kind !== 'hog+hue' || !Number.isInteger(feat.hueBins) || !Array.isArray(feat.std) || feat.std.length !== h.meanLength || !feat.std.every((v) => typeof v === 'number' && v > 0))) {
+    bad(`bad preprocess.features ${show(feat)} (kind hog+hue, an integer hueBins, and a std > 0 for each of the ${h.meanLength} features)`);
+  }
   if (spec.inputDim !== h.meanLength + (h.preprocess.bias ? 1 : 0)) bad(`model inputDim ${spec.inputDim} does not match ${h.meanLength} pixels${h.preprocess.bias ? ' and a bias column' : ''}`);
   const sp = h.split as unknown;
   if (!isObj(sp) || !isPos(sp.numTrain) || !isCount(sp.numVal) || !isCount(sp.numTest)) bad(`bad split ${show(sp)}`);

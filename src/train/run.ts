@@ -18,6 +18,8 @@ import { lrAtEpoch, sgdStateNames } from '../optim/sgd.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
+import { prepareFeatureData } from '../data/feature_data.js';
+import { featureDim } from '../data/features.js';
 import { isTempFile, writeJsonAtomic } from '../runs/atomic.js';
 import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from '../runs/checkpoint.js';
 import { accuracy } from '../models/evaluate.js';
@@ -47,6 +49,8 @@ export interface RunData {
   data: PreparedData;
   source: string;
   loadSeconds: number;
+  /** Of a features run: the cache file (null: not writable) and whether the features were read from it. */
+  features?: { file: string | null; fromCache: boolean };
 }
 
 /**
@@ -55,13 +59,16 @@ export interface RunData {
  * so training draws the same numbers whether the data was prepared here or shared by a sweep.
  * `shared` allocates the rows in SharedArrayBuffers, for worker threads.
  */
-export async function loadRunData(cfg: Config, opts: { shared?: boolean; alloc?: Allocator } = {}): Promise<RunData> {
+export async function loadRunData(cfg: Config, opts: { shared?: boolean; alloc?: Allocator; warn?: (line: string) => void } = {}): Promise<RunData> {
   const t0 = performance.now();
   const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
-  checkAgainstData(cfg, split.numTrain, { dim: raw.dim + (cfg.model === 'softmax' ? 1 : 0), classes: raw.classes.length });
-  const data = prepareData(raw, split, { bias: cfg.model === 'softmax', scale: cfg.scale }, new Rng(cfg.seed), opts);
-  return { data, source: raw.source, loadSeconds: (performance.now() - t0) / 1000 };
+  const pre = { bias: cfg.model === 'softmax', scale: cfg.scale };
+  const inputDim = cfg.features === 'none' ? raw.dim : featureDim(raw.imageShape, { hueBins: cfg.hueBins });
+  checkAgainstData(cfg, split.numTrain, { dim: inputDim + (pre.bias ? 1 : 0), classes: raw.classes.length });
+  if (cfg.features === 'none') return { data: prepareData(raw, split, pre, new Rng(cfg.seed), opts), source: raw.source, loadSeconds: (performance.now() - t0) / 1000 };
+  const { data, features } = await prepareFeatureData(raw, split, { kind: cfg.features, hueBins: cfg.hueBins }, pre, new Rng(cfg.seed), opts);
+  return { data, source: raw.source, loadSeconds: (performance.now() - t0) / 1000, features: { file: features.file, fromCache: features.fromCache } };
 }
 
 /**
@@ -164,6 +171,11 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   const shapes = `train ${data.train.n}, val ${data.val.n}, test ${data.test.n}, dev ${data.dev.n}; ${data.dim} numbers a row`;
   log.info({ source, train: data.train.n, val: data.val.n, test: data.test.n, dev: data.dev.n, dim: data.dim, seconds: loadSeconds }, 'data');
   ui.info(`data: ${cfg.dataset} from ${source} (${shapes}), ${loadSeconds.toFixed(1)} s`);
+  if (runData.features) {
+    const f = runData.features;
+    log.info({ features: cfg.features, hueBins: cfg.hueBins, cache: f.file, fromCache: f.fromCache }, 'features');
+    ui.info(`features: ${cfg.features}, ${cfg.hueBins} hue bins, ${f.fromCache ? `read from ${f.file}` : f.file ? `computed and cached in ${f.file}` : 'computed (not cached)'}`);
+  }
   const rng = new Rng(cfg.seed);
 
   // Model and the cs231n sanity check of the initial loss.
