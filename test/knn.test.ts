@@ -222,16 +222,18 @@ test('foldBounds: np.array_split; crossValidate: each fold against a kNN of the 
   assert.equal(cv.bestK, ks[bestQ]);
 });
 
-/** The CIFAR-10 binary batches: this checkout's data/ copy (npx train data cifar …). */
+/** The CIFAR-10 binary batches: this checkout's data/ copy (npx train data cifar …), else the shared archive (unpacked into data/ on first use). */
 const CIFAR_DIR = path.join(root, 'data', 'cifar-10-batches-bin');
+const SHARED_CIFAR = path.resolve(root, '../shared/data/cifar-10-binary.tar.gz');
 
 test('kNN on the real CIFAR-10 files (5,000 train, 500 test, float32 on simd) agrees with knn_numpy.py (float64) on ≥ 499 of 500 for k = 1, 5, 10', async (t) => {
-  if (!fs.existsSync(path.join(CIFAR_DIR, 'test_batch.bin'))) {
-    t.skip(`${CIFAR_DIR} is absent: unpack it with npx train data cifar --source ../shared/data/cifar-10-binary.tar.gz`);
+  const source = fs.existsSync(path.join(CIFAR_DIR, 'test_batch.bin')) ? CIFAR_DIR : fs.existsSync(SHARED_CIFAR) ? SHARED_CIFAR : null;
+  if (source === null) {
+    t.skip(`neither ${CIFAR_DIR} nor ${SHARED_CIFAR} is there: the real CIFAR-10 files are needed`);
     return;
   }
   const fixture = JSON.parse(fs.readFileSync(path.join(root, 'test/fixtures/knn_numpy_predictions.json'), 'utf8')) as { predictions: Record<string, number[]>; accuracy: Record<string, number> };
-  const raw = await loadDataset('cifar', CIFAR_DIR);
+  const raw = await loadDataset('cifar', source);
   const before = getEngine();
   const { engine } = await initEngine('simd', 2);
   useEngine(engine);
