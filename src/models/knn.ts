@@ -16,7 +16,8 @@
  * Prediction works in chunks of test rows (`chunk` × N distances at a time), so 1,000 test rows
  * against 49,000 training rows never hold a 1,000 × 49,000 matrix, let alone 10,000 × 49,000.
  */
-import { type FloatArray, type Mat, checkShape, shapeStr } from '../linalg/mat.js';
+import { type Allocator, PLAIN } from '../linalg/alloc.js';
+import { type FloatArray, type FloatArrayCtor, type Mat, checkShape, shapeStr } from '../linalg/mat.js';
 import { matmul } from '../linalg/matmul.js';
 import { distancesFromDots, rowSquaredNorms } from '../linalg/rows.js';
 import type { Labels } from './model.js';
@@ -52,9 +53,9 @@ function checkPair(where: string, X: Mat, T: Mat): void {
   if (X.data.constructor !== T.data.constructor) throw new Error(`${where}: X is ${X.data.constructor.name} but train is ${T.data.constructor.name}`);
 }
 
-function newLike<T extends FloatArray>(like: T, rows: number, cols: number): Mat<T> {
-  const Ctor = like.constructor as new (n: number) => T;
-  return { rows, cols, data: new Ctor(rows * cols) };
+/** A (rows, cols) matrix of the array type of `like`, in `alloc`'s memory (the engine's, so its matmul reads and writes it in place). */
+function newLike<T extends FloatArray>(like: T, rows: number, cols: number, alloc: Allocator = PLAIN): Mat<T> {
+  return { rows, cols, data: alloc.float(like.constructor as FloatArrayCtor, rows * cols) as T };
 }
 
 /**
@@ -189,10 +190,10 @@ export function chunkRows(numTrain: number, numbers = DEFAULT_CHUNK_NUMBERS): nu
 
 /**
  * Predictions for each k in `ks`, from one pass of no-loop distances over X in chunks of
- * `chunk` test rows (the distances of one chunk at a time, (chunk, N)).
+ * `chunk` test rows (the distances of one chunk at a time, (chunk, N), in `alloc`'s memory).
  * X (M,D) → one Int32Array (M) per k
  */
-export function knnPredictMany<T extends FloatArray>(model: KnnModel<T>, X: Mat<T>, ks: readonly number[], chunk = chunkRows(model.X.rows)): Int32Array[] {
+export function knnPredictMany<T extends FloatArray>(model: KnnModel<T>, X: Mat<T>, ks: readonly number[], chunk = chunkRows(model.X.rows), alloc: Allocator = PLAIN): Int32Array[] {
   if (ks.length === 0) throw new Error('knnPredictMany: no k given');
   for (const k of ks) if (!(Number.isInteger(k) && k >= 1 && k <= model.X.rows)) throw new Error(`knnPredictMany: k = ${k} must be a whole number in [1, ${model.X.rows}] (the training rows)`);
   if (!(Number.isInteger(chunk) && chunk >= 1)) throw new Error(`knnPredictMany: chunk must be a positive integer, got ${chunk}`);
@@ -201,7 +202,7 @@ export function knnPredictMany<T extends FloatArray>(model: KnnModel<T>, X: Mat<
   const D = X.cols;
   const N = model.X.rows;
   const preds = ks.map(() => new Int32Array(M));
-  const buf = newLike(X.data, Math.min(chunk, M), N);
+  const buf = newLike(X.data, Math.min(chunk, M), N, alloc);
   for (let s = 0; s < M; s += chunk) {
     const n = Math.min(chunk, M - s);
     const part = { rows: n, cols: D, data: X.data.subarray(s * D, (s + n) * D) as T };
@@ -253,15 +254,17 @@ export interface CrossValidation {
  * for every k in `ks` (one distance pass per fold serves them all).
  * X (N,D), y (N)
  */
-export function crossValidate<T extends FloatArray>(X: Mat<T>, y: Labels, numClasses: number, folds: number, ks: readonly number[], chunk?: number): CrossValidation {
+export function crossValidate<T extends FloatArray>(X: Mat<T>, y: Labels, numClasses: number, folds: number, ks: readonly number[], chunk?: number, alloc: Allocator = PLAIN): CrossValidation {
   const N = X.rows;
   const D = X.cols;
   const b = foldBounds(N, folds);
   const accuracy = ks.map(() => new Array<number>(folds).fill(0));
+  // The other folds' rows, gathered into one buffer (the largest "rest" is made once, in alloc's memory).
+  const restBuf = newLike(X.data, N - (b[folds] - b[folds - 1]), D, alloc);
   for (let f = 0; f < folds; f++) {
     const lo = b[f];
     const hi = b[f + 1];
-    const rest = newLike(X.data, N - (hi - lo), D);
+    const rest = { rows: N - (hi - lo), cols: D, data: restBuf.data.subarray(0, (N - (hi - lo)) * D) as T };
     rest.data.set(X.data.subarray(0, lo * D), 0);
     rest.data.set(X.data.subarray(hi * D), lo * D);
     const yRest = new Int32Array(N - (hi - lo));
@@ -269,7 +272,7 @@ export function crossValidate<T extends FloatArray>(X: Mat<T>, y: Labels, numCla
     yRest.set(y.subarray(hi), lo);
     const model = knnTrain(rest, yRest, numClasses);
     const val = { rows: hi - lo, cols: D, data: X.data.subarray(lo * D, hi * D) as T };
-    const preds = knnPredictMany(model, val, ks, chunk);
+    const preds = knnPredictMany(model, val, ks, chunk ?? chunkRows(rest.rows), alloc);
     preds.forEach((p, q) => (accuracy[q][f] = accuracyOf(p, y.subarray(lo, hi))));
   }
   const mean = accuracy.map((a) => a.reduce((s, v) => s + v, 0) / a.length);

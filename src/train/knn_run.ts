@@ -138,7 +138,7 @@ export async function runKnn(cfg: Config, ui: RunUi): Promise<KnnOutcome> {
   const tCv = performance.now();
   let cv: CrossValidation | null = null;
   if (cfg.cvFolds > 0) {
-    cv = crossValidate(train.X, train.y, model.numClasses, cfg.cvFolds, cfg.kChoices);
+    cv = crossValidate(train.X, train.y, model.numClasses, cfg.cvFolds, cfg.kChoices, undefined, engine.alloc);
     cv.ks.forEach((k, q) => cv!.accuracy[q].forEach((a) => ui.info(`k = ${k}, accuracy = ${a.toFixed(6)}`)));
     cv.ks.forEach((k, q) => ui.info(`k = ${k}: mean accuracy ${cv!.mean[q].toFixed(4)} ± ${cv!.std[q].toFixed(4)} over ${cfg.cvFolds} folds`));
     const best = cv.ks.indexOf(cv.bestK);
@@ -152,7 +152,7 @@ export async function runKnn(cfg: Config, ui: RunUi): Promise<KnnOutcome> {
   const tTest = performance.now();
   const ks = cv && cv.bestK !== cfg.k ? [cfg.k, cv.bestK] : [cfg.k];
   const chunk = chunkRows(train.n);
-  const preds = knnPredictMany(model, test.X, ks, chunk);
+  const preds = knnPredictMany(model, test.X, ks, chunk, engine.alloc);
   const testAcc = accuracyOf(preds[0], test.y);
   const testAccBestK = cv ? accuracyOf(preds[ks.indexOf(cv.bestK)], test.y) : null;
   const testSeconds = secondsSince(tTest);
