@@ -222,6 +222,14 @@ test('foldBounds: np.array_split; crossValidate: each fold against a kNN of the 
   assert.equal(cv.bestK, ks[bestQ]);
 });
 
+interface PeerFixture {
+  predictions: Record<string, number[]>;
+  accuracy: Record<string, number>;
+  /** knn_numpy.py --folds 5's own output line. */
+  cv: { cv: Record<string, number>; best_k: number };
+}
+const readFixture = () => JSON.parse(fs.readFileSync(path.join(root, 'test/fixtures/knn_numpy_predictions.json'), 'utf8')) as PeerFixture;
+
 /** The CIFAR-10 binary batches: this checkout's data/ copy (npx train data cifar …), else the shared archive (unpacked into data/ on first use). */
 const CIFAR_DIR = path.join(root, 'data', 'cifar-10-batches-bin');
 const SHARED_CIFAR = path.resolve(root, '../shared/data/cifar-10-binary.tar.gz');
@@ -232,7 +240,7 @@ test('kNN on the real CIFAR-10 files (5,000 train, 500 test, float32 on simd) ag
     t.skip(`neither ${CIFAR_DIR} nor ${SHARED_CIFAR} is there: the real CIFAR-10 files are needed`);
     return;
   }
-  const fixture = JSON.parse(fs.readFileSync(path.join(root, 'test/fixtures/knn_numpy_predictions.json'), 'utf8')) as { predictions: Record<string, number[]>; accuracy: Record<string, number> };
+  const fixture = readFixture();
   const raw = await loadDataset('cifar', source);
   const before = getEngine();
   const { engine } = await initEngine('simd', 2);
@@ -250,6 +258,31 @@ test('kNN on the real CIFAR-10 files (5,000 train, 500 test, float32 on simd) ag
       const acc = accuracyOf(preds[q], raw.test.y.subarray(0, 500));
       assert.ok(Math.abs(acc - fixture.accuracy[String(k)]) <= 1 / 500 + 1e-12, `k = ${k}: accuracy ${acc}, knn_numpy.py ${fixture.accuracy[String(k)]}`);
     });
+  } finally {
+    useEngine(before);
+  }
+});
+
+test('the notebook\'s cross-validation on the real CIFAR-10 files (5 folds of 5,000, float32 on simd) gives knn_numpy.py --folds 5\'s mean per k and best k', async (t) => {
+  const source = fs.existsSync(path.join(CIFAR_DIR, 'test_batch.bin')) ? CIFAR_DIR : fs.existsSync(SHARED_CIFAR) ? SHARED_CIFAR : null;
+  if (source === null) {
+    t.skip(`neither ${CIFAR_DIR} nor ${SHARED_CIFAR} is there: the real CIFAR-10 files are needed`);
+    return;
+  }
+  const { cv: peer } = readFixture();
+  const raw = await loadDataset('cifar', source);
+  const before = getEngine();
+  const { engine } = await initEngine('simd', 2);
+  useEngine(engine);
+  try {
+    const D = raw.dim;
+    const X = { rows: 5000, cols: D, data: engine.alloc.float(Float32Array, 5000 * D) };
+    X.data.set(raw.train.x.subarray(0, 5000 * D));
+    const ks = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100];
+    const cv = crossValidate(X, raw.train.y.subarray(0, 5000), 10, 5, ks, undefined, engine.alloc);
+    // The peer rounds its means to 4 decimals; a fold of 1,000 rows moves a mean by 0.0002 per prediction.
+    ks.forEach((k, q) => assert.ok(Math.abs(cv.mean[q] - peer.cv[String(k)]) <= 0.00005 + 1e-12, `k = ${k}: mean ${cv.mean[q]}, knn_numpy.py ${peer.cv[String(k)]}`));
+    assert.equal(cv.bestK, peer.best_k);
   } finally {
     useEngine(before);
   }
