@@ -188,3 +188,28 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('a knn run report renders offline in headless Chromium: the cross-validation chart and the distance image', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-knn-'));
+  fs.mkdirSync(shots, { recursive: true });
+  try {
+    train(['--model', 'knn', '--num-train', '600', '--num-test', '100', '--cv-folds', '3', '--k-choices', '1,3,5', '--k', '3', '--backend', E2E_BACKEND, '--runs-dir', tmp, '--name', 'knn']);
+    const dir = path.join(tmp, fs.readdirSync(tmp)[0]);
+    const browser = await launch();
+    try {
+      const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1000);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(requests, []);
+      assert.deepEqual(await violations(page), []);
+      assert.deepEqual(await drawnCanvases(page), { drawn: 1, total: 1 }, 'the cross-validation chart is drawn');
+      const imgs = await images(page);
+      assert.equal(imgs.length, 1);
+      assert.deepEqual([imgs[0].ok, imgs[0].w, imgs[0].h], [true, 600, 100], 'the 100 × 600 distance image is loaded at its size');
+      await page.screenshot({ path: path.join(shots, 'report-knn.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -63,6 +63,7 @@ export const GRADCHECK_OPTIONS = {
 export type GradcheckArgs = Values<typeof GRADCHECK_OPTIONS>;
 
 export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
+  if (args.model === 'knn') throw new ConfigError('gradcheck: a knn model has no parameters and no gradient; check --model softmax or mlp');
   const hidden = args.model === 'mlp' ? (checkValue(KEY_BY_NAME.get('hidden')!, args.hidden, 'gradcheck') as number[]) : [];
   if (args.compareNaive && args.model !== 'softmax') throw new ConfigError('gradcheck: --compare-naive compares the softmax loss (with --loss svm, the SVM\'s) of the linear model; use it with --model softmax');
   const initStd = args.initStd ?? (args.dev ? INIT_STD_DEV : INIT_STD);

@@ -22,6 +22,7 @@ import { RUN_FILES, runFile } from '../runs/layout.js';
 import { RunIoError } from '../runs/atomic.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { runTraining, startRun } from '../train/run.js';
+import { runKnn } from '../train/knn_run.js';
 import { buildRunReport } from '../report/run_report.js';
 import { createUi } from './ui.js';
 import { evalCommand } from './eval.js';
@@ -154,6 +155,16 @@ export async function main(args: string[]): Promise<void> {
           return;
         }
         const ui = createUi({ tty: Boolean(process.stdout.isTTY), logEvery: cfg.logEvery });
+        if (cfg.model === 'knn') {
+          // kNN has no SGD (nothing to resume): store the rows, cross-validate k, test (train/knn_run.ts).
+          if (resumeDir !== undefined) throw new ConfigError(`--resume ${resumeDir}: a knn run has no checkpoint to carry on; run it again`);
+          const { dir, summary, test } = await runKnn(cfg, ui);
+          const reportFile = await buildRunReport(dir, test);
+          ui.info(`done in ${summary.seconds.total.toFixed(1)} s on ${summary.engine}: test acc ${summary.testAcc.toFixed(3)} (k = ${summary.model.k})${summary.cv ? `; best k by cross-validation ${summary.cv.bestK}` : ''}`);
+          ui.info(`run folder: ${dir}`);
+          ui.info(`report: ${reportFile}`);
+          return;
+        }
         // Ctrl-C, SIGTERM (schedulers, timeout) and SIGHUP (a closed terminal): finish the current
         // step, write last.ckpt and the summary, exit 128+signal. A second signal: at once.
         let stoppedBy: NodeJS.Signals | null = null;

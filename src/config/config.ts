@@ -24,7 +24,7 @@ import { ConfigError, type KeySpec, type ValueOf, checkValue, isObj, keyKinds, r
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
 
 export const DATASETS = ['mnist', 'cifar'] as const;
-const MODELS = ['softmax', 'mlp'] as const;
+const MODELS = ['softmax', 'mlp', 'knn'] as const;
 export type DatasetName = (typeof DATASETS)[number];
 export type ModelKind = (typeof MODELS)[number];
 
@@ -50,9 +50,14 @@ const CONFIG_KEYS = {
   dataDir: str({ default: '', doc: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' }),
   verify: bool({ default: true, doc: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' }),
   checkpointEvery: int({ default: 1, min: 1, doc: `write the resumable checkpoint ${RUN_FILES.last} every N epochs (train --resume <run> carries on from it)` }),
-  model: oneOf(MODELS, { default: 'softmax', doc: 'linear softmax classifier, or MLP: affine → (ReLU → affine)* → softmax' }),
+  model: oneOf(MODELS, { default: 'softmax', doc: 'linear softmax classifier, MLP: affine → (ReLU → affine)* → softmax, or k-nearest neighbours (knn: no SGD)' }),
   /** Both models take either; the linear model with svm is cs231n's linear SVM (svm.ipynb). */
   loss: oneOf(LOSS_KINDS, { default: 'softmax', doc: 'data loss: softmax cross-entropy, or svm (the multiclass hinge, margin 1)' }),
+  /** knn only: the neighbours that vote (ties between labels go to the smaller label). */
+  k: int({ default: 10, min: 1, doc: 'knn: the number of nearest training rows (L2 on raw pixels) whose majority label is predicted' }),
+  /** knn only: np.array_split of the training rows, as the notebook's cross-validation. */
+  cvFolds: int({ default: 5, min: 0, doc: 'knn: cross-validation folds over the training rows (0: none)' }),
+  kChoices: intList({ default: [1, 3, 5, 8, 10, 12, 15, 20, 50, 100], min: 1, doc: 'knn: the k values the cross-validation compares, comma-separated' }),
   /** Ignored by softmax. */
   hidden: intList({ default: [100], min: 1, doc: 'MLP hidden sizes, comma-separated (e.g. 500,100)', presets: { 'cifar-mlp': [500], 'mnist-mlp': [100] } }),
   /**
@@ -167,7 +172,7 @@ export function readConfigFile(file: string): Partial<Config> {
 export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Config {
   const dataset = flags.dataset ?? file.dataset ?? DEFAULTS.dataset;
   const model = flags.model ?? file.model ?? DEFAULTS.model;
-  const cfg: Config = { ...DEFAULTS, ...PRESETS[`${dataset}-${model}`], ...file, ...flags };
+  const cfg: Config = { ...DEFAULTS, ...PRESETS[`${dataset}-${model}` as PresetName], ...file, ...flags }; // knn has no preset
   // A schedule given in epochs replaces a preset's iteration count, unless iterations is given too.
   const user = { ...file, ...flags };
   if (user.epochs !== undefined && user.iterations === undefined) cfg.iterations = 0;
@@ -240,7 +245,7 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
         `use at most ${maxSteps} steps (--iterations, or fewer --epochs)`,
     );
   }
-  if (!shape) return;
+  if (!shape || cfg.model === 'knn') return; // knn has no parameters (train/knn_run.ts checks its k)
   const hidden = cfg.model === 'mlp' ? cfg.hidden : [];
   const params = paramSpecsFor({ kind: cfg.model, inputDim: shape.dim, hidden, numClasses: shape.classes }).reduce((n, p) => n + p.rows * p.cols, 0);
   const widths = [shape.dim, ...hidden, shape.classes];

@@ -140,3 +140,39 @@ export function addRowVectorRelu(m: Mat, v: FloatArray): void {
     }
   }
 }
+
+/**
+ * out[i] = Σ_j m[i,j]², accumulated in float64 whatever the array type (the ‖x‖² of each row, for
+ * the no-loop L2 distances of the kNN classifier). Pixel rows are whole numbers, so the float64
+ * sums are exact.
+ * m (N,D) → out (N)
+ */
+export function rowSquaredNorms(m: Mat, out: Float64Array): void {
+  const D = m.cols;
+  const d = m.data;
+  for (let i = 0; i < m.rows; i++) {
+    const row = i * D;
+    let s = 0;
+    for (let j = 0; j < D; j++) s += d[row + j] * d[row + j];
+    out[i] = s;
+  }
+}
+
+/**
+ * dist[i,j] = sqrt(max(xx[i] + yy[j] − 2·dist[i,j], 0)), in place: the cross products x·yᵀ that
+ * the matmul wrote into `dist` become L2 distances. The sum is taken in float64 (xx and yy are
+ * float64), and max(·, 0) clips the small negative values round-off leaves for near-equal rows.
+ * dist (M,N), xx (M), yy (N)
+ */
+export function distancesFromDots(dist: Mat, xx: Float64Array, yy: Float64Array): void {
+  const N = dist.cols;
+  const o = dist.data;
+  for (let i = 0; i < dist.rows; i++) {
+    const row = i * N;
+    const x = xx[i];
+    for (let j = 0; j < N; j++) {
+      const s = x + yy[j] - 2 * o[row + j];
+      o[row + j] = Math.sqrt((s + Math.abs(s)) * 0.5); // sqrt(max(s, 0)), without a branch
+    }
+  }
+}

@@ -107,6 +107,27 @@ export function sweepScatter(points: { lr: number; reg: number; acc: number; hid
   };
 }
 
+/**
+ * kNN cross-validation, as knn.ipynb plots it: accuracy against k, every fold's accuracy a point,
+ * the mean over folds a line with error bars of ± one standard deviation (each bar a two-point
+ * line segment, the segments kept apart by null points).
+ */
+export function knnCvChart(cv: { ks: number[]; accuracy: number[][]; mean: number[]; std: number[] }): ChartSpec {
+  const folds = cv.ks.flatMap((k, q) => cv.accuracy[q].map((a) => ({ x: k, y: round3(a) })));
+  const bars = cv.ks.flatMap((k, q) => [{ x: k, y: round3(cv.mean[q] - cv.std[q]) }, { x: k, y: round3(cv.mean[q] + cv.std[q]) }, { x: k, y: null }]);
+  return {
+    type: 'scatter',
+    data: {
+      datasets: [
+        { label: 'fold accuracy', data: folds, backgroundColor: 'rgba(31,119,180,0.6)', pointRadius: 3 },
+        { type: 'line', label: 'mean over folds', data: cv.ks.map((k, q) => ({ x: k, y: round3(cv.mean[q]) })), borderColor: '#d62728', backgroundColor: '#d62728', pointRadius: 3 },
+        { type: 'line', label: '± std', data: bars, borderColor: '#d62728', borderWidth: 1, pointRadius: 0, spanGaps: false },
+      ],
+    },
+    options: { plugins: titled('Cross-validation on k'), scales: { x: axis('k', { type: 'linear' }), y: axis('Cross-validation accuracy') } },
+  };
+}
+
 /** Draw a spec in Node and return PNG bytes. */
 export async function renderPng(spec: ChartSpec, width = 720, height = 400): Promise<Buffer> {
   const canvas = createCanvas(width, height);

@@ -136,3 +136,27 @@ export async function stripPng(imgs: Rgba[], captions: string[], zoom: number): 
   }
   return canvas.encode('png');
 }
+
+/**
+ * A matrix as a grey-scale image, one pixel per entry: its smallest value black, its largest
+ * white (matplotlib's imshow with the gray colour map, as knn.ipynb shows its distance matrix).
+ */
+export function greyImage(m: Mat): Rgba {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < m.data.length; i++) {
+    const v = m.data[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const span = hi - lo || 1;
+  const data = new Uint8ClampedArray(m.rows * m.cols * 4);
+  for (let p = 0; p < m.rows * m.cols; p++) {
+    const g = Math.round((255 * (m.data[p] - lo)) / span);
+    data[4 * p] = g;
+    data[4 * p + 1] = g;
+    data[4 * p + 2] = g;
+    data[4 * p + 3] = 255;
+  }
+  return { width: m.cols, height: m.rows, data };
+}

@@ -20,6 +20,7 @@ import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
 import { imageOfRow, pngOf, stripPng, weightGrid, weightTemplates } from './images.js';
 import { runFile } from '../runs/layout.js';
 import { checkClasses, readMetrics, readRunConfig, readSummary } from '../runs/read.js';
+import { buildKnnReport } from './knn_report.js';
 
 /** Misclassified test images shown. */
 const MISCLASSIFIED = 16;
@@ -33,6 +34,7 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
   // Every file is checked before use: a malformed one is refused naming the file and field.
   const cfg: Config = readRunConfig(runFile(dir, 'config'));
   const summary = readSummary(runFile(dir, 'summary'));
+  if ((summary.model.kind as string) === 'knn') return buildKnnReport(dir, cfg);
   const metricsFile = runFile(dir, 'metrics');
   const metrics = fs.existsSync(metricsFile) ? readMetrics(metricsFile) : [];
   const losses = metrics.filter((m) => m.type === 'iter' && typeof m.loss === 'number' && Number.isFinite(m.loss)).map((m) => m.loss as number);

@@ -9,6 +9,8 @@
  *   train.log       the pino log (JSON lines)
  *   best.ckpt       parameters with the best val accuracy (format in checkpoint.ts)
  *   last.ckpt       the parameters and everything a resume needs, in one file
+ * A knn run (train/knn_run.ts) has no SGD, so no metrics.jsonl and no checkpoints: it writes
+ * config.json, train.log, summary.json, cv.json (the cross-validation) and distances.png.
  * config.json, summary.json and the checkpoints are written atomically. metrics.jsonl and
  * train.log are append-only logs: a killed run may leave a partial last line, which readers skip
  * and a resume cuts. A resume cuts metrics.jsonl back to last.ckpt's step (it does those steps
@@ -39,6 +41,9 @@ export const RUN_FILES = {
   /** Version-1 folders kept the momentum beside last.ckpt, in this file; still read on resume. */
   legacyVelocity: 'last.velocity.ckpt',
   report: REPORT,
+  /** knn runs: the cross-validation (accuracy per k and fold) and the test × train distance image. */
+  knnCv: 'cv.json',
+  distances: 'distances.png',
 } as const;
 
 /** The files of a sweep folder, by role. */

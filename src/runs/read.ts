@@ -112,7 +112,7 @@ export function readSummary(file: string): Summary {
   f.optString(o, 'engineDetail');
   const model = f.object(o, 'model');
   const fm = f.in('model');
-  fm.oneOf(model, 'kind', ['softmax', 'mlp']);
+  fm.oneOf(model, 'kind', ['softmax', 'mlp', 'knn']);
   if (model.loss !== undefined) fm.oneOf(model, 'loss', ['softmax', 'svm']); // absent: softmax (summaries from before the SVM)
   if (model.kind === 'mlp' && (!Array.isArray(model.hidden) || model.hidden.length === 0 || !model.hidden.every((h) => Number.isInteger(h) && h > 0))) {
     fm.bad('hidden', model.hidden, 'a list of hidden sizes (whole numbers ≥ 1)');

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import pino from 'pino';
-import { type Config, checkAgainstData, scheduleOf } from '../config/config.js';
+import { type Config, ConfigError, checkAgainstData, scheduleOf } from '../config/config.js';
 import { initEngine } from '../linalg/engine.js';
 import type { Allocator } from '../linalg/alloc.js';
 import type { Engine } from '../linalg/matmul.js';
@@ -178,6 +178,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   }
   const rng = new Rng(cfg.seed);
 
+  if (cfg.model === 'knn') throw new ConfigError('a knn run has no SGD: it runs through runKnn (train/knn_run.ts)');
   // Model and the cs231n sanity check of the initial loss.
   const spec: ModelSpec = {
     kind: cfg.model,

@@ -1,0 +1,181 @@
+/**
+ * A k-nearest-neighbour run (knn.ipynb), from a resolved config to a run folder. kNN has no SGD:
+ * its "training" stores the training rows (raw pixels, no mean subtracted), so the run is
+ *   1. the notebook's timing of the three distance forms, on its 500 test × 5,000 training rows
+ *      (fewer when the split is smaller), with their differences to the two-loop form;
+ *   2. the cross-validation over k (cvFolds folds of the training rows, kChoices);
+ *   3. the test accuracy with cfg.k, the distances made in chunks of test rows.
+ * The run folder holds config.json, train.log, summary.json (no iterations, losses or
+ * checkpoints: there are none), cv.json and distances.png (the timed test × train distances as
+ * a grey image); the report is the caller's to ask for, as for every run.
+ */
+import pino from 'pino';
+import { type Config, ConfigError } from '../config/config.js';
+import { loadDataset } from '../data/datasets.js';
+import { preprocessRows, resolveSplit, type Rows } from '../data/split.js';
+import { initEngine } from '../linalg/engine.js';
+import type { Mat } from '../linalg/mat.js';
+import { accuracyOf, chunkRows, crossValidate, distancesNoLoops, distancesOneLoop, distancesTwoLoops, foldBounds, knnPredictMany, knnTrain, type CrossValidation } from '../models/knn.js';
+import { writeFileAtomic, writeJsonAtomic } from '../runs/atomic.js';
+import { createRunDir, runFile } from '../runs/layout.js';
+import { greyImage, pngOf } from '../report/images.js';
+import { peakRssMB, type RunUi } from './run.js';
+
+/** The rows the notebook times its distance forms on (and shows as an image). */
+export const TIMED_TEST = 500;
+export const TIMED_TRAIN = 5000;
+
+/** A knn run's summary.json: no SGD fields (iterations, losses, epochs, checkpoints), since there are none. */
+export interface KnnSummary {
+  status: 'ok';
+  name: string;
+  dataset: string;
+  model: { kind: 'knn'; k: number; inputDim: number; numClasses: number; numTrain: number };
+  engine: string;
+  engineDetail: string;
+  /** Test accuracy with cfg.k. */
+  testAcc: number;
+  /** Test accuracy with the cross-validation's best k (null without cross-validation). */
+  testAccBestK: number | null;
+  cv: { folds: number; bestK: number; bestMeanAcc: number } | null;
+  /** The notebook's timing of the three forms, on `rows` test × `cols` training rows. */
+  distances: { rows: number; cols: number; twoLoopsSeconds: number; oneLoopSeconds: number; noLoopsSeconds: number; oneLoopDifference: number; noLoopsDifference: number; noLoopsMaxAbsDifference: number };
+  seconds: { load: number; train: number; crossValidation: number; test: number; total: number };
+  peakRssMB: number;
+  checkpoint: null;
+}
+
+export interface KnnOutcome {
+  dir: string;
+  summary: KnnSummary;
+  test: Rows;
+}
+
+/** ‖a − b‖_F, as the notebook's np.linalg.norm(dists - dists_two, ord='fro'), and the largest |a − b|. */
+function difference(a: Mat, b: Mat): { fro: number; max: number } {
+  let s = 0;
+  let max = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    const d = a.data[i] - b.data[i];
+    s += d * d;
+    max = Math.max(max, Math.abs(d));
+  }
+  return { fro: Math.sqrt(s), max };
+}
+
+const secondsSince = (t: number) => (performance.now() - t) / 1000;
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Refuse a k, a fold count or a k choice the training split cannot give, before any work is done. */
+export function checkKnn(cfg: Config, numTrain: number): void {
+  if (cfg.k > numTrain) throw new ConfigError(`k = ${cfg.k} is more than the ${numTrain} training rows: use --k ≤ ${numTrain}`);
+  if (cfg.cvFolds === 0) return;
+  if (cfg.cvFolds === 1 || cfg.cvFolds > numTrain) throw new ConfigError(`cvFolds = ${cfg.cvFolds}: use 0 (no cross-validation) or 2 to ${numTrain} folds`);
+  const b = foldBounds(numTrain, cfg.cvFolds);
+  const smallest = numTrain - (b[1] - b[0]); // the training rows of the fold with the most validation rows
+  const tooBig = cfg.kChoices.filter((k) => k > smallest);
+  if (tooBig.length) throw new ConfigError(`kChoices ${tooBig.join(',')}: with ${cfg.cvFolds} folds of ${numTrain} rows a fold is validated against ${smallest} rows; use k ≤ ${smallest}`);
+}
+
+/** Run `cfg` (model knn) into a new run folder. */
+export async function runKnn(cfg: Config, ui: RunUi): Promise<KnnOutcome> {
+  const t0 = performance.now();
+  const { engine, skipped } = await initEngine(cfg.backend);
+  const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
+  const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
+  checkKnn(cfg, split.numTrain);
+  // Raw pixels: a mean of zeros, scale 1, no bias column (the notebook subtracts nothing).
+  const zero = new Float32Array(raw.dim);
+  const pre = { bias: false, scale: 1 };
+  const train = preprocessRows(raw.train, 0, split.numTrain, zero, pre, raw.dim, engine.alloc);
+  const test = preprocessRows(raw.test, 0, split.numTest, zero, pre, raw.dim, engine.alloc);
+  const loadSeconds = secondsSince(t0);
+
+  const dir = createRunDir(cfg.runsDir, cfg.name);
+  writeJsonAtomic(runFile(dir, 'config'), cfg);
+  const log = pino({ base: undefined }, pino.destination({ dest: runFile(dir, 'log'), sync: true }));
+  log.info({ config: cfg }, 'config');
+  ui.info(`run folder: ${dir}`);
+  for (const s of skipped) log.info({ backend: s.name, reason: s.reason }, 'backend unavailable');
+  log.info({ engine: engine.name, detail: engine.detail }, 'engine');
+  ui.info(`engine: ${engine.name} (${engine.detail})`);
+  log.info({ source: raw.source, train: train.n, test: test.n, dim: raw.dim, seconds: loadSeconds }, 'data');
+  ui.info(`data: ${cfg.dataset} from ${raw.source} (train ${train.n}, test ${test.n}; ${raw.dim} raw pixels a row, no mean subtracted), ${loadSeconds.toFixed(1)} s`);
+
+  // "Training": the rows are kept as they are (and their squared norms, for the no-loop form).
+  const tTrain = performance.now();
+  const model = knnTrain(train.X, train.y, raw.classes.length);
+  const trainSeconds = secondsSince(tTrain);
+
+  // The notebook's three forms, timed on its 500 × 5,000 (or the split, when smaller).
+  const rows = Math.min(TIMED_TEST, test.n);
+  const cols = Math.min(TIMED_TRAIN, train.n);
+  const Xt = { rows, cols: raw.dim, data: test.X.data.subarray(0, rows * raw.dim) };
+  const Tt = { rows: cols, cols: raw.dim, data: train.X.data.subarray(0, cols * raw.dim) };
+  const timed = <T>(f: () => T): [T, number] => {
+    const t = performance.now();
+    const r = f();
+    return [r, secondsSince(t)];
+  };
+  ui.info(`distances of ${rows} test × ${cols} training rows in the notebook's three forms:`);
+  const [two, twoS] = timed(() => distancesTwoLoops(Xt, Tt));
+  const [one, oneS] = timed(() => distancesOneLoop(Xt, Tt));
+  const [none, noneS] = timed(() => distancesNoLoops(Xt, Tt));
+  const dOne = difference(one, two);
+  const dNone = difference(none, two);
+  ui.info(`Two loop version took ${twoS.toFixed(6)} seconds`);
+  ui.info(`One loop version took ${oneS.toFixed(6)} seconds`);
+  ui.info(`No loop version took ${noneS.toFixed(6)} seconds`);
+  ui.info(`One loop difference was: ${dOne.fro.toFixed(6)}`);
+  ui.info(
+    `No loop difference was: ${dNone.fro.toFixed(6)} (Frobenius norm; the largest single difference ${dNone.max.toPrecision(3)}: ` +
+      `the loops sum in float64, the no-loop product is the engine's float32 matmul)`,
+  );
+  log.info({ rows, cols, twoLoopsSeconds: twoS, oneLoopSeconds: oneS, noLoopsSeconds: noneS, oneLoopDifference: dOne.fro, noLoopsDifference: dNone.fro, noLoopsMax: dNone.max }, 'distance forms');
+  writeFileAtomic(runFile(dir, 'distances'), await pngOf(greyImage(none)));
+
+  // Cross-validation over k.
+  const tCv = performance.now();
+  let cv: CrossValidation | null = null;
+  if (cfg.cvFolds > 0) {
+    cv = crossValidate(train.X, train.y, model.numClasses, cfg.cvFolds, cfg.kChoices, undefined, engine.alloc);
+    cv.ks.forEach((k, q) => cv!.accuracy[q].forEach((a) => ui.info(`k = ${k}, accuracy = ${a.toFixed(6)}`)));
+    cv.ks.forEach((k, q) => ui.info(`k = ${k}: mean accuracy ${cv!.mean[q].toFixed(4)} ± ${cv!.std[q].toFixed(4)} over ${cfg.cvFolds} folds`));
+    const best = cv.ks.indexOf(cv.bestK);
+    ui.info(`best k by cross-validation: ${cv.bestK} (mean accuracy ${cv.mean[best].toFixed(4)})`);
+    writeJsonAtomic(runFile(dir, 'knnCv'), { folds: cfg.cvFolds, numTrain: train.n, ...cv });
+    log.info({ ks: cv.ks, mean: cv.mean, std: cv.std, bestK: cv.bestK }, 'cross-validation');
+  }
+  const cvSeconds = secondsSince(tCv);
+
+  // Test accuracy with k (and with the best k), from one chunked pass of distances.
+  const tTest = performance.now();
+  const ks = cv && cv.bestK !== cfg.k ? [cfg.k, cv.bestK] : [cfg.k];
+  const chunk = chunkRows(train.n);
+  const preds = knnPredictMany(model, test.X, ks, chunk, engine.alloc);
+  const testAcc = accuracyOf(preds[0], test.y);
+  const testAccBestK = cv ? accuracyOf(preds[ks.indexOf(cv.bestK)], test.y) : null;
+  const testSeconds = secondsSince(tTest);
+  ui.info(`Got ${Math.round(testAcc * test.n)} / ${test.n} correct => accuracy: ${testAcc.toFixed(6)} (k = ${cfg.k}; distances in chunks of ${Math.min(chunk, test.n)} test rows)`);
+  if (cv && cv.bestK !== cfg.k) ui.info(`with the best k = ${cv.bestK}: test accuracy ${testAccBestK!.toFixed(6)}`);
+
+  const best = cv ? cv.ks.indexOf(cv.bestK) : -1;
+  const summary: KnnSummary = {
+    status: 'ok',
+    name: cfg.name,
+    dataset: cfg.dataset,
+    model: { kind: 'knn', k: cfg.k, inputDim: raw.dim, numClasses: model.numClasses, numTrain: train.n },
+    engine: engine.name,
+    engineDetail: engine.detail,
+    testAcc,
+    testAccBestK,
+    cv: cv ? { folds: cfg.cvFolds, bestK: cv.bestK, bestMeanAcc: cv.mean[best] } : null,
+    distances: { rows, cols, twoLoopsSeconds: round(twoS), oneLoopSeconds: round(oneS), noLoopsSeconds: round(noneS), oneLoopDifference: dOne.fro, noLoopsDifference: dNone.fro, noLoopsMaxAbsDifference: dNone.max },
+    seconds: { load: round(loadSeconds), train: round(trainSeconds), crossValidation: round(cvSeconds), test: round(testSeconds), total: round(secondsSince(t0)) },
+    peakRssMB: peakRssMB(),
+    checkpoint: null,
+  };
+  writeJsonAtomic(runFile(dir, 'summary'), summary);
+  log.info(summary, 'summary');
+  return { dir, summary, test };
+}
