@@ -113,3 +113,9 @@ test('sizes a run cannot allocate are refused before it starts, against the mach
   assert.throws(() => checkAgainstData(mlp([100], { epochs: 1e9 }), 55000, shape, limits), /epochs = 1000000000 \(275000000000 steps of 275 an epoch\) is more steps/);
   checkAgainstData(mlp([100], { iterations: 1e6 }), 55000, shape, limits);
 });
+
+test('knn refuses the keys it would ignore: a data loss and image features', () => {
+  assert.throws(() => resolveConfig({}, { model: 'knn', loss: 'svm' }), (e: Error) => e instanceof ConfigError && /loss = svm does nothing for model knn/.test(e.message));
+  assert.throws(() => resolveConfig({ features: 'hog+hue' }, { model: 'knn' }), (e: Error) => e instanceof ConfigError && /features = hog\+hue is not used by model knn/.test(e.message));
+  assert.equal(resolveConfig({}, { model: 'knn' }).model, 'knn');
+});

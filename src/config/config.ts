@@ -180,6 +180,9 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
   if (!isFolderName(cfg.name)) {
     throw new ConfigError(`name = ${JSON.stringify(cfg.name)} is not allowed: use letters, digits, '.', '_' and '-' only`);
   }
+  // kNN votes on L2 distances between raw pixels (knn.ipynb): it has no data loss and takes no features.
+  if (cfg.model === 'knn' && cfg.loss !== 'softmax') throw new ConfigError(`loss = ${cfg.loss} does nothing for model knn, which has no loss (it votes on L2 distances): leave --loss out`);
+  if (cfg.model === 'knn' && cfg.features !== 'none') throw new ConfigError(`features = ${cfg.features} is not used by model knn, which compares raw pixels as knn.ipynb does: leave --features out`);
   return cfg;
 }
 
