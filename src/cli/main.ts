@@ -24,6 +24,7 @@ import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { runTraining, startRun } from '../train/run.js';
 import { runKnn } from '../train/knn_run.js';
 import { buildRunReport } from '../report/run_report.js';
+import { writeDistanceImage } from '../report/knn_report.js';
 import { createUi } from './ui.js';
 import { evalCommand } from './eval.js';
 import { dataCommand, downloadProgressPrinter } from './data.js';
@@ -158,7 +159,8 @@ export async function main(args: string[]): Promise<void> {
         if (cfg.model === 'knn') {
           // kNN has no SGD (nothing to resume): store the rows, cross-validate k, test (train/knn_run.ts).
           if (resumeDir !== undefined) throw new ConfigError(`--resume ${resumeDir}: a knn run has no checkpoint to carry on; run it again`);
-          const { dir, summary, test } = await runKnn(cfg, ui);
+          const { dir, summary, test, distances } = await runKnn(cfg, ui);
+          await writeDistanceImage(dir, distances);
           const reportFile = await buildRunReport(dir, test);
           ui.info(`done in ${summary.seconds.total.toFixed(1)} s on ${summary.engine}: test acc ${summary.testAcc.toFixed(3)} (k = ${summary.model.k})${summary.cv ? `; best k by cross-validation ${summary.cv.bestK}` : ''}`);
           ui.info(`run folder: ${dir}`);

@@ -10,9 +10,16 @@ import type { Config } from '../config/config.js';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { readJsonObject } from '../runs/read.js';
 import { runFile } from '../runs/layout.js';
-import type { KnnSummary } from '../train/knn_run.js';
+import type { KnnSummary } from '../runs/summary.js';
+import type { Mat } from '../linalg/mat.js';
 import { knnCvChart, renderPng } from './charts.js';
+import { greyImage, pngOf } from './images.js';
 import { type Block, dataUrl, fmt, kvTable, page } from './html.js';
+
+/** The test × train distance matrix as a grey image (knn.ipynb's plt.imshow(dists)), distances.png in the run folder. */
+export async function writeDistanceImage(dir: string, distances: Mat): Promise<void> {
+  writeFileAtomic(runFile(dir, 'distances'), await pngOf(greyImage(distances)));
+}
 
 /** Write report.html (and cv.png) into knn run folder `dir`; returns the report's path. */
 export async function buildKnnReport(dir: string, cfg: Config): Promise<string> {

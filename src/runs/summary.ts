@@ -30,6 +30,26 @@ export interface Summary {
   checkpoint: string | null;
 }
 
+/** A knn run's summary.json: no SGD fields (iterations, losses, epochs, checkpoints), since there are none. */
+export interface KnnSummary {
+  status: 'ok';
+  name: string;
+  dataset: string;
+  model: { kind: 'knn'; k: number; inputDim: number; numClasses: number; numTrain: number };
+  engine: string;
+  engineDetail: string;
+  /** Test accuracy with cfg.k. */
+  testAcc: number;
+  /** Test accuracy with the cross-validation's best k (null without cross-validation). */
+  testAccBestK: number | null;
+  cv: { folds: number; bestK: number; bestMeanAcc: number } | null;
+  /** The notebook's timing of the three forms, on `rows` test × `cols` training rows. */
+  distances: { rows: number; cols: number; twoLoopsSeconds: number; oneLoopSeconds: number; noLoopsSeconds: number; oneLoopDifference: number; noLoopsDifference: number; noLoopsMaxAbsDifference: number };
+  seconds: { load: number; train: number; crossValidation: number; test: number; total: number };
+  peakRssMB: number;
+  checkpoint: null;
+}
+
 /** What a run is, known before it trains: the fields every summary has, however the run ends. */
 export type RunFacts = Pick<Summary, 'name' | 'dataset' | 'model' | 'engine' | 'engineDetail' | 'iterations' | 'epochs' | 'initialLoss' | 'expectedInitialLoss'>;
 

@@ -16,39 +16,21 @@ import { preprocessRows, resolveSplit, type Rows } from '../data/split.js';
 import { initEngine } from '../linalg/engine.js';
 import type { Mat } from '../linalg/mat.js';
 import { accuracyOf, chunkRows, crossValidate, distancesNoLoops, distancesOneLoop, distancesTwoLoops, foldBounds, knnPredictMany, knnTrain, type CrossValidation } from '../models/knn.js';
-import { writeFileAtomic, writeJsonAtomic } from '../runs/atomic.js';
+import { writeJsonAtomic } from '../runs/atomic.js';
 import { createRunDir, runFile } from '../runs/layout.js';
-import { greyImage, pngOf } from '../report/images.js';
+import type { KnnSummary } from '../runs/summary.js';
 import { peakRssMB, type RunUi } from './run.js';
 
 /** The rows the notebook times its distance forms on (and shows as an image). */
 export const TIMED_TEST = 500;
 export const TIMED_TRAIN = 5000;
 
-/** A knn run's summary.json: no SGD fields (iterations, losses, epochs, checkpoints), since there are none. */
-export interface KnnSummary {
-  status: 'ok';
-  name: string;
-  dataset: string;
-  model: { kind: 'knn'; k: number; inputDim: number; numClasses: number; numTrain: number };
-  engine: string;
-  engineDetail: string;
-  /** Test accuracy with cfg.k. */
-  testAcc: number;
-  /** Test accuracy with the cross-validation's best k (null without cross-validation). */
-  testAccBestK: number | null;
-  cv: { folds: number; bestK: number; bestMeanAcc: number } | null;
-  /** The notebook's timing of the three forms, on `rows` test × `cols` training rows. */
-  distances: { rows: number; cols: number; twoLoopsSeconds: number; oneLoopSeconds: number; noLoopsSeconds: number; oneLoopDifference: number; noLoopsDifference: number; noLoopsMaxAbsDifference: number };
-  seconds: { load: number; train: number; crossValidation: number; test: number; total: number };
-  peakRssMB: number;
-  checkpoint: null;
-}
-
 export interface KnnOutcome {
   dir: string;
   summary: KnnSummary;
   test: Rows;
+  /** The no-loop distances the notebook shows as an image (writeDistanceImage; the caller asks for it with the report). */
+  distances: Mat;
 }
 
 /** ‖a − b‖_F, as the notebook's np.linalg.norm(dists - dists_two, ord='fro'), and the largest |a − b|. */
@@ -132,7 +114,6 @@ export async function runKnn(cfg: Config, ui: RunUi): Promise<KnnOutcome> {
       `the loops sum in float64, the no-loop product is the engine's float32 matmul)`,
   );
   log.info({ rows, cols, twoLoopsSeconds: twoS, oneLoopSeconds: oneS, noLoopsSeconds: noneS, oneLoopDifference: dOne.fro, noLoopsDifference: dNone.fro, noLoopsMax: dNone.max }, 'distance forms');
-  writeFileAtomic(runFile(dir, 'distances'), await pngOf(greyImage(none)));
 
   // Cross-validation over k.
   const tCv = performance.now();
@@ -177,5 +158,5 @@ export async function runKnn(cfg: Config, ui: RunUi): Promise<KnnOutcome> {
   };
   writeJsonAtomic(runFile(dir, 'summary'), summary);
   log.info(summary, 'summary');
-  return { dir, summary, test };
+  return { dir, summary, test, distances: none };
 }
