@@ -42,18 +42,10 @@ export function checkLabels(where: string, y: LabelArray, n: number, c: number, 
  */
 export function softmaxLoss<T extends FloatArray>(scores: Mat<T>, y: LabelArray, into?: Mat<T>): { loss: number; dscores: Mat<T> } {
   const where = 'softmaxLoss';
-  checkShape(where, 'scores', scores, -1, -1);
+  const dscores = checkLossInputs(where, scores, y, into);
   const N = scores.rows;
   const C = scores.cols;
-  checkLabels(where, y, N, C, `scores is (${N},${C})`);
-  if (N === 0 || C === 0) throw new Error(`${where}: scores is (${N},${C}); need at least one row and one class`);
-
   const s = scores.data;
-  const Ctor = s.constructor as new (n: number) => T;
-  if (into && (into.rows !== N || into.cols !== C || into.data.length !== N * C || into.data.constructor !== Ctor || into.data === s)) {
-    throw new Error(`${where}: into must be a separate ${Ctor.name} (${N},${C}) for dscores, got ${into.data.constructor.name} (${into.rows},${into.cols})`);
-  }
-  const dscores = into?.data ?? new Ctor(N * C);
   const e = float64Scratch(C); // e^{s_j − m} of the row, in float64, each computed once
   let loss = 0; // float64 accumulator
   for (let i = 0; i < N; i++) {
@@ -80,4 +72,21 @@ export function softmaxLoss<T extends FloatArray>(scores: Mat<T>, y: LabelArray,
     dscores[row + yi] -= 1 / N;
   }
   return { loss: loss / N, dscores: into ?? { rows: N, cols: C, data: dscores } };
+}
+
+/**
+ * The checks every data loss makes of (scores, y, into), and the buffer its dscores go to:
+ * `into`'s array when given (it must be a separate array of scores' type and shape), else a new one.
+ */
+export function checkLossInputs<T extends FloatArray>(where: string, scores: Mat<T>, y: LabelArray, into?: Mat<T>): T {
+  checkShape(where, 'scores', scores, -1, -1);
+  const N = scores.rows;
+  const C = scores.cols;
+  checkLabels(where, y, N, C, `scores is (${N},${C})`);
+  if (N === 0 || C === 0) throw new Error(`${where}: scores is (${N},${C}); need at least one row and one class`);
+  const Ctor = scores.data.constructor as new (n: number) => T;
+  if (into && (into.rows !== N || into.cols !== C || into.data.length !== N * C || into.data.constructor !== Ctor || into.data === scores.data)) {
+    throw new Error(`${where}: into must be a separate ${Ctor.name} (${N},${C}) for dscores, got ${into.data.constructor.name} (${into.rows},${into.cols})`);
+  }
+  return into?.data ?? new Ctor(N * C);
 }

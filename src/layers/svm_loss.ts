@@ -12,8 +12,8 @@
  * One example (C scores s, one label y) is the batch N = 1. Same API as softmaxLoss, so a model
  * takes either.
  */
-import { type FloatArray, type Mat, checkShape } from '../linalg/mat.js';
-import { type LabelArray, checkLabels } from './softmax_loss.js';
+import type { FloatArray, Mat } from '../linalg/mat.js';
+import { type LabelArray, checkLossInputs } from './softmax_loss.js';
 
 /**
  * Mean hinge loss of `scores` against labels `y`, and its gradient.
@@ -22,18 +22,10 @@ import { type LabelArray, checkLabels } from './softmax_loss.js';
  */
 export function svmLoss<T extends FloatArray>(scores: Mat<T>, y: LabelArray, into?: Mat<T>): { loss: number; dscores: Mat<T> } {
   const where = 'svmLoss';
-  checkShape(where, 'scores', scores, -1, -1);
+  const dscores = checkLossInputs(where, scores, y, into);
   const N = scores.rows;
   const C = scores.cols;
-  checkLabels(where, y, N, C, `scores is (${N},${C})`);
-  if (N === 0 || C === 0) throw new Error(`${where}: scores is (${N},${C}); need at least one row and one class`);
-
   const s = scores.data;
-  const Ctor = s.constructor as new (n: number) => T;
-  if (into && (into.rows !== N || into.cols !== C || into.data.length !== N * C || into.data.constructor !== Ctor || into.data === s)) {
-    throw new Error(`${where}: into must be a separate ${Ctor.name} (${N},${C}) for dscores, got ${into.data.constructor.name} (${into.rows},${into.cols})`);
-  }
-  const dscores = into?.data ?? new Ctor(N * C);
   const inv = 1 / N;
   let loss = 0; // float64 accumulator
   for (let i = 0; i < N; i++) {
