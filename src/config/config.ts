@@ -139,7 +139,7 @@ export const KEYS: readonly KeyDef[] = Object.entries(CONFIG_KEYS).map(([key, de
 export const KEY_BY_NAME: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.key as string, k]));
 
 /** Every key's default (before any preset). */
-export const DEFAULTS: Config = Object.fromEntries(KEYS.map((d) => [d.key, d.default])) as Config;
+export const DEFAULTS: Config = Object.fromEntries(KEYS.filter((d) => d.default !== undefined).map((d) => [d.key, d.default])) as Config; // keys without one stay unset
 
 /** What each preset changes, gathered from the keys' `presets`. */
 export const PRESETS: Record<PresetName, Partial<Config>> = Object.fromEntries(
