@@ -214,9 +214,10 @@ function resolveUpdateRule(cfg: Config, user: Partial<Config>): void {
   const given = (['momentum', 'beta1', 'beta2', 'eps', 'decayRate'] as const satisfies readonly HyperKey[]).filter((k) => (k === 'momentum' ? cfg.momentum > 0 : user[k] !== undefined));
   const unused = given.filter((k) => !uses.includes(k));
   if (unused.length) {
-    const why = rule === 'sgd' && unused.includes('momentum') ? ': sgd with momentum is --update-rule sgd_momentum' : '';
     const takes = uses.length ? `it takes ${uses.join(', ')}` : 'it takes only lr';
-    throw new ConfigError(`${unused.map((k) => `${k} = ${cfg[k]}`).join(', ')} ${unused.length > 1 ? 'are' : 'is'} not used by updateRule ${rule} (${takes})${why}: leave ${unused.length > 1 ? 'them' : 'it'} out or pick the rule that uses ${unused.length > 1 ? 'them' : 'it'}`);
+    const them = unused.length > 1 ? 'them' : 'it';
+    const todo = rule === 'sgd' && unused.length === 1 && unused[0] === 'momentum' ? 'use --update-rule sgd_momentum for SGD with momentum, or leave momentum out' : `leave ${them} out, or use the rule that takes ${them}`;
+    throw new ConfigError(`${unused.map((k) => `${k} = ${cfg[k]}`).join(', ')} ${unused.length > 1 ? 'are' : 'is'} not used by updateRule ${rule} (${takes}): ${todo}`);
   }
   if (rule === 'sgd_momentum' && user.momentum === 0) throw new ConfigError('momentum = 0 with updateRule sgd_momentum is plain SGD: use --update-rule sgd, or a momentum > 0 (cs231n: 0.9)');
   const d = RULE_DEFAULTS[rule] as { lr: number } & Partial<Record<HyperKey, number>>;
@@ -307,7 +308,7 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
 /** Human-readable default for --help: the plain default, or the per-preset values where they differ. */
 export function describeDefault(key: keyof Config): string {
   const def = CONFIG_KEYS[key] as KeySpec<unknown, PresetName>;
-  if (!def.presets) return showDefault(def.default);
+  if (!def.presets) return def.default === undefined ? (def.defaultText ?? '') : showDefault(def.default);
   const presets = def.presets;
   return PRESET_NAMES.map((name) => `${name} ${showDefault(name in presets ? presets[name] : def.default)}`).join(', ');
 }
