@@ -303,3 +303,24 @@ test('resume: a checkpoint of another update rule, or whose step count was tampe
   assert.throws(bad((c) => (c.header.trainer = { ...t, optimizer: { rule: 'nadam' as UpdateRule, t: 3 } })), /optimizer .* is not an update rule/);
   assert.throws(bad((c) => (c.blocks!['optim.m'] = c.blocks!['optim.m'].slice(1))), /block optim\.m has \d+ values for \d+ parameters/);
 });
+
+test('resume: a last.ckpt from before update rules (no trainer.optimizer) and a config.json without updateRule resume as sgd_momentum, bit for bit', async () => {
+  const ref = tmp();
+  const want = (await runIn(ref, { momentum: 0.9 })) as Summary;
+  const dir = tmp();
+  assert.equal(await runIn(dir, { momentum: 0.9 }, { stopAfter: 8 }), 'interrupted');
+  const file = path.join(dir, 'last.ckpt');
+  const ck = loadCheckpoint(file);
+  const { optimizer: _o, ...older } = ck.header.trainer!;
+  fs.writeFileSync(file, encodeCheckpoint({ ...ck, header: { ...ck.header, trainer: older } }));
+  const cfgFile = path.join(dir, 'config.json');
+  const { updateRule: _u, ...oldCfg } = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
+  fs.writeFileSync(cfgFile, JSON.stringify(oldCfg));
+  // As `train --resume` reads it: the folder's config.json, resolved.
+  const cfg = resolveConfig(JSON.parse(fs.readFileSync(cfgFile, 'utf8')), {});
+  assert.equal(cfg.updateRule, 'sgd_momentum');
+  const got = (await runIn(dir, { momentum: cfg.momentum, updateRule: cfg.updateRule }, { resume: true })) as Summary;
+  assert.equal(got.finalLoss, want.finalLoss);
+  assert.deepEqual(metricRows(dir), metricRows(ref));
+  assert.ok(bestBits(dir).equals(bestBits(ref)));
+});
