@@ -42,13 +42,14 @@ test-faults: build
 # Speed figures, printed (never asserted in tests): engines and training beside the numpy peers
 # in ../shared/peers (where numpy is installed), sweep throughput 1 vs N workers, and memory
 # across a 20-epoch MNIST run (flat from epoch 2 means no leak), and the kNN distance matrix beside
-# knn_numpy.py.
+# knn_numpy.py; the update-rule steps beside cs231n optim.py in numpy (bench/optim_peer.py).
 bench: build
 	node --import tsx bench/train.ts
 	node --import tsx bench/sweep.ts
 	node --import tsx bench/memory.ts
 	node --import tsx bench/features.ts
 	node --import tsx bench/knn.ts
+	node --import tsx bench/optim.ts
 
 clean:
 	rm -rf dist

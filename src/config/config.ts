@@ -19,7 +19,8 @@ import { BACKEND_CHOICES } from '../linalg/engine.js';
 import { paramSpecsFor } from '../models/index.js';
 import { LOSS_KINDS } from '../models/model.js';
 import { RUN_FILES } from '../runs/layout.js';
-import { ConfigError, type KeySpec, type ValueOf, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
+import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type HyperKey, impliedRule } from '../optim/rules.js';
+import { ConfigError, type KeySpec, type Values, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
 
@@ -77,7 +78,18 @@ const CONFIG_KEYS = {
     presets: { 'cifar-mlp': 0.95, 'mnist-softmax': 0.9, 'mnist-mlp': 0.95 },
   }),
   /** v = momentum·v − lr·dW; W += v. */
-  momentum: num({ default: 0, min: 0, max: 0.999999, doc: 'SGD momentum (0 = plain SGD)' }),
+  momentum: num({ default: 0, min: 0, max: 0.999999, doc: 'SGD momentum (0 = plain SGD; > 0 without --update-rule: sgd_momentum; sgd_momentum alone: 0.9)' }),
+  /**
+   * cs231n optim.py's rules (optim/rules.ts, docs/optimizers.md). Not given: sgd_momentum when
+   * momentum > 0, else sgd, as configs from before this key meant. The presets' lr is an SGD
+   * step size: rmsprop and adam take their cs231n lr (1e-2, 1e-3) unless lr is given.
+   */
+  updateRule: oneOf(UPDATE_RULES, { default: 'sgd', defaultText: 'sgd (sgd_momentum when --momentum > 0)', doc: 'update rule: sgd, sgd_momentum, rmsprop or adam (cs231n optim.py; rmsprop and adam default to lr 1e-2 and 1e-3 unless --lr is given)' }),
+  /** Set only for the rules that use them (resolveConfig); absent, they take cs231n's defaults. */
+  beta1: num({ min: 0, max: 0.999999, defaultText: '0.9 (adam)', doc: 'adam: decay of the first moment estimate' }),
+  beta2: num({ min: 0, max: 0.999999, defaultText: '0.999 (adam)', doc: 'adam: decay of the second moment estimate' }),
+  eps: num({ min: 0, exclusiveMin: true, max: 1, defaultText: '1e-8 (rmsprop, adam)', doc: 'rmsprop, adam: added to the root of the second moment, lr·g/(√s + eps)' }),
+  decayRate: num({ min: 0, max: 0.999999, defaultText: '0.99 (rmsprop)', doc: 'rmsprop: decay of the squared-gradient cache (torch\'s alpha)' }),
   reg: num({
     default: 0, min: 0, doc: 'L2 strength: loss += reg·ΣW², gradient += 2·reg·W (weights only)',
     presets: { 'cifar-softmax': 1e3, 'cifar-mlp': 0.03, 'mnist-softmax': 1e-5, 'mnist-mlp': 1e-4 },
@@ -114,7 +126,8 @@ const CONFIG_KEYS = {
 };
 
 type Table = typeof CONFIG_KEYS;
-export type Config = { -readonly [K in keyof Table]: ValueOf<Table[K]> };
+/** Keys without a default (beta1, beta2, eps, decayRate) are unset unless the update rule uses them. */
+export type Config = Values<Table>;
 export type Sampling = Config['sampling'];
 
 /** A config key's entry, with its name. */
@@ -126,7 +139,7 @@ export const KEYS: readonly KeyDef[] = Object.entries(CONFIG_KEYS).map(([key, de
 export const KEY_BY_NAME: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.key as string, k]));
 
 /** Every key's default (before any preset). */
-export const DEFAULTS: Config = Object.fromEntries(KEYS.map((d) => [d.key, d.default])) as Config;
+export const DEFAULTS: Config = Object.fromEntries(KEYS.filter((d) => d.default !== undefined).map((d) => [d.key, d.default])) as Config; // keys without one stay unset
 
 /** What each preset changes, gathered from the keys' `presets`. */
 export const PRESETS: Record<PresetName, Partial<Config>> = Object.fromEntries(
@@ -183,7 +196,33 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
   // kNN votes on L2 distances between raw pixels (knn.ipynb): it has no data loss and takes no features.
   if (cfg.model === 'knn' && cfg.loss !== 'softmax') throw new ConfigError(`loss = ${cfg.loss} does nothing for model knn, which has no loss (it votes on L2 distances): leave --loss out`);
   if (cfg.model === 'knn' && cfg.features !== 'none') throw new ConfigError(`features = ${cfg.features} is not used by model knn, which compares raw pixels as knn.ipynb does: leave --features out`);
+  resolveUpdateRule(cfg, user);
   return cfg;
+}
+
+/**
+ * The update rule and its hyperparameters (optim/rules.ts). Without updateRule, momentum > 0
+ * means sgd_momentum (configs and run folders from before the key resume unchanged). A
+ * hyperparameter given to a rule that does not use it is an error; those the rule uses and that
+ * were not given take cs231n's defaults, and so does the lr of rmsprop and adam (the presets' lr
+ * is a step size for SGD on that data: 0.5 for the MNIST MLP would throw Adam far off).
+ */
+function resolveUpdateRule(cfg: Config, user: Partial<Config>): void {
+  const rule = user.updateRule ?? impliedRule(cfg.momentum);
+  cfg.updateRule = rule;
+  const uses = RULE_KEYS[rule];
+  const given = (['momentum', 'beta1', 'beta2', 'eps', 'decayRate'] as const satisfies readonly HyperKey[]).filter((k) => (k === 'momentum' ? cfg.momentum > 0 : user[k] !== undefined));
+  const unused = given.filter((k) => !uses.includes(k));
+  if (unused.length) {
+    const takes = uses.length ? `it takes ${uses.join(', ')}` : 'it takes only lr';
+    const them = unused.length > 1 ? 'them' : 'it';
+    const todo = rule === 'sgd' && unused.length === 1 && unused[0] === 'momentum' ? 'use --update-rule sgd_momentum for SGD with momentum, or leave momentum out' : `leave ${them} out, or use the rule that takes ${them}`;
+    throw new ConfigError(`${unused.map((k) => `${k} = ${cfg[k]}`).join(', ')} ${unused.length > 1 ? 'are' : 'is'} not used by updateRule ${rule} (${takes}): ${todo}`);
+  }
+  if (rule === 'sgd_momentum' && user.momentum === 0) throw new ConfigError('momentum = 0 with updateRule sgd_momentum is plain SGD: use --update-rule sgd, or a momentum > 0 (cs231n: 0.9)');
+  const d = RULE_DEFAULTS[rule] as { lr: number } & Partial<Record<HyperKey, number>>;
+  for (const k of uses) if (k !== 'momentum' ? user[k] === undefined : !(cfg.momentum > 0)) cfg[k] = d[k]!;
+  if ((rule === 'rmsprop' || rule === 'adam') && user.lr === undefined) cfg.lr = d.lr;
 }
 
 /** What the machine allows: the longest typed array V8 makes, and the memory there is. */
@@ -257,7 +296,7 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
     throw new ConfigError(`${what} ${params} parameters, more than one typed array can hold (${limits.maxArrayLength}): use smaller hidden sizes`);
   }
   const activations = 4 * 4 * Math.max(cfg.batchSize, 1000) * widths.slice(1).reduce((a, b) => a + b, 0);
-  const bytes = 6 * 4 * params + activations + 8 * steps;
+  const bytes = (cfg.updateRule === 'adam' ? 7 : 6) * 4 * params + activations + 8 * steps; // Adam keeps two moments, not one velocity
   if (bytes > limits.memoryBytes) {
     throw new ConfigError(
       `${what} ${params} parameters; with batch ${cfg.batchSize} a run needs about ${bytesInWords(bytes)} of memory, and this machine has ${bytesInWords(limits.memoryBytes)}: ` +
@@ -269,7 +308,7 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
 /** Human-readable default for --help: the plain default, or the per-preset values where they differ. */
 export function describeDefault(key: keyof Config): string {
   const def = CONFIG_KEYS[key] as KeySpec<unknown, PresetName>;
-  if (!def.presets) return showDefault(def.default);
+  if (!def.presets) return def.default === undefined ? (def.defaultText ?? '') : showDefault(def.default);
   const presets = def.presets;
   return PRESET_NAMES.map((name) => `${name} ${showDefault(name in presets ? presets[name] : def.default)}`).join(', ');
 }

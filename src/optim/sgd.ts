@@ -2,11 +2,17 @@
  * Stochastic gradient descent with optional momentum, on the flat parameter buffer.
  * The loss owns regularization (its gradient already includes 2·reg·W); the optimizer only steps.
  *
- *   plain:     w ← w − lr·dw
- *   momentum:  v ← μ·v − lr·dw;  w ← w + v      (cs231n optim.sgd_momentum)
+ *   plain:     w ← w − lr·dw                     (cs231n optim.sgd, default lr 1e-2)
+ *   momentum:  v ← μ·v − lr·dw;  w ← w + v      (cs231n optim.sgd_momentum: sgd_momentum.ts)
+ *
+ * The other update rules (sgd_momentum.ts, rmsprop.ts, adam.ts) sit beside this one; rules.ts
+ * picks one by name for the trainer.
  */
 import { axpy } from '../linalg/blas1.js';
 import type { FloatArray } from '../linalg/mat.js';
+import { type SgdMomentumState, sgdMomentumStep } from './sgd_momentum.js';
+
+export const SGD_DEFAULTS = { lr: 1e-2 } as const;
 
 export interface SgdState {
   /** Velocity, same length as the parameters; null for plain SGD. */
@@ -26,10 +32,7 @@ export function sgdStep(params: FloatArray, grads: FloatArray, lr: number, momen
   const v = state.velocity;
   if (momentum > 0) {
     if (v === null || v.length !== params.length) throw new Error('sgdStep: momentum > 0 needs a velocity buffer (sgdInit)');
-    for (let i = 0; i < params.length; i++) {
-      v[i] = momentum * v[i] - lr * grads[i];
-      params[i] += v[i];
-    }
+    sgdMomentumStep(params, grads, lr, momentum, state as SgdMomentumState);
   } else {
     axpy(-lr, grads, params); // params −= lr·grads
   }

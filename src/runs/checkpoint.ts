@@ -31,6 +31,7 @@ import type { RngState } from '../linalg/rng.js';
 import { writeFileAtomic } from './atomic.js';
 import { isObj } from '../config/keys.js';
 import { featureDim } from '../data/features.js';
+import { RULE_BLOCKS, UPDATE_RULES, type UpdateRule } from '../optim/rules.js';
 
 export const CKPT_MAGIC = 'TSNNCKPT';
 export const CKPT_VERSION = 2;
@@ -56,6 +57,12 @@ export interface TrainerState {
   valAccHistory: number[];
   rng: RngState;
   batcher: BatcherState;
+  /**
+   * The update rule whose state the optim.* blocks hold, and its step count (Adam's t: the steps it
+   * has taken, equal to `it`). Absent in checkpoints from before update rules: sgd_momentum if
+   * they hold optim.velocity, else sgd.
+   */
+  optimizer?: { rule: UpdateRule; t: number };
 }
 
 export interface CheckpointHeader {
@@ -277,15 +284,20 @@ function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: str
   if (version !== 1 && h.blocks !== undefined) {
     if (!Array.isArray(h.blocks) || !h.blocks.every((x) => isObj(x) && typeof x.name === 'string' && isCount(x.length))) bad(`bad blocks ${show(h.blocks)}`);
     if (new Set(h.blocks.map((x) => x.name)).size !== h.blocks.length) bad(`block names ${show(h.blocks)} repeat`);
-    // Every block known so far (optimizer state, best parameters) is one value per parameter.
-    for (const x of h.blocks) if (x.length !== total) bad(`block ${x.name} has ${x.length} values for ${total} parameters`);
+    // The optimizer's state (optim.*) is one value per trainable parameter (those without `stat`,
+    // which come first); every other block (the best parameters) one value per parameter.
+    const trainable = h.params.reduce((n, p) => n + ((p as { stat?: unknown }).stat ? 0 : p.rows * p.cols), 0);
+    for (const x of h.blocks) {
+      const want = x.name.startsWith('optim.') ? trainable : total;
+      if (x.length !== want) bad(`block ${x.name} has ${x.length} values for ${want}${want === total ? '' : ' trainable'} parameters`);
+    }
   }
-  if (h.trainer !== undefined) checkTrainerState(h, bad);
+  if (h.trainer !== undefined) checkTrainerState(h, version, bad);
   return total;
 }
 
 /** The resumable state of last.ckpt: every field of the right type, in range, and consistent with the header. */
-function checkTrainerState(h: CheckpointHeader, bad: (what: string) => never): void {
+function checkTrainerState(h: CheckpointHeader, version: number, bad: (what: string) => never): void {
   const t = h.trainer as unknown as Record<string, unknown>;
   const fail = (what: string): never => bad(`trainer state: ${what}`);
   const show = (v: unknown) => JSON.stringify(v)?.slice(0, 200);
@@ -325,6 +337,17 @@ function checkTrainerState(h: CheckpointHeader, bad: (what: string) => never): v
       seen[r as number] = 1;
     }
     if (!isCount(bt.pos) || bt.pos > n) fail(`batch position ${show(bt.pos)} is not in [0, ${n}]`);
+  }
+  const o = t.optimizer as Record<string, unknown> | undefined;
+  if (o !== undefined) {
+    if (!o || typeof o !== 'object' || !(UPDATE_RULES as readonly unknown[]).includes(o.rule) || !isCount(o.t)) {
+      fail(`optimizer ${show(o)} is not an update rule (${UPDATE_RULES.join(', ')}) and a step count`);
+    }
+    if (o.t !== t.it) fail(`the optimizer's step count ${show(o.t)} differs from the steps done, ${show(t.it)}`);
+    const want = RULE_BLOCKS[o.rule as UpdateRule].map((b) => `optim.${b}`);
+    const got = (h.blocks ?? []).map((x) => x.name).filter((x) => x.startsWith('optim.')).sort();
+    // Version 1 kept no blocks (the velocity was beside it, in last.velocity.ckpt).
+    if (version !== 1 && got.join(',') !== want.join(',')) fail(`update rule ${o.rule as string} keeps [${want.join(', ')}], but the file holds [${got.join(', ')}]`);
   }
 }
 

@@ -20,7 +20,11 @@ import { type Config, ConfigError, KEY_BY_NAME, checkPartial, checkValue, isFold
 import { Rng } from '../linalg/rng.js';
 import { isObj } from '../config/keys.js';
 
-export const SWEEPABLE = ['lr', 'reg', 'hidden', 'batchSize', 'lrDecay', 'iterations', 'epochs', 'initStd', 'momentum', 'sampling', 'seed'] as const;
+export const SWEEPABLE = [
+  'lr', 'reg', 'hidden', 'batchSize', 'lrDecay', 'iterations', 'epochs', 'initStd', 'momentum', 'sampling', 'seed',
+  // the update rule and its hyperparameters (issue 18)
+  'updateRule', 'beta1', 'beta2', 'eps', 'decayRate',
+] as const;
 export type SweepKey = (typeof SWEEPABLE)[number];
 
 /**

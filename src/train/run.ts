@@ -14,7 +14,8 @@ import type { Engine } from '../linalg/matmul.js';
 import { Rng } from '../linalg/rng.js';
 import { expectedInitialLoss } from '../models/loss.js';
 import { createModel } from '../models/index.js';
-import { lrAtEpoch, sgdStateNames } from '../optim/sgd.js';
+import { lrAtEpoch } from '../optim/sgd.js';
+import { RULE_BLOCKS, RULE_KEYS } from '../optim/rules.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
@@ -302,7 +303,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     result = await train(
       model,
       { train: data.train, val: data.val, trainAcc },
-      { lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: cfg.momentum, batchSize: cfg.batchSize, iterations, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc: engine.alloc },
+      { lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: cfg.momentum, updateRule: cfg.updateRule, hyper: hyperOf(cfg), batchSize: cfg.batchSize, iterations, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc: engine.alloc },
       rng,
       {
         onIteration: (e) => {
@@ -464,10 +465,14 @@ function loadResumePoint(
     }
     optimizer.velocity = v!.params;
   }
-  const want = sgdStateNames(cfg.momentum);
-  if (Object.keys(optimizer).sort().join(',') !== want.join(',')) {
-    refuse(`${lastFile} holds optimizer state [${Object.keys(optimizer).join(', ')}], but SGD with momentum ${cfg.momentum} keeps [${want.join(', ')}]`, 'resume with the config it was trained with');
+  // The update rule it was trained with: recorded since rules other than SGD exist; before, momentum's velocity said it.
+  const saved = state.optimizer ?? { rule: optimizer.velocity ? 'sgd_momentum' : 'sgd', t: state.it };
+  const want = RULE_BLOCKS[cfg.updateRule];
+  if (saved.rule !== cfg.updateRule || Object.keys(optimizer).sort().join(',') !== want.join(',')) {
+    const now = cfg.updateRule === 'sgd_momentum' || cfg.updateRule === 'sgd' ? ` (momentum ${cfg.momentum})` : '';
+    refuse(`${lastFile} holds optimizer state [${Object.keys(optimizer).join(', ')}] of update rule ${saved.rule}, but ${CONFIG}'s update rule ${cfg.updateRule}${now} keeps [${want.join(', ')}]`, 'resume with the config it was trained with');
   }
+  state.optimizer = saved;
   model.params.flat.set(last.params);
   // The best parameters so far: in last.ckpt unless they are its own parameters (version 1: best.ckpt).
   let best = last.blocks?.best ?? last.params;
@@ -481,4 +486,11 @@ function loadResumePoint(
     if (best.length !== last.params.length) refuse(`its ${BEST} has ${best.length} parameters, its ${LAST} ${last.params.length}`);
   }
   return { state, best, optimizer };
+}
+
+/** The update rule's hyperparameters from the config (those it uses; optim/rules.ts gives defaults to any unset). */
+function hyperOf(cfg: Config): Partial<Record<'decayRate' | 'beta1' | 'beta2' | 'eps', number>> {
+  const out: Partial<Record<'decayRate' | 'beta1' | 'beta2' | 'eps', number>> = {};
+  for (const k of RULE_KEYS[cfg.updateRule]) if (k !== 'momentum' && cfg[k] !== undefined) out[k] = cfg[k];
+  return out;
 }

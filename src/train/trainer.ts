@@ -2,7 +2,8 @@
  * The training loop (cs231n Solver style). It reports through listeners and prints nothing:
  * the console, the progress bar, the run folder and the log file subscribe to its events.
  *
- * Each iteration: draw a minibatch, loss and gradients from the model, one SGD step. After each
+ * Each iteration: draw a minibatch, loss and gradients from the model, one step of the update
+ * rule (optim/rules.ts: sgd, sgd_momentum, rmsprop, adam) over the trainable parameters. After each
  * epoch: decay the learning rate, measure train accuracy (on fixed training rows) and val
  * accuracy, and keep a copy of the parameters with the best val accuracy. At the end the best
  * parameters are swapped into the model, as the Solver does.
@@ -14,7 +15,8 @@ import type { Rng } from '../linalg/rng.js';
 import type { Model } from '../models/model.js';
 import { expectedInitialLoss, lossOf } from '../models/loss.js';
 import type { Sampling } from '../config/config.js';
-import { sgdInit, sgdSetStateBlocks, sgdStateBlocks, sgdStep, lrAtEpoch } from '../optim/sgd.js';
+import { lrAtEpoch } from '../optim/sgd.js';
+import { type Hyper, type UpdateRule, createOptimizer, impliedRule } from '../optim/rules.js';
 import type { TrainerState } from '../runs/checkpoint.js';
 import { Batcher } from './batch.js';
 import { accuracy, type LabeledRows } from '../models/evaluate.js';
@@ -23,6 +25,10 @@ export interface TrainOptions {
   lr: number;
   lrDecay: number;
   momentum: number;
+  /** Absent: sgd_momentum when momentum > 0, else sgd (optim/rules.ts impliedRule). */
+  updateRule?: UpdateRule;
+  /** The rule's other hyperparameters (rmsprop: decayRate, eps; adam: beta1, beta2, eps); absent ones take cs231n's defaults. */
+  hyper?: Partial<Omit<Hyper, 'momentum'>>;
   batchSize: number;
   /** Total SGD steps. */
   iterations: number;
@@ -52,7 +58,11 @@ export interface EpochEvent {
   seconds: number;
 }
 
-/** A snapshot to resume from: the state, the best parameters so far, the optimizer's state (optim/sgd.ts sgdStateBlocks), the losses so far. */
+/**
+ * A snapshot to resume from: the state (with the update rule and its step count, state.optimizer),
+ * the best parameters so far, the optimizer's state blocks (optim/rules.ts RULE_BLOCKS, one value
+ * per trainable parameter), the losses so far.
+ */
 export interface ResumePoint {
   state: TrainerState;
   best: Float32Array;
@@ -120,11 +130,16 @@ export async function train(
   const t0 = performance.now();
   const params = model.params.flat;
   const best = params.slice();
-  const opt = sgdInit(params.length, opts.momentum);
   const alloc = opts.alloc ?? PLAIN;
   const batcher = new Batcher(data.train, opts.batchSize, opts.sampling, alloc);
   // Each step uses its scores and grads at once, so one workspace serves every step (and the evaluations).
   const ws = createWorkspace(model.params, alloc);
+  // The optimizer steps the trainable parameters only: the gradient's length, a prefix of the
+  // buffer (running statistics, which have no gradient, come after every trainable parameter).
+  const trainable = ws.grads.flat.length;
+  const stepped = trainable === params.length ? params : params.subarray(0, trainable);
+  const rule = opts.updateRule ?? impliedRule(opts.momentum);
+  const opt = createOptimizer(rule, trainable, { ...opts.hyper, ...(rule === 'sgd_momentum' ? { momentum: opts.momentum } : {}) });
   const lossHistory = new Float64Array(opts.iterations);
   let trainAccHistory: number[] = [];
   let valAccHistory: number[] = [];
@@ -142,13 +157,19 @@ export async function train(
     rng.setState(st.rng);
     batcher.setState(st.batcher);
     best.set(resume.best);
-    sgdSetStateBlocks(opt, resume.optimizer); // throws if the saved state is not the one this optimizer keeps
+    // Throws if the saved state is not the one this rule keeps (run.ts refuses such a checkpoint first, in words).
+    const saved = st.optimizer ?? { rule: impliedRule(opts.momentum), t: start };
+    if (saved.rule !== rule) throw new Error(`the checkpoint's optimizer state is of update rule ${saved.rule}, this run's rule is ${rule}`);
+    opt.restore(resume.optimizer, saved.t);
     lossHistory.set(Array.from(resume.lossHistory).slice(0, start));
   }
   const snapshot = (it: number) => (): Omit<ResumePoint, 'lossHistory'> => ({
-    state: { it, epoch, lr, bestValAcc, bestEpoch, trainAccHistory: [...trainAccHistory], valAccHistory: [...valAccHistory], rng: rng.getState(), batcher: batcher.getState() },
+    state: {
+      it, epoch, lr, bestValAcc, bestEpoch, trainAccHistory: [...trainAccHistory], valAccHistory: [...valAccHistory], rng: rng.getState(), batcher: batcher.getState(),
+      optimizer: { rule, t: opt.t },
+    },
     best: best.slice(),
-    optimizer: Object.fromEntries(Object.entries(sgdStateBlocks(opt)).map(([k, v]) => [k, Float32Array.from(v)])),
+    optimizer: Object.fromEntries(Object.entries(opt.blocks()).map(([k, v]) => [k, Float32Array.from(v)])),
   });
 
   // The loop hands the event loop a turn every 50 ms, so a Ctrl-C handler can run and ask it to stop.
@@ -161,7 +182,7 @@ export async function train(
     batcher.next(rng);
     const { loss, grads } = model.loss(batcher.X as Mat<Float32Array>, batcher.y, ws);
     if (!Number.isFinite(loss)) throw new DivergedError(it + 1, loss, lr);
-    sgdStep(params, grads.flat, lr, opts.momentum, opt);
+    opt.step(stepped, grads.flat, lr);
     lossHistory[it] = loss;
     listener.onIteration?.({ it: it + 1, epoch, loss, lr });
 

@@ -1,0 +1,55 @@
+/**
+ * Adam, cs231n optim.adam (defaults: lr 1e-3, β1 0.9, β2 0.999, eps 1e-8), with bias correction;
+ * the step count t is incremented before it is used, so the first step has t = 1:
+ *
+ *   t ← t + 1
+ *   m ← β1·m + (1 − β1)·dw           m̂ = m / (1 − β1ᵗ)
+ *   v ← β2·v + (1 − β2)·dw²          v̂ = v / (1 − β2ᵗ)
+ *   w ← w − lr·m̂ / (√v̂ + eps)
+ *
+ * One pass over w, dw, m and v (the two corrections are scalars, computed once a step); nothing
+ * is allocated per step. t is part of the state: a resume restores it exactly (runs/checkpoint.ts
+ * keeps it in the trainer state of last.ckpt).
+ */
+import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
+
+export interface AdamHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
+
+export const ADAM_DEFAULTS = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+
+export interface AdamState<T extends FloatArray = FloatArray> {
+  /** First and second moment estimates, one value per parameter; start at 0. */
+  m: T;
+  v: T;
+  /** Steps taken. */
+  t: number;
+}
+
+/** A fresh state (m = v = 0, t = 0) for `n` parameters. */
+export function adamInit<T extends FloatArray = Float32Array>(n: number, Ctor: FloatArrayCtor = Float32Array): AdamState<T> {
+  return { m: new Ctor(n) as T, v: new Ctor(n) as T, t: 0 };
+}
+
+/** One step in place: w (P), dw (P), the state's m and v (P); t goes up by one. */
+export function adamStep(w: FloatArray, dw: FloatArray, lr: number, hyper: AdamHyper, state: AdamState): void {
+  const { m, v } = state;
+  if (w.length !== dw.length || m.length !== w.length || v.length !== w.length) {
+    throw new Error(`adamStep: w has ${w.length} numbers, dw ${dw.length}, m ${m.length}, v ${v.length}`);
+  }
+  const { beta1, beta2, eps } = hyper;
+  const t = ++state.t;
+  const a1 = 1 - beta1;
+  const a2 = 1 - beta2;
+  const bc1 = 1 - Math.pow(beta1, t);
+  const bc2 = 1 - Math.pow(beta2, t);
+  for (let i = 0; i < w.length; i++) {
+    const g = dw[i];
+    m[i] = beta1 * m[i] + a1 * g;
+    v[i] = beta2 * v[i] + a2 * (g * g);
+    w[i] -= (lr * (m[i] / bc1)) / (Math.sqrt(v[i] / bc2) + eps);
+  }
+}
