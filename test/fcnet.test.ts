@@ -254,6 +254,22 @@ test('a layer-norm MLP with dropout stopped mid-epoch and resumed gives the unin
   assert.ok(bits(dir).equals(bits(ref)));
 });
 
+test('through the CLI: a layer-norm MLP with dropout writes a complete run folder and report; eval of best.ckpt (test mode: no dropout) gives the run\'s val and test accuracy, the same every time', () => {
+  const runs = tmp();
+  const r = cli(['--model', 'mlp', '--hidden', '32,32', '--normalization', 'layernorm', '--dropout-keep', '0.5', '--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--epochs', '2', '--runs-dir', runs, '--backend', E2E_BACKEND]);
+  assert.equal(r.code, 0, r.err + r.out);
+  const dir = path.join(runs, fs.readdirSync(runs)[0]);
+  for (const f of ['best.ckpt', 'last.ckpt', 'report.html', 'weights.png', 'confusion.png']) assert.ok(fs.existsSync(path.join(dir, f)), `${f} is written`);
+  const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+  assert.deepEqual(summary.model, { kind: 'mlp', inputDim: 784, hidden: [32, 32], numClasses: 10, normalization: 'layernorm', dropoutKeep: 0.5 });
+  const outs = [0, 1].map(() => cli(['eval', dir, '--split', 'all', '--backend', E2E_BACKEND]));
+  for (const e of outs) assert.equal(e.code, 0, e.err);
+  assert.equal(outs[0].out, outs[1].out, 'test mode draws no mask');
+  const acc = (name: string) => Number(new RegExp(`${name} accuracy: (\\d\\.\\d+)`).exec(outs[0].out)?.[1]);
+  assert.equal(acc('test'), Number(summary.testAcc.toFixed(4)));
+  assert.equal(acc('val'), Number(summary.bestValAcc.toFixed(4)));
+});
+
 /** The CIFAR-10 binary batches: this checkout's data/ copy, else the shared archive (as test/knn.test.ts). */
 const CIFAR_DIR = path.join(root, 'data', 'cifar-10-batches-bin');
 const SHARED_CIFAR = path.resolve(root, '../shared/data/cifar-10-binary.tar.gz');
