@@ -18,6 +18,7 @@ import { Rng } from '../src/linalg/rng.js';
 import { createModel, modelFromCheckpoint, paramSpecsFor } from '../src/models/index.js';
 import type { Model, ModelSpec } from '../src/models/model.js';
 import { createWorkspace } from '../src/models/buffers.js';
+import { type Allocator, PLAIN } from '../src/linalg/alloc.js';
 import { trainableCount } from '../src/models/params.js';
 import { checkModel } from '../src/cli/gradcheck.js';
 import { initialLossCheck } from '../src/train/trainer.js';
@@ -167,6 +168,33 @@ test('train mode (loss(X, y)) updates the running statistics and draws dropout m
   for (let j = 0; j < 20; j++) {
     const want = 0.9 * before[j] + 0.1 * a1[j];
     assert.ok(Math.abs(plain.params.views.running_mean1.data[j] - want) < 1e-5 * (1 + Math.abs(want)), `running_mean1[${j}] ${plain.params.views.running_mean1.data[j]}, expected ${want}`);
+  }
+});
+
+test('with a workspace, a train-mode step and a test-mode evaluation take no new workspace array after the first of each (batch norm and dropout included; the layers write into what they are given)', () => {
+  let allocations = 0;
+  const counting: Allocator = {
+    shared: false,
+    float: ((Ctor: Float32ArrayConstructor, n: number) => (allocations++, PLAIN.float(Ctor, n))) as Allocator['float'],
+    int32: (n) => (allocations++, PLAIN.int32(n)),
+    pair: (n) => (allocations++, PLAIN.pair(n)),
+  };
+  for (const norm of ['batchnorm', 'layernorm'] as const) {
+    const rng = new Rng(21);
+    const model = createModel({ ...spec(norm, 0.5), hidden: [40, 30] }, { initStd: 0.1, reg: 0.1 }, rng);
+    const ws = createWorkspace(model.params, counting);
+    const X = randnMat(Float32Array, 25, 15, rng);
+    const y = randomLabels(25, 10, rng);
+    const E = randnMat(Float32Array, 60, 15, rng);
+    model.loss(X, y, ws);
+    model.loss(E, undefined, ws);
+    const after = allocations;
+    assert.ok(after > 0);
+    for (let k = 0; k < 3; k++) {
+      model.loss(X, y, ws);
+      model.loss(E, undefined, ws);
+    }
+    assert.equal(allocations, after, `${norm}: ${allocations - after} arrays allocated in steady state`);
   }
 });
 
