@@ -39,6 +39,8 @@ const { str, bool, num, int } = keyKinds();
 export const GRADCHECK_OPTIONS = {
   model: { ...configKey('model', 'model to check'), default: DEFAULTS.model },
   loss: { ...configKey('loss', 'data loss of the model: softmax, or svm (the hinge, whose kinks a sampled coordinate may sit near: the verdict then only asks agreement within δ)'), default: DEFAULTS.loss },
+  normalization: { ...configKey('normalization', 'MLP: none, batchnorm or layernorm after each hidden affine layer (checked in train mode; the running statistics are skipped: they have no gradient)'), default: DEFAULTS.normalization },
+  dropoutKeep: { ...configKey('dropoutKeep', 'MLP: dropout keep probability after each hidden ReLU (1: none); the mask is fixed by --seed, as cs231n\'s dropout_param seed, so every loss call draws the same one'), default: DEFAULTS.dropoutKeep },
   /** Checked as the config's hidden, with --model mlp only. */
   hidden: str({ default: '7', doc: 'MLP hidden sizes, comma-separated' }),
   reg: num({ default: 0.1, min: 0, doc: 'L2 strength (reg·ΣW²)' }),
@@ -65,6 +67,7 @@ export type GradcheckArgs = Values<typeof GRADCHECK_OPTIONS>;
 export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
   if (args.model === 'knn') throw new ConfigError('gradcheck: a knn model has no parameters and no gradient; check --model softmax or mlp');
   const hidden = args.model === 'mlp' ? (checkValue(KEY_BY_NAME.get('hidden')!, args.hidden, 'gradcheck') as number[]) : [];
+  if (args.model !== 'mlp' && (args.normalization !== 'none' || args.dropoutKeep !== 1)) throw new ConfigError(`gradcheck: --normalization and --dropout-keep are layers of the MLP's hidden layers; use them with --model mlp (got --model ${args.model})`);
   if (args.compareNaive && args.model !== 'softmax') throw new ConfigError('gradcheck: --compare-naive compares the softmax loss (with --loss svm, the SVM\'s) of the linear model; use it with --model softmax');
   const initStd = args.initStd ?? (args.dev ? INIT_STD_DEV : INIT_STD);
 
@@ -96,10 +99,20 @@ export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) =
   for (const v of X.data) maxAbs = Math.max(maxAbs, Math.abs(v));
   const h = args.step ?? (maxAbs > 1 ? H / maxAbs : H);
   const inputDim = X.cols;
-  const spec: ModelSpec = { kind: args.model, inputDim, hidden, numClasses, ...(args.loss === 'softmax' ? {} : { loss: args.loss }) };
-  const model = createModel(spec, { initStd, reg: args.reg, dtype: Float64Array }, rng);
+  const spec: ModelSpec = {
+    kind: args.model,
+    inputDim,
+    hidden,
+    numClasses,
+    ...(args.loss === 'softmax' ? {} : { loss: args.loss }),
+    ...(args.normalization === 'none' ? {} : { normalization: args.normalization }),
+    ...(args.dropoutKeep === 1 ? {} : { dropoutKeep: args.dropoutKeep }),
+  };
+  // A dropout mask fixed by the seed: the loss is then one function of the parameters.
+  const model = createModel(spec, { initStd, reg: args.reg, dtype: Float64Array, dropoutSeed: args.seed }, rng);
+  const layers = `${spec.normalization ? `, ${spec.normalization}` : ''}${spec.dropoutKeep !== undefined ? `, dropout keep ${spec.dropoutKeep} (mask fixed by seed ${args.seed})` : ''}`;
 
-  write(`gradcheck: ${args.model}${args.loss === 'softmax' ? '' : ` (loss ${args.loss})`}${hidden.length ? ` hidden ${hidden.join(',')}` : ''} on ${where}: X (${X.rows},${inputDim}), ${numClasses} classes, W = ${initStd}·randn, reg ${args.reg}, float64, h ${Number(h.toPrecision(3))}${args.step === undefined && h !== H ? ` (1e-5 / max|x| = ${Number(maxAbs.toPrecision(4))})` : ''}`);
+  write(`gradcheck: ${args.model}${args.loss === 'softmax' ? '' : ` (loss ${args.loss})`}${hidden.length ? ` hidden ${hidden.join(',')}` : ''}${layers} on ${where}: X (${X.rows},${inputDim}), ${numClasses} classes, W = ${initStd}·randn, reg ${args.reg}, float64, h ${Number(h.toPrecision(3))}${args.step === undefined && h !== H ? ` (1e-5 / max|x| = ${Number(maxAbs.toPrecision(4))})` : ''}`);
   if (args.compareNaive) compareNaive(model.params.views.W, X, y, args.reg, args.loss, write);
   return checkModel(model, X, y, { numChecks: args.numChecks, threshold: args.threshold, h }, rng, write);
 }
@@ -113,6 +126,7 @@ export function checkModel(model: Model<Float64Array>, X: Mat<Float64Array>, y: 
   const { grads } = model.loss(X, y);
   const worst: { name: string; raw: number; judged: number; resolved: number; checked: number; finest: number }[] = [];
   for (const p of model.params.specs) {
+    if (p.stat) continue; // a running statistic: no gradient (train mode does not read it)
     const x = model.params.views[p.name].data;
     const analytic = grads.views[p.name].data;
     const f = () => model.loss(X, y).loss;

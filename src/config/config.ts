@@ -17,7 +17,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engine.js';
 import { paramSpecsFor } from '../models/index.js';
-import { LOSS_KINDS } from '../models/model.js';
+import { LOSS_KINDS, NORMALIZATIONS } from '../models/model.js';
 import { RUN_FILES } from '../runs/layout.js';
 import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type HyperKey, impliedRule } from '../optim/rules.js';
 import { ConfigError, type KeySpec, type Values, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
@@ -61,6 +61,10 @@ const CONFIG_KEYS = {
   kChoices: intList({ default: [1, 3, 5, 8, 10, 12, 15, 20, 50, 100], min: 1, doc: 'knn: the k values the cross-validation compares, comma-separated' }),
   /** Ignored by softmax. */
   hidden: intList({ default: [100], min: 1, doc: 'MLP hidden sizes, comma-separated (e.g. 500,100)', presets: { 'cifar-mlp': [500], 'mnist-mlp': [100] } }),
+  /** mlp only: cs231n FullyConnectedNet's affine → norm → ReLU per hidden layer; batch norm's running statistics are used in test mode (eval) and saved in the checkpoints. */
+  normalization: oneOf(['none', ...NORMALIZATIONS], { default: 'none', doc: 'MLP: normalize each hidden affine output before its ReLU (batchnorm: over the minibatch; layernorm: over each example\'s features)' }),
+  /** mlp only: cs231n's p, the probability of keeping a unit (1: no dropout); identity in test mode. */
+  dropoutKeep: num({ default: 1, min: 0, exclusiveMin: true, max: 1, doc: 'MLP: inverted dropout after each hidden ReLU, keeping each unit with this probability (1: no dropout)' }),
   /**
    * Biases start at 0. cifar-*: 1e-4, the scale of the notebook's sanity check: with cs231n's
    * 1e-3 on raw pixels the scores start with std ≈ 3 and the initial loss near 5, not ln 10
@@ -195,6 +199,8 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
   }
   // kNN votes on L2 distances between raw pixels (knn.ipynb): it has no data loss and takes no features.
   if (cfg.model === 'knn' && cfg.loss !== 'softmax') throw new ConfigError(`loss = ${cfg.loss} does nothing for model knn, which has no loss (it votes on L2 distances): leave --loss out`);
+  if (cfg.model !== 'mlp' && cfg.normalization !== 'none') throw new ConfigError(`normalization = ${cfg.normalization} is a layer of the MLP's hidden layers, and model ${cfg.model} has none: use --model mlp, or leave --normalization out`);
+  if (cfg.model !== 'mlp' && cfg.dropoutKeep !== 1) throw new ConfigError(`dropoutKeep = ${cfg.dropoutKeep} drops units of the MLP's hidden layers, and model ${cfg.model} has none: use --model mlp, or leave --dropout-keep out`);
   if (cfg.model === 'knn' && cfg.features !== 'none') throw new ConfigError(`features = ${cfg.features} is not used by model knn, which compares raw pixels as knn.ipynb does: leave --features out`);
   resolveUpdateRule(cfg, user);
   return cfg;
@@ -289,13 +295,16 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
   }
   if (!shape || cfg.model === 'knn') return; // knn has no parameters (train/knn_run.ts checks its k)
   const hidden = cfg.model === 'mlp' ? cfg.hidden : [];
-  const params = paramSpecsFor({ kind: cfg.model, inputDim: shape.dim, hidden, numClasses: shape.classes }).reduce((n, p) => n + p.rows * p.cols, 0);
+  const normalization = cfg.model === 'mlp' && cfg.normalization !== 'none' ? cfg.normalization : undefined;
+  const params = paramSpecsFor({ kind: cfg.model, inputDim: shape.dim, hidden, numClasses: shape.classes, ...(normalization ? { normalization } : {}) }).reduce((n, p) => n + p.rows * p.cols, 0);
   const widths = [shape.dim, ...hidden, shape.classes];
   const what = cfg.model === 'mlp' ? `--hidden ${cfg.hidden.join(',')} gives` : `a ${shape.dim}×${shape.classes} softmax has`;
   if (params > limits.maxArrayLength) {
     throw new ConfigError(`${what} ${params} parameters, more than one typed array can hold (${limits.maxArrayLength}): use smaller hidden sizes`);
   }
-  const activations = 4 * 4 * Math.max(cfg.batchSize, 1000) * widths.slice(1).reduce((a, b) => a + b, 0);
+  // Four float32 arrays a unit (activation, gradient, …); a normalization keeps three more (x̂, its output, its gradient), dropout three (out, mask, gradient).
+  const perUnit = 4 + (normalization ? 3 : 0) + (cfg.model === 'mlp' && cfg.dropoutKeep !== 1 ? 3 : 0);
+  const activations = perUnit * 4 * Math.max(cfg.batchSize, 1000) * widths.slice(1).reduce((a, b) => a + b, 0);
   const bytes = (cfg.updateRule === 'adam' ? 7 : 6) * 4 * params + activations + 8 * steps; // Adam keeps two moments, not one velocity
   if (bytes > limits.memoryBytes) {
     throw new ConfigError(

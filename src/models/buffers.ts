@@ -11,12 +11,12 @@
  */
 import { type Allocator, PLAIN } from '../linalg/alloc.js';
 import type { FloatArray, FloatArrayCtor, Mat } from '../linalg/mat.js';
-import { type ParamSet, allocGrads, viewsOf } from './params.js';
+import { type ParamSet, allocGrads, trainableSpecs, viewsOf } from './params.js';
 
 const MAX_ROW_COUNTS = 4;
 
 export interface Workspace<T extends FloatArray = FloatArray> {
-  /** The gradient, laid out like the parameters (beside them in memory where they were allocated so: ParamSet.gradFlat). */
+  /** The gradient, laid out like the trainable parameters (beside them in memory where they were allocated so: ParamSet.gradFlat); no running statistics. */
   grads: ParamSet<T>;
   /** The activations and their gradients. */
   acts: Activations<T>;
@@ -30,7 +30,8 @@ export interface Workspace<T extends FloatArray = FloatArray> {
 export function createWorkspace<T extends FloatArray>(params: ParamSet<T>, alloc: Allocator = PLAIN): Workspace<T> {
   const room = params.gradFlat;
   params.gradFlat = undefined;
-  const grads = room !== undefined ? { specs: params.specs, flat: room, views: viewsOf(params.specs, room) } : allocGrads(params, alloc);
+  const specs = trainableSpecs(params.specs);
+  const grads = room !== undefined ? { specs, flat: room, views: viewsOf(specs, room) } : allocGrads(params, alloc);
   return { grads, acts: new Activations<T>(params.flat.constructor as FloatArrayCtor, alloc) };
 }
 
@@ -40,6 +41,7 @@ export function createWorkspace<T extends FloatArray>(params: ParamSet<T>, alloc
  */
 export class Activations<T extends FloatArray> {
   private readonly sets = new Map<number, Map<string, Mat<T>>>();
+  private readonly fixedMats = new Map<string, Mat<T>>();
 
   constructor(
     private readonly Ctor: FloatArrayCtor,
@@ -61,10 +63,29 @@ export class Activations<T extends FloatArray> {
     }
     return m;
   }
+
+  /**
+   * The (rows, cols) matrix named `name` whatever the batch's row count (a layer's per-feature
+   * statistics, such as batch norm's (3,D) mean, variance and 1/std): the same one on every call.
+   */
+  fixed(name: string, rows: number, cols: number): Mat<T> {
+    let m = this.fixedMats.get(name);
+    if (!m || m.rows !== rows || m.cols !== cols) {
+      m = { rows, cols, data: this.alloc.float(this.Ctor, rows * cols) as T };
+      this.fixedMats.set(name, m);
+    }
+    return m;
+  }
 }
 
 /** (rows, cols) matrices named by a loss() call: the workspace's when it has one, else fresh zero-filled ones. */
 export function matsFor<T extends FloatArray>(ws: Workspace<T> | undefined, Ctor: FloatArrayCtor, rows: number): (name: string, cols: number) => Mat<T> {
   if (ws !== undefined) return (name, cols) => ws.acts.mat(name, rows, cols);
   return (_name, cols) => ({ rows, cols, data: new Ctor(rows * cols) as T });
+}
+
+/** (rows, cols) matrices whose shape does not follow the batch (Activations.fixed): the workspace's when it has one, else fresh ones. */
+export function fixedMatsFor<T extends FloatArray>(ws: Workspace<T> | undefined, Ctor: FloatArrayCtor): (name: string, rows: number, cols: number) => Mat<T> {
+  if (ws !== undefined) return (name, rows, cols) => ws.acts.fixed(name, rows, cols);
+  return (_name, rows, cols) => ({ rows, cols, data: new Ctor(rows * cols) as T });
 }

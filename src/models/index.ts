@@ -7,7 +7,7 @@
 import type { Allocator } from '../linalg/alloc.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
-import { LOSS_KINDS, type Model, type ModelSpec } from './model.js';
+import { LOSS_KINDS, type Model, type ModelSpec, NORMALIZATIONS } from './model.js';
 import { type ParamSet, type ParamSpec, viewsOf } from './params.js';
 import { createMlp, mlpFromParams, mlpParamSpecs } from './mlp.js';
 import { createSoftmax, softmaxFromParams, softmaxParamSpecs } from './softmax.js';
@@ -24,12 +24,14 @@ export interface CreateModelOptions {
   dtype?: FloatArrayCtor;
   /** Where the parameters (and room for their gradient) go: the engine's allocator (engine.alloc) for a model to train; plain arrays by default. */
   alloc?: Allocator;
+  /** MLP with dropout: a fixed mask on every train-mode call (gradient checks); absent: masks from the Rng the model is created with. */
+  dropoutSeed?: number;
 }
 
 /** The parameter layout a spec needs, in buffer order. */
 export function paramSpecsFor(spec: ModelSpec): ParamSpec[] {
   checkSpec('paramSpecsFor', spec);
-  return spec.kind === 'softmax' ? softmaxParamSpecs(spec.inputDim, spec.numClasses) : mlpParamSpecs(spec.inputDim, spec.hidden, spec.numClasses);
+  return spec.kind === 'softmax' ? softmaxParamSpecs(spec.inputDim, spec.numClasses) : mlpParamSpecs(spec.inputDim, spec.hidden, spec.numClasses, spec.normalization);
 }
 
 /** A freshly initialised model of kind `spec.kind`. */
@@ -39,22 +41,24 @@ export function createModel(spec: ModelSpec, opts: CreateModelOptions, rng: Rng)
 export function createModel(spec: ModelSpec, opts: CreateModelOptions, rng: Rng): Model {
   checkSpec('createModel', spec);
   const common = { inputDim: spec.inputDim, numClasses: spec.numClasses, initStd: opts.initStd, reg: opts.reg, dtype: opts.dtype, alloc: opts.alloc, loss: spec.loss };
-  return spec.kind === 'softmax' ? createSoftmax(common, rng) : createMlp({ ...common, hidden: spec.hidden }, rng);
+  if (spec.kind === 'softmax') return createSoftmax(common, rng);
+  return createMlp({ ...common, hidden: spec.hidden, normalization: spec.normalization, dropoutKeep: spec.dropoutKeep, dropoutSeed: opts.dropoutSeed }, rng);
 }
 
 /**
  * A model of kind `spec.kind` that uses `params` (not a copy) as its parameters. The layout must
- * be exactly the one the spec needs (names, shapes, order, buffer length); otherwise this throws
- * naming the expected and the found sizes.
+ * be exactly the one the spec needs (names, shapes, order, which are running statistics, buffer
+ * length); otherwise this throws naming the expected and the found sizes. An MLP with dropout
+ * made here has no Rng for its masks unless `dropoutRng` is given: it is then for test mode only.
  */
-export function modelFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number): Model<T> {
+export function modelFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number, dropoutRng?: Rng): Model<T> {
   const want = paramSpecsFor(spec);
   const wantTotal = want.reduce((s, p) => s + p.rows * p.cols, 0);
-  const describe = (specs: ParamSpec[]) => specs.map((p) => `${p.name} (${p.rows},${p.cols})`).join(', ');
+  const describe = (specs: ParamSpec[]) => specs.map((p) => `${p.name} (${p.rows},${p.cols})${p.stat ? ' stat' : ''}`).join(', ');
   const what = `a ${spec.kind} model with inputDim ${spec.inputDim}${spec.kind === 'mlp' ? `, hidden [${spec.hidden.join(',')}]` : ''} and ${spec.numClasses} classes`;
   const sameLayout =
     params.specs.length === want.length &&
-    want.every((p, i) => params.specs[i].name === p.name && params.specs[i].rows === p.rows && params.specs[i].cols === p.cols);
+    want.every((p, i) => params.specs[i].name === p.name && params.specs[i].rows === p.rows && params.specs[i].cols === p.cols && !params.specs[i].stat === !p.stat);
   if (!sameLayout) {
     throw new Error(`modelFromParams: ${what} needs parameters ${describe(want)}, but found ${describe(params.specs)}`);
   }
@@ -68,7 +72,7 @@ export function modelFromParams<T extends FloatArray>(spec: ModelSpec, params: P
       throw new Error(`modelFromParams: the view ${p.name} is missing or not (${p.rows},${p.cols}); build views with viewsOf`);
     }
   }
-  return spec.kind === 'softmax' ? softmaxFromParams(spec, params, reg) : mlpFromParams(spec, params, reg);
+  return spec.kind === 'softmax' ? softmaxFromParams(spec, params, reg) : mlpFromParams(spec, params, reg, dropoutRng ? { rng: dropoutRng } : {});
 }
 
 /** Known kind, positive integer sizes, hidden layers exactly for the MLP. */
@@ -92,6 +96,15 @@ function checkSpec(where: string, spec: ModelSpec): void {
   }
   if (spec.kind === 'mlp' && spec.hidden.length === 0) {
     throw new Error(`${where}: an mlp needs at least one hidden layer size (for a linear classifier use kind softmax)`);
+  }
+  if (spec.normalization !== undefined && !NORMALIZATIONS.includes(spec.normalization)) {
+    throw new Error(`${where}: unknown normalization "${String(spec.normalization)}" (expected ${NORMALIZATIONS.join(' or ')}, or none: leave it out)`);
+  }
+  if (spec.dropoutKeep !== undefined && !(typeof spec.dropoutKeep === 'number' && spec.dropoutKeep > 0 && spec.dropoutKeep <= 1)) {
+    throw new Error(`${where}: dropoutKeep (the keep probability) must be a number in (0, 1], got ${String(spec.dropoutKeep)}`);
+  }
+  if (spec.kind !== 'mlp' && (spec.normalization !== undefined || spec.dropoutKeep !== undefined)) {
+    throw new Error(`${where}: normalization and dropoutKeep are layers of the mlp's hidden layers; a ${spec.kind} model has none`);
   }
 }
 

@@ -4,21 +4,36 @@
  *   affine → ReLU → affine → ReLU → … → affine → softmax loss (or the SVM's hinge, spec.loss svm)
  *   h1 = max(0, X·W1 + b1),  h2 = max(0, h1·W2 + b2),  …,  scores = hL·W(L+1) + b(L+1)
  *
- * Parameters W1, b1, W2, b2, … in that order in one flat buffer; each b is a (1,M) matrix.
- * Weights start as initStd·randn (drawn in the order W1, W2, …), biases as 0.
+ * With spec.normalization and spec.dropoutKeep, each hidden layer is cs231n FullyConnectedNet's
  *
- * L2 convention (see model.ts): loss = data loss + reg·Σ_l ΣWl², dWl += 2·reg·Wl; biases are
- * not regularized.
+ *   affine → [batchnorm | layernorm] → ReLU → [dropout]
+ *
+ * Parameters W1, b1, W2, b2, … in that order in one flat buffer; each b is a (1,M) matrix. With a
+ * normalization, gamma1, beta1, …, gammaL, betaL (1,H_l) follow, and for batch norm the running
+ * statistics running_mean1, running_var1, … last (stat specs: in the buffer and the checkpoint,
+ * not trained). Weights start as initStd·randn (drawn in the order W1, W2, …), biases as 0,
+ * gammas as 1, betas as 0, running means and variances as 0 (cs231n's np.zeros).
+ *
+ * Train mode is loss(X, y): batch statistics (running averages updated), dropout masks drawn from
+ * the model's Rng (the run's), or from a fixed seed for gradient checks. Test mode is loss(X):
+ * running statistics, no dropout.
+ *
+ * L2 convention (see model.ts): loss = data loss + reg·Σ_l ΣWl², dWl += 2·reg·Wl; biases, gammas
+ * and betas are not regularized.
  */
 import { type FloatArray, type FloatArrayCtor, type Mat, shapeStr } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
-import { affineBackward, affineForward } from '../layers/affine.js';
+import { type AffineCache, affineBackward, affineForward } from '../layers/affine.js';
 import { type AffineReluCache, affineReluBackward, affineReluForward } from '../layers/affine_relu.js';
+import { type BatchnormCache, batchnormBackwardAlt, batchnormForward } from '../layers/batchnorm.js';
+import { type DropoutCache, dropoutBackward, dropoutForward } from '../layers/dropout.js';
+import { type LayernormCache, layernormBackward, layernormForward } from '../layers/layernorm.js';
+import { type ReluCache, reluBackward, reluForward } from '../layers/relu.js';
 import { addL2 } from '../layers/l2.js';
-import type { Labels, LossKind, LossResult, Model, ModelSpec } from './model.js';
+import type { Labels, LossKind, LossResult, Model, ModelSpec, Normalization } from './model.js';
 import { dataLossOf } from './loss.js';
-import { type Workspace, matsFor } from './buffers.js';
-import { type ParamSet, type ParamSpec, allocGrads, allocParams } from './params.js';
+import { type Workspace, fixedMatsFor, matsFor } from './buffers.js';
+import { type ParamSet, type ParamSpec, allocGrads, allocParams, trainableCount } from './params.js';
 import type { Allocator } from '../linalg/alloc.js';
 
 export interface MlpOptions {
@@ -38,43 +53,98 @@ export interface MlpOptions {
   alloc?: Allocator;
   /** The data loss on the scores: softmax (default) or svm (the hinge of layers/svm_loss.ts). */
   loss?: LossKind;
+  /** affine → norm → ReLU per hidden layer; absent: none. */
+  normalization?: Normalization;
+  /** Dropout keep probability after each hidden ReLU; absent or 1: no dropout. */
+  dropoutKeep?: number;
+  /** A fixed dropout mask (cs231n's dropout_param seed, for gradient checks): every train-mode call draws the same one. Absent: masks from the model's Rng. */
+  dropoutSeed?: number;
 }
 
-/** Parameter layout: W1 (D,H1), b1 (1,H1), W2 (H1,H2), b2 (1,H2), …, W(L+1) (HL,C), b(L+1) (1,C). */
-export function mlpParamSpecs(inputDim: number, hidden: number[], numClasses: number): ParamSpec[] {
+/** Where train-mode dropout masks come from: the run's Rng, or a fixed seed (gradient checks). */
+export interface DropoutSource {
+  rng?: Rng;
+  seed?: number;
+}
+
+/**
+ * Parameter layout: W1 (D,H1), b1 (1,H1), W2 (H1,H2), b2 (1,H2), …, W(L+1) (HL,C), b(L+1) (1,C);
+ * with a normalization then gamma1, beta1, …, gammaL, betaL (1,H_l); with batch norm then the
+ * stat specs running_mean1, running_var1, …, running_meanL, running_varL (1,H_l).
+ */
+export function mlpParamSpecs(inputDim: number, hidden: number[], numClasses: number, normalization?: Normalization): ParamSpec[] {
   const dims = [inputDim, ...hidden, numClasses];
   const specs: ParamSpec[] = [];
   for (let l = 1; l < dims.length; l++) {
     specs.push({ name: `W${l}`, rows: dims[l - 1], cols: dims[l] });
     specs.push({ name: `b${l}`, rows: 1, cols: dims[l] });
   }
+  if (normalization === undefined) return specs;
+  for (let l = 1; l <= hidden.length; l++) {
+    specs.push({ name: `gamma${l}`, rows: 1, cols: hidden[l - 1] });
+    specs.push({ name: `beta${l}`, rows: 1, cols: hidden[l - 1] });
+  }
+  if (normalization === 'batchnorm') {
+    for (let l = 1; l <= hidden.length; l++) {
+      specs.push({ name: `running_mean${l}`, rows: 1, cols: hidden[l - 1], stat: true });
+      specs.push({ name: `running_var${l}`, rows: 1, cols: hidden[l - 1], stat: true });
+    }
+  }
   return specs;
 }
 
 /**
- * An MLP with freshly initialised parameters.
+ * An MLP with freshly initialised parameters. Its train-mode dropout masks come from `rng`
+ * itself (the same object, so a run whose Rng state is restored draws the same masks), unless
+ * opts.dropoutSeed fixes them.
  * X (N,D) → scores (N,C);  X (N,D), y (N) → { loss, grads W1, b1, … }
  */
 export function createMlp(opts: MlpOptions & { dtype: Float64ArrayConstructor }, rng: Rng): Model<Float64Array>;
 export function createMlp(opts: MlpOptions & { dtype?: Float32ArrayConstructor }, rng: Rng): Model<Float32Array>;
 export function createMlp(opts: MlpOptions, rng: Rng): Model;
 export function createMlp(opts: MlpOptions, rng: Rng): Model {
-  const spec: ModelSpec = { kind: 'mlp', inputDim: opts.inputDim, hidden: [...opts.hidden], numClasses: opts.numClasses, ...(opts.loss ? { loss: opts.loss } : {}) };
+  const spec: ModelSpec = {
+    kind: 'mlp',
+    inputDim: opts.inputDim,
+    hidden: [...opts.hidden],
+    numClasses: opts.numClasses,
+    ...(opts.loss ? { loss: opts.loss } : {}),
+    ...(opts.normalization ? { normalization: opts.normalization } : {}),
+    ...(opts.dropoutKeep !== undefined ? { dropoutKeep: opts.dropoutKeep } : {}),
+  };
   checkMlpOptions(spec, opts.initStd, opts.reg);
-  const params = allocParams(mlpParamSpecs(spec.inputDim, spec.hidden, spec.numClasses), opts.dtype ?? Float32Array, opts.alloc);
+  const params = allocParams(mlpParamSpecs(spec.inputDim, spec.hidden, spec.numClasses, spec.normalization), opts.dtype ?? Float32Array, opts.alloc);
   for (let l = 1; l <= spec.hidden.length + 1; l++) rng.fillNormal(params.views[`W${l}`].data, opts.initStd);
-  return mlpFromParams(spec, params, opts.reg);
+  if (spec.normalization) for (let l = 1; l <= spec.hidden.length; l++) params.views[`gamma${l}`].data.fill(1);
+  return mlpFromParams(spec, params, opts.reg, opts.dropoutSeed !== undefined ? { seed: opts.dropoutSeed } : { rng });
 }
 
 /**
  * Wrap an existing parameter set (layout already checked by the caller) as an MLP.
- * The model uses `params` itself, not a copy.
+ * The model uses `params` itself, not a copy. `dropout` says where train-mode masks come from;
+ * a model with dropout and neither can only be used in test mode (eval).
  */
-export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number): Model<T> {
+export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number, dropout: DropoutSource = {}): Model<T> {
   const L = spec.hidden.length; // number of hidden layers; there are L+1 affine layers
   const dims = [spec.inputDim, ...spec.hidden, spec.numClasses]; // layer l maps dims[l-1] → dims[l]
   const Ctor = params.flat.constructor as FloatArrayCtor;
   const dataLoss = dataLossOf(spec); // softmax cross-entropy, or the SVM's hinge
+  const norm = spec.normalization;
+  const keep = spec.dropoutKeep ?? 1;
+  const useDropout = keep !== 1; // cs231n: use_dropout = keep_ratio != 1
+  const trainable = trainableCount(params.specs);
+  const dropoutRng = dropout.rng;
+
+  /** What one hidden layer's forward saves for its backward. */
+  interface HiddenCache {
+    affineRelu?: AffineReluCache<T>; // no normalization: the fused sandwich
+    affine?: AffineCache<T>; //         with a normalization: affine, norm, ReLU one by one
+    bn?: BatchnormCache<T>;
+    ln?: LayernormCache<T>;
+    relu?: ReluCache<T>;
+    drop?: DropoutCache<T>;
+  }
+
   function loss(X: Mat<T>, y?: undefined, ws?: Workspace<T>): Mat<T>;
   function loss(X: Mat<T>, y: Labels, ws?: Workspace<T>): LossResult<T>;
   function loss(X: Mat<T>, y?: Labels, ws?: Workspace<T>): Mat<T> | LossResult<T> {
@@ -82,14 +152,47 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
     checkInput('mlp.loss', X, v.W1);
     const N = X.rows;
     const mat = matsFor(ws, Ctor, N);
+    const fixed = fixedMatsFor(ws, Ctor);
+    const mode = y === undefined ? 'test' : 'train';
+    if (mode === 'train' && useDropout && dropout.seed === undefined && dropoutRng === undefined) {
+      throw new Error('mlp.loss: this model has dropout but no Rng for its masks (a model built from a checkpoint is for test mode, loss(X), only)');
+    }
 
-    // Forward: L affine→ReLU layers, then the scoring affine layer.
-    const hiddenCaches: AffineReluCache<T>[] = [];
+    // Forward: L hidden layers, then the scoring affine layer.
+    const hiddenCaches: HiddenCache[] = [];
     let h = X;
     for (let l = 1; l <= L; l++) {
-      const r = affineReluForward(h, v[`W${l}`], v[`b${l}`], mat(`h${l}`, dims[l]));
-      hiddenCaches.push(r.cache);
-      h = r.out;
+      const c: HiddenCache = {};
+      if (norm === undefined) {
+        const r = affineReluForward(h, v[`W${l}`], v[`b${l}`], mat(`h${l}`, dims[l]));
+        c.affineRelu = r.cache;
+        h = r.out;
+      } else {
+        const a = affineForward(h, v[`W${l}`], v[`b${l}`], mat(`a${l}`, dims[l]));
+        c.affine = a.cache;
+        let z: Mat<T>;
+        if (norm === 'batchnorm') {
+          const bnParam = { mode, runningMean: v[`running_mean${l}`], runningVar: v[`running_var${l}`] } as const;
+          const into = mode === 'train' ? { out: mat(`n${l}`, dims[l]), xhat: mat(`xhat${l}`, dims[l]), stats: fixed(`bnstats${l}`, 3, dims[l]) } : { out: mat(`n${l}`, dims[l]) };
+          const r = batchnormForward(a.out, v[`gamma${l}`], v[`beta${l}`], bnParam, into);
+          if (r.cache) c.bn = r.cache;
+          z = r.out;
+        } else {
+          const r = layernormForward(a.out, v[`gamma${l}`], v[`beta${l}`], {}, { out: mat(`n${l}`, dims[l]), xhat: mat(`xhat${l}`, dims[l]), invStd: mat(`lninv${l}`, 1) });
+          c.ln = r.cache;
+          z = r.out;
+        }
+        // ReLU in place: its backward needs only where z > 0, which is where its output is > 0.
+        const r = reluForward(z, z);
+        c.relu = r.cache;
+        h = r.out;
+      }
+      if (useDropout) {
+        const r = dropoutForward(h, { p: keep, mode, seed: dropout.seed, rng: dropoutRng }, { out: mat(`drop${l}`, dims[l]), mask: mat(`mask${l}`, dims[l]) });
+        c.drop = r.cache;
+        h = r.out;
+      }
+      hiddenCaches.push(c);
     }
     const last = affineForward(h, v[`W${L + 1}`], v[`b${L + 1}`], mat('scores', dims[L + 1]));
     const scores = last.out;
@@ -106,8 +209,21 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
     const top = affineBackward(data.dscores, last.cache, true, { dx: mat(`dh${L}`, dims[L]), dw: g[`W${L + 1}`], db: g[`b${L + 1}`] }); // L ≥ 1
     let dh = top.dx!;
     for (let l = L; l >= 1; l--) {
-      const into = { da: mat(`da${l}`, dims[l]), dx: l > 1 ? mat(`dh${l - 1}`, dims[l - 1]) : undefined, dw: g[`W${l}`], db: g[`b${l}`] };
-      const r = affineReluBackward(dh, hiddenCaches[l - 1], l > 1, into);
+      const c = hiddenCaches[l - 1];
+      if (c.drop) dh = dropoutBackward(dh, c.drop, mat(`ddrop${l}`, dims[l])); // dh·mask
+      const dx = l > 1 ? mat(`dh${l - 1}`, dims[l - 1]) : undefined;
+      if (c.affineRelu) {
+        // No normalization: the fused affine → ReLU sandwich, as before normalization existed.
+        const into = { da: mat(`da${l}`, dims[l]), dx, dw: g[`W${l}`], db: g[`b${l}`] };
+        const r = affineReluBackward(dh, c.affineRelu, l > 1, into);
+        if (r.dx !== null) dh = r.dx;
+        continue;
+      }
+      //   dz{l}: gradient at the norm's output (after the ReLU mask);  da{l}: at the affine output
+      const dz = reluBackward(dh, c.relu!, mat(`dz${l}`, dims[l]));
+      const normInto = { dx: mat(`da${l}`, dims[l]), dgamma: g[`gamma${l}`], dbeta: g[`beta${l}`] };
+      const da = c.bn ? batchnormBackwardAlt(dz, c.bn, normInto).dx : layernormBackward(dz, c.ln!, normInto).dx;
+      const r = affineBackward(da, c.affine!, l > 1, { dx, dw: g[`W${l}`], db: g[`b${l}`] });
       if (r.dx !== null) dh = r.dx;
     }
 
@@ -116,7 +232,18 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
     for (let l = 1; l <= L + 1; l++) regLoss += addL2(v[`W${l}`], model.reg, g[`W${l}`]);
     return { loss: data.loss + regLoss, grads };
   }
-  const model: Model<T> = { spec, params, reg, loss };
+
+  // What train mode changes besides its result: the running statistics (after the trainable
+  // parameters in the buffer) and the dropout Rng's position.
+  const saveTrainState = (): (() => void) => {
+    const stats = trainable < params.flat.length ? params.flat.slice(trainable) : null;
+    const rngState = useDropout && dropoutRng ? dropoutRng.getState() : null;
+    return () => {
+      if (stats) params.flat.set(stats, trainable);
+      if (rngState) dropoutRng!.setState(rngState);
+    };
+  };
+  const model: Model<T> = { spec, params, reg, loss, saveTrainState };
   return model;
 }
 
@@ -149,4 +276,10 @@ function checkMlpOptions(spec: ModelSpec, initStd: number, reg: number): void {
   }
   if (!(Number.isFinite(initStd) && initStd >= 0)) throw new Error(`${where}: initStd must be a finite number ≥ 0, got ${initStd}`);
   if (!(Number.isFinite(reg) && reg >= 0)) throw new Error(`${where}: reg must be a finite number ≥ 0, got ${reg}`);
+  if (spec.normalization !== undefined && spec.normalization !== 'batchnorm' && spec.normalization !== 'layernorm') {
+    throw new Error(`${where}: normalization must be batchnorm or layernorm (or absent), got ${String(spec.normalization)}`);
+  }
+  if (spec.dropoutKeep !== undefined && !(spec.dropoutKeep > 0 && spec.dropoutKeep <= 1)) {
+    throw new Error(`${where}: dropoutKeep (the keep probability) must be in (0, 1], got ${spec.dropoutKeep}`);
+  }
 }

@@ -1,6 +1,8 @@
 /**
  * The model interface, as in cs231n: `loss(X)` returns class scores, `loss(X, y)` returns the
- * data loss plus the L2 term and gradients keyed like the parameters.
+ * data loss plus the L2 term and gradients keyed like the parameters. As cs231n's
+ * FullyConnectedNet, loss(X, y) is train mode (batch statistics, running averages updated,
+ * dropout on) and loss(X) test mode (running statistics, no dropout).
  *
  * L2 convention (both models, as cs231n's softmax.py and neural_net.py): the loss adds
  * reg·ΣW² over weight matrices only (never biases), and its gradient adds 2·reg·W.
@@ -24,6 +26,10 @@ export type ModelKind = 'softmax' | 'mlp';
 export type LossKind = 'softmax' | 'svm';
 export const LOSS_KINDS: readonly LossKind[] = ['softmax', 'svm'];
 
+/** Where an MLP normalizes each hidden layer's affine output (cs231n FullyConnectedNet); absent: none. */
+export type Normalization = 'batchnorm' | 'layernorm';
+export const NORMALIZATIONS: readonly Normalization[] = ['batchnorm', 'layernorm'];
+
 export interface ModelSpec {
   kind: ModelKind;
   /** Input columns D (for softmax this includes the bias column). */
@@ -33,6 +39,10 @@ export interface ModelSpec {
   numClasses: number;
   /** The data loss; absent means softmax (every spec written before the SVM). */
   loss?: LossKind;
+  /** mlp only: affine → norm → ReLU per hidden layer; absent: no normalization (every spec written before it). */
+  normalization?: Normalization;
+  /** mlp only: inverted dropout after each hidden ReLU, keeping units with this probability; absent: 1 (no dropout). */
+  dropoutKeep?: number;
 }
 
 export interface Model<T extends FloatArray = FloatArray> {
@@ -52,4 +62,10 @@ export interface Model<T extends FloatArray = FloatArray> {
    * call returns fresh arrays that the caller may keep.
    */
   loss(X: Mat<T>, y: Labels, ws?: Workspace<T>): LossResult<T>;
+  /**
+   * Train mode (loss(X, y)) changes more than its result: batch norm's running statistics and
+   * the position of the Rng the dropout masks come from. This saves both; the function it
+   * returns puts them back. Absent: loss changes nothing.
+   */
+  saveTrainState?(): () => void;
 }

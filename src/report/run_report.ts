@@ -54,7 +54,7 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
   if (fs.existsSync(ckFile)) {
     const ck = loadCheckpoint(ckFile);
     const h = ck.header;
-    const classes = checkClasses(ckFile, h.classes, h.params[h.params.length - 1].cols);
+    const classes = checkClasses(ckFile, h.classes, h.model.numClasses); // not the last spec's width: gammas, betas and running statistics come after the scoring layer
     const views = viewsOf(h.params, ck.params);
     const shape = h.imageShape;
     const zoom = shape[0] <= 32 ? 3 : 1;

@@ -247,6 +247,9 @@ function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: str
   }
   // loss: absent in checkpoints from before the SVM, which are softmax (models/loss.ts lossOf).
   if (isObj(m) && m.loss !== undefined && m.loss !== 'softmax' && m.loss !== 'svm') bad(`bad model ${show(m)}: loss must be softmax or svm`);
+  // normalization and dropoutKeep: absent in checkpoints from before them (no norm, no dropout), and mlp only.
+  if (isObj(m) && m.normalization !== undefined && (m.kind !== 'mlp' || (m.normalization !== 'batchnorm' && m.normalization !== 'layernorm'))) bad(`bad model ${show(m)}: normalization must be batchnorm or layernorm, on an mlp`);
+  if (isObj(m) && m.dropoutKeep !== undefined && (m.kind !== 'mlp' || !(typeof m.dropoutKeep === 'number' && m.dropoutKeep > 0 && m.dropoutKeep <= 1))) bad(`bad model ${show(m)}: dropoutKeep must be a number in (0, 1], on an mlp`);
   const spec = h.model;
   if ((spec.kind === 'softmax') !== (spec.hidden.length === 0)) bad(`bad model ${show(m)}: a softmax has no hidden layers, an mlp at least one`);
   if (!Array.isArray(h.params)) bad('header lacks params');
@@ -257,7 +260,7 @@ function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: str
   } catch (e) {
     return bad(`bad model ${show(m)}: ${(e as Error).message}`);
   }
-  const same = h.params.length === want.length && want.every((p, i) => isObj(h.params[i]) && h.params[i].name === p.name && h.params[i].rows === p.rows && h.params[i].cols === p.cols);
+  const same = h.params.length === want.length && want.every((p, i) => isObj(h.params[i]) && h.params[i].name === p.name && h.params[i].rows === p.rows && h.params[i].cols === p.cols && h.params[i].stat === p.stat);
   if (!same) bad(`the parameters ${show(h.params)} do not fit the model ${show(m)}, which needs ${show(want)}`);
   const total = want.reduce((s, p) => s + p.rows * p.cols, 0);
   if (h.dataset !== 'mnist' && h.dataset !== 'cifar') bad(`bad dataset ${show(h.dataset)}`);

@@ -24,6 +24,8 @@ export const SWEEPABLE = [
   'lr', 'reg', 'hidden', 'batchSize', 'lrDecay', 'iterations', 'epochs', 'initStd', 'momentum', 'sampling', 'seed',
   // the update rule and its hyperparameters (issue 18)
   'updateRule', 'beta1', 'beta2', 'eps', 'decayRate',
+  // the MLP's normalization and dropout
+  'normalization', 'dropoutKeep',
 ] as const;
 export type SweepKey = (typeof SWEEPABLE)[number];
 

@@ -187,7 +187,11 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     hidden: cfg.model === 'mlp' ? cfg.hidden : [],
     numClasses: data.classes.length,
     ...(cfg.loss === 'softmax' ? {} : { loss: cfg.loss }), // absent: softmax, so softmax checkpoints read as before
+    // Absent when off, so the specs (and checkpoints) of runs without them are as before.
+    ...(cfg.model === 'mlp' && cfg.normalization !== 'none' ? { normalization: cfg.normalization } : {}),
+    ...(cfg.model === 'mlp' && cfg.dropoutKeep !== 1 ? { dropoutKeep: cfg.dropoutKeep } : {}),
   };
+  // The model keeps `rng` for its dropout masks: the object whose state train() saves and, on --resume, restores.
   const model = createModel(spec, { initStd: cfg.initStd, reg: cfg.reg, alloc: engine.alloc }, rng) as Model<Float32Array>;
   const check = initialLossCheck(model, data.dev, spec.numClasses);
   // The SVM's line also gives the softmax's figure, as svm.ipynb sets the two side by side.

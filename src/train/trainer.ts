@@ -234,6 +234,9 @@ export async function train(
 export function initialLossCheck(model: Model<Float32Array>, rows: LabeledRows, numClasses: number) {
   const reg = model.reg;
   model.reg = 0;
+  // The train-mode loss would move batch norm's running statistics and the run's Rng (dropout
+  // masks): both are put back, so the check leaves the run as it found it.
+  const restore = model.saveTrainState?.();
   try {
     const { loss } = model.loss(rows.X, rows.y);
     const { value: expected, formula } = expectedInitialLoss(lossOf(model.spec), numClasses);
@@ -249,6 +252,7 @@ export function initialLossCheck(model: Model<Float32Array>, rows: LabeledRows, 
     const scoreStd = Math.sqrt(Math.max(0, sq / scores.length - (sum / scores.length) ** 2));
     return { loss, expected, formula, relDiff, scoreStd, ok: relDiff <= 0.1 };
   } finally {
+    restore?.();
     model.reg = reg;
   }
 }
