@@ -140,7 +140,7 @@ const SPLIT = oneOf(['train', 'val', 'test', 'all'], { default: 'test', doc: 'wh
 const SOURCE = str({ doc: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)' });
 const OUT = str({ nonEmpty: true, doc: 'the .npy file to write' });
 const TOP = int({ min: 1, default: 3, doc: 'how many classes to list per image, best first' });
-const EXPORT_FORMAT = oneOf(EXPORT_FORMATS, { doc: 'onnx: the model with its preprocessing (raw pixels in, probabilities out); safetensors or npy: the arrays under their checkpoint names' });
+const EXPORT_FORMAT = str({ doc: `${EXPORT_FORMATS.join(', ')}. onnx: the model with its preprocessing (raw pixels in, probabilities out); safetensors or npy: the arrays under their checkpoint names` });
 const EXPORT_OUT = str({ nonEmpty: true, doc: `where to write (a file; for npy a folder)`, defaultText: '<run>/export/model.onnx, model.safetensors or npy/' });
 
 /** The signals that stop a run as Ctrl-C does: finish the step, write last.ckpt and the summary, exit 128+signal. */
