@@ -34,6 +34,9 @@ import { configFlags, configOption, configOptions, flagValue, flagValues, once, 
 import { runSweep } from '../sweep/sweep.js';
 import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
+import { predictCommand } from './predict.js';
+import { exportCommand } from './export.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../export/export.js';
 
 /** --debug anywhere on the command line: errors also print their stack (read before yargs has parsed). */
 const debug = process.argv.includes('--debug');
@@ -65,6 +68,8 @@ const USAGE: Record<string, string> = {
   eval: 'train eval <run-folder or .ckpt file>',
   report: 'train report <run-folder or sweep-folder>',
   data: 'train data <mnist|cifar>',
+  predict: 'train predict <run-folder or .ckpt file> <image or folder>…',
+  export: 'train export <run-folder or .ckpt file> --format onnx|safetensors|npy',
 };
 
 /** yargs' own usage messages, in the words of this CLI. */
@@ -134,6 +139,9 @@ const WORKERS = int({ min: 1, doc: 'worker threads' });
 const SPLIT = oneOf(['train', 'val', 'test', 'all'], { default: 'test', doc: 'which split to score' });
 const SOURCE = str({ doc: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)' });
 const OUT = str({ nonEmpty: true, doc: 'the .npy file to write' });
+const TOP = int({ min: 1, default: 3, doc: 'how many classes to list per image, best first' });
+const EXPORT_FORMAT = str({ doc: `${EXPORT_FORMATS.join(', ')}. onnx: the model with its preprocessing (raw pixels in, probabilities out); safetensors or npy: the arrays under their checkpoint names` });
+const EXPORT_OUT = str({ nonEmpty: true, doc: `where to write (a file; for npy a folder)`, defaultText: '<run>/export/model.onnx, model.safetensors or npy/' });
 
 /** The signals that stop a run as Ctrl-C does: finish the step, write last.ckpt and the summary, exit 128+signal. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -289,6 +297,48 @@ export async function main(args: string[]): Promise<void> {
       },
     )
     .command(
+      'predict <run> <images..>',
+      'the top classes of your own PNG or JPEG images (or folders of them) by a trained run',
+      (y) =>
+        y
+          .positional('run', { type: 'string', describe: `run folder (uses its ${RUN_FILES.best}) or .ckpt file`, demandOption: true })
+          .positional('images', { type: 'string', array: true, describe: 'PNG or JPEG files, or folders of them', demandOption: true })
+          .options(optionsOf({ top: TOP }))
+          .option('json', { type: 'boolean', describe: 'print one JSON object on stdout (notes go to stderr)' })
+          .option('invert', { type: 'boolean', describe: 'invert the grey values (255 − v): for dark digits on light paper given to an MNIST model' })
+          .options(configOption('backend'))
+          .epilog(
+            'Each image is centre-cropped to a square and resized to the model\'s input: 32×32 RGB for CIFAR-10, ' +
+              '28×28 grey for MNIST. MNIST digits are white strokes on a black background; a photo or scan of a dark ' +
+              'digit on white paper must be inverted (--invert), and predict notes an image whose border is light. ' +
+              'The pixels are then preprocessed exactly as in training, from the checkpoint (mean image, scale, bias ' +
+              'column; HOG + hue features for a --features run).',
+          ),
+      async (argv) => {
+        const { backend } = configFlags(argv, ['backend']);
+        await predictCommand({
+          run: argv.run as string,
+          images: (argv.images as unknown[]).map(String),
+          top: flagValue(argv, 'top', TOP) as number,
+          json: Boolean(once('json', argv.json)),
+          invert: Boolean(once('invert', argv.invert)),
+          backend: backend ?? DEFAULTS.backend,
+        });
+      },
+    )
+    .command(
+      'export <run>',
+      'write a trained model as ONNX (preprocessing inside), safetensors or .npy files',
+      (y) =>
+        y
+          .positional('run', { type: 'string', describe: `run folder (uses its ${RUN_FILES.best}) or .ckpt file`, demandOption: true })
+          .option('format', { ...optionsOf({ format: EXPORT_FORMAT }).format, demandOption: true })
+          .options(optionsOf({ out: EXPORT_OUT })),
+      (argv) => {
+        exportCommand({ run: argv.run as string, format: flagValue(argv, 'format', EXPORT_FORMAT) as ExportFormat, out: flagValue(argv, 'out', EXPORT_OUT) as string | undefined });
+      },
+    )
+    .command(
       'gradcheck',
       'check analytic gradients against centered differences in float64',
       (y) =>
@@ -311,7 +361,7 @@ export async function main(args: string[]): Promise<void> {
       // yargs' own errors (YError: a missing value, an unknown flag) are bad usage; others come from a handler.
       if (err && err.name !== 'YError') handleError(err);
       const cmd = args.find((a) => !a.startsWith('-'));
-      const help = cmd && ['sweep', 'report', 'eval', 'data', 'features', 'gradcheck'].includes(cmd) ? `train ${cmd} --help` : 'train --help';
+      const help = cmd && ['sweep', 'report', 'eval', 'data', 'features', 'gradcheck', 'predict', 'export'].includes(cmd) ? `train ${cmd} --help` : 'train --help';
       fail(2, `${usageMessage(msg ?? err?.message ?? 'bad usage', args)}. Run '${help}' for the options`, err);
     });
   try {

@@ -9,6 +9,7 @@
  *   train.log       the pino log (JSON lines)
  *   best.ckpt       parameters with the best val accuracy (format in checkpoint.ts)
  *   last.ckpt       the parameters and everything a resume needs, in one file
+ *   export/         written by `train export` only: model.onnx, model.safetensors, npy/<name>.npy
  * A knn run (train/knn_run.ts) has no SGD, so no metrics.jsonl and no checkpoints: it writes
  * config.json, train.log, summary.json, cv.json (the cross-validation) and distances.png.
  * config.json, summary.json and the checkpoints are written atomically. metrics.jsonl and
@@ -44,7 +45,21 @@ export const RUN_FILES = {
   /** knn runs: the cross-validation (accuracy per k and fold) and the test × train distance image. */
   knnCv: 'cv.json',
   distances: 'distances.png',
+  /** `train export`: the folder the exported model goes to (EXPORT_FILES inside it). */
+  export: 'export',
 } as const;
+
+/** The files `train export` writes in a run's export/ folder, by format (npy: a folder of one .npy per array). */
+export const EXPORT_FILES = {
+  onnx: 'model.onnx',
+  safetensors: 'model.safetensors',
+  npy: 'npy',
+} as const;
+
+/** Where `train export` writes format `f` of run folder `dir` by default: <dir>/export/<file>. */
+export function exportFile(dir: string, f: keyof typeof EXPORT_FILES): string {
+  return path.join(dir, RUN_FILES.export, EXPORT_FILES[f]);
+}
 
 /** The files of a sweep folder, by role. */
 export const SWEEP_FILES = {
