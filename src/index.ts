@@ -12,7 +12,7 @@
  *
  * Nothing here prints, except warnings when no onWarn is given. docs/library.md has the details.
  */
-import { type Config, resolveConfig } from './config/config.js';
+import { type Config, checkPartial, resolveConfig } from './config/config.js';
 import { type BackendChoice, initEngine } from './linalg/engine.js';
 import type { Mat } from './linalg/mat.js';
 import { softmaxForward } from './layers/softmax.js';
@@ -102,7 +102,7 @@ function callbackUi(cb: TrainCallbacks): RunUi {
  * no longer finite, InterruptedError when `signal` aborts.
  */
 export async function train(config: Partial<Config> = {}, opts: TrainOptions = {}): Promise<TrainOutcome> {
-  const cfg = resolveConfig(config, {});
+  const cfg = resolveConfig(checkPartial(config, 'train()'), {});
   const ui = callbackUi(opts);
   if (cfg.model === 'knn') {
     const { dir, summary, test, distances } = await runKnn(cfg, ui);

@@ -9,7 +9,8 @@
  *   - datasets go to $XDG_CACHE_HOME/tsnn-trainer, else ~/.cache/tsnn-trainer, or to --data-root /
  *     TSNN_DATA_ROOT (a tiny CIFAR-10 archive is unpacked there);
  *   - an ESM program imports the library by package name, trains, predicts and evaluates, and
- *     tsc resolves the package's types (and rejects a wrong call, so they are not `any`).
+ *     tsc resolves the package's types (and rejects a wrong call, so they are not `any`), and
+ *     type-checks every TypeScript example of the README and docs/library.md.
  * About a minute, most of it npm pack (tsc) and npm install (the addon's compile).
  */
 import { after, before, test } from 'node:test';
@@ -175,8 +176,18 @@ test('the library, imported by package name from an ESM program, trains, predict
   // The types, with the checkout's tsc (the app has none): use.ts compiles, a wrong call does not.
   fs.writeFileSync(path.join(APP, 'use.ts'), LIBRARY_TS);
   fs.writeFileSync(path.join(APP, 'bad.ts'), `import { loadModel, predict } from 'tsnn-trainer';\nexport const p = predict(await loadModel('runs/x'), 'not pixels');\n`);
+  // And every TypeScript example of the README and docs/library.md, as a user would paste it.
+  const examples: string[] = [];
+  for (const doc of ['README.md', 'docs/library.md']) {
+    for (const m of fs.readFileSync(path.join(ROOT, doc), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)) {
+      const name = `example-${examples.length + 1}.ts`;
+      fs.writeFileSync(path.join(APP, name), `${m[1]}export {};\n`);
+      examples.push(name);
+    }
+  }
+  assert.ok(examples.length >= 3, `the README and docs/library.md have TypeScript examples (${examples.length})`);
   const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')] };
-  fs.writeFileSync(path.join(APP, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['use.ts', 'bad.ts'] }));
+  fs.writeFileSync(path.join(APP, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['use.ts', 'bad.ts', ...examples] }));
   const tsc = run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: APP });
   const errors = tsc.stdout.split('\n').filter((l) => /error TS/.test(l));
   assert.equal(errors.length, 1, tsc.stdout);
