@@ -7,7 +7,7 @@ SHELL := /bin/bash
 SRC := $(shell find src -name '*.ts')
 STAMP := node_modules/.package-lock.json
 
-.PHONY: all install build train test test-faults typecheck bench clean
+.PHONY: all install build train test test-faults test-package typecheck bench clean
 
 all: build
 
@@ -38,6 +38,11 @@ test: build typecheck
 # Fault tests: 20+ SIGKILLs at random points, each resumed, and Ctrl-C (about a minute).
 test-faults: build
 	node --import tsx --test test/faults/*.test.ts
+
+# The package as a user gets it (about a minute): npm pack a copy of the checkout, install the
+# tarball into an empty folder, train, eval and import the library there (test/package/).
+test-package: $(STAMP)
+	node --import tsx --test test/package/*.test.ts
 
 # Speed figures, printed (never asserted in tests): engines and training beside the numpy peers
 # in ../shared/peers (where numpy is installed), sweep throughput 1 vs N workers, and memory

@@ -11,12 +11,14 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { type Config, ConfigError, DATASETS, DEFAULTS, KEYS, flagOf, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
 import { keyKinds } from '../config/keys.js';
 import { EngineError } from '../linalg/engine.js';
 import { DataError } from '../data/errors.js';
+import { DATA_ROOT_ENV } from '../data/locations.js';
 import { CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
 import { RUN_FILES, runFile } from '../runs/layout.js';
 import { RunIoError } from '../runs/atomic.js';
@@ -350,6 +352,13 @@ export async function main(args: string[]): Promise<void> {
       },
     )
     .option('debug', { type: 'boolean', global: true, describe: 'on an error, also print its stack trace' })
+    .option('data-root', { type: 'string', global: true, requiresArg: true, describe: `where datasets are unpacked and looked for (or env ${DATA_ROOT_ENV}; default: data/ in the checkout, else $XDG_CACHE_HOME/tsnn-trainer or ~/.cache/tsnn-trainer)` })
+    // Through the environment, so that worker threads (sweeps, features) use the same folder.
+    .middleware((argv) => {
+      const root = once('data-root', argv['data-root']) as string | undefined;
+      if (root === '') throw new ConfigError(`--data-root "" is not a folder: give a folder, e.g. --data-root ~/.cache/tsnn-trainer`);
+      if (root !== undefined) process.env[DATA_ROOT_ENV] = path.resolve(root);
+    })
     // Numbers stay the text the user typed, so that an error can name it (cli/options.ts).
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
     .strict()

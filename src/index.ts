@@ -1,0 +1,232 @@
+/**
+ * The library: what the `train` command does, as typed functions (the package's main export,
+ * `import { train, loadModel, predict } from 'tsnn-trainer'`). A thin layer over the modules the
+ * CLI uses, so a run made here is the same run, folder and numbers as `npx train` makes:
+ *
+ *   loadDataset     read MNIST or CIFAR-10 into memory as raw bytes (data/datasets.ts)
+ *   createModel     a fresh softmax classifier or MLP (models/index.ts)
+ *   train           one run from a config, with event callbacks, into a run folder (train/run.ts)
+ *   evaluate        a checkpoint's accuracy on a split, as `train eval` (cli/eval.ts)
+ *   loadModel       a run folder or .ckpt file as a model ready to predict (runs/checkpoint.ts)
+ *   predict         class probabilities for rows of raw pixels, preprocessed as in training
+ *
+ * Nothing here prints, except warnings when no onWarn is given. docs/library.md has the details.
+ */
+import { type Config, checkPartial, resolveConfig } from './config/config.js';
+import { type BackendChoice, initEngine } from './linalg/engine.js';
+import type { Mat } from './linalg/mat.js';
+import { softmaxForward } from './layers/softmax.js';
+import { modelFromCheckpoint } from './models/index.js';
+import type { Model } from './models/model.js';
+import { predict as predictClasses } from './models/evaluate.js';
+import { featuresOfRows } from './data/features.js';
+import { featureRows } from './data/feature_data.js';
+import { preprocessRows, type Rows } from './data/split.js';
+import { type Checkpoint, loadCheckpoint } from './runs/checkpoint.js';
+import type { KnnSummary, Summary } from './runs/summary.js';
+import { checkpointPath, evaluateCheckpoint } from './cli/eval.js';
+import { type RunUi, runTraining, startRun } from './train/run.js';
+import { runKnn } from './train/knn_run.js';
+import type { EpochEvent, IterationEvent } from './train/trainer.js';
+import { buildRunReport } from './report/run_report.js';
+import { writeDistanceImage } from './report/knn_report.js';
+
+// ---------------------------------------------------------------------------------------------
+// Data, models, config: the modules themselves.
+
+export { loadDataset, describeDataset, type RawDataset, type RawSplit, type LoadOptions, type DatasetDescription } from './data/datasets.js';
+export { dataRoot, userCacheDir, DATA_ROOT_ENV } from './data/locations.js';
+export { createModel, modelFromCheckpoint, paramSpecsFor, type CreateModelOptions } from './models/index.js';
+export type { Model, ModelSpec, ModelKind, LossKind } from './models/model.js';
+export { Rng } from './linalg/rng.js';
+export { type Config, type DatasetName, DEFAULTS, resolveConfig, ConfigError } from './config/config.js';
+export { type BackendChoice, BACKEND_CHOICES, initEngine, EngineError } from './linalg/engine.js';
+export { type Checkpoint, type CheckpointHeader, loadCheckpoint, CheckpointError } from './runs/checkpoint.js';
+export type { Summary, KnnSummary } from './runs/summary.js';
+export { DivergedError, InterruptedError, type EpochEvent, type IterationEvent } from './train/trainer.js';
+export { DataError } from './data/errors.js';
+export type { Rows } from './data/split.js';
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+/** What `train` reports while it runs; every callback is optional. */
+export interface TrainCallbacks {
+  /** Training starts: the number of SGD steps the run will take. */
+  onStart?(totalIterations: number): void;
+  /** After every SGD step: the step count, its epoch, the minibatch loss and the learning rate. */
+  onIteration?(e: IterationEvent): void;
+  /** After every epoch: train and val accuracy, the next learning rate, whether these are the best parameters so far. */
+  onEpoch?(e: EpochEvent): void;
+  /** Training has ended (the test accuracy and the summary come after). */
+  onEnd?(): void;
+  /** The lines the CLI prints as information (data, engine, initial loss). Default: dropped. */
+  onInfo?(line: string): void;
+  /** Warnings. Default: written to stderr as `warning: …`. */
+  onWarn?(line: string): void;
+}
+
+export interface TrainOptions extends TrainCallbacks {
+  /** Aborting stops the run after the current step with a resumable last.ckpt; `train` then rejects with an InterruptedError. */
+  signal?: AbortSignal;
+  /** Also write the run's report.html and its figures, as the CLI does (default false: `npx train report <dir>` makes them later). */
+  report?: boolean;
+}
+
+export interface TrainOutcome {
+  /** The run folder (under config.runsDir, by default runs/ in the working folder). */
+  dir: string;
+  /** Its summary.json: accuracies, times, engine (a KnnSummary for model knn). */
+  summary: Summary | KnnSummary;
+  /** report.html, when asked for with `report: true`. */
+  report: string | null;
+}
+
+/** The CLI's console interface, implemented by callbacks. */
+function callbackUi(cb: TrainCallbacks): RunUi {
+  return {
+    info: (line) => cb.onInfo?.(line),
+    warn: (line) => (cb.onWarn ? cb.onWarn(line) : process.stderr.write(`warning: ${line}\n`)),
+    startTraining: (n) => cb.onStart?.(n),
+    iteration: (e) => cb.onIteration?.(e),
+    epoch: (e) => cb.onEpoch?.(e),
+    endTraining: () => cb.onEnd?.(),
+  };
+}
+
+/**
+ * Train one run, exactly as `npx train` with these settings: `config` holds any config keys
+ * (as in a --config file; see configs/README.md), the presets of its dataset and model fill in
+ * the rest. Writes a run folder and resolves with it and its summary. Rejects with ConfigError
+ * or DataError on bad settings (before any run folder is made), DivergedError when the loss is
+ * no longer finite, InterruptedError when `signal` aborts.
+ */
+export async function train(config: Partial<Config> = {}, opts: TrainOptions = {}): Promise<TrainOutcome> {
+  const cfg = resolveConfig(checkPartial(config, 'train()'), {});
+  const ui = callbackUi(opts);
+  if (cfg.model === 'knn') {
+    const { dir, summary, test, distances } = await runKnn(cfg, ui);
+    let report: string | null = null;
+    if (opts.report) {
+      await writeDistanceImage(dir, distances);
+      report = await buildRunReport(dir, test);
+    }
+    return { dir, summary, report };
+  }
+  const run = await startRun(cfg);
+  const signal = opts.signal;
+  const { dir, summary } = await runTraining(run, ui, signal ? { shouldStop: () => signal.aborted } : {});
+  const report = opts.report ? await buildRunReport(dir, run.runData.data.test) : null;
+  return { dir, summary, report };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+
+export interface EvaluateOptions {
+  /** Which split to score (default test); `all` scores train, val and test. */
+  split?: 'train' | 'val' | 'test' | 'all';
+  /** Dataset location, when not where training read it (the run's config.dataDir). */
+  dataDir?: string;
+  /** Matmul engine (default auto). */
+  backend?: BackendChoice;
+}
+
+/**
+ * Accuracy of a run folder's best.ckpt (or any .ckpt file) on a split, rebuilt exactly as
+ * training made it (same records, the mean image stored in the checkpoint), as `npx train eval`.
+ */
+export async function evaluate(run: string, opts: EvaluateOptions = {}): Promise<{ file: string; accuracies: Record<string, { acc: number; n: number }> }> {
+  return evaluateCheckpoint({ run, split: opts.split ?? 'test', ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), backend: opts.backend ?? 'auto' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Using a trained model
+
+/** A checkpoint, loaded, with what predicting needs. */
+export interface TrainedModel {
+  /** The .ckpt file it came from (a run folder's best.ckpt). */
+  file: string;
+  checkpoint: Checkpoint;
+  model: Model<Float32Array>;
+  /** Class names, in label order (MNIST: '0'…'9'; CIFAR-10: airplane … truck). */
+  classes: string[];
+  /** [height, width, channels] of the images it was trained on: a row of pixels is an image in that order (HWC). */
+  imageShape: [number, number, number];
+  /** Bytes a row of pixels has: height·width·channels (784 for MNIST, 3072 for CIFAR-10). */
+  pixelsPerRow: number;
+}
+
+/**
+ * Load a run folder (its best.ckpt) or a .ckpt file for predicting. Starts the matmul engine
+ * `backend` (default auto), which predict uses. Throws CheckpointError on a damaged file.
+ */
+export async function loadModel(run: string, opts: { backend?: BackendChoice } = {}): Promise<TrainedModel> {
+  const file = checkpointPath(run);
+  const checkpoint = loadCheckpoint(file);
+  await initEngine(opts.backend ?? 'auto');
+  const h = checkpoint.header;
+  return { file, checkpoint, model: modelFromCheckpoint(checkpoint), classes: h.classes, imageShape: h.imageShape, pixelsPerRow: h.meanLength };
+}
+
+/** One row's prediction. */
+export interface Prediction {
+  /** The predicted label (the class with the highest score, as `evaluate` counts it). */
+  label: number;
+  /** Its class name. */
+  className: string;
+  /** Softmax of the model's scores, one per class (for an SVM-loss model these are softmax-normalised scores, not calibrated probabilities). */
+  probabilities: Float32Array;
+  /** The `top` most probable classes, most probable first. */
+  top: { label: number; className: string; probability: number }[];
+}
+
+/**
+ * The model's input rows for `n` rows of raw pixels, preprocessed exactly as in training: the
+ * training mean image subtracted and the scale applied (or, for a features model, HOG + hue
+ * features normalised by the training mean and std), and the bias column where the model has one.
+ */
+export function preprocessPixels(m: TrainedModel, pixels: Uint8Array): Rows {
+  const h = m.checkpoint.header;
+  const per = m.pixelsPerRow;
+  if (pixels.length === 0 || pixels.length % per !== 0) {
+    throw new RangeError(`predict: got ${pixels.length} bytes of pixels; ${m.file} takes rows of ${per} bytes (${m.imageShape.join('×')} images, HWC order), so a multiple of ${per}`);
+  }
+  const n = pixels.length / per;
+  const labels = new Uint8Array(n); // unknown; the rows' y is not used
+  const f = h.preprocess.features;
+  if (f) {
+    const feats = featuresOfRows(pixels, 0, n, m.imageShape, { hueBins: f.hueBins });
+    return featureRows(feats, labels, 0, n, m.checkpoint.mean, f.std, h.preprocess.bias);
+  }
+  return preprocessRows({ x: pixels, y: labels, n }, 0, n, m.checkpoint.mean, h.preprocess, per + (h.preprocess.bias ? 1 : 0));
+}
+
+/**
+ * Predict rows of raw pixels: `pixels` holds one or more images of `m.imageShape` back to back,
+ * bytes 0-255 in HWC order, as a dataset's rows are (`dataset.test.x`). Returns one Prediction
+ * a row. (Image files: `npx train predict`; its library function joins this one.)
+ */
+export function predict(m: TrainedModel, pixels: Uint8Array, opts: { top?: number } = {}): Prediction[] {
+  const rows = preprocessPixels(m, pixels);
+  const labels = predictClasses(m.model, rows.X);
+  const scores = m.model.loss(rows.X) as Mat<Float32Array>;
+  const p = softmaxForward(scores).out;
+  const C = p.cols;
+  const k = Math.max(1, Math.min(C, Math.floor(opts.top ?? 3)));
+  const out: Prediction[] = [];
+  for (let i = 0; i < rows.n; i++) {
+    const probabilities = p.data.slice(i * C, (i + 1) * C);
+    const order = Array.from({ length: C }, (_, j) => j).sort((a, b) => probabilities[b] - probabilities[a] || a - b);
+    const label = labels[i];
+    out.push({
+      label,
+      className: m.classes[label],
+      probabilities,
+      top: order.slice(0, k).map((j) => ({ label: j, className: m.classes[j], probability: probabilities[j] })),
+    });
+  }
+  return out;
+}
+
+// Export to ONNX / safetensors / npy: E's `npx train export` adds its library function here at merge.
