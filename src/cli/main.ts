@@ -211,8 +211,15 @@ export async function main(args: string[]): Promise<void> {
         const report = () => buildRunReport(run.dir, run.runData.data.test);
         // The live report: report.html after every epoch, reloading itself in a browser until the final one replaces it.
         const startedAt = Date.now();
+        const liveMs: number[] = [];
         const live = (e: { epoch: number; it: number; seconds: number }, p: { iterations: number; epochs: number }) => {
+          const t = performance.now();
           writeLiveReport(run.dir, { epoch: e.epoch, epochs: p.epochs, it: e.it, iterations: p.iterations, startedAt, epochSeconds: e.seconds });
+          liveMs.push(performance.now() - t);
+        };
+        // --debug: what the live report cost (docs/reports.md quotes it).
+        const liveCost = () => {
+          if (debug && liveMs.length) process.stderr.write(`live report: ${liveMs.length} writes, mean ${(liveMs.reduce((a, b) => a + b, 0) / liveMs.length).toFixed(1)} ms, max ${Math.max(...liveMs).toFixed(1)} ms\n`);
         };
         let outcome;
         try {
@@ -232,6 +239,7 @@ export async function main(args: string[]): Promise<void> {
           }
           throw err;
         }
+        liveCost();
         const { dir, summary } = outcome;
         const reportFile = await report();
         const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));

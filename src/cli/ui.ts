@@ -61,27 +61,40 @@ export function fitBar(width: number, value: number, total: number, fields: stri
   return s.slice(0, Math.max(0, width - 1));
 }
 
-/** A cli-progress bar on `out` whose text is `text(width)`; null where `out` is not a TTY. */
+/**
+ * A cli-progress bar on `out` whose text is `text(width)`. A line printed meanwhile stops the bar
+ * (which clears its line and puts the cursor back where the bar started), prints, and starts a
+ * new bar below it: cli-progress restores the cursor position it saved at start, so one bar kept
+ * across printed lines would jump back over them. The text's clock and ETA are the caller's, so
+ * they carry on across the new bars.
+ */
 export function liveBar(out: NodeJS.WriteStream, total: number, text: (width: number) => string) {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: (_o: unknown, p: { maxWidth: number }) => text(p.maxWidth),
-      hideCursor: true,
-      clearOnComplete: true,
-      stream: out,
-      fps: 10,
-      etaAsynchronousUpdate: false,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0);
+  let value = 0;
+  const make = () => {
+    const b = new cliProgress.SingleBar(
+      {
+        format: (_o: unknown, p: { maxWidth: number }) => text(p.maxWidth),
+        hideCursor: true,
+        clearOnComplete: true,
+        stream: out,
+        fps: 10,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    b.start(total, value);
+    return b;
+  };
+  let bar = make();
   return {
-    update: (v: number) => bar.update(v),
-    /** Clear the bar's line and write `s` there (the bar comes back below it). */
+    update: (v: number) => {
+      value = v;
+      bar.update(v);
+    },
+    /** Write `s` where the bar is (on `stream`); the bar comes back below it. */
     print: (s: string, stream: NodeJS.WriteStream = out) => {
-      out.write('\r\x1b[2K');
+      bar.stop();
       stream.write(s + '\n');
-      (bar as unknown as { render(force: boolean): void }).render(true);
+      bar = make();
     },
     stop: () => bar.stop(),
   };
@@ -109,7 +122,7 @@ export function createUi(opts: UiOptions): ConsoleUi {
   };
   const rate = () => {
     const secs = (performance.now() - t0) / 1000;
-    return { secs, perSec: lastIt > it0 && secs > 0 ? (lastIt - it0) / secs : NaN };
+    return { secs, perSec: it0 >= 0 && lastIt > it0 && secs > 0 ? (lastIt - it0) / secs : NaN };
   };
   const barText = (width: number): string => {
     const { secs, perSec } = rate();
