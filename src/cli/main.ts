@@ -212,9 +212,16 @@ export async function main(args: string[]): Promise<void> {
         // The live report: report.html after every epoch, reloading itself in a browser until the final one replaces it.
         const startedAt = Date.now();
         const liveMs: number[] = [];
+        // e.seconds counts from the start of training in this process; a resume starts past step 0, so its rate waits for a second epoch.
+        let anchor: { it: number; seconds: number } | null = run.resume ? null : { it: 0, seconds: 0 };
+        let lastSeconds = 0;
         const live = (e: { epoch: number; it: number; seconds: number }, p: { iterations: number; epochs: number }) => {
           const t = performance.now();
-          writeLiveReport(run.dir, { epoch: e.epoch, epochs: p.epochs, it: e.it, iterations: p.iterations, startedAt, epochSeconds: e.seconds });
+          const epochSeconds = e.seconds - lastSeconds;
+          lastSeconds = e.seconds;
+          const stepsPerSecond = anchor && e.seconds > anchor.seconds ? (e.it - anchor.it) / (e.seconds - anchor.seconds) : null;
+          anchor ??= { it: e.it, seconds: e.seconds };
+          writeLiveReport(run.dir, { epoch: e.epoch, epochs: p.epochs, it: e.it, iterations: p.iterations, startedAt, epochSeconds, stepsPerSecond });
           liveMs.push(performance.now() - t);
         };
         // --debug: what the live report cost (docs/reports.md quotes it).

@@ -33,6 +33,8 @@ export interface LiveProgress {
   startedAt: number;
   /** The last epoch's seconds: the page reloads about twice an epoch (2–30 s). */
   epochSeconds: number;
+  /** Steps a second so far, for the time left (null: not known yet). */
+  stepsPerSecond: number | null;
 }
 
 /**
@@ -66,7 +68,7 @@ export function writeLiveReport(dir: string, p: LiveProgress, now = Date.now()):
   const every = Math.round(1000 * Math.min(30, Math.max(2, p.epochSeconds / 2)));
   const stale = Math.max(10 * 60_000, 5 * 1000 * p.epochSeconds);
   const secs = (now - p.startedAt) / 1000;
-  const left = p.it > 0 ? ((p.iterations - p.it) * secs) / p.it : NaN;
+  const left = p.stepsPerSecond ? (p.iterations - p.it) / p.stepsPerSecond : NaN;
   const blocks: Block[] = [
     {
       kind: 'html',
