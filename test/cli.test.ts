@@ -320,3 +320,49 @@ test('a features run (hog+hue) through the CLI: features computed and cached bes
     fs.rmSync(runs, { recursive: true, force: true });
   }
 });
+
+test('scripting: --json prints one JSON object on stdout (logs on stderr) for train and eval, --quiet prints nothing, --version, completion, --help by group, a $schema key in a config file', () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-json-'));
+  try {
+    const cfgFile = path.join(runs, 'c.json');
+    fs.writeFileSync(cfgFile, JSON.stringify({ $schema: '../configs/config.schema.json', epochs: 1, name: 'js' }));
+    const r = train([...small, '--config', cfgFile, '--runs-dir', runs, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split('\n');
+    assert.equal(lines.length, 1, `one line on stdout: ${r.out}`);
+    const res = JSON.parse(lines[0]);
+    assert.equal(res.status, 'finished');
+    assert.ok(fs.existsSync(res.report));
+    assert.equal(res.summary.testAcc, JSON.parse(fs.readFileSync(path.join(res.dir, 'summary.json'), 'utf8')).testAcc);
+    assert.match(r.err, /initial loss .*\n[^]*epoch 1 \(iter 5\)[^]*test acc/, 'the log lines went to stderr');
+
+    const e = train(['eval', res.dir, '--split', 'all', '--backend', E2E_BACKEND, '--json']);
+    assert.equal(e.code, 0, e.err);
+    const ev = JSON.parse(e.out);
+    assert.deepEqual(Object.keys(ev.accuracies), ['train', 'val', 'test']);
+    assert.equal(ev.accuracies.test.n, 500);
+    assert.equal(ev.accuracies.test.acc, res.summary.testAcc, 'eval gives the test accuracy training measured');
+
+    const q = train([...small, '--epochs', '1', '--runs-dir', runs, '--quiet']);
+    assert.equal(q.code, 0, q.err);
+    assert.equal(q.out + q.err, '', 'nothing at all');
+
+    const bad = train([...small, '--epochs', '1', '--runs-dir', runs, '--lr', 'abc', '--json']);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.out, '', 'an error leaves stdout empty');
+    assert.match(bad.err, /^error: .*lr = abc/);
+  } finally {
+    fs.rmSync(runs, { recursive: true, force: true });
+  }
+  const v = train(['--version']);
+  assert.equal(v.out.trim(), JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
+  const c = spawnSync(process.execPath, [bin, 'completion'], { cwd: root, encoding: 'utf8', env: { ...process.env, SHELL: '/bin/bash' } });
+  assert.match(c.stdout, /complete -o bashdefault -o default -F _train_yargs_completions train/);
+  const words = train(['--get-yargs-completions', 'train', '--lr']).out.split('\n');
+  assert.ok(words.includes('--lr') && words.includes('--lr-decay') && !words.includes('$0'), words.join(' '));
+  const help = train(['--help']).out;
+  const order = ['Data:', 'Model:', 'Optimisation:', 'Output:', 'Engine:'].map((g) => help.indexOf(`\n${g}\n`));
+  assert.ok(order.every((i, k) => i > 0 && (k === 0 || i > order[k - 1])), `the groups in order: ${order}`);
+  assert.ok(help.indexOf('--hidden') > order[1] && help.indexOf('--hidden') < order[2], '--hidden under Model');
+  assert.ok(help.indexOf('--lr ') > order[2] && help.indexOf('--lr ') < order[3], '--lr under Optimisation');
+});

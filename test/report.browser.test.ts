@@ -213,3 +213,93 @@ test('a knn run report renders offline in headless Chromium: the cross-validatio
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('a live report mid-run reloads itself and draws its charts; after Ctrl-C the final report stops reloading; the runs index links every report and sorts', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 150_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-live-'));
+  fs.mkdirSync(shots, { recursive: true });
+  const { spawn } = await import('node:child_process');
+  try {
+    train([...small, '--epochs', '1', '--runs-dir', tmp, '--name', 'done']);
+    // A run long enough to be caught mid-way (it is stopped with Ctrl-C once the page is checked).
+    const child = spawn(process.execPath, [bin, '--num-train', '4000', '--num-val', '200', '--num-test', '200', '--num-dev', '100', '--model', 'mlp', '--hidden', '64', '--epochs', '400', '--backend', E2E_BACKEND, '--runs-dir', tmp, '--name', 'live'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const liveDir = async () => {
+      for (let i = 0; i < 600; i++) {
+        const d = fs.readdirSync(tmp).find((n) => n.endsWith('-live'));
+        if (d && fs.existsSync(path.join(tmp, d, 'report.html')) && /\(running\)/.test(fs.readFileSync(path.join(tmp, d, 'report.html'), 'utf8')) && fs.readFileSync(path.join(tmp, d, 'metrics.jsonl'), 'utf8').split('"type":"epoch"').length > 2) return path.join(tmp, d);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no live report after 60 s: ${stderr}`);
+    };
+    const dir = await liveDir();
+    const browser = await launch();
+    try {
+      {
+        const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
+        assert.deepEqual(errors, [], 'no console errors');
+        assert.deepEqual(requests, [], 'no network requests');
+        assert.deepEqual(await violations(page), [], 'no CSP violations (the reload script is hashed like the others)');
+        assert.match((await page.locator('#live').textContent()) ?? '', /reloads itself every \d+(\.\d+)? s/);
+        assert.match((await page.locator('table.kv').first().textContent()) ?? '', /running/);
+        const c = await drawnCanvases(page);
+        assert.equal(c.total, 2, 'loss and accuracy charts');
+        assert.equal(c.drawn, 2, 'both drawn');
+        await page.screenshot({ path: path.join(shots, 'run-report-live.png'), fullPage: true });
+        // It reloads by itself (every 2 s for epochs this short), and still draws after the reload.
+        await page.waitForEvent('load', { timeout: 10_000 });
+        assert.equal((await drawnCanvases(page)).drawn, 2);
+        assert.deepEqual(errors, []);
+        await page.close();
+      }
+      // The runs index while the run goes: it is listed as running.
+      const runsOut = spawnSync(process.execPath, [bin, 'runs', tmp, '--json'], { cwd: root, encoding: 'utf8' });
+      assert.equal(runsOut.status, 0, runsOut.stderr);
+      const listed = JSON.parse(runsOut.stdout) as { runs: { name: string; status: string }[] };
+      assert.deepEqual(listed.runs.map((r) => [r.name, r.status]).sort(), [['done', 'finished'], ['live', 'running']]);
+
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, stderr);
+      assert.match(stderr, /stopping after this step \(Ctrl-C[^]*interrupted at step \d+[^]*report: .*report\.html/, 'the messages in order, the report last');
+      const final = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+      assert.doesNotMatch(final, /location\.reload/, 'the report of a stopped run does not reload');
+      assert.match(final, /interrupted/);
+
+      const idx = spawnSync(process.execPath, [bin, 'runs', tmp], { cwd: root, encoding: 'utf8' });
+      assert.equal(idx.status, 0, idx.stderr);
+      assert.match(idx.stdout, /live .*interrupted/);
+      assert.match(idx.stdout, /done .*finished/);
+      {
+        const file = path.join(tmp, 'index.html');
+        const { page, errors, requests } = await open(browser, file, 1280);
+        assert.deepEqual(errors, []);
+        assert.deepEqual(requests, []);
+        assert.deepEqual(await violations(page), []);
+        assert.equal(await page.locator('table.trials tbody tr').count(), 2);
+        const links = await page.locator('table.trials a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+        assert.equal(links.length, 2);
+        for (const l of links) assert.ok(fs.existsSync(fileURLToPath(l)), `${l} resolves`);
+        // Sorting by status: ascending puts "finished" first, descending "interrupted".
+        const status = page.locator('table.trials th', { hasText: 'status' });
+        await status.click();
+        const firstStatus = await page.locator('table.trials tbody tr').first().locator('td').nth(7).textContent();
+        assert.equal(firstStatus, 'finished');
+        await status.click();
+        assert.equal(await page.locator('table.trials tbody tr').first().locator('td').nth(7).textContent(), 'interrupted');
+        // A link opens the run's report.
+        await page.locator('table.trials a').first().click();
+        await page.waitForLoadState('load');
+        assert.match(await page.title(), /Run report: /);
+        assert.deepEqual(errors, []);
+        await page.screenshot({ path: path.join(shots, 'runs-index.png'), fullPage: true });
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+      child.kill('SIGKILL');
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

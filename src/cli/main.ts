@@ -20,25 +20,37 @@ import { EngineError } from '../linalg/engine.js';
 import { DataError } from '../data/errors.js';
 import { DATA_ROOT_ENV } from '../data/locations.js';
 import { CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
-import { RUN_FILES, runFile } from '../runs/layout.js';
+import { RUNS_INDEX, RUN_FILES, runFile } from '../runs/layout.js';
+import { readJsonOrNull } from '../runs/read.js';
 import { RunIoError } from '../runs/atomic.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { runTraining, startRun } from '../train/run.js';
 import { runKnn } from '../train/knn_run.js';
-import { buildRunReport } from '../report/run_report.js';
+import { buildRunReport, writeLiveReport } from '../report/run_report.js';
 import { writeDistanceImage } from '../report/knn_report.js';
-import { createUi } from './ui.js';
-import { evalCommand } from './eval.js';
+import { createSweepUi, createUi } from './ui.js';
+import { evalCommand, evaluateCheckpoint } from './eval.js';
+import { outputOf } from './output.js';
+import { runsCommand } from './runs.js';
 import { dataCommand, downloadProgressPrinter } from './data.js';
 import { setDownloadProgress } from '../data/fetch.js';
 import { GRADCHECK_OPTIONS, gradcheckCommand } from './gradcheck.js';
-import { configFlags, configOption, configOptions, flagValue, flagValues, once, optionsOf } from './options.js';
+import { configFlags, configOption, configOptions, flagValue, flagValues, once, optionsOf, scriptingOptions } from './options.js';
 import { runSweep } from '../sweep/sweep.js';
 import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
 import { predictCommand } from './predict.js';
 import { exportCommand } from './export.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/export.js';
+
+/** The package's version, for --version (package.json is two folders up from src/cli and from dist/cli). */
+const VERSION = (() => {
+  try {
+    return String((JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version);
+  } catch {
+    return 'unknown';
+  }
+})();
 
 /** --debug anywhere on the command line: errors also print their stack (read before yargs has parsed). */
 const debug = process.argv.includes('--debug');
@@ -73,6 +85,9 @@ const USAGE: Record<string, string> = {
   predict: 'train predict <run-folder or .ckpt file> <image or folder>…',
   export: 'train export <run-folder or .ckpt file> --format onnx|safetensors|npy',
 };
+
+/** The sub-commands, for the usage message's pointer to their --help. */
+const COMMANDS = ['sweep', 'report', 'eval', 'data', 'features', 'gradcheck', 'runs', 'predict', 'export'];
 
 /** yargs' own usage messages, in the words of this CLI. */
 function usageMessage(msg: string, args: string[]): string {
@@ -157,7 +172,10 @@ export async function main(args: string[]): Promise<void> {
     .command(
       '$0',
       'train a model (the default command)',
-      (y) => configOptions(y).option('resume', { type: 'string', describe: `carry on an interrupted run from its folder's ${RUN_FILES.last} (its ${RUN_FILES.config} is used)`, requiresArg: true }),
+      (y) =>
+        scriptingOptions(configOptions(y))
+          .option('resume', { type: 'string', describe: `carry on an interrupted run from its folder's ${RUN_FILES.last} (its ${RUN_FILES.config} is used)`, requiresArg: true })
+          .group(['resume'], 'Output:'),
       async (argv) => {
         const resumeDir = once('resume', argv.resume) as string | undefined;
         const cfg = resumeDir !== undefined ? resumeConfig(resumeDir, argv as Record<string, unknown>) : configFromArgv(argv as Record<string, unknown>);
@@ -165,7 +183,9 @@ export async function main(args: string[]): Promise<void> {
           process.stdout.write(JSON.stringify(cfg, null, 2) + '\n');
           return;
         }
-        const ui = createUi({ tty: Boolean(process.stdout.isTTY), logEvery: cfg.logEvery });
+        // --json: the result is one JSON object on stdout, the lines and the bar go to stderr (cli/output.ts).
+        const o = outputOf(argv as Record<string, unknown>);
+        const ui = createUi({ tty: Boolean(o.stream.isTTY), logEvery: cfg.logEvery, out: o.stream, quiet: o.quiet });
         if (cfg.model === 'knn') {
           // kNN has no SGD (nothing to resume): store the rows, cross-validate k, test (train/knn_run.ts).
           if (resumeDir !== undefined) throw new ConfigError(`--resume ${resumeDir}: a knn run has no checkpoint to carry on; run it again`);
@@ -175,6 +195,7 @@ export async function main(args: string[]): Promise<void> {
           ui.info(`done in ${summary.seconds.total.toFixed(1)} s on ${summary.engine}: test acc ${summary.testAcc.toFixed(3)} (k = ${summary.model.k})${summary.cv ? `; best k by cross-validation ${summary.cv.bestK}` : ''}`);
           ui.info(`run folder: ${dir}`);
           ui.info(`report: ${reportFile}`);
+          o.result({ status: 'finished', dir, report: reportFile, summary });
           return;
         }
         // Ctrl-C, SIGTERM (schedulers, timeout) and SIGHUP (a closed terminal): finish the current
@@ -190,24 +211,52 @@ export async function main(args: string[]): Promise<void> {
             }
             if (stoppedBy !== null) process.exit(codeOf(sig));
             stoppedBy = sig;
-            process.stderr.write(`\nstopping after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig}; again to quit at once)\n`);
+            // Through the ui: the bar's line is cleared first, and the bar is redrawn below the message, never over it.
+            ui.notice(`stopping after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig}; again to quit at once)`);
           });
         }
         const stop = () => stoppedBy !== null;
         const run = await startRun(cfg, resumeDir);
         // Whoever starts a run asks for its report, a diverged run's too: its loss curve shows where it went wrong.
         const report = () => buildRunReport(run.dir, run.runData.data.test);
+        // The live report: report.html after every epoch, reloading itself in a browser until the final one replaces it.
+        const startedAt = Date.now();
+        const liveMs: number[] = [];
+        // e.seconds counts from the start of training in this process; a resume starts past step 0, so its rate waits for a second epoch.
+        let anchor: { it: number; seconds: number } | null = run.resume ? null : { it: 0, seconds: 0 };
+        let lastSeconds = 0;
+        const live = (e: { epoch: number; it: number; seconds: number }, p: { iterations: number; epochs: number }) => {
+          const t = performance.now();
+          const epochSeconds = e.seconds - lastSeconds;
+          lastSeconds = e.seconds;
+          const stepsPerSecond = anchor && e.seconds > anchor.seconds ? (e.it - anchor.it) / (e.seconds - anchor.seconds) : null;
+          anchor ??= { it: e.it, seconds: e.seconds };
+          writeLiveReport(run.dir, { epoch: e.epoch, epochs: p.epochs, it: e.it, iterations: p.iterations, startedAt, epochSeconds, stepsPerSecond });
+          liveMs.push(performance.now() - t);
+        };
+        // --debug: what the live report cost (docs/reports.md quotes it).
+        const liveCost = () => {
+          if (debug && liveMs.length) process.stderr.write(`live report: ${liveMs.length} writes, mean ${(liveMs.reduce((a, b) => a + b, 0) / liveMs.length).toFixed(1)} ms, max ${Math.max(...liveMs).toFixed(1)} ms\n`);
+        };
         let outcome;
         try {
-          outcome = await runTraining(run, ui, { shouldStop: stop });
+          outcome = await runTraining(run, ui, { shouldStop: stop, afterEpoch: live });
         } catch (err) {
-          if (err instanceof DivergedError) ui.info(`report: ${await report()}`);
+          if (err instanceof DivergedError) {
+            const file = await report();
+            ui.info(`report: ${file}`);
+            o.result({ status: 'diverged', dir: run.dir, report: file, error: err.message, summary: readJsonOrNull(runFile(run.dir, 'summary')) });
+          }
           if (err instanceof InterruptedError) {
-            process.stderr.write(`interrupted at step ${err.point.state.it}; the run folder keeps ${RUN_FILES.last}. Resume with: npx train --resume ${err.dir ?? resumeDir}\n`);
+            // The report of what was done, then the last words, in order (the bar is gone by now).
+            const file = await report().catch(() => null);
+            ui.notice(`interrupted at step ${err.point.state.it}; the run folder keeps ${RUN_FILES.last}. Resume with: npx train --resume ${err.dir ?? resumeDir}${file ? `\nreport: ${file}` : ''}`);
+            o.result({ status: 'interrupted', dir: run.dir, report: file, step: err.point.state.it, summary: readJsonOrNull(runFile(run.dir, 'summary')) });
             process.exit(codeOf(stoppedBy ?? 'SIGINT'));
           }
           throw err;
         }
+        liveCost();
         const { dir, summary } = outcome;
         const reportFile = await report();
         const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
@@ -218,6 +267,7 @@ export async function main(args: string[]): Promise<void> {
         );
         ui.info(`run folder: ${dir}  (re-evaluate: npx train eval ${dir})`);
         ui.info(`report: ${reportFile}`);
+        o.result({ status: 'finished', dir, report: reportFile, summary });
       },
     )
     .command(
@@ -233,7 +283,14 @@ export async function main(args: string[]): Promise<void> {
       async (argv) => {
         const workers = flagValue(argv, 'workers', WORKERS);
         const flags = configFlags(argv, ['dataDir', 'backend', 'runsDir']);
-        const results = await runSweep({ file: once('config', argv.config) as string, flags, workers });
+        // On a TTY a bar of its own: trials done, an ETA, the best val so far; the trial lines print above it.
+        const bar = createSweepUi({ tty: Boolean(process.stdout.isTTY) });
+        let results;
+        try {
+          results = await runSweep({ file: once('config', argv.config) as string, flags, workers, out: bar.line, onProgress: (p) => bar.progress(p) });
+        } finally {
+          bar.stop();
+        }
         if (!results.best) process.exitCode = 3;
       },
     )
@@ -258,10 +315,17 @@ export async function main(args: string[]): Promise<void> {
           .positional('run', { type: 'string', describe: `run folder (uses its ${RUN_FILES.best}) or .ckpt file`, demandOption: true })
           .options(optionsOf({ split: SPLIT }))
           .options(configOption('dataDir', { describe: 'dataset location, if not where training read it', defaultDescription: undefined }))
-          .options(configOption('backend')),
+          .options(configOption('backend'))
+          .option('json', { type: 'boolean', describe: 'print one JSON object on stdout: {checkpoint, accuracies: {split: {acc, n}}}' }),
       async (argv) => {
         const { dataDir, backend } = configFlags(argv, ['dataDir', 'backend']);
-        await evalCommand({ run: argv.run as string, split: flagValue(argv, 'split', SPLIT), dataDir, backend: backend ?? DEFAULTS.backend });
+        const args = { run: argv.run as string, split: flagValue(argv, 'split', SPLIT), dataDir, backend: backend ?? DEFAULTS.backend };
+        if (argv.json === true) {
+          const { file, accuracies } = await evaluateCheckpoint(args);
+          outputOf(argv as Record<string, unknown>).result({ checkpoint: file, accuracies });
+        } else {
+          await evalCommand(args);
+        }
       },
     )
     .command(
@@ -341,6 +405,19 @@ export async function main(args: string[]): Promise<void> {
       },
     )
     .command(
+      'runs [folder]',
+      `list the runs of a runs folder (name, dataset, model, engine, best val, test, time, status) and write its ${RUNS_INDEX}, sortable, linking every report`,
+      (y) =>
+        y
+          .positional('folder', { type: 'string', describe: 'the runs folder (default: --runs-dir, runs)' })
+          .options(configOption('runsDir', { describe: 'the runs folder, when no folder is given' }))
+          .option('json', { type: 'boolean', describe: 'print the rows as one JSON object on stdout' }),
+      (argv) => {
+        const folder = (argv.folder as string | undefined) ?? configFlags(argv, ['runsDir']).runsDir ?? DEFAULTS.runsDir;
+        runsCommand(folder, outputOf(argv as Record<string, unknown>));
+      },
+    )
+    .command(
       'gradcheck',
       'check analytic gradients against centered differences in float64',
       (y) =>
@@ -359,18 +436,26 @@ export async function main(args: string[]): Promise<void> {
       if (root === '') throw new ConfigError(`--data-root "" is not a folder: give a folder, e.g. --data-root ~/.cache/tsnn-trainer`);
       if (root !== undefined) process.env[DATA_ROOT_ENV] = path.resolve(root);
     })
+    .completion('completion', 'print a bash/zsh completion script (bash: train completion >> ~/.bashrc; zsh: >> ~/.zshrc)', (current: string, argv: { _: unknown[] }, completionFilter: (cb: (err: Error | null, names: string[] | undefined) => void) => void, done: (completions: string[]) => void) => {
+      // yargs completes the sub-commands' flags; the default command's (train's config flags) are added here, and its '$0' is not a word to type.
+      completionFilter((_err: Error | null, names: string[] | undefined) => {
+        const words = (argv._ as unknown[]).map(String);
+        const trainFlags = !words.some((w) => COMMANDS.includes(w)) && current.startsWith('-') ? [...KEYS.map((d) => `--${flagOf(d.key)}`), '--config', '--print-config', '--resume', '--json', '--quiet'].filter((f) => f.startsWith(current)) : [];
+        done([...new Set([...(names ?? []).filter((n) => n !== '$0'), ...trainFlags])]);
+      });
+    })
     // Numbers stay the text the user typed, so that an error can name it (cli/options.ts).
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
     .strict()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(VERSION)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       // yargs' own errors (YError: a missing value, an unknown flag) are bad usage; others come from a handler.
       if (err && err.name !== 'YError') handleError(err);
       const cmd = args.find((a) => !a.startsWith('-'));
-      const help = cmd && ['sweep', 'report', 'eval', 'data', 'features', 'gradcheck', 'predict', 'export'].includes(cmd) ? `train ${cmd} --help` : 'train --help';
+      const help = cmd && COMMANDS.includes(cmd) ? `train ${cmd} --help` : 'train --help';
       fail(2, `${usageMessage(msg ?? err?.message ?? 'bad usage', args)}. Run '${help}' for the options`, err);
     });
   try {

@@ -9,7 +9,7 @@
  * them, and an error can then name `abc` or `Infinity` as given.
  */
 import type { Argv, Options } from 'yargs';
-import { type Config, ConfigError, KEYS, KEY_BY_NAME, checkPartial, describeDefault, flagOf } from '../config/config.js';
+import { type Config, ConfigError, KEYS, KEY_BY_NAME, KEY_GROUPS, KEY_GROUP_NAMES, checkPartial, describeDefault, flagOf } from '../config/config.js';
 import { type Defaulted, type KeySpec, type Values, rangeOf, showDefault } from '../config/keys.js';
 
 type Argvals = Record<string, unknown>;
@@ -40,12 +40,35 @@ export function configOption(key: keyof Config, over: Partial<Pick<Options, 'des
   return { [flagOf(key)]: { ...optionOf(KEY_BY_NAME.get(key)!, describeDefault(key)), ...over } };
 }
 
-/** `train`'s flags: one per config key, and --config and --print-config. */
+/** --help's section titles of the config keys' groups (KEY_GROUPS in config.ts). */
+const GROUP_TITLES: Record<(typeof KEY_GROUP_NAMES)[number], string> = { data: 'Data:', model: 'Model:', optimisation: 'Optimisation:', output: 'Output:', engine: 'Engine:' };
+
+/** `train`'s flags: one per config key, and --config and --print-config; --help shows them by group. */
 export function configOptions<T>(y: Argv<T>): Argv<T> {
-  return y
+  let out = y
     .options(Object.assign({}, ...KEYS.map((d) => configOption(d.key))) as Record<string, Options>)
-    .option('config', { type: 'string', describe: 'JSON file of config keys (flags override it)', requiresArg: true })
+    .option('config', { type: 'string', describe: 'JSON file of config keys (flags override it; configs/config.schema.json is their schema)', requiresArg: true })
     .option('print-config', { type: 'boolean', describe: 'print the resolved config as JSON and exit' }) as Argv<T>;
+  out = groupConfigFlags(out, KEYS.map((d) => d.key));
+  return out.group(['config', 'print-config'], GROUP_TITLES.output);
+}
+
+/** Put the flags of config keys `keys` into their --help sections. */
+export function groupConfigFlags<T>(y: Argv<T>, keys: readonly (keyof Config)[]): Argv<T> {
+  let out = y;
+  for (const g of KEY_GROUP_NAMES) {
+    const flags = keys.filter((k) => KEY_GROUPS[k] === g).map(flagOf);
+    if (flags.length) out = out.group(flags, GROUP_TITLES[g]);
+  }
+  return out;
+}
+
+/** --json and --quiet, for train and eval (E's predict takes them too): one JSON object on stdout, logs on stderr. */
+export function scriptingOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('json', { type: 'boolean', describe: 'print one JSON object (the result) on stdout; progress and logs go to stderr' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress bar or log lines; errors and the result only' })
+    .group(['json', 'quiet'], GROUP_TITLES.output) as Argv<T>;
 }
 
 /** A flag given twice arrives as an array: refuse it rather than pick one silently. */

@@ -1,73 +1,220 @@
 /**
- * Console output of a run: readable lines, a cli-progress bar when stdout is a TTY, and plain
+ * Console output of a run: readable lines, a cli-progress bar when the stream is a TTY, and plain
  * periodic progress lines when it is not (CI, pipes, log files).
+ *
+ * One bar lives for the whole run: a line printed meanwhile clears the bar's line, prints, and
+ * the bar draws itself again below it, so its clock and ETA carry on across epochs. The ETA is the
+ * steps left at the rate of the whole run so far (validation passes included, so it does not
+ * jump at every epoch line); the bar shows the epoch k/N, it/s and the elapsed time, and shrinks
+ * to the terminal's width. `notice` prints a message (Ctrl-C's) in order with the bar, on stderr.
  */
 import cliProgress from 'cli-progress';
 import type { RunUi } from '../train/run.js';
 import type { EpochEvent, IterationEvent } from '../train/trainer.js';
 
-export function createUi(opts: { tty: boolean; logEvery: number; out?: NodeJS.WriteStream }): RunUi {
-  const out = opts.out ?? process.stdout;
-  const line = (s: string) => out.write(s + '\n');
-  let bar: cliProgress.SingleBar | null = null;
-  let total = 0;
-  let every = 1;
-  let t0 = 0;
-  let lastLoss = NaN;
-  let smooth = NaN;
+export interface UiOptions {
+  tty: boolean;
+  logEvery: number;
+  /** Log lines and the bar (stderr under --json). */
+  out?: NodeJS.WriteStream;
+  /** Messages that belong on stderr whatever `out` is (Ctrl-C's). */
+  err?: NodeJS.WriteStream;
+  /** --quiet: no lines, no bar; warnings still go to `err`. */
+  quiet?: boolean;
+}
 
-  const print = (s: string) => {
-    if (bar) bar.stop();
-    line(s);
-    if (bar) {
-      bar = makeBar();
-      bar.start(total, lastIt, { loss: fmtLoss(smooth), lr: '' });
-    }
-  };
-  let lastIt = 0;
-  const makeBar = () =>
-    new cliProgress.SingleBar(
+export interface ConsoleUi extends RunUi {
+  /** A message on stderr, printed above the bar (never overdrawn by it). */
+  notice(line: string): void;
+}
+
+/** Seconds in words, as the bar shows them: 42s, 3m05s, 1h02m. */
+export function fmtDuration(secs: number): string {
+  if (!Number.isFinite(secs) || secs < 0) return '?';
+  const s = Math.round(secs);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * The progress text of a bar of `width` columns: `bar` stretches (down to 5 cells) or goes when
+ * nothing else fits; the fields are dropped from the right when even that is too wide.
+ */
+export function fitBar(width: number, value: number, total: number, fields: string[], prefix = ''): string {
+  const frac = total > 0 ? Math.min(1, value / total) : 0;
+  const pct = `${String(Math.floor(frac * 100)).padStart(3)}%`;
+  const tail = fields.length ? ' | ' + fields.join(' | ') : '';
+  const fixed = `${prefix} ${pct}${tail}`.length + 1;
+  const cells = Math.min(40, width - fixed - 1);
+  if (cells >= 5) {
+    const done = Math.round(frac * cells);
+    return `${prefix}${'█'.repeat(done)}${'░'.repeat(cells - done)} ${pct}${tail}`;
+  }
+  let s = `${prefix}${pct}${tail}`;
+  const fs = [...fields];
+  while (s.length > width - 1 && fs.length > 0) {
+    fs.pop();
+    s = `${prefix}${pct}${fs.length ? ' | ' + fs.join(' | ') : ''}`;
+  }
+  return s.slice(0, Math.max(0, width - 1));
+}
+
+/**
+ * A cli-progress bar on `out` whose text is `text(width)`. A line printed meanwhile stops the bar
+ * (which clears its line and puts the cursor back where the bar started), prints, and starts a
+ * new bar below it: cli-progress restores the cursor position it saved at start, so one bar kept
+ * across printed lines would jump back over them. The text's clock and ETA are the caller's, so
+ * they carry on across the new bars.
+ */
+export function liveBar(out: NodeJS.WriteStream, total: number, text: (width: number) => string) {
+  let value = 0;
+  const make = () => {
+    const b = new cliProgress.SingleBar(
       {
-        format: '  {bar} {percentage}% | iter {value}/{total} | loss {loss} | {eta_formatted} left',
+        format: (_o: unknown, p: { maxWidth: number }) => text(p.maxWidth),
         hideCursor: true,
         clearOnComplete: true,
         stream: out,
-        etaBuffer: 200,
+        fps: 10,
       },
       cliProgress.Presets.shades_classic,
     );
+    b.start(total, value);
+    return b;
+  };
+  let bar = make();
+  return {
+    update: (v: number) => {
+      value = v;
+      bar.update(v);
+    },
+    /** Write `s` where the bar is (on `stream`); the bar comes back below it. */
+    print: (s: string, stream: NodeJS.WriteStream = out) => {
+      bar.stop();
+      stream.write(s + '\n');
+      bar = make();
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+export function createUi(opts: UiOptions): ConsoleUi {
+  const out = opts.out ?? process.stdout;
+  const err = opts.err ?? process.stderr;
+  const quiet = opts.quiet === true;
+  let bar: ReturnType<typeof liveBar> | null = null;
+  let total = 0;
+  let perEpoch = 0;
+  let epochs = 0;
+  let every = 1;
+  let t0 = 0;
+  let it0 = 0; // the step a resumed run starts from
+  let lastIt = 0;
+  let epochNow = 0;
+  let lastLoss = NaN;
+  let smooth = NaN;
+
+  const write = (s: string, stream: NodeJS.WriteStream = out) => {
+    if (bar) bar.print(s, stream);
+    else stream.write(s + '\n');
+  };
+  const rate = () => {
+    const secs = (performance.now() - t0) / 1000;
+    return { secs, perSec: it0 >= 0 && lastIt > it0 && secs > 0 ? (lastIt - it0) / secs : NaN };
+  };
+  const barText = (width: number): string => {
+    const { secs, perSec } = rate();
+    const eta = Number.isFinite(perSec) ? fmtDuration((total - lastIt) / perSec) : '?';
+    const fields = [
+      ...(epochs > 0 ? [`epoch ${Math.min(epochNow + 1, epochs)}/${epochs}`] : []),
+      `iter ${lastIt}/${total}`,
+      `loss ${fmtLoss(smooth)}`,
+      `${Number.isFinite(perSec) ? perSec.toFixed(perSec < 10 ? 1 : 0) : '–'} it/s`,
+      `${fmtDuration(secs)} elapsed`,
+      `${eta} left`,
+    ];
+    return fitBar(width, lastIt, total, fields, '  ');
+  };
 
   return {
-    info: (s) => print(s),
-    warn: (s) => print(`warning: ${s}`),
-    startTraining(n) {
+    info: (s) => {
+      if (!quiet) write(s);
+    },
+    warn: (s) => write(`warning: ${s}`, quiet ? err : out),
+    notice: (s) => write(s, err),
+    startTraining(n, stepsPerEpoch?: number) {
       total = n;
+      perEpoch = stepsPerEpoch ?? 0;
+      epochs = perEpoch > 0 ? Math.ceil(n / perEpoch) : 0;
       every = opts.logEvery > 0 ? opts.logEvery : Math.max(1, Math.round(n / 20));
       t0 = performance.now();
-      if (opts.tty) {
-        bar = makeBar();
-        bar.start(n, 0, { loss: '-', lr: '' });
-      }
+      it0 = -1;
+      if (opts.tty && !quiet) bar = liveBar(out, n, barText);
     },
     iteration(e: IterationEvent) {
+      if (it0 < 0) it0 = e.it - 1; // a resume starts past step 0: the rate counts the steps done here
       lastIt = e.it;
+      epochNow = e.epoch;
       lastLoss = e.loss;
       smooth = Number.isNaN(smooth) ? e.loss : 0.98 * smooth + 0.02 * e.loss;
       if (bar) {
-        bar.update(e.it, { loss: fmtLoss(smooth) });
-      } else if (e.it % every === 0 || e.it === total) {
-        const secs = (performance.now() - t0) / 1000;
-        line(`iter ${String(e.it).padStart(String(total).length)}/${total}  loss ${fmtLoss(lastLoss)}  lr ${e.lr.toExponential(2)}  ${(e.it / secs).toFixed(0)} it/s`);
+        bar.update(e.it);
+      } else if (!quiet && (e.it % every === 0 || e.it === total)) {
+        const { perSec } = rate();
+        out.write(`iter ${String(e.it).padStart(String(total).length)}/${total}  loss ${fmtLoss(lastLoss)}  lr ${e.lr.toExponential(2)}  ${perSec.toFixed(0)} it/s\n`);
       }
     },
     epoch(e: EpochEvent) {
-      print(`epoch ${e.epoch} (iter ${e.it}): train acc ${e.trainAcc.toFixed(3)}  val acc ${e.valAcc.toFixed(3)}${e.best ? '  (best)' : ''}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)} s`);
+      epochNow = e.epoch;
+      if (!quiet) write(`epoch ${e.epoch} (iter ${e.it}): train acc ${e.trainAcc.toFixed(3)}  val acc ${e.valAcc.toFixed(3)}${e.best ? '  (best)' : ''}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)} s`);
     },
     endTraining() {
       if (bar) {
         bar.stop();
         bar = null;
       }
+    },
+  };
+}
+
+/**
+ * A sweep's bar: trials done of all, an ETA from the trials' pace so far, the best val accuracy so
+ * far; a trial's line prints above it. On a non-TTY it draws nothing (the trial lines say it all).
+ */
+export function createSweepUi(opts: { tty: boolean; out?: NodeJS.WriteStream }) {
+  const out = opts.out ?? process.stdout;
+  let bar: ReturnType<typeof liveBar> | null = null;
+  let state = { done: 0, total: 0, toRun: 0, ran: 0, bestVal: null as number | null };
+  let t0 = 0;
+  const text = (width: number) => {
+    const secs = (performance.now() - t0) / 1000;
+    const left = state.ran > 0 ? fmtDuration(((state.toRun - state.ran) * secs) / state.ran) : '?';
+    return fitBar(width, state.done, state.total, [`trials ${state.done}/${state.total}`, `best val ${state.bestVal === null ? '–' : state.bestVal.toFixed(3)}`, `${fmtDuration(secs)} elapsed`, `${left} left`], '  ');
+  };
+  return {
+    line: (s: string) => {
+      if (bar) bar.print(s);
+      else out.write(s + '\n');
+    },
+    /** Trials done (earlier ones included) of `total`; `ran` of `toRun` were run by this invocation. */
+    progress(p: { done: number; total: number; toRun: number; ran: number; bestVal: number | null }) {
+      state = p;
+      if (!opts.tty) return;
+      if (!bar && p.ran < p.toRun) {
+        t0 = performance.now();
+        bar = liveBar(out, p.total, text);
+      }
+      bar?.update(p.done);
+      if (bar && p.ran >= p.toRun) {
+        bar.stop();
+        bar = null;
+      }
+    },
+    stop() {
+      bar?.stop();
+      bar = null;
     },
   };
 }

@@ -150,6 +150,56 @@ export const PRESETS: Record<PresetName, Partial<Config>> = Object.fromEntries(
   PRESET_NAMES.map((p) => [p, Object.fromEntries(KEYS.filter((d) => d.presets && p in d.presets).map((d) => [d.key, d.presets![p]]))]),
 ) as Record<PresetName, Partial<Config>>;
 
+/** The --help sections of the config keys, in the order --help shows them. */
+export const KEY_GROUP_NAMES = ['data', 'model', 'optimisation', 'output', 'engine'] as const;
+export type KeyGroup = (typeof KEY_GROUP_NAMES)[number];
+
+/**
+ * Each config key's --help section, in one place. A Record over every key: a key added to the
+ * table without a group here does not compile.
+ */
+export const KEY_GROUPS: Record<keyof Config, KeyGroup> = {
+  name: 'output',
+  dataset: 'data',
+  dataDir: 'data',
+  verify: 'data',
+  checkpointEvery: 'output',
+  model: 'model',
+  loss: 'model',
+  k: 'model',
+  cvFolds: 'model',
+  kChoices: 'model',
+  hidden: 'model',
+  initStd: 'model',
+  normalization: 'model',
+  dropoutKeep: 'model',
+  lr: 'optimisation',
+  lrDecay: 'optimisation',
+  momentum: 'optimisation',
+  updateRule: 'optimisation',
+  beta1: 'optimisation',
+  beta2: 'optimisation',
+  eps: 'optimisation',
+  decayRate: 'optimisation',
+  reg: 'optimisation',
+  batchSize: 'optimisation',
+  epochs: 'optimisation',
+  iterations: 'optimisation',
+  sampling: 'optimisation',
+  numTrain: 'data',
+  numVal: 'data',
+  numTest: 'data',
+  numDev: 'data',
+  scale: 'data',
+  features: 'data',
+  hueBins: 'data',
+  trainAccSamples: 'optimisation',
+  seed: 'optimisation',
+  backend: 'engine',
+  runsDir: 'output',
+  logEvery: 'output',
+};
+
 /**
  * Config key `key` as an option of a sub-command that passes it on to a config: its kind and
  * checks, without its default (the sub-command gives its own, or none); `doc` says what it means there.
@@ -166,7 +216,7 @@ export function checkPartial(obj: unknown, origin: string): Partial<Config> {
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    if (k === '$comment' || k === 'description') continue; // documentation in config files
+    if (k === '$comment' || k === 'description' || k === '$schema') continue; // documentation in config files; $schema names configs/config.schema.json for editors
     const def = KEY_BY_NAME.get(k);
     if (!def) {
       throw new ConfigError(`${origin}: unknown key "${k}". Known keys: ${KEYS.map((d) => d.key).join(', ')}`);

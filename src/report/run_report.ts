@@ -22,6 +22,79 @@ import { runFile } from '../runs/layout.js';
 import { checkClasses, readMetrics, readRunConfig, readSummary } from '../runs/read.js';
 import { buildKnnReport } from './knn_report.js';
 
+/** What a live report knows of the run beyond its files. */
+export interface LiveProgress {
+  /** Epochs done and in all, steps done and in all. */
+  epoch: number;
+  epochs: number;
+  it: number;
+  iterations: number;
+  /** When training started (Date.now()). */
+  startedAt: number;
+  /** The last epoch's seconds: the page reloads about twice an epoch (2–30 s). */
+  epochSeconds: number;
+  /** Steps a second so far, for the time left (null: not known yet). */
+  stepsPerSecond: number | null;
+}
+
+/**
+ * The page's reload: every `every` ms while the file is fresh; once it is older than `stale` ms
+ * (the run was killed without a last word) it stops and says so. A finished, interrupted or
+ * diverged run's report has no such script, so the page stops reloading when the run ends.
+ */
+function reloadJs(writtenAt: number, every: number, stale: number): string {
+  return `(function () {
+  var written = ${writtenAt}, every = ${every}, stale = ${stale};
+  var el = document.getElementById('live');
+  var age = Date.now() - written;
+  if (age < stale) { setTimeout(function () { location.reload(); }, every); }
+  else if (el) { el.textContent = 'No update for ' + Math.round(age / 60000) + ' min: the run seems to have stopped without finishing (killed?). This page no longer reloads.'; }
+})();`;
+}
+
+/**
+ * report.html of a run that is still training: the loss and accuracy curves so far, the progress
+ * and the config, reloading itself in the browser. Cheap enough for every epoch (no PNG files, no
+ * checkpoint read, no test pass: the final report adds those); written atomically, so a reload
+ * never reads half a page. Returns the report's path.
+ */
+export function writeLiveReport(dir: string, p: LiveProgress, now = Date.now()): string {
+  const cfg: Config = readRunConfig(runFile(dir, 'config'));
+  const metricsFile = runFile(dir, 'metrics');
+  const metrics = fs.existsSync(metricsFile) ? readMetrics(metricsFile) : [];
+  const losses = metrics.filter((m) => m.type === 'iter' && typeof m.loss === 'number' && Number.isFinite(m.loss)).map((m) => m.loss as number);
+  const epochs = metrics.filter((m) => m.type === 'epoch').map((m) => ({ epoch: m.epoch as number, trainAcc: m.trainAcc as number, valAcc: m.valAcc as number }));
+  const best = epochs.reduce<{ epoch: number; valAcc: number } | null>((b, e) => (b === null || e.valAcc > b.valAcc ? e : b), null);
+  const every = Math.round(1000 * Math.min(30, Math.max(2, p.epochSeconds / 2)));
+  const stale = Math.max(10 * 60_000, 5 * 1000 * p.epochSeconds);
+  const secs = (now - p.startedAt) / 1000;
+  const left = p.stepsPerSecond ? (p.iterations - p.it) / p.stepsPerSecond : NaN;
+  const blocks: Block[] = [
+    {
+      kind: 'html',
+      title: 'Training…',
+      html:
+        `<p id="live" class="note">Live report: written after every epoch, this page reloads itself every ${every / 1000} s until the run ends; then the full report (weights, confusion matrix, test accuracy) replaces it.</p>` +
+        kvTable({
+          status: 'running',
+          epoch: `${p.epoch} of ${p.epochs}`,
+          iteration: `${p.it} of ${p.iterations}`,
+          'best val accuracy so far': best ? `${fmt(best.valAcc)} (epoch ${best.epoch})` : null,
+          'seconds so far': Math.round(secs),
+          'seconds left (estimate)': Number.isFinite(left) ? Math.round(left) : null,
+          written: new Date(now).toISOString(),
+        }),
+    },
+  ];
+  if (losses.length > 0) blocks.push({ kind: 'chart', id: 'loss', title: 'Loss per iteration', spec: lossChart(losses), height: 320, note: 'Minibatch loss (light) and its exponential moving average (red).' });
+  if (epochs.length > 0) blocks.push({ kind: 'chart', id: 'accuracy', title: 'Accuracy per epoch', spec: accuracyChart(epochs), height: 320, note: `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.` });
+  blocks.push({ kind: 'html', title: 'Config', html: kvTable(cfg as unknown as Record<string, unknown>) });
+  const sub = `${cfg.dataset} · ${cfg.model} · running: epoch ${p.epoch}/${p.epochs} · ${path.basename(dir)}`;
+  const out = runFile(dir, 'report');
+  writeFileAtomic(out, page(`Run report: ${cfg.name} (running)`, sub, blocks, reloadJs(now, every, stale)));
+  return out;
+}
+
 /** Misclassified test images shown. */
 const MISCLASSIFIED = 16;
 

@@ -11,7 +11,8 @@ import { type Block, esc, fmt, page, relativeHref } from './html.js';
 import { RUN_FILES, sweepFile } from '../runs/layout.js';
 import { readSweepResults, readSweepTrials } from '../runs/read.js';
 
-const SORT_JS = `document.querySelectorAll('table.trials th').forEach(function (th, col) {
+/** Sorts a table.trials by the clicked column (cells' data-v: numbers numerically, else as text); the runs index uses it too. */
+export const SORT_JS = `document.querySelectorAll('table.trials th').forEach(function (th, col) {
   th.addEventListener('click', function () {
     var body = th.closest('table').tBodies[0], asc = th.dataset.dir !== 'asc';
     th.dataset.dir = asc ? 'asc' : 'desc';

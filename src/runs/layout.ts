@@ -72,6 +72,9 @@ export const SWEEP_FILES = {
   report: REPORT,
 } as const;
 
+/** The runs folder's own page: every run and sweep in it (report/runs_index.ts, `train runs`). */
+export const RUNS_INDEX = 'index.html';
+
 /** The path of run folder `dir`'s file `f`. */
 export function runFile(dir: string, f: keyof typeof RUN_FILES): string {
   return path.join(dir, RUN_FILES[f]);

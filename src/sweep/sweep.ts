@@ -45,6 +45,8 @@ export interface SweepOptions {
   flags: Partial<Config>;
   workers?: number;
   out?: (line: string) => void;
+  /** After each trial (and once before the first): trials done of all, run here of to run, the best val accuracy so far (the CLI's sweep bar). */
+  onProgress?: (p: { done: number; total: number; toRun: number; ran: number; bestVal: number | null }) => void;
 }
 
 /** Keys that do not change a trial's numbers, ignored when deciding whether a trial is finished. */
@@ -286,12 +288,18 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   save();
 
   const tTrials = performance.now();
+  const progress = () => {
+    const vals = [...byIndex.values()].filter((r) => r.status === 'ok' && r.valAcc !== null).map((r) => r.valAcc!);
+    opts.onProgress?.({ done: byIndex.size, total: trials.length, toRun: pending.length, ran: results.trialsRun, bestVal: vals.length ? Math.max(...vals) : null });
+  };
+  progress();
   if (pending.length > 0) await runPending(pending, workers, sweepDir, runData, base.backend, (r) => {
     byIndex.set(r.index, r);
     results.trialsRun++;
     results.trialSeconds = Math.round(performance.now() - tTrials) / 1000;
     out(trialRow(r, trials.length));
     save();
+    progress();
   });
 
   // The best trial by val accuracy, and its test accuracy, evaluated once.

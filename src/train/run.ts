@@ -34,7 +34,8 @@ import { DivergedError, InterruptedError, initialLossCheck, train, type EpochEve
 export interface RunUi {
   info(line: string): void;
   warn(line: string): void;
-  startTraining(totalIterations: number): void;
+  /** `perEpoch`: steps an epoch, for the bar's epoch k/N. */
+  startTraining(totalIterations: number, perEpoch?: number): void;
   iteration(e: IterationEvent): void;
   epoch(e: EpochEvent): void;
   endTraining(): void;
@@ -123,9 +124,9 @@ export async function startRun(cfg: Config, resumeDir?: string): Promise<Started
  * `shouldStop` is asked after every step, whatever the reason (a signal) the caller has to stop.
  * The report is the caller's to ask for (buildRunReport), a diverged run's too.
  */
-export function runTraining(run: StartedRun, ui: RunUi, control: { shouldStop?: () => boolean } = {}): Promise<RunOutcome> {
+export function runTraining(run: StartedRun, ui: RunUi, control: Pick<TrainOnDataOptions, 'shouldStop' | 'afterEpoch'> = {}): Promise<RunOutcome> {
   const { cfg, runData, dir, engine, skipped, t0, resume } = run;
-  return trainOnData(cfg, runData, ui, { dir, engine, skipped, evaluateTest: true, t0, resume, shouldStop: control.shouldStop });
+  return trainOnData(cfg, runData, ui, { dir, engine, skipped, evaluateTest: true, t0, resume, shouldStop: control.shouldStop, afterEpoch: control.afterEpoch });
 }
 
 export interface TrainOnDataOptions {
@@ -142,6 +143,8 @@ export interface TrainOnDataOptions {
   resume?: boolean;
   /** Asked after every step; true stops the run with a resumable checkpoint (Ctrl-C or any other signal the caller handles). */
   shouldStop?: () => boolean;
+  /** Called after each epoch's rows are in metrics.jsonl and its checkpoints written (the caller's live report). */
+  afterEpoch?: (e: EpochEvent, progress: { iterations: number; epochs: number }) => void;
 }
 
 /**
@@ -164,6 +167,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   if (!opts.resume || !isDeepStrictEqual(readJsonOrNull(cfgFile), JSON.parse(JSON.stringify(cfg)))) writeJsonAtomic(cfgFile, cfg);
   const log = pino({ base: undefined }, pino.destination({ dest: runFile(dir, 'log'), sync: true }));
   log.info({ config: cfg }, 'config');
+  log.info({ pid: process.pid }, 'process'); // `train runs` tells a running run from a killed one by it
   ui.info(`run folder: ${dir}`);
   for (const s of opts.skipped) log.info({ backend: s.name, reason: s.reason }, 'backend unavailable');
   log.info({ engine: engine.name, detail: engine.detail }, 'engine');
@@ -300,7 +304,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     metrics = new JsonlWriter(metricsFile);
   }
 
-  ui.startTraining(iterations);
+  ui.startTraining(iterations, perEpoch);
   const tTrain = performance.now();
   let result;
   try {
@@ -324,6 +328,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
           }
           if (e.it < iterations && e.epoch % cfg.checkpointEvery === 0) saveLast(snapshot());
           ui.epoch(e);
+          opts.afterEpoch?.(e, { iterations, epochs });
         },
         ...(opts.shouldStop ? { shouldStop: opts.shouldStop } : {}),
       },

@@ -1,0 +1,50 @@
+/**
+ * The console bar (cli/ui.ts) on a fake terminal: it fits the width, shows the epoch k/N, it/s and
+ * the elapsed time, and its ETA carries on across epoch lines (it used to restart at "0s left").
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createUi, fitBar, fmtDuration } from '../src/cli/ui.js';
+
+/** A TTY-like stream of `columns` that records what is written. */
+function fakeTty(columns: number) {
+  const chunks: string[] = [];
+  const s = { isTTY: true, columns, write: (c: string) => (chunks.push(String(c)), true), on: () => s, once: () => s, removeListener: () => s, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
+  return { stream: s as unknown as NodeJS.WriteStream, text: () => chunks.join('') };
+}
+
+const busy = (ms: number) => {
+  const t = performance.now();
+  while (performance.now() - t < ms);
+};
+
+test('fitBar never exceeds the width it is given, and drops the bar, then fields, to fit', () => {
+  const fields = ['epoch 3/10', 'iter 120/400', 'loss 1.2345', '52 it/s', '3s elapsed', '6s left'];
+  for (let w = 10; w <= 200; w++) {
+    const s = fitBar(w, 120, 400, fields, '  ');
+    assert.ok(s.length <= w - 1, `width ${w}: ${s.length} chars`);
+  }
+  assert.match(fitBar(120, 120, 400, fields, '  '), /█+░+  30% \| epoch 3\/10 \| iter 120\/400 .* 6s left$/);
+  assert.doesNotMatch(fitBar(60, 120, 400, fields, '  '), /█/, 'no room for the bar at 60 columns');
+  assert.deepEqual([fmtDuration(42), fmtDuration(185), fmtDuration(3720)], ['42s', '3m05s', '1h02m']);
+});
+
+test('the bar keeps its ETA across epoch lines and shows epoch k/N, it/s and the elapsed time', () => {
+  const tty = fakeTty(140);
+  const ui = createUi({ tty: true, logEvery: 0, out: tty.stream, err: tty.stream });
+  ui.startTraining(400, 20);
+  for (let it = 1; it <= 20; it++) {
+    busy(10);
+    ui.iteration({ it, epoch: 0, loss: 2, lr: 0.1 });
+  }
+  ui.epoch({ epoch: 1, it: 20, trainAcc: 0.5, valAcc: 0.5, lr: 0.1, best: true, seconds: 0.2 });
+  busy(10);
+  ui.iteration({ it: 21, epoch: 1, loss: 2, lr: 0.1 });
+  const after = tty.text().split('epoch 1 (iter 20)')[1];
+  // 379 steps left at ~100 it/s: a few seconds, never "0s left" (10 ms a step, whatever the machine's load, is at most 100 it/s).
+  const m = /epoch 2\/20 \| iter (\d+)\/400 \| loss 2\.0000 \| ([\d.]+) it\/s \| (\d+)s elapsed \| (\d+)s left/.exec(after);
+  assert.ok(m, `bar after the epoch line: ${JSON.stringify(after.slice(0, 300))}`);
+  assert.ok(Number(m![4]) >= 3, `ETA ${m![4]}s for 379 steps at ${m![2]} it/s`);
+  assert.ok(Number(m![2]) <= 100);
+  ui.endTraining();
+});
