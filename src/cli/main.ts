@@ -34,6 +34,7 @@ import { configFlags, configOption, configOptions, flagValue, flagValues, once, 
 import { runSweep } from '../sweep/sweep.js';
 import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
+import { compareCommand } from './compare.js';
 
 /** --debug anywhere on the command line: errors also print their stack (read before yargs has parsed). */
 const debug = process.argv.includes('--debug');
@@ -65,6 +66,7 @@ const USAGE: Record<string, string> = {
   eval: 'train eval <run-folder or .ckpt file>',
   report: 'train report <run-folder or sweep-folder>',
   data: 'train data <mnist|cifar>',
+  compare: 'train compare <run-folder> <run-folder> …',
 };
 
 /** yargs' own usage messages, in the words of this CLI. */
@@ -241,6 +243,18 @@ export async function main(args: string[]): Promise<void> {
       },
     )
     .command(
+      'compare <runs..>',
+      'one page overlaying the loss and accuracy curves of run folders, their configs side by side (differing keys highlighted)',
+      (y) =>
+        y
+          .positional('runs', { type: 'string', array: true, describe: 'two or more run folders', demandOption: true })
+          .option('out', { type: 'string', requiresArg: true, describe: 'the page to write (.html)', defaultDescription: "compare-<run>-vs-<run>.html beside the first run" }),
+      async (argv) => {
+        const out = await compareCommand({ runs: (argv.runs as unknown[]).map(String), out: once('out', argv.out) as string | undefined });
+        process.stdout.write(`compare: ${out}\n`);
+      },
+    )
+    .command(
       'eval <run>',
       'evaluate a saved checkpoint (a run folder or a .ckpt file) on a data split',
       (y) =>
@@ -311,7 +325,7 @@ export async function main(args: string[]): Promise<void> {
       // yargs' own errors (YError: a missing value, an unknown flag) are bad usage; others come from a handler.
       if (err && err.name !== 'YError') handleError(err);
       const cmd = args.find((a) => !a.startsWith('-'));
-      const help = cmd && ['sweep', 'report', 'eval', 'data', 'features', 'gradcheck'].includes(cmd) ? `train ${cmd} --help` : 'train --help';
+      const help = cmd && ['sweep', 'report', 'eval', 'data', 'features', 'gradcheck', 'compare'].includes(cmd) ? `train ${cmd} --help` : 'train --help';
       fail(2, `${usageMessage(msg ?? err?.message ?? 'bad usage', args)}. Run '${help}' for the options`, err);
     });
   try {
