@@ -217,7 +217,7 @@ export function seriesColor(i: number, n: number): string {
  * legend, as the cs231n notebooks overlay their update rules or weight scales. `xTitle` is
  * 'iteration' or 'epoch'; with `points` the markers are drawn (short per-epoch curves).
  */
-export function overlayChart(title: string, xTitle: string, yTitle: string, series: Series[], opts: { points?: boolean } = {}): ChartSpec {
+export function overlayChart(title: string, xTitle: string, yTitle: string, series: Series[], opts: { points?: boolean; integerX?: boolean } = {}): ChartSpec {
   return {
     type: 'line',
     data: {
@@ -233,7 +233,7 @@ export function overlayChart(title: string, xTitle: string, yTitle: string, seri
     options: {
       parsing: false,
       plugins: { ...titled(title), legend: { display: true, position: 'bottom' } },
-      scales: { x: axis(xTitle, { type: 'linear' }), y: axis(yTitle) },
+      scales: { x: axis(xTitle, { type: 'linear', ...(opts.integerX ? { ticks: { precision: 0 } } : {}) }), y: axis(yTitle) },
     },
   };
 }

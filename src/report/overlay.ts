@@ -47,9 +47,9 @@ export function overlaySpecs(runs: { name: string; curves: RunCurves }[]): { id:
   const train: Series[] = runs.map((r) => ({ name: r.name, points: r.curves.trainAcc }));
   const val: Series[] = runs.map((r) => ({ name: r.name, points: r.curves.valAcc }));
   return [
-    { id: 'loss', title: 'Training loss', note: `Minibatch loss per iteration, smoothed (exponential moving average, weight ${s}), one line per run.`, spec: overlayChart('Training loss', 'iteration', 'loss', loss) },
-    { id: 'train', title: 'Train accuracy', note: 'Train accuracy per epoch (on the fixed training sample of each run).', spec: overlayChart('Train accuracy', 'epoch', 'accuracy', train, { points: true }) },
-    { id: 'val', title: 'Validation accuracy', note: 'Val accuracy per epoch, on the whole val split.', spec: overlayChart('Validation accuracy', 'epoch', 'accuracy', val, { points: true }) },
+    { id: 'loss', title: 'Training loss per iteration', note: `Minibatch loss per iteration, smoothed (exponential moving average, weight ${s}), one line per run.`, spec: overlayChart('Training loss', 'iteration', 'loss', loss) },
+    { id: 'train', title: 'Train accuracy per epoch', note: 'Train accuracy per epoch (on the fixed training sample of each run), one line per run.', spec: overlayChart('Train accuracy', 'epoch', 'accuracy', train, { points: true, integerX: true }) },
+    { id: 'val', title: 'Validation accuracy per epoch', note: 'Val accuracy per epoch, on the whole val split, one line per run.', spec: overlayChart('Validation accuracy', 'epoch', 'accuracy', val, { points: true, integerX: true }) },
   ];
 }
 
