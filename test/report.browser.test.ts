@@ -81,6 +81,16 @@ async function images(page: Page, selector = 'img') {
   return page.evaluate((sel) => Array.from(document.querySelectorAll<HTMLImageElement>(sel)).map((i) => ({ ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth, h: i.naturalHeight, alt: i.alt })), selector);
 }
 
+/** The datasets of the Chart.js chart on canvas `id`: label, colour and number of points. */
+async function datasetsOf(page: Page, id: string): Promise<{ label: string; color: string; n: number }[]> {
+  return page.evaluate((cid) => {
+    const C = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: { label: string; borderColor: string; data: unknown[] }[] } } } }).Chart;
+    return C.getChart(document.getElementById(cid) as HTMLCanvasElement).data.datasets.map((d) => ({ label: d.label, color: String(d.borderColor), n: d.data.length }));
+  }, id);
+}
+
+const isPng = (file: string) => fs.existsSync(file) && [...fs.readFileSync(file).subarray(0, 8)].join() === '137,80,78,71,13,10,26,10';
+
 const haveChromium = fs.existsSync(CHROMIUM);
 
 test('run and sweep reports render offline in headless Chromium', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 180_000 }, async () => {
@@ -146,8 +156,17 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         assert.deepEqual(requests, []);
         assert.deepEqual(await violations(page), []);
         const c = await drawnCanvases(page);
-        assert.equal(c.total, 2);
-        assert.equal(c.drawn, 2);
+        assert.equal(c.total, 5, 'two scatter plots and three overlays (loss, train and val accuracy)');
+        assert.equal(c.drawn, 5);
+        // The overlays: one dataset per trial, named by the swept keys, each in its own colour and with points.
+        const names = ['lr=0.1, reg=1.00e-4', 'lr=0.1, reg=0.01', 'lr=1, reg=1.00e-4', 'lr=1, reg=0.01'];
+        for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) {
+          const ds = await datasetsOf(page, id);
+          assert.deepEqual(ds.map((d) => d.label).sort(), [...names].sort(), `${id}: one dataset per trial, named by lr and reg`);
+          assert.equal(new Set(ds.map((d) => d.color)).size, 4, `${id}: a colour per trial`);
+          assert.ok(ds.every((d) => d.n > 0), `${id}: every trial has points`);
+        }
+        for (const png of ['sweep_overlay_loss.png', 'sweep_overlay_train.png', 'sweep_overlay_val.png']) assert.ok(isPng(path.join(tmp, 'sweep-r', png)), `${png} is a PNG`);
         const rows = await page.locator('table.trials tbody tr').count();
         assert.equal(rows, 4);
         const results = JSON.parse(fs.readFileSync(path.join(tmp, 'sweep-r', 'results.json'), 'utf8'));
@@ -178,7 +197,32 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         const v = await violations(page);
         assert.ok(v.some((x) => x.startsWith('script-src')), `the policy blocked it: ${v.join('; ')}`);
         const c = await drawnCanvases(page);
-        assert.equal(c.drawn, 2);
+        assert.equal(c.drawn, 5);
+        await page.close();
+      }
+      // The compare page of the two runs: curves overlaid, configs side by side, links to both reports.
+      {
+        const cmp = spawnSync(process.execPath, [bin, 'compare', runDir('soft'), runDir('mlp')], { cwd: root, encoding: 'utf8' });
+        assert.equal(cmp.status, 0, cmp.stderr);
+        const file = /compare: (.*\.html)/.exec(cmp.stdout)![1];
+        assert.equal(path.dirname(file), tmp, 'the page goes beside the runs');
+        const { page, errors, requests } = await open(browser, file, 1280);
+        assert.deepEqual(errors, []);
+        assert.deepEqual(requests, []);
+        assert.deepEqual(await violations(page), []);
+        assert.deepEqual(await drawnCanvases(page), { drawn: 3, total: 3 }, 'loss, train and val accuracy overlays drawn');
+        for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) {
+          const ds = await datasetsOf(page, id);
+          assert.deepEqual(ds.map((d) => d.label), [path.basename(runDir('soft')), path.basename(runDir('mlp'))], `${id}: one dataset per run`);
+          assert.ok(ds.every((d) => d.n > 0));
+        }
+        const links = await page.locator('a.run-report').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+        assert.equal(links.length, 2);
+        for (const l of links) assert.ok(fs.existsSync(fileURLToPath(l)), `${l} resolves`);
+        const differing = await page.locator('tr.diff th').allTextContents();
+        assert.ok(differing.includes('model') && differing.includes('name'), `model and name highlighted: ${differing.join(', ')}`);
+        assert.ok(!differing.includes('dataset'), 'a key both runs share is not highlighted');
+        await page.screenshot({ path: path.join(shots, 'compare.png'), fullPage: true });
         await page.close();
       }
     } finally {

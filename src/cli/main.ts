@@ -39,6 +39,7 @@ import { configFlags, configOption, configOptions, flagValue, flagValues, once, 
 import { runSweep } from '../sweep/sweep.js';
 import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
+import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
 import { exportCommand } from './export.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/export.js';
@@ -84,10 +85,11 @@ const USAGE: Record<string, string> = {
   data: 'train data <mnist|cifar>',
   predict: 'train predict <run-folder or .ckpt file> <image or folder>…',
   export: 'train export <run-folder or .ckpt file> --format onnx|safetensors|npy',
+  compare: 'train compare <run-folder> <run-folder> …',
 };
 
 /** The sub-commands, for the usage message's pointer to their --help. */
-const COMMANDS = ['sweep', 'report', 'eval', 'data', 'features', 'gradcheck', 'runs', 'predict', 'export'];
+const COMMANDS = ['sweep', 'report', 'eval', 'data', 'features', 'gradcheck', 'runs', 'predict', 'export', 'compare'];
 
 /** yargs' own usage messages, in the words of this CLI. */
 function usageMessage(msg: string, args: string[]): string {
@@ -305,6 +307,18 @@ export async function main(args: string[]): Promise<void> {
         const { backend } = configFlags(argv, ['backend']);
         const out = await reportCommand(argv.folder as string, backend ?? DEFAULTS.backend);
         process.stdout.write(`report: ${out}\n`);
+      },
+    )
+    .command(
+      'compare <runs..>',
+      'one page overlaying the loss and accuracy curves of run folders, their configs side by side (differing keys highlighted)',
+      (y) =>
+        y
+          .positional('runs', { type: 'string', array: true, describe: 'two or more run folders', demandOption: true })
+          .option('out', { type: 'string', requiresArg: true, describe: 'the page to write (.html)', defaultDescription: "compare-<run>-vs-<run>.html beside the first run" }),
+      async (argv) => {
+        const out = await compareCommand({ runs: (argv.runs as unknown[]).map(String), out: once('out', argv.out) as string | undefined });
+        process.stdout.write(`compare: ${out}\n`);
       },
     )
     .command(

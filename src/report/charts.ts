@@ -199,3 +199,56 @@ function viridis(t: number): string {
   const c = stops[i].map((v, k) => Math.round(v + f * (stops[i + 1][k] - v)));
   return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
+
+/** One named curve of an overlay chart: a trial or a run. */
+export interface Series {
+  name: string;
+  points: { x: number; y: number }[];
+}
+
+/** Matplotlib's tab10, then evenly spread hues: the colour of the i-th of n series. */
+export function seriesColor(i: number, n: number): string {
+  const tab10 = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  return n <= tab10.length ? tab10[i] : `hsl(${Math.round((360 * i) / n)},70%,42%)`;
+}
+
+/**
+ * Several curves on shared axes, one dataset per series, coloured by series and named in the
+ * legend, as the cs231n notebooks overlay their update rules or weight scales. `xTitle` is
+ * 'iteration' or 'epoch'; with `points` the markers are drawn (short per-epoch curves).
+ */
+export function overlayChart(title: string, xTitle: string, yTitle: string, series: Series[], opts: { points?: boolean; integerX?: boolean } = {}): ChartSpec {
+  return {
+    type: 'line',
+    data: {
+      datasets: series.map((s, i) => ({
+        label: s.name,
+        data: s.points.map((p) => ({ x: p.x, y: Number(p.y.toPrecision(5)) })),
+        borderColor: seriesColor(i, series.length),
+        backgroundColor: seriesColor(i, series.length),
+        borderWidth: 2,
+        pointRadius: opts.points ? 3 : 0,
+      })),
+    },
+    options: {
+      parsing: false,
+      plugins: { ...titled(title), legend: { display: true, position: 'bottom' } },
+      scales: { x: axis(xTitle, { type: 'linear', ...(opts.integerX ? { ticks: { precision: 0 } } : {}) }), y: axis(yTitle) },
+    },
+  };
+}
+
+/**
+ * The bias-corrected exponential moving average of the curve `pts` (as lossChart draws its red
+ * line), thinned to at most `maxPoints` evenly spaced points (the last always kept).
+ */
+export function smoothedPoints(pts: { x: number; y: number }[], smoothing = 0.98, maxPoints = 500): { x: number; y: number }[] {
+  const out: { x: number; y: number }[] = [];
+  const stride = Math.max(1, Math.ceil(pts.length / maxPoints));
+  let m = 0;
+  for (let i = 0; i < pts.length; i++) {
+    m = smoothing * m + (1 - smoothing) * pts[i].y;
+    if (i % stride === 0 || i === pts.length - 1) out.push({ x: pts[i].x, y: m / (1 - smoothing ** (i + 1)) });
+  }
+  return out;
+}

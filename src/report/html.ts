@@ -108,6 +108,7 @@ const STYLE = `
   table.trials td.num { text-align: right; font-variant-numeric: tabular-nums; }
   table.trials td.diag { font-weight: 600; }
   tr.best { background: #fff6d5; font-weight: 600; }
+  tr.diff { background: #ffe3c2; font-weight: 600; }
   code { font-size: .82rem; word-break: break-all; }
   @media (max-width: 600px) { body { font-size: 14px; } .card { padding: 10px; } }
 `;

@@ -10,6 +10,13 @@ import { renderPng, sweepScatter } from './charts.js';
 import { type Block, esc, fmt, page, relativeHref } from './html.js';
 import { RUN_FILES, sweepFile } from '../runs/layout.js';
 import { readSweepResults, readSweepTrials } from '../runs/read.js';
+import { overlayBlocks, readCurves } from './overlay.js';
+
+/** A trial's name in the overlay legends: the keys that vary across the sweep (`updateRule=adam, lr=0.001`), else its index. */
+export function trialName(params: Record<string, unknown>, varying: string[], index: number): string {
+  const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : fmt(v));
+  return varying.length > 0 ? varying.map((k) => `${k}=${show(params[k])}`).join(', ') : `trial ${index}`;
+}
 
 /** Sorts a table.trials by the clicked column (cells' data-v: numbers numerically, else as text); the runs index uses it too. */
 export const SORT_JS = `document.querySelectorAll('table.trials th').forEach(function (th, col) {
@@ -45,6 +52,22 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
       blocks.push({ kind: 'chart', id: `scatter-${which}`, title: `${which === 'val' ? 'Validation' : 'Training'} accuracy`, spec, height: 360 });
       files.push([`sweep_${which}.png`, await renderPng(spec, 760, 400)]);
     }
+  }
+
+  // The trials' curves overlaid, as the notebooks compare update rules or weight scales: the
+  // finished trials whose folder (from results.json) is inside the sweep folder.
+  const varying = keys.filter((k) => new Set(results.trials.map((t) => JSON.stringify((t.params as Record<string, unknown>)[k]))).size > 1);
+  const curves = results.trials
+    .filter((t) => t.status === 'ok')
+    .map((t) => {
+      const rel = t.dir.split(path.sep).join('/');
+      return relativeHref(sweepDir, rel) === null ? null : { name: trialName(t.params as Record<string, unknown>, varying, t.index), curves: readCurves(path.join(sweepDir, rel)) };
+    })
+    .filter((c): c is NonNullable<typeof c> => c !== null && (c.curves.loss.length > 0 || c.curves.valAcc.length > 0));
+  if (curves.length > 0) {
+    const o = await overlayBlocks(curves, 'sweep_overlay_');
+    blocks.push(...o.blocks);
+    files.push(...o.files);
   }
 
   const best = results.best?.index;
