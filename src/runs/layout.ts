@@ -44,6 +44,8 @@ export const RUN_FILES = {
   /** knn runs: the cross-validation (accuracy per k and fold) and the test × train distance image. */
   knnCv: 'cv.json',
   distances: 'distances.png',
+  /** A sweep trial stopped early by the scheduler: its last epoch and the reason (sweep/worker.ts). */
+  stopped: 'stopped.json',
 } as const;
 
 /** The files of a sweep folder, by role. */

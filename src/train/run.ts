@@ -141,6 +141,8 @@ export interface TrainOnDataOptions {
   resume?: boolean;
   /** Asked after every step; true stops the run with a resumable checkpoint (Ctrl-C or any other signal the caller handles). */
   shouldStop?: () => boolean;
+  /** Told after every epoch, once the epoch's files are written (a sweep's early-stopping scheduler listens here). */
+  onEpoch?: (e: EpochEvent) => void;
 }
 
 /**
@@ -319,6 +321,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
           }
           if (e.it < iterations && e.epoch % cfg.checkpointEvery === 0) saveLast(snapshot());
           ui.epoch(e);
+          opts.onEpoch?.(e);
         },
         ...(opts.shouldStop ? { shouldStop: opts.shouldStop } : {}),
       },
