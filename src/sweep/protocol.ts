@@ -30,7 +30,7 @@ export interface StoppedInfo {
 }
 
 export type FromWorker =
-  | { type: 'ready'; engine: string }
+  | { type: 'ready'; engine: string; numTrain: number }
   | { type: 'epoch'; index: number; epoch: number; valAcc: number; valHistory: number[] }
   | { type: 'done'; index: number; summary: Summary }
   | { type: 'stopped'; index: number; stopped: StoppedInfo }

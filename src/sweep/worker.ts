@@ -7,16 +7,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import type { Config } from '../config/config.js';
-import { trainOnData, type RunData, type RunUi } from '../train/run.js';
+import { loadRunData, trainOnData, type RunData, type RunUi } from '../train/run.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { buildRunReport } from '../report/run_report.js';
 import { DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 
-const init = workerData as { runData: RunData; backend: BackendChoice; threads: number; decision: SharedArrayBuffer };
+/** The local pool hands over the data it prepared; a queue worker's thread prepares it itself, off the process's event loop, once. */
+const init = workerData as { runData?: RunData; dataConfig?: Config; backend: BackendChoice; threads: number; decision: SharedArrayBuffer };
 const port = parentPort!;
 const cell = new Int32Array(init.decision);
 // The workers share the cores instead of each engine taking all of them.
 const { engine, skipped } = await initEngine(init.backend, init.threads);
+const runData: RunData = init.runData ?? (await loadRunData(init.dataConfig!, { shared: true }));
 
 /** Trials print nothing: the main thread reports each finished trial as a table row. */
 const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };
@@ -39,7 +41,7 @@ port.on('message', async (msg: ToWorker) => {
       }
     : undefined;
   try {
-    const { summary } = await trainOnData(cfg, init.runData, quiet, {
+    const { summary } = await trainOnData(cfg, runData, quiet, {
       dir,
       engine,
       skipped,
@@ -69,11 +71,11 @@ port.on('message', async (msg: ToWorker) => {
   }
   if (reply.type === 'done' || reply.type === 'stopped' || (reply.type === 'failed' && reply.diverged)) {
     try {
-      await buildRunReport(dir, init.runData.data.test);
+      await buildRunReport(dir, runData.data.test);
     } catch {
       /* the trial's numbers stand without its pictures; `train report` can rebuild them */
     }
   }
   port.postMessage(reply);
 });
-port.postMessage({ type: 'ready', engine: engine.name } satisfies FromWorker);
+port.postMessage({ type: 'ready', engine: engine.name, numTrain: runData.data.train.n } satisfies FromWorker);
