@@ -199,6 +199,8 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: Redis, pollMs: num
   const rungs = `tsnn:rungs:${key}`;
   const byId = new Map<string, TrialPlan>();
   for (const p of ctx.pending) byId.set(jobIdOf(key, p.rel), p);
+  // A trial found finished in its folder may still have its job (a coordinator killed before it removed it): removed now.
+  for (const p of ctx.plans) if (p.finished) await queue.remove(jobIdOf(key, p.rel)).catch(() => 0);
   // Jobs left by an earlier coordinator: waiting or running ones are reattached; a failed one
   // (refused, or stalled too often) or one whose trial failed is enqueued afresh, as a local
   // sweep tries its failed trials again; a finished one is recorded below as it stands.

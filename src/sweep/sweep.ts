@@ -55,6 +55,8 @@ export interface RunnerContext {
   spec: SweepSpec;
   sweepDir: string;
   trials: Trial[];
+  /** Every trial's plan, the finished ones too. */
+  plans: TrialPlan[];
   pending: TrialPlan[];
   runData: RunData;
   base: Config;
@@ -346,6 +348,7 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
     if (reporting || (!force && performance.now() - lastReport < 2000)) return;
     reporting = true;
     lastReport = performance.now();
+    save();
     buildSweepReport(sweepDir)
       .catch(() => {
         /* a live picture only: the final report below is the one that counts */
@@ -384,11 +387,13 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   liveReport(true);
 
   const tTrials = performance.now();
-  if (pending.length > 0) {
+  // A queue is asked even with nothing to run: it clears the jobs of trials found finished.
+  if (pending.length > 0 || opts.runner) {
     await runner.run({
       spec,
       sweepDir,
       trials,
+      plans,
       pending,
       runData,
       base,
@@ -407,7 +412,6 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
         if (info) inFlight.set(index, info);
         else inFlight.delete(index);
         setLive();
-        save();
         liveReport();
       },
     });
@@ -574,6 +578,7 @@ function runPending(
           const p = byIndex.get(msg.index)!;
           if (msg.type === 'epoch') {
             sched.running?.(msg.index, { host: sched.host ?? null, epoch: msg.epoch });
+            if (!sched.scheduler) return;
             void answerEpoch(sched, cell, p.rel, epochsOf(p.trial.config, runData.data.train.n), msg).then(
               (r) => (stopReason = r),
               guarded((e: unknown) => {

@@ -31,15 +31,15 @@ port.on('message', async (msg: ToWorker) => {
   // The scheduler's word after each epoch: asked and waited for here, so the stop lands on that epoch's end.
   let stopAsked = false;
   const valHistory: number[] = [];
-  const onEpoch = msg.scheduled
-    ? (e: { epoch: number; valAcc: number }) => {
-        valHistory.push(e.valAcc);
-        Atomics.store(cell, 0, DECISION.pending);
-        port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [...valHistory] } satisfies FromWorker);
-        Atomics.wait(cell, 0, DECISION.pending);
-        stopAsked = Atomics.load(cell, 0) === DECISION.stop;
-      }
-    : undefined;
+  // Every epoch is reported (a queue worker shows it as the job's progress); only a scheduled trial waits for the answer.
+  const onEpoch = (e: { epoch: number; valAcc: number }) => {
+    valHistory.push(e.valAcc);
+    if (!msg.scheduled) return port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [] } satisfies FromWorker);
+    Atomics.store(cell, 0, DECISION.pending);
+    port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [...valHistory] } satisfies FromWorker);
+    Atomics.wait(cell, 0, DECISION.pending);
+    stopAsked = Atomics.load(cell, 0) === DECISION.stop;
+  };
   try {
     const { summary } = await trainOnData(cfg, runData, quiet, {
       dir,
@@ -47,7 +47,8 @@ port.on('message', async (msg: ToWorker) => {
       skipped,
       evaluateTest: false,
       resume: msg.resume,
-      ...(onEpoch ? { onEpoch, shouldStop: () => stopAsked } : {}),
+      onEpoch,
+      ...(msg.scheduled ? { shouldStop: () => stopAsked } : {}),
     });
     reply = { type: 'done', index, summary };
   } catch (e) {
