@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+export const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
