@@ -49,11 +49,14 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(opts: { password?: string; extra?: string[] } = {}): Promise<RedisServer> {
+/** `tls`: the port speaks TLS only (with this certificate and key; clients need not present one). */
+export async function startRedis(opts: { password?: string; tls?: { cert: string; key: string } } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-test-'));
   let proc: ChildProcess | null = null;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log'), ...(opts.password ? ['--requirepass', opts.password] : []), ...(opts.extra ?? [])];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log'), ...(opts.password ? ['--requirepass', opts.password] : [])];
+  // Later directives win: with tls, the plain port is closed and the free port speaks TLS.
+  if (opts.tls) args.push('--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no', '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-ca-cert-file', opts.tls.cert);
   const launch = async () => {
     proc = spawn(REDIS_SERVER, args, { stdio: 'ignore' });
     await waitForPort(port);
@@ -69,7 +72,7 @@ export async function startRedis(opts: { password?: string; extra?: string[] } =
   return {
     port,
     dir,
-    url: opts.password ? `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`,
     async restart() {
       await halt();
       await launch();

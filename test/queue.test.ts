@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -195,6 +195,36 @@ test('a Redis URL with a password works, and the password appears in no output, 
       assert.ok(!text.includes(pw), text);
       assert.match(text, /:\*\*\*@127\.0\.0\.1/);
     }
+  } finally {
+    await server.stop();
+  }
+});
+
+test('rediss:// (TLS) with a password: a coordinator and a worker process of the CLI run a sweep over TLS; the password is printed nowhere', async () => {
+  const dir = tmp();
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const pw = 'tls-Pw-77aa';
+  const server = await startRedis({ password: pw, tls: { cert, key } });
+  const port = server.port;
+  try {
+    const url = server.url;
+    assert.equal(url, `rediss://:${pw}@127.0.0.1:${port}`);
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: cert };
+    const w = spawn(process.execPath, [bin, 'worker', '--queue', url, '--threads', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(w);
+    let wlog = '';
+    w.stdout!.on('data', (b: Buffer) => (wlog += b.toString()));
+    w.stderr!.on('data', (b: Buffer) => (wlog += b.toString()));
+    const file = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-tls', grid: { lr: [0.5, 1] } });
+    const c = spawnSync(process.execPath, [bin, 'sweep', '--config', file, '--queue', url], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(c.status, 0, c.stderr + c.stdout);
+    assert.match(c.stdout, new RegExp(`trials on the queue tsnn-trials at rediss://:\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
+    assert.match(c.stdout, /2 trials ok, 0 failed/);
+    w.kill('SIGTERM');
+    for (const text of [c.stdout, c.stderr, wlog, fs.readFileSync(path.join(dir, 'runs', 'sweep-q-tls', 'results.json'), 'utf8')]) assert.ok(!text.includes(pw), text);
   } finally {
     await server.stop();
   }
