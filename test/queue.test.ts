@@ -229,3 +229,20 @@ test('rediss:// (TLS) with a password: a coordinator and a worker process of the
     await server.stop();
   }
 });
+
+test('the queue commands refuse bad usage in one line, exit 2', () => {
+  for (const [args, re] of [
+    [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'http://x:1'], /^error: --queue http:\/\/x:1: the scheme is http; give redis:\/\/\[:password@\]host:6379 or rediss:\/\/… for TLS\n$/],
+    [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'redis://h:1', '--workers', '2'], /^error: --workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them\n$/],
+    [['sweep', 'status', 'configs/sweep-cs231n-softmax.json'], /^error: sweep status needs the sweep file and the queue: train sweep status <file> --queue redis:\/\/host:6379\n$/],
+    [['sweep', 'stats', 'f.json', '--queue', 'redis://h:1'], /^error: sweep stats: unknown; use train sweep --config <file>, or train sweep status <file> --queue <redis URL>\n$/],
+    [['sweep'], /^error: sweep needs its sweep file: train sweep --config <file>/],
+    [['worker'], /^error: Missing required argument: queue\. Run 'train worker --help' for the options\n$/],
+    [['worker', '--queue', 'redis://:pw-xyz@h:1', '--lock-seconds', '0'], /^error: --lock-seconds 0 is not allowed: expected a number ≥ 1\n$/],
+  ] as const) {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.ok(!r.stderr.includes('pw-xyz'));
+  }
+});
