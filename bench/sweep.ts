@@ -146,10 +146,11 @@ async function queueBench(): Promise<void> {
   const redis = await startRedis();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-queue-'));
   const workersOf = (k: number) =>
-    Array.from({ length: k }, () => spawn(process.execPath, [path.join(root, 'bin/train.js'), 'worker', '--queue', redis.url, '--threads', '1', '--data-dir', values['data-dir']!], { stdio: 'ignore' }));
+    Array.from({ length: k }, () => spawn(process.execPath, [path.join(root, 'bin/train.js'), 'worker', '--queue', redis.url, '--threads', '1'], { stdio: 'ignore' }));
   const stop = async (ps: ChildProcess[]) => {
     await Promise.all(ps.map((p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : (p.once('exit', () => resolve()), p.kill('SIGTERM'))))));
   };
+  const all: ChildProcess[] = [];
   const sweep = (name: string, base: Record<string, unknown>, lrs: number[], args: string[]): SweepOut => {
     const file = path.join(dir, `${name}.json`);
     fs.writeFileSync(file, JSON.stringify({ name, base, grid: { lr: lrs } }));
@@ -163,6 +164,7 @@ async function queueBench(): Promise<void> {
     // Distinct learning rates (distinct configs, so distinct trials): tag·(1 + i/100).
     const lrs = (k: number, tag: number) => Array.from({ length: k }, (_, i) => Number((tag * (1 + i / 100)).toPrecision(8)));
     const w1 = workersOf(1);
+    all.push(...w1);
     sweep('warm-tiny', tiny, lrs(2, 0.9), ['--queue', redis.url]); // the worker prepares the data once, before the clock
     const q = sweep('tiny-queue', tiny, lrs(nTiny, 0.1), ['--queue', redis.url]);
     const l = sweep('tiny-local', tiny, lrs(nTiny, 0.1), ['--workers', '1']);
@@ -176,8 +178,10 @@ async function queueBench(): Promise<void> {
     // The workers prepare CIFAR-10 on a warm-up sweep of full-length trials (one each, started together), then the clock runs.
     const measure = async (k: number, tag: number): Promise<SweepOut> => {
       const ws = workersOf(k);
-      sweep(`warm-cifar-${k}`, cifar, lrs(k, tag * 1.5), ['--queue', redis.url]);
-      const r = sweep(`cifar-${k}`, cifar, lrs(n, tag), ['--queue', redis.url]);
+      all.push(...ws);
+      const data = ['--queue', redis.url, '--data-dir', values['data-dir']!];
+      sweep(`warm-cifar-${k}`, cifar, lrs(k, tag * 1.5), data);
+      const r = sweep(`cifar-${k}`, cifar, lrs(n, tag), data);
       await stop(ws);
       return r;
     };
@@ -186,6 +190,7 @@ async function queueBench(): Promise<void> {
     const pm = (r: SweepOut) => (60 * r.trialsRun) / r.trialSeconds;
     console.log(`queue scaling: ${n} CIFAR-10 softmax trials of ${values.iterations} iterations: 1 worker process ${pm(one).toFixed(1)} trials/min, 2 worker processes ${pm(two).toFixed(1)} trials/min: ${(pm(two) / pm(one)).toFixed(2)}× (target ≥ 1.8× on an otherwise idle 2-core machine; load average now ${os.loadavg()[0].toFixed(1)})`);
   } finally {
+    await stop(all);
     await redis.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
