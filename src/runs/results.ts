@@ -40,6 +40,6 @@ export interface SweepResults {
   scheduler?: string;
   /** Where the trials ran: "local" or the queue's URL without its password. */
   queue?: string;
-  /** While the sweep runs: the trials in flight (host, epoch) and those waiting; null once it ended. */
+  /** While the sweep runs: the trials in flight (host, epoch) and those waiting; absent once it ended. */
   live?: { running: { index: number; host: string | null; epoch: number | null }[]; queued: number[] } | null;
 }
