@@ -51,6 +51,7 @@ test-package: $(STAMP)
 bench: build
 	node --import tsx bench/train.ts
 	node --import tsx bench/sweep.ts
+	node --import tsx bench/sweep.ts --mode queue
 	node --import tsx bench/memory.ts
 	node --import tsx bench/features.ts
 	node --import tsx bench/knn.ts

@@ -37,6 +37,8 @@ import { setDownloadProgress } from '../data/fetch.js';
 import { GRADCHECK_OPTIONS, gradcheckCommand } from './gradcheck.js';
 import { configFlags, configOption, configOptions, flagValue, flagValues, once, optionsOf, scriptingOptions } from './options.js';
 import { runSweep } from '../sweep/sweep.js';
+import { checkQueueUrl, queueRunner, sweepStatus } from '../sweep/queue.js';
+import { runQueueWorker } from '../sweep/queue_worker.js';
 import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
 import { compareCommand } from './compare.js';
@@ -89,7 +91,7 @@ const USAGE: Record<string, string> = {
 };
 
 /** The sub-commands, for the usage message's pointer to their --help. */
-const COMMANDS = ['sweep', 'report', 'eval', 'data', 'features', 'gradcheck', 'runs', 'predict', 'export', 'compare'];
+const COMMANDS = ['sweep', 'worker', 'report', 'eval', 'data', 'features', 'gradcheck', 'runs', 'predict', 'export', 'compare'];
 
 /** yargs' own usage messages, in the words of this CLI. */
 function usageMessage(msg: string, args: string[]): string {
@@ -273,11 +275,14 @@ export async function main(args: string[]): Promise<void> {
       },
     )
     .command(
-      'sweep',
-      'hyperparameter sweep (grid or random search) on worker threads, one per core',
+      'sweep [status] [file]',
+      'hyperparameter sweep (grid or random search) on worker threads, one per core, or on a Redis queue (--queue); `sweep status <file> --queue URL` shows a queued sweep',
       (y) =>
         y
-          .option('config', { type: 'string', describe: 'sweep file (see configs/sweep-*.json)', demandOption: true, requiresArg: true })
+          .positional('status', { type: 'string', describe: '"status": print the queued, running, finished and stopped counts of a sweep on --queue' })
+          .positional('file', { type: 'string', describe: 'the sweep file (for status)' })
+          .option('config', { type: 'string', describe: 'sweep file (see configs/sweep-*.json)', requiresArg: true })
+          .option('queue', { type: 'string', describe: 'put the trials on the BullMQ queue in this Redis, redis://[:password@]host:6379 (rediss:// for TLS), for `train worker` processes on any host', requiresArg: true })
           .options(optionsOf({ workers: { ...WORKERS, defaultText: `one per core (${os.availableParallelism()})` } }))
           .options(configOption('dataDir', { describe: 'dataset location (overrides the sweep base)', defaultDescription: undefined }))
           .options(configOption('backend'))
@@ -285,15 +290,59 @@ export async function main(args: string[]): Promise<void> {
       async (argv) => {
         const workers = flagValue(argv, 'workers', WORKERS);
         const flags = configFlags(argv, ['dataDir', 'backend', 'runsDir']);
+        const queue = once('queue', argv.queue) as string | undefined;
+        const warn = (l: string) => process.stderr.write(l + '\n');
+        if (argv.status !== undefined) {
+          if (argv.status !== 'status') throw new ConfigError(`sweep ${argv.status}: unknown; use train sweep --config <file>, or train sweep status <file> --queue <redis URL>`);
+          const file = (argv.file as string | undefined) ?? (once('config', argv.config) as string | undefined);
+          if (file === undefined || queue === undefined) throw new ConfigError('sweep status needs the sweep file and the queue: train sweep status <file> --queue redis://host:6379');
+          await sweepStatus(file, checkQueueUrl(queue), flags, (l) => process.stdout.write(l + '\n'), warn);
+          return;
+        }
+        const file = once('config', argv.config) as string | undefined;
+        if (file === undefined) throw new ConfigError('sweep needs its sweep file: train sweep --config <file> (see configs/sweep-*.json)');
+        if (queue !== undefined && argv.workers !== undefined) throw new ConfigError('--workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them');
+        const runner = queue !== undefined ? queueRunner(checkQueueUrl(queue), { warn }) : undefined;
         // On a TTY a bar of its own: trials done, an ETA, the best val so far; the trial lines print above it.
         const bar = createSweepUi({ tty: Boolean(process.stdout.isTTY) });
         let results;
         try {
-          results = await runSweep({ file: once('config', argv.config) as string, flags, workers, out: bar.line, onProgress: (p) => bar.progress(p) });
+          results = await runSweep({ file, flags, workers, ...(runner ? { runner } : {}), out: bar.line, onProgress: (p) => bar.progress(p) });
         } finally {
           bar.stop();
         }
         if (!results.best) process.exitCode = 3;
+      },
+    )
+    .command(
+      'worker',
+      'pull sweep trials from a Redis queue and train them (run any number, on any host that shares the runs folder)',
+      (y) =>
+        y
+          .option('queue', { type: 'string', describe: 'the Redis of the sweep, redis://[:password@]host:6379 (rediss:// for TLS)', demandOption: true, requiresArg: true })
+          .option('lock-seconds', { type: 'string', describe: 'a worker silent this long is taken for dead and its trial handed to another', default: '30', requiresArg: true })
+          .option('threads', { type: 'string', describe: 'engine threads (simd, wasm)', defaultDescription: `all cores (${os.availableParallelism()})`, requiresArg: true })
+          .options(configOption('dataDir', { describe: 'dataset location on this host (overrides the sweep base)', defaultDescription: undefined }))
+          .options(configOption('backend')),
+      async (argv) => {
+        const { dataDir, backend } = configFlags(argv, ['dataDir', 'backend']);
+        const num = (flag: string, v: unknown, min: number, int: boolean): number => {
+          const x = Number(once(flag, v));
+          if (!Number.isFinite(x) || x < min || (int && !Number.isInteger(x))) throw new ConfigError(`--${flag} ${String(v)} is not allowed: expected ${int ? 'a whole number' : 'a number'} ≥ ${min}`);
+          return x;
+        };
+        const w = await runQueueWorker({
+          url: checkQueueUrl(once('queue', argv.queue) as string),
+          lockSeconds: num('lock-seconds', argv['lock-seconds'], 1, false),
+          ...(argv.threads !== undefined ? { threads: num('threads', argv.threads, 1, true) } : {}),
+          ...(dataDir !== undefined ? { dataDir } : {}),
+          ...(backend !== undefined ? { backend } : {}),
+        });
+        // SIGINT/SIGTERM: stop taking trials and leave; a trial in flight carries on from its checkpoint on another worker.
+        await new Promise<void>((resolve) => {
+          for (const sig of STOP_SIGNALS) process.once(sig, () => void w.close().then(() => process.exit(128 + os.constants.signals[sig])));
+          void resolve;
+        });
       },
     )
     .command(

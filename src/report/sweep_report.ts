@@ -90,6 +90,9 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
     const tds = cells.map(([v, text, num]) => `<td${num ? ' class="num"' : ''} data-v="${esc(v ?? '')}">${esc(text)}</td>`).join('');
     return `<tr${t.index === best ? ' class="best"' : ''}>${tds}<td data-v="">${link}</td></tr>`;
   });
+  // While the sweep runs (results.json has `live`): the trials in flight and those waiting, and the page reloads itself.
+  const live = results.live ?? null;
+  if (live) blocks.push({ kind: 'html', title: 'In flight', html: liveTable(live) });
   const table = `<p class="note">Click a column to sort. The best trial by val accuracy is highlighted.</p><table class="trials"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
   blocks.push({ kind: 'html', title: `Trials (${results.trials.length})`, html: table });
 
@@ -97,9 +100,32 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
   const sub = b
     ? `best: trial ${b.index}, val ${b.valAcc.toFixed(3)}, test ${b.testAcc === null ? '–' : b.testAcc.toFixed(3)} · ${results.trials.length} trials on ${results.workers} workers · ${results.seconds.toFixed(0)} s`
     : `${results.trials.length} trials, none finished`;
-  const html = page(`Sweep report: ${results.name}`, sub, blocks, SORT_JS);
+  const counts = liveCounts(results);
+  const html = reloading(page(`Sweep report: ${results.name}`, counts ? `${counts} · ${sub}` : sub, blocks, SORT_JS), live !== null);
   for (const [name, buf] of files) writeFileAtomic(path.join(sweepDir, name), buf);
   const out = sweepFile(sweepDir, 'report');
   writeFileAtomic(out, html);
   return out;
+}
+
+/** "2 finished, 1 stopped, 3 running, 4 queued": while the sweep runs, or when early stopping stopped some. */
+function liveCounts(results: SweepResults): string | null {
+  const stopped = results.trials.filter((t) => t.status === 'stopped').length;
+  if (!results.live && !results.scheduler) return null;
+  const parts = [`${results.trials.length - stopped} finished`, `${stopped} stopped`];
+  if (results.live) parts.push(`${results.live.running.length} running`, `${results.live.queued.length} queued`);
+  return parts.join(', ');
+}
+
+function liveTable(live: NonNullable<SweepResults['live']>): string {
+  const rows = live.running.map((r) => `<tr><td class="num">${esc(r.index)}</td><td>running</td><td>${esc(r.host ?? '–')}</td><td class="num">${esc(r.epoch ?? '–')}</td></tr>`);
+  const queued = live.queued.length ? `<p class="note">Queued: ${live.queued.length} trial${live.queued.length > 1 ? 's' : ''} (${esc(live.queued.slice(0, 40).join(', '))}${live.queued.length > 40 ? ', …' : ''}).</p>` : '';
+  return `<p class="note">The sweep is running: this page reloads itself every ${RELOAD_SECONDS} s.</p><table><thead><tr><th>trial</th><th>state</th><th>host</th><th>epochs done</th></tr></thead><tbody>${rows.join('')}</tbody></table>${queued}`;
+}
+
+const RELOAD_SECONDS = 5;
+
+/** The page with a refresh every RELOAD_SECONDS while the sweep runs; as it is once it ended. */
+function reloading(html: string, on: boolean): string {
+  return on ? html.replace('<head>', `<head>\n<meta http-equiv="refresh" content="${RELOAD_SECONDS}">`) : html;
 }

@@ -47,6 +47,8 @@ export const RUN_FILES = {
   distances: 'distances.png',
   /** `train export`: the folder the exported model goes to (EXPORT_FILES inside it). */
   export: 'export',
+  /** A sweep trial stopped early by the scheduler: its last epoch and the reason (sweep/worker.ts). */
+  stopped: 'stopped.json',
 } as const;
 
 /** The files `train export` writes in a run's export/ folder, by format (npy: a folder of one .npy per array). */

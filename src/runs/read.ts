@@ -157,7 +157,7 @@ export function checkClasses(file: string, classes: unknown, outputs: number): s
   return classes as string[];
 }
 
-const STATUS = ['ok', 'diverged', 'failed'] as const;
+const STATUS = ['ok', 'diverged', 'failed', 'stopped'] as const;
 
 /** A sweep folder's results.json. */
 export function readSweepResults(file: string): SweepResults {

@@ -5,7 +5,8 @@ export interface TrialResult {
   index: number;
   /** Run folder, relative to the sweep folder. */
   dir: string;
-  status: 'ok' | 'diverged' | 'failed';
+  /** stopped: ended early by the sweep's scheduler (ASHA, median rule), its folder and best checkpoint kept. */
+  status: 'ok' | 'diverged' | 'failed' | 'stopped';
   reason: string | null;
   params: Partial<Config>;
   /** Train and val accuracy of the trial's best parameters. */
@@ -15,6 +16,8 @@ export interface TrialResult {
   seconds: number | null;
   /** Finished by an earlier invocation of the same sweep. */
   resumed: boolean;
+  /** Epochs the trial trained (a stopped trial's last epoch); absent in older results. */
+  lastEpoch?: number | null;
 }
 
 export interface SweepResults {
@@ -33,4 +36,10 @@ export interface SweepResults {
   peakRssMB: number;
   /** Finished trial folders (relative to the sweep folder) that this sweep no longer holds; kept. */
   notInSweep: string[];
+  /** Early stopping, as the sweep file gives it ("ASHA (η 3, grace 1 epochs)"); absent: none. */
+  scheduler?: string;
+  /** Where the trials ran: "local" or the queue's URL without its password. */
+  queue?: string;
+  /** While the sweep runs: the trials in flight (host, epoch) and those waiting; absent once it ended. */
+  live?: { running: { index: number; host: string | null; epoch: number | null }[]; queued: number[] } | null;
 }

@@ -8,9 +8,30 @@ export interface ToWorker {
   config: Config;
   /** Carry on from the trial folder's last.ckpt (a trial killed mid-way). */
   resume: boolean;
+  /**
+   * An early-stopping scheduler runs: after every epoch the worker posts an 'epoch' message and
+   * waits (Atomics.wait on the decision cell it was started with) until the main thread writes
+   * GO or STOP there, so a trial stops at the same epoch however long the decision took.
+   */
+  scheduled?: boolean;
+}
+
+/** The decision cell (an Int32Array over a SharedArrayBuffer, one per worker): 0 pending, then GO or STOP. */
+export const DECISION = { pending: 0, go: 1, stop: 2 } as const;
+
+/** What a trial stopped early by the scheduler reports: its best so far and the epoch it stopped after. */
+export interface StoppedInfo {
+  lastEpoch: number;
+  bestValAcc: number | null;
+  bestTrainAcc: number | null;
+  bestEpoch: number | null;
+  reason: string;
+  seconds: number;
 }
 
 export type FromWorker =
-  | { type: 'ready'; engine: string }
+  | { type: 'ready'; engine: string; numTrain: number }
+  | { type: 'epoch'; index: number; epoch: number; valAcc: number; valHistory: number[] }
   | { type: 'done'; index: number; summary: Summary }
+  | { type: 'stopped'; index: number; stopped: StoppedInfo }
   | { type: 'failed'; index: number; diverged: boolean; reason: string };

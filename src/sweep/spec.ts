@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { type Config, ConfigError, KEY_BY_NAME, checkPartial, checkValue, isFolderName, readJsonFile, resolveConfig } from '../config/config.js';
 import { Rng } from '../linalg/rng.js';
 import { isObj } from '../config/keys.js';
+import { parseScheduler, type SchedulerSpec } from './scheduler.js';
 
 export const SWEEPABLE = [
   'lr', 'reg', 'hidden', 'batchSize', 'lrDecay', 'iterations', 'epochs', 'initStd', 'momentum', 'sampling', 'seed',
@@ -44,6 +45,8 @@ export interface SweepSpec {
   base: Partial<Config>;
   grid?: Partial<Record<SweepKey, unknown[]>>;
   random?: { trials: number; seed: number; params: Partial<Record<SweepKey, Distribution>> };
+  /** Early stopping (scheduler.ts): ASHA or the median rule; absent, every trial runs to its end. */
+  scheduler?: SchedulerSpec;
 }
 
 export interface Trial {
@@ -62,8 +65,8 @@ export function readSweepFile(file: string): SweepSpec {
 export function parseSweep(obj: unknown, origin: string): SweepSpec {
   if (!isObj(obj)) throw new ConfigError(`${origin}: expected a JSON object with "base" and "grid" or "random"`);
   for (const k of Object.keys(obj)) {
-    if (!['name', 'base', 'grid', 'random', '$comment', 'description'].includes(k)) {
-      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, and grid or random)`);
+    if (!['name', 'base', 'grid', 'random', 'scheduler', '$comment', 'description'].includes(k)) {
+      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid or random, and scheduler)`);
     }
   }
   const name = obj.name === undefined ? path.basename(origin).replace(/\.json$/, '').replace(/^sweep-/, '') : obj.name;
@@ -88,6 +91,7 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
     return k as SweepKey;
   };
   const check = (k: SweepKey, v: unknown, where: string): unknown => checkValue(KEY_BY_NAME.get(k)!, v, where);
+  const sched = obj.scheduler === undefined ? {} : { scheduler: parseScheduler(obj.scheduler, origin) };
 
   if (obj.grid !== undefined) {
     if (!isObj(obj.grid) || Object.keys(obj.grid).length === 0) throw new ConfigError(`${origin}: "grid" must be an object of key → list of values`);
@@ -108,7 +112,7 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
       const key = k as SweepKey;
       grid[key] = (vals as unknown[]).map((v) => check(key, v, `${origin} grid`));
     }
-    return { name, base, grid };
+    return { name, base, grid, ...sched };
   }
 
   const r = obj.random;
@@ -143,7 +147,7 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
     }
   }
   if (Object.keys(params).length === 0) throw new ConfigError(`${origin}: random names no key to sample`);
-  return { name, base, random: { trials, seed, params } };
+  return { name, base, random: { trials, seed, params }, ...sched };
 }
 
 /** How many trials `spec` holds, without expanding it. */

@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../linalg/worker_threads.js';
-import { type Config, checkAgainstData } from '../config/config.js';
+import { type Config, checkAgainstData, scheduleOf } from '../config/config.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { modelFromCheckpoint } from '../models/index.js';
 import { writeFileAtomic, writeJsonAtomic, RunIoError, ioErrorMessage } from '../runs/atomic.js';
@@ -31,7 +31,8 @@ import { accuracy } from '../models/evaluate.js';
 import type { SweepResults, TrialResult } from '../runs/results.js';
 import type { Summary } from '../runs/summary.js';
 import { loadRunData, peakRssMB, type RunData } from '../train/run.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import { DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
+import { decide, describeScheduler, MemoryRungStore, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { buildSweepReport } from '../report/sweep_report.js';
 import { acquireSweepLock } from '../runs/lock.js';
 import { runFile, SWEEP_FILES, sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
@@ -47,12 +48,40 @@ export interface SweepOptions {
   out?: (line: string) => void;
   /** After each trial (and once before the first): trials done of all, run here of to run, the best val accuracy so far (the CLI's sweep bar). */
   onProgress?: (p: { done: number; total: number; toRun: number; ran: number; bestVal: number | null }) => void;
+  /** Who trains the pending trials: the worker threads of this machine (the default), or a queue (queue.ts). */
+  runner?: TrialRunner;
+}
+
+/** What a runner is handed: the trials to train and where to tell what happened. */
+export interface RunnerContext {
+  spec: SweepSpec;
+  sweepDir: string;
+  trials: Trial[];
+  /** Every trial's plan, the finished ones too. */
+  plans: TrialPlan[];
+  pending: TrialPlan[];
+  runData: RunData;
+  base: Config;
+  workers: number;
+  /** Once per trial, in finishing order. */
+  done(r: TrialResult): void;
+  /** A trial started, reported an epoch (host, epoch), or (null) is no longer in flight. */
+  running(index: number, info: { host: string | null; epoch: number | null } | null): void;
+}
+
+/** Trains a sweep's pending trials: the local pool of worker threads, or the queue (queue.ts). */
+export interface TrialRunner {
+  /** "local", or the queue's URL without its password: results.json's queue field. */
+  name: string;
+  /** For the data line: "shared by 2 workers". */
+  describe(workers: number): string;
+  run(ctx: RunnerContext): Promise<void>;
 }
 
 /** Keys that do not change a trial's numbers, ignored when deciding whether a trial is finished. */
 const NOT_RESULT_KEYS: (keyof Config)[] = ['name', 'runsDir', 'dataDir', 'logEvery'];
 
-function resultKey(cfg: Config): string {
+export function resultKey(cfg: Config): string {
   const c: Record<string, unknown> = { ...cfg };
   for (const k of NOT_RESULT_KEYS) delete c[k];
   return JSON.stringify(c, Object.keys(c).sort());
@@ -75,9 +104,11 @@ interface TrialFolder {
   /** summary.json exists (parsing or not): the folder is never cleared. */
   hasSummary: boolean;
   hasCheckpoint: boolean;
+  /** Its stopped.json: the scheduler stopped the trial early, for good. */
+  stopped: StoppedInfo | null;
 }
 
-function scanTrialFolders(sweepDir: string): Map<string, TrialFolder> {
+export function scanTrialFolders(sweepDir: string): Map<string, TrialFolder> {
   const out = new Map<string, TrialFolder>();
   let names: fs.Dirent[];
   try {
@@ -91,6 +122,7 @@ function scanTrialFolders(sweepDir: string): Map<string, TrialFolder> {
     const config = readJsonOrNull(runFile(dir, 'config')) as Config | null;
     const ok = isObj(config);
     const summary = readJsonOrNull(runFile(dir, 'summary')) as Summary | null;
+    const stopped = readJsonOrNull(runFile(dir, 'stopped')) as StoppedInfo | null;
     out.set(rel, {
       rel,
       key: ok ? resultKey(config) : null,
@@ -98,6 +130,7 @@ function scanTrialFolders(sweepDir: string): Map<string, TrialFolder> {
       summary: summary !== null && typeof summary === 'object' ? summary : null,
       hasSummary: fs.existsSync(runFile(dir, 'summary')),
       hasCheckpoint: fs.existsSync(runFile(dir, 'last')),
+      stopped: isObj(stopped) && Number.isInteger(stopped.lastEpoch) ? stopped : null,
     });
   }
   return out;
@@ -109,11 +142,18 @@ function finishedResult(trial: Trial, f: TrialFolder): TrialResult | null {
   if (!s || f.key === null) return null;
   if (s.status === 'ok' && typeof s.bestValAcc === 'number' && typeof s.seconds?.total === 'number') return okResult(trial, f.rel, s, true);
   if (s.status === 'diverged') return failedResult(trial, f.rel, 'diverged', typeof s.error === 'string' ? s.error : 'diverged', true);
+  if (s.status === 'interrupted' && f.stopped) return stoppedResult(trial, f.rel, f.stopped, true);
   return null;
 }
 
+/** A folder that holds a finished trial (ok, diverged, or stopped for good by the scheduler). */
+function isFinishedFolder(f: TrialFolder): boolean {
+  const st = f.summary?.status;
+  return st === 'ok' || st === 'diverged' || (st === 'interrupted' && f.stopped !== null);
+}
+
 /** Where each trial runs, decided before anything is written. */
-interface TrialPlan {
+export interface TrialPlan {
   trial: Trial;
   rel: string;
   /** Finished earlier (in `rel`): nothing to run. */
@@ -130,10 +170,10 @@ interface TrialPlan {
  * own folder trials/trial-<hash> (-2, -3… for a repeated config, or where a folder of that name
  * cannot be used): new, resumable from its checkpoint, or unfinished without one (cleared).
  */
-function planTrials(trials: Trial[], folders: Map<string, TrialFolder>): { plans: TrialPlan[]; notInSweep: string[] } {
+export function planTrials(trials: Trial[], folders: Map<string, TrialFolder>): { plans: TrialPlan[]; notInSweep: string[] } {
   const finishedByKey = new Map<string, TrialFolder[]>();
   for (const f of folders.values()) {
-    if (f.key === null || !f.summary || (f.summary.status !== 'ok' && f.summary.status !== 'diverged')) continue;
+    if (f.key === null || !isFinishedFolder(f)) continue;
     const list = finishedByKey.get(f.key) ?? [];
     list.push(f);
     finishedByKey.set(f.key, list);
@@ -173,7 +213,7 @@ function planTrials(trials: Trial[], folders: Map<string, TrialFolder>): { plans
   return { plans, notInSweep };
 }
 
-function okResult(trial: Trial, rel: string, s: Summary, resumed: boolean): TrialResult {
+export function okResult(trial: Trial, rel: string, s: Summary, resumed: boolean): TrialResult {
   return {
     index: trial.index,
     dir: rel,
@@ -185,16 +225,45 @@ function okResult(trial: Trial, rel: string, s: Summary, resumed: boolean): Tria
     bestEpoch: s.bestEpoch,
     seconds: s.seconds.total,
     resumed,
+    lastEpoch: typeof s.epochs === 'number' ? s.epochs : null,
   };
 }
 
-function failedResult(trial: Trial, rel: string, status: 'diverged' | 'failed', reason: string, resumed: boolean): TrialResult {
+export function stoppedResult(trial: Trial, rel: string, s: StoppedInfo, resumed: boolean): TrialResult {
+  return {
+    index: trial.index,
+    dir: rel,
+    status: 'stopped',
+    reason: `after epoch ${s.lastEpoch}: ${s.reason}`,
+    params: trial.params,
+    trainAcc: s.bestTrainAcc,
+    valAcc: s.bestValAcc,
+    bestEpoch: s.bestEpoch,
+    seconds: s.seconds,
+    resumed,
+    lastEpoch: s.lastEpoch,
+  };
+}
+
+/** Record that the scheduler stopped the trial in `dir` for good (the worker has written last.ckpt and the summary). */
+export function writeStopped(dir: string, s: StoppedInfo): void {
+  writeJsonAtomic(runFile(dir, 'stopped'), s);
+}
+
+/** The number of epochs trial config `cfg` runs on `numTrain` rows (a fractional last one counts). */
+export function epochsOf(cfg: Config, numTrain: number): number {
+  const { perEpoch, steps } = scheduleOf(cfg, numTrain);
+  return Math.ceil(steps / perEpoch);
+}
+
+export function failedResult(trial: Trial, rel: string, status: 'diverged' | 'failed', reason: string, resumed: boolean): TrialResult {
   return { index: trial.index, dir: rel, status, reason, params: trial.params, trainAcc: null, valAcc: null, bestEpoch: null, seconds: null, resumed };
 }
 
 /** cs231n's row: "lr 1.000000e-06 reg 1.000000e+03 train accuracy: 0.401 val accuracy: 0.381". */
 export function trialRow(r: TrialResult, total: number): string {
   const head = `trial ${String(r.index).padStart(String(total).length)}/${total}  ${describeParams(r.params)}`;
+  if (r.status === 'stopped') return `${head} STOPPED ${r.reason}; best val accuracy: ${r.valAcc === null ? 'n/a' : r.valAcc.toFixed(3)}${r.resumed ? '  (earlier run)' : ''}`;
   if (r.status !== 'ok') return `${head} ${r.status.toUpperCase()}: ${r.reason}${r.resumed ? '  (earlier run)' : ''}`;
   const t = r.resumed ? '  (earlier run)' : r.seconds !== null ? `  (${r.seconds.toFixed(1)} s)` : '';
   return `${head} train accuracy: ${r.trainAcc!.toFixed(3)} val accuracy: ${r.valAcc!.toFixed(3)}${t}`;
@@ -206,9 +275,11 @@ function csvCell(v: unknown): string {
 }
 
 export function resultsCsv(results: SweepResults, keys: string[]): string {
-  const head = ['trial', 'status', ...keys, 'train_acc', 'val_acc', 'best_epoch', 'seconds', 'dir', 'reason'];
+  // With early stopping, the epochs each trial trained (a stopped trial's last one) close the row.
+  const epochs = results.scheduler !== undefined;
+  const head = ['trial', 'status', ...keys, 'train_acc', 'val_acc', 'best_epoch', 'seconds', 'dir', 'reason', ...(epochs ? ['last_epoch'] : [])];
   const rows = results.trials.map((r) =>
-    [r.index, r.status, ...keys.map((k) => (r.params as Record<string, unknown>)[k]), r.trainAcc, r.valAcc, r.bestEpoch, r.seconds, r.dir, r.reason].map(csvCell).join(','),
+    [r.index, r.status, ...keys.map((k) => (r.params as Record<string, unknown>)[k]), r.trainAcc, r.valAcc, r.bestEpoch, r.seconds, r.dir, r.reason, ...(epochs ? [r.lastEpoch] : [])].map(csvCell).join(','),
   );
   return [head.join(','), ...rows].join('\n') + '\n';
 }
@@ -253,6 +324,8 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
     trialsRun: 0,
     peakRssMB: 0,
     notInSweep,
+    ...(spec.scheduler ? { scheduler: describeScheduler(spec.scheduler) } : {}),
+    ...(opts.runner ? { queue: opts.runner.name } : {}),
   };
   const byIndex = new Map<number, TrialResult>();
   const save = () => {
@@ -262,6 +335,30 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
     writeJsonAtomic(sweepFile(sweepDir, 'results'), results);
     writeFileAtomic(sweepFile(sweepDir, 'resultsCsv'), resultsCsv(results, keys));
   };
+  // The live report: results.json's `live` lists the trials in flight and those waiting, and the
+  // report (which reloads itself while `live` is there) is rebuilt at most every 2 s as results arrive.
+  const inFlight = new Map<number, { host: string | null; epoch: number | null }>();
+  const setLive = () => {
+    results.live = {
+      running: [...inFlight.entries()].sort((a, b) => a[0] - b[0]).map(([index, r]) => ({ index, ...r })),
+      queued: trials.filter((t) => !byIndex.has(t.index) && !inFlight.has(t.index)).map((t) => t.index),
+    };
+  };
+  let lastReport = 0;
+  let reporting = false;
+  const liveReport = (force = false) => {
+    if (reporting || (!force && performance.now() - lastReport < 2000)) return;
+    reporting = true;
+    lastReport = performance.now();
+    save();
+    buildSweepReport(sweepDir)
+      .catch(() => {
+        /* a live picture only: the final report below is the one that counts */
+      })
+      .finally(() => {
+        reporting = false;
+      });
+  };
 
   // Trials finished by an earlier invocation are kept as they are.
   const pending: TrialPlan[] = [];
@@ -269,9 +366,11 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
     if (p.finished) byIndex.set(p.trial.index, p.finished);
     else pending.push(p);
   }
-  const workers = Math.max(1, Math.min(opts.workers ?? os.availableParallelism(), pending.length || 1));
+  const runner = opts.runner ?? localRunner;
+  const workers = opts.runner ? 0 : Math.max(1, Math.min(opts.workers ?? os.availableParallelism(), pending.length || 1));
   results.workers = workers;
   out(`sweep ${spec.name}: ${trials.length} trials (${spec.grid ? `grid over ${keys.join(', ')}` : `random search over ${keys.join(', ')}`}), folder ${sweepDir}`);
+  if (spec.scheduler) out(`early stopping: ${describeScheduler(spec.scheduler)}`);
   if (byIndex.size > 0) out(`${byIndex.size} finished earlier and are kept; ${pending.length} to run`);
   if (notInSweep.length > 0) {
     const names = notInSweep.map((r) => path.basename(r));
@@ -284,8 +383,10 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   const runData: RunData = await loadRunData(base, { shared: true });
   for (const t of trials) checkAgainstData(t.config, runData.data.train.n, { dim: runData.data.dim, classes: runData.data.classes.length });
   const d = runData.data;
-  out(`data: ${base.dataset} from ${runData.source} (train ${d.train.n}, val ${d.val.n}, test ${d.test.n}; ${d.dim} numbers a row), ${runData.loadSeconds.toFixed(1)} s, shared by ${workers} worker${workers > 1 ? 's' : ''}`);
+  out(`data: ${base.dataset} from ${runData.source} (train ${d.train.n}, val ${d.val.n}, test ${d.test.n}; ${d.dim} numbers a row), ${runData.loadSeconds.toFixed(1)} s, ${runner.describe(workers)}`);
+  setLive();
   save();
+  liveReport(true);
 
   const tTrials = performance.now();
   const progress = () => {
@@ -293,19 +394,43 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
     opts.onProgress?.({ done: byIndex.size, total: trials.length, toRun: pending.length, ran: results.trialsRun, bestVal: vals.length ? Math.max(...vals) : null });
   };
   progress();
-  if (pending.length > 0) await runPending(pending, workers, sweepDir, runData, base.backend, (r) => {
-    byIndex.set(r.index, r);
-    results.trialsRun++;
-    results.trialSeconds = Math.round(performance.now() - tTrials) / 1000;
-    out(trialRow(r, trials.length));
-    save();
-    progress();
-  });
+  // A queue is asked even with nothing to run: it clears the jobs of trials found finished.
+  if (pending.length > 0 || opts.runner) {
+    await runner.run({
+      spec,
+      sweepDir,
+      trials,
+      plans,
+      pending,
+      runData,
+      base,
+      workers,
+      done: (r) => {
+        byIndex.set(r.index, r);
+        inFlight.delete(r.index);
+        results.trialsRun++;
+        results.trialSeconds = Math.round(performance.now() - tTrials) / 1000;
+        out(trialRow(r, trials.length));
+        setLive();
+        save();
+        liveReport();
+        progress();
+      },
+      running: (index, info) => {
+        if (info) inFlight.set(index, info);
+        else inFlight.delete(index);
+        setLive();
+        liveReport();
+      },
+    });
+  }
+  delete results.live;
+  while (reporting) await new Promise((r) => setTimeout(r, 20));
 
   // The best trial by val accuracy, and its test accuracy, evaluated once.
-  const ok = results.trials.filter((r) => r.status === 'ok' && r.valAcc !== null);
-  if (ok.length > 0) {
-    const best = ok.reduce((a, b) => (b.valAcc! > a.valAcc! ? b : a));
+  const okTrials = results.trials.filter((r) => r.status === 'ok' && r.valAcc !== null);
+  if (okTrials.length > 0) {
+    const best = okTrials.reduce((a, b) => (b.valAcc! > a.valAcc! ? b : a));
     await initEngine(base.backend);
     const ck = loadCheckpoint(runFile(path.join(sweepDir, best.dir), 'best'));
     const model = modelFromCheckpoint(ck);
@@ -319,13 +444,15 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
     out('no trial finished: see the reasons above');
   }
   out(`report: ${await buildSweepReport(sweepDir)}`);
-  const failed = results.trials.filter((r) => r.status !== 'ok').length;
-  out(`${results.trials.length - failed} trials ok, ${failed} failed; ${results.seconds.toFixed(1)} s; results in ${sweepFile(sweepDir, 'resultsCsv')} and ${SWEEP_FILES.results}`);
+  const stopped = results.trials.filter((r) => r.status === 'stopped').length;
+  const failed = results.trials.filter((r) => r.status !== 'ok' && r.status !== 'stopped').length;
+  const ok = results.trials.length - failed - stopped;
+  out(`${ok} trials ok, ${spec.scheduler ? `${stopped} stopped early, ` : ''}${failed} failed; ${results.seconds.toFixed(1)} s; results in ${sweepFile(sweepDir, 'resultsCsv')} and ${SWEEP_FILES.results}`);
   return results;
 }
 
 /** Make a pending trial's folder ready: cleared when the plan allows it (never with a summary.json in it). */
-function prepareFolder(dir: string, clear: boolean): void {
+export function prepareFolder(dir: string, clear: boolean): void {
   try {
     if (clear) {
       // The plan saw no summary.json and no checkpoint; checked again, since this deletes.
@@ -347,6 +474,39 @@ function prepareFolder(dir: string, clear: boolean): void {
  * worker and rejects with a RunIoError, instead of escaping an event handler as an uncaught
  * exception. A worker that dies mid-trial (a crash, an exit) fails that trial only.
  */
+const localRunner: TrialRunner = {
+  name: 'local',
+  describe: (workers) => `shared by ${workers} worker${workers > 1 ? 's' : ''}`,
+  run: (ctx) => runPending(ctx.pending, ctx.workers, ctx.sweepDir, ctx.runData, ctx.base.backend, ctx.done, { scheduler: ctx.spec.scheduler, store: new MemoryRungStore(), running: ctx.running }),
+};
+
+/** The early-stopping side of a pool: the scheduler, where its rungs live, and whom to tell of epochs. */
+export interface Scheduling {
+  scheduler?: SchedulerSpec;
+  store: RungStore;
+  running?: RunnerContext['running'];
+  host?: string;
+}
+
+/**
+ * The scheduler's answer to a trial's 'epoch' message, written into the worker's decision cell.
+ * Resolves with the reason when it said stop. A store that fails (Redis gone for good) lets the
+ * trial go on: early stopping saves time, it never costs a trial.
+ */
+export async function answerEpoch(s: Scheduling, cell: Int32Array, trialId: string, epochs: number, msg: Extract<FromWorker, { type: 'epoch' }>): Promise<string | null> {
+  let reason: string | null = null;
+  try {
+    if (s.scheduler) {
+      const d = await decide(s.scheduler, s.store, trialId, msg.epoch, epochs, msg.valHistory);
+      if (d.stop) reason = d.reason;
+    }
+  } finally {
+    Atomics.store(cell, 0, reason !== null ? DECISION.stop : DECISION.go);
+    Atomics.notify(cell, 0);
+  }
+  return reason;
+}
+
 function runPending(
   pending: TrialPlan[],
   n: number,
@@ -354,6 +514,7 @@ function runPending(
   runData: RunData,
   backend: BackendChoice,
   done: (r: TrialResult) => void,
+  sched: Scheduling = { store: new MemoryRungStore() },
 ): Promise<void> {
   const queue = [...pending];
   const byIndex = new Map(pending.map((p) => [p.trial.index, p]));
@@ -379,9 +540,11 @@ function runPending(
         }
       };
     const start = () => {
-      const w = startWorker(import.meta.url, 'worker', { runData, backend, threads: Math.max(1, Math.floor(os.availableParallelism() / n)) });
+      const cell = new Int32Array(new SharedArrayBuffer(4));
+      const w = startWorker(import.meta.url, 'worker', { runData, backend, threads: Math.max(1, Math.floor(os.availableParallelism() / n)), decision: cell.buffer });
       live.add(w);
       let current: TrialPlan | null = null;
+      let stopReason: string | null = null;
       let ready = false;
       let crash: Error | null = null;
       const next = () => {
@@ -395,7 +558,9 @@ function runPending(
         // own folder without one starts afresh.
         prepareFolder(dir, current.clear);
         const resume = current.resume !== null;
-        w.postMessage({ index: current.trial.index, dir, config: current.resume ?? current.trial.config, resume } satisfies ToWorker);
+        stopReason = null;
+        sched.running?.(current.trial.index, { host: sched.host ?? null, epoch: null });
+        w.postMessage({ index: current.trial.index, dir, config: current.resume ?? current.trial.config, resume, scheduled: sched.scheduler !== undefined } satisfies ToWorker);
       };
       const finish = (r: TrialResult) => {
         current = null;
@@ -419,6 +584,23 @@ function runPending(
             return next();
           }
           const p = byIndex.get(msg.index)!;
+          if (msg.type === 'epoch') {
+            sched.running?.(msg.index, { host: sched.host ?? null, epoch: msg.epoch });
+            if (!sched.scheduler) return;
+            void answerEpoch(sched, cell, p.rel, epochsOf(p.trial.config, runData.data.train.n), msg).then(
+              (r) => (stopReason = r),
+              guarded((e: unknown) => {
+                throw e;
+              }),
+            );
+            return;
+          }
+          if (msg.type === 'stopped') {
+            const info = { ...msg.stopped, reason: stopReason ?? 'stopped by the scheduler' };
+            writeStopped(path.join(sweepDir, p.rel), info);
+            finish(stoppedResult(p.trial, p.rel, info, false));
+            return next();
+          }
           if (msg.type === 'done') finish(okResult(p.trial, p.rel, msg.summary, false));
           else finish(failedResult(p.trial, p.rel, msg.diverged ? 'diverged' : 'failed', msg.reason, false));
           next();

@@ -1,0 +1,192 @@
+/**
+ * `train worker --queue redis://host:6379`: a process that pulls sweep trials from the queue
+ * (queue.ts) and trains them, one at a time, with the same code as a local sweep: a worker
+ * thread running sweep/worker.ts, which prepares the dataset once and keeps it for every trial
+ * of the same data. Training runs on that thread, so this process's event loop stays free to
+ * renew the job's lock however long an epoch takes; a worker that dies stops renewing it, and
+ * BullMQ hands the job (stalled) to another worker.
+ *
+ * Taking a trial, the worker looks at its folder first (the runs folder is shared by every host):
+ * finished (summary.json, or stopped.json) → the job returns what is there, nothing is trained
+ * again; a last.ckpt of the same config → the trial resumes from it (its train.log says
+ * "resumed"); anything else of its own → cleared and started afresh.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Worker as Thread } from 'node:worker_threads';
+import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import type { Config } from '../config/config.js';
+import type { BackendChoice } from '../linalg/engine.js';
+import { startWorker } from '../linalg/worker_threads.js';
+import { loadCheckpoint } from '../runs/checkpoint.js';
+import { runFile } from '../runs/layout.js';
+import { readJsonOrNull } from '../runs/read.js';
+import type { Summary } from '../runs/summary.js';
+import { DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
+import { connect, parseTrialJob, QUEUE, RedisRungStore, redactUrl, type TrialJob, type TrialOutcome } from './queue.js';
+import { answerEpoch, epochsOf, prepareFolder, resultKey, writeStopped } from './sweep.js';
+
+export interface WorkerOptions {
+  url: string;
+  /** Where this host finds the datasets, when not where the sweep's base config says. */
+  dataDir?: string;
+  /** The engine, when not the sweep's. */
+  backend?: BackendChoice;
+  /** Threads for the engine (simd, wasm): all cores by default. */
+  threads?: number;
+  /** The job lock's lifetime; a worker silent for this long is taken for dead. */
+  lockSeconds?: number;
+  out?: (line: string) => void;
+}
+
+/** The keys that decide how the data is prepared: trials that agree on them share one copy. */
+const DATA_KEYS: (keyof Config)[] = ['dataset', 'dataDir', 'numTrain', 'numVal', 'numTest', 'numDev', 'model', 'scale', 'features', 'hueBins', 'seed', 'verify'];
+
+interface TrainingThread {
+  key: string;
+  thread: Thread;
+  cell: Int32Array;
+  ready: Promise<void>;
+  numTrain: number;
+  /** Set while a trial runs: where the thread's messages go. */
+  onMessage: ((m: FromWorker) => void) | null;
+  onGone: ((why: string) => void) | null;
+  gone: boolean;
+}
+
+export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Promise<void> }> {
+  const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const who = `${os.hostname()}:${process.pid}`;
+  const conn = connect(opts.url, out);
+  const rungConn = connect(opts.url, () => {});
+  let tt: TrainingThread | null = null;
+
+  /** The training thread for `data`: the one running, or a new one that prepares this data. */
+  const threadFor = (data: Config, backend: BackendChoice): TrainingThread => {
+    const dataCfg: Config = { ...data, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) };
+    const key = JSON.stringify([backend, ...DATA_KEYS.map((k) => dataCfg[k])]);
+    if (tt && tt.key === key && !tt.gone) return tt;
+    if (tt && !tt.gone) void tt.thread.terminate();
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const thread = startWorker(import.meta.url, 'worker', { dataConfig: dataCfg, backend, threads: opts.threads ?? os.availableParallelism(), decision: cell.buffer });
+    const t: TrainingThread = { key, thread, cell, ready: Promise.resolve(), numTrain: 0, onMessage: null, onGone: null, gone: false };
+    t.ready = new Promise<void>((resolve, reject) => {
+      thread.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          t.numTrain = m.numTrain;
+          return resolve();
+        }
+        t.onMessage?.(m);
+      });
+      const gone = (why: string) => {
+        t.gone = true;
+        reject(new Error(why));
+        t.onGone?.(why);
+      };
+      thread.on('error', (e: Error) => gone(e.message));
+      thread.on('exit', (code: number) => gone(`the training thread exited with code ${code}`));
+    });
+    t.ready.catch(() => {});
+    tt = t;
+    out(`${who}: preparing ${data.dataset} (train ${data.numTrain}, val ${data.numVal}) on a training thread; kept for the trials that share it`);
+    return t;
+  };
+
+  const train = async (job: Job, j: TrialJob): Promise<TrialOutcome> => {
+    const dir = path.join(j.sweepDir, j.rel);
+    const host = os.hostname();
+    const tag = `trial ${j.index} of sweep ${j.sweep} (${path.basename(j.rel)})`;
+    if (!fs.existsSync(j.sweepDir)) {
+      return { status: 'failed', reason: `the sweep folder ${j.sweepDir} is not there on ${host}: the runs folder must be shared, at the same path, by the coordinator and every worker`, host };
+    }
+    // The folder first: finished → its result; this trial's checkpoint → resume; else afresh.
+    const key = resultKey(j.config);
+    const cfgOnDisk = readJsonOrNull(runFile(dir, 'config'));
+    const same = cfgOnDisk !== null && typeof cfgOnDisk === 'object' && resultKey(cfgOnDisk as Config) === key;
+    const summary = readJsonOrNull(runFile(dir, 'summary')) as Summary | null;
+    const stopped = readJsonOrNull(runFile(dir, 'stopped')) as StoppedInfo | null;
+    if (same && summary?.status === 'ok') {
+      out(`${who}: ${tag} is finished in its folder already; nothing trained again`);
+      return { status: 'ok', summary, host };
+    }
+    if (same && summary?.status === 'diverged') return { status: 'diverged', reason: summary.error ?? 'diverged', host };
+    if (same && summary?.status === 'interrupted' && stopped) return { status: 'stopped', stopped, host };
+    const hasLast = fs.existsSync(runFile(dir, 'last'));
+    if ((summary || hasLast) && !same) return { status: 'failed', reason: `${dir} holds another config's results; it is left as it is`, host };
+    const resume = same && hasLast;
+    if (!resume) prepareFolder(dir, fs.existsSync(dir));
+    if (resume) {
+      let at = '';
+      try {
+        const st = (loadCheckpoint(runFile(dir, 'last')).header as { trainer?: { it?: number; epoch?: number } }).trainer;
+        at = ` at step ${st?.it} (epoch ${st?.epoch})`;
+      } catch {
+        /* the resume itself names a damaged checkpoint */
+      }
+      out(`${who}: ${tag}: resuming from its last checkpoint${at}`);
+    } else out(`${who}: ${tag}: starting`);
+    await job.updateProgress({ host, pid: process.pid, epoch: null });
+
+    const backend = opts.backend ?? j.config.backend;
+    const t = threadFor(j.data, backend);
+    await t.ready;
+    const rungs = new RedisRungStore(rungConn, j.rungs);
+    const epochs = epochsOf(j.config, t.numTrain);
+    const cfg: Config = { ...j.config, backend, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) };
+    return new Promise<TrialOutcome>((resolve) => {
+      let stopReason: string | null = null;
+      t.onGone = (why) => resolve({ status: 'failed', reason: `worker crashed: ${why}`, host });
+      t.onMessage = (m) => {
+        if (m.type === 'epoch') {
+          void job.updateProgress({ host, pid: process.pid, epoch: m.epoch, valAcc: m.valAcc }).catch(() => {});
+          void answerEpoch({ scheduler: j.scheduler ?? undefined, store: rungs }, t.cell, j.rel, epochs, m).then(
+            (r) => (stopReason = r),
+            () => {},
+          );
+          return;
+        }
+        t.onMessage = null;
+        t.onGone = null;
+        if (m.type === 'done') resolve({ status: 'ok', summary: m.summary, host });
+        else if (m.type === 'stopped') {
+          const info = { ...m.stopped, reason: stopReason ?? 'stopped by the scheduler' };
+          writeStopped(dir, info);
+          resolve({ status: 'stopped', stopped: info, host });
+        } else if (m.type === 'failed') resolve({ status: m.diverged ? 'diverged' : 'failed', reason: m.reason, host });
+      };
+      Atomics.store(t.cell, 0, DECISION.pending);
+      t.thread.postMessage({ index: j.index, dir, config: cfg, resume, scheduled: j.scheduler !== null } satisfies ToWorker);
+    });
+  };
+
+  const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
+  const worker = new Worker(
+    QUEUE,
+    async (job: Job) => {
+      let j: TrialJob;
+      try {
+        j = parseTrialJob(job.data);
+      } catch (e) {
+        const why = `job ${job.id} refused: ${e instanceof Error ? e.message : String(e)}`;
+        out(`${who}: ${why}`);
+        throw new UnrecoverableError(why);
+      }
+      const r = await train(job, j);
+      const shown = r.status === 'ok' ? `val ${r.summary.bestValAcc?.toFixed(3)}` : r.status === 'stopped' ? `stopped after epoch ${r.stopped.lastEpoch}` : `${r.status}: ${r.reason}`;
+      out(`${who}: trial ${j.index} of sweep ${j.sweep}: ${shown}`);
+      return r;
+    },
+    { connection: conn, concurrency: 1, lockDuration: lockMs, stalledInterval: Math.max(500, Math.round(lockMs / 2)), maxStalledCount: 5 },
+  );
+  worker.on('error', () => {}); // the connection's handler reports Redis errors, without the password
+  out(`${who}: worker on the queue ${QUEUE} at ${redactUrl(opts.url)}`);
+  return {
+    async close() {
+      await worker.close(true).catch(() => {});
+      if (tt && !tt.gone) await tt.thread.terminate();
+      conn.disconnect();
+      rungConn.disconnect();
+    },
+  };
+}

@@ -1,0 +1,248 @@
+/**
+ * Sweeps on the BullMQ queue, end to end, with a real redis-server started here (queue-redis.ts)
+ * and `train worker` processes of the built CLI: the numbers equal a local sweep's bit for bit, a
+ * rerun reattaches and trains nothing again, `sweep status` counts, a diverging trial is recorded
+ * once, a payload that is not a trial is refused without harm, a password never reaches a file.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { SweepResults } from '../src/runs/results.js';
+import { runSweep } from '../src/sweep/sweep.js';
+import { QUEUE, checkQueueUrl, queueRunner, redactUrl, sweepStatus } from '../src/sweep/queue.js';
+import { E2E_BACKEND } from './helpers.js';
+import { startRedis, type RedisServer } from './queue-redis.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin', 'train.js');
+const BASE = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 30, batchSize: 100, backend: E2E_BACKEND };
+
+const tmpDirs: string[] = [];
+const procs: ChildProcess[] = [];
+let redis: RedisServer;
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  await redis?.stop();
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'queue-test-'));
+  tmpDirs.push(d);
+  return d;
+}
+function writeSweep(dir: string, runs: string, spec: Record<string, unknown>, file = 'sweep.json'): string {
+  const f = path.join(dir, file);
+  fs.writeFileSync(f, JSON.stringify({ ...spec, base: { ...BASE, runsDir: runs, ...((spec.base as object) ?? {}) } }));
+  return f;
+}
+
+/** A `train worker` process; its output collects in `log()`. */
+function worker(url: string, extra: string[] = []): { proc: ChildProcess; log: () => string; stop: () => Promise<void> } {
+  const proc = spawn(process.execPath, [bin, 'worker', '--queue', url, '--lock-seconds', '5', '--threads', '1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(proc);
+  let text = '';
+  proc.stdout!.on('data', (b: Buffer) => (text += b.toString()));
+  proc.stderr!.on('data', (b: Buffer) => (text += b.toString()));
+  return {
+    proc,
+    log: () => text,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+async function jobCounts(url: string): Promise<Record<string, number>> {
+  const conn = new Redis(url, { maxRetriesPerRequest: null });
+  const q = new Queue(QUEUE, { connection: conn });
+  try {
+    return await q.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children');
+  } finally {
+    await q.close();
+    conn.disconnect();
+  }
+}
+
+const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
+const summaryOf = (sweepDir: string, rel: string) => readJson<{ bestValAcc: number; finalLoss: number; finalValAcc: number }>(path.join(sweepDir, rel, 'summary.json'));
+
+test('a sweep on the queue with 2 worker processes gives the local sweep\'s numbers bit for bit; a rerun trains nothing again; status counts; no job is left', async () => {
+  const dir = tmp();
+  const spec = { name: 'q-equal', grid: { lr: [0.3, 1], reg: [1e-5, 1e-2] } };
+  const local = await runSweep({ file: writeSweep(dir, path.join(dir, 'local'), spec, 'local.json'), flags: {}, workers: 2, out: () => {} });
+  const w = [worker(redis.url), worker(redis.url)];
+  const lines: string[] = [];
+  const file = writeSweep(dir, path.join(dir, 'queue'), spec);
+  const q: SweepResults = await runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: (l) => lines.push(l) });
+  assert.equal(q.trials.length, 4);
+  for (const t of q.trials) {
+    const l = local.trials.find((x) => x.index === t.index)!;
+    assert.equal(t.status, 'ok', `${t.index}: ${t.reason}`);
+    assert.equal(t.dir, l.dir); // the same config hash, so the same folder name
+    assert.equal(t.valAcc, l.valAcc, `trial ${t.index}`);
+    assert.equal(t.trainAcc, l.trainAcc, `trial ${t.index}`);
+    const a = summaryOf(q.folder, t.dir);
+    const b = summaryOf(local.folder, l.dir);
+    assert.equal(a.finalLoss, b.finalLoss, `trial ${t.index} final loss`);
+    assert.equal(a.finalValAcc, b.finalValAcc);
+  }
+  assert.deepEqual(q.best, local.best);
+  assert.equal(q.queue, redactUrl(redis.url));
+  // Both workers took trials, and each trial was trained once.
+  const logs = w.map((x) => x.log()).join('\n');
+  for (const t of q.trials) assert.equal(logs.split(`trial ${t.index} of sweep q-equal (`).length - 1, 1, logs);
+  assert.ok(w.every((x) => /: starting/.test(x.log())), logs);
+  assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), []);
+
+  const status: string[] = [];
+  const s = await sweepStatus(file, redis.url, {}, (l) => status.push(l), () => {});
+  assert.equal(s.finished, 4);
+  assert.equal(s.queued + s.running.length + s.stopped + s.failed + s.notEnqueued, 0);
+  assert.match(status[0], /4 trials: 0 queued, 0 running, 4 finished, 0 stopped, 0 failed/);
+
+  const again: string[] = [];
+  const q2 = await runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: (l) => again.push(l) });
+  assert.ok(again.includes('4 finished earlier and are kept; 0 to run'), again.join('\n'));
+  assert.equal(q2.trialsRun, 0);
+  assert.deepEqual(q2.trials.map((t) => t.valAcc), q.trials.map((t) => t.valAcc));
+  assert.equal(w.map((x) => x.log()).join('\n').split(': starting').length - 1, 4, 'nothing trained again');
+  await Promise.all(w.map((x) => x.stop()));
+});
+
+test('a payload that is not a sweep trial is refused with its reason and the worker goes on; a diverging trial is recorded once, not retried', async () => {
+  const w = worker(redis.url);
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const q = new Queue(QUEUE, { connection: conn });
+  const evConn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const events = new QueueEvents(QUEUE, { connection: evConn });
+  await events.waitUntilReady();
+  try {
+    for (const [id, data, why] of [
+      ['bad-1', { hello: 'world' }, /not a sweep trial: v: /],
+      ['bad-2', { v: 1, sweep: 's', sweepDir: '/tmp/x', rel: '../../etc', index: 1, config: {}, data: {}, scheduler: null, rungs: 'r' }, /not a sweep trial: rel: trials\/trial-<12 hex digits>/],
+      ['bad-3', { v: 1, sweep: 's', sweepDir: '/tmp/x', rel: 'trials/trial-0123456789ab', index: 1, config: { lr: 'fast' }, data: {}, scheduler: null, rungs: 'r' }, /lr/],
+    ] as const) {
+      const failed = new Promise<string>((resolve) => events.on('failed', ({ jobId, failedReason }) => jobId === id && resolve(failedReason)));
+      await q.add('trial', data, { jobId: id, attempts: 3 });
+      const reason = await failed;
+      assert.match(reason, /refused/);
+      assert.match(reason, why);
+      const job = await q.getJob(id);
+      assert.equal(job!.attemptsMade, 1, 'not retried');
+      await job!.remove();
+    }
+    assert.equal(w.proc.exitCode, null, 'the worker is still running');
+
+    const dir = tmp();
+    const file = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-diverge', grid: { lr: [1, 1e12] } });
+    const r = await runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: () => {} });
+    const bad = r.trials.find((t) => t.params.lr === 1e12)!;
+    assert.equal(bad.status, 'diverged');
+    assert.match(bad.reason!, /the loss became/);
+    assert.equal(r.trials.find((t) => t.params.lr === 1)!.status, 'ok');
+    assert.equal(w.log().split(`trial ${bad.index} of sweep q-diverge (`).length - 1, 1, w.log());
+    assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), []);
+  } finally {
+    await events.close();
+    evConn.disconnect();
+    await q.close();
+    conn.disconnect();
+    await w.stop();
+  }
+});
+
+test('a Redis URL with a password works, and the password appears in no output, log, config.json, results.json or report', async () => {
+  const pw = 'Pw-9f3c-secret';
+  const server = await startRedis({ password: pw });
+  try {
+    assert.throws(() => checkQueueUrl('http://example.com'), /the scheme is http; give redis:\/\//);
+    assert.equal(redactUrl(server.url), `redis://:***@127.0.0.1:${server.port}`);
+    const w = worker(server.url);
+    const dir = tmp();
+    const lines: string[] = [];
+    const file = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-secret', grid: { lr: [0.5, 1] } });
+    const r = await runSweep({ file, flags: {}, runner: queueRunner(server.url, { warn: (l) => lines.push(l) }), out: (l) => lines.push(l) });
+    assert.ok(r.trials.every((t) => t.status === 'ok'));
+    const status: string[] = [];
+    await sweepStatus(file, server.url, {}, (l) => status.push(l), (l) => status.push(l));
+    await w.stop();
+    const seen: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const f = path.join(d, e.name);
+        if (e.isDirectory()) walk(f);
+        else {
+          seen.push(e.name);
+          assert.ok(!fs.readFileSync(f).includes(pw), `${f} holds the password`);
+        }
+      }
+    };
+    walk(path.join(dir, 'runs'));
+    for (const f of ['config.json', 'results.json', 'report.html', 'train.log']) assert.ok(seen.includes(f), f);
+    for (const text of [lines.join('\n'), status.join('\n'), w.log()]) {
+      assert.ok(!text.includes(pw), text);
+      assert.match(text, /:\*\*\*@127\.0\.0\.1/);
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+test('rediss:// (TLS) with a password: a coordinator and a worker process of the CLI run a sweep over TLS; the password is printed nowhere', async () => {
+  const dir = tmp();
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const pw = 'tls-Pw-77aa';
+  const server = await startRedis({ password: pw, tls: { cert, key } });
+  const port = server.port;
+  try {
+    const url = server.url;
+    assert.equal(url, `rediss://:${pw}@127.0.0.1:${port}`);
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: cert };
+    const w = spawn(process.execPath, [bin, 'worker', '--queue', url, '--threads', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(w);
+    let wlog = '';
+    w.stdout!.on('data', (b: Buffer) => (wlog += b.toString()));
+    w.stderr!.on('data', (b: Buffer) => (wlog += b.toString()));
+    const file = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-tls', grid: { lr: [0.5, 1] } });
+    const c = spawnSync(process.execPath, [bin, 'sweep', '--config', file, '--queue', url], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(c.status, 0, c.stderr + c.stdout);
+    assert.match(c.stdout, new RegExp(`trials on the queue tsnn-trials at rediss://:\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
+    assert.match(c.stdout, /2 trials ok, 0 failed/);
+    w.kill('SIGTERM');
+    for (const text of [c.stdout, c.stderr, wlog, fs.readFileSync(path.join(dir, 'runs', 'sweep-q-tls', 'results.json'), 'utf8')]) assert.ok(!text.includes(pw), text);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the queue commands refuse bad usage in one line, exit 2', () => {
+  for (const [args, re] of [
+    [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'http://x:1'], /^error: --queue http:\/\/x:1: the scheme is http; give redis:\/\/\[:password@\]host:6379 or rediss:\/\/… for TLS\n$/],
+    [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'redis://h:1', '--workers', '2'], /^error: --workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them\n$/],
+    [['sweep', 'status', 'configs/sweep-cs231n-softmax.json'], /^error: sweep status needs the sweep file and the queue: train sweep status <file> --queue redis:\/\/host:6379\n$/],
+    [['sweep', 'stats', 'f.json', '--queue', 'redis://h:1'], /^error: sweep stats: unknown; use train sweep --config <file>, or train sweep status <file> --queue <redis URL>\n$/],
+    [['sweep'], /^error: sweep needs its sweep file: train sweep --config <file>/],
+    [['worker'], /^error: Missing required argument: queue\. Run 'train worker --help' for the options\n$/],
+    [['worker', '--queue', 'redis://:pw-xyz@h:1', '--lock-seconds', '0'], /^error: --lock-seconds 0 is not allowed: expected a number ≥ 1\n$/],
+  ] as const) {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.ok(!r.stderr.includes('pw-xyz'));
+  }
+});
