@@ -23,7 +23,7 @@ import { sgdMomentumInit, sgdMomentumStep } from '../src/optim/sgd_momentum.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint } from '../src/runs/checkpoint.js';
 import { readJsonl } from '../src/runs/jsonl.js';
 import type { Summary } from '../src/runs/summary.js';
-import { parseSweep } from '../src/sweep/spec.js';
+import { expandTrials, parseSweep, readSweepFile } from '../src/sweep/spec.js';
 import { loadRunData, trainOnData, type RunUi } from '../src/train/run.js';
 import { InterruptedError } from '../src/train/trainer.js';
 
@@ -236,6 +236,23 @@ test('config: the update rule and its hyperparameters can be swept; a trial that
   assert.ok(rnd.random!.params.beta1);
   assert.throws(() => parseSweep({ grid: { updateRule: ['nesterov'] } }, 's.json'), /updateRule = "nesterov" is not allowed: expected one of sgd, sgd_momentum, rmsprop, adam/);
   assert.throws(() => parseSweep({ grid: { beta1: [1.5] } }, 's.json'), /beta1 = 1\.5 is not allowed/);
+});
+
+test('sweep list form: configs/cs231n-fcnet-update-rules.json pairs each rule with the notebook\'s rate (4 trials, each rule with its own defaults); bad lists are refused in one line', () => {
+  const spec = readSweepFile(path.join(here, '..', 'configs', 'cs231n-fcnet-update-rules.json'));
+  const trials = expandTrials(spec);
+  assert.deepEqual(trials.map((t) => [t.config.updateRule, t.config.lr]), [['sgd', 5e-3], ['sgd_momentum', 5e-3], ['rmsprop', 1e-4], ['adam', 1e-3]]);
+  assert.equal(trials[1].config.momentum, 0.9, "sgd_momentum's own default");
+  assert.deepEqual(trials.map((t) => t.params), spec.list);
+  for (const t of trials) assert.deepEqual(t.config.hidden, [100, 100, 100, 100, 100]);
+  const refused: [unknown, RegExp][] = [
+    [{ list: [] }, /"list" must be a non-empty list of trials/],
+    [{ list: [{}] }, /list\[0\] must be an object of key → value/],
+    [{ list: [{ dataset: 'cifar' }] }, /list\[0\]: "dataset" cannot be swept/],
+    [{ list: [{ lr: -1 }] }, /lr = -1 is not allowed/],
+    [{ list: [{ lr: 1 }], grid: { lr: [1] } }, /give exactly one of "grid".*"random".*"list"/],
+  ];
+  for (const [obj, re] of refused) assert.throws(() => parseSweep(obj, 's.json'), (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'), JSON.stringify(obj));
 });
 
 // ---------------------------------------------------------------- resume, in process

@@ -12,6 +12,9 @@
  *                 "lr": { "logUniform": [1e-7, 1e-5] }, "reg": { "logUniform": [1e1, 1e4] },
  *                 "hidden": { "choice": [[100], [500]] }, "lrDecay": { "uniform": [0.9, 1] } } }
  *
+ *   { "name": …, "base": …,
+ *     "list": [ { "updateRule": "sgd", "lr": 5e-3 }, { "updateRule": "adam", "lr": 1e-3 } ] }   // these trials, in order
+ *
  * Only training hyperparameters can vary (SWEEPABLE); the data and the model kind are shared by
  * every trial, since the preprocessed data is loaded once for all of them.
  */
@@ -45,6 +48,8 @@ export interface SweepSpec {
   base: Partial<Config>;
   grid?: Partial<Record<SweepKey, unknown[]>>;
   random?: { trials: number; seed: number; params: Partial<Record<SweepKey, Distribution>> };
+  /** Trials given one by one: values that go together, e.g. each update rule with its own learning rate. */
+  list?: Partial<Record<SweepKey, unknown>>[];
   /** Early stopping (scheduler.ts): ASHA or the median rule; absent, every trial runs to its end. */
   scheduler?: SchedulerSpec;
 }
@@ -65,8 +70,8 @@ export function readSweepFile(file: string): SweepSpec {
 export function parseSweep(obj: unknown, origin: string): SweepSpec {
   if (!isObj(obj)) throw new ConfigError(`${origin}: expected a JSON object with "base" and "grid" or "random"`);
   for (const k of Object.keys(obj)) {
-    if (!['name', 'base', 'grid', 'random', 'scheduler', '$comment', 'description'].includes(k)) {
-      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid or random, and scheduler)`);
+    if (!['name', 'base', 'grid', 'random', 'list', 'scheduler', '$comment', 'description'].includes(k)) {
+      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random or list, and scheduler)`);
     }
   }
   const name = obj.name === undefined ? path.basename(origin).replace(/\.json$/, '').replace(/^sweep-/, '') : obj.name;
@@ -80,8 +85,8 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
   } else if (obj.base !== undefined) {
     base = checkPartial(obj.base, `${origin} base`);
   }
-  if ((obj.grid === undefined) === (obj.random === undefined)) {
-    throw new ConfigError(`${origin}: give exactly one of "grid" (values per key) or "random" (trials and a range per key)`);
+  if ([obj.grid, obj.random, obj.list].filter((x) => x !== undefined).length !== 1) {
+    throw new ConfigError(`${origin}: give exactly one of "grid" (values per key), "random" (trials and a range per key) or "list" (the trials one by one)`);
   }
   const checkKey = (k: string, where: string): SweepKey => {
     if (!(SWEEPABLE as readonly string[]).includes(k)) {
@@ -113,6 +118,17 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
       grid[key] = (vals as unknown[]).map((v) => check(key, v, `${origin} grid`));
     }
     return { name, base, grid, ...sched };
+  }
+
+  if (obj.list !== undefined) {
+    if (!Array.isArray(obj.list) || obj.list.length === 0) throw new ConfigError(`${origin}: "list" must be a non-empty list of trials, each an object of key → value`);
+    if (obj.list.length > MAX_TRIALS) throw new ConfigError(`${origin}: the list has ${obj.list.length.toLocaleString('en-US')} trials; a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')}`);
+    const list = obj.list.map((t, i) => {
+      const where = `${origin} list[${i}]`;
+      if (!isObj(t) || Object.keys(t).length === 0) throw new ConfigError(`${where} must be an object of key → value, e.g. {"updateRule": "adam", "lr": 1e-3}`);
+      return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, check(checkKey(k, where), v, where)])) as Partial<Record<SweepKey, unknown>>;
+    });
+    return { name, base, list, ...sched };
   }
 
   const r = obj.random;
@@ -153,6 +169,7 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
 /** How many trials `spec` holds, without expanding it. */
 export function trialCount(spec: SweepSpec): number {
   if (spec.grid) return Object.values(spec.grid).reduce((n, vals) => n * vals!.length, 1);
+  if (spec.list) return spec.list.length;
   return spec.random!.trials;
 }
 
@@ -171,6 +188,7 @@ export function expandParams(spec: SweepSpec): Partial<Config>[] {
     }
     return combos;
   }
+  if (spec.list) return spec.list.map((t) => ({ ...t }) as Partial<Config>);
   const r = spec.random!;
   const rng = new Rng(r.seed);
   const out: Partial<Config>[] = [];

@@ -369,7 +369,7 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   const runner = opts.runner ?? localRunner;
   const workers = opts.runner ? 0 : Math.max(1, Math.min(opts.workers ?? os.availableParallelism(), pending.length || 1));
   results.workers = workers;
-  out(`sweep ${spec.name}: ${trials.length} trials (${spec.grid ? `grid over ${keys.join(', ')}` : `random search over ${keys.join(', ')}`}), folder ${sweepDir}`);
+  out(`sweep ${spec.name}: ${trials.length} trials (${spec.grid ? 'grid' : spec.list ? 'list' : 'random search'} over ${keys.join(', ')}), folder ${sweepDir}`);
   if (spec.scheduler) out(`early stopping: ${describeScheduler(spec.scheduler)}`);
   if (byIndex.size > 0) out(`${byIndex.size} finished earlier and are kept; ${pending.length} to run`);
   if (notInSweep.length > 0) {
