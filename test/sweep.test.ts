@@ -200,8 +200,8 @@ test('sweep file errors are ConfigErrors that name the problem', () => {
   bad({ name: 's', grid: { model: ['mlp'] } }, /"model" cannot be swept/);
   bad({ name: 's', grid: { learningRate: [1] } }, /"learningRate" cannot be swept: it is not a config key/);
   bad({ name: 's', random: { trials: 3, numTrain: { choice: [10] } } }, /"numTrain" cannot be swept/);
-  bad({ name: 's', grid: { lr: [1] }, random: { trials: 2, lr: { uniform: [0.1, 1] } } }, /exactly one of "grid".*or "random"/);
-  bad({ name: 's', base: {} }, /exactly one of "grid".*or "random"/);
+  bad({ name: 's', grid: { lr: [1] }, random: { trials: 2, lr: { uniform: [0.1, 1] } } }, /exactly one of "grid".*"random".*or "list"/);
+  bad({ name: 's', base: {} }, /exactly one of "grid".*"random".*or "list"/);
   bad({ name: 's', grid: { lr: [] } }, /grid\.lr must be a non-empty list/);
   bad({ name: 's', grid: { lr: 0.1 } }, /grid\.lr must be a non-empty list/);
   bad({ name: 's', grid: {} }, /"grid" must be an object/);
