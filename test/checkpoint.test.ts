@@ -7,14 +7,12 @@ import { createHash } from 'node:crypto';
 import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/runs/checkpoint.js';
 import { readJsonl } from '../src/runs/jsonl.js';
 import { writeFileAtomic, RunIoError } from '../src/runs/atomic.js';
-import { sampleCheckpoint as sample } from './helpers.js';
+import { metricRows, runIn as runInProcess, sampleCheckpoint as sample } from './helpers.js';
 import { type Config, resolveConfig } from '../src/config/config.js';
-import { initEngine } from '../src/linalg/engine.js';
 import type { Summary } from '../src/runs/summary.js';
-import { loadRunData, startRun, trainOnData, type RunUi } from '../src/train/run.js';
+import { startRun } from '../src/train/run.js';
 import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
 import { DataError } from '../src/data/errors.js';
-import { InterruptedError } from '../src/train/trainer.js';
 
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
@@ -114,25 +112,10 @@ test('readJsonl skips a torn last line but not a corrupt middle line', () => {
 
 /** A small MNIST MLP on the reference engine: 6 steps an epoch, 4 epochs, momentum and shuffled batches. */
 const RUN = { model: 'mlp', hidden: [8], numTrain: 300, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, epochs: 4, backend: 'js', seed: 3 } as const;
-const quiet = (warnings: string[] = []): RunUi => ({ info() {}, warn: (l) => warnings.push(l), startTraining() {}, iteration() {}, epoch() {}, endTraining() {} });
 
-/** Train `flags` in `dir` (afresh, or resuming it); with `stopAfter`, stop (as a signal handler does) after that many steps of this process. */
-async function runIn(dir: string, flags: Partial<Config>, opts: { resume?: boolean; stopAfter?: number; warnings?: string[] } = {}): Promise<Summary | 'interrupted'> {
-  const cfg = resolveConfig({}, { ...RUN, ...flags } as Partial<Config>);
-  const selection = await initEngine('js');
-  let steps = 0;
-  const ui = { ...quiet(opts.warnings), iteration: () => void steps++ };
-  try {
-    const { summary } = await trainOnData(cfg, await loadRunData(cfg), ui, { dir, ...selection, evaluateTest: true, resume: opts.resume, ...(opts.stopAfter !== undefined ? { shouldStop: () => steps >= opts.stopAfter! } : {}) });
-    return summary;
-  } catch (e) {
-    if (e instanceof InterruptedError) return 'interrupted';
-    throw e;
-  }
-}
+/** Train RUN with `flags` over it, in process (helpers.ts runIn). */
+const runIn = (dir: string, flags: Partial<Config>, opts: Parameters<typeof runInProcess>[2] = {}) => runInProcess(dir, { ...RUN, ...flags } as Partial<Config>, opts);
 
-/** metrics.jsonl's rows without their timings. */
-const metricRows = (dir: string) => (readJsonl(path.join(dir, 'metrics.jsonl')) as Record<string, unknown>[]).map(({ seconds: _s, ...r }) => r);
 const bestBits = (dir: string) => Buffer.from(loadCheckpoint(path.join(dir, 'best.ckpt')).params.buffer);
 
 test('resume: metrics.jsonl and train.log keep every line written after a resume, through resumes, a finished run resumed and longer runs (defect 1)', async () => {

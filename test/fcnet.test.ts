@@ -24,12 +24,8 @@ import { checkModel } from '../src/cli/gradcheck.js';
 import { initialLossCheck } from '../src/train/trainer.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/runs/checkpoint.js';
 import { type Config, resolveConfig } from '../src/config/config.js';
-import { initEngine } from '../src/linalg/engine.js';
-import { loadRunData, trainOnData, type RunUi } from '../src/train/run.js';
-import { InterruptedError } from '../src/train/trainer.js';
 import type { Summary } from '../src/runs/summary.js';
-import { readJsonl } from '../src/runs/jsonl.js';
-import { E2E_BACKEND, randnMat, randomLabels, sampleCheckpoint } from './helpers.js';
+import { E2E_BACKEND, metricRows, randnMat, randomLabels, runIn, sampleCheckpoint } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -248,23 +244,8 @@ test('config: normalization and dropoutKeep are mlp keys (--normalization, --dro
 // ---------------------------------------------------------------------------------------------
 // runs: resume with dropout, and the notebook's overfitting checks
 
-const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };
 
-async function runIn(dir: string, flags: Partial<Config>, opts: { resume?: boolean; stopAfter?: number } = {}): Promise<Summary | 'interrupted'> {
-  const cfg = resolveConfig({}, flags);
-  const selection = await initEngine(cfg.backend);
-  let steps = 0;
-  const ui = { ...quiet, iteration: () => void steps++ };
-  try {
-    const { summary } = await trainOnData(cfg, await loadRunData(cfg), ui, { dir, ...selection, evaluateTest: true, resume: opts.resume, ...(opts.stopAfter !== undefined ? { shouldStop: () => steps >= opts.stopAfter! } : {}) });
-    return summary;
-  } catch (e) {
-    if (e instanceof InterruptedError) return 'interrupted';
-    throw e;
-  }
-}
 
-const metricRows = (dir: string) => (readJsonl(path.join(dir, 'metrics.jsonl')) as Record<string, unknown>[]).map(({ seconds: _s, ...r }) => r);
 
 test('a layer-norm MLP with dropout stopped mid-epoch and resumed gives the uninterrupted run\'s metrics and best parameters bit for bit (the masks come from the Rng the checkpoint restores)', async () => {
   const flags = { model: 'mlp', hidden: [16, 16], normalization: 'layernorm', dropoutKeep: 0.6, numTrain: 300, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, epochs: 3, backend: 'js', seed: 4, lr: 0.1 } as const satisfies Partial<Config>;

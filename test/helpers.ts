@@ -7,9 +7,17 @@ import type { BackendChoice } from '../src/linalg/engine.js';
  * is and once with openblas.
  */
 export const E2E_BACKEND = (process.env.TSNN_TEST_BACKEND ?? 'simd') as Exclude<BackendChoice, 'auto'>;
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import type { Mat } from '../src/linalg/mat.js';
 import type { Rng } from '../src/linalg/rng.js';
 import type { Checkpoint } from '../src/runs/checkpoint.js';
+import { type Config, resolveConfig } from '../src/config/config.js';
+import { initEngine } from '../src/linalg/engine.js';
+import { loadRunData, trainOnData, type RunUi } from '../src/train/run.js';
+import { InterruptedError } from '../src/train/trainer.js';
+import type { Summary } from '../src/runs/summary.js';
+import { readJsonl } from '../src/runs/jsonl.js';
 
 /** A (rows, cols) matrix of std·N(0,1) draws, of the array type `Ctor`. */
 export function randnMat<C extends Float32ArrayConstructor | Float64ArrayConstructor>(Ctor: C, rows: number, cols: number, rng: Rng, std = 1): Mat<InstanceType<C>> {
@@ -52,3 +60,42 @@ export function sampleCheckpoint(): Checkpoint {
     mean: Float32Array.from([0.5, 1.5, 2.5]),
   };
 }
+
+/** actual and expected agree elementwise within tol; the message names the worst element. */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length ${actual.length}, expected ${expected.length}`);
+  let worst = 0;
+  let at = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
+  }
+  assert.ok(worst <= tol, `${what}: largest difference ${worst} at [${at}] (got ${actual[at]}, expected ${expected[at]}); first values ${Array.from(actual).slice(0, 4).join(', ')}`);
+}
+
+/** A RunUi that prints nothing (warnings go into `warnings`). */
+export const quietUi = (warnings: string[] = []): RunUi => ({ info() {}, warn: (l) => warnings.push(l), startTraining() {}, iteration() {}, epoch() {}, endTraining() {} });
+
+/**
+ * Train `flags` in process in `dir` (afresh, or resuming it), on flags.backend; with `stopAfter`,
+ * stop (as a signal handler does) after that many steps of this call.
+ */
+export async function runIn(dir: string, flags: Partial<Config>, opts: { resume?: boolean; stopAfter?: number; warnings?: string[] } = {}): Promise<Summary | 'interrupted'> {
+  const cfg = resolveConfig({}, flags);
+  const selection = await initEngine(cfg.backend);
+  let steps = 0;
+  const ui = { ...quietUi(opts.warnings), iteration: () => void steps++ };
+  try {
+    const { summary } = await trainOnData(cfg, await loadRunData(cfg), ui, { dir, ...selection, evaluateTest: true, resume: opts.resume, ...(opts.stopAfter !== undefined ? { shouldStop: () => steps >= opts.stopAfter! } : {}) });
+    return summary;
+  } catch (e) {
+    if (e instanceof InterruptedError) return 'interrupted';
+    throw e;
+  }
+}
+
+/** metrics.jsonl's rows without their timings. */
+export const metricRows = (dir: string) => (readJsonl(path.join(dir, 'metrics.jsonl')) as Record<string, unknown>[]).map(({ seconds: _s, ...r }) => r);

@@ -15,6 +15,7 @@ import { affineBackward, affineForward } from '../src/layers/affine.js';
 import { reluBackward, reluForward } from '../src/layers/relu.js';
 import { affineReluBackward, affineReluForward } from '../src/layers/affine_relu.js';
 import { softmaxLoss } from '../src/layers/softmax_loss.js';
+import { assertClose } from './helpers.js';
 import { addL2, l2Loss } from '../src/layers/l2.js';
 
 const H = 1e-5; // centered-difference step (float64)
@@ -35,23 +36,6 @@ function linspace(start: number, stop: number, rows: number, cols: number): Mat<
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   data[n - 1] = stop;
   return { rows, cols, data };
-}
-
-function assertClose(actual: ArrayLike<number>, expected: readonly number[], tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length ${actual.length}, expected ${expected.length}`);
-  let worst = 0;
-  let at = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= worst)) {
-      worst = d;
-      at = i;
-    }
-  }
-  assert.ok(
-    worst <= tol,
-    `${what}: largest difference ${worst} at [${at}] (got ${actual[at]}, expected ${expected[at]}); first values ${Array.from(actual).slice(0, 4).join(', ')}`,
-  );
 }
 
 function assertGrad(t: { diagnostic(s: string): void }, name: string, analytic: ArrayLike<number>, numeric: Float64Array): void {

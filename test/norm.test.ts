@@ -23,7 +23,7 @@ import { matmul } from '../src/linalg/matmul.js';
 import { type BatchnormParam, batchnormBackward, batchnormBackwardAlt, batchnormForward } from '../src/layers/batchnorm.js';
 import { layernormBackward, layernormForward } from '../src/layers/layernorm.js';
 import { dropoutBackward, dropoutForward } from '../src/layers/dropout.js';
-import { randnMat } from './helpers.js';
+import { assertClose, randnMat } from './helpers.js';
 
 const H = 1e-5; // centered-difference step (float64)
 const TOL = 1e-7; // judged relative error allowed (float64)
@@ -33,20 +33,6 @@ const FIX = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(impo
 
 const mat64 = (rows: number, cols: number, v: ArrayLike<number>): Mat<Float64Array> => ({ rows, cols, data: Float64Array.from(v) });
 const randn = (rows: number, cols: number, rng: Rng, std = 1) => randnMat(Float64Array, rows, cols, rng, std);
-
-function assertClose(actual: ArrayLike<number>, expected: readonly number[], tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length ${actual.length}, expected ${expected.length}`);
-  let worst = 0;
-  let at = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= worst)) {
-      worst = d;
-      at = i;
-    }
-  }
-  assert.ok(worst <= tol, `${what}: largest difference ${worst} at [${at}] (got ${actual[at]}, expected ${expected[at]}); first values ${Array.from(actual).slice(0, 4).join(', ')}`);
-}
 
 /**
  * Every coordinate of x: the analytic gradient against the centred difference of Σ f()·dout, each

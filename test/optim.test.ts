@@ -14,18 +14,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Config, ConfigError, resolveConfig } from '../src/config/config.js';
-import { initEngine } from '../src/linalg/engine.js';
 import { adamInit, adamStep } from '../src/optim/adam.js';
 import { rmspropInit, rmspropStep } from '../src/optim/rmsprop.js';
 import { RULE_BLOCKS, UPDATE_RULES, type UpdateRule, createOptimizer } from '../src/optim/rules.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
 import { sgdMomentumInit, sgdMomentumStep } from '../src/optim/sgd_momentum.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint } from '../src/runs/checkpoint.js';
-import { readJsonl } from '../src/runs/jsonl.js';
 import type { Summary } from '../src/runs/summary.js';
+import { metricRows, runIn as runInProcess } from './helpers.js';
 import { expandTrials, parseSweep, readSweepFile } from '../src/sweep/spec.js';
-import { loadRunData, trainOnData, type RunUi } from '../src/train/run.js';
-import { InterruptedError } from '../src/train/trainer.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(here, 'fixtures', name), 'utf8'));
@@ -258,23 +255,10 @@ test('sweep list form: configs/cs231n-fcnet-update-rules.json pairs each rule wi
 // ---------------------------------------------------------------- resume, in process
 
 const RUN = { model: 'mlp', hidden: [8], numTrain: 300, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, epochs: 3, backend: 'js', seed: 5, sampling: 'shuffle' } as const;
-const quiet = (): RunUi => ({ info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'optim-'));
 
-async function runIn(dir: string, flags: Partial<Config>, opts: { resume?: boolean; stopAfter?: number } = {}): Promise<Summary | 'interrupted'> {
-  const cfg = resolveConfig({}, { ...RUN, ...flags } as Partial<Config>);
-  const selection = await initEngine('js');
-  let steps = 0;
-  const ui = { ...quiet(), iteration: () => void steps++ };
-  try {
-    const { summary } = await trainOnData(cfg, await loadRunData(cfg), ui, { dir, ...selection, evaluateTest: true, resume: opts.resume, ...(opts.stopAfter !== undefined ? { shouldStop: () => steps >= opts.stopAfter! } : {}) });
-    return summary;
-  } catch (e) {
-    if (e instanceof InterruptedError) return 'interrupted';
-    throw e;
-  }
-}
-const metricRows = (dir: string) => (readJsonl(path.join(dir, 'metrics.jsonl')) as Record<string, unknown>[]).map(({ seconds: _s, ...r }) => r);
+/** Train RUN with `flags` over it, in process (helpers.ts runIn). */
+const runIn = (dir: string, flags: Partial<Config>, opts: Parameters<typeof runInProcess>[2] = {}) => runInProcess(dir, { ...RUN, ...flags } as Partial<Config>, opts);
 const bestBits = (dir: string) => Buffer.from(loadCheckpoint(path.join(dir, 'best.ckpt')).params.buffer);
 
 for (const rule of ['adam', 'rmsprop'] as const) {
