@@ -18,7 +18,9 @@
  * - A pause after each turn lets the other side's idle BLAS threads stop spinning first.
  * - Both sides time the same thing: a training figure is the loop (minibatch gather, loss and
  *   gradients, SGD step) over the same number of iterations, batch 200, on the real preprocessed
- *   CIFAR-10 rows; the set-up (initial weights) is left out on both sides.
+ *   CIFAR-10 rows; the set-up (initial weights) is left out on both sides. The `fcnet` figures
+ *   (issue 18) are one Adam step of the notebook's 5-layer net, batch 100, with and without batch
+ *   norm, against peer_numpy.py's fcnet_step.
  * - Peak memory is that of a real `train --dataset cifar --model mlp` run (VmHWM), beside the
  *   peak memory of the peer script run as it is.
  */
