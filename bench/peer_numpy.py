@@ -26,7 +26,8 @@ written from the assignment's layers.py and optim.py (the peer has no such net):
 mean subtracted, float32), per hidden layer affine -> batchnorm (train mode: batch mean and
 uncorrected variance, eps 1e-5, running averages with momentum 0.9; backward in the notebook's
 simplified form, batchnorm_backward_alt) -> ReLU -> inverted dropout (when keep < 1), then affine ->
-softmax loss + reg*sum(W^2) over the weights (the project's L2; gradient 2*reg*W), and one Adam
+softmax loss + reg*sum(W^2) over the weights (the project's L2; gradient 2*reg*W), the backward
+without the first layer's dx (no one needs the gradient at the data; the project skips it), and one Adam
 update (optim.adam: beta1 0.9, beta2 0.999, eps 1e-8, t incremented first, bias-corrected) of
 every parameter, gamma and beta included. The time is the loop of `steps` steps alone (the weights
 are made before the clock starts). Also runnable on its own:
@@ -131,8 +132,10 @@ def affine_forward(x, w, b):
     return x @ w + b
 
 
-def affine_backward(dout, x, w):
-    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+def affine_backward(dout, x, w, need_dx=True):
+    # The first layer's dx (the gradient at the data) is needed by nothing: the project's MLP skips
+    # it (mlp.ts: affineBackward(..., l > 1, ...)), and so does this step.
+    return (dout @ w.T if need_dx else None), x.T @ dout, dout.sum(axis=0)
 
 
 def batchnorm_forward(x, gamma, beta, bn):
@@ -222,7 +225,7 @@ def fcnet_step(hidden, bs, steps, norm="batchnorm", keep=1.0, rule="adam", X=Non
             da = dh * (a > 0)
             if bnc is not None:
                 da, G[f"gamma{i+1}"], G[f"beta{i+1}"] = batchnorm_backward_alt(da, bnc)
-            dh, G[f"W{i+1}"], G[f"b{i+1}"] = affine_backward(da, x_in, P[f"W{i+1}"])
+            dh, G[f"W{i+1}"], G[f"b{i+1}"] = affine_backward(da, x_in, P[f"W{i+1}"], need_dx=i > 0)
         for i in range(L):
             G[f"W{i+1}"] += 2 * reg * P[f"W{i+1}"]
         for k in P:

@@ -3,7 +3,7 @@
  * on the same data and shapes. Prints one JSON line per measurement, then a table: the median of
  * each side, and the ratio project / numpy (below 1 means faster than numpy).
  *
- *   node --import tsx bench/train.ts [--rounds 11] [--only load,matmul,train,eval,memory]
+ *   node --import tsx bench/train.ts [--rounds 11] [--only load,matmul,train,fcnet,eval,memory]
  *                                    [--engines openblas,simd,wasm] [--data-dir …] [--python /usr/bin/python3]
  *
  * How it stays honest on a shared, noisy machine:
@@ -18,7 +18,9 @@
  * - A pause after each turn lets the other side's idle BLAS threads stop spinning first.
  * - Both sides time the same thing: a training figure is the loop (minibatch gather, loss and
  *   gradients, SGD step) over the same number of iterations, batch 200, on the real preprocessed
- *   CIFAR-10 rows; the set-up (initial weights) is left out on both sides.
+ *   CIFAR-10 rows; the set-up (initial weights) is left out on both sides. The `fcnet` figures
+ *   (issue 18) are one Adam step of the notebook's 5-layer net, batch 100, with and without batch
+ *   norm, against peer_numpy.py's fcnet_step.
  * - Peak memory is that of a real `train --dataset cifar --model mlp` run (VmHWM), beside the
  *   peak memory of the peer script run as it is.
  */
@@ -38,6 +40,7 @@ import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
 import { createWorkspace } from '../src/models/buffers.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
+import { createOptimizer } from '../src/optim/rules.js';
 import { Batcher } from '../src/train/batch.js';
 import { accuracy } from '../src/models/evaluate.js';
 import { loadRunData, peakRssMB, type RunData } from '../src/train/run.js';
@@ -50,7 +53,7 @@ const { values } = parseArgs({
     python: { type: 'string', default: '/usr/bin/python3' },
     rounds: { type: 'string', default: '11' },
     'no-memory': { type: 'boolean', default: false },
-    only: { type: 'string', default: 'load,matmul,train,eval,memory' },
+    only: { type: 'string', default: 'load,matmul,train,fcnet,eval,memory' },
   },
 });
 const ROUNDS = Math.max(1, Number(values.rounds));
@@ -162,7 +165,7 @@ if (ONLY.has('load')) {
 // (run.ts inits the engine first): in shared memory for the threaded wasm engine, whose workers read
 // them in place; in plain memory on huge pages for the native engine (each engine's allocator, engine.alloc).
 const figureData = new Map<string, { soft: RunData; mlp: RunData }>();
-if (ONLY.has('train') || ONLY.has('eval')) {
+if (ONLY.has('train') || ONLY.has('fcnet') || ONLY.has('eval')) {
   for (const e of engines) {
     figureData.set(e.name, { soft: await loadRunData(cifarCfg('softmax'), { alloc: e.alloc }), mlp: await loadRunData(cifarCfg('mlp'), { alloc: e.alloc }) });
   }
@@ -242,6 +245,43 @@ for (const c of ONLY.has('train') ? CASES : []) {
   );
 }
 
+// ---- issue 18: FullyConnectedNets.ipynb's 5-layer net, one Adam step ----------------------------------------
+// 3072 → 100 ×4 → 10, batch 100 drawn with replacement, model.loss in train mode through a workspace
+// (affine → batch norm → ReLU per hidden layer; without norm the fused affine-ReLU), then Adam over
+// the trainable prefix of the parameters, as trainer.ts steps it. The peer's fcnet_step does the
+// same work in numpy (cs231n layers.py / optim.py; peer_numpy.py). The first step is untimed on both sides.
+const FCNET: { what: string; norm?: 'batchnorm' }[] = [
+  { what: 'fcnet 5-layer bn adam ms/step', norm: 'batchnorm' },
+  { what: 'fcnet 5-layer adam ms/step' },
+];
+const FCNET_STEPS = 40;
+for (const c of ONLY.has('fcnet') ? FCNET : []) {
+  await rounds(
+    c.what,
+    'ms',
+    (e) => {
+      const d = dataOf(e, 'mlp').data;
+      const rng = new Rng(0);
+      const model = createModel({ kind: 'mlp', inputDim: d.dim, hidden: [100, 100, 100, 100], numClasses: 10, ...(c.norm ? { normalization: c.norm } : {}) }, { initStd: 5e-2, reg: 1e-3, alloc: e.alloc }, rng);
+      const ws = createWorkspace(model.params, e.alloc);
+      const batcher = new Batcher(d.train, 100, 'replacement', e.alloc);
+      const trainable = ws.grads.flat.length;
+      const stepped = model.params.flat.subarray(0, trainable);
+      const opt = createOptimizer('adam', trainable);
+      const step = () => {
+        batcher.next(rng);
+        const { grads } = model.loss(batcher.X, batcher.y, ws);
+        opt.step(stepped, grads.flat, 1e-3);
+      };
+      step();
+      const t = performance.now();
+      for (let i = 0; i < FCNET_STEPS; i++) step();
+      return (performance.now() - t) / FCNET_STEPS;
+    },
+    peer ? async () => (await peer.ask({ op: 'fcnet_step', hidden: [100, 100, 100, 100], bs: 100, steps: FCNET_STEPS, norm: c.norm ?? 'none', rule: 'adam' })).ms_per_step : undefined,
+  );
+}
+
 // ---- a full pass over the training split (49,000 rows) -------------------------------------------------
 for (const [what, d, hidden, req] of [
   ['full-epoch eval, softmax (s)', 'soft', [], { op: 'eval', model: 'softmax' }],
@@ -312,6 +352,11 @@ const TARGETS: { what: string; side: string; max: number; label: string; of: 'ra
   ...['simd', 'wasm'].flatMap((side) =>
     ['softmax ms/iter', 'mlp 100 ms/iter', 'mlp 500 ms/iter'].map((what) => ({ what, side, max: 3, label: `≤ 3× numpy (${side === 'simd' ? 'the wasm fallback' : "TensorFlow.js's wasm backend"})`, of: 'ratio' as const })),
   ),
+  // issue 18: the 5-layer batch-norm Adam step (and the same without batch norm).
+  ...['fcnet 5-layer bn adam ms/step', 'fcnet 5-layer adam ms/step'].flatMap((what) => [
+    { what, side: 'openblas', max: 1, label: '≤ 1.0× numpy (issue 18)', of: 'ratio' as const },
+    { what, side: 'simd', max: 3, label: '≤ 3× numpy (issue 18, the wasm fallback)', of: 'ratio' as const },
+  ]),
   ...['openblas', 'simd', 'wasm'].map((side) => ({ what: 'peak RSS, CIFAR MLP 500 run (MB)', side, max: 1536, label: '≤ 1.5 GB', of: 'median' as const })),
 ];
 const checked = TARGETS.flatMap((t) => {

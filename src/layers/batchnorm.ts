@@ -252,7 +252,7 @@ export function batchnormBackwardAlt<T extends FloatArray>(dout: Mat<T>, cache: 
   const invStd = stats.data.subarray(2 * D, 3 * D);
 
   // Pass 1: dβ = Σ_i dout, dγ = Σ_i dout·x̂ (float64).
-  const s = float64Scratch(2 * D);
+  const s = float64Scratch(3 * D); // [Σ dout | Σ dout·x̂ | γ·invStd/N]
   s.fill(0, 0, 2 * D);
   for (let i = 0; i < N; i++) {
     const o = i * D;
@@ -264,11 +264,13 @@ export function batchnormBackwardAlt<T extends FloatArray>(dout: Mat<T>, cache: 
   for (let j = 0; j < D; j++) {
     dbeta.data[j] = s[j];
     dgamma.data[j] = s[D + j];
+    s[2 * D + j] = (g[j] * invStd[j]) / N; // once per column, not per element (the same number)
   }
   // Pass 2: dx = (γ·invStd/N)·(N·dout − dβ − x̂·dγ).
+  const dxd = dx.data;
   for (let i = 0; i < N; i++) {
     const o = i * D;
-    for (let j = 0; j < D; j++) dx.data[o + j] = ((g[j] * invStd[j]) / N) * (N * dd[o + j] - s[j] - xh[o + j] * s[D + j]);
+    for (let j = 0; j < D; j++) dxd[o + j] = s[2 * D + j] * (N * dd[o + j] - s[j] - xh[o + j] * s[D + j]);
   }
   return { dx, dgamma, dbeta };
 }
