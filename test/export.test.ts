@@ -22,6 +22,7 @@ import { readNpy } from '../src/data/npy.js';
 import { decodeSafetensors } from '../src/export/safetensors.js';
 import { initEngine } from '../src/linalg/engine.js';
 import { argmaxRows } from '../src/linalg/mat.js';
+import { modelFromCheckpoint } from '../src/models/index.js';
 import { viewsOf } from '../src/models/params.js';
 import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { scoreRows } from '../src/predict/predict.js';
@@ -47,7 +48,7 @@ async function compareOnnx(run: string, raw: RawDataset, onnxFile: string): Prom
   const ck = loadCheckpoint(path.join(run, 'best.ckpt'));
   await initEngine(E2E_BACKEND);
   const rows = await rowsOfCheckpoint(raw, 'test', ck.header, ck.mean, 'test');
-  const ours = scoreRows(ck, rows.X);
+  const ours = scoreRows(modelFromCheckpoint(ck), rows.X);
   const session = await ort.InferenceSession.create(onnxFile);
   const n = rows.n;
   const [hh, ww, cc] = ck.header.imageShape;
