@@ -7,24 +7,17 @@
  *   createModel     a fresh softmax classifier or MLP (models/index.ts)
  *   train           one run from a config, with event callbacks, into a run folder (train/run.ts)
  *   evaluate        a checkpoint's accuracy on a split, as `train eval` (cli/eval.ts)
- *   loadModel       a run folder or .ckpt file as a model ready to predict (runs/checkpoint.ts)
+ *   loadModel       a run folder or .ckpt file as a model ready to predict (predict/predict.ts)
  *   predict         class probabilities for rows of raw pixels, preprocessed as in training
+ *   predictImages   the same for PNG and JPEG files, as `train predict`
+ *   exportRun       a run as ONNX, safetensors or npy files, as `train export` (export/export.ts)
  *
  * Nothing here prints, except warnings when no onWarn is given. docs/library.md has the details.
  */
 import { type Config, checkPartial, resolveConfig } from './config/config.js';
-import { type BackendChoice, initEngine } from './linalg/engine.js';
-import type { Mat } from './linalg/mat.js';
-import { softmaxForward } from './layers/softmax.js';
-import { modelFromCheckpoint } from './models/index.js';
-import type { Model } from './models/model.js';
-import { predict as predictClasses } from './models/evaluate.js';
-import { featuresOfRows } from './data/features.js';
-import { featureRows } from './data/feature_data.js';
-import { preprocessRows, type Rows } from './data/split.js';
-import { type Checkpoint, loadCheckpoint } from './runs/checkpoint.js';
+import type { BackendChoice } from './linalg/engine.js';
 import type { KnnSummary, Summary } from './runs/summary.js';
-import { checkpointPath, evaluateCheckpoint } from './cli/eval.js';
+import { evaluateCheckpoint } from './cli/eval.js';
 import { type RunUi, runTraining, startRun } from './train/run.js';
 import { runKnn } from './train/knn_run.js';
 import type { EpochEvent, IterationEvent } from './train/trainer.js';
@@ -141,92 +134,24 @@ export async function evaluate(run: string, opts: EvaluateOptions = {}): Promise
 }
 
 // ---------------------------------------------------------------------------------------------
-// Using a trained model
+// Using a trained model: the code `npx train predict` runs (predict/predict.ts), rows of pixels
+// (predict) or image files (predictImages).
 
-/** A checkpoint, loaded, with what predicting needs. */
-export interface TrainedModel {
-  /** The .ckpt file it came from (a run folder's best.ckpt). */
-  file: string;
-  checkpoint: Checkpoint;
-  model: Model<Float32Array>;
-  /** Class names, in label order (MNIST: '0'…'9'; CIFAR-10: airplane … truck). */
-  classes: string[];
-  /** [height, width, channels] of the images it was trained on: a row of pixels is an image in that order (HWC). */
-  imageShape: [number, number, number];
-  /** Bytes a row of pixels has: height·width·channels (784 for MNIST, 3072 for CIFAR-10). */
-  pixelsPerRow: number;
-}
+export {
+  loadModel,
+  predict,
+  predictImages,
+  preprocessPixels,
+  type TrainedModel,
+  type Prediction,
+  type ClassProbability,
+  type ImagePrediction,
+  type PredictResult,
+  type PredictOptions,
+} from './predict/predict.js';
 
-/**
- * Load a run folder (its best.ckpt) or a .ckpt file for predicting. Starts the matmul engine
- * `backend` (default auto), which predict uses. Throws CheckpointError on a damaged file.
- */
-export async function loadModel(run: string, opts: { backend?: BackendChoice } = {}): Promise<TrainedModel> {
-  const file = checkpointPath(run);
-  const checkpoint = loadCheckpoint(file);
-  await initEngine(opts.backend ?? 'auto');
-  const h = checkpoint.header;
-  return { file, checkpoint, model: modelFromCheckpoint(checkpoint), classes: h.classes, imageShape: h.imageShape, pixelsPerRow: h.meanLength };
-}
+// ---------------------------------------------------------------------------------------------
+// Export to ONNX / safetensors / npy, as `npx train export` (export/export.ts).
 
-/** One row's prediction. */
-export interface Prediction {
-  /** The predicted label (the class with the highest score, as `evaluate` counts it). */
-  label: number;
-  /** Its class name. */
-  className: string;
-  /** Softmax of the model's scores, one per class (for an SVM-loss model these are softmax-normalised scores, not calibrated probabilities). */
-  probabilities: Float32Array;
-  /** The `top` most probable classes, most probable first. */
-  top: { label: number; className: string; probability: number }[];
-}
-
-/**
- * The model's input rows for `n` rows of raw pixels, preprocessed exactly as in training: the
- * training mean image subtracted and the scale applied (or, for a features model, HOG + hue
- * features normalised by the training mean and std), and the bias column where the model has one.
- */
-export function preprocessPixels(m: TrainedModel, pixels: Uint8Array): Rows {
-  const h = m.checkpoint.header;
-  const per = m.pixelsPerRow;
-  if (pixels.length === 0 || pixels.length % per !== 0) {
-    throw new RangeError(`predict: got ${pixels.length} bytes of pixels; ${m.file} takes rows of ${per} bytes (${m.imageShape.join('×')} images, HWC order), so a multiple of ${per}`);
-  }
-  const n = pixels.length / per;
-  const labels = new Uint8Array(n); // unknown; the rows' y is not used
-  const f = h.preprocess.features;
-  if (f) {
-    const feats = featuresOfRows(pixels, 0, n, m.imageShape, { hueBins: f.hueBins });
-    return featureRows(feats, labels, 0, n, m.checkpoint.mean, f.std, h.preprocess.bias);
-  }
-  return preprocessRows({ x: pixels, y: labels, n }, 0, n, m.checkpoint.mean, h.preprocess, per + (h.preprocess.bias ? 1 : 0));
-}
-
-/**
- * Predict rows of raw pixels: `pixels` holds one or more images of `m.imageShape` back to back,
- * bytes 0-255 in HWC order, as a dataset's rows are (`dataset.test.x`). Returns one Prediction
- * a row. (Image files: `npx train predict`; its library function joins this one.)
- */
-export function predict(m: TrainedModel, pixels: Uint8Array, opts: { top?: number } = {}): Prediction[] {
-  const rows = preprocessPixels(m, pixels);
-  const labels = predictClasses(m.model, rows.X);
-  const scores = m.model.loss(rows.X) as Mat<Float32Array>;
-  const p = softmaxForward(scores).out;
-  const C = p.cols;
-  const k = Math.max(1, Math.min(C, Math.floor(opts.top ?? 3)));
-  const out: Prediction[] = [];
-  for (let i = 0; i < rows.n; i++) {
-    const probabilities = p.data.slice(i * C, (i + 1) * C);
-    const order = Array.from({ length: C }, (_, j) => j).sort((a, b) => probabilities[b] - probabilities[a] || a - b);
-    const label = labels[i];
-    out.push({
-      label,
-      className: m.classes[label],
-      probabilities,
-      top: order.slice(0, k).map((j) => ({ label: j, className: m.classes[j], probability: probabilities[j] })),
-    });
-  }
-  return out;
-}
-
-// Export to ONNX / safetensors / npy: E's `npx train export` adds its library function here at merge.
+export { exportRun, EXPORT_FORMATS, type ExportFormat, type ExportResult } from './export/export.js';
+export { ExportError } from './export/plan.js';

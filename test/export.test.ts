@@ -2,7 +2,8 @@
  * `train export` end to end. ONNX: the exported model, run by the real onnxruntime-node on the
  * raw test pixels, predicts the classes `eval`'s code path predicts on ≥ 99.9% of the 10,000 MNIST
  * test rows, with probabilities within 1e-5 of this project's (layers/softmax.ts on the model's
- * float32 scores), for a softmax and an MLP run; also for a HOG + hue features run, whose model
+ * float32 scores), for a softmax and an MLP run, a batch norm + dropout MLP and a layer norm MLP;
+ * also for a HOG + hue features run, whose model
  * takes the float64 features. safetensors and npy: the arrays read back are the checkpoint's,
  * bit for bit. A knn run is refused with the reason.
  */
@@ -21,6 +22,7 @@ import { readNpy } from '../src/data/npy.js';
 import { decodeSafetensors } from '../src/export/safetensors.js';
 import { initEngine } from '../src/linalg/engine.js';
 import { argmaxRows } from '../src/linalg/mat.js';
+import { modelFromCheckpoint } from '../src/models/index.js';
 import { viewsOf } from '../src/models/params.js';
 import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { scoreRows } from '../src/predict/predict.js';
@@ -46,7 +48,7 @@ async function compareOnnx(run: string, raw: RawDataset, onnxFile: string): Prom
   const ck = loadCheckpoint(path.join(run, 'best.ckpt'));
   await initEngine(E2E_BACKEND);
   const rows = await rowsOfCheckpoint(raw, 'test', ck.header, ck.mean, 'test');
-  const ours = scoreRows(ck, rows.X);
+  const ours = scoreRows(modelFromCheckpoint(ck), rows.X);
   const session = await ort.InferenceSession.create(onnxFile);
   const n = rows.n;
   const [hh, ww, cc] = ck.header.imageShape;
@@ -88,6 +90,45 @@ test('ONNX export of an MNIST softmax and an MLP run: onnxruntime on raw pixels 
     const pred = argmaxRows({ rows: 10000, cols: 10, data: out.scores.data as Float32Array });
     const acc = pred.filter((k, i) => k === raw.test.y[i]).length / 10000;
     assert.ok(Math.abs(acc - evalAcc) <= 0.001, `${config}: onnx accuracy ${acc}, eval ${evalAcc}`);
+  }
+});
+
+test('ONNX export of a batch norm + dropout MLP and a layer norm MLP (two hidden layers each): BatchNormalization with the running statistics, LayerNormalization, no dropout; agrees with eval as above', async () => {
+  const raw = await loadDataset('mnist');
+  const split = ['--num-train', '3000', '--num-val', '500', '--num-test', 'all', '--num-dev', '100', '--epochs', '2', '--hidden', '64,32'];
+  const cases: [string, string[], string[]][] = [
+    ['batchnorm + dropout 0.7', ['--normalization', 'batchnorm', '--dropout-keep', '0.7', '--lr', '0.1'], ['BatchNormalization', 'BatchNormalization']],
+    ['layernorm', ['--normalization', 'layernorm', '--lr', '0.1'], ['LayerNormalization', 'LayerNormalization']],
+  ];
+  for (const [what, flags, normOps] of cases) {
+    const run = trainRun(['--config', 'configs/mnist-mlp.json', ...split, ...flags]);
+    const r = train(['export', run, '--format', 'onnx']);
+    assert.equal(r.code, 0, r.err);
+    const file = path.join(run, 'export', 'model.onnx');
+    const { n, agree, maxDiff } = await compareOnnx(run, raw, file);
+    assert.equal(n, 10000);
+    assert.ok(agree / n >= 0.999, `${what}: ${agree} of ${n} rows agree`);
+    assert.ok(maxDiff <= 1e-5, `${what}: probabilities differ by up to ${maxDiff}`);
+    console.log(`${what}: ${agree}/${n} rows agree, max |Δp| ${maxDiff.toExponential(2)}`);
+    // The graph has the norm ops and no Dropout node.
+    const { default: onnxProto } = await import('onnx-proto');
+    const ops = onnxProto.onnx.ModelProto.decode(fs.readFileSync(file)).graph!.node!.map((nd) => nd.opType!);
+    assert.deepEqual(ops.filter((o) => /Normalization|Dropout/.test(o)), normOps, what);
+    // eval's accuracy is the ONNX model's, to its 4 printed decimals.
+    const e = train(['eval', run, '--backend', E2E_BACKEND]);
+    const evalAcc = Number(/test accuracy: ([\d.]+)/.exec(e.out)![1]);
+    const session = await ort.InferenceSession.create(file);
+    const out = await session.run({ pixels: new ort.Tensor('float32', Float32Array.from(raw.test.x), [10000, 28, 28, 1]) });
+    const pred = argmaxRows({ rows: 10000, cols: 10, data: out.scores.data as Float32Array });
+    const acc = pred.filter((k, i) => k === raw.test.y[i]).length / 10000;
+    assert.ok(Math.abs(acc - evalAcc) <= 0.001, `${what}: onnx accuracy ${acc}, eval ${evalAcc}`);
+    // safetensors carries the norm parameters and the running statistics under their checkpoint names.
+    const ck = loadCheckpoint(path.join(run, 'best.ckpt'));
+    assert.equal(train(['export', run, '--format', 'safetensors']).code, 0);
+    const { tensors } = decodeSafetensors(fs.readFileSync(path.join(run, 'export', 'model.safetensors')));
+    assert.deepEqual(tensors.map((t) => t.name), [...ck.header.params.map((p) => p.name), 'mean']);
+    assert.ok(tensors.some((t) => t.name === 'gamma2'), what);
+    assert.equal(tensors.some((t) => t.name === 'running_var2'), what.startsWith('batchnorm'));
   }
 });
 
@@ -154,6 +195,19 @@ test('safetensors and npy exports hold the checkpoint parameters bit for bit und
     assert.deepEqual(a.data, views[p.name].data);
   }
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')).classes, JSON.stringify(ck.header.classes));
+});
+
+test('the ONNX plan refuses a model it would export wrongly: an unknown model key, or a parameter no step uses', async () => {
+  const { planOf, ExportError } = await import('../src/export/plan.js');
+  const run = trainRun(['--config', 'configs/mnist-mlp.json', '--hidden', '12,7', '--normalization', 'batchnorm', '--num-train', '500', '--num-val', '100', '--num-test', '100', '--num-dev', '50', '--iterations', '5']);
+  const ck = loadCheckpoint(path.join(run, 'best.ckpt'));
+  assert.equal(planOf(ck).steps.filter((s) => s.op === 'batchnorm').length, 2);
+  const withModel = (model: object) => ({ ...ck, header: { ...ck.header, model: model as typeof ck.header.model } });
+  // A checkpoint of a later layer kind (a key this exporter does not know) …
+  assert.throws(() => planOf(withModel({ ...ck.header.model, residual: true })), (e: Error) => e instanceof ExportError && /its residual is not known to the exporter/.test(e.message));
+  // … and one whose batch norm the plan would skip (the spec without its normalization): never silently without them.
+  const { normalization: _n, ...plain } = ck.header.model;
+  assert.throws(() => planOf(withModel(plain)), (e: Error) => e instanceof ExportError && /would leave out its gamma1, beta1, gamma2, beta2, running_mean1, running_var1, running_mean2, running_var2/.test(e.message));
 });
 
 test('export refuses a knn run (no weights), a folder without a checkpoint and an unknown format, in one line each', () => {

@@ -18,7 +18,7 @@ import { modelFromCheckpoint } from '../src/models/index.js';
 import { predict } from '../src/models/evaluate.js';
 import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { decodeImageFile, pngOfRow } from '../src/predict/image.js';
-import { predictImages, type PredictResult } from '../src/predict/predict.js';
+import { loadModel, predict as predictPixels, predictImages, type PredictResult } from '../src/predict/predict.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,19 +67,21 @@ test('MNIST: the test split written as PNGs and predicted back (train predict --
   assert.equal(out.predictions.length, n);
   assert.deepEqual(out.imageShape, [28, 28, 1]);
   const { pred, evalAcc } = await evalPredictions(run, raw, n);
-  const got = out.predictions.map((p) => p.top[0].index);
+  const got = out.predictions.map((p) => p.label);
   assert.deepEqual(got, pred);
   const acc = got.filter((k, i) => k === raw.test.y[i]).length / n;
   assert.equal(acc.toFixed(4), evalAcc.toFixed(4));
   for (const p of out.predictions) {
     assert.equal(p.top.length, 3);
-    assert.ok(p.top[0].probability! >= p.top[1].probability! && p.top[1].probability! >= p.top[2].probability!);
-    assert.equal(p.top[0].label, out.classes[p.top[0].index]);
+    assert.ok(p.top[0].probability >= p.top[1].probability && p.top[1].probability >= p.top[2].probability);
+    assert.equal(p.top[0].label, p.label);
+    assert.equal(p.className, out.classes[p.label]);
+    assert.equal(p.top[0].className, out.classes[p.top[0].label]);
   }
   // The readable form: one line per image, `file: label p, label p, label p`.
   const lines = train(['predict', run, path.join(pngs, 't0000.png'), path.join(pngs, 't0001.png'), '--backend', E2E_BACKEND]);
   assert.equal(lines.code, 0, lines.err);
-  const want = out.predictions.slice(0, 2).map((p) => `${p.file}: ${p.top.map((c) => `${c.label} ${c.probability!.toFixed(3)}`).join(', ')}`);
+  const want = out.predictions.slice(0, 2).map((p) => `${p.file}: ${p.top.map((c) => `${c.className} ${c.probability.toFixed(3)}`).join(', ')}`);
   assert.deepEqual(lines.out.trim().split('\n'), want);
   assert.match(lines.err, /checkpoint: .*best\.ckpt \(mnist, 28×28 grey\)/);
 
@@ -140,8 +142,13 @@ test('CIFAR-10 layout: RGB PNGs and a HOG + hue features run predicted back get 
     const r = await predictImages(run, fs.readdirSync(pngs).sort().map((f) => path.join(pngs, f)), { backend: E2E_BACKEND, top: 10 });
     assert.deepEqual(r.imageShape, [32, 32, 3]);
     const { pred } = await evalPredictions(run, raw, 100);
-    assert.deepEqual(r.predictions.map((p) => p.top[0].index), pred, extra.join(' '));
-    for (const p of r.predictions) assert.ok(Math.abs(p.top.reduce((s, c) => s + c.probability!, 0) - 1) < 1e-5);
+    assert.deepEqual(r.predictions.map((p) => p.label), pred, extra.join(' '));
+    for (const p of r.predictions) assert.ok(Math.abs(p.top.reduce((s, c) => s + c.probability, 0) - 1) < 1e-5);
+    // The library's predict on the same rows of pixels is the same code: the same top lists, bit for bit.
+    const m = await loadModel(run, { backend: E2E_BACKEND });
+    const rows = predictPixels(m, raw.test.x.subarray(0, 100 * m.pixelsPerRow), { top: 10 });
+    assert.equal(m.pixelsPerRow, 3072);
+    assert.deepEqual(rows.map((p) => p.top), r.predictions.map((p) => p.top), extra.join(' '));
   }
 });
 

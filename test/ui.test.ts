@@ -48,3 +48,26 @@ test('the bar keeps its ETA across epoch lines and shows epoch k/N, it/s and the
   assert.ok(Number(m![2]) <= 100);
   ui.endTraining();
 });
+
+test('a process that exits with the bar up (a second Ctrl-C quits at once) clears the bar and gives back the cursor and line wrap', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const path = await import('node:path');
+  const { fileURLToPath, pathToFileURL } = await import('node:url');
+  const ui = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'ui.ts')).href;
+  // The child's stdout is a pipe: a TTY-like stream writes the bar to it, as a terminal would get it.
+  const child = `import * as fs from 'node:fs';
+    const { createUi } = await import(${JSON.stringify(ui)});
+    const s = { isTTY: true, columns: 100, write: (c) => (fs.writeSync(1, String(c)), true), on: () => s, once: () => s, removeListener: () => s, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
+    const ui = createUi({ tty: true, logEvery: 0, out: s, err: s });
+    ui.startTraining(100, 10);
+    ui.iteration({ it: 1, epoch: 0, loss: 2.3, lr: 0.1 });
+    ui.notice('stopping after this step (Ctrl-C; again to quit at once)');
+    ui.iteration({ it: 2, epoch: 0, loss: 2.2, lr: 0.1 });
+    process.exit(130);`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], { encoding: 'utf8' });
+  assert.equal(r.status, 130, r.stderr);
+  const after = r.stdout.slice(r.stdout.indexOf('stopping after this step'));
+  assert.match(after, /\x1b\[\?25l/, 'the bar came back below the message, hiding the cursor');
+  // Its last words: cursor shown (?25h), wrap on (?7h), back to the bar's start, line cleared; nothing after.
+  assert.ok(after.endsWith('\x1b[?25h\x1b[?7h\x1b8\x1b[1G\x1b[2K'), JSON.stringify(after.slice(-80)));
+});

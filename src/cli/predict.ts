@@ -16,9 +16,9 @@ export interface PredictArgs {
   backend: BackendChoice;
 }
 
-/** One readable line per image: `file: cat 0.712, dog 0.201, frog 0.041`. */
+/** One readable line per image: `file: cat 0.712, dog 0.201, frog 0.041` (an SVM run: `cat (score 2.310)`). */
 export function predictionLines(r: PredictResult): string[] {
-  return r.predictions.map((p) => `${p.file}: ${p.top.map((c) => `${c.label} ${c.probability !== undefined ? c.probability.toFixed(3) : `(score ${c.score.toFixed(3)})`}`).join(', ')}`);
+  return r.predictions.map((p) => `${p.file}: ${p.top.map((c) => `${c.className} ${r.loss !== 'svm' ? c.probability.toFixed(3) : `(score ${c.score.toFixed(3)})`}`).join(', ')}`);
 }
 
 export async function predictCommand(args: PredictArgs): Promise<void> {

@@ -85,6 +85,14 @@ export function liveBar(out: NodeJS.WriteStream, total: number, text: (width: nu
     return b;
   };
   let bar = make();
+  // A process that exits while the bar is up (a second Ctrl-C quits at once, from the signal
+  // handler) clears it and gives the terminal back its cursor and line wrap, which the bar hides
+  // and turns off: no stale bar under the messages, and the shell prompt on a clean line.
+  let up = true;
+  const onExit = () => {
+    if (up) bar.stop();
+  };
+  process.on('exit', onExit);
   return {
     update: (v: number) => {
       value = v;
@@ -96,7 +104,11 @@ export function liveBar(out: NodeJS.WriteStream, total: number, text: (width: nu
       stream.write(s + '\n');
       bar = make();
     },
-    stop: () => bar.stop(),
+    stop: () => {
+      up = false;
+      bar.stop();
+      process.off('exit', onExit);
+    },
   };
 }
 

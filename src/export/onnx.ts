@@ -6,6 +6,8 @@
  *            channels: MNIST (N,28,28,1), CIFAR-10 (N,32,32,3) in RGB order); a features run
  *            takes features (N,F) float64 instead
  *   outputs  probabilities (N,C) float32 (softmax loss) and scores (N,C) float32 (always)
+ *   layers   MatMul + Add per affine step, BatchNormalization (test mode, the running statistics)
+ *            or LayerNormalization (last axis) where the MLP has them, Relu, Softmax
  *
  * The metadata (metadata_props) names the classes (JSON list), the dataset, the input layout and
  * the checkpoint's epoch and val accuracy.
@@ -34,6 +36,7 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): P
 }
 
 const intAttr = (name: string, i: number): P.IAttributeProto => ({ name, type: A.INT, i });
+const floatAttr = (name: string, f: number): P.IAttributeProto => ({ name, type: A.FLOAT, f });
 
 /** The ONNX ModelProto bytes of `plan`; `meta` becomes metadata_props. */
 export function onnxOfPlan(plan: ExportPlan, meta: Record<string, string>, docString: string): Uint8Array {
@@ -73,6 +76,14 @@ export function onnxOfPlan(plan: ExportPlan, meta: Record<string, string>, docSt
       x = node('MatMul', [x, s.W.name], 'matmul');
       x = node('Add', [x, s.b.name], 'affine');
       scores = x;
+    } else if (s.op === 'batchnorm') {
+      // Test mode (training_mode 0): Y = scale·(X − mean)/√(var + epsilon) + B over the columns of (N,H).
+      for (const m of [s.gamma, s.beta, s.mean, s.variance]) inits.push(tensor(m.name, [m.cols], m.data));
+      x = node('BatchNormalization', [x, s.gamma.name, s.beta.name, s.mean.name, s.variance.name], 'batchnorm', [floatAttr('epsilon', s.eps)]);
+    } else if (s.op === 'layernorm') {
+      // Along the last axis, statistics in float32 (stash_type 1).
+      for (const m of [s.gamma, s.beta]) inits.push(tensor(m.name, [m.cols], m.data));
+      x = node('LayerNormalization', [x, s.gamma.name, s.beta.name], 'layernorm', [intAttr('axis', -1), floatAttr('epsilon', s.eps), intAttr('stash_type', 1)]);
     } else if (s.op === 'relu') {
       x = node('Relu', [x], 'relu');
     } else if (s.op === 'softmax') {

@@ -1,6 +1,12 @@
 /**
- * Predict the class of images of one's own with a trained run (`train predict`): each image is
- * decoded and sized to the model's input (predict/image.ts), preprocessed exactly as training
+ * Predicting with a trained run, one code path for the library and the CLI:
+ *
+ *   loadModel       a run folder (its best.ckpt) or .ckpt file, ready to predict
+ *   preprocessPixels  rows of raw pixels → the model's input rows, as training made them
+ *   predict         rows of raw pixels → per row the label, class name, probabilities, top k
+ *   predictImages   image files → decoded (predict/image.ts), then predict (`train predict`)
+ *
+ * Every pixel row is preprocessed exactly as training
  * preprocessed its rows, from the checkpoint (data/split.ts preprocessRows: (pixels − the train
  * mean image)·scale and the bias column; for a features run data/features.ts's HOG + hue features,
  * then (f − mean)/std as data/feature_data.ts featureRows), scored by the model, and turned into
@@ -8,41 +14,141 @@
  * probabilities: its predictions carry scores only.
  */
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
-import type { Mat } from '../linalg/mat.js';
+import { argmaxRows, type Mat } from '../linalg/mat.js';
 import { softmaxForward } from '../layers/softmax.js';
 import { featureRows } from '../data/feature_data.js';
 import { featuresOfRows } from '../data/features.js';
 import { preprocessRows, type Rows } from '../data/split.js';
 import { modelFromCheckpoint } from '../models/index.js';
 import { lossOf } from '../models/loss.js';
+import type { Model } from '../models/model.js';
 import type { Checkpoint } from '../runs/checkpoint.js';
 import { type DecodedImage, decodeImageFile } from './image.js';
 import { loadTrainedRun } from './trained.js';
+
+/** A checkpoint, loaded, with what predicting needs. */
+export interface TrainedModel {
+  /** The .ckpt file it came from (a run folder's best.ckpt). */
+  file: string;
+  checkpoint: Checkpoint;
+  model: Model<Float32Array>;
+  /** Class names, in label order (MNIST: '0'…'9'; CIFAR-10: airplane … truck). */
+  classes: string[];
+  /** [height, width, channels] of the images it was trained on: a row of pixels is an image in that order (HWC). */
+  imageShape: [number, number, number];
+  /** Bytes a row of pixels has: height·width·channels (784 for MNIST, 3072 for CIFAR-10). */
+  pixelsPerRow: number;
+}
+
+/**
+ * Load a run folder (its best.ckpt) or a .ckpt file for predicting. Starts the matmul engine
+ * `backend` (default auto), which predict uses. Throws CheckpointError on a damaged file or a
+ * folder without a checkpoint, ConfigError for a kNN run (it has no trained weights).
+ */
+export async function loadModel(run: string, opts: { backend?: BackendChoice } = {}): Promise<TrainedModel> {
+  const { file, ck } = loadTrainedRun(run, 'predict with');
+  await initEngine(opts.backend ?? 'auto');
+  const h = ck.header;
+  return { file, checkpoint: ck, model: modelFromCheckpoint(ck), classes: h.classes, imageShape: h.imageShape, pixelsPerRow: h.imageShape[0] * h.imageShape[1] * h.imageShape[2] };
+}
+
+/** One class of a prediction's top list. */
+export interface ClassProbability {
+  /** The class index. */
+  label: number;
+  className: string;
+  /** Its softmax probability. */
+  probability: number;
+  /** The model's score for it (for an SVM run, the margin score). */
+  score: number;
+}
+
+/** One row's prediction. */
+export interface Prediction {
+  /** The predicted label (the class with the highest score, as `evaluate` counts it). */
+  label: number;
+  /** Its class name. */
+  className: string;
+  /** Softmax of the model's scores, one per class (for an SVM-loss model these are softmax-normalised scores, not calibrated probabilities). */
+  probabilities: Float32Array;
+  /** The model's scores, one per class. */
+  scores: Float32Array;
+  /** The `top` best classes, best first. */
+  top: ClassProbability[];
+}
+
+/**
+ * The model's input rows for rows of raw pixels, preprocessed exactly as in training: the
+ * training mean image subtracted and the scale applied (or, for a features model, HOG + hue
+ * features normalised by the training mean and std), and the bias column where the model has one.
+ */
+export function preprocessPixels(m: TrainedModel, pixels: Uint8Array): Rows {
+  const h = m.checkpoint.header;
+  const per = m.pixelsPerRow;
+  if (pixels.length === 0 || pixels.length % per !== 0) {
+    throw new RangeError(`predict: got ${pixels.length} bytes of pixels; ${m.file} takes rows of ${per} bytes (${m.imageShape.join('×')} images, HWC order), so a multiple of ${per}`);
+  }
+  const n = pixels.length / per;
+  const labels = new Uint8Array(n); // unknown; the rows' y is not used
+  const f = h.preprocess.features;
+  if (f) return featureRows(featuresOfRows(pixels, 0, n, m.imageShape, { hueBins: f.hueBins }), labels, 0, n, m.checkpoint.mean, f.std, h.preprocess.bias);
+  return preprocessRows({ x: pixels, y: labels, n }, 0, n, m.checkpoint.mean, h.preprocess, h.meanLength + (h.preprocess.bias ? 1 : 0));
+}
+
+/** Scores (N,C) of `model` on preprocessed rows, and their softmax. */
+export function scoreRows(model: Model<Float32Array>, X: Mat<Float32Array>): { scores: Mat<Float32Array>; probabilities: Mat<Float32Array> } {
+  const scores = model.loss(X);
+  return { scores, probabilities: softmaxForward(scores).out };
+}
+
+/**
+ * Predict rows of raw pixels: `pixels` holds one or more images of `m.imageShape` back to back,
+ * bytes 0-255 in HWC order, as a dataset's rows are (`dataset.test.x`). One Prediction a row;
+ * `top` (default 3) classes each, by score.
+ */
+export function predict(m: TrainedModel, pixels: Uint8Array, opts: { top?: number } = {}): Prediction[] {
+  const C = m.classes.length;
+  const k = opts.top ?? 3;
+  if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`predict: top must be a whole number ≥ 1, got ${opts.top}`);
+  const rows = preprocessPixels(m, pixels);
+  const { scores, probabilities: p } = scoreRows(m.model, rows.X);
+  const labels = argmaxRows(scores);
+  const out: Prediction[] = [];
+  for (let i = 0; i < rows.n; i++) {
+    const s = scores.data.slice(i * C, (i + 1) * C);
+    const probabilities = p.data.slice(i * C, (i + 1) * C);
+    const order = Array.from({ length: C }, (_, j) => j).sort((a, b) => s[b] - s[a] || a - b);
+    const label = labels[i];
+    out.push({
+      label,
+      className: m.classes[label],
+      probabilities,
+      scores: s,
+      top: order.slice(0, Math.min(k, C)).map((j) => ({ label: j, className: m.classes[j], probability: probabilities[j], score: s[j] })),
+    });
+  }
+  return out;
+}
 
 export interface PredictOptions {
   /** How many classes to list per image (default 3; at most the number of classes). */
   top?: number;
   /** Invert grey values (255 − v) after decoding: for dark digits on light paper given to an MNIST model. */
   invert?: boolean;
-  /** Matmul engine (default auto). */
+  /** Matmul engine (default auto), when `run` is a path. */
   backend?: BackendChoice;
 }
 
-export interface ClassScore {
-  index: number;
-  label: string;
-  /** Softmax probability (softmax runs); absent for an SVM run. */
-  probability?: number;
-  score: number;
-}
-
+/** One image's prediction: predict's label, class name and top list (no per-class arrays), and the file. */
 export interface ImagePrediction {
   file: string;
   /** The image's own size, before crop and resize. */
   width: number;
   height: number;
+  label: number;
+  className: string;
   /** The best `top` classes, best first. */
-  top: ClassScore[];
+  top: ClassProbability[];
   /** Set for an MNIST model given an image with a light border, not inverted: it is probably dark on light. */
   hint?: string;
 }
@@ -52,60 +158,34 @@ export interface PredictResult {
   dataset: string;
   /** The model's input image [height, width, channels]. */
   imageShape: [number, number, number];
-  /** softmax: top lists probabilities; svm: scores only. */
+  /** softmax, or svm: the probabilities are then softmax-normalised margins, and the CLI prints scores. */
   loss: 'softmax' | 'svm';
   classes: string[];
   predictions: ImagePrediction[];
 }
 
-/** The rows a checkpoint's model takes for images `pixels` (n rows of HWC bytes), preprocessed as training did. */
-export function rowsOfImages(ck: Checkpoint, pixels: Uint8Array, n: number): Rows {
-  const h = ck.header;
-  const y = new Uint8Array(n);
-  const f = h.preprocess.features;
-  if (!f) return preprocessRows({ x: pixels, y, n }, 0, n, ck.mean, h.preprocess, h.meanLength + (h.preprocess.bias ? 1 : 0));
-  const feats = featuresOfRows(pixels, 0, n, h.imageShape, { hueBins: f.hueBins });
-  return featureRows(feats, y, 0, n, ck.mean, f.std, h.preprocess.bias);
-}
-
-/** Scores (N,C) of a checkpoint's model on preprocessed rows, and the softmax probabilities unless it is an SVM. */
-export function scoreRows(ck: Checkpoint, X: Mat<Float32Array>): { scores: Mat<Float32Array>; probabilities: Mat<Float32Array> | null } {
-  const scores = modelFromCheckpoint(ck).loss(X);
-  const probabilities = lossOf(ck.header.model) === 'svm' ? null : softmaxForward(scores).out;
-  return { scores, probabilities };
-}
-
-/** Predict each image of `files` with the run (folder or .ckpt) `run`. */
-export async function predictImages(run: string, files: readonly string[], opts: PredictOptions = {}): Promise<PredictResult> {
-  const { file: checkpoint, ck } = loadTrainedRun(run, 'predict with');
-  const h = ck.header;
-  const C = h.classes.length;
-  const top = Math.min(opts.top ?? 3, C);
-  if (!(Number.isInteger(top) && top >= 1)) throw new Error(`predictImages: top must be a whole number ≥ 1, got ${opts.top}`);
-  await initEngine(opts.backend ?? 'auto');
-  const px = h.imageShape[0] * h.imageShape[1] * h.imageShape[2];
+/** Predict each image file (PNG or JPEG) of `files` with `run`: a run folder or .ckpt file, or a loaded model. */
+export async function predictImages(run: string | TrainedModel, files: readonly string[], opts: PredictOptions = {}): Promise<PredictResult> {
+  const m = typeof run === 'string' ? await loadModel(run, { backend: opts.backend }) : run;
+  const h = m.checkpoint.header;
+  const top = Math.min(opts.top ?? 3, m.classes.length);
+  if (!(Number.isInteger(top) && top >= 1)) throw new RangeError(`predictImages: top must be a whole number ≥ 1, got ${opts.top}`);
+  const px = m.pixelsPerRow;
   const pixels = new Uint8Array(files.length * px);
   const decoded: DecodedImage[] = [];
   for (let i = 0; i < files.length; i++) {
-    const d = await decodeImageFile(files[i], h.imageShape, { invert: opts.invert });
+    const d = await decodeImageFile(files[i], m.imageShape, { invert: opts.invert });
     pixels.set(d.pixels, i * px);
     decoded.push(d);
   }
-  const rows = rowsOfImages(ck, pixels, files.length);
-  const { scores, probabilities } = scoreRows(ck, rows.X);
+  const preds = files.length > 0 ? predict(m, pixels, { top }) : [];
   const predictions = files.map((file, i): ImagePrediction => {
-    const order = Array.from({ length: C }, (_, k) => k).sort((a, b) => scores.data[i * C + b] - scores.data[i * C + a] || a - b);
-    const best: ClassScore[] = order.slice(0, top).map((k) => ({
-      index: k,
-      label: h.classes[k],
-      ...(probabilities ? { probability: probabilities.data[i * C + k] } : {}),
-      score: scores.data[i * C + k],
-    }));
-    const p: ImagePrediction = { file, width: decoded[i].width, height: decoded[i].height, top: best };
-    if (h.imageShape[2] === 1 && !opts.invert && decoded[i].borderMean > 127) {
+    const { label, className, top: best } = preds[i];
+    const p: ImagePrediction = { file, width: decoded[i].width, height: decoded[i].height, label, className, top: best };
+    if (m.imageShape[2] === 1 && !opts.invert && decoded[i].borderMean > 127) {
       p.hint = `its border is light (mean grey ${decoded[i].borderMean.toFixed(0)}); MNIST digits are white on black: for a dark digit on light paper pass --invert`;
     }
     return p;
   });
-  return { checkpoint, dataset: h.dataset, imageShape: h.imageShape, loss: lossOf(h.model), classes: h.classes, predictions };
+  return { checkpoint: m.file, dataset: h.dataset, imageShape: m.imageShape, loss: lossOf(h.model), classes: m.classes, predictions };
 }

@@ -8,7 +8,10 @@
  *   - the install needed no TypeScript or tsx, and built the OpenBLAS addon or said why not;
  *   - datasets go to $XDG_CACHE_HOME/tsnn-trainer, else ~/.cache/tsnn-trainer, or to --data-root /
  *     TSNN_DATA_ROOT (a tiny CIFAR-10 archive is unpacked there);
- *   - an ESM program imports the library by package name, trains, predicts and evaluates, and
+ *   - `npx tsnn-trainer predict <run> img.png --json` on a PNG of a real MNIST test row gives the
+ *     class eval's code path gives that row;
+ *   - an ESM program imports the library by package name, trains, predicts (pixel rows and a PNG
+ *     with predictImages), exports the run to ONNX with exportRun and evaluates, and
  *     tsc resolves the package's types (and rejects a wrong call, so they are not `any`), and
  *     type-checks every TypeScript example of the README and docs/library.md.
  * About a minute, most of it npm pack (tsc) and npm install (the addon's compile).
@@ -23,6 +26,14 @@ import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { CIFAR_PIXELS, encodeCifarBatch } from '../../src/data/cifar.js';
 import { CIFAR_DIR_NAME } from '../../src/data/archive.js';
+import { loadDataset } from '../../src/data/datasets.js';
+import { rowsOfCheckpoint } from '../../src/data/feature_data.js';
+import { initEngine } from '../../src/linalg/engine.js';
+import { modelFromCheckpoint } from '../../src/models/index.js';
+import { predict as evalPredict } from '../../src/models/evaluate.js';
+import { pngOfRow } from '../../src/predict/image.js';
+import { loadCheckpoint } from '../../src/runs/checkpoint.js';
+import { E2E_BACKEND } from '../helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnn-package-'));
@@ -54,6 +65,18 @@ const npx = (args: string[], env?: NodeJS.ProcessEnv) => run('npx', ['--offline'
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 
 let tarball = '';
+/** The run folder `npx tsnn-trainer` trained (relative to APP), for the predict test. */
+let cliRun = '';
+
+/** MNIST test row `i` as a PNG file, and the class eval's code path (rowsOfCheckpoint + the model's argmax) gives it under `runDir`'s best.ckpt. */
+async function testRowPng(runDir: string, i: number, file: string): Promise<number> {
+  const raw = await loadDataset('mnist');
+  fs.writeFileSync(file, await pngOfRow(raw.test.x.subarray(i * raw.dim, (i + 1) * raw.dim), raw.imageShape));
+  const ck = loadCheckpoint(path.join(runDir, 'best.ckpt'));
+  await initEngine(E2E_BACKEND);
+  const rows = await rowsOfCheckpoint(raw, 'test', ck.header, ck.mean, 'test');
+  return evalPredict(modelFromCheckpoint(ck), rows.X)[i];
+}
 let installLog = '';
 
 before(async () => {
@@ -91,6 +114,7 @@ test('npx tsnn-trainer trains one epoch into runs/ of the working folder; eval s
   const out = ok(npx(['tsnn-trainer', '--epochs', '1', '--num-train', '1000', '--num-val', '200', '--num-test', '500']), 'npx tsnn-trainer');
   const dir = /run folder: (\S+)/.exec(out)?.[1];
   assert.ok(dir && dir.startsWith('runs' + path.sep), out);
+  cliRun = dir;
   const summary = JSON.parse(fs.readFileSync(path.join(APP, dir, 'summary.json'), 'utf8'));
   assert.equal(summary.status, 'ok');
   assert.equal(summary.epochs, 1);
@@ -132,7 +156,7 @@ test('datasets go to $XDG_CACHE_HOME/tsnn-trainer, else ~/.cache/tsnn-trainer, o
   assert.equal(fs.existsSync(path.join(APP, 'node_modules', 'tsnn-trainer', 'data')), false, 'nothing is written into the installed package');
 });
 
-const LIBRARY_TS = `import { train, loadModel, predict, evaluate, loadDataset, type EpochEvent, type Prediction } from 'tsnn-trainer';
+const LIBRARY_TS = `import { train, loadModel, predict, predictImages, exportRun, evaluate, loadDataset, type EpochEvent, type Prediction } from 'tsnn-trainer';
 
 const epochs: EpochEvent[] = [];
 let steps = 0;
@@ -145,16 +169,21 @@ const mnist = await loadDataset('mnist');
 const preds: Prediction[] = predict(model, mnist.test.x.subarray(0, 500 * model.pixelsPerRow), { top: 3 });
 const predictAcc = preds.filter((p, i) => p.label === mnist.test.y[i]).length / preds.length;
 const { accuracies } = await evaluate(dir);
+const image = await predictImages(model, ['img.png'], { top: 2 });
+const exported = exportRun(dir, 'onnx');
 let blocked = '';
 try {
   await import('tsnn-trainer/dist/cli/main.js' as string);
 } catch (e) {
   blocked = (e as { code?: string }).code ?? String(e);
 }
-console.log(JSON.stringify({ dir, testAcc: summary.testAcc, iterations: 'iterations' in summary ? summary.iterations : null, steps, epochs: epochs.map((e) => e.epoch), predictAcc, evalAcc: accuracies.test.acc, top: preds[0].top, sum: preds[0].probabilities.reduce((a, b) => a + b, 0), blocked }));
+console.log(JSON.stringify({ dir, testAcc: summary.testAcc, iterations: 'iterations' in summary ? summary.iterations : null, steps, epochs: epochs.map((e) => e.epoch), predictAcc, evalAcc: accuracies.test.acc, top: preds[0].top, sum: preds[0].probabilities.reduce((a, b) => a + b, 0), image: image.predictions[0], onnx: exported.files, blocked }));
 `;
 
-test('the library, imported by package name from an ESM program, trains, predicts and evaluates; its types resolve', () => {
+test('the library, imported by package name from an ESM program, trains, predicts (rows, and a PNG with predictImages), exports to ONNX and evaluates; its types resolve', async () => {
+  // img.png: MNIST test row 0, which predict gets as row 0 of the pixels too.
+  const mnist = await loadDataset('mnist');
+  fs.writeFileSync(path.join(APP, 'img.png'), await pngOfRow(mnist.test.x.subarray(0, mnist.dim), mnist.imageShape));
   // The same program as JavaScript (types stripped by hand: the only TypeScript in it is annotations).
   const js = LIBRARY_TS.replace(', type EpochEvent, type Prediction', '')
     .replace('const epochs: EpochEvent[] = []', 'const epochs = []')
@@ -172,6 +201,19 @@ test('the library, imported by package name from an ESM program, trains, predict
   assert.ok(r.top[0].probability >= r.top[1].probability && r.top[1].probability >= r.top[2].probability);
   assert.ok(Math.abs(r.sum - 1) < 1e-5, `probabilities sum to ${r.sum}`);
   assert.equal(r.blocked, 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'only the package entry is exported');
+  // predictImages on the PNG of test row 0 is predict on row 0's pixels (scored alone, not in a
+  // batch of 500: the matmul's sums may group differently, so the numbers agree to float32 rounding).
+  assert.equal(r.image.label, r.top[0].label);
+  assert.deepEqual(r.image.top.map((c: { label: number }) => c.label), r.top.slice(0, 2).map((c: { label: number }) => c.label));
+  r.image.top.forEach((c: { probability: number }, k: number) => assert.ok(Math.abs(c.probability - r.top[k].probability) <= 1e-6, `${c.probability} vs ${r.top[k].probability}`));
+  // exportRun wrote the run's ONNX model, and onnxruntime (the checkout's) runs it to the same class.
+  assert.deepEqual(r.onnx, [path.join(r.dir, 'export', 'model.onnx')]);
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(path.join(APP, r.onnx[0]));
+  const out = await session.run({ pixels: new ort.Tensor('float32', Float32Array.from(mnist.test.x.subarray(0, mnist.dim)), [1, 28, 28, 1]) });
+  const p = Array.from(out.probabilities.data as Float32Array);
+  assert.equal(p.indexOf(Math.max(...p)), r.top[0].label);
+  assert.ok(Math.abs(p[r.top[0].label] - r.top[0].probability) <= 1e-5);
 
   // The types, with the checkout's tsc (the app has none): use.ts compiles, a wrong call does not.
   fs.writeFileSync(path.join(APP, 'use.ts'), LIBRARY_TS);
@@ -194,6 +236,14 @@ test('the library, imported by package name from an ESM program, trains, predict
   assert.match(errors[0], /^bad\.ts\(2,\d+\): error TS2345: .*'string'.*'Uint8Array/);
 });
 
-// Predict on a PNG from the installed package (`npx tsnn-trainer predict <run> img.png`): the
-// predict command joins at merge, and its check goes here, beside the training run above.
-test.todo('npx tsnn-trainer predict on a PNG (added with the predict command)');
+test('npx tsnn-trainer predict <run> img.png --json, on a PNG of a real MNIST test row, gives the class eval gives that row', async () => {
+  assert.ok(cliRun, 'the npx tsnn-trainer run above made a run folder');
+  const row = 42;
+  const want = await testRowPng(path.join(APP, cliRun), row, path.join(APP, 'row.png'));
+  const out = JSON.parse(ok(npx(['tsnn-trainer', 'predict', cliRun, 'row.png', '--json', '--backend', E2E_BACKEND]), 'npx tsnn-trainer predict'));
+  assert.equal(out.predictions.length, 1);
+  assert.equal(out.predictions[0].label, want);
+  assert.equal(out.predictions[0].top[0].label, want);
+  assert.equal(out.predictions[0].className, String(want));
+  assert.ok(out.predictions[0].top[0].probability > 0 && out.predictions[0].top[0].probability <= 1);
+});
