@@ -681,3 +681,14 @@ test('issue 15 #10: a disk that fills up under results.json ends the sweep with 
     fs.rmSync(mnt, { recursive: true, force: true });
   }
 });
+
+test('a list sweep runs its trials in order with the values that go together; its report overlays their curves and, with reg 0, draws no log lr × log reg scatter', async () => {
+  const dir = tmp();
+  const file = writeSweep(dir, { name: 'rules', base: { model: 'mlp', hidden: [16], reg: 0 }, list: [{ updateRule: 'sgd', lr: 0.1 }, { updateRule: 'adam', lr: 1e-3 }] });
+  const { results, lines } = await sweep(file);
+  assert.deepEqual(results.trials.map((t) => t.params), [{ updateRule: 'sgd', lr: 0.1 }, { updateRule: 'adam', lr: 1e-3 }]);
+  assert.ok(lines.some((l) => /2 trials \(list over updateRule, lr\)/.test(l)), lines.join('\n'));
+  const html = fs.readFileSync(path.join(dir, 'runs', 'sweep-rules', 'report.html'), 'utf8');
+  assert.ok(!html.includes('scatter-val'), 'no lr × reg scatter at reg 0');
+  assert.match(html, /updateRule=adam, lr=0\.001|updateRule=adam, lr=1\.00e-3/);
+});

@@ -42,7 +42,10 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
   const blocks: Block[] = [];
   const files: [string, Buffer][] = [];
   const ok = results.trials.filter((t) => t.status === 'ok' && t.valAcc !== null && configOf.has(t.index));
-  if (ok.length > 0) {
+  // The log lr × log reg picture means something where lr or reg is swept and both are positive
+  // (not for a list of update rules at reg 0, say).
+  const lrRegSwept = (keys.includes('lr') || keys.includes('reg')) && ok.every((t) => configOf.get(t.index)!.lr > 0 && configOf.get(t.index)!.reg > 0);
+  if (ok.length > 0 && lrRegSwept) {
     for (const which of ['val', 'train'] as const) {
       const pts = ok.map((t) => {
         const c = configOf.get(t.index)!;
