@@ -137,7 +137,7 @@ test('ASHA on the queue: two worker processes share the rungs in Redis; stopped 
   dirs.push(dir);
   try {
     const ws = [0, 1].map(() => {
-      const p = spawn(process.execPath, [bin, 'worker', '--queue', redis.url, '--lock-seconds', '5', '--threads', '1'], { stdio: 'ignore' });
+      const p = spawn(process.execPath, [bin, 'worker', '--queue', redis.url, '--lock-seconds', '5', '--threads', '1', '--runs-dir', path.join(dir, 'queue')], { stdio: 'ignore' });
       procs.push(p);
       return p;
     });
