@@ -74,7 +74,7 @@ test('the sweep file\'s scheduler is checked, naming what was given and what wor
   bad({ asha: { grace: 3, max: 2 } }, /max = 2 is below grace = 3/);
   bad({ asha: { rf: 3 } }, /scheduler\.asha has no key "rf" \(it takes eta, grace, max\)/);
   bad('asha', /scheduler = "asha" is not one of/);
-  assert.deepEqual(parseSweep({ name: 's', grid: { lr: [1] }, scheduler: { asha: {} } }, 'f.json').scheduler, { asha: { eta: 3, grace: 1, max: null } });
+  assert.deepEqual(parseSweep({ name: 's', grid: { lr: [1] }, scheduler: { asha: {} } }, 'f.json').scheduler, { asha: { eta: 4, grace: 1, max: null } });
 });
 
 /** 8 trials over a wide lr range, 4 epochs each: ASHA with η 2 stops some at epoch 1 or 2. */
