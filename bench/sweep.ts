@@ -12,7 +12,10 @@
  * queue: the BullMQ queue on a redis-server started here (127.0.0.1, a free port): the queue's
  * overhead per trial, from 200 tiny trials (1 iteration each) on one worker process, against the
  * same trials on the local pool with one worker thread; and trials per minute of 2 worker
- * processes against 1, on --trials CIFAR-10 softmax trials, each worker's engine on one thread.
+ * processes against 1, on --trials CIFAR-10 softmax trials, each worker's engine on one thread
+ * (--threads 1: one core a process, so the ratio is the queue's, not the engine's helper thread),
+ * with the local pool's 1 and 2 worker threads on the same trials in the same run as the peer
+ * (what the machine gives two trainers just now; its single worker's engine has both cores).
  *
  *   node --import tsx bench/sweep.ts --mode queue [--tiny 200] [--trials 8] [--iterations 1500]
  *
@@ -20,7 +23,10 @@
  * --trials random trials, run once as it is and once with {"asha": {eta, grace}}; prints both
  * searches' best val accuracy and trial-epochs (Σ epochs each trial trained).
  *
- *   node --import tsx bench/sweep.ts --mode asha --sweep configs/sweep-cs231n-softmax.json --trials 48 [--eta 3] [--grace 1] [--workers 2]
+ *   node --import tsx bench/sweep.ts --mode asha --sweep configs/sweep-cs231n-softmax.json --trials 48 [--eta 4] [--grace 1] [--workers 2]
+ *
+ * bench/asha_replay.py replays ASHA offline on a finished full search's per-epoch val accuracies,
+ * in its trials' order and in 300 random orders (ASHA's stops depend on the order trials reach a rung).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -40,7 +46,7 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'local' },
     tiny: { type: 'string', default: '200' },
     sweep: { type: 'string', multiple: true, default: [] },
-    eta: { type: 'string', default: '3' },
+    eta: { type: 'string', default: '4' },
     grace: { type: 'string', default: '1' },
   },
 });
@@ -146,7 +152,7 @@ async function queueBench(): Promise<void> {
   const redis = await startRedis();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-queue-'));
   const workersOf = (k: number) =>
-    Array.from({ length: k }, () => spawn(process.execPath, [path.join(root, 'bin/train.js'), 'worker', '--queue', redis.url, '--threads', '1'], { stdio: 'ignore' }));
+    Array.from({ length: k }, () => spawn(process.execPath, [path.join(root, 'bin/train.js'), 'worker', '--queue', redis.url, '--runs-dir', path.join(dir, 'runs'), '--threads', '1'], { stdio: 'ignore' }));
   const stop = async (ps: ChildProcess[]) => {
     await Promise.all(ps.map((p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : (p.once('exit', () => resolve()), p.kill('SIGTERM'))))));
   };
@@ -185,10 +191,17 @@ async function queueBench(): Promise<void> {
       await stop(ws);
       return r;
     };
+    const load0 = os.loadavg()[0];
     const one = await measure(1, 1e-7);
     const two = await measure(2, 2e-7);
     const pm = (r: SweepOut) => (60 * r.trialsRun) / r.trialSeconds;
-    console.log(`queue scaling: ${n} CIFAR-10 softmax trials of ${values.iterations} iterations: 1 worker process ${pm(one).toFixed(1)} trials/min, 2 worker processes ${pm(two).toFixed(1)} trials/min: ${(pm(two) / pm(one)).toFixed(2)}× (target ≥ 1.8× on an otherwise idle 2-core machine; load average now ${os.loadavg()[0].toFixed(1)})`);
+    // The peer, in the same run: the local pool's 1 and 2 worker threads on the same trials (what the machine gives two trainers now).
+    const data = ['--data-dir', values['data-dir']!];
+    const l1 = sweep('cifar-local-1', cifar, lrs(n, 1e-7), ['--workers', '1', ...data]);
+    const l2 = sweep('cifar-local-2', cifar, lrs(n, 2e-7), ['--workers', '2', ...data]);
+    const load = `load average ${load0.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after`;
+    console.log(`queue scaling: ${n} CIFAR-10 softmax trials of ${values.iterations} iterations, each worker's engine on one thread: 1 worker process ${pm(one).toFixed(1)} trials/min, 2 worker processes ${pm(two).toFixed(1)} trials/min: ${(pm(two) / pm(one)).toFixed(2)}× (target ≥ 1.8×)`);
+    console.log(`  the local pool in the same run: 1 thread ${pm(l1).toFixed(1)}, 2 threads ${pm(l2).toFixed(1)} trials/min: ${(pm(l2) / pm(l1)).toFixed(2)}×; the queue's scaling / the local pool's: ${(pm(two) / pm(one) / (pm(l2) / pm(l1))).toFixed(2)} (${load})`);
   } finally {
     await stop(all);
     await redis.stop();

@@ -74,7 +74,7 @@ test('the sweep file\'s scheduler is checked, naming what was given and what wor
   bad({ asha: { grace: 3, max: 2 } }, /max = 2 is below grace = 3/);
   bad({ asha: { rf: 3 } }, /scheduler\.asha has no key "rf" \(it takes eta, grace, max\)/);
   bad('asha', /scheduler = "asha" is not one of/);
-  assert.deepEqual(parseSweep({ name: 's', grid: { lr: [1] }, scheduler: { asha: {} } }, 'f.json').scheduler, { asha: { eta: 3, grace: 1, max: null } });
+  assert.deepEqual(parseSweep({ name: 's', grid: { lr: [1] }, scheduler: { asha: {} } }, 'f.json').scheduler, { asha: { eta: 4, grace: 1, max: null } });
 });
 
 /** 8 trials over a wide lr range, 4 epochs each: ASHA with η 2 stops some at epoch 1 or 2. */
@@ -137,7 +137,7 @@ test('ASHA on the queue: two worker processes share the rungs in Redis; stopped 
   dirs.push(dir);
   try {
     const ws = [0, 1].map(() => {
-      const p = spawn(process.execPath, [bin, 'worker', '--queue', redis.url, '--lock-seconds', '5', '--threads', '1'], { stdio: 'ignore' });
+      const p = spawn(process.execPath, [bin, 'worker', '--queue', redis.url, '--lock-seconds', '5', '--threads', '1', '--runs-dir', path.join(dir, 'queue')], { stdio: 'ignore' });
       procs.push(p);
       return p;
     });

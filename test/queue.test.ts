@@ -45,9 +45,9 @@ function writeSweep(dir: string, runs: string, spec: Record<string, unknown>, fi
   return f;
 }
 
-/** A `train worker` process; its output collects in `log()`. */
-function worker(url: string, extra: string[] = []): { proc: ChildProcess; log: () => string; stop: () => Promise<void> } {
-  const proc = spawn(process.execPath, [bin, 'worker', '--queue', url, '--lock-seconds', '5', '--threads', '1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** A `train worker` process writing under `runsDir`; its output collects in `log()`. */
+function worker(url: string, runsDir: string, extra: string[] = []): { proc: ChildProcess; log: () => string; stop: () => Promise<void> } {
+  const proc = spawn(process.execPath, [bin, 'worker', '--queue', url, '--lock-seconds', '5', '--threads', '1', '--runs-dir', runsDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.push(proc);
   let text = '';
   proc.stdout!.on('data', (b: Buffer) => (text += b.toString()));
@@ -82,7 +82,7 @@ test('a sweep on the queue with 2 worker processes gives the local sweep\'s numb
   const dir = tmp();
   const spec = { name: 'q-equal', grid: { lr: [0.3, 1], reg: [1e-5, 1e-2] } };
   const local = await runSweep({ file: writeSweep(dir, path.join(dir, 'local'), spec, 'local.json'), flags: {}, workers: 2, out: () => {} });
-  const w = [worker(redis.url), worker(redis.url)];
+  const w = [worker(redis.url, path.join(dir, 'queue')), worker(redis.url, path.join(dir, 'queue'))];
   const lines: string[] = [];
   const file = writeSweep(dir, path.join(dir, 'queue'), spec);
   const q: SweepResults = await runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: (l) => lines.push(l) });
@@ -121,8 +121,13 @@ test('a sweep on the queue with 2 worker processes gives the local sweep\'s numb
   await Promise.all(w.map((x) => x.stop()));
 });
 
-test('a payload that is not a sweep trial is refused with its reason and the worker goes on; a diverging trial is recorded once, not retried', async () => {
-  const w = worker(redis.url);
+test('a payload that is not a sweep trial, or names a sweep folder outside the worker\'s runs folder, is refused with its reason and the worker goes on; a diverging trial is recorded once, not retried', async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const elsewhere = tmp();
+  fs.mkdirSync(runs);
+  fs.symlinkSync(elsewhere, path.join(runs, 'link'));
+  const w = worker(redis.url, runs);
   const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
   const q = new Queue(QUEUE, { connection: conn });
   const evConn = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -133,6 +138,15 @@ test('a payload that is not a sweep trial is refused with its reason and the wor
       ['bad-1', { hello: 'world' }, /not a sweep trial: v: /],
       ['bad-2', { v: 1, sweep: 's', sweepDir: '/tmp/x', rel: '../../etc', index: 1, config: {}, data: {}, scheduler: null, rungs: 'r' }, /not a sweep trial: rel: trials\/trial-<12 hex digits>/],
       ['bad-3', { v: 1, sweep: 's', sweepDir: '/tmp/x', rel: 'trials/trial-0123456789ab', index: 1, config: { lr: 'fast' }, data: {}, scheduler: null, rungs: 'r' }, /lr/],
+      // A well-formed trial whose sweep folder lies outside --runs-dir: plainly, by "..", and through a symbolic link inside it.
+      ...[path.join(elsewhere, 'sweep-s'), path.join(runs, '..', 'sweep-s'), path.join(runs, 'link', 'sweep-s'), runs].map(
+        (sweepDir, i) =>
+          [
+            `outside-${i}`,
+            { v: 1, sweep: 's', sweepDir, rel: 'trials/trial-0123456789ab', index: 1, config: { ...BASE, lr: 0.5 }, data: BASE, scheduler: null, rungs: 'r' },
+            new RegExp(`its sweep folder ${sweepDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not inside this worker's runs folder ${runs.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+          ] as const,
+      ),
     ] as const) {
       const failed = new Promise<string>((resolve) => events.on('failed', ({ jobId, failedReason }) => jobId === id && resolve(failedReason)));
       await q.add('trial', data, { jobId: id, attempts: 3 });
@@ -144,9 +158,11 @@ test('a payload that is not a sweep trial is refused with its reason and the wor
       await job!.remove();
     }
     assert.equal(w.proc.exitCode, null, 'the worker is still running');
+    assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing written outside the runs folder');
+    assert.deepEqual(fs.readdirSync(runs), ['link']);
+    assert.deepEqual(fs.readdirSync(dir), ['runs'], 'nothing written beside it');
 
-    const dir = tmp();
-    const file = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-diverge', grid: { lr: [1, 1e12] } });
+    const file = writeSweep(dir, runs, { name: 'q-diverge', grid: { lr: [1, 1e12] } });
     const r = await runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: () => {} });
     const bad = r.trials.find((t) => t.params.lr === 1e12)!;
     assert.equal(bad.status, 'diverged');
@@ -169,8 +185,8 @@ test('a Redis URL with a password works, and the password appears in no output, 
   try {
     assert.throws(() => checkQueueUrl('http://example.com'), /the scheme is http; give redis:\/\//);
     assert.equal(redactUrl(server.url), `redis://:***@127.0.0.1:${server.port}`);
-    const w = worker(server.url);
     const dir = tmp();
+    const w = worker(server.url, path.join(dir, 'runs'));
     const lines: string[] = [];
     const file = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-secret', grid: { lr: [0.5, 1] } });
     const r = await runSweep({ file, flags: {}, runner: queueRunner(server.url, { warn: (l) => lines.push(l) }), out: (l) => lines.push(l) });
@@ -213,7 +229,7 @@ test('rediss:// (TLS) with a password: a coordinator and a worker process of the
     const url = server.url;
     assert.equal(url, `rediss://:${pw}@127.0.0.1:${port}`);
     const env = { ...process.env, NODE_EXTRA_CA_CERTS: cert };
-    const w = spawn(process.execPath, [bin, 'worker', '--queue', url, '--threads', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const w = spawn(process.execPath, [bin, 'worker', '--queue', url, '--threads', '1', '--runs-dir', path.join(dir, 'runs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     procs.push(w);
     let wlog = '';
     w.stdout!.on('data', (b: Buffer) => (wlog += b.toString()));

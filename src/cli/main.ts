@@ -321,11 +321,12 @@ export async function main(args: string[]): Promise<void> {
         y
           .option('queue', { type: 'string', describe: 'the Redis of the sweep, redis://[:password@]host:6379 (rediss:// for TLS)', demandOption: true, requiresArg: true })
           .option('lock-seconds', { type: 'string', describe: 'a worker silent this long is taken for dead and its trial handed to another', default: '30', requiresArg: true })
-          .option('threads', { type: 'string', describe: 'engine threads (simd, wasm)', defaultDescription: `all cores (${os.availableParallelism()})`, requiresArg: true })
+          .option('threads', { type: 'string', describe: 'engine threads (openblas, simd, wasm)', defaultDescription: `the cores (${os.availableParallelism()}) / the worker processes on this host`, requiresArg: true })
           .options(configOption('dataDir', { describe: 'dataset location on this host (overrides the sweep base)', defaultDescription: undefined }))
+          .options(configOption('runsDir', { describe: 'the runs folder this worker writes into (shared with the coordinator); a job for a sweep folder outside it is refused' }))
           .options(configOption('backend')),
       async (argv) => {
-        const { dataDir, backend } = configFlags(argv, ['dataDir', 'backend']);
+        const { dataDir, backend, runsDir } = configFlags(argv, ['dataDir', 'backend', 'runsDir']);
         const num = (flag: string, v: unknown, min: number, int: boolean): number => {
           const x = Number(once(flag, v));
           if (!Number.isFinite(x) || x < min || (int && !Number.isInteger(x))) throw new ConfigError(`--${flag} ${String(v)} is not allowed: expected ${int ? 'a whole number' : 'a number'} ≥ ${min}`);
@@ -336,6 +337,7 @@ export async function main(args: string[]): Promise<void> {
           lockSeconds: num('lock-seconds', argv['lock-seconds'], 1, false),
           ...(argv.threads !== undefined ? { threads: num('threads', argv.threads, 1, true) } : {}),
           ...(dataDir !== undefined ? { dataDir } : {}),
+          ...(runsDir !== undefined ? { runsDir } : {}),
           ...(backend !== undefined ? { backend } : {}),
         });
         // SIGINT/SIGTERM: stop taking trials and leave; a trial in flight carries on from its checkpoint on another worker.

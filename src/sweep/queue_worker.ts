@@ -33,8 +33,18 @@ export interface WorkerOptions {
   dataDir?: string;
   /** The engine, when not the sweep's. */
   backend?: BackendChoice;
-  /** Threads for the engine (simd, wasm): all cores by default. */
+  /**
+   * Threads for the engine (OpenBLAS, simd, wasm). By default the host's cores shared out among
+   * the worker processes running on it (hostWorkers), counted when the training thread starts, so
+   * that two workers on two cores train on one thread each instead of both oversubscribing.
+   */
   threads?: number;
+  /**
+   * The runs folder this worker may write into (`--runs-dir`, default runs): a job whose sweep
+   * folder is not inside it (after symbolic links) is refused with its reason, so whoever can
+   * write to the queue cannot make a worker write anywhere else.
+   */
+  runsDir?: string;
   /** The job lock's lifetime; a worker silent for this long is taken for dead. */
   lockSeconds?: number;
   out?: (line: string) => void;
@@ -55,12 +65,59 @@ interface TrainingThread {
   gone: boolean;
 }
 
+/**
+ * The worker processes of this host, this one included: each keeps a file named by its pid in
+ * <tmpdir>/tsnn-workers while it runs; files of pids that are gone (a SIGKILL) are removed.
+ */
+export function hostWorkers(): { count: number; register(): () => void } {
+  const dir = path.join(os.tmpdir(), 'tsnn-workers');
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  return {
+    get count(): number {
+      let n = 0;
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        return 1;
+      }
+      for (const f of names) {
+        const pid = Number(f);
+        if (!Number.isInteger(pid) || pid <= 0) continue;
+        if (alive(pid)) n++;
+        else fs.rmSync(path.join(dir, f), { force: true });
+      }
+      return Math.max(1, n);
+    },
+    register(): () => void {
+      const f = path.join(dir, String(process.pid));
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(f, '');
+      } catch {
+        return () => {}; // no shared tmpdir: this worker counts only itself
+      }
+      return () => fs.rmSync(f, { force: true });
+    },
+  };
+}
+
 export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Promise<void> }> {
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const who = `${os.hostname()}:${process.pid}`;
   const conn = connect(opts.url, out);
   const rungConn = connect(opts.url, () => {});
   let tt: TrainingThread | null = null;
+  const peers = hostWorkers();
+  const unregister = peers.register();
+  process.once('exit', unregister);
 
   /** The training thread for `data`: the one running, or a new one that prepares this data. */
   const threadFor = (data: Config, backend: BackendChoice): TrainingThread => {
@@ -69,7 +126,9 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     if (tt && tt.key === key && !tt.gone) return tt;
     if (tt && !tt.gone) void tt.thread.terminate();
     const cell = new Int32Array(new SharedArrayBuffer(4));
-    const thread = startWorker(import.meta.url, 'worker', { dataConfig: dataCfg, backend, threads: opts.threads ?? os.availableParallelism(), decision: cell.buffer });
+    const here = peers.count;
+    const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / here));
+    const thread = startWorker(import.meta.url, 'worker', { dataConfig: dataCfg, backend, threads, decision: cell.buffer });
     const t: TrainingThread = { key, thread, cell, ready: Promise.resolve(), numTrain: 0, onMessage: null, onGone: null, gone: false };
     t.ready = new Promise<void>((resolve, reject) => {
       thread.on('message', (m: FromWorker) => {
@@ -89,8 +148,33 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     });
     t.ready.catch(() => {});
     tt = t;
-    out(`${who}: preparing ${data.dataset} (train ${data.numTrain}, val ${data.numVal}) on a training thread; kept for the trials that share it`);
+    const why = opts.threads !== undefined ? '--threads' : `${os.availableParallelism()} cores, ${here} worker process${here > 1 ? 'es' : ''} on this host`;
+    out(`${who}: preparing ${data.dataset} (train ${data.numTrain}, val ${data.numVal}) on a training thread with ${threads} engine thread${threads > 1 ? 's' : ''} (${why}); kept for the trials that share it`);
     return t;
+  };
+
+  const runsDir = path.resolve(opts.runsDir ?? 'runs');
+  /** Why this worker refuses to write into `sweepDir`, or null: it must lie inside the runs folder, symbolic links resolved. */
+  const outsideRuns = (sweepDir: string): string | null => {
+    const real = (p: string): string => {
+      // The deepest part that exists, resolved; the rest as written (a folder still to be made).
+      const tail: string[] = [];
+      let at = path.resolve(p);
+      for (;;) {
+        try {
+          return path.join(fs.realpathSync(at), ...tail.reverse());
+        } catch {
+          const up = path.dirname(at);
+          if (up === at) return path.resolve(p);
+          tail.push(path.basename(at));
+          at = up;
+        }
+      }
+    };
+    const root = real(runsDir);
+    const rel = path.relative(root, real(sweepDir));
+    if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return null;
+    return `its sweep folder ${sweepDir} is not inside this worker's runs folder ${runsDir} (a worker writes only there; start it with --runs-dir <the coordinator's runs folder>)`;
   };
 
   const train = async (job: Job, j: TrialJob): Promise<TrialOutcome> => {
@@ -167,6 +251,8 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
       let j: TrialJob;
       try {
         j = parseTrialJob(job.data);
+        const outside = outsideRuns(j.sweepDir);
+        if (outside) throw new Error(outside);
       } catch (e) {
         const why = `job ${job.id} refused: ${e instanceof Error ? e.message : String(e)}`;
         out(`${who}: ${why}`);
@@ -180,13 +266,14 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     { connection: conn, concurrency: 1, lockDuration: lockMs, stalledInterval: Math.max(500, Math.round(lockMs / 2)), maxStalledCount: 5 },
   );
   worker.on('error', () => {}); // the connection's handler reports Redis errors, without the password
-  out(`${who}: worker on the queue ${QUEUE} at ${redactUrl(opts.url)}`);
+  out(`${who}: worker on the queue ${QUEUE} at ${redactUrl(opts.url)}, writing under ${runsDir}`);
   return {
     async close() {
       await worker.close(true).catch(() => {});
       if (tt && !tt.gone) await tt.thread.terminate();
       conn.disconnect();
       rungConn.disconnect();
+      unregister();
     },
   };
 }

@@ -2,7 +2,7 @@
  * Early stopping for sweeps: ASHA (asynchronous successive halving, Li et al. 2020, as Ray Tune's
  * ASHAScheduler) and the median stopping rule (Golovin et al. 2017, Google Vizier), over epochs.
  *
- *   "scheduler": { "asha": { "eta": 3, "grace": 1, "max": 9 } }
+ *   "scheduler": { "asha": { "eta": 4, "grace": 1, "max": 9 } }
  *   "scheduler": { "median": { "grace": 1, "minSamples": 3 } }
  *
  * A trial reports its val accuracy after every epoch and is told to go on or stop. Both rules
@@ -14,6 +14,11 @@
  *     accuracies so far; the trial stops when its best val accuracy so far is below the median
  *     of the earlier trials' means at that epoch, once minSamples trials have reported there.
  *
+ * ASHA's defaults, η 4 and grace 1, are the ones that pay on this project's sweeps (docs/sweeps.md):
+ * with trials of 6 or 7 epochs a grace of 2 already spends over half of a full search's epochs, and
+ * η 3 lets too many trials past the first rung, since the first trials to reach a rung, having
+ * no one to beat, always go on.
+ *
  * The rungs live in a RungStore: in memory for the local pool, in Redis for the queue (queue.ts).
  * A record is keyed by the trial, so a trial resumed after a kill that reports an epoch again
  * gets the decision it got before, judged against the same earlier numbers.
@@ -23,9 +28,12 @@ import { isObj } from '../config/keys.js';
 
 export type SchedulerSpec = { asha: { eta: number; grace: number; max: number | null } } | { median: { grace: number; minSamples: number } };
 
+/** ASHA's reduction factor and grace period (epochs) when the sweep file leaves them out. */
+export const ASHA_DEFAULTS = { eta: 4, grace: 1 } as const;
+
 /** Check the sweep file's "scheduler" value; every refusal names what was given and what works. */
 export function parseScheduler(v: unknown, where: string): SchedulerSpec {
-  const usage = '{"asha": {"eta": 3, "grace": 1, "max": 9}} or {"median": {"grace": 1, "minSamples": 3}}';
+  const usage = '{"asha": {"eta": 4, "grace": 1, "max": 9}} or {"median": {"grace": 1, "minSamples": 3}}';
   if (!isObj(v) || Object.keys(v).length !== 1) throw new ConfigError(`${where}: scheduler = ${JSON.stringify(v)} is not one of ${usage}`);
   const [kind, o] = Object.entries(v)[0];
   if (!isObj(o)) throw new ConfigError(`${where}: scheduler.${kind} must be an object, as in ${usage}`);
@@ -38,7 +46,7 @@ export function parseScheduler(v: unknown, where: string): SchedulerSpec {
   const allowed = kind === 'asha' ? ['eta', 'grace', 'max'] : ['grace', 'minSamples'];
   for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new ConfigError(`${where}: scheduler.${kind} has no key "${k}" (it takes ${allowed.join(', ')})`);
   if (kind === 'asha') {
-    const s = { eta: int('eta', 3, 2)!, grace: int('grace', 1, 1)!, max: int('max', null, 1) };
+    const s = { eta: int('eta', ASHA_DEFAULTS.eta, 2)!, grace: int('grace', ASHA_DEFAULTS.grace, 1)!, max: int('max', null, 1) };
     if (s.max !== null && s.max < s.grace) throw new ConfigError(`${where}: scheduler.asha.max = ${s.max} is below grace = ${s.grace}`);
     return { asha: s };
   }

@@ -78,7 +78,7 @@ test('a queued sweep survives a SIGKILLed worker, a Redis restart and a restarte
   const url = redis.url;
   const file = write('sweep.json', path.join(dir, 'queue'));
   const sweepDir = path.join(dir, 'queue', 'sweep-q-faults');
-  const workers = [0, 1, 2].map(() => spawnLogged(['worker', '--queue', url, '--lock-seconds', '4', '--threads', '1']));
+  const workers = [0, 1, 2].map(() => spawnLogged(['worker', '--queue', url, '--lock-seconds', '4', '--threads', '1', '--runs-dir', path.join(dir, 'queue')]));
   let coord = spawnLogged(['sweep', '--config', file, '--queue', url]);
   const firstCoord = coord;
 
