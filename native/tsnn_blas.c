@@ -416,6 +416,80 @@ static napi_value gather_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Adam's step over w, dw, m and v (src/optim/adam.ts): per element exactly the JS loop's
+ * arithmetic in the same order, in double precision, each float32 read widened and each result
+ * rounded to float32 as the JS typed-array stores do (m and v are read back rounded):
+ *
+ *   m = f32(β1·m + a1·g);  v = f32(β2·v + a2·(g·g));  w = f32(w − (lrc1·m)/(√(v·c2) + eps))
+ *
+ * so the result is the JS loop's bit for bit. The compiler vectorises it over doubles (sqrt and
+ * division are correctly rounded in SIMD too); contraction into fused multiply-adds would change
+ * the roundings, so it is off for this code (GCC: the optimize pragma; Clang: fp contract).
+ * Big arrays are shared with the helper thread in chunks of ADAM_CHUNK elements.
+ */
+#define ADAM_CHUNK 16384
+#define ADAM_MIN_ELEMENTS (4 * ADAM_CHUNK)
+
+struct adam_job {
+  float *w, *m, *v;
+  const float *dw;
+  double beta1, a1, beta2, a2, lrc1, c2, eps;
+};
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off", "no-math-errno")
+#endif
+static void adam_range(const void *job, uint32_t lo, uint32_t hi) {
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
+  const struct adam_job *j = job;
+  float *w = j->w, *m = j->m, *v = j->v;
+  const float *dw = j->dw;
+  const double beta1 = j->beta1, a1 = j->a1, beta2 = j->beta2, a2 = j->a2, lrc1 = j->lrc1, c2 = j->c2, eps = j->eps;
+  for (size_t i = lo; i < hi; i++) {
+    const double g = dw[i];
+    const float mi = (float)(beta1 * (double)m[i] + a1 * g);
+    const float vi = (float)(beta2 * (double)v[i] + a2 * (g * g));
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = (float)((double)w[i] - (lrc1 * (double)mi) / (__builtin_sqrt((double)vi * c2) + eps));
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+/* adam(w, dw, m, v, beta1, a1, beta2, a2, lrc1, c2, eps): one step in place (the scalars as adam.ts makes them). */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double s[7];
+  bool ok = argc == 11;
+  for (int k = 0; ok && k < 7; k++) ok = napi_get_value_double(env, argv[4 + k], &s[k]) == napi_ok;
+  if (!ok) {
+    napi_throw_type_error(env, NULL, "tsnn_blas.adam: expected (w, dw, m, v, beta1, a1, beta2, a2, lrc1, c2, eps)");
+    return NULL;
+  }
+  size_t n[4];
+  float *a[4];
+  const char *names[4] = {"w", "dw", "m", "v"};
+  for (int k = 0; k < 4; k++) {
+    a[k] = f32(env, argv[k], &n[k], names[k]);
+    if (!a[k]) return NULL;
+  }
+  if (n[1] != n[0] || n[2] != n[0] || n[3] != n[0] || n[0] > UINT32_MAX) {
+    napi_throw_range_error(env, NULL, "tsnn_blas.adam: w, dw, m and v must have the same length");
+    return NULL;
+  }
+  struct adam_job j = {a[0], a[2], a[3], a[1], s[0], s[1], s[2], s[3], s[4], s[5], s[6]};
+  run_shared(adam_range, &j, (uint32_t)n[0], ADAM_CHUNK, n[0] >= ADAM_MIN_ELEMENTS);
+  return NULL;
+}
+
 static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -490,6 +564,8 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "dsdot", f));
   CHECK(napi_create_function(env, "gatherRows", NAPI_AUTO_LENGTH, gather_rows, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "gatherRows", f));
+  CHECK(napi_create_function(env, "adam", NAPI_AUTO_LENGTH, adam, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "adam", f));
   CHECK(napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "adviseHugePages", f));
   CHECK(napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &f));

@@ -8,6 +8,7 @@
  */
 import { type FloatArray, type Mat, shapeStr } from './mat.js';
 import { getEngine } from './matmul.js';
+import type { AdamCoeffs } from './engines/types.js';
 
 /** y += alpha·x, in place. */
 export function axpy(alpha: number, x: FloatArray, y: FloatArray): void {
@@ -42,6 +43,31 @@ export function dot(x: FloatArray, y: FloatArray): number {
   const e = getEngine();
   if (e.dot && x instanceof Float32Array && y instanceof Float32Array) return e.dot(x, y);
   return dotRange(x, y, 0, x.length);
+}
+
+/**
+ * One Adam step over float32 w, dw, m and v by the engine's own pass (optim/adam.ts calls it);
+ * false when the engine has none (adam.ts then runs its loop). Lengths are checked by the caller.
+ */
+export function adamPass(w: Float32Array, dw: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoeffs): boolean {
+  const e = getEngine();
+  if (!e.adam) return false;
+  e.adam(w, dw, m, v, c);
+  return true;
+}
+
+/**
+ * Adam over [lo, hi): optim/adam.ts's loop, element for element (what the wasm engines run on
+ * each of their threads). m and v are read back after they are stored, rounded to their type.
+ */
+export function adamRange(w: FloatArray, dw: FloatArray, m: FloatArray, v: FloatArray, c: AdamCoeffs, lo: number, hi: number): void {
+  const { beta1, a1, beta2, a2, lrc1, c2, eps } = c;
+  for (let i = lo; i < hi; i++) {
+    const g = dw[i];
+    m[i] = beta1 * m[i] + a1 * g;
+    v[i] = beta2 * v[i] + a2 * (g * g);
+    w[i] -= (lrc1 * m[i]) / (Math.sqrt(v[i] * c2) + eps);
+  }
 }
 
 /**
