@@ -394,7 +394,7 @@ test('adam: each engine\'s pass gives the JS loop\'s bits, over several steps, a
     const w = getEngine().alloc.float(Float32Array, n);
     const dw = getEngine().alloc.float(Float32Array, n);
     rng.fillNormal(w);
-    const st = adamInit(n);
+    const st = adamInit(n, Float32Array, getEngine().alloc); // shared memory on the threaded engines
     for (let step = 0; step < 4; step++) {
       rng.fillNormal(dw);
       for (let i = 0; i < n; i += 3) dw[i] *= 1e-3; // small gradients too, where eps matters

@@ -11,6 +11,7 @@
  * is allocated per step. t is part of the state: a resume restores it exactly (runs/checkpoint.ts
  * keeps it in the trainer state of last.ckpt).
  */
+import type { Allocator } from '../linalg/alloc.js';
 import { adamPass } from '../linalg/blas1.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 
@@ -30,9 +31,13 @@ export interface AdamState<T extends FloatArray = FloatArray> {
   t: number;
 }
 
-/** A fresh state (m = v = 0, t = 0) for `n` parameters. */
-export function adamInit<T extends FloatArray = Float32Array>(n: number, Ctor: FloatArrayCtor = Float32Array): AdamState<T> {
-  return { m: new Ctor(n) as T, v: new Ctor(n) as T, t: 0 };
+/**
+ * A fresh state (m = v = 0, t = 0) for `n` parameters; in `alloc`'s memory when given (the
+ * engine's, whose threads then share the step: linalg/alloc.ts).
+ */
+export function adamInit<T extends FloatArray = Float32Array>(n: number, Ctor: FloatArrayCtor = Float32Array, alloc?: Allocator): AdamState<T> {
+  const make = (): T => (alloc ? alloc.float(Ctor, n) : new Ctor(n)) as T;
+  return { m: make(), v: make(), t: 0 };
 }
 
 /** One step in place: w (P), dw (P), the state's m and v (P); t goes up by one. */

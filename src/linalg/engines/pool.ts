@@ -19,12 +19,16 @@
  * sleeping thread takes longer on a VM than most of the products training asks for.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { dotRange, gatherRange } from '../blas1.js';
+import { adamRange, dotRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import { startWorker } from '../worker_threads.js';
 import { type Block, type BlockProduct, part } from './cuts.js';
 import type { KernelSpec } from './kernels.js';
 import { type WeightPasses, simdMemoryOf } from './simd.js';
+import type { AdamCoeffs } from './types.js';
+
+/** Adam's scalars in the order of their Float64 slots (F64.adam on). */
+export const ADAM_COEFFS = ['beta1', 'a1', 'beta2', 'a2', 'lrc1', 'c2', 'eps'] as const satisfies readonly (keyof AdamCoeffs)[];
 
 /**
  * A worker's control block: Int32 slots, then two Float64 slots (F64). One layout for every
@@ -40,17 +44,18 @@ export const CTRL = {
   /** What to do: OP.product, OP.gather, or a vector pass (VECTOR_OPS). */
   op: 3,
   /**
-   * Operands a, b, out, OPERAND_SLOTS each: buffer id, element offset, element count, rows, cols
-   * (for a gather: src, dst and the Int32Array of row indices).
+   * Operands a, b, out (and a fourth for Adam), OPERAND_SLOTS each: buffer id, element offset,
+   * element count, rows, cols (for a gather: src, dst and the Int32Array of row indices; for
+   * Adam: w, dw, m, v).
    */
   operands: 4,
-  /** transA, transB (0/1), then the block r0, r1, c0, c1, k0, k1 (for a vector pass and a gather: the range [r0, r1)). */
-  args: 4 + 3 * 5,
-  length: 4 + 3 * 5 + 8,
+  /** transA, transB (0/1), then the block r0, r1, c0, c1, k0, k1 (for a vector pass, a gather and Adam: the range [r0, r1)). */
+  args: 4 + 4 * 5,
+  length: 4 + 4 * 5 + 8,
 } as const;
 export const OPERAND_SLOTS = 5;
 /** Float64 slots: alpha for a vector pass; the partial sum a vector pass returns, or the ms a product block took. */
-export const F64 = { alpha: 0, result: 1, length: 2 } as const;
+export const F64 = { alpha: 0, result: 1, adam: 2, length: 2 + ADAM_COEFFS.length } as const;
 /** Byte offset of the Float64 slots in the control block (8-aligned). */
 export const F64_OFFSET = 8 * Math.ceil((4 * CTRL.length) / 8);
 
@@ -68,10 +73,10 @@ export const VECTOR_OPS = {
 } as const;
 export type VectorOp = keyof typeof VECTOR_OPS;
 const VECTOR_NAMES = Object.keys(VECTOR_OPS) as VectorOp[];
-/** Op codes: a product block, a gather, then the vector passes in VECTOR_OPS order. */
-export const OP = { product: 0, gather: 1 } as const;
-export const vectorOpCode = (name: VectorOp): number => 2 + VECTOR_NAMES.indexOf(name);
-export const vectorOpOf = (code: number): VectorOp | undefined => VECTOR_NAMES[code - 2];
+/** Op codes: a product block, a gather, an Adam step, then the vector passes in VECTOR_OPS order. */
+export const OP = { product: 0, gather: 1, adam: 2 } as const;
+export const vectorOpCode = (name: VectorOp): number => 3 + VECTOR_NAMES.indexOf(name);
+export const vectorOpOf = (code: number): VectorOp | undefined => VECTOR_NAMES[code - 3];
 
 /** Messages on a worker's port. */
 /** A buffer the worker will be handed, with the WebAssembly.Memory under it when it is a SIMD pair's (simd.ts). */
@@ -193,6 +198,17 @@ export class ThreadPool {
       this.post(w, OP.gather, [src, dst, row(rows)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
     });
     together(busy, () => gatherRange(src, rows, dst, 0, part(0, parts, rows.length)[1]));
+  }
+
+  /** One Adam step over w, dw, m and v, cut into `parts` equal ranges: the JS loop (blas1.ts adamRange) on each thread. */
+  adam(parts: number, w: Float32Array, dw: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoeffs): void {
+    const busy = this.workers.slice(0, parts - 1);
+    busy.forEach((wk, i) => {
+      ADAM_COEFFS.forEach((k, j) => (wk.f64[F64.adam + j] = c[k]));
+      const [lo, hi] = part(i + 1, parts, w.length);
+      this.post(wk, OP.adam, [row(w), row(dw), row(m), row(v)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
+    });
+    together(busy, () => adamRange(w, dw, m, v, c, 0, part(0, parts, w.length)[1]));
   }
 
   /** Stop the workers. */

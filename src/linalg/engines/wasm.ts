@@ -19,7 +19,7 @@ import { type BlockKernel, type KernelSpec, startKernel } from './kernels.js';
 import { type BlockTask, ThreadPool, VECTOR_OPS, type VectorOp } from './pool.js';
 import { JS_PASSES, vectorPair, weightPasses } from './simd.js';
 import { activeTf } from './tfjs.js';
-import { type Engine, type EngineDescriptor, type NotStarted, firstLine } from './types.js';
+import { type AdamCoeffs, type Engine, type EngineDescriptor, type NotStarted, firstLine } from './types.js';
 
 export type WasmEngine = Engine & { threads: number; close(): Promise<void> };
 /** The engine of each kernel ('wasm': TensorFlow.js; 'simd-plain', 'simd-fused': gemm.wat). */
@@ -143,6 +143,12 @@ async function startWasmEngine(spec: KernelSpec, n: number): Promise<WasmEngine>
 
     axpySumSq(alpha: number, x: Float32Array, y: Float32Array): number {
       return pass('axpySumSq', alpha, x, y);
+    },
+
+    adam(w: Float32Array, dw: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoeffs) {
+      // The JS loop (blas1.ts adamRange) in equal ranges on every thread, when all four arrays
+      // are shared (the optimizer's m and v come from this engine's allocator, as w and dw do).
+      pool.adam(vectorParts(w.length, [w, dw, m, v].every(isShared), n, MIN_PARALLEL_ELEMENTS), w, dw, m, v, c);
     },
 
     gatherRows(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>) {

@@ -1,16 +1,16 @@
 /**
  * A worker thread of a wasm engine's pool (pool.ts). It starts its own kernel (kernels.ts), then
  * loops: wait on its control block for a task, do it (a block of a product into the shared
- * output, a range of a vector pass or of a minibatch gather), report it done. It never returns to
+ * output, a range of a vector pass, of a minibatch gather or of an Adam step), report it done. It never returns to
  * the event loop while it serves tasks, so the main thread's buffers reach it through its port,
  * read synchronously.
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { gatherRange } from '../blas1.js';
+import { adamRange, gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import type { BlockProduct } from './cuts.js';
 import { startKernel } from './kernels.js';
-import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker, VECTOR_OPS, type WasmWorkerData, vectorOpOf } from './pool.js';
+import { ADAM_COEFFS, CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker, VECTOR_OPS, type WasmWorkerData, vectorOpOf } from './pool.js';
 import { adoptPair, weightPasses } from './simd.js';
 
 const { sab, port, kernel } = workerData as WasmWorkerData;
@@ -69,6 +69,10 @@ function run(): void {
     }
     case OP.gather:
       return gatherRange(operand(0), new Int32Array(...view(2)), operand(1), r0, r1);
+    case OP.adam: {
+      const c = Object.fromEntries(ADAM_COEFFS.map((k, j) => [k, f64[F64.adam + j]])) as Record<(typeof ADAM_COEFFS)[number], number>;
+      return adamRange(operand(0).data, operand(1).data, operand(2).data, operand(3).data, c, r0, r1);
+    }
   }
   const name = vectorOpOf(ctrl[CTRL.op]);
   if (name === undefined) throw new Error(`unknown op ${ctrl[CTRL.op]}`);
