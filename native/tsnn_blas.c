@@ -425,7 +425,8 @@ static napi_value gather_rows(napi_env env, napi_callback_info info) {
  *
  * so the result is the JS loop's bit for bit. The compiler vectorises it over doubles (sqrt and
  * division are correctly rounded in SIMD too); contraction into fused multiply-adds would change
- * the roundings, so it is off for this code (GCC: the optimize pragma; Clang: fp contract).
+ * the roundings, so it is off for this code (GCC: the optimize pragma; Clang: fp contract);
+ * -fno-math-errno (binding.gyp) lets sqrt vectorise and changes no result.
  * Big arrays are shared with the helper thread in chunks of ADAM_CHUNK elements.
  */
 #define ADAM_CHUNK 16384
@@ -439,7 +440,7 @@ struct adam_job {
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
-#pragma GCC optimize("fp-contract=off", "no-math-errno")
+#pragma GCC optimize("fp-contract=off")
 #endif
 static void adam_range(const void *job, uint32_t lo, uint32_t hi) {
 #ifdef __clang__
