@@ -70,6 +70,40 @@ export function adamRange(w: FloatArray, dw: FloatArray, m: FloatArray, v: Float
   }
 }
 
+/** One RMSprop step over float32 w, dw and cache by the engine's own pass (optim/rmsprop.ts); false when it has none. */
+export function rmspropPass(w: Float32Array, dw: Float32Array, cache: Float32Array, lr: number, decayRate: number, eps: number): boolean {
+  const e = getEngine();
+  if (!e.rmsprop) return false;
+  e.rmsprop(w, dw, cache, lr, decayRate, eps);
+  return true;
+}
+
+/** RMSprop over [lo, hi): optim/rmsprop.ts's loop, element for element. */
+export function rmspropRange(w: FloatArray, dw: FloatArray, c: FloatArray, lr: number, d: number, eps: number, lo: number, hi: number): void {
+  const oneMinusD = 1 - d;
+  for (let i = lo; i < hi; i++) {
+    const g = dw[i];
+    c[i] = d * c[i] + oneMinusD * (g * g);
+    w[i] -= (lr * g) / (Math.sqrt(c[i]) + eps);
+  }
+}
+
+/** One SGD-with-momentum step over float32 w, dw and v by the engine's own pass (optim/sgd_momentum.ts); false when it has none. */
+export function sgdMomentumPass(w: Float32Array, dw: Float32Array, v: Float32Array, lr: number, momentum: number): boolean {
+  const e = getEngine();
+  if (!e.sgdMomentum) return false;
+  e.sgdMomentum(w, dw, v, lr, momentum);
+  return true;
+}
+
+/** SGD with momentum over [lo, hi): optim/sgd_momentum.ts's loop, element for element. */
+export function sgdMomentumRange(w: FloatArray, dw: FloatArray, v: FloatArray, lr: number, momentum: number, lo: number, hi: number): void {
+  for (let i = lo; i < hi; i++) {
+    v[i] = momentum * v[i] - lr * dw[i];
+    w[i] += v[i];
+  }
+}
+
 /**
  * dst row i = src row rows[i], for i < rows.length: a minibatch gathered into a reused buffer.
  * The indices are checked here; the engine copies (natively one memcpy per row, the rows shared

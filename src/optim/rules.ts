@@ -96,13 +96,13 @@ export function createOptimizer<T extends FloatArray = Float32Array>(rule: Updat
     }
     case 'sgd_momentum': {
       if (!(h.momentum > 0)) throw new Error(`sgd_momentum needs a momentum > 0, not ${h.momentum}`);
-      const st: SgdMomentumState<T> = sgdMomentumInit<T>(n, Ctor);
+      const st: SgdMomentumState<T> = sgdMomentumInit<T>(n, Ctor, alloc);
       step = (w, dw, lr) => sgdMomentumStep(w, dw, lr, h.momentum, st);
       blocks = { velocity: st.velocity };
       break;
     }
     case 'rmsprop': {
-      const st: RmspropState<T> = rmspropInit<T>(n, Ctor);
+      const st: RmspropState<T> = rmspropInit<T>(n, Ctor, alloc);
       step = (w, dw, lr) => rmspropStep(w, dw, lr, h, st);
       blocks = { cache: st.cache };
       break;

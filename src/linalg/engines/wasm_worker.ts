@@ -6,11 +6,11 @@
  * read synchronously.
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { adamRange, gatherRange } from '../blas1.js';
+import { gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import type { BlockProduct } from './cuts.js';
 import { startKernel } from './kernels.js';
-import { ADAM_COEFFS, CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker, VECTOR_OPS, type WasmWorkerData, vectorOpOf } from './pool.js';
+import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker, RULE_PASSES, VECTOR_OPS, type WasmWorkerData, ruleOpOf, vectorOpOf } from './pool.js';
 import { adoptPair, weightPasses } from './simd.js';
 
 const { sab, port, kernel } = workerData as WasmWorkerData;
@@ -69,10 +69,11 @@ function run(): void {
     }
     case OP.gather:
       return gatherRange(operand(0), new Int32Array(...view(2)), operand(1), r0, r1);
-    case OP.adam: {
-      const c = Object.fromEntries(ADAM_COEFFS.map((k, j) => [k, f64[F64.adam + j]])) as Record<(typeof ADAM_COEFFS)[number], number>;
-      return adamRange(operand(0).data, operand(1).data, operand(2).data, operand(3).data, c, r0, r1);
-    }
+  }
+  const rule = ruleOpOf(ctrl[CTRL.op]);
+  if (rule !== undefined) {
+    const { arrays, range } = RULE_PASSES[rule];
+    return range(Array.from({ length: arrays }, (_, k) => operand(k).data), f64.subarray(F64.coeffs), r0, r1);
   }
   const name = vectorOpOf(ctrl[CTRL.op]);
   if (name === undefined) throw new Error(`unknown op ${ctrl[CTRL.op]}`);
