@@ -71,7 +71,7 @@ for (const [size, n] of SIZES) {
     dw[i] = 1e-2 * rng.randn();
   }
   for (const rule of UPDATE_RULES) {
-    const opt = createOptimizer(rule, n, { momentum: 0.9 });
+    const opt = createOptimizer(rule, n, { momentum: 0.9 }, Float32Array, engine.alloc);
     const lr = rule === 'adam' ? 1e-3 : 1e-2;
     for (let k = 0; k < 5; k++) opt.step(w, dw, lr); // compiled before it is timed
     if (ask) await ask(JSON.stringify({ rule, n, steps: 2 }));

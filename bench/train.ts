@@ -267,7 +267,7 @@ for (const c of ONLY.has('fcnet') ? FCNET : []) {
       const batcher = new Batcher(d.train, 100, 'replacement', e.alloc);
       const trainable = ws.grads.flat.length;
       const stepped = model.params.flat.subarray(0, trainable);
-      const opt = createOptimizer('adam', trainable);
+      const opt = createOptimizer('adam', trainable, {}, Float32Array, e.alloc);
       const step = () => {
         batcher.next(rng);
         const { grads } = model.loss(batcher.X, batcher.y, ws);

@@ -416,6 +416,176 @@ static napi_value gather_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Adam's step over w, dw, m and v (src/optim/adam.ts): per element exactly the JS loop's
+ * arithmetic in the same order, in double precision, each float32 read widened and each result
+ * rounded to float32 as the JS typed-array stores do (m and v are read back rounded):
+ *
+ *   m = f32(β1·m + a1·g);  v = f32(β2·v + a2·(g·g));  w = f32(w − (lrc1·m)/(√(v·c2) + eps))
+ *
+ * so the result is the JS loop's bit for bit. The compiler vectorises it over doubles (sqrt and
+ * division are correctly rounded in SIMD too); contraction into fused multiply-adds would change
+ * the roundings, so it is off for this code (GCC: the optimize pragma; Clang: fp contract);
+ * -fno-math-errno (binding.gyp) lets sqrt vectorise and changes no result.
+ * Big arrays are shared with the helper thread in chunks of ADAM_CHUNK elements.
+ */
+#define ADAM_CHUNK 16384
+#define ADAM_MIN_ELEMENTS (4 * ADAM_CHUNK)
+
+struct adam_job {
+  float *w, *m, *v;
+  const float *dw;
+  double beta1, a1, beta2, a2, lrc1, c2, eps;
+};
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+static void adam_range(const void *job, uint32_t lo, uint32_t hi) {
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
+  const struct adam_job *j = job;
+  float *w = j->w, *m = j->m, *v = j->v;
+  const float *dw = j->dw;
+  const double beta1 = j->beta1, a1 = j->a1, beta2 = j->beta2, a2 = j->a2, lrc1 = j->lrc1, c2 = j->c2, eps = j->eps;
+  for (size_t i = lo; i < hi; i++) {
+    const double g = dw[i];
+    const float mi = (float)(beta1 * (double)m[i] + a1 * g);
+    const float vi = (float)(beta2 * (double)v[i] + a2 * (g * g));
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = (float)((double)w[i] - (lrc1 * (double)mi) / (__builtin_sqrt((double)vi * c2) + eps));
+  }
+}
+
+/* RMSprop (src/optim/rmsprop.ts): c = f32(d·c + (1 − d)·(g·g)); w = f32(w − (lr·g)/(√c + eps)). */
+struct rmsprop_job {
+  float *w, *c;
+  const float *dw;
+  double lr, d, eps;
+};
+
+static void rmsprop_range(const void *job, uint32_t lo, uint32_t hi) {
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
+  const struct rmsprop_job *j = job;
+  float *w = j->w, *c = j->c;
+  const float *dw = j->dw;
+  const double lr = j->lr, d = j->d, omd = 1 - j->d, eps = j->eps;
+  for (size_t i = lo; i < hi; i++) {
+    const double g = dw[i];
+    const float ci = (float)(d * (double)c[i] + omd * (g * g));
+    c[i] = ci;
+    w[i] = (float)((double)w[i] - (lr * g) / (__builtin_sqrt((double)ci) + eps));
+  }
+}
+
+/* SGD with momentum (src/optim/sgd_momentum.ts): v = f32(μ·v − lr·g); w = f32(w + v). */
+struct momentum_job {
+  float *w, *v;
+  const float *dw;
+  double lr, mu;
+};
+
+static void momentum_range(const void *job, uint32_t lo, uint32_t hi) {
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
+  const struct momentum_job *j = job;
+  float *w = j->w, *v = j->v;
+  const float *dw = j->dw;
+  const double lr = j->lr, mu = j->mu;
+  for (size_t i = lo; i < hi; i++) {
+    const float vi = (float)(mu * (double)v[i] - lr * (double)dw[i]);
+    v[i] = vi;
+    w[i] = (float)((double)w[i] + (double)vi);
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+/*
+ * An update rule's arguments: `na` Float32Arrays of one length (w, dw, then the state), then `ns`
+ * numbers; the length, or (size_t)-1 with a JS error.
+ */
+static size_t rule_args(napi_env env, napi_callback_info info, size_t na, size_t ns, float **a, double *s, const char *usage) {
+  size_t argc = 12;
+  napi_value argv[12];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return (size_t)-1;
+  bool ok = argc == na + ns;
+  for (size_t k = 0; ok && k < ns; k++) ok = napi_get_value_double(env, argv[na + k], &s[k]) == napi_ok;
+  if (!ok) {
+    napi_throw_type_error(env, NULL, usage);
+    return (size_t)-1;
+  }
+  size_t n0 = 0;
+  for (size_t k = 0; k < na; k++) {
+    size_t n;
+    a[k] = f32(env, argv[k], &n, k == 0 ? "w" : k == 1 ? "dw" : "the state");
+    if (!a[k]) return (size_t)-1;
+    if (k == 0) n0 = n;
+    if (n != n0 || n > UINT32_MAX) {
+      napi_throw_range_error(env, NULL, "tsnn_blas: w, dw and the rule's state must have the same length");
+      return (size_t)-1;
+    }
+  }
+  return n0;
+}
+
+/* rmsprop(w, dw, cache, lr, decayRate, eps) */
+static napi_value rmsprop(napi_env env, napi_callback_info info) {
+  float *a[3];
+  double s[3];
+  size_t n = rule_args(env, info, 3, 3, a, s, "tsnn_blas.rmsprop: expected (w, dw, cache, lr, decayRate, eps)");
+  if (n == (size_t)-1) return NULL;
+  struct rmsprop_job j = {a[0], a[2], a[1], s[0], s[1], s[2]};
+  run_shared(rmsprop_range, &j, (uint32_t)n, ADAM_CHUNK, n >= ADAM_MIN_ELEMENTS);
+  return NULL;
+}
+
+/* sgdMomentum(w, dw, v, lr, momentum) */
+static napi_value sgd_momentum(napi_env env, napi_callback_info info) {
+  float *a[3];
+  double s[2];
+  size_t n = rule_args(env, info, 3, 2, a, s, "tsnn_blas.sgdMomentum: expected (w, dw, v, lr, momentum)");
+  if (n == (size_t)-1) return NULL;
+  struct momentum_job j = {a[0], a[2], a[1], s[0], s[1]};
+  run_shared(momentum_range, &j, (uint32_t)n, ADAM_CHUNK, n >= ADAM_MIN_ELEMENTS);
+  return NULL;
+}
+
+/* adam(w, dw, m, v, beta1, a1, beta2, a2, lrc1, c2, eps): one step in place (the scalars as adam.ts makes them). */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double s[7];
+  bool ok = argc == 11;
+  for (int k = 0; ok && k < 7; k++) ok = napi_get_value_double(env, argv[4 + k], &s[k]) == napi_ok;
+  if (!ok) {
+    napi_throw_type_error(env, NULL, "tsnn_blas.adam: expected (w, dw, m, v, beta1, a1, beta2, a2, lrc1, c2, eps)");
+    return NULL;
+  }
+  size_t n[4];
+  float *a[4];
+  const char *names[4] = {"w", "dw", "m", "v"};
+  for (int k = 0; k < 4; k++) {
+    a[k] = f32(env, argv[k], &n[k], names[k]);
+    if (!a[k]) return NULL;
+  }
+  if (n[1] != n[0] || n[2] != n[0] || n[3] != n[0] || n[0] > UINT32_MAX) {
+    napi_throw_range_error(env, NULL, "tsnn_blas.adam: w, dw, m and v must have the same length");
+    return NULL;
+  }
+  struct adam_job j = {a[0], a[2], a[3], a[1], s[0], s[1], s[2], s[3], s[4], s[5], s[6]};
+  run_shared(adam_range, &j, (uint32_t)n[0], ADAM_CHUNK, n[0] >= ADAM_MIN_ELEMENTS);
+  return NULL;
+}
+
 static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -490,6 +660,12 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "dsdot", f));
   CHECK(napi_create_function(env, "gatherRows", NAPI_AUTO_LENGTH, gather_rows, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "gatherRows", f));
+  CHECK(napi_create_function(env, "adam", NAPI_AUTO_LENGTH, adam, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "adam", f));
+  CHECK(napi_create_function(env, "rmsprop", NAPI_AUTO_LENGTH, rmsprop, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "rmsprop", f));
+  CHECK(napi_create_function(env, "sgdMomentum", NAPI_AUTO_LENGTH, sgd_momentum, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "sgdMomentum", f));
   CHECK(napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "adviseHugePages", f));
   CHECK(napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &f));

@@ -18,6 +18,8 @@ import { axpy, axpyRange, axpySumSq, axpySumSqRange, dot, dotRange, gatherRows }
 import { getEngine, matmul, useEngine } from '../src/linalg/matmul.js';
 import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
+import { adamInit, adamStep } from '../src/optim/adam.js';
+import { createOptimizer } from '../src/optim/rules.js';
 
 function randMat(rows: number, cols: number, rng: Rng): Mat<Float32Array> {
   const m = { rows, cols, data: new Float32Array(rows * cols) };
@@ -382,6 +384,79 @@ test('a forced backend that cannot load is an error that names it and why', asyn
   } else {
     assert.equal(sel.engine.name, 'simd');
     assert.deepEqual(sel.skipped.map((s) => s.name), ['openblas', 'tfjs-node']);
+  }
+  useEngine(referenceEngine);
+});
+
+test('adam: each engine\'s pass gives the JS loop\'s bits, over several steps, at odd lengths (some split among threads)', async () => {
+  const backends = ['openblas', 'simd', 'wasm', 'js'] as const;
+  const run = (n: number): Float32Array[] => {
+    const rng = new Rng(n);
+    const w = getEngine().alloc.float(Float32Array, n);
+    const dw = getEngine().alloc.float(Float32Array, n);
+    rng.fillNormal(w);
+    const st = adamInit(n, Float32Array, getEngine().alloc); // shared memory on the threaded engines
+    for (let step = 0; step < 4; step++) {
+      rng.fillNormal(dw);
+      for (let i = 0; i < n; i += 3) dw[i] *= 1e-3; // small gradients too, where eps matters
+      adamStep(w, dw, 1e-2, { beta1: 0.9, beta2: 0.999, eps: 1e-8 }, st);
+    }
+    assert.equal(st.t, 4);
+    return [w, st.m as Float32Array, st.v as Float32Array];
+  };
+  const lengths = [1, 7, 1001, 65_537, 100_003, 339_811];
+  await initEngine('js');
+  assert.equal(getEngine().adam, undefined, 'the js engine runs adam.ts\'s own loop');
+  const want = lengths.map(run);
+  for (const backend of backends) {
+    if (backend === 'openblas' && 'reason' in native) {
+      if (requireNative) assert.fail(native.reason);
+      continue;
+    }
+    await initEngine(backend, 2);
+    const got = lengths.map(run);
+    lengths.forEach((n, k) => {
+      for (const [j, name] of ['w', 'm', 'v'].entries()) {
+        const bad = got[k][j].findIndex((x, i) => !Object.is(x, want[k][j][i]));
+        assert.equal(bad, -1, `${backend}: ${name}[${bad}] of ${n} is ${got[k][j][bad]}, the JS loop's ${want[k][j][bad]}`);
+      }
+    });
+  }
+  useEngine(referenceEngine);
+});
+
+test('rmsprop and sgd_momentum: each engine\'s pass gives the JS loop\'s bits, over several steps, at odd lengths', async () => {
+  const backends = ['openblas', 'simd', 'wasm', 'js'] as const;
+  const run = (rule: 'rmsprop' | 'sgd_momentum', n: number): Float32Array[] => {
+    const rng = new Rng(n + 1);
+    const w = getEngine().alloc.float(Float32Array, n);
+    const dw = getEngine().alloc.float(Float32Array, n);
+    rng.fillNormal(w);
+    const opt = createOptimizer(rule, n, { momentum: 0.9 }, Float32Array, getEngine().alloc);
+    for (let step = 0; step < 4; step++) {
+      rng.fillNormal(dw);
+      for (let i = 0; i < n; i += 3) dw[i] *= 1e-3;
+      opt.step(w, dw, 1e-2);
+    }
+    return [w, ...Object.values(opt.blocks())];
+  };
+  const cases = (['rmsprop', 'sgd_momentum'] as const).flatMap((rule) => [1, 7, 1001, 65_537, 100_003, 339_811].map((n) => [rule, n] as const));
+  await initEngine('js');
+  assert.equal(getEngine().rmsprop ?? getEngine().sgdMomentum, undefined, 'the js engine runs the rules\' own loops');
+  const want = cases.map(([rule, n]) => run(rule, n));
+  for (const backend of backends) {
+    if (backend === 'openblas' && 'reason' in native) {
+      if (requireNative) assert.fail(native.reason);
+      continue;
+    }
+    await initEngine(backend, 2);
+    cases.forEach(([rule, n], k) => {
+      const got = run(rule, n);
+      got.forEach((a, j) => {
+        const bad = a.findIndex((x, i) => !Object.is(x, want[k][j][i]));
+        assert.equal(bad, -1, `${backend} ${rule}: array ${j} [${bad}] of ${n} is ${a[bad]}, the JS loop's ${want[k][j][bad]}`);
+      });
+    });
   }
   useEngine(referenceEngine);
 });

@@ -11,6 +11,8 @@
  * is allocated per step. t is part of the state: a resume restores it exactly (runs/checkpoint.ts
  * keeps it in the trainer state of last.ckpt).
  */
+import type { Allocator } from '../linalg/alloc.js';
+import { adamPass } from '../linalg/blas1.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 
 export interface AdamHyper {
@@ -29,9 +31,13 @@ export interface AdamState<T extends FloatArray = FloatArray> {
   t: number;
 }
 
-/** A fresh state (m = v = 0, t = 0) for `n` parameters. */
-export function adamInit<T extends FloatArray = Float32Array>(n: number, Ctor: FloatArrayCtor = Float32Array): AdamState<T> {
-  return { m: new Ctor(n) as T, v: new Ctor(n) as T, t: 0 };
+/**
+ * A fresh state (m = v = 0, t = 0) for `n` parameters; in `alloc`'s memory when given (the
+ * engine's, whose threads then share the step: linalg/alloc.ts).
+ */
+export function adamInit<T extends FloatArray = Float32Array>(n: number, Ctor: FloatArrayCtor = Float32Array, alloc?: Allocator): AdamState<T> {
+  const make = (): T => (alloc ? alloc.float(Ctor, n) : new Ctor(n)) as T;
+  return { m: make(), v: make(), t: 0 };
 }
 
 /** One step in place: w (P), dw (P), the state's m and v (P); t goes up by one. */
@@ -49,6 +55,11 @@ export function adamStep(w: FloatArray, dw: FloatArray, lr: number, hyper: AdamH
   // four of lr·(m/bc1)/(√(v/bc2) + eps); the results agree to rounding, test/optim.test.ts).
   const lrc1 = lr / (1 - Math.pow(beta1, t)); // lr/bc1
   const c2 = 1 / (1 - Math.pow(beta2, t)); //   1/bc2
+  // Float32 parameters: the engine's own pass where it has one (linalg/blas1.ts adamPass), with
+  // exactly this loop's arithmetic per element, so the same bits; float64 (gradient checks) here.
+  if (w instanceof Float32Array && dw instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array) {
+    if (adamPass(w, dw, m, v, { beta1, a1, beta2, a2, lrc1, c2, eps })) return;
+  }
   for (let i = 0; i < w.length; i++) {
     const g = dw[i];
     m[i] = beta1 * m[i] + a1 * g;

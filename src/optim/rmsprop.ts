@@ -7,6 +7,8 @@
  * eps is added outside the square root, as cs231n and torch.optim.RMSprop do (torch's `alpha` is
  * this decay rate d). One pass over w, dw and the cache; nothing is allocated per step.
  */
+import type { Allocator } from '../linalg/alloc.js';
+import { rmspropPass } from '../linalg/blas1.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 
 export interface RmspropHyper {
@@ -22,8 +24,8 @@ export interface RmspropState<T extends FloatArray = FloatArray> {
 }
 
 /** A fresh state (cache 0) for `n` parameters. */
-export function rmspropInit<T extends FloatArray = Float32Array>(n: number, Ctor: FloatArrayCtor = Float32Array): RmspropState<T> {
-  return { cache: new Ctor(n) as T };
+export function rmspropInit<T extends FloatArray = Float32Array>(n: number, Ctor: FloatArrayCtor = Float32Array, alloc?: Allocator): RmspropState<T> {
+  return { cache: (alloc ? alloc.float(Ctor, n) : new Ctor(n)) as T }; // (alloc: the engine's memory, for its threads)
 }
 
 /** One step in place: w (P), dw (P), the state's cache (P). */
@@ -35,6 +37,8 @@ export function rmspropStep(w: FloatArray, dw: FloatArray, lr: number, hyper: Rm
   const d = hyper.decayRate;
   const oneMinusD = 1 - d;
   const eps = hyper.eps;
+  // Float32: the engine's own pass where it has one (linalg/blas1.ts rmspropPass), this loop's arithmetic, the same bits.
+  if (w instanceof Float32Array && dw instanceof Float32Array && c instanceof Float32Array && rmspropPass(w, dw, c, lr, d, eps)) return;
   for (let i = 0; i < w.length; i++) {
     const g = dw[i];
     c[i] = d * c[i] + oneMinusD * (g * g);

@@ -12,6 +12,7 @@
  * bit for bit. The library functions take cs231n's defaults (RULE_DEFAULTS); how the config's lr
  * relates to them is config.ts's business (docs/optimizers.md).
  */
+import type { Allocator } from '../linalg/alloc.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 import { ADAM_DEFAULTS, type AdamState, adamInit, adamStep } from './adam.js';
 import { RMSPROP_DEFAULTS, type RmspropState, rmspropInit, rmspropStep } from './rmsprop.js';
@@ -74,7 +75,7 @@ export interface Optimizer<T extends FloatArray = FloatArray> {
 }
 
 /** A fresh optimizer for `rule` over n parameters; hyperparameters not given take cs231n's defaults. */
-export function createOptimizer<T extends FloatArray = Float32Array>(rule: UpdateRule, n: number, hyper: Partial<Hyper> = {}, Ctor: FloatArrayCtor = Float32Array): Optimizer<T> {
+export function createOptimizer<T extends FloatArray = Float32Array>(rule: UpdateRule, n: number, hyper: Partial<Hyper> = {}, Ctor: FloatArrayCtor = Float32Array, alloc?: Allocator): Optimizer<T> {
   const d = RULE_DEFAULTS[rule] as Partial<Hyper>;
   const h: Hyper = {
     momentum: hyper.momentum ?? d.momentum ?? 0,
@@ -95,19 +96,19 @@ export function createOptimizer<T extends FloatArray = Float32Array>(rule: Updat
     }
     case 'sgd_momentum': {
       if (!(h.momentum > 0)) throw new Error(`sgd_momentum needs a momentum > 0, not ${h.momentum}`);
-      const st: SgdMomentumState<T> = sgdMomentumInit<T>(n, Ctor);
+      const st: SgdMomentumState<T> = sgdMomentumInit<T>(n, Ctor, alloc);
       step = (w, dw, lr) => sgdMomentumStep(w, dw, lr, h.momentum, st);
       blocks = { velocity: st.velocity };
       break;
     }
     case 'rmsprop': {
-      const st: RmspropState<T> = rmspropInit<T>(n, Ctor);
+      const st: RmspropState<T> = rmspropInit<T>(n, Ctor, alloc);
       step = (w, dw, lr) => rmspropStep(w, dw, lr, h, st);
       blocks = { cache: st.cache };
       break;
     }
     case 'adam': {
-      const st: AdamState<T> = adamInit<T>(n, Ctor);
+      const st: AdamState<T> = adamInit<T>(n, Ctor, alloc); // (in the engine's memory, alloc, for its threads)
       step = (w, dw, lr) => {
         st.t = t; // the count restore() put back
         adamStep(w, dw, lr, h, st);

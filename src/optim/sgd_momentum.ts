@@ -8,6 +8,8 @@
  * Float64Array: with float32 arrays each value is rounded to float32 where it is stored, as the
  * trainer has always done (the bits of existing momentum runs depend on this exact loop).
  */
+import type { Allocator } from '../linalg/alloc.js';
+import { sgdMomentumPass } from '../linalg/blas1.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 
 export const SGD_MOMENTUM_DEFAULTS = { lr: 1e-2, momentum: 0.9 } as const;
@@ -18,8 +20,8 @@ export interface SgdMomentumState<T extends FloatArray = FloatArray> {
 }
 
 /** A fresh state (velocity 0) for `n` parameters. */
-export function sgdMomentumInit<T extends FloatArray = Float32Array>(n: number, Ctor: FloatArrayCtor = Float32Array): SgdMomentumState<T> {
-  return { velocity: new Ctor(n) as T };
+export function sgdMomentumInit<T extends FloatArray = Float32Array>(n: number, Ctor: FloatArrayCtor = Float32Array, alloc?: Allocator): SgdMomentumState<T> {
+  return { velocity: (alloc ? alloc.float(Ctor, n) : new Ctor(n)) as T }; // (alloc: the engine's memory, for its threads)
 }
 
 /** One step in place: w (P), dw (P), the state's velocity (P). */
@@ -28,6 +30,8 @@ export function sgdMomentumStep(w: FloatArray, dw: FloatArray, lr: number, momen
   if (w.length !== dw.length || v.length !== w.length) {
     throw new Error(`sgdMomentumStep: w has ${w.length} numbers, dw ${dw.length}, the velocity ${v.length}`);
   }
+  // Float32: the engine's own pass where it has one (linalg/blas1.ts sgdMomentumPass), this loop's arithmetic, the same bits.
+  if (w instanceof Float32Array && dw instanceof Float32Array && v instanceof Float32Array && sgdMomentumPass(w, dw, v, lr, momentum)) return;
   for (let i = 0; i < w.length; i++) {
     v[i] = momentum * v[i] - lr * dw[i];
     w[i] += v[i];

@@ -139,7 +139,7 @@ export async function train(
   const trainable = ws.grads.flat.length;
   const stepped = trainable === params.length ? params : params.subarray(0, trainable);
   const rule = opts.updateRule ?? impliedRule(opts.momentum);
-  const opt = createOptimizer(rule, trainable, { ...opts.hyper, ...(rule === 'sgd_momentum' ? { momentum: opts.momentum } : {}) });
+  const opt = createOptimizer(rule, trainable, { ...opts.hyper, ...(rule === 'sgd_momentum' ? { momentum: opts.momentum } : {}) }, Float32Array, alloc);
   const lossHistory = new Float64Array(opts.iterations);
   let trainAccHistory: number[] = [];
   let valAccHistory: number[] = [];

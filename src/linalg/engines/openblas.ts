@@ -19,6 +19,9 @@ interface Addon {
   dsdot(x: Float32Array, y: Float32Array): number;
   gatherRows(src: Float32Array, cols: number, rows: Int32Array, dst: Float32Array): void;
   adviseHugePages(a: ArrayBufferView): boolean;
+  rmsprop(w: Float32Array, dw: Float32Array, cache: Float32Array, lr: number, decayRate: number, eps: number): void;
+  sgdMomentum(w: Float32Array, dw: Float32Array, v: Float32Array, lr: number, momentum: number): void;
+  adam(w: Float32Array, dw: Float32Array, m: Float32Array, v: Float32Array, beta1: number, a1: number, beta2: number, a2: number, lrc1: number, c2: number, eps: number): void;
 }
 
 /** Where node-gyp puts the addon: <package root>/native/build/Release/tsnn_blas.node. */
@@ -50,6 +53,10 @@ function start(threads: number): Engine | NotStarted {
     },
     axpy: (alpha, x, y) => addon.saxpy(alpha, x, y),
     dot: (x, y) => addon.dsdot(x, y),
+    // Adam's loop in C over doubles, vectorised, on two threads for big arrays (native/tsnn_blas.c adam_range).
+    adam: (w, dw, m, v, c) => addon.adam(w, dw, m, v, c.beta1, c.a1, c.beta2, c.a2, c.lrc1, c.c2, c.eps),
+    rmsprop: (w, dw, cache, lr, decayRate, eps) => addon.rmsprop(w, dw, cache, lr, decayRate, eps),
+    sgdMomentum: (w, dw, v, lr, momentum) => addon.sgdMomentum(w, dw, v, lr, momentum),
     gatherRows: (src, rows, dst) => addon.gatherRows(src.data, src.cols, rows, dst.data),
   };
 }

@@ -19,12 +19,29 @@
  * sleeping thread takes longer on a VM than most of the products training asks for.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { dotRange, gatherRange } from '../blas1.js';
+import { adamRange, dotRange, gatherRange, rmspropRange, sgdMomentumRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import { startWorker } from '../worker_threads.js';
 import { type Block, type BlockProduct, part } from './cuts.js';
 import type { KernelSpec } from './kernels.js';
 import { type WeightPasses, simdMemoryOf } from './simd.js';
+import type { AdamCoeffs } from './types.js';
+
+/**
+ * The update-rule passes, by name: each thread runs the rule's JS loop (blas1.ts) on its range
+ * [lo, hi) of the arrays (`arrays` of them, in operand slots), with the rule's scalars `c` in the
+ * Float64 slots from F64.coeffs on. The main thread and the workers run these same functions.
+ */
+type RuleRange = (a: Float32Array[], c: ArrayLike<number>, lo: number, hi: number) => void;
+export const RULE_PASSES = {
+  adam: { arrays: 4, range: ((a, c, lo, hi) => adamRange(a[0], a[1], a[2], a[3], { beta1: c[0], a1: c[1], beta2: c[2], a2: c[3], lrc1: c[4], c2: c[5], eps: c[6] }, lo, hi)) as RuleRange },
+  rmsprop: { arrays: 3, range: ((a, c, lo, hi) => rmspropRange(a[0], a[1], a[2], c[0], c[1], c[2], lo, hi)) as RuleRange },
+  sgdMomentum: { arrays: 3, range: ((a, c, lo, hi) => sgdMomentumRange(a[0], a[1], a[2], c[0], c[1], lo, hi)) as RuleRange },
+} as const;
+export type RulePass = keyof typeof RULE_PASSES;
+const RULE_NAMES = Object.keys(RULE_PASSES) as RulePass[];
+/** Adam's scalars in the order RULE_PASSES.adam reads them. */
+export const adamCoeffs = (c: AdamCoeffs): number[] => [c.beta1, c.a1, c.beta2, c.a2, c.lrc1, c.c2, c.eps];
 
 /**
  * A worker's control block: Int32 slots, then two Float64 slots (F64). One layout for every
@@ -40,17 +57,18 @@ export const CTRL = {
   /** What to do: OP.product, OP.gather, or a vector pass (VECTOR_OPS). */
   op: 3,
   /**
-   * Operands a, b, out, OPERAND_SLOTS each: buffer id, element offset, element count, rows, cols
-   * (for a gather: src, dst and the Int32Array of row indices).
+   * Operands a, b, out (and a fourth for Adam), OPERAND_SLOTS each: buffer id, element offset,
+   * element count, rows, cols (for a gather: src, dst and the Int32Array of row indices; for
+   * Adam: w, dw, m, v).
    */
   operands: 4,
-  /** transA, transB (0/1), then the block r0, r1, c0, c1, k0, k1 (for a vector pass and a gather: the range [r0, r1)). */
-  args: 4 + 3 * 5,
-  length: 4 + 3 * 5 + 8,
+  /** transA, transB (0/1), then the block r0, r1, c0, c1, k0, k1 (for a vector pass, a gather and Adam: the range [r0, r1)). */
+  args: 4 + 4 * 5,
+  length: 4 + 4 * 5 + 8,
 } as const;
 export const OPERAND_SLOTS = 5;
 /** Float64 slots: alpha for a vector pass; the partial sum a vector pass returns, or the ms a product block took. */
-export const F64 = { alpha: 0, result: 1, length: 2 } as const;
+export const F64 = { alpha: 0, result: 1, coeffs: 2, length: 2 + 7 } as const;
 /** Byte offset of the Float64 slots in the control block (8-aligned). */
 export const F64_OFFSET = 8 * Math.ceil((4 * CTRL.length) / 8);
 
@@ -68,10 +86,12 @@ export const VECTOR_OPS = {
 } as const;
 export type VectorOp = keyof typeof VECTOR_OPS;
 const VECTOR_NAMES = Object.keys(VECTOR_OPS) as VectorOp[];
-/** Op codes: a product block, a gather, then the vector passes in VECTOR_OPS order. */
+/** Op codes: a product block, a gather, the update-rule passes in RULE_PASSES order, then the vector passes in VECTOR_OPS order. */
 export const OP = { product: 0, gather: 1 } as const;
-export const vectorOpCode = (name: VectorOp): number => 2 + VECTOR_NAMES.indexOf(name);
-export const vectorOpOf = (code: number): VectorOp | undefined => VECTOR_NAMES[code - 2];
+export const ruleOpCode = (name: RulePass): number => 2 + RULE_NAMES.indexOf(name);
+export const ruleOpOf = (code: number): RulePass | undefined => RULE_NAMES[code - 2];
+export const vectorOpCode = (name: VectorOp): number => 2 + RULE_NAMES.length + VECTOR_NAMES.indexOf(name);
+export const vectorOpOf = (code: number): VectorOp | undefined => VECTOR_NAMES[code - 2 - RULE_NAMES.length];
 
 /** Messages on a worker's port. */
 /** A buffer the worker will be handed, with the WebAssembly.Memory under it when it is a SIMD pair's (simd.ts). */
@@ -193,6 +213,18 @@ export class ThreadPool {
       this.post(w, OP.gather, [src, dst, row(rows)], false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
     });
     together(busy, () => gatherRange(src, rows, dst, 0, part(0, parts, rows.length)[1]));
+  }
+
+  /** One step of update rule `name` over `arrays` (w, dw, then its state), cut into `parts` equal ranges: its JS loop (RULE_PASSES) on each thread. */
+  rulePass(name: RulePass, parts: number, arrays: Float32Array[], c: number[]): void {
+    const n = arrays[0].length;
+    const busy = this.workers.slice(0, parts - 1);
+    busy.forEach((wk, i) => {
+      c.forEach((x, j) => (wk.f64[F64.coeffs + j] = x));
+      const [lo, hi] = part(i + 1, parts, n);
+      this.post(wk, ruleOpCode(name), arrays.map(row), false, false, { r0: lo, r1: hi, c0: 0, c1: 0 });
+    });
+    together(busy, () => RULE_PASSES[name].range(arrays, c, 0, part(0, parts, n)[1]));
   }
 
   /** Stop the workers. */

@@ -25,8 +25,28 @@ export interface Engine {
   dot?(x: Float32Array, y: Float32Array): number;
   /** y += alpha·x and Σ x², in one pass (the L2 penalty), where the engine has one. */
   axpySumSq?(alpha: number, x: Float32Array, y: Float32Array): number;
+  /**
+   * One Adam step in place over whole float32 arrays w, dw, m, v (blas1.ts adamPass): per element
+   * exactly the JS loop of adamRange, so the bits are the same; where the engine has one.
+   */
+  adam?(w: Float32Array, dw: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoeffs): void;
+  /** One RMSprop step in place (blas1.ts rmspropPass): exactly rmspropRange per element. */
+  rmsprop?(w: Float32Array, dw: Float32Array, cache: Float32Array, lr: number, decayRate: number, eps: number): void;
+  /** One SGD-with-momentum step in place (blas1.ts sgdMomentumPass): exactly sgdMomentumRange per element. */
+  sgdMomentum?(w: Float32Array, dw: Float32Array, v: Float32Array, lr: number, momentum: number): void;
   /** dst row i = src row rows[i] (a minibatch), where the engine does it faster than JS (a memcpy per row; rows shared among threads). */
   gatherRows?(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>): void;
+}
+
+/** Adam's scalars for one step, made once a step by optim/adam.ts: a1 = 1 − β1, a2 = 1 − β2, lrc1 = lr/(1 − β1ᵗ), c2 = 1/(1 − β2ᵗ). */
+export interface AdamCoeffs {
+  beta1: number;
+  a1: number;
+  beta2: number;
+  a2: number;
+  lrc1: number;
+  c2: number;
+  eps: number;
 }
 
 /** Why an engine cannot start on this machine (not installed, not built, no SIMD). */

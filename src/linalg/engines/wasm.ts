@@ -16,10 +16,10 @@ import type { Mat } from '../mat.js';
 import { type Block, MIN_PARALLEL_ELEMENTS, MIN_PARALLEL_SIMD, Speeds, blocksOf, planProduct, splitKBlocks, vectorParts } from './cuts.js';
 import { gemmVariant } from './gemm.js';
 import { type BlockKernel, type KernelSpec, startKernel } from './kernels.js';
-import { type BlockTask, ThreadPool, VECTOR_OPS, type VectorOp } from './pool.js';
+import { type BlockTask, type RulePass, ThreadPool, VECTOR_OPS, type VectorOp, adamCoeffs } from './pool.js';
 import { JS_PASSES, vectorPair, weightPasses } from './simd.js';
 import { activeTf } from './tfjs.js';
-import { type Engine, type EngineDescriptor, type NotStarted, firstLine } from './types.js';
+import { type AdamCoeffs, type Engine, type EngineDescriptor, type NotStarted, firstLine } from './types.js';
 
 export type WasmEngine = Engine & { threads: number; close(): Promise<void> };
 /** The engine of each kernel ('wasm': TensorFlow.js; 'simd-plain', 'simd-fused': gemm.wat). */
@@ -114,6 +114,11 @@ async function startWasmEngine(spec: KernelSpec, n: number): Promise<WasmEngine>
     return pool.vectorPass(name, parts, passes, alpha, x, y);
   };
 
+  /** Update rule `name`'s pass over `arrays`, on all threads when they are all shared and big enough. */
+  const rule = (name: RulePass, arrays: Float32Array[], c: number[]): void => {
+    pool.rulePass(name, vectorParts(arrays[0].length, arrays.every(isShared), n, MIN_PARALLEL_ELEMENTS), arrays, c);
+  };
+
   const threadsText = n > 1 ? `${n} threads (main + ${n - 1} worker${n > 2 ? 's' : ''})` : '1 thread';
   const engine: WasmEngine = {
     name: spec.kind === 'tfjs' ? 'wasm' : 'simd',
@@ -143,6 +148,21 @@ async function startWasmEngine(spec: KernelSpec, n: number): Promise<WasmEngine>
 
     axpySumSq(alpha: number, x: Float32Array, y: Float32Array): number {
       return pass('axpySumSq', alpha, x, y);
+    },
+
+    // The update rules' JS loops (blas1.ts adamRange, …) in equal ranges on every thread, when
+    // all the arrays are shared (the optimizer's state comes from this engine's allocator, as w
+    // and dw do).
+    adam(w: Float32Array, dw: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoeffs) {
+      rule('adam', [w, dw, m, v], adamCoeffs(c));
+    },
+
+    rmsprop(w: Float32Array, dw: Float32Array, cache: Float32Array, lr: number, decayRate: number, eps: number) {
+      rule('rmsprop', [w, dw, cache], [lr, decayRate, eps]);
+    },
+
+    sgdMomentum(w: Float32Array, dw: Float32Array, v: Float32Array, lr: number, momentum: number) {
+      rule('sgdMomentum', [w, dw, v], [lr, momentum]);
     },
 
     gatherRows(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>) {

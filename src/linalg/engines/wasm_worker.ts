@@ -1,7 +1,7 @@
 /**
  * A worker thread of a wasm engine's pool (pool.ts). It starts its own kernel (kernels.ts), then
  * loops: wait on its control block for a task, do it (a block of a product into the shared
- * output, a range of a vector pass or of a minibatch gather), report it done. It never returns to
+ * output, a range of a vector pass, of a minibatch gather or of an Adam step), report it done. It never returns to
  * the event loop while it serves tasks, so the main thread's buffers reach it through its port,
  * read synchronously.
  */
@@ -10,7 +10,7 @@ import { gatherRange } from '../blas1.js';
 import type { Mat } from '../mat.js';
 import type { BlockProduct } from './cuts.js';
 import { startKernel } from './kernels.js';
-import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker, VECTOR_OPS, type WasmWorkerData, vectorOpOf } from './pool.js';
+import { CTRL, F64, F64_OFFSET, type FromWasmWorker, OP, OPERAND_SLOTS, type ToWasmWorker, RULE_PASSES, VECTOR_OPS, type WasmWorkerData, ruleOpOf, vectorOpOf } from './pool.js';
 import { adoptPair, weightPasses } from './simd.js';
 
 const { sab, port, kernel } = workerData as WasmWorkerData;
@@ -69,6 +69,11 @@ function run(): void {
     }
     case OP.gather:
       return gatherRange(operand(0), new Int32Array(...view(2)), operand(1), r0, r1);
+  }
+  const rule = ruleOpOf(ctrl[CTRL.op]);
+  if (rule !== undefined) {
+    const { arrays, range } = RULE_PASSES[rule];
+    return range(Array.from({ length: arrays }, (_, k) => operand(k).data), f64.subarray(F64.coeffs), r0, r1);
   }
   const name = vectorOpOf(ctrl[CTRL.op]);
   if (name === undefined) throw new Error(`unknown op ${ctrl[CTRL.op]}`);
