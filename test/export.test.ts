@@ -9,11 +9,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { loadDataset, type RawDataset } from '../src/data/datasets.js';
 import { rowsOfCheckpoint } from '../src/data/feature_data.js';
@@ -26,15 +24,8 @@ import { modelFromCheckpoint } from '../src/models/index.js';
 import { viewsOf } from '../src/models/params.js';
 import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { scoreRows } from '../src/predict/predict.js';
-import { E2E_BACKEND } from './helpers.js';
+import { E2E_BACKEND, trainCli as train } from './helpers.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'train.js');
-
-function train(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 function trainRun(args: string[]): string {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-export-'));

@@ -8,7 +8,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,16 +24,10 @@ import { initialLossCheck } from '../src/train/trainer.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/runs/checkpoint.js';
 import { type Config, resolveConfig } from '../src/config/config.js';
 import type { Summary } from '../src/runs/summary.js';
-import { E2E_BACKEND, metricRows, randnMat, randomLabels, runIn, sampleCheckpoint } from './helpers.js';
+import { E2E_BACKEND, metricRows, randnMat, randomLabels, runIn, sampleCheckpoint, trainCli as cli } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'train.js');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'fcnet-'));
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 const spec = (normalization?: 'batchnorm' | 'layernorm', dropoutKeep?: number): ModelSpec => ({
   kind: 'mlp',

@@ -8,6 +8,8 @@ import type { BackendChoice } from '../src/linalg/engine.js';
  */
 export const E2E_BACKEND = (process.env.TSNN_TEST_BACKEND ?? 'simd') as Exclude<BackendChoice, 'auto'>;
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 import type { Mat } from '../src/linalg/mat.js';
 import type { Rng } from '../src/linalg/rng.js';
@@ -99,3 +101,12 @@ export async function runIn(dir: string, flags: Partial<Config>, opts: { resume?
 
 /** metrics.jsonl's rows without their timings. */
 export const metricRows = (dir: string) => (readJsonl(path.join(dir, 'metrics.jsonl')) as Record<string, unknown>[]).map(({ seconds: _s, ...r }) => r);
+
+/** The checkout's CLI (bin/train.js, which runs dist/). */
+export const TRAIN_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'train.js');
+
+/** Run the CLI with `args` from the checkout, without colours: its exit code, stdout and stderr. */
+export function trainCli(args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [TRAIN_BIN, ...args], { cwd: path.dirname(path.dirname(TRAIN_BIN)), encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}

@@ -6,11 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadDataset, type RawDataset } from '../src/data/datasets.js';
 import { rowsOfCheckpoint } from '../src/data/feature_data.js';
 import { initEngine } from '../src/linalg/engine.js';
@@ -19,15 +17,8 @@ import { predict } from '../src/models/evaluate.js';
 import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { decodeImageFile, pngOfRow } from '../src/predict/image.js';
 import { loadModel, predict as predictPixels, predictImages, type PredictResult } from '../src/predict/predict.js';
-import { E2E_BACKEND } from './helpers.js';
+import { E2E_BACKEND, trainCli as train } from './helpers.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'train.js');
-
-function train(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 /** Train one run into a fresh runs folder; its folder. */
 function trainRun(args: string[]): string {

@@ -1,5 +1,5 @@
 /**
- * Seeded random numbers. `src/` never calls Math.random(): every random choice takes an Rng.
+ * Seeded random numbers. Nothing in `src/` draws an unseeded random number: every random choice takes an Rng.
  *
  * xoshiro128** (Blackman & Vigna) on four uint32 words, seeded through splitmix32 so that nearby
  * seeds give unrelated streams. Normal deviates use Box–Muller; the spare deviate is part of the
