@@ -21,7 +21,7 @@ import { parseSweep } from '../src/sweep/spec.js';
 import { runSweep } from '../src/sweep/sweep.js';
 import { queueRunner } from '../src/sweep/queue.js';
 import { E2E_BACKEND } from './helpers.js';
-import { startRedis } from './queue-redis.js';
+import { startRedis, NO_REDIS } from './queue-redis.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -131,7 +131,7 @@ test('ASHA on the local pool: stopped trials keep folder and best checkpoint, sh
   assert.match(html, /1 running, 2 queued/);
 });
 
-test('ASHA on the queue: two worker processes share the rungs in Redis; stopped trials recorded as on the local pool; no rung left', async () => {
+test('ASHA on the queue: two worker processes share the rungs in Redis; stopped trials recorded as on the local pool; no rung left', { skip: NO_REDIS }, async () => {
   const redis = await startRedis();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asha-q-'));
   dirs.push(dir);

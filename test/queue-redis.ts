@@ -3,13 +3,26 @@
  * (appendonly yes, fsync every write so a restart loses nothing), stopped (and its folder
  * removed) by stop(). restart() stops it and starts it again on the same port and folder.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
+
+/**
+ * Why the tests that need `cmd` cannot run on this machine (it is not installed), or false: the
+ * reason for node:test's `skip`, as the browser tests skip without Chromium. With
+ * TSNN_REQUIRE_REDIS=1 (set by .ci/run, which installs both) nothing is skipped, so a missing
+ * server fails the tests instead.
+ */
+function missing(cmd: string, args: string[], pkg: string): string | false {
+  if (process.env.TSNN_REQUIRE_REDIS === '1') return false;
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0 ? false : `${cmd} is not installed (apt-get install ${pkg}; .ci/run installs it)`;
+}
+export const NO_REDIS = missing(REDIS_SERVER, ['--version'], 'redis-server');
+export const NO_OPENSSL = NO_REDIS || missing('openssl', ['version'], 'openssl');
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -17,7 +17,7 @@ import type { SweepResults } from '../src/runs/results.js';
 import { runSweep } from '../src/sweep/sweep.js';
 import { QUEUE, checkQueueUrl, queueRunner, redactUrl, sweepStatus } from '../src/sweep/queue.js';
 import { E2E_BACKEND } from './helpers.js';
-import { startRedis, type RedisServer } from './queue-redis.js';
+import { startRedis, type RedisServer, NO_REDIS, NO_OPENSSL } from './queue-redis.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -27,7 +27,7 @@ const tmpDirs: string[] = [];
 const procs: ChildProcess[] = [];
 let redis: RedisServer;
 before(async () => {
-  redis = await startRedis();
+  if (!NO_REDIS) redis = await startRedis();
 });
 after(async () => {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
@@ -78,7 +78,7 @@ async function jobCounts(url: string): Promise<Record<string, number>> {
 const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
 const summaryOf = (sweepDir: string, rel: string) => readJson<{ bestValAcc: number; finalLoss: number; finalValAcc: number }>(path.join(sweepDir, rel, 'summary.json'));
 
-test('a sweep on the queue with 2 worker processes gives the local sweep\'s numbers bit for bit; a rerun trains nothing again; status counts; no job is left', async () => {
+test('a sweep on the queue with 2 worker processes gives the local sweep\'s numbers bit for bit; a rerun trains nothing again; status counts; no job is left', { skip: NO_REDIS }, async () => {
   const dir = tmp();
   const spec = { name: 'q-equal', grid: { lr: [0.3, 1], reg: [1e-5, 1e-2] } };
   const local = await runSweep({ file: writeSweep(dir, path.join(dir, 'local'), spec, 'local.json'), flags: {}, workers: 2, out: () => {} });
@@ -121,7 +121,7 @@ test('a sweep on the queue with 2 worker processes gives the local sweep\'s numb
   await Promise.all(w.map((x) => x.stop()));
 });
 
-test('a payload that is not a sweep trial, or names a sweep folder outside the worker\'s runs folder, is refused with its reason and the worker goes on; a diverging trial is recorded once, not retried', async () => {
+test('a payload that is not a sweep trial, or names a sweep folder outside the worker\'s runs folder, is refused with its reason and the worker goes on; a diverging trial is recorded once, not retried', { skip: NO_REDIS }, async () => {
   const dir = tmp();
   const runs = path.join(dir, 'runs');
   const elsewhere = tmp();
@@ -179,7 +179,7 @@ test('a payload that is not a sweep trial, or names a sweep folder outside the w
   }
 });
 
-test('a Redis URL with a password works, and the password appears in no output, log, config.json, results.json or report', async () => {
+test('a Redis URL with a password works, and the password appears in no output, log, config.json, results.json or report', { skip: NO_REDIS }, async () => {
   const pw = 'Pw-9f3c-secret';
   const server = await startRedis({ password: pw });
   try {
@@ -216,7 +216,7 @@ test('a Redis URL with a password works, and the password appears in no output, 
   }
 });
 
-test('rediss:// (TLS) with a password: a coordinator and a worker process of the CLI run a sweep over TLS; the password is printed nowhere', async () => {
+test('rediss:// (TLS) with a password: a coordinator and a worker process of the CLI run a sweep over TLS; the password is printed nowhere', { skip: NO_OPENSSL }, async () => {
   const dir = tmp();
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');

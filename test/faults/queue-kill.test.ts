@@ -20,7 +20,7 @@ import type { SweepResults } from '../../src/runs/results.js';
 import { runSweep } from '../../src/sweep/sweep.js';
 import { QUEUE } from '../../src/sweep/queue.js';
 import { E2E_BACKEND } from '../helpers.js';
-import { startRedis, type RedisServer } from '../queue-redis.js';
+import { startRedis, type RedisServer, NO_REDIS } from '../queue-redis.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -63,7 +63,7 @@ const logMessages = (f: string): string[] =>
     .filter(Boolean)
     .map((l) => (JSON.parse(l) as { msg: string }).msg);
 
-test('a queued sweep survives a SIGKILLed worker, a Redis restart and a restarted coordinator: every trial once, resumed from its checkpoint, bit for bit the local numbers', { timeout: 240_000 }, async () => {
+test('a queued sweep survives a SIGKILLed worker, a Redis restart and a restarted coordinator: every trial once, resumed from its checkpoint, bit for bit the local numbers', { skip: NO_REDIS, timeout: 240_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'queue-faults-'));
   dirs.push(dir);
   const write = (name: string, runs: string) => {
