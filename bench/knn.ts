@@ -7,15 +7,14 @@
  *
  *   node --import tsx bench/knn.ts [--rounds 7] [--engines openblas,simd,wasm] [--python /usr/bin/python3]
  */
-import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadDataset } from '../src/data/datasets.js';
 import { initEngine, type BackendChoice } from '../src/linalg/engine.js';
 import { useEngine, type Engine } from '../src/linalg/matmul.js';
+import { startPeer } from './peer.js';
 import { distancesNoLoops, knnTrain } from '../src/models/knn.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,16 +44,10 @@ const D = raw.dim;
 let ask: ((req: string) => Promise<Record<string, unknown>>) | null = null;
 let stopPeer = () => {};
 const peerScript = path.join(root, 'bench/knn_peer.py');
-if (fs.existsSync(path.resolve(root, '../shared/peers/knn_numpy.py')) && fs.existsSync(values.python!) && spawnSync(values.python!, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0) {
-  const proc = spawn(values.python!, [peerScript, raw.source, String(TRAIN), String(TEST)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = readline.createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-  ask = async (req) => {
-    proc.stdin!.write(`${req}\n`);
-    const { value, done } = await lines.next();
-    if (done) throw new Error(`the numpy peer stopped while answering ${req}`);
-    return JSON.parse(value) as Record<string, unknown>;
-  };
-  stopPeer = () => proc.stdin!.end();
+const peer = fs.existsSync(path.resolve(root, '../shared/peers/knn_numpy.py')) ? startPeer(values.python!, peerScript, [raw.source, String(TRAIN), String(TEST)]) : null;
+if (peer) {
+  ask = (req) => peer.ask(req);
+  stopPeer = () => peer.stop();
   console.log(JSON.stringify({ kind: 'peer', ...(await ask('info')) }));
 } else {
   console.log(`(numpy or ../shared/peers/knn_numpy.py not found: figures are printed without the peer)`);

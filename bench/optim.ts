@@ -11,14 +11,12 @@
  *
  *   node --import tsx bench/optim.ts [--rounds 9] [--steps 50] [--python /usr/bin/python3]
  */
-import { spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/linalg/engine.js';
 import { Rng } from '../src/linalg/rng.js';
+import { startPeer } from './peer.js';
 import { UPDATE_RULES, createOptimizer } from '../src/optim/rules.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,16 +44,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const { engine } = await initEngine('auto');
 let ask: ((req: string) => Promise<Record<string, unknown>>) | null = null;
 let stopPeer = () => {};
-if (fs.existsSync(values.python!) && spawnSync(values.python!, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0) {
-  const proc = spawn(values.python!, [path.join(root, 'bench/optim_peer.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = readline.createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-  ask = async (req) => {
-    proc.stdin!.write(`${req}\n`);
-    const { value, done } = await lines.next();
-    if (done) throw new Error(`the numpy peer stopped while answering ${req}`);
-    return JSON.parse(value) as Record<string, unknown>;
-  };
-  stopPeer = () => proc.stdin!.end();
+const peer = startPeer(values.python!, path.join(root, 'bench/optim_peer.py'));
+if (peer) {
+  ask = (req) => peer.ask(req);
+  stopPeer = () => peer.stop();
   console.log(JSON.stringify({ kind: 'peer', ...(await ask('info')), engine: engine.name }));
 } else {
   console.log('(numpy not found: figures are printed without the peer)');
