@@ -11,8 +11,8 @@ same median over each of the five groups of 20 seeds (0..19, 20..39, ...): how f
 
 Parzen estimator: the mixture's weights, mus and sigmas, and its log-pdf at fixed points, as
 Optuna 3.1 computes it ("logPdf31", whose truncated normal leaves out −log(sigma), optuna#5109)
-and with that term put back as Optuna ≥ 3.5 does (optuna#5110, "logPdf"), which is what
-src/sweep/tpe.ts computes.
+and with that term put back as Optuna >= 3.5 does (optuna#5110, "logPdf"): src/sweep/tpe.ts
+computes the first by default and the second with normalizedDensity.
 """
 import json
 import math
