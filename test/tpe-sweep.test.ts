@@ -14,7 +14,7 @@ import { ConfigError, type Config } from '../src/config/config.js';
 import type { SweepResults, TrialResult } from '../src/runs/results.js';
 import { parseSweep, trialOf } from '../src/sweep/spec.js';
 import { runSweep, type TrialRunner } from '../src/sweep/sweep.js';
-import { suggestTpe, type TpeTrial } from '../src/sweep/tpe.js';
+import { suggestTpe } from '../src/sweep/tpe.js';
 import { observationOf, roundParams, tpeRng, tpeSpace, type TpeRecord } from '../src/sweep/tpe_sweep.js';
 import { E2E_BACKEND } from './helpers.js';
 
@@ -82,8 +82,9 @@ test("what TPE is told about a trial: its best val accuracy; stopped early as Op
 
 /** Suggestion i of an uninterrupted one-worker sweep: the sampler told every earlier trial's result, in order. */
 function expectedParams(tpe: typeof TPE & { trials: number }, results: TrialResult[], index: number): Record<string, unknown> {
-  const space = tpeSpace(parseSweep({ name: 't', base: BASE, tpe }, 'mem.json').tpe!.params);
-  const seen: TpeTrial[] = results.filter((r) => r.index < index).map((r) => ({ params: r.params as Record<string, unknown>, state: 'complete', value: r.valAcc! }));
+  const spec = parseSweep({ name: 't', base: BASE, tpe }, 'mem.json');
+  const space = tpeSpace(spec.tpe!.params);
+  const seen = results.filter((r) => r.index < index).map((r) => observationOf(space, trialOf(spec, r.index, r.params), r)!);
   return roundParams(space, suggestTpe(space, seen, tpeRng(tpe.seed, index), { startupTrials: tpe.startupTrials })) as Record<string, unknown>;
 }
 
@@ -109,6 +110,22 @@ test('a TPE sweep on one worker: each trial suggested from the best val accuraci
   assert.equal(new Set(results.trials.map((r) => r.params.lr)).size, 6);
   assert.equal(readJson<SweepResults>(path.join(sweepDir, 'results.json')).best!.valAcc, Math.max(...results.trials.map((r) => r.valAcc!)));
   assert.ok(fs.readFileSync(path.join(sweepDir, 'results.csv'), 'utf8').startsWith('trial,status,lr,reg,batchSize,'));
+  // sweep.json, which the report reads each trial's config from (its lr × reg plot), lists every suggested trial.
+  const listed = readJson<{ trials: { index: number; dir: string; params: unknown; config: Config }[] }>(path.join(sweepDir, 'sweep.json')).trials;
+  assert.deepEqual(listed.map((t) => [t.index, t.dir, t.params, t.config.lr]), results.trials.map((r) => [r.index, r.dir, r.params, r.params.lr]));
+});
+
+test("ASHA stacks on TPE: the trials it stops early are told to the sampler as Optuna's pruned trials", async () => {
+  const dir = tmp();
+  const tpe = { ...TPE, trials: 6, startupTrials: 2 };
+  const f = path.join(dir, 'sweep.json');
+  // 3 epochs of 10 steps; ASHA with η 2 judges every trial after epochs 1 and 2.
+  const base = { ...BASE, iterations: 30, runsDir: path.join(dir, 'runs') };
+  fs.writeFileSync(f, JSON.stringify({ name: 'tpe', base, tpe, scheduler: { asha: { eta: 2, grace: 1 } } }));
+  const { results } = await sweep(f);
+  const stopped = results.trials.filter((r) => r.status === 'stopped');
+  assert.ok(stopped.length >= 1 && stopped.length < 6, `${stopped.length} of 6 stopped: ${results.trials.map((r) => r.status).join(' ')}`);
+  for (const r of results.trials) assert.deepEqual(r.params, expectedParams(tpe, results.trials, r.index), `trial ${r.index} (${r.status})`);
 });
 
 test('a rerun continues from tpe.json: finished trials kept, a lost one run again with its recorded values, then the suggestions an uninterrupted sweep makes', async () => {

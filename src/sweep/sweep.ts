@@ -330,7 +330,8 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   const total = trialCount(spec);
   const { plans, notInSweep } = planTrials(trials, scanTrialFolders(sweepDir));
   const relOf = new Map(plans.map((p) => [p.trial.index, p.rel]));
-  writeJsonAtomic(sweepFile(sweepDir, 'spec'), { spec, trials: trials.map((t) => ({ index: t.index, dir: relOf.get(t.index)!, params: t.params, config: t.config })) });
+  const writeSpec = () => writeJsonAtomic(sweepFile(sweepDir, 'spec'), { spec, trials: trials.map((t) => ({ index: t.index, dir: relOf.get(t.index)!, params: t.params, config: t.config })) });
+  writeSpec();
 
   const keys = sweptKeys(spec);
   const results: SweepResults = {
@@ -405,7 +406,8 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   const runData: RunData = await loadRunData(base, { shared: true });
   const check = (c: Config) => checkAgainstData(c, runData.data.train.n, { dim: runData.data.dim, classes: runData.data.classes.length });
   for (const t of trials) check(t.config);
-  const feed = spec.tpe ? tpeFeed({ spec, sweepDir, flags: opts.flags, trials, plans, pending, finished: byIndex, check }) : listFeed(pending);
+  const added = (p: TrialPlan) => (relOf.set(p.trial.index, p.rel), writeSpec());
+  const feed = spec.tpe ? tpeFeed({ spec, sweepDir, flags: opts.flags, trials, plans, pending, finished: byIndex, check, added }) : listFeed(pending);
   const d = runData.data;
   out(`data: ${base.dataset} from ${runData.source} (train ${d.train.n}, val ${d.val.n}, test ${d.test.n}; ${d.dim} numbers a row), ${runData.loadSeconds.toFixed(1)} s, ${runner.describe(workers)}`);
   setLive();

@@ -93,6 +93,8 @@ export interface TpeFeedContext {
   finished: ReadonlyMap<number, TrialResult>;
   /** Throws when a trial's config does not fit the data (batch size, sizes). */
   check(config: Config): void;
+  /** A new trial was suggested and given its folder (the sweep lists it in sweep.json). */
+  added(plan: TrialPlan): void;
 }
 
 /** The feed of a TPE sweep: the recorded trials still to run, then a new suggestion each time a worker asks. */
@@ -114,7 +116,9 @@ export function tpeFeed(c: TpeFeedContext): TrialFeed {
       c.check(trial.config);
       c.trials.push(trial);
       writeJsonAtomic(sweepFile(c.sweepDir, 'tpe'), { trials: c.trials.map((t) => ({ index: t.index, params: t.params })) } satisfies TpeRecord);
-      return { trial, rel: freshRel(c.sweepDir, configHash(trial.config), used), finished: null, resume: null, clear: false };
+      const plan: TrialPlan = { trial, rel: freshRel(c.sweepDir, configHash(trial.config), used), finished: null, resume: null, clear: false };
+      c.added(plan);
+      return plan;
     },
   };
 }
