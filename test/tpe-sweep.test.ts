@@ -173,3 +173,15 @@ test('a TPE sweep is refused on the queue (for now) with one line, before anythi
   const big = writeSweep(tmp(), { ...TPE, trials: 3, batchSize: { uniform: [50, 5000] } });
   await assert.rejects(sweep(big), (e: Error) => e instanceof ConfigError && /batchSize/.test(e.message));
 });
+
+test('a TPE sweep cut to fewer trials keeps its first ones; the rest stay in trials/ and are listed under notInSweep', async () => {
+  const dir = tmp();
+  const file = writeSweep(dir, { ...TPE, trials: 3 });
+  const first = await sweep(file);
+  writeSweep(dir, { ...TPE, trials: 2 });
+  const cut = await sweep(file);
+  assert.ok(cut.lines.includes('2 finished earlier and are kept; 0 to run'), cut.lines.join('\n'));
+  assert.deepEqual(cut.results.trials.map((r) => r.params), first.results.trials.slice(0, 2).map((r) => r.params));
+  assert.deepEqual(cut.results.notInSweep, [first.results.trials[2].dir]);
+  assert.equal(cut.results.trialsRun, 0);
+});

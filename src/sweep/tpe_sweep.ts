@@ -46,14 +46,18 @@ export function tpeSpace(params: Partial<Record<SweepKey, Distribution>>): TpeSp
   return space;
 }
 
-/** The trials tpe.json records (none for a new sweep). A record that does not parse is an error: it says what to do. */
+/**
+ * The trials tpe.json records (none for a new sweep), up to the sweep's count: a sweep cut from 40
+ * trials to 30 keeps the first 30, as a random search does. A record that does not parse is an
+ * error that says what to do.
+ */
 export function recordedTrials(spec: SweepSpec, sweepDir: string, flags: Partial<Config>): Trial[] {
   const file = sweepFile(sweepDir, 'tpe');
   if (!fs.existsSync(file)) return [];
   const rec = readJsonOrNull(file) as TpeRecord | null;
   const ok = isObj(rec) && Array.isArray(rec.trials) && rec.trials.every((t, i) => isObj(t) && t.index === i + 1 && isObj(t.params));
   if (!ok) throw new ConfigError(`${file} is not a TPE record (a list of trials with index 1, 2, … and params); move it away to start the TPE search afresh`);
-  return rec.trials.map((t) => trialOf(spec, t.index, t.params, flags));
+  return rec.trials.slice(0, spec.tpe!.trials).map((t) => trialOf(spec, t.index, t.params, flags));
 }
 
 /** Suggestion `index`'s random numbers: a stream of its own, from the sweep's seed. */
