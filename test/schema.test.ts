@@ -31,8 +31,8 @@ test('the schema has every config key, with its doc, default and range, and refu
 });
 
 test('every committed config names the schema with "$schema", and the config reader accepts it', () => {
-  // Sweep files (a grid, a random search or a list of trials) are read by the sweep command, not as configs.
-  const isSweep = (f: string) => ['grid', 'random', 'list'].some((k) => k in JSON.parse(fs.readFileSync(path.join(root, 'configs', f), 'utf8')));
+  // Sweep files (a grid, a random search, a TPE search or a list of trials) are read by the sweep command, not as configs.
+  const isSweep = (f: string) => ['grid', 'random', 'tpe', 'list'].some((k) => k in JSON.parse(fs.readFileSync(path.join(root, 'configs', f), 'utf8')));
   const files = fs.readdirSync(path.join(root, 'configs')).filter((f) => f.endsWith('.json') && f !== path.basename(CONFIG_SCHEMA_FILE) && !isSweep(f));
   assert.ok(files.length >= 5);
   for (const f of files) {

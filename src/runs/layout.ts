@@ -69,6 +69,8 @@ export const SWEEP_FILES = {
   results: 'results.json',
   resultsCsv: 'results.csv',
   lock: 'sweep.lock',
+  /** A TPE sweep's suggestions so far, in order (sweep/tpe_sweep.ts). */
+  tpe: 'tpe.json',
   /** The folder of the trials' run folders. */
   trials: 'trials',
   report: REPORT,

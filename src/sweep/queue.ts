@@ -277,6 +277,7 @@ export interface StatusLine {
 /** `sweep status F --queue URL`: the counts from the trial folders and the queue, and who runs what. */
 export async function sweepStatus(file: string, url: string, flags: Partial<Config>, out: (line: string) => void, warn: (l: string) => void): Promise<StatusLine> {
   const spec = readSweepFile(file);
+  if (spec.tpe) throw new ConfigError(`${file}: a "tpe" sweep runs on the local pool only for now, so it has no queue status; its results.json and report show its progress`);
   const trials: Trial[] = expandTrials(spec, flags);
   const sweepDir = sweepDirOf(trials[0].config.runsDir, spec.name);
   let plans: TrialPlan[];

@@ -12,6 +12,10 @@
  *                 "lr": { "logUniform": [1e-7, 1e-5] }, "reg": { "logUniform": [1e1, 1e4] },
  *                 "hidden": { "choice": [[100], [500]] }, "lrDecay": { "uniform": [0.9, 1] } } }
  *
+ *   { "name": …, "base": …,                      // Optuna's TPE (tpe.ts): each trial suggested from the results so far
+ *     "tpe": { "trials": 40, "seed": 1, "startupTrials": 10,        // the first startupTrials at random (10 if not given)
+ *              "lr": { "logUniform": [1e-7, 1e-5] }, "reg": { "logUniform": [1e1, 1e4] }, "hidden": { "choice": [[100], [500]] } } }
+ *
  *   { "name": …, "base": …,
  *     "list": [ { "updateRule": "sgd", "lr": 5e-3 }, { "updateRule": "adam", "lr": 1e-3 } ] }   // these trials, in order
  *
@@ -48,6 +52,8 @@ export interface SweepSpec {
   base: Partial<Config>;
   grid?: Partial<Record<SweepKey, unknown[]>>;
   random?: { trials: number; seed: number; params: Partial<Record<SweepKey, Distribution>> };
+  /** Optuna's TPE: trials suggested one at a time from the results so far (tpe.ts, tpe_sweep.ts); none is known in advance. */
+  tpe?: { trials: number; seed: number; startupTrials: number; params: Partial<Record<SweepKey, Distribution>> };
   /** Trials given one by one: values that go together, e.g. each update rule with its own learning rate. */
   list?: Partial<Record<SweepKey, unknown>>[];
   /** Early stopping (scheduler.ts): ASHA or the median rule; absent, every trial runs to its end. */
@@ -68,10 +74,10 @@ export function readSweepFile(file: string): SweepSpec {
 }
 
 export function parseSweep(obj: unknown, origin: string): SweepSpec {
-  if (!isObj(obj)) throw new ConfigError(`${origin}: expected a JSON object with "base" and "grid" or "random"`);
+  if (!isObj(obj)) throw new ConfigError(`${origin}: expected a JSON object with "base" and "grid", "random", "tpe" or "list"`);
   for (const k of Object.keys(obj)) {
-    if (!['name', 'base', 'grid', 'random', 'list', 'scheduler', '$comment', 'description'].includes(k)) {
-      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random or list, and scheduler)`);
+    if (!['name', 'base', 'grid', 'random', 'tpe', 'list', 'scheduler', '$comment', 'description'].includes(k)) {
+      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random, tpe or list, and scheduler)`);
     }
   }
   const name = obj.name === undefined ? path.basename(origin).replace(/\.json$/, '').replace(/^sweep-/, '') : obj.name;
@@ -85,8 +91,10 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
   } else if (obj.base !== undefined) {
     base = checkPartial(obj.base, `${origin} base`);
   }
-  if ([obj.grid, obj.random, obj.list].filter((x) => x !== undefined).length !== 1) {
-    throw new ConfigError(`${origin}: give exactly one of "grid" (values per key), "random" (trials and a range per key) or "list" (the trials one by one)`);
+  if ([obj.grid, obj.random, obj.tpe, obj.list].filter((x) => x !== undefined).length !== 1) {
+    throw new ConfigError(
+      `${origin}: give exactly one of "grid" (values per key), "random" (trials and a range per key), "tpe" (the same, searched by Optuna's TPE) or "list" (the trials one by one)`,
+    );
   }
   const checkKey = (k: string, where: string): SweepKey => {
     if (!(SWEEPABLE as readonly string[]).includes(k)) {
@@ -131,49 +139,69 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
     return { name, base, list, ...sched };
   }
 
-  const r = obj.random;
-  if (!isObj(r)) throw new ConfigError(`${origin}: "random" must be an object with "trials" and a distribution per key`);
+  const kind = obj.tpe !== undefined ? 'tpe' : 'random';
+  const r = obj[kind];
+  if (!isObj(r)) throw new ConfigError(`${origin}: "${kind}" must be an object with "trials" and a distribution per key`);
   const trials = r.trials;
-  if (typeof trials !== 'number' || !Number.isInteger(trials) || trials < 1) throw new ConfigError(`${origin}: random.trials must be a positive integer`);
-  if (trials > MAX_TRIALS) throw new ConfigError(`${origin}: random.trials = ${trials.toLocaleString('en-US')} is too many; a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')} trials`);
+  if (typeof trials !== 'number' || !Number.isInteger(trials) || trials < 1) throw new ConfigError(`${origin}: ${kind}.trials must be a positive integer`);
+  if (trials > MAX_TRIALS) throw new ConfigError(`${origin}: ${kind}.trials = ${trials.toLocaleString('en-US')} is too many; a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')} trials`);
   const seed = r.seed ?? 0;
-  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new ConfigError(`${origin}: random.seed must be a non-negative integer`);
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new ConfigError(`${origin}: ${kind}.seed must be a non-negative integer`);
+  const own = kind === 'tpe' ? ['trials', 'seed', 'startupTrials'] : ['trials', 'seed'];
   const params: Partial<Record<SweepKey, Distribution>> = {};
   for (const [k, d] of Object.entries(r)) {
-    if (k === 'trials' || k === 'seed') continue;
-    const key = checkKey(k, `${origin} random`);
-    const where = `${origin}: random.${k}`;
-    if (!isObj(d) || Object.keys(d).length !== 1) throw new ConfigError(`${where} must be one of {"logUniform": [lo, hi]}, {"uniform": [lo, hi]}, {"choice": [values]}`);
-    if ('choice' in d) {
-      if (!Array.isArray(d.choice) || d.choice.length === 0) throw new ConfigError(`${where}.choice must be a non-empty list`);
-      params[key] = { choice: d.choice.map((v) => check(key, v, `${origin} random`)) };
-    } else if ('logUniform' in d || 'uniform' in d) {
-      const kind = 'logUniform' in d ? 'logUniform' : 'uniform';
-      const range = (d as Record<string, unknown>)[kind];
-      if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => typeof x === 'number' && Number.isFinite(x)) || range[0] > range[1]) {
-        throw new ConfigError(`${where}.${kind} must be [lo, hi] with lo ≤ hi`);
-      }
-      const def = KEY_BY_NAME.get(key)!;
-      if (def.kind !== 'number' && def.kind !== 'int') throw new ConfigError(`${where}: ${key} takes ${def.kind} values; use {"choice": [...]}`);
-      if (kind === 'logUniform' && range[0] <= 0) throw new ConfigError(`${where}.logUniform needs lo > 0`);
-      for (const x of range) check(key, def.kind === 'int' ? Math.round(x) : x, `${origin} random`);
-      params[key] = (kind === 'logUniform' ? { logUniform: range } : { uniform: range }) as Distribution;
-    } else {
-      throw new ConfigError(`${where} must be one of {"logUniform": [lo, hi]}, {"uniform": [lo, hi]}, {"choice": [values]}`);
-    }
+    if (own.includes(k)) continue;
+    const key = checkKey(k, `${origin} ${kind}`);
+    params[key] = parseDistribution(key, d, `${origin}: ${kind}.${k}`, kind === 'tpe', (v) => check(key, v, `${origin} ${kind}`));
   }
-  if (Object.keys(params).length === 0) throw new ConfigError(`${origin}: random names no key to sample`);
-  return { name, base, random: { trials, seed, params }, ...sched };
+  if (Object.keys(params).length === 0) throw new ConfigError(`${origin}: ${kind} names no key to sample`);
+  if (kind === 'random') return { name, base, random: { trials, seed, params }, ...sched };
+  const startupTrials = r.startupTrials ?? 10;
+  if (typeof startupTrials !== 'number' || !Number.isInteger(startupTrials) || startupTrials < 0) {
+    throw new ConfigError(`${origin}: tpe.startupTrials must be a non-negative integer (the random trials before TPE's model takes over; Optuna's default is 10)`);
+  }
+  return { name, base, tpe: { trials, seed, startupTrials, params }, ...sched };
+}
+
+/** One key's distribution in "random" or "tpe"; `check` checks a value against the key's type and range. */
+function parseDistribution(key: SweepKey, d: unknown, where: string, tpe: boolean, check: (v: unknown) => unknown): Distribution {
+  if (!isObj(d) || Object.keys(d).length !== 1) throw new ConfigError(`${where} must be one of {"logUniform": [lo, hi]}, {"uniform": [lo, hi]}, {"choice": [values]}`);
+  if ('choice' in d) {
+    if (!Array.isArray(d.choice) || d.choice.length === 0) throw new ConfigError(`${where}.choice must be a non-empty list`);
+    return { choice: d.choice.map((v) => check(v)) };
+  }
+  if (!('logUniform' in d || 'uniform' in d)) throw new ConfigError(`${where} must be one of {"logUniform": [lo, hi]}, {"uniform": [lo, hi]}, {"choice": [values]}`);
+  const kind = 'logUniform' in d ? 'logUniform' : 'uniform';
+  const range = (d as Record<string, unknown>)[kind];
+  if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => typeof x === 'number' && Number.isFinite(x)) || range[0] > range[1]) {
+    throw new ConfigError(`${where}.${kind} must be [lo, hi] with lo ≤ hi`);
+  }
+  // TPE's Parzen estimators need an interval; a single value belongs in the base config.
+  if (tpe && !(range[0] < range[1])) throw new ConfigError(`${where}.${kind} must be [lo, hi] with lo < hi; a fixed value goes in "base"`);
+  const def = KEY_BY_NAME.get(key)!;
+  if (def.kind !== 'number' && def.kind !== 'int') throw new ConfigError(`${where}: ${key} takes ${def.kind} values; use {"choice": [...]}`);
+  if (kind === 'logUniform' && range[0] <= 0) throw new ConfigError(`${where}.logUniform needs lo > 0`);
+  for (const x of range) check(def.kind === 'int' ? Math.round(x) : x);
+  return (kind === 'logUniform' ? { logUniform: range } : { uniform: range }) as Distribution;
 }
 
 /** How many trials `spec` holds, without expanding it. */
 export function trialCount(spec: SweepSpec): number {
   if (spec.grid) return Object.values(spec.grid).reduce((n, vals) => n * vals!.length, 1);
   if (spec.list) return spec.list.length;
-  return spec.random!.trials;
+  return (spec.random ?? spec.tpe)!.trials;
 }
 
-/** The swept values of every trial, in order. Deterministic: the same spec gives the same list. */
+/** The keys the sweep varies, in the order its file gives them. */
+export function sweptKeys(spec: SweepSpec): SweepKey[] {
+  if (spec.list) return [...new Set(spec.list.flatMap((t) => Object.keys(t) as SweepKey[]))];
+  return Object.keys(spec.grid ?? (spec.random ?? spec.tpe)!.params) as SweepKey[];
+}
+
+/**
+ * The swept values of every trial, in order. Deterministic: the same spec gives the same list.
+ * A TPE sweep has none in advance: its trials are suggested as results come in (tpe_sweep.ts).
+ */
 export function expandParams(spec: SweepSpec): Partial<Config>[] {
   // parseSweep refuses these; a spec built in code is held to the same cap.
   const n = trialCount(spec);
@@ -189,6 +217,7 @@ export function expandParams(spec: SweepSpec): Partial<Config>[] {
     return combos;
   }
   if (spec.list) return spec.list.map((t) => ({ ...t }) as Partial<Config>);
+  if (spec.tpe) return [];
   const r = spec.random!;
   const rng = new Rng(r.seed);
   const out: Partial<Config>[] = [];
@@ -200,25 +229,35 @@ export function expandParams(spec: SweepSpec): Partial<Config>[] {
       if ('choice' in d) v = d.choice[rng.int(d.choice.length)];
       else if ('uniform' in d) v = d.uniform[0] + (d.uniform[1] - d.uniform[0]) * rng.uniform();
       else v = Math.exp(Math.log(d.logUniform[0]) + (Math.log(d.logUniform[1]) - Math.log(d.logUniform[0])) * rng.uniform());
-      if (isInt && typeof v === 'number') v = Math.round(v);
-      else if (typeof v === 'number') v = Number(v.toPrecision(6)); // readable in tables and files, still distinct
-      p[k] = v;
+      p[k] = typeof v === 'number' ? roundValue(v, isInt) : v;
     }
     out.push(p as Partial<Config>);
   }
   return out;
 }
 
+/** A sampled number as a trial takes it: integers rounded, others to 6 significant digits (readable in tables and files, still distinct). */
+export function roundValue(v: number, isInt: boolean): number {
+  return isInt ? Math.round(v) : Number(v.toPrecision(6));
+}
+
 /** Every trial with its resolved config. `flags` are command-line overrides of the base. */
 export function expandTrials(spec: SweepSpec, flags: Partial<Config> = {}): Trial[] {
-  return expandParams(spec).map((params, i) => {
-    const index = i + 1;
-    const merged: Partial<Config> = { ...spec.base, ...params };
-    // A trial that sets epochs runs for epochs, even where the base counts iterations.
-    if ('epochs' in params && !('iterations' in params)) delete merged.iterations;
-    const config = resolveConfig(merged, { ...flags, name: `${spec.name}-${String(index).padStart(3, '0')}` });
-    return { index, params, config };
-  });
+  return expandParams(spec).map((params, i) => trialOf(spec, i + 1, params, flags));
+}
+
+/** Trial `index` (1-based) of `spec` with swept values `params`, its config resolved. */
+export function trialOf(spec: SweepSpec, index: number, params: Partial<Config>, flags: Partial<Config> = {}): Trial {
+  const merged: Partial<Config> = { ...spec.base, ...params };
+  // A trial that sets epochs runs for epochs, even where the base counts iterations.
+  if ('epochs' in params && !('iterations' in params)) delete merged.iterations;
+  const config = resolveConfig(merged, { ...flags, name: `${spec.name}-${String(index).padStart(3, '0')}` });
+  return { index, params, config };
+}
+
+/** The config every trial shares (the base with the command line's flags): its data, runs folder and engine. */
+export function baseConfig(spec: SweepSpec, flags: Partial<Config> = {}): Config {
+  return resolveConfig({ ...spec.base }, { ...flags, name: spec.name });
 }
 
 /** Python's %e, as cs231n prints hyperparameters: 1.000000e-06. */

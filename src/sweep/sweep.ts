@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../linalg/worker_threads.js';
-import { type Config, checkAgainstData, scheduleOf } from '../config/config.js';
+import { type Config, ConfigError, checkAgainstData, scheduleOf } from '../config/config.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { modelFromCheckpoint } from '../models/index.js';
 import { writeFileAtomic, writeJsonAtomic, RunIoError, ioErrorMessage } from '../runs/atomic.js';
@@ -38,7 +38,8 @@ import { acquireSweepLock } from '../runs/lock.js';
 import { runFile, SWEEP_FILES, sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
 import { isObj } from '../config/keys.js';
 import { readJsonOrNull } from '../runs/read.js';
-import { type SweepSpec, type Trial, describeParams, expandTrials, readSweepFile } from './spec.js';
+import { type SweepSpec, type Trial, baseConfig, describeParams, expandTrials, readSweepFile, sweptKeys, trialCount } from './spec.js';
+import { recordedTrials, tpeFeed } from './tpe_sweep.js';
 
 export interface SweepOptions {
   file: string;
@@ -63,10 +64,26 @@ export interface RunnerContext {
   runData: RunData;
   base: Config;
   workers: number;
+  /** The pending trials one at a time, as workers free up (a TPE sweep suggests each when asked). */
+  feed: TrialFeed;
   /** Once per trial, in finishing order. */
   done(r: TrialResult): void;
   /** A trial started, reported an epoch (host, epoch), or (null) is no longer in flight. */
   running(index: number, info: { host: string | null; epoch: number | null } | null): void;
+}
+
+/** Hands out a sweep's pending trials one at a time. */
+export interface TrialFeed {
+  /** The next trial to train, or null when there is none left. */
+  next(): TrialPlan | null;
+  /** How many are still to be handed out. */
+  left(): number;
+}
+
+/** The feed of trials known in advance (grid, random, list). */
+export function listFeed(pending: TrialPlan[]): TrialFeed {
+  const queue = [...pending];
+  return { next: () => queue.shift() ?? null, left: () => queue.length };
 }
 
 /** Trains a sweep's pending trials: the local pool of worker threads, or the queue (queue.ts). */
@@ -288,9 +305,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   const t0 = performance.now();
   const out = opts.out ?? ((s: string) => process.stdout.write(s + '\n'));
   const spec: SweepSpec = readSweepFile(opts.file);
-  const trials = expandTrials(spec, opts.flags);
-  const base = trials[0].config;
-  const sweepDir = sweepDirOf(base.runsDir, spec.name);
+  const trials = expandTrials(spec, opts.flags); // a TPE sweep's come as it runs (tpe_sweep.ts)
+  const sweepDir = sweepDirOf(baseConfig(spec, opts.flags).runsDir, spec.name);
   try {
     fs.mkdirSync(sweepFile(sweepDir, 'trials'), { recursive: true });
   } catch (e) {
@@ -306,12 +322,18 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
 }
 
 async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, opts: SweepOptions, out: (line: string) => void, t0: number): Promise<SweepResults> {
-  const base = trials[0].config;
+  if (spec.tpe) {
+    if (opts.runner) throw new ConfigError(`${opts.file}: a "tpe" sweep runs on the local pool only for now; run it without --queue`);
+    trials.push(...recordedTrials(spec, sweepDir, opts.flags));
+  }
+  const base = trials[0]?.config ?? baseConfig(spec, opts.flags);
+  const total = trialCount(spec);
   const { plans, notInSweep } = planTrials(trials, scanTrialFolders(sweepDir));
   const relOf = new Map(plans.map((p) => [p.trial.index, p.rel]));
-  writeJsonAtomic(sweepFile(sweepDir, 'spec'), { spec, trials: trials.map((t) => ({ index: t.index, dir: relOf.get(t.index)!, params: t.params, config: t.config })) });
+  const writeSpec = () => writeJsonAtomic(sweepFile(sweepDir, 'spec'), { spec, trials: trials.map((t) => ({ index: t.index, dir: relOf.get(t.index)!, params: t.params, config: t.config })) });
+  writeSpec();
 
-  const keys = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
+  const keys = sweptKeys(spec);
   const results: SweepResults = {
     name: spec.name,
     sweepFile: path.resolve(opts.file),
@@ -367,21 +389,25 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
     else pending.push(p);
   }
   const runner = opts.runner ?? localRunner;
-  const workers = opts.runner ? 0 : Math.max(1, Math.min(opts.workers ?? os.availableParallelism(), pending.length || 1));
+  const toRun = total - byIndex.size;
+  const workers = opts.runner ? 0 : Math.max(1, Math.min(opts.workers ?? os.availableParallelism(), toRun || 1));
   results.workers = workers;
-  out(`sweep ${spec.name}: ${trials.length} trials (${spec.grid ? 'grid' : spec.list ? 'list' : 'random search'} over ${keys.join(', ')}), folder ${sweepDir}`);
+  out(`sweep ${spec.name}: ${total} trials (${spec.grid ? 'grid' : spec.list ? 'list' : spec.tpe ? 'TPE' : 'random search'} over ${keys.join(', ')}), folder ${sweepDir}`);
   if (spec.scheduler) out(`early stopping: ${describeScheduler(spec.scheduler)}`);
-  if (byIndex.size > 0) out(`${byIndex.size} finished earlier and are kept; ${pending.length} to run`);
+  if (byIndex.size > 0) out(`${byIndex.size} finished earlier and are kept; ${toRun} to run`);
   if (notInSweep.length > 0) {
     const names = notInSweep.map((r) => path.basename(r));
     const shown = names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more` : names.join(', ');
     out(`${notInSweep.length} finished trial${notInSweep.length > 1 ? 's are' : ' is'} not in the sweep any more and kept in ${sweepFile(sweepDir, 'trials')} (${shown}); ${SWEEP_FILES.results} lists them under notInSweep`);
   }
-  for (const r of [...byIndex.values()].sort((a, b) => a.index - b.index)) out(trialRow(r, trials.length));
+  for (const r of [...byIndex.values()].sort((a, b) => a.index - b.index)) out(trialRow(r, total));
 
   // The data, once, in shared memory. Every trial's batch size and sizes are checked against it first.
   const runData: RunData = await loadRunData(base, { shared: true });
-  for (const t of trials) checkAgainstData(t.config, runData.data.train.n, { dim: runData.data.dim, classes: runData.data.classes.length });
+  const check = (c: Config) => checkAgainstData(c, runData.data.train.n, { dim: runData.data.dim, classes: runData.data.classes.length });
+  for (const t of trials) check(t.config);
+  const added = (p: TrialPlan) => (relOf.set(p.trial.index, p.rel), writeSpec());
+  const feed = spec.tpe ? tpeFeed({ spec, sweepDir, flags: opts.flags, trials, plans, pending, finished: byIndex, check, added }) : listFeed(pending);
   const d = runData.data;
   out(`data: ${base.dataset} from ${runData.source} (train ${d.train.n}, val ${d.val.n}, test ${d.test.n}; ${d.dim} numbers a row), ${runData.loadSeconds.toFixed(1)} s, ${runner.describe(workers)}`);
   setLive();
@@ -391,11 +417,11 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   const tTrials = performance.now();
   const progress = () => {
     const vals = [...byIndex.values()].filter((r) => r.status === 'ok' && r.valAcc !== null).map((r) => r.valAcc!);
-    opts.onProgress?.({ done: byIndex.size, total: trials.length, toRun: pending.length, ran: results.trialsRun, bestVal: vals.length ? Math.max(...vals) : null });
+    opts.onProgress?.({ done: byIndex.size, total, toRun, ran: results.trialsRun, bestVal: vals.length ? Math.max(...vals) : null });
   };
   progress();
   // A queue is asked even with nothing to run: it clears the jobs of trials found finished.
-  if (pending.length > 0 || opts.runner) {
+  if (toRun > 0 || opts.runner) {
     await runner.run({
       spec,
       sweepDir,
@@ -405,12 +431,13 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
       runData,
       base,
       workers,
+      feed,
       done: (r) => {
         byIndex.set(r.index, r);
         inFlight.delete(r.index);
         results.trialsRun++;
         results.trialSeconds = Math.round(performance.now() - tTrials) / 1000;
-        out(trialRow(r, trials.length));
+        out(trialRow(r, total));
         setLive();
         save();
         liveReport();
@@ -477,7 +504,7 @@ export function prepareFolder(dir: string, clear: boolean): void {
 const localRunner: TrialRunner = {
   name: 'local',
   describe: (workers) => `shared by ${workers} worker${workers > 1 ? 's' : ''}`,
-  run: (ctx) => runPending(ctx.pending, ctx.workers, ctx.sweepDir, ctx.runData, ctx.base.backend, ctx.done, { scheduler: ctx.spec.scheduler, store: new MemoryRungStore(), running: ctx.running }),
+  run: (ctx) => runPending(ctx.feed, ctx.workers, ctx.sweepDir, ctx.runData, ctx.base.backend, ctx.done, { scheduler: ctx.spec.scheduler, store: new MemoryRungStore(), running: ctx.running }),
 };
 
 /** The early-stopping side of a pool: the scheduler, where its rungs live, and whom to tell of epochs. */
@@ -508,7 +535,7 @@ export async function answerEpoch(s: Scheduling, cell: Int32Array, trialId: stri
 }
 
 function runPending(
-  pending: TrialPlan[],
+  feed: TrialFeed,
   n: number,
   sweepDir: string,
   runData: RunData,
@@ -516,9 +543,8 @@ function runPending(
   done: (r: TrialResult) => void,
   sched: Scheduling = { store: new MemoryRungStore() },
 ): Promise<void> {
-  const queue = [...pending];
-  const byIndex = new Map(pending.map((p) => [p.trial.index, p]));
-  let remaining = pending.length;
+  const byIndex = new Map<number, TrialPlan>();
+  let remaining = feed.left();
   const live = new Set<Worker>();
   let stopped = false;
   return new Promise((resolve, reject) => {
@@ -548,11 +574,12 @@ function runPending(
       let ready = false;
       let crash: Error | null = null;
       const next = () => {
-        current = queue.shift() ?? null;
+        current = feed.next();
         if (!current) {
           void w.terminate();
           return;
         }
+        byIndex.set(current.trial.index, current);
         const dir = path.join(sweepDir, current.rel);
         // A trial killed after a checkpoint carries on from it, as `train --resume` does; its
         // own folder without one starts afresh.
@@ -574,7 +601,7 @@ function runPending(
           const p = current;
           finish(failedResult(p.trial, p.rel, 'failed', `worker crashed: ${why}`, false));
         }
-        if (queue.length > 0 && remaining > 0) start();
+        if (feed.left() > 0 && remaining > 0) start();
       };
       w.on(
         'message',
