@@ -277,7 +277,7 @@ export async function main(args: string[]): Promise<void> {
         const reportFile = await report();
         const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
         ui.info(
-          `done in ${summary.seconds.total.toFixed(1)} s (${summary.examplesPerSecond} examples/s on ${summary.engine}): ` +
+          `done in ${summary.seconds.total.toFixed(1)} s (${summary.examplesPerSecond === null ? '' : `${summary.examplesPerSecond} examples/s `}on ${summary.engine}): ` +
             `final train acc ${f(summary.finalTrainAcc)}, val acc ${f(summary.finalValAcc)}; ` +
             `best val acc ${f(summary.bestValAcc)} (epoch ${summary.bestEpoch}); test acc ${f(summary.testAcc)}`,
         );
