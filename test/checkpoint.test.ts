@@ -7,10 +7,11 @@ import { createHash } from 'node:crypto';
 import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/runs/checkpoint.js';
 import { readJsonl } from '../src/runs/jsonl.js';
 import { writeFileAtomic, RunIoError } from '../src/runs/atomic.js';
-import { metricRows, runIn as runInProcess, sampleCheckpoint as sample } from './helpers.js';
+import { metricRows, quietUi, runIn as runInProcess, sampleCheckpoint as sample } from './helpers.js';
 import { type Config, resolveConfig } from '../src/config/config.js';
 import type { Summary } from '../src/runs/summary.js';
-import { startRun } from '../src/train/run.js';
+import { RunFinishedError, loadRunData, startRun, trainOnData } from '../src/train/run.js';
+import { initEngine } from '../src/linalg/engine.js';
 import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
 import { DataError } from '../src/data/errors.js';
 
@@ -142,7 +143,7 @@ test('resume: metrics.jsonl and train.log keep every line written after a resume
   assert.deepEqual(metricRows(dir), wantRows, 'one row per step and per epoch of the whole run, in order');
   assert.equal((got as Summary).finalLoss, (want as Summary).finalLoss);
   assert.ok(bestBits(dir).equals(bestBits(ref)));
-  // A finished run resumed does its last epoch again and keeps its metrics whole.
+  // A finished run resumed (its last.ckpt is its end: issue 24) trains nothing and keeps its metrics whole.
   const warnings: string[] = [];
   await runIn(dir, { momentum: 0.9, sampling: 'shuffle' }, { resume: true, warnings });
   assert.deepEqual(metricRows(dir), wantRows);
@@ -277,4 +278,79 @@ test('resume: a version-1 momentum folder (last.ckpt and last.velocity.ckpt) sti
   assert.equal(got.finalLoss, want.finalLoss);
   assert.ok(bestBits(dir).equals(bestBits(ref)));
   assert.equal(fs.existsSync(path.join(dir, 'last.velocity.ckpt')), false, 'the first version-2 last.ckpt takes the velocity in');
+});
+
+// ---------------------------------------------------------------- issue 24: last.ckpt is the end, finished runs, seconds
+
+/** What a resumed run must reproduce bit for bit: every file but its timings (metrics.jsonl without them; summary.json without seconds, rate and memory, its checkpoint relative to the folder). */
+function runRecord(dir: string) {
+  const { seconds: _s, examplesPerSecond: _e, peakRssMB: _p, checkpoint, ...summary } = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+  const bytes = (f: string) => fs.readFileSync(path.join(dir, f)).toString('base64');
+  return { config: bytes('config.json'), best: bytes('best.ckpt'), last: bytes('last.ckpt'), metrics: metricRows(dir), summary: { ...summary, checkpoint: path.relative(dir, checkpoint) } };
+}
+
+/** Every file of a folder, byte for byte. */
+const allBytes = (dir: string) => Object.fromEntries(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f)).toString('base64')]));
+
+test('issue 24 #24: last.ckpt is the final state of a finished run (a 1-epoch run has one), and a run stopped in its last epoch then resumed ends with every file as the uninterrupted run\'s', async () => {
+  const ref = tmp();
+  await runIn(ref, { momentum: 0.9 });
+  const st = loadCheckpoint(path.join(ref, 'last.ckpt')).header.trainer!;
+  assert.deepEqual([st.it, st.epoch], [24, 4], 'last.ckpt is at the last step');
+  const one = tmp();
+  await runIn(one, { epochs: 1 });
+  assert.ok(fs.existsSync(path.join(one, 'last.ckpt')), 'a 1-epoch run has a last.ckpt');
+  assert.equal(loadCheckpoint(path.join(one, 'last.ckpt')).header.trainer!.it, 6);
+  const dir = tmp();
+  assert.equal(await runIn(dir, { momentum: 0.9 }, { stopAfter: 20 }), 'interrupted'); // at step 20, in the last epoch (steps 19–24)
+  await runIn(dir, { momentum: 0.9 }, { resume: true });
+  assert.deepEqual(runRecord(dir), runRecord(ref));
+});
+
+test('issue 24 #23: a finished run resumed with no more steps is refused as finished and left untouched; with more (whole or fractional epochs) it carries on from its end to the longer run\'s files, bit for bit', async () => {
+  const cases: [Partial<Config>, Partial<Config>][] = [
+    [{ epochs: 2 }, { epochs: 4 }], //          whole epochs: 12 steps, then 24
+    [{ iterations: 15 }, { iterations: 40 }], // 2.5 epochs (its last one evaluated at step 15), then 6.67
+  ];
+  for (const [short, long] of cases) {
+    const ref = tmp();
+    await runIn(ref, { momentum: 0.9, ...long });
+    const dir = tmp();
+    await runIn(dir, { momentum: 0.9, ...short });
+    const before = allBytes(dir);
+    await assert.rejects(
+      () => startRun(resolveConfig({}, { ...RUN, momentum: 0.9, ...short } as unknown as Partial<Config>), dir),
+      (e: Error) => e instanceof RunFinishedError && e.message.startsWith(`${dir} is finished (`) && /nothing to do\. To train it longer: npx train --resume .* --epochs <more than/.test(e.message),
+    );
+    assert.deepEqual(allBytes(dir), before, 'a finished run resumed without more steps is left as it was');
+    const got = (await runIn(dir, { momentum: 0.9, ...long }, { resume: true })) as Summary;
+    assert.deepEqual(runRecord(dir), runRecord(ref), JSON.stringify(long));
+    assert.equal(got.seconds.segments?.length, 2, 'the summary lists both segments');
+  }
+});
+
+test('issue 24 #12: a resumed run\'s seconds are the sums over its segments, each listed; a process that died without its last word counts to its last log line', async () => {
+  const ref = tmp();
+  const fresh = (await runIn(ref, {})) as Summary;
+  assert.deepEqual(Object.keys(fresh.seconds), ['load', 'train', 'total'], 'a run of one segment: its seconds as before, no list');
+  const dir = tmp();
+  assert.equal(await runIn(dir, {}, { stopAfter: 8 }), 'interrupted');
+  const first = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')).seconds;
+  // A process that dies mid-run (here its listener throws, as a crash would) writes no summary and logs no end.
+  const cfg = resolveConfig({}, RUN as unknown as Partial<Config>);
+  const sel = await initEngine(cfg.backend);
+  let steps = 0;
+  const crash = { ...quietUi(), iteration: () => void (++steps === 7 && fail()) };
+  const fail = () => {
+    throw new Error('crash');
+  };
+  const runData = await loadRunData(cfg);
+  await assert.rejects(() => trainOnData(cfg, runData, crash, { dir, ...sel, evaluateTest: true, resume: true }), /crash/);
+  const got = (await runIn(dir, {}, { resume: true })) as Summary;
+  const segs = got.seconds.segments!;
+  assert.deepEqual(segs.map((x) => x.ended), ['interrupted', 'killed', 'ok']);
+  assert.deepEqual(segs[0], { ...first, ended: 'interrupted' }, 'the first segment as its own summary gave it');
+  assert.ok(segs[1].total >= segs[1].load && segs[1].train >= 0, JSON.stringify(segs[1]));
+  for (const k of ['load', 'train', 'total'] as const) assert.equal(got.seconds[k], Math.round(segs.reduce((a, x) => a + x[k], 0) * 1000) / 1000, k);
+  assert.deepEqual(metricRows(dir), metricRows(ref));
 });

@@ -233,15 +233,15 @@ test('--resume refuses the flags it cannot honour, naming them, and honours the 
   const refused = train(['--resume', dir, '--epochs', '90', '--lr', '5', '--runs-dir', runs, '--backend', 'js']);
   assert.equal(refused.code, 2, refused.err);
   assert.match(refused.err, /^error: --resume carries on .* so it cannot honour --lr, --runs-dir \(a resume writes into the run folder itself\)\. With --resume you may give only --backend, --epochs, --iterations, --log-every/m);
-  // last.ckpt is from epoch 1 (step 5): a run that ends there or before is refused.
+  // last.ckpt is the run's end, step 10 (issue 24: no longer epoch 1's): a run that ends there or before is refused.
   const shorter = train(['--resume', dir, '--iterations', '5']);
   assert.equal(shorter.code, 2, shorter.err);
-  assert.match(shorter.err, /--iterations 5 is not longer than the 5 steps already done: give more than 5 steps/);
+  assert.match(shorter.err, /--iterations 5 is not longer than the 10 steps already done: give more than 10 steps/);
   assert.equal(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'), before, 'a refused resume changes nothing');
   const longer = train(['--resume', dir, '--epochs', '4', '--backend', 'js']);
   assert.equal(longer.code, 0, longer.err);
   assert.match(longer.out, /engine: js/);
-  assert.match(longer.out, /resuming at step 5 of 20/);
+  assert.match(longer.out, /resuming at step 10 of 20/);
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   assert.equal(cfg.epochs, 4);
   assert.equal(cfg.backend, 'js');
@@ -250,6 +250,36 @@ test('--resume refuses the flags it cannot honour, naming them, and honours the 
   assert.equal(summary.status, 'ok');
   assert.equal(summary.iterations, 20);
   assert.equal(summary.engine, 'js');
+});
+
+test('issue 24 #23: --resume of a finished run says it is finished in one line and changes nothing (exit 0); a larger --epochs carries it on to the files of a run given them from the start', () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
+  const args = [...small, '--momentum', '0.9', '--runs-dir', runs];
+  const folderOf = (r: ReturnType<typeof train>) => {
+    assert.equal(r.code, 0, r.err);
+    return /^run folder: (\S+)/m.exec(r.out)![1];
+  };
+  const ref = folderOf(train([...args, '--epochs', '4']));
+  const dir = folderOf(train([...args, '--epochs', '2']));
+  const bytes = (d: string) => Object.fromEntries(fs.readdirSync(d).map((f) => [f, fs.readFileSync(path.join(d, f)).toString('base64')]));
+  const before = bytes(dir);
+  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const again of [[], ['--epochs', '2']]) {
+    const r = train(['--resume', dir, ...again]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`^${esc(dir)} is finished \\(10 iterations, 2 epochs, best val acc 0\\.\\d{3} \\(epoch [12]\\)\\); nothing to do\\. To train it longer: npx train --resume ${esc(dir)} --epochs <more than 2>\\n$`), 'one line');
+    assert.equal(r.err, '');
+    assert.deepEqual(bytes(dir), before, `--resume ${again.join(' ')} leaves the folder as it was`);
+  }
+  const longer = train(['--resume', dir, '--epochs', '4']);
+  assert.equal(longer.code, 0, longer.err);
+  assert.match(longer.out, /resuming at step 10 of 20 \(epoch 2\)/);
+  for (const f of ['config.json', 'best.ckpt', 'last.ckpt']) assert.ok(fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(ref, f))), `${f} is the 4-epoch run's, byte for byte`);
+  const rows = (d: string) => (readJsonl(path.join(d, 'metrics.jsonl')) as Record<string, unknown>[]).map(({ seconds: _s, ...r }) => r);
+  assert.deepEqual(rows(dir), rows(ref));
+  const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+  assert.deepEqual(summary.seconds.segments.map((x: { ended: string }) => x.ended), ['ok', 'ok']);
+  assert.equal(summary.testAcc, JSON.parse(fs.readFileSync(path.join(ref, 'summary.json'), 'utf8')).testAcc);
 });
 
 test('a config file may start with a byte-order mark', () => {

@@ -103,6 +103,13 @@ test('openblas: axpy, dot and axpySumSq (the SGD step and the L2 term) agree wit
   useEngine(referenceEngine);
 });
 
+test('issue 24 #12: the openblas engine\'s detail (summary.json\'s engineDetail) names the threads it was given, not the library\'s count before', { skip: nativeSkip }, async () => {
+  for (const threads of [1, 2, 1]) {
+    const { engine } = await initEngine('openblas', threads);
+    assert.match(engine.detail, new RegExp(`, ${threads} threads?$`), `started on ${threads}: ${engine.detail}`);
+  }
+});
+
 test('openblas: products of at most 16 columns (its narrow kernels: X·W and Xᵀ·dS of a softmax) agree with the reference loops to 1e-5, on every row remainder', { skip: nativeSkip }, async () => {
   const rng = new Rng(31);
   const cases: [Mat<Float32Array>, Mat<Float32Array>, boolean][] = [];

@@ -412,6 +412,11 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   }
   assert.ok(again.results.trials.every((r) => r.resumed));
   assert.equal(again.results.trialsRun, 0);
+  // Its seconds are both invocations', each listed (issue 24 #12: they were the last one's alone).
+  assert.equal(again.results.segments?.length, 2, JSON.stringify(again.results.segments));
+  assert.equal(again.results.segments![0], results.seconds);
+  assert.equal(again.results.seconds, Math.round((results.seconds + again.results.segments![1]) * 100) / 100);
+  assert.equal(results.segments, undefined, 'a sweep run once lists no segments');
   const strip = (rs: SweepResults) => rs.trials.map(({ resumed: _, ...r }) => r);
   assert.deepEqual(strip(again.results), strip(results));
   assert.deepEqual(again.results.best, results.best);

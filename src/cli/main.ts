@@ -24,7 +24,7 @@ import { RUNS_INDEX, RUN_FILES, runFile } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
 import { RunIoError } from '../runs/atomic.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
-import { runTraining, startRun } from '../train/run.js';
+import { RunFinishedError, runTraining, startRun } from '../train/run.js';
 import { runKnn } from '../train/knn_run.js';
 import { buildRunReport, writeLiveReport } from '../report/run_report.js';
 import { writeDistanceImage } from '../report/knn_report.js';
@@ -136,9 +136,12 @@ function resumeConfig(dir: string, argv: Record<string, unknown>): Config {
   if (flags.logEvery !== undefined) cfg.logEvery = flags.logEvery;
   if (flags.epochs === undefined && flags.iterations === undefined) return cfg;
   // A new length: --iterations wins; --epochs alone replaces the step count by whole passes.
+  const before = { iterations: cfg.iterations, epochs: cfg.epochs };
   if (flags.iterations !== undefined) cfg.iterations = flags.iterations;
   else cfg.iterations = 0;
   if (flags.epochs !== undefined) cfg.epochs = flags.epochs;
+  // The run's own length again: not a change (startRun says when such a run has finished).
+  if (cfg.iterations === before.iterations && cfg.epochs === before.epochs) return cfg;
   const last = runFile(dir, 'last');
   if (!fs.existsSync(last)) return cfg; // the resume itself says that there is nothing to resume from
   const h = loadCheckpoint(last).header as { split?: { numTrain?: unknown }; trainer?: { it?: unknown } };
@@ -220,7 +223,16 @@ export async function main(args: string[]): Promise<void> {
           });
         }
         const stop = () => stoppedBy !== null;
-        const run = await startRun(cfg, resumeDir);
+        const run = await startRun(cfg, resumeDir).catch((err) => {
+          if (!(err instanceof RunFinishedError)) throw err;
+          return err;
+        });
+        if (run instanceof RunFinishedError) {
+          // A finished run with no more steps asked for: one line, nothing written, exit 0.
+          o.log(run.message);
+          o.result({ status: 'finished', dir: run.dir, summary: run.summary });
+          return;
+        }
         // Whoever starts a run asks for its report, a diverged run's too: its loss curve shows where it went wrong.
         const report = () => buildRunReport(run.dir, run.runData.data.test);
         // The live report: report.html after every epoch, reloading itself in a browser until the final one replaces it.
@@ -265,7 +277,7 @@ export async function main(args: string[]): Promise<void> {
         const reportFile = await report();
         const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
         ui.info(
-          `done in ${summary.seconds.total.toFixed(1)} s (${summary.examplesPerSecond} examples/s on ${summary.engine}): ` +
+          `done in ${summary.seconds.total.toFixed(1)} s (${summary.examplesPerSecond === null ? '' : `${summary.examplesPerSecond} examples/s `}on ${summary.engine}): ` +
             `final train acc ${f(summary.finalTrainAcc)}, val acc ${f(summary.finalValAcc)}; ` +
             `best val acc ${f(summary.bestValAcc)} (epoch ${summary.bestEpoch}); test acc ${f(summary.testAcc)}`,
         );

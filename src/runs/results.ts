@@ -27,7 +27,10 @@ export interface SweepResults {
   trials: TrialResult[];
   best: { index: number; dir: string; params: Partial<Config>; trainAcc: number; valAcc: number; testAcc: number | null } | null;
   workers: number;
+  /** Wall time of the sweep, summed over its invocations (a sweep run again carries on). */
   seconds: number;
+  /** A sweep run more than once: each invocation's seconds, first to last (absent: one invocation). */
+  segments?: number[];
   /** Wall time spent training this invocation's trials (data loading and test evaluation excluded). */
   trialSeconds: number;
   /** Trials this invocation trained (the rest were finished earlier). */

@@ -2,6 +2,7 @@
 import type { ModelSpec } from '../models/model.js';
 import { writeJsonAtomic } from './atomic.js';
 import { runFile } from './layout.js';
+import type { RunSeconds } from './segments.js';
 
 export interface Summary {
   status: 'ok' | 'diverged' | 'interrupted';
@@ -23,7 +24,9 @@ export interface Summary {
   bestTrainAcc: number | null;
   bestEpoch: number | null;
   testAcc: number | null;
-  seconds: { load: number; train: number; total: number };
+  /** Summed over the run's segments (a resumed run lists them: runs/segments.ts). */
+  seconds: RunSeconds;
+  /** Of this segment's steps (a resume that had none left to take: null). */
   examplesPerSecond: number | null;
   /** Peak resident memory of the process when the run ended, in MB (a sweep's trials share one process). */
   peakRssMB?: number;

@@ -350,9 +350,12 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
     ...(opts.runner ? { queue: opts.runner.name } : {}),
   };
   const byIndex = new Map<number, TrialResult>();
+  const earlier = earlierSegments(sweepDir); // before this invocation's results.json replaces them
   const save = () => {
     results.trials = [...byIndex.values()].sort((a, b) => a.index - b.index);
-    results.seconds = Math.round((performance.now() - t0) / 10) / 100;
+    const now = Math.round((performance.now() - t0) / 10) / 100;
+    results.seconds = Math.round((earlier.reduce((a, b) => a + b, 0) + now) * 100) / 100;
+    if (earlier.length) results.segments = [...earlier, now];
     results.peakRssMB = peakRssMB();
     writeJsonAtomic(sweepFile(sweepDir, 'results'), results);
     writeFileAtomic(sweepFile(sweepDir, 'resultsCsv'), resultsCsv(results, keys));
@@ -476,6 +479,13 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   const ok = results.trials.length - failed - stopped;
   out(`${ok} trials ok, ${spec.scheduler ? `${stopped} stopped early, ` : ''}${failed} failed; ${results.seconds.toFixed(1)} s; results in ${sweepFile(sweepDir, 'resultsCsv')} and ${SWEEP_FILES.results}`);
   return results;
+}
+
+/** The seconds of the earlier invocations of the sweep in `sweepDir`, first to last, from its results.json (none: []). */
+function earlierSegments(sweepDir: string): number[] {
+  const prev = readJsonOrNull(sweepFile(sweepDir, 'results')) as Partial<SweepResults> | null;
+  if (Array.isArray(prev?.segments) && prev.segments.every((x) => typeof x === 'number')) return prev.segments;
+  return typeof prev?.seconds === 'number' ? [prev.seconds] : [];
 }
 
 /** Make a pending trial's folder ready: cleared when the plan allows it (never with a summary.json in it). */

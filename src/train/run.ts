@@ -21,13 +21,14 @@ import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
 import { prepareFeatureData } from '../data/feature_data.js';
 import { featureDim } from '../data/features.js';
-import { isTempFile, writeJsonAtomic } from '../runs/atomic.js';
-import { type Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from '../runs/checkpoint.js';
+import { isTempFile, writeFileAtomic, writeJsonAtomic } from '../runs/atomic.js';
+import { type Checkpoint, CheckpointError, encodeCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointHeader } from '../runs/checkpoint.js';
 import { accuracy } from '../models/evaluate.js';
 import { createRunDir, RUN_FILES, runFile } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
 import { makeSummary, writeSummary, type RunFacts, type Summary } from '../runs/summary.js';
 import { JsonlWriter } from '../runs/jsonl.js';
+import { readSegments, runSeconds, SEGMENT_LOG, type SegmentEnd, type SegmentSeconds } from '../runs/segments.js';
 import { DivergedError, InterruptedError, initialLossCheck, train, type EpochEvent, type IterationEvent, type ResumePoint } from './trainer.js';
 
 /** What the console layer implements (progress bar on a TTY, plain lines otherwise). */
@@ -112,11 +113,34 @@ export interface StartedRun {
  */
 export async function startRun(cfg: Config, resumeDir?: string): Promise<StartedRun> {
   const t0 = performance.now();
+  if (resumeDir !== undefined) refuseFinished(resumeDir, cfg);
   // The engine first: the data goes into the memory it wants (shared, for the threads of the simd and wasm engines).
   const { engine, skipped } = await initEngine(cfg.backend);
   const runData = await loadRunData(cfg, { alloc: engine.alloc });
   const dir = resumeDir ?? createRunDir(cfg.runsDir, cfg.name);
   return { cfg, runData, dir, engine, skipped, t0, resume: resumeDir !== undefined };
+}
+
+/** A resume of a run that has finished, with no more steps asked for: there is nothing to do. */
+export class RunFinishedError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly summary: Summary,
+  ) {
+    const best = summary.bestValAcc === null ? '' : `, best val acc ${summary.bestValAcc.toFixed(3)} (epoch ${summary.bestEpoch})`;
+    super(`${dir} is finished (${summary.iterations} iterations, ${summary.epochs} epochs${best}); nothing to do. To train it longer: npx train --resume ${dir} --epochs <more than ${summary.epochs}>`);
+  }
+}
+
+/**
+ * Throws RunFinishedError when run folder `dir` has finished (its summary says ok) and `cfg` asks
+ * for no more steps than its config.json did. A resume that carries a finished run on removes
+ * that summary (trainOnData), so a folder killed while it trains longer is not taken as finished.
+ */
+function refuseFinished(dir: string, cfg: Config): void {
+  const summary = readJsonOrNull(runFile(dir, 'summary')) as Summary | null;
+  const saved = readJsonOrNull(runFile(dir, 'config')) as Partial<Config> | null;
+  if (summary?.status === 'ok' && saved?.epochs === cfg.epochs && saved?.iterations === cfg.iterations) throw new RunFinishedError(dir, summary);
 }
 
 /**
@@ -164,9 +188,10 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
 
   // Run folder and log. A resume that changes the config (another engine, a longer run) records it.
   const cfgFile = runFile(dir, 'config');
+  const earlier = opts.resume ? readSegments(runFile(dir, 'log')) : []; // before this segment's lines are added
   if (!opts.resume || !isDeepStrictEqual(readJsonOrNull(cfgFile), JSON.parse(JSON.stringify(cfg)))) writeJsonAtomic(cfgFile, cfg);
   const log = pino({ base: undefined }, pino.destination({ dest: runFile(dir, 'log'), sync: true }));
-  log.info({ config: cfg }, 'config');
+  log.info({ config: cfg }, SEGMENT_LOG.start);
   log.info({ pid: process.pid }, 'process'); // `train runs` tells a running run from a killed one by it
   ui.info(`run folder: ${dir}`);
   for (const s of opts.skipped) log.info({ backend: s.name, reason: s.reason }, 'backend unavailable');
@@ -174,7 +199,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   ui.info(`engine: ${engine.name} (${engine.detail})`);
 
   const shapes = `train ${data.train.n}, val ${data.val.n}, test ${data.test.n}, dev ${data.dev.n}; ${data.dim} numbers a row`;
-  log.info({ source, train: data.train.n, val: data.val.n, test: data.test.n, dev: data.dev.n, dim: data.dim, seconds: loadSeconds }, 'data');
+  log.info({ source, train: data.train.n, val: data.val.n, test: data.test.n, dev: data.dev.n, dim: data.dim, seconds: loadSeconds }, SEGMENT_LOG.data);
   ui.info(`data: ${cfg.dataset} from ${source} (${shapes}), ${loadSeconds.toFixed(1)} s`);
   if (runData.features) {
     const f = runData.features;
@@ -267,9 +292,10 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
   if (opts.resume) {
     const point = loadResumePoint(dir, { cfg, spec, data, model, iterations, perEpoch });
     const st = point.state;
-    // Cut metrics.jsonl back to the checkpoint's step (those after it are done again, identically),
-    // in place, before any line is appended to it.
-    metrics = new JsonlWriter(metricsFile, (row) => rowStep(row) <= st.it);
+    // Cut metrics.jsonl back to the checkpoint's state (the steps after it, and the evaluation of a
+    // fractional last epoch that it leaves out, are done again, identically), in place, before any
+    // line is appended to it.
+    metrics = new JsonlWriter(metricsFile, (row) => rowStep(row) <= st.it && rowEpoch(row) <= st.epoch);
     const kept = metrics.kept as { type?: unknown; it?: unknown; epoch?: unknown; loss?: unknown }[];
     const lossHistory = new Float64Array(st.it);
     for (const m of kept) if (m.type === 'iter' && typeof m.loss === 'number') lossHistory[(m.it as number) - 1] = m.loss;
@@ -285,19 +311,15 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     // parameters that the resumed run may not find again (on another engine, say).
     if (st.bestEpoch > 0) {
       const bestEvent: EpochEvent = { epoch: st.bestEpoch, it: st.bestEpoch * perEpoch, trainAcc: st.trainAccHistory[st.bestEpoch - 1], valAcc: st.bestValAcc, lr: 0, best: true, seconds: 0 };
-      let onDisk: Checkpoint | null = null;
-      try {
-        onDisk = fs.existsSync(ckptFile) ? loadCheckpoint(ckptFile) : null;
-      } catch {
-        /* damaged: written again below */
-      }
-      if (!onDisk || onDisk.header.epoch !== bestEvent.epoch || onDisk.header.iteration !== bestEvent.it || !sameBits(onDisk.params, point.best)) {
-        saveCheckpoint(ckptFile, { header: header(bestEvent), params: point.best, mean: data.mean });
-      }
+      // Byte for byte as this run writes it: a longer run's header also names its own config.
+      const want = encodeCheckpoint({ header: header(bestEvent), params: point.best, mean: data.mean });
+      if (!sameFileBytes(ckptFile, want)) writeFileAtomic(ckptFile, want);
       savedCheckpoint = ckptFile;
     } else {
       fs.rmSync(ckptFile, { force: true }); // newer than the state resumed from; the run writes it again
     }
+    // A finished run carried on is no longer finished: its summary is written again at the end.
+    if ((readJsonOrNull(runFile(dir, 'summary')) as Summary | null)?.status === 'ok') fs.rmSync(runFile(dir, 'summary'), { force: true });
     log.info({ it: st.it, epoch: st.epoch }, 'resumed');
     ui.info(`resuming at step ${st.it} of ${iterations} (epoch ${st.epoch})`);
   } else {
@@ -306,6 +328,13 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
 
   ui.startTraining(iterations, perEpoch);
   const tTrain = performance.now();
+  const startIt = resumeFrom?.state.it ?? 0;
+  // This process's time on the run, logged as its segment, and the run's seconds over every segment.
+  const seconds = (ended: SegmentEnd) => {
+    const now: SegmentSeconds = { load: round(loadSeconds), train: round((performance.now() - tTrain) / 1000), total: round((performance.now() - t0) / 1000), ended };
+    log.info({ ended, seconds: now }, SEGMENT_LOG.end);
+    return runSeconds(earlier, now);
+  };
   let result;
   try {
     result = await train(
@@ -326,7 +355,8 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
             saveCheckpoint(ckptFile, { header: header(e), params: m.params.flat as Float32Array, mean: data.mean });
             savedCheckpoint = ckptFile;
           }
-          if (e.it < iterations && e.epoch % cfg.checkpointEvery === 0) saveLast(snapshot());
+          // last.ckpt is always the latest state: every checkpointEvery epochs, and the end.
+          if (e.it === iterations || e.epoch % cfg.checkpointEvery === 0) saveLast(snapshot());
           ui.epoch(e);
           opts.afterEpoch?.(e, { iterations, epochs });
         },
@@ -345,7 +375,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
         error: `stopped at step ${st.it} of ${iterations}; resume with: npx train --resume ${dir}`,
         bestValAcc: st.bestValAcc >= 0 ? st.bestValAcc : null,
         bestEpoch: st.bestEpoch || null,
-        seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
+        seconds: seconds('interrupted'),
         checkpoint: savedCheckpoint,
       });
       writeSummary(dir, summary);
@@ -357,7 +387,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
         status: 'diverged',
         error: err.message,
         finalLoss: err.loss,
-        seconds: { load: loadSeconds, train: (performance.now() - tTrain) / 1000, total: (performance.now() - t0) / 1000 },
+        seconds: seconds('diverged'),
         checkpoint: savedCheckpoint,
       });
       writeSummary(dir, summary);
@@ -381,8 +411,8 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
     bestTrainAcc: result.trainAccHistory[result.bestEpoch - 1] ?? null,
     bestEpoch: result.bestEpoch,
     testAcc,
-    seconds: { load: round(loadSeconds), train: round(trainSeconds), total: round((performance.now() - t0) / 1000) },
-    examplesPerSecond: Math.round((iterations * cfg.batchSize) / trainSeconds),
+    seconds: seconds('ok'),
+    examplesPerSecond: iterations > startIt ? Math.round(((iterations - startIt) * cfg.batchSize) / trainSeconds) : null,
     peakRssMB: peakRssMB(),
     checkpoint: savedCheckpoint,
   });
@@ -403,6 +433,21 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
 function rowStep(row: unknown): number {
   const it = (row as { it?: unknown } | null)?.it;
   return Number.isInteger(it) && (it as number) >= 1 ? (it as number) : Infinity;
+}
+
+/** The epochs a metrics row says are done (0 for a step's row, whose `epoch` is the one it is in). */
+function rowEpoch(row: unknown): number {
+  const r = row as { type?: unknown; epoch?: unknown } | null;
+  return r?.type === 'epoch' && typeof r.epoch === 'number' ? r.epoch : 0;
+}
+
+/** Whether `file` holds exactly `bytes` (false when it is missing or unreadable). */
+function sameFileBytes(file: string, bytes: Uint8Array): boolean {
+  try {
+    return fs.readFileSync(file).equals(bytes);
+  } catch {
+    return false;
+  }
 }
 
 /** [type, it, epoch] of row `i` (0-based) of a complete metrics.jsonl: each step's row, and after every perEpoch steps the epoch's. */

@@ -72,7 +72,11 @@ export interface ResumePoint {
 
 export interface TrainListener {
   onIteration?(e: IterationEvent): void;
-  /** `snapshot` captures the loop's state right now, for a resumable checkpoint. */
+  /**
+   * `snapshot` captures the loop's state to carry on from, for a resumable checkpoint: the state
+   * right now, except after a fractional last epoch, whose evaluation it leaves out (a longer run
+   * has none there).
+   */
   onEpoch?(e: EpochEvent, model: Model<Float32Array>, snapshot: () => Omit<ResumePoint, 'lossHistory'>): void;
   /** Asked after every step; true stops the loop with an InterruptedError carrying a snapshot. */
   shouldStop?(): boolean;
@@ -172,6 +176,21 @@ export async function train(
     optimizer: Object.fromEntries(Object.entries(opt.blocks()).map(([k, v]) => [k, Float32Array.from(v)])),
   });
 
+  // After each whole epoch, and once at the end of a fractional last epoch: measure, keep the best, report.
+  const evaluate = (done: number, it: number, point: () => Omit<ResumePoint, 'lossHistory'>) => {
+    const trainAcc = accuracy(model, data.trainAcc, ws);
+    const valAcc = accuracy(model, data.val, ws);
+    trainAccHistory.push(trainAcc);
+    valAccHistory.push(valAcc);
+    const isBest = valAcc > bestValAcc;
+    if (isBest) {
+      bestValAcc = valAcc;
+      bestEpoch = done;
+      best.set(params);
+    }
+    listener.onEpoch?.({ epoch: done, it, trainAcc, valAcc, lr, best: isBest, seconds: (performance.now() - t0) / 1000 }, model, point);
+  };
+
   // The loop hands the event loop a turn every 50 ms, so a Ctrl-C handler can run and ask it to stop.
   let lastYield = performance.now();
   for (let it = start; it < opts.iterations; it++) {
@@ -185,31 +204,19 @@ export async function train(
     opt.step(stepped, grads.flat, lr);
     lossHistory[it] = loss;
     listener.onIteration?.({ it: it + 1, epoch, loss, lr });
-
-    const epochEnd = (it + 1) % opts.iterationsPerEpoch === 0;
-    const last = it + 1 === opts.iterations;
-    if (epochEnd || last) {
-      if (epochEnd) {
-        epoch++;
-        lr = lrAtEpoch(opts.lr, opts.lrDecay, epoch);
-      }
-      const trainAcc = accuracy(model, data.trainAcc, ws);
-      const valAcc = accuracy(model, data.val, ws);
-      trainAccHistory.push(trainAcc);
-      valAccHistory.push(valAcc);
-      const isBest = valAcc > bestValAcc;
-      if (isBest) {
-        bestValAcc = valAcc;
-        bestEpoch = epochEnd ? epoch : epoch + 1;
-        best.set(params);
-      }
-      listener.onEpoch?.(
-        { epoch: epochEnd ? epoch : epoch + 1, it: it + 1, trainAcc, valAcc, lr, best: isBest, seconds: (performance.now() - t0) / 1000 },
-        model,
-        snapshot(it + 1),
-      );
+    if ((it + 1) % opts.iterationsPerEpoch === 0) {
+      epoch++;
+      lr = lrAtEpoch(opts.lr, opts.lrDecay, epoch);
+      evaluate(epoch, it + 1, snapshot(it + 1));
     }
     if (it + 1 < opts.iterations && listener.shouldStop?.()) throw new InterruptedError(snapshot(it + 1)());
+  }
+  // A fractional last epoch is evaluated once more at the end (also when a resume starts there).
+  // A longer run would not evaluate at this step, so the state to carry on from is the one before
+  // the evaluation: a resume with a larger budget then goes on exactly as that run does.
+  if (opts.iterations % opts.iterationsPerEpoch !== 0) {
+    const before = snapshot(opts.iterations)();
+    evaluate(epoch + 1, opts.iterations, () => before);
   }
   const finalTrainAcc = trainAccHistory.at(-1) ?? NaN;
   const finalValAcc = valAccHistory.at(-1) ?? NaN;

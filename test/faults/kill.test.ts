@@ -46,6 +46,24 @@ function finalOf(dir: string) {
   return { status: s.status, testAcc: s.testAcc, bestValAcc: s.bestValAcc, finalLoss: s.finalLoss, best: Buffer.from(loadCheckpoint(path.join(dir, 'best.ckpt')).params.buffer) };
 }
 
+/** last.ckpt's contents but its header's config (which names the runs folder): the parameters, the loop's state, the extra blocks. */
+function lastState(dir: string) {
+  const ck = loadCheckpoint(path.join(dir, 'last.ckpt'));
+  const blocks = Object.fromEntries(Object.entries(ck.blocks ?? {}).map(([k, v]) => [k, Buffer.from(v.buffer).toString('base64')]));
+  return { params: Buffer.from(ck.params.buffer).toString('base64'), trainer: ck.header.trainer, epoch: ck.header.epoch, iteration: ck.header.iteration, blocks };
+}
+
+/** A resumed run's summary seconds: one segment per process that logged its start in train.log, summed (issue 24 #12). */
+function checkSegments(dir: string): void {
+  const s = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+  const starts = fs.readFileSync(path.join(dir, 'train.log'), 'utf8').split('\n').filter((l) => l.includes('"msg":"config"')).length;
+  if (starts === 1) return assert.equal(s.seconds.segments, undefined, 'one segment: no list');
+  const segs = s.seconds.segments as { load: number; train: number; total: number; ended: string }[];
+  assert.equal(segs?.length, starts, `one segment per process that started: ${JSON.stringify(s.seconds)}`);
+  assert.equal(segs.at(-1)!.ended, 'ok');
+  for (const k of ['load', 'train', 'total'] as const) assert.equal(s.seconds[k], Math.round(segs.reduce((a, x) => a + x[k], 0) * 1000) / 1000, k);
+}
+
 /** metrics.jsonl's rows without their timings. */
 function metricRows(dir: string): Record<string, unknown>[] {
   const f = path.join(dir, 'metrics.jsonl');
@@ -106,6 +124,7 @@ async function killAndResume(t: { diagnostic(m: string): void }, runArgs: string
     const refDir = onlyRun(path.join(tmp, 'ref'));
     const want = finalOf(refDir);
     const wantRows = metricRows(refDir);
+    const wantLast = lastState(refDir);
 
     const rng = new Rng(seed);
     const runs = path.join(tmp, 'killed');
@@ -151,6 +170,8 @@ async function killAndResume(t: { diagnostic(m: string): void }, runArgs: string
     assert.equal(got.finalLoss, want.finalLoss);
     assert.ok(got.best.equals(want.best), 'the best parameters are bit-identical');
     assert.deepEqual(metricRows(dir!), wantRows, 'metrics.jsonl holds one row per step and per epoch of the whole run, in order');
+    assert.deepEqual(lastState(dir!), wantLast, 'last.ckpt is the uninterrupted run\'s end, bit for bit');
+    checkSegments(dir!);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -236,6 +257,7 @@ test('a sweep killed (SIGKILL) mid-trial and run again resumes that trial: its m
     assert.deepEqual(metricRows(victim), metricRows(refTrial), 'the trial\'s metrics.jsonl: one row per step and per epoch, the uninterrupted trial\'s');
     assert.ok(finalOf(victim).best.equals(finalOf(refTrial).best), 'the trial\'s best parameters are bit-identical');
     assert.equal(finalOf(victim).finalLoss, finalOf(refTrial).finalLoss);
+    checkSegments(victim); // the trial's seconds: the killed attempt's and the resumed one's
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -269,6 +291,8 @@ test('Ctrl-C stops after the current step with exit 130, a checkpoint and a summ
     assert.equal(got.status, 'ok');
     assert.equal(got.testAcc, want.testAcc);
     assert.ok(got.best.equals(want.best), 'the best parameters are bit-identical');
+    assert.deepEqual(lastState(dir), lastState(onlyRun(path.join(tmp, 'ref'))), 'last.ckpt is the uninterrupted run\'s end');
+    checkSegments(dir);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -40,11 +40,11 @@ function loadAddon(): Addon | NotStarted {
 function start(threads: number): Engine | NotStarted {
   const addon = loadAddon();
   if ('reason' in addon) return addon;
-  const info = addon.info(); // (before the thread count is set: the detail names the library's own)
   addon.setThreads(Math.max(1, Math.floor(threads)));
+  const info = addon.info(); // after the thread count is set: the detail names the threads the products use
   return {
     name: 'openblas',
-    detail: `${info.library.trim()}${info.threads ? `, ${info.threads} threads` : ''}`,
+    detail: `${info.library.trim()}${info.threads ? `, ${info.threads} thread${info.threads === 1 ? '' : 's'}` : ''}`,
     // Plain memory (its threads are OpenBLAS's own), large arrays on huge pages.
     alloc: makeAllocator({ adviseHugePages: (a) => addon.adviseHugePages(a) }),
     matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
