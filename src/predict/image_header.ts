@@ -9,7 +9,8 @@
  *         tRNS, IDAT, IEND and the colour chunks gAMA, cHRM, sRGB, iCCP, sBIT); text, EXIF and
  *         private chunks are dropped. @napi-rs/canvas takes time quadratic in the size of a
  *         non-pixel chunk (a 4 MB tEXt chunk 1.2 s, 16 MB 44 s, whatever its type or place,
- *         even after IEND), and nothing in them changes a pixel.
+ *         even after IEND), and nothing in them changes a pixel. More than 16 MiB of them
+ *         (PNG_MAX_METADATA) is refused: no ordinary image carries that much.
  *   JPEG  SOI, marker segments each whole, a SOFn before the first SOS, the entropy-coded data of
  *         each scan, and the EOI marker.
  */
@@ -51,8 +52,10 @@ function broken(file: string, kind: ImageKind, why: string): DataError {
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** The chunks the decoder is given: those that make or colour the pixels. */
 const PNG_KEPT = new Set(['IHDR', 'PLTE', 'tRNS', 'IDAT', 'IEND', 'gAMA', 'cHRM', 'sRGB', 'iCCP', 'sBIT']);
-/** A kept chunk other than IDAT larger than this is unreasonable (an ICC profile is tens of KB). */
+/** A kept chunk other than IDAT larger than this is dropped as well (an ICC profile is tens of KB). */
 const PNG_MAX_KEPT_CHUNK = 1 << 20;
+/** The most bytes of chunks that make no pixels (text, EXIF, XMP, private data) a PNG may hold: 16 MiB; a camera's metadata is tens of KB. */
+export const PNG_MAX_METADATA = 16 << 20;
 
 /** CRC-32 (ISO 3309, as PNG uses): zlib's where Node has it (20.15+), else a table. */
 const crc32: (b: Uint8Array) => number = (zlib as { crc32?: (b: Uint8Array) => number }).crc32 ?? tableCrc32;
@@ -83,12 +86,16 @@ export function pngHeader(file: string, b: Uint8Array, maxPixels: number): Image
   let width = 0;
   let height = 0;
   let idat = false;
+  let metadata = 0;
   for (let at = 8; ; ) {
     if (at + 12 > b.length) throw bad(`it ends at byte ${b.length} with no IEND chunk`);
     const len = u32(b, at);
     const type = String.fromCharCode(b[at + 4], b[at + 5], b[at + 6], b[at + 7]);
     if (!/^[A-Za-z]{4}$/.test(type) || len > 0x7fffffff) throw bad(`no chunk at byte ${at}`);
     if (at + 12 + len > b.length) throw bad(`it ends at byte ${b.length}, inside its ${type} chunk of ${len} bytes, with no IEND chunk`);
+    if (!PNG_KEPT.has(type) && (metadata += len) > PNG_MAX_METADATA) {
+      throw new DataError(`${file}: its chunks that hold no pixels (text, EXIF, private data; here ${type}) come to more than ${PNG_MAX_METADATA} bytes (16 MiB); it is not an ordinary image. Save it again without its metadata`);
+    }
     if (crc32(b.subarray(at + 4, at + 8 + len)) !== u32(b, at + 8 + len)) throw bad(`its ${type} chunk at byte ${at} fails its CRC check`);
     if (at === 8) {
       if (type !== 'IHDR' || len !== 13) throw bad('it does not begin with an IHDR chunk');
