@@ -84,17 +84,24 @@ export async function noiseJpeg(side: number): Promise<Buffer> {
   return c.encode('jpeg', 90);
 }
 
-/** A small JPEG (8×8, a few hundred bytes) whose frame header (SOF0) is rewritten to declare `width` × `height`. */
-export async function jpegBomb(width: number, height: number): Promise<Buffer> {
-  const jpg = Buffer.from(await createCanvas(8, 8).encode('jpeg', 50));
-  for (let at = 2; at + 4 < jpg.length; ) {
-    const m = jpg[at + 1];
-    if (m === 0xc0 || m === 0xc2) {
-      jpg.writeUInt16BE(height, at + 5);
-      jpg.writeUInt16BE(width, at + 7);
-      return jpg;
-    }
-    at += 2 + jpg.readUInt16BE(at + 2);
-  }
-  throw new Error('jpegBomb: no SOF0 in the encoded JPEG');
+/**
+ * A grey baseline JPEG of about 160 bytes written by hand, declaring `width` × `height` in its SOF0:
+ * quantisation of ones, a DC and an AC Huffman table of one code each (DC difference 0; end of
+ * block), and a scan of `blocks` blocks of 2 bits each, all mid-grey, then EOI. A decompression
+ * bomb for large sizes (its scan covers 64 blocks; a decoder fills the rest); a whole image for
+ * sizes of at most 64 blocks of 8×8.
+ */
+export function jpegBomb(width: number, height: number, blocks = 64): Buffer {
+  const seg = (marker: number, body: number[]) => [0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body];
+  const table = (cls: number) => seg(0xc4, [cls << 4, 1, ...Array(15).fill(0), 0x00]);
+  return Buffer.from([
+    0xff, 0xd8,
+    ...seg(0xdb, [0x00, ...Array(64).fill(1)]),
+    ...seg(0xc0, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, 1, 1, 0x11, 0]),
+    ...table(0),
+    ...table(1),
+    ...seg(0xda, [1, 1, 0x00, 0, 63, 0]),
+    ...Array(Math.ceil(blocks / 4)).fill(0x00),
+    0xff, 0xd9,
+  ]);
 }
