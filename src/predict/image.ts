@@ -78,7 +78,8 @@ function danglingLink(file: string): string | null {
  * or does not decode.
  */
 export async function decodeImageFile(file: string, shape: readonly [number, number, number], opts: DecodeOptions = {}): Promise<DecodedImage> {
-  const header = imageHeader(file, readImageBytes(file, opts.maxPixels ?? DEFAULT_MAX_PIXELS), opts.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const header = imageHeader(file, readImageBytes(file, maxPixels), maxPixels);
   const kind = header.kind;
   let img;
   try {

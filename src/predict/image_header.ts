@@ -87,7 +87,9 @@ export function pngHeader(file: string, b: Uint8Array, maxPixels: number): Image
   let height = 0;
   let idat = false;
   let metadata = 0;
-  for (let at = 8; ; ) {
+  let dropped = false;
+  let end = 0;
+  for (let at = 8; end === 0; ) {
     if (at + 12 > b.length) throw bad(`it ends at byte ${b.length} with no IEND chunk`);
     const len = u32(b, at);
     const type = String.fromCharCode(b[at + 4], b[at + 5], b[at + 6], b[at + 7]);
@@ -107,12 +109,13 @@ export function pngHeader(file: string, b: Uint8Array, maxPixels: number): Image
     const critical = (b[at + 4] & 0x20) === 0;
     if (critical && !PNG_KEPT.has(type)) throw bad(`it has a critical chunk ${type} that no decoder knows`);
     if (PNG_KEPT.has(type) && (type === 'IDAT' || len <= PNG_MAX_KEPT_CHUNK)) kept.push(b.subarray(at, at + 12 + len));
+    else dropped = true;
     idat ||= type === 'IDAT';
     at += 12 + len;
-    if (type === 'IEND') break;
+    if (type === 'IEND') end = at;
   }
   if (!idat) throw bad('it has no IDAT chunk: no pixels');
-  return { kind: 'png', width, height, decodable: concat(kept) };
+  return { kind: 'png', width, height, decodable: dropped ? concat(kept) : b.subarray(0, end) };
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
