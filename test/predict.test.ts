@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { loadDataset, type RawDataset } from '../src/data/datasets.js';
 import { rowsOfCheckpoint } from '../src/data/feature_data.js';
 import { initEngine } from '../src/linalg/engine.js';
@@ -180,27 +181,38 @@ test('predict refuses, in one line each: a file that is not an image, a corrupt 
   }
 });
 
+/** A module the child imports first: at exit it writes its own peak RSS (KB) and CPU seconds on fd 3. */
+const MEASURE_HOOK = `import { writeSync } from 'node:fs';
+process.on('exit', () => {
+  const u = process.resourceUsage();
+  writeSync(3, JSON.stringify({ maxRssKb: u.maxRSS, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6 }));
+});
+`;
+
 /**
- * Run `train predict RUN FILE…` as a user runs it (bin/train.js on dist/), under /usr/bin/time for
- * the child's peak RSS and CPU seconds, killed after 20 s (a hang fails the exit-code check): exit
- * code, stdout, stderr (without time's lines), wall seconds, CPU seconds (user + sys), peak RSS in MB.
+ * Run `train predict RUN FILE…` as a user runs it (bin/train.js on dist/), with MEASURE_HOOK
+ * imported for the child's own peak RSS (getrusage's ru_maxrss) and CPU seconds, and killed after
+ * 20 s (a hang then fails the exit-code check): exit code, stdout, stderr, wall seconds, CPU
+ * seconds, peak RSS in MB (NaN when it was killed).
  *
- * The time bound is checked on CPU seconds: on the shared 2-core test host (load average 11-18
+ * The time bound is checked on CPU seconds: on the shared 2-core test host (load average 11-19
  * while this was written) `train --version` alone takes 4-7 s of wall time for 1.1 s of CPU,
  * nearly all of it loading modules. A refused image costs about 0.4 s of CPU beyond that.
  */
 function predictMeasured(run: string, files: string[]): { code: number | null; out: string; err: string; seconds: number; cpuSeconds: number; rssMb: number } {
+  const hook = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'measure-')), 'measure.mjs');
+  fs.writeFileSync(hook, MEASURE_HOOK);
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'measured: %M KB, %U s user, %S s sys', 'timeout', '-s', 'KILL', '20', process.execPath, TRAIN_BIN, 'predict', run, ...files, '--backend', E2E_BACKEND], {
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(hook).href, TRAIN_BIN, 'predict', run, ...files, '--backend', E2E_BACKEND], {
     encoding: 'utf8',
     env: { ...process.env, FORCE_COLOR: '0' },
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    timeout: 20_000,
+    killSignal: 'SIGKILL',
   });
   const seconds = (performance.now() - t0) / 1000;
-  const lines = r.stderr.split('\n');
-  const at = lines.findIndex((l) => l.startsWith('measured: '));
-  const [, kb, user, sys] = /^measured: (\d+) KB, ([\d.]+) s user, ([\d.]+) s sys$/.exec(lines[at])!;
-  const err = lines.filter((l, i) => i !== at && !/^Command (exited with non-zero status|terminated by signal)/.test(l)).join('\n');
-  return { code: r.status, out: r.stdout, err, seconds, cpuSeconds: Number(user) + Number(sys), rssMb: Number(kb) / 1024 };
+  const m = r.output[3] ? (JSON.parse(String(r.output[3]) || '{}') as { maxRssKb?: number; cpuSeconds?: number }) : {};
+  return { code: r.status, out: r.stdout, err: r.stderr, seconds, cpuSeconds: m.cpuSeconds ?? NaN, rssMb: (m.maxRssKb ?? NaN) / 1024 };
 }
 
 /** A 1-epoch MNIST softmax run on few rows: what the hostile-input tests predict with. */
