@@ -148,7 +148,9 @@ export {
   type ImagePrediction,
   type PredictResult,
   type PredictOptions,
+  type SkippedImage,
 } from './predict/predict.js';
+export { DEFAULT_MAX_PIXELS } from './predict/image.js';
 
 // ---------------------------------------------------------------------------------------------
 // Export to ONNX / safetensors / npy, as `npx train export` (export/export.ts).

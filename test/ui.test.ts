@@ -71,3 +71,36 @@ test('a process that exits with the bar up (a second Ctrl-C quits at once) clear
   // Its last words: cursor shown (?25h), wrap on (?7h), back to the bar's start, line cleared; nothing after.
   assert.ok(after.endsWith('\x1b[?25h\x1b[?7h\x1b8\x1b[1G\x1b[2K'), JSON.stringify(after.slice(-80)));
 });
+
+test('console lines show control characters escaped: the run lines (bar up or not), the sweep lines, outputOf; --json parses to the same text', async () => {
+  const { jsonLine, outputOf, shown } = await import('../src/cli/output.js');
+  const { createSweepUi } = await import('../src/cli/ui.js');
+  const hostile = 'run\x1b]0;title\x07-\x1b[31mred\u009b2J\nsecond\r\t\u202eevil\x7f';
+  const escaped = 'run\\x1b]0;title\\x07-\\x1b[31mred\\x9b2J\\nsecond\\r\\t\\u202eevil\\x7f';
+  assert.equal(shown(hostile), escaped);
+  assert.equal(shown('plain text, é, ✓, 28×28'), 'plain text, é, ✓, 28×28', 'printable text is left alone');
+  const raw = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/;
+  for (const tty of [false, true]) {
+    const t = fakeTty(140);
+    const ui = createUi({ tty, logEvery: 0, out: t.stream, err: t.stream });
+    ui.startTraining(10, 5);
+    ui.info(`run folder: ${hostile}`);
+    ui.warn(hostile);
+    ui.notice(hostile);
+    ui.endTraining();
+    const lines = t.text().split('\n').filter((l) => l.includes('run\\x1b'));
+    assert.equal(lines.length, 3, `tty ${tty}: ${JSON.stringify(t.text())}`);
+    for (const l of lines) assert.ok(l.endsWith(escaped) && !raw.test(l.replace(/^.*?run\\x1b/, '')), `tty ${tty}: ${JSON.stringify(l)}`);
+  }
+  const s = fakeTty(140);
+  createSweepUi({ tty: false, out: s.stream }).line(hostile);
+  assert.equal(s.text(), escaped + '\n');
+  const o = fakeTty(140);
+  outputOf({}, { stdout: o.stream, stderr: o.stream }).log(hostile);
+  outputOf({}, { stdout: o.stream, stderr: o.stream }).result({}, () => [hostile]);
+  assert.equal(o.text(), `${escaped}\n${escaped}\n`);
+  const j = jsonLine({ name: hostile, n: [1, 2] });
+  assert.ok(!raw.test(j), j);
+  assert.deepEqual(JSON.parse(j), { name: hostile, n: [1, 2] });
+  assert.deepEqual(JSON.parse(jsonLine({ name: hostile }, 2)), { name: hostile }, 'indented JSON keeps its newlines as whitespace');
+});

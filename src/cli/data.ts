@@ -1,6 +1,7 @@
 /** `train data <dataset>`: fetch and unpack if needed, then verify and print what is there. */
 import { describeDataset, loadDataset, type DatasetName } from '../data/datasets.js';
 import { DownloadInterrupted, type DownloadProgress } from '../data/fetch.js';
+import { shown, writeLines } from './output.js';
 
 const MB = 1e6;
 
@@ -29,13 +30,13 @@ export function downloadProgressPrinter(out: NodeJS.WriteStream = process.stderr
   return (p) => {
     const line = formatDownloadProgress(p);
     if (out.isTTY) {
-      out.write(`\r${line}\x1b[K${p.done ? '\n' : ''}`);
+      out.write(`\r${shown(line)}\x1b[K${p.done ? '\n' : ''}`);
       return;
     }
     const now = performance.now();
     if (p.done || now - last >= everyMs) {
       last = now;
-      out.write(line + '\n');
+      writeLines(out, line);
     }
   };
 }
@@ -46,13 +47,14 @@ export async function dataCommand(args: { dataset: DatasetName; source?: string;
     raw = await loadDataset(args.dataset, args.source, { verify: args.verify, onDownload: downloadProgressPrinter(process.stderr) });
   } catch (e) {
     if (e instanceof DownloadInterrupted) {
-      process.stderr.write(`\n${e.message}\n`);
+      process.stderr.write('\n'); // off the progress line
+      writeLines(process.stderr, e.message);
       process.exit(130);
     }
     throw e;
   }
   const d = describeDataset(raw);
-  const w = (s: string) => process.stdout.write(s + '\n');
+  const w = (s: string) => writeLines(process.stdout, s);
   w(`${args.dataset}: ${raw.source}`);
   w(`  records: train ${d.records.train}, test ${d.records.test}; ${d.dim} pixels each (${raw.imageShape.join('×')})`);
   w(`  classes (${d.classes.length}): ${d.classes.join(', ')}`);

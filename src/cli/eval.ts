@@ -11,6 +11,7 @@ import { modelFromCheckpoint } from '../models/index.js';
 import { loadCheckpoint } from '../runs/checkpoint.js';
 import { runFile } from '../runs/layout.js';
 import { accuracy } from '../models/evaluate.js';
+import { writeLines } from './output.js';
 
 export interface EvalArgs {
   run: string;
@@ -44,8 +45,5 @@ export async function evaluateCheckpoint(args: EvalArgs): Promise<{ file: string
 
 export async function evalCommand(args: EvalArgs): Promise<void> {
   const { file, accuracies } = await evaluateCheckpoint(args);
-  process.stdout.write(`checkpoint: ${file}\n`);
-  for (const [name, { acc, n }] of Object.entries(accuracies)) {
-    process.stdout.write(`${name} accuracy: ${acc.toFixed(4)} (${n} records)\n`);
-  }
+  writeLines(process.stdout, `checkpoint: ${file}`, ...Object.entries(accuracies).map(([name, { acc, n }]) => `${name} accuracy: ${acc.toFixed(4)} (${n} records)`));
 }

@@ -7,6 +7,7 @@
 import { datasetFeatures } from '../data/feature_data.js';
 import { loadDataset, type DatasetName } from '../data/datasets.js';
 import { writeNpy } from '../data/npy.js';
+import { writeLines } from './output.js';
 
 export interface FeaturesArgs {
   dataset: DatasetName;
@@ -16,10 +17,10 @@ export interface FeaturesArgs {
   verify?: boolean;
 }
 
-export async function featuresCommand(args: FeaturesArgs, say: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
+export async function featuresCommand(args: FeaturesArgs, say: (line: string) => void = (l) => writeLines(process.stdout, l)): Promise<void> {
   const raw = await loadDataset(args.dataset, args.dataDir || undefined, { verify: args.verify });
   const t0 = performance.now();
-  const f = await datasetFeatures(raw, 'hog+hue', { hueBins: args.hueBins }, (w) => process.stderr.write(`warning: ${w}\n`));
+  const f = await datasetFeatures(raw, 'hog+hue', { hueBins: args.hueBins }, (w) => writeLines(process.stderr, `warning: ${w}`));
   const n = raw.train.n + raw.test.n;
   const all = new Float64Array(n * f.dim);
   all.set(f.train);

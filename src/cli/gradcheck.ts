@@ -21,6 +21,7 @@ import type { Model } from '../models/model.js';
 import { Rng } from '../linalg/rng.js';
 import { createModel } from '../models/index.js';
 import type { ModelSpec } from '../models/model.js';
+import { writeLines } from './output.js';
 
 /** Problem size: small enough to be instant, big enough that every path is exercised. */
 const N = 10; // examples
@@ -64,7 +65,7 @@ export const GRADCHECK_OPTIONS = {
 /** gradcheck's arguments, each within the range its option allows (cli/options.ts flagValues checks them). */
 export type GradcheckArgs = Values<typeof GRADCHECK_OPTIONS>;
 
-export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
+export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) => void = (s) => writeLines(process.stdout, s)): Promise<number> {
   if (args.model === 'knn') throw new ConfigError('gradcheck: a knn model has no parameters and no gradient; check --model softmax or mlp');
   const hidden = args.model === 'mlp' ? (checkValue(KEY_BY_NAME.get('hidden')!, args.hidden, 'gradcheck') as number[]) : [];
   if (args.model !== 'mlp' && (args.normalization !== 'none' || args.dropoutKeep !== 1)) throw new ConfigError(`gradcheck: --normalization and --dropout-keep are layers of the MLP's hidden layers; use them with --model mlp (got --model ${args.model})`);

@@ -30,7 +30,7 @@ import { buildRunReport, writeLiveReport } from '../report/run_report.js';
 import { writeDistanceImage } from '../report/knn_report.js';
 import { createSweepUi, createUi } from './ui.js';
 import { evalCommand, evaluateCheckpoint } from './eval.js';
-import { outputOf } from './output.js';
+import { jsonLine, outputOf, writeLines } from './output.js';
 import { runsCommand } from './runs.js';
 import { dataCommand, downloadProgressPrinter } from './data.js';
 import { setDownloadProgress } from '../data/fetch.js';
@@ -43,6 +43,7 @@ import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
 import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
+import { DEFAULT_MAX_PIXELS } from '../predict/image.js';
 import { exportCommand } from './export.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/export.js';
 
@@ -59,9 +60,9 @@ const VERSION = (() => {
 const debug = process.argv.includes('--debug');
 
 /** Exit with a one-line message naming the problem; the code tells scripts what kind. */
-function fail(code: number, msg: string, err?: unknown): never {
-  process.stderr.write(`error: ${msg}\n`);
-  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+function fail(code: number, msg: string, err?: unknown, ...more: string[]): never {
+  writeLines(process.stderr, `error: ${msg}`, ...more);
+  if (debug && err instanceof Error && err.stack) writeLines(process.stderr, ...err.stack.split('\n'));
   process.exit(code);
 }
 
@@ -72,7 +73,7 @@ function isAllocationFailure(err: unknown): boolean {
 
 function handleError(err: unknown): never {
   if (err instanceof ConfigError) fail(2, err.message, err);
-  if (err instanceof DivergedError) fail(3, `${err.message}\nThe best checkpoint so far (if any) is kept in the run folder.`, err);
+  if (err instanceof DivergedError) fail(3, err.message, err, 'The best checkpoint so far (if any) is kept in the run folder.');
   if (err instanceof DataError || err instanceof CheckpointError || err instanceof RunIoError || err instanceof EngineError) fail(1, err.message, err);
   if (isAllocationFailure(err)) fail(1, `out of memory: ${(err as Error).message}. Use smaller sizes (--hidden, --batch-size, --num-train, --iterations)`, err);
   // Anything else escaped every check: a bug, not something the user did.
@@ -164,6 +165,7 @@ const SPLIT = oneOf(['train', 'val', 'test', 'all'], { default: 'test', doc: 'wh
 const SOURCE = str({ doc: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)' });
 const OUT = str({ nonEmpty: true, doc: 'the .npy file to write' });
 const TOP = int({ min: 1, default: 3, doc: 'how many classes to list per image, best first' });
+const MAX_PIXELS = int({ min: 1, max: 1_000_000_000, default: DEFAULT_MAX_PIXELS, doc: 'refuse an image of more pixels (width × height) than this, before decoding it' });
 const EXPORT_FORMAT = str({ doc: `${EXPORT_FORMATS.join(', ')}. onnx: the model with its preprocessing (raw pixels in, probabilities out); safetensors or npy: the arrays under their checkpoint names` });
 const EXPORT_OUT = str({ nonEmpty: true, doc: `where to write (a file; for npy a folder)`, defaultText: '<run>/export/model.onnx, model.safetensors or npy/' });
 
@@ -187,7 +189,7 @@ export async function main(args: string[]): Promise<void> {
         const resumeDir = once('resume', argv.resume) as string | undefined;
         const cfg = resumeDir !== undefined ? resumeConfig(resumeDir, argv as Record<string, unknown>) : configFromArgv(argv as Record<string, unknown>);
         if (argv['print-config']) {
-          process.stdout.write(JSON.stringify(cfg, null, 2) + '\n');
+          process.stdout.write(jsonLine(cfg, 2) + '\n');
           return;
         }
         // --json: the result is one JSON object on stdout, the lines and the bar go to stderr (cli/output.ts).
@@ -252,7 +254,7 @@ export async function main(args: string[]): Promise<void> {
         };
         // --debug: what the live report cost (docs/reports.md quotes it).
         const liveCost = () => {
-          if (debug && liveMs.length) process.stderr.write(`live report: ${liveMs.length} writes, mean ${(liveMs.reduce((a, b) => a + b, 0) / liveMs.length).toFixed(1)} ms, max ${Math.max(...liveMs).toFixed(1)} ms\n`);
+          if (debug && liveMs.length) writeLines(process.stderr, `live report: ${liveMs.length} writes, mean ${(liveMs.reduce((a, b) => a + b, 0) / liveMs.length).toFixed(1)} ms, max ${Math.max(...liveMs).toFixed(1)} ms`);
         };
         let outcome;
         try {
@@ -266,7 +268,8 @@ export async function main(args: string[]): Promise<void> {
           if (err instanceof InterruptedError) {
             // The report of what was done, then the last words, in order (the bar is gone by now).
             const file = await report().catch(() => null);
-            ui.notice(`interrupted at step ${err.point.state.it}; the run folder keeps ${RUN_FILES.last}. Resume with: npx train --resume ${err.dir ?? resumeDir}${file ? `\nreport: ${file}` : ''}`);
+            ui.notice(`interrupted at step ${err.point.state.it}; the run folder keeps ${RUN_FILES.last}. Resume with: npx train --resume ${err.dir ?? resumeDir}`);
+            if (file) ui.notice(`report: ${file}`);
             o.result({ status: 'interrupted', dir: run.dir, report: file, step: err.point.state.it, summary: readJsonOrNull(runFile(run.dir, 'summary')) });
             process.exit(codeOf(stoppedBy ?? 'SIGINT'));
           }
@@ -303,12 +306,12 @@ export async function main(args: string[]): Promise<void> {
         const workers = flagValue(argv, 'workers', WORKERS);
         const flags = configFlags(argv, ['dataDir', 'backend', 'runsDir']);
         const queue = once('queue', argv.queue) as string | undefined;
-        const warn = (l: string) => process.stderr.write(l + '\n');
+        const warn = (l: string) => writeLines(process.stderr, l);
         if (argv.status !== undefined) {
           if (argv.status !== 'status') throw new ConfigError(`sweep ${argv.status}: unknown; use train sweep --config <file>, or train sweep status <file> --queue <redis URL>`);
           const file = (argv.file as string | undefined) ?? (once('config', argv.config) as string | undefined);
           if (file === undefined || queue === undefined) throw new ConfigError('sweep status needs the sweep file and the queue: train sweep status <file> --queue redis://host:6379');
-          await sweepStatus(file, checkQueueUrl(queue), flags, (l) => process.stdout.write(l + '\n'), warn);
+          await sweepStatus(file, checkQueueUrl(queue), flags, (l) => writeLines(process.stdout, l), warn);
           return;
         }
         const file = once('config', argv.config) as string | undefined;
@@ -346,6 +349,7 @@ export async function main(args: string[]): Promise<void> {
         };
         const w = await runQueueWorker({
           url: checkQueueUrl(once('queue', argv.queue) as string),
+          out: (l) => writeLines(process.stdout, l),
           lockSeconds: num('lock-seconds', argv['lock-seconds'], 1, false),
           ...(argv.threads !== undefined ? { threads: num('threads', argv.threads, 1, true) } : {}),
           ...(dataDir !== undefined ? { dataDir } : {}),
@@ -369,7 +373,7 @@ export async function main(args: string[]): Promise<void> {
       async (argv) => {
         const { backend } = configFlags(argv, ['backend']);
         const out = await reportCommand(argv.folder as string, backend ?? DEFAULTS.backend);
-        process.stdout.write(`report: ${out}\n`);
+        writeLines(process.stdout, `report: ${out}`);
       },
     )
     .command(
@@ -381,7 +385,7 @@ export async function main(args: string[]): Promise<void> {
           .option('out', { type: 'string', requiresArg: true, describe: 'the page to write (.html)', defaultDescription: "compare-<run>-vs-<run>.html beside the first run" }),
       async (argv) => {
         const out = await compareCommand({ runs: (argv.runs as unknown[]).map(String), out: once('out', argv.out) as string | undefined });
-        process.stdout.write(`compare: ${out}\n`);
+        writeLines(process.stdout, `compare: ${out}`);
       },
     )
     .command(
@@ -446,7 +450,7 @@ export async function main(args: string[]): Promise<void> {
         y
           .positional('run', { type: 'string', describe: `run folder (uses its ${RUN_FILES.best}) or .ckpt file`, demandOption: true })
           .positional('images', { type: 'string', array: true, describe: 'PNG or JPEG files, or folders of them', demandOption: true })
-          .options(optionsOf({ top: TOP }))
+          .options(optionsOf({ top: TOP, maxPixels: MAX_PIXELS }))
           .option('json', { type: 'boolean', describe: 'print one JSON object on stdout (notes go to stderr)' })
           .option('invert', { type: 'boolean', describe: 'invert the grey values (255 − v): for dark digits on light paper given to an MNIST model' })
           .options(configOption('backend'))
@@ -465,6 +469,7 @@ export async function main(args: string[]): Promise<void> {
           top: flagValue(argv, 'top', TOP) as number,
           json: Boolean(once('json', argv.json)),
           invert: Boolean(once('invert', argv.invert)),
+          maxPixels: flagValue(argv, 'maxPixels', MAX_PIXELS) as number,
           backend: backend ?? DEFAULTS.backend,
         });
       },

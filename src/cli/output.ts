@@ -5,6 +5,35 @@
  * still print, on stderr). train and eval use it; so can any command that takes
  * scriptingOptions (cli/options.ts): `const o = outputOf(argv); o.log(…); o.result({…})`.
  */
+/**
+ * The control characters a terminal acts on, which text from a file, a folder name, a checkpoint
+ * or a command line may hold: C0 (newline included: a name holding one would split a line), DEL,
+ * C1 (U+009B is a CSI on its own), the line and paragraph separators, and the bidirectional
+ * overrides that reorder what is shown.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** The ones of CONTROL that JSON.stringify leaves raw in a string (it escapes C0 itself); none is JSON's whitespace. */
+const JSON_RAW = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `text` as one console line: every control character shown as an escape (\n, \x1b, \u202e), so that nothing printed changes the terminal. */
+export function shown(text: string): string {
+  return text.replace(CONTROL, (c) => NAMED[c] ?? (c.charCodeAt(0) < 0x100 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16)}`));
+}
+
+/**
+ * Write console lines to `stream`, each `shown` (escaped): the one way the CLI prints a line. A
+ * line is one argument; a message of several lines is given as several, never joined by '\n'.
+ */
+export function writeLines(stream: NodeJS.WritableStream, ...lines: string[]): void {
+  if (lines.length > 0) stream.write(lines.map((l) => shown(l) + '\n').join(''));
+}
+
+/** `obj` as one line of JSON: JSON.stringify, with the controls it leaves raw (DEL, C1, U+2028…) as \u escapes, so it parses to the same value. */
+export function jsonLine(obj: unknown, indent?: number): string {
+  return JSON.stringify(obj, null, indent).replace(JSON_RAW, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export interface Output {
   json: boolean;
   quiet: boolean;
@@ -27,11 +56,11 @@ export function outputOf(argv: Record<string, unknown>, io: { stdout?: NodeJS.Wr
     quiet,
     stream,
     log: (line) => {
-      if (!quiet) stream.write(line + '\n');
+      if (!quiet) writeLines(stream, line);
     },
     result: (obj, text) => {
-      if (json) stdout.write(JSON.stringify(obj) + '\n');
-      else if (text && !quiet) for (const l of text()) stdout.write(l + '\n');
+      if (json) stdout.write(jsonLine(obj) + '\n');
+      else if (text && !quiet) writeLines(stdout, ...text());
     },
   };
 }

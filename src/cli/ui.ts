@@ -11,6 +11,7 @@
 import cliProgress from 'cli-progress';
 import type { RunUi } from '../train/run.js';
 import type { EpochEvent, IterationEvent } from '../train/trainer.js';
+import { writeLines } from './output.js';
 
 export interface UiOptions {
   tty: boolean;
@@ -101,7 +102,7 @@ export function liveBar(out: NodeJS.WriteStream, total: number, text: (width: nu
     /** Write `s` where the bar is (on `stream`); the bar comes back below it. */
     print: (s: string, stream: NodeJS.WriteStream = out) => {
       bar.stop();
-      stream.write(s + '\n');
+      writeLines(stream, s);
       bar = make();
     },
     stop: () => {
@@ -130,7 +131,7 @@ export function createUi(opts: UiOptions): ConsoleUi {
 
   const write = (s: string, stream: NodeJS.WriteStream = out) => {
     if (bar) bar.print(s, stream);
-    else stream.write(s + '\n');
+    else writeLines(stream, s);
   };
   const rate = () => {
     const secs = (performance.now() - t0) / 1000;
@@ -175,7 +176,7 @@ export function createUi(opts: UiOptions): ConsoleUi {
         bar.update(e.it);
       } else if (!quiet && (e.it % every === 0 || e.it === total)) {
         const { perSec } = rate();
-        out.write(`iter ${String(e.it).padStart(String(total).length)}/${total}  loss ${fmtLoss(lastLoss)}  lr ${e.lr.toExponential(2)}  ${perSec.toFixed(0)} it/s\n`);
+        writeLines(out, `iter ${String(e.it).padStart(String(total).length)}/${total}  loss ${fmtLoss(lastLoss)}  lr ${e.lr.toExponential(2)}  ${perSec.toFixed(0)} it/s`);
       }
     },
     epoch(e: EpochEvent) {
@@ -208,7 +209,7 @@ export function createSweepUi(opts: { tty: boolean; out?: NodeJS.WriteStream }) 
   return {
     line: (s: string) => {
       if (bar) bar.print(s);
-      else out.write(s + '\n');
+      else writeLines(out, s);
     },
     /** Trials done (earlier ones included) of `total`; `ran` of `toRun` were run by this invocation. */
     progress(p: { done: number; total: number; toRun: number; ran: number; bestVal: number | null }) {

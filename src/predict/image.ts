@@ -12,6 +12,10 @@
 import * as fs from 'node:fs';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { DataError } from '../data/errors.js';
+import { readRegularFile } from '../data/files.js';
+import { imageHeader } from './image_header.js';
+
+export { imageKindOf } from './image_header.js';
 
 /** The file name endings read when a folder is given. */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
@@ -26,30 +30,60 @@ export interface DecodedImage {
   borderMean: number;
 }
 
-/** PNG or JPEG by their first bytes; null for anything else. */
-export function imageKindOf(bytes: Uint8Array): 'png' | 'jpeg' | null {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  return null;
+/**
+ * The most pixels (width × height) an image may declare before predict refuses it, unread:
+ * 50 megapixels, above a 48-megapixel phone photo. Decoding holds 4 bytes a pixel, so this is
+ * what bounds the memory a hostile image can take. Raised with --max-pixels (library: maxPixels).
+ */
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+/** The largest image file read: 64 MiB, or a byte a pixel of a raised --max-pixels. */
+export function maxImageBytes(maxPixels: number): number {
+  return Math.max(64 * 1024 * 1024, maxPixels);
+}
+
+export interface DecodeOptions {
+  /** Invert grey values (255 − v) after decoding. */
+  invert?: boolean;
+  /** Refuse an image of more pixels than this, before decoding it (default DEFAULT_MAX_PIXELS). */
+  maxPixels?: number;
+}
+
+/** The bytes of image file `file`: a regular file (not a FIFO, a device, a folder) of a bounded size (data/files.ts). */
+function readImageBytes(file: string, maxPixels: number): Buffer {
+  try {
+    return readRegularFile(file, maxImageBytes(maxPixels), 'a PNG or JPEG image');
+  } catch (e) {
+    const why = danglingLink(file);
+    if (why) throw new DataError(why);
+    throw e;
+  }
+}
+
+/** The words for `file` when it is a symlink to nothing, else null. */
+function danglingLink(file: string): string | null {
+  try {
+    if (!fs.lstatSync(file).isSymbolicLink() || fs.existsSync(file)) return null;
+    return `${file} is a symbolic link to ${fs.readlinkSync(file)}, which does not exist; give PNG or JPEG images, or a folder of them`;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return `${file}: no such file; give PNG or JPEG images, or a folder of them`;
+    return null;
+  }
 }
 
 /**
  * Decode image file `file` into a row of shape `shape` = [h, w, c] (c = 1 grey or 3 RGB).
- * Throws a DataError naming the file when it is missing, not a PNG or JPEG, or does not decode.
+ * Throws a DataError naming the file when it is missing or not a regular file, too large, not a
+ * PNG or JPEG, truncated or corrupt (predict/image_header.ts), of more than `maxPixels` pixels,
+ * or does not decode.
  */
-export async function decodeImageFile(file: string, shape: readonly [number, number, number], opts: { invert?: boolean } = {}): Promise<DecodedImage> {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(code === 'ENOENT' ? `${file}: no such file; give PNG or JPEG images, or a folder of them` : `cannot read ${file}: ${(e as Error).message}`);
-  }
-  const kind = imageKindOf(bytes);
-  if (kind === null) throw new DataError(`${file} is not a PNG or JPEG image (its first bytes are neither); give .png or .jpg files`);
+export async function decodeImageFile(file: string, shape: readonly [number, number, number], opts: DecodeOptions = {}): Promise<DecodedImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const header = imageHeader(file, readImageBytes(file, maxPixels), maxPixels);
+  const kind = header.kind;
   let img;
   try {
-    img = await loadImage(bytes);
+    img = await loadImage(Buffer.from(header.decodable.buffer, header.decodable.byteOffset, header.decodable.byteLength));
   } catch (e) {
     throw new DataError(`${file}: this ${kind.toUpperCase()} file cannot be decoded (${(e as Error).message}); it may be truncated or corrupt`);
   }

@@ -23,7 +23,8 @@ import { modelFromCheckpoint } from '../models/index.js';
 import { lossOf } from '../models/loss.js';
 import type { Model } from '../models/model.js';
 import type { Checkpoint } from '../runs/checkpoint.js';
-import { type DecodedImage, decodeImageFile } from './image.js';
+import { DataError } from '../data/errors.js';
+import { DEFAULT_MAX_PIXELS, type DecodedImage, decodeImageFile } from './image.js';
 import { loadTrainedRun } from './trained.js';
 
 /** A checkpoint, loaded, with what predicting needs. */
@@ -137,6 +138,17 @@ export interface PredictOptions {
   invert?: boolean;
   /** Matmul engine (default auto), when `run` is a path. */
   backend?: BackendChoice;
+  /** Refuse an image of more pixels (width × height) than this, before decoding it (default 50 megapixels, image.ts DEFAULT_MAX_PIXELS). */
+  maxPixels?: number;
+  /** An image that cannot be read or decoded is left out and listed in `skipped` (the CLI's way); by default its DataError is thrown. */
+  skipUnreadable?: boolean;
+}
+
+/** An image left out under `skipUnreadable`, and why. */
+export interface SkippedImage {
+  file: string;
+  /** The DataError's message: one line naming the file and the problem. */
+  reason: string;
 }
 
 /** One image's prediction: predict's label, class name and top list (no per-class arrays), and the file. */
@@ -162,30 +174,48 @@ export interface PredictResult {
   loss: 'softmax' | 'svm';
   classes: string[];
   predictions: ImagePrediction[];
+  /** The images left out (only under `skipUnreadable`), in the order given. */
+  skipped: SkippedImage[];
 }
 
-/** Predict each image file (PNG or JPEG) of `files` with `run`: a run folder or .ckpt file, or a loaded model. */
+/** Decode `files` for `m`; under `skipUnreadable` a file that fails is listed in `skipped`, else its DataError is thrown. */
+async function decodeAll(m: TrainedModel, files: readonly string[], opts: PredictOptions): Promise<{ decoded: { file: string; image: DecodedImage }[]; skipped: SkippedImage[] }> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!(Number.isInteger(maxPixels) && maxPixels >= 1)) throw new RangeError(`predictImages: maxPixels must be a whole number ≥ 1, got ${opts.maxPixels}`);
+  const decoded: { file: string; image: DecodedImage }[] = [];
+  const skipped: SkippedImage[] = [];
+  for (const file of files) {
+    try {
+      decoded.push({ file, image: await decodeImageFile(file, m.imageShape, { invert: opts.invert, maxPixels }) });
+    } catch (e) {
+      if (!(opts.skipUnreadable && e instanceof DataError)) throw e;
+      skipped.push({ file, reason: e.message });
+    }
+  }
+  return { decoded, skipped };
+}
+
+/**
+ * Predict each image file (PNG or JPEG) of `files` with `run`: a run folder or .ckpt file, or a
+ * loaded model. Images are refused above `maxPixels` before they are decoded, and when truncated.
+ */
 export async function predictImages(run: string | TrainedModel, files: readonly string[], opts: PredictOptions = {}): Promise<PredictResult> {
   const m = typeof run === 'string' ? await loadModel(run, { backend: opts.backend }) : run;
   const h = m.checkpoint.header;
   const top = Math.min(opts.top ?? 3, m.classes.length);
   if (!(Number.isInteger(top) && top >= 1)) throw new RangeError(`predictImages: top must be a whole number ≥ 1, got ${opts.top}`);
   const px = m.pixelsPerRow;
-  const pixels = new Uint8Array(files.length * px);
-  const decoded: DecodedImage[] = [];
-  for (let i = 0; i < files.length; i++) {
-    const d = await decodeImageFile(files[i], m.imageShape, { invert: opts.invert });
-    pixels.set(d.pixels, i * px);
-    decoded.push(d);
-  }
-  const preds = files.length > 0 ? predict(m, pixels, { top }) : [];
-  const predictions = files.map((file, i): ImagePrediction => {
+  const { decoded, skipped } = await decodeAll(m, files, opts);
+  const pixels = new Uint8Array(decoded.length * px);
+  decoded.forEach((d, i) => pixels.set(d.image.pixels, i * px));
+  const preds = decoded.length > 0 ? predict(m, pixels, { top }) : [];
+  const predictions = decoded.map(({ file, image: d }, i): ImagePrediction => {
     const { label, className, top: best } = preds[i];
-    const p: ImagePrediction = { file, width: decoded[i].width, height: decoded[i].height, label, className, top: best };
-    if (m.imageShape[2] === 1 && !opts.invert && decoded[i].borderMean > 127) {
-      p.hint = `its border is light (mean grey ${decoded[i].borderMean.toFixed(0)}); MNIST digits are white on black: for a dark digit on light paper pass --invert`;
+    const p: ImagePrediction = { file, width: d.width, height: d.height, label, className, top: best };
+    if (m.imageShape[2] === 1 && !opts.invert && d.borderMean > 127) {
+      p.hint = `its border is light (mean grey ${d.borderMean.toFixed(0)}); MNIST digits are white on black: for a dark digit on light paper pass --invert`;
     }
     return p;
   });
-  return { checkpoint: m.file, dataset: h.dataset, imageShape: m.imageShape, loss: lossOf(h.model), classes: m.classes, predictions };
+  return { checkpoint: m.file, dataset: h.dataset, imageShape: m.imageShape, loss: lossOf(h.model), classes: m.classes, predictions, skipped };
 }

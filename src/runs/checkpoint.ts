@@ -38,6 +38,8 @@ export const CKPT_VERSION = 2;
 /** Headers larger than this are refused (a corrupt length field must not drive an allocation). */
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 const HASH_BYTES = 32;
+/** The longest class name a checkpoint may hold: names are words (airplane, 7), printed on every prediction line. */
+export const MAX_CLASS_NAME = 100;
 
 /** Where the minibatch draw is: the epoch's row order (null when sampling with replacement) and the next position in it. */
 export interface BatcherState {
@@ -265,6 +267,8 @@ function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: str
   const total = want.reduce((s, p) => s + p.rows * p.cols, 0);
   if (h.dataset !== 'mnist' && h.dataset !== 'cifar') bad(`bad dataset ${show(h.dataset)}`);
   if (!Array.isArray(h.classes) || !h.classes.every((c) => typeof c === 'string' && c.length > 0)) bad('classes is not a list of names');
+  const long = h.classes.find((c) => c.length > MAX_CLASS_NAME);
+  if (long !== undefined) bad(`a class name of ${long.length} characters (${show(long.slice(0, 40))}…), more than the ${MAX_CLASS_NAME} a name may have`);
   if (new Set(h.classes).size !== h.classes.length) bad(`the class names ${show(h.classes)} are not all different`);
   if (h.classes.length !== spec.numClasses) bad(`${h.classes.length} class names for a model of ${spec.numClasses} classes`);
   if (!Array.isArray(h.imageShape) || h.imageShape.length !== 3 || !h.imageShape.every(isPos)) bad(`bad imageShape ${show(h.imageShape)}`);
