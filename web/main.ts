@@ -39,12 +39,12 @@ function formValues(): FormValues {
   const out: Record<string, unknown> = {};
   const data = new FormData($<HTMLFormElement>('form'));
   const mlp = data.get('model') === 'mlp';
-  for (const [k, v] of data.entries()) {
+  data.forEach((v, k) => {
     const s = String(v).trim();
-    if (s === '' || (!mlp && ['hidden', 'normalization', 'dropoutKeep'].includes(k))) continue;
+    if (s === '' || (!mlp && ['hidden', 'normalization', 'dropoutKeep'].includes(k))) return;
     if (k === 'hidden') out[k] = s.split(',').map((x) => (Number.isFinite(Number(x)) ? Number(x) : x));
-    else out[k] = s !== '' && Number.isFinite(Number(s)) ? Number(s) : s;
-  }
+    else out[k] = Number.isFinite(Number(s)) ? Number(s) : s;
+  });
   return out as FormValues;
 }
 
@@ -93,7 +93,7 @@ function render(): void {
 function renderHistograms(s: Snapshot): void {
   const box = $('hists');
   if (box.children.length !== s.layers.length) {
-    box.replaceChildren(...s.layers.map((l) => {
+    box.replaceChildren(...s.layers.map(() => {
       const f = document.createElement('figure');
       f.innerHTML = `<figcaption></figcaption><canvas width="200" height="90"></canvas><canvas width="200" height="90"></canvas>`;
       return f;
@@ -102,9 +102,9 @@ function renderHistograms(s: Snapshot): void {
   s.layers.forEach((l, i) => {
     const f = box.children[i];
     f.querySelector('figcaption')!.textContent = `${l.name}: output (blue), gradient (orange)`;
-    const [a, g] = f.querySelectorAll('canvas');
-    drawHistogram(a, l.acts, '#1f77b4');
-    drawHistogram(g, l.grads, '#ff7f0e');
+    const cs = f.querySelectorAll('canvas');
+    drawHistogram(cs[0], l.acts, '#1f77b4');
+    drawHistogram(cs[1], l.grads, '#ff7f0e');
   });
 }
 
@@ -131,7 +131,7 @@ function renderGradcheck(m: Extract<FromWorker, { type: 'gradcheck' }>): void {
 
 function downloadCheckpoint(m: Extract<FromWorker, { type: 'checkpoint' }>): void {
   const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([m.bytes], { type: 'application/octet-stream' }));
+  a.href = URL.createObjectURL(new Blob([m.bytes as unknown as BlobPart], { type: 'application/octet-stream' }));
   a.download = m.name;
   document.body.append(a);
   a.click();

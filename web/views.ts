@@ -102,7 +102,7 @@ export function gradcheck(s: Session): FromWorker {
   const model = modelFromParams(spec, params, s.model.reg, rng);
   const n = Math.min(GC.rows, s.data.dev.n);
   const dev = s.data.dev;
-  const X: Mat<Float64Array> = { rows: n, cols: dev.X.cols, data: Float64Array.from(dev.X.data.subarray(0, n * dev.X.cols)) };
+  const X = { rows: n, cols: dev.X.cols, data: Float64Array.from(dev.X.data.subarray(0, n * dev.X.cols)) };
   const y = dev.y.subarray(0, n);
   const f = () => {
     rng.setState(state);

@@ -5,50 +5,54 @@
  */
 type Encoding = 'utf8' | 'ascii' | 'base64' | 'hex';
 
-export class Buffer extends Uint8Array {
-  static alloc(n: number): Buffer {
-    return new Buffer(n);
-  }
+function alloc(n: number): NodeBytes {
+  return new NodeBytes(n);
+}
 
-  static from(src: string | ArrayBufferLike | ArrayLike<number>, encOrOffset?: Encoding | number, length?: number): Buffer {
-    if (typeof src === 'string') return Buffer.fromString(src, (encOrOffset as Encoding | undefined) ?? 'utf8');
-    if (src instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && src instanceof SharedArrayBuffer)) {
-      const off = (encOrOffset as number | undefined) ?? 0;
-      return new Buffer(src, off, length ?? src.byteLength - off);
-    }
-    const b = new Buffer((src as ArrayLike<number>).length);
-    b.set(src as ArrayLike<number>);
+function from(src: string | ArrayBufferLike | ArrayLike<number>, encOrOffset?: Encoding | number, length?: number): NodeBytes {
+  if (typeof src === 'string') return fromString(src, (encOrOffset as Encoding | undefined) ?? 'utf8');
+  if (src instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && src instanceof SharedArrayBuffer)) {
+    const off = (encOrOffset as number | undefined) ?? 0;
+    return new NodeBytes(src as ArrayBuffer, off, length ?? src.byteLength - off);
+  }
+  const b = new NodeBytes((src as ArrayLike<number>).length);
+  b.set(src as ArrayLike<number>);
+  return b;
+}
+
+function concat(list: Uint8Array[]): NodeBytes {
+  const out = new NodeBytes(list.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of list) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
+function fromString(s: string, enc: Encoding): NodeBytes {
+  if (enc === 'base64') {
+    const bin = atob(s);
+    const b = new NodeBytes(bin.length);
+    for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
     return b;
   }
-
-  static concat(list: Uint8Array[]): Buffer {
-    const out = new Buffer(list.reduce((n, b) => n + b.length, 0));
-    let at = 0;
-    for (const b of list) {
-      out.set(b, at);
-      at += b.length;
-    }
-    return out;
+  if (enc === 'ascii') {
+    const b = new NodeBytes(s.length);
+    for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0x7f;
+    return b;
   }
+  if (enc === 'hex') return from((s.match(/../g) ?? []).map((h) => parseInt(h, 16)));
+  return from(new TextEncoder().encode(s));
+}
 
-  private static fromString(s: string, enc: Encoding): Buffer {
-    if (enc === 'base64') {
-      const bin = atob(s);
-      const b = new Buffer(bin.length);
-      for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
-      return b;
-    }
-    if (enc === 'ascii') {
-      const b = new Buffer(s.length);
-      for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0x7f;
-      return b;
-    }
-    if (enc === 'hex') return Buffer.from((s.match(/../g) ?? []).map((h) => parseInt(h, 16)));
-    return Buffer.from(new TextEncoder().encode(s));
-  }
+/** The global Buffer of the bundle: its static functions. */
+export const Buffer = { alloc, from, concat };
 
+/** Node's Buffer methods on a Uint8Array (its subarrays are of this class too). */
+export class NodeBytes extends Uint8Array {
   write(s: string, offset = 0, enc: Encoding = 'utf8'): number {
-    const bytes = Buffer.fromString(s, enc);
+    const bytes = fromString(s, enc);
     this.set(bytes.subarray(0, this.length - offset), offset);
     return Math.min(bytes.length, this.length - offset);
   }

@@ -4,7 +4,7 @@
  * not, so this is SHA-256 (FIPS 180-4) in plain JS; it is checked against Node's in
  * test/playground.test.ts.
  */
-import { Buffer } from './buffer.js';
+import { Buffer, type NodeBytes } from './buffer.js';
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -57,7 +57,7 @@ export function createHash(algorithm: string) {
       parts.push(Uint8Array.from(data));
       return hash;
     },
-    digest(enc?: 'hex'): Buffer | string {
+    digest(enc?: 'hex'): NodeBytes | string {
       const d = Buffer.from(sha256(Buffer.concat(parts)));
       return enc === 'hex' ? d.toString('hex') : d;
     },
