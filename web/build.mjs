@@ -7,7 +7,8 @@
  * modules import them at the top (data/idx.ts reads files; linalg/engine.ts lists the native
  * engines), so every `node:*` import resolves to an empty module (web/shims/node.cjs), and the few
  * that the page does use get a small version of their own in web/shims/: Buffer and
- * createHash('sha256') for the checkpoint codec, v8's flag setter, `process.env`. TensorFlow.js
+ * createHash('sha256') for the checkpoint codec, v8's flag setter, `process.env`, and a stand-in
+ * SharedArrayBuffer for a page served without COOP/COEP. TensorFlow.js
  * and the other packages of engines the page does not run are left out the same way.
  *
  *   node web/build.mjs [out]          the static folder (default dist-web/), with MNIST in it
@@ -58,7 +59,7 @@ export function esbuildOptions(entryPoints, outdir) {
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
-    inject: [shim('buffer.ts'), shim('process.ts')],
+    inject: [shim('buffer.ts'), shim('process.ts'), shim('shared_array_buffer.ts')],
     plugins: [browserShims],
   };
 }
@@ -100,7 +101,7 @@ function writeMnist(dir) {
   fs.mkdirSync(dir, { recursive: true });
   const src = mnistDir();
   const files = MNIST_FILES.map((f) => {
-    fs.writeFileSync(path.join(dir, `${f}.gz`), zlib.gzipSync(fs.readFileSync(path.join(src, f)), { level: 9 }));
+    fs.writeFileSync(path.join(dir, `${f}.gz`), zlib.gzipSync(fs.readFileSync(path.join(src, f))));
     return `${f}.gz`;
   });
   fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ files }));

@@ -12,7 +12,11 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const canvas = (id: string) => $<HTMLCanvasElement>(id);
 
 const worker = new Worker(new URL('worker.js', import.meta.url), { type: 'module' });
-const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
+/** A command to the worker; it clears the last error from the status line. */
+function send(m: ToWorker, transfer: Transferable[] = []): void {
+  state.error = null;
+  worker.postMessage(m, transfer);
+}
 
 const CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const charts = {
@@ -32,6 +36,8 @@ const state = {
   gradcheck: null as Extract<FromWorker, { type: 'gradcheck' }> | null,
   prediction: null as Extract<FromWorker, { type: 'prediction' }> | null,
   waiting: new Map<string, (m: FromWorker) => void>(),
+  /** The worker's last error, shown until the next command. */
+  error: null as string | null,
 };
 
 /** The form as config keys: empty fields are left out (the preset's value), numbers as numbers. */
@@ -87,7 +93,7 @@ function render(): void {
   $('progress').dataset.it = String(s.it);
   $('progress').dataset.bestVal = String(s.bestValAcc ?? '');
   $('engine').textContent = `engine: ${s.engine}`;
-  status(s.running ? 'training…' : s.done ? 'done: the schedule is over (Reset for a new run)' : 'paused');
+  if (state.error === null) status(s.running ? 'training…' : s.done ? 'done: the schedule is over (Reset for a new run)' : 'paused');
 }
 
 function renderHistograms(s: Snapshot): void {
@@ -148,7 +154,10 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   }
   if (m.type === 'snapshot') onSnapshot(m);
   else if (m.type === 'status') status(m.text);
-  else if (m.type === 'error') status(`error: ${m.message}`, true);
+  else if (m.type === 'error') {
+    state.error = m.message;
+    status(`error: ${m.message}`, true);
+  }
   else if (m.type === 'gradcheck') renderGradcheck(m);
   else if (m.type === 'checkpoint') downloadCheckpoint(m);
   else if (m.type === 'prediction') {

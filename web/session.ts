@@ -56,7 +56,7 @@ export function dataOf(cfg: Config, raw: RawDataset, engine: Engine): PreparedDa
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
   const pre = { bias: cfg.model === 'softmax', scale: cfg.scale };
   checkAgainstData(cfg, split.numTrain, { dim: raw.dim + (pre.bias ? 1 : 0), classes: raw.classes.length }, LIMITS);
-  const key = JSON.stringify([split, pre, cfg.seed]);
+  const key = JSON.stringify([split, pre, cfg.seed, engine.alloc.shared]);
   if (prepared?.key !== key) {
     prepared = null; // let the old copy go first: a tab has less memory than a CLI process
     prepared = { key, data: prepareData(raw, split, pre, new Rng(cfg.seed), { alloc: engine.alloc }) };
