@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +69,19 @@ async function launch(profile: string, origin: string, blocked: string[]): Promi
     return route.abort();
   });
   return ctx;
+}
+
+/** Serve `dir` as any static host would: its files, no COOP/COEP. */
+async function plainServer(dir: string): Promise<{ url: string; close(): void }> {
+  const server = http.createServer((req, res) => {
+    const file = path.join(dir, path.normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^([/\\]\.\.)+/, ''));
+    const f = fs.existsSync(file) && fs.statSync(file).isDirectory() ? path.join(file, 'index.html') : file;
+    if (!f.startsWith(dir) || !fs.existsSync(f)) return void res.writeHead(404).end();
+    const type = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' }[path.extname(f)] ?? 'application/octet-stream';
+    res.writeHead(200, { 'Content-Type': type }).end(fs.readFileSync(f));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, close: () => server.close() };
 }
 
 const attr = (page: Page, sel: string, name: string) => page.$eval(sel, (el, n) => (el as HTMLElement).dataset[n] ?? '', name);
@@ -190,11 +204,48 @@ test('the playground trains softmax on MNIST in Chromium, offline, and its check
     assert.equal(acc.n, 5000);
     assert.equal(acc.acc, bestVal, `train eval: val ${acc.acc}; the page: ${bestVal}`);
 
+    // Load it back: the page takes the run's config and parameters.
+    await page.setInputFiles('#load', ckpt);
+    await page.waitForFunction(() => /^(loaded|error)/.test(document.getElementById('status')!.textContent ?? ''), null, { timeout: 60_000 });
+    assert.match((await page.textContent('#status'))!, new RegExp(`^loaded best\\.ckpt: softmax, epoch \\d+, val ${bestVal}$`));
+
     assert.deepEqual(blocked, [], 'no request left the local server');
     assert.deepEqual(errors, [], 'no console errors');
   } finally {
     await ctx.close();
     proc.kill();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('npm run build:web writes a static folder that trains on a plain server (no COOP/COEP), offline', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 300_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'playground-static-'));
+  const site = path.join(tmp, 'site');
+  const built = spawnSync(process.execPath, [path.join(root, 'web', 'build.mjs'), site], { cwd: root, encoding: 'utf8' });
+  assert.equal(built.status, 0, built.stderr);
+  assert.deepEqual(fs.readdirSync(path.join(site, 'data', 'mnist')).sort(), ['index.json', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']);
+  const server = await plainServer(site);
+  const blocked: string[] = [];
+  const ctx = await launch(path.join(tmp, 'profile'), server.url, blocked);
+  try {
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.getElementById('status')!.textContent === 'paused', null, { timeout: 90_000 });
+    assert.equal(await page.evaluate(() => crossOriginIsolated), false, 'a plain server gives no cross-origin isolation');
+    await page.click('#step');
+    await page.waitForFunction(() => document.getElementById('progress')!.dataset.it === '1');
+    await page.click('#start');
+    await page.waitForFunction(() => Number(document.getElementById('progress')!.dataset.bestVal || 0) >= 0.9, null, { timeout: 120_000 });
+    await page.click('#pause');
+    assert.equal(await page.evaluate(() => document.getElementById('status')!.classList.contains('error')), false, (await page.textContent('#status')) ?? '');
+    assert.deepEqual(blocked, [], 'no request left the server');
+    assert.deepEqual(errors, [], 'no console errors');
+  } finally {
+    await ctx.close();
+    server.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -38,6 +38,8 @@ const state = {
   waiting: new Map<string, (m: FromWorker) => void>(),
   /** The worker's last error, shown until the next command. */
   error: null as string | null,
+  /** The run state the status line last showed. */
+  shown: null as string | null,
 };
 
 /** The form as config keys: empty fields are left out (the preset's value), numbers as numbers. */
@@ -60,6 +62,7 @@ function setup(): void {
   charts.ratio.data.datasets.length = 1;
   charts.ratio.data.datasets[0].data = [];
   status('setting up…');
+  state.shown = null;
   send({ type: 'setup', form: formValues() });
 }
 
@@ -93,7 +96,9 @@ function render(): void {
   $('progress').dataset.it = String(s.it);
   $('progress').dataset.bestVal = String(s.bestValAcc ?? '');
   $('engine').textContent = `engine: ${s.engine}`;
-  if (state.error === null) status(s.running ? 'training…' : s.done ? 'done: the schedule is over (Reset for a new run)' : 'paused');
+  // The run's state when it changes; a message in between (loaded, downloaded, an error) stays until then.
+  const text = s.running ? 'training…' : s.done ? 'done: the schedule is over (Reset for a new run)' : 'paused';
+  if (state.error === null && text !== state.shown) status((state.shown = text));
 }
 
 function renderHistograms(s: Snapshot): void {
