@@ -64,13 +64,14 @@ export function esbuildOptions(entryPoints, outdir) {
   };
 }
 
+/** esbuild (a dev dependency); a clear word where it is not installed (a package installed without its dev dependencies). */
 async function esbuild() {
   try {
     return await import('esbuild');
   } catch {
-    // esbuild comes with tsx (a dev dependency); resolved from the checkout where it is not hoisted.
-    const require = createRequire(path.join(root, 'node_modules', 'tsx', 'package.json'));
-    return import(require.resolve('esbuild'));
+    const e = new Error("building the playground needs esbuild, a dev dependency: run 'npm ci' in the checkout, or serve a folder written by 'npm run build:web' with 'train playground --dir <folder>'");
+    e.code = 'NO_ESBUILD';
+    throw e;
   }
 }
 

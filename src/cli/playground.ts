@@ -96,7 +96,12 @@ async function pageDir(dir: string | undefined): Promise<string> {
     return dir;
   }
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnn-playground-'));
-  await (await loadBuild()).buildWeb(out);
+  try {
+    await (await loadBuild()).buildWeb(out);
+  } catch (e) {
+    fs.rmSync(out, { recursive: true, force: true });
+    throw (e as { code?: string }).code === 'NO_ESBUILD' ? new ConfigError((e as Error).message) : e;
+  }
   return out;
 }
 
