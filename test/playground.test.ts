@@ -11,6 +11,7 @@
  *   page and the four MNIST files and nothing else.
  */
 import { test } from 'node:test';
+import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -161,4 +162,32 @@ test('train playground: a bad --port or --dir is one line naming it, exit 2', ()
   const r = trainCli(['playground', '--dir', dir]);
   assert.equal(r.code, 2);
   assert.match(r.err, /^error: --dir .*not-a-build holds no built page \(index\.html, worker\.js, data\/mnist\/index\.json\): write one with npm run build:web, or leave --dir out\n$/);
+});
+
+test('train playground --dir serves a built folder with its own MNIST copy', { timeout: 60_000 }, async () => {
+  const site = path.join(tmp, 'site');
+  fs.mkdirSync(path.join(site, 'data', 'mnist'), { recursive: true });
+  for (const f of ['index.html', 'main.js', 'worker.js', 'style.css']) fs.writeFileSync(path.join(site, f), f);
+  fs.writeFileSync(path.join(site, 'data', 'mnist', 'index.json'), JSON.stringify({ files: ['t10k-labels-idx1-ubyte.gz'] }));
+  fs.writeFileSync(path.join(site, 'data', 'mnist', 't10k-labels-idx1-ubyte.gz'), 'gz');
+  fs.writeFileSync(path.join(site, 'data', 'mnist', 'other.gz'), 'not listed');
+  const proc = spawn(process.execPath, [path.join(root, 'bin', 'train.js'), 'playground', '--dir', site, '--port', '0'], { cwd: root });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      proc.stdout.on('data', (d: Buffer) => {
+        out += d;
+        const m = /playground: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      proc.on('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    assert.equal(await (await fetch(url + 'worker.js')).text(), 'worker.js');
+    assert.deepEqual(await (await fetch(url + 'data/mnist/index.json')).json(), { files: ['t10k-labels-idx1-ubyte.gz'] });
+    assert.equal(await (await fetch(url + 'data/mnist/t10k-labels-idx1-ubyte.gz')).text(), 'gz');
+    assert.equal((await fetch(url + 'data/mnist/other.gz')).status, 404, 'only the files index.json lists');
+    assert.equal((await fetch(url + 'data/mnist/t10k-labels-idx1-ubyte')).status, 404, "not the package's copy");
+  } finally {
+    proc.kill();
+  }
 });
