@@ -98,6 +98,7 @@ async function handle(m: ToWorker): Promise<void> {
   const s = session ?? (await setup({}));
   switch (m.type) {
     case 'run':
+      if (running) return; // one loop at a time
       running = !s.done;
       return loop();
     case 'pause':
