@@ -147,6 +147,25 @@ test('the playground trains softmax on MNIST in Chromium, offline, and its check
     await page.waitForFunction(() => document.getElementById('status')!.textContent === 'paused', null, { timeout: 60_000 });
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'COOP/COEP make the page cross-origin isolated');
     await page.click('#start');
+    // While it trains, the page stays responsive (training is in the worker) and snapshots come
+    // at a bounded rate (the worker sends at most 10 a second).
+    const live = await page.evaluate(async () => {
+      const pg = (window as unknown as { playground: { state: { snapshots: number } } }).playground;
+      const before = pg.state.snapshots;
+      let last = performance.now();
+      let worst = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        worst = Math.max(worst, now - last);
+        last = now;
+      }, 20);
+      await new Promise((r) => setTimeout(r, 2000));
+      clearInterval(timer);
+      return { worst, snapshots: pg.state.snapshots - before };
+    });
+    assert.ok(live.snapshots > 0 && live.snapshots <= 2 * 10 + 1, `${live.snapshots} snapshots in 2 s`);
+    // A whole second: the 2-core CI machine is shared, and a run on the main thread would block it for the whole run.
+    assert.ok(live.worst < 1000, `the main thread was blocked for ${live.worst.toFixed(0)} ms`);
     await page.waitForFunction(() => Number(document.getElementById('progress')!.dataset.bestVal || 0) >= 0.9, null, { timeout: Math.max(1, 60_000 - (Date.now() - t0)) });
     const seconds = (Date.now() - t0) / 1000;
     await page.click('#pause');

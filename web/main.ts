@@ -33,6 +33,8 @@ const state = {
   ratios: new Map<string, { x: number; y: number }[]>(),
   latest: null as Snapshot | null,
   dirty: false,
+  /** Snapshots received: the tests check their rate. */
+  snapshots: 0,
   gradcheck: null as Extract<FromWorker, { type: 'gradcheck' }> | null,
   prediction: null as Extract<FromWorker, { type: 'prediction' }> | null,
   waiting: new Map<string, (m: FromWorker) => void>(),
@@ -76,6 +78,7 @@ function onSnapshot(s: Snapshot): void {
   if (s.ratios.length) addRatios(charts.ratio, state.ratios, s.it, s.ratios);
   state.latest = s;
   state.dirty = true;
+  state.snapshots++;
 }
 
 function render(): void {
