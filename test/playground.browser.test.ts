@@ -1,10 +1,13 @@
 /**
  * The playground in a real browser (issue 28): Debian's Chromium, driven by playwright-core, opens
  * the page `train playground` serves, with every request not to that server blocked, and trains
- * softmax on MNIST to val ≥ 0.90 within 60 s. Then: every chart has data, one Step changes the
- * Jacobian view, the float64 gradient check passes, a drawn digit gets a prediction, the page's
- * loss and gradient at initialization are Node's bit for bit, and the downloaded checkpoint is
- * one `train eval` reads, giving the page's val accuracy. A screenshot goes to test-output/.
+ * softmax on MNIST to val ≥ 0.90 within 60 s, staying responsive. Then: every chart has data, one
+ * Step changes the Jacobian view, the float64 gradient check passes, a drawn digit gets a
+ * prediction, the page's loss and gradient at initialization are Node's bit for bit, and the
+ * downloaded checkpoint is one `train eval` reads, giving the page's val accuracy, that loads back
+ * into the page, and that `train predict` reads, giving the page's probabilities for the image it
+ * shows. A second test trains the static folder of `npm run build:web` on a plain server.
+ * A screenshot goes to test-output/.
  *
  * Chromium comes from apt (`.ci/run` installs it); where it is missing the test says so and skips.
  */
@@ -26,6 +29,7 @@ import { useEngine } from '../src/linalg/matmul.js';
 import { Rng } from '../src/linalg/rng.js';
 import { rowsView } from '../src/models/evaluate.js';
 import { createModel } from '../src/models/index.js';
+import { pngOfRow } from '../src/predict/image.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -227,6 +231,18 @@ test('the playground trains softmax on MNIST in Chromium, offline, and its check
     await page.setInputFiles('#load', ckpt);
     await page.waitForFunction(() => /^(loaded|error)/.test(document.getElementById('status')!.textContent ?? ''), null, { timeout: 60_000 });
     assert.match((await page.textContent('#status'))!, new RegExp(`^loaded best\\.ckpt: softmax, epoch \\d+, val ${bestVal}$`));
+
+    // train predict reads it too: the inspected training image, as a PNG, gets the page's probabilities.
+    const shown = await page.evaluate(() => {
+      const x = (window as unknown as { playground: { state: { latest: { inspect: { pixels: Uint8Array; p: number[] } } } } }).playground.state.latest.inspect;
+      return { pixels: Array.from(x.pixels), p: x.p };
+    });
+    const png = path.join(tmp, 'inspected.png');
+    fs.writeFileSync(png, await pngOfRow(Uint8Array.from(shown.pixels), [28, 28, 1]));
+    const pr = spawnSync(process.execPath, [bin, 'predict', ckpt, png, '--json', '--top', '10', '--backend', 'simd'], { cwd: root, encoding: 'utf8' });
+    assert.equal(pr.status, 0, pr.stderr);
+    const top = (JSON.parse(pr.stdout) as { predictions: { top: { label: number; probability: number }[] }[] }).predictions[0].top;
+    assert.deepEqual(top.map((t) => t.probability), top.map((t) => shown.p[t.label]), 'train predict: the page\'s probabilities, exactly');
 
     assert.deepEqual(blocked, [], 'no request left the local server');
     assert.deepEqual(errors, [], 'no console errors');
