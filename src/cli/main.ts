@@ -46,6 +46,7 @@ import { predictCommand } from './predict.js';
 import { DEFAULT_MAX_PIXELS } from '../predict/image.js';
 import { exportCommand } from './export.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/export.js';
+import { playgroundCommand } from './playground.js';
 
 /** The package's version, for --version (package.json is two folders up from src/cli and from dist/cli). */
 const VERSION = (() => {
@@ -92,7 +93,7 @@ const USAGE: Record<string, string> = {
 };
 
 /** The sub-commands, for the usage message's pointer to their --help. */
-const COMMANDS = ['sweep', 'worker', 'report', 'eval', 'data', 'features', 'gradcheck', 'runs', 'predict', 'export', 'compare'];
+const COMMANDS = ['sweep', 'worker', 'report', 'eval', 'data', 'features', 'gradcheck', 'runs', 'predict', 'export', 'compare', 'playground'];
 
 /** yargs' own usage messages, in the words of this CLI. */
 function usageMessage(msg: string, args: string[]): string {
@@ -510,6 +511,7 @@ export async function main(args: string[]): Promise<void> {
         if (code !== 0) process.exitCode = code;
       },
     )
+    .command(playgroundCommand)
     .option('debug', { type: 'boolean', global: true, describe: 'on an error, also print its stack trace' })
     .option('data-root', { type: 'string', global: true, requiresArg: true, describe: `where datasets are unpacked and looked for (or env ${DATA_ROOT_ENV}; default: data/ in the checkout, else $XDG_CACHE_HOME/tsnn-trainer or ~/.cache/tsnn-trainer)` })
     // Through the environment, so that worker threads (sweeps, features) use the same folder.

