@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { type Config, ConfigError, DATASETS, DEFAULTS, KEYS, flagOf, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
+import { type Config, ConfigError, DATASETS, DEFAULTS, DEFAULT_MEMORY_SHARE, KEYS, MAX_MEMORY_ENV, flagOf, memoryBudget, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
 import { keyKinds } from '../config/keys.js';
 import { EngineError } from '../linalg/engine.js';
 import { DataError } from '../data/errors.js';
@@ -495,11 +495,17 @@ export async function main(args: string[]): Promise<void> {
     )
     .option('debug', { type: 'boolean', global: true, describe: 'on an error, also print its stack trace' })
     .option('data-root', { type: 'string', global: true, requiresArg: true, describe: `where datasets are unpacked and looked for (or env ${DATA_ROOT_ENV}; default: data/ in the checkout, else $XDG_CACHE_HOME/tsnn-trainer or ~/.cache/tsnn-trainer)` })
-    // Through the environment, so that worker threads (sweeps, features) use the same folder.
+    .option('max-memory', { type: 'string', global: true, requiresArg: true, describe: `the memory a run may use: a size (8GB, 512MB) or a share of the machine's memory (90%) (or env ${MAX_MEMORY_ENV}; default: ${100 * DEFAULT_MEMORY_SHARE}% of the machine's memory, or of its cgroup's limit when lower)` })
+    // Through the environment, so that worker threads (sweeps, features) use the same folder and memory limit.
     .middleware((argv) => {
       const root = once('data-root', argv['data-root']) as string | undefined;
       if (root === '') throw new ConfigError(`--data-root "" is not a folder: give a folder, e.g. --data-root ~/.cache/tsnn-trainer`);
       if (root !== undefined) process.env[DATA_ROOT_ENV] = path.resolve(root);
+      const mem = once('max-memory', argv['max-memory']) as string | undefined;
+      if (mem !== undefined) {
+        memoryBudget(mem); // a bad value is refused here, before any command starts
+        process.env[MAX_MEMORY_ENV] = mem;
+      }
     })
     .completion('completion', 'print a bash/zsh completion script (bash: train completion >> ~/.bashrc; zsh: >> ~/.zshrc)', (current: string, argv: { _: unknown[] }, completionFilter: (cb: (err: Error | null, names: string[] | undefined) => void) => void, done: (completions: string[]) => void) => {
       // yargs completes the sub-commands' flags; the default command's (train's config flags) are added here, and its '$0' is not a word to type.
