@@ -22,6 +22,7 @@ import { type RunUi, runTraining, startRun } from './train/run.js';
 import { runKnn } from './train/knn_run.js';
 import type { EpochEvent, IterationEvent } from './train/trainer.js';
 import { buildRunReport } from './report/run_report.js';
+import { recordRunPredictions } from './report/test_predictions.js';
 import { writeDistanceImage } from './report/knn_report.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -110,6 +111,7 @@ export async function train(config: Partial<Config> = {}, opts: TrainOptions = {
   const signal = opts.signal;
   const { dir, summary } = await runTraining(run, ui, signal ? { shouldStop: () => signal.aborted } : {});
   const report = opts.report ? await buildRunReport(dir, run.runData.data.test) : null;
+  if (!opts.report) await recordRunPredictions(dir, run.runData.data.test, cfg.dataDir); // what `train report` draws later, without the data
   return { dir, summary, report };
 }
 
