@@ -32,7 +32,7 @@ test('train on an MNIST subset writes a complete run folder, and eval reloads it
   assert.equal(dirs.length, 1);
   assert.match(dirs[0], /^\d{8}-\d{6}-e2e$/);
   const dir = path.join(runs, dirs[0]);
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'report.html', 'summary.json', 'test_predictions.json', 'train.log', 'weights.png']);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'predictions.json', 'report.html', 'summary.json', 'train.log', 'weights.png']);
 
   // Console: readable lines, the sanity check, epochs, final accuracies (no TTY: plain lines).
   assert.match(r.out, new RegExp(`engine: ${E2E_BACKEND}`));
@@ -166,7 +166,7 @@ test('report rebuilds a run folder\'s report and figures from its files; other f
   assert.match(bad.err, /neither a run folder .* nor a sweep folder/);
 });
 
-test('issue 24 #25: train report rebuilds the same report from the run folder alone, after its dataset is gone; a folder without test_predictions.json gets what can be drawn, and says what is missing', async () => {
+test('issue 24 #25: train report rebuilds the same report from the run folder alone, after its dataset is gone; a folder without predictions.json gets what can be drawn, and says what is missing', async () => {
   const { defaultMnistDir } = await import('../src/data/datasets.js');
   // The run reads MNIST from a copy of its IDX files, which is deleted after training.
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-copy-'));
@@ -189,15 +189,15 @@ test('issue 24 #25: train report rebuilds the same report from the run folder al
       for (const f of FIGURES) assert.ok(fs.readFileSync(path.join(dir, f)).equals(before[f]), `${name}: ${f} is rebuilt byte for byte without the dataset`);
       assert.match(before['report.html'].toString(), /Misclassified test images/);
 
-      // A run folder from before test_predictions.json: the curves, the weights and the tables; the rest is named as missing.
-      fs.rmSync(path.join(dir, 'test_predictions.json'));
+      // A run folder from before predictions.json: the curves, the weights and the tables; the rest is named as missing.
+      fs.rmSync(path.join(dir, 'predictions.json'));
       for (const f of FIGURES) fs.rmSync(path.join(dir, f));
       const old = train(['report', dir, '--backend', E2E_BACKEND]);
       assert.equal(old.code, 0, old.err);
-      assert.match(old.err, new RegExp(`^warning: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no test_predictions\\.json \\(the run was made before reports kept their test predictions\\): the report leaves out the confusion matrix and the test images`));
+      assert.match(old.err, new RegExp(`^warning: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no predictions\\.json \\(the run was made before reports kept their test predictions\\): the report leaves out the confusion matrix and the test images`));
       assert.equal(old.err.trim().split('\n').length, 1, old.err);
       const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
-      assert.match(html, /has no test_predictions\.json/);
+      assert.match(html, /has no predictions\.json/);
       assert.doesNotMatch(html, /Misclassified test images|Confusion counts/);
       for (const f of ['loss.png', 'accuracy.png', 'weights.png']) assert.ok(fs.readFileSync(path.join(dir, f)).equals(before[f]), `${name}: ${f} is still drawn`);
       assert.ok(!fs.existsSync(path.join(dir, 'confusion.png')));

@@ -1,7 +1,7 @@
 /**
  * The library's functions (src/index.ts) check their arguments as the CLI checks the same flags,
  * from the same tables: a bad value or an unknown option is a ConfigError naming it (issue 24
- * #26); what is right still works. And the library's train writes test_predictions.json, so its
+ * #26); what is right still works. And the library's train writes predictions.json, so its
  * report can be rebuilt from the folder alone (issue 24 #25).
  */
 import { after, before, test } from 'node:test';
@@ -67,8 +67,8 @@ test('exportRun, loadDataset and train refuse bad options by name', async () => 
   assert.equal(fs.readdirSync(runs).length, 1, 'no run folder for a refused call');
 });
 
-test('the library\'s train (without report) writes test_predictions.json: its report is rebuilt from the folder alone, with the confusion matrix and the misclassified images', async () => {
-  assert.ok(fs.existsSync(path.join(run, 'test_predictions.json')));
+test('the library\'s train (without report) writes predictions.json: its report is rebuilt from the folder alone, with the confusion matrix and the misclassified images', async () => {
+  assert.ok(fs.existsSync(path.join(run, 'predictions.json')));
   const warnings: string[] = [];
   await buildRunReport(run, undefined, { warn: (l) => warnings.push(l) });
   assert.deepEqual(warnings, []);

@@ -1,7 +1,7 @@
 /**
  * The run report: report.html (self-contained) plus the same figures as PNG files, built from
  * the run folder's own files (config.json, summary.json, metrics.jsonl, best.ckpt, and
- * test_predictions.json for what it draws from the test split), so `train report <run>` rebuilds
+ * predictions.json for what it draws from the test split), so `train report <run>` rebuilds
  * exactly what training wrote, with or without the dataset.
  */
 import * as fs from 'node:fs';
@@ -102,7 +102,7 @@ interface Parts {
 /**
  * Write report.html and the PNG figures into run folder `dir`; returns the report's path.
  * `test` is the preprocessed test split when the caller has it (the run that made the folder):
- * its predictions are then recorded in test_predictions.json. Without it (`train report`) the
+ * its predictions are then recorded in predictions.json. Without it (`train report`) the
  * report is drawn from the folder's files alone, and what they lack is left out, said on the page
  * and to `warn`. The matmul engine must be initialised.
  */

@@ -1,5 +1,5 @@
 /**
- * test_predictions.json: everything a run's report draws from the test split, written into the
+ * predictions.json: everything a run's report draws from the test split, written into the
  * run folder by whoever builds the report with the data at hand (the run itself, a sweep trial,
  * the library's train), so that `train report` rebuilds the same page from the folder alone,
  * where the dataset is gone.
@@ -58,7 +58,7 @@ function checkpointId(ck: Checkpoint): TestPredictions['checkpoint'] {
 
 /**
  * Predict `test` (the preprocessed test rows, (n, D)) with best.ckpt `ck`, pick the examples the
- * report shows, and write test_predictions.json into run folder `dir`. A features run's
+ * report shows, and write predictions.json into run folder `dir`. A features run's
  * examples are raw pixels, from `raw` (its dataset); without it, it has none.
  */
 export function recordTestPredictions(dir: string, ck: Checkpoint, ckFile: string, test: Rows, raw?: RawDataset): TestPredictions {

@@ -16,7 +16,7 @@
  * train.log are append-only logs: a killed run may leave a partial last line, which readers skip
  * and a resume cuts. A resume cuts metrics.jsonl back to last.ckpt's step (it does those steps
  * again, identically) and keeps every line of train.log. Its report (report/run_report.ts) adds
- * report.html, the PNG figures and test_predictions.json (the test split's labels and predictions
+ * report.html, the PNG figures and predictions.json (the test split's labels and predictions
  * and the example images the report shows, so the report can be rebuilt without the dataset).
  *
  * Sweep folders: <runsDir>/sweep-<name>/ holding
@@ -49,7 +49,7 @@ export const RUN_FILES = {
   /** `train export`: the folder the exported model goes to (EXPORT_FILES inside it). */
   export: 'export',
   /** What the report draws from the test split (report/test_predictions.ts), so `train report` needs no dataset. */
-  testPredictions: 'test_predictions.json',
+  testPredictions: 'predictions.json',
   /** A sweep trial stopped early by the scheduler: its last epoch and the reason (sweep/worker.ts). */
   stopped: 'stopped.json',
 } as const;
