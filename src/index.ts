@@ -12,16 +12,21 @@
  *   predictImages   the same for PNG and JPEG files, as `train predict`
  *   exportRun       a run as ONNX, safetensors or npy files, as `train export` (export/export.ts)
  *
- * Nothing here prints, except warnings when no onWarn is given. docs/library.md has the details.
+ * Nothing here prints, except warnings when no onWarn is given. Every function checks its
+ * arguments as the CLI checks the same flags, from the same tables, and throws a ConfigError
+ * naming a bad value or an unknown option. docs/library.md has the details.
  */
 import { type Config, checkPartial, resolveConfig } from './config/config.js';
+import { FUNCTION_OPTION, type OptionCheck, checkOptions, checkValue, keyKinds } from './config/keys.js';
 import type { BackendChoice } from './linalg/engine.js';
 import type { KnnSummary, Summary } from './runs/summary.js';
-import { evaluateCheckpoint } from './cli/eval.js';
+import { EVAL_OPTIONS, evaluateCheckpoint } from './cli/eval.js';
+import { RUN_ARG } from './predict/trained.js';
 import { type RunUi, runTraining, startRun } from './train/run.js';
 import { runKnn } from './train/knn_run.js';
 import type { EpochEvent, IterationEvent } from './train/trainer.js';
 import { buildRunReport } from './report/run_report.js';
+import { recordRunPredictions } from './report/test_predictions.js';
 import { writeDistanceImage } from './report/knn_report.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -75,6 +80,13 @@ export interface TrainOutcome {
   report: string | null;
 }
 
+/** train()'s options: `report` as a key of its own, the callbacks and the signal as what they must be. */
+const TRAIN_OPTIONS = { report: keyKinds().bool({ doc: 'also write the run\'s report.html and its figures' }) };
+const TRAIN_CALLBACKS: Record<string, OptionCheck> = {
+  ...Object.fromEntries(['onStart', 'onIteration', 'onEpoch', 'onEnd', 'onInfo', 'onWarn'].map((k) => [k, FUNCTION_OPTION])),
+  signal: [(v) => v instanceof AbortSignal, 'an AbortSignal'],
+};
+
 /** The CLI's console interface, implemented by callbacks. */
 function callbackUi(cb: TrainCallbacks): RunUi {
   return {
@@ -95,6 +107,7 @@ function callbackUi(cb: TrainCallbacks): RunUi {
  * no longer finite, InterruptedError when `signal` aborts.
  */
 export async function train(config: Partial<Config> = {}, opts: TrainOptions = {}): Promise<TrainOutcome> {
+  checkOptions('train()', opts, TRAIN_OPTIONS, TRAIN_CALLBACKS);
   const cfg = resolveConfig(checkPartial(config, 'train()'), {});
   const ui = callbackUi(opts);
   if (cfg.model === 'knn') {
@@ -110,6 +123,7 @@ export async function train(config: Partial<Config> = {}, opts: TrainOptions = {
   const signal = opts.signal;
   const { dir, summary } = await runTraining(run, ui, signal ? { shouldStop: () => signal.aborted } : {});
   const report = opts.report ? await buildRunReport(dir, run.runData.data.test) : null;
+  if (!opts.report) await recordRunPredictions(dir, run.runData.data.test, cfg.dataDir); // what `train report` draws later, without the data
   return { dir, summary, report };
 }
 
@@ -130,7 +144,9 @@ export interface EvaluateOptions {
  * training made it (same records, the mean image stored in the checkpoint), as `npx train eval`.
  */
 export async function evaluate(run: string, opts: EvaluateOptions = {}): Promise<{ file: string; accuracies: Record<string, { acc: number; n: number }> }> {
-  return evaluateCheckpoint({ run, split: opts.split ?? 'test', ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), backend: opts.backend ?? 'auto' });
+  checkValue({ ...RUN_ARG, key: 'run' }, run, 'evaluate()');
+  const o = checkOptions('evaluate()', opts, EVAL_OPTIONS) as EvaluateOptions; // as `train eval` checks its flags
+  return evaluateCheckpoint({ run, split: o.split ?? EVAL_OPTIONS.split.default, ...(o.dataDir ? { dataDir: o.dataDir } : {}), backend: o.backend ?? 'auto' });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ test('train on an MNIST subset writes a complete run folder, and eval reloads it
   assert.equal(dirs.length, 1);
   assert.match(dirs[0], /^\d{8}-\d{6}-e2e$/);
   const dir = path.join(runs, dirs[0]);
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'report.html', 'summary.json', 'train.log', 'weights.png']);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'predictions.json', 'report.html', 'summary.json', 'train.log', 'weights.png']);
 
   // Console: readable lines, the sanity check, epochs, final accuracies (no TTY: plain lines).
   assert.match(r.out, new RegExp(`engine: ${E2E_BACKEND}`));
@@ -164,6 +164,48 @@ test('report rebuilds a run folder\'s report and figures from its files; other f
   const bad = train(['report', runs]);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /neither a run folder .* nor a sweep folder/);
+});
+
+test('issue 24 #25: train report rebuilds the same report from the run folder alone, after its dataset is gone; a folder without predictions.json gets what can be drawn, and says what is missing', async () => {
+  const { defaultMnistDir } = await import('../src/data/datasets.js');
+  // The run reads MNIST from a copy of its IDX files, which is deleted after training.
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-copy-'));
+  for (const f of fs.readdirSync(defaultMnistDir())) fs.copyFileSync(path.join(defaultMnistDir(), f), path.join(data, f));
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
+  try {
+    for (const model of [['--model', 'softmax'], ['--model', 'mlp', '--hidden', '20']]) {
+      const t = train([...small, ...model, '--epochs', '2', '--data-dir', data, '--runs-dir', runs, '--name', model[1]]);
+      assert.equal(t.code, 0, t.err + t.out);
+    }
+    fs.rmSync(data, { recursive: true });
+    const FIGURES = ['report.html', 'loss.png', 'accuracy.png', 'weights.png', 'confusion.png', 'misclassified.png'];
+    for (const name of fs.readdirSync(runs)) {
+      const dir = path.join(runs, name);
+      const before = Object.fromEntries(FIGURES.map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+      for (const f of FIGURES) fs.rmSync(path.join(dir, f));
+      const r = train(['report', dir, '--backend', E2E_BACKEND]);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.err, '', 'nothing is missing');
+      for (const f of FIGURES) assert.ok(fs.readFileSync(path.join(dir, f)).equals(before[f]), `${name}: ${f} is rebuilt byte for byte without the dataset`);
+      assert.match(before['report.html'].toString(), /Misclassified test images/);
+
+      // A run folder from before predictions.json: the curves, the weights and the tables; the rest is named as missing.
+      fs.rmSync(path.join(dir, 'predictions.json'));
+      for (const f of FIGURES) fs.rmSync(path.join(dir, f));
+      const old = train(['report', dir, '--backend', E2E_BACKEND]);
+      assert.equal(old.code, 0, old.err);
+      assert.match(old.err, new RegExp(`^warning: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no predictions\\.json \\(the run was made before reports kept their test predictions\\): the report leaves out the confusion matrix and the test images`));
+      assert.equal(old.err.trim().split('\n').length, 1, old.err);
+      const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+      assert.match(html, /has no predictions\.json/);
+      assert.doesNotMatch(html, /Misclassified test images|Confusion counts/);
+      for (const f of ['loss.png', 'accuracy.png', 'weights.png']) assert.ok(fs.readFileSync(path.join(dir, f)).equals(before[f]), `${name}: ${f} is still drawn`);
+      assert.ok(!fs.existsSync(path.join(dir, 'confusion.png')));
+    }
+  } finally {
+    fs.rmSync(runs, { recursive: true, force: true });
+    fs.rmSync(data, { recursive: true, force: true });
+  }
 });
 
 test('gradcheck prints cs231n-style lines and per-parameter maxima, and exits 4 above its threshold', () => {
@@ -345,6 +387,19 @@ test('a features run (hog+hue) through the CLI: features computed and cached bes
     const mn = train(['features', '--dataset', 'mnist', '--out', out]);
     assert.equal(mn.code, 2);
     assert.match(mn.err, /need RGB images/);
+
+    // Issue 24 #25: with the dataset moved away, `train report` rebuilds the features run's report, its mistakes' raw pixels included.
+    const before = ['report.html', 'mistakes.png'].map((f) => fs.readFileSync(path.join(dir, f)));
+    fs.renameSync(data, `${data}-away`);
+    try {
+      for (const f of ['report.html', 'mistakes.png']) fs.rmSync(path.join(dir, f));
+      const rep = train(['report', dir, '--backend', E2E_BACKEND]);
+      assert.equal(rep.code, 0, rep.err);
+      assert.equal(rep.err, '');
+      ['report.html', 'mistakes.png'].forEach((f, i) => assert.ok(fs.readFileSync(path.join(dir, f)).equals(before[i]), `${f} rebuilt byte for byte`));
+    } finally {
+      fs.renameSync(`${data}-away`, data);
+    }
   } finally {
     fs.rmSync(data, { recursive: true, force: true });
     fs.rmSync(runs, { recursive: true, force: true });

@@ -122,3 +122,18 @@ test('knn refuses the keys it would ignore: a data loss and image features', () 
   assert.throws(() => resolveConfig({ features: 'hog+hue' }, { model: 'knn' }), (e: Error) => e instanceof ConfigError && /features = hog\+hue is not used by model knn/.test(e.message));
   assert.equal(resolveConfig({}, { model: 'knn' }).model, 'knn');
 });
+
+test('a config with an own "__proto__" key is refused as unknown, however it arrives: a queue job\'s trial or data config, resolveConfig, train()', async () => {
+  const { parseTrialJob } = await import('../src/sweep/queue.js');
+  const job = (config: string, data = '{}') =>
+    JSON.parse(`{"v":1,"sweep":"s","sweepDir":"/tmp/x","rel":"trials/trial-0123456789ab","index":1,"config":${config},"data":${data},"scheduler":null,"rungs":"r"}`);
+  const proto = '{"lr": 0.5, "__proto__": {"hidden": [60000, 60000]}}';
+  const unknown = (origin: string) => (e: Error) => e instanceof ConfigError && e.message.startsWith(`${origin}: unknown key "__proto__". Known keys: name,`);
+  assert.throws(() => parseTrialJob(job(proto)), unknown('the trial config'));
+  assert.throws(() => parseTrialJob(job('{}', proto)), unknown('the data config'));
+  assert.equal(parseTrialJob(job('{"lr": 0.5}')).config.lr, 0.5, 'a plain config goes through');
+  assert.throws(() => resolveConfig(JSON.parse(proto), {}), unknown('config'));
+  assert.throws(() => resolveConfig({}, JSON.parse(proto)), unknown('flags'));
+  const { train } = await import('../src/index.js');
+  await assert.rejects(() => train(JSON.parse(proto)), unknown('train()'));
+});

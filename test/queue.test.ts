@@ -138,6 +138,8 @@ test('a payload that is not a sweep trial, or names a sweep folder outside the w
       ['bad-1', { hello: 'world' }, /not a sweep trial: v: /],
       ['bad-2', { v: 1, sweep: 's', sweepDir: '/tmp/x', rel: '../../etc', index: 1, config: {}, data: {}, scheduler: null, rungs: 'r' }, /not a sweep trial: rel: trials\/trial-<12 hex digits>/],
       ['bad-3', { v: 1, sweep: 's', sweepDir: '/tmp/x', rel: 'trials/trial-0123456789ab', index: 1, config: { lr: 'fast' }, data: {}, scheduler: null, rungs: 'r' }, /lr/],
+      // An own "__proto__" key (as JSON.parse makes it) is an unknown key like any other, not dropped on the way.
+      ['bad-4', JSON.parse('{"v":1,"sweep":"s","sweepDir":"/tmp/x","rel":"trials/trial-0123456789ab","index":1,"config":{"__proto__":{"hidden":[60000,60000]}},"data":{},"scheduler":null,"rungs":"r"}'), /the trial config: unknown key "__proto__"/],
       // A well-formed trial whose sweep folder lies outside --runs-dir: plainly, by "..", and through a symbolic link inside it.
       ...[path.join(elsewhere, 'sweep-s'), path.join(runs, '..', 'sweep-s'), path.join(runs, 'link', 'sweep-s'), runs].map(
         (sweepDir, i) =>

@@ -30,7 +30,7 @@ const bin = path.join(root, 'bin', 'train.js');
 /** A tiny MNIST softmax run: 20 iterations of batch 100 on 1000 rows (2 epochs). */
 const BASE = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, batchSize: 100, backend: E2E_BACKEND };
 
-const TRIAL_FILES = ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'report.html', 'summary.json', 'train.log', 'weights.png'];
+const TRIAL_FILES = ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'predictions.json', 'report.html', 'summary.json', 'train.log', 'weights.png'];
 const ROW = /lr \d\.\d{6}e-\d\d reg \d\.\d{6}e[+-]\d\d train accuracy: 0\.\d{3} val accuracy: 0\.\d{3}/;
 
 const tmpDirs: string[] = [];

@@ -4,6 +4,8 @@
  * and print the accuracy.
  */
 import * as fs from 'node:fs';
+import { configKey } from '../config/config.js';
+import { keyKinds } from '../config/keys.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { loadDataset } from '../data/datasets.js';
 import { rowsOfCheckpoint } from '../data/feature_data.js';
@@ -12,6 +14,15 @@ import { loadCheckpoint } from '../runs/checkpoint.js';
 import { runFile } from '../runs/layout.js';
 import { accuracy } from '../models/evaluate.js';
 import { writeLines } from './output.js';
+
+const { oneOf } = keyKinds();
+
+/** eval's options, for `train eval`'s flags and the library's evaluate(): one table. */
+export const EVAL_OPTIONS = {
+  split: oneOf(['train', 'val', 'test', 'all'], { default: 'test', doc: 'which split to score' }),
+  dataDir: configKey('dataDir', 'dataset location, if not where training read it'),
+  backend: configKey('backend'),
+};
 
 export interface EvalArgs {
   run: string;

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { type Config, ConfigError, DATASETS, DEFAULTS, KEYS, flagOf, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
+import { type Config, ConfigError, DATASETS, DEFAULTS, DEFAULT_MEMORY_SHARE, KEYS, MAX_MEMORY_ENV, flagOf, memoryBudget, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
 import { keyKinds } from '../config/keys.js';
 import { EngineError } from '../linalg/engine.js';
 import { DataError } from '../data/errors.js';
@@ -29,7 +29,7 @@ import { runKnn } from '../train/knn_run.js';
 import { buildRunReport, writeLiveReport } from '../report/run_report.js';
 import { writeDistanceImage } from '../report/knn_report.js';
 import { createSweepUi, createUi } from './ui.js';
-import { evalCommand, evaluateCheckpoint } from './eval.js';
+import { EVAL_OPTIONS, evalCommand, evaluateCheckpoint } from './eval.js';
 import { jsonLine, outputOf, writeLines } from './output.js';
 import { runsCommand } from './runs.js';
 import { dataCommand, downloadProgressPrinter } from './data.js';
@@ -43,9 +43,10 @@ import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
 import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
-import { DEFAULT_MAX_PIXELS } from '../predict/image.js';
 import { exportCommand } from './export.js';
-import { EXPORT_FORMATS, type ExportFormat } from '../export/export.js';
+import { EXPORT_OPTIONS, type ExportFormat } from '../export/export.js';
+import { PREDICT_OPTIONS } from '../predict/predict.js';
+import { RUN_ARG } from '../predict/trained.js';
 import { playgroundCommand } from './playground.js';
 
 /** The package's version, for --version (package.json is two folders up from src/cli and from dist/cli). */
@@ -158,17 +159,12 @@ function resumeConfig(dir: string, argv: Record<string, unknown>): Config {
   return cfg;
 }
 
-const { int, str, oneOf } = keyKinds();
+const { int, str } = keyKinds();
 
 /** The sub-commands' own options that are not config keys (gradcheck's are in gradcheck.ts). */
 const WORKERS = int({ min: 1, doc: 'worker threads' });
-const SPLIT = oneOf(['train', 'val', 'test', 'all'], { default: 'test', doc: 'which split to score' });
 const SOURCE = str({ doc: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)' });
 const OUT = str({ nonEmpty: true, doc: 'the .npy file to write' });
-const TOP = int({ min: 1, default: 3, doc: 'how many classes to list per image, best first' });
-const MAX_PIXELS = int({ min: 1, max: 1_000_000_000, default: DEFAULT_MAX_PIXELS, doc: 'refuse an image of more pixels (width × height) than this, before decoding it' });
-const EXPORT_FORMAT = str({ doc: `${EXPORT_FORMATS.join(', ')}. onnx: the model with its preprocessing (raw pixels in, probabilities out); safetensors or npy: the arrays under their checkpoint names` });
-const EXPORT_OUT = str({ nonEmpty: true, doc: `where to write (a file; for npy a folder)`, defaultText: '<run>/export/model.onnx, model.safetensors or npy/' });
 
 /** The signals that stop a run as Ctrl-C does: finish the step, write last.ckpt and the summary, exit 128+signal. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -394,14 +390,14 @@ export async function main(args: string[]): Promise<void> {
       'evaluate a saved checkpoint (a run folder or a .ckpt file) on a data split',
       (y) =>
         y
-          .positional('run', { type: 'string', describe: `run folder (uses its ${RUN_FILES.best}) or .ckpt file`, demandOption: true })
-          .options(optionsOf({ split: SPLIT }))
+          .positional('run', { type: 'string', describe: RUN_ARG.doc, demandOption: true })
+          .options(optionsOf({ split: EVAL_OPTIONS.split }))
           .options(configOption('dataDir', { describe: 'dataset location, if not where training read it', defaultDescription: undefined }))
           .options(configOption('backend'))
           .option('json', { type: 'boolean', describe: 'print one JSON object on stdout: {checkpoint, accuracies: {split: {acc, n}}}' }),
       async (argv) => {
         const { dataDir, backend } = configFlags(argv, ['dataDir', 'backend']);
-        const args = { run: argv.run as string, split: flagValue(argv, 'split', SPLIT), dataDir, backend: backend ?? DEFAULTS.backend };
+        const args = { run: argv.run as string, split: flagValue(argv, 'split', EVAL_OPTIONS.split), dataDir, backend: backend ?? DEFAULTS.backend };
         if (argv.json === true) {
           const { file, accuracies } = await evaluateCheckpoint(args);
           outputOf(argv as Record<string, unknown>).result({ checkpoint: file, accuracies });
@@ -449,11 +445,10 @@ export async function main(args: string[]): Promise<void> {
       'the top classes of your own PNG or JPEG images (or folders of them) by a trained run',
       (y) =>
         y
-          .positional('run', { type: 'string', describe: `run folder (uses its ${RUN_FILES.best}) or .ckpt file`, demandOption: true })
+          .positional('run', { type: 'string', describe: RUN_ARG.doc, demandOption: true })
           .positional('images', { type: 'string', array: true, describe: 'PNG or JPEG files, or folders of them', demandOption: true })
-          .options(optionsOf({ top: TOP, maxPixels: MAX_PIXELS }))
+          .options(optionsOf({ top: PREDICT_OPTIONS.top, invert: PREDICT_OPTIONS.invert, maxPixels: PREDICT_OPTIONS.maxPixels }))
           .option('json', { type: 'boolean', describe: 'print one JSON object on stdout (notes go to stderr)' })
-          .option('invert', { type: 'boolean', describe: 'invert the grey values (255 − v): for dark digits on light paper given to an MNIST model' })
           .options(configOption('backend'))
           .epilog(
             'Each image is centre-cropped to a square and resized to the model\'s input: 32×32 RGB for CIFAR-10, ' +
@@ -467,10 +462,10 @@ export async function main(args: string[]): Promise<void> {
         await predictCommand({
           run: argv.run as string,
           images: (argv.images as unknown[]).map(String),
-          top: flagValue(argv, 'top', TOP) as number,
+          top: flagValue(argv, 'top', PREDICT_OPTIONS.top),
           json: Boolean(once('json', argv.json)),
           invert: Boolean(once('invert', argv.invert)),
-          maxPixels: flagValue(argv, 'maxPixels', MAX_PIXELS) as number,
+          maxPixels: flagValue(argv, 'maxPixels', PREDICT_OPTIONS.maxPixels),
           backend: backend ?? DEFAULTS.backend,
         });
       },
@@ -480,11 +475,11 @@ export async function main(args: string[]): Promise<void> {
       'write a trained model as ONNX (preprocessing inside), safetensors or .npy files',
       (y) =>
         y
-          .positional('run', { type: 'string', describe: `run folder (uses its ${RUN_FILES.best}) or .ckpt file`, demandOption: true })
-          .option('format', { ...optionsOf({ format: EXPORT_FORMAT }).format, demandOption: true })
-          .options(optionsOf({ out: EXPORT_OUT })),
+          .positional('run', { type: 'string', describe: RUN_ARG.doc, demandOption: true })
+          .option('format', { ...optionsOf({ format: EXPORT_OPTIONS.format }).format, demandOption: true })
+          .options(optionsOf({ out: EXPORT_OPTIONS.out })),
       (argv) => {
-        exportCommand({ run: argv.run as string, format: flagValue(argv, 'format', EXPORT_FORMAT) as ExportFormat, out: flagValue(argv, 'out', EXPORT_OUT) as string | undefined });
+        exportCommand({ run: argv.run as string, format: flagValue(argv, 'format', EXPORT_OPTIONS.format) as ExportFormat, out: flagValue(argv, 'out', EXPORT_OPTIONS.out) });
       },
     )
     .command(
@@ -514,11 +509,17 @@ export async function main(args: string[]): Promise<void> {
     .command(playgroundCommand)
     .option('debug', { type: 'boolean', global: true, describe: 'on an error, also print its stack trace' })
     .option('data-root', { type: 'string', global: true, requiresArg: true, describe: `where datasets are unpacked and looked for (or env ${DATA_ROOT_ENV}; default: data/ in the checkout, else $XDG_CACHE_HOME/tsnn-trainer or ~/.cache/tsnn-trainer)` })
-    // Through the environment, so that worker threads (sweeps, features) use the same folder.
+    .option('max-memory', { type: 'string', global: true, requiresArg: true, describe: `the memory a run may use: a size (8GB, 512MB) or a share of the machine's memory (90%) (or env ${MAX_MEMORY_ENV}; default: ${100 * DEFAULT_MEMORY_SHARE}% of the machine's memory, or of its cgroup's limit when lower)` })
+    // Through the environment, so that worker threads (sweeps, features) use the same folder and memory limit.
     .middleware((argv) => {
       const root = once('data-root', argv['data-root']) as string | undefined;
       if (root === '') throw new ConfigError(`--data-root "" is not a folder: give a folder, e.g. --data-root ~/.cache/tsnn-trainer`);
       if (root !== undefined) process.env[DATA_ROOT_ENV] = path.resolve(root);
+      const mem = once('max-memory', argv['max-memory']) as string | undefined;
+      if (mem !== undefined) {
+        memoryBudget(mem); // a bad value is refused here, before any command starts
+        process.env[MAX_MEMORY_ENV] = mem;
+      }
     })
     .completion('completion', 'print a bash/zsh completion script (bash: train completion >> ~/.bashrc; zsh: >> ~/.zshrc)', (current: string, argv: { _: unknown[] }, completionFilter: (cb: (err: Error | null, names: string[] | undefined) => void) => void, done: (completions: string[]) => void) => {
       // yargs completes the sub-commands' flags; the default command's (train's config flags) are added here, and its '$0' is not a word to type.

@@ -10,7 +10,8 @@ export async function reportCommand(folder: string, backend: string): Promise<st
   if (fs.existsSync(sweepFile(folder, 'results')) && fs.existsSync(sweepFile(folder, 'spec'))) return buildSweepReport(folder);
   if (fs.existsSync(runFile(folder, 'config')) && fs.existsSync(runFile(folder, 'summary'))) {
     await initEngine(backend as BackendChoice);
-    return buildRunReport(folder);
+    // From the folder alone: what it lacks is left out of the report and said here.
+    return buildRunReport(folder, undefined, { warn: (line) => process.stderr.write(`warning: ${line}\n`) });
   }
   throw new ConfigError(
     `${folder} is neither a run folder (${RUN_FILES.config} and ${RUN_FILES.summary}) nor a sweep folder (${SWEEP_FILES.results} and ${SWEEP_FILES.spec})`,

@@ -14,12 +14,13 @@
  * adds 2·reg·W. This is cs231n's convention in softmax.py and neural_net.py.
  */
 import { constants as bufferConstants } from 'node:buffer';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engine.js';
-import { paramSpecsFor } from '../models/index.js';
-import { LOSS_KINDS, NORMALIZATIONS } from '../models/model.js';
+import { runMemory } from '../models/memory.js';
+import { LOSS_KINDS, NORMALIZATIONS, type ModelSpec } from '../models/model.js';
 import { RUN_FILES } from '../runs/layout.js';
-import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type HyperKey, impliedRule } from '../optim/rules.js';
+import { RULE_BLOCKS, RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type HyperKey, impliedRule } from '../optim/rules.js';
 import { ConfigError, type KeySpec, type Values, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
@@ -237,6 +238,9 @@ export function readConfigFile(file: string): Partial<Config> {
  * dataset size is known, in checkAgainstData.
  */
 export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Config {
+  // Checked here too, for callers of the library's resolveConfig: an unknown key (an own "__proto__" included) or a bad value is refused, never spread into the config.
+  file = checkPartial(file, 'config');
+  flags = checkPartial(flags, 'flags');
   const dataset = flags.dataset ?? file.dataset ?? DEFAULTS.dataset;
   const model = flags.model ?? file.model ?? DEFAULTS.model;
   const cfg: Config = { ...DEFAULTS, ...PRESETS[`${dataset}-${model}` as PresetName], ...file, ...flags }; // knn has no preset
@@ -281,14 +285,56 @@ function resolveUpdateRule(cfg: Config, user: Partial<Config>): void {
   if ((rule === 'rmsprop' || rule === 'adam') && user.lr === undefined) cfg.lr = d.lr;
 }
 
-/** What the machine allows: the longest typed array V8 makes, and the memory there is. */
+/** What the machine allows: the longest typed array V8 makes, and the memory a run may use. */
 export interface MachineLimits {
   maxArrayLength: number;
+  /** The memory one run (one process) may allocate, in bytes. */
   memoryBytes: number;
+  /** Where memoryBytes comes from, for messages ("80% of this machine's 25.3 GB"). */
+  memorySource?: string;
 }
 
-export function machineLimits(): MachineLimits {
-  return { maxArrayLength: bufferConstants.MAX_LENGTH, memoryBytes: os.totalmem() };
+/** The environment variable (and `--max-memory`, which sets it) that sets the memory a run may use. */
+export const MAX_MEMORY_ENV = 'TSNN_MAX_MEMORY';
+/** Without TSNN_MAX_MEMORY: the share of the machine's memory (or of the cgroup's limit, when lower) a run may use. */
+export const DEFAULT_MEMORY_SHARE = 0.8;
+
+export function machineLimits(env: NodeJS.ProcessEnv = process.env): MachineLimits {
+  return { maxArrayLength: bufferConstants.MAX_LENGTH, ...memoryBudget(env[MAX_MEMORY_ENV]) };
+}
+
+/** The memory there is: the machine's, or the cgroup's limit (a container's, a systemd slice's) when lower. */
+export function hostMemory(): { bytes: number; what: string } {
+  const total = os.totalmem();
+  for (const f of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(f, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    const limit = Number(text);
+    if (/^\d+$/.test(text) && limit > 0 && limit < total) return { bytes: limit, what: `this cgroup's limit of ${bytesInWords(limit)}` };
+  }
+  return { bytes: total, what: `this machine's ${bytesInWords(total)}` };
+}
+
+/**
+ * The memory a run may use: `setting` (TSNN_MAX_MEMORY, --max-memory) is a size with its unit
+ * (8GB, 512MB: powers of 1000) or a share of the host's memory (90%); unset, 80% of it.
+ */
+export function memoryBudget(setting: string | undefined): { memoryBytes: number; memorySource: string } {
+  const host = hostMemory();
+  if (setting === undefined || setting === '') return { memoryBytes: Math.floor(DEFAULT_MEMORY_SHARE * host.bytes), memorySource: `${100 * DEFAULT_MEMORY_SHARE}% of ${host.what}` };
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%|kB|KB|MB|GB|TB)\s*$/i.exec(setting);
+  const v = m ? Number(m[1]) : NaN;
+  const unit = m?.[2].toUpperCase();
+  if (!m || !(v > 0) || (unit === '%' && v > 100)) {
+    throw new ConfigError(`${MAX_MEMORY_ENV} (--max-memory) = ${JSON.stringify(setting)} is not allowed: give a size with its unit (8GB, 512MB) or a share of the machine's memory (90%)`);
+  }
+  if (unit === '%') return { memoryBytes: Math.floor((v / 100) * host.bytes), memorySource: `${v}% of ${host.what}, set by ${MAX_MEMORY_ENV}` };
+  const scale = { KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 }[unit as 'KB' | 'MB' | 'GB' | 'TB'];
+  return { memoryBytes: Math.floor(v * scale), memorySource: `${MAX_MEMORY_ENV}=${setting.trim()}` };
 }
 
 /** Shape of the data a run trains on, known once it is loaded (before any run folder exists). */
@@ -296,6 +342,8 @@ export interface DataShape {
   /** Numbers per row, bias column included. */
   dim: number;
   classes: number;
+  /** Rows held in memory (train, val, test, dev), when known: counted in the memory a run needs. */
+  rows?: number;
 }
 
 /** A run or sweep name, which becomes part of a folder name: letters, digits, '.', '_' and '-'. */
@@ -325,10 +373,10 @@ function bytesInWords(b: number): string {
 
 /**
  * Checks that need the dataset's size: refused before any training work starts, and before the
- * run folder is made. With the data's shape, also the sizes a run must allocate: the parameters
- * (about 6 float32 copies: parameters, gradients, best, velocity, checkpoint, initialization),
- * the activations of a minibatch, and the loss history (a float64 per step) must fit in one
- * typed array each and, together, in the machine's memory.
+ * run folder is made. With the data's shape, also what a run must allocate (models/memory.ts:
+ * parameters, gradients, optimizer state, copies, a batch's activations, the data and the loss
+ * history) must fit in one typed array each and, together, in the memory a run may use
+ * (machineLimits: 80% of the machine's or the cgroup's, or TSNN_MAX_MEMORY / --max-memory).
  */
 export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShape, limits: MachineLimits = machineLimits()): void {
   if (cfg.batchSize > numTrain) {
@@ -344,22 +392,42 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
     );
   }
   if (!shape || cfg.model === 'knn') return; // knn has no parameters (train/knn_run.ts checks its k)
-  const hidden = cfg.model === 'mlp' ? cfg.hidden : [];
-  const normalization = cfg.model === 'mlp' && cfg.normalization !== 'none' ? cfg.normalization : undefined;
-  const params = paramSpecsFor({ kind: cfg.model, inputDim: shape.dim, hidden, numClasses: shape.classes, ...(normalization ? { normalization } : {}) }).reduce((n, p) => n + p.rows * p.cols, 0);
-  const widths = [shape.dim, ...hidden, shape.classes];
-  const what = cfg.model === 'mlp' ? `--hidden ${cfg.hidden.join(',')} gives` : `a ${shape.dim}×${shape.classes} softmax has`;
-  if (params > limits.maxArrayLength) {
-    throw new ConfigError(`${what} ${params} parameters, more than one typed array can hold (${limits.maxArrayLength}): use smaller hidden sizes`);
+  checkRunMemory(cfg, steps, shape, limits);
+}
+
+/**
+ * checkAgainstData for data already prepared (rows (N,D) of each split): every run calls it as it
+ * starts training (train/run.ts trainOnData), a sweep's and a queue's trials too, whose config
+ * was not the one the data was loaded by.
+ */
+export function checkRunFits(cfg: Config, data: { train: { n: number }; val: { n: number }; test: { n: number }; dev: { n: number }; dim: number; classes: readonly string[] }): void {
+  if (cfg.model === 'knn') return;
+  checkAgainstData(cfg, data.train.n, { dim: data.dim, classes: data.classes.length, rows: data.train.n + data.val.n + data.test.n + data.dev.n });
+}
+
+/** The run's allocations (models/memory.ts) against the array length and the memory a run may use; the refusal gives the figures and what to do. */
+function checkRunMemory(cfg: Config, steps: number, shape: DataShape, limits: MachineLimits): void {
+  const mlp = cfg.model === 'mlp';
+  const spec: ModelSpec = {
+    kind: cfg.model as 'softmax' | 'mlp',
+    inputDim: shape.dim,
+    hidden: mlp ? cfg.hidden : [],
+    numClasses: shape.classes,
+    ...(mlp && cfg.normalization !== 'none' ? { normalization: cfg.normalization } : {}),
+    ...(mlp && cfg.dropoutKeep !== 1 ? { dropoutKeep: cfg.dropoutKeep } : {}),
+  };
+  const m = runMemory(spec, { batchSize: cfg.batchSize, optimizerBlocks: RULE_BLOCKS[cfg.updateRule].length, steps, dataNumbers: (shape.rows ?? 0) * shape.dim });
+  const what = mlp ? `--hidden ${cfg.hidden.join(',')} gives` : `a ${shape.dim}×${shape.classes} softmax has`;
+  const largest = m.layers.reduce((a, b) => (b.numbers > a.numbers ? b : a));
+  if (m.params > limits.maxArrayLength) {
+    throw new ConfigError(`${what} ${m.params} parameters, more than one typed array can hold (${limits.maxArrayLength}): use smaller hidden sizes`);
   }
-  // Four float32 arrays a unit (activation, gradient, …); a normalization keeps three more (x̂, its output, its gradient), dropout three (out, mask, gradient).
-  const perUnit = 4 + (normalization ? 3 : 0) + (cfg.model === 'mlp' && cfg.dropoutKeep !== 1 ? 3 : 0);
-  const activations = perUnit * 4 * Math.max(cfg.batchSize, 1000) * widths.slice(1).reduce((a, b) => a + b, 0);
-  const bytes = (cfg.updateRule === 'adam' ? 7 : 6) * 4 * params + activations + 8 * steps; // Adam keeps two moments, not one velocity
-  if (bytes > limits.memoryBytes) {
+  if (m.total > limits.memoryBytes) {
+    const parts = Object.entries(m.bytes).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${bytesInWords(b)}`).join(', ');
     throw new ConfigError(
-      `${what} ${params} parameters; with batch ${cfg.batchSize} a run needs about ${bytesInWords(bytes)} of memory, and this machine has ${bytesInWords(limits.memoryBytes)}: ` +
-        'use smaller hidden sizes or a smaller --batch-size',
+      `${what} ${m.params} parameters; with batch ${cfg.batchSize} a run needs about ${bytesInWords(m.total)} of memory, and this machine has ${bytesInWords(limits.memoryBytes)} for a run` +
+        `${limits.memorySource ? ` (${limits.memorySource})` : ''}. Needed: ${parts}; the largest layer, ${largest.name}, is ${largest.rows}×${largest.cols}. ` +
+        `Use smaller hidden sizes or a smaller --batch-size, or allow more memory with --max-memory (or ${MAX_MEMORY_ENV}), e.g. --max-memory 90%`,
     );
   }
 }

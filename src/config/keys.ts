@@ -163,6 +163,31 @@ export function checkValue(def: KeySpec & { key: string }, raw: unknown, origin:
   return r.data;
 }
 
+/** A check of an option that is no flag (a callback, an AbortSignal), with what it expects in words. */
+export type OptionCheck = readonly [test: (v: unknown) => boolean, expected: string];
+export const FUNCTION_OPTION: OptionCheck = [(v) => typeof v === 'function', 'a function'];
+
+/**
+ * A library function's options, checked as the CLI checks the same flags: each key against its
+ * entry of `table` (the entry the CLI declares that flag from), `other` for keys that are no flag
+ * (callbacks), and any other key refused by name. A key given as undefined counts as not given.
+ * Returns the options with the values as the schema reads them. Throws a ConfigError naming the
+ * function, the key and the value.
+ */
+export function checkOptions(origin: string, opts: unknown, table: Record<string, KeySpec>, other: Record<string, OptionCheck> = {}): Record<string, unknown> {
+  if (opts === undefined) return {};
+  if (!isObj(opts)) throw new ConfigError(`${origin}: the options must be an object of ${Object.keys(table).concat(Object.keys(other)).join(', ')}, not ${JSON.stringify(opts) ?? String(opts)}`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(opts)) {
+    if (v === undefined) continue;
+    if (Object.hasOwn(table, k)) out[k] = checkValue({ ...table[k], key: k }, v, origin);
+    else if (Object.hasOwn(other, k) && other[k][0](v)) out[k] = v;
+    else if (Object.hasOwn(other, k)) throw new ConfigError(`${origin}: ${k} = ${JSON.stringify(v) ?? String(v)} is not allowed: expected ${other[k][1]}`);
+    else throw new ConfigError(`${origin}: unknown option ${JSON.stringify(k)}. Known options: ${[...Object.keys(table), ...Object.keys(other)].join(', ')}`);
+  }
+  return out;
+}
+
 /** A default as --help shows it: 500,100 for a list, "" for an empty string. */
 export function showDefault(v: unknown): string {
   return Array.isArray(v) ? v.join(',') : v === '' ? '""' : String(v);

@@ -10,7 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import type { DatasetName } from '../config/config.js';
+import { type DatasetName, configKey } from '../config/config.js';
+import { FUNCTION_OPTION, checkOptions, checkValue } from '../config/keys.js';
 import { archiveIdentity, CIFAR_DIR_NAME, extractCifarArchive, MAX_ARCHIVE_BYTES, readMarker, verifyCifarArchive } from './archive.js';
 import { CIFAR_PIXELS, CIFAR_SIDE, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, isCifarBatchDir, readCifarBatches, readCifarClasses } from './cifar.js';
 import { DataError } from './errors.js';
@@ -62,7 +63,12 @@ export interface LoadOptions {
   onDownload?: (p: DownloadProgress) => void;
 }
 
+/** loadDataset's options (the library's; `train data` takes --verify from the config table too). */
+const LOAD_OPTIONS = { verify: configKey('verify') };
+
 export async function loadDataset(name: DatasetName, source?: string, opts: LoadOptions = {}): Promise<RawDataset> {
+  if (source !== undefined) checkValue({ ...configKey('dataDir'), key: 'source' }, source, 'loadDataset()');
+  checkOptions('loadDataset()', opts, LOAD_OPTIONS, { onDownload: FUNCTION_OPTION });
   if (name === 'mnist') return loadMnist(source || undefined);
   if (name === 'cifar') return loadCifar(source || undefined, opts);
   throw new DataError(`unknown dataset ${JSON.stringify(name)}: use mnist or cifar`);

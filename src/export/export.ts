@@ -15,19 +15,28 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../config/config.js';
+import { checkOptions, checkValue, keyKinds } from '../config/keys.js';
 import { encodeNpy } from '../data/npy.js';
 import { ioErrorMessage, RunIoError, writeFileAtomic } from '../runs/atomic.js';
 import type { Checkpoint } from '../runs/checkpoint.js';
 import { EXPORT_FILES, exportFile } from '../runs/layout.js';
 import { viewsOf } from '../models/params.js';
 import { lossOf } from '../models/loss.js';
-import { loadTrainedRun } from '../predict/trained.js';
+import { loadTrainedRun, RUN_ARG } from '../predict/trained.js';
 import { onnxOfPlan } from './onnx.js';
 import { planOf } from './plan.js';
 import { encodeSafetensors, type SafeTensor } from './safetensors.js';
 
 export const EXPORT_FORMATS = ['onnx', 'safetensors', 'npy'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+const { str } = keyKinds();
+
+/** export's options, for `train export`'s flags and the library's exportRun: one table. (format is checked in exportRun, naming the formats.) */
+export const EXPORT_OPTIONS = {
+  format: str({ doc: `${EXPORT_FORMATS.join(', ')}. onnx: the model with its preprocessing (raw pixels in, probabilities out); safetensors or npy: the arrays under their checkpoint names` }),
+  out: str({ nonEmpty: true, doc: `where to write (a file; for npy a folder)`, defaultText: '<run>/export/model.onnx, model.safetensors or npy/' }),
+};
 
 export interface ExportResult {
   format: ExportFormat;
@@ -80,10 +89,12 @@ function mkdirFor(dir: string): void {
  * or folder (npy) to write, by default inside the run folder.
  */
 export function exportRun(run: string, format: ExportFormat, opts: { out?: string } = {}): ExportResult {
-  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new ConfigError(`--format ${format} is not known: use ${EXPORT_FORMATS.join(', ')}`);
+  checkValue({ ...RUN_ARG, key: 'run' }, run, 'exportRun()');
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new ConfigError(`--format ${typeof format === 'string' ? format : JSON.stringify(format)} is not known: use ${EXPORT_FORMATS.join(', ')}`);
+  const o = checkOptions('exportRun()', opts, { out: EXPORT_OPTIONS.out }) as { out?: string };
   const { file, ck } = loadTrainedRun(run, 'export');
   const runDir = fs.statSync(run).isDirectory() ? run : path.dirname(run);
-  const target = opts.out ?? exportFile(runDir, format);
+  const target = o.out ?? exportFile(runDir, format);
   const meta = exportMetadata(ck, file);
   if (format === 'npy') {
     mkdirFor(target);

@@ -13,6 +13,8 @@
  * probabilities by the softmax (layers/softmax.ts). An SVM run's scores are margins, not
  * probabilities: its predictions carry scores only.
  */
+import { ConfigError, configKey } from '../config/config.js';
+import { checkOptions, checkValue, keyKinds } from '../config/keys.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { argmaxRows, type Mat } from '../linalg/mat.js';
 import { softmaxForward } from '../layers/softmax.js';
@@ -25,7 +27,21 @@ import type { Model } from '../models/model.js';
 import type { Checkpoint } from '../runs/checkpoint.js';
 import { DataError } from '../data/errors.js';
 import { DEFAULT_MAX_PIXELS, type DecodedImage, decodeImageFile } from './image.js';
-import { loadTrainedRun } from './trained.js';
+import { loadTrainedRun, RUN_ARG } from './trained.js';
+
+const { int, bool } = keyKinds();
+
+/** predict's options, for `train predict`'s flags and the library's loadModel, predict and predictImages: one table. */
+export const PREDICT_OPTIONS = {
+  top: int({ min: 1, default: 3, doc: 'how many classes to list per image, best first' }),
+  invert: bool({ doc: 'invert the grey values (255 − v): for dark digits on light paper given to an MNIST model' }),
+  maxPixels: int({ min: 1, max: 1_000_000_000, default: DEFAULT_MAX_PIXELS, doc: 'refuse an image of more pixels (width × height) than this, before decoding it' }),
+  skipUnreadable: bool({ doc: 'leave out an image that cannot be read (listed in skipped) instead of failing the batch' }),
+  backend: configKey('backend'),
+};
+
+/** The entries `keys` of PREDICT_OPTIONS: the options one function takes. */
+const optionsOf = <K extends keyof typeof PREDICT_OPTIONS>(...keys: K[]) => Object.fromEntries(keys.map((k) => [k, PREDICT_OPTIONS[k]]));
 
 /** A checkpoint, loaded, with what predicting needs. */
 export interface TrainedModel {
@@ -47,8 +63,10 @@ export interface TrainedModel {
  * folder without a checkpoint, ConfigError for a kNN run (it has no trained weights).
  */
 export async function loadModel(run: string, opts: { backend?: BackendChoice } = {}): Promise<TrainedModel> {
+  checkValue({ ...RUN_ARG, key: 'run' }, run, 'loadModel()');
+  const o = checkOptions('loadModel()', opts, optionsOf('backend')) as { backend?: BackendChoice };
   const { file, ck } = loadTrainedRun(run, 'predict with');
-  await initEngine(opts.backend ?? 'auto');
+  await initEngine(o.backend ?? 'auto');
   const h = ck.header;
   return { file, checkpoint: ck, model: modelFromCheckpoint(ck), classes: h.classes, imageShape: h.imageShape, pixelsPerRow: h.imageShape[0] * h.imageShape[1] * h.imageShape[2] };
 }
@@ -84,10 +102,12 @@ export interface Prediction {
  * features normalised by the training mean and std), and the bias column where the model has one.
  */
 export function preprocessPixels(m: TrainedModel, pixels: Uint8Array): Rows {
+  checkModel(m, 'preprocessPixels()');
   const h = m.checkpoint.header;
   const per = m.pixelsPerRow;
+  if (!(pixels instanceof Uint8Array)) throw new ConfigError(`predict: pixels must be a Uint8Array of bytes 0-255 (${per} a row, HWC order), not ${pixels === null ? 'null' : ((pixels as object)?.constructor?.name ?? typeof pixels)}`);
   if (pixels.length === 0 || pixels.length % per !== 0) {
-    throw new RangeError(`predict: got ${pixels.length} bytes of pixels; ${m.file} takes rows of ${per} bytes (${m.imageShape.join('×')} images, HWC order), so a multiple of ${per}`);
+    throw new ConfigError(`predict: got ${pixels.length} bytes of pixels; ${m.file} takes rows of ${per} bytes (${m.imageShape.join('×')} images, HWC order), so a multiple of ${per}`);
   }
   const n = pixels.length / per;
   const labels = new Uint8Array(n); // unknown; the rows' y is not used
@@ -108,9 +128,9 @@ export function scoreRows(model: Model<Float32Array>, X: Mat<Float32Array>): { s
  * `top` (default 3) classes each, by score.
  */
 export function predict(m: TrainedModel, pixels: Uint8Array, opts: { top?: number } = {}): Prediction[] {
+  checkModel(m, 'predict()');
   const C = m.classes.length;
-  const k = opts.top ?? 3;
-  if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`predict: top must be a whole number ≥ 1, got ${opts.top}`);
+  const k = (checkOptions('predict()', opts, optionsOf('top')).top as number | undefined) ?? PREDICT_OPTIONS.top.default;
   const rows = preprocessPixels(m, pixels);
   const { scores, probabilities: p } = scoreRows(m.model, rows.X);
   const labels = argmaxRows(scores);
@@ -181,7 +201,6 @@ export interface PredictResult {
 /** Decode `files` for `m`; under `skipUnreadable` a file that fails is listed in `skipped`, else its DataError is thrown. */
 async function decodeAll(m: TrainedModel, files: readonly string[], opts: PredictOptions): Promise<{ decoded: { file: string; image: DecodedImage }[]; skipped: SkippedImage[] }> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (!(Number.isInteger(maxPixels) && maxPixels >= 1)) throw new RangeError(`predictImages: maxPixels must be a whole number ≥ 1, got ${opts.maxPixels}`);
   const decoded: { file: string; image: DecodedImage }[] = [];
   const skipped: SkippedImage[] = [];
   for (const file of files) {
@@ -200,22 +219,30 @@ async function decodeAll(m: TrainedModel, files: readonly string[], opts: Predic
  * loaded model. Images are refused above `maxPixels` before they are decoded, and when truncated.
  */
 export async function predictImages(run: string | TrainedModel, files: readonly string[], opts: PredictOptions = {}): Promise<PredictResult> {
-  const m = typeof run === 'string' ? await loadModel(run, { backend: opts.backend }) : run;
+  const o = checkOptions('predictImages()', opts, optionsOf('top', 'invert', 'maxPixels', 'skipUnreadable', 'backend')) as PredictOptions;
+  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string')) throw new ConfigError(`predictImages(): files must be a list of image file names, not ${JSON.stringify(files) ?? String(files)}`);
+  const m = typeof run === 'string' ? await loadModel(run, { backend: o.backend }) : checkModel(run, 'predictImages()');
   const h = m.checkpoint.header;
-  const top = Math.min(opts.top ?? 3, m.classes.length);
-  if (!(Number.isInteger(top) && top >= 1)) throw new RangeError(`predictImages: top must be a whole number ≥ 1, got ${opts.top}`);
+  const top = Math.min(o.top ?? PREDICT_OPTIONS.top.default, m.classes.length);
   const px = m.pixelsPerRow;
-  const { decoded, skipped } = await decodeAll(m, files, opts);
+  const { decoded, skipped } = await decodeAll(m, files, o);
   const pixels = new Uint8Array(decoded.length * px);
   decoded.forEach((d, i) => pixels.set(d.image.pixels, i * px));
   const preds = decoded.length > 0 ? predict(m, pixels, { top }) : [];
   const predictions = decoded.map(({ file, image: d }, i): ImagePrediction => {
     const { label, className, top: best } = preds[i];
     const p: ImagePrediction = { file, width: d.width, height: d.height, label, className, top: best };
-    if (m.imageShape[2] === 1 && !opts.invert && d.borderMean > 127) {
+    if (m.imageShape[2] === 1 && !o.invert && d.borderMean > 127) {
       p.hint = `its border is light (mean grey ${d.borderMean.toFixed(0)}); MNIST digits are white on black: for a dark digit on light paper pass --invert`;
     }
     return p;
   });
   return { checkpoint: m.file, dataset: h.dataset, imageShape: m.imageShape, loss: lossOf(h.model), classes: m.classes, predictions, skipped };
+}
+
+/** `m` as loadModel returns it; anything else is refused naming `origin`. */
+function checkModel(m: TrainedModel, origin: string): TrainedModel {
+  const ok = typeof m === 'object' && m !== null && typeof m.model?.loss === 'function' && Array.isArray(m.classes) && Number.isInteger(m.pixelsPerRow) && typeof m.checkpoint === 'object';
+  if (!ok) throw new ConfigError(`${origin}: the model must be what loadModel() returns (a run loaded for predicting), not ${typeof m === 'object' && m !== null ? `an object with ${Object.keys(m).join(', ') || 'no keys'}` : String(m)}`);
+  return m;
 }

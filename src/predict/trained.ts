@@ -6,8 +6,12 @@
  */
 import * as fs from 'node:fs';
 import { ConfigError } from '../config/config.js';
+import { keyKinds } from '../config/keys.js';
 import { type Checkpoint, CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
 import { RUN_FILES, runFile } from '../runs/layout.js';
+
+/** The run argument of eval, predict and export (the CLI's positional and the library's first argument). */
+export const RUN_ARG = keyKinds().str({ nonEmpty: true, doc: `run folder (uses its ${RUN_FILES.best}) or .ckpt file` });
 
 export interface TrainedRun {
   /** The checkpoint file read. */

@@ -6,7 +6,7 @@
  *                    0-255 as cs231n's notebook does (wimg = 255·(w − min) / (max − min))
  *   weightGrid       MLP first layer: one tile per hidden unit, each tile rescaled on its own,
  *                    as cs231n's visualize_grid does
- *   imageOfRow       a data row back to its pixels (for misclassified examples)
+ *   pixelsOfRow      a data row back to its pixels (for misclassified examples)
  */
 import { createCanvas } from '@napi-rs/canvas';
 import type { Mat } from '../linalg/mat.js';
@@ -87,11 +87,11 @@ export function weightGrid(W1: Mat, shape: [number, number, number], max = 100):
   return { width, height, data };
 }
 
-/** A preprocessed row back to 0-255 pixels: x/scale + mean (exact to rounding). */
-export function imageOfRow(row: ArrayLike<number>, mean: Float32Array, scale: number, shape: [number, number, number]): Rgba {
-  const px = new Float64Array(mean.length);
+/** A preprocessed row back to its 0-255 pixels (HWC bytes): x/scale + mean, rounded (exact to rounding) and clamped. */
+export function pixelsOfRow(row: ArrayLike<number>, mean: Float32Array, scale: number): Uint8Array {
+  const px = new Uint8ClampedArray(mean.length);
   for (let j = 0; j < mean.length; j++) px[j] = Math.round(row[j] / scale + mean[j]);
-  return toRgba(px, shape);
+  return new Uint8Array(px.buffer);
 }
 
 /** PNG bytes of an image, enlarged `zoom` times with nearest-neighbour (pixels stay crisp). */

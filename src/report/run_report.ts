@@ -1,23 +1,21 @@
 /**
  * The run report: report.html (self-contained) plus the same figures as PNG files, built from
- * the run folder's own files (config.json, summary.json, metrics.jsonl, best.ckpt), so
- * `train report <run>` rebuilds exactly what training wrote.
+ * the run folder's own files (config.json, summary.json, metrics.jsonl, best.ckpt, and
+ * predictions.json for what it draws from the test split), so `train report <run>` rebuilds
+ * exactly what training wrote, with or without the dataset.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../config/config.js';
 import { loadDataset } from '../data/datasets.js';
-import { DataError } from '../data/errors.js';
 import type { Rows } from '../data/split.js';
-import { rowsOfCheckpoint } from '../data/feature_data.js';
-import { modelFromCheckpoint } from '../models/index.js';
 import { viewsOf } from '../models/params.js';
 import { writeFileAtomic } from '../runs/atomic.js';
-import { loadCheckpoint } from '../runs/checkpoint.js';
-import { predict, rowsView } from '../models/evaluate.js';
+import { type Checkpoint, loadCheckpoint } from '../runs/checkpoint.js';
 import { accuracyChart, confusionChart, lossChart, renderPng } from './charts.js';
 import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
-import { imageOfRow, pngOf, stripPng, weightGrid, weightTemplates } from './images.js';
+import { pngOf, stripPng, toRgba, weightGrid, weightTemplates } from './images.js';
+import { readTestPredictions, recordTestPredictions, type TestPredictions } from './test_predictions.js';
 import { runFile } from '../runs/layout.js';
 import { checkClasses, readMetrics, readRunConfig, readSummary } from '../runs/read.js';
 import { buildKnnReport } from './knn_report.js';
@@ -95,15 +93,20 @@ export function writeLiveReport(dir: string, p: LiveProgress, now = Date.now()):
   return out;
 }
 
-/** Misclassified test images shown. */
-const MISCLASSIFIED = 16;
+/** What buildRunReport adds to the page and writes beside it. */
+interface Parts {
+  blocks: Block[];
+  files: [string, Buffer][];
+}
 
 /**
  * Write report.html and the PNG figures into run folder `dir`; returns the report's path.
- * `test` is the preprocessed test split when the caller has it (else it is rebuilt). The matmul
- * engine must be initialised.
+ * `test` is the preprocessed test split when the caller has it (the run that made the folder):
+ * its predictions are then recorded in predictions.json. Without it (`train report`) the
+ * report is drawn from the folder's files alone, and what they lack is left out, said on the page
+ * and to `warn`. The matmul engine must be initialised.
  */
-export async function buildRunReport(dir: string, test?: Rows): Promise<string> {
+export async function buildRunReport(dir: string, test?: Rows, opts: { warn?: (line: string) => void } = {}): Promise<string> {
   // Every file is checked before use: a malformed one is refused naming the file and field.
   const cfg: Config = readRunConfig(runFile(dir, 'config'));
   const summary = readSummary(runFile(dir, 'summary'));
@@ -113,98 +116,26 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
   const losses = metrics.filter((m) => m.type === 'iter' && typeof m.loss === 'number' && Number.isFinite(m.loss)).map((m) => m.loss as number);
   const epochs = metrics.filter((m) => m.type === 'epoch').map((m) => ({ epoch: m.epoch as number, trainAcc: m.trainAcc as number, valAcc: m.valAcc as number }));
 
-  const blocks: Block[] = [];
-  const files: [string, Buffer][] = [];
-  const chart = async (id: string, title: string, spec: ReturnType<typeof lossChart>, note?: string, height = 320) => {
-    blocks.push({ kind: 'chart', id, title, spec, height, ...(note ? { note } : {}) });
-    files.push([`${id}.png`, await renderPng(spec, 760, height + 40)]);
-  };
-
-  if (losses.length > 0) await chart('loss', 'Loss per iteration', lossChart(losses), 'Minibatch loss (light) and its exponential moving average (red).');
-  if (epochs.length > 0) await chart('accuracy', 'Accuracy per epoch', accuracyChart(epochs), `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.`);
+  const parts: Parts = { blocks: [], files: [] };
+  const { blocks, files } = parts;
+  if (losses.length > 0) await addChart(parts, 'loss', 'Loss per iteration', lossChart(losses), 'Minibatch loss (light) and its exponential moving average (red).');
+  if (epochs.length > 0) await addChart(parts, 'accuracy', 'Accuracy per epoch', accuracyChart(epochs), `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.`);
 
   const ckFile = runFile(dir, 'best');
   if (fs.existsSync(ckFile)) {
     const ck = loadCheckpoint(ckFile);
-    const h = ck.header;
-    const classes = checkClasses(ckFile, h.classes, h.model.numClasses); // not the last spec's width: gammas, betas and running statistics come after the scoring layer
-    const views = viewsOf(h.params, ck.params);
-    const shape = h.imageShape;
-    const zoom = shape[0] <= 32 ? 3 : 1;
-    const features = h.preprocess.features;
-    if (features) {
-      blocks.push({ kind: 'html', title: 'Input', html: `<p>Image features (${esc(features.kind)}, ${features.hueBins} hue bins): ${h.meanLength} numbers a row, normalised by the train mean and std; the weights act on features, not pixels, so they are not shown as images.</p>` });
-    } else if (h.model.kind === 'softmax') {
-      const imgs = weightTemplates(views.W, shape);
-      const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
-      blocks.push({
-        kind: 'images',
-        title: 'Learned weight templates',
-        note: 'Each class’s column of W (bias dropped) as an image, rescaled over all of W to 0–255, as the cs231n notebook shows them.',
-        images: pngs.map((p, c) => ({ src: dataUrl(p), caption: classes[c], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'template' })),
-      });
-      files.push(['weights.png', await stripPng(imgs, classes, zoom)]);
+    const classes = checkClasses(ckFile, ck.header.classes, ck.header.model.numClasses); // not the last spec's width: gammas, betas and running statistics come after the scoring layer
+    await addWeights(parts, ck, classes);
+    const features = ck.header.preprocess.features;
+    // The run's own test rows; a features run's example images are raw pixels, from its dataset.
+    const raw = test && features ? await loadDataset(ck.header.dataset, cfg.dataDir || undefined) : undefined;
+    const preds = test ? { ok: recordTestPredictions(dir, ck, ckFile, test, raw) } : readTestPredictions(dir, ck);
+    if ('ok' in preds) {
+      await addPredictions(parts, preds.ok, classes);
     } else {
-      const grid = weightGrid(views.W1, shape, 100);
-      const png = await pngOf(grid, 2);
-      const shown = Math.min(100, views.W1.cols);
-      blocks.push({
-        kind: 'images',
-        title: 'First-layer weights',
-        note: `The first ${shown} of ${views.W1.cols} hidden units’ input weights as images, each rescaled on its own (cs231n’s visualize_grid).`,
-        images: [{ src: dataUrl(png), caption: `W1: ${shown} hidden units`, width: grid.width * 2, height: grid.height * 2, cls: 'grid' }],
-      });
-      files.push(['weights.png', png]);
-    }
-
-    const raw = test && !features ? undefined : await loadDataset(h.dataset, cfg.dataDir || undefined);
-    const rows = test ?? (await rowsOfCheckpoint(raw!, 'test', h, ck.mean, ckFile));
-    const model = modelFromCheckpoint(ck);
-    const pred = predict(model, rows.X);
-    const C = classes.length;
-    const counts = Array.from({ length: C }, () => new Array<number>(C).fill(0));
-    const wrong: number[] = [];
-    for (let i = 0; i < rows.n; i++) {
-      if (rows.y[i] >= C) throw new DataError(`${ckFile}: its ${C} classes do not cover the test labels (label ${rows.y[i]}); was it trained on another dataset?`);
-      counts[rows.y[i]][pred[i]]++;
-      if (pred[i] !== rows.y[i] && wrong.length < MISCLASSIFIED) wrong.push(i);
-    }
-    const acc = counts.reduce((s, r, t) => s + r[t], 0) / Math.max(1, rows.n);
-    await chart('confusion', 'Confusion matrix', confusionChart(counts, classes), `Rows: true class; columns: predicted; shade: fraction of the row. Test accuracy ${acc.toFixed(3)} on ${rows.n} records.`, 420);
-    const head = `<tr><th>true ↓ / predicted →</th>${classes.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
-    const body = counts.map((r, t) => `<tr><th>${esc(classes[t])}</th>${r.map((v, p) => `<td class="num${p === t ? ' diag' : ''}">${v}</td>`).join('')}</tr>`).join('');
-    blocks.push({ kind: 'html', title: 'Confusion counts', html: `<table class="trials">${head}${body}</table>` });
-    if (features && raw) {
-      // features.ipynb's grid of mistakes: per class, the first test images wrongly put in it (raw pixels).
-      const PER_CLASS = 8;
-      const picks: number[] = [];
-      for (let c = 0; c < C; c++) {
-        let k = 0;
-        for (let i = 0; i < rows.n && k < PER_CLASS; i++) if (pred[i] === c && rows.y[i] !== c) [picks[picks.length], k] = [i, k + 1];
-      }
-      const px = raw.dim;
-      const zero = new Float32Array(px);
-      const imgs = picks.map((i) => imageOfRow(raw.test.x.subarray(i * px, (i + 1) * px), zero, 1, shape));
-      const caps = picks.map((i) => `${classes[pred[i]]} ← ${classes[rows.y[i]]}`);
-      const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
-      blocks.push({
-        kind: 'images',
-        title: 'Mistakes by predicted class',
-        note: `For each class, up to ${PER_CLASS} test images the model wrongly put in it (predicted ← true), as features.ipynb shows them.`,
-        images: pngs.map((p, k) => ({ src: dataUrl(p), caption: caps[k], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'wrong' })),
-      });
-      if (imgs.length > 0) files.push(['mistakes.png', await stripPng(imgs, caps, zoom)]);
-    } else if (wrong.length > 0) {
-      const imgs = wrong.map((i) => imageOfRow(rowsView(rows.X, i, 1).data, ck.mean, h.preprocess.scale, shape));
-      const caps = wrong.map((i) => `${classes[rows.y[i]]} → ${classes[pred[i]]}`);
-      const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
-      blocks.push({
-        kind: 'images',
-        title: 'Misclassified test images',
-        note: `The first ${wrong.length} test records the model gets wrong: true class → predicted class.`,
-        images: pngs.map((p, k) => ({ src: dataUrl(p), caption: caps[k], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'wrong' })),
-      });
-      files.push(['misclassified.png', await stripPng(imgs, caps, zoom)]);
+      const line = `${preds.missing}: the report leaves out the confusion matrix and the test images, which are drawn from it. \`train eval ${dir}\` measures the test accuracy where the dataset is.`;
+      opts.warn?.(line);
+      blocks.push({ kind: 'html', title: 'Test predictions', html: `<p class="note">${esc(line)}</p>` });
     }
   }
 
@@ -236,4 +167,74 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
   const out = runFile(dir, 'report');
   writeFileAtomic(out, html);
   return out;
+}
+
+async function addChart(parts: Parts, id: string, title: string, spec: ReturnType<typeof lossChart>, note?: string, height = 320): Promise<void> {
+  parts.blocks.push({ kind: 'chart', id, title, spec, height, ...(note ? { note } : {}) });
+  parts.files.push([`${id}.png`, await renderPng(spec, 760, height + 40)]);
+}
+
+/** Pixels a side are enlarged this many times (CIFAR's and MNIST's small images). */
+const zoomOf = (shape: [number, number, number]) => (shape[0] <= 32 ? 3 : 1);
+
+/** What the weights look like: softmax templates, the MLP's first layer, or a note for a features run. */
+async function addWeights(parts: Parts, ck: Checkpoint, classes: string[]): Promise<void> {
+  const h = ck.header;
+  const views = viewsOf(h.params, ck.params);
+  const shape = h.imageShape;
+  const zoom = zoomOf(shape);
+  const features = h.preprocess.features;
+  if (features) {
+    parts.blocks.push({ kind: 'html', title: 'Input', html: `<p>Image features (${esc(features.kind)}, ${features.hueBins} hue bins): ${h.meanLength} numbers a row, normalised by the train mean and std; the weights act on features, not pixels, so they are not shown as images.</p>` });
+  } else if (h.model.kind === 'softmax') {
+    const imgs = weightTemplates(views.W, shape);
+    const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
+    parts.blocks.push({
+      kind: 'images',
+      title: 'Learned weight templates',
+      note: 'Each class’s column of W (bias dropped) as an image, rescaled over all of W to 0–255, as the cs231n notebook shows them.',
+      images: pngs.map((p, c) => ({ src: dataUrl(p), caption: classes[c], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'template' })),
+    });
+    parts.files.push(['weights.png', await stripPng(imgs, classes, zoom)]);
+  } else {
+    const grid = weightGrid(views.W1, shape, 100);
+    const png = await pngOf(grid, 2);
+    const shown = Math.min(100, views.W1.cols);
+    parts.blocks.push({
+      kind: 'images',
+      title: 'First-layer weights',
+      note: `The first ${shown} of ${views.W1.cols} hidden units’ input weights as images, each rescaled on its own (cs231n’s visualize_grid).`,
+      images: [{ src: dataUrl(png), caption: `W1: ${shown} hidden units`, width: grid.width * 2, height: grid.height * 2, cls: 'grid' }],
+    });
+    parts.files.push(['weights.png', png]);
+  }
+}
+
+/** The confusion matrix and counts, and the example images, from the test predictions. */
+async function addPredictions(parts: Parts, p: TestPredictions, classes: string[]): Promise<void> {
+  const C = classes.length;
+  const n = p.labels.length;
+  const counts = Array.from({ length: C }, () => new Array<number>(C).fill(0));
+  for (let i = 0; i < n; i++) counts[p.labels[i]][p.predicted[i]]++;
+  const acc = counts.reduce((s, r, t) => s + r[t], 0) / Math.max(1, n);
+  await addChart(parts, 'confusion', 'Confusion matrix', confusionChart(counts, classes), `Rows: true class; columns: predicted; shade: fraction of the row. Test accuracy ${acc.toFixed(3)} on ${n} records.`, 420);
+  const head = `<tr><th>true ↓ / predicted →</th>${classes.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
+  const body = counts.map((r, t) => `<tr><th>${esc(classes[t])}</th>${r.map((v, q) => `<td class="num${q === t ? ' diag' : ''}">${v}</td>`).join('')}</tr>`).join('');
+  parts.blocks.push({ kind: 'html', title: 'Confusion counts', html: `<table class="trials">${head}${body}</table>` });
+  const { kind, items } = p.examples;
+  if (items.length === 0) return;
+  const shape = p.imageShape;
+  const zoom = zoomOf(shape);
+  const imgs = items.map((e) => toRgba(e.pixels, shape));
+  const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
+  const byClass = kind === 'byPredictedClass';
+  // features.ipynb's grid of mistakes: per class, the first test images wrongly put in it (predicted ← true).
+  const caps = items.map((e) => (byClass ? `${classes[e.predicted]} ← ${classes[e.label]}` : `${classes[e.label]} → ${classes[e.predicted]}`));
+  parts.blocks.push({
+    kind: 'images',
+    title: byClass ? 'Mistakes by predicted class' : 'Misclassified test images',
+    note: byClass ? `For each class, up to 8 test images the model wrongly put in it (predicted ← true), as features.ipynb shows them.` : `The first ${items.length} test records the model gets wrong: true class → predicted class.`,
+    images: pngs.map((png, k) => ({ src: dataUrl(png), caption: caps[k], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'wrong' })),
+  });
+  parts.files.push([byClass ? 'mistakes.png' : 'misclassified.png', await stripPng(imgs, caps, zoom)]);
 }

@@ -16,7 +16,8 @@
  * train.log are append-only logs: a killed run may leave a partial last line, which readers skip
  * and a resume cuts. A resume cuts metrics.jsonl back to last.ckpt's step (it does those steps
  * again, identically) and keeps every line of train.log. Its report (report/run_report.ts) adds
- * report.html and the PNG figures.
+ * report.html, the PNG figures and predictions.json (the test split's labels and predictions
+ * and the example images the report shows, so the report can be rebuilt without the dataset).
  *
  * Sweep folders: <runsDir>/sweep-<name>/ holding
  *   sweep.json      the sweep file and each trial's config and folder
@@ -47,6 +48,8 @@ export const RUN_FILES = {
   distances: 'distances.png',
   /** `train export`: the folder the exported model goes to (EXPORT_FILES inside it). */
   export: 'export',
+  /** What the report draws from the test split (report/test_predictions.ts), so `train report` needs no dataset. */
+  testPredictions: 'predictions.json',
   /** A sweep trial stopped early by the scheduler: its last epoch and the reason (sweep/worker.ts). */
   stopped: 'stopped.json',
 } as const;

@@ -21,6 +21,7 @@ import { Queue, Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { type Config, ConfigError, checkPartial, resolveConfig } from '../config/config.js';
+import { isObj } from '../config/keys.js';
 import type { TrialResult } from '../runs/results.js';
 import type { Summary } from '../runs/summary.js';
 import { sweepDirOf } from '../runs/layout.js';
@@ -106,8 +107,10 @@ const JOB_SCHEMA = z.object({
   sweepDir: z.string().refine((p) => path.isAbsolute(p), 'an absolute path'),
   rel: z.string().regex(/^trials\/trial-[0-9a-f]{12}(-\d+)?$/, 'trials/trial-<12 hex digits>'),
   index: z.number().int().min(1),
-  config: z.record(z.string(), z.unknown()),
-  data: z.record(z.string(), z.unknown()),
+  // Passed on as they are, for checkPartial to judge every own key: z.record would rebuild the
+  // object by assignment, and an own "__proto__" key (JSON.parse makes one) would vanish unchecked.
+  config: z.custom<Record<string, unknown>>(isObj, 'a JSON object of config keys'),
+  data: z.custom<Record<string, unknown>>(isObj, 'a JSON object of config keys'),
   scheduler: z.unknown(),
   rungs: z.string().min(1),
 });

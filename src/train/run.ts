@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import pino from 'pino';
-import { type Config, ConfigError, checkAgainstData, scheduleOf } from '../config/config.js';
+import { type Config, ConfigError, checkAgainstData, checkRunFits, scheduleOf } from '../config/config.js';
 import { initEngine } from '../linalg/engine.js';
 import type { Allocator } from '../linalg/alloc.js';
 import type { Engine } from '../linalg/matmul.js';
@@ -68,7 +68,7 @@ export async function loadRunData(cfg: Config, opts: { shared?: boolean; alloc?:
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
   const pre = { bias: cfg.model === 'softmax', scale: cfg.scale };
   const inputDim = cfg.features === 'none' ? raw.dim : featureDim(raw.imageShape, { hueBins: cfg.hueBins });
-  checkAgainstData(cfg, split.numTrain, { dim: inputDim + (pre.bias ? 1 : 0), classes: raw.classes.length });
+  checkAgainstData(cfg, split.numTrain, { dim: inputDim + (pre.bias ? 1 : 0), classes: raw.classes.length, rows: split.numTrain + split.numVal + split.numTest + split.numDev });
   if (cfg.features === 'none') return { data: prepareData(raw, split, pre, new Rng(cfg.seed), opts), source: raw.source, loadSeconds: (performance.now() - t0) / 1000 };
   const { data, features } = await prepareFeatureData(raw, split, { kind: cfg.features, hueBins: cfg.hueBins }, pre, new Rng(cfg.seed), opts);
   return { data, source: raw.source, loadSeconds: (performance.now() - t0) / 1000, features: { file: features.file, fromCache: features.fromCache } };
@@ -181,6 +181,7 @@ const OPTIM = 'optim.';
 
 /** Train on data already loaded (a single run, or one trial of a sweep) and fill the run folder. */
 export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOnDataOptions): Promise<RunOutcome> {
+  checkRunFits(cfg, runData.data); // a sweep's or queue's trial config is not the one its data was loaded by
   const t0 = opts.t0 ?? performance.now();
   const { data, source, loadSeconds } = runData;
   const { dir, engine } = opts;
