@@ -48,7 +48,7 @@ test('loadModel, predict and predictImages refuse bad options and arguments by n
   assert.equal(lib.predict(m, px, { top: 2 })[0].top.length, 2);
   await assert.rejects(() => lib.predictImages(m, ['a.png'], { top: -1 }), refused(/^predictImages\(\): top = -1 is not allowed/));
   await assert.rejects(() => lib.predictImages(m, ['a.png'], { invert: 'yes' as never }), refused('predictImages(): invert = "yes" is not allowed: expected true or false'));
-  await assert.rejects(() => lib.predictImages(m, ['a.png'], { inverted: true } as never), refused('predictImages(): unknown option "inverted". Known options: top, invert, backend'));
+  await assert.rejects(() => lib.predictImages(m, ['a.png'], { inverted: true } as never), refused('predictImages(): unknown option "inverted". Known options: top, invert, maxPixels, skipUnreadable, backend'));
   await assert.rejects(() => lib.predictImages(m, 'a.png' as never), refused('predictImages(): files must be a list of image file names, not "a.png"'));
 });
 
