@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import type { SweepResults } from '../src/runs/results.js';
 import { runSweep } from '../src/sweep/sweep.js';
 import { QUEUE, checkQueueUrl, queueRunner, redactUrl, sweepStatus } from '../src/sweep/queue.js';
+import { runQueueWorker } from '../src/sweep/queue_worker.js';
 import { E2E_BACKEND } from './helpers.js';
 import { startRedis, type RedisServer, NO_REDIS, NO_OPENSSL } from './queue-redis.js';
 
@@ -246,19 +247,27 @@ test('rediss:// (TLS) with a password: a coordinator and a worker process of the
   }
 });
 
-test('the queue commands refuse bad usage in one line, exit 2', () => {
+test('the queue commands refuse bad usage in one line, exit 2', async () => {
   for (const [args, re] of [
     [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'http://x:1'], /^error: --queue http:\/\/x:1: the scheme is http; give redis:\/\/\[:password@\]host:6379 or rediss:\/\/… for TLS\n$/],
     [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'redis://h:1', '--workers', '2'], /^error: --workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them\n$/],
     [['sweep', 'status', 'configs/sweep-cs231n-softmax.json'], /^error: sweep status needs the sweep file and the queue: train sweep status <file> --queue redis:\/\/host:6379\n$/],
     [['sweep', 'stats', 'f.json', '--queue', 'redis://h:1'], /^error: sweep stats: unknown; use train sweep --config <file>, or train sweep status <file> --queue <redis URL>\n$/],
     [['sweep'], /^error: sweep needs its sweep file: train sweep --config <file>/],
-    [['worker'], /^error: Missing required argument: queue\. Run 'train worker --help' for the options\n$/],
-    [['worker', '--queue', 'redis://:pw-xyz@h:1', '--lock-seconds', '0'], /^error: --lock-seconds 0 is not allowed: expected a number ≥ 1\n$/],
+    [['worker'], /^error: worker needs the queue: --queue redis:\/\/host:6379, --queue-file <file> or TSNN_QUEUE_URL=redis:\/\/…\n$/],
+    [['worker', '--queue', 'redis://h:1', '--queue-file', 'f'], /^error: --queue and --queue-file both give the queue: give one of them\n$/],
+    [['worker', '--queue', 'redis://:pw-xyz@h:1', '--lock-seconds', '0'], /error: --lock-seconds 0 is not allowed: expected a finite number ≥ 1 and ≤ 3600\n$/],
+    // Beyond the bounds (issue 24): a lock of 1e9 s overflowed Node's timers to 1 ms; 100000 threads filled memory.
+    [['worker', '--queue', 'redis://h:1', '--lock-seconds', '1e9'], /^error: --lock-seconds 1e9 is not allowed: expected a finite number ≥ 1 and ≤ 3600\n$/],
+    [['worker', '--queue', 'redis://h:1', '--threads', '100000'], new RegExp(`^error: --threads 100000 is not allowed: expected a whole number ≥ 1 and ≤ ${Math.max(64, os.availableParallelism())}\\n$`)],
+    [['worker', '--queue', 'redis://h:1', '--threads', '0'], /^error: --threads 0 is not allowed: expected a whole number ≥ 1 and ≤ \d+\n$/],
   ] as const) {
-    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, TSNN_QUEUE_URL: '' } });
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
     assert.ok(!r.stderr.includes('pw-xyz'));
   }
+  // The library's runQueueWorker holds the same bounds, before it connects.
+  await assert.rejects(runQueueWorker({ url: 'redis://h:1', lockSeconds: 1e9 }), /worker option lockSeconds = 1000000000 is not allowed: expected a number ≥ 1 and ≤ 3600/);
+  await assert.rejects(runQueueWorker({ url: 'redis://h:1', threads: 1e5 }), /worker option threads = 100000 is not allowed: expected a whole number ≥ 1 and ≤ \d+/);
 });

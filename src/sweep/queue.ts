@@ -18,7 +18,8 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { Queue, Job } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connect, redactUrl, untilFatal, type QueueConnection } from './connection.js';
 import { z } from 'zod';
 import { type Config, ConfigError, checkPartial, resolveConfig } from '../config/config.js';
 import type { TrialResult } from '../runs/results.js';
@@ -34,48 +35,7 @@ export const QUEUE = 'tsnn-trials';
 /** Payload version: a worker refuses any other. */
 const PAYLOAD_V = 1;
 
-/** The URL with its password (and user) replaced by ***: the only form that is printed or written. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    if (u.username && u.username !== 'default') u.username = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '<a URL that does not parse>';
-  }
-}
-
-/** Check a --queue value; a bad one is refused in one line naming what would work. */
-export function checkQueueUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`--queue ${JSON.stringify(redactUrl(url))} is not a URL: give redis://[:password@]host:6379 (rediss:// for TLS)`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new ConfigError(`--queue ${redactUrl(url)}: the scheme is ${u.protocol.replace(/:$/, '')}; give redis://[:password@]host:6379 or rediss://… for TLS`);
-  }
-  return url;
-}
-
-/**
- * A connection for BullMQ (maxRetriesPerRequest null: a command waits out a Redis restart
- * instead of failing). Connection errors are reported through `warn`, without the URL, at most
- * once every 5 s, instead of ioredis' unhandled-error dumps.
- */
-export function connect(url: string, warn: (line: string) => void): Redis {
-  const opts: RedisOptions = { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(100 * n, 1000) };
-  const conn = new Redis(checkQueueUrl(url), opts);
-  let last = 0;
-  conn.on('error', (e: Error) => {
-    if (Date.now() - last < 5000) return;
-    last = Date.now();
-    warn(`redis ${redactUrl(url)}: ${e.message.split(url).join(redactUrl(url))} (retrying)`);
-  });
-  return conn;
-}
+export { checkQueueUrl, connect, redactUrl, QueueConnectionError } from './connection.js';
 
 /** The job of one trial. */
 export interface TrialJob {
@@ -185,7 +145,7 @@ export function queueRunner(url: string, opts: { pollMs?: number; warn?: (line: 
       const queue = new Queue(QUEUE, { connection: conn });
       queue.on('error', () => {}); // the connection's own handler reports it
       try {
-        await follow(ctx, queue, conn, opts.pollMs ?? 250);
+        await untilFatal(conn, follow(ctx, queue, conn, opts.pollMs ?? 250));
       } finally {
         await queue.close().catch(() => {});
         conn.disconnect();
@@ -194,7 +154,7 @@ export function queueRunner(url: string, opts: { pollMs?: number; warn?: (line: 
   };
 }
 
-async function follow(ctx: RunnerContext, queue: Queue, conn: Redis, pollMs: number): Promise<void> {
+async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, pollMs: number): Promise<void> {
   const key = sweepKey(ctx.spec, ctx.sweepDir);
   const rungs = `tsnn:rungs:${key}`;
   const byId = new Map<string, TrialPlan>();
@@ -227,6 +187,7 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: Redis, pollMs: num
   const fields = ['finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'progress'];
   const shownRunning = new Map<string, string>();
   while (byId.size > 0) {
+    if (conn.failure) throw conn.failure;
     const ids = [...byId.keys()];
     let rows: (string | null)[][];
     try {
@@ -291,24 +252,7 @@ export async function sweepStatus(file: string, url: string, flags: Partial<Conf
   queue.on('error', () => {});
   const s: StatusLine = { queued: 0, running: [], finished: 0, stopped: 0, failed: 0, notEnqueued: 0, total: trials.length };
   try {
-    for (const p of plans) {
-      if (p.finished) {
-        if (p.finished.status === 'stopped') s.stopped++;
-        else s.finished++;
-        continue;
-      }
-      const job = await Job.fromId(queue, jobIdOf(key, p.rel));
-      if (!job) s.notEnqueued++;
-      else if (job.finishedOn) {
-        const o = job.returnvalue as TrialOutcome | null;
-        if (job.failedReason || !o || o.status === 'failed') s.failed++;
-        else if (o.status === 'stopped') s.stopped++;
-        else s.finished++;
-      } else if (job.processedOn) {
-        const pr = (job.progress ?? {}) as { host?: string; pid?: number; epoch?: number };
-        s.running.push({ index: p.trial.index, host: pr.host ?? null, pid: pr.pid ?? null, epoch: pr.epoch ?? null });
-      } else s.queued++;
-    }
+    await untilFatal(conn, countJobs(s, plans, queue, key));
   } finally {
     await queue.close().catch(() => {});
     conn.disconnect();
@@ -316,4 +260,26 @@ export async function sweepStatus(file: string, url: string, flags: Partial<Conf
   out(`sweep ${spec.name} on ${redactUrl(url)}: ${s.total} trials: ${s.queued} queued, ${s.running.length} running, ${s.finished} finished, ${s.stopped} stopped, ${s.failed} failed${s.notEnqueued ? `, ${s.notEnqueued} not enqueued (run the coordinator: train sweep --config ${file} --queue …)` : ''}`);
   for (const r of s.running) out(`  trial ${r.index} on ${r.host ?? '?'}${r.pid !== null ? ` (pid ${r.pid})` : ''}${r.epoch !== null ? `, epoch ${r.epoch} done` : ', starting'}`);
   return s;
+}
+
+/** Count the trials of `plans` into `s`: from their folders when finished, else from their jobs. */
+async function countJobs(s: StatusLine, plans: TrialPlan[], queue: Queue, key: string): Promise<void> {
+  for (const p of plans) {
+    if (p.finished) {
+      if (p.finished.status === 'stopped') s.stopped++;
+      else s.finished++;
+      continue;
+    }
+    const job = await Job.fromId(queue, jobIdOf(key, p.rel));
+    if (!job) s.notEnqueued++;
+    else if (job.finishedOn) {
+      const o = job.returnvalue as TrialOutcome | null;
+      if (job.failedReason || !o || o.status === 'failed') s.failed++;
+      else if (o.status === 'stopped') s.stopped++;
+      else s.finished++;
+    } else if (job.processedOn) {
+      const pr = (job.progress ?? {}) as { host?: string; pid?: number; epoch?: number };
+      s.running.push({ index: p.trial.index, host: pr.host ?? null, pid: pr.pid ?? null, epoch: pr.epoch ?? null });
+    } else s.queued++;
+  }
 }

@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Worker as Thread } from 'node:worker_threads';
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
-import type { Config } from '../config/config.js';
+import { type Config, ConfigError } from '../config/config.js';
 import type { BackendChoice } from '../linalg/engine.js';
 import { startWorker } from '../linalg/worker_threads.js';
 import { loadCheckpoint } from '../runs/checkpoint.js';
@@ -48,6 +48,27 @@ export interface WorkerOptions {
   /** The job lock's lifetime; a worker silent for this long is taken for dead. */
   lockSeconds?: number;
   out?: (line: string) => void;
+}
+
+/**
+ * The bounds of a worker's own numbers. A lock longer than an hour leaves a killed worker's trial
+ * waiting that long (and past 2³¹ ms Node's timers overflow to 1 ms, renewing in a busy loop);
+ * more engine threads than 64 (or the host's cores, when more) only oversubscribe the host.
+ */
+export const WORKER_LIMITS = {
+  lockSeconds: { min: 1, max: 3600 },
+  threads: { min: 1, max: Math.max(64, os.availableParallelism()) },
+} as const;
+
+/** Refuse a worker option beyond its bound, naming it (the CLI reads the flags with the same bounds). */
+function checkWorkerOptions(opts: WorkerOptions): void {
+  for (const key of ['lockSeconds', 'threads'] as const) {
+    const v = opts[key];
+    const { min, max } = WORKER_LIMITS[key];
+    if (v !== undefined && !(Number.isFinite(v) && v >= min && v <= max && (key !== 'threads' || Number.isInteger(v)))) {
+      throw new ConfigError(`worker option ${key} = ${v} is not allowed: expected ${key === 'threads' ? 'a whole number' : 'a number'} ≥ ${min} and ≤ ${max}`);
+    }
+  }
 }
 
 /** The keys that decide how the data is prepared: trials that agree on them share one copy. */
@@ -109,7 +130,8 @@ export function hostWorkers(): { count: number; register(): () => void } {
   };
 }
 
-export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Promise<void> }> {
+export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Promise<void>; done: Promise<never> }> {
+  checkWorkerOptions(opts);
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const who = `${os.hostname()}:${process.pid}`;
   const conn = connect(opts.url, out);
@@ -267,13 +289,17 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
   );
   worker.on('error', () => {}); // the connection's handler reports Redis errors, without the password
   out(`${who}: worker on the queue ${QUEUE} at ${redactUrl(opts.url)}, writing under ${runsDir}`);
-  return {
-    async close() {
-      await worker.close(true).catch(() => {});
-      if (tt && !tt.gone) await tt.thread.terminate();
-      conn.disconnect();
-      rungConn.disconnect();
-      unregister();
-    },
+  const close = async () => {
+    await worker.close(true).catch(() => {});
+    if (tt && !tt.gone) await tt.thread.terminate();
+    conn.disconnect();
+    rungConn.disconnect();
+    unregister();
   };
+  // A permanent connection error (connection.ts) ends the worker with its reason.
+  const done = conn.fatal.catch(async (e: unknown) => {
+    await close();
+    throw e;
+  });
+  return { close, done };
 }
