@@ -18,7 +18,7 @@ import { runSweep } from '../src/sweep/sweep.js';
 import { QUEUE, checkQueueUrl, queueRunner, redactUrl, sweepStatus } from '../src/sweep/queue.js';
 import { runQueueWorker } from '../src/sweep/queue_worker.js';
 import { E2E_BACKEND } from './helpers.js';
-import { startRedis, type RedisServer, NO_REDIS, NO_OPENSSL } from './queue-redis.js';
+import { startRedis, freePort, type RedisServer, NO_REDIS, NO_OPENSSL } from './queue-redis.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -206,9 +206,29 @@ test('a Redis URL with a password works, and the password appears in no output, 
         }
       }
     };
+    // The CLI's processes, given the URL by $TSNN_QUEUE_URL (the worker) and by --queue-file (the
+    // coordinator): the password is in neither's command line (ps, /proc/PID/cmdline), nor any output.
+    const urlFile = path.join(dir, 'queue-url');
+    fs.writeFileSync(urlFile, server.url + '\n', { mode: 0o600 });
+    const cliWorker = spawn(process.execPath, [bin, 'worker', '--threads', '1', '--runs-dir', path.join(dir, 'runs')], { env: { ...process.env, TSNN_QUEUE_URL: server.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(cliWorker);
+    let cliLog = '';
+    for (const s of [cliWorker.stdout!, cliWorker.stderr!]) s.on('data', (b: Buffer) => (cliLog += b.toString()));
+    const cliFile = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-secret-cli', grid: { lr: [0.5, 1] } }, 'cli.json');
+    const coord = spawn(process.execPath, [bin, 'sweep', '--config', cliFile, '--queue-file', urlFile], { env: { ...process.env, TSNN_QUEUE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(coord);
+    for (const s of [coord.stdout!, coord.stderr!]) s.on('data', (b: Buffer) => (cliLog += b.toString()));
+    const cmdlines = [cliWorker, coord].map((p) => fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8'));
+    const coordCode = await new Promise<number | null>((resolve) => coord.once('exit', resolve));
+    cliWorker.kill('SIGTERM');
+    await new Promise((resolve) => cliWorker.once('exit', resolve));
+    assert.equal(coordCode, 0, cliLog);
+    assert.match(cliLog, /2 trials ok, 0 failed/);
+    for (const c of cmdlines) assert.ok(!c.includes(pw) && c.includes('train.js'), c);
     walk(path.join(dir, 'runs'));
     for (const f of ['config.json', 'results.json', 'report.html', 'train.log']) assert.ok(seen.includes(f), f);
-    for (const text of [lines.join('\n'), status.join('\n'), w.log()]) {
+    assert.ok(fs.existsSync(path.join(dir, 'runs', 'sweep-q-secret-cli', 'results.json')));
+    for (const text of [lines.join('\n'), status.join('\n'), w.log(), cliLog]) {
       assert.ok(!text.includes(pw), text);
       assert.match(text, /:\*\*\*@127\.0\.0\.1/);
     }
@@ -270,4 +290,55 @@ test('the queue commands refuse bad usage in one line, exit 2', async () => {
   // The library's runQueueWorker holds the same bounds, before it connects.
   await assert.rejects(runQueueWorker({ url: 'redis://h:1', lockSeconds: 1e9 }), /worker option lockSeconds = 1000000000 is not allowed: expected a number ≥ 1 and ≤ 3600/);
   await assert.rejects(runQueueWorker({ url: 'redis://h:1', threads: 1e5 }), /worker option threads = 100000 is not allowed: expected a whole number ≥ 1 and ≤ \d+/);
+});
+
+/** A self-signed certificate for `san` (subjectAltName, e.g. IP:127.0.0.1) in `dir`. */
+function selfSigned(dir: string, name: string, san: string): { cert: string; key: string } {
+  const key = path.join(dir, `${name}-key.pem`);
+  const cert = path.join(dir, `${name}-cert.pem`);
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`, '-addext', `subjectAltName=${san}`], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  return { cert, key };
+}
+
+test('a permanent connection error ends the worker and the coordinator with its reason in one line, exit 2; a refused connection is retried', { skip: NO_OPENSSL, timeout: 300_000 }, async () => {
+  const dir = tmp();
+  const good = selfSigned(dir, 'good', 'IP:127.0.0.1');
+  const other = selfSigned(dir, 'other', 'DNS:other.example');
+  const pw = 'perm-Pw-41';
+  const plain = await startRedis({ password: pw });
+  const tlsGood = await startRedis({ tls: good });
+  const tlsOther = await startRedis({ tls: other });
+  const file = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-perm', grid: { lr: [0.5] } });
+  try {
+    const cases: [string, NodeJS.ProcessEnv, RegExp][] = [
+      [`redis://:wrong@127.0.0.1:${plain.port}`, {}, /the password is wrong \(WRONGPASS/],
+      [`redis://127.0.0.1:${plain.port}`, {}, /Redis asks for a password and the URL gives none \(NOAUTH/],
+      [`redis://127.0.0.1:${tlsGood.port}`, {}, /the port speaks TLS only .*: use rediss:\/\/ instead of redis:\/\//],
+      [`rediss://127.0.0.1:${tlsGood.port}`, {}, /the server's TLS certificate is not trusted \(self-signed certificate\): point Node at the CA that signed it with NODE_EXTRA_CA_CERTS/],
+      [`rediss://127.0.0.1:${tlsOther.port}`, { NODE_EXTRA_CA_CERTS: other.cert }, /the server's TLS certificate is not for this host \(Hostname\/IP does not match/],
+    ];
+    for (const [url, env, why] of cases) {
+      for (const args of [['worker', '--queue', url, '--runs-dir', path.join(dir, 'runs')], ['sweep', '--config', file, '--queue', url]]) {
+        const t0 = Date.now();
+        const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+        const what = `${args[0]} ${redactUrl(url)}: ${r.stderr}`;
+        assert.equal(r.status, 2, what);
+        const errors = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
+        assert.equal(errors.length, 1, what);
+        assert.match(errors[0], new RegExp(`^error: redis ${redactUrl(url).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `), what);
+        assert.match(errors[0], why, what);
+        assert.ok(Date.now() - t0 < 40_000, `${what}: took ${Date.now() - t0} ms`);
+      }
+    }
+    // Nothing listens: refused, which a Redis starting later would end; the worker keeps trying.
+    const closed = await freePort();
+    const w = worker(`redis://127.0.0.1:${closed}`, path.join(dir, 'runs'));
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.equal(w.proc.exitCode, null, w.log());
+    assert.match(w.log(), /ECONNREFUSED.*\(retrying\)/);
+    await w.stop();
+  } finally {
+    await Promise.all([plain.stop(), tlsGood.stop(), tlsOther.stop()]);
+  }
 });
