@@ -8,6 +8,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -212,16 +214,18 @@ test('a Redis URL with a password works, and the password appears in no output, 
     fs.writeFileSync(urlFile, server.url + '\n', { mode: 0o600 });
     const cliWorker = spawn(process.execPath, [bin, 'worker', '--threads', '1', '--runs-dir', path.join(dir, 'runs')], { env: { ...process.env, TSNN_QUEUE_URL: server.url }, stdio: ['ignore', 'pipe', 'pipe'] });
     procs.push(cliWorker);
+    const workerExit = new Promise((resolve) => cliWorker.once('exit', resolve));
     let cliLog = '';
     for (const s of [cliWorker.stdout!, cliWorker.stderr!]) s.on('data', (b: Buffer) => (cliLog += b.toString()));
     const cliFile = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-secret-cli', grid: { lr: [0.5, 1] } }, 'cli.json');
     const coord = spawn(process.execPath, [bin, 'sweep', '--config', cliFile, '--queue-file', urlFile], { env: { ...process.env, TSNN_QUEUE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     procs.push(coord);
     for (const s of [coord.stdout!, coord.stderr!]) s.on('data', (b: Buffer) => (cliLog += b.toString()));
+    const coordExit = new Promise<number | null>((resolve) => coord.once('exit', resolve));
     const cmdlines = [cliWorker, coord].map((p) => fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8'));
-    const coordCode = await new Promise<number | null>((resolve) => coord.once('exit', resolve));
+    const coordCode = await coordExit;
     cliWorker.kill('SIGTERM');
-    await new Promise((resolve) => cliWorker.once('exit', resolve));
+    await workerExit;
     assert.equal(coordCode, 0, cliLog);
     assert.match(cliLog, /2 trials ok, 0 failed/);
     for (const c of cmdlines) assert.ok(!c.includes(pw) && c.includes('train.js'), c);
@@ -340,5 +344,71 @@ test('a permanent connection error ends the worker and the coordinator with its 
     await w.stop();
   } finally {
     await Promise.all([plain.stop(), tlsGood.stop(), tlsOther.stop()]);
+  }
+});
+
+test('a job cannot choose what the worker fetches or reads: its dataDir (a URL, /etc) and verify are not used, and unbounded fields are refused', { skip: NO_REDIS, timeout: 240_000 }, async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const sweepDir = path.join(runs, 'sweep-s');
+  fs.mkdirSync(sweepDir, { recursive: true });
+  // Anything the worker asks of this server is an SSRF.
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(req.url ?? '');
+    res.end('not an archive');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const w = worker(redis.url, runs);
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const q = new Queue(QUEUE, { connection: conn });
+  const evConn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const events = new QueueEvents(QUEUE, { connection: evConn });
+  await events.waitUntilReady();
+  /** Add a job and wait for its end: the return value, or the failure reason. */
+  const run = async (id: string, data: Record<string, unknown>): Promise<{ value: unknown; failed: string | null }> => {
+    const ended = new Promise<{ value: unknown; failed: string | null }>((resolve) => {
+      events.on('completed', ({ jobId, returnvalue }) => jobId === id && resolve({ value: returnvalue, failed: null }));
+      events.on('failed', ({ jobId, failedReason }) => jobId === id && resolve({ value: null, failed: failedReason }));
+    });
+    await q.add('trial', data, { jobId: id, attempts: 1 });
+    return ended;
+  };
+  const job = (over: Record<string, unknown>, rel: string, cfg: Record<string, unknown>) => ({ v: 1, sweep: 's', sweepDir, rel, index: 1, config: { ...BASE, ...cfg }, data: { ...BASE, ...cfg }, scheduler: null, rungs: 'tsnn:rungs:s', ...over });
+  try {
+    // A URL as the data location, with the hash check off: nothing is fetched.
+    const url = `http://127.0.0.1:${port}/cifar-10-binary.tar.gz`;
+    const ssrf = await run('ssrf', job({}, 'trials/trial-00000000000a', { dataset: 'cifar', dataDir: url, verify: false }));
+    assert.deepEqual(requests, [], 'the worker fetched the URL a job gave');
+    assert.ok(!JSON.stringify(ssrf).includes(`127.0.0.1:${port}`), JSON.stringify(ssrf));
+    // A folder of the host as the data location: not read, and not reported on; the worker's own data serves.
+    const etc = await run('etc', job({}, 'trials/trial-00000000000b', { dataDir: '/etc', lr: 0.5 }));
+    assert.equal(etc.failed, null, String(etc.failed));
+    assert.equal((etc.value as { status: string }).status, 'ok', JSON.stringify(etc.value));
+    const written = readJson<{ dataDir: string; runsDir: string }>(path.join(sweepDir, 'trials/trial-00000000000b', 'config.json'));
+    assert.equal(written.dataDir, '', 'the trial records the worker\'s data location');
+    assert.equal(written.runsDir, runs);
+    for (const text of [JSON.stringify(etc), w.log()]) assert.ok(!text.includes('/etc'), text);
+    // Unbounded fields: a 100 KB rungs prefix, a 1 KB one, a 5 MB config value.
+    for (const [id, over, why] of [
+      ['rungs-100k', { rungs: 'x'.repeat(100_000) }, /the payload is \d+ bytes of JSON, more than the 65536/],
+      ['rungs-1k', { rungs: 'x'.repeat(1000) }, /not a sweep trial: rungs: /],
+      ['name-5m', { config: { ...BASE, name: 'n'.repeat(5_000_000) } }, /the payload is \d+ bytes of JSON/],
+    ] as const) {
+      const r = await run(id, job(over, 'trials/trial-00000000000c', {}));
+      assert.match(String(r.failed), /refused/);
+      assert.match(String(r.failed), why);
+    }
+    assert.ok(!fs.existsSync(path.join(sweepDir, 'trials/trial-00000000000c')), 'nothing written for a refused job');
+    assert.equal(w.proc.exitCode, null, 'the worker is still running');
+  } finally {
+    for (const id of ['ssrf', 'etc', 'rungs-100k', 'rungs-1k', 'name-5m']) await (await q.getJob(id))?.remove();
+    await events.close();
+    evConn.disconnect();
+    await q.close();
+    conn.disconnect();
+    await w.stop();
+    server.close();
   }
 });

@@ -324,17 +324,19 @@ export async function main(args: string[]): Promise<void> {
         y
           .options(queueUrlOptions('the Redis of the sweep'))
           .options(optionsOf({ lockSeconds: LOCK_SECONDS, threads: THREADS }))
-          .options(configOption('dataDir', { describe: 'dataset location on this host (overrides the sweep base)', defaultDescription: undefined }))
+          .options(configOption('dataDir', { describe: "dataset location on this host (a job's own is never used)", defaultDescription: 'the data root' }))
+          .options(configOption('verify', { describe: "check a downloaded archive's hash (a job's own setting is never used)" }))
           .options(configOption('runsDir', { describe: 'the runs folder this worker writes into (shared with the coordinator); a job for a sweep folder outside it is refused' }))
           .options(configOption('backend')),
       async (argv) => {
-        const { dataDir, backend, runsDir } = configFlags(argv, ['dataDir', 'backend', 'runsDir']);
+        const { dataDir, backend, runsDir, verify } = configFlags(argv, ['dataDir', 'backend', 'runsDir', 'verify']);
         const threads = flagValue(argv, 'threads', THREADS);
         const w = await runQueueWorker({
           url: requireQueueUrl(argv as Record<string, unknown>, (l) => process.stderr.write(l + '\n'), 'worker'),
           lockSeconds: flagValue(argv, 'lockSeconds', LOCK_SECONDS),
           ...(threads !== undefined ? { threads } : {}),
           ...(dataDir !== undefined ? { dataDir } : {}),
+          ...(verify !== undefined ? { verify } : {}),
           ...(runsDir !== undefined ? { runsDir } : {}),
           ...(backend !== undefined ? { backend } : {}),
         });

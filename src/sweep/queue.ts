@@ -27,7 +27,7 @@ import type { Summary } from '../runs/summary.js';
 import { sweepDirOf } from '../runs/layout.js';
 import type { StoppedInfo } from './protocol.js';
 import { parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
-import { type SweepSpec, type Trial, expandTrials, readSweepFile } from './spec.js';
+import { MAX_TRIALS, type SweepSpec, type Trial, expandTrials, readSweepFile } from './spec.js';
 import { failedResult, okResult, planTrials, scanTrialFolders, stoppedResult, type RunnerContext, type TrialPlan, type TrialRunner } from './sweep.js';
 
 /** The BullMQ queue every sweep's trials go on. */
@@ -60,38 +60,68 @@ export type TrialOutcome =
   | { status: 'stopped'; stopped: StoppedInfo; host: string }
   | { status: 'diverged' | 'failed'; reason: string; host: string };
 
+/** The most a job's payload may hold, as JSON: a trial's config is a few hundred bytes. */
+export const MAX_JOB_BYTES = 64 * 1024;
+
+/**
+ * Keys about the host, not the trial: where the data is, whether it is checked, where runs go. A
+ * worker takes them from its own flags, never from a job, so a writer on the queue cannot make
+ * it fetch from a URL, read a folder, or turn the hash check off. (`verify` stays in the trial's
+ * recorded config, since it is part of a trial's identity, but the data is prepared by the worker's.)
+ */
+export const HOST_KEYS = ['dataDir', 'verify', 'runsDir'] as const;
+
 const JOB_SCHEMA = z.object({
   v: z.literal(PAYLOAD_V),
-  sweep: z.string().regex(/^[A-Za-z0-9._-]+$/),
-  sweepDir: z.string().refine((p) => path.isAbsolute(p), 'an absolute path'),
+  sweep: z.string().max(200).regex(/^[A-Za-z0-9._-]+$/),
+  sweepDir: z.string().max(4096).refine((p) => path.isAbsolute(p), 'an absolute path'),
   rel: z.string().regex(/^trials\/trial-[0-9a-f]{12}(-\d+)?$/, 'trials/trial-<12 hex digits>'),
-  index: z.number().int().min(1),
+  index: z.number().int().min(1).max(MAX_TRIALS),
   config: z.record(z.string(), z.unknown()),
   data: z.record(z.string(), z.unknown()),
   scheduler: z.unknown(),
-  rungs: z.string().min(1),
+  rungs: z.string().max(300),
 });
+
+/** `cfg` without the keys in `keys`. */
+function without(cfg: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(cfg).filter(([k]) => !keys.includes(k)));
+}
 
 /**
  * Check a job's payload as a worker receives it: anything that is not a sweep trial of this
- * version is refused with one line saying what is wrong (the worker fails the job, unretried).
+ * version, or larger than MAX_JOB_BYTES, is refused with one line saying what is wrong (the
+ * worker fails the job, unretried). The host keys (HOST_KEYS) are dropped from the data config
+ * and dataDir and runsDir from the trial's: the worker puts its own in.
  */
 export function parseTrialJob(raw: unknown): TrialJob {
+  const size = JSON.stringify(raw)?.length ?? 0;
+  if (size > MAX_JOB_BYTES) throw new ConfigError(`not a sweep trial: the payload is ${size} bytes of JSON, more than the ${MAX_JOB_BYTES} a trial's job holds`);
   const r = JOB_SCHEMA.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0];
     throw new ConfigError(`not a sweep trial: ${i.path.length ? i.path.join('.') : 'the payload'}: ${i.message}`);
   }
   const j = r.data;
-  const config = resolveConfig(checkPartial(j.config, 'the trial config'), {});
-  const data = resolveConfig(checkPartial(j.data, 'the data config'), {});
+  // The rungs' key follows from the sweep and its folder, as the coordinator made it; the job's own is not used.
+  const rungs = rungsKeyOf(`${j.sweep}.${folderHash(j.sweepDir)}`);
+  const config = resolveConfig(checkPartial(without(j.config, ['dataDir', 'runsDir']), 'the trial config'), {});
+  const data = resolveConfig(checkPartial(without(j.data, HOST_KEYS), 'the data config'), {});
   const scheduler = j.scheduler === null || j.scheduler === undefined ? null : parseScheduler(j.scheduler, 'the job');
-  return { ...j, config, data, scheduler };
+  return { ...j, config, data, scheduler, rungs };
 }
+
+/** A short hash of a sweep folder's absolute path. */
+function folderHash(sweepDir: string): string {
+  return createHash('sha256').update(path.resolve(sweepDir)).digest('hex').slice(0, 8);
+}
+
+/** The Redis key prefix of a sweep's scheduler rungs. */
+const rungsKeyOf = (key: string): string => `tsnn:rungs:${key}`;
 
 /** Where a sweep's jobs and rungs are named: the sweep's name and a hash of its folder, so two runs folders never share them. */
 function sweepKey(spec: SweepSpec, sweepDir: string): string {
-  return `${spec.name}.${createHash('sha256').update(path.resolve(sweepDir)).digest('hex').slice(0, 8)}`;
+  return `${spec.name}.${folderHash(sweepDir)}`;
 }
 
 export function jobIdOf(key: string, rel: string): string {
@@ -156,7 +186,7 @@ export function queueRunner(url: string, opts: { pollMs?: number; warn?: (line: 
 
 async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, pollMs: number): Promise<void> {
   const key = sweepKey(ctx.spec, ctx.sweepDir);
-  const rungs = `tsnn:rungs:${key}`;
+  const rungs = rungsKeyOf(key);
   const byId = new Map<string, TrialPlan>();
   for (const p of ctx.pending) byId.set(jobIdOf(key, p.rel), p);
   // A trial found finished in its folder may still have its job (a coordinator killed before it removed it): removed now.

@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Worker as Thread } from 'node:worker_threads';
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
-import { type Config, ConfigError } from '../config/config.js';
+import { type Config, ConfigError, DEFAULTS } from '../config/config.js';
 import type { BackendChoice } from '../linalg/engine.js';
 import { startWorker } from '../linalg/worker_threads.js';
 import { loadCheckpoint } from '../runs/checkpoint.js';
@@ -29,8 +29,13 @@ import { answerEpoch, epochsOf, prepareFolder, resultKey, writeStopped } from '.
 
 export interface WorkerOptions {
   url: string;
-  /** Where this host finds the datasets, when not where the sweep's base config says. */
+  /**
+   * Where this host finds the datasets (a folder, an archive or its URL), default its data root.
+   * Only the worker's own: a job's dataDir and verify are never used (queue.ts HOST_KEYS).
+   */
   dataDir?: string;
+  /** Check a downloaded archive's hash (default true), as `train --verify`. */
+  verify?: boolean;
   /** The engine, when not the sweep's. */
   backend?: BackendChoice;
   /**
@@ -143,7 +148,7 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
 
   /** The training thread for `data`: the one running, or a new one that prepares this data. */
   const threadFor = (data: Config, backend: BackendChoice): TrainingThread => {
-    const dataCfg: Config = { ...data, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) };
+    const dataCfg: Config = { ...data, ...ownHostKeys };
     const key = JSON.stringify([backend, ...DATA_KEYS.map((k) => dataCfg[k])]);
     if (tt && tt.key === key && !tt.gone) return tt;
     if (tt && !tt.gone) void tt.thread.terminate();
@@ -176,6 +181,8 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
   };
 
   const runsDir = path.resolve(opts.runsDir ?? 'runs');
+  /** This worker's own data location, hash check and runs folder: put into every trial it takes. */
+  const ownHostKeys = { dataDir: opts.dataDir ?? DEFAULTS.dataDir, verify: opts.verify ?? DEFAULTS.verify, runsDir };
   /** Why this worker refuses to write into `sweepDir`, or null: it must lie inside the runs folder, symbolic links resolved. */
   const outsideRuns = (sweepDir: string): string | null => {
     const real = (p: string): string => {
@@ -239,7 +246,7 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     await t.ready;
     const rungs = new RedisRungStore(rungConn, j.rungs);
     const epochs = epochsOf(j.config, t.numTrain);
-    const cfg: Config = { ...j.config, backend, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) };
+    const cfg: Config = { ...j.config, backend, dataDir: ownHostKeys.dataDir, runsDir };
     return new Promise<TrialOutcome>((resolve) => {
       let stopReason: string | null = null;
       t.onGone = (why) => resolve({ status: 'failed', reason: `worker crashed: ${why}`, host });
