@@ -16,6 +16,7 @@
  * stored only as redactUrl gives it.
  */
 import { createHash } from 'node:crypto';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Queue, Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -24,6 +25,8 @@ import { z } from 'zod';
 import { type Config, ConfigError, checkPartial, resolveConfig } from '../config/config.js';
 import type { TrialResult } from '../runs/results.js';
 import type { Summary } from '../runs/summary.js';
+import type { LockInfo } from '../runs/lock.js';
+import { RunIoError } from '../runs/atomic.js';
 import { sweepDirOf } from '../runs/layout.js';
 import type { StoppedInfo } from './protocol.js';
 import { parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
@@ -163,6 +166,34 @@ function parseJson(s: string | null): unknown {
   }
 }
 
+/**
+ * The coordinator's heartbeat: tsnn:coordinator:<sweep key> names it ({pid, host}), refreshed
+ * every HEARTBEAT_MS and expiring HEARTBEAT_TTL_MS after the last refresh. A coordinator on
+ * another host whose sweep.lock stands is taken for gone once its heartbeat has been absent for
+ * longer than a refresh (asked twice, HEARTBEAT_MS apart), so a new one takes the sweep over; a
+ * coordinator that finds another's heartbeat in its key has been taken over, and stops.
+ */
+export const HEARTBEAT_MS = 5000;
+const HEARTBEAT_TTL_MS = 15_000;
+const heartbeatKeyOf = (key: string): string => `tsnn:coordinator:${key}`;
+
+/** Keep this coordinator's heartbeat; `lost` rejects when another coordinator holds the key. */
+function heartbeat(conn: Redis, key: string): { lost: Promise<never>; stop(): void } {
+  const me = JSON.stringify({ pid: process.pid, host: os.hostname() });
+  const k = heartbeatKeyOf(key);
+  let fail!: (e: Error) => void;
+  const lost = new Promise<never>((_, reject) => (fail = reject));
+  lost.catch(() => {});
+  const beat = async () => {
+    const cur = await conn.get(k);
+    if (cur !== null && cur !== me) return fail(new RunIoError(`another coordinator (${cur}) has taken this sweep over (this one's heartbeat in Redis had expired): this one stops; the other records the trials`));
+    await conn.set(k, me, 'PX', HEARTBEAT_TTL_MS);
+  };
+  const timer = setInterval(() => void beat().catch(() => {}), HEARTBEAT_MS);
+  void beat().catch(() => {});
+  return { lost, stop: () => clearInterval(timer) };
+}
+
 /** The coordinator's side: enqueue the pending trials, follow them to the end, record each once. */
 export function queueRunner(url: string, opts: { pollMs?: number; warn?: (line: string) => void } = {}): TrialRunner {
   const shown = redactUrl(url);
@@ -174,50 +205,94 @@ export function queueRunner(url: string, opts: { pollMs?: number; warn?: (line: 
       const conn = connect(url, warn);
       const queue = new Queue(QUEUE, { connection: conn });
       queue.on('error', () => {}); // the connection's own handler reports it
+      const key = sweepKey(ctx.spec, ctx.sweepDir);
+      const beat = heartbeat(conn, key);
       try {
-        await untilFatal(conn, follow(ctx, queue, conn, opts.pollMs ?? 250));
+        await untilFatal(conn, Promise.race([follow(ctx, queue, conn, opts.pollMs ?? 250, warn), beat.lost]));
+        await conn.del(heartbeatKeyOf(key)).catch(() => 0);
       } finally {
+        beat.stop();
         await queue.close().catch(() => {});
+        conn.disconnect();
+      }
+    },
+    async holderGone(spec: SweepSpec, sweepDir: string, held: LockInfo): Promise<boolean> {
+      const conn = connect(url, warn);
+      try {
+        const k = heartbeatKeyOf(sweepKey(spec, sweepDir));
+        const absent = async () => (await untilFatal(conn, conn.exists(k))) === 0;
+        if (!(await absent())) return false;
+        await sleep(HEARTBEAT_MS + 1000);
+        if (!(await absent())) return false;
+        warn(`note: the coordinator holding this sweep (process ${held.pid} on host ${held.host}) has no heartbeat in Redis for over ${HEARTBEAT_MS / 1000} s: it is gone, and this one takes the sweep over`);
+        return true;
+      } finally {
         conn.disconnect();
       }
     },
   };
 }
 
-async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, pollMs: number): Promise<void> {
+/** The job of trial plan `p`, as the coordinator enqueues it. */
+function payloadOf(ctx: RunnerContext, p: TrialPlan, rungs: string): TrialJob {
+  return { v: PAYLOAD_V, sweep: ctx.spec.name, sweepDir: path.resolve(ctx.sweepDir), rel: p.rel, index: p.trial.index, config: p.trial.config, data: ctx.base, scheduler: ctx.spec.scheduler ?? null, rungs };
+}
+
+/** A job's lock time as its worker reports it in the job's progress; 30 s (the default) when unknown. */
+const DEFAULT_LOCK_MS = 30_000;
+
+async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, pollMs: number, warn: (line: string) => void): Promise<void> {
   const key = sweepKey(ctx.spec, ctx.sweepDir);
   const rungs = rungsKeyOf(key);
   const byId = new Map<string, TrialPlan>();
   for (const p of ctx.pending) byId.set(jobIdOf(key, p.rel), p);
+  const enqueue = (id: string, delay = 0) => queue.add('trial', payloadOf(ctx, byId.get(id)!, rungs), { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false, ...(delay > 0 ? { delay } : {}) });
   // A trial found finished in its folder may still have its job (a coordinator killed before it removed it): removed now.
   for (const p of ctx.plans) if (p.finished) await queue.remove(jobIdOf(key, p.rel)).catch(() => 0);
   // Jobs left by an earlier coordinator: waiting or running ones are reattached; a failed one
   // (refused, or stalled too often) or one whose trial failed is enqueued afresh, as a local
   // sweep tries its failed trials again; a finished one is recorded below as it stands.
-  for (const [id, p] of byId) {
+  for (const id of byId.keys()) {
     const job = await Job.fromId(queue, id);
     const out = job?.returnvalue as TrialOutcome | undefined;
     if (job && job.finishedOn && (job.failedReason || !out || out.status === 'failed')) await job.remove();
     else if (job) continue;
-    const payload: TrialJob = {
-      v: PAYLOAD_V,
-      sweep: ctx.spec.name,
-      sweepDir: path.resolve(ctx.sweepDir),
-      rel: p.rel,
-      index: p.trial.index,
-      config: p.trial.config,
-      data: ctx.base,
-      scheduler: ctx.spec.scheduler ?? null,
-      rungs,
-    };
-    await queue.add('trial', payload, { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false });
+    await enqueue(id);
   }
-  // Follow every job by its hash (one pipelined round trip a poll): progress while it runs, the
-  // return value (or the failure) once it ends; a recorded job is removed from the queue.
-  const fields = ['finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'progress'];
-  const shownRunning = new Map<string, string>();
+  const poll = poller(ctx, queue, conn, byId);
   while (byId.size > 0) {
     if (conn.failure) throw conn.failure;
+    const gone = await poll();
+    if (gone.length > 0) await enqueueGone(gone, enqueue, ctx.spec.name, warn);
+    if (byId.size > 0) await sleep(pollMs);
+  }
+  // Every trial is recorded: the rungs are no longer needed.
+  const rungKeys = await conn.keys(`${rungs}:*`).catch(() => [] as string[]);
+  if (rungKeys.length) await conn.del(...rungKeys).catch(() => 0);
+}
+
+/**
+ * Jobs that vanished from Redis (restarted without its data, or flushed) are enqueued again. One
+ * that was running comes back only after its worker's lock time: by then that worker has failed
+ * to renew its lock and stopped the trial (queue_worker.ts), so two never train it at once.
+ */
+async function enqueueGone(gone: { id: string; lockMs: number | null }[], enqueue: (id: string, delay?: number) => Promise<unknown>, sweep: string, warn: (line: string) => void): Promise<void> {
+  const running = gone.filter((g) => g.lockMs !== null);
+  for (const g of gone) await enqueue(g.id, g.lockMs ?? 0);
+  const later = running.length ? `; the ${running.length} that were running after their workers' lock time (${Math.max(...running.map((g) => g.lockMs!)) / 1000} s)` : '';
+  warn(`sweep ${sweep}: ${gone.length} job${gone.length > 1 ? 's are' : ' is'} gone from Redis (restarted without its data?): enqueued again${later}`);
+}
+
+/**
+ * One poll of every job by its hash (one pipelined round trip): progress while it runs, the
+ * return value (or the failure) once it ends, recorded and removed from the queue. Returns the
+ * jobs whose hash is gone, with the lock time of those that were seen running.
+ */
+function poller(ctx: RunnerContext, queue: Queue, conn: QueueConnection, byId: Map<string, TrialPlan>): () => Promise<{ id: string; lockMs: number | null }[]> {
+  const fields = ['timestamp', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'progress'];
+  const shownRunning = new Map<string, string>();
+  const lockOf = new Map<string, number>();
+  return async () => {
     const ids = [...byId.keys()];
     let rows: (string | null)[][];
     try {
@@ -225,18 +300,24 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
       for (const id of ids) pipe.hmget(queue.toKey(id), ...fields);
       rows = ((await pipe.exec()) ?? []).map(([err, v]) => (err ? [] : (v as (string | null)[])));
     } catch {
-      await sleep(pollMs);
-      continue;
+      return []; // Redis away: asked again at the next poll
     }
+    const gone: { id: string; lockMs: number | null }[] = [];
     for (let i = 0; i < ids.length; i++) {
-      const [finishedOn, returnvalue, failedReason, processedOn, progress] = rows[i] ?? [];
+      const row = rows[i] ?? [];
+      const [timestamp, finishedOn, returnvalue, failedReason, processedOn, progress] = row;
       const p = byId.get(ids[i])!;
-      if (finishedOn) {
+      if (row.length === fields.length && timestamp === null) {
+        const wasRunning = shownRunning.delete(ids[i]);
+        gone.push({ id: ids[i], lockMs: wasRunning ? (lockOf.get(ids[i]) ?? DEFAULT_LOCK_MS) : null });
+        if (wasRunning) ctx.running(p.trial.index, null);
+      } else if (finishedOn) {
         ctx.done(resultOf(p, parseJson(returnvalue ?? null) as TrialOutcome | null, failedReason ?? null));
         byId.delete(ids[i]);
         await queue.remove(ids[i]).catch(() => 0);
       } else if (processedOn) {
-        const pr = parseJson(progress ?? null) as { host?: unknown; epoch?: unknown } | null;
+        const pr = parseJson(progress ?? null) as { host?: unknown; epoch?: unknown; lockMs?: unknown } | null;
+        if (typeof pr?.lockMs === 'number' && pr.lockMs > 0) lockOf.set(ids[i], pr.lockMs);
         const info = { host: typeof pr?.host === 'string' ? pr.host : null, epoch: typeof pr?.epoch === 'number' ? pr.epoch : null };
         const sig = JSON.stringify(info);
         if (shownRunning.get(ids[i]) !== sig) {
@@ -245,11 +326,8 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
         }
       }
     }
-    if (byId.size > 0) await sleep(pollMs);
-  }
-  // Every trial is recorded: the rungs are no longer needed.
-  const rungKeys = await conn.keys(`${rungs}:*`).catch(() => [] as string[]);
-  if (rungKeys.length) await conn.del(...rungKeys).catch(() => 0);
+    return gone;
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -135,6 +135,9 @@ export function hostWorkers(): { count: number; register(): () => void } {
   };
 }
 
+/** Why a worker stopped a trial whose job it no longer holds. */
+const LOCK_LOST = "its job's lock could not be renewed (Redis lost the job, or this worker stalled past --lock-seconds), so the job is no longer this worker's";
+
 export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Promise<void>; done: Promise<never> }> {
   checkWorkerOptions(opts);
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
@@ -206,6 +209,22 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     return `its sweep folder ${sweepDir} is not inside this worker's runs folder ${runsDir} (a worker writes only there; start it with --runs-dir <the coordinator's runs folder>)`;
   };
 
+  const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
+  /**
+   * The trial in flight. When its job's lock cannot be renewed (Redis lost the job, or this
+   * worker stalled past its lock), the job is no longer this worker's: the training thread is
+   * stopped at once, and the trial carries on from its last checkpoint wherever the job runs next.
+   */
+  let inFlight: { id: string; tag: string; thread: Thread } | null = null;
+  const lockLost = new Set<string>();
+  const stopLostTrial = (ids: string[]) => {
+    const f = inFlight;
+    if (!f || !ids.includes(f.id)) return;
+    lockLost.add(f.id);
+    out(`${who}: ${f.tag}: ${LOCK_LOST}; stopped training it at once`);
+    void f.thread.terminate();
+  };
+
   const train = async (job: Job, j: TrialJob): Promise<TrialOutcome> => {
     const dir = path.join(j.sweepDir, j.rel);
     const host = os.hostname();
@@ -239,7 +258,7 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
       }
       out(`${who}: ${tag}: resuming from its last checkpoint${at}`);
     } else out(`${who}: ${tag}: starting`);
-    await job.updateProgress({ host, pid: process.pid, epoch: null });
+    await job.updateProgress({ host, pid: process.pid, epoch: null, lockMs });
 
     const backend = opts.backend ?? j.config.backend;
     const t = threadFor(j.data, backend);
@@ -249,10 +268,11 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     const cfg: Config = { ...j.config, backend, dataDir: ownHostKeys.dataDir, runsDir };
     return new Promise<TrialOutcome>((resolve) => {
       let stopReason: string | null = null;
-      t.onGone = (why) => resolve({ status: 'failed', reason: `worker crashed: ${why}`, host });
+      t.onGone = (why) => resolve({ status: 'failed', reason: lockLost.has(String(job.id)) ? `${LOCK_LOST}` : `worker crashed: ${why}`, host });
+      inFlight = { id: String(job.id), tag, thread: t.thread };
       t.onMessage = (m) => {
         if (m.type === 'epoch') {
-          void job.updateProgress({ host, pid: process.pid, epoch: m.epoch, valAcc: m.valAcc }).catch(() => {});
+          void job.updateProgress({ host, pid: process.pid, epoch: m.epoch, valAcc: m.valAcc, lockMs }).catch(() => {});
           void answerEpoch({ scheduler: j.scheduler ?? undefined, store: rungs }, t.cell, j.rel, epochs, m).then(
             (r) => (stopReason = r),
             () => {},
@@ -261,6 +281,7 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
         }
         t.onMessage = null;
         t.onGone = null;
+        inFlight = null;
         if (m.type === 'done') resolve({ status: 'ok', summary: m.summary, host });
         else if (m.type === 'stopped') {
           const info = { ...m.stopped, reason: stopReason ?? 'stopped by the scheduler' };
@@ -273,7 +294,6 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     });
   };
 
-  const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
   const worker = new Worker(
     QUEUE,
     async (job: Job) => {
@@ -295,6 +315,7 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     { connection: conn, concurrency: 1, lockDuration: lockMs, stalledInterval: Math.max(500, Math.round(lockMs / 2)), maxStalledCount: 5 },
   );
   worker.on('error', () => {}); // the connection's handler reports Redis errors, without the password
+  worker.on('lockRenewalFailed', (ids: string[]) => stopLostTrial(ids));
   out(`${who}: worker on the queue ${QUEUE} at ${redactUrl(opts.url)}, writing under ${runsDir}`);
   const close = async () => {
     await worker.close(true).catch(() => {});

@@ -34,7 +34,7 @@ import { loadRunData, peakRssMB, type RunData } from '../train/run.js';
 import { DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 import { decide, describeScheduler, MemoryRungStore, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { buildSweepReport } from '../report/sweep_report.js';
-import { acquireSweepLock } from '../runs/lock.js';
+import { acquireSweepLock, readSweepLock, type LockInfo } from '../runs/lock.js';
 import { runFile, SWEEP_FILES, sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
 import { isObj } from '../config/keys.js';
 import { readJsonOrNull } from '../runs/read.js';
@@ -76,6 +76,11 @@ export interface TrialRunner {
   /** For the data line: "shared by 2 workers". */
   describe(workers: number): string;
   run(ctx: RunnerContext): Promise<void>;
+  /**
+   * Whether the sweep's lock holder `held`, on another host, is gone: a queue coordinator's
+   * heartbeat in Redis has expired. Without it, only a holder on this host can be found gone.
+   */
+  holderGone?(spec: SweepSpec, sweepDir: string, held: LockInfo): Promise<boolean>;
 }
 
 /** Keys that do not change a trial's numbers, ignored when deciding whether a trial is finished. */
@@ -297,7 +302,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
     throw new RunIoError(ioErrorMessage('create the sweep folder', sweepDir, e));
   }
   // Before anything in the folder is read or written: a second copy of the sweep stops here.
-  const lock = acquireSweepLock(sweepDir, spec.name, out);
+  const held = readSweepLock(sweepDir);
+  const gone = held && held.host !== os.hostname() && opts.runner?.holderGone && (await opts.runner.holderGone(spec, sweepDir, held)) ? held : undefined;
+  const lock = acquireSweepLock(sweepDir, spec.name, out, gone);
   try {
     return await sweepLocked(spec, trials, sweepDir, opts, out, t0);
   } finally {
