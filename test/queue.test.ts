@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -410,5 +411,35 @@ test('a job cannot choose what the worker fetches or reads: its dataDir (a URL, 
     conn.disconnect();
     await w.stop();
     server.close();
+  }
+});
+
+test('a coordinator lost with its host: its sweep.lock is taken over once its heartbeat in Redis has expired, and not while it beats', { skip: NO_REDIS, timeout: 180_000 }, async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const file = writeSweep(dir, runs, { name: 'q-takeover', grid: { lr: [0.5] } });
+  const sweepDir = path.join(runs, 'sweep-q-takeover');
+  fs.mkdirSync(sweepDir, { recursive: true });
+  const lost = { pid: 4242, host: 'lost-host.example', started: '2026-01-01T00:00:00.000Z' };
+  fs.writeFileSync(path.join(sweepDir, 'sweep.lock'), JSON.stringify(lost) + '\n');
+  const beatKey = `tsnn:coordinator:q-takeover.${createHash('sha256').update(sweepDir).digest('hex').slice(0, 8)}`;
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const w = worker(redis.url, runs);
+  try {
+    // Its heartbeat is there: the coordinator on the other host is alive, and the lock stands.
+    await conn.set(beatKey, JSON.stringify({ pid: lost.pid, host: lost.host }), 'PX', 60_000);
+    await assert.rejects(runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: () => {} }), /sweep q-takeover is already running .*process 4242 on host lost-host\.example/);
+    // The heartbeat expired: taken over, with a note, and the sweep runs.
+    await conn.del(beatKey);
+    const lines: string[] = [];
+    const r = await runSweep({ file, flags: {}, runner: queueRunner(redis.url, { warn: (l) => lines.push(l) }), out: (l) => lines.push(l) });
+    assert.equal(r.trials[0].status, 'ok', r.trials[0].reason ?? '');
+    assert.ok(lines.some((l) => /the coordinator holding this sweep \(process 4242 on host lost-host\.example\) has no heartbeat in Redis/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /took over .*sweep\.lock, left by process 4242 on host lost-host\.example/.test(l)), lines.join('\n'));
+    assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'released at the end');
+    assert.equal(await conn.exists(beatKey), 0, 'the heartbeat is removed when the sweep ends');
+  } finally {
+    conn.disconnect();
+    await w.stop();
   }
 });
