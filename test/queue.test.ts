@@ -277,7 +277,7 @@ test('the queue commands refuse bad usage in one line, exit 2', async () => {
     [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'http://x:1'], /^error: --queue http:\/\/x:1: the scheme is http; give redis:\/\/\[:password@\]host:6379 or rediss:\/\/… for TLS\n$/],
     [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'redis://h:1', '--workers', '2'], /^error: --workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them\n$/],
     [['sweep', 'status', 'configs/sweep-cs231n-softmax.json'], /^error: sweep status needs the sweep file and the queue: train sweep status <file> --queue redis:\/\/host:6379\n$/],
-    [['sweep', 'stats', 'f.json', '--queue', 'redis://h:1'], /^error: sweep stats: unknown; use train sweep --config <file>, or train sweep status <file> --queue <redis URL>\n$/],
+    [['sweep', 'stats', 'f.json', '--queue', 'redis://h:1'], /^error: sweep stats: unknown; use train sweep --config <file>, train sweep status <file> --queue <redis URL>, or train sweep cancel <file>\n$/],
     [['sweep'], /^error: sweep needs its sweep file: train sweep --config <file>/],
     [['worker'], /^error: worker needs the queue: --queue redis:\/\/host:6379, --queue-file <file> or TSNN_QUEUE_URL=redis:\/\/…\n$/],
     [['worker', '--queue', 'redis://h:1', '--queue-file', 'f'], /^error: --queue and --queue-file both give the queue: give one of them\n$/],

@@ -36,8 +36,8 @@ import { dataCommand, downloadProgressPrinter } from './data.js';
 import { setDownloadProgress } from '../data/fetch.js';
 import { GRADCHECK_OPTIONS, gradcheckCommand } from './gradcheck.js';
 import { configFlags, configOption, configOptions, flagValue, flagValues, once, optionsOf, scriptingOptions } from './options.js';
-import { runSweep } from '../sweep/sweep.js';
-import { queueRunner, sweepStatus } from '../sweep/queue.js';
+import { queueRunner } from '../sweep/queue.js';
+import { queueFlagsText, runSweepStoppable, sweepSubcommand } from './sweep_cmd.js';
 import { runQueueWorker, WORKER_LIMITS } from '../sweep/queue_worker.js';
 import { queueUrlOf, queueUrlOptions, requireQueueUrl } from './queue_url.js';
 import { reportCommand } from './report.js';
@@ -279,11 +279,11 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'sweep [status] [file]',
-      'hyperparameter sweep (grid or random search) on worker threads, one per core, or on a Redis queue (--queue); `sweep status <file> --queue URL` shows a queued sweep',
+      'hyperparameter sweep (grid or random search) on worker threads, one per core, or on a Redis queue (--queue); `sweep status <file> --queue URL` shows a queued sweep; `sweep cancel <file> [--queue URL]` withdraws its trials',
       (y) =>
         y
-          .positional('status', { type: 'string', describe: '"status": print the queued, running, finished and stopped counts of a sweep on --queue' })
-          .positional('file', { type: 'string', describe: 'the sweep file (for status)' })
+          .positional('status', { type: 'string', describe: '"status": print the queued, running, finished and stopped counts of a sweep on --queue; "cancel": withdraw its queued trials and stop its running ones (each keeps its checkpoint)' })
+          .positional('file', { type: 'string', describe: 'the sweep file (for status and cancel)' })
           .option('config', { type: 'string', describe: 'sweep file (see configs/sweep-*.json)', requiresArg: true })
           .options(queueUrlOptions('put the trials on the BullMQ queue in this Redis, for `train worker` processes on any host'))
           .options(optionsOf({ workers: { ...WORKERS, defaultText: `one per core (${os.availableParallelism()})` } }))
@@ -295,12 +295,10 @@ export async function main(args: string[]): Promise<void> {
         const flags = configFlags(argv, ['dataDir', 'backend', 'runsDir']);
         const warn = (l: string) => process.stderr.write(l + '\n');
         const queue = queueUrlOf(argv as Record<string, unknown>, warn);
+        const queueText = queueFlagsText(argv as Record<string, unknown>);
         if (argv.status !== undefined) {
-          if (argv.status !== 'status') throw new ConfigError(`sweep ${argv.status}: unknown; use train sweep --config <file>, or train sweep status <file> --queue <redis URL>`);
           const file = (argv.file as string | undefined) ?? (once('config', argv.config) as string | undefined);
-          if (file === undefined || queue === undefined) throw new ConfigError('sweep status needs the sweep file and the queue: train sweep status <file> --queue redis://host:6379');
-          await sweepStatus(file, queue, flags, (l) => process.stdout.write(l + '\n'), warn);
-          return;
+          return sweepSubcommand(String(argv.status), file, queue, flags, warn);
         }
         const file = once('config', argv.config) as string | undefined;
         if (file === undefined) throw new ConfigError('sweep needs its sweep file: train sweep --config <file> (see configs/sweep-*.json)');
@@ -310,7 +308,7 @@ export async function main(args: string[]): Promise<void> {
         const bar = createSweepUi({ tty: Boolean(process.stdout.isTTY) });
         let results;
         try {
-          results = await runSweep({ file, flags, workers, ...(runner ? { runner } : {}), out: bar.line, onProgress: (p) => bar.progress(p) });
+          results = await runSweepStoppable({ file, flags, workers, ...(runner ? { runner } : {}), out: bar.line, onProgress: (p) => bar.progress(p) }, bar.line, runner ? queueText : null);
         } finally {
           bar.stop();
         }

@@ -114,6 +114,9 @@ export function parseTrialJob(raw: unknown): TrialJob {
   return { ...j, config, data, scheduler, rungs };
 }
 
+/** The key a checked job's sweep is named by in Redis (its jobs, rungs, heartbeat, cancel). */
+export const sweepKeyOfJob = (j: TrialJob): string => `${j.sweep}.${folderHash(j.sweepDir)}`;
+
 /** A short hash of a sweep folder's absolute path. */
 function folderHash(sweepDir: string): string {
   return createHash('sha256').update(path.resolve(sweepDir)).digest('hex').slice(0, 8);
@@ -177,6 +180,10 @@ export const HEARTBEAT_MS = 5000;
 const HEARTBEAT_TTL_MS = 15_000;
 const heartbeatKeyOf = (key: string): string => `tsnn:coordinator:${key}`;
 
+/** Set by `sweep cancel` (for a day): workers stop the sweep's trials, a coordinator stops following; a new coordinator clears it. */
+export const cancelKeyOf = (key: string): string => `tsnn:cancel:${key}`;
+const CANCEL_TTL_MS = 24 * 3600 * 1000;
+
 /** Keep this coordinator's heartbeat; `lost` rejects when another coordinator holds the key. */
 function heartbeat(conn: Redis, key: string): { lost: Promise<never>; stop(): void } {
   const me = JSON.stringify({ pid: process.pid, host: os.hostname() });
@@ -206,11 +213,12 @@ export function queueRunner(url: string, opts: { pollMs?: number; warn?: (line: 
       const queue = new Queue(QUEUE, { connection: conn });
       queue.on('error', () => {}); // the connection's own handler reports it
       const key = sweepKey(ctx.spec, ctx.sweepDir);
+      await untilFatal(conn, conn.del(cancelKeyOf(key))); // running the sweep again resumes what a cancel stopped
       const beat = heartbeat(conn, key);
       try {
         await untilFatal(conn, Promise.race([follow(ctx, queue, conn, opts.pollMs ?? 250, warn), beat.lost]));
-        await conn.del(heartbeatKeyOf(key)).catch(() => 0);
       } finally {
+        await conn.del(heartbeatKeyOf(key)).catch(() => 0);
         beat.stop();
         await queue.close().catch(() => {});
         conn.disconnect();
@@ -262,6 +270,8 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
   const poll = poller(ctx, queue, conn, byId);
   while (byId.size > 0) {
     if (conn.failure) throw conn.failure;
+    if (ctx.signal?.aborted) return; // Ctrl-C: the jobs stay queued for the next coordinator (or `sweep cancel`)
+    if ((await conn.exists(cancelKeyOf(key)).catch(() => 0)) === 1) throw new RunIoError(`sweep ${ctx.spec.name} was cancelled (train sweep cancel): its queued trials are withdrawn and its running ones stopped, each with its last checkpoint; run the sweep again to resume it`);
     const gone = await poll();
     if (gone.length > 0) await enqueueGone(gone, enqueue, ctx.spec.name, warn);
     if (byId.size > 0) await sleep(pollMs);
@@ -390,4 +400,71 @@ async function countJobs(s: StatusLine, plans: TrialPlan[], queue: Queue, key: s
       s.running.push({ index: p.trial.index, host: pr.host ?? null, pid: pr.pid ?? null, epoch: pr.epoch ?? null });
     } else s.queued++;
   }
+}
+
+/** What `sweep cancel --queue` did. */
+export interface CancelLine {
+  withdrawn: number;
+  stopped: number;
+}
+
+/**
+ * `sweep cancel F --queue URL`: withdraw the sweep's queued trials and stop its running ones.
+ * The cancel key tells workers to stop the trials they run after the current step (each keeps
+ * its last checkpoint, as after SIGTERM) and a coordinator to stop following; the queued jobs
+ * are removed at once, the running ones once their workers have stopped them.
+ */
+export async function sweepCancel(file: string, url: string, flags: Partial<Config>, out: (line: string) => void, warn: (l: string) => void, waitMs = 300_000): Promise<CancelLine> {
+  const spec = readSweepFile(file);
+  const trials: Trial[] = expandTrials(spec, flags);
+  const sweepDir = sweepDirOf(trials[0].config.runsDir, spec.name);
+  let folders;
+  try {
+    folders = scanTrialFolders(sweepDir);
+  } catch {
+    folders = new Map(); // no folder yet: nothing finished
+  }
+  const key = sweepKey(spec, sweepDir);
+  const ids = planTrials(trials, folders).plans.filter((p) => !p.finished).map((p) => jobIdOf(key, p.rel));
+  const conn = connect(url, warn);
+  const queue = new Queue(QUEUE, { connection: conn });
+  queue.on('error', () => {});
+  const line: CancelLine = { withdrawn: 0, stopped: 0 };
+  try {
+    await untilFatal(conn, withdraw(conn, queue, key, ids, line, waitMs));
+  } finally {
+    await queue.close().catch(() => {});
+    conn.disconnect();
+  }
+  out(`sweep ${spec.name} cancelled: ${line.withdrawn} queued trial${line.withdrawn === 1 ? '' : 's'} withdrawn, ${line.stopped} running stopped (each keeps its last checkpoint); run the sweep again to resume it: train sweep --config ${file} --queue …`);
+  return line;
+}
+
+async function withdraw(conn: Redis, queue: Queue, key: string, ids: string[], line: CancelLine, waitMs: number): Promise<void> {
+  await conn.set(cancelKeyOf(key), new Date().toISOString(), 'PX', CANCEL_TTL_MS);
+  let running: string[] = [];
+  for (const id of ids) {
+    const job = await Job.fromId(queue, id);
+    if (!job) continue;
+    if (job.processedOn && !job.finishedOn) running.push(id);
+    else if (await job.remove().then(() => true, () => false)) {
+      if (!job.finishedOn) line.withdrawn++;
+    } else running.push(id); // taken by a worker meanwhile
+  }
+  // The running ones end within a step of their worker seeing the cancel key (queue_worker.ts).
+  const t0 = Date.now();
+  while (running.length > 0 && Date.now() - t0 < waitMs) {
+    await sleep(500);
+    const left: string[] = [];
+    for (const id of running) {
+      const job = await Job.fromId(queue, id);
+      if (job && !job.finishedOn) left.push(id);
+      else if (job) {
+        await job.remove().catch(() => {});
+        line.stopped++;
+      }
+    }
+    running = left;
+  }
+  if (running.length) throw new RunIoError(`${running.length} running trial${running.length > 1 ? 's have' : ' has'} not stopped within ${waitMs / 1000} s (a worker that is stalled or gone); run the cancel again later`);
 }

@@ -23,8 +23,8 @@ import { loadCheckpoint } from '../runs/checkpoint.js';
 import { runFile } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
 import type { Summary } from '../runs/summary.js';
-import { DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
-import { connect, parseTrialJob, QUEUE, RedisRungStore, redactUrl, type TrialJob, type TrialOutcome } from './queue.js';
+import { CANCEL_CELL, DECISION, newCells, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
+import { cancelKeyOf, connect, parseTrialJob, QUEUE, RedisRungStore, redactUrl, sweepKeyOfJob, type TrialJob, type TrialOutcome } from './queue.js';
 import { answerEpoch, epochsOf, prepareFolder, resultKey, writeStopped } from './sweep.js';
 
 export interface WorkerOptions {
@@ -155,7 +155,7 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     const key = JSON.stringify([backend, ...DATA_KEYS.map((k) => dataCfg[k])]);
     if (tt && tt.key === key && !tt.gone) return tt;
     if (tt && !tt.gone) void tt.thread.terminate();
-    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const cell = newCells();
     const here = peers.count;
     const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / here));
     const thread = startWorker(import.meta.url, 'worker', { dataConfig: dataCfg, backend, threads, decision: cell.buffer });
@@ -225,6 +225,19 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     void f.thread.terminate();
   };
 
+  /** While `t` trains a trial, look for its sweep's cancel key every second: found, the trial stops after its step (resumable). */
+  const watchCancel = (cancelKey: string, t: TrainingThread, tag: string) => {
+    const trial = t.onMessage; // this trial's handler: another (or none) once it ended
+    const timer = setInterval(() => {
+      if (t.onMessage !== trial || t.gone) return clearInterval(timer);
+      void rungConn.exists(cancelKey).then((n) => {
+        if (n !== 1 || Atomics.load(t.cell, CANCEL_CELL) === 1) return;
+        out(`${who}: ${tag}: the sweep was cancelled: stopping after this step (its last checkpoint resumes it)`);
+        Atomics.store(t.cell, CANCEL_CELL, 1);
+      }, () => {});
+    }, 1000);
+  };
+
   const train = async (job: Job, j: TrialJob): Promise<TrialOutcome> => {
     const dir = path.join(j.sweepDir, j.rel);
     const host = os.hostname();
@@ -232,6 +245,8 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     if (!fs.existsSync(j.sweepDir)) {
       return { status: 'failed', reason: `the sweep folder ${j.sweepDir} is not there on ${host}: the runs folder must be shared, at the same path, by the coordinator and every worker`, host };
     }
+    const cancelKey = cancelKeyOf(sweepKeyOfJob(j));
+    if ((await rungConn.exists(cancelKey)) === 1) return { status: 'failed', reason: 'cancelled (train sweep cancel) before it started', host };
     // The folder first: finished → its result; this trial's checkpoint → resume; else afresh.
     const key = resultKey(j.config);
     const cfgOnDisk = readJsonOrNull(runFile(dir, 'config'));
@@ -290,6 +305,8 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
         } else if (m.type === 'failed') resolve({ status: m.diverged ? 'diverged' : 'failed', reason: m.reason, host });
       };
       Atomics.store(t.cell, 0, DECISION.pending);
+      Atomics.store(t.cell, CANCEL_CELL, 0);
+      watchCancel(cancelKey, t, tag);
       t.thread.postMessage({ index: j.index, dir, config: cfg, resume, scheduled: j.scheduler !== null } satisfies ToWorker);
     });
   };
