@@ -443,3 +443,87 @@ test('a coordinator lost with its host: its sweep.lock is taken over once its he
     await w.stop();
   }
 });
+
+/** A process of the CLI whose output collects in log(); exited resolves with its code (or signal). */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; log: () => string; exited: Promise<number | string | null> } {
+  const proc = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  procs.push(proc);
+  let text = '';
+  proc.stdout!.on('data', (b: Buffer) => (text += b.toString()));
+  proc.stderr!.on('data', (b: Buffer) => (text += b.toString()));
+  const exited = new Promise<number | string | null>((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig)));
+  return { proc, log: () => text, exited };
+}
+
+const LONG = { iterations: 20_000 }; // a trial that is still training when it is stopped
+
+test('Ctrl-C on a queue coordinator leaves its jobs queued and says how to resume or cancel; sweep cancel withdraws the queued trials and stops the running one, which keeps its checkpoint', { skip: NO_REDIS, timeout: 240_000 }, async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const file = writeSweep(dir, runs, { name: 'q-cancel', grid: { lr: [0.1, 0.3, 1] }, base: LONG });
+  const sweepDir = path.join(runs, 'sweep-q-cancel');
+  const w = worker(redis.url, runs);
+  const coord = cli(['sweep', '--config', file, '--queue', redis.url]);
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const q = new Queue(QUEUE, { connection: conn });
+  try {
+    const t0 = Date.now();
+    let running: string | null = null;
+    while (!running) {
+      assert.ok(Date.now() - t0 < 120_000, `no trial reached its first epoch within 2 minutes:\n${coord.log()}\n${w.log()}`);
+      const active = await q.getJobs(['active']);
+      running = active.find((j) => ((j.progress as { epoch?: number } | undefined)?.epoch ?? 0) >= 1)?.id ?? null;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    coord.proc.kill('SIGINT');
+    assert.equal(await coord.exited, 130, coord.log());
+    const shown = redactUrl(redis.url).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const f = file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    assert.match(coord.log(), new RegExp(`stopped following sweep q-cancel: 3 of 3 trials are not finished; they stay on the queue.*Resume following: train sweep --config ${f} --queue ${shown}\\. Withdraw them: train sweep cancel ${f} --queue ${shown}`));
+    const left = await jobCounts(redis.url);
+    assert.equal(left.active, 1, JSON.stringify(left));
+    assert.equal(left.waiting, 2, JSON.stringify(left));
+
+    const c = spawnSync(process.execPath, [bin, 'sweep', 'cancel', file, '--queue', redis.url], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(c.status, 0, c.stderr + c.stdout);
+    assert.match(c.stdout, /sweep q-cancel cancelled: 2 queued trials withdrawn, 1 running stopped \(each keeps its last checkpoint\)/);
+    assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), [], 'no job left for a worker that connects later');
+    assert.match(w.log(), /the sweep was cancelled: stopping after this step/);
+    // The running trial stopped as after SIGTERM: resumable from its last checkpoint; the others never started.
+    const folders = fs.readdirSync(path.join(sweepDir, 'trials'));
+    assert.equal(folders.length, 1, folders.join(', '));
+    const trial = path.join(sweepDir, 'trials', folders[0]);
+    assert.ok(fs.existsSync(path.join(trial, 'last.ckpt')));
+    assert.equal(readJson<{ status: string }>(path.join(trial, 'summary.json')).status, 'interrupted');
+    assert.equal(w.proc.exitCode, null, 'the worker goes on, idle');
+  } finally {
+    await q.close();
+    conn.disconnect();
+    await w.stop();
+  }
+});
+
+test('sweep cancel of a local sweep stops its running trials after their step, each keeping its checkpoint, and the sweep says how to resume', { skip: NO_REDIS, timeout: 240_000 }, async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const file = writeSweep(dir, runs, { name: 'l-cancel', grid: { lr: [0.1, 0.3, 1] }, base: LONG });
+  const sweepDir = path.join(runs, 'sweep-l-cancel');
+  const s = cli(['sweep', '--config', file, '--workers', '1']);
+  const t0 = Date.now();
+  const ckpt = () => fs.existsSync(path.join(sweepDir, 'trials')) && fs.readdirSync(path.join(sweepDir, 'trials')).some((d) => fs.existsSync(path.join(sweepDir, 'trials', d, 'last.ckpt')));
+  while (!ckpt()) {
+    assert.ok(Date.now() - t0 < 120_000 && s.proc.exitCode === null, `no checkpoint within 2 minutes:\n${s.log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const c = spawnSync(process.execPath, [bin, 'sweep', 'cancel', file], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, TSNN_QUEUE_URL: '' } });
+  assert.equal(c.status, 0, c.stderr + c.stdout);
+  assert.match(c.stdout, new RegExp(`sweep l-cancel cancelled: process ${s.proc.pid} stopped its running trials, each keeping its last checkpoint`));
+  assert.equal(await s.exited, 143, s.log());
+  assert.match(s.log(), /sweep l-cancel stopped: 3 of 3 trials are not finished; the running ones stopped after their step, each keeping its last checkpoint\. Resume: train sweep --config /);
+  const folders = fs.readdirSync(path.join(sweepDir, 'trials'));
+  assert.equal(folders.length, 1, folders.join(', '));
+  const trial = path.join(sweepDir, 'trials', folders[0]);
+  assert.equal(readJson<{ status: string }>(path.join(trial, 'summary.json')).status, 'interrupted');
+  assert.ok(fs.existsSync(path.join(trial, 'last.ckpt')));
+  assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'the lock is released');
+});

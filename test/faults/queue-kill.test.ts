@@ -196,8 +196,7 @@ test('Redis restarted empty (no AOF) mid-sweep: the coordinator enqueues its van
       if (finishedCount(sweepDir) >= 1 && active.some((a) => ((a.progress as { epoch?: number } | undefined)?.epoch ?? 0) >= 1)) break;
       await sleep(50);
     }
-    await server.restartEmpty();
-    assert.equal(await conn.dbsize(), 0, 'Redis came back empty');
+    await server.restartEmpty(); // its clients (workers, coordinator) reconnect at once and may write again: nothing to count here
     const code = await Promise.race([coord.exited, sleep(150_000).then(() => 'timeout')]);
     assert.equal(code, 0, `the coordinator did not finish after Redis came back empty:\n${coord.log()}`);
     assert.match(coord.log(), /gone from Redis .*enqueued again/);
