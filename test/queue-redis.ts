@@ -59,15 +59,20 @@ export interface RedisServer {
   url: string;
   dir: string;
   restart(): Promise<void>;
+  /** Stop it, remove its data (a host whose Redis kept nothing: no AOF, a fresh folder), start it again on the same port. */
+  restartEmpty(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** `tls`: the port speaks TLS only (with this certificate and key; clients need not present one). */
-export async function startRedis(opts: { password?: string; tls?: { cert: string; key: string } } = {}): Promise<RedisServer> {
+/**
+ * `tls`: the port speaks TLS only (with this certificate and key; clients need not present one).
+ * `aof: false`: no append-only file, nothing saved (a restart without restartEmpty keeps nothing either).
+ */
+export async function startRedis(opts: { password?: string; tls?: { cert: string; key: string }; aof?: boolean } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-test-'));
   let proc: ChildProcess | null = null;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log'), ...(opts.password ? ['--requirepass', opts.password] : [])];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', opts.aof === false ? 'no' : 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log'), ...(opts.password ? ['--requirepass', opts.password] : [])];
   // Later directives win: with tls, the plain port is closed and the free port speaks TLS.
   if (opts.tls) args.push('--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no', '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-ca-cert-file', opts.tls.cert);
   const launch = async () => {
@@ -88,6 +93,11 @@ export async function startRedis(opts: { password?: string; tls?: { cert: string
     url: `${opts.tls ? 'rediss' : 'redis'}://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`,
     async restart() {
       await halt();
+      await launch();
+    },
+    async restartEmpty() {
+      await halt();
+      for (const f of fs.readdirSync(dir)) if (f !== 'redis.log') fs.rmSync(path.join(dir, f), { recursive: true, force: true });
       await launch();
     },
     async stop() {

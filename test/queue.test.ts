@@ -7,7 +7,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +19,9 @@ import { Redis } from 'ioredis';
 import type { SweepResults } from '../src/runs/results.js';
 import { runSweep } from '../src/sweep/sweep.js';
 import { QUEUE, checkQueueUrl, queueRunner, redactUrl, sweepStatus } from '../src/sweep/queue.js';
+import { runQueueWorker } from '../src/sweep/queue_worker.js';
 import { E2E_BACKEND } from './helpers.js';
-import { startRedis, type RedisServer, NO_REDIS, NO_OPENSSL } from './queue-redis.js';
+import { startRedis, freePort, type RedisServer, NO_REDIS, NO_OPENSSL } from './queue-redis.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -207,9 +211,31 @@ test('a Redis URL with a password works, and the password appears in no output, 
         }
       }
     };
+    // The CLI's processes, given the URL by $TSNN_QUEUE_URL (the worker) and by --queue-file (the
+    // coordinator): the password is in neither's command line (ps, /proc/PID/cmdline), nor any output.
+    const urlFile = path.join(dir, 'queue-url');
+    fs.writeFileSync(urlFile, server.url + '\n', { mode: 0o600 });
+    const cliWorker = spawn(process.execPath, [bin, 'worker', '--threads', '1', '--runs-dir', path.join(dir, 'runs')], { env: { ...process.env, TSNN_QUEUE_URL: server.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(cliWorker);
+    const workerExit = new Promise((resolve) => cliWorker.once('exit', resolve));
+    let cliLog = '';
+    for (const s of [cliWorker.stdout!, cliWorker.stderr!]) s.on('data', (b: Buffer) => (cliLog += b.toString()));
+    const cliFile = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-secret-cli', grid: { lr: [0.5, 1] } }, 'cli.json');
+    const coord = spawn(process.execPath, [bin, 'sweep', '--config', cliFile, '--queue-file', urlFile], { env: { ...process.env, TSNN_QUEUE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(coord);
+    for (const s of [coord.stdout!, coord.stderr!]) s.on('data', (b: Buffer) => (cliLog += b.toString()));
+    const coordExit = new Promise<number | null>((resolve) => coord.once('exit', resolve));
+    const cmdlines = [cliWorker, coord].map((p) => fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8'));
+    const coordCode = await coordExit;
+    cliWorker.kill('SIGTERM');
+    await workerExit;
+    assert.equal(coordCode, 0, cliLog);
+    assert.match(cliLog, /2 trials ok, 0 failed/);
+    for (const c of cmdlines) assert.ok(!c.includes(pw) && c.includes('train.js'), c);
     walk(path.join(dir, 'runs'));
     for (const f of ['config.json', 'results.json', 'report.html', 'train.log']) assert.ok(seen.includes(f), f);
-    for (const text of [lines.join('\n'), status.join('\n'), w.log()]) {
+    assert.ok(fs.existsSync(path.join(dir, 'runs', 'sweep-q-secret-cli', 'results.json')));
+    for (const text of [lines.join('\n'), status.join('\n'), w.log(), cliLog]) {
       assert.ok(!text.includes(pw), text);
       assert.match(text, /:\*\*\*@127\.0\.0\.1/);
     }
@@ -248,19 +274,260 @@ test('rediss:// (TLS) with a password: a coordinator and a worker process of the
   }
 });
 
-test('the queue commands refuse bad usage in one line, exit 2', () => {
+test('the queue commands refuse bad usage in one line, exit 2', async () => {
   for (const [args, re] of [
     [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'http://x:1'], /^error: --queue http:\/\/x:1: the scheme is http; give redis:\/\/\[:password@\]host:6379 or rediss:\/\/… for TLS\n$/],
     [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'redis://h:1', '--workers', '2'], /^error: --workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them\n$/],
     [['sweep', 'status', 'configs/sweep-cs231n-softmax.json'], /^error: sweep status needs the sweep file and the queue: train sweep status <file> --queue redis:\/\/host:6379\n$/],
-    [['sweep', 'stats', 'f.json', '--queue', 'redis://h:1'], /^error: sweep stats: unknown; use train sweep --config <file>, or train sweep status <file> --queue <redis URL>\n$/],
+    [['sweep', 'stats', 'f.json', '--queue', 'redis://h:1'], /^error: sweep stats: unknown; use train sweep --config <file>, train sweep status <file> --queue <redis URL>, or train sweep cancel <file>\n$/],
     [['sweep'], /^error: sweep needs its sweep file: train sweep --config <file>/],
-    [['worker'], /^error: Missing required argument: queue\. Run 'train worker --help' for the options\n$/],
-    [['worker', '--queue', 'redis://:pw-xyz@h:1', '--lock-seconds', '0'], /^error: --lock-seconds 0 is not allowed: expected a number ≥ 1\n$/],
+    [['worker'], /^error: worker needs the queue: --queue redis:\/\/host:6379, --queue-file <file> or TSNN_QUEUE_URL=redis:\/\/…\n$/],
+    [['worker', '--queue', 'redis://h:1', '--queue-file', 'f'], /^error: --queue and --queue-file both give the queue: give one of them\n$/],
+    [['worker', '--queue', 'redis://:pw-xyz@h:1', '--lock-seconds', '0'], /error: --lock-seconds 0 is not allowed: expected a finite number ≥ 1 and ≤ 3600\n$/],
+    // Beyond the bounds (issue 24): a lock of 1e9 s overflowed Node's timers to 1 ms; 100000 threads filled memory.
+    [['worker', '--queue', 'redis://h:1', '--lock-seconds', '1e9'], /^error: --lock-seconds 1e9 is not allowed: expected a finite number ≥ 1 and ≤ 3600\n$/],
+    [['worker', '--queue', 'redis://h:1', '--threads', '100000'], new RegExp(`^error: --threads 100000 is not allowed: expected a whole number ≥ 1 and ≤ ${Math.max(64, os.availableParallelism())}\\n$`)],
+    [['worker', '--queue', 'redis://h:1', '--threads', '0'], /^error: --threads 0 is not allowed: expected a whole number ≥ 1 and ≤ \d+\n$/],
   ] as const) {
-    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, TSNN_QUEUE_URL: '' } });
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
     assert.ok(!r.stderr.includes('pw-xyz'));
   }
+  // The library's runQueueWorker holds the same bounds, before it connects.
+  await assert.rejects(runQueueWorker({ url: 'redis://h:1', lockSeconds: 1e9 }), /worker option lockSeconds = 1000000000 is not allowed: expected a number ≥ 1 and ≤ 3600/);
+  await assert.rejects(runQueueWorker({ url: 'redis://h:1', threads: 1e5 }), /worker option threads = 100000 is not allowed: expected a whole number ≥ 1 and ≤ \d+/);
+});
+
+/** A self-signed certificate for `san` (subjectAltName, e.g. IP:127.0.0.1) in `dir`. */
+function selfSigned(dir: string, name: string, san: string): { cert: string; key: string } {
+  const key = path.join(dir, `${name}-key.pem`);
+  const cert = path.join(dir, `${name}-cert.pem`);
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`, '-addext', `subjectAltName=${san}`], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  return { cert, key };
+}
+
+test('a permanent connection error ends the worker and the coordinator with its reason in one line, exit 2; a refused connection is retried', { skip: NO_OPENSSL, timeout: 300_000 }, async () => {
+  const dir = tmp();
+  const good = selfSigned(dir, 'good', 'IP:127.0.0.1');
+  const other = selfSigned(dir, 'other', 'DNS:other.example');
+  const pw = 'perm-Pw-41';
+  const plain = await startRedis({ password: pw });
+  const tlsGood = await startRedis({ tls: good });
+  const tlsOther = await startRedis({ tls: other });
+  const file = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-perm', grid: { lr: [0.5] } });
+  try {
+    const cases: [string, NodeJS.ProcessEnv, RegExp][] = [
+      [`redis://:wrong@127.0.0.1:${plain.port}`, {}, /the password is wrong \(WRONGPASS/],
+      [`redis://127.0.0.1:${plain.port}`, {}, /Redis asks for a password and the URL gives none \(NOAUTH/],
+      [`redis://127.0.0.1:${tlsGood.port}`, {}, /the port speaks TLS only .*: use rediss:\/\/ instead of redis:\/\//],
+      [`rediss://127.0.0.1:${tlsGood.port}`, {}, /the server's TLS certificate is not trusted \(self-signed certificate\): point Node at the CA that signed it with NODE_EXTRA_CA_CERTS/],
+      [`rediss://127.0.0.1:${tlsOther.port}`, { NODE_EXTRA_CA_CERTS: other.cert }, /the server's TLS certificate is not for this host \(Hostname\/IP does not match/],
+    ];
+    for (const [url, env, why] of cases) {
+      for (const args of [['worker', '--queue', url, '--runs-dir', path.join(dir, 'runs')], ['sweep', '--config', file, '--queue', url]]) {
+        const t0 = Date.now();
+        const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+        const what = `${args[0]} ${redactUrl(url)}: ${r.stderr}`;
+        assert.equal(r.status, 2, what);
+        const errors = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
+        assert.equal(errors.length, 1, what);
+        assert.match(errors[0], new RegExp(`^error: redis ${redactUrl(url).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `), what);
+        assert.match(errors[0], why, what);
+        assert.ok(Date.now() - t0 < 40_000, `${what}: took ${Date.now() - t0} ms`);
+      }
+    }
+    // Nothing listens: refused, which a Redis starting later would end; the worker keeps trying.
+    const closed = await freePort();
+    const w = worker(`redis://127.0.0.1:${closed}`, path.join(dir, 'runs'));
+    const t0 = Date.now();
+    while (!/ECONNREFUSED.*\(retrying\)/.test(w.log()) && w.proc.exitCode === null && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
+    assert.match(w.log(), /ECONNREFUSED.*\(retrying\)/);
+    await new Promise((r) => setTimeout(r, 6000)); // past the 5-s cap of the pause: still trying
+    assert.equal(w.proc.exitCode, null, w.log());
+    await w.stop();
+  } finally {
+    await Promise.all([plain.stop(), tlsGood.stop(), tlsOther.stop()]);
+  }
+});
+
+test('a job cannot choose what the worker fetches or reads: its dataDir (a URL, /etc) and verify are not used, and unbounded fields are refused', { skip: NO_REDIS, timeout: 240_000 }, async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const sweepDir = path.join(runs, 'sweep-s');
+  fs.mkdirSync(sweepDir, { recursive: true });
+  // Anything the worker asks of this server is an SSRF.
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(req.url ?? '');
+    res.end('not an archive');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const w = worker(redis.url, runs);
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const q = new Queue(QUEUE, { connection: conn });
+  const evConn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const events = new QueueEvents(QUEUE, { connection: evConn });
+  await events.waitUntilReady();
+  /** Add a job and wait for its end: the return value, or the failure reason. */
+  const run = async (id: string, data: Record<string, unknown>): Promise<{ value: unknown; failed: string | null }> => {
+    const ended = new Promise<{ value: unknown; failed: string | null }>((resolve) => {
+      events.on('completed', ({ jobId, returnvalue }) => jobId === id && resolve({ value: returnvalue, failed: null }));
+      events.on('failed', ({ jobId, failedReason }) => jobId === id && resolve({ value: null, failed: failedReason }));
+    });
+    await q.add('trial', data, { jobId: id, attempts: 1 });
+    return ended;
+  };
+  const job = (over: Record<string, unknown>, rel: string, cfg: Record<string, unknown>) => ({ v: 1, sweep: 's', sweepDir, rel, index: 1, config: { ...BASE, ...cfg }, data: { ...BASE, ...cfg }, scheduler: null, rungs: 'tsnn:rungs:s', ...over });
+  try {
+    // A URL as the data location, with the hash check off: nothing is fetched.
+    const url = `http://127.0.0.1:${port}/cifar-10-binary.tar.gz`;
+    const ssrf = await run('ssrf', job({}, 'trials/trial-00000000000a', { dataset: 'cifar', dataDir: url, verify: false }));
+    assert.deepEqual(requests, [], 'the worker fetched the URL a job gave');
+    assert.ok(!JSON.stringify(ssrf).includes(`127.0.0.1:${port}`), JSON.stringify(ssrf));
+    // A folder of the host as the data location: not read, and not reported on; the worker's own data serves.
+    const etc = await run('etc', job({}, 'trials/trial-00000000000b', { dataDir: '/etc', lr: 0.5 }));
+    assert.equal(etc.failed, null, String(etc.failed));
+    assert.equal((etc.value as { status: string }).status, 'ok', JSON.stringify(etc.value));
+    const written = readJson<{ dataDir: string; runsDir: string }>(path.join(sweepDir, 'trials/trial-00000000000b', 'config.json'));
+    assert.equal(written.dataDir, '', 'the trial records the worker\'s data location');
+    assert.equal(written.runsDir, runs);
+    for (const text of [JSON.stringify(etc), w.log()]) assert.ok(!text.includes('/etc'), text);
+    // Unbounded fields: a 100 KB rungs prefix, a 1 KB one, a 5 MB config value.
+    for (const [id, over, why] of [
+      ['rungs-100k', { rungs: 'x'.repeat(100_000) }, /the payload is \d+ bytes of JSON, more than the 65536/],
+      ['rungs-1k', { rungs: 'x'.repeat(1000) }, /not a sweep trial: rungs: /],
+      ['name-5m', { config: { ...BASE, name: 'n'.repeat(5_000_000) } }, /the payload is \d+ bytes of JSON/],
+    ] as const) {
+      const r = await run(id, job(over, 'trials/trial-00000000000c', {}));
+      assert.match(String(r.failed), /refused/);
+      assert.match(String(r.failed), why);
+    }
+    assert.ok(!fs.existsSync(path.join(sweepDir, 'trials/trial-00000000000c')), 'nothing written for a refused job');
+    assert.equal(w.proc.exitCode, null, 'the worker is still running');
+  } finally {
+    for (const id of ['ssrf', 'etc', 'rungs-100k', 'rungs-1k', 'name-5m']) await (await q.getJob(id))?.remove();
+    await events.close();
+    evConn.disconnect();
+    await q.close();
+    conn.disconnect();
+    await w.stop();
+    server.close();
+  }
+});
+
+test('a coordinator lost with its host: its sweep.lock is taken over once its heartbeat in Redis has expired, and not while it beats', { skip: NO_REDIS, timeout: 180_000 }, async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const file = writeSweep(dir, runs, { name: 'q-takeover', grid: { lr: [0.5] } });
+  const sweepDir = path.join(runs, 'sweep-q-takeover');
+  fs.mkdirSync(sweepDir, { recursive: true });
+  const lost = { pid: 4242, host: 'lost-host.example', started: '2026-01-01T00:00:00.000Z' };
+  fs.writeFileSync(path.join(sweepDir, 'sweep.lock'), JSON.stringify(lost) + '\n');
+  const beatKey = `tsnn:coordinator:q-takeover.${createHash('sha256').update(sweepDir).digest('hex').slice(0, 8)}`;
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const w = worker(redis.url, runs);
+  try {
+    // Its heartbeat is there: the coordinator on the other host is alive, and the lock stands.
+    await conn.set(beatKey, JSON.stringify({ pid: lost.pid, host: lost.host }), 'PX', 60_000);
+    await assert.rejects(runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: () => {} }), /sweep q-takeover is already running .*process 4242 on host lost-host\.example/);
+    // The heartbeat expired: taken over, with a note, and the sweep runs.
+    await conn.del(beatKey);
+    const lines: string[] = [];
+    const r = await runSweep({ file, flags: {}, runner: queueRunner(redis.url, { warn: (l) => lines.push(l) }), out: (l) => lines.push(l) });
+    assert.equal(r.trials[0].status, 'ok', r.trials[0].reason ?? '');
+    assert.ok(lines.some((l) => /the coordinator holding this sweep \(process 4242 on host lost-host\.example\) has no heartbeat in Redis/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /took over .*sweep\.lock, left by process 4242 on host lost-host\.example/.test(l)), lines.join('\n'));
+    assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'released at the end');
+    assert.equal(await conn.exists(beatKey), 0, 'the heartbeat is removed when the sweep ends');
+  } finally {
+    conn.disconnect();
+    await w.stop();
+  }
+});
+
+/** A process of the CLI whose output collects in log(); exited resolves with its code (or signal). */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; log: () => string; exited: Promise<number | string | null> } {
+  const proc = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  procs.push(proc);
+  let text = '';
+  proc.stdout!.on('data', (b: Buffer) => (text += b.toString()));
+  proc.stderr!.on('data', (b: Buffer) => (text += b.toString()));
+  const exited = new Promise<number | string | null>((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig)));
+  return { proc, log: () => text, exited };
+}
+
+const LONG = { iterations: 20_000 }; // a trial that is still training when it is stopped
+
+test('Ctrl-C on a queue coordinator leaves its jobs queued and says how to resume or cancel; sweep cancel withdraws the queued trials and stops the running one, which keeps its checkpoint', { skip: NO_REDIS, timeout: 240_000 }, async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const file = writeSweep(dir, runs, { name: 'q-cancel', grid: { lr: [0.1, 0.3, 1] }, base: LONG });
+  const sweepDir = path.join(runs, 'sweep-q-cancel');
+  const w = worker(redis.url, runs);
+  const coord = cli(['sweep', '--config', file, '--queue', redis.url]);
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const q = new Queue(QUEUE, { connection: conn });
+  try {
+    const t0 = Date.now();
+    let running: string | null = null;
+    while (!running) {
+      assert.ok(Date.now() - t0 < 120_000, `no trial reached its first epoch within 2 minutes:\n${coord.log()}\n${w.log()}`);
+      const active = await q.getJobs(['active']);
+      running = active.find((j) => ((j.progress as { epoch?: number } | undefined)?.epoch ?? 0) >= 1)?.id ?? null;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    coord.proc.kill('SIGINT');
+    assert.equal(await coord.exited, 130, coord.log());
+    const shown = redactUrl(redis.url).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const f = file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    assert.match(coord.log(), new RegExp(`stopped following sweep q-cancel: 3 of 3 trials are not finished; they stay on the queue.*Resume following: train sweep --config ${f} --queue ${shown}\\. Withdraw them: train sweep cancel ${f} --queue ${shown}`));
+    const left = await jobCounts(redis.url);
+    assert.equal(left.active, 1, JSON.stringify(left));
+    assert.equal(left.waiting, 2, JSON.stringify(left));
+
+    const c = spawnSync(process.execPath, [bin, 'sweep', 'cancel', file, '--queue', redis.url], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(c.status, 0, c.stderr + c.stdout);
+    assert.match(c.stdout, /sweep q-cancel cancelled: 2 queued trials withdrawn, 1 running stopped \(each keeps its last checkpoint\)/);
+    assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), [], 'no job left for a worker that connects later');
+    assert.match(w.log(), /the sweep was cancelled: stopping after this step/);
+    // The running trial stopped as after SIGTERM: resumable from its last checkpoint; the others never started.
+    const folders = fs.readdirSync(path.join(sweepDir, 'trials'));
+    assert.equal(folders.length, 1, folders.join(', '));
+    const trial = path.join(sweepDir, 'trials', folders[0]);
+    assert.ok(fs.existsSync(path.join(trial, 'last.ckpt')));
+    assert.equal(readJson<{ status: string }>(path.join(trial, 'summary.json')).status, 'interrupted');
+    assert.equal(w.proc.exitCode, null, 'the worker goes on, idle');
+  } finally {
+    await q.close();
+    conn.disconnect();
+    await w.stop();
+  }
+});
+
+test('sweep cancel of a local sweep stops its running trials after their step, each keeping its checkpoint, and the sweep says how to resume', { skip: NO_REDIS, timeout: 240_000 }, async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const file = writeSweep(dir, runs, { name: 'l-cancel', grid: { lr: [0.1, 0.3, 1] }, base: LONG });
+  const sweepDir = path.join(runs, 'sweep-l-cancel');
+  const s = cli(['sweep', '--config', file, '--workers', '1']);
+  const t0 = Date.now();
+  const ckpt = () => fs.existsSync(path.join(sweepDir, 'trials')) && fs.readdirSync(path.join(sweepDir, 'trials')).some((d) => fs.existsSync(path.join(sweepDir, 'trials', d, 'last.ckpt')));
+  while (!ckpt()) {
+    assert.ok(Date.now() - t0 < 120_000 && s.proc.exitCode === null, `no checkpoint within 2 minutes:\n${s.log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const c = spawnSync(process.execPath, [bin, 'sweep', 'cancel', file], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, TSNN_QUEUE_URL: '' } });
+  assert.equal(c.status, 0, c.stderr + c.stdout);
+  assert.match(c.stdout, new RegExp(`sweep l-cancel cancelled: process ${s.proc.pid} stopped its running trials, each keeping its last checkpoint`));
+  assert.equal(await s.exited, 143, s.log());
+  assert.match(s.log(), /sweep l-cancel stopped: 3 of 3 trials are not finished; the running ones stopped after their step, each keeping its last checkpoint\. Resume: train sweep --config /);
+  const folders = fs.readdirSync(path.join(sweepDir, 'trials'));
+  assert.equal(folders.length, 1, folders.join(', '));
+  const trial = path.join(sweepDir, 'trials', folders[0]);
+  assert.equal(readJson<{ status: string }>(path.join(trial, 'summary.json')).status, 'interrupted');
+  assert.ok(fs.existsSync(path.join(trial, 'last.ckpt')));
+  assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'the lock is released');
 });

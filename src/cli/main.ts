@@ -36,9 +36,10 @@ import { dataCommand, downloadProgressPrinter } from './data.js';
 import { setDownloadProgress } from '../data/fetch.js';
 import { GRADCHECK_OPTIONS, gradcheckCommand } from './gradcheck.js';
 import { configFlags, configOption, configOptions, flagValue, flagValues, once, optionsOf, scriptingOptions } from './options.js';
-import { runSweep } from '../sweep/sweep.js';
-import { checkQueueUrl, queueRunner, sweepStatus } from '../sweep/queue.js';
-import { runQueueWorker } from '../sweep/queue_worker.js';
+import { queueRunner } from '../sweep/queue.js';
+import { queueFlagsText, runSweepStoppable, sweepSubcommand } from './sweep_cmd.js';
+import { runQueueWorker, WORKER_LIMITS } from '../sweep/queue_worker.js';
+import { queueUrlOf, queueUrlOptions, requireQueueUrl } from './queue_url.js';
 import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
 import { compareCommand } from './compare.js';
@@ -159,12 +160,14 @@ function resumeConfig(dir: string, argv: Record<string, unknown>): Config {
   return cfg;
 }
 
-const { int, str } = keyKinds();
+const { int, num, str } = keyKinds();
 
 /** The sub-commands' own options that are not config keys (gradcheck's are in gradcheck.ts). */
 const WORKERS = int({ min: 1, doc: 'worker threads' });
 const SOURCE = str({ doc: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)' });
 const OUT = str({ nonEmpty: true, doc: 'the .npy file to write' });
+const LOCK_SECONDS = num({ ...WORKER_LIMITS.lockSeconds, default: 30, doc: 'a worker silent this long is taken for dead and its trial handed to another' });
+const THREADS = int({ ...WORKER_LIMITS.threads, doc: 'engine threads (openblas, simd, wasm)', defaultText: `the cores (${os.availableParallelism()}) / the worker processes on this host` });
 
 /** The signals that stop a run as Ctrl-C does: finish the step, write last.ckpt and the summary, exit 128+signal. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -288,13 +291,13 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'sweep [status] [file]',
-      'hyperparameter sweep (grid or random search) on worker threads, one per core, or on a Redis queue (--queue); `sweep status <file> --queue URL` shows a queued sweep',
+      'hyperparameter sweep (grid or random search) on worker threads, one per core, or on a Redis queue (--queue); `sweep status <file> --queue URL` shows a queued sweep; `sweep cancel <file> [--queue URL]` withdraws its trials',
       (y) =>
         y
-          .positional('status', { type: 'string', describe: '"status": print the queued, running, finished and stopped counts of a sweep on --queue' })
-          .positional('file', { type: 'string', describe: 'the sweep file (for status)' })
+          .positional('status', { type: 'string', describe: '"status": print the queued, running, finished and stopped counts of a sweep on --queue; "cancel": withdraw its queued trials and stop its running ones (each keeps its checkpoint)' })
+          .positional('file', { type: 'string', describe: 'the sweep file (for status and cancel)' })
           .option('config', { type: 'string', describe: 'sweep file (see configs/sweep-*.json)', requiresArg: true })
-          .option('queue', { type: 'string', describe: 'put the trials on the BullMQ queue in this Redis, redis://[:password@]host:6379 (rediss:// for TLS), for `train worker` processes on any host', requiresArg: true })
+          .options(queueUrlOptions('put the trials on the BullMQ queue in this Redis, for `train worker` processes on any host'))
           .options(optionsOf({ workers: { ...WORKERS, defaultText: `one per core (${os.availableParallelism()})` } }))
           .options(configOption('dataDir', { describe: 'dataset location (overrides the sweep base)', defaultDescription: undefined }))
           .options(configOption('backend'))
@@ -302,24 +305,22 @@ export async function main(args: string[]): Promise<void> {
       async (argv) => {
         const workers = flagValue(argv, 'workers', WORKERS);
         const flags = configFlags(argv, ['dataDir', 'backend', 'runsDir']);
-        const queue = once('queue', argv.queue) as string | undefined;
         const warn = (l: string) => writeLines(process.stderr, l);
+        const queue = queueUrlOf(argv as Record<string, unknown>, warn);
+        const queueText = queueFlagsText(argv as Record<string, unknown>);
         if (argv.status !== undefined) {
-          if (argv.status !== 'status') throw new ConfigError(`sweep ${argv.status}: unknown; use train sweep --config <file>, or train sweep status <file> --queue <redis URL>`);
           const file = (argv.file as string | undefined) ?? (once('config', argv.config) as string | undefined);
-          if (file === undefined || queue === undefined) throw new ConfigError('sweep status needs the sweep file and the queue: train sweep status <file> --queue redis://host:6379');
-          await sweepStatus(file, checkQueueUrl(queue), flags, (l) => writeLines(process.stdout, l), warn);
-          return;
+          return sweepSubcommand(String(argv.status), file, queue, flags, warn);
         }
         const file = once('config', argv.config) as string | undefined;
         if (file === undefined) throw new ConfigError('sweep needs its sweep file: train sweep --config <file> (see configs/sweep-*.json)');
         if (queue !== undefined && argv.workers !== undefined) throw new ConfigError('--workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them');
-        const runner = queue !== undefined ? queueRunner(checkQueueUrl(queue), { warn }) : undefined;
+        const runner = queue !== undefined ? queueRunner(queue, { warn }) : undefined;
         // On a TTY a bar of its own: trials done, an ETA, the best val so far; the trial lines print above it.
         const bar = createSweepUi({ tty: Boolean(process.stdout.isTTY) });
         let results;
         try {
-          results = await runSweep({ file, flags, workers, ...(runner ? { runner } : {}), out: bar.line, onProgress: (p) => bar.progress(p) });
+          results = await runSweepStoppable({ file, flags, workers, ...(runner ? { runner } : {}), out: bar.line, onProgress: (p) => bar.progress(p) }, bar.line, runner ? queueText : null);
         } finally {
           bar.stop();
         }
@@ -331,33 +332,29 @@ export async function main(args: string[]): Promise<void> {
       'pull sweep trials from a Redis queue and train them (run any number, on any host that shares the runs folder)',
       (y) =>
         y
-          .option('queue', { type: 'string', describe: 'the Redis of the sweep, redis://[:password@]host:6379 (rediss:// for TLS)', demandOption: true, requiresArg: true })
-          .option('lock-seconds', { type: 'string', describe: 'a worker silent this long is taken for dead and its trial handed to another', default: '30', requiresArg: true })
-          .option('threads', { type: 'string', describe: 'engine threads (openblas, simd, wasm)', defaultDescription: `the cores (${os.availableParallelism()}) / the worker processes on this host`, requiresArg: true })
-          .options(configOption('dataDir', { describe: 'dataset location on this host (overrides the sweep base)', defaultDescription: undefined }))
+          .options(queueUrlOptions('the Redis of the sweep'))
+          .options(optionsOf({ lockSeconds: LOCK_SECONDS, threads: THREADS }))
+          .options(configOption('dataDir', { describe: "dataset location on this host (a job's own is never used)", defaultDescription: 'the data root' }))
+          .options(configOption('verify', { describe: "check a downloaded archive's hash (a job's own setting is never used)" }))
           .options(configOption('runsDir', { describe: 'the runs folder this worker writes into (shared with the coordinator); a job for a sweep folder outside it is refused' }))
           .options(configOption('backend')),
       async (argv) => {
-        const { dataDir, backend, runsDir } = configFlags(argv, ['dataDir', 'backend', 'runsDir']);
-        const num = (flag: string, v: unknown, min: number, int: boolean): number => {
-          const x = Number(once(flag, v));
-          if (!Number.isFinite(x) || x < min || (int && !Number.isInteger(x))) throw new ConfigError(`--${flag} ${String(v)} is not allowed: expected ${int ? 'a whole number' : 'a number'} ≥ ${min}`);
-          return x;
-        };
+        const { dataDir, backend, runsDir, verify } = configFlags(argv, ['dataDir', 'backend', 'runsDir', 'verify']);
+        const threads = flagValue(argv, 'threads', THREADS);
         const w = await runQueueWorker({
-          url: checkQueueUrl(once('queue', argv.queue) as string),
+          url: requireQueueUrl(argv as Record<string, unknown>, (l) => writeLines(process.stderr, l), 'worker'),
           out: (l) => writeLines(process.stdout, l),
-          lockSeconds: num('lock-seconds', argv['lock-seconds'], 1, false),
-          ...(argv.threads !== undefined ? { threads: num('threads', argv.threads, 1, true) } : {}),
+          lockSeconds: flagValue(argv, 'lockSeconds', LOCK_SECONDS),
+          ...(threads !== undefined ? { threads } : {}),
           ...(dataDir !== undefined ? { dataDir } : {}),
+          ...(verify !== undefined ? { verify } : {}),
           ...(runsDir !== undefined ? { runsDir } : {}),
           ...(backend !== undefined ? { backend } : {}),
         });
         // SIGINT/SIGTERM: stop taking trials and leave; a trial in flight carries on from its checkpoint on another worker.
-        await new Promise<void>((resolve) => {
-          for (const sig of STOP_SIGNALS) process.once(sig, () => void w.close().then(() => process.exit(128 + os.constants.signals[sig])));
-          void resolve;
-        });
+        for (const sig of STOP_SIGNALS) process.once(sig, () => void w.close().then(() => process.exit(128 + os.constants.signals[sig])));
+        // Until then; a permanent connection error (a wrong password, an untrusted certificate) ends it with its reason.
+        await w.done;
       },
     )
     .command(

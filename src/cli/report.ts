@@ -4,6 +4,7 @@ import { ConfigError } from '../config/config.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { buildRunReport } from '../report/run_report.js';
 import { buildSweepReport } from '../report/sweep_report.js';
+import { writeLines } from './output.js';
 import { RUN_FILES, runFile, SWEEP_FILES, sweepFile } from '../runs/layout.js';
 
 export async function reportCommand(folder: string, backend: string): Promise<string> {
@@ -11,7 +12,7 @@ export async function reportCommand(folder: string, backend: string): Promise<st
   if (fs.existsSync(runFile(folder, 'config')) && fs.existsSync(runFile(folder, 'summary'))) {
     await initEngine(backend as BackendChoice);
     // From the folder alone: what it lacks is left out of the report and said here.
-    return buildRunReport(folder, undefined, { warn: (line) => process.stderr.write(`warning: ${line}\n`) });
+    return buildRunReport(folder, undefined, { warn: (line) => writeLines(process.stderr, `warning: ${line}`) });
   }
   throw new ConfigError(
     `${folder} is neither a run folder (${RUN_FILES.config} and ${RUN_FILES.summary}) nor a sweep folder (${SWEEP_FILES.results} and ${SWEEP_FILES.spec})`,

@@ -14,10 +14,15 @@ import { ioErrorMessage, RunIoError, tempFileOf } from './atomic.js';
 import { sweepFile } from './layout.js';
 import { readJsonOrNull } from './read.js';
 
-interface LockInfo {
+export interface LockInfo {
   pid: number;
   host: string;
   started: string;
+}
+
+/** The holder of a sweep folder's lock, or null when there is none (or it cannot be read). */
+export function readSweepLock(sweepDir: string): LockInfo | null {
+  return readLock(sweepFile(sweepDir, 'lock'));
 }
 
 function readLock(file: string): LockInfo | null {
@@ -35,13 +40,14 @@ function alive(pid: number): boolean {
   }
 }
 
-const isStale = (l: LockInfo) => l.host === os.hostname() && !alive(l.pid);
-
 /**
  * Take the sweep folder's lock, or throw a RunIoError saying which process holds it and where.
- * `note` receives the line about a stale lock taken over.
+ * `note` receives the line about a stale lock taken over. `gone`, when given, is a holder known
+ * to be gone by other means (a queue coordinator on another host whose heartbeat in Redis
+ * expired, queue.ts): its lock is taken over too, and no other.
  */
-export function acquireSweepLock(sweepDir: string, name: string, note: (line: string) => void): { release(): void } {
+export function acquireSweepLock(sweepDir: string, name: string, note: (line: string) => void, gone?: LockInfo): { release(): void } {
+  const isStale = (l: LockInfo) => (l.host === os.hostname() && !alive(l.pid)) || (gone !== undefined && l.pid === gone.pid && l.host === gone.host && l.started === gone.started);
   const file = sweepFile(sweepDir, 'lock');
   const me: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString() };
   const tmp = tempFileOf(file);
@@ -71,7 +77,7 @@ export function acquireSweepLock(sweepDir: string, name: string, note: (line: st
         const moved = readLock(aside);
         if (moved && isStale(moved)) {
           fs.rmSync(aside, { force: true });
-          note(`note: took over ${file}, left by process ${moved.pid} (started ${moved.started}), which is no longer running`);
+          note(`note: took over ${file}, left by process ${moved.pid}${moved.host === os.hostname() ? '' : ` on host ${moved.host}`} (started ${moved.started}), which is no longer running`);
           continue;
         }
         try {

@@ -19,6 +19,15 @@ export interface ToWorker {
 /** The decision cell (an Int32Array over a SharedArrayBuffer, one per worker): 0 pending, then GO or STOP. */
 export const DECISION = { pending: 0, go: 1, stop: 2 } as const;
 
+/**
+ * The worker's cells: [0] the scheduler's decision (DECISION), [1] CANCEL once the sweep is
+ * cancelled or stopped by a signal: the trial stops after its current step, as after SIGTERM
+ * (last.ckpt written, resumable). One SharedArrayBuffer of CELLS Int32s per training thread.
+ */
+export const CELLS = 2;
+export const CANCEL_CELL = 1;
+export const newCells = (): Int32Array => new Int32Array(new SharedArrayBuffer(4 * CELLS));
+
 /** What a trial stopped early by the scheduler reports: its best so far and the epoch it stopped after. */
 export interface StoppedInfo {
   lastEpoch: number;

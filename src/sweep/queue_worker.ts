@@ -16,21 +16,26 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Worker as Thread } from 'node:worker_threads';
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
-import type { Config } from '../config/config.js';
+import { type Config, ConfigError, DEFAULTS } from '../config/config.js';
 import type { BackendChoice } from '../linalg/engine.js';
 import { startWorker } from '../linalg/worker_threads.js';
 import { loadCheckpoint } from '../runs/checkpoint.js';
 import { runFile } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
 import type { Summary } from '../runs/summary.js';
-import { DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
-import { connect, parseTrialJob, QUEUE, RedisRungStore, redactUrl, type TrialJob, type TrialOutcome } from './queue.js';
+import { CANCEL_CELL, DECISION, newCells, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
+import { cancelKeyOf, connect, parseTrialJob, QUEUE, RedisRungStore, redactUrl, sweepKeyOfJob, type TrialJob, type TrialOutcome } from './queue.js';
 import { answerEpoch, epochsOf, prepareFolder, resultKey, writeStopped } from './sweep.js';
 
 export interface WorkerOptions {
   url: string;
-  /** Where this host finds the datasets, when not where the sweep's base config says. */
+  /**
+   * Where this host finds the datasets (a folder, an archive or its URL), default its data root.
+   * Only the worker's own: a job's dataDir and verify are never used (queue.ts HOST_KEYS).
+   */
   dataDir?: string;
+  /** Check a downloaded archive's hash (default true), as `train --verify`. */
+  verify?: boolean;
   /** The engine, when not the sweep's. */
   backend?: BackendChoice;
   /**
@@ -48,6 +53,27 @@ export interface WorkerOptions {
   /** The job lock's lifetime; a worker silent for this long is taken for dead. */
   lockSeconds?: number;
   out?: (line: string) => void;
+}
+
+/**
+ * The bounds of a worker's own numbers. A lock longer than an hour leaves a killed worker's trial
+ * waiting that long (and past 2³¹ ms Node's timers overflow to 1 ms, renewing in a busy loop);
+ * more engine threads than 64 (or the host's cores, when more) only oversubscribe the host.
+ */
+export const WORKER_LIMITS = {
+  lockSeconds: { min: 1, max: 3600 },
+  threads: { min: 1, max: Math.max(64, os.availableParallelism()) },
+} as const;
+
+/** Refuse a worker option beyond its bound, naming it (the CLI reads the flags with the same bounds). */
+function checkWorkerOptions(opts: WorkerOptions): void {
+  for (const key of ['lockSeconds', 'threads'] as const) {
+    const v = opts[key];
+    const { min, max } = WORKER_LIMITS[key];
+    if (v !== undefined && !(Number.isFinite(v) && v >= min && v <= max && (key !== 'threads' || Number.isInteger(v)))) {
+      throw new ConfigError(`worker option ${key} = ${v} is not allowed: expected ${key === 'threads' ? 'a whole number' : 'a number'} ≥ ${min} and ≤ ${max}`);
+    }
+  }
 }
 
 /** The keys that decide how the data is prepared: trials that agree on them share one copy. */
@@ -109,7 +135,11 @@ export function hostWorkers(): { count: number; register(): () => void } {
   };
 }
 
-export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Promise<void> }> {
+/** Why a worker stopped a trial whose job it no longer holds. */
+const LOCK_LOST = "its job's lock could not be renewed (Redis lost the job, or this worker stalled past --lock-seconds), so the job is no longer this worker's";
+
+export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Promise<void>; done: Promise<never> }> {
+  checkWorkerOptions(opts);
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const who = `${os.hostname()}:${process.pid}`;
   const conn = connect(opts.url, out);
@@ -121,11 +151,11 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
 
   /** The training thread for `data`: the one running, or a new one that prepares this data. */
   const threadFor = (data: Config, backend: BackendChoice): TrainingThread => {
-    const dataCfg: Config = { ...data, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) };
+    const dataCfg: Config = { ...data, ...ownHostKeys };
     const key = JSON.stringify([backend, ...DATA_KEYS.map((k) => dataCfg[k])]);
     if (tt && tt.key === key && !tt.gone) return tt;
     if (tt && !tt.gone) void tt.thread.terminate();
-    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const cell = newCells();
     const here = peers.count;
     const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / here));
     const thread = startWorker(import.meta.url, 'worker', { dataConfig: dataCfg, backend, threads, decision: cell.buffer });
@@ -154,6 +184,8 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
   };
 
   const runsDir = path.resolve(opts.runsDir ?? 'runs');
+  /** This worker's own data location, hash check and runs folder: put into every trial it takes. */
+  const ownHostKeys = { dataDir: opts.dataDir ?? DEFAULTS.dataDir, verify: opts.verify ?? DEFAULTS.verify, runsDir };
   /** Why this worker refuses to write into `sweepDir`, or null: it must lie inside the runs folder, symbolic links resolved. */
   const outsideRuns = (sweepDir: string): string | null => {
     const real = (p: string): string => {
@@ -177,6 +209,35 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     return `its sweep folder ${sweepDir} is not inside this worker's runs folder ${runsDir} (a worker writes only there; start it with --runs-dir <the coordinator's runs folder>)`;
   };
 
+  const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
+  /**
+   * The trial in flight. When its job's lock cannot be renewed (Redis lost the job, or this
+   * worker stalled past its lock), the job is no longer this worker's: the training thread is
+   * stopped at once, and the trial carries on from its last checkpoint wherever the job runs next.
+   */
+  let inFlight: { id: string; tag: string; thread: Thread } | null = null;
+  const lockLost = new Set<string>();
+  const stopLostTrial = (ids: string[]) => {
+    const f = inFlight;
+    if (!f || !ids.includes(f.id)) return;
+    lockLost.add(f.id);
+    out(`${who}: ${f.tag}: ${LOCK_LOST}; stopped training it at once`);
+    void f.thread.terminate();
+  };
+
+  /** While `t` trains a trial, look for its sweep's cancel key every second: found, the trial stops after its step (resumable). */
+  const watchCancel = (cancelKey: string, t: TrainingThread, tag: string) => {
+    const trial = t.onMessage; // this trial's handler: another (or none) once it ended
+    const timer = setInterval(() => {
+      if (t.onMessage !== trial || t.gone) return clearInterval(timer);
+      void rungConn.exists(cancelKey).then((n) => {
+        if (n !== 1 || Atomics.load(t.cell, CANCEL_CELL) === 1) return;
+        out(`${who}: ${tag}: the sweep was cancelled: stopping after this step (its last checkpoint resumes it)`);
+        Atomics.store(t.cell, CANCEL_CELL, 1);
+      }, () => {});
+    }, 1000);
+  };
+
   const train = async (job: Job, j: TrialJob): Promise<TrialOutcome> => {
     const dir = path.join(j.sweepDir, j.rel);
     const host = os.hostname();
@@ -184,6 +245,8 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     if (!fs.existsSync(j.sweepDir)) {
       return { status: 'failed', reason: `the sweep folder ${j.sweepDir} is not there on ${host}: the runs folder must be shared, at the same path, by the coordinator and every worker`, host };
     }
+    const cancelKey = cancelKeyOf(sweepKeyOfJob(j));
+    if ((await rungConn.exists(cancelKey)) === 1) return { status: 'failed', reason: 'cancelled (train sweep cancel) before it started', host };
     // The folder first: finished → its result; this trial's checkpoint → resume; else afresh.
     const key = resultKey(j.config);
     const cfgOnDisk = readJsonOrNull(runFile(dir, 'config'));
@@ -210,20 +273,21 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
       }
       out(`${who}: ${tag}: resuming from its last checkpoint${at}`);
     } else out(`${who}: ${tag}: starting`);
-    await job.updateProgress({ host, pid: process.pid, epoch: null });
+    await job.updateProgress({ host, pid: process.pid, epoch: null, lockMs });
 
     const backend = opts.backend ?? j.config.backend;
     const t = threadFor(j.data, backend);
     await t.ready;
     const rungs = new RedisRungStore(rungConn, j.rungs);
     const epochs = epochsOf(j.config, t.numTrain);
-    const cfg: Config = { ...j.config, backend, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) };
+    const cfg: Config = { ...j.config, backend, dataDir: ownHostKeys.dataDir, runsDir };
     return new Promise<TrialOutcome>((resolve) => {
       let stopReason: string | null = null;
-      t.onGone = (why) => resolve({ status: 'failed', reason: `worker crashed: ${why}`, host });
+      t.onGone = (why) => resolve({ status: 'failed', reason: lockLost.has(String(job.id)) ? `${LOCK_LOST}` : `worker crashed: ${why}`, host });
+      inFlight = { id: String(job.id), tag, thread: t.thread };
       t.onMessage = (m) => {
         if (m.type === 'epoch') {
-          void job.updateProgress({ host, pid: process.pid, epoch: m.epoch, valAcc: m.valAcc }).catch(() => {});
+          void job.updateProgress({ host, pid: process.pid, epoch: m.epoch, valAcc: m.valAcc, lockMs }).catch(() => {});
           void answerEpoch({ scheduler: j.scheduler ?? undefined, store: rungs }, t.cell, j.rel, epochs, m).then(
             (r) => (stopReason = r),
             () => {},
@@ -232,6 +296,7 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
         }
         t.onMessage = null;
         t.onGone = null;
+        inFlight = null;
         if (m.type === 'done') resolve({ status: 'ok', summary: m.summary, host });
         else if (m.type === 'stopped') {
           const info = { ...m.stopped, reason: stopReason ?? 'stopped by the scheduler' };
@@ -240,11 +305,12 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
         } else if (m.type === 'failed') resolve({ status: m.diverged ? 'diverged' : 'failed', reason: m.reason, host });
       };
       Atomics.store(t.cell, 0, DECISION.pending);
+      Atomics.store(t.cell, CANCEL_CELL, 0);
+      watchCancel(cancelKey, t, tag);
       t.thread.postMessage({ index: j.index, dir, config: cfg, resume, scheduled: j.scheduler !== null } satisfies ToWorker);
     });
   };
 
-  const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
   const worker = new Worker(
     QUEUE,
     async (job: Job) => {
@@ -266,14 +332,19 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<{ close(): Pr
     { connection: conn, concurrency: 1, lockDuration: lockMs, stalledInterval: Math.max(500, Math.round(lockMs / 2)), maxStalledCount: 5 },
   );
   worker.on('error', () => {}); // the connection's handler reports Redis errors, without the password
+  worker.on('lockRenewalFailed', (ids: string[]) => stopLostTrial(ids));
   out(`${who}: worker on the queue ${QUEUE} at ${redactUrl(opts.url)}, writing under ${runsDir}`);
-  return {
-    async close() {
-      await worker.close(true).catch(() => {});
-      if (tt && !tt.gone) await tt.thread.terminate();
-      conn.disconnect();
-      rungConn.disconnect();
-      unregister();
-    },
+  const close = async () => {
+    await worker.close(true).catch(() => {});
+    if (tt && !tt.gone) await tt.thread.terminate();
+    conn.disconnect();
+    rungConn.disconnect();
+    unregister();
   };
+  // A permanent connection error (connection.ts) ends the worker with its reason.
+  const done = conn.fatal.catch(async (e: unknown) => {
+    await close();
+    throw e;
+  });
+  return { close, done };
 }

@@ -31,10 +31,10 @@ import { accuracy } from '../models/evaluate.js';
 import type { SweepResults, TrialResult } from '../runs/results.js';
 import type { Summary } from '../runs/summary.js';
 import { loadRunData, peakRssMB, type RunData } from '../train/run.js';
-import { DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
+import { CANCEL_CELL, DECISION, newCells, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 import { decide, describeScheduler, MemoryRungStore, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { buildSweepReport } from '../report/sweep_report.js';
-import { acquireSweepLock } from '../runs/lock.js';
+import { acquireSweepLock, readSweepLock, type LockInfo } from '../runs/lock.js';
 import { runFile, SWEEP_FILES, sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
 import { isObj } from '../config/keys.js';
 import { readJsonOrNull } from '../runs/read.js';
@@ -51,6 +51,24 @@ export interface SweepOptions {
   onProgress?: (p: { done: number; total: number; toRun: number; ran: number; bestVal: number | null }) => void;
   /** Who trains the pending trials: the worker threads of this machine (the default), or a queue (queue.ts). */
   runner?: TrialRunner;
+  /**
+   * Aborted (Ctrl-C, SIGTERM, `sweep cancel`): the local pool stops its running trials after their
+   * current step, each with its last checkpoint, and starts no more; a queue coordinator stops
+   * following (its jobs stay queued). runSweep then rejects with a SweepStoppedError.
+   */
+  signal?: AbortSignal;
+}
+
+/** A sweep stopped before its end: what is left, for the message that says how to go on. */
+export class SweepStoppedError extends Error {
+  constructor(
+    readonly sweep: string,
+    /** Trials not finished (never run, running, or stopped mid-way). */
+    readonly left: number,
+    readonly total: number,
+  ) {
+    super(`sweep ${sweep} stopped: ${left} of ${total} trials are not finished`);
+  }
 }
 
 /** What a runner is handed: the trials to train and where to tell what happened. */
@@ -70,6 +88,8 @@ export interface RunnerContext {
   done(r: TrialResult): void;
   /** A trial started, reported an epoch (host, epoch), or (null) is no longer in flight. */
   running(index: number, info: { host: string | null; epoch: number | null } | null): void;
+  /** SweepOptions.signal. */
+  signal?: AbortSignal;
 }
 
 /** Hands out a sweep's pending trials one at a time. */
@@ -93,6 +113,11 @@ export interface TrialRunner {
   /** For the data line: "shared by 2 workers". */
   describe(workers: number): string;
   run(ctx: RunnerContext): Promise<void>;
+  /**
+   * Whether the sweep's lock holder `held`, on another host, is gone: a queue coordinator's
+   * heartbeat in Redis has expired. Without it, only a holder on this host can be found gone.
+   */
+  holderGone?(spec: SweepSpec, sweepDir: string, held: LockInfo): Promise<boolean>;
 }
 
 /** Keys that do not change a trial's numbers, ignored when deciding whether a trial is finished. */
@@ -313,7 +338,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
     throw new RunIoError(ioErrorMessage('create the sweep folder', sweepDir, e));
   }
   // Before anything in the folder is read or written: a second copy of the sweep stops here.
-  const lock = acquireSweepLock(sweepDir, spec.name, out);
+  const held = readSweepLock(sweepDir);
+  const gone = held && held.host !== os.hostname() && opts.runner?.holderGone && (await opts.runner.holderGone(spec, sweepDir, held)) ? held : undefined;
+  const lock = acquireSweepLock(sweepDir, spec.name, out, gone);
   try {
     return await sweepLocked(spec, trials, sweepDir, opts, out, t0);
   } finally {
@@ -452,7 +479,14 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
         setLive();
         liveReport();
       },
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
+  }
+  if (opts.signal?.aborted) {
+    while (reporting) await new Promise((r) => setTimeout(r, 20));
+    save();
+    const left = trials.filter((t) => !byIndex.has(t.index) || byIndex.get(t.index)!.status === 'failed').length;
+    throw new SweepStoppedError(spec.name, left, trials.length);
   }
   delete results.live;
   while (reporting) await new Promise((r) => setTimeout(r, 20));
@@ -488,6 +522,28 @@ function earlierSegments(sweepDir: string): number[] {
   return typeof prev?.seconds === 'number' ? [prev.seconds] : [];
 }
 
+/**
+ * `sweep cancel F` of a local sweep: its process (the holder of sweep.lock, on this host) is sent
+ * SIGTERM, which stops its running trials after their step, each with its last checkpoint, and
+ * starts no more (the CLI's sweep stops as on Ctrl-C); returns once it has released the lock.
+ */
+export async function cancelLocalSweep(file: string, flags: Partial<Config>, out: (line: string) => void, waitMs = 120_000): Promise<void> {
+  const spec = readSweepFile(file);
+  const sweepDir = sweepDirOf(expandTrials(spec, flags)[0].config.runsDir, spec.name);
+  const held = readSweepLock(sweepDir);
+  if (!held) return out(`sweep ${spec.name} is not running in ${sweepDir}: nothing to cancel (a sweep on a queue: give --queue)`);
+  if (held.host !== os.hostname()) throw new RunIoError(`sweep ${spec.name} runs on host ${held.host} (process ${held.pid}): cancel it there, or give --queue for a sweep on a queue`);
+  try {
+    process.kill(held.pid, 'SIGTERM');
+  } catch {
+    return out(`sweep ${spec.name}: its process ${held.pid} is no longer running; nothing to cancel`);
+  }
+  const t0 = Date.now();
+  while (readSweepLock(sweepDir)?.pid === held.pid && Date.now() - t0 < waitMs) await new Promise((r) => setTimeout(r, 200));
+  if (readSweepLock(sweepDir)?.pid === held.pid) throw new RunIoError(`sweep ${spec.name}: process ${held.pid} has not stopped within ${waitMs / 1000} s`);
+  out(`sweep ${spec.name} cancelled: process ${held.pid} stopped its running trials, each keeping its last checkpoint; run it again to resume: train sweep --config ${file}`);
+}
+
 /** Make a pending trial's folder ready: cleared when the plan allows it (never with a summary.json in it). */
 export function prepareFolder(dir: string, clear: boolean): void {
   try {
@@ -514,7 +570,7 @@ export function prepareFolder(dir: string, clear: boolean): void {
 const localRunner: TrialRunner = {
   name: 'local',
   describe: (workers) => `shared by ${workers} worker${workers > 1 ? 's' : ''}`,
-  run: (ctx) => runPending(ctx.feed, ctx.workers, ctx.sweepDir, ctx.runData, ctx.base.backend, ctx.done, { scheduler: ctx.spec.scheduler, store: new MemoryRungStore(), running: ctx.running }),
+  run: (ctx) => runPending(ctx.feed, ctx.workers, ctx.sweepDir, ctx.runData, ctx.base.backend, ctx.done, { scheduler: ctx.spec.scheduler, store: new MemoryRungStore(), running: ctx.running, ...(ctx.signal ? { signal: ctx.signal } : {}) }),
 };
 
 /** The early-stopping side of a pool: the scheduler, where its rungs live, and whom to tell of epochs. */
@@ -523,6 +579,8 @@ export interface Scheduling {
   store: RungStore;
   running?: RunnerContext['running'];
   host?: string;
+  /** Aborted: running trials stop after their step (resumable), no more start. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -556,8 +614,19 @@ function runPending(
   const byIndex = new Map<number, TrialPlan>();
   let remaining = feed.left();
   const live = new Set<Worker>();
+  const cells = new Map<Worker, Int32Array>();
   let stopped = false;
+  let cancelled = false;
   return new Promise((resolve, reject) => {
+    // Cancelled: the trials not started are dropped, the running ones stop after their step.
+    const cancel = () => {
+      remaining -= feed.left();
+      cancelled = true;
+      for (const c of cells.values()) Atomics.store(c, CANCEL_CELL, 1);
+      if (remaining === 0) resolve();
+    };
+    if (sched.signal?.aborted) return cancel();
+    sched.signal?.addEventListener('abort', cancel, { once: true });
     const stop = (err: unknown) => {
       if (stopped) return;
       stopped = true;
@@ -576,15 +645,16 @@ function runPending(
         }
       };
     const start = () => {
-      const cell = new Int32Array(new SharedArrayBuffer(4));
+      const cell = newCells();
       const w = startWorker(import.meta.url, 'worker', { runData, backend, threads: Math.max(1, Math.floor(os.availableParallelism() / n)), decision: cell.buffer });
       live.add(w);
+      cells.set(w, cell);
       let current: TrialPlan | null = null;
       let stopReason: string | null = null;
       let ready = false;
       let crash: Error | null = null;
       const next = () => {
-        current = feed.next();
+        current = cancelled ? null : feed.next();
         if (!current) {
           void w.terminate();
           return;

@@ -10,12 +10,14 @@ import type { Config } from '../config/config.js';
 import { loadRunData, trainOnData, type RunData, type RunUi } from '../train/run.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { buildRunReport } from '../report/run_report.js';
-import { DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
+import { CANCEL_CELL, DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 
 /** The local pool hands over the data it prepared; a queue worker's thread prepares it itself, off the process's event loop, once. */
 const init = workerData as { runData?: RunData; dataConfig?: Config; backend: BackendChoice; threads: number; decision: SharedArrayBuffer };
 const port = parentPort!;
 const cell = new Int32Array(init.decision);
+/** The sweep was cancelled (or its process signalled): stop after this step, resumable. */
+const cancelled = (): boolean => cell.length > CANCEL_CELL && Atomics.load(cell, CANCEL_CELL) === 1;
 // The workers share the cores instead of each engine taking all of them.
 const { engine, skipped } = await initEngine(init.backend, init.threads);
 const runData: RunData = init.runData ?? (await loadRunData(init.dataConfig!, { shared: true }));
@@ -48,7 +50,7 @@ port.on('message', async (msg: ToWorker) => {
       evaluateTest: false,
       resume: msg.resume,
       afterEpoch: onEpoch,
-      ...(msg.scheduled ? { shouldStop: () => stopAsked } : {}),
+      shouldStop: () => stopAsked || cancelled(),
     });
     reply = { type: 'done', index, summary };
   } catch (e) {
@@ -65,6 +67,8 @@ port.on('message', async (msg: ToWorker) => {
         seconds: Math.round(performance.now() - t0) / 1000,
       };
       reply = { type: 'stopped', index, stopped };
+    } else if (e instanceof InterruptedError && cancelled()) {
+      reply = { type: 'failed', index, diverged: false, reason: `cancelled: stopped at step ${e.point.state.it}; its last checkpoint resumes it when the sweep runs again` };
     } else {
       // A diverged trial has written its summary; either way the sweep records the reason and goes on.
       reply = { type: 'failed', index, diverged: e instanceof DivergedError, reason: e instanceof Error ? e.message : String(e) };

@@ -154,3 +154,79 @@ test('a queued sweep survives a SIGKILLed worker, a Redis restart and a restarte
   conn.disconnect();
   for (const w of workers) if (w.proc.exitCode === null) w.proc.kill('SIGTERM');
 });
+
+// ---- Redis restarted EMPTY mid-sweep (issue 24, defect 5): no AOF, a fresh data folder. --------
+// The coordinator finds its jobs gone and enqueues them again; a job it saw running comes back
+// after its worker's lock time, by which that worker has found its lock gone and stopped.
+
+/** The rows of a trial's metrics.jsonl: iteration steps and epochs, each counted. */
+function metricRows(file: string): { iters: number[]; epochs: number[] } {
+  const rows = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; it: number; epoch: number });
+  return { iters: rows.filter((r) => r.type === 'iter').map((r) => r.it), epochs: rows.filter((r) => r.type === 'epoch').map((r) => r.epoch) };
+}
+
+test('Redis restarted empty (no AOF) mid-sweep: the coordinator enqueues its vanished jobs again; every trial once (one row per step and per epoch, one summary), bit for bit the local numbers', { skip: NO_REDIS, timeout: 300_000 }, async () => {
+  const spec = { name: 'q-empty', grid: { lr: [0.02, 0.05, 0.1], reg: [1e-4, 1e-2] } };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'queue-empty-'));
+  dirs.push(dir);
+  const write = (name: string, runs: string) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, JSON.stringify({ ...spec, base: { ...BASE, runsDir: runs } }));
+    return f;
+  };
+  const local = await runSweep({ file: write('local.json', path.join(dir, 'local')), flags: {}, workers: 2, out: () => {} });
+  assert.ok(local.trials.every((t) => t.status === 'ok'));
+
+  const server = await startRedis({ aof: false });
+  try {
+    const file = write('sweep.json', path.join(dir, 'queue'));
+    const sweepDir = path.join(dir, 'queue', 'sweep-q-empty');
+    const workers = [0, 1, 2].map(() => spawnLogged(['worker', '--queue', server.url, '--lock-seconds', '4', '--threads', '1', '--runs-dir', path.join(dir, 'queue')]));
+    const coord = spawnLogged(['sweep', '--config', file, '--queue', server.url]);
+    const conn = new Redis(server.url, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
+    conn.on('error', () => {});
+    const q = new Queue(QUEUE, { connection: conn });
+    q.on('error', () => {});
+    // Mid-sweep: a trial finished, and a worker in the middle of another one.
+    const t0 = Date.now();
+    for (;;) {
+      assert.ok(Date.now() - t0 < 180_000, `no trial finished with another in flight within 3 minutes:\n${coord.log()}`);
+      assert.ok(coord.proc.exitCode === null, `the coordinator ended before the restart:\n${coord.log()}`);
+      const active = await q.getJobs(['active']).catch(() => []);
+      if (finishedCount(sweepDir) >= 1 && active.some((a) => ((a.progress as { epoch?: number } | undefined)?.epoch ?? 0) >= 1)) break;
+      await sleep(50);
+    }
+    await server.restartEmpty(); // its clients (workers, coordinator) reconnect at once and may write again: nothing to count here
+    const code = await Promise.race([coord.exited, sleep(150_000).then(() => 'timeout')]);
+    assert.equal(code, 0, `the coordinator did not finish after Redis came back empty:\n${coord.log()}`);
+    assert.match(coord.log(), /gone from Redis .*enqueued again/);
+
+    const results = readJson<SweepResults>(path.join(sweepDir, 'results.json'));
+    assert.equal(results.trials.length, 6);
+    for (const t of results.trials) {
+      const l = local.trials.find((x) => x.index === t.index)!;
+      assert.equal(t.status, 'ok', `trial ${t.index}: ${t.reason}`);
+      assert.equal(t.valAcc, l.valAcc, `trial ${t.index} val accuracy`);
+      assert.equal(t.trainAcc, l.trainAcc, `trial ${t.index} train accuracy`);
+      const a = readJson<{ finalLoss: number; finalValAcc: number; iterations: number }>(path.join(sweepDir, t.dir, 'summary.json'));
+      const b = readJson<{ finalLoss: number; finalValAcc: number; iterations: number }>(path.join(local.folder, l.dir, 'summary.json'));
+      assert.equal(a.finalLoss, b.finalLoss, `trial ${t.index} final loss`);
+      assert.equal(a.finalValAcc, b.finalValAcc, `trial ${t.index} final val accuracy`);
+      // Exactly once: one row per step and per epoch, as the local trial has, and one summary.
+      const mine = metricRows(path.join(sweepDir, t.dir, 'metrics.jsonl'));
+      const theirs = metricRows(path.join(local.folder, l.dir, 'metrics.jsonl'));
+      assert.deepEqual(mine.iters, theirs.iters, `trial ${t.index}: iteration rows`);
+      assert.deepEqual(mine.epochs, theirs.epochs, `trial ${t.index}: epoch rows`);
+      assert.equal(new Set(mine.iters).size, mine.iters.length, `trial ${t.index}: a step twice`);
+      const msgs = logMessages(path.join(sweepDir, t.dir, 'train.log'));
+      assert.equal(msgs.filter((m) => m === 'summary').length, 1, `trial ${t.index}: ${msgs.join(', ')}`);
+    }
+    const counts = await q.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children');
+    assert.deepEqual(Object.entries(counts).filter(([, n]) => n > 0), []);
+    await q.close();
+    conn.disconnect();
+    for (const w of workers) if (w.proc.exitCode === null) w.proc.kill('SIGTERM');
+  } finally {
+    await server.stop();
+  }
+});

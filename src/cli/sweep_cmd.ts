@@ -1,0 +1,73 @@
+/**
+ * `train sweep`'s parts beyond starting one: `sweep status` and `sweep cancel`, and a sweep
+ * stopped by Ctrl-C, SIGTERM or SIGHUP, which says what it leaves behind and the commands that
+ * resume or cancel it, then exits 128+signal.
+ */
+import * as os from 'node:os';
+import { type Config, ConfigError } from '../config/config.js';
+import { redactUrl } from '../sweep/connection.js';
+import { sweepCancel, sweepStatus } from '../sweep/queue.js';
+import { cancelLocalSweep, runSweep, SweepStoppedError, type SweepOptions } from '../sweep/sweep.js';
+import type { SweepResults } from '../runs/results.js';
+import { QUEUE_URL_ENV } from './queue_url.js';
+import { writeLines } from './output.js';
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** How the queue was given on this command line, to repeat in a suggested command (never the password). */
+export function queueFlagsText(argv: Record<string, unknown>): string {
+  if (typeof argv['queue-file'] === 'string') return `--queue-file ${argv['queue-file']}`;
+  if (typeof argv.queue === 'string') return `--queue ${redactUrl(argv.queue)}`;
+  return `(with ${QUEUE_URL_ENV} set)`;
+}
+
+/** `sweep status F` and `sweep cancel F` (`sub`); the file from the positional or --config. */
+export async function sweepSubcommand(sub: string, file: string | undefined, queue: string | undefined, flags: Partial<Config>, warn: (l: string) => void): Promise<void> {
+  const out = (l: string) => writeLines(process.stdout, l);
+  if (sub === 'cancel') {
+    if (file === undefined) throw new ConfigError('sweep cancel needs the sweep file: train sweep cancel <file> [--queue redis://host:6379]');
+    if (queue !== undefined) await sweepCancel(file, queue, flags, out, warn);
+    else await cancelLocalSweep(file, flags, out);
+    return;
+  }
+  if (sub !== 'status') throw new ConfigError(`sweep ${sub}: unknown; use train sweep --config <file>, train sweep status <file> --queue <redis URL>, or train sweep cancel <file>`);
+  if (file === undefined || queue === undefined) throw new ConfigError('sweep status needs the sweep file and the queue: train sweep status <file> --queue redis://host:6379');
+  await sweepStatus(file, queue, flags, out, warn);
+}
+
+/**
+ * Run the sweep; the first stop signal stops it (a local pool's running trials after their step,
+ * each with its checkpoint; a coordinator leaves its jobs queued), prints what is left and how to
+ * go on, and exits 128+signal. A second signal exits at once.
+ */
+export async function runSweepStoppable(opts: SweepOptions, line: (l: string) => void, queueText: string | null): Promise<SweepResults> {
+  const ac = new AbortController();
+  let stoppedBy: NodeJS.Signals | null = null;
+  const codeOf = (sig: NodeJS.Signals) => 128 + os.constants.signals[sig];
+  for (const sig of STOP_SIGNALS) {
+    process.on(sig, () => {
+      if (stoppedBy !== null) process.exit(codeOf(sig));
+      stoppedBy = sig;
+      line(`stopping (${sig === 'SIGINT' ? 'Ctrl-C' : sig}; again to quit at once)`);
+      ac.abort();
+    });
+  }
+  try {
+    return await runSweep({ ...opts, signal: ac.signal });
+  } catch (e) {
+    if (!(e instanceof SweepStoppedError) || stoppedBy === null) throw e;
+    line(stoppedLine(e, opts.file, queueText));
+    process.exit(codeOf(stoppedBy));
+  }
+}
+
+function stoppedLine(e: SweepStoppedError, file: string, queueText: string | null): string {
+  const left = `${e.left} of ${e.total} trials are not finished`;
+  if (queueText === null) {
+    return `sweep ${e.sweep} stopped: ${left}; the running ones stopped after their step, each keeping its last checkpoint. Resume: train sweep --config ${file}`;
+  }
+  return (
+    `stopped following sweep ${e.sweep}: ${left}; they stay on the queue, and workers go on training them into their folders. ` +
+    `Resume following: train sweep --config ${file} ${queueText}. Withdraw them: train sweep cancel ${file} ${queueText}`
+  );
+}
