@@ -27,6 +27,7 @@ export function runsCommand(runsDir: string, o: Output): void {
           o.stream.columns || 200,
         )
       : [`no run folders in ${runsDir}`];
+    for (const r of list.runs) if (r.reason !== null) lines.push(`${r.folder}: unreadable: ${r.reason}`);
     for (const s of list.sweeps) lines.push(`sweep ${s.folder}: ${s.trials ?? '?'} trials, best val ${s.bestValAcc === null ? '–' : s.bestValAcc.toFixed(3)}`);
     lines.push(`index: ${index}`);
     return lines;

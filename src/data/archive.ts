@@ -252,7 +252,7 @@ export function verifyCifarArchive(file: string, origin: string): string {
 /** Hex digest of a file. */
 export function hashFile(file: string, algorithm: 'sha256' | 'md5'): string {
   const h = crypto.createHash(algorithm);
-  const fd = fs.openSync(file, 'r');
+  const { fd } = openRegularFile(file, MAX_ARCHIVE_BYTES, 'a CIFAR-10 archive');
   try {
     const buf = Buffer.alloc(1 << 20);
     let n: number;
