@@ -1,8 +1,27 @@
-/** `train export RUN --format onnx|safetensors|npy [--out PATH]`: write the model, print the files written. */
+/** `train export RUN --format onnx|safetensors|npy [--out PATH] [--force]`: write the model, print the files written. */
+import * as os from 'node:os';
 import { type ExportFormat, exportRun } from '../export/export.js';
 
-export function exportCommand(args: { run: string; format: ExportFormat; out?: string }): void {
-  const r = exportRun(args.run, args.format, { out: args.out });
+/** The signals that would otherwise kill an export midway. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * The export is written whole or not at all, and leaves no temporary file: a signal that comes
+ * meanwhile is held until the (synchronous) export has ended, and then exits 128+signal.
+ */
+export async function exportCommand(args: { run: string; format: ExportFormat; out?: string; force?: boolean }): Promise<void> {
+  let stoppedBy: NodeJS.Signals | null = null;
+  const hold = (sig: NodeJS.Signals) => () => {
+    stoppedBy ??= sig;
+  };
+  for (const sig of SIGNALS) process.on(sig, hold(sig));
+  let r;
+  try {
+    r = exportRun(args.run, args.format, { out: args.out, force: args.force });
+  } finally {
+    await new Promise((resolve) => setImmediate(resolve)); // one turn of the event loop: a signal that came during the export is handled now
+  }
   process.stderr.write(`checkpoint: ${r.checkpoint}\n`);
   for (const f of r.files) process.stdout.write(`wrote ${f}\n`);
+  if (stoppedBy !== null) process.exit(128 + os.constants.signals[stoppedBy]);
 }

@@ -464,9 +464,10 @@ export async function main(args: string[]): Promise<void> {
         y
           .positional('run', { type: 'string', describe: `run folder (uses its ${RUN_FILES.best}) or .ckpt file`, demandOption: true })
           .option('format', { ...optionsOf({ format: EXPORT_FORMAT }).format, demandOption: true })
-          .options(optionsOf({ out: EXPORT_OUT })),
-      (argv) => {
-        exportCommand({ run: argv.run as string, format: flagValue(argv, 'format', EXPORT_FORMAT) as ExportFormat, out: flagValue(argv, 'out', EXPORT_OUT) as string | undefined });
+          .options(optionsOf({ out: EXPORT_OUT }))
+          .option('force', { type: 'boolean', describe: 'overwrite an existing export (a regular file, or a folder holding only an npy export); never a device or a FIFO' }),
+      async (argv) => {
+        await exportCommand({ run: argv.run as string, format: flagValue(argv, 'format', EXPORT_FORMAT) as ExportFormat, out: flagValue(argv, 'out', EXPORT_OUT) as string | undefined, force: Boolean(once('force', argv.force)) });
       },
     )
     .command(
