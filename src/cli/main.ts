@@ -17,7 +17,7 @@ import { hideBin } from 'yargs/helpers';
 import { type Config, ConfigError, DATASETS, DEFAULTS, KEYS, flagOf, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
 import { keyKinds } from '../config/keys.js';
 import { EngineError } from '../linalg/engine.js';
-import { DataError } from '../data/errors.js';
+import { DataError, StoppedBySignal } from '../data/errors.js';
 import { DATA_ROOT_ENV } from '../data/locations.js';
 import { CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
 import { RUNS_INDEX, RUN_FILES, runFile } from '../runs/layout.js';
@@ -72,6 +72,7 @@ function isAllocationFailure(err: unknown): boolean {
 
 function handleError(err: unknown): never {
   if (err instanceof ConfigError) fail(2, err.message, err);
+  if (err instanceof StoppedBySignal) fail(128 + os.constants.signals[err.signal], err.message, err);
   if (err instanceof DivergedError) fail(3, `${err.message}\nThe best checkpoint so far (if any) is kept in the run folder.`, err);
   if (err instanceof DataError || err instanceof CheckpointError || err instanceof RunIoError || err instanceof EngineError) fail(1, err.message, err);
   if (isAllocationFailure(err)) fail(1, `out of memory: ${(err as Error).message}. Use smaller sizes (--hidden, --batch-size, --num-train, --iterations)`, err);

@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MAX_BYTES, readRegularText } from '../io/files.js';
+import { isAlive } from '../io/process.js';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { readJsonl } from '../runs/jsonl.js';
 import { RUNS_INDEX, RUN_FILES, SWEEP_FILES, runFile, sweepFile } from '../runs/layout.js';
@@ -59,16 +60,6 @@ function modelText(m: Record<string, unknown> | null, cfg: Record<string, unknow
   if (kind === 'knn') return `knn k=${num(m?.k) ?? num(cfg?.k) ?? '?'}`;
   if (kind === 'mlp') return `mlp ${Array.isArray(hidden) ? hidden.join(',') : ''}${loss === 'svm' ? ' svm' : ''}`;
   return loss === 'svm' ? 'linear svm' : kind;
-}
-
-/** Is process `pid` alive (on this machine)? */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The lines of train.log, parsed (a torn or unparsable line skipped); read by the safe reader, so a FIFO or a device there is refused (thrown). */
@@ -132,7 +123,7 @@ function unfinishedRow(dir: string, base: Omit<RunRow, 'dataset' | 'model' | 'en
     bestValAcc: best,
     testAcc: null,
     seconds: t0 !== null ? Math.round((now - t0) / 1000) : null,
-    status: pid !== null && alive(pid) ? 'running' : 'killed',
+    status: pid !== null && isAlive(pid) ? 'running' : 'killed',
   };
 }
 
