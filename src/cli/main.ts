@@ -30,7 +30,7 @@ import { buildRunReport, writeLiveReport } from '../report/run_report.js';
 import { writeDistanceImage } from '../report/knn_report.js';
 import { createSweepUi, createUi } from './ui.js';
 import { evalCommand, evaluateCheckpoint } from './eval.js';
-import { outputOf } from './output.js';
+import { onClosedOutput, outputOf, watchClosedOutput } from './output.js';
 import { runsCommand } from './runs.js';
 import { dataCommand, downloadProgressPrinter } from './data.js';
 import { setDownloadProgress } from '../data/fetch.js';
@@ -169,6 +169,8 @@ const EXPORT_OUT = str({ nonEmpty: true, doc: `where to write (a file; for npy a
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function main(args: string[]): Promise<void> {
+  // A reader that went away (`train … | head -2`) ends the program quietly (exit 141), not with an EPIPE stack trace.
+  watchClosedOutput();
   // A dataset given as a URL (--data-dir, eval, sweeps) is downloaded with its progress on stderr.
   setDownloadProgress(downloadProgressPrinter(process.stderr));
   const cli = yargs(args)
@@ -220,6 +222,10 @@ export async function main(args: string[]): Promise<void> {
             ui.notice(`stopping after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig}; again to quit at once)`);
           });
         }
+        // A closed stdout (`train | head -2`) stops the run as SIGTERM does, quietly: resumable, with its last.ckpt; exit 141.
+        onClosedOutput(() => {
+          stoppedBy ??= 'SIGPIPE';
+        });
         const stop = () => stoppedBy !== null;
         const run = await startRun(cfg, resumeDir);
         // Whoever starts a run asks for its report, a diverged run's too: its loss curve shows where it went wrong.
