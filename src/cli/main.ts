@@ -37,14 +37,18 @@ import { setDownloadProgress } from '../data/fetch.js';
 import { GRADCHECK_OPTIONS, gradcheckCommand } from './gradcheck.js';
 import { configFlags, configOption, configOptions, flagValue, flagValues, once, optionsOf, scriptingOptions } from './options.js';
 import { runSweep } from '../sweep/sweep.js';
-import { checkQueueUrl, queueRunner, sweepStatus } from '../sweep/queue.js';
-import { runQueueWorker } from '../sweep/queue_worker.js';
 import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
 import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
 import { exportCommand } from './export.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/export.js';
+
+/**
+ * The queue's modules load BullMQ and ioredis, about half of the CLI's start-up time, so only the
+ * commands that use a queue import them (a refusal of a bad file then comes in well under 5 s).
+ */
+const queueModule = () => import('../sweep/queue.js');
 
 /** The package's version, for --version (package.json is two folders up from src/cli and from dist/cli). */
 const VERSION = (() => {
@@ -303,13 +307,15 @@ export async function main(args: string[]): Promise<void> {
           if (argv.status !== 'status') throw new ConfigError(`sweep ${argv.status}: unknown; use train sweep --config <file>, or train sweep status <file> --queue <redis URL>`);
           const file = (argv.file as string | undefined) ?? (once('config', argv.config) as string | undefined);
           if (file === undefined || queue === undefined) throw new ConfigError('sweep status needs the sweep file and the queue: train sweep status <file> --queue redis://host:6379');
+          const { checkQueueUrl, sweepStatus } = await queueModule();
           await sweepStatus(file, checkQueueUrl(queue), flags, (l) => process.stdout.write(l + '\n'), warn);
           return;
         }
         const file = once('config', argv.config) as string | undefined;
         if (file === undefined) throw new ConfigError('sweep needs its sweep file: train sweep --config <file> (see configs/sweep-*.json)');
         if (queue !== undefined && argv.workers !== undefined) throw new ConfigError('--workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them');
-        const runner = queue !== undefined ? queueRunner(checkQueueUrl(queue), { warn }) : undefined;
+        const q = queue !== undefined ? await queueModule() : undefined;
+        const runner = q && queue !== undefined ? q.queueRunner(q.checkQueueUrl(queue), { warn }) : undefined;
         // On a TTY a bar of its own: trials done, an ETA, the best val so far; the trial lines print above it.
         const bar = createSweepUi({ tty: Boolean(process.stdout.isTTY) });
         let results;
@@ -339,6 +345,8 @@ export async function main(args: string[]): Promise<void> {
           if (!Number.isFinite(x) || x < min || (int && !Number.isInteger(x))) throw new ConfigError(`--${flag} ${String(v)} is not allowed: expected ${int ? 'a whole number' : 'a number'} ≥ ${min}`);
           return x;
         };
+        const { checkQueueUrl } = await queueModule();
+        const { runQueueWorker } = await import('../sweep/queue_worker.js');
         const w = await runQueueWorker({
           url: checkQueueUrl(once('queue', argv.queue) as string),
           lockSeconds: num('lock-seconds', argv['lock-seconds'], 1, false),
