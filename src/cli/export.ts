@@ -19,7 +19,8 @@ export async function exportCommand(args: { run: string; format: ExportFormat; o
   try {
     r = exportRun(args.run, args.format, { out: args.out, force: args.force });
   } finally {
-    await new Promise((resolve) => setImmediate(resolve)); // one turn of the event loop: a signal that came during the export is handled now
+    // A few turns of the event loop: a signal that came during the export is dispatched now (libuv reads it in the turn after the next).
+    for (let turn = 0; turn < 3 && stoppedBy === null; turn++) await new Promise((resolve) => setImmediate(resolve));
   }
   process.stderr.write(`checkpoint: ${r.checkpoint}\n`);
   for (const f of r.files) process.stdout.write(`wrote ${f}\n`);
