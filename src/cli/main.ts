@@ -4,7 +4,8 @@
  * exit codes:
  *   0 success · 1 runtime failure (I/O, data, memory) · 2 bad usage or config · 3 training diverged (NaN/Inf loss)
  *   · 4 gradient check above threshold · 128+n stopped by signal n, resumable (130 Ctrl-C/SIGINT,
- *   143 SIGTERM, 129 SIGHUP), as a shell reports a process killed by that signal
+ *   143 SIGTERM, 129 SIGHUP), as a shell reports a process killed by that signal; 141 (SIGPIPE)
+ *   when stdout's reader went away (`train | head -2`), a run stopped as by SIGTERM (cli/output.ts)
  *
  * Every error a user can cause prints one `error:` line and no stack trace; an Error of no known
  * kind is a bug and says so (internal error), and --debug prints the stack of either.
