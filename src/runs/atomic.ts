@@ -16,7 +16,7 @@ export class RunIoError extends Error {}
  * or the first folder on the way that does not exist.
  */
 function whatIsMissing(file: string, flag: string): string {
-  if (file === '') return `the path is empty. Give ${flag} a path (e.g. ${flag} ${flag === '--runs-dir' ? 'runs' : 'model.onnx'})`;
+  if (file === '') return flag === '--runs-dir' ? 'the path is empty. Give a folder name (e.g. --runs-dir runs)' : `the path is empty. Give a path (e.g. ${flag} model.onnx)`;
   const parts = path.resolve(file).split(path.sep);
   for (let i = 2; i <= parts.length; i++) {
     const p = parts.slice(0, i).join(path.sep) || path.sep;
@@ -37,7 +37,7 @@ function whatIsNotAFolder(file: string, flag: string): string {
   for (let i = 2; i <= parts.length; i++) {
     const p = parts.slice(0, i).join(path.sep);
     try {
-      if (!fs.statSync(p).isDirectory()) return `${p} is a file, not a folder. Pass ${flag} a path in a folder`;
+      if (!fs.statSync(p).isDirectory()) return `${p} is a file, not a folder. Pass ${flag} ${flag === '--runs-dir' ? 'to a folder' : 'a path in a folder'}`;
     } catch {
       break;
     }
@@ -98,8 +98,8 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, flag = 
   const tmp = tempFileOf(file);
   let fd: number | null = null;
   try {
-    fs.rmSync(tmp, { force: true }); // one a killed process of the same pid left; then create it afresh, never opening a FIFO put there
-    fd = fs.openSync(tmp, 'wx');
+    // O_NONBLOCK: a FIFO put at the temporary name fails at once (ENXIO) instead of blocking the open.
+    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NONBLOCK, 0o666);
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
     while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
