@@ -1,9 +1,7 @@
 /** `train export RUN --format onnx|safetensors|npy [--out PATH] [--force]`: write the model, print the files written. */
 import * as os from 'node:os';
+import { STOP_SIGNALS } from '../data/errors.js';
 import { type ExportFormat, exportRun } from '../export/export.js';
-
-/** The signals that would otherwise kill an export midway. */
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * The export is written whole or not at all, and leaves no temporary file: a signal that comes
@@ -14,7 +12,7 @@ export async function exportCommand(args: { run: string; format: ExportFormat; o
   const hold = (sig: NodeJS.Signals) => () => {
     stoppedBy ??= sig;
   };
-  for (const sig of SIGNALS) process.on(sig, hold(sig));
+  for (const sig of STOP_SIGNALS) process.on(sig, hold(sig));
   let r;
   try {
     r = exportRun(args.run, args.format, { out: args.out, force: args.force });
