@@ -127,6 +127,30 @@ class TarBound extends Transform {
 }
 
 /**
+ * The unpacked files of `tmp` checked (every batch file there, whole records), marked with the
+ * archive they came from, and swapped into `<destRoot>/cifar-10-batches-bin`: the old folder (if
+ * any) is moved aside first, then removed with `tmp`.
+ */
+function swapIntoPlace(tmp: string, destRoot: string, marker: ArchiveSource, label: string): string {
+  const unpacked = path.join(tmp, CIFAR_DIR_NAME);
+  for (const f of [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE]) {
+    const file = path.join(unpacked, f);
+    if (!fs.existsSync(file)) throw new DataError(`${label} has no ${CIFAR_DIR_NAME}/${f}; it is not the CIFAR-10 binary archive (the python and matlab versions are different files)`);
+    const size = fs.statSync(file).size;
+    if (size === 0 || size % CIFAR_RECORD !== 0) {
+      throw new DataError(`${label}: ${CIFAR_DIR_NAME}/${f} has ${size} bytes, not a whole number of 3,073-byte records`);
+    }
+  }
+  fs.writeFileSync(path.join(unpacked, SOURCE_MARKER), JSON.stringify(marker, null, 2) + '\n');
+  // Swap into place: the old folder (if any) is moved aside first, then removed.
+  const dest = path.join(destRoot, CIFAR_DIR_NAME);
+  const old = path.join(tmp, 'old');
+  if (fs.existsSync(dest)) fs.renameSync(dest, old);
+  fs.renameSync(unpacked, dest);
+  return dest;
+}
+
+/**
  * Unpack `archive` into `<destRoot>/cifar-10-batches-bin` (replacing what is there) and return that path.
  *
  * The archive is streamed (read, inflated by node's zlib with backpressure, split by node-tar)
@@ -222,23 +246,7 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
     }
     if (fatal) throw fatal; // a signal after the last byte was read
     if (refused.length > 0) throw refusedError();
-    const unpacked = path.join(tmp, CIFAR_DIR_NAME);
-    for (const f of [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE]) {
-      const file = path.join(unpacked, f);
-      if (!fs.existsSync(file)) throw new DataError(`${label} has no ${CIFAR_DIR_NAME}/${f}; it is not the CIFAR-10 binary archive (the python and matlab versions are different files)`);
-      const size = fs.statSync(file).size;
-      if (size === 0 || size % CIFAR_RECORD !== 0) {
-        throw new DataError(`${label}: ${CIFAR_DIR_NAME}/${f} has ${size} bytes, not a whole number of 3,073-byte records`);
-      }
-    }
-    const marker: ArchiveSource = { ...archiveIdentity(archive), ...extra };
-    fs.writeFileSync(path.join(unpacked, SOURCE_MARKER), JSON.stringify(marker, null, 2) + '\n');
-    // Swap into place: the old folder (if any) is moved aside first, then removed.
-    const dest = path.join(destRoot, CIFAR_DIR_NAME);
-    const old = path.join(tmp, 'old');
-    if (fs.existsSync(dest)) fs.renameSync(dest, old);
-    fs.renameSync(unpacked, dest);
-    return dest;
+    return swapIntoPlace(tmp, destRoot, { ...archiveIdentity(archive), ...extra }, label);
   } finally {
     for (const s of STOP_SIGNALS) if (onSignal) process.off(s, onSignal);
     fs.rmSync(tmp, { recursive: true, force: true });
