@@ -1283,3 +1283,47 @@ test('MNIST (15.18): IDX images with a zero dimension are refused', async () => 
     await assert.rejects(async () => loadMnist(dir), dataError(path.join(dir, 'train-images-idx3-ubyte'), `${rows}×${cols}`, 'at least one row and one column'));
   }
 });
+
+test('unpack (issue 24.15): SIGTERM during `train data cifar` removes its .unpack folder and says so; one a SIGKILL left is removed by the next unpack', { timeout: 300000 }, async (t) => {
+  if (!fs.existsSync(SHARED_CIFAR)) {
+    t.skip(`${SHARED_CIFAR} is absent`);
+    return;
+  }
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'data-test-unpack-signal-'));
+  const bin = fileURLToPath(new URL('../bin/train.js', import.meta.url));
+  const env = { ...process.env, TSNN_DATA_ROOT: root };
+  const unpacks = () => fs.readdirSync(root).filter((n) => n.startsWith('.unpack-'));
+  const bytesUnder = (d: string): number => fs.readdirSync(d, { withFileTypes: true }).reduce((s, e) => s + (e.isDirectory() ? bytesUnder(path.join(d, e.name)) : fs.statSync(path.join(d, e.name)).size), 0);
+  /** Start an unpack, wait until its temporary folder holds a few MB, then send `signal`. */
+  const stopMidway = async (signal: NodeJS.Signals) => {
+    const child = spawn(process.execPath, [bin, 'data', 'cifar', '--source', SHARED_CIFAR, '--no-verify'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
+    const t0 = performance.now();
+    while (!unpacks().some((n) => bytesUnder(path.join(root, n)) > 2 * MB)) {
+      assert.ok(performance.now() - t0 < 120000, `no .unpack folder filled up; stderr: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill(signal);
+    return { ...(await exited), stderr: () => stderr };
+  };
+  try {
+    const term = await stopMidway('SIGTERM');
+    assert.equal(term.code, 143, `exit ${term.code} (signal ${term.signal}); stderr: ${term.stderr()}`);
+    assert.match(term.stderr(), /unpacking \S+cifar-10-binary\.tar\.gz stopped by SIGTERM; the partial unpack was removed/);
+    assert.deepEqual(unpacks(), [], 'the .unpack folder is removed');
+    const killed = await stopMidway('SIGKILL');
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.equal(unpacks().length, 1, 'SIGKILL leaves its folder (nothing can run)');
+    // An earlier version's folder (no pid in its name) is removed once it is an hour old; a young one may be in use.
+    fs.mkdirSync(path.join(root, '.unpack-AbC123'));
+    fs.utimesSync(path.join(root, '.unpack-AbC123'), new Date(Date.now() - 2 * 3600e3), new Date(Date.now() - 2 * 3600e3));
+    fs.mkdirSync(path.join(root, '.unpack-young1'));
+    const again = spawnSync(process.execPath, [bin, 'data', 'cifar', '--source', SHARED_CIFAR, '--no-verify'], { env, encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(fs.readdirSync(root).sort(), ['.unpack-young1', CIFAR_DIR_NAME], 'the dead process\'s and the old folder are removed');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { E2E_BACKEND } from './helpers.js';
+import { pngOfRow } from '../src/predict/image.js';
 import { ioErrorMessage } from '../src/runs/atomic.js';
 import { readSweepFile } from '../src/sweep/spec.js';
 
@@ -233,4 +234,36 @@ test('a sweep file and its base config may start with a byte-order mark', () => 
   const spec = readSweepFile(sweep);
   assert.equal(spec.name, 'bom');
   assert.equal(spec.base.numTrain, 1000);
+});
+
+/** Run `train args…`, reading stdout until `lines` lines came, then closing it as `| head -<lines>` does. */
+function closedAfter(args: string[], lines: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const close = () => child.stdout.destroy();
+  if (lines === 0) close();
+  else child.stdout.on('data', (d) => ((out += d), out.split('\n').length > lines && close()));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })));
+}
+
+test('a closed stdout (train | head -2) stops the run as SIGTERM does, quietly, with its checkpoint, resumable; predict | head -1 ends quietly', { timeout: 180000 }, async () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-epipe-'));
+  const args = ['--num-train', '2000', '--num-val', '100', '--num-test', '100', '--num-dev', '50', '--epochs', '3', '--batch-size', '20', '--log-every', '1', '--backend', E2E_BACKEND, '--runs-dir', runs, '--name', 'pipe'];
+  const r = await closedAfter(args, 2);
+  assert.equal(r.code, 141, `exit ${r.code} (signal ${r.signal}); stderr: ${r.err}`);
+  assert.doesNotMatch(r.err, /EPIPE|Error|\n\s+at /, 'no stack trace');
+  const dir = path.join(runs, fs.readdirSync(runs)[0]);
+  assert.ok(fs.existsSync(path.join(dir, 'last.ckpt')), 'the run keeps its last.ckpt');
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')).status, 'interrupted');
+  const resumed = train(['--resume', dir]);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')).status, 'ok');
+  // predict's lines to a reader that is gone: no EPIPE stack trace, the exit code of a closed pipe.
+  const images = fs.mkdtempSync(path.join(os.tmpdir(), 'pngs-epipe-'));
+  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(images, `${i}.png`), await pngOfRow(new Uint8Array(28 * 28).fill(i), [28, 28, 1]));
+  const p = await closedAfter(['predict', dir, images], 0);
+  assert.equal(p.code, 141, `exit ${p.code} (signal ${p.signal}); stderr: ${p.err}`);
+  assert.doesNotMatch(p.err, /EPIPE|Error|\n\s+at /, 'no stack trace');
 });

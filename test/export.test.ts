@@ -9,6 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -24,7 +25,8 @@ import { modelFromCheckpoint } from '../src/models/index.js';
 import { viewsOf } from '../src/models/params.js';
 import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { scoreRows } from '../src/predict/predict.js';
-import { E2E_BACKEND, trainCli as train } from './helpers.js';
+import { exportRun } from '../src/export/export.js';
+import { E2E_BACKEND, TRAIN_BIN, trainCli as train } from './helpers.js';
 
 
 function trainRun(args: string[]): string {
@@ -218,4 +220,106 @@ test('export refuses a knn run (no weights), a folder without a checkpoint and a
     assert.match(r.err.trim(), re);
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
   }
+});
+
+/** A small MLP run to export (hidden 12,7), made once for the tests below. */
+let smallRun: string | null = null;
+function small(): string {
+  smallRun ??= trainRun(['--config', 'configs/mnist-mlp.json', '--hidden', '12,7', '--num-train', '300', '--num-val', '50', '--num-test', '50', '--num-dev', '50', '--iterations', '4']);
+  return smallRun;
+}
+
+test('export overwrites an existing file only with --force, and an npy folder holding anything but an npy export never', () => {
+  const run = small();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'export-force-'));
+  const file = path.join(dir, 'model.onnx');
+  fs.writeFileSync(file, 'mine');
+  const r = train(['export', run, '--format', 'onnx', '--out', file]);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err.trim(), /^error: \S+model\.onnx already exists: pass --force to overwrite it, or give --out another path$/);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'mine', 'the file is untouched');
+  const f = train(['export', run, '--format', 'onnx', '--out', file, '--force']);
+  assert.equal(f.code, 0, f.err);
+  assert.notEqual(fs.readFileSync(file, 'utf8'), 'mine');
+  // npy: a second export into the same folder needs --force; a folder of other files is never replaced.
+  const npy = path.join(dir, 'npy');
+  assert.equal(train(['export', run, '--format', 'npy', '--out', npy]).code, 0);
+  const again = train(['export', run, '--format', 'npy', '--out', npy]);
+  assert.equal(again.code, 2, again.err);
+  assert.match(again.err.trim(), /^error: \S+npy already holds an npy export: pass --force to replace it, or give --out another folder$/);
+  assert.equal(train(['export', run, '--format', 'npy', '--out', npy, '--force']).code, 0);
+  const mine = path.join(dir, 'mine');
+  fs.mkdirSync(mine);
+  fs.writeFileSync(path.join(mine, 'notes.txt'), 'keep');
+  const other = train(['export', run, '--format', 'npy', '--out', mine, '--force']);
+  assert.equal(other.code, 1, other.err);
+  assert.match(other.err.trim(), /^error: cannot write \S+mine: it holds files that are not an npy export \(notes\.txt\), so it is left alone\. Pass --out a new or empty folder$/);
+  assert.deepEqual(fs.readdirSync(mine), ['notes.txt']);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['mine', 'model.onnx', 'npy'], 'no temporary file or folder is left');
+});
+
+test('npy meta.json keeps numbers and booleans typed (bias_column false is falsy in Python); safetensors metadata stays strings', () => {
+  const run = small();
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'export-meta-')), 'npy');
+  assert.equal(train(['export', run, '--format', 'npy', '--out', dir]).code, 0);
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
+  const ck = loadCheckpoint(path.join(run, 'best.ckpt'));
+  assert.equal(meta.bias_column, ck.header.preprocess.bias);
+  assert.equal(typeof meta.bias_column, 'boolean');
+  assert.equal(meta.scale, ck.header.preprocess.scale);
+  assert.equal(meta.epoch, ck.header.epoch);
+  assert.equal(meta.val_acc, ck.header.valAcc);
+  assert.equal(typeof meta.val_acc, 'number');
+});
+
+test('export error hints name --out: a path under a file, an empty path, and a full disk (a small tmpfs, root only)', (t) => {
+  const run = small();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'export-hints-'));
+  const aFile = path.join(dir, 'a-file');
+  fs.writeFileSync(aFile, 'x');
+  const under = train(['export', run, '--format', 'onnx', '--out', path.join(aFile, 'model.onnx')]);
+  assert.equal(under.code, 1, under.err);
+  assert.match(under.err.trim(), /^error: cannot create the export folder \S+a-file: \S+a-file is a file, not a folder\. Pass --out a path in a folder \((ENOTDIR|EEXIST)\)$/);
+  assert.throws(() => exportRun(run, 'onnx', { out: '' }), /--out "" is empty: give a path, e\.g\. --out model\.onnx/);
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'export-full-'));
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=40k', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    t.diagnostic(`full disk case skipped: cannot mount a small tmpfs here (${(mount.stderr || '').trim()})`);
+    return;
+  }
+  try {
+    const full = train(['export', run, '--format', 'onnx', '--out', path.join(mnt, 'model.onnx')]);
+    assert.equal(full.code, 1, full.err);
+    assert.match(full.err.trim(), /^error: cannot write \S+model\.onnx: the disk is full\. Free some space, or pass --out on another disk \(ENOSPC\)$/);
+    // npy: written whole or not at all. W1.npy (37.9 KB) fits on the 40 KB disk, the rest does not: nothing is left.
+    const npy = train(['export', run, '--format', 'npy', '--out', path.join(mnt, 'npy')]);
+    assert.equal(npy.code, 1, npy.err);
+    assert.match(npy.err.trim(), /the disk is full\. Free some space, or pass --out on another disk \(ENOSPC\)$/);
+    assert.deepEqual(fs.readdirSync(mnt), [], 'no partial npy folder nor temporary file is left');
+  } finally {
+    spawnSync('umount', [mnt]);
+    fs.rmSync(mnt, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM during an export leaves no .tmp file: the export ends whole, then exits 143', async () => {
+  // A large model (hidden 3000, 3000: 11.4 M parameters, a 46 MB ONNX file), so the write is long enough to be caught.
+  const run = trainRun(['--model', 'mlp', '--hidden', '3000,3000', '--num-train', '200', '--num-val', '50', '--num-test', '50', '--num-dev', '50', '--batch-size', '100', '--iterations', '2']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'export-term-'));
+  const out = path.join(dir, 'model.onnx');
+  const child = spawn(process.execPath, [TRAIN_BIN, 'export', run, '--format', 'onnx', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const t0 = performance.now();
+  while (!fs.readdirSync(dir).some((n) => n.endsWith('.tmp'))) {
+    assert.ok(performance.now() - t0 < 60000, `no .tmp file appeared; stderr: ${err}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  child.kill('SIGTERM');
+  const { code, signal } = await exited;
+  assert.deepEqual(fs.readdirSync(dir), ['model.onnx'], 'only the whole export is there, no .tmp file');
+  assert.equal(code, 143, `exit ${code}, signal ${signal}; stderr: ${err}`);
+  const session = await ort.InferenceSession.create(out);
+  assert.deepEqual(session.inputNames, ['pixels']);
 });

@@ -1,6 +1,8 @@
 /** `train data <dataset>`: fetch and unpack if needed, then verify and print what is there. */
 import { describeDataset, loadDataset, type DatasetName } from '../data/datasets.js';
-import { DownloadInterrupted, type DownloadProgress } from '../data/fetch.js';
+import * as os from 'node:os';
+import { StoppedBySignal } from '../data/errors.js';
+import type { DownloadProgress } from '../data/fetch.js';
 import { shown, writeLines } from './output.js';
 
 const MB = 1e6;
@@ -46,10 +48,11 @@ export async function dataCommand(args: { dataset: DatasetName; source?: string;
   try {
     raw = await loadDataset(args.dataset, args.source, { verify: args.verify, onDownload: downloadProgressPrinter(process.stderr) });
   } catch (e) {
-    if (e instanceof DownloadInterrupted) {
+    // Ctrl-C, SIGTERM or SIGHUP during the download or the unpack: what it had written is removed; exit 128+signal.
+    if (e instanceof StoppedBySignal) {
       process.stderr.write('\n'); // off the progress line
       writeLines(process.stderr, e.message);
-      process.exit(130);
+      process.exit(128 + os.constants.signals[e.signal]);
     }
     throw e;
   }

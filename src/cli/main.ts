@@ -4,7 +4,8 @@
  * exit codes:
  *   0 success · 1 runtime failure (I/O, data, memory) · 2 bad usage or config · 3 training diverged (NaN/Inf loss)
  *   · 4 gradient check above threshold · 128+n stopped by signal n, resumable (130 Ctrl-C/SIGINT,
- *   143 SIGTERM, 129 SIGHUP), as a shell reports a process killed by that signal
+ *   143 SIGTERM, 129 SIGHUP), as a shell reports a process killed by that signal; 141 (SIGPIPE)
+ *   when stdout's reader went away (`train | head -2`), a run stopped as by SIGTERM (cli/output.ts)
  *
  * Every error a user can cause prints one `error:` line and no stack trace; an Error of no known
  * kind is a bug and says so (internal error), and --debug prints the stack of either.
@@ -17,7 +18,7 @@ import { hideBin } from 'yargs/helpers';
 import { type Config, ConfigError, DATASETS, DEFAULTS, DEFAULT_MEMORY_SHARE, KEYS, MAX_MEMORY_ENV, flagOf, memoryBudget, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
 import { keyKinds } from '../config/keys.js';
 import { EngineError } from '../linalg/engine.js';
-import { DataError } from '../data/errors.js';
+import { DataError, StoppedBySignal } from '../data/errors.js';
 import { DATA_ROOT_ENV } from '../data/locations.js';
 import { CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
 import { RUNS_INDEX, RUN_FILES, runFile } from '../runs/layout.js';
@@ -30,15 +31,14 @@ import { buildRunReport, writeLiveReport } from '../report/run_report.js';
 import { writeDistanceImage } from '../report/knn_report.js';
 import { createSweepUi, createUi } from './ui.js';
 import { EVAL_OPTIONS, evalCommand, evaluateCheckpoint } from './eval.js';
-import { jsonLine, outputOf, writeLines } from './output.js';
+import { jsonLine, onClosedOutput, outputOf, watchClosedOutput, writeLines } from './output.js';
 import { runsCommand } from './runs.js';
 import { dataCommand, downloadProgressPrinter } from './data.js';
 import { setDownloadProgress } from '../data/fetch.js';
 import { GRADCHECK_OPTIONS, gradcheckCommand } from './gradcheck.js';
 import { configFlags, configOption, configOptions, flagValue, flagValues, once, optionsOf, scriptingOptions } from './options.js';
-import { queueRunner } from '../sweep/queue.js';
 import { queueFlagsText, runSweepStoppable, sweepSubcommand } from './sweep_cmd.js';
-import { runQueueWorker, WORKER_LIMITS } from '../sweep/queue_worker.js';
+import { WORKER_LIMITS } from '../sweep/worker_limits.js';
 import { queueUrlOf, queueUrlOptions, requireQueueUrl } from './queue_url.js';
 import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
@@ -49,6 +49,12 @@ import { EXPORT_OPTIONS, type ExportFormat } from '../export/export.js';
 import { PREDICT_OPTIONS } from '../predict/predict.js';
 import { RUN_ARG } from '../predict/trained.js';
 import { playgroundCommand } from './playground.js';
+
+/**
+ * The queue's modules load BullMQ and ioredis, about half of the CLI's start-up time, so only the
+ * commands that use a queue import them (a refusal of a bad file then comes in well under 5 s).
+ */
+const queueModule = () => import('../sweep/queue.js');
 
 /** The package's version, for --version (package.json is two folders up from src/cli and from dist/cli). */
 const VERSION = (() => {
@@ -76,6 +82,7 @@ function isAllocationFailure(err: unknown): boolean {
 
 function handleError(err: unknown): never {
   if (err instanceof ConfigError) fail(2, err.message, err);
+  if (err instanceof StoppedBySignal) fail(128 + os.constants.signals[err.signal], err.message, err);
   if (err instanceof DivergedError) fail(3, err.message, err, 'The best checkpoint so far (if any) is kept in the run folder.');
   if (err instanceof DataError || err instanceof CheckpointError || err instanceof RunIoError || err instanceof EngineError) fail(1, err.message, err);
   if (isAllocationFailure(err)) fail(1, `out of memory: ${(err as Error).message}. Use smaller sizes (--hidden, --batch-size, --num-train, --iterations)`, err);
@@ -173,6 +180,8 @@ const THREADS = int({ ...WORKER_LIMITS.threads, doc: 'engine threads (openblas, 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function main(args: string[]): Promise<void> {
+  // A reader that went away (`train … | head -2`) ends the program quietly (exit 141), not with an EPIPE stack trace.
+  watchClosedOutput();
   // A dataset given as a URL (--data-dir, eval, sweeps) is downloaded with its progress on stderr.
   setDownloadProgress(downloadProgressPrinter(process.stderr));
   const cli = yargs(args)
@@ -224,6 +233,10 @@ export async function main(args: string[]): Promise<void> {
             ui.notice(`stopping after this step (${sig === 'SIGINT' ? 'Ctrl-C' : sig}; again to quit at once)`);
           });
         }
+        // A closed stdout (`train | head -2`) stops the run as SIGTERM does, quietly: resumable, with its last.ckpt; exit 141.
+        onClosedOutput(() => {
+          stoppedBy ??= 'SIGPIPE';
+        });
         const stop = () => stoppedBy !== null;
         const run = await startRun(cfg, resumeDir).catch((err) => {
           if (!(err instanceof RunFinishedError)) throw err;
@@ -315,7 +328,7 @@ export async function main(args: string[]): Promise<void> {
         const file = once('config', argv.config) as string | undefined;
         if (file === undefined) throw new ConfigError('sweep needs its sweep file: train sweep --config <file> (see configs/sweep-*.json)');
         if (queue !== undefined && argv.workers !== undefined) throw new ConfigError('--workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them');
-        const runner = queue !== undefined ? queueRunner(queue, { warn }) : undefined;
+        const runner = queue !== undefined ? (await queueModule()).queueRunner(queue, { warn }) : undefined;
         // On a TTY a bar of its own: trials done, an ETA, the best val so far; the trial lines print above it.
         const bar = createSweepUi({ tty: Boolean(process.stdout.isTTY) });
         let results;
@@ -341,6 +354,7 @@ export async function main(args: string[]): Promise<void> {
       async (argv) => {
         const { dataDir, backend, runsDir, verify } = configFlags(argv, ['dataDir', 'backend', 'runsDir', 'verify']);
         const threads = flagValue(argv, 'threads', THREADS);
+        const { runQueueWorker } = await import('../sweep/queue_worker.js');
         const w = await runQueueWorker({
           url: requireQueueUrl(argv as Record<string, unknown>, (l) => writeLines(process.stderr, l), 'worker'),
           out: (l) => writeLines(process.stdout, l),
@@ -474,9 +488,9 @@ export async function main(args: string[]): Promise<void> {
         y
           .positional('run', { type: 'string', describe: RUN_ARG.doc, demandOption: true })
           .option('format', { ...optionsOf({ format: EXPORT_OPTIONS.format }).format, demandOption: true })
-          .options(optionsOf({ out: EXPORT_OPTIONS.out })),
-      (argv) => {
-        exportCommand({ run: argv.run as string, format: flagValue(argv, 'format', EXPORT_OPTIONS.format) as ExportFormat, out: flagValue(argv, 'out', EXPORT_OPTIONS.out) });
+          .options(optionsOf({ out: EXPORT_OPTIONS.out, force: EXPORT_OPTIONS.force })),
+      async (argv) => {
+        await exportCommand({ run: argv.run as string, format: flagValue(argv, 'format', EXPORT_OPTIONS.format) as ExportFormat, out: flagValue(argv, 'out', EXPORT_OPTIONS.out), force: flagValue(argv, 'force', EXPORT_OPTIONS.force) });
       },
     )
     .command(

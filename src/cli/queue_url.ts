@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import type { Options } from 'yargs';
 import { ConfigError } from '../config/config.js';
-import { checkQueueUrl, redactUrl } from '../sweep/connection.js';
+import { checkQueueUrl, redactUrl } from '../sweep/queue_url.js';
 import { once } from './options.js';
 
 /** The environment variable that may hold the queue's URL. */

@@ -2,6 +2,8 @@
  * `train runs [folder]`: the runs of a runs folder as a table on the console (name, dataset,
  * model, engine, best val, test, time, status), and <folder>/index.html with the same table,
  * sortable, linking every run's report (report/runs_index.ts). --json prints the rows instead.
+ * A run folder that cannot be read is listed as unreadable, its reason goes to stderr, and the
+ * exit code is 1; the other rows are listed as usual.
  */
 import * as fs from 'node:fs';
 import { ConfigError } from '../config/config.js';
@@ -31,4 +33,7 @@ export function runsCommand(runsDir: string, o: Output): void {
     lines.push(`index: ${index}`);
     return lines;
   });
+  // A run folder whose files cannot be read (a FIFO, /dev/zero behind a symlink, torn JSON) is listed as unreadable; why, on stderr, and the exit code says so.
+  for (const r of list.runs) if (r.reason !== null) process.stderr.write(`error: run ${r.folder} is unreadable: ${r.reason}\n`);
+  if (list.runs.some((r) => r.reason !== null)) process.exitCode = 1;
 }

@@ -5,8 +5,7 @@
  */
 import * as os from 'node:os';
 import { type Config, ConfigError } from '../config/config.js';
-import { redactUrl } from '../sweep/connection.js';
-import { sweepCancel, sweepStatus } from '../sweep/queue.js';
+import { redactUrl } from '../sweep/queue_url.js';
 import { cancelLocalSweep, runSweep, SweepStoppedError, type SweepOptions } from '../sweep/sweep.js';
 import type { SweepResults } from '../runs/results.js';
 import { QUEUE_URL_ENV } from './queue_url.js';
@@ -26,13 +25,13 @@ export async function sweepSubcommand(sub: string, file: string | undefined, que
   const out = (l: string) => writeLines(process.stdout, l);
   if (sub === 'cancel') {
     if (file === undefined) throw new ConfigError('sweep cancel needs the sweep file: train sweep cancel <file> [--queue redis://host:6379]');
-    if (queue !== undefined) await sweepCancel(file, queue, flags, out, warn);
+    if (queue !== undefined) await (await import('../sweep/queue.js')).sweepCancel(file, queue, flags, out, warn);
     else await cancelLocalSweep(file, flags, out);
     return;
   }
   if (sub !== 'status') throw new ConfigError(`sweep ${sub}: unknown; use train sweep --config <file>, train sweep status <file> --queue <redis URL>, or train sweep cancel <file>`);
   if (file === undefined || queue === undefined) throw new ConfigError('sweep status needs the sweep file and the queue: train sweep status <file> --queue redis://host:6379');
-  await sweepStatus(file, queue, flags, out, warn);
+  await (await import('../sweep/queue.js')).sweepStatus(file, queue, flags, out, warn);
 }
 
 /**

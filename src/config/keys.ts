@@ -4,7 +4,7 @@
  * sub-commands (gradcheck's) are written with these constructors; each key's zod schema, the
  * words of its error messages, its --help line and its TypeScript type all come from its entry.
  */
-import * as fs from 'node:fs';
+import { MAX_BYTES, readRegularText } from '../io/files.js';
 import { z } from 'zod';
 
 export class ConfigError extends Error {}
@@ -213,7 +213,7 @@ export function parseJsonText(text: string, what: string): unknown {
 export function readJsonFile(file: string, what: string): unknown {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularText(file, MAX_BYTES.config, 'a JSON file');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;

@@ -5,16 +5,21 @@
  * no larger than it can be: links, devices, absolute paths, `..` and any other name are refused,
  * so an archive cannot write outside the data folder nor more than the dataset's size.
  * Everything is unpacked into a temporary folder beside the destination, checked, and only
- * then renamed into place: a crash never leaves a half-unpacked `cifar-10-batches-bin`.
+ * then renamed into place: a crash never leaves a half-unpacked `cifar-10-batches-bin`. The
+ * temporary folder is named by its host and process (`.unpack-<host>-<pid>-XXXXXX`): Ctrl-C,
+ * SIGTERM or SIGHUP stops the unpack and removes it, and the next unpack removes those of
+ * processes that are gone (SIGKILL, a power cut).
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import * as tar from 'tar';
 import { CIFAR_BATCH_BYTES, CIFAR_META_BYTES, CIFAR_RECORD, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES } from './cifar.js';
-import { DataError } from './errors.js';
+import { isAlive } from '../io/process.js';
+import { DataError, STOP_SIGNALS, StoppedBySignal } from './errors.js';
 import { openRegularFile, readRegularFile } from './files.js';
 
 export const CIFAR_DIR_NAME = 'cifar-10-batches-bin';
@@ -61,6 +66,39 @@ export const MAX_TAR_BYTES = MAX_UNPACKED_BYTES + 1024 * 1024;
 /** The largest archive file accepted (a gzip is at most a few bytes per 64 KiB longer than its tar). */
 export const MAX_ARCHIVE_BYTES = MAX_TAR_BYTES + 1024 * 1024;
 
+/** The start of an unpack's temporary folder's name in the data root. */
+const UNPACK_PREFIX = '.unpack-';
+/** An unpack's temporary folder: `.unpack-<host>-<pid>-` and six random characters (mkdtemp). */
+const UNPACK_NAME = /^\.unpack-(.+)-(\d+)-[A-Za-z0-9]{6}$/;
+/** How old a temporary folder of an earlier version (`.unpack-XXXXXX`, no pid) must be to count as left behind: an unpack takes about a minute. */
+const OLD_UNPACK_SECONDS = 3600;
+
+/**
+ * Remove the temporary folders earlier unpacks left in `root` when their process was killed
+ * (SIGKILL, a power cut, an earlier version's Ctrl-C): this host's whose process is gone, and
+ * earlier versions' older than an hour. Returns the folders removed.
+ */
+export function removeStaleUnpacks(root: string, now = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(root).filter((n) => n.startsWith(UNPACK_PREFIX));
+  } catch {
+    return [];
+  }
+  const stale = names.filter((n) => {
+    const m = UNPACK_NAME.exec(n);
+    if (m) return m[1] === os.hostname() && !isAlive(Number(m[2]));
+    if (!/^\.unpack-[A-Za-z0-9]{6}$/.test(n)) return false;
+    try {
+      return now - fs.statSync(path.join(root, n)).mtimeMs > OLD_UNPACK_SECONDS * 1000;
+    } catch {
+      return false;
+    }
+  });
+  for (const n of stale) fs.rmSync(path.join(root, n), { recursive: true, force: true });
+  return stale.map((n) => path.join(root, n));
+}
+
 /**
  * Passes the tar stream through while counting it, and fails at the first byte past `limit`, so
  * a gzip bomb is stopped after MAX_TAR_BYTES of output, not after it filled the disk. It also
@@ -89,6 +127,30 @@ class TarBound extends Transform {
 }
 
 /**
+ * The unpacked files of `tmp` checked (every batch file there, whole records), marked with the
+ * archive they came from, and swapped into `<destRoot>/cifar-10-batches-bin`: the old folder (if
+ * any) is moved aside first, then removed with `tmp`.
+ */
+function swapIntoPlace(tmp: string, destRoot: string, marker: ArchiveSource, label: string): string {
+  const unpacked = path.join(tmp, CIFAR_DIR_NAME);
+  for (const f of [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE]) {
+    const file = path.join(unpacked, f);
+    if (!fs.existsSync(file)) throw new DataError(`${label} has no ${CIFAR_DIR_NAME}/${f}; it is not the CIFAR-10 binary archive (the python and matlab versions are different files)`);
+    const size = fs.statSync(file).size;
+    if (size === 0 || size % CIFAR_RECORD !== 0) {
+      throw new DataError(`${label}: ${CIFAR_DIR_NAME}/${f} has ${size} bytes, not a whole number of 3,073-byte records`);
+    }
+  }
+  fs.writeFileSync(path.join(unpacked, SOURCE_MARKER), JSON.stringify(marker, null, 2) + '\n');
+  // Swap into place: the old folder (if any) is moved aside first, then removed.
+  const dest = path.join(destRoot, CIFAR_DIR_NAME);
+  const old = path.join(tmp, 'old');
+  if (fs.existsSync(dest)) fs.renameSync(dest, old);
+  fs.renameSync(unpacked, dest);
+  return dest;
+}
+
+/**
  * Unpack `archive` into `<destRoot>/cifar-10-batches-bin` (replacing what is there) and return that path.
  *
  * The archive is streamed (read, inflated by node's zlib with backpressure, split by node-tar)
@@ -109,9 +171,11 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
     throw new DataError(`cannot read ${label}: ${(e as Error).message}`);
   }
   let tmp: string;
+  let onSignal: ((sig: NodeJS.Signals) => void) | null = null;
   try {
     fs.mkdirSync(destRoot, { recursive: true });
-    tmp = fs.mkdtempSync(path.join(destRoot, '.unpack-'));
+    removeStaleUnpacks(destRoot);
+    tmp = fs.mkdtempSync(path.join(destRoot, `${UNPACK_PREFIX}${os.hostname()}-${process.pid}-`));
   } catch (e) {
     fs.closeSync(fd);
     throw e;
@@ -129,6 +193,9 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
       fatal ??= e;
       source.destroy();
     };
+    // A signal stops the unpack; the finally below removes the temporary folder.
+    onSignal = (sig: NodeJS.Signals) => stop(new StoppedBySignal(`unpacking ${label} stopped by ${sig === 'SIGINT' ? 'Ctrl-C' : sig}; the partial unpack was removed`, sig));
+    for (const s of STOP_SIGNALS) process.on(s, onSignal);
     const refusedError = () =>
       new DataError(
         `${label} holds entries outside ${CIFAR_DIR_NAME}/, or that are not its plain files (${refused.slice(0, 3).join('; ')}${refused.length > 3 ? '; …' : ''}); ` +
@@ -177,25 +244,11 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
       if (e instanceof DataError) throw e;
       throw new DataError(`${label} is not a readable .tar.gz archive (${(e as Error).message}). It may be truncated or corrupt: download it again.`);
     }
+    if (fatal) throw fatal; // a signal after the last byte was read
     if (refused.length > 0) throw refusedError();
-    const unpacked = path.join(tmp, CIFAR_DIR_NAME);
-    for (const f of [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE]) {
-      const file = path.join(unpacked, f);
-      if (!fs.existsSync(file)) throw new DataError(`${label} has no ${CIFAR_DIR_NAME}/${f}; it is not the CIFAR-10 binary archive (the python and matlab versions are different files)`);
-      const size = fs.statSync(file).size;
-      if (size === 0 || size % CIFAR_RECORD !== 0) {
-        throw new DataError(`${label}: ${CIFAR_DIR_NAME}/${f} has ${size} bytes, not a whole number of 3,073-byte records`);
-      }
-    }
-    const marker: ArchiveSource = { ...archiveIdentity(archive), ...extra };
-    fs.writeFileSync(path.join(unpacked, SOURCE_MARKER), JSON.stringify(marker, null, 2) + '\n');
-    // Swap into place: the old folder (if any) is moved aside first, then removed.
-    const dest = path.join(destRoot, CIFAR_DIR_NAME);
-    const old = path.join(tmp, 'old');
-    if (fs.existsSync(dest)) fs.renameSync(dest, old);
-    fs.renameSync(unpacked, dest);
-    return dest;
+    return swapIntoPlace(tmp, destRoot, { ...archiveIdentity(archive), ...extra }, label);
   } finally {
+    for (const s of STOP_SIGNALS) if (onSignal) process.off(s, onSignal);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -252,7 +305,7 @@ export function verifyCifarArchive(file: string, origin: string): string {
 /** Hex digest of a file. */
 export function hashFile(file: string, algorithm: 'sha256' | 'md5'): string {
   const h = crypto.createHash(algorithm);
-  const fd = fs.openSync(file, 'r');
+  const { fd } = openRegularFile(file, MAX_ARCHIVE_BYTES, 'a CIFAR-10 archive');
   try {
     const buf = Buffer.alloc(1 << 20);
     let n: number;

@@ -5,3 +5,16 @@
 export class DataError extends Error {
   override name = 'DataError';
 }
+
+/** The signals that stop a download or an unpack (which then removes what it wrote): Ctrl-C, SIGTERM, a closed terminal. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Work on data (a download, an unpack) stopped by a signal, after removing what it had written; the CLI exits 128+signal. */
+export class StoppedBySignal extends DataError {
+  constructor(
+    message: string,
+    readonly signal: NodeJS.Signals,
+  ) {
+    super(message);
+  }
+}

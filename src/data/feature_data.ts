@@ -14,13 +14,13 @@
  * of the train records and then of the test records, row-major.
  */
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../config/config.js';
 import { type Allocator, PLAIN, SHARED } from '../linalg/alloc.js';
 import type { Rng } from '../linalg/rng.js';
 import { writeFileAtomic } from '../runs/atomic.js';
 import type { RawDataset } from './datasets.js';
+import { readRegularFile } from './files.js';
 import { type FeatureParams, checkFeatureShape, featureDim } from './features.js';
 import { computeFeatures } from './features_parallel.js';
 import { checkpointRows, type FeaturePreprocess, gatherRows, type Preprocess, type PreparedData, type Rows, type SplitSizes } from './split.js';
@@ -68,7 +68,8 @@ interface CacheHeader {
 function readCache(file: string, want: CacheHeader): DatasetFeatures | null {
   let buf: Buffer;
   try {
-    buf = fs.readFileSync(file);
+    // The safe reader: a cache is a regular file of its header (under 64 KiB) and the features it holds.
+    buf = readRegularFile(file, 12 + (1 << 16) + (want.nTrain + want.nTest) * want.dim * 8, 'a feature cache');
   } catch {
     return null;
   }

@@ -9,7 +9,7 @@
  * Progress goes to `onProgress` (the CLI prints it); this module prints nothing.
  */
 import * as fs from 'node:fs';
-import { DataError } from './errors.js';
+import { DataError, STOP_SIGNALS as SIGNALS, StoppedBySignal } from './errors.js';
 
 export interface DownloadProgress {
   url: string;
@@ -36,16 +36,8 @@ export interface DownloadOptions {
 }
 
 /** A download stopped by a signal (Ctrl-C); its partial file is already removed. */
-export class DownloadInterrupted extends DataError {
-  constructor(
-    message: string,
-    readonly signal: NodeJS.Signals,
-  ) {
-    super(message);
-  }
-}
+export class DownloadInterrupted extends StoppedBySignal {}
 
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** Seconds from an environment variable, or `fallback` when unset; nonsense is refused. */
 function envSeconds(name: string, fallback: number): number {

@@ -8,8 +8,9 @@
  *
  * Only what the feature export needs: float64 or float32 matrices (and vectors), written and read.
  */
-import * as fs from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
 import { writeFileAtomic } from '../runs/atomic.js';
+import { readRegularFile } from './files.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -68,6 +69,7 @@ export function decodeNpy(buf: Uint8Array, name = 'the .npy file'): NpyArray {
   return { descr, shape, data };
 }
 
+/** The array of .npy file `file`, read by the safe reader (a regular file, no larger than one Buffer). */
 export function readNpy(file: string): NpyArray {
-  return decodeNpy(fs.readFileSync(file), file);
+  return decodeNpy(readRegularFile(file, bufferConstants.MAX_LENGTH, 'a .npy file'), file);
 }

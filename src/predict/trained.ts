@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import { ConfigError } from '../config/config.js';
 import { keyKinds } from '../config/keys.js';
+import { MAX_BYTES, readRegularText } from '../io/files.js';
 import { type Checkpoint, CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
 import { RUN_FILES, runFile } from '../runs/layout.js';
 
@@ -38,7 +39,7 @@ export function loadTrainedRun(run: string, what: string): TrainedRun {
   const cfgFile = runFile(run, 'config');
   let model: unknown;
   try {
-    model = (JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as { model?: unknown }).model;
+    model = (JSON.parse(readRegularText(cfgFile, MAX_BYTES.config, 'a JSON file')) as { model?: unknown }).model;
   } catch {
     model = undefined;
   }

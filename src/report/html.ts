@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MAX_BYTES, readRegularText } from '../io/files.js';
 import { type ChartSpec, HYDRATE_JS } from './charts.js';
 
 let bundled: string[] | null = null;
@@ -19,7 +20,7 @@ let bundled: string[] | null = null;
 function libraries(): string[] {
   if (bundled === null) {
     const dist = (spec: string, file: string) => path.join(path.dirname(fileURLToPath(import.meta.resolve(spec))), file);
-    const js = [dist('chart.js', 'chart.umd.min.js'), dist('chartjs-chart-matrix', 'chartjs-chart-matrix.min.js')].map((f) => fs.readFileSync(f, 'utf8'));
+    const js = [dist('chart.js', 'chart.umd.min.js'), dist('chartjs-chart-matrix', 'chartjs-chart-matrix.min.js')].map((f) => readRegularText(f, MAX_BYTES.libraryScript, 'a JavaScript library'));
     bundled = js.map((s) => s.replace(/<\/script/gi, '<\\/script'));
   }
   return bundled;

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { MAX_BYTES, readRegularFile } from '../io/files.js';
 import type { Config } from '../config/config.js';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { readJsonObject } from '../runs/read.js';
@@ -43,7 +44,7 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
       kind: 'images',
       title: 'Distance matrix',
       note: `The L2 distances of the first ${d.rows} test images (rows) to the first ${d.cols} training images (columns), black the smallest, white the largest, as knn.ipynb shows them. Rows of light pixels are test images far from most training images; light columns, training images far from the test images.`,
-      images: [{ src: dataUrl(fs.readFileSync(imgFile)), caption: `${d.rows} × ${d.cols} distances`, width: Math.min(d.cols, 960), height: Math.round((d.rows * Math.min(d.cols, 960)) / d.cols), cls: 'grid' }],
+      images: [{ src: dataUrl(readRegularFile(imgFile, MAX_BYTES.image, 'a PNG image')), caption: `${d.rows} × ${d.cols} distances`, width: Math.min(d.cols, 960), height: Math.round((d.rows * Math.min(d.cols, 960)) / d.cols), cls: 'grid' }],
     });
   }
   blocks.push({

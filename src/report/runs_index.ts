@@ -10,10 +10,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { MAX_BYTES, readRegularText } from '../io/files.js';
+import { isAlive } from '../io/process.js';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { readJsonl } from '../runs/jsonl.js';
 import { RUNS_INDEX, RUN_FILES, SWEEP_FILES, runFile, sweepFile } from '../runs/layout.js';
-import { readJsonOrNull } from '../runs/read.js';
+import { readJsonObject, readJsonOrNull } from '../runs/read.js';
 import { type Block, esc, fmt, page, relativeHref } from './html.js';
 import { SORT_JS } from './sweep_report.js';
 
@@ -33,6 +35,8 @@ export interface RunRow {
   status: RunStatus;
   /** report.html, relative to the runs folder, when there is one. */
   report: string | null;
+  /** Why the row is unreadable (a file that is not a regular file, too large, not JSON); null otherwise. */
+  reason: string | null;
 }
 
 export interface SweepRow {
@@ -58,22 +62,11 @@ function modelText(m: Record<string, unknown> | null, cfg: Record<string, unknow
   return loss === 'svm' ? 'linear svm' : kind;
 }
 
-/** Is process `pid` alive (on this machine)? */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The lines of train.log, parsed (a torn last line skipped). */
+/** The lines of train.log, parsed (a torn or unparsable line skipped); read by the safe reader, so a FIFO or a device there is refused (thrown). */
 function logLines(dir: string): Record<string, unknown>[] {
   const f = runFile(dir, 'log');
   if (!fs.existsSync(f)) return [];
-  return fs
-    .readFileSync(f, 'utf8')
+  return readRegularText(f, MAX_BYTES.jsonl, 'a JSON-lines log')
     .split('\n')
     .flatMap((l) => {
       try {
@@ -85,32 +78,34 @@ function logLines(dir: string): Record<string, unknown>[] {
     });
 }
 
-/** One run folder's row, from its files; null for a folder that is not a run folder. */
-export function runRow(runsDir: string, folder: string, now = Date.now()): RunRow | null {
-  const dir = path.join(runsDir, folder);
-  if (!fs.existsSync(runFile(dir, 'config'))) return null;
-  const cfg = obj(readJsonOrNull(runFile(dir, 'config')));
-  const summaryFile = runFile(dir, 'summary');
-  const report = fs.existsSync(runFile(dir, 'report')) ? relativeHref(runsDir, `${folder}/${RUN_FILES.report}`) : null;
-  const base = { folder, name: str(cfg?.name) ?? folder, report };
-  if (fs.existsSync(summaryFile)) {
-    const s = obj(readJsonOrNull(summaryFile));
-    if (!s) return { ...base, dataset: str(cfg?.dataset), model: modelText(null, cfg), engine: null, bestValAcc: null, testAcc: null, seconds: null, status: 'unreadable' };
-    const st = s.status === 'ok' ? 'finished' : s.status === 'interrupted' || s.status === 'diverged' ? s.status : 'unreadable';
-    const cv = obj(s.cv);
-    return {
-      ...base,
-      name: str(s.name) ?? base.name,
-      dataset: str(s.dataset),
-      model: modelText(obj(s.model), cfg),
-      engine: str(s.engine),
-      bestValAcc: num(s.bestValAcc) ?? num(cv?.bestMeanAcc),
-      testAcc: num(s.testAcc),
-      seconds: num(obj(s.seconds)?.total),
-      status: st,
-    };
+/** A run folder's JSON object file, or why it cannot be read (a FIFO, a device, too large, not JSON). */
+function readOrWhy(file: string): { v: Record<string, unknown> | null; why: string | null } {
+  try {
+    return { v: readJsonObject(file), why: null };
+  } catch (e) {
+    return { v: null, why: (e as Error).message };
   }
-  // No summary yet: running, or killed. The log names the process and the engine.
+}
+
+/** The row of a run whose summary.json is there. */
+function finishedRow(base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestValAcc' | 'testAcc' | 'seconds' | 'status'>, s: Record<string, unknown>, cfg: Record<string, unknown> | null): RunRow {
+  const cv = obj(s.cv);
+  return {
+    ...base,
+    name: str(s.name) ?? base.name,
+    dataset: str(s.dataset),
+    model: modelText(obj(s.model), cfg),
+    engine: str(s.engine),
+    bestValAcc: num(s.bestValAcc) ?? num(cv?.bestMeanAcc),
+    testAcc: num(s.testAcc),
+    seconds: num(obj(s.seconds)?.total),
+    status: s.status === 'ok' ? 'finished' : s.status === 'interrupted' || s.status === 'diverged' ? s.status : 'unreadable',
+    reason: s.status === 'ok' || s.status === 'interrupted' || s.status === 'diverged' ? null : `${RUN_FILES.summary} has no known status`,
+  };
+}
+
+/** The row of a run with no summary yet: running, or killed. The log names the process and the engine. */
+function unfinishedRow(dir: string, base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestValAcc' | 'testAcc' | 'seconds' | 'status'>, cfg: Record<string, unknown> | null, now: number): RunRow {
   const log = logLines(dir);
   const pid = num(log.filter((l) => l.msg === 'process').at(-1)?.pid);
   const engine = str(log.filter((l) => l.msg === 'engine').at(-1)?.engine);
@@ -128,8 +123,34 @@ export function runRow(runsDir: string, folder: string, now = Date.now()): RunRo
     bestValAcc: best,
     testAcc: null,
     seconds: t0 !== null ? Math.round((now - t0) / 1000) : null,
-    status: pid !== null && alive(pid) ? 'running' : 'killed',
+    status: pid !== null && isAlive(pid) ? 'running' : 'killed',
   };
+}
+
+/**
+ * One run folder's row, from its files; null for a folder that is not a run folder. A file that
+ * cannot be read (a FIFO, /dev/zero behind a symlink, torn) makes the row unreadable, with the
+ * reason; the other rows go on.
+ */
+export function runRow(runsDir: string, folder: string, now = Date.now()): RunRow | null {
+  const dir = path.join(runsDir, folder);
+  if (!fs.existsSync(runFile(dir, 'config'))) return null;
+  const c = readOrWhy(runFile(dir, 'config'));
+  const cfg = c.v;
+  const report = fs.existsSync(runFile(dir, 'report')) ? relativeHref(runsDir, `${folder}/${RUN_FILES.report}`) : null;
+  const base = { folder, name: str(cfg?.name) ?? folder, report, reason: null };
+  const unreadable = (why: string | null): RunRow => ({ ...base, dataset: str(cfg?.dataset), model: modelText(null, cfg), engine: null, bestValAcc: null, testAcc: null, seconds: null, status: 'unreadable', reason: why });
+  if (!cfg) return unreadable(c.why);
+  const summaryFile = runFile(dir, 'summary');
+  if (fs.existsSync(summaryFile)) {
+    const s = readOrWhy(summaryFile);
+    return s.v ? finishedRow(base, s.v, cfg) : unreadable(s.why);
+  }
+  try {
+    return unfinishedRow(dir, base, cfg, now);
+  } catch (e) {
+    return unreadable((e as Error).message);
+  }
 }
 
 /** Every run folder of `runsDir` (newest first) and every sweep folder. */

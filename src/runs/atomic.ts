@@ -1,10 +1,13 @@
 /**
  * Atomic file writes: write a temporary file beside the target, fsync it, rename it over the
  * target, fsync the folder. A run that dies mid-write leaves the previous file intact, never a
- * half-written one. Write failures become a RunIoError that names the file and what to do.
+ * half-written one. A target that is not a regular file (a device such as /dev/null, a FIFO, a
+ * folder) is refused, never replaced by one. Write failures become a RunIoError that names the
+ * file and what to do; its hints name the flag that chose the path (--runs-dir unless told).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { kindOf } from '../io/files.js';
 
 export class RunIoError extends Error {}
 
@@ -12,8 +15,8 @@ export class RunIoError extends Error {}
  * What is actually missing when a path gives ENOENT: an empty path, a symbolic link to nowhere,
  * or the first folder on the way that does not exist.
  */
-function whatIsMissing(file: string): string {
-  if (file === '') return 'the path is empty. Give a folder name (e.g. --runs-dir runs)';
+function whatIsMissing(file: string, flag: string): string {
+  if (file === '') return flag === '--runs-dir' ? 'the path is empty. Give a folder name (e.g. --runs-dir runs)' : `the path is empty. Give a path (e.g. ${flag} model.onnx)`;
   const parts = path.resolve(file).split(path.sep);
   for (let i = 2; i <= parts.length; i++) {
     const p = parts.slice(0, i).join(path.sep) || path.sep;
@@ -23,18 +26,18 @@ function whatIsMissing(file: string): string {
     } catch {
       return p === path.resolve(file) ? `the folder ${path.dirname(p)} holds no ${path.basename(p)}` : `${p} does not exist (was it deleted or moved?)`;
     }
-    if (st.isSymbolicLink() && !fs.existsSync(p)) return `${p} is a symbolic link to ${fs.readlinkSync(p)}, which does not exist. Fix or remove the link, or pass --runs-dir elsewhere`;
+    if (st.isSymbolicLink() && !fs.existsSync(p)) return `${p} is a symbolic link to ${fs.readlinkSync(p)}, which does not exist. Fix or remove the link, or pass ${flag} elsewhere`;
   }
   return 'no such file or folder';
 }
 
 /** The first part of `file` that is a file where a folder is needed (ENOTDIR, EEXIST). */
-function whatIsNotAFolder(file: string): string {
+function whatIsNotAFolder(file: string, flag: string): string {
   const parts = path.resolve(file).split(path.sep);
   for (let i = 2; i <= parts.length; i++) {
     const p = parts.slice(0, i).join(path.sep);
     try {
-      if (!fs.statSync(p).isDirectory()) return `${p} is a file, not a folder. Pass --runs-dir to a folder`;
+      if (!fs.statSync(p).isDirectory()) return `${p} is a file, not a folder. Pass ${flag} ${flag === '--runs-dir' ? 'to a folder' : 'a path in a folder'}`;
     } catch {
       break;
     }
@@ -42,18 +45,21 @@ function whatIsNotAFolder(file: string): string {
   return 'a part of the path is a file, not a folder';
 }
 
-/** Explain a filesystem error code in words a user can act on: what is wrong, and what to do. */
-export function ioErrorMessage(action: string, file: string, err: unknown): string {
+/**
+ * Explain a filesystem error code in words a user can act on: what is wrong, and what to do.
+ * `flag` is the option that chose the path (--runs-dir for run folders, --out for an export).
+ */
+export function ioErrorMessage(action: string, file: string, err: unknown, flag = '--runs-dir'): string {
   const code = (err as NodeJS.ErrnoException)?.code ?? '';
   const why: Record<string, () => string> = {
-    ENOSPC: () => 'the disk is full. Free some space, or pass --runs-dir on another disk',
-    EDQUOT: () => 'the disk quota is used up. Free some space, or pass --runs-dir elsewhere',
-    EACCES: () => 'permission denied. Make the folder writable, or pass --runs-dir to a writable folder',
-    EPERM: () => 'operation not permitted. Make the folder writable, or pass --runs-dir to a writable folder',
-    EROFS: () => 'the file system is read-only. Pass --runs-dir to a writable folder',
-    ENOENT: () => whatIsMissing(file),
-    ENOTDIR: () => whatIsNotAFolder(file),
-    EEXIST: () => whatIsNotAFolder(file),
+    ENOSPC: () => `the disk is full. Free some space, or pass ${flag} on another disk`,
+    EDQUOT: () => `the disk quota is used up. Free some space, or pass ${flag} elsewhere`,
+    EACCES: () => `permission denied. Make the folder writable, or pass ${flag} to a writable folder`,
+    EPERM: () => `operation not permitted. Make the folder writable, or pass ${flag} to a writable folder`,
+    EROFS: () => `the file system is read-only. Pass ${flag} to a writable folder`,
+    ENOENT: () => whatIsMissing(file, flag),
+    ENOTDIR: () => whatIsNotAFolder(file, flag),
+    EEXIST: () => whatIsNotAFolder(file, flag),
     EISDIR: () => `${file} is a folder, not a file`,
   };
   const detail = why[code]?.() ?? (err instanceof Error ? err.message : String(err));
@@ -70,19 +76,37 @@ export function isTempFile(name: string): boolean {
   return name.startsWith('.') && name.endsWith('.tmp');
 }
 
-/** Write `data` to `file` atomically (temp file, fsync, rename, fsync folder). */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+/**
+ * Refuse to write over `file` when it is there and not a regular file (a device, a FIFO, a
+ * socket, a folder; a symbolic link is followed): a rename would put a regular file in its place,
+ * and as root destroy /dev/null. Nothing is written to it either.
+ */
+export function checkWritableTarget(file: string, flag = '--runs-dir'): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return; // not there (or a dangling link): the write says what is wrong
+  }
+  if (!st.isFile()) throw new RunIoError(`cannot write ${file}: it is ${kindOf(st)}, not a regular file, so it is left alone. Pass ${flag} a path to a new or regular file`);
+}
+
+/** Write `data` to `file` atomically (temp file, fsync, rename, fsync folder); `flag` names the option that chose the path, for the hints. */
+export function writeFileAtomic(file: string, data: string | Uint8Array, flag = '--runs-dir'): void {
+  checkWritableTarget(file, flag);
   const dir = path.dirname(file);
   const tmp = tempFileOf(file);
   let fd: number | null = null;
   try {
-    fd = fs.openSync(tmp, 'w');
+    // O_NONBLOCK: a FIFO put at the temporary name fails at once (ENXIO) instead of blocking the open.
+    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NONBLOCK, 0o666);
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
     while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = null;
+    checkWritableTarget(file, flag);
     fs.renameSync(tmp, file);
   } catch (err) {
     if (fd !== null) {
@@ -97,7 +121,8 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     } catch {
       /* best effort */
     }
-    throw new RunIoError(ioErrorMessage('write', file, err));
+    if (err instanceof RunIoError) throw err;
+    throw new RunIoError(ioErrorMessage('write', file, err, flag));
   }
   fsyncDir(dir);
 }

@@ -23,12 +23,15 @@
  * before trusting anything.
  */
 import * as crypto from 'node:crypto';
+import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { paramSpecsFor } from '../models/index.js';
 import type { ModelSpec } from '../models/model.js';
 import type { ParamSpec } from '../models/params.js';
 import type { RngState } from '../linalg/rng.js';
 import { writeFileAtomic } from './atomic.js';
+import { FileError, openRegularFile, readAt, readOpened } from '../io/files.js';
 import { isObj } from '../config/keys.js';
 import { featureDim } from '../data/features.js';
 import { RULE_BLOCKS, UPDATE_RULES, type UpdateRule } from '../optim/rules.js';
@@ -140,23 +143,36 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   return out;
 }
 
-/** Decode and validate checkpoint bytes; `file` names the source in errors. */
-export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const bad = (what: string): never => {
-    throw new CheckpointError(`${file}: not a valid checkpoint: ${what}`);
-  };
-  if (b.length < 16) bad(`file is ${b.length} bytes, shorter than the 16-byte preamble`);
+/** Where a checkpoint's parts lie, from its preamble and header alone. */
+interface Framing {
+  version: number;
+  hlen: number;
+  header: CheckpointHeader;
+  total: number;
+  blocks: { name: string; length: number }[];
+  /** Where the floats start (after the header's padding), and how many there are. */
+  start: number;
+  floats: number;
+}
+
+/**
+ * The framing of a checkpoint of `size` bytes whose first bytes (at least its preamble and
+ * header, when the file has them) are `head`: magic, version, header length, the header's JSON
+ * and the sizes it gives, which must add up to `size` exactly. Nothing else of the header is
+ * trusted yet. So a checkpoint is bounded by what its header says before its floats are read.
+ */
+function framingOf(head: Buffer, size: number, bad: (what: string) => never): Framing {
+  if (size < 16) bad(`file is ${size} bytes, shorter than the 16-byte preamble`);
   // Compared as bytes: Buffer's 'ascii' decoding drops the high bit, so 0xD4 would read as 'T'.
-  if (!b.subarray(0, 8).equals(Buffer.from(CKPT_MAGIC, 'ascii'))) bad(`magic is not ${CKPT_MAGIC}`);
-  const version = b.readUInt32LE(8);
+  if (!head.subarray(0, 8).equals(Buffer.from(CKPT_MAGIC, 'ascii'))) bad(`magic is not ${CKPT_MAGIC}`);
+  const version = head.readUInt32LE(8);
   if (version !== CKPT_VERSION && version !== 1) bad(`format version ${version}; this build reads versions 1 and ${CKPT_VERSION}`);
   const trailer = version === 1 ? 0 : HASH_BYTES;
-  const hlen = b.readUInt32LE(12);
-  if (hlen > MAX_HEADER_BYTES || 16 + hlen + trailer > b.length) bad(`header length ${hlen} does not fit in a ${b.length}-byte file`);
+  const hlen = head.readUInt32LE(12);
+  if (hlen > MAX_HEADER_BYTES || 16 + hlen + trailer > size) bad(`header length ${hlen} does not fit in a ${size}-byte file`);
   let header: CheckpointHeader;
   try {
-    header = JSON.parse(b.toString('utf8', 16, 16 + hlen)) as CheckpointHeader;
+    header = JSON.parse(head.toString('utf8', 16, 16 + hlen)) as CheckpointHeader;
   } catch (e) {
     return bad(`header is not JSON (${(e as Error).message})`);
   }
@@ -168,9 +184,17 @@ export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
   const start = 16 + hlen + ((4 - ((16 + hlen) % 4)) % 4);
   const floats = total + header.meanLength + extraTotal;
   const expected = start + 4 * floats + trailer;
-  if (b.length !== expected) {
-    bad(`expected ${expected} bytes (${total} parameters, a ${header.meanLength}-value mean${extraTotal ? ` and ${extraTotal} values of ${blocks.map((x) => x.name).join(', ')}` : ''}), found ${b.length} — the file is truncated or corrupt`);
+  if (size !== expected) {
+    bad(`expected ${expected} bytes (${total} parameters, a ${header.meanLength}-value mean${extraTotal ? ` and ${extraTotal} values of ${blocks.map((x) => x.name).join(', ')}` : ''}), found ${size} — the file is truncated or corrupt`);
   }
+  return { version, hlen, header, total, blocks, start, floats };
+}
+
+/** Decode and validate checkpoint bytes; `file` names the source in errors. */
+export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const bad = badCheckpoint(file);
+  const { version, hlen, header, total, blocks, start, floats } = framingOf(b, b.length, bad);
   if (version !== 1) {
     const got = crypto.createHash('sha256').update(b.subarray(0, b.length - HASH_BYTES)).digest();
     if (!got.equals(b.subarray(b.length - HASH_BYTES))) bad('its sha256 hash does not match its contents (the file is corrupt or was edited)');
@@ -205,18 +229,45 @@ export function saveCheckpoint(file: string, ck: Checkpoint): void {
   writeFileAtomic(file, encodeCheckpoint(ck));
 }
 
-/** Read and validate a checkpoint file. */
+/** The refusal of checkpoint `file`: a CheckpointError naming it and what is wrong. */
+function badCheckpoint(file: string): (what: string) => never {
+  return (what) => {
+    throw new CheckpointError(`${file}: not a valid checkpoint: ${what}`);
+  };
+}
+
+/**
+ * The most bytes any checkpoint can have: it is encoded as one Buffer (encodeCheckpoint), and its
+ * floats are a model's, which must fit in memory; a larger file is not a checkpoint.
+ */
+const MAX_CHECKPOINT_BYTES = Math.min(bufferConstants.MAX_LENGTH, os.totalmem());
+
+/**
+ * Read and validate a checkpoint file, by the safe reader: a regular file only (not a FIFO, nor
+ * /dev/zero behind a symlink), whose size is exactly what its header says, checked before its
+ * floats are read.
+ */
 export function loadCheckpoint(file: string): Checkpoint {
-  let buf: Buffer;
+  let fd: number;
+  let size: number;
   try {
-    buf = fs.readFileSync(file);
+    ({ fd, size } = openRegularFile(file, MAX_CHECKPOINT_BYTES, "a checkpoint (.ckpt) written by 'train'"));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const f = e as FileError;
     throw new CheckpointError(
-      code === 'ENOENT' ? `checkpoint not found: ${file}. Pass a run folder (runs/<id>) or a .ckpt file written by 'train'` : `cannot read ${file}: ${(e as Error).message}`,
+      f.code === 'ENOENT' ? `checkpoint not found: ${file}. Pass a run folder (runs/<id>) or a .ckpt file written by 'train'` : f.message,
     );
   }
-  return decodeCheckpoint(buf, file);
+  try {
+    const preamble = readAt(fd, file, 0, 16);
+    const hlen = preamble.length === 16 ? Math.min(preamble.readUInt32LE(12), MAX_HEADER_BYTES) : 0;
+    framingOf(readAt(fd, file, 0, Math.min(size, 16 + hlen)), size, badCheckpoint(file));
+    return decodeCheckpoint(readOpened(fd, file, size), file);
+  } catch (e) {
+    throw e instanceof FileError ? new CheckpointError(e.message) : e;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The float counts the header gives (parameters, extra blocks), checked for type only: enough to frame the file. */

@@ -4,7 +4,18 @@
  */
 import * as fs from 'node:fs';
 import { DataError } from '../data/errors.js';
+import { FileError, MAX_BYTES, kindOf, readRegularText } from '../io/files.js';
 import { ioErrorMessage, RunIoError } from './atomic.js';
+
+/** Open `file` to append to, creating it; a FIFO or a device there is refused, not written into (nor waited on). */
+function openForAppend(file: string): number {
+  const c = fs.constants;
+  const fd = fs.openSync(file, c.O_WRONLY | c.O_APPEND | c.O_CREAT | c.O_NONBLOCK, 0o666);
+  const st = fs.fstatSync(fd);
+  if (st.isFile()) return fd;
+  fs.closeSync(fd);
+  throw new FileError(`${file} is ${kindOf(st)}, not a regular file; remove it and run again`, 'ENOTREG');
+}
 
 /**
  * Appends JSON lines, buffered; `flush` writes them out. With `keepWhile` (a resume), the file is
@@ -24,7 +35,7 @@ export class JsonlWriter {
   ) {
     try {
       if (keepWhile && fs.existsSync(file)) {
-        const text = fs.readFileSync(file, 'utf8');
+        const text = readRegularText(file, MAX_BYTES.jsonl, 'a JSON-lines file');
         let end = 0; // bytes of the kept prefix
         for (let at = 0; at < text.length; ) {
           const nl = text.indexOf('\n', at);
@@ -42,7 +53,7 @@ export class JsonlWriter {
         }
         fs.truncateSync(file, end);
       }
-      this.fd = fs.openSync(file, 'a');
+      this.fd = openForAppend(file);
     } catch (e) {
       throw new RunIoError(ioErrorMessage('open', file, e));
     }
@@ -81,7 +92,7 @@ export class JsonlWriter {
 export function readJsonl(file: string, check?: (row: unknown, line: number) => void): unknown[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularText(file, MAX_BYTES.jsonl, 'a JSON-lines file');
   } catch (e) {
     throw new RunIoError(ioErrorMessage('read', file, e));
   }

@@ -4,10 +4,10 @@
  * wrong is refused with one line naming the file and the field (a DataError, exit 1), before any
  * of it reaches a chart, a table or a link. Only the fields the reports use are checked.
  */
-import * as fs from 'node:fs';
 import type { Config } from '../config/config.js';
 import { isObj } from '../config/keys.js';
 import { DataError } from '../data/errors.js';
+import { MAX_BYTES, readRegularText } from '../io/files.js';
 import { ioErrorMessage, RunIoError } from './atomic.js';
 import { readJsonl } from './jsonl.js';
 import type { SweepResults } from './results.js';
@@ -62,10 +62,19 @@ class Fields {
   }
 }
 
-/** Parsed JSON of `file`, or null when it is missing, unreadable or not JSON (for files that may be absent or torn). */
+/** The text of a run or sweep folder's JSON file, by the safe reader (a regular file, bounded); unreadable is a RunIoError saying why. */
+function readRunText(file: string): string {
+  try {
+    return readRegularText(file, MAX_BYTES.runJson, 'a JSON file');
+  } catch (e) {
+    throw new RunIoError(ioErrorMessage('read', file, e));
+  }
+}
+
+/** Parsed JSON of `file`, or null when it is missing, unreadable (a FIFO, a device, too large) or not JSON (for files that may be absent or torn). */
 export function readJsonOrNull(file: string): unknown {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(readRunText(file));
   } catch {
     return null;
   }
@@ -73,12 +82,7 @@ export function readJsonOrNull(file: string): unknown {
 
 /** Parsed JSON of `file`; unreadable is a RunIoError, not JSON or not an object a DataError. */
 export function readJsonObject(file: string): Obj {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new RunIoError(ioErrorMessage('read', file, e));
-  }
+  const text = readRunText(file);
   let v: unknown;
   try {
     v = JSON.parse(text);

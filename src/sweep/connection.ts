@@ -19,31 +19,8 @@ import { ConfigError } from '../config/config.js';
 /** A permanent connection error: the URL, its password or the server's certificate is wrong. */
 export class QueueConnectionError extends ConfigError {}
 
-/** The URL with its password (and user) replaced by ***: the only form that is printed or written. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    if (u.username && u.username !== 'default') u.username = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '<a URL that does not parse>';
-  }
-}
-
-/** Check a queue URL (`from` names where it came from: --queue, a file, a variable); a bad one is refused in one line naming what would work. */
-export function checkQueueUrl(url: string, from = '--queue'): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`${from} ${JSON.stringify(redactUrl(url))} is not a URL: give redis://[:password@]host:6379 (rediss:// for TLS)`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new ConfigError(`${from} ${redactUrl(url)}: the scheme is ${u.protocol.replace(/:$/, '')}; give redis://[:password@]host:6379 or rediss://… for TLS`);
-  }
-  return url;
-}
+export { checkQueueUrl, redactUrl } from './queue_url.js';
+import { checkQueueUrl, redactUrl } from './queue_url.js';
 
 /** A connection of the queue: an ioredis client that gives up, through `fatal`, on a permanent error. */
 export interface QueueConnection extends Redis {

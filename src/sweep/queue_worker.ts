@@ -55,15 +55,8 @@ export interface WorkerOptions {
   out?: (line: string) => void;
 }
 
-/**
- * The bounds of a worker's own numbers. A lock longer than an hour leaves a killed worker's trial
- * waiting that long (and past 2³¹ ms Node's timers overflow to 1 ms, renewing in a busy loop);
- * more engine threads than 64 (or the host's cores, when more) only oversubscribe the host.
- */
-export const WORKER_LIMITS = {
-  lockSeconds: { min: 1, max: 3600 },
-  threads: { min: 1, max: Math.max(64, os.availableParallelism()) },
-} as const;
+export { WORKER_LIMITS } from './worker_limits.js';
+import { WORKER_LIMITS } from './worker_limits.js';
 
 /** Refuse a worker option beyond its bound, naming it (the CLI reads the flags with the same bounds). */
 function checkWorkerOptions(opts: WorkerOptions): void {
