@@ -7,6 +7,7 @@
  * the CLI's run of the same config.
  */
 import { type Config, checkAgainstData, checkPartial, resolveConfig, scheduleOf } from '../src/config/config.js';
+import { hyperOf, modelSpecOf } from '../src/config/derive.js';
 import type { RawDataset } from '../src/data/datasets.js';
 import { type PreparedData, type Rows, gatherRows, prepareData, resolveSplit } from '../src/data/split.js';
 import type { Engine } from '../src/linalg/engines/types.js';
@@ -14,8 +15,8 @@ import { Rng } from '../src/linalg/rng.js';
 import { type Workspace, createWorkspace } from '../src/models/buffers.js';
 import { accuracy } from '../src/models/evaluate.js';
 import { createModel } from '../src/models/index.js';
-import type { Model, ModelSpec } from '../src/models/model.js';
-import { type Hyper, type Optimizer, RULE_KEYS, createOptimizer } from '../src/optim/rules.js';
+import type { Model } from '../src/models/model.js';
+import { type Optimizer, createOptimizer } from '../src/optim/rules.js';
 import { lrAtEpoch } from '../src/optim/sgd.js';
 import type { CheckpointHeader } from '../src/runs/checkpoint.js';
 import { Batcher } from '../src/train/batch.js';
@@ -28,26 +29,6 @@ const LIMITS = { maxArrayLength: 2 ** 31 - 1, memoryBytes: 4e9 };
 /** The page's config: the form over the mnist preset, checked by the config table as a config file is. */
 export function configOf(form: FormValues | Record<string, unknown>): Config {
   return resolveConfig(checkPartial({ ...form, dataset: 'mnist' }, 'the form'), {});
-}
-
-/** The update rule's hyperparameters from the config (as train/run.ts hyperOf). */
-function hyperOf(cfg: Config): Partial<Hyper> {
-  const out: Partial<Hyper> = {};
-  for (const k of RULE_KEYS[cfg.updateRule]) if (k !== 'momentum' && cfg[k] !== undefined) out[k] = cfg[k];
-  return out;
-}
-
-/** The model spec of a config (as train/run.ts trainOnData builds it). */
-export function specOf(cfg: Config, data: PreparedData): ModelSpec {
-  return {
-    kind: cfg.model as 'softmax' | 'mlp',
-    inputDim: data.dim,
-    hidden: cfg.model === 'mlp' ? cfg.hidden : [],
-    numClasses: data.classes.length,
-    ...(cfg.loss === 'softmax' ? {} : { loss: cfg.loss }),
-    ...(cfg.model === 'mlp' && cfg.normalization !== 'none' ? { normalization: cfg.normalization } : {}),
-    ...(cfg.model === 'mlp' && cfg.dropoutKeep !== 1 ? { dropoutKeep: cfg.dropoutKeep } : {}),
-  };
 }
 
 /** The data of a config: split and preprocessed as train/run.ts loadRunData does, kept while the split stays the same. */
@@ -102,7 +83,7 @@ export class Session {
     readonly engine: Engine,
   ) {
     this.rng = new Rng(cfg.seed);
-    this.model = createModel(specOf(cfg, data), { initStd: cfg.initStd, reg: cfg.reg, alloc: engine.alloc }, this.rng);
+    this.model = createModel(modelSpecOf(cfg, data.dim, data.classes.length), { initStd: cfg.initStd, reg: cfg.reg, alloc: engine.alloc }, this.rng);
     const sched = scheduleOf(cfg, data.train.n);
     this.perEpoch = sched.perEpoch;
     this.iterations = sched.steps;
