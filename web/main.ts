@@ -92,6 +92,8 @@ function render(): void {
   for (const c of [charts.loss, charts.accuracy, charts.ratio]) c.update('none');
   $('filters-title').textContent = s.filters.title;
   drawFilters(canvas('filters'), s.filters);
+  canvas('filters').dataset.channels = String(s.filters.channels);
+  $('shape').textContent = s.shape;
   renderHistograms(s);
   renderInspection(s);
   const val = s.epochs.at(-1)?.valAcc;
@@ -124,8 +126,10 @@ function renderHistograms(s: Snapshot): void {
 
 function renderInspection(s: Snapshot): void {
   const x = s.inspect;
-  drawImage(canvas('image'), x.pixels, 28);
-  $('image-loss').textContent = `label ${x.label}, predicted ${x.p.indexOf(Math.max(...x.p))}; loss −ln P_y = ${x.loss.toFixed(4)}`;
+  drawImage(canvas('image'), x.pixels, x.shape);
+  if (charts.probs.data.labels?.join() !== x.classes.join()) charts.probs.data.labels = x.classes.slice();
+  const name = (k: number) => (x.classes[k] === String(k) ? String(k) : `${k} (${x.classes[k]})`);
+  $('image-loss').textContent = `label ${name(x.label)}, predicted ${name(x.p.indexOf(Math.max(...x.p)))}; loss −ln P_y = ${x.loss.toFixed(4)}`;
   charts.probs.data.datasets[0].data = x.p;
   charts.probs.data.datasets[1].data = x.dp;
   charts.probs.data.datasets[2].data = x.scores;
@@ -213,6 +217,14 @@ function wire(): void {
   const showMlp = () => document.querySelectorAll<HTMLElement>('.mlp').forEach((el) => (el.style.display = model.value === 'mlp' ? '' : 'none'));
   model.addEventListener('change', showMlp);
   showMlp();
+  // The dataset sets the model's input (784 or 3072 numbers a row) and the presets: a new run.
+  const dataset = $<HTMLSelectElement>('form').querySelector<HTMLSelectElement>('[name=dataset]')!;
+  const showMnist = () => document.querySelectorAll<HTMLElement>('.mnist-only').forEach((el) => (el.style.display = dataset.value === 'mnist' ? '' : 'none'));
+  dataset.addEventListener('change', () => {
+    showMnist();
+    setup();
+  });
+  showMnist();
 }
 
 // For the tests and bench/playground.ts.

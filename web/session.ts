@@ -26,9 +26,9 @@ import type { FormValues } from './protocol.js';
 /** A browser tab's limits for config.ts checkAgainstData (it asks Node's otherwise). */
 const LIMITS = { maxArrayLength: 2 ** 31 - 1, memoryBytes: 4e9 };
 
-/** The page's config: the form over the mnist preset, checked by the config table as a config file is. */
+/** The page's config: the form over its dataset's preset (MNIST unless it picks CIFAR-10), checked by the config table as a config file is. */
 export function configOf(form: FormValues | Record<string, unknown>): Config {
-  return resolveConfig(checkPartial({ ...form, dataset: 'mnist' }, 'the form'), {});
+  return resolveConfig(checkPartial({ dataset: 'mnist', ...form }, 'the form'), {});
 }
 
 /** The data of a config: split and preprocessed as train/run.ts loadRunData does, kept while the split stays the same. */
@@ -37,7 +37,7 @@ export function dataOf(cfg: Config, raw: RawDataset, engine: Engine): PreparedDa
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
   const pre = { bias: cfg.model === 'softmax', scale: cfg.scale };
   checkAgainstData(cfg, split.numTrain, { dim: raw.dim + (pre.bias ? 1 : 0), classes: raw.classes.length }, LIMITS);
-  const key = JSON.stringify([split, pre, cfg.seed, engine.alloc.shared]);
+  const key = JSON.stringify([raw.name, raw.source, split, pre, cfg.seed, engine.alloc.shared]);
   if (prepared?.key !== key) {
     prepared = null; // let the old copy go first: a tab has less memory than a CLI process
     prepared = { key, data: prepareData(raw, split, pre, new Rng(cfg.seed), { alloc: engine.alloc }) };
@@ -163,7 +163,7 @@ export class Session {
     const header: CheckpointHeader = {
       model: this.model.spec,
       params: this.model.params.specs,
-      dataset: 'mnist',
+      dataset: this.cfg.dataset,
       classes: d.classes,
       imageShape: d.imageShape,
       preprocess: d.preprocess,
