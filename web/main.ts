@@ -58,6 +58,12 @@ function formValues(): FormValues {
   return out as FormValues;
 }
 
+/** The data select shows `name`, and the MNIST-only panels (drawing a digit) show for MNIST only. */
+function showDataset(name: string): void {
+  $<HTMLSelectElement>('form').querySelector<HTMLSelectElement>('[name=dataset]')!.value = name;
+  document.querySelectorAll<HTMLElement>('.mnist-only').forEach((el) => (el.style.display = name === 'mnist' ? '' : 'none'));
+}
+
 function setup(): void {
   state.losses = [];
   state.ratios.clear();
@@ -78,6 +84,7 @@ function onSnapshot(s: Snapshot): void {
   if (s.ratios.length) addRatios(charts.ratio, state.ratios, s.it, s.ratios);
   state.latest = s;
   state.dirty = true;
+  showDataset(String(s.config.dataset)); // a loaded checkpoint may switch it
   state.snapshots++;
 }
 
@@ -219,12 +226,11 @@ function wire(): void {
   showMlp();
   // The dataset sets the model's input (784 or 3072 numbers a row) and the presets: a new run.
   const dataset = $<HTMLSelectElement>('form').querySelector<HTMLSelectElement>('[name=dataset]')!;
-  const showMnist = () => document.querySelectorAll<HTMLElement>('.mnist-only').forEach((el) => (el.style.display = dataset.value === 'mnist' ? '' : 'none'));
   dataset.addEventListener('change', () => {
-    showMnist();
+    showDataset(dataset.value);
     setup();
   });
-  showMnist();
+  showDataset(dataset.value);
 }
 
 // For the tests and bench/playground.ts.
