@@ -42,6 +42,8 @@ const state = {
   error: null as string | null,
   /** The run state the status line last showed. */
   shown: null as string | null,
+  /** The dataset the page was last set up for. */
+  shownDataset: null as string | null,
 };
 
 /** The form as config keys: empty fields are left out (the preset's value), numbers as numbers. */
@@ -60,7 +62,9 @@ function formValues(): FormValues {
 
 /** The data select shows `name`, and the MNIST-only panels (drawing a digit) show for MNIST only. */
 function showDataset(name: string): void {
-  $<HTMLSelectElement>('form').querySelector<HTMLSelectElement>('[name=dataset]')!.value = name;
+  const select = $<HTMLSelectElement>('form').querySelector<HTMLSelectElement>('[name=dataset]')!;
+  if (select.value === name && state.shownDataset === name) return;
+  select.value = state.shownDataset = name;
   document.querySelectorAll<HTMLElement>('.mnist-only').forEach((el) => (el.style.display = name === 'mnist' ? '' : 'none'));
 }
 
