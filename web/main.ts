@@ -42,6 +42,8 @@ const state = {
   error: null as string | null,
   /** The run state the status line last showed. */
   shown: null as string | null,
+  /** The dataset the page was last set up for. */
+  shownDataset: null as string | null,
 };
 
 /** The form as config keys: empty fields are left out (the preset's value), numbers as numbers. */
@@ -56,6 +58,14 @@ function formValues(): FormValues {
     else out[k] = Number.isFinite(Number(s)) ? Number(s) : s;
   });
   return out as FormValues;
+}
+
+/** The data select shows `name`, and the MNIST-only panels (drawing a digit) show for MNIST only. */
+function showDataset(name: string): void {
+  const select = $<HTMLSelectElement>('form').querySelector<HTMLSelectElement>('[name=dataset]')!;
+  if (select.value === name && state.shownDataset === name) return;
+  select.value = state.shownDataset = name;
+  document.querySelectorAll<HTMLElement>('.mnist-only').forEach((el) => (el.style.display = name === 'mnist' ? '' : 'none'));
 }
 
 function setup(): void {
@@ -78,6 +88,7 @@ function onSnapshot(s: Snapshot): void {
   if (s.ratios.length) addRatios(charts.ratio, state.ratios, s.it, s.ratios);
   state.latest = s;
   state.dirty = true;
+  showDataset(String(s.config.dataset)); // a loaded checkpoint may switch it
   state.snapshots++;
 }
 
@@ -92,6 +103,8 @@ function render(): void {
   for (const c of [charts.loss, charts.accuracy, charts.ratio]) c.update('none');
   $('filters-title').textContent = s.filters.title;
   drawFilters(canvas('filters'), s.filters);
+  canvas('filters').dataset.channels = String(s.filters.channels);
+  $('shape').textContent = s.shape;
   renderHistograms(s);
   renderInspection(s);
   const val = s.epochs.at(-1)?.valAcc;
@@ -124,8 +137,10 @@ function renderHistograms(s: Snapshot): void {
 
 function renderInspection(s: Snapshot): void {
   const x = s.inspect;
-  drawImage(canvas('image'), x.pixels, 28);
-  $('image-loss').textContent = `label ${x.label}, predicted ${x.p.indexOf(Math.max(...x.p))}; loss −ln P_y = ${x.loss.toFixed(4)}`;
+  drawImage(canvas('image'), x.pixels, x.shape);
+  if (charts.probs.data.labels?.join() !== x.classes.join()) charts.probs.data.labels = x.classes.slice();
+  const name = (k: number) => (x.classes[k] === String(k) ? String(k) : `${k} (${x.classes[k]})`);
+  $('image-loss').textContent = `label ${name(x.label)}, predicted ${name(x.p.indexOf(Math.max(...x.p)))}; loss −ln P_y = ${x.loss.toFixed(4)}`;
   charts.probs.data.datasets[0].data = x.p;
   charts.probs.data.datasets[1].data = x.dp;
   charts.probs.data.datasets[2].data = x.scores;
@@ -213,6 +228,13 @@ function wire(): void {
   const showMlp = () => document.querySelectorAll<HTMLElement>('.mlp').forEach((el) => (el.style.display = model.value === 'mlp' ? '' : 'none'));
   model.addEventListener('change', showMlp);
   showMlp();
+  // The dataset sets the model's input (784 or 3072 numbers a row) and the presets: a new run.
+  const dataset = $<HTMLSelectElement>('form').querySelector<HTMLSelectElement>('[name=dataset]')!;
+  dataset.addEventListener('change', () => {
+    showDataset(dataset.value);
+    setup();
+  });
+  showDataset(dataset.value);
 }
 
 // For the tests and bench/playground.ts.

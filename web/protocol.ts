@@ -6,6 +6,7 @@ import type { SparseCheckRow } from '../src/linalg/gradcheck.js';
 
 /** What the form sets: config keys (src/config/config.ts), as typed; absent keys take the preset's value. */
 export type FormValues = Partial<{
+  dataset: 'mnist' | 'cifar';
   model: 'softmax' | 'mlp';
   hidden: number[];
   normalization: 'none' | 'batchnorm' | 'layernorm';
@@ -42,8 +43,11 @@ export interface Histogram {
 export interface Inspection {
   index: number;
   label: number;
-  /** The raw 28×28 bytes. */
+  /** The raw bytes, `shape` (height, width, channels: HWC). */
   pixels: Uint8Array;
+  shape: [number, number, number];
+  /** The dataset's class names. */
+  classes: string[];
   scores: number[];
   p: number[];
   loss: number;
@@ -66,8 +70,10 @@ export interface Snapshot {
   /** Every epoch so far. */
   epochs: { epoch: number; it: number; trainAcc: number; valAcc: number }[];
   bestValAcc: number | null;
-  /** Weight templates (softmax: one per class) or first-layer filters (MLP), each side×side. */
-  filters: { side: number; count: number; data: Float32Array; title: string };
+  /** Weight templates (softmax: one per class) or first-layer filters (MLP), each side×side×channels (HWC). */
+  filters: { side: number; channels: number; count: number; data: Float32Array; title: string };
+  /** The model's shape, e.g. `softmax: W (3073,10)`. */
+  shape: string;
   /** Per layer: its output's and its gradient's histograms on the last minibatch. */
   layers: { name: string; acts: Histogram; grads: Histogram }[];
   /** ‖ΔW‖/‖W‖ of each weight matrix at the last step. */

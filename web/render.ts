@@ -1,11 +1,11 @@
 /**
  * The page's pictures that are not charts, drawn straight on canvases: weight templates or
- * filters, histograms, the 28×28 image, the Jacobian heat map.
+ * filters (grey or colour), histograms, the inspected image, the Jacobian heat map.
  */
 import type { Histogram } from './protocol.js';
 
-/** Grey levels of one template, its own min → black and max → white. */
-function greys(data: Float32Array, off: number, n: number): Uint8ClampedArray {
+/** One template's values as bytes, its own min → 0 and max → 255 (over all its channels, as cs231n shows its colour templates). */
+function scaled(data: Float32Array, off: number, n: number): Uint8ClampedArray {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = off; i < off + n; i++) {
@@ -17,8 +17,18 @@ function greys(data: Float32Array, off: number, n: number): Uint8ClampedArray {
   return out;
 }
 
-/** `count` side×side templates in a row (wrapping), each scaled up to `cell` pixels. */
-export function drawFilters(c: HTMLCanvasElement, f: { side: number; count: number; data: Float32Array }): void {
+/** side×side pixels of `channels` (1: grey, 3: RGB) values each, HWC, as RGBA. */
+function rgba(img: ImageData, v: ArrayLike<number>, channels: number): void {
+  const n = img.width * img.height;
+  for (let i = 0; i < n; i++) {
+    const at = i * channels;
+    const [r, g, b] = channels === 3 ? [v[at], v[at + 1], v[at + 2]] : [v[at], v[at], v[at]];
+    img.data.set([r, g, b, 255], 4 * i);
+  }
+}
+
+/** `count` side×side templates in a row (wrapping), each scaled up to `cell` pixels; grey, or colour for 3 channels. */
+export function drawFilters(c: HTMLCanvasElement, f: { side: number; channels: number; count: number; data: Float32Array }): void {
   const cell = f.count <= 10 ? 84 : 42;
   const perRow = Math.max(1, Math.floor(c.width / (cell + 4)));
   const rows = Math.ceil(f.count / perRow);
@@ -27,14 +37,13 @@ export function drawFilters(c: HTMLCanvasElement, f: { side: number; count: numb
   const g = c.getContext('2d')!;
   g.clearRect(0, 0, c.width, c.height);
   g.imageSmoothingEnabled = false;
-  const n = f.side * f.side;
+  const n = f.side * f.side * f.channels;
   const tile = document.createElement('canvas');
   tile.width = tile.height = f.side;
   const tg = tile.getContext('2d')!;
   for (let k = 0; k < f.count; k++) {
-    const v = greys(f.data, k * n, n);
     const img = tg.createImageData(f.side, f.side);
-    for (let i = 0; i < n; i++) img.data.set([v[i], v[i], v[i], 255], 4 * i);
+    rgba(img, scaled(f.data, k * n, n), f.channels);
     tg.putImageData(img, 0, 0);
     g.drawImage(tile, (k % perRow) * (cell + 4), Math.floor(k / perRow) * (cell + 4), cell, cell);
   }
@@ -59,13 +68,14 @@ export function drawHistogram(c: HTMLCanvasElement, h: Histogram, color: string)
   g.fillText(hi, c.width - g.measureText(hi).width, c.height - 2);
 }
 
-/** A side×side grey image (bytes), scaled to the canvas. */
-export function drawImage(c: HTMLCanvasElement, pixels: Uint8Array, side: number): void {
+/** An image of `shape` (height, width, channels: HWC bytes, grey or RGB), scaled to the canvas. */
+export function drawImage(c: HTMLCanvasElement, pixels: Uint8Array, shape: [number, number, number]): void {
   const tile = document.createElement('canvas');
-  tile.width = tile.height = side;
+  tile.width = shape[1];
+  tile.height = shape[0];
   const tg = tile.getContext('2d')!;
-  const img = tg.createImageData(side, side);
-  for (let i = 0; i < side * side; i++) img.data.set([pixels[i], pixels[i], pixels[i], 255], 4 * i);
+  const img = tg.createImageData(shape[1], shape[0]);
+  rgba(img, pixels, shape[2]);
   tg.putImageData(img, 0, 0);
   const g = c.getContext('2d')!;
   g.imageSmoothingEnabled = false;

@@ -7,6 +7,7 @@
  * the CLI's run of the same config.
  */
 import { type Config, checkAgainstData, checkPartial, resolveConfig, scheduleOf } from '../src/config/config.js';
+import { hyperOf, modelSpecOf } from '../src/config/derive.js';
 import type { RawDataset } from '../src/data/datasets.js';
 import { type PreparedData, type Rows, gatherRows, prepareData, resolveSplit } from '../src/data/split.js';
 import type { Engine } from '../src/linalg/engines/types.js';
@@ -14,8 +15,8 @@ import { Rng } from '../src/linalg/rng.js';
 import { type Workspace, createWorkspace } from '../src/models/buffers.js';
 import { accuracy } from '../src/models/evaluate.js';
 import { createModel } from '../src/models/index.js';
-import type { Model, ModelSpec } from '../src/models/model.js';
-import { type Hyper, type Optimizer, RULE_KEYS, createOptimizer } from '../src/optim/rules.js';
+import type { Model } from '../src/models/model.js';
+import { type Optimizer, createOptimizer } from '../src/optim/rules.js';
 import { lrAtEpoch } from '../src/optim/sgd.js';
 import type { CheckpointHeader } from '../src/runs/checkpoint.js';
 import { Batcher } from '../src/train/batch.js';
@@ -25,29 +26,9 @@ import type { FormValues } from './protocol.js';
 /** A browser tab's limits for config.ts checkAgainstData (it asks Node's otherwise). */
 const LIMITS = { maxArrayLength: 2 ** 31 - 1, memoryBytes: 4e9 };
 
-/** The page's config: the form over the mnist preset, checked by the config table as a config file is. */
+/** The page's config: the form over its dataset's preset (MNIST unless it picks CIFAR-10), checked by the config table as a config file is. */
 export function configOf(form: FormValues | Record<string, unknown>): Config {
-  return resolveConfig(checkPartial({ ...form, dataset: 'mnist' }, 'the form'), {});
-}
-
-/** The update rule's hyperparameters from the config (as train/run.ts hyperOf). */
-function hyperOf(cfg: Config): Partial<Hyper> {
-  const out: Partial<Hyper> = {};
-  for (const k of RULE_KEYS[cfg.updateRule]) if (k !== 'momentum' && cfg[k] !== undefined) out[k] = cfg[k];
-  return out;
-}
-
-/** The model spec of a config (as train/run.ts trainOnData builds it). */
-export function specOf(cfg: Config, data: PreparedData): ModelSpec {
-  return {
-    kind: cfg.model as 'softmax' | 'mlp',
-    inputDim: data.dim,
-    hidden: cfg.model === 'mlp' ? cfg.hidden : [],
-    numClasses: data.classes.length,
-    ...(cfg.loss === 'softmax' ? {} : { loss: cfg.loss }),
-    ...(cfg.model === 'mlp' && cfg.normalization !== 'none' ? { normalization: cfg.normalization } : {}),
-    ...(cfg.model === 'mlp' && cfg.dropoutKeep !== 1 ? { dropoutKeep: cfg.dropoutKeep } : {}),
-  };
+  return resolveConfig(checkPartial({ dataset: 'mnist', ...form }, 'the form'), {});
 }
 
 /** The data of a config: split and preprocessed as train/run.ts loadRunData does, kept while the split stays the same. */
@@ -56,7 +37,7 @@ export function dataOf(cfg: Config, raw: RawDataset, engine: Engine): PreparedDa
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
   const pre = { bias: cfg.model === 'softmax', scale: cfg.scale };
   checkAgainstData(cfg, split.numTrain, { dim: raw.dim + (pre.bias ? 1 : 0), classes: raw.classes.length }, LIMITS);
-  const key = JSON.stringify([split, pre, cfg.seed, engine.alloc.shared]);
+  const key = JSON.stringify([raw.name, raw.source, split, pre, cfg.seed, engine.alloc.shared]);
   if (prepared?.key !== key) {
     prepared = null; // let the old copy go first: a tab has less memory than a CLI process
     prepared = { key, data: prepareData(raw, split, pre, new Rng(cfg.seed), { alloc: engine.alloc }) };
@@ -102,7 +83,7 @@ export class Session {
     readonly engine: Engine,
   ) {
     this.rng = new Rng(cfg.seed);
-    this.model = createModel(specOf(cfg, data), { initStd: cfg.initStd, reg: cfg.reg, alloc: engine.alloc }, this.rng);
+    this.model = createModel(modelSpecOf(cfg, data.dim, data.classes.length), { initStd: cfg.initStd, reg: cfg.reg, alloc: engine.alloc }, this.rng);
     const sched = scheduleOf(cfg, data.train.n);
     this.perEpoch = sched.perEpoch;
     this.iterations = sched.steps;
@@ -182,7 +163,7 @@ export class Session {
     const header: CheckpointHeader = {
       model: this.model.spec,
       params: this.model.params.specs,
-      dataset: 'mnist',
+      dataset: this.cfg.dataset,
       classes: d.classes,
       imageShape: d.imageShape,
       preprocess: d.preprocess,

@@ -51,14 +51,14 @@ export function layerHistograms(s: Session): Snapshot['layers'] {
 
 /** Softmax: the ten weight templates (W's columns without the bias row); MLP: the first layer's filters. */
 export function filtersOf(s: Session): Snapshot['filters'] {
-  const side = s.data.imageShape[0];
+  const [side, , channels] = s.data.imageShape;
   const pixels = s.data.mean.length;
   const linear = s.model.spec.kind === 'softmax';
   const W = s.model.params.views[linear ? 'W' : 'W1'];
   const count = Math.min(W.cols, linear ? W.cols : MAX_FILTERS);
   const data = new Float32Array(count * pixels);
   for (let c = 0; c < count; c++) for (let j = 0; j < pixels; j++) data[c * pixels + j] = W.data[j * W.cols + c];
-  return { side, count, data, title: linear ? 'weight templates (W, one column per class)' : `first-layer filters (W1, ${count} of ${W.cols})` };
+  return { side, channels, count, data, title: linear ? 'weight templates (W, one column per class)' : `first-layer filters (W1, ${count} of ${W.cols})` };
 }
 
 /** Training image `index` through the model: scores, P, the loss, P − onehot(y) and diag(p) − ppᵀ. */
@@ -72,12 +72,13 @@ export function inspect(s: Session, index: number): Inspection {
   const dp = Array.from(p, (v, k) => v - (k === y ? 1 : 0));
   const pixels = d.mean.length;
   const raw = s.raw.train.x.subarray(i * pixels, (i + 1) * pixels); // train is the first numTrain records
-  return { index: i, label: y, pixels: raw.slice(), scores: Array.from(scores.data), p: Array.from(p), loss: -Math.log(p[y]), dp, jacobian: Array.from(softmaxJacobian(p).data) };
+  return { index: i, label: y, pixels: raw.slice(), shape: d.imageShape, classes: d.classes, scores: Array.from(scores.data), p: Array.from(p), loss: -Math.log(p[y]), dp, jacobian: Array.from(softmaxJacobian(p).data) };
 }
 
 /** A drawn digit's bytes (28×28, white on black as MNIST), preprocessed as training did, through the model. */
 export function predictPixels(s: Session, pixels: Uint8Array): FromWorker {
   const d = s.data;
+  if (pixels.length !== d.mean.length) throw new Error(`a drawn digit is a 28×28 MNIST image, and this model reads ${d.imageShape.join('×')} ${s.cfg.dataset} images: pick MNIST to draw`);
   const row = preprocessRows({ x: pixels, y: new Uint8Array(1), n: 1 }, 0, 1, d.mean, d.preprocess, d.dim);
   const p = Array.from(softmaxForward(s.model.loss(row.X)).out.data);
   return { type: 'prediction', p, predicted: p.indexOf(Math.max(...p)) };
@@ -117,4 +118,10 @@ export function gradcheck(s: Session): FromWorker {
   });
   const pass = out.every((p) => p.rows.every((r) => r.judged <= GC.threshold)) && out.some((p) => p.rows.some((r) => r.resolved));
   return { type: 'gradcheck', params: out, threshold: GC.threshold, pass, rowsUsed: n };
+}
+
+/** The model's layers as shapes, e.g. `softmax: W (3073,10)` (the bias row folded into W) or `mlp: W1 (3072,100) → W2 (100,10)`. */
+export function shapeOf(s: Session): string {
+  const ws = s.model.params.specs.filter((p) => /^W\d*$/.test(p.name));
+  return `${s.model.spec.kind}: ${ws.map((p) => `${p.name} (${p.rows},${p.cols})`).join(' → ')}`;
 }

@@ -7,11 +7,11 @@
 import type { RawDataset } from '../src/data/datasets.js';
 import type { Engine } from '../src/linalg/engines/types.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/runs/checkpoint.js';
-import { fetchMnist } from './data.js';
+import { fetchCifar, fetchMnist } from './data.js';
 import { initWebEngine } from './engine.js';
 import type { FromWorker, Snapshot, ToWorker } from './protocol.js';
 import { Session, configOf, dataOf } from './session.js';
-import { filtersOf, gradcheck, inspect, layerHistograms, predictPixels } from './views.js';
+import { filtersOf, gradcheck, inspect, layerHistograms, predictPixels, shapeOf } from './views.js';
 import { probe, timeSteps } from './probe.js';
 
 const SNAPSHOT_HZ = 10;
@@ -24,18 +24,23 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
 
-let raw: RawDataset | null = null;
+/** Each dataset once loaded (MNIST, and CIFAR-10 when the page picks it). */
+const raws = new Map<string, RawDataset>();
 let engine: Engine | null = null;
 let session: Session | null = null;
 let running = false;
 let inspected = 0;
 let lastSnapshot = 0;
 
-async function ready(): Promise<{ raw: RawDataset; engine: Engine }> {
+async function ready(dataset = 'mnist'): Promise<{ raw: RawDataset; engine: Engine }> {
   if (!engine) engine = await initWebEngine();
+  let raw = raws.get(dataset);
   if (!raw) {
-    post({ type: 'status', text: 'loading MNIST…' });
-    raw = await fetchMnist(new URL('data/mnist/', location.href).href); // beside worker.js
+    const cifar = dataset === 'cifar';
+    post({ type: 'status', text: `loading ${cifar ? 'CIFAR-10' : 'MNIST'}…` });
+    const base = new URL(`data/${dataset}/`, location.href).href; // beside worker.js
+    raw = cifar ? await fetchCifar(base) : await fetchMnist(base);
+    raws.set(dataset, raw);
   }
   return { raw, engine };
 }
@@ -46,7 +51,7 @@ function snapshot(s: Session): Snapshot {
   return {
     type: 'snapshot', it: s.it, iterations: s.iterations, epoch: s.epoch, lr: s.lr, running, done: s.done, losses,
     epochs: s.epochs, bestValAcc: s.bestValAcc >= 0 ? s.bestValAcc : null,
-    filters: filtersOf(s), layers: layerHistograms(s), ratios: s.ratios, inspect: inspect(s, inspected),
+    filters: filtersOf(s), shape: shapeOf(s), layers: layerHistograms(s), ratios: s.ratios, inspect: inspect(s, inspected),
     engine: `${s.engine.name} (${s.engine.detail})`, config: { ...s.cfg },
   };
 }
@@ -79,8 +84,8 @@ function loop(): void {
 async function setup(form: Record<string, unknown>, params?: Float32Array): Promise<Session> {
   running = false;
   session = null;
-  const r = await ready();
   const cfg = configOf(form);
+  const r = await ready(cfg.dataset);
   post({ type: 'status', text: 'preparing the split…' });
   const s = new Session(cfg, r.raw, dataOf(cfg, r.raw, r.engine), r.engine);
   if (params) {
@@ -129,9 +134,9 @@ async function handle(m: ToWorker): Promise<void> {
 async function loadCheckpoint(bytes: Uint8Array, name: string): Promise<void> {
   const ck = decodeCheckpoint(bytes, name);
   const h = ck.header;
-  if (h.dataset !== 'mnist' || h.preprocess.features) throw new Error(`${name} was trained on ${h.dataset}${h.preprocess.features ? ' features' : ''}; the playground trains on MNIST pixels: load a best.ckpt of an MNIST run`);
-  const { name: _n, dataset: _d, runsDir: _r, dataDir: _dd, backend: _b, ...cfg } = h.config;
-  const s = await setup({ ...cfg, numTrain: h.split.numTrain, numVal: h.split.numVal, numTest: h.split.numTest }, ck.params);
+  if (h.preprocess.features) throw new Error(`${name} was trained on ${h.dataset} features; the playground trains on pixels: load a best.ckpt of a run on MNIST or CIFAR-10 pixels`);
+  const { name: _n, runsDir: _r, dataDir: _dd, backend: _b, ...cfg } = h.config;
+  const s = await setup({ ...cfg, dataset: h.dataset, numTrain: h.split.numTrain, numVal: h.split.numVal, numTest: h.split.numTest }, ck.params);
   post({ type: 'status', text: `loaded ${name}: ${h.model.kind}${h.model.hidden.length ? ` hidden ${h.model.hidden.join(',')}` : ''}, epoch ${h.epoch}, val ${h.valAcc ?? 'n/a'}` });
   send(s);
 }

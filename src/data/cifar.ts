@@ -126,7 +126,11 @@ export function readCifarBatches(dir: string, files: string[]): CifarBatch {
 export function readCifarClasses(dir: string): string[] {
   const file = path.join(dir, 'batches.meta.txt');
   if (!fs.existsSync(file)) return CIFAR_CLASSES.slice();
-  const text = readRegularFile(file, CIFAR_META_BYTES, 'batches.meta.txt, the ten CIFAR-10 class names one per line').toString('utf8');
+  return parseCifarClasses(readRegularFile(file, CIFAR_META_BYTES, 'batches.meta.txt, the ten CIFAR-10 class names one per line').toString('utf8'), file);
+}
+
+/** Class names from the text of batches.meta.txt (`file` names it in messages), checked as readCifarClasses says. */
+export function parseCifarClasses(text: string, file: string): string[] {
   const names = text
     .split(/\r?\n/)
     .map((s) => s.trim())

@@ -15,7 +15,8 @@ import { Rng } from '../linalg/rng.js';
 import { expectedInitialLoss } from '../models/loss.js';
 import { createModel } from '../models/index.js';
 import { lrAtEpoch } from '../optim/sgd.js';
-import { RULE_BLOCKS, RULE_KEYS } from '../optim/rules.js';
+import { RULE_BLOCKS } from '../optim/rules.js';
+import { hyperOf, modelSpecOf } from '../config/derive.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
@@ -211,16 +212,7 @@ export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts
 
   if (cfg.model === 'knn') throw new ConfigError('a knn run has no SGD: it runs through runKnn (train/knn_run.ts)');
   // Model and the cs231n sanity check of the initial loss.
-  const spec: ModelSpec = {
-    kind: cfg.model,
-    inputDim: data.dim,
-    hidden: cfg.model === 'mlp' ? cfg.hidden : [],
-    numClasses: data.classes.length,
-    ...(cfg.loss === 'softmax' ? {} : { loss: cfg.loss }), // absent: softmax, so softmax checkpoints read as before
-    // Absent when off, so the specs (and checkpoints) of runs without them are as before.
-    ...(cfg.model === 'mlp' && cfg.normalization !== 'none' ? { normalization: cfg.normalization } : {}),
-    ...(cfg.model === 'mlp' && cfg.dropoutKeep !== 1 ? { dropoutKeep: cfg.dropoutKeep } : {}),
-  };
+  const spec = modelSpecOf(cfg, data.dim, data.classes.length);
   // The model keeps `rng` for its dropout masks: the object whose state train() saves and, on --resume, restores.
   const model = createModel(spec, { initStd: cfg.initStd, reg: cfg.reg, alloc: engine.alloc }, rng) as Model<Float32Array>;
   const check = initialLossCheck(model, data.dev, spec.numClasses);
@@ -541,11 +533,4 @@ function loadResumePoint(
     if (best.length !== last.params.length) refuse(`its ${BEST} has ${best.length} parameters, its ${LAST} ${last.params.length}`);
   }
   return { state, best, optimizer };
-}
-
-/** The update rule's hyperparameters from the config (those it uses; optim/rules.ts gives defaults to any unset). */
-function hyperOf(cfg: Config): Partial<Record<'decayRate' | 'beta1' | 'beta2' | 'eps', number>> {
-  const out: Partial<Record<'decayRate' | 'beta1' | 'beta2' | 'eps', number>> = {};
-  for (const k of RULE_KEYS[cfg.updateRule]) if (k !== 'momentum' && cfg[k] !== undefined) out[k] = cfg[k];
-  return out;
 }
