@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { fanovaImportance, type ImportanceSpace, type ImportanceTrial } from '../src/sweep/importance.ts';
-import { Rng } from '../src/linalg/rng.ts';
+import { fanovaImportance, type ImportanceSpace, type ImportanceTrial } from '../src/sweep/importance.js';
+import { Rng } from '../src/linalg/rng.js';
 
 interface FixtureSet {
   name: string;
