@@ -185,7 +185,7 @@ function round3(x: number): number {
 }
 
 /** A few stops of matplotlib's viridis, interpolated: t in [0, 1] → css colour. */
-function viridis(t: number): string {
+export function viridis(t: number): string {
   const stops = [
     [68, 1, 84],
     [59, 82, 139],

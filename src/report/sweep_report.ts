@@ -9,7 +9,8 @@ import { writeFileAtomic } from '../runs/atomic.js';
 import { renderPng, sweepScatter } from './charts.js';
 import { type Block, esc, fmt, page, relativeHref } from './html.js';
 import { RUN_FILES, sweepFile } from '../runs/layout.js';
-import { readSweepResults, readSweepTrials } from '../runs/read.js';
+import { readSweepResults, readSweepSearch, readSweepTrials } from '../runs/read.js';
+import { sweepPlotBlocks } from './sweep_plots.js';
 import { overlayBlocks, readCurves } from './overlay.js';
 
 /** A trial's name in the overlay legends: the keys that vary across the sweep (`updateRule=adam, lr=0.001`), else its index. */
@@ -56,6 +57,9 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
       files.push([`sweep_${which}.png`, await renderPng(spec, 760, 400)]);
     }
   }
+
+  // A random or TPE search: parallel coordinates, importance, best so far (sweep_plots.ts).
+  blocks.push(...sweepPlotBlocks(readSweepSearch(sweepFile(sweepDir, 'spec')), results.trials));
 
   // The trials' curves overlaid, as the notebooks compare update rules or weight scales: the
   // finished trials whose folder (from results.json) is inside the sweep folder.

@@ -217,3 +217,32 @@ export function readSweepTrials(file: string): { index: number; config: Config }
     return t as unknown as { index: number; config: Config };
   });
 }
+
+/** A random or TPE search as sweep.json records it (its `spec`): the keys' distributions, for the sweep report's figures. */
+export interface SweepSearch {
+  kind: 'random' | 'tpe';
+  seed: number;
+  /** A TPE sweep's random trials before its suggested ones (0 for a random search). */
+  startup: number;
+  params: Record<string, { logUniform: [number, number] } | { uniform: [number, number] } | { choice: unknown[] }>;
+}
+
+/** sweep.json's search, checked; null for a grid or list sweep (or a sweep.json from before it recorded its spec). */
+export function readSweepSearch(file: string): SweepSearch | null {
+  const o = readJsonObject(file);
+  if (!isObj(o.spec)) return null;
+  const kind = isObj(o.spec.tpe) ? 'tpe' : isObj(o.spec.random) ? 'random' : null;
+  if (kind === null) return null;
+  const s = o.spec[kind] as Obj;
+  const f = new Fields(file).in(`spec.${kind}`);
+  const seed = f.int(s, 'seed', 0);
+  const startup = kind === 'tpe' ? f.int(s, 'startupTrials', 0) : 0;
+  const params = f.object(s, 'params');
+  const fp = f.in('params');
+  for (const [k, d] of Object.entries(params)) {
+    const range = isObj(d) ? (d.logUniform ?? d.uniform) : undefined;
+    const okRange = Array.isArray(range) && range.length === 2 && range.every((x) => typeof x === 'number' && Number.isFinite(x)) && range[0] <= range[1] && (!isObj(d) || d.logUniform === undefined || range[0] > 0);
+    if (!okRange && !(isObj(d) && Array.isArray(d.choice) && d.choice.length > 0)) fp.bad(k, d, '{"logUniform": [low, high]}, {"uniform": [low, high]} or {"choice": [...]}');
+  }
+  return { kind, seed, startup, params: params as SweepSearch['params'] };
+}
