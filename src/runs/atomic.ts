@@ -5,8 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { RunIoError } from './errors.js';
+import { checkRunWrite } from './owner.js';
 
-export class RunIoError extends Error {}
+export { RunIoError };
 
 /**
  * What is actually missing when a path gives ENOENT: an empty path, a symbolic link to nowhere,
@@ -72,6 +74,7 @@ export function isTempFile(name: string): boolean {
 
 /** Write `data` to `file` atomically (temp file, fsync, rename, fsync folder). */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  checkRunWrite(file); // a run folder is written by the process that holds it (owner.ts)
   const dir = path.dirname(file);
   const tmp = tempFileOf(file);
   let fd: number | null = null;

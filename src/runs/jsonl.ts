@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { DataError } from '../data/errors.js';
 import { ioErrorMessage, RunIoError } from './atomic.js';
+import { checkRunWrite } from './owner.js';
 
 /**
  * Appends JSON lines, buffered; `flush` writes them out. With `keepWhile` (a resume), the file is
@@ -22,6 +23,7 @@ export class JsonlWriter {
     readonly file: string,
     keepWhile?: (row: unknown) => boolean,
   ) {
+    checkRunWrite(file); // a run folder is written by the process that holds it (owner.ts)
     try {
       if (keepWhile && fs.existsSync(file)) {
         const text = fs.readFileSync(file, 'utf8');
@@ -57,6 +59,7 @@ export class JsonlWriter {
     if (this.buf.length === 0) return;
     const text = this.buf.join('\n') + '\n';
     this.buf = [];
+    checkRunWrite(this.file); // a process that no longer holds the folder appends nothing
     try {
       fs.writeSync(this.fd, text);
     } catch (e) {
