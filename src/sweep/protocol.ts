@@ -14,10 +14,22 @@ export interface ToWorker {
    * GO or STOP there, so a trial stops at the same epoch however long the decision took.
    */
   scheduled?: boolean;
+  /** What the trial holds its folder for (a queue job's id; runs/owner.ts): a live holder of the same claim is superseded. */
+  claim?: string;
+  /** Empty the trial's folder once it holds it (its own folder, unfinished and without a checkpoint). */
+  clear?: boolean;
 }
 
-/** The decision cell (an Int32Array over a SharedArrayBuffer, one per worker): 0 pending, then GO or STOP. */
+/**
+ * The decision cell (an Int32Array over a SharedArrayBuffer, one per worker, decisionCell()):
+ * slot 0 is the scheduler's word, 0 pending, then GO or STOP; slot ABORT, once set, stops the
+ * trial after its current step (a queue worker that lost the trial's job), with no scheduler's word.
+ */
 export const DECISION = { pending: 0, go: 1, stop: 2 } as const;
+export const ABORT = 1;
+export function decisionCell(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8));
+}
 
 /** What a trial stopped early by the scheduler reports: its best so far and the epoch it stopped after. */
 export interface StoppedInfo {
@@ -31,6 +43,8 @@ export interface StoppedInfo {
 
 export type FromWorker =
   | { type: 'ready'; engine: string; numTrain: number }
+  /** A queue worker's thread cannot prepare the data or start the engine on this host (missing files, no engine): about the host, not the trial. */
+  | { type: 'unfit'; reason: string }
   | { type: 'epoch'; index: number; epoch: number; valAcc: number; valHistory: number[] }
   | { type: 'done'; index: number; summary: Summary }
   | { type: 'stopped'; index: number; stopped: StoppedInfo }

@@ -25,12 +25,19 @@ import type { TrialResult } from '../runs/results.js';
 import type { Summary } from '../runs/summary.js';
 import { sweepDirOf } from '../runs/layout.js';
 import type { StoppedInfo } from './protocol.js';
-import { parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
+import { checkRungValue, parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { type SweepSpec, type Trial, expandTrials, readSweepFile } from './spec.js';
 import { failedResult, okResult, planTrials, scanTrialFolders, stoppedResult, type RunnerContext, type TrialPlan, type TrialRunner } from './sweep.js';
 
 /** The BullMQ queue every sweep's trials go on. */
 export const QUEUE = 'tsnn-trials';
+/**
+ * How many finished jobs Redis keeps, and for how long (seconds): the coordinator removes its own
+ * as it records them, so these bound what nobody records (a coordinator gone for good, jobs a
+ * worker refused). A trial whose job was dropped is enqueued again by the next coordinator, and
+ * its folder gives its result.
+ */
+export const KEPT_JOBS = { count: 1000, age: 7 * 24 * 3600 };
 /** Payload version: a worker refuses any other. */
 const PAYLOAD_V = 1;
 
@@ -145,6 +152,7 @@ export class RedisRungStore implements RungStore {
     private readonly prefix: string,
   ) {}
   async record(rung: number, trial: string, value: number): Promise<number[]> {
+    checkRungValue(value, trial, rung);
     const key = `${this.prefix}:${rung}`;
     const mine = (e: string) => e.slice(0, e.indexOf('\t')) === trial;
     let list = await this.conn.lrange(key, 0, -1);
@@ -152,7 +160,9 @@ export class RedisRungStore implements RungStore {
       await this.conn.rpush(key, `${trial}\t${value}`);
       list = await this.conn.lrange(key, 0, -1);
     }
-    return list.slice(0, list.findIndex(mine)).map((e) => Number(e.slice(e.indexOf('\t') + 1)));
+    // Anything else that reached the list (an older build's "undefined") is no number: left out.
+    const before = list.slice(0, list.findIndex(mine)).map((e) => e.slice(e.indexOf('\t') + 1));
+    return before.filter((v) => /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(v)).map(Number).filter(Number.isFinite);
   }
 }
 
@@ -220,7 +230,7 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: Redis, pollMs: num
       scheduler: ctx.spec.scheduler ?? null,
       rungs,
     };
-    await queue.add('trial', payload, { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false });
+    await queue.add('trial', payload, { jobId: id, attempts: 1, removeOnComplete: KEPT_JOBS, removeOnFail: KEPT_JOBS });
   }
   // Follow every job by its hash (one pipelined round trip a poll): progress while it runs, the
   // return value (or the failure) once it ends; a recorded job is removed from the queue.

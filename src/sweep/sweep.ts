@@ -31,10 +31,11 @@ import { accuracy } from '../models/evaluate.js';
 import type { SweepResults, TrialResult } from '../runs/results.js';
 import type { Summary } from '../runs/summary.js';
 import { loadRunData, peakRssMB, type RunData } from '../train/run.js';
-import { DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
+import { DECISION, decisionCell, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 import { decide, describeScheduler, MemoryRungStore, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { buildSweepReport } from '../report/sweep_report.js';
 import { acquireSweepLock } from '../runs/lock.js';
+import { dropRunFolder } from '../runs/owner.js';
 import { runFile, SWEEP_FILES, sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
 import { isObj } from '../config/keys.js';
 import { readJsonOrNull } from '../runs/read.js';
@@ -451,19 +452,15 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   return results;
 }
 
-/** Make a pending trial's folder ready: cleared when the plan allows it (never with a summary.json in it). */
-export function prepareFolder(dir: string, clear: boolean): void {
+/**
+ * Make a pending trial's folder (it may exist). Clearing a trial's own unfinished folder is the
+ * training thread's, once it holds the folder (runs/owner.ts takeRunFolder's `clear`), so no two
+ * writers ever clear one folder under each other.
+ */
+export function prepareFolder(dir: string): void {
   try {
-    if (clear) {
-      // The plan saw no summary.json and no checkpoint; checked again, since this deletes.
-      if (fs.existsSync(runFile(dir, 'summary')) || fs.existsSync(runFile(dir, 'last'))) {
-        throw new RunIoError(`${dir} changed while the sweep was starting (it now holds results); it is left as it is: run the sweep again`);
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
-    if (e instanceof RunIoError) throw e;
     throw new RunIoError(ioErrorMessage('prepare the trial folder', dir, e));
   }
 }
@@ -540,7 +537,7 @@ function runPending(
         }
       };
     const start = () => {
-      const cell = new Int32Array(new SharedArrayBuffer(4));
+      const cell = decisionCell();
       const w = startWorker(import.meta.url, 'worker', { runData, backend, threads: Math.max(1, Math.floor(os.availableParallelism() / n)), decision: cell.buffer });
       live.add(w);
       let current: TrialPlan | null = null;
@@ -555,12 +552,12 @@ function runPending(
         }
         const dir = path.join(sweepDir, current.rel);
         // A trial killed after a checkpoint carries on from it, as `train --resume` does; its
-        // own folder without one starts afresh.
-        prepareFolder(dir, current.clear);
+        // own folder without one starts afresh (cleared by the thread once it holds the folder).
+        prepareFolder(dir);
         const resume = current.resume !== null;
         stopReason = null;
         sched.running?.(current.trial.index, { host: sched.host ?? null, epoch: null });
-        w.postMessage({ index: current.trial.index, dir, config: current.resume ?? current.trial.config, resume, scheduled: sched.scheduler !== undefined } satisfies ToWorker);
+        w.postMessage({ index: current.trial.index, dir, config: current.resume ?? current.trial.config, resume, scheduled: sched.scheduler !== undefined, clear: current.clear } satisfies ToWorker);
       };
       const finish = (r: TrialResult) => {
         current = null;
@@ -572,6 +569,7 @@ function runPending(
         live.delete(w);
         if (current) {
           const p = current;
+          dropRunFolder(path.join(sweepDir, p.rel)); // the dead thread's lease
           finish(failedResult(p.trial, p.rel, 'failed', `worker crashed: ${why}`, false));
         }
         if (queue.length > 0 && remaining > 0) start();
@@ -583,6 +581,7 @@ function runPending(
             ready = true;
             return next();
           }
+          if (msg.type === 'unfit') return; // the local pool hands its threads the data: 'error' follows
           const p = byIndex.get(msg.index)!;
           if (msg.type === 'epoch') {
             sched.running?.(msg.index, { host: sched.host ?? null, epoch: msg.epoch });
