@@ -278,7 +278,7 @@ async function finishedJob(q: Queue, id: string, ms = 120_000): Promise<{ return
   throw new Error(`job ${id} did not finish within ${ms / 1000} s`);
 }
 
-test('two jobs that name one trial folder with different configs: one trains it, the other is refused naming the holder; the folder holds one run, one row per step', { skip: NO_REDIS }, async () => {
+test('two jobs that name one trial folder with different configs: one trains it, the other is refused naming the holder; the folder holds one run, one row per step', { skip: NO_REDIS, timeout: 240_000 }, async () => {
   const dir = tmp();
   const runs = path.join(dir, 'runs');
   const sweepDir = path.join(runs, 'sweep-s');
@@ -310,7 +310,7 @@ test('two jobs that name one trial folder with different configs: one trains it,
   }
 });
 
-test('a worker that cannot train here (another --runs-dir; data missing on its host) puts the job back, says what is wrong and leaves; the other workers train every trial', { skip: NO_REDIS }, async () => {
+test('a worker that cannot train here (another --runs-dir; data missing on its host) puts the job back, says what is wrong and leaves; the other workers train every trial', { skip: NO_REDIS, timeout: 240_000 }, async () => {
   const dir = tmp();
   const runs = path.join(dir, 'runs');
   const other = path.join(dir, 'elsewhere');
@@ -331,7 +331,7 @@ test('a worker that cannot train here (another --runs-dir; data missing on its h
   await good.stop();
 });
 
-test('a job whose data is not JSON is refused with a line, not left active; refused jobs are kept in Redis up to a bound', { skip: NO_REDIS }, async () => {
+test('a job whose data is not JSON is refused with a line, not left active; refused jobs are kept in Redis up to a bound', { skip: NO_REDIS, timeout: 240_000 }, async () => {
   const dir = tmp();
   const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
   const q = new Queue(QUEUE, { connection: conn });
