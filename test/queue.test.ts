@@ -325,10 +325,13 @@ test('a worker that cannot train here (another --runs-dir; data missing on its h
   assert.equal(await exited(noData), 1, noData.log());
   assert.match(noData.log(), /THIS WORKER CANNOT TRAIN HERE: it cannot prepare the data on .*: MNIST folder .*no-mnist-here does not exist.*\. Job .* is put back on the queue for another worker/);
   const good = worker(redis.url, runs);
-  const r = await sweep;
-  assert.deepEqual(r.trials.map((t) => t.status), ['ok', 'ok', 'ok'], JSON.stringify(r.trials.map((t) => t.reason)));
-  assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), []);
-  await good.stop();
+  try {
+    const r = await sweep;
+    assert.deepEqual(r.trials.map((t) => t.status), ['ok', 'ok', 'ok'], JSON.stringify(r.trials.map((t) => t.reason)));
+    assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), []);
+  } finally {
+    await good.stop();
+  }
 });
 
 test('a job whose data is not JSON is refused with a line, not left active; refused jobs are kept in Redis up to a bound', { skip: NO_REDIS, timeout: 240_000 }, async () => {

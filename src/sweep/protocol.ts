@@ -43,8 +43,6 @@ export interface StoppedInfo {
 
 export type FromWorker =
   | { type: 'ready'; engine: string; numTrain: number }
-  /** A queue worker's thread cannot prepare the data or start the engine on this host (missing files, no engine): about the host, not the trial. */
-  | { type: 'unfit'; reason: string }
   | { type: 'epoch'; index: number; epoch: number; valAcc: number; valHistory: number[] }
   | { type: 'done'; index: number; summary: Summary }
   | { type: 'stopped'; index: number; stopped: StoppedInfo }

@@ -67,7 +67,7 @@ interface TrainingThread {
   cell: Int32Array;
   ready: Promise<void>;
   numTrain: number;
-  /** Why the thread cannot prepare the data or start the engine on this host ('unfit'), once it said so. */
+  /** Why the thread cannot prepare the data or start the engine on this host, once its error said so. */
   unfit: string | null;
   /** Set while a trial runs: where the thread's messages go. */
   onMessage: ((m: FromWorker) => void) | null;
@@ -412,7 +412,6 @@ function trainingThreads(opts: WorkerOptions, out: (l: string) => void, who: str
           t.numTrain = m.numTrain;
           return resolve();
         }
-        if (m.type === 'unfit') return void (t.unfit = m.reason);
         t.onMessage?.(m);
       });
       const gone = (why: string) => {
@@ -420,7 +419,10 @@ function trainingThreads(opts: WorkerOptions, out: (l: string) => void, who: str
         reject(new Error(why));
         t.onGone?.(why);
       };
-      thread.on('error', (e: Error) => gone(e.message));
+      thread.on('error', (e: Error & { aboutHost?: boolean }) => {
+        if (e.aboutHost) t.unfit = e.message; // a missing dataset or engine (sweep/worker.ts prepare): this host's fault
+        gone(e.message);
+      });
       thread.on('exit', (code: number) => gone(`the training thread exited with code ${code}`));
     });
     t.ready.catch(() => {});

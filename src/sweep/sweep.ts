@@ -581,7 +581,6 @@ function runPending(
             ready = true;
             return next();
           }
-          if (msg.type === 'unfit') return; // the local pool hands its threads the data: 'error' follows
           const p = byIndex.get(msg.index)!;
           if (msg.type === 'epoch') {
             sched.running?.(msg.index, { host: sched.host ?? null, epoch: msg.epoch });

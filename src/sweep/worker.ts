@@ -27,7 +27,8 @@ async function prepare(): Promise<{ engine: Awaited<ReturnType<typeof initEngine
     const { engine, skipped } = await initEngine(init.backend, init.threads);
     return { engine, skipped, runData: init.runData ?? (await loadRunData(init.dataConfig!, { shared: true })) };
   } catch (e) {
-    if (e instanceof DataError || e instanceof EngineError) port.postMessage({ type: 'unfit', reason: e.message } satisfies FromWorker);
+    // Said on the error itself (its own fields cross to the 'error' event), so it arrives with it.
+    if (e instanceof DataError || e instanceof EngineError) Object.assign(e, { aboutHost: true });
     throw e;
   }
 }
