@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ConfigError } from '../src/config/config.js';
 import type { SweepResults } from '../src/runs/results.js';
@@ -19,7 +20,7 @@ import { buildSweepReport } from '../src/report/sweep_report.js';
 import { ashaRungs, decide, MemoryRungStore, parseScheduler, quantile } from '../src/sweep/scheduler.js';
 import { parseSweep } from '../src/sweep/spec.js';
 import { runSweep } from '../src/sweep/sweep.js';
-import { queueRunner } from '../src/sweep/queue.js';
+import { QUEUE, queueRunner, RedisRungStore } from '../src/sweep/queue.js';
 import { E2E_BACKEND } from './helpers.js';
 import { startRedis, NO_REDIS } from './queue-redis.js';
 
@@ -148,6 +149,85 @@ test('ASHA on the queue: two worker processes share the rungs in Redis; stopped 
     conn.disconnect();
     for (const p of ws) p.kill('SIGTERM');
   } finally {
+    await redis.stop();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// ASHA holds on resumed trials (issue 24, defect 3): a trial resumed on another worker takes its
+// val history from its folder, so the scheduler judges it as the local pool does.
+
+/** 6 MLP trials of 4 epochs, ASHA η 2: on one worker, in order, the last one goes on at epoch 1 and stops at epoch 2. */
+function ashaKillSweep(dir: string, runs: string): string {
+  const f = path.join(dir, `${path.basename(runs)}.json`);
+  const base = { dataset: 'mnist', model: 'mlp', hidden: [100], numTrain: 3000, numVal: 300, numTest: 300, numDev: 50, epochs: 4, batchSize: 50, backend: E2E_BACKEND, runsDir: runs };
+  fs.writeFileSync(f, JSON.stringify({ name: 'asha-kill', base, random: { trials: 6, seed: 2, lr: { logUniform: [1e-3, 1] } }, scheduler: { asha: { eta: 2, grace: 1 } } }));
+  return f;
+}
+
+test('ASHA on the queue with a worker killed mid-trial: the trial resumed on another worker is stopped at the same epoch as on the local pool, and every rung holds numbers only', { skip: NO_REDIS, timeout: 400_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asha-kill-'));
+  dirs.push(dir);
+  const local = await runSweep({ file: ashaKillSweep(dir, path.join(dir, 'local')), flags: {}, workers: 1, out: () => {} });
+  const last = local.trials.at(-1)!;
+  assert.deepEqual([last.status, last.lastEpoch], ['stopped', 2], 'the sweep this test needs: its last trial stops at epoch 2');
+  const redis = await startRedis();
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const q = new Queue(QUEUE, { connection: conn });
+  const startWorker = () => {
+    const p = spawn(process.execPath, [bin, 'worker', '--queue', redis.url, '--lock-seconds', '3', '--threads', '1', '--runs-dir', path.join(dir, 'queue')], { stdio: 'ignore' });
+    procs.push(p);
+    return p;
+  };
+  try {
+    const first = startWorker();
+    let done = false;
+    const sweep = runSweep({ file: ashaKillSweep(dir, path.join(dir, 'queue')), flags: {}, runner: queueRunner(redis.url), out: () => {} }).finally(() => (done = true));
+    // Every value any rung held while the sweep ran.
+    const seen = new Set<string>();
+    let killed = false;
+    while (!done) {
+      for (const k of await conn.keys('tsnn:rungs:*')) for (const e of await conn.lrange(k, 0, -1)) seen.add(e.slice(e.indexOf('\t') + 1));
+      if (!killed) {
+        // The last trial, after its epoch-1 checkpoint: its worker is killed, another takes it on.
+        const j = (await q.getJobs(['active'])).find((a) => (a.data as { index?: number }).index === 6 && (a.progress as { epoch?: number } | undefined)?.epoch === 1);
+        if (j) {
+          first.kill('SIGKILL');
+          killed = true;
+          startWorker();
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const r = await sweep;
+    assert.ok(killed, 'the worker was killed mid-trial');
+    assert.deepEqual(r.trials.map((t) => [t.index, t.status, t.lastEpoch, t.valAcc]), local.trials.map((t) => [t.index, t.status, t.lastEpoch, t.valAcc]));
+    const resumed = fs.readFileSync(path.join(r.folder, r.trials.at(-1)!.dir, 'train.log'), 'utf8');
+    assert.match(resumed, /"msg":"resumed"/);
+    assert.ok(seen.size > 0, 'the rungs were seen');
+    for (const v of seen) assert.match(v, /^0\.\d+$|^[01]$/, `a rung held ${v}`);
+  } finally {
+    await q.close();
+    conn.disconnect();
+    await redis.stop();
+  }
+});
+
+test('a rung store refuses a value that is not a finite number, and reads none back', { skip: NO_REDIS }, async () => {
+  assert.throws(() => new MemoryRungStore().record(1, 'a', undefined as unknown as number), /the scheduler was given undefined for a at epoch 1, not a number: nothing is recorded/);
+  assert.throws(() => new MemoryRungStore().record(1, 'a', NaN), /given NaN/);
+  const redis = await startRedis();
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  try {
+    const store = new RedisRungStore(conn, 'tsnn:rungs:t');
+    await assert.rejects(store.record(1, 'a', undefined as unknown as number), /given undefined/);
+    await assert.rejects(store.record(1, 'a', Infinity), /given Infinity/);
+    assert.deepEqual(await conn.lrange('tsnn:rungs:t:1', 0, -1), []);
+    // What an older worker may have left there ("undefined", read back as NaN) is no number: left out.
+    await conn.rpush('tsnn:rungs:t:1', 'b\t0.5', 'c\tundefined', 'd\t0.25');
+    assert.deepEqual(await store.record(1, 'e', 0.4), [0.5, 0.25]);
+  } finally {
+    conn.disconnect();
     await redis.stop();
   }
 });

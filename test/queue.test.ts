@@ -531,3 +531,105 @@ test('sweep cancel of a local sweep stops its running trials after their step, e
   assert.ok(fs.existsSync(path.join(trial, 'last.ckpt')));
   assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'the lock is released');
 });
+
+// ---------------------------------------------------------------------------------------------
+// Issue 24: one folder, one writer; a worker unfit for the sweep leaves the jobs to the others;
+// junk in Redis is refused with a line and its records are bounded.
+
+/** A trial job for the folder trials/trial-0123456789ab of sweep folder `sweepDir`, with its own lr. */
+const trialJob = (sweepDir: string, lr: number, base: Record<string, unknown> = BASE) => ({ v: 1, sweep: 's', sweepDir, rel: 'trials/trial-0123456789ab', index: 1, config: { ...base, lr }, data: base, scheduler: null, rungs: 'tsnn:rungs:s' });
+
+async function finishedJob(q: Queue, id: string, ms = 120_000): Promise<{ returnvalue: unknown; failedReason: string | undefined }> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 100))) {
+    const j = await q.getJob(id);
+    if (j?.finishedOn) return { returnvalue: j.returnvalue, failedReason: j.failedReason };
+  }
+  throw new Error(`job ${id} did not finish within ${ms / 1000} s`);
+}
+
+test('two jobs that name one trial folder with different configs: one trains it, the other is refused naming the holder; the folder holds one run, one row per step', { skip: NO_REDIS, timeout: 240_000 }, async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const sweepDir = path.join(runs, 'sweep-s');
+  fs.mkdirSync(sweepDir, { recursive: true });
+  const ws = [worker(redis.url, runs), worker(redis.url, runs)];
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const q = new Queue(QUEUE, { connection: conn });
+  try {
+    // An MLP long enough (600 steps) that both jobs are in the folder at once.
+    const base = { ...BASE, model: 'mlp', hidden: [200], iterations: 600 };
+    await q.addBulk([0.1, 0.2].map((lr) => ({ name: 'trial', data: trialJob(sweepDir, lr, base), opts: { jobId: `same-folder-${lr}` } })));
+    const outs = await Promise.all([0.1, 0.2].map((lr) => finishedJob(q, `same-folder-${lr}`)));
+    const rv = outs.map((o) => o.returnvalue as { status: string; reason?: string });
+    const ok = rv.findIndex((r) => r.status === 'ok');
+    assert.ok(ok >= 0, JSON.stringify(rv));
+    const refused = rv[1 - ok];
+    assert.equal(refused.status, 'failed');
+    assert.match(refused.reason!, new RegExp(`trial-0123456789ab is being written by process \\d+ on this host \\(job same-folder-${[0.1, 0.2][ok]}\\), since .*: one process writes a run folder at a time|holds another config's results`));
+    const folder = path.join(sweepDir, 'trials', 'trial-0123456789ab');
+    assert.equal(readJson<{ lr: number }>(path.join(folder, 'config.json')).lr, [0.1, 0.2][ok]);
+    const rows = fs.readFileSync(path.join(folder, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; it: number });
+    assert.deepEqual(rows.filter((r) => r.type === 'iter').map((r) => r.it), Array.from({ length: 600 }, (_, i) => i + 1));
+    assert.equal(fs.readFileSync(path.join(folder, 'train.log'), 'utf8').split('"msg":"summary"').length - 1, 1);
+    for (const lr of [0.1, 0.2]) await (await q.getJob(`same-folder-${lr}`))?.remove();
+  } finally {
+    await q.close();
+    conn.disconnect();
+    await Promise.all(ws.map((w) => w.stop()));
+  }
+});
+
+test('a worker that cannot train here (another --runs-dir; data missing on its host) puts the job back, says what is wrong and leaves; the other workers train every trial', { skip: NO_REDIS, timeout: 240_000 }, async () => {
+  const dir = tmp();
+  const runs = path.join(dir, 'runs');
+  const other = path.join(dir, 'elsewhere');
+  fs.mkdirSync(other);
+  const file = writeSweep(dir, runs, { name: 'q-unfit', grid: { lr: [0.05, 0.1, 0.2] } });
+  const sweep = runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: () => {} });
+  const exited = (w: ReturnType<typeof worker>) => new Promise<number | null>((r) => (w.proc.exitCode !== null ? r(w.proc.exitCode) : w.proc.once('exit', (c) => r(c))));
+  const wrongRuns = worker(redis.url, other);
+  assert.equal(await exited(wrongRuns), 1, wrongRuns.log());
+  assert.match(wrongRuns.log(), /THIS WORKER CANNOT TRAIN HERE: the sweep folder .*sweep-q-unfit holds a sweep, but lies outside this worker's runs folder .*elsewhere: start the worker with --runs-dir <the coordinator's runs folder>\. Job .* is put back on the queue for another worker; this worker takes no more jobs/);
+  const noData = worker(redis.url, runs, ['--data-dir', path.join(dir, 'no-mnist-here')]);
+  assert.equal(await exited(noData), 1, noData.log());
+  assert.match(noData.log(), /THIS WORKER CANNOT TRAIN HERE: it cannot prepare the data on .*: MNIST folder .*no-mnist-here does not exist.*\. Job .* is put back on the queue for another worker/);
+  const good = worker(redis.url, runs);
+  try {
+    const r = await sweep;
+    assert.deepEqual(r.trials.map((t) => t.status), ['ok', 'ok', 'ok'], JSON.stringify(r.trials.map((t) => t.reason)));
+    assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), []);
+  } finally {
+    await good.stop();
+  }
+});
+
+test('a job whose data is not JSON is refused with a line, not left active; refused jobs are kept in Redis up to a bound', { skip: NO_REDIS, timeout: 240_000 }, async () => {
+  const dir = tmp();
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const q = new Queue(QUEUE, { connection: conn });
+  try {
+    await q.add('trial', {}, { jobId: 'not-json' });
+    await conn.hset(q.toKey('not-json'), 'data', 'oops{');
+    const w = worker(redis.url, dir);
+    let failedReason: string | null = null;
+    for (const t0 = Date.now(); failedReason === null; await new Promise((r) => setTimeout(r, 100))) {
+      assert.ok(Date.now() - t0 < 20_000, `the job is still ${await q.getJobState('not-json')}`);
+      failedReason = (await conn.hmget(q.toKey('not-json'), 'failedReason'))[0];
+    }
+    assert.match(failedReason, /job not-json refused: its data is not JSON \(it begins "oops\{"\)/);
+    assert.match(w.log(), /job not-json refused: its data is not JSON/);
+    // 1,010 refused jobs (not trials): Redis keeps the last 1,000 (KEPT_JOBS).
+    await q.addBulk(Array.from({ length: 1010 }, (_, i) => ({ name: 'trial', data: { junk: i }, opts: { jobId: `junk-${i}` } })));
+    for (const t0 = Date.now(); (await q.getJobCounts('waiting', 'active')).waiting + (await q.getJobCounts('active')).active > 0; await new Promise((r) => setTimeout(r, 200))) {
+      assert.ok(Date.now() - t0 < 120_000, 'the junk was not refused within 2 minutes');
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await q.getJobCounts('failed')).failed, 1000);
+    assert.equal(await q.getJob('junk-0'), undefined, 'the oldest refused job is gone');
+    await w.stop();
+    await q.obliterate({ force: true });
+  } finally {
+    await q.close();
+    conn.disconnect();
+  }
+});

@@ -365,6 +365,8 @@ export async function main(args: string[]): Promise<void> {
           ...(runsDir !== undefined ? { runsDir } : {}),
           ...(backend !== undefined ? { backend } : {}),
         });
+        // A worker that cannot train here (its runs folder, its data) has said why and put its job back: it leaves, exit 1.
+        void w.unfit.then(() => w.close().then(() => process.exit(1)));
         // SIGINT/SIGTERM: stop taking trials and leave; a trial in flight carries on from its checkpoint on another worker.
         for (const sig of STOP_SIGNALS) process.once(sig, () => void w.close().then(() => process.exit(128 + os.constants.signals[sig])));
         // Until then; a permanent connection error (a wrong password, an untrusted certificate) ends it with its reason.

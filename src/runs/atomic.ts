@@ -8,8 +8,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { kindOf } from '../io/files.js';
+import { RunIoError } from './errors.js';
+import { checkRunWrite } from './owner.js';
 
-export class RunIoError extends Error {}
+export { RunIoError };
 
 /**
  * What is actually missing when a path gives ENOENT: an empty path, a symbolic link to nowhere,
@@ -94,6 +96,7 @@ export function checkWritableTarget(file: string, flag = '--runs-dir'): void {
 /** Write `data` to `file` atomically (temp file, fsync, rename, fsync folder); `flag` names the option that chose the path, for the hints. */
 export function writeFileAtomic(file: string, data: string | Uint8Array, flag = '--runs-dir'): void {
   checkWritableTarget(file, flag);
+  checkRunWrite(file); // a run folder is written by the process that holds it (owner.ts)
   const dir = path.dirname(file);
   const tmp = tempFileOf(file);
   let fd: number | null = null;

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { DataError } from '../data/errors.js';
 import { FileError, MAX_BYTES, kindOf, readRegularText } from '../io/files.js';
 import { ioErrorMessage, RunIoError } from './atomic.js';
+import { checkRunWrite } from './owner.js';
 
 /** Open `file` to append to, creating it; a FIFO or a device there is refused, not written into (nor waited on). */
 function openForAppend(file: string): number {
@@ -33,6 +34,7 @@ export class JsonlWriter {
     readonly file: string,
     keepWhile?: (row: unknown) => boolean,
   ) {
+    checkRunWrite(file); // a run folder is written by the process that holds it (owner.ts)
     try {
       if (keepWhile && fs.existsSync(file)) {
         const text = readRegularText(file, MAX_BYTES.jsonl, 'a JSON-lines file');
@@ -68,6 +70,7 @@ export class JsonlWriter {
     if (this.buf.length === 0) return;
     const text = this.buf.join('\n') + '\n';
     this.buf = [];
+    checkRunWrite(this.file); // a process that no longer holds the folder appends nothing
     try {
       fs.writeSync(this.fd, text);
     } catch (e) {

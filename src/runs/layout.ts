@@ -9,6 +9,7 @@
  *   train.log       the pino log (JSON lines)
  *   best.ckpt       parameters with the best val accuracy (format in checkpoint.ts)
  *   last.ckpt       the parameters and everything a resume needs, in one file
+ *   run.lease       while a process trains the run: which one (owner.ts); one writer at a time
  *   export/         written by `train export` only: model.onnx, model.safetensors, npy/<name>.npy
  * A knn run (train/knn_run.ts) has no SGD, so no metrics.jsonl and no checkpoints: it writes
  * config.json, train.log, summary.json, cv.json (the cross-validation) and distances.png.
@@ -52,6 +53,8 @@ export const RUN_FILES = {
   testPredictions: 'predictions.json',
   /** A sweep trial stopped early by the scheduler: its last epoch and the reason (sweep/worker.ts). */
   stopped: 'stopped.json',
+  /** Who writes the folder now (owner.ts): held while a run trains, gone when it ends. */
+  lease: 'run.lease',
 } as const;
 
 /** The files `train export` writes in a run's export/ folder, by format (npy: a folder of one .npy per array). */

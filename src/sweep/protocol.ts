@@ -14,18 +14,21 @@ export interface ToWorker {
    * GO or STOP there, so a trial stops at the same epoch however long the decision took.
    */
   scheduled?: boolean;
+  /** What the trial holds its folder for (a queue job's id; runs/owner.ts): a live holder of the same claim is superseded. */
+  claim?: string;
+  /** Empty the trial's folder once it holds it (its own folder, unfinished and without a checkpoint). */
+  clear?: boolean;
 }
 
-/** The decision cell (an Int32Array over a SharedArrayBuffer, one per worker): 0 pending, then GO or STOP. */
-export const DECISION = { pending: 0, go: 1, stop: 2 } as const;
-
 /**
- * The worker's cells: [0] the scheduler's decision (DECISION), [1] CANCEL once the sweep is
- * cancelled or stopped by a signal: the trial stops after its current step, as after SIGTERM
- * (last.ckpt written, resumable). One SharedArrayBuffer of CELLS Int32s per training thread.
+ * A training thread's cells, CELLS Int32s over one SharedArrayBuffer (newCells()). [0] is the
+ * scheduler's word: 0 pending, then GO or STOP (DECISION). [STOP_CELL], once set, stops the trial
+ * after its current step, as SIGTERM stops a run (last.ckpt written, resumable): the sweep was
+ * cancelled or its process signalled, or a queue worker lost the trial's job.
  */
+export const DECISION = { pending: 0, go: 1, stop: 2 } as const;
 export const CELLS = 2;
-export const CANCEL_CELL = 1;
+export const STOP_CELL = 1;
 export const newCells = (): Int32Array => new Int32Array(new SharedArrayBuffer(4 * CELLS));
 
 /** What a trial stopped early by the scheduler reports: its best so far and the epoch it stopped after. */

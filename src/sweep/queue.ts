@@ -30,12 +30,19 @@ import type { LockInfo } from '../runs/lock.js';
 import { RunIoError } from '../runs/atomic.js';
 import { sweepDirOf } from '../runs/layout.js';
 import type { StoppedInfo } from './protocol.js';
-import { parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
+import { checkRungValue, parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { MAX_TRIALS, type SweepSpec, type Trial, expandTrials, readSweepFile } from './spec.js';
 import { failedResult, okResult, planTrials, scanTrialFolders, stoppedResult, type RunnerContext, type TrialPlan, type TrialRunner } from './sweep.js';
 
 /** The BullMQ queue every sweep's trials go on. */
 export const QUEUE = 'tsnn-trials';
+/**
+ * How many finished jobs Redis keeps, and for how long (seconds): the coordinator removes its own
+ * as it records them, so these bound what nobody records (a coordinator gone for good, jobs a
+ * worker refused). A trial whose job was dropped is enqueued again by the next coordinator, and
+ * its folder gives its result.
+ */
+export const KEPT_JOBS = { count: 1000, age: 7 * 24 * 3600 };
 /** Payload version: a worker refuses any other. */
 const PAYLOAD_V = 1;
 
@@ -144,6 +151,7 @@ export class RedisRungStore implements RungStore {
     private readonly prefix: string,
   ) {}
   async record(rung: number, trial: string, value: number): Promise<number[]> {
+    checkRungValue(value, trial, rung);
     const key = `${this.prefix}:${rung}`;
     const mine = (e: string) => e.slice(0, e.indexOf('\t')) === trial;
     let list = await this.conn.lrange(key, 0, -1);
@@ -151,7 +159,9 @@ export class RedisRungStore implements RungStore {
       await this.conn.rpush(key, `${trial}\t${value}`);
       list = await this.conn.lrange(key, 0, -1);
     }
-    return list.slice(0, list.findIndex(mine)).map((e) => Number(e.slice(e.indexOf('\t') + 1)));
+    // Anything else that reached the list (an older build's "undefined") is no number: left out.
+    const before = list.slice(0, list.findIndex(mine)).map((e) => e.slice(e.indexOf('\t') + 1));
+    return before.filter((v) => /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(v)).map(Number).filter(Number.isFinite);
   }
 }
 
@@ -257,7 +267,7 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
   const rungs = rungsKeyOf(key);
   const byId = new Map<string, TrialPlan>();
   for (const p of ctx.pending) byId.set(jobIdOf(key, p.rel), p);
-  const enqueue = (id: string, delay = 0) => queue.add('trial', payloadOf(ctx, byId.get(id)!, rungs), { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false, ...(delay > 0 ? { delay } : {}) });
+  const enqueue = (id: string, delay = 0) => queue.add('trial', payloadOf(ctx, byId.get(id)!, rungs), { jobId: id, attempts: 1, removeOnComplete: KEPT_JOBS, removeOnFail: KEPT_JOBS, ...(delay > 0 ? { delay } : {}) });
   // A trial found finished in its folder may still have its job (a coordinator killed before it removed it): removed now.
   for (const p of ctx.plans) if (p.finished) await queue.remove(jobIdOf(key, p.rel)).catch(() => 0);
   // Jobs left by an earlier coordinator: waiting or running ones are reattached; a failed one

@@ -65,9 +65,15 @@ export interface RungStore {
   record(rung: number, trial: string, value: number): Promise<number[]>;
 }
 
+/** A rung holds numbers only: anything else (a resumed trial's missing history, read as undefined) is refused, never recorded. */
+export function checkRungValue(value: unknown, trial: string, rung: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`the scheduler was given ${String(value)} for ${trial} at epoch ${rung}, not a number: nothing is recorded`);
+}
+
 export class MemoryRungStore implements RungStore {
   private readonly rungs = new Map<number, [string, number][]>();
   record(rung: number, trial: string, value: number): Promise<number[]> {
+    checkRungValue(value, trial, rung);
     const list = this.rungs.get(rung) ?? [];
     this.rungs.set(rung, list);
     let at = list.findIndex(([t]) => t === trial);

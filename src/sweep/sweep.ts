@@ -31,10 +31,11 @@ import { accuracy } from '../models/evaluate.js';
 import type { SweepResults, TrialResult } from '../runs/results.js';
 import type { Summary } from '../runs/summary.js';
 import { loadRunData, peakRssMB, type RunData } from '../train/run.js';
-import { CANCEL_CELL, DECISION, newCells, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
+import { DECISION, newCells, STOP_CELL, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 import { decide, describeScheduler, MemoryRungStore, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { buildSweepReport } from '../report/sweep_report.js';
 import { acquireSweepLock, readSweepLock, type LockInfo } from '../runs/lock.js';
+import { dropRunFolder } from '../runs/owner.js';
 import { runFile, SWEEP_FILES, sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
 import { isObj } from '../config/keys.js';
 import { readJsonOrNull } from '../runs/read.js';
@@ -544,19 +545,15 @@ export async function cancelLocalSweep(file: string, flags: Partial<Config>, out
   out(`sweep ${spec.name} cancelled: process ${held.pid} stopped its running trials, each keeping its last checkpoint; run it again to resume: train sweep --config ${file}`);
 }
 
-/** Make a pending trial's folder ready: cleared when the plan allows it (never with a summary.json in it). */
-export function prepareFolder(dir: string, clear: boolean): void {
+/**
+ * Make a pending trial's folder (it may exist). Clearing a trial's own unfinished folder is the
+ * training thread's, once it holds the folder (runs/owner.ts takeRunFolder's `clear`), so no two
+ * writers ever clear one folder under each other.
+ */
+export function prepareFolder(dir: string): void {
   try {
-    if (clear) {
-      // The plan saw no summary.json and no checkpoint; checked again, since this deletes.
-      if (fs.existsSync(runFile(dir, 'summary')) || fs.existsSync(runFile(dir, 'last'))) {
-        throw new RunIoError(`${dir} changed while the sweep was starting (it now holds results); it is left as it is: run the sweep again`);
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
-    if (e instanceof RunIoError) throw e;
     throw new RunIoError(ioErrorMessage('prepare the trial folder', dir, e));
   }
 }
@@ -622,7 +619,7 @@ function runPending(
     const cancel = () => {
       remaining -= feed.left();
       cancelled = true;
-      for (const c of cells.values()) Atomics.store(c, CANCEL_CELL, 1);
+      for (const c of cells.values()) Atomics.store(c, STOP_CELL, 1);
       if (remaining === 0) resolve();
     };
     if (sched.signal?.aborted) return cancel();
@@ -662,12 +659,12 @@ function runPending(
         byIndex.set(current.trial.index, current);
         const dir = path.join(sweepDir, current.rel);
         // A trial killed after a checkpoint carries on from it, as `train --resume` does; its
-        // own folder without one starts afresh.
-        prepareFolder(dir, current.clear);
+        // own folder without one starts afresh (cleared by the thread once it holds the folder).
+        prepareFolder(dir);
         const resume = current.resume !== null;
         stopReason = null;
         sched.running?.(current.trial.index, { host: sched.host ?? null, epoch: null });
-        w.postMessage({ index: current.trial.index, dir, config: current.resume ?? current.trial.config, resume, scheduled: sched.scheduler !== undefined } satisfies ToWorker);
+        w.postMessage({ index: current.trial.index, dir, config: current.resume ?? current.trial.config, resume, scheduled: sched.scheduler !== undefined, clear: current.clear } satisfies ToWorker);
       };
       const finish = (r: TrialResult) => {
         current = null;
@@ -679,6 +676,7 @@ function runPending(
         live.delete(w);
         if (current) {
           const p = current;
+          dropRunFolder(path.join(sweepDir, p.rel)); // the dead thread's lease
           finish(failedResult(p.trial, p.rel, 'failed', `worker crashed: ${why}`, false));
         }
         if (feed.left() > 0 && remaining > 0) start();

@@ -5,22 +5,41 @@
  * pool (sweep.ts) and a queue worker process (queue_worker.ts) both train through this thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initEngine, type BackendChoice } from '../linalg/engine.js';
+import * as fs from 'node:fs';
+import { EngineError, initEngine, type BackendChoice } from '../linalg/engine.js';
 import type { Config } from '../config/config.js';
+import { DataError } from '../data/errors.js';
+import { readJsonl } from '../runs/jsonl.js';
+import { runFile } from '../runs/layout.js';
 import { loadRunData, trainOnData, type RunData, type RunUi } from '../train/run.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { buildRunReport } from '../report/run_report.js';
-import { CANCEL_CELL, DECISION, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
+import { DECISION, STOP_CELL, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 
 /** The local pool hands over the data it prepared; a queue worker's thread prepares it itself, off the process's event loop, once. */
 const init = workerData as { runData?: RunData; dataConfig?: Config; backend: BackendChoice; threads: number; decision: SharedArrayBuffer };
 const port = parentPort!;
 const cell = new Int32Array(init.decision);
-/** The sweep was cancelled (or its process signalled): stop after this step, resumable. */
-const cancelled = (): boolean => cell.length > CANCEL_CELL && Atomics.load(cell, CANCEL_CELL) === 1;
-// The workers share the cores instead of each engine taking all of them.
-const { engine, skipped } = await initEngine(init.backend, init.threads);
-const runData: RunData = init.runData ?? (await loadRunData(init.dataConfig!, { shared: true }));
+/** The engine and the data, or (a queue worker's thread) why this host cannot have them: a missing dataset or engine is about the host, not the trial. */
+async function prepare(): Promise<{ engine: Awaited<ReturnType<typeof initEngine>>['engine']; skipped: { name: string; reason: string }[]; runData: RunData }> {
+  try {
+    // The workers share the cores instead of each engine taking all of them.
+    const { engine, skipped } = await initEngine(init.backend, init.threads);
+    return { engine, skipped, runData: init.runData ?? (await loadRunData(init.dataConfig!, { shared: true })) };
+  } catch (e) {
+    // Said on the error itself (its own fields cross to the 'error' event), so it arrives with it.
+    if (e instanceof DataError || e instanceof EngineError) Object.assign(e, { aboutHost: true });
+    throw e;
+  }
+}
+const { engine, skipped, runData } = await prepare();
+
+/** A resumed trial's val accuracies of the epochs before `epoch`, from its folder's metrics.jsonl (cut back to its checkpoint by the resume). */
+function valHistoryOf(dir: string, epoch: number): number[] {
+  const f = runFile(dir, 'metrics');
+  const rows = fs.existsSync(f) ? (readJsonl(f) as { type?: unknown; epoch?: unknown; valAcc?: unknown }[]) : [];
+  return rows.filter((r) => r.type === 'epoch' && typeof r.epoch === 'number' && r.epoch < epoch).map((r) => r.valAcc as number);
+}
 
 /** Trials print nothing: the main thread reports each finished trial as a table row. */
 const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };
@@ -35,6 +54,7 @@ port.on('message', async (msg: ToWorker) => {
   const valHistory: number[] = [];
   // Every epoch is reported (a queue worker shows it as the job's progress); only a scheduled trial waits for the answer.
   const onEpoch = (e: { epoch: number; valAcc: number }) => {
+    if (valHistory.length < e.epoch - 1) valHistory.splice(0, valHistory.length, ...valHistoryOf(dir, e.epoch)); // resumed: the epochs before it
     valHistory.push(e.valAcc);
     if (!msg.scheduled) return port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [] } satisfies FromWorker);
     Atomics.store(cell, 0, DECISION.pending);
@@ -50,7 +70,10 @@ port.on('message', async (msg: ToWorker) => {
       evaluateTest: false,
       resume: msg.resume,
       afterEpoch: onEpoch,
-      shouldStop: () => stopAsked || cancelled(),
+      claim: msg.claim,
+      clear: msg.clear,
+      // Asked after every step: the scheduler's stop, or the stop cell (the sweep cancelled or signalled; a queue worker that lost the trial's job).
+      shouldStop: () => stopAsked || Atomics.load(cell, STOP_CELL) !== 0,
     });
     reply = { type: 'done', index, summary };
   } catch (e) {
@@ -67,7 +90,7 @@ port.on('message', async (msg: ToWorker) => {
         seconds: Math.round(performance.now() - t0) / 1000,
       };
       reply = { type: 'stopped', index, stopped };
-    } else if (e instanceof InterruptedError && cancelled()) {
+    } else if (e instanceof InterruptedError && Atomics.load(cell, STOP_CELL) !== 0) {
       reply = { type: 'failed', index, diverged: false, reason: `cancelled: stopped at step ${e.point.state.it}; its last checkpoint resumes it when the sweep runs again` };
     } else {
       // A diverged trial has written its summary; either way the sweep records the reason and goes on.

@@ -30,6 +30,7 @@ import { readJsonOrNull } from '../runs/read.js';
 import { makeSummary, writeSummary, type RunFacts, type Summary } from '../runs/summary.js';
 import { JsonlWriter } from '../runs/jsonl.js';
 import { readSegments, runSeconds, SEGMENT_LOG, type SegmentEnd, type SegmentSeconds } from '../runs/segments.js';
+import { type Lease, takeRunFolder } from '../runs/owner.js';
 import { DivergedError, InterruptedError, initialLossCheck, train, type EpochEvent, type IterationEvent, type ResumePoint } from './trainer.js';
 
 /** What the console layer implements (progress bar on a TTY, plain lines otherwise). */
@@ -170,6 +171,10 @@ export interface TrainOnDataOptions {
   shouldStop?: () => boolean;
   /** Called after each epoch's rows are in metrics.jsonl and its checkpoints written (the caller's live report). */
   afterEpoch?: (e: EpochEvent, progress: { iterations: number; epochs: number }) => void;
+  /** What the run holds its folder for (a queue job's id): a live holder with the same claim is superseded (runs/owner.ts). */
+  claim?: string;
+  /** Empty the folder first, once held (a sweep trial's own folder, unfinished and without a checkpoint). */
+  clear?: boolean;
 }
 
 /**
@@ -180,8 +185,26 @@ export interface TrainOnDataOptions {
 const { last: LAST, legacyVelocity: LEGACY_VELOCITY, best: BEST, config: CONFIG } = RUN_FILES;
 const OPTIM = 'optim.';
 
-/** Train on data already loaded (a single run, or one trial of a sweep) and fill the run folder. */
+/**
+ * Train on data already loaded (a single run, or one trial of a sweep) and fill the run folder,
+ * which this run holds meanwhile: a second writer is refused, and should another process take the
+ * folder over (holdRunFolder), this run stops at its next write without writing.
+ */
 export async function trainOnData(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOnDataOptions): Promise<RunOutcome> {
+  const lease = holdRunFolder(opts, ui);
+  try {
+    return await trainHeld(cfg, runData, ui, opts);
+  } finally {
+    lease.release();
+  }
+}
+
+/** Where every run, started or resumed, takes its folder: before anything in it is read for a resume or written. */
+function holdRunFolder(opts: TrainOnDataOptions, ui: RunUi): Lease {
+  return takeRunFolder(opts.dir, { claim: opts.claim, clear: opts.clear, note: (line) => ui.warn(line) });
+}
+
+async function trainHeld(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOnDataOptions): Promise<RunOutcome> {
   checkRunFits(cfg, runData.data); // a sweep's or queue's trial config is not the one its data was loaded by
   const t0 = opts.t0 ?? performance.now();
   const { data, source, loadSeconds } = runData;

@@ -230,3 +230,85 @@ test('Redis restarted empty (no AOF) mid-sweep: the coordinator enqueues its van
     await server.stop();
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// A stalled worker (issue 24, defect 1): SIGSTOPped past its lock mid-trial, so BullMQ hands the
+// trial to another worker, which resumes it from its checkpoint; SIGCONTed then. The stalled
+// worker must stop that trial at once, write nothing more into its folder, and say so and why.
+
+/** metrics.jsonl's rows without their timings. */
+const rowsOf = (dir: string) =>
+  fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const { seconds: _s, ...r } = JSON.parse(l) as Record<string, unknown>;
+      return r;
+    });
+
+test('a worker stalled past its lock (SIGSTOP) while another resumes its trial stops when it wakes (SIGCONT), writing nothing: one row per step and per epoch, one summary, the local numbers bit for bit', { skip: NO_REDIS, timeout: 240_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'queue-stall-'));
+  dirs.push(dir);
+  const spec = { name: 'q-stall', grid: { lr: [0.05, 0.1], reg: [1e-4, 1e-2] } };
+  const write = (name: string, runs: string) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, JSON.stringify({ ...spec, base: { ...BASE, runsDir: runs } }));
+    return f;
+  };
+  const local = await runSweep({ file: write('local.json', path.join(dir, 'local')), flags: {}, workers: 2, out: () => {} });
+  const server = await startRedis();
+  const conn = new Redis(server.url, { maxRetriesPerRequest: null });
+  const q = new Queue(QUEUE, { connection: conn });
+  try {
+    const runs = path.join(dir, 'queue');
+    const sweepDir = path.join(runs, 'sweep-q-stall');
+    const workers = [0, 1].map(() => spawnLogged(['worker', '--queue', server.url, '--lock-seconds', '3', '--threads', '1', '--runs-dir', runs]));
+    const coord = spawnLogged(['sweep', '--config', write('sweep.json', runs), '--queue', server.url]);
+    // Stop a worker in the middle of a trial, past its epoch-2 checkpoint.
+    let stalled: { w: (typeof workers)[number]; trial: string } | null = null;
+    for (const t0 = Date.now(); !stalled; await sleep(50)) {
+      assert.ok(Date.now() - t0 < 120_000 && coord.proc.exitCode === null, `no trial to stall:\n${coord.log()}`);
+      const j = (await q.getJobs(['active'])).find((a) => {
+        const p = a.progress as { pid?: number; epoch?: number } | undefined;
+        return typeof p?.epoch === 'number' && p.epoch >= 2 && p.epoch < EPOCHS - 1;
+      });
+      const w = workers.find((x) => x.proc.pid === (j?.progress as { pid?: number } | undefined)?.pid);
+      if (j && w) {
+        w.proc.kill('SIGSTOP');
+        stalled = { w, trial: j.id!.split('.').at(-1)! };
+      }
+    }
+    // Once the other worker has resumed the trial from its checkpoint, the stalled one wakes up.
+    const other = workers.find((x) => x !== stalled!.w)!;
+    for (const t0 = Date.now(); !other.log().includes(`(${stalled.trial}): resuming from its last checkpoint`); await sleep(50)) {
+      assert.ok(Date.now() - t0 < 60_000, `the trial was not handed to the other worker:\n${other.log()}`);
+    }
+    stalled.w.proc.kill('SIGCONT');
+    assert.equal(await coord.exited, 0, coord.log());
+
+    const results = readJson<SweepResults>(path.join(sweepDir, 'results.json'));
+    assert.equal(results.trials.length, 4);
+    for (const t of results.trials) {
+      const l = local.trials.find((x) => x.index === t.index)!;
+      assert.equal(t.status, 'ok', `trial ${t.index}: ${t.reason}`);
+      assert.deepEqual([t.valAcc, t.trainAcc], [l.valAcc, l.trainAcc], `trial ${t.index}`);
+      const a = readJson<{ finalLoss: number; finalValAcc: number }>(path.join(sweepDir, t.dir, 'summary.json'));
+      const b = readJson<{ finalLoss: number; finalValAcc: number }>(path.join(local.folder, l.dir, 'summary.json'));
+      assert.deepEqual([a.finalLoss, a.finalValAcc], [b.finalLoss, b.finalValAcc], `trial ${t.index}`);
+      // One row per step and per epoch, the local run's rows exactly; one summary.
+      assert.deepEqual(rowsOf(path.join(sweepDir, t.dir)), rowsOf(path.join(local.folder, l.dir)), `trial ${t.index}'s metrics.jsonl`);
+      const msgs = logMessages(path.join(sweepDir, t.dir, 'train.log'));
+      assert.equal(msgs.filter((m) => m === 'summary').length, 1, `trial ${t.index}: ${msgs.join(', ')}`);
+    }
+    // The stalled worker says that it stopped, and why; it took the trial's lease with it nowhere.
+    for (const t0 = Date.now(); !/stopped training/.test(stalled.w.log()) && Date.now() - t0 < 10_000; ) await sleep(50);
+    assert.match(stalled.w.log(), new RegExp(`\\(${stalled.trial}\\): stopped training: this worker lost the job's lock \\((not renewed for [\\d.]+ s, past its 3 s: this process was stopped or cut off from Redis|Redis no longer holds it for this worker)\\)`), stalled.w.log());
+    assert.ok(!fs.existsSync(path.join(sweepDir, 'trials', stalled.trial, 'run.lease')));
+    for (const w of workers) w.proc.kill('SIGTERM');
+  } finally {
+    await q.close();
+    conn.disconnect();
+    await server.stop();
+  }
+});
