@@ -347,3 +347,129 @@ test('a live report mid-run reloads itself and draws its charts; after Ctrl-C th
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+/**
+ * A sweep folder like BatchNormalization.ipynb's weight-scale sweep: `n` trials of `iters` steps
+ * and 3 epochs, trial `diverged` blowing up to 2.5e8, the others' losses near 2.3 and their val
+ * accuracy rising with the index (so trial n is the best).
+ */
+function weightScaleSweep(top: string, n: number, diverged: number): string {
+  const dir = path.join(top, 'sweep-ws');
+  const trials = [];
+  for (let i = 1; i <= n; i++) {
+    const rel = `trials/trial-${i}`;
+    fs.mkdirSync(path.join(dir, rel), { recursive: true });
+    const rows: object[] = [];
+    for (let it = 1; it <= 60; it++) rows.push({ type: 'iter', it, epoch: Math.ceil(it / 20), loss: i === diverged ? 2.3 * 10 ** ((8 * it) / 60) : 2.3 - (0.01 * i * it) / 60 });
+    const valAcc = 0.1 + (0.3 * i) / n;
+    for (let e = 1; e <= 3; e++) rows.push({ type: 'epoch', epoch: e, it: 20 * e, trainAcc: (valAcc * e) / 3 + 0.02, valAcc: (valAcc * e) / 3 });
+    fs.writeFileSync(path.join(dir, rel, 'metrics.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    trials.push({ index: i, dir: rel, status: 'ok', reason: null, params: { initStd: Number((10 ** (-4 + (4 * i) / n)).toPrecision(3)) }, trainAcc: valAcc + 0.02, valAcc, bestEpoch: 3, seconds: 1, resumed: false });
+  }
+  const best = trials[n - 1];
+  fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify({ name: 'ws', sweepFile: 'ws.json', folder: dir, trials, best: { index: best.index, valAcc: best.valAcc, testAcc: null }, workers: 2, seconds: 40, trialSeconds: 40, trialsRun: n, peakRssMB: 1, notInSweep: [] }));
+  fs.writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify({ spec: {}, trials: trials.map((t) => ({ index: t.index, dir: t.dir, params: t.params, config: { lr: 1e-3, reg: 0 } })) }));
+  return dir;
+}
+
+/** What a person sees of Chart.js chart `id`: its legend box and items, its datasets and its axes. */
+async function chartView(page: Page, id: string) {
+  return page.evaluate((cid) => {
+    type Ds = { label: string; borderColor: string; borderDash?: number[]; faint?: boolean; data: { x: number; y: number }[] };
+    type Box = { left: number; top: number; width: number; height: number };
+    type Scale = { min: number; max: number; ticks: { value: number }[] };
+    const C = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { width: number; height: number; data: { datasets: Ds[] }; legend: Box & { right: number; bottom: number; legendItems: { text: string; fillStyle: string; strokeStyle: string; datasetIndex: number }[]; legendHitBoxes: Box[] }; scales: Record<string, Scale> } } }).Chart;
+    const ch = C.getChart(document.getElementById(cid) as HTMLCanvasElement);
+    const lg = ch.legend;
+    return {
+      width: ch.width,
+      height: ch.height,
+      legend: { left: lg.left, top: lg.top, right: lg.right, bottom: lg.bottom },
+      items: lg.legendItems.map((it) => ({ text: it.text, fill: String(it.fillStyle), stroke: String(it.strokeStyle), ds: it.datasetIndex })),
+      hitBoxes: lg.legendHitBoxes.map((b) => ({ left: b.left, top: b.top, right: b.left + b.width, bottom: b.top + b.height })),
+      datasets: ch.data.datasets.map((d) => ({ label: d.label, color: String(d.borderColor), dashed: Array.isArray(d.borderDash) && d.borderDash.length > 0, faint: !!d.faint, xs: d.data.map((p) => p.x), ys: d.data.map((p) => p.y) })),
+      x: { min: ch.scales.x.min, max: ch.scales.x.max },
+      y: { min: ch.scales.y.min, max: ch.scales.y.max, step: ch.scales.y.ticks.length > 1 ? ch.scales.y.ticks[1].value - ch.scales.y.ticks[0].value : 0 },
+    };
+  }, id);
+}
+
+type View = Awaited<ReturnType<typeof chartView>>;
+
+/** The legend fits: its box and every entry's box inside the canvas (Chart.js cuts off what does not fit). */
+function assertLegendFits(v: View, what: string): void {
+  const inside = (b: { left: number; top: number; right: number; bottom: number }) => b.left >= 0 && b.top >= 0 && b.right <= v.width + 0.5 && b.bottom <= v.height + 0.5;
+  assert.ok(inside(v.legend), `${what}: the legend box ${JSON.stringify(v.legend)} is inside the ${v.width}×${v.height} canvas`);
+  assert.equal(v.hitBoxes.length, v.items.length, `${what}: every legend entry is laid out`);
+  for (const [i, b] of v.hitBoxes.entries()) assert.ok(inside(b) && b.bottom <= v.legend.bottom + 0.5, `${what}: legend entry ${v.items[i].text} ${JSON.stringify(b)} is inside the legend box ${JSON.stringify(v.legend)}`);
+}
+
+/** Every legend swatch is filled and outlined in its dataset's line colour. */
+function assertSwatchesMatch(v: View, what: string): void {
+  assert.ok(v.items.length > 0, `${what}: a legend`);
+  for (const it of v.items) {
+    const color = v.datasets[it.ds].color;
+    assert.equal(it.fill, color, `${what}: the swatch of ${it.text} is filled in its line colour`);
+    assert.equal(it.stroke, color, `${what}: the swatch of ${it.text} is outlined in its line colour`);
+  }
+}
+
+/** The x axis ends at the data; the y axis at the data's largest value or a round number less than one tick above it. */
+function assertAxesEndAtData(v: View, what: string, yData: number): void {
+  const xMax = Math.max(...v.datasets.flatMap((d) => d.xs));
+  const xMin = Math.min(...v.datasets.flatMap((d) => d.xs));
+  assert.equal(v.x.max, xMax, `${what}: the x axis ends at the last x (${xMax}), not ${v.x.max}`);
+  assert.equal(v.x.min, xMin, `${what}: the x axis starts at the first x (${xMin}), not ${v.x.min}`);
+  assert.ok(v.y.max >= yData && v.y.max - yData < v.y.step, `${what}: the y axis ends at ${v.y.max}, at most one tick (${v.y.step}) above the data's ${yData}`);
+}
+
+test('issue 26: a 40-trial sweep report stays readable: a diverged trial runs off a clipped axis, the best 5 are named in a legend that fits, swatches match lines, axes end at the data', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 }, async () => {
+  const { buildSweepReport } = await import('../src/report/sweep_report.js');
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'report-40-'));
+  fs.mkdirSync(shots, { recursive: true });
+  try {
+    const n = 40;
+    const diverged = 7;
+    const dir = weightScaleSweep(top, n, diverged);
+    await buildSweepReport(dir);
+    const browser = await launch();
+    try {
+      const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(requests, []);
+      assert.deepEqual(await violations(page), []);
+      const results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as { trials: { index: number; params: { initStd: number } }[] };
+      const bestName = `initStd=${results.trials[n - 1].params.initStd}`;
+      for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) {
+        const v = await chartView(page, id);
+        assert.equal(v.datasets.length, n, `${id}: every trial is drawn`);
+        assertLegendFits(v, id);
+        assertSwatchesMatch(v, id);
+        assert.equal(v.items.length, 5, `${id}: the best 5 trials are named, not all ${n}`);
+        assert.ok(v.items.some((it) => it.text === bestName), `${id}: the best trial (${bestName}) is in the legend: ${v.items.map((it) => it.text).join(' | ')}`);
+        assert.equal(v.datasets.filter((d) => d.faint).length, n - 5, `${id}: the others drawn faint`);
+        assert.equal(new Set(v.items.map((it) => v.datasets[it.ds].color)).size, 5, `${id}: the named trials each in their own colour`);
+        const ok = v.datasets.filter((_, i) => i !== diverged - 1);
+        const yData = Math.max(...ok.flatMap((d) => d.ys));
+        assertAxesEndAtData(v, id, yData);
+        if (id === 'overlay-loss') {
+          assert.ok(v.datasets[diverged - 1].dashed, 'the diverged trial is drawn apart (dashed)');
+          assert.ok(Math.max(...v.datasets[diverged - 1].ys) > 1e6, 'its curve (smoothed) is the one that blows up');
+          assert.ok(v.y.max < 10, `the loss axis is cut at the other trials' scale (${v.y.max}), so they are not flat on zero`);
+          // The 39 others spread over the plot: their start and end are more than a tenth of the axis apart.
+          assert.ok((yData - Math.min(...ok.flatMap((d) => d.ys))) / (v.y.max - v.y.min) > 0.1, 'the other curves are not flattened');
+        }
+      }
+      await page.screenshot({ path: path.join(shots, 'sweep-40.png'), fullPage: true });
+      await page.close();
+      // The PNG twins: the loss chart tall enough for its legend (the same spec, drawn in Node).
+      const { width, height } = await import('@napi-rs/canvas').then(async (m) => m.loadImage(fs.readFileSync(path.join(dir, 'sweep_overlay_loss.png'))));
+      assert.equal(width, 760);
+      assert.ok(height >= 360, `the PNG leaves room for the legend (${height} px)`);
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    fs.rmSync(top, { recursive: true, force: true });
+  }
+});

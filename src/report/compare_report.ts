@@ -35,7 +35,7 @@ export async function buildComparePage(runs: { dir: string; name: string }[], ou
     return readJsonObject(runFile(r.dir, 'config'));
   });
   const summaries = runs.map((r) => readSummary(runFile(r.dir, 'summary')));
-  const named = runs.map((r) => ({ name: r.name, curves: readCurves(r.dir) }));
+  const named = runs.map((r, i) => ({ name: r.name, score: summaries[i].bestValAcc, curves: readCurves(r.dir) }));
   const stem = path.basename(out).replace(/\.html$/i, '');
   const { blocks, files } = await overlayBlocks(named, `${stem}_`);
 
