@@ -46,8 +46,15 @@ async function open(browser: Browser, file: string, width: number) {
   page.on('pageerror', (e) => errors.push(String(e)));
   // Every Content-Security-Policy violation, as the page itself sees them.
   await page.addInitScript(() => {
-    const w = window as unknown as { __csp: string[] };
+    const w = window as unknown as { __csp: string[]; __texts: Record<string, string[]> };
     w.__csp = [];
+    // The text each canvas draws (axis labels, legends, the confusion matrix's counts).
+    w.__texts = {};
+    const fillText = CanvasRenderingContext2D.prototype.fillText;
+    CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, max?: number) {
+      (w.__texts[this.canvas.id] ??= []).push(String(text));
+      return max === undefined ? fillText.call(this, text, x, y) : fillText.call(this, text, x, y, max);
+    };
     document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`));
   });
   const url = pathToFileURL(file).href;
@@ -132,6 +139,15 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         assert.deepEqual(templates.map((t) => t.alt), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `the page fits a ${width}px window (overflow ${overflow}px)`);
+        // Issue 26: legend swatches in their lines' colours, the loss axis ending at the last iteration.
+        for (const id of ['loss', 'accuracy']) {
+          const v = await chartView(page, id);
+          assertSwatchesMatch(v, `run report ${id}`);
+          assertLegendFits(v, `run report ${id}`);
+        }
+        const lossView = await chartView(page, 'loss');
+        assert.equal(lossView.x.max, Math.max(...lossView.datasets.flatMap((d) => d.xs)), 'the loss chart\'s x axis ends at the last iteration');
+        await assertConfusionReadable(page);
         await page.screenshot({ path: path.join(shots, `run-report-${width}.png`), fullPage: true });
         await page.close();
       }
@@ -223,6 +239,26 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         assert.ok(differing.includes('model') && differing.includes('name'), `model and name highlighted: ${differing.join(', ')}`);
         assert.ok(!differing.includes('dataset'), 'a key both runs share is not highlighted');
         await page.screenshot({ path: path.join(shots, 'compare.png'), fullPage: true });
+        await page.close();
+      }
+      // Issue 26: three runs side by side fit a 1,400-px window, the third not behind a sideways scroll.
+      {
+        const trial = path.join(tmp, 'sweep-r', 'trials', fs.readdirSync(path.join(tmp, 'sweep-r', 'trials'))[0]);
+        const out3 = path.join(tmp, 'compare-3.html');
+        const cmp = spawnSync(process.execPath, [bin, 'compare', runDir('soft'), runDir('mlp'), trial, '--out', out3], { cwd: root, encoding: 'utf8' });
+        assert.equal(cmp.status, 0, cmp.stderr);
+        const { page, errors } = await open(browser, out3, 1400);
+        assert.deepEqual(errors, []);
+        const fit = await page.evaluate(() => ({
+          page: document.documentElement.scrollWidth,
+          cards: Array.from(document.querySelectorAll('.card')).map((c) => ({ title: c.querySelector('h2')?.textContent, over: c.scrollWidth - c.clientWidth })),
+          third: Array.from(document.querySelectorAll('table.compare')).map((t) => (t as HTMLTableElement).rows[0].cells[3].getBoundingClientRect().right),
+          cardRight: document.querySelector('table.compare')!.closest('.card')!.getBoundingClientRect().right,
+        }));
+        assert.ok(fit.page <= 1400, `the page's scrollWidth ${fit.page} ≤ 1400`);
+        for (const c of fit.cards) assert.ok(c.over <= 0, `card ${c.title} has no sideways scroll (${c.over} px over)`);
+        for (const r of fit.third) assert.ok(r <= fit.cardRight, `the third run's column (right edge ${r}) is inside its card (${fit.cardRight})`);
+        await page.screenshot({ path: path.join(shots, 'compare-3-1400.png'), fullPage: true });
         await page.close();
       }
     } finally {
@@ -421,6 +457,41 @@ function assertAxesEndAtData(v: View, what: string, yData: number): void {
   assert.equal(v.x.max, xMax, `${what}: the x axis ends at the last x (${xMax}), not ${v.x.max}`);
   assert.equal(v.x.min, xMin, `${what}: the x axis starts at the first x (${xMin}), not ${v.x.min}`);
   assert.ok(v.y.max >= yData && v.y.max - yData < v.y.step, `${what}: the y axis ends at ${v.y.max}, at most one tick (${v.y.step}) above the data's ${yData}`);
+}
+
+/**
+ * The confusion matrix reads without the table: every cell's count is written on the canvas, and
+ * a colour bar beside the cells runs from the lightest shade (0 of the row) to the darkest (all of it).
+ */
+async function assertConfusionReadable(page: Page): Promise<void> {
+  const counts = await page.evaluate(() => {
+    const h2 = Array.from(document.querySelectorAll('h2')).find((h) => h.textContent === 'Confusion counts')!;
+    return Array.from(h2.parentElement!.querySelectorAll('td')).map((td) => td.textContent ?? '');
+  });
+  assert.ok(counts.length >= 4, 'the confusion counts table');
+  const drawn = await page.evaluate(() => (window as unknown as { __texts: Record<string, string[]> }).__texts.confusion ?? []);
+  const left = [...drawn];
+  for (const c of counts) {
+    const k = left.indexOf(c);
+    assert.ok(k >= 0, `the count ${c} is written in its cell (drawn: ${drawn.slice(0, 30).join(' ')} …)`);
+    left.splice(k, 1);
+  }
+  const bar = await page.evaluate(() => {
+    const canvas = document.getElementById('confusion') as HTMLCanvasElement;
+    const C = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { chartArea: { right: number; top: number; bottom: number }; width: number } } }).Chart;
+    const a = C.getChart(canvas).chartArea;
+    const r = canvas.width / C.getChart(canvas).width;
+    const ctx = canvas.getContext('2d')!;
+    const x = Math.round((a.right + 19) * r);
+    return {
+      top: Array.from(ctx.getImageData(x, Math.round((a.top + 3) * r), 1, 1).data),
+      bottom: Array.from(ctx.getImageData(x, Math.round((a.bottom - 3) * r), 1, 1).data),
+      room: canvas.clientWidth - a.right,
+    };
+  });
+  assert.ok(bar.room >= 40, `room right of the cells for the colour bar (${bar.room} px)`);
+  assert.ok(bar.top[3] > 200 && bar.top[2] > bar.top[0] + 80, `the colour bar's top is the darkest blue: rgba ${bar.top}`);
+  assert.ok(bar.bottom[3] < 40, `its bottom the faintest: rgba ${bar.bottom}`);
 }
 
 test('issue 26: a 40-trial sweep report stays readable: a diverged trial runs off a clipped axis, the best 5 are named in a legend that fits, swatches match lines, axes end at the data', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 }, async () => {

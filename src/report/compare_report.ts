@@ -73,7 +73,7 @@ export async function buildComparePage(runs: { dir: string; name: string }[], ou
   });
 
   const sub = `${runs.length} runs · ${runs.map((r, i) => `${r.name}: val ${fmt(summaries[i].bestValAcc)}, test ${fmt(summaries[i].testAcc)}`).join(' · ')}`;
-  const html = page(`Compare runs`, sub, blocks);
+  const html = page(`Compare runs`, sub, blocks, '', { wide: true });
   for (const [name, buf] of files) writeFileAtomic(path.join(outDir, name), buf);
   writeFileAtomic(out, html);
   return out;

@@ -91,6 +91,7 @@ function pngDataUrl(src: string): string {
 const STYLE = `
   body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; background: #f4f5f7; color: #1d1f23; }
   header, main { max-width: 1000px; margin: 0 auto; padding: 0 14px; }
+  body.wide header, body.wide main { max-width: 1400px; }
   header h1 { font-size: 1.4rem; margin: 18px 0 2px; }
   header p { margin: 0 0 12px; color: #555; }
   .card { background: #fff; border-radius: 8px; box-shadow: 0 1px 3px rgba(0,0,0,.12); padding: 12px 16px; margin: 0 0 14px; overflow-x: auto; }
@@ -109,11 +110,18 @@ const STYLE = `
   table.trials td.diag { font-weight: 600; }
   tr.best { background: #fff6d5; font-weight: 600; }
   tr.diff { background: #ffe3c2; font-weight: 600; }
+  table.compare { table-layout: fixed; width: 100%; }
+  table.compare th, table.compare td { white-space: normal; overflow-wrap: anywhere; }
+  table.compare tr > :first-child { width: 11em; }
   code { font-size: .82rem; word-break: break-all; }
   @media (max-width: 600px) { body { font-size: 14px; } .card { padding: 10px; } }
 `;
 
-export function page(title: string, subtitle: string, blocks: Block[], extraScript = ''): string {
+/**
+ * The page of `blocks`. `wide`: a column of up to 1,400 px instead of 1,000, for pages that set
+ * runs side by side (the compare page).
+ */
+export function page(title: string, subtitle: string, blocks: Block[], extraScript = '', opts: { wide?: boolean } = {}): string {
   const specs: Record<string, ChartSpec> = {};
   const heights = new Set<number>();
   const body = blocks
@@ -160,7 +168,7 @@ ${extraScript}
 <title>${esc(title)}</title>
 <style>${style}</style>
 </head>
-<body>
+<body${opts.wide ? ' class="wide"' : ''}>
 <header><h1>${esc(title)}</h1><p>${esc(subtitle)}</p></header>
 <main>
 ${body}
