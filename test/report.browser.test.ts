@@ -285,6 +285,14 @@ test('a knn run report renders offline in headless Chromium: the cross-validatio
       const imgs = await images(page);
       assert.equal(imgs.length, 1);
       assert.deepEqual([imgs[0].ok, imgs[0].w, imgs[0].h], [true, 600, 100], 'the 100 × 600 distance image is loaded at its size');
+      // Issue 26: the timings are tables (the three distance forms, the run's phases), no raw JSON anywhere.
+      assert.doesNotMatch(await page.evaluate(() => document.body.innerText), /\{"/, 'no raw JSON object on the page');
+      const timings = page.locator('table.timings');
+      assert.equal(await timings.count(), 2, 'two timing tables');
+      assert.deepEqual(await timings.nth(0).locator('tbody th').allTextContents(), ['two loops', 'one loop', 'no loops']);
+      assert.deepEqual(await timings.nth(1).locator('tbody th').allTextContents(), ['load', 'train', 'cross-validation', 'test', 'total']);
+      const secs = await timings.nth(1).locator('tbody td').allTextContents();
+      assert.ok(secs.every((t) => Number.isFinite(Number(t))), `every phase has its seconds: ${secs.join(', ')}`);
       await page.screenshot({ path: path.join(shots, 'report-knn.png'), fullPage: true });
     } finally {
       await browser.close();

@@ -106,7 +106,7 @@ const STYLE = `
   th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
   table.kv th { color: #555; font-weight: 500; white-space: nowrap; }
   table.trials th { cursor: pointer; user-select: none; white-space: nowrap; }
-  table.trials td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  table.trials td.num, table.timings td.num { text-align: right; font-variant-numeric: tabular-nums; }
   table.trials td.diag { font-weight: 600; }
   tr.best { background: #fff6d5; font-weight: 600; }
   tr.diff { background: #ffe3c2; font-weight: 600; }
