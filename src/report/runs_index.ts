@@ -27,6 +27,8 @@ export interface RunRow {
   model: string | null;
   engine: string | null;
   bestValAcc: number | null;
+  /** kNN's mean cross-validation accuracy of its best k: not a val accuracy, so in its own column. */
+  cvAcc: number | null;
   testAcc: number | null;
   /** Seconds the run took (so far, for a running one). */
   seconds: number | null;
@@ -95,7 +97,7 @@ export function runRow(runsDir: string, folder: string, now = Date.now()): RunRo
   const base = { folder, name: str(cfg?.name) ?? folder, report };
   if (fs.existsSync(summaryFile)) {
     const s = obj(readJsonOrNull(summaryFile));
-    if (!s) return { ...base, dataset: str(cfg?.dataset), model: modelText(null, cfg), engine: null, bestValAcc: null, testAcc: null, seconds: null, status: 'unreadable' };
+    if (!s) return { ...base, dataset: str(cfg?.dataset), model: modelText(null, cfg), engine: null, bestValAcc: null, cvAcc: null, testAcc: null, seconds: null, status: 'unreadable' };
     const st = s.status === 'ok' ? 'finished' : s.status === 'interrupted' || s.status === 'diverged' ? s.status : 'unreadable';
     const cv = obj(s.cv);
     return {
@@ -104,7 +106,8 @@ export function runRow(runsDir: string, folder: string, now = Date.now()): RunRo
       dataset: str(s.dataset),
       model: modelText(obj(s.model), cfg),
       engine: str(s.engine),
-      bestValAcc: num(s.bestValAcc) ?? num(cv?.bestMeanAcc),
+      bestValAcc: num(s.bestValAcc),
+      cvAcc: num(cv?.bestMeanAcc),
       testAcc: num(s.testAcc),
       seconds: num(obj(s.seconds)?.total),
       status: st,
@@ -126,6 +129,7 @@ export function runRow(runsDir: string, folder: string, now = Date.now()): RunRo
     model: modelText(null, cfg),
     engine,
     bestValAcc: best,
+    cvAcc: null,
     testAcc: null,
     seconds: t0 !== null ? Math.round((now - t0) / 1000) : null,
     status: pid !== null && alive(pid) ? 'running' : 'killed',
@@ -151,16 +155,17 @@ export function listRuns(runsDir: string): { runs: RunRow[]; sweeps: SweepRow[] 
 
 const acc = (v: number | null) => (v === null ? null : Number(v.toFixed(3)));
 
-/** The table's columns: heading, and a row's value (for sorting) and text. */
-export const RUN_COLUMNS: [string, (r: RunRow) => unknown, (r: RunRow) => string][] = [
-  ['run', (r) => r.folder, (r) => r.folder],
-  ['dataset', (r) => r.dataset, (r) => fmt(r.dataset)],
-  ['model', (r) => r.model, (r) => fmt(r.model)],
-  ['engine', (r) => r.engine, (r) => fmt(r.engine)],
-  ['best val', (r) => r.bestValAcc, (r) => fmt(acc(r.bestValAcc))],
-  ['test', (r) => r.testAcc, (r) => fmt(acc(r.testAcc))],
-  ['seconds', (r) => r.seconds, (r) => (r.seconds === null ? '–' : r.seconds.toFixed(1))],
-  ['status', (r) => r.status, (r) => r.status],
+/** The table's columns: heading, a row's value (for sorting) and text, and whether it is a number (right-aligned). */
+export const RUN_COLUMNS: [string, (r: RunRow) => unknown, (r: RunRow) => string, boolean][] = [
+  ['run', (r) => r.folder, (r) => r.folder, false],
+  ['dataset', (r) => r.dataset, (r) => fmt(r.dataset), false],
+  ['model', (r) => r.model, (r) => fmt(r.model), false],
+  ['engine', (r) => r.engine, (r) => fmt(r.engine), false],
+  ['best val', (r) => r.bestValAcc, (r) => fmt(acc(r.bestValAcc)), true],
+  ['test', (r) => r.testAcc, (r) => fmt(acc(r.testAcc)), true],
+  ['seconds', (r) => r.seconds, (r) => (r.seconds === null ? '–' : r.seconds.toFixed(1)), true],
+  ['status', (r) => r.status, (r) => r.status, false],
+  ['cv acc (kNN)', (r) => r.cvAcc, (r) => fmt(acc(r.cvAcc)), true],
 ];
 
 /** Write <runsDir>/index.html; returns its path. */
@@ -168,7 +173,7 @@ export function writeRunsIndex(runsDir: string, list = listRuns(runsDir)): strin
   const { runs, sweeps } = list;
   const head = [...RUN_COLUMNS.map((c) => c[0]), 'report'];
   const rows = runs.map((r) => {
-    const tds = RUN_COLUMNS.map(([, v, t], i) => `<td${i >= 4 && i <= 6 ? ' class="num"' : ''} data-v="${esc(v(r) ?? '')}">${esc(t(r))}</td>`).join('');
+    const tds = RUN_COLUMNS.map(([, v, t, isNum]) => `<td${isNum ? ' class="num"' : ''} data-v="${esc(v(r) ?? '')}">${esc(t(r))}</td>`).join('');
     const link = r.report ? `<a href="${esc(r.report)}">report</a>` : '–';
     return `<tr class="status-${esc(r.status)}">${tds}<td data-v="">${link}</td></tr>`;
   });
