@@ -160,6 +160,10 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         const grid = await images(page, 'img.grid');
         assert.equal(grid.length, 1);
         assert.deepEqual([grid[0].w, grid[0].h], [2 * (4 * 29 + 1), 2 * (4 * 29 + 1)], '16 units in a 4×4 grid of 28-px tiles, 1-px gaps, at 2×');
+        // Issue 26: the config shows the MLP's keys, none of kNN's.
+        const cfg = await configShown(page);
+        assert.equal(cfg.hidden, '[16]');
+        for (const k of ['k', 'cvFolds', 'kChoices']) assert.ok(!(k in cfg), `no ${k} on an MLP: ${Object.keys(cfg).join(', ')}`);
         const c = await drawnCanvases(page);
         assert.equal(c.drawn, c.total);
         await page.close();
@@ -198,6 +202,20 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         const first = await page.locator('table.trials tbody tr').first().getAttribute('class');
         assert.equal(first, 'best');
         await page.screenshot({ path: path.join(shots, 'sweep-report.png'), fullPage: true });
+        await page.close();
+      }
+      // Issue 26: a trial of 20 iterations (1,000 rows, batches of 200: 4 epochs) shows the 4 epochs it ran, not the preset's 15.
+      {
+        const trial = path.join(tmp, 'sweep-r', 'trials', fs.readdirSync(path.join(tmp, 'sweep-r', 'trials'))[0]);
+        const summary = JSON.parse(fs.readFileSync(path.join(trial, 'summary.json'), 'utf8')) as { epochs: number; iterations: number };
+        assert.deepEqual([summary.iterations, summary.epochs], [20, 4]);
+        const { page, errors } = await open(browser, path.join(trial, 'report.html'), 1280);
+        assert.deepEqual(errors, []);
+        const cfg = await configShown(page);
+        assert.equal(cfg.iterations, '20');
+        assert.match(cfg.epochs, /^4 \(from iterations = 20\)$/, `the epochs the run did: ${cfg.epochs}`);
+        for (const k of ['k', 'cvFolds', 'kChoices', 'hidden', 'normalization', 'dropoutKeep']) assert.ok(!(k in cfg), `no ${k} on a softmax run: ${Object.keys(cfg).join(', ')}`);
+        assert.ok('lr' in cfg && 'reg' in cfg);
         await page.close();
       }
       // Markup that got past the escaping does not run: an inline script and a javascript: link
@@ -291,6 +309,10 @@ test('a knn run report renders offline in headless Chromium: the cross-validatio
       assert.equal(await timings.count(), 2, 'two timing tables');
       assert.deepEqual(await timings.nth(0).locator('tbody th').allTextContents(), ['two loops', 'one loop', 'no loops']);
       assert.deepEqual(await timings.nth(1).locator('tbody th').allTextContents(), ['load', 'train', 'cross-validation', 'test', 'total']);
+      // Issue 26: kNN's config shows its own keys, no SGD ones.
+      const cfg = await configShown(page);
+      assert.equal(cfg.k, '3');
+      for (const k of ['lr', 'reg', 'epochs', 'iterations', 'batchSize', 'hidden', 'loss']) assert.ok(!(k in cfg), `no ${k} on kNN: ${Object.keys(cfg).join(', ')}`);
       const secs = await timings.nth(1).locator('tbody td').allTextContents();
       assert.ok(secs.every((t) => Number.isFinite(Number(t))), `every phase has its seconds: ${secs.join(', ')}`);
       await page.screenshot({ path: path.join(shots, 'report-knn.png'), fullPage: true });
@@ -465,6 +487,14 @@ function assertAxesEndAtData(v: View, what: string, yData: number): void {
   assert.equal(v.x.max, xMax, `${what}: the x axis ends at the last x (${xMax}), not ${v.x.max}`);
   assert.equal(v.x.min, xMin, `${what}: the x axis starts at the first x (${xMin}), not ${v.x.min}`);
   assert.ok(v.y.max >= yData && v.y.max - yData < v.y.step, `${what}: the y axis ends at ${v.y.max}, at most one tick (${v.y.step}) above the data's ${yData}`);
+}
+
+/** The Config card's rows as key → text. */
+async function configShown(page: Page): Promise<Record<string, string>> {
+  return page.evaluate(() => {
+    const h2 = Array.from(document.querySelectorAll('h2')).find((h) => h.textContent === 'Config')!;
+    return Object.fromEntries(Array.from(h2.parentElement!.querySelectorAll('table.kv tr')).map((tr) => [tr.querySelector('th')!.textContent, tr.querySelector('td')!.textContent]));
+  });
 }
 
 /**

@@ -13,6 +13,7 @@ import { runFile } from '../runs/layout.js';
 import type { KnnSummary } from '../runs/summary.js';
 import type { Mat } from '../linalg/mat.js';
 import { knnCvChart, renderPng } from './charts.js';
+import { configBlock } from './config_table.js';
 import { greyImage, pngOf } from './images.js';
 import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
 
@@ -62,7 +63,7 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
       engine: `${summary.engine} (${summary.engineDetail})`,
     }),
   });
-  blocks.push({ kind: 'html', title: 'Config', html: kvTable(cfg as unknown as Record<string, unknown>) });
+  blocks.push(configBlock(cfg, null));
   const sub = `${summary.dataset} · kNN (k = ${summary.model.k}) · test ${fmt(summary.testAcc)}${summary.cv ? ` · best k ${summary.cv.bestK}` : ''} · ${path.basename(dir)}`;
   const html = page(`Run report: ${cfg.name}`, sub, blocks);
   for (const [name, buf] of files) writeFileAtomic(path.join(dir, name), buf);

@@ -21,6 +21,7 @@ import { imageOfRow, pngOf, stripPng, weightGrid, weightTemplates } from './imag
 import { runFile } from '../runs/layout.js';
 import { checkClasses, readMetrics, readRunConfig, readSummary } from '../runs/read.js';
 import { buildKnnReport } from './knn_report.js';
+import { configBlock } from './config_table.js';
 
 /** What a live report knows of the run beyond its files. */
 export interface LiveProgress {
@@ -88,7 +89,7 @@ export function writeLiveReport(dir: string, p: LiveProgress, now = Date.now()):
   ];
   if (losses.length > 0) blocks.push({ kind: 'chart', id: 'loss', title: 'Loss per iteration', spec: lossChart(losses), height: 320, note: 'Minibatch loss (light) and its exponential moving average (red).' });
   if (epochs.length > 0) blocks.push({ kind: 'chart', id: 'accuracy', title: 'Accuracy per epoch', spec: accuracyChart(epochs), height: 320, note: `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.` });
-  blocks.push({ kind: 'html', title: 'Config', html: kvTable(cfg as unknown as Record<string, unknown>) });
+  blocks.push(configBlock(cfg, p.epochs));
   const sub = `${cfg.dataset} · ${cfg.model} · running: epoch ${p.epoch}/${p.epochs} · ${path.basename(dir)}`;
   const out = runFile(dir, 'report');
   writeFileAtomic(out, page(`Run report: ${cfg.name} (running)`, sub, blocks, reloadJs(now, every, stale)));
@@ -226,7 +227,7 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
     engine: `${s.engine} (${s.engineDetail})`,
   };
   blocks.push({ kind: 'html', title: 'Summary', html: kvTable(shown) });
-  blocks.push({ kind: 'html', title: 'Config', html: kvTable(cfg as unknown as Record<string, unknown>) });
+  blocks.push(configBlock(cfg, summary.epochs));
 
   const svm = summary.model.loss === 'svm';
   const model = summary.model.kind === 'mlp' ? `MLP (hidden ${summary.model.hidden.join(', ')})${svm ? ' with the SVM loss' : ''}` : svm ? 'linear SVM' : 'softmax';
