@@ -63,7 +63,7 @@ export function dataUrl(png: Buffer): string {
 /** One block of the page. */
 export type Block =
   | { kind: 'chart'; title: string; id: string; spec: ChartSpec; height?: number; note?: string }
-  | { kind: 'images'; title: string; note?: string; images: { src: string; caption: string; width: number; height: number; cls?: string }[] }
+  | { kind: 'images'; title: string; note?: string; images: { src: string; caption: string; width: number; height: number; cls?: string; row?: string }[] }
   | { kind: 'html'; title: string; html: string };
 
 /** A two-column key/value table. */
@@ -99,6 +99,9 @@ const STYLE = `
   .note { color: #555; margin: 0 0 8px; font-size: .9rem; }
   .chart { position: relative; width: 100%; min-width: 260px; }
   .figs { display: flex; flex-wrap: wrap; gap: 10px; }
+  .figrow { display: flex; gap: 10px; align-items: center; margin: 0 0 8px; }
+  .figrow .rowlabel { flex: 0 0 6em; font-weight: 600; font-size: .85rem; }
+  .figrow .figs { flex-wrap: nowrap; }
   figure { margin: 0; text-align: center; }
   figure img { image-rendering: pixelated; max-width: 100%; height: auto; border: 1px solid #ddd; }
   figcaption { font-size: .8rem; color: #333; max-width: 140px; }
@@ -134,10 +137,13 @@ export function page(title: string, subtitle: string, blocks: Block[], extraScri
         return `<section class="card">${head}${b.note ? `<p class="note">${esc(b.note)}</p>` : ''}<div class="chart h${h}"><canvas id="${esc(b.id)}" role="img" aria-label="${esc(b.title)}"></canvas></div></section>`;
       }
       if (b.kind === 'images') {
-        const figs = b.images
-          .map((im) => `<figure><img class="${esc(im.cls ?? 'pic')}" src="${esc(pngDataUrl(im.src))}" width="${im.width}" height="${im.height}" alt="${esc(im.caption)}"><figcaption>${esc(im.caption)}</figcaption></figure>`)
-          .join('');
-        return `<section class="card">${head}${b.note ? `<p class="note">${esc(b.note)}</p>` : ''}<div class="figs">${figs}</div></section>`;
+        const fig = (im: (typeof b.images)[number]) => `<figure><img class="${esc(im.cls ?? 'pic')}" src="${esc(pngDataUrl(im.src))}" width="${im.width}" height="${im.height}" alt="${esc(im.caption)}"><figcaption>${esc(im.caption)}</figcaption></figure>`;
+        // Images with a `row` are laid out one row per value (in order of first appearance), headed by it.
+        const rows = [...new Set(b.images.map((im) => im.row))];
+        const figs = rows.every((r) => r === undefined)
+          ? `<div class="figs">${b.images.map(fig).join('')}</div>`
+          : rows.map((r) => `<div class="figrow"><div class="rowlabel">${esc(r ?? '')}</div><div class="figs">${b.images.filter((im) => im.row === r).map(fig).join('')}</div></div>`).join('');
+        return `<section class="card">${head}${b.note ? `<p class="note">${esc(b.note)}</p>` : ''}${figs}</section>`;
       }
       return `<section class="card">${head}${b.html}</section>`;
     })

@@ -17,7 +17,7 @@ import { loadCheckpoint } from '../runs/checkpoint.js';
 import { predict, rowsView } from '../models/evaluate.js';
 import { accuracyChart, confusionChart, lossChart, renderPng } from './charts.js';
 import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
-import { imageOfRow, pngOf, stripPng, weightGrid, weightTemplates } from './images.js';
+import { gridPng, imageOfRow, pngOf, stripPng, weightGrid, weightTemplates } from './images.js';
 import { runFile } from '../runs/layout.js';
 import { checkClasses, readMetrics, readRunConfig, readSummary } from '../runs/read.js';
 import { buildKnnReport } from './knn_report.js';
@@ -176,25 +176,29 @@ export async function buildRunReport(dir: string, test?: Rows): Promise<string> 
     const body = counts.map((r, t) => `<tr><th>${esc(classes[t])}</th>${r.map((v, p) => `<td class="num${p === t ? ' diag' : ''}">${v}</td>`).join('')}</tr>`).join('');
     blocks.push({ kind: 'html', title: 'Confusion counts', html: `<table class="trials">${head}${body}</table>` });
     if (features && raw) {
-      // features.ipynb's grid of mistakes: per class, the first test images wrongly put in it (raw pixels).
+      // features.ipynb's grid of mistakes: one row per class, the first test images wrongly put in it (raw pixels).
       const PER_CLASS = 8;
-      const picks: number[] = [];
+      const rowsOf: { c: number; picks: number[] }[] = [];
       for (let c = 0; c < C; c++) {
-        let k = 0;
-        for (let i = 0; i < rows.n && k < PER_CLASS; i++) if (pred[i] === c && rows.y[i] !== c) [picks[picks.length], k] = [i, k + 1];
+        const picks: number[] = [];
+        for (let i = 0; i < rows.n && picks.length < PER_CLASS; i++) if (pred[i] === c && rows.y[i] !== c) picks.push(i);
+        if (picks.length > 0) rowsOf.push({ c, picks });
       }
       const px = raw.dim;
       const zero = new Float32Array(px);
-      const imgs = picks.map((i) => imageOfRow(raw.test.x.subarray(i * px, (i + 1) * px), zero, 1, shape));
-      const caps = picks.map((i) => `${classes[pred[i]]} ← ${classes[rows.y[i]]}`);
-      const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
+      const grid = rowsOf.map(({ c, picks }) => ({
+        label: classes[c],
+        imgs: picks.map((i) => imageOfRow(raw.test.x.subarray(i * px, (i + 1) * px), zero, 1, shape)),
+        captions: picks.map((i) => `← ${classes[rows.y[i]]}`),
+      }));
+      const images = await Promise.all(grid.flatMap((r) => r.imgs.map(async (im, k) => ({ src: dataUrl(await pngOf(im, zoom)), caption: r.captions[k], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'wrong', row: r.label }))));
       blocks.push({
         kind: 'images',
         title: 'Mistakes by predicted class',
-        note: `For each class, up to ${PER_CLASS} test images the model wrongly put in it (predicted ← true), as features.ipynb shows them.`,
-        images: pngs.map((p, k) => ({ src: dataUrl(p), caption: caps[k], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'wrong' })),
+        note: `One row per class: up to ${PER_CLASS} test images the model wrongly put in it, each captioned with its true class, as features.ipynb shows them.`,
+        images,
       });
-      if (imgs.length > 0) files.push(['mistakes.png', await stripPng(imgs, caps, zoom)]);
+      if (grid.length > 0) files.push(['mistakes.png', await gridPng(grid, zoom)]);
     } else if (wrong.length > 0) {
       const imgs = wrong.map((i) => imageOfRow(rowsView(rows.X, i, 1).data, ck.mean, h.preprocess.scale, shape));
       const caps = wrong.map((i) => `${classes[rows.y[i]]} → ${classes[pred[i]]}`);
