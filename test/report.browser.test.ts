@@ -430,7 +430,9 @@ function weightScaleSweep(top: string, n: number, diverged: number): string {
     const valAcc = 0.1 + (0.3 * i) / n;
     for (let e = 1; e <= 3; e++) rows.push({ type: 'epoch', epoch: e, it: 20 * e, trainAcc: (valAcc * e) / 3 + 0.02, valAcc: (valAcc * e) / 3 });
     fs.writeFileSync(path.join(dir, rel, 'metrics.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    trials.push({ index: i, dir: rel, status: 'ok', reason: null, params: { initStd: Number((10 ** (-4 + (4 * i) / n)).toPrecision(3)) }, trainAcc: valAcc + 0.02, valAcc, bestEpoch: 3, seconds: 1, resumed: false });
+    // As the notebook's sweep: 20 weight scales, each with and without batch norm (long legend names).
+    const params = { normalization: i % 2 ? 'none' : 'batchnorm', initStd: Number((10 ** (-4 + (4 * Math.ceil(i / 2)) / (n / 2))).toPrecision(3)) };
+    trials.push({ index: i, dir: rel, status: 'ok', reason: null, params, trainAcc: valAcc + 0.02, valAcc, bestEpoch: 3, seconds: 1, resumed: false });
   }
   const best = trials[n - 1];
   fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify({ name: 'ws', sweepFile: 'ws.json', folder: dir, trials, best: { index: best.index, valAcc: best.valAcc, testAcc: null }, workers: 2, seconds: 40, trialSeconds: 40, trialsRun: n, peakRssMB: 1, notInSweep: [] }));
@@ -547,8 +549,8 @@ test('issue 26: a 40-trial sweep report stays readable: a diverged trial runs of
       assert.deepEqual(errors, []);
       assert.deepEqual(requests, []);
       assert.deepEqual(await violations(page), []);
-      const results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as { trials: { index: number; params: { initStd: number } }[] };
-      const bestName = `initStd=${results.trials[n - 1].params.initStd}`;
+      const results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as { trials: { index: number; params: { normalization: string; initStd: number } }[] };
+      const bestName = `normalization=${results.trials[n - 1].params.normalization}, initStd=${results.trials[n - 1].params.initStd}`;
       for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) {
         const v = await chartView(page, id);
         assert.equal(v.datasets.length, n, `${id}: every trial is drawn`);
@@ -571,10 +573,31 @@ test('issue 26: a 40-trial sweep report stays readable: a diverged trial runs of
       }
       await page.screenshot({ path: path.join(shots, 'sweep-40.png'), fullPage: true });
       await page.close();
+      // At a narrower window (the PNG's 760 px), the legend still fits.
+      {
+        const narrow = await open(browser, path.join(dir, 'report.html'), 800);
+        for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) assertLegendFits(await chartView(narrow.page, id), `${id} at 800 px`);
+        await narrow.page.screenshot({ path: path.join(shots, 'sweep-40-800.png'), fullPage: true });
+        await narrow.page.close();
+      }
       // The PNG twins: the loss chart tall enough for its legend (the same spec, drawn in Node).
-      const { width, height } = await import('@napi-rs/canvas').then(async (m) => m.loadImage(fs.readFileSync(path.join(dir, 'sweep_overlay_loss.png'))));
-      assert.equal(width, 760);
-      assert.ok(height >= 360, `the PNG leaves room for the legend (${height} px)`);
+      // The PNG twins: the same specs drawn in Node at the PNG's size, their legend inside the image.
+      const { createCanvas, loadImage } = await import('@napi-rs/canvas');
+      const { Chart } = await import('chart.js');
+      const { hydrate } = await import('../src/report/charts.js');
+      const specs = JSON.parse(/var specs = (\{.*?\});\n/s.exec(fs.readFileSync(path.join(dir, 'report.html'), 'utf8'))![1]) as Record<string, Parameters<typeof hydrate>[0]>;
+      for (const id of ['loss', 'train', 'val']) {
+        const { width, height } = await loadImage(fs.readFileSync(path.join(dir, `sweep_overlay_${id}.png`)));
+        assert.equal(width, 760);
+        const config = hydrate(specs[`overlay-${id}`]);
+        config.options = { ...config.options, responsive: false, animation: false, devicePixelRatio: 1 };
+        const chart = new Chart(createCanvas(width, height).getContext('2d') as never, config as never);
+        const lg = chart.legend as unknown as { left: number; top: number; right: number; bottom: number; legendItems: { text: string }[]; legendHitBoxes: { left: number; top: number; width: number; height: number }[] };
+        const box = { left: lg.left, top: lg.top, right: lg.right, bottom: lg.bottom };
+        const view = { width, height, legend: box, items: lg.legendItems.map((it) => ({ text: it.text })), hitBoxes: lg.legendHitBoxes.map((h) => ({ left: h.left, top: h.top, right: h.left + h.width, bottom: h.top + h.height })) };
+        assertLegendFits(view as unknown as View, `sweep_overlay_${id}.png`);
+        chart.destroy();
+      }
     } finally {
       await browser.close();
     }
