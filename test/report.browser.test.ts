@@ -261,9 +261,15 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
       }
       // Issue 26: three runs side by side fit a 1,400-px window, the third not behind a sideways scroll.
       {
+        // Run folders named as real ones are (<time>-<name>, the names of cs231n configs): the columns' headings.
         const trial = path.join(tmp, 'sweep-r', 'trials', fs.readdirSync(path.join(tmp, 'sweep-r', 'trials'))[0]);
+        const named = ([[runDir('soft'), '20261203-084512-cs231n-softmax-tuned-seed11'], [runDir('mlp'), '20261203-090130-cs231n-two-layer-net-hidden-500'], [trial, '20261203-091502-cs231n-fcnet-best-batchnorm']] as const).map(([from, name]) => {
+          const to = path.join(tmp, name);
+          fs.cpSync(from, to, { recursive: true });
+          return to;
+        });
         const out3 = path.join(tmp, 'compare-3.html');
-        const cmp = spawnSync(process.execPath, [bin, 'compare', runDir('soft'), runDir('mlp'), trial, '--out', out3], { cwd: root, encoding: 'utf8' });
+        const cmp = spawnSync(process.execPath, [bin, 'compare', ...named, '--out', out3], { cwd: root, encoding: 'utf8' });
         assert.equal(cmp.status, 0, cmp.stderr);
         const { page, errors } = await open(browser, out3, 1400);
         assert.deepEqual(errors, []);
