@@ -46,8 +46,15 @@ async function open(browser: Browser, file: string, width: number) {
   page.on('pageerror', (e) => errors.push(String(e)));
   // Every Content-Security-Policy violation, as the page itself sees them.
   await page.addInitScript(() => {
-    const w = window as unknown as { __csp: string[] };
+    const w = window as unknown as { __csp: string[]; __texts: Record<string, string[]> };
     w.__csp = [];
+    // The text each canvas draws (axis labels, legends, the confusion matrix's counts).
+    w.__texts = {};
+    const fillText = CanvasRenderingContext2D.prototype.fillText;
+    CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, max?: number) {
+      (w.__texts[this.canvas.id] ??= []).push(String(text));
+      return max === undefined ? fillText.call(this, text, x, y) : fillText.call(this, text, x, y, max);
+    };
     document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`));
   });
   const url = pathToFileURL(file).href;
@@ -132,6 +139,15 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         assert.deepEqual(templates.map((t) => t.alt), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `the page fits a ${width}px window (overflow ${overflow}px)`);
+        // Issue 26: legend swatches in their lines' colours, the loss axis ending at the last iteration.
+        for (const id of ['loss', 'accuracy']) {
+          const v = await chartView(page, id);
+          assertSwatchesMatch(v, `run report ${id}`);
+          assertLegendFits(v, `run report ${id}`);
+        }
+        const lossView = await chartView(page, 'loss');
+        assert.equal(lossView.x.max, Math.max(...lossView.datasets.flatMap((d) => d.xs)), 'the loss chart\'s x axis ends at the last iteration');
+        await assertConfusionReadable(page);
         await page.screenshot({ path: path.join(shots, `run-report-${width}.png`), fullPage: true });
         await page.close();
       }
@@ -144,6 +160,10 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         const grid = await images(page, 'img.grid');
         assert.equal(grid.length, 1);
         assert.deepEqual([grid[0].w, grid[0].h], [2 * (4 * 29 + 1), 2 * (4 * 29 + 1)], '16 units in a 4×4 grid of 28-px tiles, 1-px gaps, at 2×');
+        // Issue 26: the config shows the MLP's keys, none of kNN's.
+        const cfg = await configShown(page);
+        assert.equal(cfg.hidden, '[16]');
+        for (const k of ['k', 'cvFolds', 'kChoices']) assert.ok(!(k in cfg), `no ${k} on an MLP: ${Object.keys(cfg).join(', ')}`);
         const c = await drawnCanvases(page);
         assert.equal(c.drawn, c.total);
         await page.close();
@@ -182,6 +202,20 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         const first = await page.locator('table.trials tbody tr').first().getAttribute('class');
         assert.equal(first, 'best');
         await page.screenshot({ path: path.join(shots, 'sweep-report.png'), fullPage: true });
+        await page.close();
+      }
+      // Issue 26: a trial of 20 iterations (1,000 rows, batches of 200: 4 epochs) shows the 4 epochs it ran, not the preset's 15.
+      {
+        const trial = path.join(tmp, 'sweep-r', 'trials', fs.readdirSync(path.join(tmp, 'sweep-r', 'trials'))[0]);
+        const summary = JSON.parse(fs.readFileSync(path.join(trial, 'summary.json'), 'utf8')) as { epochs: number; iterations: number };
+        assert.deepEqual([summary.iterations, summary.epochs], [20, 4]);
+        const { page, errors } = await open(browser, path.join(trial, 'report.html'), 1280);
+        assert.deepEqual(errors, []);
+        const cfg = await configShown(page);
+        assert.equal(cfg.iterations, '20');
+        assert.match(cfg.epochs, /^4 \(from iterations = 20\)$/, `the epochs the run did: ${cfg.epochs}`);
+        for (const k of ['k', 'cvFolds', 'kChoices', 'hidden', 'normalization', 'dropoutKeep']) assert.ok(!(k in cfg), `no ${k} on a softmax run: ${Object.keys(cfg).join(', ')}`);
+        assert.ok('lr' in cfg && 'reg' in cfg);
         await page.close();
       }
       // Markup that got past the escaping does not run: an inline script and a javascript: link
@@ -225,6 +259,32 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         await page.screenshot({ path: path.join(shots, 'compare.png'), fullPage: true });
         await page.close();
       }
+      // Issue 26: three runs side by side fit a 1,400-px window, the third not behind a sideways scroll.
+      {
+        // Run folders named as real ones are (<time>-<name>, the names of cs231n configs): the columns' headings.
+        const trial = path.join(tmp, 'sweep-r', 'trials', fs.readdirSync(path.join(tmp, 'sweep-r', 'trials'))[0]);
+        const named = ([[runDir('soft'), '20261203-084512-cs231n-softmax-tuned-seed11'], [runDir('mlp'), '20261203-090130-cs231n-two-layer-net-hidden-500'], [trial, '20261203-091502-cs231n-fcnet-best-batchnorm']] as const).map(([from, name]) => {
+          const to = path.join(tmp, name);
+          fs.cpSync(from, to, { recursive: true });
+          return to;
+        });
+        const out3 = path.join(tmp, 'compare-3.html');
+        const cmp = spawnSync(process.execPath, [bin, 'compare', ...named, '--out', out3], { cwd: root, encoding: 'utf8' });
+        assert.equal(cmp.status, 0, cmp.stderr);
+        const { page, errors } = await open(browser, out3, 1400);
+        assert.deepEqual(errors, []);
+        const fit = await page.evaluate(() => ({
+          page: document.documentElement.scrollWidth,
+          cards: Array.from(document.querySelectorAll('.card')).map((c) => ({ title: c.querySelector('h2')?.textContent, over: c.scrollWidth - c.clientWidth })),
+          third: Array.from(document.querySelectorAll('table.compare')).map((t) => (t as HTMLTableElement).rows[0].cells[3].getBoundingClientRect().right),
+          cardRight: document.querySelector('table.compare')!.closest('.card')!.getBoundingClientRect().right,
+        }));
+        assert.ok(fit.page <= 1400, `the page's scrollWidth ${fit.page} ≤ 1400`);
+        for (const c of fit.cards) assert.ok(c.over <= 0, `card ${c.title} has no sideways scroll (${c.over} px over)`);
+        for (const r of fit.third) assert.ok(r <= fit.cardRight, `the third run's column (right edge ${r}) is inside its card (${fit.cardRight})`);
+        await page.screenshot({ path: path.join(shots, 'compare-3-1400.png'), fullPage: true });
+        await page.close();
+      }
     } finally {
       await browser.close();
     }
@@ -249,6 +309,18 @@ test('a knn run report renders offline in headless Chromium: the cross-validatio
       const imgs = await images(page);
       assert.equal(imgs.length, 1);
       assert.deepEqual([imgs[0].ok, imgs[0].w, imgs[0].h], [true, 600, 100], 'the 100 × 600 distance image is loaded at its size');
+      // Issue 26: the timings are tables (the three distance forms, the run's phases), no raw JSON anywhere.
+      assert.doesNotMatch(await page.evaluate(() => document.body.innerText), /\{"/, 'no raw JSON object on the page');
+      const timings = page.locator('table.timings');
+      assert.equal(await timings.count(), 2, 'two timing tables');
+      assert.deepEqual(await timings.nth(0).locator('tbody th').allTextContents(), ['two loops', 'one loop', 'no loops']);
+      assert.deepEqual(await timings.nth(1).locator('tbody th').allTextContents(), ['load', 'train', 'cross-validation', 'test', 'total']);
+      // Issue 26: kNN's config shows its own keys, no SGD ones.
+      const cfg = await configShown(page);
+      assert.equal(cfg.k, '3');
+      for (const k of ['lr', 'reg', 'epochs', 'iterations', 'batchSize', 'hidden', 'loss']) assert.ok(!(k in cfg), `no ${k} on kNN: ${Object.keys(cfg).join(', ')}`);
+      const secs = await timings.nth(1).locator('tbody td').allTextContents();
+      assert.ok(secs.every((t) => Number.isFinite(Number(t))), `every phase has its seconds: ${secs.join(', ')}`);
       await page.screenshot({ path: path.join(shots, 'report-knn.png'), fullPage: true });
     } finally {
       await browser.close();
@@ -342,6 +414,255 @@ test('a live report mid-run reloads itself and draws its charts; after Ctrl-C th
     } finally {
       await browser.close();
       child.kill('SIGKILL');
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A sweep folder like BatchNormalization.ipynb's weight-scale sweep: `n` trials of `iters` steps
+ * and 3 epochs, trial `diverged` blowing up to 2.5e8, the others' losses near 2.3 and their val
+ * accuracy rising with the index (so trial n is the best).
+ */
+function weightScaleSweep(top: string, n: number, diverged: number): string {
+  const dir = path.join(top, 'sweep-ws');
+  const trials = [];
+  for (let i = 1; i <= n; i++) {
+    const rel = `trials/trial-${i}`;
+    fs.mkdirSync(path.join(dir, rel), { recursive: true });
+    const rows: object[] = [];
+    for (let it = 1; it <= 60; it++) rows.push({ type: 'iter', it, epoch: Math.ceil(it / 20), loss: i === diverged ? 2.3 * 10 ** ((8 * it) / 60) : 2.3 - (0.01 * i * it) / 60 });
+    const valAcc = 0.1 + (0.3 * i) / n;
+    for (let e = 1; e <= 3; e++) rows.push({ type: 'epoch', epoch: e, it: 20 * e, trainAcc: (valAcc * e) / 3 + 0.02, valAcc: (valAcc * e) / 3 });
+    fs.writeFileSync(path.join(dir, rel, 'metrics.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    // As the notebook's sweep: 20 weight scales, each with and without batch norm (long legend names).
+    const params = { normalization: i % 2 ? 'none' : 'batchnorm', initStd: Number((10 ** (-4 + (4 * Math.ceil(i / 2)) / (n / 2))).toPrecision(3)) };
+    trials.push({ index: i, dir: rel, status: 'ok', reason: null, params, trainAcc: valAcc + 0.02, valAcc, bestEpoch: 3, seconds: 1, resumed: false });
+  }
+  const best = trials[n - 1];
+  fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify({ name: 'ws', sweepFile: 'ws.json', folder: dir, trials, best: { index: best.index, valAcc: best.valAcc, testAcc: null }, workers: 2, seconds: 40, trialSeconds: 40, trialsRun: n, peakRssMB: 1, notInSweep: [] }));
+  fs.writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify({ spec: {}, trials: trials.map((t) => ({ index: t.index, dir: t.dir, params: t.params, config: { lr: 1e-3, reg: 0 } })) }));
+  return dir;
+}
+
+/** What a person sees of Chart.js chart `id`: its legend box and items, its datasets and its axes. */
+async function chartView(page: Page, id: string) {
+  return page.evaluate((cid) => {
+    type Ds = { label: string; borderColor: string; borderDash?: number[]; faint?: boolean; data: { x: number; y: number }[] };
+    type Box = { left: number; top: number; width: number; height: number };
+    type Scale = { min: number; max: number; ticks: { value: number }[] };
+    const C = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { width: number; height: number; data: { datasets: Ds[] }; legend: Box & { right: number; bottom: number; legendItems: { text: string; fillStyle: string; strokeStyle: string; datasetIndex: number }[]; legendHitBoxes: Box[] }; scales: Record<string, Scale> } } }).Chart;
+    const ch = C.getChart(document.getElementById(cid) as HTMLCanvasElement);
+    const lg = ch.legend;
+    return {
+      width: ch.width,
+      height: ch.height,
+      legend: { left: lg.left, top: lg.top, right: lg.right, bottom: lg.bottom },
+      items: lg.legendItems.map((it) => ({ text: it.text, fill: String(it.fillStyle), stroke: String(it.strokeStyle), ds: it.datasetIndex })),
+      hitBoxes: lg.legendHitBoxes.map((b) => ({ left: b.left, top: b.top, right: b.left + b.width, bottom: b.top + b.height })),
+      datasets: ch.data.datasets.map((d) => ({ label: d.label, color: String(d.borderColor), dashed: Array.isArray(d.borderDash) && d.borderDash.length > 0, faint: !!d.faint, xs: d.data.map((p) => p.x), ys: d.data.map((p) => p.y) })),
+      x: { min: ch.scales.x.min, max: ch.scales.x.max },
+      y: { min: ch.scales.y.min, max: ch.scales.y.max, step: ch.scales.y.ticks.length > 1 ? ch.scales.y.ticks[1].value - ch.scales.y.ticks[0].value : 0 },
+    };
+  }, id);
+}
+
+type View = Awaited<ReturnType<typeof chartView>>;
+
+/** The legend fits: its box and every entry's box inside the canvas (Chart.js cuts off what does not fit). */
+function assertLegendFits(v: View, what: string): void {
+  const inside = (b: { left: number; top: number; right: number; bottom: number }) => b.left >= 0 && b.top >= 0 && b.right <= v.width + 0.5 && b.bottom <= v.height + 0.5;
+  assert.ok(inside(v.legend), `${what}: the legend box ${JSON.stringify(v.legend)} is inside the ${v.width}×${v.height} canvas`);
+  assert.equal(v.hitBoxes.length, v.items.length, `${what}: every legend entry is laid out`);
+  for (const [i, b] of v.hitBoxes.entries()) assert.ok(inside(b) && b.bottom <= v.legend.bottom + 0.5, `${what}: legend entry ${v.items[i].text} ${JSON.stringify(b)} is inside the legend box ${JSON.stringify(v.legend)}`);
+}
+
+/** Every legend swatch is filled and outlined in its dataset's line colour. */
+function assertSwatchesMatch(v: View, what: string): void {
+  assert.ok(v.items.length > 0, `${what}: a legend`);
+  for (const it of v.items) {
+    const color = v.datasets[it.ds].color;
+    assert.equal(it.fill, color, `${what}: the swatch of ${it.text} is filled in its line colour`);
+    assert.equal(it.stroke, color, `${what}: the swatch of ${it.text} is outlined in its line colour`);
+  }
+}
+
+/** The x axis ends at the data; the y axis at the data's largest value or a round number less than one tick above it. */
+function assertAxesEndAtData(v: View, what: string, yData: number): void {
+  const xMax = Math.max(...v.datasets.flatMap((d) => d.xs));
+  const xMin = Math.min(...v.datasets.flatMap((d) => d.xs));
+  assert.equal(v.x.max, xMax, `${what}: the x axis ends at the last x (${xMax}), not ${v.x.max}`);
+  assert.equal(v.x.min, xMin, `${what}: the x axis starts at the first x (${xMin}), not ${v.x.min}`);
+  assert.ok(v.y.max >= yData && v.y.max - yData < v.y.step, `${what}: the y axis ends at ${v.y.max}, at most one tick (${v.y.step}) above the data's ${yData}`);
+}
+
+/** The Config card's rows as key → text. */
+async function configShown(page: Page): Promise<Record<string, string>> {
+  return page.evaluate(() => {
+    const h2 = Array.from(document.querySelectorAll('h2')).find((h) => h.textContent === 'Config')!;
+    return Object.fromEntries(Array.from(h2.parentElement!.querySelectorAll('table.kv tr')).map((tr) => [tr.querySelector('th')!.textContent, tr.querySelector('td')!.textContent]));
+  });
+}
+
+/**
+ * The confusion matrix reads without the table: every cell's count is written on the canvas, and
+ * a colour bar beside the cells runs from the lightest shade (0 of the row) to the darkest (all of it).
+ */
+async function assertConfusionReadable(page: Page): Promise<void> {
+  const counts = await page.evaluate(() => {
+    const h2 = Array.from(document.querySelectorAll('h2')).find((h) => h.textContent === 'Confusion counts')!;
+    return Array.from(h2.parentElement!.querySelectorAll('td')).map((td) => td.textContent ?? '');
+  });
+  assert.ok(counts.length >= 4, 'the confusion counts table');
+  const drawn = await page.evaluate(() => (window as unknown as { __texts: Record<string, string[]> }).__texts.confusion ?? []);
+  const left = [...drawn];
+  for (const c of counts) {
+    const k = left.indexOf(c);
+    assert.ok(k >= 0, `the count ${c} is written in its cell (drawn: ${drawn.slice(0, 30).join(' ')} …)`);
+    left.splice(k, 1);
+  }
+  const bar = await page.evaluate(() => {
+    const canvas = document.getElementById('confusion') as HTMLCanvasElement;
+    const C = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { chartArea: { right: number; top: number; bottom: number }; width: number } } }).Chart;
+    const a = C.getChart(canvas).chartArea;
+    const r = canvas.width / C.getChart(canvas).width;
+    const ctx = canvas.getContext('2d')!;
+    const x = Math.round((a.right + 19) * r);
+    return {
+      top: Array.from(ctx.getImageData(x, Math.round((a.top + 3) * r), 1, 1).data),
+      bottom: Array.from(ctx.getImageData(x, Math.round((a.bottom - 3) * r), 1, 1).data),
+      room: canvas.clientWidth - a.right,
+    };
+  });
+  assert.ok(bar.room >= 40, `room right of the cells for the colour bar (${bar.room} px)`);
+  assert.ok(bar.top[3] > 200 && bar.top[2] > bar.top[0] + 80, `the colour bar's top is the darkest blue: rgba ${bar.top}`);
+  assert.ok(bar.bottom[3] < 40, `its bottom the faintest: rgba ${bar.bottom}`);
+}
+
+test('issue 26: a 40-trial sweep report stays readable: a diverged trial runs off a clipped axis, the best 5 are named in a legend that fits, swatches match lines, axes end at the data', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 }, async () => {
+  const { buildSweepReport } = await import('../src/report/sweep_report.js');
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'report-40-'));
+  fs.mkdirSync(shots, { recursive: true });
+  try {
+    const n = 40;
+    const diverged = 7;
+    const dir = weightScaleSweep(top, n, diverged);
+    await buildSweepReport(dir);
+    const browser = await launch();
+    try {
+      const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(requests, []);
+      assert.deepEqual(await violations(page), []);
+      const results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as { trials: { index: number; params: { normalization: string; initStd: number } }[] };
+      const bestName = `normalization=${results.trials[n - 1].params.normalization}, initStd=${results.trials[n - 1].params.initStd}`;
+      for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) {
+        const v = await chartView(page, id);
+        assert.equal(v.datasets.length, n, `${id}: every trial is drawn`);
+        assertLegendFits(v, id);
+        assertSwatchesMatch(v, id);
+        assert.equal(v.items.length, 5, `${id}: the best 5 trials are named, not all ${n}`);
+        assert.ok(v.items.some((it) => it.text === bestName), `${id}: the best trial (${bestName}) is in the legend: ${v.items.map((it) => it.text).join(' | ')}`);
+        assert.equal(v.datasets.filter((d) => d.faint).length, n - 5, `${id}: the others drawn faint`);
+        assert.equal(new Set(v.items.map((it) => v.datasets[it.ds].color)).size, 5, `${id}: the named trials each in their own colour`);
+        const ok = v.datasets.filter((_, i) => i !== diverged - 1);
+        const yData = Math.max(...ok.flatMap((d) => d.ys));
+        assertAxesEndAtData(v, id, yData);
+        if (id === 'overlay-loss') {
+          assert.ok(v.datasets[diverged - 1].dashed, 'the diverged trial is drawn apart (dashed)');
+          assert.ok(Math.max(...v.datasets[diverged - 1].ys) > 1e6, 'its curve (smoothed) is the one that blows up');
+          assert.ok(v.y.max < 10, `the loss axis is cut at the other trials' scale (${v.y.max}), so they are not flat on zero`);
+          // The 39 others spread over the plot: their start and end are more than a tenth of the axis apart.
+          assert.ok((yData - Math.min(...ok.flatMap((d) => d.ys))) / (v.y.max - v.y.min) > 0.1, 'the other curves are not flattened');
+        }
+      }
+      await page.screenshot({ path: path.join(shots, 'sweep-40.png'), fullPage: true });
+      await page.close();
+      // At a narrower window (the PNG's 760 px), the legend still fits.
+      {
+        const narrow = await open(browser, path.join(dir, 'report.html'), 800);
+        for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) assertLegendFits(await chartView(narrow.page, id), `${id} at 800 px`);
+        await narrow.page.screenshot({ path: path.join(shots, 'sweep-40-800.png'), fullPage: true });
+        await narrow.page.close();
+      }
+      // The PNG twins: the loss chart tall enough for its legend (the same spec, drawn in Node).
+      // The PNG twins: the same specs drawn in Node at the PNG's size, their legend inside the image.
+      const { createCanvas, loadImage } = await import('@napi-rs/canvas');
+      const { Chart } = await import('chart.js');
+      const { hydrate } = await import('../src/report/charts.js');
+      const specs = JSON.parse(/var specs = (\{.*?\});\n/s.exec(fs.readFileSync(path.join(dir, 'report.html'), 'utf8'))![1]) as Record<string, Parameters<typeof hydrate>[0]>;
+      for (const id of ['loss', 'train', 'val']) {
+        const { width, height } = await loadImage(fs.readFileSync(path.join(dir, `sweep_overlay_${id}.png`)));
+        assert.equal(width, 760);
+        const config = hydrate(specs[`overlay-${id}`]);
+        config.options = { ...config.options, responsive: false, animation: false, devicePixelRatio: 1 };
+        const chart = new Chart(createCanvas(width, height).getContext('2d') as never, config as never);
+        const lg = chart.legend as unknown as { left: number; top: number; right: number; bottom: number; legendItems: { text: string }[]; legendHitBoxes: { left: number; top: number; width: number; height: number }[] };
+        const box = { left: lg.left, top: lg.top, right: lg.right, bottom: lg.bottom };
+        const view = { width, height, legend: box, items: lg.legendItems.map((it) => ({ text: it.text })), hitBoxes: lg.legendHitBoxes.map((h) => ({ left: h.left, top: h.top, right: h.left + h.width, bottom: h.top + h.height })) };
+        assertLegendFits(view as unknown as View, `sweep_overlay_${id}.png`);
+        chart.destroy();
+      }
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    fs.rmSync(top, { recursive: true, force: true });
+  }
+});
+
+test('issue 26: features.ipynb\'s misclassified grid has one row per predicted class, in the page and in mistakes.png', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 }, async () => {
+  const { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } = await import('../src/data/cifar.js');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-mistakes-'));
+  fs.mkdirSync(shots, { recursive: true });
+  try {
+    // A small CIFAR-format dataset of noise: a features run on it gets most test images wrong.
+    const data = path.join(tmp, 'cifar-10-batches-bin');
+    fs.mkdirSync(data);
+    let seed = 7;
+    const batch = (n: number) => encodeCifarBatch(new Uint8Array(n * CIFAR_PIXELS).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24), Array.from({ length: n }, (_, i) => i % 10));
+    for (const f of CIFAR_TRAIN_FILES) fs.writeFileSync(path.join(data, f), batch(20));
+    fs.writeFileSync(path.join(data, CIFAR_TEST_FILE), batch(80));
+    const classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+    fs.writeFileSync(path.join(data, 'batches.meta.txt'), classes.join('\n') + '\n');
+    train(['--dataset', 'cifar', '--data-dir', data, '--features', 'hog+hue', '--num-train', '80', '--num-val', '20', '--num-test', '80', '--num-dev', '10', '--batch-size', '20', '--iterations', '8', '--backend', E2E_BACKEND, '--runs-dir', path.join(tmp, 'runs'), '--name', 'feat']);
+    const dir = path.join(tmp, 'runs', fs.readdirSync(path.join(tmp, 'runs'))[0]);
+    const browser = await launch();
+    try {
+      const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(requests, []);
+      assert.deepEqual(await violations(page), []);
+      const rows = await page.evaluate(() => {
+        const h2 = Array.from(document.querySelectorAll('h2')).find((h) => h.textContent === 'Mistakes by predicted class')!;
+        return Array.from(h2.parentElement!.querySelectorAll('.figrow')).map((r) => ({
+          label: r.querySelector('.rowlabel')!.textContent!,
+          tops: Array.from(r.querySelectorAll('figure')).map((f) => Math.round(f.getBoundingClientRect().top)),
+          captions: Array.from(r.querySelectorAll('figcaption')).map((c) => c.textContent!),
+        }));
+      });
+      assert.ok(rows.length >= 2, `mistakes in several classes: ${rows.length} rows`);
+      assert.deepEqual(rows.map((r) => r.label), classes.filter((c) => rows.some((r) => r.label === c)), 'one row per class, in class order');
+      for (const r of rows) {
+        assert.ok(r.tops.length >= 1 && r.tops.length <= 8, `${r.label}: 1 to 8 images`);
+        assert.equal(new Set(r.tops).size, 1, `${r.label}: its images on one line`);
+        for (const c of r.captions) assert.match(c, /^← /, `${r.label}: captioned with the true class`);
+        assert.ok(r.captions.every((c) => c !== `← ${r.label}`), `${r.label}: only images of other classes`);
+      }
+      const tops = rows.map((r) => r.tops[0]);
+      assert.deepEqual([...tops].sort((a, b) => a - b), tops, 'rows top to bottom');
+      assert.equal(new Set(tops).size, rows.length, 'each class on its own line');
+      // The PNG twin: as many rows as the page, not one strip.
+      const { loadImage } = await import('@napi-rs/canvas');
+      const png = await loadImage(fs.readFileSync(path.join(dir, 'mistakes.png')));
+      const rowH = 32 * 3 + 16 + 8;
+      assert.equal(png.height, rows.length * rowH + 8, `mistakes.png is ${rows.length} rows of ${rowH} px (${png.width} × ${png.height})`);
+      assert.ok(png.width <= 90 + 8 * (96 + 8) + 8, `at most 8 images a row (${png.width} px wide)`);
+      await page.screenshot({ path: path.join(shots, 'report-mistakes.png'), fullPage: true });
+      await page.close();
+    } finally {
+      await browser.close();
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

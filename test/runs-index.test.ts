@@ -47,3 +47,33 @@ test('run rows: running while the logged process lives, killed after, and the su
     fs.rmSync(runs, { recursive: true, force: true });
   }
 });
+
+test('issue 26: a knn run\'s cross-validation accuracy is in its own column, not shown as best val', () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-index-knn-'));
+  try {
+    folder(runs, '20260101-000001-knn', {
+      'config.json': { name: 'knn', dataset: 'cifar', model: 'knn', k: 10 },
+      'summary.json': { status: 'ok', name: 'knn', dataset: 'cifar', model: { kind: 'knn', k: 10 }, engine: 'simd', testAcc: 0.27, cv: { folds: 5, bestK: 10, bestMeanAcc: 0.281 }, seconds: { total: 30 } },
+    });
+    folder(runs, '20260101-000002-soft', { 'config.json': { name: 'soft', dataset: 'cifar', model: 'softmax' }, 'summary.json': { status: 'ok', name: 'soft', dataset: 'cifar', model: { kind: 'softmax', loss: 'softmax' }, engine: 'simd', bestValAcc: 0.39, testAcc: 0.38, seconds: { total: 12 } } });
+    const { runs: rows } = listRuns(runs);
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.bestValAcc, r.cvAcc, r.testAcc]),
+      [
+        ['soft', 0.39, null, 0.38],
+        ['knn', null, 0.281, 0.27],
+      ],
+    );
+    const html = fs.readFileSync(writeRunsIndex(runs), 'utf8');
+    const head = [...html.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
+    const col = head.indexOf('cv acc (kNN)');
+    assert.ok(col >= 0, `a cross-validation column: ${head.join(', ')}`);
+    const knnRow = /<tr class="status-finished">((?:(?!<\/tr>).)*knn k=10(?:(?!<\/tr>).)*)<\/tr>/.exec(html);
+    assert.ok(knnRow, 'the knn row');
+    const cells = [...knnRow[1].matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]);
+    assert.equal(cells[head.indexOf('best val')], '–', 'no best val for knn');
+    assert.equal(cells[col], '0.281', 'its cross-validation accuracy under its own heading');
+  } finally {
+    fs.rmSync(runs, { recursive: true, force: true });
+  }
+});

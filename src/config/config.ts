@@ -202,6 +202,53 @@ export const KEY_GROUPS: Record<keyof Config, KeyGroup> = {
 };
 
 /**
+ * The models a model-specific key applies to; a key not listed applies to every model. kNN votes
+ * on raw pixels (train/knn_run.ts): it takes no loss, no SGD schedule and no features.
+ */
+const SGD: readonly ModelKind[] = ['softmax', 'mlp'];
+export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelKind[]>> = {
+  checkpointEvery: SGD,
+  loss: SGD,
+  k: ['knn'],
+  cvFolds: ['knn'],
+  kChoices: ['knn'],
+  hidden: ['mlp'],
+  normalization: ['mlp'],
+  dropoutKeep: ['mlp'],
+  initStd: SGD,
+  lr: SGD,
+  lrDecay: SGD,
+  momentum: SGD,
+  updateRule: SGD,
+  beta1: SGD,
+  beta2: SGD,
+  eps: SGD,
+  decayRate: SGD,
+  reg: SGD,
+  batchSize: SGD,
+  epochs: SGD,
+  iterations: SGD,
+  sampling: SGD,
+  scale: SGD,
+  features: SGD,
+  hueBins: SGD,
+  trainAccSamples: SGD,
+  logEvery: SGD,
+};
+
+/**
+ * Does key `key` of resolved config `cfg` change what the run does? Not when it belongs to another
+ * model (KEY_MODELS), when it is a schedule key the other one overrides (iterations > 0 decides the
+ * steps, and epochs follow from them), or hueBins without features.
+ */
+export function keyApplies(key: keyof Config, cfg: Config): boolean {
+  if (!(KEY_MODELS[key] ?? MODELS).includes(cfg.model)) return false;
+  if (key === 'iterations') return cfg.iterations > 0;
+  if (key === 'hueBins') return cfg.features !== 'none';
+  return cfg[key] !== undefined;
+}
+
+/**
  * Config key `key` as an option of a sub-command that passes it on to a config: its kind and
  * checks, without its default (the sub-command gives its own, or none); `doc` says what it means there.
  */

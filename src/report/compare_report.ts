@@ -35,7 +35,7 @@ export async function buildComparePage(runs: { dir: string; name: string }[], ou
     return readJsonObject(runFile(r.dir, 'config'));
   });
   const summaries = runs.map((r) => readSummary(runFile(r.dir, 'summary')));
-  const named = runs.map((r) => ({ name: r.name, curves: readCurves(r.dir) }));
+  const named = runs.map((r, i) => ({ name: r.name, score: summaries[i].bestValAcc, curves: readCurves(r.dir) }));
   const stem = path.basename(out).replace(/\.html$/i, '');
   const { blocks, files } = await overlayBlocks(named, `${stem}_`);
 
@@ -73,7 +73,7 @@ export async function buildComparePage(runs: { dir: string; name: string }[], ou
   });
 
   const sub = `${runs.length} runs · ${runs.map((r, i) => `${r.name}: val ${fmt(summaries[i].bestValAcc)}, test ${fmt(summaries[i].testAcc)}`).join(' · ')}`;
-  const html = page(`Compare runs`, sub, blocks);
+  const html = page(`Compare runs`, sub, blocks, '', { wide: true });
   for (const [name, buf] of files) writeFileAtomic(path.join(outDir, name), buf);
   writeFileAtomic(out, html);
   return out;

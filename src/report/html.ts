@@ -64,7 +64,7 @@ export function dataUrl(png: Buffer): string {
 /** One block of the page. */
 export type Block =
   | { kind: 'chart'; title: string; id: string; spec: ChartSpec; height?: number; note?: string }
-  | { kind: 'images'; title: string; note?: string; images: { src: string; caption: string; width: number; height: number; cls?: string }[] }
+  | { kind: 'images'; title: string; note?: string; images: { src: string; caption: string; width: number; height: number; cls?: string; row?: string }[] }
   | { kind: 'html'; title: string; html: string };
 
 /** A two-column key/value table. */
@@ -92,6 +92,7 @@ function pngDataUrl(src: string): string {
 const STYLE = `
   body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; background: #f4f5f7; color: #1d1f23; }
   header, main { max-width: 1000px; margin: 0 auto; padding: 0 14px; }
+  body.wide header, body.wide main { max-width: 1400px; }
   header h1 { font-size: 1.4rem; margin: 18px 0 2px; }
   header p { margin: 0 0 12px; color: #555; }
   .card { background: #fff; border-radius: 8px; box-shadow: 0 1px 3px rgba(0,0,0,.12); padding: 12px 16px; margin: 0 0 14px; overflow-x: auto; }
@@ -99,6 +100,9 @@ const STYLE = `
   .note { color: #555; margin: 0 0 8px; font-size: .9rem; }
   .chart { position: relative; width: 100%; min-width: 260px; }
   .figs { display: flex; flex-wrap: wrap; gap: 10px; }
+  .figrow { display: flex; gap: 10px; align-items: center; margin: 0 0 8px; }
+  .figrow .rowlabel { flex: 0 0 6em; font-weight: 600; font-size: .85rem; }
+  .figrow .figs { flex-wrap: nowrap; }
   figure { margin: 0; text-align: center; }
   figure img { image-rendering: pixelated; max-width: 100%; height: auto; border: 1px solid #ddd; }
   figcaption { font-size: .8rem; color: #333; max-width: 140px; }
@@ -106,15 +110,22 @@ const STYLE = `
   th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
   table.kv th { color: #555; font-weight: 500; white-space: nowrap; }
   table.trials th { cursor: pointer; user-select: none; white-space: nowrap; }
-  table.trials td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  table.trials td.num, table.timings td.num { text-align: right; font-variant-numeric: tabular-nums; }
   table.trials td.diag { font-weight: 600; }
   tr.best { background: #fff6d5; font-weight: 600; }
   tr.diff { background: #ffe3c2; font-weight: 600; }
+  table.compare { table-layout: fixed; width: 100%; }
+  table.compare th, table.compare td { white-space: normal; overflow-wrap: anywhere; }
+  table.compare tr > :first-child { width: 11em; }
   code { font-size: .82rem; word-break: break-all; }
   @media (max-width: 600px) { body { font-size: 14px; } .card { padding: 10px; } }
 `;
 
-export function page(title: string, subtitle: string, blocks: Block[], extraScript = ''): string {
+/**
+ * The page of `blocks`. `wide`: a column of up to 1,400 px instead of 1,000, for pages that set
+ * runs side by side (the compare page).
+ */
+export function page(title: string, subtitle: string, blocks: Block[], extraScript = '', opts: { wide?: boolean } = {}): string {
   const specs: Record<string, ChartSpec> = {};
   const heights = new Set<number>();
   const body = blocks
@@ -127,10 +138,13 @@ export function page(title: string, subtitle: string, blocks: Block[], extraScri
         return `<section class="card">${head}${b.note ? `<p class="note">${esc(b.note)}</p>` : ''}<div class="chart h${h}"><canvas id="${esc(b.id)}" role="img" aria-label="${esc(b.title)}"></canvas></div></section>`;
       }
       if (b.kind === 'images') {
-        const figs = b.images
-          .map((im) => `<figure><img class="${esc(im.cls ?? 'pic')}" src="${esc(pngDataUrl(im.src))}" width="${im.width}" height="${im.height}" alt="${esc(im.caption)}"><figcaption>${esc(im.caption)}</figcaption></figure>`)
-          .join('');
-        return `<section class="card">${head}${b.note ? `<p class="note">${esc(b.note)}</p>` : ''}<div class="figs">${figs}</div></section>`;
+        const fig = (im: (typeof b.images)[number]) => `<figure><img class="${esc(im.cls ?? 'pic')}" src="${esc(pngDataUrl(im.src))}" width="${im.width}" height="${im.height}" alt="${esc(im.caption)}"><figcaption>${esc(im.caption)}</figcaption></figure>`;
+        // Images with a `row` are laid out one row per value (in order of first appearance), headed by it.
+        const rows = [...new Set(b.images.map((im) => im.row))];
+        const figs = rows.every((r) => r === undefined)
+          ? `<div class="figs">${b.images.map(fig).join('')}</div>`
+          : rows.map((r) => `<div class="figrow"><div class="rowlabel">${esc(r ?? '')}</div><div class="figs">${b.images.filter((im) => im.row === r).map(fig).join('')}</div></div>`).join('');
+        return `<section class="card">${head}${b.note ? `<p class="note">${esc(b.note)}</p>` : ''}${figs}</section>`;
       }
       return `<section class="card">${head}${b.html}</section>`;
     })
@@ -161,7 +175,7 @@ ${extraScript}
 <title>${esc(title)}</title>
 <style>${style}</style>
 </head>
-<body>
+<body${opts.wide ? ' class="wide"' : ''}>
 <header><h1>${esc(title)}</h1><p>${esc(subtitle)}</p></header>
 <main>
 ${body}

@@ -138,6 +138,45 @@ export async function stripPng(imgs: Rgba[], captions: string[], zoom: number): 
 }
 
 /**
+ * Rows of images, one row per group (features.ipynb's misclassified grid: a row per predicted
+ * class), each row headed by its label at the left and each image captioned under it.
+ */
+export async function gridPng(rows: { label: string; imgs: Rgba[]; captions: string[] }[], zoom: number): Promise<Buffer> {
+  const all = rows.flatMap((r) => r.imgs);
+  const tileW = Math.max(1, ...all.map((i) => i.width)) * zoom;
+  const tileH = Math.max(1, ...all.map((i) => i.height)) * zoom;
+  const [cap, gap, head] = [16, 8, 90];
+  const cell = Math.max(tileW, 84);
+  const perRow = Math.max(1, ...rows.map((r) => r.imgs.length));
+  const rowH = tileH + cap + gap;
+  const canvas = createCanvas(head + perRow * (cell + gap) + gap, rows.length * rowH + gap);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.imageSmoothingEnabled = false;
+  ctx.fillStyle = '#222';
+  rows.forEach((r, j) => {
+    const y = gap + j * rowH;
+    ctx.font = 'bold 12px sans-serif';
+    ctx.textAlign = 'left';
+    ctx.fillText(r.label, gap, y + tileH / 2, head - 2 * gap);
+    ctx.font = '11px sans-serif';
+    ctx.textAlign = 'center';
+    r.imgs.forEach((img, i) => {
+      const c = createCanvas(img.width, img.height);
+      const cctx = c.getContext('2d');
+      const id = cctx.createImageData(img.width, img.height);
+      id.data.set(img.data);
+      cctx.putImageData(id, 0, 0);
+      const x = head + i * (cell + gap);
+      ctx.drawImage(c, x + (cell - tileW) / 2, y, tileW, tileH);
+      ctx.fillText(r.captions[i], x + cell / 2, y + tileH + cap - 3, cell);
+    });
+  });
+  return canvas.encode('png');
+}
+
+/**
  * A matrix as a grey-scale image, one pixel per entry: its smallest value black, its largest
  * white (matplotlib's imshow with the gray colour map, as knn.ipynb shows its distance matrix).
  */

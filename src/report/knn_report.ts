@@ -14,8 +14,9 @@ import { runFile } from '../runs/layout.js';
 import type { KnnSummary } from '../runs/summary.js';
 import type { Mat } from '../linalg/mat.js';
 import { knnCvChart, renderPng } from './charts.js';
+import { configBlock } from './config_table.js';
 import { greyImage, pngOf } from './images.js';
-import { type Block, dataUrl, fmt, kvTable, page } from './html.js';
+import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
 
 /** The test × train distance matrix as a grey image (knn.ipynb's plt.imshow(dists)), distances.png in the run folder. */
 export async function writeDistanceImage(dir: string, distances: Mat): Promise<void> {
@@ -47,19 +48,7 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
       images: [{ src: dataUrl(readRegularFile(imgFile, MAX_BYTES.image, 'a PNG image')), caption: `${d.rows} × ${d.cols} distances`, width: Math.min(d.cols, 960), height: Math.round((d.rows * Math.min(d.cols, 960)) / d.cols), cls: 'grid' }],
     });
   }
-  blocks.push({
-    kind: 'html',
-    title: 'The three distance forms',
-    html: kvTable({
-      'two loops (seconds)': d.twoLoopsSeconds,
-      'one loop (seconds)': d.oneLoopSeconds,
-      'no loops (seconds)': d.noLoopsSeconds,
-      'one loop − two loops (Frobenius)': d.oneLoopDifference,
-      'no loops − two loops (Frobenius)': d.noLoopsDifference,
-      'no loops − two loops (largest)': d.noLoopsMaxAbsDifference,
-      on: `${d.rows} test × ${d.cols} training rows`,
-    }),
-  });
+  blocks.push({ kind: 'html', title: 'Timings', html: timingsTable(summary) });
   blocks.push({
     kind: 'html',
     title: 'Summary',
@@ -71,15 +60,43 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
       'mean cross-validation accuracy of the best k': summary.cv?.bestMeanAcc ?? null,
       'test accuracy with the best k': summary.testAccBestK,
       'training rows': summary.model.numTrain,
-      seconds: summary.seconds,
+      'seconds (total)': summary.seconds.total,
       engine: `${summary.engine} (${summary.engineDetail})`,
     }),
   });
-  blocks.push({ kind: 'html', title: 'Config', html: kvTable(cfg as unknown as Record<string, unknown>) });
+  blocks.push(configBlock(cfg, null));
   const sub = `${summary.dataset} · kNN (k = ${summary.model.k}) · test ${fmt(summary.testAcc)}${summary.cv ? ` · best k ${summary.cv.bestK}` : ''} · ${path.basename(dir)}`;
   const html = page(`Run report: ${cfg.name}`, sub, blocks);
   for (const [name, buf] of files) writeFileAtomic(path.join(dir, name), buf);
   const out = runFile(dir, 'report');
   writeFileAtomic(out, html);
   return out;
+}
+
+/**
+ * The run's timings as tables: the three distance forms of knn.ipynb (seconds, and how far each
+ * is from the two-loop form) and the phases of the run (load, train, cross-validation, test).
+ */
+export function timingsTable(summary: KnnSummary): string {
+  const d = summary.distances;
+  const num = (v: unknown) => `<td class="num">${esc(fmt(v))}</td>`;
+  const forms: [string, number, number | null, number | null][] = [
+    ['two loops', d.twoLoopsSeconds, null, null],
+    ['one loop', d.oneLoopSeconds, d.oneLoopDifference, null],
+    ['no loops', d.noLoopsSeconds, d.noLoopsDifference, d.noLoopsMaxAbsDifference],
+  ];
+  const formRows = forms.map(([name, sec, fro, max]) => `<tr><th>${name}</th>${num(sec)}${num(fro)}${num(max)}</tr>`).join('');
+  const phases: [string, number][] = [
+    ['load', summary.seconds.load],
+    ['train', summary.seconds.train],
+    ['cross-validation', summary.seconds.crossValidation],
+    ['test', summary.seconds.test],
+    ['total', summary.seconds.total],
+  ];
+  const phaseRows = phases.map(([name, sec]) => `<tr><th>${name}</th>${num(sec)}</tr>`).join('');
+  return (
+    `<p class="note">The distances of ${d.rows} test × ${d.cols} training rows, in the three forms of knn.ipynb; differences from the two-loop form.</p>` +
+    `<table class="timings"><thead><tr><th>form</th><th>seconds</th><th>difference (Frobenius)</th><th>largest difference</th></tr></thead><tbody>${formRows}</tbody></table>` +
+    `<p class="note">The run's phases.</p><table class="timings"><thead><tr><th>phase</th><th>seconds</th></tr></thead><tbody>${phaseRows}</tbody></table>`
+  );
 }

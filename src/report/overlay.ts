@@ -5,7 +5,7 @@
  * trials with it and `train compare` its runs. Each run's curves come from its metrics.jsonl.
  */
 import * as fs from 'node:fs';
-import { type ChartSpec, overlayChart, renderPng, type Series, smoothedPoints } from './charts.js';
+import { type ChartSpec, legendRows, NAMED_ALL, NAMED_BEST, overlayChart, renderPng, type Series, smoothedPoints } from './charts.js';
 import type { Block } from './html.js';
 import { runFile } from '../runs/layout.js';
 import { readMetrics } from '../runs/read.js';
@@ -39,29 +39,46 @@ function smoothingFor(n: number): number {
   return n < 500 ? 0.9 : 0.98;
 }
 
-/** The three overlay charts (ids `<prefix>-loss`, `<prefix>-train`, `<prefix>-val`) of named runs. */
-export function overlaySpecs(runs: { name: string; curves: RunCurves }[]): { id: string; title: string; note: string; spec: ChartSpec }[] {
+/** A run of an overlay: its name, curves and score (its best val accuracy: with many runs, the best few are named). */
+export interface OverlayRun {
+  name: string;
+  curves: RunCurves;
+  score?: number | null;
+}
+
+/** The three overlay charts (ids `<prefix>-loss`, `<prefix>-train`, `<prefix>-val`) of named runs; a diverged run's loss runs off a clipped axis. */
+export function overlaySpecs(runs: OverlayRun[]): { id: string; title: string; note: string; spec: ChartSpec }[] {
   const longest = Math.max(0, ...runs.map((r) => r.curves.loss.length));
   const s = smoothingFor(longest);
-  const loss: Series[] = runs.map((r) => ({ name: r.name, points: smoothedPoints(r.curves.loss, s) }));
-  const train: Series[] = runs.map((r) => ({ name: r.name, points: r.curves.trainAcc }));
-  const val: Series[] = runs.map((r) => ({ name: r.name, points: r.curves.valAcc }));
+  const loss: Series[] = runs.map((r) => ({ name: r.name, score: r.score, points: smoothedPoints(r.curves.loss, s) }));
+  const train: Series[] = runs.map((r) => ({ name: r.name, score: r.score, points: r.curves.trainAcc }));
+  const val: Series[] = runs.map((r) => ({ name: r.name, score: r.score, points: r.curves.valAcc }));
   return [
-    { id: 'loss', title: 'Training loss per iteration', note: `Minibatch loss per iteration, smoothed (exponential moving average, weight ${s}), one line per run.`, spec: overlayChart('Training loss', 'iteration', 'loss', loss) },
+    { id: 'loss', title: 'Training loss per iteration', note: `Minibatch loss per iteration, smoothed (exponential moving average, weight ${s}), one line per run.`, spec: overlayChart('Training loss', 'iteration', 'loss', loss, { clip: true }) },
     { id: 'train', title: 'Train accuracy per epoch', note: 'Train accuracy per epoch (on the fixed training sample of each run), one line per run.', spec: overlayChart('Train accuracy', 'epoch', 'accuracy', train, { points: true, integerX: true }) },
     { id: 'val', title: 'Validation accuracy per epoch', note: 'Val accuracy per epoch, on the whole val split, one line per run.', spec: overlayChart('Validation accuracy', 'epoch', 'accuracy', val, { points: true, integerX: true }) },
   ];
 }
 
 /**
+ * A height at which the legend fits: Chart.js gives a bottom legend at most half the canvas and
+ * cuts off what does not fit. Rows are counted at 600 px, narrower than the PNG (760) and the page's
+ * card, with the names the legend shows (overlayChart names the best few of many).
+ */
+function overlayHeight(runs: OverlayRun[]): number {
+  const shown = runs.length <= NAMED_ALL ? runs : [...runs].sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity)).slice(0, NAMED_BEST);
+  const legend = 24 * legendRows(shown.map((r) => r.name), 600) + 16;
+  return Math.max(320, 250 + legend, 2 * legend + 40);
+}
+
+/**
  * The overlay charts as page blocks (canvas ids `overlay-loss`, `overlay-train`, `overlay-val`)
  * and their PNG twins, named `<pngPrefix>loss.png` and so on.
  */
-export async function overlayBlocks(runs: { name: string; curves: RunCurves }[], pngPrefix: string): Promise<{ blocks: Block[]; files: [string, Buffer][] }> {
+export async function overlayBlocks(runs: OverlayRun[], pngPrefix: string): Promise<{ blocks: Block[]; files: [string, Buffer][] }> {
   const blocks: Block[] = [];
   const files: [string, Buffer][] = [];
-  const legendRows = Math.ceil(runs.length / 3);
-  const height = 320 + 18 * Math.max(0, legendRows - 1);
+  const height = overlayHeight(runs);
   for (const c of overlaySpecs(runs)) {
     blocks.push({ kind: 'chart', id: `overlay-${c.id}`, title: c.title, note: c.note, spec: c.spec, height });
     files.push([`${pngPrefix}${c.id}.png`, await renderPng(c.spec, 760, height + 40)]);

@@ -14,11 +14,12 @@ import { writeFileAtomic } from '../runs/atomic.js';
 import { type Checkpoint, loadCheckpoint } from '../runs/checkpoint.js';
 import { accuracyChart, confusionChart, lossChart, renderPng } from './charts.js';
 import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
-import { pngOf, stripPng, toRgba, weightGrid, weightTemplates } from './images.js';
+import { gridPng, pngOf, stripPng, toRgba, weightGrid, weightTemplates } from './images.js';
 import { readTestPredictions, recordTestPredictions, type TestPredictions } from './test_predictions.js';
 import { runFile } from '../runs/layout.js';
 import { checkClasses, readMetrics, readRunConfig, readSummary } from '../runs/read.js';
 import { buildKnnReport } from './knn_report.js';
+import { configBlock } from './config_table.js';
 
 /** What a live report knows of the run beyond its files. */
 export interface LiveProgress {
@@ -86,7 +87,7 @@ export function writeLiveReport(dir: string, p: LiveProgress, now = Date.now()):
   ];
   if (losses.length > 0) blocks.push({ kind: 'chart', id: 'loss', title: 'Loss per iteration', spec: lossChart(losses), height: 320, note: 'Minibatch loss (light) and its exponential moving average (red).' });
   if (epochs.length > 0) blocks.push({ kind: 'chart', id: 'accuracy', title: 'Accuracy per epoch', spec: accuracyChart(epochs), height: 320, note: `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.` });
-  blocks.push({ kind: 'html', title: 'Config', html: kvTable(cfg as unknown as Record<string, unknown>) });
+  blocks.push(configBlock(cfg, p.epochs));
   const sub = `${cfg.dataset} · ${cfg.model} · running: epoch ${p.epoch}/${p.epochs} · ${path.basename(dir)}`;
   const out = runFile(dir, 'report');
   writeFileAtomic(out, page(`Run report: ${cfg.name} (running)`, sub, blocks, reloadJs(now, every, stale)));
@@ -157,7 +158,7 @@ export async function buildRunReport(dir: string, test?: Rows, opts: { warn?: (l
     engine: `${s.engine} (${s.engineDetail})`,
   };
   blocks.push({ kind: 'html', title: 'Summary', html: kvTable(shown) });
-  blocks.push({ kind: 'html', title: 'Config', html: kvTable(cfg as unknown as Record<string, unknown>) });
+  blocks.push(configBlock(cfg, summary.epochs));
 
   const svm = summary.model.loss === 'svm';
   const model = summary.model.kind === 'mlp' ? `MLP (hidden ${summary.model.hidden.join(', ')})${svm ? ' with the SVM loss' : ''}` : svm ? 'linear SVM' : 'softmax';
@@ -227,14 +228,25 @@ async function addPredictions(parts: Parts, p: TestPredictions, classes: string[
   const zoom = zoomOf(shape);
   const imgs = items.map((e) => toRgba(e.pixels, shape));
   const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
-  const byClass = kind === 'byPredictedClass';
-  // features.ipynb's grid of mistakes: per class, the first test images wrongly put in it (predicted ← true).
-  const caps = items.map((e) => (byClass ? `${classes[e.predicted]} ← ${classes[e.label]}` : `${classes[e.label]} → ${classes[e.predicted]}`));
+  if (kind === 'byPredictedClass') {
+    // features.ipynb's grid of mistakes: one row per class, the test images wrongly put in it, each captioned with its true class.
+    const rows = classes.map((c, k) => ({ label: c, at: items.flatMap((e, i) => (e.predicted === k ? [i] : [])) })).filter((r) => r.at.length > 0);
+    parts.blocks.push({
+      kind: 'images',
+      title: 'Mistakes by predicted class',
+      note: `One row per class: up to 8 test images the model wrongly put in it, each captioned with its true class, as features.ipynb shows them.`,
+      images: rows.flatMap((r) => r.at.map((i) => ({ src: dataUrl(pngs[i]), caption: `← ${classes[items[i].label]}`, width: shape[1] * zoom, height: shape[0] * zoom, cls: 'wrong', row: r.label }))),
+    });
+    const grid = rows.map((r) => ({ label: r.label, imgs: r.at.map((i) => imgs[i]), captions: r.at.map((i) => `← ${classes[items[i].label]}`) }));
+    parts.files.push(['mistakes.png', await gridPng(grid, zoom)]);
+    return;
+  }
+  const caps = items.map((e) => `${classes[e.label]} → ${classes[e.predicted]}`);
   parts.blocks.push({
     kind: 'images',
-    title: byClass ? 'Mistakes by predicted class' : 'Misclassified test images',
-    note: byClass ? `For each class, up to 8 test images the model wrongly put in it (predicted ← true), as features.ipynb shows them.` : `The first ${items.length} test records the model gets wrong: true class → predicted class.`,
+    title: 'Misclassified test images',
+    note: `The first ${items.length} test records the model gets wrong: true class → predicted class.`,
     images: pngs.map((png, k) => ({ src: dataUrl(png), caption: caps[k], width: shape[1] * zoom, height: shape[0] * zoom, cls: 'wrong' })),
   });
-  parts.files.push([byClass ? 'mistakes.png' : 'misclassified.png', await stripPng(imgs, caps, zoom)]);
+  parts.files.push(['misclassified.png', await stripPng(imgs, caps, zoom)]);
 }

@@ -29,6 +29,8 @@ export interface RunRow {
   model: string | null;
   engine: string | null;
   bestValAcc: number | null;
+  /** kNN's mean cross-validation accuracy of its best k: not a val accuracy, so in its own column. */
+  cvAcc: number | null;
   testAcc: number | null;
   /** Seconds the run took (so far, for a running one). */
   seconds: number | null;
@@ -88,7 +90,7 @@ function readOrWhy(file: string): { v: Record<string, unknown> | null; why: stri
 }
 
 /** The row of a run whose summary.json is there. */
-function finishedRow(base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestValAcc' | 'testAcc' | 'seconds' | 'status'>, s: Record<string, unknown>, cfg: Record<string, unknown> | null): RunRow {
+function finishedRow(base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestValAcc' | 'cvAcc' | 'testAcc' | 'seconds' | 'status'>, s: Record<string, unknown>, cfg: Record<string, unknown> | null): RunRow {
   const cv = obj(s.cv);
   return {
     ...base,
@@ -96,7 +98,8 @@ function finishedRow(base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestVa
     dataset: str(s.dataset),
     model: modelText(obj(s.model), cfg),
     engine: str(s.engine),
-    bestValAcc: num(s.bestValAcc) ?? num(cv?.bestMeanAcc),
+    bestValAcc: num(s.bestValAcc),
+    cvAcc: num(cv?.bestMeanAcc),
     testAcc: num(s.testAcc),
     seconds: num(obj(s.seconds)?.total),
     status: s.status === 'ok' ? 'finished' : s.status === 'interrupted' || s.status === 'diverged' ? s.status : 'unreadable',
@@ -105,7 +108,7 @@ function finishedRow(base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestVa
 }
 
 /** The row of a run with no summary yet: running, or killed. The log names the process and the engine. */
-function unfinishedRow(dir: string, base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestValAcc' | 'testAcc' | 'seconds' | 'status'>, cfg: Record<string, unknown> | null, now: number): RunRow {
+function unfinishedRow(dir: string, base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestValAcc' | 'cvAcc' | 'testAcc' | 'seconds' | 'status'>, cfg: Record<string, unknown> | null, now: number): RunRow {
   const log = logLines(dir);
   const pid = num(log.filter((l) => l.msg === 'process').at(-1)?.pid);
   const engine = str(log.filter((l) => l.msg === 'engine').at(-1)?.engine);
@@ -121,6 +124,7 @@ function unfinishedRow(dir: string, base: Omit<RunRow, 'dataset' | 'model' | 'en
     model: modelText(null, cfg),
     engine,
     bestValAcc: best,
+    cvAcc: null,
     testAcc: null,
     seconds: t0 !== null ? Math.round((now - t0) / 1000) : null,
     status: pid !== null && isAlive(pid) ? 'running' : 'killed',
@@ -139,7 +143,7 @@ export function runRow(runsDir: string, folder: string, now = Date.now()): RunRo
   const cfg = c.v;
   const report = fs.existsSync(runFile(dir, 'report')) ? relativeHref(runsDir, `${folder}/${RUN_FILES.report}`) : null;
   const base = { folder, name: str(cfg?.name) ?? folder, report, reason: null };
-  const unreadable = (why: string | null): RunRow => ({ ...base, dataset: str(cfg?.dataset), model: modelText(null, cfg), engine: null, bestValAcc: null, testAcc: null, seconds: null, status: 'unreadable', reason: why });
+  const unreadable = (why: string | null): RunRow => ({ ...base, dataset: str(cfg?.dataset), model: modelText(null, cfg), engine: null, bestValAcc: null, cvAcc: null, testAcc: null, seconds: null, status: 'unreadable', reason: why });
   if (!cfg) return unreadable(c.why);
   const summaryFile = runFile(dir, 'summary');
   if (fs.existsSync(summaryFile)) {
@@ -172,16 +176,17 @@ export function listRuns(runsDir: string): { runs: RunRow[]; sweeps: SweepRow[] 
 
 const acc = (v: number | null) => (v === null ? null : Number(v.toFixed(3)));
 
-/** The table's columns: heading, and a row's value (for sorting) and text. */
-export const RUN_COLUMNS: [string, (r: RunRow) => unknown, (r: RunRow) => string][] = [
-  ['run', (r) => r.folder, (r) => r.folder],
-  ['dataset', (r) => r.dataset, (r) => fmt(r.dataset)],
-  ['model', (r) => r.model, (r) => fmt(r.model)],
-  ['engine', (r) => r.engine, (r) => fmt(r.engine)],
-  ['best val', (r) => r.bestValAcc, (r) => fmt(acc(r.bestValAcc))],
-  ['test', (r) => r.testAcc, (r) => fmt(acc(r.testAcc))],
-  ['seconds', (r) => r.seconds, (r) => (r.seconds === null ? '–' : r.seconds.toFixed(1))],
-  ['status', (r) => r.status, (r) => r.status],
+/** The table's columns: heading, a row's value (for sorting) and text, and whether it is a number (right-aligned). */
+export const RUN_COLUMNS: [string, (r: RunRow) => unknown, (r: RunRow) => string, boolean][] = [
+  ['run', (r) => r.folder, (r) => r.folder, false],
+  ['dataset', (r) => r.dataset, (r) => fmt(r.dataset), false],
+  ['model', (r) => r.model, (r) => fmt(r.model), false],
+  ['engine', (r) => r.engine, (r) => fmt(r.engine), false],
+  ['best val', (r) => r.bestValAcc, (r) => fmt(acc(r.bestValAcc)), true],
+  ['test', (r) => r.testAcc, (r) => fmt(acc(r.testAcc)), true],
+  ['seconds', (r) => r.seconds, (r) => (r.seconds === null ? '–' : r.seconds.toFixed(1)), true],
+  ['status', (r) => r.status, (r) => r.status, false],
+  ['cv acc (kNN)', (r) => r.cvAcc, (r) => fmt(acc(r.cvAcc)), true],
 ];
 
 /** Write <runsDir>/index.html; returns its path. */
@@ -189,7 +194,7 @@ export function writeRunsIndex(runsDir: string, list = listRuns(runsDir)): strin
   const { runs, sweeps } = list;
   const head = [...RUN_COLUMNS.map((c) => c[0]), 'report'];
   const rows = runs.map((r) => {
-    const tds = RUN_COLUMNS.map(([, v, t], i) => `<td${i >= 4 && i <= 6 ? ' class="num"' : ''} data-v="${esc(v(r) ?? '')}">${esc(t(r))}</td>`).join('');
+    const tds = RUN_COLUMNS.map(([, v, t, isNum]) => `<td${isNum ? ' class="num"' : ''} data-v="${esc(v(r) ?? '')}">${esc(t(r))}</td>`).join('');
     const link = r.report ? `<a href="${esc(r.report)}">report</a>` : '–';
     return `<tr class="status-${esc(r.status)}">${tds}<td data-v="">${link}</td></tr>`;
   });

@@ -68,7 +68,7 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
     .filter((t) => t.status === 'ok')
     .map((t) => {
       const rel = t.dir.split(path.sep).join('/');
-      return relativeHref(sweepDir, rel) === null ? null : { name: trialName(t.params as Record<string, unknown>, varying, t.index), curves: readCurves(path.join(sweepDir, rel)) };
+      return relativeHref(sweepDir, rel) === null ? null : { name: trialName(t.params as Record<string, unknown>, varying, t.index), score: t.valAcc, curves: readCurves(path.join(sweepDir, rel)) };
     })
     .filter((c): c is NonNullable<typeof c> => c !== null && (c.curves.loss.length > 0 || c.curves.valAcc.length > 0));
   if (curves.length > 0) {
