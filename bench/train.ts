@@ -3,7 +3,7 @@
  * on the same data and shapes. Prints one JSON line per measurement, then a table: the median of
  * each side, and the ratio project / numpy (below 1 means faster than numpy).
  *
- *   node --import tsx bench/train.ts [--rounds 11] [--only load,matmul,train,fcnet,eval,memory]
+ *   node --import tsx bench/train.ts [--rounds 11] [--only load,matmul,train,linear,fcnet,eval,memory]
  *                                    [--engines openblas,simd,wasm] [--data-dir …] [--python /usr/bin/python3]
  *
  * How it stays honest on a shared, noisy machine:
@@ -57,7 +57,7 @@ const { values } = parseArgs({
   },
 });
 const ROUNDS = Math.max(1, Number(values.rounds));
-/** Sections to run: --only train,eval (the table then shows only those). */
+/** Sections to run: --only train,eval (the table then shows only those); `linear` is train's softmax and SVM steps alone. */
 const ONLY = new Set(values.only!.split(','));
 const PAUSE_MS = 300; // OpenBLAS's idle threads spin for about 0.1 s after a product before they sleep
 const rows: Record<string, unknown>[] = [];
@@ -164,13 +164,15 @@ if (ONLY.has('load')) {
 // The rows each engine's figures read, loaded under that engine as its own training runs load them
 // (run.ts inits the engine first): in shared memory for the threaded wasm engine, whose workers read
 // them in place; in plain memory on huge pages for the native engine (each engine's allocator, engine.alloc).
-const figureData = new Map<string, { soft: RunData; mlp: RunData }>();
-if (ONLY.has('train') || ONLY.has('fcnet') || ONLY.has('eval')) {
+// (--only linear loads only the softmax rows: the MLP's are another 600 MB an engine.)
+const figureData = new Map<string, { soft: RunData; mlp?: RunData }>();
+const needMlp = ONLY.has('train') || ONLY.has('fcnet') || ONLY.has('eval');
+if (needMlp || ONLY.has('linear')) {
   for (const e of engines) {
-    figureData.set(e.name, { soft: await loadRunData(cifarCfg('softmax'), { alloc: e.alloc }), mlp: await loadRunData(cifarCfg('mlp'), { alloc: e.alloc }) });
+    figureData.set(e.name, { soft: await loadRunData(cifarCfg('softmax'), { alloc: e.alloc }), ...(needMlp ? { mlp: await loadRunData(cifarCfg('mlp'), { alloc: e.alloc }) } : {}) });
   }
 }
-const dataOf = (e: Engine, model: 'soft' | 'mlp'): RunData => figureData.get(e.name)![model];
+const dataOf = (e: Engine, model: 'soft' | 'mlp'): RunData => figureData.get(e.name)![model]!;
 
 // ---- matrix products on the shapes training uses ------------------------------------------------------
 const rand = (r: number, c: number, rng: Rng, e: Engine): Mat<Float32Array> => {
@@ -220,7 +222,7 @@ const CASES: { what: string; data: 'soft' | 'mlp'; hidden: number[]; iters: numb
   { what: 'mlp 100 ms/iter', data: 'mlp', hidden: [100], iters: 40, peer: { op: 'train', model: 'twolayer', hidden: 100 } },
   { what: 'mlp 500 ms/iter', data: 'mlp', hidden: [500], iters: 15, peer: { op: 'train', model: 'twolayer', hidden: 500 } },
 ];
-for (const c of ONLY.has('train') ? CASES : []) {
+for (const c of ONLY.has('train') ? CASES : ONLY.has('linear') ? CASES.filter((c) => c.hidden.length === 0) : []) {
   await rounds(
     c.what,
     'ms',
