@@ -156,8 +156,9 @@ test('train runs: a summary.json that is /dev/zero or a FIFO makes that row unre
     fs.cpSync(trainedRun(), path.join(runs, '20260101-000001-fine'), { recursive: true });
     const r = await runBounded(['runs', runs]);
     assertBounded(`train runs, summary.json ${kind}`, r, new RegExp(`^error: run 20260101-000000-hostile is unreadable: .*summary\\.json is ${WORDS[kind]}, not a regular file`));
-    assert.match(r.out, /^20260101-000000-hostile .* unreadable$/m, r.out);
-    assert.match(r.out, /^20260101-000001-fine .* finished$/m, r.out);
+    // status, then the kNN cross-validation column (– for these softmax runs)
+    assert.match(r.out, /^20260101-000000-hostile .* unreadable +–$/m, r.out);
+    assert.match(r.out, /^20260101-000001-fine .* finished +–$/m, r.out);
   }
 });
 

@@ -54,7 +54,7 @@ test('loadModel, predict and predictImages refuse bad options and arguments by n
 
 test('exportRun, loadDataset and train refuse bad options by name', async () => {
   assert.throws(() => lib.exportRun(run, 'onnx', { out: '' }), refused('exportRun(): out = "" is not allowed: expected a non-empty string'));
-  assert.throws(() => lib.exportRun(run, 'onnx', { outDir: 'x' } as never), refused('exportRun(): unknown option "outDir". Known options: out'));
+  assert.throws(() => lib.exportRun(run, 'onnx', { outDir: 'x' } as never), refused('exportRun(): unknown option "outDir". Known options: out, force'));
   assert.throws(() => lib.exportRun(run, 'tflite' as never), refused('--format tflite is not known: use onnx, safetensors, npy'));
   await assert.rejects(() => lib.loadDataset('mnist', undefined, { verify: 'no' as never }), refused('loadDataset(): verify = "no" is not allowed: expected true or false'));
   await assert.rejects(() => lib.loadDataset('mnist', undefined, { onDownload: 'stderr' as never }), refused('loadDataset(): onDownload = "stderr" is not allowed: expected a function'));

@@ -1,5 +1,6 @@
 /** `train export RUN --format onnx|safetensors|npy [--out PATH] [--force]`: write the model, print the files written. */
 import * as os from 'node:os';
+import { ConfigError } from '../config/config.js';
 import { STOP_SIGNALS } from '../data/errors.js';
 import { type ExportFormat, exportRun } from '../export/export.js';
 import { writeLines } from './output.js';
@@ -9,6 +10,7 @@ import { writeLines } from './output.js';
  * meanwhile is held until the (synchronous) export has ended, and then exits 128+signal.
  */
 export async function exportCommand(args: { run: string; format: ExportFormat; out?: string; force?: boolean }): Promise<void> {
+  if (args.out === '') throw new ConfigError(`--out "" is empty: give a path, e.g. --out model.${args.format === 'npy' ? 'npy' : args.format}`);
   let stoppedBy: NodeJS.Signals | null = null;
   const hold = (sig: NodeJS.Signals) => () => {
     stoppedBy ??= sig;

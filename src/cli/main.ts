@@ -38,7 +38,7 @@ import { setDownloadProgress } from '../data/fetch.js';
 import { GRADCHECK_OPTIONS, gradcheckCommand } from './gradcheck.js';
 import { configFlags, configOption, configOptions, flagValue, flagValues, once, optionsOf, scriptingOptions } from './options.js';
 import { queueFlagsText, runSweepStoppable, sweepSubcommand } from './sweep_cmd.js';
-import { WORKER_LIMITS } from '../sweep/worker_limits.js';
+import { workerLimits } from '../sweep/worker_limits.js';
 import { queueUrlOf, queueUrlOptions, requireQueueUrl } from './queue_url.js';
 import { reportCommand } from './report.js';
 import { featuresCommand } from './features.js';
@@ -173,8 +173,11 @@ const { int, num, str } = keyKinds();
 const WORKERS = int({ min: 1, doc: 'worker threads' });
 const SOURCE = str({ doc: 'folder, archive path or URL (cifar: cifar-10-binary.tar.gz)' });
 const OUT = str({ nonEmpty: true, doc: 'the .npy file to write' });
-const LOCK_SECONDS = num({ ...WORKER_LIMITS.lockSeconds, default: 30, doc: 'a worker silent this long is taken for dead and its trial handed to another' });
-const THREADS = int({ ...WORKER_LIMITS.threads, doc: 'engine threads (openblas, simd, wasm)', defaultText: `the cores (${os.availableParallelism()}) / the worker processes on this host` });
+/** The worker's own number flags, with their bounds (made when the worker command is used: they ask the host for its cores). */
+const workerFlags = () => ({
+  lockSeconds: num({ ...workerLimits().lockSeconds, default: 30, doc: 'a worker silent this long is taken for dead and its trial handed to another' }),
+  threads: int({ ...workerLimits().threads, doc: 'engine threads (openblas, simd, wasm)', defaultText: `the cores (${os.availableParallelism()}) / the worker processes on this host` }),
+});
 
 /** The signals that stop a run as Ctrl-C does: finish the step, write last.ckpt and the summary, exit 128+signal. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -346,19 +349,19 @@ export async function main(args: string[]): Promise<void> {
       (y) =>
         y
           .options(queueUrlOptions('the Redis of the sweep'))
-          .options(optionsOf({ lockSeconds: LOCK_SECONDS, threads: THREADS }))
+          .options(optionsOf(workerFlags()))
           .options(configOption('dataDir', { describe: "dataset location on this host (a job's own is never used)", defaultDescription: 'the data root' }))
           .options(configOption('verify', { describe: "check a downloaded archive's hash (a job's own setting is never used)" }))
           .options(configOption('runsDir', { describe: 'the runs folder this worker writes into (shared with the coordinator); a job for a sweep folder outside it is refused' }))
           .options(configOption('backend')),
       async (argv) => {
         const { dataDir, backend, runsDir, verify } = configFlags(argv, ['dataDir', 'backend', 'runsDir', 'verify']);
-        const threads = flagValue(argv, 'threads', THREADS);
+        const threads = flagValue(argv, 'threads', workerFlags().threads);
         const { runQueueWorker } = await import('../sweep/queue_worker.js');
         const w = await runQueueWorker({
           url: requireQueueUrl(argv as Record<string, unknown>, (l) => writeLines(process.stderr, l), 'worker'),
           out: (l) => writeLines(process.stdout, l),
-          lockSeconds: flagValue(argv, 'lockSeconds', LOCK_SECONDS),
+          lockSeconds: flagValue(argv, 'lockSeconds', workerFlags().lockSeconds),
           ...(threads !== undefined ? { threads } : {}),
           ...(dataDir !== undefined ? { dataDir } : {}),
           ...(verify !== undefined ? { verify } : {}),

@@ -111,7 +111,6 @@ function npyNames(ck: Checkpoint): string[] {
  * nothing but an npy export, so --force never deletes files of another kind.
  */
 function checkTarget(target: string, format: ExportFormat, ck: Checkpoint, force: boolean): void {
-  if (target === '') throw new ConfigError(`${FLAG} "" is empty: give a path, e.g. ${FLAG} model.${format === 'npy' ? 'npy' : format}`);
   let st: fs.Stats;
   try {
     st = fs.statSync(target);

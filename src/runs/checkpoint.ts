@@ -238,9 +238,10 @@ function badCheckpoint(file: string): (what: string) => never {
 
 /**
  * The most bytes any checkpoint can have: it is encoded as one Buffer (encodeCheckpoint), and its
- * floats are a model's, which must fit in memory; a larger file is not a checkpoint.
+ * floats are a model's, which must fit in memory; a larger file is not a checkpoint. (A function:
+ * the browser's bundle of this module has neither Node's buffer constants nor os.)
  */
-const MAX_CHECKPOINT_BYTES = Math.min(bufferConstants.MAX_LENGTH, os.totalmem());
+const maxCheckpointBytes = (): number => Math.min(bufferConstants.MAX_LENGTH, os.totalmem());
 
 /**
  * Read and validate a checkpoint file, by the safe reader: a regular file only (not a FIFO, nor
@@ -251,7 +252,7 @@ export function loadCheckpoint(file: string): Checkpoint {
   let fd: number;
   let size: number;
   try {
-    ({ fd, size } = openRegularFile(file, MAX_CHECKPOINT_BYTES, "a checkpoint (.ckpt) written by 'train'"));
+    ({ fd, size } = openRegularFile(file, maxCheckpointBytes(), "a checkpoint (.ckpt) written by 'train'"));
   } catch (e) {
     const f = e as FileError;
     throw new CheckpointError(

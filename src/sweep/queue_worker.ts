@@ -33,7 +33,7 @@ import { readJsonOrNull } from '../runs/read.js';
 import type { Summary } from '../runs/summary.js';
 import { DECISION, newCells, STOP_CELL, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 import { cancelKeyOf, connect, KEPT_JOBS, parseTrialJob, QUEUE, RedisRungStore, redactUrl, sweepKeyOfJob, type TrialJob, type TrialOutcome } from './queue.js';
-import { WORKER_LIMITS } from './worker_limits.js';
+import { workerLimits } from './worker_limits.js';
 import { answerEpoch, epochsOf, prepareFolder, resultKey, writeStopped } from './sweep.js';
 
 export interface WorkerOptions {
@@ -64,13 +64,13 @@ export interface WorkerOptions {
   out?: (line: string) => void;
 }
 
-export { WORKER_LIMITS };
+export { workerLimits };
 
 /** Refuse a worker option beyond its bound, naming it (the CLI reads the flags with the same bounds). */
 function checkWorkerOptions(opts: WorkerOptions): void {
   for (const key of ['lockSeconds', 'threads'] as const) {
     const v = opts[key];
-    const { min, max } = WORKER_LIMITS[key];
+    const { min, max } = workerLimits()[key];
     if (v !== undefined && !(Number.isFinite(v) && v >= min && v <= max && (key !== 'threads' || Number.isInteger(v)))) {
       throw new ConfigError(`worker option ${key} = ${v} is not allowed: expected ${key === 'threads' ? 'a whole number' : 'a number'} ≥ ${min} and ≤ ${max}`);
     }

@@ -6,7 +6,9 @@ import * as os from 'node:os';
  * waiting that long (and past 2³¹ ms Node's timers overflow to 1 ms, renewing in a busy loop);
  * more engine threads than 64 (or the host's cores, when more) only oversubscribe the host.
  */
-export const WORKER_LIMITS = {
-  lockSeconds: { min: 1, max: 3600 },
-  threads: { min: 1, max: Math.max(64, os.availableParallelism()) },
-} as const;
+export function workerLimits() {
+  return {
+    lockSeconds: { min: 1, max: 3600 },
+    threads: { min: 1, max: Math.max(64, os.availableParallelism()) },
+  } as const;
+}

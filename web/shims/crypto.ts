@@ -64,3 +64,8 @@ export function createHash(algorithm: string) {
   };
   return hash;
 }
+
+/** crypto.randomUUID: the run folder's lease token (runs/owner.ts, reached through the checkpoint's atomic writer); the page writes no folder, so this is only for the import to resolve. */
+export function randomUUID(): string {
+  return globalThis.crypto.randomUUID();
+}
