@@ -114,6 +114,20 @@ export function readRegularText(file: string, maxBytes: number, what: string): s
   return readRegularFile(file, maxBytes, what).toString('utf8');
 }
 
+/**
+ * An append-only log (train.log, metrics.jsonl) as it stood when opened: its first `size` bytes,
+ * as fstat gave them. A run may be appending to it meanwhile; what it adds is left for the next
+ * read, and a torn last line is the caller's to skip, as after a kill.
+ */
+export function readLogText(file: string, maxBytes: number, what: string): string {
+  const { fd, size } = openRegularFile(file, maxBytes, what);
+  try {
+    return readAt(fd, file, 0, size).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** What one file of each kind the program reads may hold, at most: the bound each reader passes. */
 export const MAX_BYTES = {
   /** A config, sweep or base file, or a run's config.json: a page of JSON a person could write. */

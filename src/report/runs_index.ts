@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MAX_BYTES, readRegularText } from '../io/files.js';
+import { MAX_BYTES, readLogText } from '../io/files.js';
 import { isAlive } from '../io/process.js';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { readJsonl } from '../runs/jsonl.js';
@@ -68,7 +68,7 @@ function modelText(m: Record<string, unknown> | null, cfg: Record<string, unknow
 function logLines(dir: string): Record<string, unknown>[] {
   const f = runFile(dir, 'log');
   if (!fs.existsSync(f)) return [];
-  return readRegularText(f, MAX_BYTES.jsonl, 'a JSON-lines log')
+  return readLogText(f, MAX_BYTES.jsonl, 'a JSON-lines log')
     .split('\n')
     .flatMap((l) => {
       try {

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { DataError } from '../data/errors.js';
-import { FileError, MAX_BYTES, kindOf, readRegularText } from '../io/files.js';
+import { FileError, MAX_BYTES, kindOf, readLogText, readRegularText } from '../io/files.js';
 import { ioErrorMessage, RunIoError } from './atomic.js';
 import { checkRunWrite } from './owner.js';
 
@@ -95,7 +95,7 @@ export class JsonlWriter {
 export function readJsonl(file: string, check?: (row: unknown, line: number) => void): unknown[] {
   let text: string;
   try {
-    text = readRegularText(file, MAX_BYTES.jsonl, 'a JSON-lines file');
+    text = readLogText(file, MAX_BYTES.jsonl, 'a JSON-lines file'); // a run may be appending to it: read what is there
   } catch (e) {
     throw new RunIoError(ioErrorMessage('read', file, e));
   }

@@ -5,7 +5,7 @@
  * that ended by itself (finished, interrupted, diverged) logged a 'segment' line with its seconds.
  * A killed one has none: it counts from its start to its last line.
  */
-import * as fs from 'node:fs';
+import { MAX_BYTES, readLogText } from '../io/files.js';
 
 /** The pino messages (train.log's `msg`) that frame a segment. */
 export const SEGMENT_LOG = { start: 'config', data: 'data', end: 'segment' } as const;
@@ -40,9 +40,9 @@ interface LogLine {
 export function readSegments(file: string): SegmentSeconds[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readLogText(file, MAX_BYTES.jsonl, 'a JSON-lines log');
   } catch {
-    return [];
+    return []; // missing (or not a regular file: a FIFO or device is never read)
   }
   const out: SegmentSeconds[] = [];
   let cur: { start: number; last: number; load: number; end: SegmentSeconds | null } | null = null;
