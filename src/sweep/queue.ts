@@ -204,10 +204,14 @@ function heartbeat(conn: Redis, key: string): { lost: Promise<never>; stop(): vo
   let fail!: (e: Error) => void;
   const lost = new Promise<never>((_, reject) => (fail = reject));
   lost.catch(() => {});
+  // The first beat claims the key: this coordinator holds sweep.lock, so a heartbeat still there
+  // is a killed predecessor's, not yet expired. Later beats find the key taken only by a takeover.
+  let claimed = false;
   const beat = async () => {
-    const cur = await conn.get(k);
+    const cur = claimed ? await conn.get(k) : null;
     if (cur !== null && cur !== me) return fail(new RunIoError(`another coordinator (${cur}) has taken this sweep over (this one's heartbeat in Redis had expired): this one stops; the other records the trials`));
     await conn.set(k, me, 'PX', HEARTBEAT_TTL_MS);
+    claimed = true;
   };
   const timer = setInterval(() => void beat().catch(() => {}), HEARTBEAT_MS);
   void beat().catch(() => {});

@@ -274,7 +274,12 @@ test('Ctrl-C stops after the current step with exit 130, a checkpoint and a summ
       const p = spawn(process.execPath, [bin, ...args, '--runs-dir', runs], { cwd: root });
       let err = '';
       p.stderr.on('data', (d) => (err += d));
-      setTimeout(() => p.kill('SIGINT'), 900);
+      // Ctrl-C once it trains (its first iteration line), however long the start took on this machine.
+      let out = '';
+      p.stdout.on('data', (d) => {
+        out += d;
+        if (/^iter /m.test(out) && p.signalCode === null && !p.killed) p.kill('SIGINT');
+      });
       p.on('exit', (code) => resolve({ code, err }));
     });
     assert.equal(r.code, 130, r.err);
