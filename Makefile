@@ -37,7 +37,8 @@ test: build typecheck
 
 # Fault tests: 20+ SIGKILLs at random points, each resumed, and Ctrl-C (about a minute).
 test-faults: build
-	node --import tsx --test test/faults/*.test.ts
+	@# --test-force-exit: a test file whose tests all ended exits even if a handle of its own is left open (the queue fault file has been seen to linger after its last test passed)
+	node --import tsx --test --test-force-exit test/faults/*.test.ts
 
 # The package as a user gets it (about a minute): npm pack a copy of the checkout, install the
 # tarball into an empty folder, train, eval and import the library there (test/package/).
