@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { ioErrorMessage, RunIoError, tempFileOf } from './atomic.js';
+import { isAlive } from '../io/process.js';
 import { sweepFile } from './layout.js';
 import { readJsonOrNull } from './read.js';
 
@@ -30,16 +31,6 @@ function readLock(file: string): LockInfo | null {
   return v !== null && Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string' ? v : null;
 }
 
-/** Whether process `pid` exists on this machine (EPERM: it exists, owned by someone else). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Take the sweep folder's lock, or throw a RunIoError saying which process holds it and where.
  * `note` receives the line about a stale lock taken over. `gone`, when given, is a holder known
@@ -47,7 +38,7 @@ function alive(pid: number): boolean {
  * expired, queue.ts): its lock is taken over too, and no other.
  */
 export function acquireSweepLock(sweepDir: string, name: string, note: (line: string) => void, gone?: LockInfo): { release(): void } {
-  const isStale = (l: LockInfo) => (l.host === os.hostname() && !alive(l.pid)) || (gone !== undefined && l.pid === gone.pid && l.host === gone.host && l.started === gone.started);
+  const isStale = (l: LockInfo) => (l.host === os.hostname() && !isAlive(l.pid)) || (gone !== undefined && l.pid === gone.pid && l.host === gone.host && l.started === gone.started);
   const file = sweepFile(sweepDir, 'lock');
   const me: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString() };
   const tmp = tempFileOf(file);

@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isAlive } from '../io/process.js';
 import { RunIoError } from './errors.js';
 import { runFile } from './layout.js';
 
@@ -48,16 +49,6 @@ export class RunFolderLostError extends RunIoError {}
 /** The leases this thread holds, by resolved folder. */
 const held = new Map<string, Lease>();
 
-/** Whether process `pid` exists on this machine (EPERM: it exists, owned by someone else). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function readLease(file: string): { info: LeaseInfo | null; mtimeMs: number } | null {
   let text: string;
   let mtimeMs: number;
@@ -80,7 +71,7 @@ function readLease(file: string): { info: LeaseInfo | null; mtimeMs: number } | 
 function goneWhy(l: { info: LeaseInfo | null; mtimeMs: number }): string | null {
   if (!l.info) return 'a lease file that cannot be read';
   const { pid, host } = l.info;
-  if (host === os.hostname()) return processAlive(pid) ? null : `process ${pid}, which is no longer running`;
+  if (host === os.hostname()) return isAlive(pid) ? null : `process ${pid}, which is no longer running`;
   const idle = Date.now() - l.mtimeMs;
   return idle > LEASE_MS ? `process ${pid} on host ${host}, whose lease was last renewed ${Math.round(idle / 1000)} s ago` : null;
 }
