@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The bits a restructuring must not change: trains the cs231n softmax, the MNIST MLP and an
 # Adam + batch norm + dropout FC net (cs231n-fcnet-best, shortened) on openblas and simd, and prints
-# the sha256 of each run's metrics.jsonl and best.ckpt. Run it before and after a change and diff:
+# the sha256 of each run's metrics.jsonl (without its wall-clock "seconds") and best.ckpt (whose
+# config names the runs folder, so the folder is fixed: /tmp/tsnn-same-bits). Run it before and after a change and diff:
 #   bash tools/same_bits.sh > before.txt; …change…; bash tools/same_bits.sh > after.txt; diff before.txt after.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=$(mktemp -d)
+out=/tmp/tsnn-same-bits
+rm -rf "$out" && mkdir -p "$out"
 trap 'rm -rf "$out"' EXIT
 run() { # name backend args…
   local name=$1 backend=$2; shift 2
@@ -14,7 +16,7 @@ run() { # name backend args…
   local dir
   dir=$(ls -d "$out/$name-$backend"/*/)
   printf '%-14s %-9s metrics %s  best %s\n' "$name" "$backend" \
-    "$(sha256sum "$dir/metrics.jsonl" | cut -c1-16)" "$(sha256sum "$dir/best.ckpt" | cut -c1-16)"
+    "$(sed -E 's/,"seconds":[^,}]*//' "$dir/metrics.jsonl" | sha256sum | cut -c1-16)" "$(sha256sum "$dir/best.ckpt" | cut -c1-16)"
 }
 for backend in openblas simd; do
   run softmax "$backend" --config configs/cs231n-softmax.json
