@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=/tmp/tsnn-same-bits
+# One at a time on this machine: the folder is fixed (it is in the checkpoints).
+exec 9>"$out.lock"
+flock 9
 rm -rf "$out" && mkdir -p "$out"
 trap 'rm -rf "$out"' EXIT
 run() { # name backend args…
