@@ -12,8 +12,11 @@ STAMP := node_modules/.package-lock.json
 all: build
 
 # npm ci installs exactly the lockfile; its prepare step compiles src/ into dist/.
+# Dependencies' install scripts: package.json's allowScripts denies all four (none is needed;
+# onnxruntime-node's would download its CUDA provider). npm before 11 ignores allowScripts and runs
+# them: ONNXRUNTIME_NODE_INSTALL=skip keeps that download off there too.
 $(STAMP): package.json package-lock.json
-	npm ci
+	ONNXRUNTIME_NODE_INSTALL=skip npm ci
 	@touch $@
 	@# npm ci's prepare step has just compiled src/, so dist/ is current.
 	@if [ -f dist/cli/main.js ]; then touch dist/cli/main.js; fi
