@@ -64,8 +64,7 @@ export interface TrainerState {
   batcher: BatcherState;
   /**
    * The update rule whose state the optim.* blocks hold, and its step count (Adam's t: the steps it
-   * has taken, equal to `it`). Absent in checkpoints from before update rules: sgd_momentum if
-   * they hold optim.velocity, else sgd.
+   * has taken, equal to `it`). Absent: sgd_momentum if the file holds optim.velocity, else sgd.
    */
   optimizer?: { rule: UpdateRule; t: number };
 }
@@ -288,9 +287,9 @@ function checkHeaderFields(h: CheckpointHeader, bad: (what: string) => never): n
   if (!isObj(m) || (m.kind !== 'softmax' && m.kind !== 'mlp') || !isPos(m.inputDim) || !isPos(m.numClasses) || !Array.isArray(m.hidden) || !m.hidden.every(isPos)) {
     bad(`bad model ${show(m)}`);
   }
-  // loss: absent in checkpoints from before the SVM, which are softmax (models/loss.ts lossOf).
+  // loss: absent means softmax (models/loss.ts lossOf).
   if (isObj(m) && m.loss !== undefined && m.loss !== 'softmax' && m.loss !== 'svm') bad(`bad model ${show(m)}: loss must be softmax or svm`);
-  // normalization and dropoutKeep: absent in checkpoints from before them (no norm, no dropout), and mlp only.
+  // normalization and dropoutKeep: absent means no norm, no dropout; mlp only.
   if (isObj(m) && m.normalization !== undefined && (m.kind !== 'mlp' || (m.normalization !== 'batchnorm' && m.normalization !== 'layernorm'))) bad(`bad model ${show(m)}: normalization must be batchnorm or layernorm, on an mlp`);
   if (isObj(m) && m.dropoutKeep !== undefined && (m.kind !== 'mlp' || !(typeof m.dropoutKeep === 'number' && m.dropoutKeep > 0 && m.dropoutKeep <= 1))) bad(`bad model ${show(m)}: dropoutKeep must be a number in (0, 1], on an mlp`);
   const spec = h.model;

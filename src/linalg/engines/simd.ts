@@ -1,8 +1,7 @@
 /**
  * The wasm engine's vector passes over a model's weights (the SGD step, the L2 term), in
  * WebAssembly SIMD: native/simd.wat, four elements at a time with the JS loops' own arithmetic,
- * so the results are the JS loops' bit for bit (blas1.ts) at 3-4× their speed (a CIFAR MLP 500's
- * 1.5M weights: the SGD step 0.57 against 1.3-1.5 ms for the JS loop, on one thread).
+ * so the results are the JS loops' bit for bit (blas1.ts), at several times their speed.
  *
  * WebAssembly code reads only its own memory, so both arrays of a pass must live in one. A model's
  * parameters and its gradient are therefore allocated as a pair (vectorPair below), side by side
