@@ -28,7 +28,7 @@ export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFil
 export const DATASETS = ['mnist', 'cifar'] as const;
 const MODELS = ['softmax', 'mlp', 'knn'] as const;
 export type DatasetName = (typeof DATASETS)[number];
-export type ModelKind = (typeof MODELS)[number];
+export type ModelChoice = (typeof MODELS)[number];
 
 /**
  * Per dataset and model: the settings that make `train --dataset X --model Y` a sensible run
@@ -38,7 +38,7 @@ export type ModelKind = (typeof MODELS)[number];
  * mnist-*: pixels scaled to [0,1] before the mean is subtracted; the usual 55,000/5,000
  * train/val split (5,000 val rows pick the best epoch more reliably than 1,000).
  */
-const PRESET_NAMES = ['cifar-softmax', 'cifar-mlp', 'mnist-softmax', 'mnist-mlp'] as const satisfies readonly `${DatasetName}-${ModelKind}`[];
+const PRESET_NAMES = ['cifar-softmax', 'cifar-mlp', 'mnist-softmax', 'mnist-mlp'] as const satisfies readonly `${DatasetName}-${ModelChoice}`[];
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 const { str, bool, oneOf, num, int, count, intList } = keyKinds<PresetName>();
@@ -205,8 +205,8 @@ export const KEY_GROUPS: Record<keyof Config, KeyGroup> = {
  * The models a model-specific key applies to; a key not listed applies to every model. kNN votes
  * on raw pixels (train/knn_run.ts): it takes no loss, no SGD schedule and no features.
  */
-const SGD: readonly ModelKind[] = ['softmax', 'mlp'];
-export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelKind[]>> = {
+const SGD: readonly ModelChoice[] = ['softmax', 'mlp'];
+export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelChoice[]>> = {
   checkpointEvery: SGD,
   loss: SGD,
   k: ['knn'],

@@ -19,7 +19,7 @@ import { RULE_BLOCKS } from '../optim/rules.js';
 import { hyperOf, modelSpecOf } from '../config/derive.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
-import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
+import { takeRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
 import { prepareFeatureData } from '../data/feature_data.js';
 import { featureDim } from '../data/features.js';
 import { isTempFile, writeFileAtomic, writeJsonAtomic } from '../runs/atomic.js';
@@ -257,7 +257,7 @@ async function trainHeld(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOn
   const epochs = Math.ceil(iterations / perEpoch);
   const trainAccRows = Math.min(cfg.trainAccSamples, data.train.n);
   const accIdx = rng.choice(data.train.n, trainAccRows);
-  const trainAcc = gatherRows(data.train, accIdx);
+  const trainAcc = takeRows(data.train, accIdx);
   log.info({ iterations, iterationsPerEpoch: perEpoch, epochs, batchSize: cfg.batchSize }, 'schedule');
   ui.info(`training ${cfg.model}${cfg.loss === 'softmax' ? '' : ` (loss ${cfg.loss})`}${spec.hidden.length ? ` (hidden ${spec.hidden.join(',')})` : ''}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}`);
 
