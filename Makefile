@@ -7,7 +7,7 @@ SHELL := /bin/bash
 SRC := $(shell find src -name '*.ts')
 STAMP := node_modules/.package-lock.json
 
-.PHONY: all install build train test test-faults test-package typecheck bench clean schema
+.PHONY: all install build train test test-faults test-package typecheck lint bench clean schema
 
 all: build
 
@@ -34,6 +34,11 @@ train: build
 
 typecheck: $(STAMP)
 	npx tsc -p tsconfig.test.json
+
+# typescript-eslint (every promise awaited or marked void; function lengths, eslint.config.js) and
+# Prettier's check of the code's format (.prettierrc.json). npm run lint is the same command.
+lint: $(STAMP)
+	npm run --silent lint
 
 test: build typecheck
 	npm test
