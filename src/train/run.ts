@@ -521,7 +521,7 @@ function loadResumePoint(
   // The optimizer's state, in last.ckpt's optim.* blocks.
   const optimizer: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(last.blocks ?? {})) if (k.startsWith(OPTIM)) optimizer[k.slice(OPTIM.length)] = v;
-  // The update rule it was trained with: recorded since rules other than SGD exist; before, momentum's velocity said it.
+  // The update rule it was trained with: as recorded, else sgd_momentum if it holds a velocity, else sgd.
   const saved = state.optimizer ?? { rule: optimizer.velocity ? 'sgd_momentum' : 'sgd', t: state.it };
   const want = RULE_BLOCKS[cfg.updateRule];
   if (saved.rule !== cfg.updateRule || Object.keys(optimizer).sort().join(',') !== want.join(',')) {
