@@ -7,13 +7,16 @@ SHELL := /bin/bash
 SRC := $(shell find src -name '*.ts')
 STAMP := node_modules/.package-lock.json
 
-.PHONY: all install build train test test-faults test-package typecheck bench clean schema
+.PHONY: all install build train test test-faults test-package typecheck lint bench clean schema
 
 all: build
 
 # npm ci installs exactly the lockfile; its prepare step compiles src/ into dist/.
+# Dependencies' install scripts: package.json's allowScripts denies all four (none is needed;
+# onnxruntime-node's would download its CUDA provider). npm before 11 ignores allowScripts and runs
+# them: ONNXRUNTIME_NODE_INSTALL=skip keeps that download off there too.
 $(STAMP): package.json package-lock.json
-	npm ci
+	ONNXRUNTIME_NODE_INSTALL=skip npm ci
 	@touch $@
 	@# npm ci's prepare step has just compiled src/, so dist/ is current.
 	@if [ -f dist/cli/main.js ]; then touch dist/cli/main.js; fi
@@ -31,6 +34,11 @@ train: build
 
 typecheck: $(STAMP)
 	npx tsc -p tsconfig.test.json
+
+# typescript-eslint (every promise awaited or marked void; function lengths, eslint.config.js) and
+# Prettier's check of the code's format (.prettierrc.json). npm run lint is the same command.
+lint: $(STAMP)
+	npm run --silent lint
 
 test: build typecheck
 	npm test

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolveConfig, scheduleOf } from '../src/config/config.js';
 import { loadDataset } from '../src/data/datasets.js';
-import { gatherRows, prepareData, resolveSplit } from '../src/data/split.js';
+import { takeRows, prepareData, resolveSplit } from '../src/data/split.js';
 import { simd } from '../src/linalg/engines/wasm.js';
 import type { Engine } from '../src/linalg/engines/types.js';
 import { useEngine } from '../src/linalg/matmul.js';
@@ -92,7 +92,7 @@ test('the bundle gives the Node model\'s loss, gradient and training losses, bit
   // 30 steps of the page's loop against train/trainer.ts's, from the same start (epochs of 10 steps).
   const steps = 30;
   const perEpoch = 10;
-  const trainAcc = gatherRows(data.train, rng.choice(data.train.n, Math.min(cfg.trainAccSamples, data.train.n)));
+  const trainAcc = takeRows(data.train, rng.choice(data.train.n, Math.min(cfg.trainAccSamples, data.train.n)));
   useEngine(nodeEngine);
   const res = await train(model, { train: data.train, val: data.val, trainAcc }, { lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: 0, batchSize: cfg.batchSize, iterations: steps, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc: nodeEngine.alloc }, rng);
   const page = new b.Session({ ...cfg, iterations: steps }, raw, b.dataOf(cfg, raw, webEngine), webEngine);

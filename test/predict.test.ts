@@ -15,7 +15,7 @@ import { loadDataset, type RawDataset } from '../src/data/datasets.js';
 import { rowsOfCheckpoint } from '../src/data/feature_data.js';
 import { initEngine } from '../src/linalg/engine.js';
 import { modelFromCheckpoint } from '../src/models/index.js';
-import { predict } from '../src/models/evaluate.js';
+import { predictClasses } from '../src/models/evaluate.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/runs/checkpoint.js';
 import { decodeImageFile, pngOfRow } from '../src/predict/image.js';
 import { loadModel, predict as predictPixels, predictImages, type PredictResult } from '../src/predict/predict.js';
@@ -44,7 +44,7 @@ async function evalPredictions(runDir: string, raw: RawDataset, n: number): Prom
   const ck = loadCheckpoint(path.join(runDir, 'best.ckpt'));
   await initEngine(E2E_BACKEND);
   const rows = await rowsOfCheckpoint(raw, 'test', ck.header, ck.mean, 'test');
-  const pred = Array.from(predict(modelFromCheckpoint(ck), rows.X)).slice(0, n);
+  const pred = Array.from(predictClasses(modelFromCheckpoint(ck), rows.X)).slice(0, n);
   const e = train(['eval', runDir, '--backend', E2E_BACKEND, ...(raw.name === 'cifar' ? ['--data-dir', raw.source] : [])]);
   assert.equal(e.code, 0, e.err);
   return { pred, evalAcc: Number(/test accuracy: ([\d.]+)/.exec(e.out)![1]) };

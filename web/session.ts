@@ -9,7 +9,7 @@
 import { type Config, checkAgainstData, checkPartial, resolveConfig, scheduleOf } from '../src/config/config.js';
 import { hyperOf, modelSpecOf } from '../src/config/derive.js';
 import type { RawDataset } from '../src/data/datasets.js';
-import { type PreparedData, type Rows, gatherRows, prepareData, resolveSplit } from '../src/data/split.js';
+import { type PreparedData, type Rows, takeRows, prepareData, resolveSplit } from '../src/data/split.js';
 import type { Engine } from '../src/linalg/engines/types.js';
 import { Rng } from '../src/linalg/rng.js';
 import { type Workspace, createWorkspace } from '../src/models/buffers.js';
@@ -87,7 +87,7 @@ export class Session {
     const sched = scheduleOf(cfg, data.train.n);
     this.perEpoch = sched.perEpoch;
     this.iterations = sched.steps;
-    this.trainAccRows = gatherRows(data.train, this.rng.choice(data.train.n, Math.min(cfg.trainAccSamples, data.train.n)));
+    this.trainAccRows = takeRows(data.train, this.rng.choice(data.train.n, Math.min(cfg.trainAccSamples, data.train.n)));
     this.batcher = new Batcher(data.train, cfg.batchSize, cfg.sampling, engine.alloc);
     this.ws = createWorkspace(this.model.params, engine.alloc);
     const trainable = this.ws.grads.flat.length;

@@ -18,7 +18,7 @@ let whenClosed: () => void = () => process.exit(CLOSED_OUTPUT_EXIT);
 
 /**
  * Watch stdout and stderr (once, at start): EPIPE calls what onClosedOutput set, by default a
- * quiet exit. Any other write error still ends the program as before, unless someone else
+ * quiet exit. Any other write error ends the program as Node does, unless someone else
  * listens for it (a closed terminal after SIGHUP gives EIO, which the run ignores).
  */
 export function watchClosedOutput(): void {

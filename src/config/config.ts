@@ -28,7 +28,7 @@ export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFil
 export const DATASETS = ['mnist', 'cifar'] as const;
 const MODELS = ['softmax', 'mlp', 'knn'] as const;
 export type DatasetName = (typeof DATASETS)[number];
-export type ModelKind = (typeof MODELS)[number];
+export type ModelChoice = (typeof MODELS)[number];
 
 /**
  * Per dataset and model: the settings that make `train --dataset X --model Y` a sensible run
@@ -38,7 +38,7 @@ export type ModelKind = (typeof MODELS)[number];
  * mnist-*: pixels scaled to [0,1] before the mean is subtracted; the usual 55,000/5,000
  * train/val split (5,000 val rows pick the best epoch more reliably than 1,000).
  */
-const PRESET_NAMES = ['cifar-softmax', 'cifar-mlp', 'mnist-softmax', 'mnist-mlp'] as const satisfies readonly `${DatasetName}-${ModelKind}`[];
+const PRESET_NAMES = ['cifar-softmax', 'cifar-mlp', 'mnist-softmax', 'mnist-mlp'] as const satisfies readonly `${DatasetName}-${ModelChoice}`[];
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 const { str, bool, oneOf, num, int, count, intList } = keyKinds<PresetName>();
@@ -86,7 +86,7 @@ const CONFIG_KEYS = {
   momentum: num({ default: 0, min: 0, max: 0.999999, doc: 'SGD momentum (0 = plain SGD; > 0 without --update-rule: sgd_momentum; sgd_momentum alone: 0.9)' }),
   /**
    * cs231n optim.py's rules (optim/rules.ts, docs/optimizers.md). Not given: sgd_momentum when
-   * momentum > 0, else sgd, as configs from before this key meant. The presets' lr is an SGD
+   * momentum > 0, else sgd. The presets' lr is an SGD
    * step size: rmsprop and adam take their cs231n lr (1e-2, 1e-3) unless lr is given.
    */
   updateRule: oneOf(UPDATE_RULES, { default: 'sgd', defaultText: 'sgd (sgd_momentum when --momentum > 0)', doc: 'update rule: sgd, sgd_momentum, rmsprop or adam (cs231n optim.py; rmsprop and adam default to lr 1e-2 and 1e-3 unless --lr is given)' }),
@@ -205,8 +205,8 @@ export const KEY_GROUPS: Record<keyof Config, KeyGroup> = {
  * The models a model-specific key applies to; a key not listed applies to every model. kNN votes
  * on raw pixels (train/knn_run.ts): it takes no loss, no SGD schedule and no features.
  */
-const SGD: readonly ModelKind[] = ['softmax', 'mlp'];
-export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelKind[]>> = {
+const SGD: readonly ModelChoice[] = ['softmax', 'mlp'];
+export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelChoice[]>> = {
   checkpointEvery: SGD,
   loss: SGD,
   k: ['knn'],
@@ -309,8 +309,7 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
 
 /**
  * The update rule and its hyperparameters (optim/rules.ts). Without updateRule, momentum > 0
- * means sgd_momentum (configs and run folders from before the key resume unchanged). A
- * hyperparameter given to a rule that does not use it is an error; those the rule uses and that
+ * means sgd_momentum. A hyperparameter given to a rule that does not use it is an error; those the rule uses and that
  * were not given take cs231n's defaults, and so does the lr of rmsprop and adam (the presets' lr
  * is a step size for SGD on that data: 0.5 for the MNIST MLP would throw Adam far off).
  */

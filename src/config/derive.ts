@@ -15,8 +15,8 @@ export function modelSpecOf(cfg: Config, dim: number, numClasses: number): Model
     inputDim: dim,
     hidden: cfg.model === 'mlp' ? cfg.hidden : [],
     numClasses,
-    ...(cfg.loss === 'softmax' ? {} : { loss: cfg.loss }), // absent: softmax, so softmax checkpoints read as before
-    // Absent when off, so the specs (and checkpoints) of runs without them are as before.
+    ...(cfg.loss === 'softmax' ? {} : { loss: cfg.loss }), // absent: softmax
+    // Absent when off: a spec names only what the model has.
     ...(cfg.model === 'mlp' && cfg.normalization !== 'none' ? { normalization: cfg.normalization } : {}),
     ...(cfg.model === 'mlp' && cfg.dropoutKeep !== 1 ? { dropoutKeep: cfg.dropoutKeep } : {}),
   };

@@ -23,7 +23,7 @@ import type { RawDataset } from './datasets.js';
 import { readRegularFile } from './files.js';
 import { type FeatureParams, checkFeatureShape, featureDim } from './features.js';
 import { computeFeatures } from './features_parallel.js';
-import { checkpointRows, type FeaturePreprocess, gatherRows, type Preprocess, type PreparedData, type Rows, type SplitSizes } from './split.js';
+import { checkpointRows, type FeaturePreprocess, takeRows, type Preprocess, type PreparedData, type Rows, type SplitSizes } from './split.js';
 
 export const FEATURE_KINDS = ['none', 'hog+hue'] as const;
 export type FeatureKind = (typeof FEATURE_KINDS)[number];
@@ -179,7 +179,7 @@ export async function prepareFeatureData(
   const train = featureRows(fs_.train, raw.train.y, 0, split.numTrain, mean, std, pre.bias, sh);
   const val = featureRows(fs_.train, raw.train.y, split.numTrain, split.numVal, mean, std, pre.bias, sh);
   const test = featureRows(fs_.test, raw.test.y, 0, split.numTest, mean, std, pre.bias, sh);
-  const dev = gatherRows(train, rng.choice(split.numTrain, split.numDev));
+  const dev = takeRows(train, rng.choice(split.numTrain, split.numDev));
   const preprocess = { bias: pre.bias, scale: pre.scale, features: { kind: feat.kind, hueBins: feat.hueBins, std } };
   const data = { dataset: raw.name, train, val, test, dev, mean, preprocess, dim: fs_.dim + (pre.bias ? 1 : 0), classes: raw.classes, imageShape: raw.imageShape };
   return { data, features: fs_ };

@@ -131,12 +131,12 @@ export function prepareData(raw: RawDataset, split: SplitSizes, pre: Preprocess,
   const train = preprocessRows(raw.train, 0, split.numTrain, mean, pre, dim, sh);
   const val = preprocessRows(raw.train, split.numTrain, split.numVal, mean, pre, dim, sh);
   const test = preprocessRows(raw.test, 0, split.numTest, mean, pre, dim, sh);
-  const dev = gatherRows(train, rng.choice(split.numTrain, split.numDev));
+  const dev = takeRows(train, rng.choice(split.numTrain, split.numDev));
   return { dataset: raw.name, train, val, test, dev, mean, preprocess: { ...pre }, dim, classes: raw.classes, imageShape: raw.imageShape };
 }
 
 /** Copies of rows `idx` of `src`, in that order. */
-export function gatherRows(src: Rows, idx: Int32Array): Rows {
+export function takeRows(src: Rows, idx: Int32Array): Rows {
   const D = src.X.cols;
   const X = new Float32Array(idx.length * D);
   const y = new Int32Array(idx.length);

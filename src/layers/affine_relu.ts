@@ -5,8 +5,8 @@
  *   backward:  da = dout · [a > 0],   (dx, dw, db) = affine_backward(da)
  *
  * Forward is affine then ReLU with the bias add and the clamp in one pass over the (N,M) product
- * x·w (linalg/rows.ts addRowVectorRelu: the same numbers as affineForward then reluForward, about
- * 2× faster than the two passes). Backward is reluBackward then affineBackward. ReLU's backward
+ * x·w (linalg/rows.ts addRowVectorRelu: the same numbers as affineForward then reluForward, in
+ * one pass instead of two). Backward is reluBackward then affineBackward. ReLU's backward
  * only needs the sign of a, and out > 0 exactly where a > 0, so the ReLU's cache holds out itself.
  */
 import type { FloatArray, Mat } from '../linalg/mat.js';

@@ -6,12 +6,11 @@
  *
  * - Shared memory (SharedArrayBuffers) for an engine whose worker threads read and write operands
  *   in place (the threaded wasm engines). Plain memory otherwise, because V8 copies to and from
- *   shared memory about 2.5× slower (a relaxed-atomic copy instead of memcpy: 15 against 39 GB/s
- *   for a 1 MB array in cache), which a minibatch gather would pay every step.
+ *   shared memory with relaxed-atomic copies instead of memcpy, more slowly, which a minibatch
+ *   gather would pay every step.
  * - Huge pages under a large array, where the engine can ask the OS for them (the native engine's
  *   addon: madvise on Linux). numpy does the same for its arrays of 4 MiB and more; a training
- *   set's rows, read at random for each minibatch, then cost fewer TLB misses (a CIFAR minibatch
- *   gather: 0.27 → 0.24 ms).
+ *   set's rows, read at random for each minibatch, then cost fewer TLB misses.
  * - Pairs: two float32 arrays side by side in one block the engine's own vector kernels work on (a
  *   model's parameters and their gradient, which the SGD step and the L2 term pass over together:
  *   the wasm engines' SIMD passes need both in one WebAssembly.Memory, engines/simd.ts).

@@ -128,8 +128,8 @@ export function gatherRange(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<F
   for (let i = lo; i < hi; i++) dst.data.set(src.data.subarray(rows[i] * D, rows[i] * D + D), i * D);
 }
 
-// The loops, over [lo, hi). Unrolled: V8 runs them 1.5-2× faster so (each element still gets
-// exactly the same operations, and sums are added in index order).
+// The loops, over [lo, hi). Unrolled, which V8 runs faster (each element still gets exactly the
+// same operations, and sums are added in index order).
 
 /** y[i] += alpha·x[i] for i in [lo, hi). */
 export function axpyRange(alpha: number, x: FloatArray, y: FloatArray, lo: number, hi: number): void {

@@ -3,12 +3,11 @@
  * column sums, ReLU and its backward mask, and bias + ReLU fused. layers/ states the math and
  * calls these; the loops here are written for speed and each computes exactly the plain loop in
  * its doc comment, element by element (the same operations, sums in the same order), so
- * unrolling them changed no result. test/rows.test.ts checks each against its plain loop.
+ * unrolling them changes no result. test/rows.test.ts checks each against its plain loop.
  *
  * ReLU is written without a branch: max(0, v) = (v + |v|)/2, exactly, and dout·[v > 0] with the
  * comparison as 0 or 1. The signs of a layer's inputs are as good as random, so a `v > 0 ? … : …`
- * branch is mispredicted about half the time; on a 200×500 activation the branchy loops were
- * measured 4-8× slower. (A NaN input gives NaN, so a blow-up is not hidden; a masked negative
+ * branch is mispredicted about half the time. (A NaN input gives NaN, so a blow-up is not hidden; a masked negative
  * dout gives −0, which equals 0.)
  */
 import type { FloatArray, Mat } from './mat.js';
@@ -46,7 +45,7 @@ export function addRowVector(m: Mat, v: FloatArray): void {
  *
  * Plain loop: sums = 0; for i: for j: sums[j] += m[i,j]; out = sums. Here four rows are taken per
  * pass over the sums: each sum still adds its rows one at a time, in row order (the same result),
- * with a quarter of the float64 loads and stores (2.2× faster).
+ * with a quarter of the float64 loads and stores.
  */
 export function columnSums(m: Mat, out: FloatArray): void {
   const N = m.rows;
@@ -92,8 +91,8 @@ export function reluInto(x: FloatArray, out: FloatArray): void {
  * was positive).
  * dout (n), x (n) → dx (n)
  *
- * Plain loop: for k: dx[k] = dout[k] * +(x[k] > 0). Here four at a time (V8 runs it 1.3× faster
- * so), then the rest.
+ * Plain loop: for k: dx[k] = dout[k] * +(x[k] > 0). Here four at a time, which V8 runs faster,
+ * then the rest.
  */
 export function reluBackwardMask(dout: FloatArray, x: FloatArray, dx: FloatArray): void {
   const n = x.length;
@@ -114,9 +113,8 @@ export function reluBackwardMask(dout: FloatArray, x: FloatArray, dx: FloatArray
  * max(0, ·) equals taking max(0, a) and then rounding.
  * m (N,M), v (M)
  *
- * Plain loop: for i: for j: a = m[i,j] + v[j]; m[i,j] = (a + |a|)/2. Here four columns at a time
- * (V8 runs it 1.4× faster so), then the rest of the row; the one pass is about 2× faster than
- * the two (measured on a float32 200×500 activation).
+ * Plain loop: for i: for j: a = m[i,j] + v[j]; m[i,j] = (a + |a|)/2. Here four columns at a time,
+ * which V8 runs faster, then the rest of the row: one pass over m instead of two.
  */
 export function addRowVectorRelu(m: Mat, v: FloatArray): void {
   const M = m.cols;

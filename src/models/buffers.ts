@@ -2,9 +2,8 @@
  * What a training step computes in, allocated once by whoever trains (createWorkspace below: the
  * trainer makes one) and handed to every loss() call, as llm.c allocates its buffers once: the
  * parameters' gradient and the activations (scores, their gradients, hidden layers). Steady-state
- * training then allocates nothing. A large typed array is not cheap to allocate (the 200×500
- * activation of a CIFAR MLP cost 0.4 ms to allocate, more than the bias add and ReLU that fill
- * it), and each step needs several.
+ * training then allocates nothing. A large typed array is not cheap to allocate (an activation
+ * costs more to allocate than the bias add and ReLU that fill it), and each step needs several.
  *
  * A loss() call given a workspace overwrites what the previous call with as many rows returned;
  * without one, every call gets fresh arrays, so a caller may keep what loss() returned.

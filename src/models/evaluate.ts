@@ -14,7 +14,7 @@ export function rowsView<T extends Float32Array | Float64Array>(X: Mat<T>, start
 }
 
 /** X (N,D) → predicted class per row (N); the scores in `ws` when given (the trainer's workspace). */
-export function predict(model: Model<Float32Array>, X: Mat<Float32Array>, ws?: Workspace<Float32Array>, chunk = 1000): Int32Array {
+export function predictClasses(model: Model<Float32Array>, X: Mat<Float32Array>, ws?: Workspace<Float32Array>, chunk = 1000): Int32Array {
   const out = new Int32Array(X.rows);
   for (let s = 0; s < X.rows; s += chunk) {
     const n = Math.min(chunk, X.rows - s);
@@ -26,7 +26,7 @@ export function predict(model: Model<Float32Array>, X: Mat<Float32Array>, ws?: W
 /** Fraction of rows whose predicted class equals the label. */
 export function accuracy(model: Model<Float32Array>, rows: LabeledRows, ws?: Workspace<Float32Array>, chunk = 1000): number {
   if (rows.X.rows === 0) return NaN;
-  const pred = predict(model, rows.X, ws, chunk);
+  const pred = predictClasses(model, rows.X, ws, chunk);
   let correct = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === rows.y[i]) correct++;
   return correct / pred.length;

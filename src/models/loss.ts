@@ -10,7 +10,7 @@ import { softmaxLoss } from '../layers/softmax_loss.js';
 import { svmLoss } from '../layers/svm_loss.js';
 import type { LossKind, ModelSpec } from './model.js';
 
-/** The spec's loss, softmax when the spec has none (specs and checkpoints from before the SVM). */
+/** The spec's loss, softmax when the spec has none (config/derive.ts leaves it out for softmax). */
 export function lossOf(spec: Pick<ModelSpec, 'loss'>): LossKind {
   return spec.loss ?? 'softmax';
 }

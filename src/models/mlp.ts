@@ -213,7 +213,7 @@ export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: Par
       if (c.drop) dh = dropoutBackward(dh, c.drop, mat(`ddrop${l}`, dims[l])); // dh·mask
       const dx = l > 1 ? mat(`dh${l - 1}`, dims[l - 1]) : undefined;
       if (c.affineRelu) {
-        // No normalization: the fused affine → ReLU sandwich, as before normalization existed.
+        // No normalization: the fused affine → ReLU sandwich.
         const into = { da: mat(`da${l}`, dims[l]), dx, dw: g[`W${l}`], db: g[`b${l}`] };
         const r = affineReluBackward(dh, c.affineRelu, l > 1, into);
         if (r.dx !== null) dh = r.dx;

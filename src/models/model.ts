@@ -37,9 +37,9 @@ export interface ModelSpec {
   /** Hidden layer sizes (mlp only; empty for softmax). */
   hidden: number[];
   numClasses: number;
-  /** The data loss; absent means softmax (every spec written before the SVM). */
+  /** The data loss; absent means softmax. */
   loss?: LossKind;
-  /** mlp only: affine → norm → ReLU per hidden layer; absent: no normalization (every spec written before it). */
+  /** mlp only: affine → norm → ReLU per hidden layer; absent: no normalization. */
   normalization?: Normalization;
   /** mlp only: inverted dropout after each hidden ReLU, keeping units with this probability; absent: 1 (no dropout). */
   dropoutKeep?: number;

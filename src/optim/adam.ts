@@ -51,8 +51,8 @@ export function adamStep(w: FloatArray, dw: FloatArray, lr: number, hyper: AdamH
   const a1 = 1 - beta1;
   const a2 = 1 - beta2;
   // m̂ = m/bc1 and v̂ = v/bc2 as products with scalars made once a step: the loop then has one
-  // square root and one division per number (the divider is what bounds it: 2× faster than the
-  // four of lr·(m/bc1)/(√(v/bc2) + eps); the results agree to rounding, test/optim.test.ts).
+  // square root and one division per number (the divider is what bounds it, and the form
+  // lr·(m/bc1)/(√(v/bc2) + eps) has four; the results agree to rounding, test/optim.test.ts).
   const lrc1 = lr / (1 - Math.pow(beta1, t)); // lr/bc1
   const c2 = 1 / (1 - Math.pow(beta2, t)); //   1/bc2
   // Float32 parameters: the engine's own pass where it has one (linalg/blas1.ts adamPass), with

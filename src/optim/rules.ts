@@ -56,7 +56,7 @@ export const RULE_BLOCKS: Record<UpdateRule, readonly string[]> = {
   adam: ['m', 'v'],
 };
 
-/** The rule a config from before updateRule meant: momentum > 0 was SGD with momentum. */
+/** The rule a config without updateRule means: SGD with momentum when momentum > 0, else SGD. */
 export function impliedRule(momentum: number): UpdateRule {
   return momentum > 0 ? 'sgd_momentum' : 'sgd';
 }

@@ -6,7 +6,7 @@
  */
 import { type Config, keyApplies } from '../config/config.js';
 import { RUN_FILES } from '../runs/layout.js';
-import { type Block, esc, kvTable } from './html.js';
+import { type PageBlock, esc, kvTable } from './html.js';
 
 /** The keys of `cfg` that apply, in config.json's order; `epochsRun`: the epochs the schedule makes (null: not known). */
 export function usedConfig(cfg: Config, epochsRun: number | null): Record<string, unknown> {
@@ -19,7 +19,7 @@ export function usedConfig(cfg: Config, epochsRun: number | null): Record<string
 }
 
 /** The Config block of a run's report. */
-export function configBlock(cfg: Config, epochsRun: number | null): Block {
+export function configBlock(cfg: Config, epochsRun: number | null): PageBlock {
   const shown = usedConfig(cfg, epochsRun);
   const left = Object.keys(cfg).length - Object.keys(shown).length;
   const note = `<p class="note">The keys that apply to a ${esc(cfg.model)} run${left ? ` (${left} that do not are left out)` : ''}; ${esc(RUN_FILES.config)} in the run folder holds them all.</p>`;

@@ -62,7 +62,7 @@ export function dataUrl(png: Buffer): string {
 }
 
 /** One block of the page. */
-export type Block =
+export type PageBlock =
   | { kind: 'chart'; title: string; id: string; spec: ChartSpec; height?: number; note?: string }
   | { kind: 'images'; title: string; note?: string; images: { src: string; caption: string; width: number; height: number; cls?: string; row?: string }[] }
   | { kind: 'html'; title: string; html: string };
@@ -125,7 +125,7 @@ const STYLE = `
  * The page of `blocks`. `wide`: a column of up to 1,400 px instead of 1,000, for pages that set
  * runs side by side (the compare page).
  */
-export function page(title: string, subtitle: string, blocks: Block[], extraScript = '', opts: { wide?: boolean } = {}): string {
+export function page(title: string, subtitle: string, blocks: PageBlock[], extraScript = '', opts: { wide?: boolean } = {}): string {
   const specs: Record<string, ChartSpec> = {};
   const heights = new Set<number>();
   const body = blocks

@@ -16,7 +16,7 @@ import type { Mat } from '../linalg/mat.js';
 import { knnCvChart, renderPng } from './charts.js';
 import { configBlock } from './config_table.js';
 import { greyImage, pngOf } from './images.js';
-import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
+import { type PageBlock, dataUrl, esc, fmt, kvTable, page } from './html.js';
 
 /** The test × train distance matrix as a grey image (knn.ipynb's plt.imshow(dists)), distances.png in the run folder. */
 export async function writeDistanceImage(dir: string, distances: Mat): Promise<void> {
@@ -26,7 +26,7 @@ export async function writeDistanceImage(dir: string, distances: Mat): Promise<v
 /** Write report.html (and cv.png) into knn run folder `dir`; returns the report's path. */
 export async function buildKnnReport(dir: string, cfg: Config): Promise<string> {
   const summary = readJsonObject(runFile(dir, 'summary')) as unknown as KnnSummary;
-  const blocks: Block[] = [];
+  const blocks: PageBlock[] = [];
   const files: [string, Buffer][] = [];
   const cvFile = runFile(dir, 'knnCv');
   if (fs.existsSync(cvFile)) {

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { type ChartSpec, legendRows, NAMED_ALL, NAMED_BEST, overlayChart, renderPng, type Series, smoothedPoints } from './charts.js';
-import type { Block } from './html.js';
+import type { PageBlock } from './html.js';
 import { runFile } from '../runs/layout.js';
 import { readMetrics } from '../runs/read.js';
 
@@ -75,8 +75,8 @@ function overlayHeight(runs: OverlayRun[]): number {
  * The overlay charts as page blocks (canvas ids `overlay-loss`, `overlay-train`, `overlay-val`)
  * and their PNG twins, named `<pngPrefix>loss.png` and so on.
  */
-export async function overlayBlocks(runs: OverlayRun[], pngPrefix: string): Promise<{ blocks: Block[]; files: [string, Buffer][] }> {
-  const blocks: Block[] = [];
+export async function overlayBlocks(runs: OverlayRun[], pngPrefix: string): Promise<{ blocks: PageBlock[]; files: [string, Buffer][] }> {
+  const blocks: PageBlock[] = [];
   const files: [string, Buffer][] = [];
   const height = overlayHeight(runs);
   for (const c of overlaySpecs(runs)) {

@@ -13,7 +13,7 @@ import { viewsOf } from '../models/params.js';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { type Checkpoint, loadCheckpoint } from '../runs/checkpoint.js';
 import { accuracyChart, confusionChart, lossChart, renderPng } from './charts.js';
-import { type Block, dataUrl, esc, fmt, kvTable, page } from './html.js';
+import { type PageBlock, dataUrl, esc, fmt, kvTable, page } from './html.js';
 import { gridPng, pngOf, stripPng, toRgba, weightGrid, weightTemplates } from './images.js';
 import { readTestPredictions, recordTestPredictions, type TestPredictions } from './test_predictions.js';
 import { runFile } from '../runs/layout.js';
@@ -68,7 +68,7 @@ export function writeLiveReport(dir: string, p: LiveProgress, now = Date.now()):
   const stale = Math.max(10 * 60_000, 5 * 1000 * p.epochSeconds);
   const secs = (now - p.startedAt) / 1000;
   const left = p.stepsPerSecond ? (p.iterations - p.it) / p.stepsPerSecond : NaN;
-  const blocks: Block[] = [
+  const blocks: PageBlock[] = [
     {
       kind: 'html',
       title: 'Training…',
@@ -96,7 +96,7 @@ export function writeLiveReport(dir: string, p: LiveProgress, now = Date.now()):
 
 /** What buildRunReport adds to the page and writes beside it. */
 interface Parts {
-  blocks: Block[];
+  blocks: PageBlock[];
   files: [string, Buffer][];
 }
 

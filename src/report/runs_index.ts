@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../runs/atomic.js';
 import { readJsonl } from '../runs/jsonl.js';
 import { RUNS_INDEX, RUN_FILES, SWEEP_FILES, runFile, sweepFile } from '../runs/layout.js';
 import { readJsonObject, readJsonOrNull } from '../runs/read.js';
-import { type Block, esc, fmt, page, relativeHref } from './html.js';
+import { type PageBlock, esc, fmt, page, relativeHref } from './html.js';
 import { SORT_JS } from './sweep_report.js';
 
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'diverged' | 'killed' | 'unreadable';
@@ -198,7 +198,7 @@ export function writeRunsIndex(runsDir: string, list = listRuns(runsDir)): strin
     const link = r.report ? `<a href="${esc(r.report)}">report</a>` : '–';
     return `<tr class="status-${esc(r.status)}">${tds}<td data-v="">${link}</td></tr>`;
   });
-  const blocks: Block[] = [
+  const blocks: PageBlock[] = [
     {
       kind: 'html',
       title: `Runs (${runs.length})`,

@@ -10,7 +10,7 @@ import type { SweepSearch } from '../runs/read.js';
 import { fanovaImportance, type ImportanceSpace } from '../sweep/importance.js';
 import { Rng } from '../linalg/rng.js';
 import { type ChartSpec, viridis } from './charts.js';
-import { type Block, fmt } from './html.js';
+import { type PageBlock, fmt } from './html.js';
 
 type Done = TrialResult & { valAcc: number };
 type Distribution = SweepSearch['params'][string];
@@ -18,10 +18,10 @@ const axis = (text: string, extra: Record<string, unknown> = {}) => ({ title: { 
 const titled = (text: string) => ({ title: { display: true, text, font: { size: 14 } } });
 
 /** The blocks for the sweep report (none for a grid or list sweep, or before a trial has finished). */
-export function sweepPlotBlocks(search: SweepSearch | null, trials: TrialResult[]): Block[] {
+export function sweepPlotBlocks(search: SweepSearch | null, trials: TrialResult[]): PageBlock[] {
   const done = trials.filter((t): t is Done => t.status === 'ok' && t.valAcc !== null).sort((a, b) => a.index - b.index);
   if (!search || done.length === 0) return [];
-  const blocks: Block[] = [
+  const blocks: PageBlock[] = [
     { kind: 'chart', id: 'parallel', title: 'Parallel coordinates', spec: parallelChart(search.params, done), height: 380, note: 'One line per finished trial; each axis runs from its low end (0) to its high end (1) of the range under its name, on a log scale for log-uniform keys. Colour: val accuracy, from dark purple (lowest) to yellow (highest).' },
   ];
   const imp = importanceOf(search.params, done, search.seed);

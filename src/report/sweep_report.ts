@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { SweepResults } from '../runs/results.js';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { renderPng, sweepScatter } from './charts.js';
-import { type Block, esc, fmt, page, relativeHref } from './html.js';
+import { type PageBlock, esc, fmt, page, relativeHref } from './html.js';
 import { RUN_FILES, sweepFile } from '../runs/layout.js';
 import { readSweepResults, readSweepSearch, readSweepTrials } from '../runs/read.js';
 import { sweepPlotBlocks } from './sweep_plots.js';
@@ -40,7 +40,7 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
   const keys = [...new Set(results.trials.flatMap((t) => Object.keys(t.params)))];
   const hiddenSwept = keys.includes('hidden');
 
-  const blocks: Block[] = [];
+  const blocks: PageBlock[] = [];
   const files: [string, Buffer][] = [];
   const ok = results.trials.filter((t) => t.status === 'ok' && t.valAcc !== null && configOf.has(t.index));
   // The log lr × log reg picture means something where lr or reg is swept and both are positive

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { loadDataset, type RawDataset } from '../data/datasets.js';
 import { DataError } from '../data/errors.js';
 import type { Rows } from '../data/split.js';
-import { predict, rowsView } from '../models/evaluate.js';
+import { predictClasses, rowsView } from '../models/evaluate.js';
 import { modelFromCheckpoint } from '../models/index.js';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { type Checkpoint, loadCheckpoint } from '../runs/checkpoint.js';
@@ -64,7 +64,7 @@ function checkpointId(ck: Checkpoint): TestPredictions['checkpoint'] {
 export function recordTestPredictions(dir: string, ck: Checkpoint, ckFile: string, test: Rows, raw?: RawDataset): TestPredictions {
   const h = ck.header;
   const C = h.classes.length;
-  const pred = predict(modelFromCheckpoint(ck), test.X);
+  const pred = predictClasses(modelFromCheckpoint(ck), test.X);
   for (let i = 0; i < test.n; i++) {
     if (test.y[i] >= C) throw new DataError(`${ckFile}: its ${C} classes do not cover the test labels (label ${test.y[i]}); was it trained on another dataset?`);
   }

@@ -16,11 +16,9 @@
  *   end−32  32    sha256 of every byte before it
  *
  * The hash covers the preamble, the header and the padding as well as the floats, so no flipped
- * bit anywhere is read as a value. Version 1 files (no extra blocks, no trailer; the sha256 of
- * the floats only, in header.payloadSha256) are still read, for run folders made before version
- * 2: their header is not covered by any hash, only checked field by field as every header is.
- * Readers check the magic, version, every size, the hash and every header field's type and range
- * before trusting anything.
+ * bit anywhere is read as a value. A version 1 file (tsnn-trainer 0.1's) is refused with one line
+ * that says to train the run again. Readers check the magic, version, every size, the hash and
+ * every header field's type and range before trusting anything.
  */
 import * as crypto from 'node:crypto';
 import { constants as bufferConstants } from 'node:buffer';
@@ -38,6 +36,8 @@ import { RULE_BLOCKS, UPDATE_RULES, type UpdateRule } from '../optim/rules.js';
 
 export const CKPT_MAGIC = 'TSNNCKPT';
 export const CKPT_VERSION = 2;
+/** The version tsnn-trainer 0.1 wrote (no trailer, a header no hash covered): refused, with what to do. */
+const CKPT_VERSION_0_1 = 1;
 /** Headers larger than this are refused (a corrupt length field must not drive an allocation). */
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 const HASH_BYTES = 32;
@@ -64,8 +64,7 @@ export interface TrainerState {
   batcher: BatcherState;
   /**
    * The update rule whose state the optim.* blocks hold, and its step count (Adam's t: the steps it
-   * has taken, equal to `it`). Absent in checkpoints from before update rules: sgd_momentum if
-   * they hold optim.velocity, else sgd.
+   * has taken, equal to `it`). Absent: sgd_momentum if the file holds optim.velocity, else sgd.
    */
   optimizer?: { rule: UpdateRule; t: number };
 }
@@ -93,8 +92,6 @@ export interface CheckpointHeader {
   trainer?: TrainerState;
   /** The extra float32 blocks after the mean, in file order (set by the encoder from Checkpoint.blocks). */
   blocks?: { name: string; length: number }[];
-  /** Version 1 only: sha256 of the parameters and mean. */
-  payloadSha256?: string;
 }
 
 export interface Checkpoint {
@@ -103,8 +100,6 @@ export interface Checkpoint {
   mean: Float32Array;
   /** Extra named float32 blocks (optimizer state, best parameters), committed with the rest. */
   blocks?: Record<string, Float32Array>;
-  /** The format version the file was read from (decode sets it). */
-  version?: number;
 }
 
 export class CheckpointError extends Error {}
@@ -120,7 +115,7 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   }
   const extra = Object.entries(ck.blocks ?? {});
   const floats = ck.params.length + ck.mean.length + extra.reduce((s, [, v]) => s + v.length, 0);
-  const { payloadSha256: _v1, blocks: _b, ...rest } = ck.header;
+  const { blocks: _b, ...rest } = ck.header;
   const header: CheckpointHeader = { ...rest, ...(extra.length ? { blocks: extra.map(([name, v]) => ({ name, length: v.length })) } : {}) };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (4 - ((16 + json.length) % 4)) % 4;
@@ -145,7 +140,6 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
 
 /** Where a checkpoint's parts lie, from its preamble and header alone. */
 interface Framing {
-  version: number;
   hlen: number;
   header: CheckpointHeader;
   total: number;
@@ -161,15 +155,18 @@ interface Framing {
  * and the sizes it gives, which must add up to `size` exactly. Nothing else of the header is
  * trusted yet. So a checkpoint is bounded by what its header says before its floats are read.
  */
-function framingOf(head: Buffer, size: number, bad: (what: string) => never): Framing {
+function framingOf(head: Buffer, size: number, file: string): Framing {
+  const bad = badCheckpoint(file);
   if (size < 16) bad(`file is ${size} bytes, shorter than the 16-byte preamble`);
   // Compared as bytes: Buffer's 'ascii' decoding drops the high bit, so 0xD4 would read as 'T'.
   if (!head.subarray(0, 8).equals(Buffer.from(CKPT_MAGIC, 'ascii'))) bad(`magic is not ${CKPT_MAGIC}`);
   const version = head.readUInt32LE(8);
-  if (version !== CKPT_VERSION && version !== 1) bad(`format version ${version}; this build reads versions 1 and ${CKPT_VERSION}`);
-  const trailer = version === 1 ? 0 : HASH_BYTES;
+  if (version === CKPT_VERSION_0_1) {
+    throw new CheckpointError(`${file}: checkpoint format version 1, written by tsnn-trainer 0.1, which this build does not read; train the run again`);
+  }
+  if (version !== CKPT_VERSION) bad(`format version ${version}; this build reads version ${CKPT_VERSION}`);
   const hlen = head.readUInt32LE(12);
-  if (hlen > MAX_HEADER_BYTES || 16 + hlen + trailer > size) bad(`header length ${hlen} does not fit in a ${size}-byte file`);
+  if (hlen > MAX_HEADER_BYTES || 16 + hlen + HASH_BYTES > size) bad(`header length ${hlen} does not fit in a ${size}-byte file`);
   let header: CheckpointHeader;
   try {
     header = JSON.parse(head.toString('utf8', 16, 16 + hlen)) as CheckpointHeader;
@@ -178,41 +175,32 @@ function framingOf(head: Buffer, size: number, bad: (what: string) => never): Fr
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) bad('header is not a JSON object');
   // The sizes first, to say how a truncated file falls short; nothing else of the header is used
-  // before the hash (version 2: over every byte) has vouched for it.
-  const { total, blocks } = sizesOf(header, version, bad);
+  // before the hash over every byte has vouched for it.
+  const { total, blocks } = sizesOf(header, bad);
   const extraTotal = blocks.reduce((s, x) => s + x.length, 0);
   const start = 16 + hlen + ((4 - ((16 + hlen) % 4)) % 4);
   const floats = total + header.meanLength + extraTotal;
-  const expected = start + 4 * floats + trailer;
+  const expected = start + 4 * floats + HASH_BYTES;
   if (size !== expected) {
     bad(`expected ${expected} bytes (${total} parameters, a ${header.meanLength}-value mean${extraTotal ? ` and ${extraTotal} values of ${blocks.map((x) => x.name).join(', ')}` : ''}), found ${size} — the file is truncated or corrupt`);
   }
-  return { version, hlen, header, total, blocks, start, floats };
+  return { hlen, header, total, blocks, start, floats };
 }
 
 /** Decode and validate checkpoint bytes; `file` names the source in errors. */
 export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const bad = badCheckpoint(file);
-  const { version, hlen, header, total, blocks, start, floats } = framingOf(b, b.length, bad);
-  if (version !== 1) {
-    const got = crypto.createHash('sha256').update(b.subarray(0, b.length - HASH_BYTES)).digest();
-    if (!got.equals(b.subarray(b.length - HASH_BYTES))) bad('its sha256 hash does not match its contents (the file is corrupt or was edited)');
-    if (b.subarray(16 + hlen, start).some((x) => x !== 0)) bad('the padding after the header is not zero');
-  }
-  checkHeaderFields(header, version, bad);
+  const { hlen, header, total, blocks, start, floats } = framingOf(b, b.length, file);
+  const got = crypto.createHash('sha256').update(b.subarray(0, b.length - HASH_BYTES)).digest();
+  if (!got.equals(b.subarray(b.length - HASH_BYTES))) bad('its sha256 hash does not match its contents (the file is corrupt or was edited)');
+  if (b.subarray(16 + hlen, start).some((x) => x !== 0)) bad('the padding after the header is not zero');
+  checkHeaderFields(header, bad);
   const payload = Buffer.from(b.subarray(start, start + 4 * floats)); // copy: aligned, and safe to byte-swap
-  if (version === 1) {
-    // The encoder always wrote the hash; a header without one is corrupt (else one flipped byte in
-    // the key name would switch verification off).
-    if (typeof header.payloadSha256 !== 'string') bad('header lacks payloadSha256');
-    const got = crypto.createHash('sha256').update(payload).digest('hex');
-    if (got !== header.payloadSha256) bad('payload hash does not match the header (the file is corrupt)');
-  }
   if (!littleEndian()) payload.swap32();
   const all = new Float32Array(payload.buffer, payload.byteOffset, floats);
   const params = all.slice(0, total);
-  const out: Checkpoint = { header, params, mean: all.slice(total, total + header.meanLength), version };
+  const out: Checkpoint = { header, params, mean: all.slice(total, total + header.meanLength) };
   if (blocks.length) {
     out.blocks = {};
     let off = total + header.meanLength;
@@ -262,7 +250,7 @@ export function loadCheckpoint(file: string): Checkpoint {
   try {
     const preamble = readAt(fd, file, 0, 16);
     const hlen = preamble.length === 16 ? Math.min(preamble.readUInt32LE(12), MAX_HEADER_BYTES) : 0;
-    framingOf(readAt(fd, file, 0, Math.min(size, 16 + hlen)), size, badCheckpoint(file));
+    framingOf(readAt(fd, file, 0, Math.min(size, 16 + hlen)), size, file);
     return decodeCheckpoint(readOpened(fd, file, size), file);
   } catch (e) {
     throw e instanceof FileError ? new CheckpointError(e.message) : e;
@@ -272,7 +260,7 @@ export function loadCheckpoint(file: string): Checkpoint {
 }
 
 /** The float counts the header gives (parameters, extra blocks), checked for type only: enough to frame the file. */
-function sizesOf(h: CheckpointHeader, version: number, bad: (what: string) => never): { total: number; blocks: { name: string; length: number }[] } {
+function sizesOf(h: CheckpointHeader, bad: (what: string) => never): { total: number; blocks: { name: string; length: number }[] } {
   const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
   if (!Array.isArray(h.params) || !isCount(h.meanLength)) bad('header lacks params or meanLength');
   let total = 0;
@@ -280,7 +268,7 @@ function sizesOf(h: CheckpointHeader, version: number, bad: (what: string) => ne
     if (!p || typeof p !== 'object' || typeof p.name !== 'string' || !isCount(p.rows) || !isCount(p.cols)) bad(`bad parameter entry ${JSON.stringify(p)}`);
     total += p.rows * p.cols;
   }
-  const blocks = version === 1 || h.blocks === undefined ? [] : h.blocks;
+  const blocks = h.blocks ?? [];
   if (!Array.isArray(blocks) || !blocks.every((x) => x && typeof x === 'object' && typeof x.name === 'string' && isCount(x.length))) bad(`bad blocks ${JSON.stringify(h.blocks)?.slice(0, 200)}`);
   return { total, blocks };
 }
@@ -290,7 +278,7 @@ function sizesOf(h: CheckpointHeader, version: number, bad: (what: string) => ne
  * tampered header is refused here rather than surfacing later as a TypeError, a wrong accuracy
  * or a resume that trains nothing. Returns the number of parameters the header lists.
  */
-function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: string) => never): number {
+function checkHeaderFields(h: CheckpointHeader, bad: (what: string) => never): number {
   const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
   const isPos = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
   const isFrac = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
@@ -299,9 +287,9 @@ function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: str
   if (!isObj(m) || (m.kind !== 'softmax' && m.kind !== 'mlp') || !isPos(m.inputDim) || !isPos(m.numClasses) || !Array.isArray(m.hidden) || !m.hidden.every(isPos)) {
     bad(`bad model ${show(m)}`);
   }
-  // loss: absent in checkpoints from before the SVM, which are softmax (models/loss.ts lossOf).
+  // loss: absent means softmax (models/loss.ts lossOf).
   if (isObj(m) && m.loss !== undefined && m.loss !== 'softmax' && m.loss !== 'svm') bad(`bad model ${show(m)}: loss must be softmax or svm`);
-  // normalization and dropoutKeep: absent in checkpoints from before them (no norm, no dropout), and mlp only.
+  // normalization and dropoutKeep: absent means no norm, no dropout; mlp only.
   if (isObj(m) && m.normalization !== undefined && (m.kind !== 'mlp' || (m.normalization !== 'batchnorm' && m.normalization !== 'layernorm'))) bad(`bad model ${show(m)}: normalization must be batchnorm or layernorm, on an mlp`);
   if (isObj(m) && m.dropoutKeep !== undefined && (m.kind !== 'mlp' || !(typeof m.dropoutKeep === 'number' && m.dropoutKeep > 0 && m.dropoutKeep <= 1))) bad(`bad model ${show(m)}: dropoutKeep must be a number in (0, 1], on an mlp`);
   const spec = h.model;
@@ -340,7 +328,7 @@ function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: str
   if (!isCount(h.epoch) || !isCount(h.iteration)) bad(`bad epoch ${show(h.epoch)} or iteration ${show(h.iteration)} (whole numbers ≥ 0)`);
   for (const k of ['trainAcc', 'valAcc'] as const) if (h[k] !== null && !isFrac(h[k])) bad(`bad ${k} ${show(h[k])} (an accuracy in [0, 1])`);
   if (!isObj(h.config)) bad('config is not an object');
-  if (version !== 1 && h.blocks !== undefined) {
+  if (h.blocks !== undefined) {
     if (!Array.isArray(h.blocks) || !h.blocks.every((x) => isObj(x) && typeof x.name === 'string' && isCount(x.length))) bad(`bad blocks ${show(h.blocks)}`);
     if (new Set(h.blocks.map((x) => x.name)).size !== h.blocks.length) bad(`block names ${show(h.blocks)} repeat`);
     // The optimizer's state (optim.*) is one value per trainable parameter (those without `stat`,
@@ -351,12 +339,12 @@ function checkHeaderFields(h: CheckpointHeader, version: number, bad: (what: str
       if (x.length !== want) bad(`block ${x.name} has ${x.length} values for ${want}${want === total ? '' : ' trainable'} parameters`);
     }
   }
-  if (h.trainer !== undefined) checkTrainerState(h, version, bad);
+  if (h.trainer !== undefined) checkTrainerState(h, bad);
   return total;
 }
 
 /** The resumable state of last.ckpt: every field of the right type, in range, and consistent with the header. */
-function checkTrainerState(h: CheckpointHeader, version: number, bad: (what: string) => never): void {
+function checkTrainerState(h: CheckpointHeader, bad: (what: string) => never): void {
   const t = h.trainer as unknown as Record<string, unknown>;
   const fail = (what: string): never => bad(`trainer state: ${what}`);
   const show = (v: unknown) => JSON.stringify(v)?.slice(0, 200);
@@ -405,8 +393,7 @@ function checkTrainerState(h: CheckpointHeader, version: number, bad: (what: str
     if (o.t !== t.it) fail(`the optimizer's step count ${show(o.t)} differs from the steps done, ${show(t.it)}`);
     const want = RULE_BLOCKS[o.rule as UpdateRule].map((b) => `optim.${b}`);
     const got = (h.blocks ?? []).map((x) => x.name).filter((x) => x.startsWith('optim.')).sort();
-    // Version 1 kept no blocks (the velocity was beside it, in last.velocity.ckpt).
-    if (version !== 1 && got.join(',') !== want.join(',')) fail(`update rule ${o.rule as string} keeps [${want.join(', ')}], but the file holds [${got.join(', ')}]`);
+    if (got.join(',') !== want.join(',')) fail(`update rule ${o.rule as string} keeps [${want.join(', ')}], but the file holds [${got.join(', ')}]`);
   }
 }
 

@@ -41,8 +41,6 @@ export const RUN_FILES = {
   log: 'train.log',
   best: 'best.ckpt',
   last: 'last.ckpt',
-  /** Version-1 folders kept the momentum beside last.ckpt, in this file; still read on resume. */
-  legacyVelocity: 'last.velocity.ckpt',
   report: REPORT,
   /** knn runs: the cross-validation (accuracy per k and fold) and the test × train distance image. */
   knnCv: 'cv.json',

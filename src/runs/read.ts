@@ -117,7 +117,7 @@ export function readSummary(file: string): Summary {
   const model = f.object(o, 'model');
   const fm = f.in('model');
   fm.oneOf(model, 'kind', ['softmax', 'mlp', 'knn']);
-  if (model.loss !== undefined) fm.oneOf(model, 'loss', ['softmax', 'svm']); // absent: softmax (summaries from before the SVM)
+  if (model.loss !== undefined) fm.oneOf(model, 'loss', ['softmax', 'svm']); // absent: softmax
   if (model.kind === 'mlp' && (!Array.isArray(model.hidden) || model.hidden.length === 0 || !model.hidden.every((h) => Number.isInteger(h) && h > 0))) {
     fm.bad('hidden', model.hidden, 'a list of hidden sizes (whole numbers ≥ 1)');
   }
@@ -227,7 +227,7 @@ export interface SweepSearch {
   params: Record<string, { logUniform: [number, number] } | { uniform: [number, number] } | { choice: unknown[] }>;
 }
 
-/** sweep.json's search, checked; null for a grid or list sweep (or a sweep.json from before it recorded its spec). */
+/** sweep.json's search, checked; null for a grid or list sweep, or a sweep.json without one. */
 export function readSweepSearch(file: string): SweepSearch | null {
   const o = readJsonObject(file);
   if (!isObj(o.spec)) return null;

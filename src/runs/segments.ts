@@ -65,7 +65,7 @@ export function readSegments(file: string): SegmentSeconds[] {
     if (!cur) continue;
     cur.last = l.time;
     if (l.msg === SEGMENT_LOG.data && typeof l.seconds === 'number') cur.load = round(l.seconds);
-    // Folders from before 'segment' lines: a run that ended by itself logged its summary (ok, diverged).
+    // A log without 'segment' lines: a run that ended by itself logged its summary (ok, diverged).
     const ended = l.msg === SEGMENT_LOG.end ? l.ended : l.msg === 'summary' && !cur.end ? l.status : undefined;
     if (typeof ended === 'string' && isSeconds(l.seconds)) cur.end = { load: l.seconds.load, train: l.seconds.train, total: l.seconds.total, ended: ended as SegmentEnd };
   }

@@ -159,7 +159,7 @@ export class RedisRungStore implements RungStore {
       await this.conn.rpush(key, `${trial}\t${value}`);
       list = await this.conn.lrange(key, 0, -1);
     }
-    // Anything else that reached the list (an older build's "undefined") is no number: left out.
+    // Anything else in the list (a string such as "undefined") is no number: left out.
     const before = list.slice(0, list.findIndex(mine)).map((e) => e.slice(e.indexOf('\t') + 1));
     return before.filter((v) => /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(v)).map(Number).filter(Number.isFinite);
   }

@@ -30,7 +30,7 @@ import { parseScheduler, type SchedulerSpec } from './scheduler.js';
 
 export const SWEEPABLE = [
   'lr', 'reg', 'hidden', 'batchSize', 'lrDecay', 'iterations', 'epochs', 'initStd', 'momentum', 'sampling', 'seed',
-  // the update rule and its hyperparameters (issue 18)
+  // the update rule and its hyperparameters
   'updateRule', 'beta1', 'beta2', 'eps', 'decayRate',
   // the MLP's normalization and dropout
   'normalization', 'dropoutKeep',

@@ -19,7 +19,7 @@ import { RULE_BLOCKS } from '../optim/rules.js';
 import { hyperOf, modelSpecOf } from '../config/derive.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
-import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
+import { takeRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
 import { prepareFeatureData } from '../data/feature_data.js';
 import { featureDim } from '../data/features.js';
 import { isTempFile, writeFileAtomic, writeJsonAtomic } from '../runs/atomic.js';
@@ -182,7 +182,7 @@ export interface TrainOnDataOptions {
  * the optimizer's state (blocks "optim.<name>") and the best parameters so far (block "best",
  * left out when they are the current ones), so one atomic write commits all a resume needs.
  */
-const { last: LAST, legacyVelocity: LEGACY_VELOCITY, best: BEST, config: CONFIG } = RUN_FILES;
+const { last: LAST, best: BEST, config: CONFIG } = RUN_FILES;
 const OPTIM = 'optim.';
 
 /**
@@ -257,7 +257,7 @@ async function trainHeld(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOn
   const epochs = Math.ceil(iterations / perEpoch);
   const trainAccRows = Math.min(cfg.trainAccSamples, data.train.n);
   const accIdx = rng.choice(data.train.n, trainAccRows);
-  const trainAcc = gatherRows(data.train, accIdx);
+  const trainAcc = takeRows(data.train, accIdx);
   log.info({ iterations, iterationsPerEpoch: perEpoch, epochs, batchSize: cfg.batchSize }, 'schedule');
   ui.info(`training ${cfg.model}${cfg.loss === 'softmax' ? '' : ` (loss ${cfg.loss})`}${spec.hidden.length ? ` (hidden ${spec.hidden.join(',')})` : ''}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}`);
 
@@ -300,7 +300,6 @@ async function trainHeld(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOn
     for (const [k, v] of Object.entries(point.optimizer)) blocks[OPTIM + k] = v;
     if (!sameBits(point.best, params)) blocks.best = point.best;
     saveCheckpoint(runFile(dir, 'last'), { header: { ...header(e), trainer: st }, params, mean: data.mean, blocks });
-    fs.rmSync(runFile(dir, 'legacyVelocity'), { force: true }); // a version-1 folder's, now in last.ckpt
   };
   const metricsFile = runFile(dir, 'metrics');
   let metrics: JsonlWriter;
@@ -519,23 +518,10 @@ function loadResumePoint(
   const lr = lrAtEpoch(cfg.lr, cfg.lrDecay, state.epoch);
   if (state.lr !== lr) refuse(`${lastFile} has learning rate ${state.lr} at epoch ${state.epoch}, but ${CONFIG}'s lr and lrDecay give ${lr}`);
   if (cfg.sampling === 'replacement' ? state.batcher.perm !== null : state.it > 0 && state.batcher.perm === null) refuse(`${lastFile}'s batch order does not fit sampling "${cfg.sampling}"`);
-  // The optimizer's state: in last.ckpt itself (version 2), or beside it (a version-1 folder).
+  // The optimizer's state, in last.ckpt's optim.* blocks.
   const optimizer: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(last.blocks ?? {})) if (k.startsWith(OPTIM)) optimizer[k.slice(OPTIM.length)] = v;
-  if (last.version === 1 && cfg.momentum > 0) {
-    const vFile = runFile(dir, 'legacyVelocity');
-    let v: Checkpoint | null = null;
-    try {
-      v = loadCheckpoint(vFile);
-    } catch {
-      /* refused below */
-    }
-    if (!v || v.header.iteration !== state.it || v.params.length !== last.params.length) {
-      refuse(`its ${LAST} is from an older build (checkpoint version 1), which kept the momentum in ${LEGACY_VELOCITY}, and that file is missing, damaged or from another step`);
-    }
-    optimizer.velocity = v!.params;
-  }
-  // The update rule it was trained with: recorded since rules other than SGD exist; before, momentum's velocity said it.
+  // The update rule it was trained with: as recorded, else sgd_momentum if it holds a velocity, else sgd.
   const saved = state.optimizer ?? { rule: optimizer.velocity ? 'sgd_momentum' : 'sgd', t: state.it };
   const want = RULE_BLOCKS[cfg.updateRule];
   if (saved.rule !== cfg.updateRule || Object.keys(optimizer).sort().join(',') !== want.join(',')) {
@@ -544,16 +530,7 @@ function loadResumePoint(
   }
   state.optimizer = saved;
   model.params.flat.set(last.params);
-  // The best parameters so far: in last.ckpt unless they are its own parameters (version 1: best.ckpt).
-  let best = last.blocks?.best ?? last.params;
-  if (last.version === 1) {
-    const bestFile = runFile(dir, 'best');
-    try {
-      if (fs.existsSync(bestFile)) best = loadCheckpoint(bestFile).params;
-    } catch (e) {
-      return refuse(`it is a version-1 folder, whose best parameters are in ${BEST}, and ${(e as Error).message}`);
-    }
-    if (best.length !== last.params.length) refuse(`its ${BEST} has ${best.length} parameters, its ${LAST} ${last.params.length}`);
-  }
+  // The best parameters so far: in last.ckpt unless they are its own parameters.
+  const best = last.blocks?.best ?? last.params;
   return { state, best, optimizer };
 }

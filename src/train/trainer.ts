@@ -21,7 +21,7 @@ import type { TrainerState } from '../runs/checkpoint.js';
 import { Batcher } from './batch.js';
 import { accuracy, type LabeledRows } from '../models/evaluate.js';
 
-export interface TrainOptions {
+export interface LoopOptions {
   lr: number;
   lrDecay: number;
   momentum: number;
@@ -126,7 +126,7 @@ export class DivergedError extends Error {
 export async function train(
   model: Model<Float32Array>,
   data: { train: LabeledRows; val: LabeledRows; trainAcc: LabeledRows },
-  opts: TrainOptions,
+  opts: LoopOptions,
   rng: Rng,
   listener: TrainListener = {},
   resume?: ResumePoint,

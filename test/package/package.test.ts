@@ -30,7 +30,7 @@ import { loadDataset } from '../../src/data/datasets.js';
 import { rowsOfCheckpoint } from '../../src/data/feature_data.js';
 import { initEngine } from '../../src/linalg/engine.js';
 import { modelFromCheckpoint } from '../../src/models/index.js';
-import { predict as evalPredict } from '../../src/models/evaluate.js';
+import { predictClasses as evalPredict } from '../../src/models/evaluate.js';
 import { pngOfRow } from '../../src/predict/image.js';
 import { loadCheckpoint } from '../../src/runs/checkpoint.js';
 import { E2E_BACKEND } from '../helpers.js';

@@ -42,16 +42,14 @@ export const MIN_COLS_PER_THREAD = 32;
  * least SPLIT_K_COLS columns (the input layer's X·W1 on CIFAR) is cut into two halves of K
  * instead, on a kernel that asks for it (the 'wasm' engine's): each half multiplies contiguous
  * rows of the weights (where a block of columns would be copied out row by row) and packs a panel
- * as wide as the whole result, and the two half-sums are then added. Measured on a CIFAR MLP's
- * 200×3072·3072×500 on one thread of two: 12.9 ms a half against 14.1 ms a column block. The cut
- * does not depend on the thread count (one thread computes both halves in turn), so results stay
+ * as wide as the whole result, and the two half-sums are then added. The cut does not depend on the thread count (one thread computes both halves in turn), so results stay
  * the same bit for bit on any number of threads.
  */
 export const SPLIT_K = 1024;
 export const SPLIT_K_COLS = 64;
 /** Below this many elements an axpy or dot (or rows × columns, a gather) runs on the main thread alone. */
 export const MIN_PARALLEL_ELEMENTS = 1 << 16;
-/** The same for a SIMD pass over a pair (simd.ts), 3-4× faster per element than the JS loops. */
+/** The same for a SIMD pass over a pair (simd.ts), faster per element than the JS loops. */
 export const MIN_PARALLEL_SIMD = 1 << 18;
 
 /** What a kernel asks of the cut of its products. */
@@ -103,9 +101,8 @@ export function splitKBlocks(M: number, N: number, K: number, threads: number): 
 
 /**
  * [lo, hi) for each of `parts` threads over [0, len), in proportion to their speeds (rows or
- * columns per ms on the last products of this shape; equal parts without them). The VMs this runs
- * on have spells of seconds in which one vCPU computes 40% slower than the other; a product cut
- * in equal parts then waits for the slow thread, one cut by speed does not. Where a product is
+ * columns per ms on the last products of this shape; equal parts without them). A VM's vCPUs
+ * can differ in speed for seconds at a time; a product cut in equal parts then waits for the slow thread, one cut by speed does not. Where a product is
  * cut by rows or by columns, every element is still computed whole by one thread with the same
  * kernel, so the cut changes no bit (tested). No speed counts for less than half or more than
  * twice the mean (one bad sample cannot starve a thread), and the cuts fall on multiples of 8.

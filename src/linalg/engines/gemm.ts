@@ -17,7 +17,7 @@
 import * as v8 from 'node:v8';
 import type { Mat } from '../mat.js';
 import { GEMM_FUSED_MODULE_BASE64, GEMM_MODULE_BASE64 } from './gemm_module.js';
-import { wasm } from './simd.js';
+import { webAssembly } from './simd.js';
 import type { Block } from './cuts.js';
 
 /** The exports of native/gemm.wat. Addresses are byte offsets into `memory`. */
@@ -52,7 +52,7 @@ let relaxedTried = false;
  * the first time 'fused' is asked about (V8 reads it when it compiles a module).
  */
 export function gemmSupported(variant: GemmVariant): boolean {
-  if (variant === 'fused' && !relaxedTried && !wasm.validate(bytesOf(variant))) {
+  if (variant === 'fused' && !relaxedTried && !webAssembly.validate(bytesOf(variant))) {
     relaxedTried = true;
     try {
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -60,7 +60,7 @@ export function gemmSupported(variant: GemmVariant): boolean {
       // not a flag of this V8
     }
   }
-  return wasm.validate(bytesOf(variant));
+  return webAssembly.validate(bytesOf(variant));
 }
 
 /**
@@ -90,8 +90,8 @@ export class WasmGemm {
 
   constructor(readonly variant: GemmVariant) {
     let mod = compiled.get(variant);
-    if (mod === undefined) compiled.set(variant, (mod = new wasm.Module(bytesOf(variant))));
-    this.k = new wasm.Instance(mod, {}).exports as GemmExports;
+    if (mod === undefined) compiled.set(variant, (mod = new webAssembly.Module(bytesOf(variant))));
+    this.k = new webAssembly.Instance(mod, {}).exports as GemmExports;
     this.f32 = new Float32Array(this.k.memory.buffer);
   }
 

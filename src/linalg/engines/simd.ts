@@ -1,8 +1,7 @@
 /**
  * The wasm engine's vector passes over a model's weights (the SGD step, the L2 term), in
  * WebAssembly SIMD: native/simd.wat, four elements at a time with the JS loops' own arithmetic,
- * so the results are the JS loops' bit for bit (blas1.ts) at 3-4× their speed (a CIFAR MLP 500's
- * 1.5M weights: the SGD step 0.57 against 1.3-1.5 ms for the JS loop, on one thread).
+ * so the results are the JS loops' bit for bit (blas1.ts), at several times their speed.
  *
  * WebAssembly code reads only its own memory, so both arrays of a pass must live in one. A model's
  * parameters and its gradient are therefore allocated as a pair (vectorPair below), side by side
@@ -40,7 +39,7 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { readonly exports: unknown };
 }
 /** WebAssembly, as this module and gemm.ts use it. */
-export const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+export const webAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const PAGE = 65536;
 /** The largest pair placed in wasm memory: the kernels address it with 32-bit offsets. */
@@ -55,8 +54,8 @@ const blocks = new WeakMap<ArrayBufferLike, { memory: object; kernels: WeightPas
  * then runs its own instance on the same memory).
  */
 export function simdKernelsOn(memory: object): WeightPasses {
-  compiled ??= new wasm.Module(Buffer.from(SIMD_MODULE_BASE64, 'base64'));
-  const k = new wasm.Instance(compiled, { env: { memory } }).exports as SimdExports;
+  compiled ??= new webAssembly.Module(Buffer.from(SIMD_MODULE_BASE64, 'base64'));
+  const k = new webAssembly.Instance(compiled, { env: { memory } }).exports as SimdExports;
   return {
     axpyRange: (alpha, x, y, lo, hi) => k.axpy(alpha, x.byteOffset + 4 * lo, y.byteOffset + 4 * lo, hi - lo),
     axpySumSqRange: (alpha, x, y, lo, hi) => k.axpySumSq(alpha, x.byteOffset + 4 * lo, y.byteOffset + 4 * lo, hi - lo),
@@ -74,7 +73,7 @@ export function vectorPair(n: number): [Float32Array, Float32Array] | null {
   const pages = Math.max(1, Math.ceil((2 * stride) / PAGE));
   let memory: { readonly buffer: SharedArrayBuffer };
   try {
-    memory = new wasm.Memory({ initial: pages, maximum: pages, shared: true });
+    memory = new webAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   } catch {
     return null; // out of address space for one more memory (each reserves ~10 GB): plain arrays do
   }

@@ -55,8 +55,8 @@ function tfjsEngine(tf: Tf, name: string): Engine {
     detail: `TensorFlow.js ${tf.version_core} ${name} backend`,
     alloc: PLAIN,
     matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
-      // tf.tidy disposes every intermediate tensor and returns C. (Reading C with dataSync()
-      // inside the tidy was measured 60× slower on wasm, so it is read after.)
+      // tf.tidy disposes every intermediate tensor and returns C, read after it (dataSync()
+      // inside the tidy is far slower on wasm).
       const c = tf.tidy(() => {
         const ta = tf.tensor2d(a.data, [a.rows, a.cols], 'float32');
         const tb = tf.tensor2d(b.data, [b.rows, b.cols], 'float32');
