@@ -17,6 +17,8 @@ import { gradCheckSparse, maxRelError, numericGradient } from '../src/linalg/gra
 import { createMlp, createModel, createSoftmax, mlpParamSpecs, modelFromParams, paramSpecsFor, softmaxParamSpecs } from '../src/models/index.js';
 import type { Labels, Model, ModelSpec } from '../src/models/model.js';
 import { createWorkspace } from '../src/models/buffers.js';
+import { actPlan } from '../src/models/act_plan.js';
+import { type Allocator, PLAIN } from '../src/linalg/alloc.js';
 import { allocParams, viewsOf } from '../src/models/params.js';
 import { sgdInit, sgdStep } from '../src/optim/sgd.js';
 import { randnMat, randomLabels } from './helpers.js';
@@ -329,5 +331,43 @@ test('a workspace: one set of buffers serves every call given it, with the same 
     assert.deepEqual(Array.from(s3.data), Array.from(freshScores3), `${kind}: scores of 4 rows`);
     assert.equal(model.loss(X1, undefined, ws).data, s1.data, `${kind}: the same scores buffer for 9 rows`);
     assert.deepEqual(Array.from(model.loss(X2, y, ws).grads.flat), Array.from(fresh2.grads.flat), `${kind}: after other row counts`);
+  }
+});
+
+test('the activation plan (llm.c act_sizes): sized from the spec, made whole for a row count on its first call, then reused; every sandwich, with dropout, gives the same values as fresh arrays', () => {
+  const base: ModelSpec = { kind: 'mlp', inputDim: 7, hidden: [6, 5], numClasses: 4 };
+  assert.deepEqual(actPlan({ ...base, normalization: 'batchnorm', dropoutKeep: 0.5 }), {
+    hidden: [
+      { kind: 'affine_bn_relu', inCols: 7, cols: 6, dropout: true },
+      { kind: 'affine_bn_relu', inCols: 6, cols: 5, dropout: true },
+    ],
+    classes: 4,
+  });
+  assert.deepEqual(actPlan({ kind: 'softmax', inputDim: 7, hidden: [], numClasses: 4 }), { hidden: [], classes: 4 });
+  let floats = 0;
+  const counting: Allocator = { ...PLAIN, float: ((Ctor: Float32ArrayConstructor, n: number) => (floats++, PLAIN.float(Ctor, n))) as Allocator['float'] };
+  for (const normalization of [undefined, 'batchnorm', 'layernorm'] as const) {
+    const spec: ModelSpec = { ...base, hidden: [...base.hidden], ...(normalization ? { normalization } : {}), dropoutKeep: 0.5 };
+    const what = normalization ?? 'no norm';
+    const rng = new Rng(22);
+    const X = randn(Float32Array, 9, 7, rng);
+    const y = randomLabels(9, 4, rng);
+    const fresh = createModel(spec, { initStd: 0.1, reg: 0.05 }, new Rng(5));
+    const model = createModel(spec, { initStd: 0.1, reg: 0.05 }, new Rng(5));
+    const ws = createWorkspace(model.params, counting);
+    floats = 0;
+    let made = 0;
+    for (const call of [1, 2]) {
+      const r = model.loss(X, y, ws);
+      if (call === 1) made = floats;
+      const f = fresh.loss(X, y);
+      assert.equal(r.loss, f.loss, `${what}: loss, call ${call}`);
+      assert.deepEqual(Array.from(r.grads.flat), Array.from(f.grads.flat), `${what}: gradient, call ${call}`);
+    }
+    model.loss(X, undefined, ws);
+    assert.ok(made > 0, `${what}: the first call makes the plan's matrices`);
+    assert.equal(floats, made, `${what}: later calls with as many rows allocate nothing`);
+    assert.deepEqual(Array.from(model.params.flat), Array.from(fresh.params.flat), `${what}: the same running statistics`);
+    assert.deepEqual(Array.from(model.loss(X, undefined, ws).data), Array.from(fresh.loss(X).data), `${what}: test-mode scores`);
   }
 });

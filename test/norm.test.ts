@@ -9,7 +9,9 @@
  * - BatchNormalization.ipynb's statistics checks: after train mode each feature has mean β and
  *   std γ (0 and 1 by default); after 50 train-mode passes, test mode gives means near β and
  *   stds near γ;
- * - dropout: the keep fraction, inverted scaling, identity in test mode, a fixed seed's fixed mask.
+ * - dropout: the keep fraction, inverted scaling, identity in test mode, a fixed seed's fixed mask;
+ * - the sandwiches affine → batch norm → ReLU and affine → layer norm → ReLU (affine_norm_relu.ts):
+ *   gradient checks, and the same numbers as the layers one by one.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +25,9 @@ import { matmul } from '../src/linalg/matmul.js';
 import { type BatchnormParam, batchnormBackward, batchnormBackwardAlt, batchnormForward } from '../src/layers/batchnorm.js';
 import { layernormBackward, layernormForward } from '../src/layers/layernorm.js';
 import { dropoutBackward, dropoutForward } from '../src/layers/dropout.js';
+import { affineBnReluBackward, affineBnReluForward, affineLnReluBackward, affineLnReluForward } from '../src/layers/affine_norm_relu.js';
+import { affineBackward, affineForward } from '../src/layers/affine.js';
+import { reluBackward, reluForward } from '../src/layers/relu.js';
 import { assertClose, randnMat } from './helpers.js';
 
 const H = 1e-5; // centered-difference step (float64)
@@ -294,4 +299,78 @@ test('the layers write into the buffers they are given and check their shapes', 
   assert.throws(() => batchnormForward(x, gamma, beta, freshParam(4), { out: randn(5, 4, rng) }), /into.out is Float64Array \(5,4\), expected Float64Array \(6,4\)/);
   assert.throws(() => batchnormBackwardAlt(randn(6, 3, rng), r.cache!), /batchnormBackwardAlt: dout has shape \(6,3\)/);
   assert.throws(() => layernormForward(x, gamma, randn(2, 4, rng)), /layernormForward: beta has shape \(2,4\)/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// the norm sandwiches (cs231n layer_utils affine_bn_relu_forward / _backward)
+
+test('affine → batch norm → ReLU and affine → layer norm → ReLU: gradient check dx, dw, db, dgamma, dbeta (float64, h=1e-5, judged < 1e-7)', (t) => {
+  const rng = new Rng(233);
+  const [N, D, M] = [5, 4, 6];
+  const x = randn(N, D, rng);
+  const w = randn(D, M, rng);
+  const b = randn(1, M, rng);
+  const gamma = randn(1, M, rng);
+  const beta = randn(1, M, rng, 0.5);
+  const dout = randn(N, M, rng);
+  const bn = () => affineBnReluForward(x, w, b, gamma, beta, freshParam(M));
+  const ln = () => affineLnReluForward(x, w, b, gamma, beta);
+  const cases = [
+    ['bn', affineBnReluBackward(dout, bn().cache), () => bn().out],
+    ['ln', affineLnReluBackward(dout, ln().cache), () => ln().out],
+  ] as const;
+  for (const [name, g, f] of cases) {
+    assert.ok(g.dx !== null);
+    assertGrad(t, `affine_${name}_relu dx`, g.dx.data, f, x.data, dout.data);
+    assertGrad(t, `affine_${name}_relu dw`, g.dw.data, f, w.data, dout.data);
+    assertGrad(t, `affine_${name}_relu dgamma`, g.dgamma.data, f, gamma.data, dout.data);
+    assertGrad(t, `affine_${name}_relu dbeta`, g.dbeta.data, f, beta.data, dout.data);
+    if (name === 'ln' && g.db !== null) assertGrad(t, 'affine_ln_relu db', g.db.data, f, b.data, dout.data);
+  }
+  // Batch norm subtracts the batch mean: b has no effect, and its gradient is 0 up to rounding.
+  const { db } = cases[0][1];
+  assert.ok(db !== null && Math.max(...Array.from(db.data, Math.abs)) < 1e-12, 'affine_bn_relu db is 0');
+});
+
+test('the norm sandwiches give the same numbers as affine, the norm and ReLU one by one (float64, exact), and a test-mode batch norm sandwich has no backward', () => {
+  const rng = new Rng(234);
+  const [N, D, M] = [6, 5, 4];
+  const x = randn(N, D, rng);
+  const w = randn(D, M, rng);
+  const b = randn(1, M, rng);
+  const gamma = randn(1, M, rng);
+  const beta = randn(1, M, rng);
+  const dout = randn(N, M, rng);
+  const same = (a: Mat | null, e: Mat | null, what: string) => assert.deepEqual(Array.from(a?.data ?? []), Array.from(e?.data ?? []), what);
+  const a = affineForward(x, w, b);
+  const sameAffine = (g: { dx: Mat | null; dw: Mat; db: Mat | null }, dz: Mat<Float64Array>, what: string) => {
+    const ga = affineBackward(dz, a.cache);
+    for (const k of ['dx', 'dw', 'db'] as const) same(g[k], ga[k], `${what}: ${k}`);
+  };
+
+  const [pS, pL] = [freshParam(M), freshParam(M)];
+  const bnS = affineBnReluForward(x, w, b, gamma, beta, pS);
+  const bnL = batchnormForward(affineForward(x, w, b).out, gamma, beta, pL);
+  const bnR = reluForward(bnL.out);
+  same(bnS.out, bnR.out, 'bn: out');
+  same(pS.runningVar, pL.runningVar, 'bn: the running variance');
+  assert.ok(bnL.cache !== null);
+  const bnG = affineBnReluBackward(dout, bnS.cache);
+  const bnN = batchnormBackwardAlt(reluBackward(dout, bnR.cache), bnL.cache);
+  sameAffine(bnG, bnN.dx, 'bn');
+  same(bnG.dgamma, bnN.dgamma, 'bn: dgamma');
+  same(bnG.dbeta, bnN.dbeta, 'bn: dbeta');
+
+  const lnS = affineLnReluForward(x, w, b, gamma, beta);
+  const lnL = layernormForward(a.out, gamma, beta);
+  const lnR = reluForward(lnL.out);
+  same(lnS.out, lnR.out, 'ln: out');
+  const lnG = affineLnReluBackward(dout, lnS.cache);
+  const lnN = layernormBackward(reluBackward(dout, lnR.cache), lnL.cache);
+  sameAffine(lnG, lnN.dx, 'ln');
+  same(lnG.dgamma, lnN.dgamma, 'ln: dgamma');
+  same(lnG.dbeta, lnN.dbeta, 'ln: dbeta');
+
+  const test = affineBnReluForward(x, w, b, gamma, beta, freshParam(M, 'test'));
+  assert.throws(() => affineBnReluBackward(dout, test.cache), /affineBnReluBackward: the forward ran in test mode, which has no backward/);
 });

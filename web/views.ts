@@ -10,6 +10,7 @@ import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 import { softmaxForward, softmaxJacobian } from '../src/layers/softmax.js';
 import { modelFromParams } from '../src/models/index.js';
+import { actPlan, backwardActs, forwardActs } from '../src/models/act_plan.js';
 import { viewsOf } from '../src/models/params.js';
 import type { FromWorker, Histogram, Inspection, Snapshot } from './protocol.js';
 import type { Session } from './session.js';
@@ -33,19 +34,17 @@ export function histogram(a: ArrayLike<number>): Histogram {
 }
 
 /**
- * Each layer's output and the gradient at it, on the last minibatch: the workspace's matrices by
- * the names models/mlp.ts and models/softmax.ts give them (hidden layer l: its ReLU output h{l},
- * or n{l} after a normalization, and da{l}, the gradient at its affine output; then the scores).
+ * Each layer's output and the gradient at it, on the last minibatch: the workspace's matrices of
+ * the model's activation plan (models/act_plan.ts; hidden layer l: its sandwich's output, after
+ * the ReLU, and da, the gradient at its affine output; then the scores).
  */
 export function layerHistograms(s: Session): Snapshot['layers'] {
-  const spec = s.model.spec;
+  const plan = actPlan(s.model.spec);
   const B = s.batcher.batchSize;
-  const mat = (name: string, cols: number) => s.ws.acts.mat(name, B, cols).data;
-  const out: Snapshot['layers'] = spec.hidden.map((H, i) => {
-    const l = i + 1;
-    return { name: `hidden ${l}`, acts: histogram(mat(spec.normalization ? `n${l}` : `h${l}`, H)), grads: histogram(mat(`da${l}`, H)) };
-  });
-  out.push({ name: 'scores', acts: histogram(mat('scores', spec.numClasses)), grads: histogram(mat('dscores', spec.numClasses)) });
+  const fwd = forwardActs(s.ws, plan, B, Float32Array);
+  const bwd = backwardActs(s.ws, plan, B, Float32Array);
+  const out: Snapshot['layers'] = fwd.hidden.map((acts, i) => ({ name: `hidden ${i + 1}`, acts: histogram(acts.out.data), grads: histogram(bwd.hidden[i].da.data) }));
+  out.push({ name: 'scores', acts: histogram(fwd.scores.data), grads: histogram(bwd.dscores.data) });
   return out;
 }
 

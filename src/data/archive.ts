@@ -162,17 +162,10 @@ function swapIntoPlace(tmp: string, destRoot: string, marker: ArchiveSource, lab
  */
 export async function extractCifarArchive(archive: string, destRoot: string, extra: Partial<ArchiveSource> = {}, label = archive): Promise<string> {
   const { fd } = openRegularFile(archive, MAX_ARCHIVE_BYTES, 'the CIFAR-10 binary archive, cifar-10-binary.tar.gz');
-  let magic: Buffer;
-  try {
-    magic = Buffer.alloc(2);
-    fs.readSync(fd, magic, 0, 2, 0);
-  } catch (e) {
-    fs.closeSync(fd);
-    throw new DataError(`cannot read ${label}: ${(e as Error).message}`);
-  }
+  let gzipped: boolean;
   let tmp: string;
-  let onSignal: ((sig: NodeJS.Signals) => void) | null = null;
   try {
+    gzipped = isGzipped(fd, label);
     fs.mkdirSync(destRoot, { recursive: true });
     removeStaleUnpacks(destRoot);
     tmp = fs.mkdtempSync(path.join(destRoot, `${UNPACK_PREFIX}${os.hostname()}-${process.pid}-`));
@@ -180,76 +173,117 @@ export async function extractCifarArchive(archive: string, destRoot: string, ext
     fs.closeSync(fd);
     throw e;
   }
+  const unpack = new Unpacking(label, fs.createReadStream('', { fd, start: 0, highWaterMark: 1 << 16 }));
   try {
-    // Entries that are not CIFAR-10's are listed (up to 3, then the unpack stops); an entry past
-    // its size, or the stream past its bound, stops the unpack at once.
-    const refused: string[] = [];
-    let fatal: DataError | null = null;
-    const seen = new Set<string>();
-    const source = fs.createReadStream('', { fd, start: 0, highWaterMark: 1 << 16 });
-    const gunzip = magic[0] === 0x1f && magic[1] === 0x8b ? zlib.createGunzip() : null;
-    const bound = new TarBound(MAX_TAR_BYTES, label);
-    const stop = (e: DataError) => {
-      fatal ??= e;
-      source.destroy();
-    };
-    // A signal stops the unpack; the finally below removes the temporary folder.
-    onSignal = (sig: NodeJS.Signals) => stop(new StoppedBySignal(`unpacking ${label} stopped by ${sig === 'SIGINT' ? 'Ctrl-C' : sig}; the partial unpack was removed`, sig));
-    for (const s of STOP_SIGNALS) process.on(s, onSignal);
-    const refusedError = () =>
-      new DataError(
-        `${label} holds entries outside ${CIFAR_DIR_NAME}/, or that are not its plain files (${refused.slice(0, 3).join('; ')}${refused.length > 3 ? '; …' : ''}); ` +
-          `it is not the CIFAR-10 binary archive, so nothing was unpacked`,
-      );
+    await unpack.into(tmp, gzipped);
+    return swapIntoPlace(tmp, destRoot, { ...archiveIdentity(archive), ...extra }, label);
+  } finally {
+    unpack.release();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Whether the file starts with gzip's magic bytes 1f 8b. */
+function isGzipped(fd: number, label: string): boolean {
+  const magic = Buffer.alloc(2);
+  try {
+    fs.readSync(fd, magic, 0, 2, 0);
+  } catch (e) {
+    throw new DataError(`cannot read ${label}: ${(e as Error).message}`);
+  }
+  return magic[0] === 0x1f && magic[1] === 0x8b;
+}
+
+/**
+ * One unpack of an archive's stream: the entries accepted so far, those refused (up to 3 are
+ * listed, then the unpack stops), and the first reason it was stopped (an entry past its size,
+ * the stream past its bound, a signal), which destroys the source at once.
+ */
+class Unpacking {
+  private readonly refused: string[] = [];
+  private readonly seen = new Set<string>();
+  private fatal: DataError | null = null;
+
+  constructor(
+    private readonly label: string,
+    private readonly source: fs.ReadStream,
+  ) {
+    // A signal stops the unpack; extractCifarArchive then removes the temporary folder.
+    for (const s of STOP_SIGNALS) process.on(s, this.onSignal);
+  }
+
+  private readonly onSignal = (sig: NodeJS.Signals): void =>
+    this.stop(new StoppedBySignal(`unpacking ${this.label} stopped by ${sig === 'SIGINT' ? 'Ctrl-C' : sig}; the partial unpack was removed`, sig));
+
+  release(): void {
+    for (const s of STOP_SIGNALS) process.off(s, this.onSignal);
+  }
+
+  private stop(e: DataError): void {
+    this.fatal ??= e;
+    this.source.destroy();
+  }
+
+  private refusedError(): DataError {
+    const { refused } = this;
+    return new DataError(
+      `${this.label} holds entries outside ${CIFAR_DIR_NAME}/, or that are not its plain files (${refused.slice(0, 3).join('; ')}${refused.length > 3 ? '; …' : ''}); ` +
+        `it is not the CIFAR-10 binary archive, so nothing was unpacked`,
+    );
+  }
+
+  /** node-tar's filter: whether to write an entry, judged from its header (refuseEntry). */
+  private readonly filter = (p: string, entry: unknown): boolean => {
+    if (this.fatal) return false;
+    const e = entry as { type?: string; size?: number };
+    const why = refuseEntry(p, e, this.seen);
+    if (why === null) return true;
+    if (why.tooBig) this.stop(new DataError(`${this.label} ${why.tooBig}; it is not the CIFAR-10 binary archive, so nothing was unpacked`));
+    else {
+      this.refused.push(why.entry);
+      // Skipping a few stray entries costs little; a big one, or a fourth, ends the unpack.
+      if (this.refused.length > 3 || (e.size ?? 0) > CIFAR_BATCH_BYTES) this.stop(this.refusedError());
+    }
+    return false;
+  };
+
+  /** The source, inflated when gzipped, bounded (TarBound) and split by node-tar into `dir`. */
+  async into(dir: string, gzipped: boolean): Promise<void> {
+    const gunzip = gzipped ? zlib.createGunzip() : null;
+    const bound = new TarBound(MAX_TAR_BYTES, this.label);
     const unpack = new tar.Unpack({
-      cwd: tmp,
+      cwd: dir,
       strict: true,
       preservePaths: false,
       // The stream reaching node-tar is a plain tar: it must not look for more compression.
       brotli: false,
       zstd: false,
       maxMetaEntrySize: 64 * 1024,
-      filter: (p: string, entry: unknown) => {
-        if (fatal) return false;
-        const e = entry as { type?: string; size?: number };
-        const why = refuseEntry(p, e, seen);
-        if (why === null) return true;
-        if (why.tooBig) stop(new DataError(`${label} ${why.tooBig}; it is not the CIFAR-10 binary archive, so nothing was unpacked`));
-        else {
-          refused.push(why.entry);
-          // Skipping a few stray entries costs little; a big one, or a fourth, ends the unpack.
-          if (refused.length > 3 || (e.size ?? 0) > CIFAR_BATCH_BYTES) stop(refusedError());
-        }
-        return false;
-      },
+      filter: this.filter,
     } as ConstructorParameters<typeof tar.Unpack>[0]);
     try {
       await new Promise<void>((resolve, reject) => {
-        const fail = (e: Error) => reject(fatal ?? (refused.length > 0 ? refusedError() : e));
+        const fail = (e: Error) => reject(this.fatal ?? (this.refused.length > 0 ? this.refusedError() : e));
         unpack.on('close', () => resolve());
         unpack.on('error', fail);
-        source.on('error', fail);
-        source.on('close', () => {
-          if (fatal) reject(fatal);
+        this.source.on('error', fail);
+        this.source.on('close', () => {
+          if (this.fatal) reject(this.fatal);
         });
         bound.on('error', fail);
         gunzip?.on('error', fail);
-        const tarStream = gunzip ? source.pipe(gunzip).pipe(bound) : source.pipe(bound);
+        const tarStream = gunzip ? this.source.pipe(gunzip).pipe(bound) : this.source.pipe(bound);
         tarStream.pipe(unpack as unknown as NodeJS.WritableStream);
       });
     } catch (e) {
       unpack.abort(e as Error);
-      if (fatal) throw fatal;
-      if (refused.length > 0) throw refusedError();
+      if (this.fatal) throw this.fatal;
+      if (this.refused.length > 0) throw this.refusedError();
       if (e instanceof DataError) throw e;
-      throw new DataError(`${label} is not a readable .tar.gz archive (${(e as Error).message}). It may be truncated or corrupt: download it again.`);
+      throw new DataError(`${this.label} is not a readable .tar.gz archive (${(e as Error).message}). It may be truncated or corrupt: download it again.`);
     }
-    if (fatal) throw fatal; // a signal after the last byte was read
-    if (refused.length > 0) throw refusedError();
-    return swapIntoPlace(tmp, destRoot, { ...archiveIdentity(archive), ...extra }, label);
-  } finally {
-    for (const s of STOP_SIGNALS) if (onSignal) process.off(s, onSignal);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (this.fatal) throw this.fatal; // a signal after the last byte was read
+    if (this.refused.length > 0) throw this.refusedError();
   }
 }
 

@@ -9,7 +9,7 @@
  * without one, every call gets fresh arrays, so a caller may keep what loss() returned.
  */
 import { type Allocator, PLAIN } from '../linalg/alloc.js';
-import type { FloatArray, FloatArrayCtor, Mat } from '../linalg/mat.js';
+import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 import { type ParamSet, allocGrads, trainableSpecs, viewsOf } from './params.js';
 
 const MAX_ROW_COUNTS = 4;
@@ -18,7 +18,7 @@ export interface Workspace<T extends FloatArray = FloatArray> {
   /** The gradient, laid out like the trainable parameters (beside them in memory where they were allocated so: ParamSet.gradFlat); no running statistics. */
   grads: ParamSet<T>;
   /** The activations and their gradients. */
-  acts: Activations<T>;
+  acts: Activations;
 }
 
 /**
@@ -31,60 +31,42 @@ export function createWorkspace<T extends FloatArray>(params: ParamSet<T>, alloc
   params.gradFlat = undefined;
   const specs = trainableSpecs(params.specs);
   const grads = room !== undefined ? { specs, flat: room, views: viewsOf(specs, room) } : allocGrads(params, alloc);
-  return { grads, acts: new Activations<T>(params.flat.constructor as FloatArrayCtor, alloc) };
+  return { grads, acts: new Activations(params.flat.constructor as FloatArrayCtor, alloc) };
 }
 
+/** Makes a model's activation matrices of `plan` for a batch of `rows` rows (act_plan.ts allocForwardActs, allocBackwardActs). */
+export type AllocActs<P, A> = (plan: P, rows: number, Ctor: FloatArrayCtor, alloc: Allocator) => A;
+
 /**
- * Named activation matrices, one set per row count (the training batch, an evaluation chunk); at
- * most MAX_ROW_COUNTS sets are kept.
+ * A model's activation matrices, one set per row count (the training batch, an evaluation chunk),
+ * each made whole from the model's plan the first time that row count comes; at most
+ * MAX_ROW_COUNTS sets are kept.
  */
-export class Activations<T extends FloatArray> {
-  private readonly sets = new Map<number, Map<string, Mat<T>>>();
-  private readonly fixedMats = new Map<string, Mat<T>>();
+export class Activations {
+  private readonly sets = new Map<number, Map<AllocActs<unknown, unknown>, { acts: unknown }>>();
 
   constructor(
     private readonly Ctor: FloatArrayCtor,
     private readonly alloc: Allocator,
   ) {}
 
-  /** The (rows, cols) matrix named `name` for a batch of `rows` rows: the same one on every call. */
-  mat(name: string, rows: number, cols: number): Mat<T> {
+  /**
+   * What `allocate` makes of `plan` for `rows` rows: made on the first call, the same on every
+   * later one (a workspace serves one model, so its plan is the plan of every call).
+   */
+  get<P, A>(plan: P, rows: number, allocate: AllocActs<P, A>): A {
     let set = this.sets.get(rows);
     if (!set) {
       if (this.sets.size >= MAX_ROW_COUNTS) this.sets.delete(this.sets.keys().next().value as number);
       set = new Map();
       this.sets.set(rows, set);
     }
-    let m = set.get(name);
-    if (!m || m.cols !== cols) {
-      m = { rows, cols, data: this.alloc.float(this.Ctor, rows * cols) as T };
-      set.set(name, m);
+    const key = allocate as AllocActs<unknown, unknown>;
+    let made = set.get(key);
+    if (made === undefined) {
+      made = { acts: allocate(plan, rows, this.Ctor, this.alloc) };
+      set.set(key, made);
     }
-    return m;
+    return made.acts as A;
   }
-
-  /**
-   * The (rows, cols) matrix named `name` whatever the batch's row count (a layer's per-feature
-   * statistics, such as batch norm's (3,D) mean, variance and 1/std): the same one on every call.
-   */
-  fixed(name: string, rows: number, cols: number): Mat<T> {
-    let m = this.fixedMats.get(name);
-    if (!m || m.rows !== rows || m.cols !== cols) {
-      m = { rows, cols, data: this.alloc.float(this.Ctor, rows * cols) as T };
-      this.fixedMats.set(name, m);
-    }
-    return m;
-  }
-}
-
-/** (rows, cols) matrices named by a loss() call: the workspace's when it has one, else fresh zero-filled ones. */
-export function matsFor<T extends FloatArray>(ws: Workspace<T> | undefined, Ctor: FloatArrayCtor, rows: number): (name: string, cols: number) => Mat<T> {
-  if (ws !== undefined) return (name, cols) => ws.acts.mat(name, rows, cols);
-  return (_name, cols) => ({ rows, cols, data: new Ctor(rows * cols) as T });
-}
-
-/** (rows, cols) matrices whose shape does not follow the batch (Activations.fixed): the workspace's when it has one, else fresh ones. */
-export function fixedMatsFor<T extends FloatArray>(ws: Workspace<T> | undefined, Ctor: FloatArrayCtor): (name: string, rows: number, cols: number) => Mat<T> {
-  if (ws !== undefined) return (name, rows, cols) => ws.acts.fixed(name, rows, cols);
-  return (_name, rows, cols) => ({ rows, cols, data: new Ctor(rows * cols) as T });
 }

@@ -25,14 +25,14 @@ import { type FloatArray, type FloatArrayCtor, type Mat, shapeStr } from '../lin
 import type { Rng } from '../linalg/rng.js';
 import { type AffineCache, affineBackward, affineForward } from '../layers/affine.js';
 import { type AffineReluCache, affineReluBackward, affineReluForward } from '../layers/affine_relu.js';
-import { type BatchnormCache, batchnormBackwardAlt, batchnormForward } from '../layers/batchnorm.js';
+import { type AffineBnReluCache, type AffineLnReluCache, affineBnReluBackward, affineBnReluForward, affineLnReluBackward, affineLnReluForward } from '../layers/affine_norm_relu.js';
+import type { NormMode } from '../layers/batchnorm.js';
 import { type DropoutCache, dropoutBackward, dropoutForward } from '../layers/dropout.js';
-import { type LayernormCache, layernormBackward, layernormForward } from '../layers/layernorm.js';
-import { type ReluCache, reluBackward, reluForward } from '../layers/relu.js';
 import { addL2 } from '../layers/l2.js';
 import type { Labels, LossKind, LossResult, Model, ModelSpec, Normalization } from './model.js';
 import { dataLossOf } from './loss.js';
-import { type Workspace, fixedMatsFor, matsFor } from './buffers.js';
+import type { Workspace } from './buffers.js';
+import { type ActPlan, type BackwardActs, type ForwardActs, type HiddenActs, type HiddenGradActs, type SandwichKind, actPlan, backwardActs, forwardActs } from './act_plan.js';
 import { type ParamSet, type ParamSpec, allocGrads, allocParams, trainableCount } from './params.js';
 import type { Allocator } from '../linalg/alloc.js';
 
@@ -125,126 +125,137 @@ export function createMlp(opts: MlpOptions, rng: Rng): Model {
  * a model with dropout and neither can only be used in test mode (eval).
  */
 export function mlpFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number, dropout: DropoutSource = {}): Model<T> {
-  const L = spec.hidden.length; // number of hidden layers; there are L+1 affine layers
-  const dims = [spec.inputDim, ...spec.hidden, spec.numClasses]; // layer l maps dims[l-1] → dims[l]
-  const Ctor = params.flat.constructor as FloatArrayCtor;
+  const net: Net<T> = { plan: actPlan(spec), params, keep: spec.dropoutKeep ?? 1, dropout, Ctor: params.flat.constructor as FloatArrayCtor };
   const dataLoss = dataLossOf(spec); // softmax cross-entropy, or the SVM's hinge
-  const norm = spec.normalization;
-  const keep = spec.dropoutKeep ?? 1;
-  const useDropout = keep !== 1; // cs231n: use_dropout = keep_ratio != 1
-  const trainable = trainableCount(params.specs);
-  const dropoutRng = dropout.rng;
 
-  /** What one hidden layer's forward saves for its backward. */
-  interface HiddenCache {
-    affineRelu?: AffineReluCache<T>; // no normalization: the fused sandwich
-    affine?: AffineCache<T>; //         with a normalization: affine, norm, ReLU one by one
-    bn?: BatchnormCache<T>;
-    ln?: LayernormCache<T>;
-    relu?: ReluCache<T>;
-    drop?: DropoutCache<T>;
-  }
-
+  // cs231n FullyConnectedNet.loss: forward through the hidden layers and the scoring layer; with
+  // labels, the data loss, backward, and the L2 term on the weights.
   function loss(X: Mat<T>, y?: undefined, ws?: Workspace<T>): Mat<T>;
   function loss(X: Mat<T>, y: Labels, ws?: Workspace<T>): LossResult<T>;
   function loss(X: Mat<T>, y?: Labels, ws?: Workspace<T>): Mat<T> | LossResult<T> {
-    const v = params.views;
-    checkInput('mlp.loss', X, v.W1);
-    const N = X.rows;
-    const mat = matsFor(ws, Ctor, N);
-    const fixed = fixedMatsFor(ws, Ctor);
+    checkInput('mlp.loss', X, params.views.W1);
     const mode = y === undefined ? 'test' : 'train';
-    if (mode === 'train' && useDropout && dropout.seed === undefined && dropoutRng === undefined) {
-      throw new Error('mlp.loss: this model has dropout but no Rng for its masks (a model built from a checkpoint is for test mode, loss(X), only)');
-    }
+    if (mode === 'train') checkDropoutSource(net);
+    const fwd = mlpForward(net, X, mode, forwardActs(ws, net.plan, X.rows, net.Ctor));
+    if (y === undefined) return fwd.scores;
 
-    // Forward: L hidden layers, then the scoring affine layer.
-    const hiddenCaches: HiddenCache[] = [];
-    let h = X;
-    for (let l = 1; l <= L; l++) {
-      const c: HiddenCache = {};
-      if (norm === undefined) {
-        const r = affineReluForward(h, v[`W${l}`], v[`b${l}`], mat(`h${l}`, dims[l]));
-        c.affineRelu = r.cache;
-        h = r.out;
-      } else {
-        const a = affineForward(h, v[`W${l}`], v[`b${l}`], mat(`a${l}`, dims[l]));
-        c.affine = a.cache;
-        let z: Mat<T>;
-        if (norm === 'batchnorm') {
-          const bnParam = { mode, runningMean: v[`running_mean${l}`], runningVar: v[`running_var${l}`] } as const;
-          const into = mode === 'train' ? { out: mat(`n${l}`, dims[l]), xhat: mat(`xhat${l}`, dims[l]), stats: fixed(`bnstats${l}`, 3, dims[l]) } : { out: mat(`n${l}`, dims[l]) };
-          const r = batchnormForward(a.out, v[`gamma${l}`], v[`beta${l}`], bnParam, into);
-          if (r.cache) c.bn = r.cache;
-          z = r.out;
-        } else {
-          const r = layernormForward(a.out, v[`gamma${l}`], v[`beta${l}`], {}, { out: mat(`n${l}`, dims[l]), xhat: mat(`xhat${l}`, dims[l]), invStd: mat(`lninv${l}`, 1) });
-          c.ln = r.cache;
-          z = r.out;
-        }
-        // ReLU in place: its backward needs only where z > 0, which is where its output is > 0.
-        const r = reluForward(z, z);
-        c.relu = r.cache;
-        h = r.out;
-      }
-      if (useDropout) {
-        const r = dropoutForward(h, { p: keep, mode, seed: dropout.seed, rng: dropoutRng }, { out: mat(`drop${l}`, dims[l]), mask: mat(`mask${l}`, dims[l]) });
-        c.drop = r.cache;
-        h = r.out;
-      }
-      hiddenCaches.push(c);
-    }
-    const last = affineForward(h, v[`W${L + 1}`], v[`b${L + 1}`], mat('scores', dims[L + 1]));
-    const scores = last.out;
-    if (y === undefined) return scores;
-
-    const data = dataLoss(scores, y, mat('dscores', dims[L + 1]));
+    const bwd = backwardActs(ws, net.plan, X.rows, net.Ctor);
+    const data = dataLoss(fwd.scores, y, bwd.dscores);
     // Every entry of grads is overwritten below, so a workspace's needs no clearing.
     const grads = ws?.grads ?? allocGrads(params);
-    const g = grads.views;
-
-    // Backward, last layer first, each layer writing dW and db straight into the gradient
-    // buffer. Layer 1's input is the data, so its dx is skipped.
-    //   dh{l}: gradient at hidden layer l's output;  da{l}: at its pre-activation (after the ReLU mask)
-    const top = affineBackward(data.dscores, last.cache, true, { dx: mat(`dh${L}`, dims[L]), dw: g[`W${L + 1}`], db: g[`b${L + 1}`] }); // L ≥ 1
-    let dh = top.dx!;
-    for (let l = L; l >= 1; l--) {
-      const c = hiddenCaches[l - 1];
-      if (c.drop) dh = dropoutBackward(dh, c.drop, mat(`ddrop${l}`, dims[l])); // dh·mask
-      const dx = l > 1 ? mat(`dh${l - 1}`, dims[l - 1]) : undefined;
-      if (c.affineRelu) {
-        // No normalization: the fused affine → ReLU sandwich.
-        const into = { da: mat(`da${l}`, dims[l]), dx, dw: g[`W${l}`], db: g[`b${l}`] };
-        const r = affineReluBackward(dh, c.affineRelu, l > 1, into);
-        if (r.dx !== null) dh = r.dx;
-        continue;
-      }
-      //   dz{l}: gradient at the norm's output (after the ReLU mask);  da{l}: at the affine output
-      const dz = reluBackward(dh, c.relu!, mat(`dz${l}`, dims[l]));
-      const normInto = { dx: mat(`da${l}`, dims[l]), dgamma: g[`gamma${l}`], dbeta: g[`beta${l}`] };
-      const da = c.bn ? batchnormBackwardAlt(dz, c.bn, normInto).dx : layernormBackward(dz, c.ln!, normInto).dx;
-      const r = affineBackward(da, c.affine!, l > 1, { dx, dw: g[`W${l}`], db: g[`b${l}`] });
-      if (r.dx !== null) dh = r.dx;
-    }
-
-    // L2 on the weights only.
+    mlpBackward(net, data.dscores, fwd, bwd, grads.views);
     let regLoss = 0;
-    for (let l = 1; l <= L + 1; l++) regLoss += addL2(v[`W${l}`], model.reg, g[`W${l}`]);
+    for (let l = 1; l <= net.plan.hidden.length + 1; l++) regLoss += addL2(params.views[`W${l}`], model.reg, grads.views[`W${l}`]);
     return { loss: data.loss + regLoss, grads };
   }
 
-  // What train mode changes besides its result: the running statistics (after the trainable
-  // parameters in the buffer) and the dropout Rng's position.
-  const saveTrainState = (): (() => void) => {
-    const stats = trainable < params.flat.length ? params.flat.slice(trainable) : null;
-    const rngState = useDropout && dropoutRng ? dropoutRng.getState() : null;
-    return () => {
-      if (stats) params.flat.set(stats, trainable);
-      if (rngState) dropoutRng!.setState(rngState);
-    };
-  };
-  const model: Model<T> = { spec, params, reg, loss, saveTrainState };
+  const model: Model<T> = { spec, params, reg, loss, saveTrainState: () => saveTrainState(params, dropout.rng, net.keep !== 1) };
   return model;
+}
+
+/** What the forward and backward passes read: the plan, the parameters, and dropout's keep probability and mask source. */
+interface Net<T extends FloatArray> {
+  plan: ActPlan;
+  /** Read at every call: a caller may give the parameters another buffer (params.flat and views). */
+  params: ParamSet<T>;
+  keep: number;
+  dropout: DropoutSource;
+  Ctor: FloatArrayCtor;
+}
+
+/** What one hidden layer's forward saves for its backward: its sandwich's caches, and dropout's (null without dropout). */
+interface HiddenCache<T extends FloatArray> {
+  sandwich: SandwichCache<T>;
+  drop: DropoutCache<T> | null;
+}
+
+type SandwichCache<T extends FloatArray> =
+  | { kind: 'affine_relu'; cache: AffineReluCache<T> }
+  | { kind: 'affine_bn_relu'; cache: AffineBnReluCache<T> }
+  | { kind: 'affine_ln_relu'; cache: AffineLnReluCache<T> };
+
+interface Forward<T extends FloatArray> {
+  scores: Mat<T>;
+  hidden: HiddenCache<T>[];
+  top: AffineCache<T>;
+}
+
+function checkDropoutSource<T extends FloatArray>(net: Net<T>): void {
+  if (net.keep !== 1 && net.dropout.seed === undefined && net.dropout.rng === undefined) {
+    throw new Error('mlp.loss: this model has dropout but no Rng for its masks (a model built from a checkpoint is for test mode, loss(X), only)');
+  }
+}
+
+/** X (N,D) → scores (N,C) and every layer's cache: L hidden layers, then the scoring affine layer. */
+function mlpForward<T extends FloatArray>(net: Net<T>, X: Mat<T>, mode: NormMode, acts: ForwardActs<T>): Forward<T> {
+  const hidden: HiddenCache<T>[] = [];
+  let h = X;
+  net.plan.hidden.forEach((layer, i) => {
+    const r = hiddenForward(net, i + 1, layer.kind, h, mode, acts.hidden[i]);
+    hidden.push(r.cache);
+    h = r.out;
+  });
+  const L = net.plan.hidden.length;
+  const top = affineForward(h, net.params.views[`W${L + 1}`], net.params.views[`b${L + 1}`], acts.scores);
+  return { scores: top.out, hidden, top: top.cache };
+}
+
+/** Hidden layer l: its sandwich (affine → [norm] → ReLU), then dropout. h (N,D) → out (N,H) */
+function hiddenForward<T extends FloatArray>(net: Net<T>, l: number, kind: SandwichKind, h: Mat<T>, mode: NormMode, acts: HiddenActs<T>): { out: Mat<T>; cache: HiddenCache<T> } {
+  const v = net.params.views;
+  const [W, b] = [v[`W${l}`], v[`b${l}`]];
+  let s: { out: Mat<T>; cache: SandwichCache<T> };
+  if (kind === 'affine_relu') {
+    const r = affineReluForward(h, W, b, acts.out);
+    s = { out: r.out, cache: { kind, cache: r.cache } };
+  } else if (kind === 'affine_bn_relu') {
+    const bnParam = { mode, runningMean: v[`running_mean${l}`], runningVar: v[`running_var${l}`] };
+    const r = affineBnReluForward(h, W, b, v[`gamma${l}`], v[`beta${l}`], bnParam, acts);
+    s = { out: r.out, cache: { kind, cache: r.cache } };
+  } else {
+    const r = affineLnReluForward(h, W, b, v[`gamma${l}`], v[`beta${l}`], acts);
+    s = { out: r.out, cache: { kind, cache: r.cache } };
+  }
+  if (net.keep === 1) return { out: s.out, cache: { sandwich: s.cache, drop: null } };
+  const param = { p: net.keep, mode, seed: net.dropout.seed, rng: net.dropout.rng };
+  const d = dropoutForward(s.out, param, { out: acts.drop, mask: acts.mask });
+  return { out: d.out, cache: { sandwich: s.cache, drop: d.cache } };
+}
+
+/**
+ * Backward, last layer first, each layer writing dW and db (and dgamma, dbeta) straight into the
+ * gradient `g`. Layer 1's input is the data, so its dx is skipped.
+ */
+function mlpBackward<T extends FloatArray>(net: Net<T>, dscores: Mat<T>, fwd: Forward<T>, acts: BackwardActs<T>, g: Record<string, Mat<T>>): void {
+  const L = net.plan.hidden.length; // ≥ 1: there are L+1 affine layers
+  const top = affineBackward(dscores, fwd.top, true, { dx: acts.dtop, dw: g[`W${L + 1}`], db: g[`b${L + 1}`] });
+  let dh = top.dx; // the gradient at hidden layer l's output
+  for (let l = L; l >= 1 && dh !== null; l--) dh = hiddenBackward(l, dh, fwd.hidden[l - 1], acts.hidden[l - 1], g);
+}
+
+/** Hidden layer l's backward: dropout, then its sandwich. dout (N,H) → dx (N,D), or null for layer 1. */
+function hiddenBackward<T extends FloatArray>(l: number, dout: Mat<T>, c: HiddenCache<T>, acts: HiddenGradActs<T>, g: Record<string, Mat<T>>): Mat<T> | null {
+  const dh = c.drop === null ? dout : dropoutBackward(dout, c.drop, acts.ddrop); // dout·mask
+  const into = { ...acts, dw: g[`W${l}`], db: g[`b${l}`], dgamma: g[`gamma${l}`], dbeta: g[`beta${l}`] };
+  const s = c.sandwich;
+  if (s.kind === 'affine_relu') return affineReluBackward(dh, s.cache, l > 1, into).dx;
+  if (s.kind === 'affine_bn_relu') return affineBnReluBackward(dh, s.cache, l > 1, into).dx;
+  return affineLnReluBackward(dh, s.cache, l > 1, into).dx;
+}
+
+/**
+ * What train mode changes besides its result: the running statistics (after the trainable
+ * parameters in the buffer) and the dropout Rng's position. This saves both; the function it
+ * returns puts them back.
+ */
+function saveTrainState<T extends FloatArray>(params: ParamSet<T>, rng: Rng | undefined, useDropout: boolean): () => void {
+  const trainable = trainableCount(params.specs);
+  const stats = trainable < params.flat.length ? params.flat.slice(trainable) : null;
+  const rngState = useDropout && rng ? rng.getState() : null;
+  return () => {
+    if (stats) params.flat.set(stats, trainable);
+    if (rng && rngState) rng.setState(rngState);
+  };
 }
 
 /** X must be (N,D) with the parameters' array type. */

@@ -15,7 +15,8 @@ import { affineBackward, affineForward } from '../layers/affine.js';
 import { addL2 } from '../layers/l2.js';
 import type { Labels, LossKind, LossResult, Model, ModelSpec } from './model.js';
 import { dataLossOf } from './loss.js';
-import { type Workspace, matsFor } from './buffers.js';
+import type { Workspace } from './buffers.js';
+import { actPlan, backwardActs, forwardActs } from './act_plan.js';
 import { type ParamSet, type ParamSpec, allocGrads, allocParams } from './params.js';
 import type { Allocator } from '../linalg/alloc.js';
 
@@ -67,6 +68,7 @@ export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model {
 export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params: ParamSet<T>, reg: number): Model<T> {
   const Ctor = params.flat.constructor as FloatArrayCtor;
   const dataLoss = dataLossOf(spec); // softmax cross-entropy, or the SVM's hinge
+  const plan = actPlan(spec); // no hidden layers: the scores and their gradient
   function loss(X: Mat<T>, y?: undefined, ws?: Workspace<T>): Mat<T>;
   function loss(X: Mat<T>, y: Labels, ws?: Workspace<T>): LossResult<T>;
   function loss(X: Mat<T>, y?: Labels, ws?: Workspace<T>): Mat<T> | LossResult<T> {
@@ -77,12 +79,11 @@ export function softmaxFromParams<T extends FloatArray>(spec: ModelSpec, params:
     if (X.data.constructor !== W.data.constructor) {
       throw new Error(`softmax.loss: X is ${X.data.constructor.name} but W is ${W.data.constructor.name}; convert X, or build the model with the matching dtype`);
     }
-    const mat = matsFor(ws, Ctor, X.rows);
     // Forward: scores = X·W (no separate bias: it is the last row of W).
-    const { out: scores, cache } = affineForward(X, W, null, mat('scores', W.cols));
+    const { out: scores, cache } = affineForward(X, W, null, forwardActs(ws, plan, X.rows, Ctor).scores);
     if (y === undefined) return scores;
 
-    const data = dataLoss(scores, y, mat('dscores', W.cols));
+    const data = dataLoss(scores, y, backwardActs(ws, plan, X.rows, Ctor).dscores);
     // Every entry of grads is overwritten below, so a workspace's needs no clearing.
     const grads = ws?.grads ?? allocGrads(params);
     // Backward: dW = Xᵀ·dscores; X is data, so no dX.

@@ -19,7 +19,7 @@ import { type BlockKernel, type KernelSpec, startKernel } from './kernels.js';
 import { type BlockTask, type RulePass, ThreadPool, VECTOR_OPS, type VectorOp, adamCoeffs } from './pool.js';
 import { JS_PASSES, vectorPair, weightPasses } from './simd.js';
 import { activeTf } from './tfjs.js';
-import { type AdamCoeffs, type Engine, type EngineDescriptor, type NotStarted, firstLine } from './types.js';
+import { type Engine, type EngineDescriptor, type NotStarted, firstLine } from './types.js';
 
 export type WasmEngine = Engine & { threads: number; close(): Promise<void> };
 /** The engine of each kernel ('wasm': TensorFlow.js; 'simd-plain', 'simd-fused': gemm.wat). */
@@ -66,59 +66,21 @@ export const wasm = {
   },
 } as const satisfies EngineDescriptor;
 
+/** What the engine's operations share: the kernel, its thread pool, the cuts' speed record and the split-K scratch. */
+interface WasmState {
+  kernel: BlockKernel;
+  pool: ThreadPool;
+  /** Threads: the main one plus n − 1 workers. */
+  n: number;
+  speeds: Speeds;
+  /** The second half-sum of a product cut in two halves of K (cuts.ts SPLIT_K), grown on demand. */
+  partial: Float32Array;
+}
+
 async function startWasmEngine(spec: KernelSpec, n: number): Promise<WasmEngine> {
   const kernel: BlockKernel = await startKernel(spec);
   const pool = await ThreadPool.start(n, spec, kernel.product);
-  const speeds = new Speeds();
-
-  /** A cut of op(a)·op(b) into `parts` blocks along rows or columns, by each thread's speed on this shape. */
-  const blocks = (a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean, byCols: boolean, len: number, parts: number): void => {
-    const M = out.rows;
-    const N = out.cols;
-    const K = transA ? a.rows : a.cols;
-    // Cut in proportion to how fast each thread did its share of this shape last time.
-    const shape = `${M}x${N}x${K}${transA ? 'T' : ''}${transB ? 'T' : ''}`;
-    const cuts = speeds.cuts(shape, len, parts);
-    const blks = blocksOf(M, N, byCols, cuts);
-    // This thread writes its block into `out` itself; the workers into `out` when it is shared,
-    // else into a staged copy whose blocks are copied over after.
-    const so = pool.shared(out, 2, false);
-    const ms = pool.runBlocks(pool.shared(a, 0, true), pool.shared(b, 1, true), transA, transB, blks.map((blk, i) => ({ into: i === 0 ? out : so, blk })));
-    if (so !== out) for (let i = 1; i < parts; i++) copyBlock(so, out, blks[i]);
-    speeds.update(shape, cuts, ms);
-  };
-
-  // The second half-sum of a product cut in two halves of K (cuts.ts SPLIT_K), grown on demand.
-  let partial: Float32Array = new Float32Array(0);
-
-  /** out = a[:, 0:h]·b[0:h, :] + a[:, h:K]·b[h:K, :]: the first half into out, the second into `partial`, then out += partial. */
-  const splitK = (a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>): void => {
-    const M = out.rows;
-    const N = out.cols;
-    if (partial.length < M * N) partial = new Float32Array(new SharedArrayBuffer(4 * M * N));
-    const second: Mat<Float32Array> = { rows: M, cols: N, data: partial.subarray(0, M * N) };
-    const sa = pool.shared(a, 0, true);
-    const sb = pool.shared(b, 1, true);
-    const so = pool.shared(out, 2, false);
-    const tasks: BlockTask[] = splitKBlocks(M, N, a.cols, n).map(({ half, blk }) => ({ into: half === 0 ? so : second, blk }));
-    pool.runBlocks(sa, sb, false, false, tasks);
-    engine.axpy!(1, second.data, so.data); // out += the second half-sum
-    if (so !== out) out.data.set(so.data);
-  };
-
-  /** Vector pass `name` over x and y, on all threads when the arrays are shared and the pass is big enough. */
-  const pass = (name: VectorOp, alpha: number, x: Float32Array, y: Float32Array): number => {
-    const passes = VECTOR_OPS[name].simd ? weightPasses(x, y) : JS_PASSES;
-    const min = passes !== JS_PASSES ? MIN_PARALLEL_SIMD : MIN_PARALLEL_ELEMENTS;
-    const parts = vectorParts(y.length, [x, y].every(isShared), n, min);
-    return pool.vectorPass(name, parts, passes, alpha, x, y);
-  };
-
-  /** Update rule `name`'s pass over `arrays`, on all threads when they are all shared and big enough. */
-  const rule = (name: RulePass, arrays: Float32Array[], c: number[]): void => {
-    pool.rulePass(name, vectorParts(arrays[0].length, arrays.every(isShared), n, MIN_PARALLEL_ELEMENTS), arrays, c);
-  };
-
+  const st: WasmState = { kernel, pool, n, speeds: new Speeds(), partial: new Float32Array(0) };
   const threadsText = n > 1 ? `${n} threads (main + ${n - 1} worker${n > 2 ? 's' : ''})` : '1 thread';
   const engine: WasmEngine = {
     name: spec.kind === 'tfjs' ? 'wasm' : 'simd',
@@ -127,56 +89,85 @@ async function startWasmEngine(spec: KernelSpec, n: number): Promise<WasmEngine>
     // Shared memory when there are workers to read and write operands in place; the parameters
     // and their gradient side by side in a WebAssembly.Memory the SIMD weight passes work on.
     alloc: makeAllocator({ shared: n > 1, pair: vectorPair }),
-
-    matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
-      const M = out.rows;
-      const N = out.cols;
-      const K = transA ? a.rows : a.cols;
-      const plan = planProduct(M, N, K, transA, transB, n, kernel);
-      if (plan.kind === 'splitK') return splitK(a, b, out);
-      if (plan.kind === 'whole') return kernel.product(a, b, out, transA, transB, { r0: 0, r1: M, c0: 0, c1: N });
-      blocks(a, b, out, transA, transB, plan.byCols, plan.len, plan.parts);
-    },
-
-    axpy(alpha: number, x: Float32Array, y: Float32Array) {
-      pass('axpy', alpha, x, y);
-    },
-
-    dot(x: Float32Array, y: Float32Array): number {
-      return pass('dot', 0, x, y);
-    },
-
-    axpySumSq(alpha: number, x: Float32Array, y: Float32Array): number {
-      return pass('axpySumSq', alpha, x, y);
-    },
-
+    matmul: (a, b, out, transA, transB) => product(st, a, b, out, transA, transB),
+    axpy: (alpha, x, y) => void vectorPass(st, 'axpy', alpha, x, y),
+    dot: (x, y) => vectorPass(st, 'dot', 0, x, y),
+    axpySumSq: (alpha, x, y) => vectorPass(st, 'axpySumSq', alpha, x, y),
     // The update rules' JS loops (blas1.ts adamRange, …) in equal ranges on every thread, when
     // all the arrays are shared (the optimizer's state comes from this engine's allocator, as w
     // and dw do).
-    adam(w: Float32Array, dw: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoeffs) {
-      rule('adam', [w, dw, m, v], adamCoeffs(c));
-    },
-
-    rmsprop(w: Float32Array, dw: Float32Array, cache: Float32Array, lr: number, decayRate: number, eps: number) {
-      rule('rmsprop', [w, dw, cache], [lr, decayRate, eps]);
-    },
-
-    sgdMomentum(w: Float32Array, dw: Float32Array, v: Float32Array, lr: number, momentum: number) {
-      rule('sgdMomentum', [w, dw, v], [lr, momentum]);
-    },
-
+    adam: (w, dw, m, v, c) => rulePass(st, 'adam', [w, dw, m, v], adamCoeffs(c)),
+    rmsprop: (w, dw, cache, lr, decayRate, eps) => rulePass(st, 'rmsprop', [w, dw, cache], [lr, decayRate, eps]),
+    sgdMomentum: (w, dw, v, lr, momentum) => rulePass(st, 'sgdMomentum', [w, dw, v], [lr, momentum]),
     gatherRows(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>) {
       // The rows are split among the threads; each copies its share straight from the data.
       const parts = Math.min(vectorParts(rows.length * src.cols, [src.data, dst.data, rows].every(isShared), n, MIN_PARALLEL_ELEMENTS), rows.length);
       pool.gather(parts, src, rows, dst);
     },
-
     async close() {
       await pool.close();
       if (current.get(keyOf(spec)) === engine) current.delete(keyOf(spec));
     },
   };
   return engine;
+}
+
+/** out (M,N) = op(a)·op(b), as cuts.ts planProduct says: whole on this thread, in blocks on every thread, or in two halves of K. */
+function product(st: WasmState, a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean): void {
+  const M = out.rows;
+  const N = out.cols;
+  const K = transA ? a.rows : a.cols;
+  const plan = planProduct(M, N, K, transA, transB, st.n, st.kernel);
+  if (plan.kind === 'splitK') return splitK(st, a, b, out);
+  if (plan.kind === 'whole') return st.kernel.product(a, b, out, transA, transB, { r0: 0, r1: M, c0: 0, c1: N });
+  productBlocks(st, a, b, out, transA, transB, plan.byCols, plan.len, plan.parts);
+}
+
+/** A cut of op(a)·op(b) into `parts` blocks along rows or columns, by each thread's speed on this shape. */
+function productBlocks(st: WasmState, a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean, byCols: boolean, len: number, parts: number): void {
+  const { pool, speeds } = st;
+  const M = out.rows;
+  const N = out.cols;
+  const K = transA ? a.rows : a.cols;
+  // Cut in proportion to how fast each thread did its share of this shape last time.
+  const shape = `${M}x${N}x${K}${transA ? 'T' : ''}${transB ? 'T' : ''}`;
+  const cuts = speeds.cuts(shape, len, parts);
+  const blks = blocksOf(M, N, byCols, cuts);
+  // This thread writes its block into `out` itself; the workers into `out` when it is shared,
+  // else into a staged copy whose blocks are copied over after.
+  const so = pool.shared(out, 2, false);
+  const ms = pool.runBlocks(pool.shared(a, 0, true), pool.shared(b, 1, true), transA, transB, blks.map((blk, i) => ({ into: i === 0 ? out : so, blk })));
+  if (so !== out) for (let i = 1; i < parts; i++) copyBlock(so, out, blks[i]);
+  speeds.update(shape, cuts, ms);
+}
+
+/** out = a[:, 0:h]·b[0:h, :] + a[:, h:K]·b[h:K, :]: the first half into out, the second into st.partial, then out += partial. */
+function splitK(st: WasmState, a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>): void {
+  const { pool } = st;
+  const M = out.rows;
+  const N = out.cols;
+  if (st.partial.length < M * N) st.partial = new Float32Array(new SharedArrayBuffer(4 * M * N));
+  const second: Mat<Float32Array> = { rows: M, cols: N, data: st.partial.subarray(0, M * N) };
+  const sa = pool.shared(a, 0, true);
+  const sb = pool.shared(b, 1, true);
+  const so = pool.shared(out, 2, false);
+  const tasks: BlockTask[] = splitKBlocks(M, N, a.cols, st.n).map(({ half, blk }) => ({ into: half === 0 ? so : second, blk }));
+  pool.runBlocks(sa, sb, false, false, tasks);
+  vectorPass(st, 'axpy', 1, second.data, so.data); // out += the second half-sum
+  if (so !== out) out.data.set(so.data);
+}
+
+/** Vector pass `name` over x and y, on all threads when the arrays are shared and the pass is big enough. */
+function vectorPass(st: WasmState, name: VectorOp, alpha: number, x: Float32Array, y: Float32Array): number {
+  const passes = VECTOR_OPS[name].simd ? weightPasses(x, y) : JS_PASSES;
+  const min = passes !== JS_PASSES ? MIN_PARALLEL_SIMD : MIN_PARALLEL_ELEMENTS;
+  const parts = vectorParts(y.length, [x, y].every(isShared), st.n, min);
+  return st.pool.vectorPass(name, parts, passes, alpha, x, y);
+}
+
+/** Update rule `name`'s pass over `arrays`, on all threads when they are all shared and big enough. */
+function rulePass(st: WasmState, name: RulePass, arrays: Float32Array[], c: number[]): void {
+  st.pool.rulePass(name, vectorParts(arrays[0].length, arrays.every(isShared), st.n, MIN_PARALLEL_ELEMENTS), arrays, c);
 }
 
 const isShared = (a: ArrayBufferView): boolean => a.buffer instanceof SharedArrayBuffer;
