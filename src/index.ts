@@ -5,7 +5,7 @@
  *
  *   loadDataset     read MNIST or CIFAR-10 into memory as raw bytes (data/datasets.ts)
  *   createModel     a fresh softmax classifier or MLP (models/index.ts)
- *   train           one run from a config, with event callbacks, into a run folder (train/run.ts)
+ *   train           one run from a config, with event callbacks, into a run folder (train/run.ts, train/knn_fit.ts)
  *   evaluate        a checkpoint's accuracy on a split, as `train eval` (cli/eval.ts)
  *   loadModel       a run folder or .ckpt file as a model ready to predict (predict/predict.ts)
  *   predict         class probabilities for rows of raw pixels, preprocessed as in training
@@ -18,12 +18,12 @@
  */
 import { type Config, checkPartial, resolveConfig } from './config/config.js';
 import { FUNCTION_OPTION, type OptionCheck, checkOptions, checkValue, keyKinds } from './config/keys.js';
-import type { BackendChoice } from './linalg/engine.js';
+import { type BackendChoice, initEngine } from './linalg/engine.js';
 import type { KnnSummary, Summary } from './runs/summary.js';
 import { EVAL_OPTIONS, evaluateCheckpoint } from './cli/eval.js';
 import { RUN_ARG } from './predict/trained.js';
 import { type RunUi, runTraining, startRun } from './train/run.js';
-import { runKnn } from './train/knn_run.js';
+import { fitKnn } from './train/knn_fit.js';
 import type { EpochEvent, IterationEvent } from './train/trainer.js';
 import { buildRunReport } from './report/run_report.js';
 import { recordRunPredictions } from './report/test_predictions.js';
@@ -110,8 +110,9 @@ export async function train(config: Partial<Config> = {}, opts: TrainOptions = {
   checkOptions('train()', opts, TRAIN_OPTIONS, TRAIN_CALLBACKS);
   const cfg = resolveConfig(checkPartial(config, 'train()'), {});
   const ui = callbackUi(opts);
+  const engine = await initEngine(cfg.backend); // the engine of this call's run, chosen once
   if (cfg.model === 'knn') {
-    const { dir, summary, test, distances } = await runKnn(cfg, ui);
+    const { dir, summary, test, distances } = await fitKnn(cfg, engine, ui);
     let report: string | null = null;
     if (opts.report) {
       await writeDistanceImage(dir, distances);
@@ -119,7 +120,7 @@ export async function train(config: Partial<Config> = {}, opts: TrainOptions = {
     }
     return { dir, summary, report };
   }
-  const run = await startRun(cfg);
+  const run = await startRun(cfg, engine);
   const signal = opts.signal;
   const { dir, summary } = await runTraining(run, ui, signal ? { shouldStop: () => signal.aborted } : {});
   const report = opts.report ? await buildRunReport(dir, run.runData.data.test) : null;

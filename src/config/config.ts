@@ -102,6 +102,8 @@ const CONFIG_KEYS = {
   batchSize: int({ default: 200, min: 1, doc: 'minibatch size' }),
   epochs: num({ default: 10, min: 0, exclusiveMin: true, doc: 'passes over the training split (when iterations is 0)', presets: { 'mnist-softmax': 15, 'mnist-mlp': 20 } }),
   iterations: int({ default: 0, min: 0, doc: 'total SGD steps (0: epochs × iterations per epoch)', presets: { 'cifar-softmax': 1500, 'cifar-mlp': 3000 } }),
+  /** Early stopping on val accuracy; unset (as 0) leaves a run's config as it was before the key. The best parameters are tested as usual. */
+  patience: int({ min: 0, defaultText: '0 (never stop early)', doc: 'stop after this many epochs without a new best val accuracy (0: never)' }),
   /** Replacement, as cs231n's Solver and train() do. */
   sampling: oneOf(['replacement', 'shuffle'], { default: 'replacement', doc: 'minibatches drawn with replacement, or from a shuffle per epoch' }),
   /** The first numTrain records of the training file(s). */
@@ -186,6 +188,7 @@ export const KEY_GROUPS: Record<keyof Config, KeyGroup> = {
   batchSize: 'optimisation',
   epochs: 'optimisation',
   iterations: 'optimisation',
+  patience: 'optimisation',
   sampling: 'optimisation',
   numTrain: 'data',
   numVal: 'data',
@@ -228,6 +231,7 @@ export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelKind[]>> = {
   batchSize: SGD,
   epochs: SGD,
   iterations: SGD,
+  patience: SGD,
   sampling: SGD,
   scale: SGD,
   features: SGD,
