@@ -191,8 +191,8 @@ async function trainHeld(run: StartedRun, ui: RunUi, control: RunControl): Promi
   rec.endTraining();
   const trainSeconds = rec.trainSeconds();
   // Test accuracy of the best parameters (now in the model), evaluated once.
-  const testAcc = control.evaluateTest === false ? null : accuracy(model, data.test);
-  const summary = recordSuccess(rec, facts, result, { testAcc, startIt: resumed?.point.state.it ?? 0, trainSeconds });
+  const testAcc = control.evaluateTest === false || data.test.n === 0 ? null : accuracy(model, data.test);
+  const summary = recordSuccess(rec, facts, result, { testAcc, startIt: resumed?.point.state.it ?? 0, trainSeconds, ui });
   return { dir, summary };
 }
 

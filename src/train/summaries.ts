@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { makeSummary, type RunFacts, type Summary } from '../runs/summary.js';
-import type { RunRecorder } from './recorder.js';
+import type { Notes, RunRecorder } from './recorder.js';
 import { DivergedError, InterruptedError, type TrainResult } from './trainer.js';
 
 /**
@@ -56,7 +56,7 @@ export function recordFailure(err: unknown, rec: RunRecorder, facts: RunFacts): 
  * parameters (null when not measured), the speed of this process's steps (from step `startIt`).
  * A run stopped by its patience says at which epoch, in the summary and the log.
  */
-export function recordSuccess(rec: RunRecorder, facts: RunFacts, result: TrainResult, end: { testAcc: number | null; startIt: number; trainSeconds: number }): Summary {
+export function recordSuccess(rec: RunRecorder, facts: RunFacts, result: TrainResult, end: { testAcc: number | null; startIt: number; trainSeconds: number; ui: Notes }): Summary {
   const { testAcc, startIt, trainSeconds } = end;
   const steps = result.stoppedEarly?.it ?? facts.iterations;
   const last = result.lossHistory.subarray(Math.max(0, steps - 10), steps);
@@ -75,7 +75,11 @@ export function recordSuccess(rec: RunRecorder, facts: RunFacts, result: TrainRe
     peakRssMB: peakRssMB(),
     checkpoint: rec.savedCheckpoint,
   });
-  if (result.stoppedEarly) rec.log.info({ ...result.stoppedEarly, patience: rec.cfg.patience, bestEpoch: result.bestEpoch }, 'stopped early');
+  if (result.stoppedEarly) {
+    const { epoch, it } = result.stoppedEarly;
+    rec.log.info({ epoch, it, patience: rec.cfg.patience, bestEpoch: result.bestEpoch }, 'stopped early');
+    end.ui.info(`stopped early after epoch ${epoch} of ${facts.epochs} (step ${it}): no better val acc for ${rec.cfg.patience} epochs since epoch ${result.bestEpoch}`);
+  }
   rec.summary(summary);
   rec.log.info(summary, 'summary');
   return summary;
