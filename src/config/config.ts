@@ -206,7 +206,7 @@ export const KEY_GROUPS: Record<keyof Config, KeyGroup> = {
 
 /**
  * The models a model-specific key applies to; a key not listed applies to every model. kNN votes
- * on raw pixels (train/knn_run.ts): it takes no loss, no SGD schedule and no features.
+ * on raw pixels (train/knn_fit.ts): it takes no loss, no SGD schedule and no features.
  */
 const SGD: readonly ModelKind[] = ['softmax', 'mlp'];
 export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelKind[]>> = {
@@ -442,13 +442,13 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
         `use at most ${maxSteps} steps (--iterations, or fewer --epochs)`,
     );
   }
-  if (!shape || cfg.model === 'knn') return; // knn has no parameters (train/knn_run.ts checks its k)
+  if (!shape || cfg.model === 'knn') return; // knn has no parameters (train/knn_fit.ts checks its k)
   checkRunMemory(cfg, steps, shape, limits);
 }
 
 /**
  * checkAgainstData for data already prepared (rows (N,D) of each split): every run calls it as it
- * starts training (train/run.ts trainOnData), a sweep's and a queue's trials too, whose config
+ * starts training (train/run.ts runTraining), a sweep's and a queue's trials too, whose config
  * was not the one the data was loaded by.
  */
 export function checkRunFits(cfg: Config, data: { train: { n: number }; val: { n: number }; test: { n: number }; dev: { n: number }; dim: number; classes: readonly string[] }): void {
