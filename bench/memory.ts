@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig } from '../src/config/config.js';
 import { runTraining, startRun, type RunUi } from '../src/train/run.js';
+import { initEngine } from '../src/linalg/engine.js';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
@@ -33,7 +34,7 @@ const ui: RunUi = {
     console.log(JSON.stringify({ kind: 'memory', epoch: e.epoch, rssMB: mb(m.rss), heapMB: mb(m.heapUsed) }));
   },
 };
-await runTraining(await startRun(cfg), ui);
+await runTraining(await startRun(cfg, await initEngine(cfg.backend)), ui);
 const at2 = rows.find((r) => r.epoch === 2)!;
 const end = rows.at(-1)!;
 const pct = (a: number, b: number) => (100 * (b - a)) / a;

@@ -43,7 +43,8 @@ import { sgdInit, sgdStep } from '../src/optim/sgd.js';
 import { createOptimizer } from '../src/optim/rules.js';
 import { Batcher } from '../src/train/batch.js';
 import { accuracy } from '../src/models/evaluate.js';
-import { loadRunData, peakRssMB, type RunData } from '../src/train/run.js';
+import { loadRunData, type RunData } from '../src/train/run.js';
+import { peakRssMB } from '../src/train/summaries.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({

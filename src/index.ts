@@ -5,7 +5,7 @@
  *
  *   loadDataset     read MNIST or CIFAR-10 into memory as raw bytes (data/datasets.ts)
  *   createModel     a fresh softmax classifier or MLP (models/index.ts)
- *   train           one run from a config, with event callbacks, into a run folder (train/run.ts)
+ *   train           one run from a config, with event callbacks, into a run folder (train/run.ts, train/knn_fit.ts)
  *   evaluate        a checkpoint's accuracy on a split, as `train eval` (cli/eval.ts)
  *   loadModel       a run folder or .ckpt file as a model ready to predict (predict/predict.ts)
  *   predict         class probabilities for rows of raw pixels, preprocessed as in training
@@ -16,14 +16,15 @@
  * arguments as the CLI checks the same flags, from the same tables, and throws a ConfigError
  * naming a bad value or an unknown option. docs/library.md has the details.
  */
-import { type Config, checkPartial, resolveConfig } from './config/config.js';
+import { type Config, ConfigError, checkPartial, resolveConfig } from './config/config.js';
 import { FUNCTION_OPTION, type OptionCheck, checkOptions, checkValue, keyKinds } from './config/keys.js';
-import type { BackendChoice } from './linalg/engine.js';
+import { type BackendChoice, initEngine } from './linalg/engine.js';
 import type { KnnSummary, Summary } from './runs/summary.js';
 import { EVAL_OPTIONS, evaluateCheckpoint } from './cli/eval.js';
 import { RUN_ARG } from './predict/trained.js';
 import { type RunUi, runTraining, startRun } from './train/run.js';
-import { runKnn } from './train/knn_run.js';
+import { fitKnn } from './train/knn_fit.js';
+import { checkMemoryData, memoryRunData, type MemoryData } from './train/memory_data.js';
 import type { EpochEvent, IterationEvent } from './train/trainer.js';
 import { buildRunReport } from './report/run_report.js';
 import { recordRunPredictions } from './report/test_predictions.js';
@@ -44,6 +45,7 @@ export type { Summary, KnnSummary } from './runs/summary.js';
 export { DivergedError, InterruptedError, type EpochEvent, type IterationEvent } from './train/trainer.js';
 export { DataError } from './data/errors.js';
 export type { Rows } from './data/split.js';
+export type { MemoryData, MemorySplit } from './train/memory_data.js';
 
 // ---------------------------------------------------------------------------------------------
 // Training
@@ -102,16 +104,22 @@ function callbackUi(cb: TrainCallbacks): RunUi {
 /**
  * Train one run, exactly as `npx train` with these settings: `config` holds any config keys
  * (as in a --config file; see configs/README.md), the presets of its dataset and model fill in
- * the rest. Writes a run folder and resolves with it and its summary. Rejects with ConfigError
+ * the rest. With `data`, the run trains on rows given in memory instead of the named dataset
+ * (train/memory_data.ts: the split and preprocessing are the dataset's; `dataset` then only
+ * picks the presets and is what the run folder records). Writes a run folder and resolves with it and its summary. Rejects with ConfigError
  * or DataError on bad settings (before any run folder is made), DivergedError when the loss is
  * no longer finite, InterruptedError when `signal` aborts.
  */
-export async function train(config: Partial<Config> = {}, opts: TrainOptions = {}): Promise<TrainOutcome> {
+export async function train(config: Partial<Config> & { data?: MemoryData } = {}, opts: TrainOptions = {}): Promise<TrainOutcome> {
   checkOptions('train()', opts, TRAIN_OPTIONS, TRAIN_CALLBACKS);
-  const cfg = resolveConfig(checkPartial(config, 'train()'), {});
+  const { data: given, ...keys } = config;
+  const cfg = resolveConfig(checkPartial(keys, 'train()'), {});
+  const mem = given === undefined ? undefined : checkMemoryData(given, 'train()');
+  if (mem && (cfg.model === 'knn' || cfg.dataDir)) throw new ConfigError(`train(): ${cfg.model === 'knn' ? 'model knn reads a dataset by name' : `dataDir names a dataset to read`}, and data gives the rows: leave one out`);
   const ui = callbackUi(opts);
+  const engine = await initEngine(cfg.backend); // the engine of this call's run, chosen once
   if (cfg.model === 'knn') {
-    const { dir, summary, test, distances } = await runKnn(cfg, ui);
+    const { dir, summary, test, distances } = await fitKnn(cfg, engine, ui);
     let report: string | null = null;
     if (opts.report) {
       await writeDistanceImage(dir, distances);
@@ -119,11 +127,12 @@ export async function train(config: Partial<Config> = {}, opts: TrainOptions = {
     }
     return { dir, summary, report };
   }
-  const run = await startRun(cfg);
+  const run = await startRun(cfg, engine, mem ? { data: memoryRunData(mem, cfg, engine.engine.alloc) } : {});
   const signal = opts.signal;
   const { dir, summary } = await runTraining(run, ui, signal ? { shouldStop: () => signal.aborted } : {});
-  const report = opts.report ? await buildRunReport(dir, run.runData.data.test) : null;
-  if (!opts.report) await recordRunPredictions(dir, run.runData.data.test, cfg.dataDir); // what `train report` draws later, without the data
+  const test = run.runData.data.test.n > 0 ? run.runData.data.test : undefined; // data in memory may have none
+  const report = opts.report ? await buildRunReport(dir, test) : null;
+  if (!opts.report && test) await recordRunPredictions(dir, test, cfg.dataDir); // what `train report` draws later, without the data
   return { dir, summary, report };
 }
 

@@ -10,7 +10,7 @@ import { writeFileAtomic, RunIoError } from '../src/runs/atomic.js';
 import { metricRows, quietUi, runIn as runInProcess, sampleCheckpoint as sample } from './helpers.js';
 import { type Config, resolveConfig } from '../src/config/config.js';
 import type { Summary } from '../src/runs/summary.js';
-import { RunFinishedError, loadRunData, startRun, trainOnData } from '../src/train/run.js';
+import { RunFinishedError, loadRunData, runTraining, startRun } from '../src/train/run.js';
 import { initEngine } from '../src/linalg/engine.js';
 import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
 import { DataError } from '../src/data/errors.js';
@@ -238,7 +238,7 @@ test('a dataset whose class names repeat is refused before any run folder exists
   fs.writeFileSync(path.join(data, 'batches.meta.txt'), ['cat', 'cat', 'bird', 'dog', 'deer', 'frog', 'horse', 'ship', 'truck', 'plane'].join('\n') + '\n');
   const runsDir = path.join(path.dirname(data), 'runs');
   const cfg = resolveConfig({}, { dataset: 'cifar', dataDir: data, numTrain: 10, numVal: 2, numTest: 3, numDev: 2, batchSize: 5, iterations: 4, backend: 'js', runsDir });
-  await assert.rejects(() => startRun(cfg), (e: Error) => e instanceof DataError && /batches\.meta\.txt: class names must all differ, but "cat" appears more than once/.test(e.message));
+  await assert.rejects(async () => startRun(cfg, await initEngine(cfg.backend)), (e: Error) => e instanceof DataError && /batches\.meta\.txt: class names must all differ, but "cat" appears more than once/.test(e.message));
   assert.equal(fs.existsSync(runsDir), false);
 });
 
@@ -318,7 +318,7 @@ test('issue 24 #23: a finished run resumed with no more steps is refused as fini
     await runIn(dir, { momentum: 0.9, ...short });
     const before = allBytes(dir);
     await assert.rejects(
-      () => startRun(resolveConfig({}, { ...RUN, momentum: 0.9, ...short } as unknown as Partial<Config>), dir),
+      async () => startRun(resolveConfig({}, { ...RUN, momentum: 0.9, ...short } as unknown as Partial<Config>), await initEngine('js'), { resumeDir: dir }),
       (e: Error) => e instanceof RunFinishedError && e.message.startsWith(`${dir} is finished (`) && /nothing to do\. To train it longer: npx train --resume .* --epochs <more than/.test(e.message),
     );
     assert.deepEqual(allBytes(dir), before, 'a finished run resumed without more steps is left as it was');
@@ -344,7 +344,7 @@ test('issue 24 #12: a resumed run\'s seconds are the sums over its segments, eac
     throw new Error('crash');
   };
   const runData = await loadRunData(cfg);
-  await assert.rejects(() => trainOnData(cfg, runData, crash, { dir, ...sel, evaluateTest: true, resume: true }), /crash/);
+  await assert.rejects(() => runTraining({ cfg, runData, dir, engine: sel, resume: true }, crash), /crash/);
   const got = (await runIn(dir, {}, { resume: true })) as Summary;
   const segs = got.seconds.segments!;
   assert.deepEqual(segs.map((x) => x.ended), ['interrupted', 'killed', 'ok']);

@@ -20,7 +20,7 @@ import { createWorkspace } from '../src/models/buffers.js';
 import { type Allocator, PLAIN } from '../src/linalg/alloc.js';
 import { trainableCount } from '../src/models/params.js';
 import { checkModel } from '../src/cli/gradcheck.js';
-import { initialLossCheck } from '../src/train/trainer.js';
+import { initialLossCheck } from '../src/train/initial_loss.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/runs/checkpoint.js';
 import { type Config, resolveConfig } from '../src/config/config.js';
 import type { Summary } from '../src/runs/summary.js';

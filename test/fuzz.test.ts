@@ -19,7 +19,7 @@ import { resolveConfig } from '../src/config/config.js';
 import { initEngine } from '../src/linalg/engine.js';
 import { modelFromCheckpoint } from '../src/models/index.js';
 import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../src/runs/checkpoint.js';
-import { loadRunData, trainOnData, type RunUi } from '../src/train/run.js';
+import { loadRunData, runTraining, type RunUi } from '../src/train/run.js';
 import { sampleCheckpoint as sample } from './helpers.js';
 
 const SEED = 42;
@@ -257,7 +257,7 @@ async function realLastCheckpoint(): Promise<{ file: string; bytes: Buffer }> {
   const cfg = resolveConfig({}, { model: 'mlp', hidden: [8], numTrain: 300, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, epochs: 3, momentum: 0.9, sampling: 'shuffle', backend: 'js', runsDir: dir });
   const selection = await initEngine('js');
   const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };
-  await trainOnData(cfg, await loadRunData(cfg), quiet, { dir, ...selection, evaluateTest: false });
+  await runTraining({ cfg, runData: await loadRunData(cfg), dir, engine: selection }, quiet, { evaluateTest: false });
   const file = path.join(dir, 'last.ckpt');
   return { file, bytes: fs.readFileSync(file) };
 }

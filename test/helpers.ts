@@ -16,7 +16,7 @@ import type { Rng } from '../src/linalg/rng.js';
 import type { Checkpoint } from '../src/runs/checkpoint.js';
 import { type Config, resolveConfig } from '../src/config/config.js';
 import { initEngine } from '../src/linalg/engine.js';
-import { loadRunData, trainOnData, type RunUi } from '../src/train/run.js';
+import { loadRunData, runTraining, type RunUi } from '../src/train/run.js';
 import { InterruptedError } from '../src/train/trainer.js';
 import type { Summary } from '../src/runs/summary.js';
 import { readJsonl } from '../src/runs/jsonl.js';
@@ -91,7 +91,8 @@ export async function runIn(dir: string, flags: Partial<Config>, opts: { resume?
   let steps = 0;
   const ui = { ...quietUi(opts.warnings), iteration: () => void steps++ };
   try {
-    const { summary } = await trainOnData(cfg, await loadRunData(cfg), ui, { dir, ...selection, evaluateTest: true, resume: opts.resume, ...(opts.stopAfter !== undefined ? { shouldStop: () => steps >= opts.stopAfter! } : {}) });
+    const run = { cfg, runData: await loadRunData(cfg), dir, engine: selection, resume: opts.resume };
+    const { summary } = await runTraining(run, ui, opts.stopAfter !== undefined ? { shouldStop: () => steps >= opts.stopAfter! } : {});
     return summary;
   } catch (e) {
     if (e instanceof InterruptedError) return 'interrupted';

@@ -1,7 +1,7 @@
 /**
  * The memory a run needs (models/memory.ts) against the memory it may use (config.ts
  * machineLimits): refused before anything is allocated, in the one place every run starts
- * training (train/run.ts trainOnData), whichever config its data was loaded by (a sweep's or a
+ * training (train/run.ts runTraining), whichever config its data was loaded by (a sweep's or a
  * queue's trial), and from the command line with --max-memory.
  */
 import { test } from 'node:test';
@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { ConfigError, MAX_MEMORY_ENV, hostMemory, memoryBudget, resolveConfig } from '../src/config/config.js';
 import { runMemory } from '../src/models/memory.js';
 import { initEngine } from '../src/linalg/engine.js';
-import { loadRunData, trainOnData } from '../src/train/run.js';
+import { loadRunData, runTraining } from '../src/train/run.js';
 import { quietUi, trainCli } from './helpers.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'memory-'));
@@ -48,7 +48,7 @@ test('the memory a run may use: 80% of the host by default; TSNN_MAX_MEMORY / --
   }
 });
 
-test('trainOnData refuses a trial whose model does not fit, though its data was loaded by a config that fits (a sweep or queue trial), before writing or allocating anything', async () => {
+test('runTraining refuses a trial whose model does not fit, though its data was loaded by a config that fits (a sweep or queue trial), before writing or allocating anything', async () => {
   const small = resolveConfig({}, { model: 'mlp', hidden: [10], numTrain: 500, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, iterations: 2, backend: 'js' });
   const runData = await loadRunData(small);
   const engine = await initEngine('js');
@@ -58,7 +58,7 @@ test('trainOnData refuses a trial whose model does not fit, though its data was 
     // 20,000 hidden units (15.9 M parameters, about 0.7 GB a run) against 100 MB: refused (the default budget would let it train).
     process.env[MAX_MEMORY_ENV] = '100MB';
     await assert.rejects(
-      () => trainOnData({ ...small, hidden: [20000] }, runData, quietUi(), { dir, ...engine, evaluateTest: false }),
+      () => runTraining({ cfg: { ...small, hidden: [20000] }, runData, dir, engine }, quietUi(), { evaluateTest: false }),
       (e: Error) => e instanceof ConfigError && /--hidden 20000 gives 15900010 parameters; with batch 50 a run needs about \d+ MB of memory, and this machine has 100 MB for a run \(TSNN_MAX_MEMORY=100MB\)/.test(e.message),
     );
     assert.deepEqual(fs.readdirSync(dir), [], 'nothing written into the trial folder');
@@ -66,7 +66,7 @@ test('trainOnData refuses a trial whose model does not fit, though its data was 
     process.env[MAX_MEMORY_ENV] = '1GB';
     const rss0 = process.memoryUsage().rss;
     await assert.rejects(
-      () => trainOnData({ ...small, hidden: [60000, 60000] }, runData, quietUi(), { dir, ...engine, evaluateTest: false }),
+      () => runTraining({ cfg: { ...small, hidden: [60000, 60000] }, runData, dir, engine }, quietUi(), { evaluateTest: false }),
       (e: Error) =>
         e instanceof ConfigError &&
         /--hidden 60000,60000 gives \d+ parameters; with batch 50 a run needs about [\d.]+ GB of memory, and this machine has 1 GB for a run \(TSNN_MAX_MEMORY=1GB\)/.test(e.message) &&
@@ -78,7 +78,7 @@ test('trainOnData refuses a trial whose model does not fit, though its data was 
     assert.deepEqual(fs.readdirSync(dir), []);
     // What fits trains.
     delete process.env[MAX_MEMORY_ENV];
-    const { summary } = await trainOnData(small, runData, quietUi(), { dir, ...engine, evaluateTest: false });
+    const { summary } = await runTraining({ cfg: small, runData, dir, engine }, quietUi(), { evaluateTest: false });
     assert.equal(summary.status, 'ok');
   } finally {
     if (saved === undefined) delete process.env[MAX_MEMORY_ENV];

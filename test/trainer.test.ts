@@ -64,6 +64,25 @@ test('the best parameters are swapped in at the end', async () => {
   assert.ok(Math.abs(model.params.flat[0] - 0.5) < 1e-6, `w = ${model.params.flat[0]}, expected the epoch-1 value 0.5`);
 });
 
+test('early stopping: patience 2 stops after two epochs without a better val accuracy, with the best parameters swapped in; patience 0 runs every step', async () => {
+  const data = { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) };
+  const opts = { lr: 0.1, lrDecay: 1, momentum: 0, batchSize: 2, iterations: 40, iterationsPerEpoch: 5, sampling: 'shuffle' as const };
+  // As above, w = 1 − 0.1·it: val acc 1 after epoch 1, then 0 (w ≤ 0) for ever after.
+  const model = stubModel(() => 1);
+  const epochs: number[] = [];
+  let steps = 0;
+  const res = await train(model, data, { ...opts, patience: 2 }, new Rng(1), { onEpoch: (e) => epochs.push(e.epoch), onIteration: () => void steps++ });
+  assert.deepEqual(res.stoppedEarly, { epoch: 3, it: 15 });
+  assert.deepEqual(epochs, [1, 2, 3]);
+  assert.equal(steps, 15);
+  assert.deepEqual(res.valAccHistory, [1, 0, 0]);
+  assert.equal(res.bestEpoch, 1);
+  assert.ok(Math.abs(model.params.flat[0] - 0.5) < 1e-6, `w = ${model.params.flat[0]}, expected the epoch-1 value 0.5`);
+  const all = await train(stubModel(() => 1), data, { ...opts, patience: 0 }, new Rng(1));
+  assert.equal(all.stoppedEarly, null);
+  assert.equal(all.valAccHistory.length, 8);
+});
+
 test('a NaN loss throws DivergedError after earlier epochs were reported', async () => {
   const model = stubModel((s) => (s === 7 ? NaN : 1));
   const seen: number[] = [];

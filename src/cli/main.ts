@@ -17,7 +17,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { type Config, ConfigError, DATASETS, DEFAULTS, DEFAULT_MEMORY_SHARE, KEYS, MAX_MEMORY_ENV, flagOf, memoryBudget, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
 import { keyKinds } from '../config/keys.js';
-import { EngineError } from '../linalg/engine.js';
+import { EngineError, initEngine } from '../linalg/engine.js';
 import { DataError, StoppedBySignal } from '../data/errors.js';
 import { DATA_ROOT_ENV } from '../data/locations.js';
 import { CheckpointError, loadCheckpoint } from '../runs/checkpoint.js';
@@ -26,7 +26,7 @@ import { readJsonOrNull } from '../runs/read.js';
 import { RunIoError } from '../runs/atomic.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { RunFinishedError, runTraining, startRun } from '../train/run.js';
-import { runKnn } from '../train/knn_run.js';
+import { fitKnn } from '../train/knn_fit.js';
 import { buildRunReport, writeLiveReport } from '../report/run_report.js';
 import { writeDistanceImage } from '../report/knn_report.js';
 import { createSweepUi, createUi } from './ui.js';
@@ -207,10 +207,11 @@ export async function main(args: string[]): Promise<void> {
         // --json: the result is one JSON object on stdout, the lines and the bar go to stderr (cli/output.ts).
         const o = outputOf(argv as Record<string, unknown>);
         const ui = createUi({ tty: Boolean(o.stream.isTTY), logEvery: cfg.logEvery, out: o.stream, quiet: o.quiet });
+        if (cfg.model === 'knn' && resumeDir !== undefined) throw new ConfigError(`--resume ${resumeDir}: a knn run has no checkpoint to carry on; run it again`);
+        const engine = await initEngine(cfg.backend); // this process's engine, chosen once
         if (cfg.model === 'knn') {
-          // kNN has no SGD (nothing to resume): store the rows, cross-validate k, test (train/knn_run.ts).
-          if (resumeDir !== undefined) throw new ConfigError(`--resume ${resumeDir}: a knn run has no checkpoint to carry on; run it again`);
-          const { dir, summary, test, distances } = await runKnn(cfg, ui);
+          // kNN has no SGD (nothing to resume): store the rows, cross-validate k, test (train/knn_fit.ts).
+          const { dir, summary, test, distances } = await fitKnn(cfg, engine, ui);
           await writeDistanceImage(dir, distances);
           const reportFile = await buildRunReport(dir, test);
           ui.info(`done in ${summary.seconds.total.toFixed(1)} s on ${summary.engine}: test acc ${summary.testAcc.toFixed(3)} (k = ${summary.model.k})${summary.cv ? `; best k by cross-validation ${summary.cv.bestK}` : ''}`);
@@ -241,7 +242,7 @@ export async function main(args: string[]): Promise<void> {
           stoppedBy ??= 'SIGPIPE';
         });
         const stop = () => stoppedBy !== null;
-        const run = await startRun(cfg, resumeDir).catch((err) => {
+        const run = await startRun(cfg, engine, { resumeDir }).catch((err) => {
           if (!(err instanceof RunFinishedError)) throw err;
           return err;
         });

@@ -102,6 +102,8 @@ const CONFIG_KEYS = {
   batchSize: int({ default: 200, min: 1, doc: 'minibatch size' }),
   epochs: num({ default: 10, min: 0, exclusiveMin: true, doc: 'passes over the training split (when iterations is 0)', presets: { 'mnist-softmax': 15, 'mnist-mlp': 20 } }),
   iterations: int({ default: 0, min: 0, doc: 'total SGD steps (0: epochs × iterations per epoch)', presets: { 'cifar-softmax': 1500, 'cifar-mlp': 3000 } }),
+  /** Early stopping on val accuracy; unset (as 0) leaves a run's config as it was before the key. The best parameters are tested as usual. */
+  patience: int({ min: 0, defaultText: '0 (never stop early)', doc: 'stop after this many epochs without a new best val accuracy (0: never)' }),
   /** Replacement, as cs231n's Solver and train() do. */
   sampling: oneOf(['replacement', 'shuffle'], { default: 'replacement', doc: 'minibatches drawn with replacement, or from a shuffle per epoch' }),
   /** The first numTrain records of the training file(s). */
@@ -186,6 +188,7 @@ export const KEY_GROUPS: Record<keyof Config, KeyGroup> = {
   batchSize: 'optimisation',
   epochs: 'optimisation',
   iterations: 'optimisation',
+  patience: 'optimisation',
   sampling: 'optimisation',
   numTrain: 'data',
   numVal: 'data',
@@ -203,7 +206,7 @@ export const KEY_GROUPS: Record<keyof Config, KeyGroup> = {
 
 /**
  * The models a model-specific key applies to; a key not listed applies to every model. kNN votes
- * on raw pixels (train/knn_run.ts): it takes no loss, no SGD schedule and no features.
+ * on raw pixels (train/knn_fit.ts): it takes no loss, no SGD schedule and no features.
  */
 const SGD: readonly ModelChoice[] = ['softmax', 'mlp'];
 export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelChoice[]>> = {
@@ -228,6 +231,7 @@ export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelChoice[]>> =
   batchSize: SGD,
   epochs: SGD,
   iterations: SGD,
+  patience: SGD,
   sampling: SGD,
   scale: SGD,
   features: SGD,
@@ -437,13 +441,13 @@ export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShap
         `use at most ${maxSteps} steps (--iterations, or fewer --epochs)`,
     );
   }
-  if (!shape || cfg.model === 'knn') return; // knn has no parameters (train/knn_run.ts checks its k)
+  if (!shape || cfg.model === 'knn') return; // knn has no parameters (train/knn_fit.ts checks its k)
   checkRunMemory(cfg, steps, shape, limits);
 }
 
 /**
  * checkAgainstData for data already prepared (rows (N,D) of each split): every run calls it as it
- * starts training (train/run.ts trainOnData), a sweep's and a queue's trials too, whose config
+ * starts training (train/run.ts runTraining), a sweep's and a queue's trials too, whose config
  * was not the one the data was loaded by.
  */
 export function checkRunFits(cfg: Config, data: { train: { n: number }; val: { n: number }; test: { n: number }; dev: { n: number }; dim: number; classes: readonly string[] }): void {

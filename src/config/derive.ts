@@ -9,7 +9,7 @@ import { type Hyper, RULE_KEYS } from '../optim/rules.js';
 
 /** The model spec of a softmax or MLP config for data of `dim` columns (with the bias column, if any) and `numClasses` classes. */
 export function modelSpecOf(cfg: Config, dim: number, numClasses: number): ModelSpec {
-  if (cfg.model !== 'softmax' && cfg.model !== 'mlp') throw new Error(`modelSpecOf: a ${cfg.model} config has no SGD model (kNN runs through train/knn_run.ts)`);
+  if (cfg.model !== 'softmax' && cfg.model !== 'mlp') throw new Error(`modelSpecOf: a ${cfg.model} config has no SGD model (kNN runs through train/knn_fit.ts)`);
   return {
     kind: cfg.model,
     inputDim: dim,

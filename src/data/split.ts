@@ -14,7 +14,7 @@ import { type Count, ConfigError } from '../config/config.js';
 import { type Allocator, PLAIN, SHARED } from '../linalg/alloc.js';
 import type { Mat } from '../linalg/mat.js';
 import type { Rng } from '../linalg/rng.js';
-import type { RawDataset, RawSplit } from './datasets.js';
+import type { RawDataset } from './datasets.js';
 
 export interface SplitSpec {
   numTrain: Count;
@@ -45,6 +45,13 @@ export interface FeaturePreprocess {
   hueBins: number;
   /** Per-column train std (population; 0 replaced by 1). */
   std: number[];
+}
+
+/** Rows of pixels (or other numbers) and their labels, as preprocessing reads them: a dataset's split, or rows given in memory (train/memory_data.ts). */
+export interface PixelRows {
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  n: number;
 }
 
 export interface Rows {
@@ -88,7 +95,7 @@ export function resolveSplit(raw: RawDataset, spec: SplitSpec): SplitSizes {
 }
 
 /** Mean image of rows [0, n) of `src`, accumulated in float64. */
-export function meanImage(src: RawSplit, n: number, pixels: number): Float32Array {
+export function meanImage(src: PixelRows, n: number, pixels: number): Float32Array {
   const acc = new Float64Array(pixels);
   for (let i = 0; i < n; i++) {
     const off = i * pixels;
@@ -100,7 +107,7 @@ export function meanImage(src: RawSplit, n: number, pixels: number): Float32Arra
 }
 
 /** Rows [start, start+count) of `src`, preprocessed: (pixels − mean)·scale, then a 1 if `pre.bias`; in `alloc`'s memory. */
-export function preprocessRows(src: RawSplit, start: number, count: number, mean: Float32Array, pre: Preprocess, dim: number, alloc: Allocator = PLAIN): Rows {
+export function preprocessRows(src: PixelRows, start: number, count: number, mean: Float32Array, pre: Preprocess, dim: number, alloc: Allocator = PLAIN): Rows {
   const pixels = mean.length;
   if (dim !== pixels + (pre.bias ? 1 : 0)) throw new Error(`preprocessRows: dim ${dim} does not match ${pixels} pixels${pre.bias ? ' + bias' : ''}`);
   if (start + count > src.n) throw new Error(`preprocessRows: rows ${start}..${start + count} are past the ${src.n} records`);

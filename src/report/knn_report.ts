@@ -1,5 +1,5 @@
 /**
- * The report of a knn run (train/knn_run.ts), from its folder's files: the cross-validation plot
+ * The report of a knn run (train/knn_fit.ts), from its folder's files: the cross-validation plot
  * as knn.ipynb draws it (cv.json), the test × train distance matrix as a grey image
  * (distances.png, written by the run), the timing of the three distance forms, the summary and
  * the config. A knn run has no loss curve, weights or checkpoint.

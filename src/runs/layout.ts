@@ -11,7 +11,7 @@
  *   last.ckpt       the parameters and everything a resume needs, in one file
  *   run.lease       while a process trains the run: which one (owner.ts); one writer at a time
  *   export/         written by `train export` only: model.onnx, model.safetensors, npy/<name>.npy
- * A knn run (train/knn_run.ts) has no SGD, so no metrics.jsonl and no checkpoints: it writes
+ * A knn run (train/knn_fit.ts) has no SGD, so no metrics.jsonl and no checkpoints: it writes
  * config.json, train.log, summary.json, cv.json (the cross-validation) and distances.png.
  * config.json, summary.json and the checkpoints are written atomically. metrics.jsonl and
  * train.log are append-only logs: a killed run may leave a partial last line, which readers skip

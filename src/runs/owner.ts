@@ -1,5 +1,5 @@
 /**
- * One writer per run folder. Whoever starts or resumes a run (train/run.ts trainOnData: the CLI,
+ * One writer per run folder. Whoever starts or resumes a run (train/run.ts runTraining: the CLI,
  * the library, a local sweep's trial, a queue worker's trial) first takes the folder's lease,
  * <run folder>/run.lease: a small JSON file {pid, host, token, claim, started}, made whole in a
  * temporary file and hard-linked to its name, so taking it is atomic (link fails when the name

@@ -24,6 +24,8 @@ export interface Summary {
   bestTrainAcc: number | null;
   bestEpoch: number | null;
   testAcc: number | null;
+  /** Set when the run's patience stopped it: after epoch `epoch` (step `it`), `patience` epochs past its best. */
+  stoppedEarly?: { epoch: number; it: number; patience: number };
   /** Summed over the run's segments (a resumed run lists them: runs/segments.ts). */
   seconds: RunSeconds;
   /** Of this segment's steps (a resume that had none left to take: null). */
@@ -72,6 +74,7 @@ export function makeSummary(facts: RunFacts, end: RunEnd): Summary {
     bestTrainAcc: end.bestTrainAcc ?? null,
     bestEpoch: end.bestEpoch ?? null,
     testAcc: end.testAcc ?? null,
+    ...(end.stoppedEarly !== undefined ? { stoppedEarly: end.stoppedEarly } : {}),
     seconds: end.seconds,
     examplesPerSecond: end.examplesPerSecond ?? null,
     ...(end.peakRssMB !== undefined ? { peakRssMB: end.peakRssMB } : {}),

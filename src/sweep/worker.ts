@@ -6,12 +6,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as fs from 'node:fs';
-import { EngineError, initEngine, type BackendChoice } from '../linalg/engine.js';
+import { EngineError, initEngine, type BackendChoice, type EngineSelection } from '../linalg/engine.js';
 import type { Config } from '../config/config.js';
 import { DataError } from '../data/errors.js';
 import { readJsonl } from '../runs/jsonl.js';
 import { runFile } from '../runs/layout.js';
-import { loadRunData, trainOnData, type RunData, type RunUi } from '../train/run.js';
+import { loadRunData, runTraining, type RunData, type RunUi } from '../train/run.js';
 import { DivergedError, InterruptedError } from '../train/trainer.js';
 import { buildRunReport } from '../report/run_report.js';
 import { DECISION, STOP_CELL, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
@@ -21,18 +21,18 @@ const init = workerData as { runData?: RunData; dataConfig?: Config; backend: Ba
 const port = parentPort!;
 const cell = new Int32Array(init.decision);
 /** The engine and the data, or (a queue worker's thread) why this host cannot have them: a missing dataset or engine is about the host, not the trial. */
-async function prepare(): Promise<{ engine: Awaited<ReturnType<typeof initEngine>>['engine']; skipped: { name: string; reason: string }[]; runData: RunData }> {
+async function prepare(): Promise<{ selection: EngineSelection; runData: RunData }> {
   try {
-    // The workers share the cores instead of each engine taking all of them.
-    const { engine, skipped } = await initEngine(init.backend, init.threads);
-    return { engine, skipped, runData: init.runData ?? (await loadRunData(init.dataConfig!, { shared: true })) };
+    // The thread's engine, chosen once; the workers share the cores instead of each engine taking all of them.
+    const selection = await initEngine(init.backend, init.threads);
+    return { selection, runData: init.runData ?? (await loadRunData(init.dataConfig!, { shared: true })) };
   } catch (e) {
     // Said on the error itself (its own fields cross to the 'error' event), so it arrives with it.
     if (e instanceof DataError || e instanceof EngineError) Object.assign(e, { aboutHost: true });
     throw e;
   }
 }
-const { engine, skipped, runData } = await prepare();
+const { selection, runData } = await prepare();
 
 /** A resumed trial's val accuracies of the epochs before `epoch`, from its folder's metrics.jsonl (cut back to its checkpoint by the resume). */
 function valHistoryOf(dir: string, epoch: number): number[] {
@@ -63,12 +63,9 @@ port.on('message', async (msg: ToWorker) => {
     stopAsked = Atomics.load(cell, 0) === DECISION.stop;
   };
   try {
-    const { summary } = await trainOnData(cfg, runData, quiet, {
-      dir,
-      engine,
-      skipped,
+    const run = { cfg, runData, dir, engine: selection, resume: msg.resume };
+    const { summary } = await runTraining(run, quiet, {
       evaluateTest: false,
-      resume: msg.resume,
       afterEpoch: onEpoch,
       claim: msg.claim,
       clear: msg.clear,
@@ -106,4 +103,4 @@ port.on('message', async (msg: ToWorker) => {
   }
   port.postMessage(reply);
 });
-port.postMessage({ type: 'ready', engine: engine.name, numTrain: runData.data.train.n } satisfies FromWorker);
+port.postMessage({ type: 'ready', engine: selection.engine.name, numTrain: runData.data.train.n } satisfies FromWorker);

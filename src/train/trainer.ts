@@ -6,17 +6,17 @@
  * rule (optim/rules.ts: sgd, sgd_momentum, rmsprop, adam) over the trainable parameters. After each
  * epoch: decay the learning rate, measure train accuracy (on fixed training rows) and val
  * accuracy, and keep a copy of the parameters with the best val accuracy. At the end the best
- * parameters are swapped into the model, as the Solver does.
+ * parameters are swapped into the model, as the Solver does. With a patience, the loop stops
+ * after that many epochs without a new best val accuracy (early stopping).
  */
 import { type Allocator, PLAIN } from '../linalg/alloc.js';
 import type { Mat } from '../linalg/mat.js';
-import { createWorkspace } from '../models/buffers.js';
+import { createWorkspace, type Workspace } from '../models/buffers.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Model } from '../models/model.js';
-import { expectedInitialLoss, lossOf } from '../models/loss.js';
 import type { Sampling } from '../config/config.js';
 import { lrAtEpoch } from '../optim/sgd.js';
-import { type Hyper, type UpdateRule, createOptimizer, impliedRule } from '../optim/rules.js';
+import { type Hyper, type Optimizer, type UpdateRule, createOptimizer, impliedRule } from '../optim/rules.js';
 import type { TrainerState } from '../runs/checkpoint.js';
 import { Batcher } from './batch.js';
 import { accuracy, type LabeledRows } from '../models/evaluate.js';
@@ -37,6 +37,8 @@ export interface LoopOptions {
   sampling: Sampling;
   /** The memory of the workspace and the minibatch: the engine's (engine.alloc); plain arrays by default. */
   alloc?: Allocator;
+  /** Early stopping: stop after this many epochs without a new best val accuracy (0 or absent: never). */
+  patience?: number;
 }
 
 export interface IterationEvent {
@@ -102,6 +104,8 @@ export interface TrainResult {
   finalValAcc: number;
   iterations: number;
   seconds: number;
+  /** Stopped by `patience` after this epoch (at step `it`), short of opts.iterations; null: ran them all. */
+  stoppedEarly: { epoch: number; it: number } | null;
 }
 
 /** Stopped because the loss became NaN or infinite. */
@@ -118,10 +122,40 @@ export class DivergedError extends Error {
   }
 }
 
+/** Everything the loop keeps between steps: what a snapshot saves and a resume restores. */
+interface Loop {
+  model: Model<Float32Array>;
+  data: { train: LabeledRows; val: LabeledRows; trainAcc: LabeledRows };
+  opts: LoopOptions;
+  rng: Rng;
+  listener: TrainListener;
+  t0: number;
+  params: Float32Array;
+  /** The trainable prefix of `params` (running statistics, which have no gradient, come after it). */
+  stepped: Float32Array;
+  best: Float32Array;
+  batcher: Batcher;
+  ws: Workspace<Float32Array>;
+  rule: UpdateRule;
+  opt: Optimizer<Float32Array>;
+  lossHistory: Float64Array;
+  trainAccHistory: number[];
+  valAccHistory: number[];
+  bestValAcc: number;
+  bestEpoch: number;
+  epoch: number;
+  lr: number;
+  /** The step the loop starts from (a resume's). */
+  start: number;
+}
+
 /**
- * Train `model` in place. `trainAcc` is the fixed subsample of training rows that train accuracy
- * is measured on. Throws DivergedError on a NaN/Inf loss (after the listener has seen every
- * finished epoch, so the best checkpoint is already on disk).
+ * Train `model` in place, as cs231n's Solver.train: each step draws a minibatch, takes the loss
+ * and its gradients and updates the parameters; each epoch's end decays the learning rate,
+ * measures train and val accuracy and keeps the best parameters. `trainAcc` is the fixed
+ * subsample of training rows that train accuracy is measured on. Stops early after
+ * `opts.patience` epochs without a new best val accuracy. Throws DivergedError on a NaN/Inf loss
+ * (after the listener has seen every finished epoch, so the best checkpoint is already on disk).
  */
 export async function train(
   model: Model<Float32Array>,
@@ -131,135 +165,122 @@ export async function train(
   listener: TrainListener = {},
   resume?: ResumePoint,
 ): Promise<TrainResult> {
-  const t0 = performance.now();
-  const params = model.params.flat;
-  const best = params.slice();
-  const alloc = opts.alloc ?? PLAIN;
-  const batcher = new Batcher(data.train, opts.batchSize, opts.sampling, alloc);
-  // Each step uses its scores and grads at once, so one workspace serves every step (and the evaluations).
-  const ws = createWorkspace(model.params, alloc);
-  // The optimizer steps the trainable parameters only: the gradient's length, a prefix of the
-  // buffer (running statistics, which have no gradient, come after every trainable parameter).
-  const trainable = ws.grads.flat.length;
-  const stepped = trainable === params.length ? params : params.subarray(0, trainable);
-  const rule = opts.updateRule ?? impliedRule(opts.momentum);
-  const opt = createOptimizer(rule, trainable, { ...opts.hyper, ...(rule === 'sgd_momentum' ? { momentum: opts.momentum } : {}) }, Float32Array, alloc);
-  const lossHistory = new Float64Array(opts.iterations);
-  let trainAccHistory: number[] = [];
-  let valAccHistory: number[] = [];
-  let bestValAcc = -1;
-  let bestEpoch = 0;
-  let epoch = 0;
-  let lr = opts.lr;
-  let start = 0;
-  if (resume) {
-    // Carry on exactly where the snapshot was taken: same random stream, same batch order.
-    const st = resume.state;
-    ({ it: start, epoch, lr, bestValAcc, bestEpoch } = st);
-    trainAccHistory = [...st.trainAccHistory];
-    valAccHistory = [...st.valAccHistory];
-    rng.setState(st.rng);
-    batcher.setState(st.batcher);
-    best.set(resume.best);
-    // Throws if the saved state is not the one this rule keeps (run.ts refuses such a checkpoint first, in words).
-    const saved = st.optimizer ?? { rule: impliedRule(opts.momentum), t: start };
-    if (saved.rule !== rule) throw new Error(`the checkpoint's optimizer state is of update rule ${saved.rule}, this run's rule is ${rule}`);
-    opt.restore(resume.optimizer, saved.t);
-    lossHistory.set(Array.from(resume.lossHistory).slice(0, start));
-  }
-  const snapshot = (it: number) => (): Omit<ResumePoint, 'lossHistory'> => ({
-    state: {
-      it, epoch, lr, bestValAcc, bestEpoch, trainAccHistory: [...trainAccHistory], valAccHistory: [...valAccHistory], rng: rng.getState(), batcher: batcher.getState(),
-      optimizer: { rule, t: opt.t },
-    },
-    best: best.slice(),
-    optimizer: Object.fromEntries(Object.entries(opt.blocks()).map(([k, v]) => [k, Float32Array.from(v)])),
-  });
-
-  // After each whole epoch, and once at the end of a fractional last epoch: measure, keep the best, report.
-  const evaluate = (done: number, it: number, point: () => Omit<ResumePoint, 'lossHistory'>) => {
-    const trainAcc = accuracy(model, data.trainAcc, ws);
-    const valAcc = accuracy(model, data.val, ws);
-    trainAccHistory.push(trainAcc);
-    valAccHistory.push(valAcc);
-    const isBest = valAcc > bestValAcc;
-    if (isBest) {
-      bestValAcc = valAcc;
-      bestEpoch = done;
-      best.set(params);
-    }
-    listener.onEpoch?.({ epoch: done, it, trainAcc, valAcc, lr, best: isBest, seconds: (performance.now() - t0) / 1000 }, model, point);
-  };
-
+  const s = createLoop(model, data, opts, rng, listener);
+  if (resume) restoreLoop(s, resume);
+  let stoppedEarly: TrainResult['stoppedEarly'] = null;
   // The loop hands the event loop a turn every 50 ms, so a Ctrl-C handler can run and ask it to stop.
   let lastYield = performance.now();
-  for (let it = start; it < opts.iterations; it++) {
+  for (let it = s.start; it < opts.iterations; it++) {
     if (listener.shouldStop && performance.now() - lastYield > 50) {
       await new Promise((resolve) => setImmediate(resolve));
       lastYield = performance.now();
     }
-    batcher.next(rng);
-    const { loss, grads } = model.loss(batcher.X as Mat<Float32Array>, batcher.y, ws);
-    if (!Number.isFinite(loss)) throw new DivergedError(it + 1, loss, lr);
-    opt.step(stepped, grads.flat, lr);
-    lossHistory[it] = loss;
-    listener.onIteration?.({ it: it + 1, epoch, loss, lr });
+    step(s, it);
     if ((it + 1) % opts.iterationsPerEpoch === 0) {
-      epoch++;
-      lr = lrAtEpoch(opts.lr, opts.lrDecay, epoch);
-      evaluate(epoch, it + 1, snapshot(it + 1));
+      s.epoch++;
+      s.lr = lrAtEpoch(opts.lr, opts.lrDecay, s.epoch);
+      endOfEpoch(s, s.epoch, it + 1, () => snapshot(s, it + 1));
+      if (patienceRanOut(s)) {
+        stoppedEarly = { epoch: s.epoch, it: it + 1 };
+        break;
+      }
     }
-    if (it + 1 < opts.iterations && listener.shouldStop?.()) throw new InterruptedError(snapshot(it + 1)());
+    if (it + 1 < opts.iterations && listener.shouldStop?.()) throw new InterruptedError(snapshot(s, it + 1));
   }
   // A fractional last epoch is evaluated once more at the end (also when a resume starts there).
   // A longer run would not evaluate at this step, so the state to carry on from is the one before
   // the evaluation: a resume with a larger budget then goes on exactly as that run does.
-  if (opts.iterations % opts.iterationsPerEpoch !== 0) {
-    const before = snapshot(opts.iterations)();
-    evaluate(epoch + 1, opts.iterations, () => before);
+  if (!stoppedEarly && opts.iterations % opts.iterationsPerEpoch !== 0) {
+    const before = snapshot(s, opts.iterations);
+    endOfEpoch(s, s.epoch + 1, opts.iterations, () => before);
   }
-  const finalTrainAcc = trainAccHistory.at(-1) ?? NaN;
-  const finalValAcc = valAccHistory.at(-1) ?? NaN;
-  params.set(best);
+  return finish(s, stoppedEarly);
+}
+
+/** The loop's buffers, allocated once: the minibatch, the workspace, the optimizer's state, the histories. */
+function createLoop(model: Model<Float32Array>, data: Loop['data'], opts: LoopOptions, rng: Rng, listener: TrainListener): Loop {
+  const params = model.params.flat;
+  const alloc = opts.alloc ?? PLAIN;
+  // Each step uses its scores and grads at once, so one workspace serves every step (and the evaluations).
+  const ws = createWorkspace(model.params, alloc);
+  // The optimizer steps the trainable parameters only: the gradient's length, a prefix of the buffer.
+  const trainable = ws.grads.flat.length;
+  const rule = opts.updateRule ?? impliedRule(opts.momentum);
+  const opt = createOptimizer(rule, trainable, { ...opts.hyper, ...(rule === 'sgd_momentum' ? { momentum: opts.momentum } : {}) }, Float32Array, alloc);
   return {
-    lossHistory,
-    trainAccHistory,
-    valAccHistory,
-    bestValAcc,
-    bestEpoch,
-    finalTrainAcc,
-    finalValAcc,
-    iterations: opts.iterations,
-    seconds: (performance.now() - t0) / 1000,
+    model, data, opts, rng, listener, t0: performance.now(),
+    params, stepped: trainable === params.length ? params : params.subarray(0, trainable), best: params.slice(),
+    batcher: new Batcher(data.train, opts.batchSize, opts.sampling, alloc), ws, rule, opt,
+    lossHistory: new Float64Array(opts.iterations), trainAccHistory: [], valAccHistory: [],
+    bestValAcc: -1, bestEpoch: 0, epoch: 0, lr: opts.lr, start: 0,
   };
 }
 
-/**
- * Loss at initialization with reg 0 against what small weights give, the cs231n sanity check:
- * −ln(1/C) = ln C for the softmax, C − 1 for the SVM (models/loss.ts). `formula` says which.
- */
-export function initialLossCheck(model: Model<Float32Array>, rows: LabeledRows, numClasses: number) {
-  const reg = model.reg;
-  model.reg = 0;
-  // The train-mode loss would move batch norm's running statistics and the run's Rng (dropout
-  // masks): both are put back, so the check leaves the run as it found it.
-  const restore = model.saveTrainState?.();
-  try {
-    const { loss } = model.loss(rows.X, rows.y);
-    const { value: expected, formula } = expectedInitialLoss(lossOf(model.spec), numClasses);
-    const relDiff = Math.abs(loss - expected) / expected;
-    // The spread of the initial scores says why a loss is off: ln C needs scores near 0.
-    const scores = model.loss(rows.X).data;
-    let sum = 0;
-    let sq = 0;
-    for (const v of scores) {
-      sum += v;
-      sq += v * v;
-    }
-    const scoreStd = Math.sqrt(Math.max(0, sq / scores.length - (sum / scores.length) ** 2));
-    return { loss, expected, formula, relDiff, scoreStd, ok: relDiff <= 0.1 };
-  } finally {
-    restore?.();
-    model.reg = reg;
+/** Carry on exactly where the snapshot was taken: same random stream, same batch order, same optimizer state. */
+function restoreLoop(s: Loop, resume: ResumePoint): void {
+  const st = resume.state;
+  ({ it: s.start, epoch: s.epoch, lr: s.lr, bestValAcc: s.bestValAcc, bestEpoch: s.bestEpoch } = st);
+  s.trainAccHistory = [...st.trainAccHistory];
+  s.valAccHistory = [...st.valAccHistory];
+  s.rng.setState(st.rng);
+  s.batcher.setState(st.batcher);
+  s.best.set(resume.best);
+  // Throws if the saved state is not the one this rule keeps (train/resume.ts refuses such a checkpoint first, in words).
+  const saved = st.optimizer ?? { rule: impliedRule(s.opts.momentum), t: s.start };
+  if (saved.rule !== s.rule) throw new Error(`the checkpoint's optimizer state is of update rule ${saved.rule}, this run's rule is ${s.rule}`);
+  s.opt.restore(resume.optimizer, saved.t);
+  s.lossHistory.set(Array.from(resume.lossHistory).slice(0, s.start));
+}
+
+/** Step `it` (0-based): a minibatch, its loss and gradients, one update. */
+function step(s: Loop, it: number): void {
+  s.batcher.next(s.rng);
+  const { loss, grads } = s.model.loss(s.batcher.X as Mat<Float32Array>, s.batcher.y, s.ws);
+  if (!Number.isFinite(loss)) throw new DivergedError(it + 1, loss, s.lr);
+  s.opt.step(s.stepped, grads.flat, s.lr);
+  s.lossHistory[it] = loss;
+  s.listener.onIteration?.({ it: it + 1, epoch: s.epoch, loss, lr: s.lr });
+}
+
+/** After `done` epochs, at step `it`: measure train and val accuracy, keep the best parameters, report. */
+function endOfEpoch(s: Loop, done: number, it: number, point: () => Omit<ResumePoint, 'lossHistory'>): void {
+  const trainAcc = accuracy(s.model, s.data.trainAcc, s.ws);
+  const valAcc = accuracy(s.model, s.data.val, s.ws);
+  s.trainAccHistory.push(trainAcc);
+  s.valAccHistory.push(valAcc);
+  const isBest = valAcc > s.bestValAcc;
+  if (isBest) {
+    s.bestValAcc = valAcc;
+    s.bestEpoch = done;
+    s.best.set(s.params);
   }
+  s.listener.onEpoch?.({ epoch: done, it, trainAcc, valAcc, lr: s.lr, best: isBest, seconds: (performance.now() - s.t0) / 1000 }, s.model, point);
+}
+
+/** Early stopping: `patience` epochs (> 0) have passed without a new best val accuracy. */
+function patienceRanOut(s: Loop): boolean {
+  const patience = s.opts.patience ?? 0;
+  return patience > 0 && s.epoch - s.bestEpoch >= patience;
+}
+
+/** The loop's state after `it` steps, to carry on from (copies, so the loop may go on). */
+function snapshot(s: Loop, it: number): Omit<ResumePoint, 'lossHistory'> {
+  const { epoch, lr, bestValAcc, bestEpoch } = s;
+  return {
+    state: {
+      it, epoch, lr, bestValAcc, bestEpoch, trainAccHistory: [...s.trainAccHistory], valAccHistory: [...s.valAccHistory], rng: s.rng.getState(), batcher: s.batcher.getState(),
+      optimizer: { rule: s.rule, t: s.opt.t },
+    },
+    best: s.best.slice(),
+    optimizer: Object.fromEntries(Object.entries(s.opt.blocks()).map(([k, v]) => [k, Float32Array.from(v)])),
+  };
+}
+
+/** The histories, and the best parameters swapped into the model, as the Solver ends. */
+function finish(s: Loop, stoppedEarly: TrainResult['stoppedEarly']): TrainResult {
+  const finalTrainAcc = s.trainAccHistory.at(-1) ?? NaN;
+  const finalValAcc = s.valAccHistory.at(-1) ?? NaN;
+  s.params.set(s.best);
+  const { lossHistory, trainAccHistory, valAccHistory, bestValAcc, bestEpoch } = s;
+  return { lossHistory, trainAccHistory, valAccHistory, bestValAcc, bestEpoch, finalTrainAcc, finalValAcc, iterations: s.opts.iterations, seconds: (performance.now() - s.t0) / 1000, stoppedEarly };
 }
