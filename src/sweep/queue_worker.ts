@@ -164,6 +164,16 @@ export interface QueueWorker {
   done: Promise<never>;
 }
 
+/** A worker process as its job handler sees it: its context for training, the trial it trains now, and how it says it cannot train here. */
+interface WorkerState {
+  x: TrainContext;
+  runsDir: string;
+  now: { trial: Current | null };
+  /** Set once BullMQ's worker is made (it is handed processJob). */
+  worker: Worker | null;
+  markUnfit(why: string): void;
+}
+
 export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> {
   checkWorkerOptions(opts);
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
@@ -175,40 +185,21 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> 
   const hostKeys: HostKeys = { dataDir: opts.dataDir ?? DEFAULTS.dataDir, verify: opts.verify ?? DEFAULTS.verify, runsDir };
   const threads = trainingThreads(opts, hostKeys, out, who);
   const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
-  const now: { trial: Current | null } = { trial: null };
   let markUnfit: (why: string) => void = () => {};
   const unfit = new Promise<string>((resolve) => (markUnfit = resolve));
-
-  const worker: Worker = new TrialWorker(
-    QUEUE,
-    async (job: Job, token?: string) => {
-      try {
-        const j = checkJob(job, runsDir);
-        now.trial = { jobId: job.id!, dir: path.join(j.sweepDir, j.rel), tag: `trial ${j.index} of sweep ${j.sweep} (${path.basename(j.rel)})`, cell: null, lockOk: Date.now(), lost: null };
-        const r = await trainJob(job, j, now.trial, { out, who, threads, opts, rungConn, hostKeys, lockMs });
-        if (now.trial.lost) throw new Error(`this worker lost the job's lock (${now.trial.lost}) and stopped training`);
-        const shown = r.status === 'ok' ? `val ${r.summary.bestValAcc?.toFixed(3)}` : r.status === 'stopped' ? `stopped after epoch ${r.stopped.lastEpoch}` : `${r.status}: ${r.reason}`;
-        out(`${who}: trial ${j.index} of sweep ${j.sweep}: ${shown}`);
-        return r;
-      } catch (e) {
-        if (!(e instanceof Refusal)) throw e;
-        if (!e.aboutHost) {
-          out(`${who}: job ${job.id} refused: ${e.message}`);
-          throw new UnrecoverableError(`job ${job.id} refused: ${e.message}`);
-        }
-        void worker.pause(true); // no further job: the fault is this worker's, not the job's
-        await job.moveToWait(token);
-        out(`${who}: THIS WORKER CANNOT TRAIN HERE: ${e.message}. Job ${job.id} is put back on the queue for another worker; this worker takes no more jobs (fix it and start it again).`);
-        markUnfit(e.message);
-        throw new WaitingError();
-      } finally {
-        now.trial = null;
-      }
-    },
-    { connection: conn, concurrency: 1, lockDuration: lockMs, stalledInterval: Math.max(500, Math.round(lockMs / 2)), maxStalledCount: 5, removeOnComplete: KEPT_JOBS, removeOnFail: KEPT_JOBS },
-  );
+  const w: WorkerState = { x: { out, who, threads, opts, rungConn, hostKeys, lockMs }, runsDir, now: { trial: null }, worker: null, markUnfit };
+  const worker: Worker = new TrialWorker(QUEUE, (job: Job, token?: string) => processJob(job, token, w), {
+    connection: conn,
+    concurrency: 1,
+    lockDuration: lockMs,
+    stalledInterval: Math.max(500, Math.round(lockMs / 2)),
+    maxStalledCount: 5,
+    removeOnComplete: KEPT_JOBS,
+    removeOnFail: KEPT_JOBS,
+  });
+  w.worker = worker;
   worker.on('error', () => {}); // the connection's handler reports Redis errors, without the password; a lost lock is watched below
-  const stopWatch = watchLock(worker, lockMs, () => now.trial, out, who);
+  const stopWatch = watchLock(worker, lockMs, () => w.now.trial, out, who);
   out(`${who}: worker on the queue ${QUEUE} at ${redactUrl(opts.url)}, writing under ${runsDir}`);
   const close = async () => {
     stopWatch();
@@ -223,6 +214,40 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> 
     throw e;
   });
   return { unfit, done, close };
+}
+
+/** BullMQ's processor: check the job, train its trial, and return its outcome (the job's return value). */
+async function processJob(job: Job, token: string | undefined, w: WorkerState): Promise<JobOutcome> {
+  const { out, who } = w.x;
+  try {
+    const j = checkJob(job, w.runsDir);
+    const c: Current = { jobId: job.id!, dir: path.join(j.sweepDir, j.rel), tag: `trial ${j.index} of sweep ${j.sweep} (${path.basename(j.rel)})`, cell: null, lockOk: Date.now(), lost: null };
+    w.now.trial = c;
+    const r = await trainJob(job, j, c, w.x);
+    if (c.lost) throw new Error(`this worker lost the job's lock (${c.lost}) and stopped training`);
+    const shown = r.status === 'ok' ? `val ${r.summary.bestValAcc?.toFixed(3)}` : r.status === 'stopped' ? `stopped after epoch ${r.stopped.lastEpoch}` : `${r.status}: ${r.reason}`;
+    out(`${who}: trial ${j.index} of sweep ${j.sweep}: ${shown}`);
+    return r;
+  } catch (e) {
+    if (!(e instanceof Refusal)) throw e;
+    return await refuse(job, token, e, w);
+  } finally {
+    w.now.trial = null;
+  }
+}
+
+/** A job refused: failed unretried when it is the job's fault; put back for another worker when it is this worker's (which then takes no more). */
+async function refuse(job: Job, token: string | undefined, e: Refusal, w: WorkerState): Promise<never> {
+  const { out, who } = w.x;
+  if (!e.aboutHost) {
+    out(`${who}: job ${job.id} refused: ${e.message}`);
+    throw new UnrecoverableError(`job ${job.id} refused: ${e.message}`);
+  }
+  void w.worker?.pause(true); // no further job: the fault is this worker's, not the job's
+  await job.moveToWait(token);
+  out(`${who}: THIS WORKER CANNOT TRAIN HERE: ${e.message}. Job ${job.id} is put back on the queue for another worker; this worker takes no more jobs (fix it and start it again).`);
+  w.markUnfit(e.message);
+  throw new WaitingError();
 }
 
 /**
