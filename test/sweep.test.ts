@@ -21,7 +21,8 @@ import type { SweepResults } from '../src/runs/results.js';
 import type { Summary } from '../src/runs/summary.js';
 import { loadRunData } from '../src/train/run.js';
 import { expandParams, expandTrials, fmtE, parseSweep, readSweepFile } from '../src/sweep/spec.js';
-import { configHash, resultsCsv, runSweep } from '../src/sweep/sweep.js';
+import { resultsCsv, runSweep } from '../src/sweep/sweep.js';
+import { configHash } from '../src/sweep/trial.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

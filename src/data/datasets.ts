@@ -104,10 +104,18 @@ async function readMnistPair(dir: string, prefix: 'train' | 't10k'): Promise<{ s
   return { split: { x: img.data, y: lbl.data, n }, rows, cols };
 }
 
-export async function loadMnist(dir?: string): Promise<RawDataset> {
+/** The MNIST folder `dir` names (the built-in copy when none), checked to be one. */
+function mnistFolder(dir?: string): string {
   const folder = dir ?? defaultMnistDir();
   if (!fs.existsSync(folder)) throw new DataError(`MNIST folder ${folder} does not exist: pass --data-dir <folder of IDX files>, or leave it out for the built-in copy`);
   if (!fs.statSync(folder).isDirectory()) throw new DataError(`--data-dir ${folder} is a file; for MNIST give the folder that holds the IDX files`);
+  return folder;
+}
+
+const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+export async function loadMnist(dir?: string): Promise<RawDataset> {
+  const folder = mnistFolder(dir);
   const train = await readMnistPair(folder, 'train');
   const test = await readMnistPair(folder, 't10k');
   if (train.rows !== test.rows || train.cols !== test.cols) {
@@ -115,7 +123,7 @@ export async function loadMnist(dir?: string): Promise<RawDataset> {
   }
   return {
     name: 'mnist',
-    classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    classes: MNIST_CLASSES,
     imageShape: [train.rows, train.cols, 1],
     dim: train.rows * train.cols,
     train: train.split,
@@ -198,6 +206,28 @@ export function readCifarDir(dir: string): RawDataset {
   const train = readCifarBatches(dir, CIFAR_TRAIN_FILES);
   const test = readCifarBatches(dir, [CIFAR_TEST_FILE]);
   return { name: 'cifar', classes, imageShape: [CIFAR_SIDE, CIFAR_SIDE, 3], dim: CIFAR_PIXELS, train, test, source: dir };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A dataset's test split alone, its train split left empty (no record read): what scoring a
+ * trained run on the test split needs, for a process that trains nothing (a sweep's queue
+ * coordinator). MNIST needs only its t10k files; CIFAR-10 its usual folder, of which only
+ * test_batch.bin and the class names are read.
+ */
+export async function loadTestSplit(name: DatasetName, source?: string, opts: LoadOptions = {}): Promise<RawDataset> {
+  const none = { x: new Uint8Array(0), y: new Uint8Array(0), n: 0 };
+  if (name === 'mnist') {
+    const folder = mnistFolder(source || undefined);
+    const test = await readMnistPair(folder, 't10k');
+    return { name, classes: MNIST_CLASSES, imageShape: [test.rows, test.cols, 1], dim: test.rows * test.cols, train: none, test: test.split, source: folder };
+  }
+  if (name === 'cifar') {
+    const dir = await resolveCifarDir(source || undefined, dataRoot(), opts);
+    return { name, classes: readCifarClasses(dir), imageShape: [CIFAR_SIDE, CIFAR_SIDE, 3], dim: CIFAR_PIXELS, train: none, test: readCifarBatches(dir, [CIFAR_TEST_FILE]), source: dir };
+  }
+  throw new DataError(`unknown dataset ${JSON.stringify(name)}: use mnist or cifar`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,14 +25,13 @@ import { z } from 'zod';
 import { type Config, ConfigError, checkPartial, resolveConfig } from '../config/config.js';
 import { isObj } from '../config/keys.js';
 import type { TrialResult } from '../runs/results.js';
-import type { Summary } from '../runs/summary.js';
 import type { LockInfo } from '../runs/lock.js';
 import { RunIoError } from '../runs/atomic.js';
 import { sweepDirOf } from '../runs/layout.js';
-import type { StoppedInfo } from './protocol.js';
 import { checkRungValue, parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { MAX_TRIALS, type SweepSpec, type Trial, expandTrials, readSweepFile } from './spec.js';
-import { failedResult, okResult, planTrials, scanTrialFolders, stoppedResult, type RunnerContext, type TrialPlan, type TrialRunner } from './sweep.js';
+import type { RunnerContext, TrialRunner } from './runner.js';
+import { failedResult, planTrials, resultOf, scanTrialFolders, type TrialOutcome, type TrialPlan } from './trial.js';
 
 /** The BullMQ queue every sweep's trials go on. */
 export const QUEUE = 'tsnn-trials';
@@ -65,11 +64,8 @@ export interface TrialJob {
   rungs: string;
 }
 
-/** What a worker returns for a trial: its job's return value. */
-export type TrialOutcome =
-  | { status: 'ok'; summary: Summary; host: string }
-  | { status: 'stopped'; stopped: StoppedInfo; host: string }
-  | { status: 'diverged' | 'failed'; reason: string; host: string };
+/** What a worker returns for a trial: its job's return value, the trial's outcome and the host that trained it. */
+export type JobOutcome = TrialOutcome & { host: string };
 
 /** The most a job's payload may hold, as JSON: a trial's config is a few hundred bytes. */
 export const MAX_JOB_BYTES = 64 * 1024;
@@ -166,11 +162,9 @@ export class RedisRungStore implements RungStore {
 }
 
 /** A trial result from a job's return value (or its failure). */
-function resultOf(p: TrialPlan, out: TrialOutcome | null, failedReason: string | null): TrialResult {
+function jobResult(p: TrialPlan, out: JobOutcome | null, failedReason: string | null): TrialResult {
   if (!out) return failedResult(p.trial, p.rel, 'failed', `the job failed: ${failedReason ?? 'no reason given'}`, false);
-  if (out.status === 'ok') return okResult(p.trial, p.rel, out.summary, false);
-  if (out.status === 'stopped') return stoppedResult(p.trial, p.rel, out.stopped, false);
-  return failedResult(p.trial, p.rel, out.status, out.reason, false);
+  return resultOf(p.trial, p.rel, out, false);
 }
 
 function parseJson(s: string | null): unknown {
@@ -279,7 +273,7 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
   // sweep tries its failed trials again; a finished one is recorded below as it stands.
   for (const id of byId.keys()) {
     const job = await Job.fromId(queue, id);
-    const out = job?.returnvalue as TrialOutcome | undefined;
+    const out = job?.returnvalue as JobOutcome | undefined;
     if (job && job.finishedOn && (job.failedReason || !out || out.status === 'failed')) await job.remove();
     else if (job) continue;
     await enqueue(id);
@@ -339,7 +333,7 @@ function poller(ctx: RunnerContext, queue: Queue, conn: QueueConnection, byId: M
         gone.push({ id: ids[i], lockMs: wasRunning ? (lockOf.get(ids[i]) ?? DEFAULT_LOCK_MS) : null });
         if (wasRunning) ctx.running(p.trial.index, null);
       } else if (finishedOn) {
-        ctx.done(resultOf(p, parseJson(returnvalue ?? null) as TrialOutcome | null, failedReason ?? null));
+        ctx.done(jobResult(p, parseJson(returnvalue ?? null) as JobOutcome | null, failedReason ?? null));
         byId.delete(ids[i]);
         await queue.remove(ids[i]).catch(() => 0);
       } else if (processedOn) {
@@ -409,7 +403,7 @@ async function countJobs(s: StatusLine, plans: TrialPlan[], queue: Queue, key: s
     const job = await Job.fromId(queue, jobIdOf(key, p.rel));
     if (!job) s.notEnqueued++;
     else if (job.finishedOn) {
-      const o = job.returnvalue as TrialOutcome | null;
+      const o = job.returnvalue as JobOutcome | null;
       if (job.failedReason || !o || o.status === 'failed') s.failed++;
       else if (o.status === 'stopped') s.stopped++;
       else s.finished++;

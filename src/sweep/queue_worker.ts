@@ -21,20 +21,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Worker as Thread } from 'node:worker_threads';
 import { Worker, UnrecoverableError, WaitingError, type Job, type JobJson } from 'bullmq';
 import { type Config, ConfigError, DEFAULTS } from '../config/config.js';
 import type { BackendChoice } from '../linalg/engine.js';
-import { startWorker } from '../linalg/worker_threads.js';
 import { loadCheckpoint } from '../runs/checkpoint.js';
 import { runFile, sweepFile } from '../runs/layout.js';
 import { dropRunFolder } from '../runs/owner.js';
-import { readJsonOrNull } from '../runs/read.js';
-import type { Summary } from '../runs/summary.js';
-import { DECISION, newCells, STOP_CELL, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
-import { cancelKeyOf, connect, KEPT_JOBS, parseTrialJob, QUEUE, RedisRungStore, redactUrl, sweepKeyOfJob, type TrialJob, type TrialOutcome } from './queue.js';
+import { DECISION, STOP_CELL, type ToWorker } from './protocol.js';
+import { cancelKeyOf, connect, KEPT_JOBS, parseTrialJob, QUEUE, RedisRungStore, redactUrl, sweepKeyOfJob, type JobOutcome, type TrialJob } from './queue.js';
 import { workerLimits } from './worker_limits.js';
-import { answerEpoch, epochsOf, prepareFolder, resultKey, writeStopped } from './sweep.js';
+import { epochsOf, folderPlanFor, prepareFolder, startTrainingThread, stopAfterStep, trainOnThread, type TrainingThread } from './trial.js';
 
 export interface WorkerOptions {
   url: string;
@@ -79,20 +75,6 @@ function checkWorkerOptions(opts: WorkerOptions): void {
 
 /** The keys that decide how the data is prepared: trials that agree on them share one copy. */
 const DATA_KEYS: (keyof Config)[] = ['dataset', 'dataDir', 'numTrain', 'numVal', 'numTest', 'numDev', 'model', 'scale', 'features', 'hueBins', 'seed', 'verify'];
-
-interface TrainingThread {
-  key: string;
-  thread: Thread;
-  cell: Int32Array;
-  ready: Promise<void>;
-  numTrain: number;
-  /** Why the thread cannot prepare the data or start the engine on this host, once its error said so. */
-  unfit: string | null;
-  /** Set while a trial runs: where the thread's messages go. */
-  onMessage: ((m: FromWorker) => void) | null;
-  onGone: ((why: string) => void) | null;
-  gone: boolean;
-}
 
 /**
  * The worker processes of this host, this one included: each keeps a file named by its pid in
@@ -182,6 +164,16 @@ export interface QueueWorker {
   done: Promise<never>;
 }
 
+/** A worker process as its job handler sees it: its context for training, the trial it trains now, and how it says it cannot train here. */
+interface WorkerState {
+  x: TrainContext;
+  runsDir: string;
+  now: { trial: Current | null };
+  /** Set once BullMQ's worker is made (it is handed processJob). */
+  worker: Worker | null;
+  markUnfit(why: string): void;
+}
+
 export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> {
   checkWorkerOptions(opts);
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
@@ -193,40 +185,21 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> 
   const hostKeys: HostKeys = { dataDir: opts.dataDir ?? DEFAULTS.dataDir, verify: opts.verify ?? DEFAULTS.verify, runsDir };
   const threads = trainingThreads(opts, hostKeys, out, who);
   const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
-  const now: { trial: Current | null } = { trial: null };
   let markUnfit: (why: string) => void = () => {};
   const unfit = new Promise<string>((resolve) => (markUnfit = resolve));
-
-  const worker: Worker = new TrialWorker(
-    QUEUE,
-    async (job: Job, token?: string) => {
-      try {
-        const j = checkJob(job, runsDir);
-        now.trial = { jobId: job.id!, dir: path.join(j.sweepDir, j.rel), tag: `trial ${j.index} of sweep ${j.sweep} (${path.basename(j.rel)})`, cell: null, lockOk: Date.now(), lost: null };
-        const r = await trainJob(job, j, now.trial, { out, who, threads, opts, rungConn, hostKeys, lockMs });
-        if (now.trial.lost) throw new Error(`this worker lost the job's lock (${now.trial.lost}) and stopped training`);
-        const shown = r.status === 'ok' ? `val ${r.summary.bestValAcc?.toFixed(3)}` : r.status === 'stopped' ? `stopped after epoch ${r.stopped.lastEpoch}` : `${r.status}: ${r.reason}`;
-        out(`${who}: trial ${j.index} of sweep ${j.sweep}: ${shown}`);
-        return r;
-      } catch (e) {
-        if (!(e instanceof Refusal)) throw e;
-        if (!e.aboutHost) {
-          out(`${who}: job ${job.id} refused: ${e.message}`);
-          throw new UnrecoverableError(`job ${job.id} refused: ${e.message}`);
-        }
-        void worker.pause(true); // no further job: the fault is this worker's, not the job's
-        await job.moveToWait(token);
-        out(`${who}: THIS WORKER CANNOT TRAIN HERE: ${e.message}. Job ${job.id} is put back on the queue for another worker; this worker takes no more jobs (fix it and start it again).`);
-        markUnfit(e.message);
-        throw new WaitingError();
-      } finally {
-        now.trial = null;
-      }
-    },
-    { connection: conn, concurrency: 1, lockDuration: lockMs, stalledInterval: Math.max(500, Math.round(lockMs / 2)), maxStalledCount: 5, removeOnComplete: KEPT_JOBS, removeOnFail: KEPT_JOBS },
-  );
+  const w: WorkerState = { x: { out, who, threads, opts, rungConn, hostKeys, lockMs }, runsDir, now: { trial: null }, worker: null, markUnfit };
+  const worker: Worker = new TrialWorker(QUEUE, (job: Job, token?: string) => processJob(job, token, w), {
+    connection: conn,
+    concurrency: 1,
+    lockDuration: lockMs,
+    stalledInterval: Math.max(500, Math.round(lockMs / 2)),
+    maxStalledCount: 5,
+    removeOnComplete: KEPT_JOBS,
+    removeOnFail: KEPT_JOBS,
+  });
+  w.worker = worker;
   worker.on('error', () => {}); // the connection's handler reports Redis errors, without the password; a lost lock is watched below
-  const stopWatch = watchLock(worker, lockMs, () => now.trial, out, who);
+  const stopWatch = watchLock(worker, lockMs, () => w.now.trial, out, who);
   out(`${who}: worker on the queue ${QUEUE} at ${redactUrl(opts.url)}, writing under ${runsDir}`);
   const close = async () => {
     stopWatch();
@@ -241,6 +214,40 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> 
     throw e;
   });
   return { unfit, done, close };
+}
+
+/** BullMQ's processor: check the job, train its trial, and return its outcome (the job's return value). */
+async function processJob(job: Job, token: string | undefined, w: WorkerState): Promise<JobOutcome> {
+  const { out, who } = w.x;
+  try {
+    const j = checkJob(job, w.runsDir);
+    const c: Current = { jobId: job.id!, dir: path.join(j.sweepDir, j.rel), tag: `trial ${j.index} of sweep ${j.sweep} (${path.basename(j.rel)})`, cell: null, lockOk: Date.now(), lost: null };
+    w.now.trial = c;
+    const r = await trainJob(job, j, c, w.x);
+    if (c.lost) throw new Error(`this worker lost the job's lock (${c.lost}) and stopped training`);
+    const shown = r.status === 'ok' ? `val ${r.summary.bestValAcc?.toFixed(3)}` : r.status === 'stopped' ? `stopped after epoch ${r.stopped.lastEpoch}` : `${r.status}: ${r.reason}`;
+    out(`${who}: trial ${j.index} of sweep ${j.sweep}: ${shown}`);
+    return r;
+  } catch (e) {
+    if (!(e instanceof Refusal)) throw e;
+    return await refuse(job, token, e, w);
+  } finally {
+    w.now.trial = null;
+  }
+}
+
+/** A job refused: failed unretried when it is the job's fault; put back for another worker when it is this worker's (which then takes no more). */
+async function refuse(job: Job, token: string | undefined, e: Refusal, w: WorkerState): Promise<never> {
+  const { out, who } = w.x;
+  if (!e.aboutHost) {
+    out(`${who}: job ${job.id} refused: ${e.message}`);
+    throw new UnrecoverableError(`job ${job.id} refused: ${e.message}`);
+  }
+  void w.worker?.pause(true); // no further job: the fault is this worker's, not the job's
+  await job.moveToWait(token);
+  out(`${who}: THIS WORKER CANNOT TRAIN HERE: ${e.message}. Job ${job.id} is put back on the queue for another worker; this worker takes no more jobs (fix it and start it again).`);
+  w.markUnfit(e.message);
+  throw new WaitingError();
 }
 
 /**
@@ -340,37 +347,47 @@ interface TrainContext {
  * Train job `j`: the folder first (finished → its result; this trial's checkpoint → resume;
  * else afresh), then the trial on the training thread, which holds the folder for the job.
  */
-async function trainJob(job: Job, j: TrialJob, c: Current, x: TrainContext): Promise<TrialOutcome> {
+async function trainJob(job: Job, j: TrialJob, c: Current, x: TrainContext): Promise<JobOutcome> {
   const { dir, tag } = c;
   const host = os.hostname();
   const cancelKey = cancelKeyOf(sweepKeyOfJob(j));
   if ((await x.rungConn.exists(cancelKey)) === 1) return { status: 'failed', reason: 'cancelled (train sweep cancel) before it started', host };
-  const plan = folderPlan(dir, j);
+  const plan = folderPlanFor(j.sweepDir, j.rel, j.config);
   if ('outcome' in plan) {
     if (plan.outcome.status === 'ok') x.out(`${x.who}: ${tag} is finished in its folder already; nothing trained again`);
-    return plan.outcome;
+    return { ...plan.outcome, host };
   }
   prepareFolder(dir);
-  x.out(`${x.who}: ${tag}: ${plan.resume ? `resuming from its last checkpoint${plan.at}` : 'starting'}`);
+  x.out(`${x.who}: ${tag}: ${plan.resume ? `resuming from its last checkpoint${checkpointAt(dir)}` : 'starting'}`);
   await job.updateProgress({ host, pid: process.pid, epoch: null, lockMs: x.lockMs });
   const backend = x.opts.backend ?? j.config.backend;
-  const t = x.threads.threadFor(j.data, backend);
-  try {
-    await t.ready;
-  } catch (e) {
-    if (t.unfit !== null) throw new Refusal(`it cannot prepare the data on ${host}: ${t.unfit}`, true);
-    throw e;
-  }
+  const t = await readyThread(x.threads.threadFor(j.data, backend), host);
   if (c.lost) return { status: 'failed', reason: `lost the job's lock before training: ${c.lost}`, host };
   c.cell = t.cell;
   const cfg: Config = { ...j.config, backend, dataDir: x.hostKeys.dataDir, runsDir: x.hostKeys.runsDir };
   const msg: ToWorker = { index: j.index, dir, config: cfg, resume: plan.resume, scheduled: j.scheduler !== null, claim: `job ${job.id}`, clear: !plan.resume };
   const stopWatch = watchCancel(cancelKey, t, c, x);
   try {
-    return await runOnThread(t, msg, { job, j, rungs: new RedisRungStore(x.rungConn, j.rungs), epochs: epochsOf(j.config, t.numTrain), host, lockMs: x.lockMs });
+    const out = await trainOnThread(t, msg, {
+      sched: { scheduler: j.scheduler ?? undefined, store: new RedisRungStore(x.rungConn, j.rungs), trialId: j.rel, epochs: epochsOf(j.config, t.numTrain) },
+      epoch: (e) => void job.updateProgress({ host, pid: process.pid, epoch: e.epoch, valAcc: e.valAcc, lockMs: x.lockMs }).catch(() => {}),
+      schedulerFailed: () => {}, // Redis away: the trial goes on
+    });
+    return { ...out, host };
   } finally {
     stopWatch();
   }
+}
+
+/** `t` once it is ready; one that cannot prepare the data (or start the engine) on this host refuses the job for another worker. */
+async function readyThread(t: TrainingThread, host: string): Promise<TrainingThread> {
+  try {
+    await t.ready;
+  } catch (e) {
+    if (t.unfit !== null) throw new Refusal(`it cannot prepare the data on ${host}: ${t.unfit}`, true);
+    throw e;
+  }
+  return t;
 }
 
 /** While `t` trains the trial, look for its sweep's cancel key every second: found, the trial stops after its step (resumable). */
@@ -380,7 +397,7 @@ function watchCancel(cancelKey: string, t: TrainingThread, c: Current, x: TrainC
       (n) => {
         if (n !== 1 || Atomics.load(t.cell, STOP_CELL) === 1) return;
         x.out(`${x.who}: ${c.tag}: the sweep was cancelled: stopping after this step (its last checkpoint resumes it)`);
-        Atomics.store(t.cell, STOP_CELL, 1);
+        stopAfterStep(t);
       },
       () => {},
     );
@@ -388,60 +405,14 @@ function watchCancel(cancelKey: string, t: TrainingThread, c: Current, x: TrainC
   return () => clearInterval(timer);
 }
 
-/** What the trial's folder says: a result to return as it stands, or whether to resume (and from where). */
-function folderPlan(dir: string, j: TrialJob): { outcome: TrialOutcome } | { resume: boolean; at: string } {
-  const host = os.hostname();
-  const cfgOnDisk = readJsonOrNull(runFile(dir, 'config'));
-  const same = cfgOnDisk !== null && typeof cfgOnDisk === 'object' && resultKey(cfgOnDisk as Config) === resultKey(j.config);
-  const summary = readJsonOrNull(runFile(dir, 'summary')) as Summary | null;
-  const stopped = readJsonOrNull(runFile(dir, 'stopped')) as StoppedInfo | null;
-  if (same && summary?.status === 'ok') return { outcome: { status: 'ok', summary, host } };
-  if (same && summary?.status === 'diverged') return { outcome: { status: 'diverged', reason: summary.error ?? 'diverged', host } };
-  if (same && summary?.status === 'interrupted' && stopped) return { outcome: { status: 'stopped', stopped, host } };
-  const hasLast = fs.existsSync(runFile(dir, 'last'));
-  if ((summary || hasLast) && !same) return { outcome: { status: 'failed', reason: `${dir} holds another config's results; it is left as it is`, host } };
-  if (!(same && hasLast)) return { resume: false, at: '' };
-  let at = '';
+/** " at step 120 (epoch 3)": where the last.ckpt in `dir` resumes, for the log ('' when it cannot be read: the resume itself names a damaged checkpoint). */
+function checkpointAt(dir: string): string {
   try {
     const st = (loadCheckpoint(runFile(dir, 'last')).header as { trainer?: { it?: number; epoch?: number } }).trainer;
-    at = ` at step ${st?.it} (epoch ${st?.epoch})`;
+    return ` at step ${st?.it} (epoch ${st?.epoch})`;
   } catch {
-    /* the resume itself names a damaged checkpoint */
+    return '';
   }
-  return { resume: true, at };
-}
-
-/** Post the trial to the training thread and follow it to its end: progress and the scheduler's word after every epoch. */
-function runOnThread(t: TrainingThread, msg: ToWorker, x: { job: Job; j: TrialJob; rungs: RedisRungStore; epochs: number; host: string; lockMs: number }): Promise<TrialOutcome> {
-  const { job, j, host } = x;
-  return new Promise<TrialOutcome>((resolve) => {
-    let stopReason: string | null = null;
-    t.onGone = (why) => {
-      dropRunFolder(msg.dir); // the dead thread's lease
-      resolve({ status: 'failed', reason: `worker crashed: ${why}`, host });
-    };
-    t.onMessage = (m) => {
-      if (m.type === 'epoch') {
-        void job.updateProgress({ host, pid: process.pid, epoch: m.epoch, valAcc: m.valAcc, lockMs: x.lockMs }).catch(() => {});
-        void answerEpoch({ scheduler: j.scheduler ?? undefined, store: x.rungs }, t.cell, j.rel, x.epochs, m).then(
-          (r) => (stopReason = r),
-          () => {},
-        );
-        return;
-      }
-      t.onMessage = null;
-      t.onGone = null;
-      if (m.type === 'done') resolve({ status: 'ok', summary: m.summary, host });
-      else if (m.type === 'stopped') {
-        const info = { ...m.stopped, reason: stopReason ?? 'stopped by the scheduler' };
-        writeStopped(msg.dir, info);
-        resolve({ status: 'stopped', stopped: info, host });
-      } else if (m.type === 'failed') resolve({ status: m.diverged ? 'diverged' : 'failed', reason: m.reason, host });
-    };
-    Atomics.store(t.cell, 0, DECISION.pending);
-    Atomics.store(t.cell, STOP_CELL, 0);
-    t.thread.postMessage(msg);
-  });
 }
 
 /**
@@ -449,7 +420,7 @@ function runOnThread(t: TrainingThread, msg: ToWorker, x: { job: Job; j: TrialJo
  * data (DATA_KEYS), its engine threads the host's cores shared among the worker processes on it.
  */
 function trainingThreads(opts: WorkerOptions, hostKeys: HostKeys, out: (l: string) => void, who: string) {
-  let tt: TrainingThread | null = null;
+  let tt: { key: string; t: TrainingThread } | null = null;
   const peers = hostWorkers();
   const unregister = peers.register();
   process.once('exit', unregister);
@@ -457,42 +428,19 @@ function trainingThreads(opts: WorkerOptions, hostKeys: HostKeys, out: (l: strin
   const threadFor = (data: Config, backend: BackendChoice): TrainingThread => {
     const dataCfg: Config = { ...data, ...hostKeys };
     const key = JSON.stringify([backend, ...DATA_KEYS.map((k) => dataCfg[k])]);
-    if (tt && tt.key === key && !tt.gone) return tt;
-    if (tt && !tt.gone) void tt.thread.terminate();
-    const cell = newCells();
+    if (tt && tt.key === key && !tt.t.gone) return tt.t;
+    if (tt && !tt.t.gone) void tt.t.thread.terminate();
     const here = peers.count;
     const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / here));
-    const thread = startWorker(import.meta.url, 'worker', { dataConfig: dataCfg, backend, threads, decision: cell.buffer });
-    const t: TrainingThread = { key, thread, cell, ready: Promise.resolve(), numTrain: 0, unfit: null, onMessage: null, onGone: null, gone: false };
-    t.ready = new Promise<void>((resolve, reject) => {
-      thread.on('message', (m: FromWorker) => {
-        if (m.type === 'ready') {
-          t.numTrain = m.numTrain;
-          return resolve();
-        }
-        t.onMessage?.(m);
-      });
-      const gone = (why: string) => {
-        t.gone = true;
-        reject(new Error(why));
-        t.onGone?.(why);
-      };
-      thread.on('error', (e: Error & { aboutHost?: boolean }) => {
-        if (e.aboutHost) t.unfit = e.message; // a missing dataset or engine (sweep/worker.ts prepare): this host's fault
-        gone(e.message);
-      });
-      thread.on('exit', (code: number) => gone(`the training thread exited with code ${code}`));
-    });
-    t.ready.catch(() => {});
-    tt = t;
+    tt = { key, t: startTrainingThread({ dataConfig: dataCfg, backend, threads }) };
     const why = opts.threads !== undefined ? '--threads' : `${os.availableParallelism()} cores, ${here} worker process${here > 1 ? 'es' : ''} on this host`;
     out(`${who}: preparing ${data.dataset} (train ${data.numTrain}, val ${data.numVal}) on a training thread with ${threads} engine thread${threads > 1 ? 's' : ''} (${why}); kept for the trials that share it`);
-    return t;
+    return tt.t;
   };
   return {
     threadFor,
     async close() {
-      if (tt && !tt.gone) await tt.thread.terminate();
+      if (tt && !tt.t.gone) await tt.t.thread.terminate();
       unregister();
     },
   };

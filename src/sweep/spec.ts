@@ -84,63 +84,73 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
   if (!isFolderName(name)) {
     throw new ConfigError(`${origin}: name = ${JSON.stringify(name)} is not allowed: use letters, digits, '.', '_' and '-'`);
   }
-  let base: Partial<Config> = {};
-  if (typeof obj.base === 'string') {
-    const file = path.resolve(path.dirname(origin), obj.base);
-    base = checkPartial(readJsonFile(file, `base config ${file} of ${origin}`), file);
-  } else if (obj.base !== undefined) {
-    base = checkPartial(obj.base, `${origin} base`);
-  }
+  const base = parseBase(obj.base, origin);
   if ([obj.grid, obj.random, obj.tpe, obj.list].filter((x) => x !== undefined).length !== 1) {
     throw new ConfigError(
       `${origin}: give exactly one of "grid" (values per key), "random" (trials and a range per key), "tpe" (the same, searched by Optuna's TPE) or "list" (the trials one by one)`,
     );
   }
-  const checkKey = (k: string, where: string): SweepKey => {
-    if (!(SWEEPABLE as readonly string[]).includes(k)) {
-      const why = KEY_BY_NAME.has(k) ? 'it cannot vary within a sweep (every trial shares the data and model kind)' : 'it is not a config key';
-      throw new ConfigError(`${where}: "${k}" cannot be swept: ${why}. Sweepable: ${SWEEPABLE.join(', ')}`);
-    }
-    return k as SweepKey;
-  };
-  const check = (k: SweepKey, v: unknown, where: string): unknown => checkValue(KEY_BY_NAME.get(k)!, v, where);
   const sched = obj.scheduler === undefined ? {} : { scheduler: parseScheduler(obj.scheduler, origin) };
+  if (obj.grid !== undefined) return { name, base, grid: parseGrid(obj.grid, origin), ...sched };
+  if (obj.list !== undefined) return { name, base, list: parseList(obj.list, origin), ...sched };
+  if (obj.tpe !== undefined) return { name, base, tpe: parseSampled(obj.tpe, 'tpe', origin), ...sched };
+  const { startupTrials: _, ...random } = parseSampled(obj.random, 'random', origin);
+  return { name, base, random, ...sched };
+}
 
-  if (obj.grid !== undefined) {
-    if (!isObj(obj.grid) || Object.keys(obj.grid).length === 0) throw new ConfigError(`${origin}: "grid" must be an object of key → list of values`);
-    const grid: Partial<Record<SweepKey, unknown[]>> = {};
-    for (const [k, vals] of Object.entries(obj.grid)) {
-      checkKey(k, `${origin} grid`);
-      if (!Array.isArray(vals) || vals.length === 0) throw new ConfigError(`${origin}: grid.${k} must be a non-empty list of values`);
-    }
-    // Count before checking values or expanding: a product of list lengths, no list built.
-    const sizes = Object.entries(obj.grid).map(([k, vals]) => [k, (vals as unknown[]).length] as const);
-    const count = sizes.reduce((n, [, len]) => n * len, 1);
-    if (count > MAX_TRIALS) {
-      throw new ConfigError(
-        `${origin}: the grid has ${count.toLocaleString('en-US')} trials (${sizes.map(([k, len]) => `${k} ${len}`).join(' × ')}); a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')}: use fewer values, or a random search with "trials"`,
-      );
-    }
-    for (const [k, vals] of Object.entries(obj.grid)) {
-      const key = k as SweepKey;
-      grid[key] = (vals as unknown[]).map((v) => check(key, v, `${origin} grid`));
-    }
-    return { name, base, grid, ...sched };
+/** The base config: a config file (relative to the sweep file) or an object of keys. */
+function parseBase(base: unknown, origin: string): Partial<Config> {
+  if (typeof base === 'string') {
+    const file = path.resolve(path.dirname(origin), base);
+    return checkPartial(readJsonFile(file, `base config ${file} of ${origin}`), file);
   }
+  return base === undefined ? {} : checkPartial(base, `${origin} base`);
+}
 
-  if (obj.list !== undefined) {
-    if (!Array.isArray(obj.list) || obj.list.length === 0) throw new ConfigError(`${origin}: "list" must be a non-empty list of trials, each an object of key → value`);
-    if (obj.list.length > MAX_TRIALS) throw new ConfigError(`${origin}: the list has ${obj.list.length.toLocaleString('en-US')} trials; a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')}`);
-    const list = obj.list.map((t, i) => {
-      const where = `${origin} list[${i}]`;
-      if (!isObj(t) || Object.keys(t).length === 0) throw new ConfigError(`${where} must be an object of key → value, e.g. {"updateRule": "adam", "lr": 1e-3}`);
-      return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, check(checkKey(k, where), v, where)])) as Partial<Record<SweepKey, unknown>>;
-    });
-    return { name, base, list, ...sched };
+/** `k` as a sweepable key, or an error naming why it cannot be swept. */
+function checkKey(k: string, where: string): SweepKey {
+  if (!(SWEEPABLE as readonly string[]).includes(k)) {
+    const why = KEY_BY_NAME.has(k) ? 'it cannot vary within a sweep (every trial shares the data and model kind)' : 'it is not a config key';
+    throw new ConfigError(`${where}: "${k}" cannot be swept: ${why}. Sweepable: ${SWEEPABLE.join(', ')}`);
   }
+  return k as SweepKey;
+}
 
-  const kind = obj.tpe !== undefined ? 'tpe' : 'random';
-  const r = obj[kind];
+/** `v` checked against key `k`'s type and range. */
+const checkSwept = (k: SweepKey, v: unknown, where: string): unknown => checkValue(KEY_BY_NAME.get(k)!, v, where);
+
+/** "grid": key → list of values; its size is counted before any value is checked or any list built. */
+function parseGrid(g: unknown, origin: string): Partial<Record<SweepKey, unknown[]>> {
+  if (!isObj(g) || Object.keys(g).length === 0) throw new ConfigError(`${origin}: "grid" must be an object of key → list of values`);
+  for (const [k, vals] of Object.entries(g)) {
+    checkKey(k, `${origin} grid`);
+    if (!Array.isArray(vals) || vals.length === 0) throw new ConfigError(`${origin}: grid.${k} must be a non-empty list of values`);
+  }
+  const sizes = Object.entries(g).map(([k, vals]) => [k, (vals as unknown[]).length] as const);
+  const count = sizes.reduce((n, [, len]) => n * len, 1);
+  if (count > MAX_TRIALS) {
+    throw new ConfigError(
+      `${origin}: the grid has ${count.toLocaleString('en-US')} trials (${sizes.map(([k, len]) => `${k} ${len}`).join(' × ')}); a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')}: use fewer values, or a random search with "trials"`,
+    );
+  }
+  const grid: Partial<Record<SweepKey, unknown[]>> = {};
+  for (const [k, vals] of Object.entries(g)) grid[k as SweepKey] = (vals as unknown[]).map((v) => checkSwept(k as SweepKey, v, `${origin} grid`));
+  return grid;
+}
+
+/** "list": the trials one by one, each an object of key → value. */
+function parseList(l: unknown, origin: string): Partial<Record<SweepKey, unknown>>[] {
+  if (!Array.isArray(l) || l.length === 0) throw new ConfigError(`${origin}: "list" must be a non-empty list of trials, each an object of key → value`);
+  if (l.length > MAX_TRIALS) throw new ConfigError(`${origin}: the list has ${l.length.toLocaleString('en-US')} trials; a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')}`);
+  return l.map((t, i) => {
+    const where = `${origin} list[${i}]`;
+    if (!isObj(t) || Object.keys(t).length === 0) throw new ConfigError(`${where} must be an object of key → value, e.g. {"updateRule": "adam", "lr": 1e-3}`);
+    return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, checkSwept(checkKey(k, where), v, where)])) as Partial<Record<SweepKey, unknown>>;
+  });
+}
+
+/** "random" or "tpe": trials, a seed, (tpe) startupTrials, and a distribution per key. */
+function parseSampled(r: unknown, kind: 'random' | 'tpe', origin: string): NonNullable<SweepSpec['tpe']> {
   if (!isObj(r)) throw new ConfigError(`${origin}: "${kind}" must be an object with "trials" and a distribution per key`);
   const trials = r.trials;
   if (typeof trials !== 'number' || !Number.isInteger(trials) || trials < 1) throw new ConfigError(`${origin}: ${kind}.trials must be a positive integer`);
@@ -152,15 +162,15 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
   for (const [k, d] of Object.entries(r)) {
     if (own.includes(k)) continue;
     const key = checkKey(k, `${origin} ${kind}`);
-    params[key] = parseDistribution(key, d, `${origin}: ${kind}.${k}`, kind === 'tpe', (v) => check(key, v, `${origin} ${kind}`));
+    params[key] = parseDistribution(key, d, `${origin}: ${kind}.${k}`, kind === 'tpe', (v) => checkSwept(key, v, `${origin} ${kind}`));
   }
   if (Object.keys(params).length === 0) throw new ConfigError(`${origin}: ${kind} names no key to sample`);
-  if (kind === 'random') return { name, base, random: { trials, seed, params }, ...sched };
+  if (kind === 'random') return { trials, seed, startupTrials: 0, params };
   const startupTrials = r.startupTrials ?? 10;
   if (typeof startupTrials !== 'number' || !Number.isInteger(startupTrials) || startupTrials < 0) {
     throw new ConfigError(`${origin}: tpe.startupTrials must be a non-negative integer (the random trials before TPE's model takes over; Optuna's default is 10)`);
   }
-  return { name, base, tpe: { trials, seed, startupTrials, params }, ...sched };
+  return { trials, seed, startupTrials, params };
 }
 
 /** One key's distribution in "random" or "tpe"; `check` checks a value against the key's type and range. */

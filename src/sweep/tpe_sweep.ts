@@ -23,7 +23,8 @@ import { sweepFile, trialRel } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
 import type { TrialResult } from '../runs/results.js';
 import { type Distribution, type SweepKey, type SweepSpec, type Trial, roundValue, trialOf } from './spec.js';
-import { configHash, type TrialFeed, type TrialPlan } from './sweep.js';
+import type { TrialFeed } from './runner.js';
+import { configHash, type TrialPlan } from './trial.js';
 import { type TpeParam, type TpeSpace, type TpeTrial, suggestTpe, toInternal } from './tpe.js';
 
 /** tpe.json: every trial suggested so far, in order. */

@@ -1,8 +1,10 @@
 /**
- * A sweep worker thread. It receives the preprocessed data once (its rows live in
- * SharedArrayBuffers, so every worker reads the one copy the main thread made), starts its own
- * matmul engine, then trains one trial per message, each into an ordinary run folder. The local
- * pool (sweep.ts) and a queue worker process (queue_worker.ts) both train through this thread.
+ * A sweep's training thread. It receives the preprocessed data once (its rows live in
+ * SharedArrayBuffers, so every thread reads the one copy the main thread made) or prepares it
+ * (a queue worker's), chooses its own matmul engine once, here at its entry, then trains one
+ * trial per message, each into an ordinary run folder. The local pool (pool.ts) and a queue
+ * worker process (queue_worker.ts) both train through this thread and follow its messages with
+ * trial.ts trainOnThread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as fs from 'node:fs';
@@ -44,63 +46,84 @@ function valHistoryOf(dir: string, epoch: number): number[] {
 /** Trials print nothing: the main thread reports each finished trial as a table row. */
 const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };
 
-port.on('message', async (msg: ToWorker) => {
+/** One trial's exchange with the scheduler: its val accuracies so far, and whether it was told to stop. */
+interface Asked {
+  valHistory: number[];
+  stop: boolean;
+}
+
+/**
+ * After each epoch: report it (a queue worker shows it as the job's progress) and, for a scheduled
+ * trial, wait for the scheduler's word, so the stop lands on that epoch's end.
+ */
+function reportEpoch(msg: ToWorker, asked: Asked, e: { epoch: number; valAcc: number }): void {
   const { index, dir } = msg;
-  const cfg: Config = msg.config;
+  const h = asked.valHistory;
+  if (h.length < e.epoch - 1) h.splice(0, h.length, ...valHistoryOf(dir, e.epoch)); // resumed: the epochs before it
+  h.push(e.valAcc);
+  if (!msg.scheduled) return port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [] } satisfies FromWorker);
+  Atomics.store(cell, 0, DECISION.pending);
+  port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [...h] } satisfies FromWorker);
+  Atomics.wait(cell, 0, DECISION.pending);
+  asked.stop = Atomics.load(cell, 0) === DECISION.stop;
+}
+
+/** Train `msg`'s trial into its folder; the reply says how it ended. */
+async function trainTrial(msg: ToWorker): Promise<FromWorker> {
+  const { index, dir } = msg;
   const t0 = performance.now();
-  let reply: FromWorker;
-  // The scheduler's word after each epoch: asked and waited for here, so the stop lands on that epoch's end.
-  let stopAsked = false;
-  const valHistory: number[] = [];
-  // Every epoch is reported (a queue worker shows it as the job's progress); only a scheduled trial waits for the answer.
-  const onEpoch = (e: { epoch: number; valAcc: number }) => {
-    if (valHistory.length < e.epoch - 1) valHistory.splice(0, valHistory.length, ...valHistoryOf(dir, e.epoch)); // resumed: the epochs before it
-    valHistory.push(e.valAcc);
-    if (!msg.scheduled) return port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [] } satisfies FromWorker);
-    Atomics.store(cell, 0, DECISION.pending);
-    port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [...valHistory] } satisfies FromWorker);
-    Atomics.wait(cell, 0, DECISION.pending);
-    stopAsked = Atomics.load(cell, 0) === DECISION.stop;
-  };
+  const asked: Asked = { valHistory: [], stop: false };
   try {
-    const run = { cfg, runData, dir, engine: selection, resume: msg.resume };
+    const run = { cfg: msg.config, runData, dir, engine: selection, resume: msg.resume };
     const { summary } = await runTraining(run, quiet, {
       evaluateTest: false,
-      afterEpoch: onEpoch,
+      afterEpoch: (e) => reportEpoch(msg, asked, e),
       claim: msg.claim,
       clear: msg.clear,
       // Asked after every step: the scheduler's stop, or the stop cell (the sweep cancelled or signalled; a queue worker that lost the trial's job).
-      shouldStop: () => stopAsked || Atomics.load(cell, STOP_CELL) !== 0,
+      shouldStop: () => asked.stop || Atomics.load(cell, STOP_CELL) !== 0,
     });
-    reply = { type: 'done', index, summary };
+    return { type: 'done', index, summary };
   } catch (e) {
-    if (e instanceof InterruptedError && stopAsked) {
-      // Stopped by the scheduler at an epoch's end: last.ckpt and the summary are written. The
-      // main thread, which knows the reason, writes stopped.json (that the stop is final).
-      const st = e.point.state;
-      const stopped: StoppedInfo = {
-        lastEpoch: st.epoch,
-        bestValAcc: st.bestValAcc >= 0 ? st.bestValAcc : null,
-        bestTrainAcc: st.bestEpoch > 0 ? st.trainAccHistory[st.bestEpoch - 1] : null,
-        bestEpoch: st.bestEpoch || null,
-        reason: '',
-        seconds: Math.round(performance.now() - t0) / 1000,
-      };
-      reply = { type: 'stopped', index, stopped };
-    } else if (e instanceof InterruptedError && Atomics.load(cell, STOP_CELL) !== 0) {
-      reply = { type: 'failed', index, diverged: false, reason: `cancelled: stopped at step ${e.point.state.it}; its last checkpoint resumes it when the sweep runs again` };
-    } else {
-      // A diverged trial has written its summary; either way the sweep records the reason and goes on.
-      reply = { type: 'failed', index, diverged: e instanceof DivergedError, reason: e instanceof Error ? e.message : String(e) };
-    }
+    return failureReply(index, e, asked.stop, t0);
   }
+}
+
+/** The reply for a trial that threw: stopped by the scheduler, cancelled, or failed (diverged or not). */
+function failureReply(index: number, e: unknown, stopAsked: boolean, t0: number): FromWorker {
+  if (e instanceof InterruptedError && stopAsked) {
+    // Stopped by the scheduler at an epoch's end: last.ckpt and the summary are written. The
+    // main thread, which knows the reason, writes stopped.json (that the stop is final).
+    const st = e.point.state;
+    const stopped: StoppedInfo = {
+      lastEpoch: st.epoch,
+      bestValAcc: st.bestValAcc >= 0 ? st.bestValAcc : null,
+      bestTrainAcc: st.bestEpoch > 0 ? st.trainAccHistory[st.bestEpoch - 1] : null,
+      bestEpoch: st.bestEpoch || null,
+      reason: '',
+      seconds: Math.round(performance.now() - t0) / 1000,
+    };
+    return { type: 'stopped', index, stopped };
+  }
+  if (e instanceof InterruptedError && Atomics.load(cell, STOP_CELL) !== 0) {
+    return { type: 'failed', index, diverged: false, reason: `cancelled: stopped at step ${e.point.state.it}; its last checkpoint resumes it when the sweep runs again` };
+  }
+  // A diverged trial has written its summary; either way the sweep records the reason and goes on.
+  return { type: 'failed', index, diverged: e instanceof DivergedError, reason: e instanceof Error ? e.message : String(e) };
+}
+
+/** A trial that trained (finished, stopped, or diverged) gets its report; the reply goes back after it. */
+async function onTrial(msg: ToWorker): Promise<void> {
+  const reply = await trainTrial(msg);
   if (reply.type === 'done' || reply.type === 'stopped' || (reply.type === 'failed' && reply.diverged)) {
     try {
-      await buildRunReport(dir, runData.data.test);
+      await buildRunReport(msg.dir, runData.data.test);
     } catch {
       /* the trial's numbers stand without its pictures; `train report` can rebuild them */
     }
   }
   port.postMessage(reply);
-});
+}
+
+port.on('message', (msg: ToWorker) => void onTrial(msg));
 port.postMessage({ type: 'ready', engine: selection.engine.name, numTrain: runData.data.train.n } satisfies FromWorker);
