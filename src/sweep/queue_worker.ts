@@ -23,7 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Worker as Thread } from 'node:worker_threads';
 import { Worker, UnrecoverableError, WaitingError, type Job, type JobJson } from 'bullmq';
-import { type Config, ConfigError, DEFAULTS } from '../config/config.js';
+import { type Config, ConfigError, DATA_KEYS, DEFAULTS } from '../config/config.js';
 import type { BackendChoice } from '../linalg/engine.js';
 import { startWorker } from '../linalg/worker_threads.js';
 import { loadCheckpoint } from '../runs/checkpoint.js';
@@ -76,9 +76,6 @@ function checkWorkerOptions(opts: WorkerOptions): void {
     }
   }
 }
-
-/** The keys that decide how the data is prepared: trials that agree on them share one copy. */
-const DATA_KEYS: (keyof Config)[] = ['dataset', 'dataDir', 'numTrain', 'numVal', 'numTest', 'numDev', 'model', 'scale', 'features', 'hueBins', 'seed', 'verify'];
 
 interface TrainingThread {
   key: string;

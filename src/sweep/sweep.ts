@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../linalg/worker_threads.js';
-import { type Config, ConfigError, checkAgainstData, scheduleOf } from '../config/config.js';
+import { type Config, ConfigError, NOT_RESULT_KEYS, checkAgainstData, scheduleOf } from '../config/config.js';
 import { initEngine, type BackendChoice } from '../linalg/engine.js';
 import { modelFromCheckpoint } from '../models/index.js';
 import { writeFileAtomic, writeJsonAtomic, RunIoError, ioErrorMessage } from '../runs/atomic.js';
@@ -120,9 +120,6 @@ export interface TrialRunner {
    */
   holderGone?(spec: SweepSpec, sweepDir: string, held: LockInfo): Promise<boolean>;
 }
-
-/** Keys that do not change a trial's numbers, ignored when deciding whether a trial is finished. */
-const NOT_RESULT_KEYS: (keyof Config)[] = ['name', 'runsDir', 'dataDir', 'logEvery'];
 
 export function resultKey(cfg: Config): string {
   const c: Record<string, unknown> = { ...cfg };
