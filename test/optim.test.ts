@@ -17,7 +17,7 @@ import { type Config, ConfigError, resolveConfig } from '../src/config/config.js
 import { adamInit, adamStep } from '../src/optim/adam.js';
 import { rmspropInit, rmspropStep } from '../src/optim/rmsprop.js';
 import { RULE_BLOCKS, UPDATE_RULES, type UpdateRule, createOptimizer } from '../src/optim/rules.js';
-import { sgdInit, sgdStep } from '../src/optim/sgd.js';
+import { sgdStep } from '../src/optim/sgd.js';
 import { sgdMomentumInit, sgdMomentumStep } from '../src/optim/sgd_momentum.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint } from '../src/runs/checkpoint.js';
 import type { Summary } from '../src/runs/summary.js';
@@ -171,10 +171,12 @@ test('sgd and sgd_momentum through createOptimizer give the bits the trainer alw
   for (const momentum of [0, 0.9]) {
     const a = Float32Array.from(fx.w0);
     const b = Float32Array.from(fx.w0);
-    const st = sgdInit(a.length, momentum);
+    // What the trainer stepped with before the rules existed: sgdStep, or (momentum) its loop, now sgdMomentumStep.
+    const st = sgdMomentumInit(a.length);
     const opt = createOptimizer(momentum > 0 ? 'sgd_momentum' : 'sgd', b.length, { momentum });
     for (const g of fx.grads as number[][]) {
-      sgdStep(a, Float32Array.from(g), 0.37, momentum, st);
+      if (momentum > 0) sgdMomentumStep(a, Float32Array.from(g), 0.37, momentum, st);
+      else sgdStep(a, Float32Array.from(g), 0.37);
       opt.step(b, Float32Array.from(g), 0.37);
     }
     assert.deepEqual(Buffer.from(b.buffer), Buffer.from(a.buffer));

@@ -8,7 +8,9 @@ import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 import type { Labels, LossResult, Model } from '../src/models/model.js';
 import { allocParams } from '../src/models/params.js';
-import { sgdInit, sgdStep, lrAtEpoch } from '../src/optim/sgd.js';
+import { sgdStep } from '../src/optim/sgd.js';
+import { sgdMomentumInit, sgdMomentumStep } from '../src/optim/sgd_momentum.js';
+import { lrAtEpoch } from '../src/optim/schedule.js';
 import { Batcher } from '../src/train/batch.js';
 import { iterationsPerEpoch } from '../src/config/config.js';
 import { DivergedError, train, type EpochEvent } from '../src/train/trainer.js';
@@ -81,12 +83,12 @@ test('iterations per epoch follow cs231n: max(floor(N/B), 1)', () => {
 
 test('sgd: plain step and momentum step (float64, exact)', () => {
   const p = Float64Array.from([1, 2]);
-  sgdStep(p, Float64Array.from([0.5, -1]), 0.1, 0, sgdInit(2, 0));
+  sgdStep(p, Float64Array.from([0.5, -1]), 0.1);
   assert.deepEqual([...p], [1 - 0.05, 2 + 0.1]);
   const q = Float64Array.from([0, 0]);
-  const st = sgdInit(2, 0.9, Float64Array);
-  sgdStep(q, Float64Array.from([1, 1]), 1, 0.9, st); // v = −1, q = −1
-  sgdStep(q, Float64Array.from([1, 1]), 1, 0.9, st); // v = −0.9 − 1 = −1.9, q = −2.9
+  const st = sgdMomentumInit(2, Float64Array);
+  sgdMomentumStep(q, Float64Array.from([1, 1]), 1, 0.9, st); // v = −1, q = −1
+  sgdMomentumStep(q, Float64Array.from([1, 1]), 1, 0.9, st); // v = −0.9 − 1 = −1.9, q = −2.9
   assert.deepEqual([...q], [-2.9, -2.9]);
   assert.equal(lrAtEpoch(1, 0.95, 2), 0.95 * 0.95);
 });

@@ -17,7 +17,7 @@ import { accuracy } from '../src/models/evaluate.js';
 import { createModel } from '../src/models/index.js';
 import type { Model } from '../src/models/model.js';
 import { type Optimizer, createOptimizer } from '../src/optim/rules.js';
-import { lrAtEpoch } from '../src/optim/sgd.js';
+import { lrAtEpoch } from '../src/optim/schedule.js';
 import type { CheckpointHeader } from '../src/runs/checkpoint.js';
 import { Batcher } from '../src/train/batch.js';
 import { DivergedError } from '../src/train/trainer.js';

@@ -16,7 +16,7 @@ import type { Allocator } from '../linalg/alloc.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 import { ADAM_DEFAULTS, type AdamState, adamInit, adamStep } from './adam.js';
 import { RMSPROP_DEFAULTS, type RmspropState, rmspropInit, rmspropStep } from './rmsprop.js';
-import { SGD_DEFAULTS, sgdInit, sgdStep } from './sgd.js';
+import { SGD_DEFAULTS, sgdStep } from './sgd.js';
 import { SGD_MOMENTUM_DEFAULTS, type SgdMomentumState, sgdMomentumInit, sgdMomentumStep } from './sgd_momentum.js';
 
 export const UPDATE_RULES = ['sgd', 'sgd_momentum', 'rmsprop', 'adam'] as const;
@@ -89,8 +89,7 @@ export function createOptimizer<T extends FloatArray = Float32Array>(rule: Updat
   let blocks: Record<string, T>;
   switch (rule) {
     case 'sgd': {
-      const st = sgdInit(n, 0, Ctor);
-      step = (w, dw, lr) => sgdStep(w, dw, lr, 0, st);
+      step = sgdStep;
       blocks = {};
       break;
     }

@@ -14,7 +14,7 @@ import type { Engine } from '../linalg/matmul.js';
 import { Rng } from '../linalg/rng.js';
 import { expectedInitialLoss } from '../models/loss.js';
 import { createModel } from '../models/index.js';
-import { lrAtEpoch } from '../optim/sgd.js';
+import { lrAtEpoch } from '../optim/schedule.js';
 import { RULE_BLOCKS } from '../optim/rules.js';
 import { hyperOf, modelSpecOf } from '../config/derive.js';
 import type { Model, ModelSpec } from '../models/model.js';

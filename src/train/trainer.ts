@@ -15,7 +15,7 @@ import type { Rng } from '../linalg/rng.js';
 import type { Model } from '../models/model.js';
 import { expectedInitialLoss, lossOf } from '../models/loss.js';
 import type { Sampling } from '../config/config.js';
-import { lrAtEpoch } from '../optim/sgd.js';
+import { lrAtEpoch } from '../optim/schedule.js';
 import { type Hyper, type UpdateRule, createOptimizer, impliedRule } from '../optim/rules.js';
 import type { TrainerState } from '../runs/checkpoint.js';
 import { Batcher } from './batch.js';
