@@ -40,7 +40,7 @@ import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
 import { createWorkspace } from '../src/models/buffers.js';
 import { sgdStep } from '../src/optim/sgd.js';
-import { createOptimizer } from '../src/optim/rules.js';
+import { RULE_DEFAULTS, createOptimizer } from '../src/optim/rules.js';
 import { Batcher } from '../src/train/batch.js';
 import { accuracy } from '../src/models/evaluate.js';
 import { loadRunData, peakRssMB, type RunData } from '../src/train/run.js';
@@ -268,7 +268,7 @@ for (const c of ONLY.has('fcnet') ? FCNET : []) {
       const batcher = new Batcher(d.train, 100, 'replacement', e.alloc);
       const trainable = ws.grads.flat.length;
       const stepped = model.params.flat.subarray(0, trainable);
-      const opt = createOptimizer('adam', trainable, {}, Float32Array, e.alloc);
+      const opt = createOptimizer('adam', trainable, RULE_DEFAULTS.adam, Float32Array, e.alloc);
       const step = () => {
         batcher.next(rng);
         const { grads } = model.loss(batcher.X, batcher.y, ws);

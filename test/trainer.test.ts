@@ -44,7 +44,7 @@ test('epochs, lr decay and best-parameter tracking', async () => {
   const model = stubModel(() => 1);
   const events: EpochEvent[] = [];
   // Epoch ends at steps 5 and 10, plus a last evaluation at step 12; lr halves after each full epoch.
-  const res = await train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.3, lrDecay: 0.5, momentum: 0, batchSize: 2, iterations: 12, iterationsPerEpoch: 5, sampling: 'replacement' }, new Rng(1), {
+  const res = await train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.3, lrDecay: 0.5, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 12, iterationsPerEpoch: 5, sampling: 'replacement' }, new Rng(1), {
     onEpoch: (e) => events.push(e),
   });
   assert.deepEqual(events.map((e) => [e.epoch, e.it]), [[1, 5], [2, 10], [3, 12]]);
@@ -59,7 +59,7 @@ test('epochs, lr decay and best-parameter tracking', async () => {
 test('the best parameters are swapped in at the end', async () => {
   const model = stubModel(() => 1);
   // lr 0.1: w = 1 − 0.1·it. After epoch 1 (it 5) w = 0.5 > 0 → val acc 1; after epoch 3 (it 15) w < 0 → 0.
-  const res = await train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.1, lrDecay: 1, momentum: 0, batchSize: 2, iterations: 15, iterationsPerEpoch: 5, sampling: 'shuffle' }, new Rng(1));
+  const res = await train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.1, lrDecay: 1, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 15, iterationsPerEpoch: 5, sampling: 'shuffle' }, new Rng(1));
   assert.deepEqual(res.valAccHistory, [1, 0, 0]);
   assert.equal(res.bestValAcc, 1);
   assert.equal(res.finalValAcc, 0);
@@ -70,7 +70,7 @@ test('a NaN loss throws DivergedError after earlier epochs were reported', async
   const model = stubModel((s) => (s === 7 ? NaN : 1));
   const seen: number[] = [];
   await assert.rejects(
-    () => train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.01, lrDecay: 1, momentum: 0, batchSize: 2, iterations: 20, iterationsPerEpoch: 5, sampling: 'replacement' }, new Rng(1), { onEpoch: (e) => seen.push(e.epoch) }),
+    () => train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.01, lrDecay: 1, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 20, iterationsPerEpoch: 5, sampling: 'replacement' }, new Rng(1), { onEpoch: (e) => seen.push(e.epoch) }),
     (e: Error) => e instanceof DivergedError && e.it === 8 && /NaN at iteration 8/.test(e.message),
   );
   assert.deepEqual(seen, [1]);

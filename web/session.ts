@@ -7,7 +7,7 @@
  * the CLI's run of the same config.
  */
 import { type Config, checkAgainstData, checkPartial, resolveConfig, scheduleOf } from '../src/config/config.js';
-import { hyperOf, modelSpecOf } from '../src/config/derive.js';
+import { modelSpecOf, updateRuleOf } from '../src/config/derive.js';
 import type { RawDataset } from '../src/data/datasets.js';
 import { type PreparedData, type Rows, gatherRows, prepareData, resolveSplit } from '../src/data/split.js';
 import type { Engine } from '../src/linalg/engines/types.js';
@@ -93,7 +93,8 @@ export class Session {
     const trainable = this.ws.grads.flat.length;
     const params = this.model.params.flat;
     this.stepped = trainable === params.length ? params : params.subarray(0, trainable);
-    this.opt = createOptimizer(cfg.updateRule, trainable, { ...hyperOf(cfg), ...(cfg.updateRule === 'sgd_momentum' ? { momentum: cfg.momentum } : {}) }, Float32Array, engine.alloc);
+    const { updateRule, hyper } = updateRuleOf(cfg);
+    this.opt = createOptimizer(updateRule, trainable, hyper, Float32Array, engine.alloc);
     this.lr = cfg.lr;
     this.best = params.slice();
   }

@@ -20,7 +20,7 @@ import { BACKEND_CHOICES } from '../linalg/engine.js';
 import { runMemory } from '../models/memory.js';
 import { LOSS_KINDS, NORMALIZATIONS, type ModelSpec } from '../models/model.js';
 import { RUN_FILES } from '../runs/layout.js';
-import { RULE_BLOCKS, RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type HyperKey, impliedRule } from '../optim/rules.js';
+import { RULE_BLOCKS, RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type HyperKey, type UpdateRule } from '../optim/rules.js';
 import { ConfigError, type KeySpec, type Values, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
@@ -274,16 +274,18 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
 }
 
 /**
- * The update rule and its hyperparameters (optim/rules.ts). Without updateRule, momentum > 0
- * means sgd_momentum (configs and run folders from before the key resume unchanged). A
- * hyperparameter given to a rule that does not use it is an error; those the rule uses and that
- * were not given take cs231n's defaults, and so does the lr of rmsprop and adam (the presets' lr
- * is a step size for SGD on that data: 0.5 for the MNIST MLP would throw Adam far off).
+ * The update rule and its hyperparameters (optim/rules.ts), resolved here once: the trainer, the
+ * playground and createOptimizer read the result (config/derive.ts updateRuleOf) and default
+ * nothing. Without updateRule, momentum > 0 means sgd_momentum (configs and run folders from
+ * before the key resume unchanged). A hyperparameter given to a rule that does not use it is an
+ * error; those the rule uses and that were not given take cs231n's defaults (RULE_DEFAULTS), and
+ * so does the lr of rmsprop and adam (the presets' lr is a step size for SGD on that data: 0.5
+ * for the MNIST MLP would throw Adam far off).
  */
 function resolveUpdateRule(cfg: Config, user: Partial<Config>): void {
-  const rule = user.updateRule ?? impliedRule(cfg.momentum);
+  const rule: UpdateRule = user.updateRule ?? (cfg.momentum > 0 ? 'sgd_momentum' : 'sgd');
   cfg.updateRule = rule;
-  const uses = RULE_KEYS[rule];
+  const uses: readonly HyperKey[] = RULE_KEYS[rule];
   const given = (['momentum', 'beta1', 'beta2', 'eps', 'decayRate'] as const satisfies readonly HyperKey[]).filter((k) => (k === 'momentum' ? cfg.momentum > 0 : user[k] !== undefined));
   const unused = given.filter((k) => !uses.includes(k));
   if (unused.length) {

@@ -16,7 +16,7 @@ import { expectedInitialLoss } from '../models/loss.js';
 import { createModel } from '../models/index.js';
 import { lrAtEpoch } from '../optim/schedule.js';
 import { RULE_BLOCKS } from '../optim/rules.js';
-import { hyperOf, modelSpecOf } from '../config/derive.js';
+import { modelSpecOf, updateRuleOf } from '../config/derive.js';
 import type { Model, ModelSpec } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { gatherRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
@@ -356,7 +356,7 @@ async function trainHeld(cfg: Config, runData: RunData, ui: RunUi, opts: TrainOn
     result = await train(
       model,
       { train: data.train, val: data.val, trainAcc },
-      { lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: cfg.momentum, updateRule: cfg.updateRule, hyper: hyperOf(cfg), batchSize: cfg.batchSize, iterations, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc: engine.alloc },
+      { lr: cfg.lr, lrDecay: cfg.lrDecay, ...updateRuleOf(cfg), batchSize: cfg.batchSize, iterations, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc: engine.alloc },
       rng,
       {
         onIteration: (e) => {

@@ -16,7 +16,7 @@ import type { Model } from '../models/model.js';
 import { expectedInitialLoss, lossOf } from '../models/loss.js';
 import type { Sampling } from '../config/config.js';
 import { lrAtEpoch } from '../optim/schedule.js';
-import { type Hyper, type UpdateRule, createOptimizer, impliedRule } from '../optim/rules.js';
+import { type RuleHyper, type UpdateRule, createOptimizer } from '../optim/rules.js';
 import type { TrainerState } from '../runs/checkpoint.js';
 import { Batcher } from './batch.js';
 import { accuracy, type LabeledRows } from '../models/evaluate.js';
@@ -24,11 +24,9 @@ import { accuracy, type LabeledRows } from '../models/evaluate.js';
 export interface TrainOptions {
   lr: number;
   lrDecay: number;
-  momentum: number;
-  /** Absent: sgd_momentum when momentum > 0, else sgd (optim/rules.ts impliedRule). */
-  updateRule?: UpdateRule;
-  /** The rule's other hyperparameters (rmsprop: decayRate, eps; adam: beta1, beta2, eps); absent ones take cs231n's defaults. */
-  hyper?: Partial<Omit<Hyper, 'momentum'>>;
+  /** The update rule and every hyperparameter it takes besides lr, as the config resolved them (config/derive.ts updateRuleOf). */
+  updateRule: UpdateRule;
+  hyper: RuleHyper;
   batchSize: number;
   /** Total SGD steps. */
   iterations: number;
@@ -142,8 +140,8 @@ export async function train(
   // buffer (running statistics, which have no gradient, come after every trainable parameter).
   const trainable = ws.grads.flat.length;
   const stepped = trainable === params.length ? params : params.subarray(0, trainable);
-  const rule = opts.updateRule ?? impliedRule(opts.momentum);
-  const opt = createOptimizer(rule, trainable, { ...opts.hyper, ...(rule === 'sgd_momentum' ? { momentum: opts.momentum } : {}) }, Float32Array, alloc);
+  const rule = opts.updateRule;
+  const opt = createOptimizer(rule, trainable, opts.hyper, Float32Array, alloc);
   const lossHistory = new Float64Array(opts.iterations);
   let trainAccHistory: number[] = [];
   let valAccHistory: number[] = [];
@@ -162,7 +160,7 @@ export async function train(
     batcher.setState(st.batcher);
     best.set(resume.best);
     // Throws if the saved state is not the one this rule keeps (run.ts refuses such a checkpoint first, in words).
-    const saved = st.optimizer ?? { rule: impliedRule(opts.momentum), t: start };
+    const saved = st.optimizer ?? { rule, t: start }; // (train/run.ts records the rule of a checkpoint from before the rules)
     if (saved.rule !== rule) throw new Error(`the checkpoint's optimizer state is of update rule ${saved.rule}, this run's rule is ${rule}`);
     opt.restore(resume.optimizer, saved.t);
     lossHistory.set(Array.from(resume.lossHistory).slice(0, start));
