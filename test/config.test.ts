@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DEFAULTS, KEYS, PRESETS, checkAgainstData, checkPartial, describeDefault, parseJsonText, resolveConfig, schemaOf } from '../src/config/config.js';
+import { ConfigError, DEFAULTS, KEYS, PRESETS, checkPartial, describeDefault, parseJsonText, resolveConfig, schemaOf } from '../src/config/config.js';
+import { checkAgainstData } from '../src/data/fits.js';
 import { modelSpecOf, updateRuleOf } from '../src/config/derive.js';
 
 test('defaults < preset < file < flags', () => {

@@ -6,7 +6,8 @@
  * draws: model init, the dev rows, the train-accuracy rows, then the batches), so a page run is
  * the CLI's run of the same config.
  */
-import { type Config, checkAgainstData, checkPartial, resolveConfig, scheduleOf } from '../src/config/config.js';
+import { type Config, checkPartial, resolveConfig, scheduleOf } from '../src/config/config.js';
+import { checkAgainstData } from '../src/data/fits.js';
 import { modelSpecOf, updateRuleOf } from '../src/config/derive.js';
 import type { RawDataset } from '../src/data/datasets.js';
 import { type PreparedData, type Rows, gatherRows, prepareData, resolveSplit } from '../src/data/split.js';
@@ -23,7 +24,7 @@ import { Batcher } from '../src/train/batch.js';
 import { DivergedError } from '../src/train/trainer.js';
 import type { FormValues } from './protocol.js';
 
-/** A browser tab's limits for config.ts checkAgainstData (it asks Node's otherwise). */
+/** A browser tab's limits for data/fits.ts checkAgainstData (it asks Node's otherwise). */
 const LIMITS = { maxArrayLength: 2 ** 31 - 1, memoryBytes: 4e9 };
 
 /** The page's config: the form over its dataset's preset (MNIST unless it picks CIFAR-10), checked by the config table as a config file is. */

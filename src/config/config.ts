@@ -17,10 +17,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engine.js';
-import { runMemory } from '../models/memory.js';
-import { LOSS_KINDS, NORMALIZATIONS, type ModelSpec } from '../models/model.js';
-import { RUN_FILES } from '../runs/layout.js';
-import { RULE_BLOCKS, RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type HyperKey, type UpdateRule } from '../optim/rules.js';
+import { LOSS_KINDS, NORMALIZATIONS } from '../models/model.js';
+import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type HyperKey, type UpdateRule } from '../optim/rules.js';
 import { ConfigError, type KeySpec, type Values, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
@@ -74,7 +72,7 @@ const CONFIG_KEYS = {
   /** A folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
   dataDir: str({ group: 'data', notResult: true, data: true, default: '', doc: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' }),
   verify: bool({ group: 'data', data: true, default: true, doc: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' }),
-  checkpointEvery: int({ group: 'output', models: SGD, default: 1, min: 1, doc: `write the resumable checkpoint ${RUN_FILES.last} every N epochs (train --resume <run> carries on from it)` }),
+  checkpointEvery: int({ group: 'output', models: SGD, default: 1, min: 1, doc: 'write the resumable checkpoint every N epochs (train --resume <run> carries on from it)' }),
   model: oneOf(MODELS, { group: 'model', data: true, default: 'softmax', doc: 'linear softmax classifier, MLP: affine → (ReLU → affine)* → softmax, or k-nearest neighbours (knn: no SGD)' }),
   /** Both models take either; the linear model with svm is cs231n's linear SVM (svm.ipynb). */
   loss: oneOf(LOSS_KINDS, { group: 'model', models: SGD, default: 'softmax', doc: 'data loss: softmax cross-entropy, or svm (the multiclass hinge, margin 1)' }),
@@ -248,7 +246,7 @@ export function readConfigFile(file: string): Partial<Config> {
 /**
  * defaults < preset(dataset, model) < file < flags. Dataset and model are resolved first, since
  * they pick the preset. Cross-key checks (batch larger than the split, …) happen once the
- * dataset size is known, in checkAgainstData.
+ * dataset size is known, in data/fits.ts checkAgainstData.
  */
 export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Config {
   // Checked here too, for callers of the library's resolveConfig: an unknown key (an own "__proto__" included) or a bad value is refused, never spread into the config.
@@ -352,15 +350,6 @@ export function memoryBudget(setting: string | undefined): { memoryBytes: number
   return { memoryBytes: Math.floor(v * scale), memorySource: `${MAX_MEMORY_ENV}=${setting.trim()}` };
 }
 
-/** Shape of the data a run trains on, known once it is loaded (before any run folder exists). */
-export interface DataShape {
-  /** Numbers per row, bias column included. */
-  dim: number;
-  classes: number;
-  /** Rows held in memory (train, val, test, dev), when known: counted in the memory a run needs. */
-  rows?: number;
-}
-
 /** A run or sweep name, which becomes part of a folder name: letters, digits, '.', '_' and '-'. */
 export function isFolderName(name: unknown): name is string {
   return typeof name === 'string' && /^[A-Za-z0-9._-]+$/.test(name);
@@ -381,70 +370,9 @@ export function scheduleOf(cfg: Pick<Config, 'batchSize' | 'iterations' | 'epoch
 }
 
 /** Bytes in words: 3.2 GB, 512 MB. */
-function bytesInWords(b: number): string {
+export function bytesInWords(b: number): string {
   for (const [unit, size] of [['TB', 1e12], ['GB', 1e9], ['MB', 1e6]] as const) if (b >= size) return `${Number((b / size).toPrecision(3))} ${unit}`;
   return `${Math.ceil(b / 1e3)} kB`;
-}
-
-/**
- * Checks that need the dataset's size: refused before any training work starts, and before the
- * run folder is made. With the data's shape, also what a run must allocate (models/memory.ts:
- * parameters, gradients, optimizer state, copies, a batch's activations, the data and the loss
- * history) must fit in one typed array each and, together, in the memory a run may use
- * (machineLimits: 80% of the machine's or the cgroup's, or TSNN_MAX_MEMORY / --max-memory).
- */
-export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShape, limits: MachineLimits = machineLimits()): void {
-  if (cfg.batchSize > numTrain) {
-    throw new ConfigError(`batchSize = ${cfg.batchSize} is larger than the training split (${numTrain} records): use --batch-size ≤ ${numTrain}`);
-  }
-  const { perEpoch, steps } = scheduleOf(cfg, numTrain);
-  const schedule = cfg.iterations > 0 ? `iterations = ${cfg.iterations}` : `epochs = ${cfg.epochs} (${steps} steps of ${perEpoch} an epoch)`;
-  const maxSteps = Math.min(limits.maxArrayLength, Math.floor(limits.memoryBytes / 4 / 8));
-  if (!(steps <= maxSteps)) {
-    throw new ConfigError(
-      `${schedule} is more steps than this machine can record: the loss history takes 8 bytes a step (${bytesInWords(8 * steps)}), and there are ${bytesInWords(limits.memoryBytes)} of memory; ` +
-        `use at most ${maxSteps} steps (--iterations, or fewer --epochs)`,
-    );
-  }
-  if (!shape || cfg.model === 'knn') return; // knn has no parameters (train/knn_run.ts checks its k)
-  checkRunMemory(cfg, steps, shape, limits);
-}
-
-/**
- * checkAgainstData for data already prepared (rows (N,D) of each split): every run calls it as it
- * starts training (train/run.ts trainOnData), a sweep's and a queue's trials too, whose config
- * was not the one the data was loaded by.
- */
-export function checkRunFits(cfg: Config, data: { train: { n: number }; val: { n: number }; test: { n: number }; dev: { n: number }; dim: number; classes: readonly string[] }): void {
-  if (cfg.model === 'knn') return;
-  checkAgainstData(cfg, data.train.n, { dim: data.dim, classes: data.classes.length, rows: data.train.n + data.val.n + data.test.n + data.dev.n });
-}
-
-/** The run's allocations (models/memory.ts) against the array length and the memory a run may use; the refusal gives the figures and what to do. */
-function checkRunMemory(cfg: Config, steps: number, shape: DataShape, limits: MachineLimits): void {
-  const mlp = cfg.model === 'mlp';
-  const spec: ModelSpec = {
-    kind: cfg.model as 'softmax' | 'mlp',
-    inputDim: shape.dim,
-    hidden: mlp ? cfg.hidden : [],
-    numClasses: shape.classes,
-    ...(mlp && cfg.normalization !== 'none' ? { normalization: cfg.normalization } : {}),
-    ...(mlp && cfg.dropoutKeep !== 1 ? { dropoutKeep: cfg.dropoutKeep } : {}),
-  };
-  const m = runMemory(spec, { batchSize: cfg.batchSize, optimizerBlocks: RULE_BLOCKS[cfg.updateRule].length, steps, dataNumbers: (shape.rows ?? 0) * shape.dim });
-  const what = mlp ? `--hidden ${cfg.hidden.join(',')} gives` : `a ${shape.dim}×${shape.classes} softmax has`;
-  const largest = m.layers.reduce((a, b) => (b.numbers > a.numbers ? b : a));
-  if (m.params > limits.maxArrayLength) {
-    throw new ConfigError(`${what} ${m.params} parameters, more than one typed array can hold (${limits.maxArrayLength}): use smaller hidden sizes`);
-  }
-  if (m.total > limits.memoryBytes) {
-    const parts = Object.entries(m.bytes).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${bytesInWords(b)}`).join(', ');
-    throw new ConfigError(
-      `${what} ${m.params} parameters; with batch ${cfg.batchSize} a run needs about ${bytesInWords(m.total)} of memory, and this machine has ${bytesInWords(limits.memoryBytes)} for a run` +
-        `${limits.memorySource ? ` (${limits.memorySource})` : ''}. Needed: ${parts}; the largest layer, ${largest.name}, is ${largest.rows}×${largest.cols}. ` +
-        `Use smaller hidden sizes or a smaller --batch-size, or allow more memory with --max-memory (or ${MAX_MEMORY_ENV}), e.g. --max-memory 90%`,
-    );
-  }
 }
 
 /** Human-readable default for --help: the plain default, or the per-preset values where they differ. */
