@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DEFAULTS, KEYS, PRESETS, checkPartial, describeDefault, parseJsonText, resolveConfig, schemaOf } from '../src/config/config.js';
+import { ConfigError, DEFAULTS, KEYS, PRESETS, checkPartial, describeDefault, parseJsonText, resolveConfig, schemaOf, updateRuleOf } from '../src/config/config.js';
 import { checkAgainstData } from '../src/data/fits.js';
-import { modelSpecOf, updateRuleOf } from '../src/config/derive.js';
+import { modelSpecOf } from '../src/config/derive.js';
 
 test('defaults < preset < file < flags', () => {
   const cfg = resolveConfig({ dataset: 'cifar', lr: 2e-6 }, { lr: 3e-6 });

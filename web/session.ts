@@ -6,9 +6,9 @@
  * draws: model init, the dev rows, the train-accuracy rows, then the batches), so a page run is
  * the CLI's run of the same config.
  */
-import { type Config, checkPartial, resolveConfig, scheduleOf } from '../src/config/config.js';
+import { type Config, checkPartial, resolveConfig, scheduleOf, updateRuleOf } from '../src/config/config.js';
 import { checkAgainstData } from '../src/data/fits.js';
-import { modelSpecOf, updateRuleOf } from '../src/config/derive.js';
+import { modelSpecOf } from '../src/config/derive.js';
 import type { RawDataset } from '../src/data/datasets.js';
 import { type PreparedData, type Rows, gatherRows, prepareData, resolveSplit } from '../src/data/split.js';
 import type { Engine } from '../src/linalg/engines/types.js';

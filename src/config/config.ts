@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engine.js';
 import { LOSS_KINDS, NORMALIZATIONS } from '../models/model.js';
-import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type HyperKey, type UpdateRule } from '../optim/rules.js';
+import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type Hyper, type HyperKey, type RuleHyper, type UpdateRule } from '../optim/rules.js';
 import { ConfigError, type KeySpec, type Values, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
@@ -273,7 +273,7 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
 
 /**
  * The update rule and its hyperparameters (optim/rules.ts), resolved here once: the trainer, the
- * playground and createOptimizer read the result (config/derive.ts updateRuleOf) and default
+ * playground and createOptimizer read the result (updateRuleOf, below) and default
  * nothing. Without updateRule, momentum > 0 means sgd_momentum (configs and run folders from
  * before the key resume unchanged). A hyperparameter given to a rule that does not use it is an
  * error; those the rule uses and that were not given take cs231n's defaults (RULE_DEFAULTS), and
@@ -296,6 +296,21 @@ function resolveUpdateRule(cfg: Config, user: Partial<Config>): void {
   const d = RULE_DEFAULTS[rule] as { lr: number } & Partial<Record<HyperKey, number>>;
   for (const k of uses) if (k !== 'momentum' ? user[k] === undefined : !(cfg.momentum > 0)) cfg[k] = d[k]!;
   if ((rule === 'rmsprop' || rule === 'adam') && user.lr === undefined) cfg.lr = d.lr;
+}
+
+/**
+ * The update rule of a resolved config and every hyperparameter it takes besides lr, read as
+ * resolveUpdateRule (above) left them, for createOptimizer (optim/rules.ts): the trainer and the
+ * playground take the rule from here, and nothing after this defaults or implies one.
+ */
+export function updateRuleOf(cfg: Config): { updateRule: UpdateRule; hyper: RuleHyper } {
+  const hyper: Partial<Hyper> = {};
+  for (const k of RULE_KEYS[cfg.updateRule]) {
+    const v = cfg[k];
+    if (v === undefined) throw new Error(`updateRuleOf: ${k} of update rule ${cfg.updateRule} is unset: give a config resolved by resolveConfig`);
+    hyper[k] = v;
+  }
+  return { updateRule: cfg.updateRule, hyper: hyper as RuleHyper };
 }
 
 /** What the machine allows: the longest typed array V8 makes, and the memory a run may use. */

@@ -1,11 +1,11 @@
 /**
  * What a run builds from its config, written once for the CLI's run (train/run.ts) and the
- * playground's (web/session.ts): the model spec and the update rule with its hyperparameters. No
- * Node modules here (only a type from config.ts), so the page's bundle imports it as it is.
+ * playground's (web/session.ts): the model spec (the update rule with its hyperparameters:
+ * config.ts updateRuleOf). No Node modules here (only a type from config.ts), so the page's bundle
+ * imports it as it is.
  */
 import type { Config } from './config.js';
 import type { ModelSpec } from '../models/model.js';
-import { type Hyper, RULE_KEYS, type RuleHyper, type UpdateRule } from '../optim/rules.js';
 
 /** The model spec of a softmax or MLP config for data of `dim` columns (with the bias column, if any) and `numClasses` classes. */
 export function modelSpecOf(cfg: Config, dim: number, numClasses: number): ModelSpec {
@@ -20,19 +20,4 @@ export function modelSpecOf(cfg: Config, dim: number, numClasses: number): Model
     ...(cfg.model === 'mlp' && cfg.normalization !== 'none' ? { normalization: cfg.normalization } : {}),
     ...(cfg.model === 'mlp' && cfg.dropoutKeep !== 1 ? { dropoutKeep: cfg.dropoutKeep } : {}),
   };
-}
-
-/**
- * The update rule of a resolved config and every hyperparameter it takes besides lr, read as
- * config.ts resolveUpdateRule left them (the one place a rule is implied and defaults are given),
- * for createOptimizer (optim/rules.ts).
- */
-export function updateRuleOf(cfg: Config): { updateRule: UpdateRule; hyper: RuleHyper } {
-  const hyper: Partial<Hyper> = {};
-  for (const k of RULE_KEYS[cfg.updateRule]) {
-    const v = cfg[k];
-    if (v === undefined) throw new Error(`updateRuleOf: ${k} of update rule ${cfg.updateRule} is unset: give a config resolved by resolveConfig`);
-    hyper[k] = v;
-  }
-  return { updateRule: cfg.updateRule, hyper: hyper as RuleHyper };
 }

@@ -75,7 +75,7 @@ export interface Optimizer<T extends FloatArray = FloatArray> {
 
 /**
  * A fresh optimizer for `rule` over n parameters, with every hyperparameter the rule takes
- * (RULE_KEYS; a config's: config/derive.ts updateRuleOf; cs231n's: RULE_DEFAULTS[rule]). Keys the
+ * (RULE_KEYS; a config's: config/config.ts updateRuleOf; cs231n's: RULE_DEFAULTS[rule]). Keys the
  * rule does not take are not read. Throws naming a missing one: nothing is defaulted here.
  */
 export function createOptimizer<T extends FloatArray = Float32Array>(rule: UpdateRule, n: number, hyper: RuleHyper, Ctor: FloatArrayCtor = Float32Array, alloc?: Allocator): Optimizer<T> {

@@ -24,7 +24,7 @@ import { accuracy, type LabeledRows } from '../models/evaluate.js';
 export interface TrainOptions {
   lr: number;
   lrDecay: number;
-  /** The update rule and every hyperparameter it takes besides lr, as the config resolved them (config/derive.ts updateRuleOf). */
+  /** The update rule and every hyperparameter it takes besides lr, as the config resolved them (config/config.ts updateRuleOf). */
   updateRule: UpdateRule;
   hyper: RuleHyper;
   batchSize: number;
