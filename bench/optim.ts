@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { initEngine } from '../src/linalg/engine.js';
 import { Rng } from '../src/linalg/rng.js';
 import { startPeer } from './peer.js';
-import { UPDATE_RULES, createOptimizer } from '../src/optim/rules.js';
+import { RULE_DEFAULTS, UPDATE_RULES, createOptimizer } from '../src/optim/rules.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -63,7 +63,7 @@ for (const [size, n] of SIZES) {
     dw[i] = 1e-2 * rng.randn();
   }
   for (const rule of UPDATE_RULES) {
-    const opt = createOptimizer(rule, n, { momentum: 0.9 }, Float32Array, engine.alloc);
+    const opt = createOptimizer(rule, n, RULE_DEFAULTS[rule], Float32Array, engine.alloc);
     const lr = rule === 'adam' ? 1e-3 : 1e-2;
     for (let k = 0; k < 5; k++) opt.step(w, dw, lr); // compiled before it is timed
     if (ask) await ask(JSON.stringify({ rule, n, steps: 2 }));

@@ -39,8 +39,8 @@ import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
 import { createWorkspace } from '../src/models/buffers.js';
-import { sgdInit, sgdStep } from '../src/optim/sgd.js';
-import { createOptimizer } from '../src/optim/rules.js';
+import { sgdStep } from '../src/optim/sgd.js';
+import { RULE_DEFAULTS, createOptimizer } from '../src/optim/rules.js';
 import { Batcher } from '../src/train/batch.js';
 import { accuracy } from '../src/models/evaluate.js';
 import { loadRunData, type RunData } from '../src/train/run.js';
@@ -235,12 +235,11 @@ for (const c of ONLY.has('train') ? CASES : ONLY.has('linear') ? CASES.filter((c
       const model = createModel({ kind: c.hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden: c.hidden, numClasses: 10, ...(c.loss ? { loss: c.loss } : {}) }, { initStd: 1e-4, reg: 1e-3, alloc: e.alloc }, rng);
       const ws = createWorkspace(model.params, e.alloc);
       const batcher = new Batcher(d.train, 200, 'replacement', e.alloc);
-      const opt = sgdInit(model.params.flat.length, 0);
       const t = performance.now();
       for (let i = 0; i < c.iters; i++) {
         batcher.next(rng);
         const { grads } = model.loss(batcher.X, batcher.y, ws);
-        sgdStep(model.params.flat, grads.flat, 1e-7, 0, opt);
+        sgdStep(model.params.flat, grads.flat, 1e-7);
       }
       return (performance.now() - t) / c.iters;
     },
@@ -270,7 +269,7 @@ for (const c of ONLY.has('fcnet') ? FCNET : []) {
       const batcher = new Batcher(d.train, 100, 'replacement', e.alloc);
       const trainable = ws.grads.flat.length;
       const stepped = model.params.flat.subarray(0, trainable);
-      const opt = createOptimizer('adam', trainable, {}, Float32Array, e.alloc);
+      const opt = createOptimizer('adam', trainable, RULE_DEFAULTS.adam, Float32Array, e.alloc);
       const step = () => {
         batcher.next(rng);
         const { grads } = model.loss(batcher.X, batcher.y, ws);

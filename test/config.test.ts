@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DEFAULTS, KEYS, PRESETS, checkAgainstData, checkPartial, describeDefault, parseJsonText, resolveConfig, schemaOf } from '../src/config/config.js';
-import { hyperOf, modelSpecOf } from '../src/config/derive.js';
+import { ConfigError, DEFAULTS, KEYS, PRESETS, checkPartial, describeDefault, parseJsonText, resolveConfig, schemaOf, updateRuleOf } from '../src/config/config.js';
+import { checkAgainstData } from '../src/data/fits.js';
+import { modelSpecOf } from '../src/config/derive.js';
 
 test('defaults < preset < file < flags', () => {
   const cfg = resolveConfig({ dataset: 'cifar', lr: 2e-6 }, { lr: 3e-6 });
@@ -144,8 +145,12 @@ test('config/derive.ts: the model spec and the update rule\'s hyperparameters of
   assert.deepEqual(modelSpecOf(soft, 3073, 10), { kind: 'softmax', inputDim: 3073, hidden: [], numClasses: 10 }, 'softmax: no loss, normalization or dropout keys');
   const mlp = resolveConfig({}, { dataset: 'mnist', model: 'mlp', hidden: [50, 20], normalization: 'batchnorm', dropoutKeep: 0.5, loss: 'svm', updateRule: 'adam', beta1: 0.8 });
   assert.deepEqual(modelSpecOf(mlp, 784, 10), { kind: 'mlp', inputDim: 784, hidden: [50, 20], numClasses: 10, loss: 'svm', normalization: 'batchnorm', dropoutKeep: 0.5 });
-  assert.deepEqual(hyperOf(mlp), { beta1: 0.8, beta2: 0.999, eps: 1e-8 }, 'adam: its three keys (the one set, the config\'s defaults), no decayRate or momentum');
-  assert.deepEqual(hyperOf(resolveConfig({}, { dataset: 'mnist', updateRule: 'rmsprop', decayRate: 0.9 })), { decayRate: 0.9, eps: 1e-8 });
-  assert.deepEqual(hyperOf(resolveConfig({}, { dataset: 'mnist', updateRule: 'sgd_momentum', momentum: 0.5 })), {}, 'momentum is passed on its own');
+  assert.deepEqual(updateRuleOf(mlp), { updateRule: 'adam', hyper: { beta1: 0.8, beta2: 0.999, eps: 1e-8 } }, 'adam: its three keys (the one set, the config\'s defaults), no decayRate or momentum');
+  assert.deepEqual(updateRuleOf(resolveConfig({}, { dataset: 'mnist', updateRule: 'rmsprop', decayRate: 0.9 })).hyper, { decayRate: 0.9, eps: 1e-8 });
+  // momentum is one of sgd_momentum's hyperparameters like the others (it was passed on its own, beside them, until the rule was resolved once).
+  assert.deepEqual(updateRuleOf(resolveConfig({}, { dataset: 'mnist', updateRule: 'sgd_momentum', momentum: 0.5 })), { updateRule: 'sgd_momentum', hyper: { momentum: 0.5 } });
+  assert.deepEqual(updateRuleOf(resolveConfig({}, { dataset: 'mnist', momentum: 0.5 })), { updateRule: 'sgd_momentum', hyper: { momentum: 0.5 } }, 'momentum > 0 without a rule: sgd_momentum, implied once, in resolveConfig');
+  assert.deepEqual(updateRuleOf(resolveConfig({}, { dataset: 'mnist' })), { updateRule: 'sgd', hyper: {} });
+  assert.throws(() => updateRuleOf({ ...resolveConfig({}, { dataset: 'mnist', updateRule: 'adam' }), beta2: undefined }), /beta2 of update rule adam is unset: give a config resolved by resolveConfig/);
   assert.throws(() => modelSpecOf(resolveConfig({}, { dataset: 'mnist', model: 'knn' }), 784, 10), /a knn config has no SGD model/);
 });

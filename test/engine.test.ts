@@ -19,7 +19,7 @@ import { getEngine, matmul, useEngine } from '../src/linalg/matmul.js';
 import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 import { adamInit, adamStep } from '../src/optim/adam.js';
-import { createOptimizer } from '../src/optim/rules.js';
+import { RULE_DEFAULTS, createOptimizer } from '../src/optim/rules.js';
 
 function randMat(rows: number, cols: number, rng: Rng): Mat<Float32Array> {
   const m = { rows, cols, data: new Float32Array(rows * cols) };
@@ -439,7 +439,7 @@ test('rmsprop and sgd_momentum: each engine\'s pass gives the JS loop\'s bits, o
     const w = getEngine().alloc.float(Float32Array, n);
     const dw = getEngine().alloc.float(Float32Array, n);
     rng.fillNormal(w);
-    const opt = createOptimizer(rule, n, { momentum: 0.9 }, Float32Array, getEngine().alloc);
+    const opt = createOptimizer(rule, n, RULE_DEFAULTS[rule], Float32Array, getEngine().alloc); // (sgd_momentum's: momentum 0.9)
     for (let step = 0; step < 4; step++) {
       rng.fillNormal(dw);
       for (let i = 0; i < n; i += 3) dw[i] *= 1e-3;

@@ -20,7 +20,7 @@ import { createWorkspace } from '../src/models/buffers.js';
 import { actPlan } from '../src/models/act_plan.js';
 import { type Allocator, PLAIN } from '../src/linalg/alloc.js';
 import { allocParams, viewsOf } from '../src/models/params.js';
-import { sgdInit, sgdStep } from '../src/optim/sgd.js';
+import { sgdStep } from '../src/optim/sgd.js';
 import { randnMat, randomLabels } from './helpers.js';
 
 const H = 1e-5; // centered-difference step (float64)
@@ -170,14 +170,13 @@ test('initial loss ≈ ln(10) = 2.3026 within 5%: softmax W = 0.001·randn, mlp 
 // Overfit 50 examples (float32, plain SGD)
 
 function overfit(model: Model<Float32Array>, X: Mat<Float32Array>, y: Labels, lr: number, steps: number): { first: number; last: number; acc: number } {
-  const state = sgdInit(model.params.flat.length, 0);
   let first = NaN;
   let last = NaN;
   for (let it = 0; it < steps; it++) {
     const { loss, grads } = model.loss(X, y);
     if (it === 0) first = loss;
     last = loss;
-    sgdStep(model.params.flat, grads.flat, lr, 0, state);
+    sgdStep(model.params.flat, grads.flat, lr);
   }
   return { first, last, acc: accuracy(model, X, y) };
 }

@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { type Config, ConfigError, resolveConfig } from '../src/config/config.js';
 import { adamInit, adamStep } from '../src/optim/adam.js';
 import { rmspropInit, rmspropStep } from '../src/optim/rmsprop.js';
-import { RULE_BLOCKS, UPDATE_RULES, type UpdateRule, createOptimizer } from '../src/optim/rules.js';
-import { sgdInit, sgdStep } from '../src/optim/sgd.js';
+import { RULE_BLOCKS, RULE_DEFAULTS, UPDATE_RULES, type UpdateRule, createOptimizer } from '../src/optim/rules.js';
+import { sgdStep } from '../src/optim/sgd.js';
 import { sgdMomentumInit, sgdMomentumStep } from '../src/optim/sgd_momentum.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint } from '../src/runs/checkpoint.js';
 import type { Summary } from '../src/runs/summary.js';
@@ -171,10 +171,12 @@ test('sgd and sgd_momentum through createOptimizer give the bits the trainer alw
   for (const momentum of [0, 0.9]) {
     const a = Float32Array.from(fx.w0);
     const b = Float32Array.from(fx.w0);
-    const st = sgdInit(a.length, momentum);
+    // What the trainer stepped with before the rules existed: sgdStep, or (momentum) its loop, now sgdMomentumStep.
+    const st = sgdMomentumInit(a.length);
     const opt = createOptimizer(momentum > 0 ? 'sgd_momentum' : 'sgd', b.length, { momentum });
     for (const g of fx.grads as number[][]) {
-      sgdStep(a, Float32Array.from(g), 0.37, momentum, st);
+      if (momentum > 0) sgdMomentumStep(a, Float32Array.from(g), 0.37, momentum, st);
+      else sgdStep(a, Float32Array.from(g), 0.37);
       opt.step(b, Float32Array.from(g), 0.37);
     }
     assert.deepEqual(Buffer.from(b.buffer), Buffer.from(a.buffer));
@@ -186,15 +188,22 @@ test('sgd and sgd_momentum through createOptimizer give the bits the trainer alw
 });
 
 test('an optimizer restores its blocks and t, and refuses another rule\'s state', () => {
-  const a = createOptimizer('adam', 4);
+  const a = createOptimizer('adam', 4, RULE_DEFAULTS.adam);
   a.step(new Float32Array(4), Float32Array.from([1, 2, 3, 4]), 1e-3);
-  const b = createOptimizer('adam', 4);
+  const b = createOptimizer('adam', 4, RULE_DEFAULTS.adam);
   b.restore(a.blocks(), a.t);
   assert.equal(b.t, 1);
   assert.deepEqual(b.blocks(), a.blocks());
-  assert.throws(() => createOptimizer('rmsprop', 4).restore(a.blocks(), 1), /holds \[m, v\], update rule rmsprop keeps \[cache\]/);
-  assert.throws(() => createOptimizer('adam', 5).restore(a.blocks(), 1), /the saved m has 4 values for 5 parameters/);
-  for (const r of UPDATE_RULES) assert.deepEqual(Object.keys(createOptimizer(r, 2, { momentum: 0.9 }).blocks()).sort(), [...RULE_BLOCKS[r]]);
+  assert.throws(() => createOptimizer('rmsprop', 4, RULE_DEFAULTS.rmsprop).restore(a.blocks(), 1), /holds \[m, v\], update rule rmsprop keeps \[cache\]/);
+  assert.throws(() => createOptimizer('adam', 5, RULE_DEFAULTS.adam).restore(a.blocks(), 1), /the saved m has 4 values for 5 parameters/);
+  for (const r of UPDATE_RULES) assert.deepEqual(Object.keys(createOptimizer(r, 2, RULE_DEFAULTS[r]).blocks()).sort(), [...RULE_BLOCKS[r]]);
+});
+
+test('createOptimizer defaults nothing: a rule\'s hyperparameters come from the config (resolved once) or RULE_DEFAULTS, and one missing is refused by name', () => {
+  assert.throws(() => createOptimizer('adam', 4, { beta1: 0.9, eps: 1e-8 } as never), /update rule adam takes beta1, beta2, eps, and beta2 is not given \(cs231n's: RULE_DEFAULTS\.adam\)/);
+  assert.throws(() => createOptimizer('rmsprop', 4, {} as never), /rmsprop takes decayRate, eps, and decayRate, eps are not given/);
+  assert.throws(() => createOptimizer('sgd_momentum', 4, {} as never), /sgd_momentum takes momentum, and momentum is not given/);
+  createOptimizer('sgd', 4, {}); // plain SGD takes none
 });
 
 // ---------------------------------------------------------------- config keys

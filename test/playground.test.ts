@@ -94,7 +94,7 @@ test('the bundle gives the Node model\'s loss, gradient and training losses, bit
   const perEpoch = 10;
   const trainAcc = takeRows(data.train, rng.choice(data.train.n, Math.min(cfg.trainAccSamples, data.train.n)));
   useEngine(nodeEngine);
-  const res = await train(model, { train: data.train, val: data.val, trainAcc }, { lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: 0, batchSize: cfg.batchSize, iterations: steps, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc: nodeEngine.alloc }, rng);
+  const res = await train(model, { train: data.train, val: data.val, trainAcc }, { lr: cfg.lr, lrDecay: cfg.lrDecay, updateRule: 'sgd', hyper: {}, batchSize: cfg.batchSize, iterations: steps, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc: nodeEngine.alloc }, rng);
   const page = new b.Session({ ...cfg, iterations: steps }, raw, b.dataOf(cfg, raw, webEngine), webEngine);
   Object.assign(page, { perEpoch }); // the trainer's epoch length of this test, on the page's loop
   assert.equal(scheduleOf({ ...cfg, iterations: steps }, data.train.n).steps, page.iterations);

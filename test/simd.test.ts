@@ -16,7 +16,7 @@ import { Rng } from '../src/linalg/rng.js';
 import { createModel } from '../src/models/index.js';
 import { createWorkspace } from '../src/models/buffers.js';
 import { allocGrads, allocParams, viewsOf } from '../src/models/params.js';
-import { sgdInit, sgdStep } from '../src/optim/sgd.js';
+import { sgdStep } from '../src/optim/sgd.js';
 import { randnMat, randomLabels } from './helpers.js';
 
 const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
@@ -119,12 +119,11 @@ test('wasm engine: an MLP trained on the SIMD passes ends with the same bits as 
       Object.assign(model.params, { flat, views: viewsOf(model.params.specs, flat), gradFlat: undefined });
     }
     const ws = createWorkspace(model.params, engine.alloc);
-    const opt = sgdInit(model.params.flat.length, 0);
     let simd = false;
     for (let i = 0; i < 20; i++) {
       const { grads } = model.loss(X, y, ws);
       simd = simdKernelsFor(grads.flat, model.params.flat) !== null;
-      sgdStep(model.params.flat, grads.flat, 0.05, 0, opt);
+      sgdStep(model.params.flat, grads.flat, 0.05);
     }
     assert.equal(simd, paired, paired ? 'the workspace gradient lies beside the parameters' : 'the moved parameters have no pair');
     runs.push(model.params.flat.slice());

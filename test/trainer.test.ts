@@ -8,7 +8,9 @@ import type { Mat } from '../src/linalg/mat.js';
 import { Rng } from '../src/linalg/rng.js';
 import type { Labels, LossResult, Model } from '../src/models/model.js';
 import { allocParams } from '../src/models/params.js';
-import { sgdInit, sgdStep, lrAtEpoch } from '../src/optim/sgd.js';
+import { sgdStep } from '../src/optim/sgd.js';
+import { sgdMomentumInit, sgdMomentumStep } from '../src/optim/sgd_momentum.js';
+import { lrAtEpoch } from '../src/optim/schedule.js';
 import { Batcher } from '../src/train/batch.js';
 import { iterationsPerEpoch } from '../src/config/config.js';
 import { DivergedError, train, type EpochEvent } from '../src/train/trainer.js';
@@ -42,7 +44,7 @@ test('epochs, lr decay and best-parameter tracking', async () => {
   const model = stubModel(() => 1);
   const events: EpochEvent[] = [];
   // Epoch ends at steps 5 and 10, plus a last evaluation at step 12; lr halves after each full epoch.
-  const res = await train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.3, lrDecay: 0.5, momentum: 0, batchSize: 2, iterations: 12, iterationsPerEpoch: 5, sampling: 'replacement' }, new Rng(1), {
+  const res = await train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.3, lrDecay: 0.5, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 12, iterationsPerEpoch: 5, sampling: 'replacement' }, new Rng(1), {
     onEpoch: (e) => events.push(e),
   });
   assert.deepEqual(events.map((e) => [e.epoch, e.it]), [[1, 5], [2, 10], [3, 12]]);
@@ -57,7 +59,7 @@ test('epochs, lr decay and best-parameter tracking', async () => {
 test('the best parameters are swapped in at the end', async () => {
   const model = stubModel(() => 1);
   // lr 0.1: w = 1 − 0.1·it. After epoch 1 (it 5) w = 0.5 > 0 → val acc 1; after epoch 3 (it 15) w < 0 → 0.
-  const res = await train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.1, lrDecay: 1, momentum: 0, batchSize: 2, iterations: 15, iterationsPerEpoch: 5, sampling: 'shuffle' }, new Rng(1));
+  const res = await train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.1, lrDecay: 1, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 15, iterationsPerEpoch: 5, sampling: 'shuffle' }, new Rng(1));
   assert.deepEqual(res.valAccHistory, [1, 0, 0]);
   assert.equal(res.bestValAcc, 1);
   assert.equal(res.finalValAcc, 0);
@@ -66,7 +68,7 @@ test('the best parameters are swapped in at the end', async () => {
 
 test('early stopping: patience 2 stops after two epochs without a better val accuracy, with the best parameters swapped in; patience 0 runs every step', async () => {
   const data = { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) };
-  const opts = { lr: 0.1, lrDecay: 1, momentum: 0, batchSize: 2, iterations: 40, iterationsPerEpoch: 5, sampling: 'shuffle' as const };
+  const opts = { lr: 0.1, lrDecay: 1, updateRule: 'sgd' as const, hyper: {}, batchSize: 2, iterations: 40, iterationsPerEpoch: 5, sampling: 'shuffle' as const };
   // As above, w = 1 − 0.1·it: val acc 1 after epoch 1, then 0 (w ≤ 0) for ever after.
   const model = stubModel(() => 1);
   const epochs: number[] = [];
@@ -87,7 +89,7 @@ test('a NaN loss throws DivergedError after earlier epochs were reported', async
   const model = stubModel((s) => (s === 7 ? NaN : 1));
   const seen: number[] = [];
   await assert.rejects(
-    () => train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.01, lrDecay: 1, momentum: 0, batchSize: 2, iterations: 20, iterationsPerEpoch: 5, sampling: 'replacement' }, new Rng(1), { onEpoch: (e) => seen.push(e.epoch) }),
+    () => train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.01, lrDecay: 1, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 20, iterationsPerEpoch: 5, sampling: 'replacement' }, new Rng(1), { onEpoch: (e) => seen.push(e.epoch) }),
     (e: Error) => e instanceof DivergedError && e.it === 8 && /NaN at iteration 8/.test(e.message),
   );
   assert.deepEqual(seen, [1]);
@@ -100,12 +102,12 @@ test('iterations per epoch follow cs231n: max(floor(N/B), 1)', () => {
 
 test('sgd: plain step and momentum step (float64, exact)', () => {
   const p = Float64Array.from([1, 2]);
-  sgdStep(p, Float64Array.from([0.5, -1]), 0.1, 0, sgdInit(2, 0));
+  sgdStep(p, Float64Array.from([0.5, -1]), 0.1);
   assert.deepEqual([...p], [1 - 0.05, 2 + 0.1]);
   const q = Float64Array.from([0, 0]);
-  const st = sgdInit(2, 0.9, Float64Array);
-  sgdStep(q, Float64Array.from([1, 1]), 1, 0.9, st); // v = −1, q = −1
-  sgdStep(q, Float64Array.from([1, 1]), 1, 0.9, st); // v = −0.9 − 1 = −1.9, q = −2.9
+  const st = sgdMomentumInit(2, Float64Array);
+  sgdMomentumStep(q, Float64Array.from([1, 1]), 1, 0.9, st); // v = −1, q = −1
+  sgdMomentumStep(q, Float64Array.from([1, 1]), 1, 0.9, st); // v = −0.9 − 1 = −1.9, q = −2.9
   assert.deepEqual([...q], [-2.9, -2.9]);
   assert.equal(lrAtEpoch(1, 0.95, 2), 0.95 * 0.95);
 });

@@ -6,8 +6,9 @@
  * draws: model init, the dev rows, the train-accuracy rows, then the batches), so a page run is
  * the CLI's run of the same config.
  */
-import { type Config, checkAgainstData, checkPartial, resolveConfig, scheduleOf } from '../src/config/config.js';
-import { hyperOf, modelSpecOf } from '../src/config/derive.js';
+import { type Config, checkPartial, resolveConfig, scheduleOf, updateRuleOf } from '../src/config/config.js';
+import { checkAgainstData } from '../src/data/fits.js';
+import { modelSpecOf } from '../src/config/derive.js';
 import type { RawDataset } from '../src/data/datasets.js';
 import { type PreparedData, type Rows, takeRows, prepareData, resolveSplit } from '../src/data/split.js';
 import type { Engine } from '../src/linalg/engines/types.js';
@@ -17,13 +18,13 @@ import { accuracy } from '../src/models/evaluate.js';
 import { createModel } from '../src/models/index.js';
 import type { Model } from '../src/models/model.js';
 import { type Optimizer, createOptimizer } from '../src/optim/rules.js';
-import { lrAtEpoch } from '../src/optim/sgd.js';
+import { lrAtEpoch } from '../src/optim/schedule.js';
 import type { CheckpointHeader } from '../src/runs/checkpoint.js';
 import { Batcher } from '../src/train/batch.js';
 import { DivergedError } from '../src/train/trainer.js';
 import type { FormValues } from './protocol.js';
 
-/** A browser tab's limits for config.ts checkAgainstData (it asks Node's otherwise). */
+/** A browser tab's limits for data/fits.ts checkAgainstData (it asks Node's otherwise). */
 const LIMITS = { maxArrayLength: 2 ** 31 - 1, memoryBytes: 4e9 };
 
 /** The page's config: the form over its dataset's preset (MNIST unless it picks CIFAR-10), checked by the config table as a config file is. */
@@ -93,7 +94,8 @@ export class Session {
     const trainable = this.ws.grads.flat.length;
     const params = this.model.params.flat;
     this.stepped = trainable === params.length ? params : params.subarray(0, trainable);
-    this.opt = createOptimizer(cfg.updateRule, trainable, { ...hyperOf(cfg), ...(cfg.updateRule === 'sgd_momentum' ? { momentum: cfg.momentum } : {}) }, Float32Array, engine.alloc);
+    const { updateRule, hyper } = updateRuleOf(cfg);
+    this.opt = createOptimizer(updateRule, trainable, hyper, Float32Array, engine.alloc);
     this.lr = cfg.lr;
     this.best = params.slice();
   }

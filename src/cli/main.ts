@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { type Config, ConfigError, DATASETS, DEFAULTS, DEFAULT_MEMORY_SHARE, KEYS, MAX_MEMORY_ENV, flagOf, memoryBudget, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
+import { type Config, ConfigError, DATASETS, DEFAULTS, DEFAULT_MEMORY_SHARE, KEYS, MAX_MEMORY_ENV, RESUME_FLAGS, flagOf, memoryBudget, readConfigFile, resolveConfig, scheduleOf } from '../config/config.js';
 import { keyKinds } from '../config/keys.js';
 import { EngineError, initEngine } from '../linalg/engine.js';
 import { DataError, StoppedBySignal } from '../data/errors.js';
@@ -120,13 +120,12 @@ function configFromArgv(argv: Record<string, unknown>): Config {
 }
 
 /**
- * What a resume can change. The run's own config.json is the config; these flags may change it:
- * the engine (the numbers are the same up to float32 round-off), and the length of the run
- * (more steps than were done). Anything else would make the rest of the run a different run.
- * --runs-dir is refused too: a resume writes into the folder it resumes.
+ * What a resume can change (RESUME_FLAGS, the config table's resume column). The run's own
+ * config.json is the config; these flags may change it: the engine (the numbers are the same up
+ * to float32 round-off), and the length of the run (more steps than were done). Anything else
+ * would make the rest of the run a different run. --runs-dir is refused too: a resume writes
+ * into the folder it resumes.
  */
-const RESUME_FLAGS = ['backend', 'epochs', 'iterations', 'logEvery'] as const;
-
 /** The config a resume of `dir` runs with: its config.json, with the flags a resume can honour applied and checked. */
 function resumeConfig(dir: string, argv: Record<string, unknown>): Config {
   const file = runFile(dir, 'config');

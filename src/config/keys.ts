@@ -45,20 +45,28 @@ export type Values<Tbl extends Record<string, KeySpec>> = { -readonly [K in keyo
 
 type Opts<T, P extends string> = Omit<KeySpec<T, P>, 'kind' | 'choices'>;
 
-/** A constructor of keys of one kind; with a default it makes a Defaulted key. */
-interface Make<T, P extends string, Extra = object> {
-  (d: Opts<T, P> & Extra & { default: T }): Defaulted<T, P>;
-  (d: Opts<T, P> & Extra): KeySpec<T, P>;
+/** The columns of C that an entry gives, with the literal values it gives them (sweep: true). */
+type ColumnsOf<C, X> = { readonly [K in keyof C & keyof X]: X[K] };
+
+/**
+ * A constructor of keys of one kind; with a default it makes a Defaulted key. C is the table's
+ * own columns (the config table's group, sweep, …): an entry's values of them keep their literal
+ * types, so a list of the keys with a column set can be a type too (config.ts SweepKey).
+ */
+interface Make<T, P extends string, C, Extra = object> {
+  <const X extends C>(d: Opts<T, P> & Extra & X & { default: T }): Defaulted<T, P> & ColumnsOf<C, X>;
+  <const X extends C>(d: Opts<T, P> & Extra & X): KeySpec<T, P> & ColumnsOf<C, X>;
 }
 
 /**
- * The constructors of keys whose presets are named P: `keyKinds<PresetName>()` in the config
- * table, `keyKinds()` for a sub-command's options (which have no presets).
+ * The constructors of keys whose presets are named P and whose table has the columns C:
+ * `keyKinds<PresetName, Columns>()` in the config table, `keyKinds()` for a sub-command's
+ * options (which have no presets and no columns).
  */
-export function keyKinds<P extends string = never>() {
-  const make = <T, Extra = object>(kind: Kind): Make<T, P, Extra> => ((d: Opts<T, P>) => ({ kind, ...d })) as Make<T, P, Extra>;
-  function oneOf<const C extends readonly string[]>(choices: C, d: Opts<C[number], P> & { default: C[number] }): Defaulted<C[number], P>;
-  function oneOf<const C extends readonly string[]>(choices: C, d: Opts<C[number], P>): KeySpec<C[number], P>;
+export function keyKinds<P extends string = never, C extends object = object>() {
+  const make = <T, Extra = object>(kind: Kind): Make<T, P, C, Extra> => ((d: Opts<T, P>) => ({ kind, ...d })) as Make<T, P, C, Extra>;
+  function oneOf<const Ch extends readonly string[], const X extends C>(choices: Ch, d: Opts<Ch[number], P> & X & { default: Ch[number] }): Defaulted<Ch[number], P> & ColumnsOf<C, X>;
+  function oneOf<const Ch extends readonly string[], const X extends C>(choices: Ch, d: Opts<Ch[number], P> & X): KeySpec<Ch[number], P> & ColumnsOf<C, X>;
   function oneOf(choices: readonly string[], d: Opts<string, P>): KeySpec<string, P> {
     return { kind: 'enum', choices, ...d };
   }

@@ -57,7 +57,7 @@ export function adamPass(w: Float32Array, dw: Float32Array, m: Float32Array, v: 
 }
 
 /**
- * Adam over [lo, hi): optim/adam.ts's loop, element for element (what the wasm engines run on
+ * Adam over [lo, hi): the loop of optim/adam.ts, which calls it (and what the wasm engines run on
  * each of their threads). m and v are read back after they are stored, rounded to their type.
  */
 export function adamRange(w: FloatArray, dw: FloatArray, m: FloatArray, v: FloatArray, c: AdamCoeffs, lo: number, hi: number): void {
@@ -78,7 +78,7 @@ export function rmspropPass(w: Float32Array, dw: Float32Array, cache: Float32Arr
   return true;
 }
 
-/** RMSprop over [lo, hi): optim/rmsprop.ts's loop, element for element. */
+/** RMSprop over [lo, hi): the loop of optim/rmsprop.ts, which calls it (and the wasm engines' threads). */
 export function rmspropRange(w: FloatArray, dw: FloatArray, c: FloatArray, lr: number, d: number, eps: number, lo: number, hi: number): void {
   const oneMinusD = 1 - d;
   for (let i = lo; i < hi; i++) {
@@ -96,7 +96,7 @@ export function sgdMomentumPass(w: Float32Array, dw: Float32Array, v: Float32Arr
   return true;
 }
 
-/** SGD with momentum over [lo, hi): optim/sgd_momentum.ts's loop, element for element. */
+/** SGD with momentum over [lo, hi): the loop of optim/sgd_momentum.ts, which calls it (and the wasm engines' threads). */
 export function sgdMomentumRange(w: FloatArray, dw: FloatArray, v: FloatArray, lr: number, momentum: number, lo: number, hi: number): void {
   for (let i = lo; i < hi; i++) {
     v[i] = momentum * v[i] - lr * dw[i];

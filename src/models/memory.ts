@@ -2,7 +2,7 @@
  * What training a model allocates, from its spec alone (nothing is allocated here): the
  * parameters per layer, their gradients, the optimizer's state, the copies the run keeps, the
  * activations of a batch and the data. train/run.ts and config.ts compare the total with the
- * memory the process may use before a model is built (config.ts checkAgainstData).
+ * memory the process may use before a model is built (data/fits.ts checkAgainstData).
  *
  * All arrays are float32 (4 bytes a number) except the loss history (a float64 per step).
  */

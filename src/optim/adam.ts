@@ -12,7 +12,7 @@
  * keeps it in the trainer state of last.ckpt).
  */
 import type { Allocator } from '../linalg/alloc.js';
-import { adamPass } from '../linalg/blas1.js';
+import { adamPass, adamRange } from '../linalg/blas1.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 
 export interface AdamHyper {
@@ -55,15 +55,11 @@ export function adamStep(w: FloatArray, dw: FloatArray, lr: number, hyper: AdamH
   // lr·(m/bc1)/(√(v/bc2) + eps) has four; the results agree to rounding, test/optim.test.ts).
   const lrc1 = lr / (1 - Math.pow(beta1, t)); // lr/bc1
   const c2 = 1 / (1 - Math.pow(beta2, t)); //   1/bc2
-  // Float32 parameters: the engine's own pass where it has one (linalg/blas1.ts adamPass), with
-  // exactly this loop's arithmetic per element, so the same bits; float64 (gradient checks) here.
-  if (w instanceof Float32Array && dw instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array) {
-    if (adamPass(w, dw, m, v, { beta1, a1, beta2, a2, lrc1, c2, eps })) return;
-  }
-  for (let i = 0; i < w.length; i++) {
-    const g = dw[i];
-    m[i] = beta1 * m[i] + a1 * g;
-    v[i] = beta2 * v[i] + a2 * (g * g);
-    w[i] -= (lrc1 * m[i]) / (Math.sqrt(v[i] * c2) + eps);
-  }
+  const c = { beta1, a1, beta2, a2, lrc1, c2, eps };
+  // Float32 parameters: the engine's own pass where it has one (linalg/blas1.ts adamPass: native,
+  // or adamRange on every thread), with the loop's arithmetic per element, so the same bits.
+  // Otherwise (float64 gradient checks, engines without one) the loop itself, adamRange:
+  //   m[i] = β1·m[i] + a1·g;  v[i] = β2·v[i] + a2·g²;  w[i] −= lrc1·m[i] / (√(v[i]·c2) + eps)
+  const f32 = w instanceof Float32Array && dw instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array;
+  if (!(f32 && adamPass(w, dw, m, v, c))) adamRange(w, dw, m, v, c, 0, w.length);
 }

@@ -8,7 +8,7 @@
  * this decay rate d). One pass over w, dw and the cache; nothing is allocated per step.
  */
 import type { Allocator } from '../linalg/alloc.js';
-import { rmspropPass } from '../linalg/blas1.js';
+import { rmspropPass, rmspropRange } from '../linalg/blas1.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 
 export interface RmspropHyper {
@@ -34,14 +34,10 @@ export function rmspropStep(w: FloatArray, dw: FloatArray, lr: number, hyper: Rm
   if (w.length !== dw.length || c.length !== w.length) {
     throw new Error(`rmspropStep: w has ${w.length} numbers, dw ${dw.length}, the cache ${c.length}`);
   }
-  const d = hyper.decayRate;
-  const oneMinusD = 1 - d;
-  const eps = hyper.eps;
-  // Float32: the engine's own pass where it has one (linalg/blas1.ts rmspropPass), this loop's arithmetic, the same bits.
-  if (w instanceof Float32Array && dw instanceof Float32Array && c instanceof Float32Array && rmspropPass(w, dw, c, lr, d, eps)) return;
-  for (let i = 0; i < w.length; i++) {
-    const g = dw[i];
-    c[i] = d * c[i] + oneMinusD * (g * g);
-    w[i] -= (lr * g) / (Math.sqrt(c[i]) + eps);
-  }
+  const { decayRate: d, eps } = hyper;
+  // Float32: the engine's own pass where it has one (linalg/blas1.ts rmspropPass), the loop's
+  // arithmetic per element, the same bits; otherwise the loop itself, rmspropRange:
+  //   c[i] = d·c[i] + (1 − d)·g²;  w[i] −= lr·g / (√c[i] + eps)
+  const f32 = w instanceof Float32Array && dw instanceof Float32Array && c instanceof Float32Array;
+  if (!(f32 && rmspropPass(w, dw, c, lr, d, eps))) rmspropRange(w, dw, c, lr, d, eps, 0, w.length);
 }

@@ -9,14 +9,15 @@
  *
  * An Optimizer holds one rule's state for a parameter buffer; its state goes into last.ckpt as
  * named blocks (one value per trainable parameter) plus the step count t, so a resume carries on
- * bit for bit. The library functions take cs231n's defaults (RULE_DEFAULTS); how the config's lr
- * relates to them is config.ts's business (docs/optimizers.md).
+ * bit for bit. RULE_DEFAULTS are cs231n's defaults; which rule a config means and the values of its
+ * hyperparameters are decided once, by config.ts resolveUpdateRule (docs/optimizers.md), and
+ * createOptimizer takes them as given.
  */
 import type { Allocator } from '../linalg/alloc.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 import { ADAM_DEFAULTS, type AdamState, adamInit, adamStep } from './adam.js';
 import { RMSPROP_DEFAULTS, type RmspropState, rmspropInit, rmspropStep } from './rmsprop.js';
-import { SGD_DEFAULTS, sgdInit, sgdStep } from './sgd.js';
+import { SGD_DEFAULTS, sgdStep } from './sgd.js';
 import { SGD_MOMENTUM_DEFAULTS, type SgdMomentumState, sgdMomentumInit, sgdMomentumStep } from './sgd_momentum.js';
 
 export const UPDATE_RULES = ['sgd', 'sgd_momentum', 'rmsprop', 'adam'] as const;
@@ -41,12 +42,15 @@ export const RULE_DEFAULTS = {
 } as const satisfies Record<UpdateRule, { lr: number } & Partial<Hyper>>;
 
 /** The hyperparameters each rule uses (any other given to it is a mistake). */
-export const RULE_KEYS: Record<UpdateRule, readonly HyperKey[]> = {
+export const RULE_KEYS = {
   sgd: [],
   sgd_momentum: ['momentum'],
   rmsprop: ['decayRate', 'eps'],
   adam: ['beta1', 'beta2', 'eps'],
-};
+} as const satisfies Record<UpdateRule, readonly HyperKey[]>;
+
+/** Every hyperparameter rule R takes besides lr (adam: beta1, beta2, eps). */
+export type RuleHyper<R extends UpdateRule = UpdateRule> = R extends UpdateRule ? Pick<Hyper, (typeof RULE_KEYS)[R][number]> : never;
 
 /** The state blocks each rule keeps, sorted (one value per trainable parameter each). */
 export const RULE_BLOCKS: Record<UpdateRule, readonly string[]> = {
@@ -55,11 +59,6 @@ export const RULE_BLOCKS: Record<UpdateRule, readonly string[]> = {
   rmsprop: ['cache'],
   adam: ['m', 'v'],
 };
-
-/** The rule a config without updateRule means: SGD with momentum when momentum > 0, else SGD. */
-export function impliedRule(momentum: number): UpdateRule {
-  return momentum > 0 ? 'sgd_momentum' : 'sgd';
-}
 
 /** One rule with its state, for a parameter buffer of n values. */
 export interface Optimizer<T extends FloatArray = FloatArray> {
@@ -74,23 +73,22 @@ export interface Optimizer<T extends FloatArray = FloatArray> {
   restore(blocks: Record<string, ArrayLike<number>>, t: number): void;
 }
 
-/** A fresh optimizer for `rule` over n parameters; hyperparameters not given take cs231n's defaults. */
-export function createOptimizer<T extends FloatArray = Float32Array>(rule: UpdateRule, n: number, hyper: Partial<Hyper> = {}, Ctor: FloatArrayCtor = Float32Array, alloc?: Allocator): Optimizer<T> {
-  const d = RULE_DEFAULTS[rule] as Partial<Hyper>;
-  const h: Hyper = {
-    momentum: hyper.momentum ?? d.momentum ?? 0,
-    decayRate: hyper.decayRate ?? d.decayRate ?? 0,
-    beta1: hyper.beta1 ?? d.beta1 ?? 0,
-    beta2: hyper.beta2 ?? d.beta2 ?? 0,
-    eps: hyper.eps ?? d.eps ?? 0,
-  };
+/**
+ * A fresh optimizer for `rule` over n parameters, with every hyperparameter the rule takes
+ * (RULE_KEYS; a config's: config/config.ts updateRuleOf; cs231n's: RULE_DEFAULTS[rule]). Keys the
+ * rule does not take are not read. Throws naming a missing one: nothing is defaulted here.
+ */
+export function createOptimizer<T extends FloatArray = Float32Array>(rule: UpdateRule, n: number, hyper: RuleHyper, Ctor: FloatArrayCtor = Float32Array, alloc?: Allocator): Optimizer<T> {
+  const given = hyper as Partial<Hyper>;
+  const missing = RULE_KEYS[rule].filter((k) => typeof given[k] !== 'number');
+  if (missing.length) throw new Error(`createOptimizer: update rule ${rule} takes ${RULE_KEYS[rule].join(', ')}, and ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not given (cs231n's: RULE_DEFAULTS.${rule})`);
+  const h = given as Hyper; // (the keys this rule reads are there)
   let t = 0;
   let step: (w: FloatArray, dw: FloatArray, lr: number) => void;
   let blocks: Record<string, T>;
   switch (rule) {
     case 'sgd': {
-      const st = sgdInit(n, 0, Ctor);
-      step = (w, dw, lr) => sgdStep(w, dw, lr, 0, st);
+      step = sgdStep;
       blocks = {};
       break;
     }

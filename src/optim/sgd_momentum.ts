@@ -9,7 +9,7 @@
  * trainer has always done (the bits of existing momentum runs depend on this exact loop).
  */
 import type { Allocator } from '../linalg/alloc.js';
-import { sgdMomentumPass } from '../linalg/blas1.js';
+import { sgdMomentumPass, sgdMomentumRange } from '../linalg/blas1.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 
 export const SGD_MOMENTUM_DEFAULTS = { lr: 1e-2, momentum: 0.9 } as const;
@@ -30,10 +30,9 @@ export function sgdMomentumStep(w: FloatArray, dw: FloatArray, lr: number, momen
   if (w.length !== dw.length || v.length !== w.length) {
     throw new Error(`sgdMomentumStep: w has ${w.length} numbers, dw ${dw.length}, the velocity ${v.length}`);
   }
-  // Float32: the engine's own pass where it has one (linalg/blas1.ts sgdMomentumPass), this loop's arithmetic, the same bits.
-  if (w instanceof Float32Array && dw instanceof Float32Array && v instanceof Float32Array && sgdMomentumPass(w, dw, v, lr, momentum)) return;
-  for (let i = 0; i < w.length; i++) {
-    v[i] = momentum * v[i] - lr * dw[i];
-    w[i] += v[i];
-  }
+  // Float32: the engine's own pass where it has one (linalg/blas1.ts sgdMomentumPass), the loop's
+  // arithmetic per element, the same bits; otherwise the loop itself, sgdMomentumRange:
+  //   v[i] = μ·v[i] − lr·dw[i];  w[i] += v[i]
+  const f32 = w instanceof Float32Array && dw instanceof Float32Array && v instanceof Float32Array;
+  if (!(f32 && sgdMomentumPass(w, dw, v, lr, momentum))) sgdMomentumRange(w, dw, v, lr, momentum, 0, w.length);
 }

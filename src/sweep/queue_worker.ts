@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker, UnrecoverableError, WaitingError, type Job, type JobJson } from 'bullmq';
-import { type Config, ConfigError, DEFAULTS } from '../config/config.js';
+import { type Config, ConfigError, DATA_KEYS, DEFAULTS } from '../config/config.js';
 import type { BackendChoice } from '../linalg/engine.js';
 import { loadCheckpoint } from '../runs/checkpoint.js';
 import { runFile, sweepFile } from '../runs/layout.js';
@@ -73,8 +73,6 @@ function checkWorkerOptions(opts: WorkerOptions): void {
   }
 }
 
-/** The keys that decide how the data is prepared: trials that agree on them share one copy. */
-const DATA_KEYS: (keyof Config)[] = ['dataset', 'dataDir', 'numTrain', 'numVal', 'numTest', 'numDev', 'model', 'scale', 'features', 'hueBins', 'seed', 'verify'];
 
 /**
  * The worker processes of this host, this one included: each keeps a file named by its pid in

@@ -23,19 +23,13 @@
  * every trial, since the preprocessed data is loaded once for all of them.
  */
 import * as path from 'node:path';
-import { type Config, ConfigError, KEY_BY_NAME, checkPartial, checkValue, isFolderName, readJsonFile, resolveConfig } from '../config/config.js';
+import { type Config, ConfigError, KEY_BY_NAME, SWEEPABLE, type SweepKey, checkPartial, checkValue, isFolderName, readJsonFile, resolveConfig } from '../config/config.js';
 import { Rng } from '../linalg/rng.js';
 import { isObj } from '../config/keys.js';
 import { parseScheduler, type SchedulerSpec } from './scheduler.js';
 
-export const SWEEPABLE = [
-  'lr', 'reg', 'hidden', 'batchSize', 'lrDecay', 'iterations', 'epochs', 'initStd', 'momentum', 'sampling', 'seed',
-  // the update rule and its hyperparameters
-  'updateRule', 'beta1', 'beta2', 'eps', 'decayRate',
-  // the MLP's normalization and dropout
-  'normalization', 'dropoutKeep',
-] as const;
-export type SweepKey = (typeof SWEEPABLE)[number];
+/** (SweepKey: the config table's sweep column, config.ts.) */
+export type { SweepKey };
 
 /**
  * The most trials one sweep may hold. Counted before anything is expanded, so a grid of 10⁷

@@ -21,7 +21,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Config, ConfigError, checkAgainstData } from '../config/config.js';
+import { type Config, ConfigError } from '../config/config.js';
+import { checkAgainstData } from '../data/fits.js';
 import { loadDataset, loadTestSplit } from '../data/datasets.js';
 import { rowsOfCheckpoint } from '../data/feature_data.js';
 import type { Rows } from '../data/split.js';

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { type Config, scheduleOf } from '../config/config.js';
+import { type Config, NOT_RESULT_KEYS, scheduleOf } from '../config/config.js';
 import { isObj } from '../config/keys.js';
 import { startWorker } from '../linalg/worker_threads.js';
 import { RunIoError, ioErrorMessage, writeJsonAtomic } from '../runs/atomic.js';
@@ -31,9 +31,7 @@ import type { Trial } from './spec.js';
 // ---------------------------------------------------------------------------------------------
 // Which config a folder holds
 
-/** Keys that do not change a trial's numbers, ignored when deciding whether a trial is finished. */
-const NOT_RESULT_KEYS: (keyof Config)[] = ['name', 'runsDir', 'dataDir', 'logEvery'];
-
+/** The config a trial's numbers depend on: all but the table's notResult keys (NOT_RESULT_KEYS). */
 export function resultKey(cfg: Config): string {
   const c: Record<string, unknown> = { ...cfg };
   for (const k of NOT_RESULT_KEYS) delete c[k];

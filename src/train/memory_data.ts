@@ -10,7 +10,8 @@
  * subtracted, the rows scaled and, for the linear model, a bias column appended; numDev dev rows
  * are drawn from the train rows with cfg.seed. The same rows as a dataset's give the same run.
  */
-import { type Config, ConfigError, checkAgainstData } from '../config/config.js';
+import { type Config, ConfigError } from '../config/config.js';
+import { checkAgainstData } from '../data/fits.js';
 import type { Allocator } from '../linalg/alloc.js';
 import { Rng } from '../linalg/rng.js';
 import { takeRows, meanImage, preprocessRows, type PixelRows, type Preprocess, type Rows } from '../data/split.js';

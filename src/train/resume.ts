@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/config.js';
 import type { PreparedData } from '../data/split.js';
 import type { Model, ModelSpec } from '../models/model.js';
-import { lrAtEpoch } from '../optim/sgd.js';
+import { lrAtEpoch } from '../optim/schedule.js';
 import { RULE_BLOCKS } from '../optim/rules.js';
 import { isTempFile, writeFileAtomic } from '../runs/atomic.js';
 import { type Checkpoint, CheckpointError, encodeCheckpoint, loadCheckpoint, type TrainerState } from '../runs/checkpoint.js';

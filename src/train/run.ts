@@ -11,12 +11,13 @@
  * (recorder.ts). Resume is resume.ts; the summaries of every ending, summaries.ts. A kNN run has
  * no SGD: it is knn_fit.ts.
  */
-import { type Config, ConfigError, checkAgainstData, checkRunFits, scheduleOf } from '../config/config.js';
+import { type Config, ConfigError, scheduleOf, updateRuleOf } from '../config/config.js';
+import { checkAgainstData, checkRunFits } from '../data/fits.js';
 import type { EngineSelection } from '../linalg/engine.js';
 import type { Allocator } from '../linalg/alloc.js';
 import { Rng } from '../linalg/rng.js';
 import { createModel } from '../models/index.js';
-import { hyperOf, modelSpecOf } from '../config/derive.js';
+import { modelSpecOf } from '../config/derive.js';
 import type { Model } from '../models/model.js';
 import { loadDataset } from '../data/datasets.js';
 import { takeRows, prepareData, resolveSplit, type PreparedData } from '../data/split.js';
@@ -217,7 +218,7 @@ function scheduleFor(cfg: Config, data: PreparedData, rng: Rng, alloc: Allocator
   const patience = cfg.patience ? `, stopping after ${cfg.patience} epochs without a better val acc` : '';
   ui.info(`training ${cfg.model}${cfg.loss === 'softmax' ? '' : ` (loss ${cfg.loss})`}${hidden}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}${patience}`);
   const opts: LoopOptions = {
-    lr: cfg.lr, lrDecay: cfg.lrDecay, momentum: cfg.momentum, updateRule: cfg.updateRule, hyper: hyperOf(cfg), batchSize: cfg.batchSize,
+    lr: cfg.lr, lrDecay: cfg.lrDecay, ...updateRuleOf(cfg), batchSize: cfg.batchSize,
     iterations, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc, patience: cfg.patience ?? 0,
   };
   return { iterations, perEpoch, epochs, trainAcc, opts };

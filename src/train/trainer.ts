@@ -15,8 +15,8 @@ import { createWorkspace, type Workspace } from '../models/buffers.js';
 import type { Rng } from '../linalg/rng.js';
 import type { Model } from '../models/model.js';
 import type { Sampling } from '../config/config.js';
-import { lrAtEpoch } from '../optim/sgd.js';
-import { type Hyper, type Optimizer, type UpdateRule, createOptimizer, impliedRule } from '../optim/rules.js';
+import { lrAtEpoch } from '../optim/schedule.js';
+import { type Optimizer, type RuleHyper, type UpdateRule, createOptimizer } from '../optim/rules.js';
 import type { TrainerState } from '../runs/checkpoint.js';
 import { Batcher } from './batch.js';
 import { accuracy, type LabeledRows } from '../models/evaluate.js';
@@ -24,11 +24,9 @@ import { accuracy, type LabeledRows } from '../models/evaluate.js';
 export interface LoopOptions {
   lr: number;
   lrDecay: number;
-  momentum: number;
-  /** Absent: sgd_momentum when momentum > 0, else sgd (optim/rules.ts impliedRule). */
-  updateRule?: UpdateRule;
-  /** The rule's other hyperparameters (rmsprop: decayRate, eps; adam: beta1, beta2, eps); absent ones take cs231n's defaults. */
-  hyper?: Partial<Omit<Hyper, 'momentum'>>;
+  /** The update rule and every hyperparameter it takes besides lr, as the config resolved them (config/config.ts updateRuleOf). */
+  updateRule: UpdateRule;
+  hyper: RuleHyper;
   batchSize: number;
   /** Total SGD steps. */
   iterations: number;
@@ -205,8 +203,8 @@ function createLoop(model: Model<Float32Array>, data: Loop['data'], opts: LoopOp
   const ws = createWorkspace(model.params, alloc);
   // The optimizer steps the trainable parameters only: the gradient's length, a prefix of the buffer.
   const trainable = ws.grads.flat.length;
-  const rule = opts.updateRule ?? impliedRule(opts.momentum);
-  const opt = createOptimizer(rule, trainable, { ...opts.hyper, ...(rule === 'sgd_momentum' ? { momentum: opts.momentum } : {}) }, Float32Array, alloc);
+  const rule = opts.updateRule;
+  const opt = createOptimizer(rule, trainable, opts.hyper, Float32Array, alloc);
   return {
     model, data, opts, rng, listener, t0: performance.now(),
     params, stepped: trainable === params.length ? params : params.subarray(0, trainable), best: params.slice(),
@@ -226,7 +224,7 @@ function restoreLoop(s: Loop, resume: ResumePoint): void {
   s.batcher.setState(st.batcher);
   s.best.set(resume.best);
   // Throws if the saved state is not the one this rule keeps (train/resume.ts refuses such a checkpoint first, in words).
-  const saved = st.optimizer ?? { rule: impliedRule(s.opts.momentum), t: s.start };
+  const saved = st.optimizer ?? { rule: s.rule, t: s.start }; // train/resume.ts records the rule of a checkpoint without one
   if (saved.rule !== s.rule) throw new Error(`the checkpoint's optimizer state is of update rule ${saved.rule}, this run's rule is ${s.rule}`);
   s.opt.restore(resume.optimizer, saved.t);
   s.lossHistory.set(Array.from(resume.lossHistory).slice(0, s.start));
