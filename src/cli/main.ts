@@ -47,7 +47,7 @@ const COMMANDS: { command: string; describe: string; load: () => Promise<Command
 ];
 
 /** The sub-commands' names, for the usage message's pointer to their --help and for completion. */
-export const COMMAND_NAMES = COMMANDS.map((c) => c.command.split(' ')[0]).filter((c) => c !== '$0');
+const COMMAND_NAMES = COMMANDS.map((c) => c.command.split(' ')[0]).filter((c) => c !== '$0');
 
 /** A table row as yargs' command: its file loaded by the builder (yargs awaits it under parseAsync), used by the handler. */
 function lazy(c: (typeof COMMANDS)[number]): CommandModule {
