@@ -32,14 +32,28 @@ function unknownArgument(msg: string, args: string[], y: Argv | undefined, comma
   return asFlag ? `unknown flag --${word}: did you mean --${near}?` : `unknown command ${word}: did you mean ${near}?`;
 }
 
-/** yargs' `Invalid values:` block → `--model MLP: invalid choice; did you mean mlp? (choices: softmax, mlp, knn)`. */
-function invalidChoice(msg: string): string | null {
-  const m = /^Invalid values:\s*Argument: ([^,]+), Given: (.+?), Choices: (.+)$/s.exec(msg.trim());
+/** A value as yargs quotes it in its messages ("MLP"), unquoted. */
+function unquote(text: string): string {
+  try {
+    return String(JSON.parse(text.trim()));
+  } catch {
+    return text.trim();
+  }
+}
+
+/**
+ * yargs' `Invalid values:` block (one `Argument: …` line per bad value; the first is answered) →
+ * `--model MLP: invalid choice; did you mean mlp? (choices: softmax, mlp, knn)`; a positional
+ * (`train data mnst`) is named without dashes.
+ */
+function invalidChoice(msg: string, args: string[]): string | null {
+  if (!/^Invalid values:/.test(msg.trim())) return null;
+  const m = /Argument: ([^,]+), Given: (.+?), Choices: (.+)$/m.exec(msg);
   if (!m) return null;
-  const given = String(JSON.parse(m[2].trim()));
-  const choices = m[3].split(/,\s*/).map((c) => String(JSON.parse(c.trim())));
+  const [name, given, choices] = [m[1], unquote(m[2]), m[3].split(/,\s*/).map(unquote)];
+  const asFlag = args.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   const near = closest(given, choices);
-  return `--${m[1]} ${given}: invalid choice; ${near !== undefined ? `did you mean ${near}? ` : ''}(choices: ${choices.join(', ')})`;
+  return `${asFlag ? '--' : ''}${name} ${given}: invalid choice${near !== undefined ? `; did you mean ${near}?` : ''} (choices: ${choices.join(', ')})`;
 }
 
 /** yargs' message `msg` for command line `args`, as one line. */
@@ -48,5 +62,5 @@ export function usageMessage(msg: string, args: string[], y: Argv | undefined, c
   const missing = /^Not enough arguments following: (.+)$/.exec(msg);
   if (missing) return `--${missing[1]} needs a value: --${missing[1]} <value>`;
   if (/^Not enough non-option arguments/.test(msg) && cmd && USAGE[cmd]) return `${cmd} needs its argument: ${USAGE[cmd]}`;
-  return unknownArgument(msg, args, y, commands) ?? invalidChoice(msg) ?? msg.replace(/\n+/g, '; ');
+  return unknownArgument(msg, args, y, commands) ?? invalidChoice(msg, args) ?? msg.replace(/\n+/g, '; ');
 }
