@@ -6,11 +6,12 @@
  *   loadDataset     read MNIST or CIFAR-10 into memory as raw bytes (data/datasets.ts)
  *   createModel     a fresh softmax classifier or MLP (models/index.ts)
  *   train           one run from a config, with event callbacks, into a run folder (train/run.ts, train/knn_fit.ts)
- *   evaluate        a checkpoint's accuracy on a split, as `train eval` (cli/eval.ts)
+ *   evaluate        a checkpoint's accuracy on a split, as `train eval` (predict/evaluate.ts)
  *   loadModel       a run folder or .ckpt file as a model ready to predict (predict/predict.ts)
  *   predict         class probabilities for rows of raw pixels, preprocessed as in training
  *   predictImages   the same for PNG and JPEG files, as `train predict`
  *   exportRun       a run as ONNX, safetensors or npy files, as `train export` (export/export.ts)
+ *   summary         a model's layers, output shapes and parameter counts, as `train summary` (models/summary.ts)
  *
  * Nothing here prints, except warnings when no onWarn is given. Every function checks its
  * arguments as the CLI checks the same flags, from the same tables, and throws a ConfigError
@@ -20,7 +21,7 @@ import { type Config, ConfigError, checkPartial, resolveConfig } from './config/
 import { FUNCTION_OPTION, type OptionCheck, checkOptions, checkValue, keyKinds } from './config/keys.js';
 import { type BackendChoice, initEngine } from './linalg/engine.js';
 import type { KnnSummary, Summary } from './runs/summary.js';
-import { EVAL_OPTIONS, evaluateCheckpoint } from './cli/eval.js';
+import { EVAL_OPTIONS, evaluateCheckpoint } from './predict/evaluate.js';
 import { RUN_ARG } from './predict/trained.js';
 import { type RunUi, runTraining, startRun } from './train/run.js';
 import { fitKnn } from './train/knn_fit.js';
@@ -29,6 +30,11 @@ import type { EpochEvent, IterationEvent } from './train/trainer.js';
 import { buildRunReport } from './report/run_report.js';
 import { recordRunPredictions } from './report/test_predictions.js';
 import { writeDistanceImage } from './report/knn_report.js';
+import type { ModelSpec } from './models/model.js';
+import { type ModelSummary, modelSummary } from './models/summary.js';
+import { modelSpecOf } from './config/derive.js';
+import { loadDataset } from './data/datasets.js';
+import { featureDim } from './data/features.js';
 
 // ---------------------------------------------------------------------------------------------
 // Data, models, config: the modules themselves.
@@ -182,3 +188,28 @@ export { DEFAULT_MAX_PIXELS } from './predict/image.js';
 
 export { exportRun, EXPORT_FORMATS, type ExportFormat, type ExportResult } from './export/export.js';
 export { ExportError } from './export/plan.js';
+
+// ---------------------------------------------------------------------------------------------
+// Model summary, as Keras's model.summary() and `npx train summary` (models/summary.ts).
+
+export { modelSummary, formatSummary, type ModelSummary, type SummaryLayer } from './models/summary.js';
+
+/**
+ * The layers, output shapes and parameter counts of a model: of a ModelSpec as it is, or of the
+ * model a config (any config keys, as train() takes) would train, whose input width and classes
+ * are read from its dataset (the image features' width for a features run; a softmax model's
+ * bias column counted, as training appends it). A knn config has no layers: ConfigError.
+ */
+export async function summary(x: ModelSpec | Partial<Config>): Promise<ModelSummary> {
+  if (isSpec(x)) return modelSummary(x);
+  const cfg = resolveConfig(checkPartial(x, 'summary()'), {});
+  if (cfg.model === 'knn') throw new ConfigError('summary(): a knn model has no layers or parameters (it stores the training rows)');
+  const raw = await loadDataset(cfg.dataset, cfg.dataDir);
+  // As train/run.ts builds the rows: image features or pixels, and the bias column for the linear model.
+  const dim = (cfg.features === 'none' ? raw.dim : featureDim(raw.imageShape, { hueBins: cfg.hueBins })) + (cfg.model === 'softmax' ? 1 : 0);
+  return modelSummary(modelSpecOf(cfg, dim, raw.classes.length));
+}
+
+function isSpec(x: object): x is ModelSpec {
+  return 'kind' in x && 'inputDim' in x;
+}

@@ -105,7 +105,7 @@ test('bad flags and values are refused before any work, with exit code 2', () =>
     [['--model', 'mlp', '--hidden', '0'], /hidden = "0" is not allowed/],
     [['--num-train', '100', '--num-dev', '50', '--batch-size', '500'], /batchSize = 500 is larger than the training split \(100 records\)/],
     [['--num-train', '100'], /numDev = 500 is more than the 100 training records/],
-    [['--model', 'cnn'], /Invalid values:[\s\S]*cnn/],
+    [['--model', 'cnn'], /^error: --model cnn: invalid choice; did you mean knn\? \(choices: softmax, mlp, knn\)\. Run 'train --help' for the options\n$/],
   ];
   for (const [args, re] of cases) {
     const r = train([...args, '--runs-dir', runs]);
@@ -406,7 +406,7 @@ test('a features run (hog+hue) through the CLI: features computed and cached bes
   }
 });
 
-test('scripting: --json prints one JSON object on stdout (logs on stderr) for train and eval, --quiet prints nothing, --version, completion, --help by group, a $schema key in a config file', () => {
+test('scripting: --json prints one JSON object on stdout (logs on stderr) for train and eval, --quiet prints only the one-line result, --version, completion, --help by group, a $schema key in a config file', () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-json-'));
   try {
     const cfgFile = path.join(runs, 'c.json');
@@ -430,7 +430,12 @@ test('scripting: --json prints one JSON object on stdout (logs on stderr) for tr
 
     const q = train([...small, '--epochs', '1', '--runs-dir', runs, '--quiet']);
     assert.equal(q.code, 0, q.err);
-    assert.equal(q.out + q.err, '', 'nothing at all');
+    assert.equal(q.err, '', 'nothing on stderr');
+    assert.match(q.out, /^done in \d+\.\d s \(.*\): final train acc 0\.\d{3}, val acc 0\.\d{3}; best val acc 0\.\d{3} \(epoch 1\); test acc 0\.\d{3}\n$/, 'the one-line result and nothing else');
+    const qj = train([...small, '--epochs', '1', '--runs-dir', runs, '--quiet', '--json']);
+    assert.equal(qj.code, 0, qj.err);
+    assert.equal(qj.err, '', 'under --json --quiet the JSON object is the result: nothing on stderr');
+    assert.equal(JSON.parse(qj.out).status, 'finished');
 
     const bad = train([...small, '--epochs', '1', '--runs-dir', runs, '--lr', 'abc', '--json']);
     assert.equal(bad.code, 2);

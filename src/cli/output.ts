@@ -2,7 +2,7 @@
  * Where a command's words go, for scripting: with --json the result is one JSON object on
  * stdout and everything else (log lines, the progress bar) goes to stderr, so
  * `train --json | jq .testAcc` works; with --quiet the log lines and the bar are dropped (errors
- * still print, on stderr). train and eval use it; so can any command that takes
+ * still print, on stderr), and only the one-line result is left (`summary`) on stdout. train and eval use it; so can any command that takes
  * scriptingOptions (cli/options.ts): `const o = outputOf(argv); o.log(…); o.result({…})`.
  *
  * A reader that goes away (`train … | head -2`: EPIPE) ends the program quietly with 141, as a
@@ -71,6 +71,8 @@ export interface Output {
   stream: NodeJS.WriteStream;
   /** A log line (dropped under --quiet). */
   log(line: string): void;
+  /** The one-line result in words: a log line, which --quiet keeps on stdout (under --json it is a log line on stderr, and --quiet drops it: the JSON is the result). */
+  summary(line: string): void;
   /** The command's result: one JSON line on stdout under --json; else `text()`'s lines, unless quiet. */
   result(obj: unknown, text?: () => string[]): void;
 }
@@ -87,6 +89,10 @@ export function outputOf(argv: Record<string, unknown>, io: { stdout?: NodeJS.Wr
     stream,
     log: (line) => {
       if (!quiet) writeLines(stream, line);
+    },
+    summary: (line) => {
+      if (!quiet) writeLines(stream, line);
+      else if (!json) writeLines(stdout, line);
     },
     result: (obj, text) => {
       if (json) stdout.write(jsonLine(obj) + '\n');

@@ -13,17 +13,10 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../config/config.js';
-import { keyKinds } from '../config/keys.js';
 import { CIFAR_BATCH_BYTES, CIFAR_RECORD, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES } from '../data/cifar.js';
 import { defaultMnistDir, resolveCifarDir } from '../data/datasets.js';
-import { flagValue, optionsOf } from './options.js';
 
-const { int, str } = keyKinds();
-const PORT = int({ min: 0, max: 65535, default: 8080, doc: 'the port on 127.0.0.1 (0: any free port)' });
-const DIR = str({ nonEmpty: true, doc: 'serve this folder (written by npm run build:web) instead of building the page at start' });
-const CIFAR = str({ doc: 'serve CIFAR-10 too: a cifar-10-batches-bin folder, a folder holding it or cifar-10-binary.tar.gz, or the archive (empty: the one `train data cifar` unpacked)' });
 
 /** Only loopback: the page is for the person at this machine. */
 export const PLAYGROUND_HOST = '127.0.0.1';
@@ -126,7 +119,7 @@ export async function servePlayground(pageDir: string, port: number, mnist?: Mni
 }
 
 /** A folder npm run build:web wrote: its page, and its own gzipped MNIST (data/mnist/index.json names the files). */
-function builtFolder(dir: string): { page: string; mnist: MnistSource } {
+export function builtFolder(dir: string): { page: string; mnist: MnistSource } {
   const index = path.join(dir, 'data', 'mnist', 'index.json');
   if (!fs.existsSync(path.join(dir, 'index.html')) || !fs.existsSync(path.join(dir, 'worker.js')) || !fs.existsSync(index)) {
     throw new ConfigError(`--dir ${dir} holds no built page (index.html, worker.js, data/mnist/index.json): write one with npm run build:web, or leave --dir out`);
@@ -137,7 +130,7 @@ function builtFolder(dir: string): { page: string; mnist: MnistSource } {
 }
 
 /** A fresh build of the page in a temporary folder (web/build.mjs). */
-async function freshBuild(): Promise<string> {
+export async function freshBuild(): Promise<string> {
   const build = await loadBuild();
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnn-playground-'));
   try {
@@ -148,19 +141,3 @@ async function freshBuild(): Promise<string> {
   }
   return out;
 }
-
-export const playgroundCommand: CommandModule = {
-  command: 'playground',
-  describe: `serve the playground page (MNIST or CIFAR-10 training in the browser, with the project's own layers) on ${PLAYGROUND_HOST}`,
-  builder: (y: Argv) => y.options(optionsOf({ port: PORT, dir: DIR, cifar: CIFAR })),
-  handler: async (argv) => {
-    const port = flagValue(argv as Record<string, unknown>, 'port', PORT);
-    const dir = flagValue(argv as Record<string, unknown>, 'dir', DIR) as string | undefined;
-    const cifarFlag = flagValue(argv as Record<string, unknown>, 'cifar', CIFAR) as string | undefined;
-    const cifar = cifarFlag !== undefined ? await cifarSource(cifarFlag) : undefined; // checked before the build: a wrong folder says so at once
-    const built = dir !== undefined ? builtFolder(dir) : null;
-    const pg = built ? await servePlayground(built.page, port, built.mnist, cifar) : await servePlayground(await freshBuild(), port, undefined, cifar);
-    process.stdout.write(`playground: ${pg.url}${cifar ? `  (CIFAR-10 from ${cifar.dir})` : ''}  (Ctrl-C to stop)\n`);
-    await new Promise<never>(() => {}); // serves until the process is stopped
-  },
-};

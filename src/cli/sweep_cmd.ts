@@ -36,10 +36,11 @@ export async function sweepSubcommand(sub: string, file: string | undefined, que
 
 /**
  * Run the sweep; the first stop signal stops it (a local pool's running trials after their step,
- * each with its checkpoint; a coordinator leaves its jobs queued), prints what is left and how to
- * go on, and exits 128+signal. A second signal exits at once.
+ * each with its checkpoint; a coordinator leaves its jobs queued), takes its progress bar off the
+ * screen, prints what is left and how to go on as the last line, and exits 128+signal. A second
+ * signal exits at once. `ui` is the sweep's console (createSweepUi): lines above its bar.
  */
-export async function runSweepStoppable(opts: SweepOptions, line: (l: string) => void, queueText: string | null): Promise<SweepResults> {
+export async function runSweepStoppable(opts: SweepOptions, ui: { line(l: string): void; stop(): void }, queueText: string | null): Promise<SweepResults> {
   const ac = new AbortController();
   let stoppedBy: NodeJS.Signals | null = null;
   const codeOf = (sig: NodeJS.Signals) => 128 + os.constants.signals[sig];
@@ -47,7 +48,7 @@ export async function runSweepStoppable(opts: SweepOptions, line: (l: string) =>
     process.on(sig, () => {
       if (stoppedBy !== null) process.exit(codeOf(sig));
       stoppedBy = sig;
-      line(`stopping (${sig === 'SIGINT' ? 'Ctrl-C' : sig}; again to quit at once)`);
+      ui.line(`stopping (${sig === 'SIGINT' ? 'Ctrl-C' : sig}; again to quit at once)`);
       ac.abort();
     });
   }
@@ -55,7 +56,8 @@ export async function runSweepStoppable(opts: SweepOptions, line: (l: string) =>
     return await runSweep({ ...opts, signal: ac.signal });
   } catch (e) {
     if (!(e instanceof SweepStoppedError) || stoppedBy === null) throw e;
-    line(stoppedLine(e, opts.file, queueText));
+    ui.stop(); // the bar cleared first: the last words stay the last thing on the screen
+    writeLines(process.stdout, stoppedLine(e, opts.file, queueText));
     process.exit(codeOf(stoppedBy));
   }
 }

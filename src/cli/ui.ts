@@ -113,44 +113,61 @@ export function liveBar(out: NodeJS.WriteStream, total: number, text: (width: nu
   };
 }
 
+/**
+ * A run's progress as the bar and the plain lines show it: steps done of the total, the epoch,
+ * the smoothed loss, and the rate of the steps this process ran (a resume starts past step 0).
+ */
+function runProgress(logEvery: number) {
+  const p = { total: 0, perEpoch: 0, epochs: 0, every: 1, t0: 0, it0: 0, lastIt: 0, epochNow: 0, lastLoss: NaN, smooth: NaN };
+  const rate = () => {
+    const secs = (performance.now() - p.t0) / 1000;
+    return { secs, perSec: p.it0 >= 0 && p.lastIt > p.it0 && secs > 0 ? (p.lastIt - p.it0) / secs : NaN };
+  };
+  return {
+    p,
+    rate,
+    start(n: number, stepsPerEpoch?: number) {
+      p.total = n;
+      p.perEpoch = stepsPerEpoch ?? 0;
+      p.epochs = p.perEpoch > 0 ? Math.ceil(n / p.perEpoch) : 0;
+      p.every = logEvery > 0 ? logEvery : Math.max(1, Math.round(n / 20));
+      p.t0 = performance.now();
+      p.it0 = -1;
+    },
+    step(e: IterationEvent) {
+      if (p.it0 < 0) p.it0 = e.it - 1; // a resume starts past step 0: the rate counts the steps done here
+      p.lastIt = e.it;
+      p.epochNow = e.epoch;
+      p.lastLoss = e.loss;
+      p.smooth = Number.isNaN(p.smooth) ? e.loss : 0.98 * p.smooth + 0.02 * e.loss;
+    },
+    barText(width: number): string {
+      const { secs, perSec } = rate();
+      const eta = Number.isFinite(perSec) ? fmtDuration((p.total - p.lastIt) / perSec) : '?';
+      const fields = [
+        ...(p.epochs > 0 ? [`epoch ${Math.min(p.epochNow + 1, p.epochs)}/${p.epochs}`] : []),
+        `iter ${p.lastIt}/${p.total}`,
+        `loss ${fmtLoss(p.smooth)}`,
+        `${Number.isFinite(perSec) ? perSec.toFixed(perSec < 10 ? 1 : 0) : '–'} it/s`,
+        `${fmtDuration(secs)} elapsed`,
+        `${eta} left`,
+      ];
+      return fitBar(width, p.lastIt, p.total, fields, '  ');
+    },
+  };
+}
+
 export function createUi(opts: UiOptions): ConsoleUi {
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
   const quiet = opts.quiet === true;
+  const run = runProgress(opts.logEvery);
+  const { p } = run;
   let bar: ReturnType<typeof liveBar> | null = null;
-  let total = 0;
-  let perEpoch = 0;
-  let epochs = 0;
-  let every = 1;
-  let t0 = 0;
-  let it0 = 0; // the step a resumed run starts from
-  let lastIt = 0;
-  let epochNow = 0;
-  let lastLoss = NaN;
-  let smooth = NaN;
-
   const write = (s: string, stream: NodeJS.WriteStream = out) => {
     if (bar) bar.print(s, stream);
     else writeLines(stream, s);
   };
-  const rate = () => {
-    const secs = (performance.now() - t0) / 1000;
-    return { secs, perSec: it0 >= 0 && lastIt > it0 && secs > 0 ? (lastIt - it0) / secs : NaN };
-  };
-  const barText = (width: number): string => {
-    const { secs, perSec } = rate();
-    const eta = Number.isFinite(perSec) ? fmtDuration((total - lastIt) / perSec) : '?';
-    const fields = [
-      ...(epochs > 0 ? [`epoch ${Math.min(epochNow + 1, epochs)}/${epochs}`] : []),
-      `iter ${lastIt}/${total}`,
-      `loss ${fmtLoss(smooth)}`,
-      `${Number.isFinite(perSec) ? perSec.toFixed(perSec < 10 ? 1 : 0) : '–'} it/s`,
-      `${fmtDuration(secs)} elapsed`,
-      `${eta} left`,
-    ];
-    return fitBar(width, lastIt, total, fields, '  ');
-  };
-
   return {
     info: (s) => {
       if (!quiet) write(s);
@@ -158,36 +175,24 @@ export function createUi(opts: UiOptions): ConsoleUi {
     warn: (s) => write(`warning: ${s}`, quiet ? err : out),
     notice: (s) => write(s, err),
     startTraining(n, stepsPerEpoch?: number) {
-      total = n;
-      perEpoch = stepsPerEpoch ?? 0;
-      epochs = perEpoch > 0 ? Math.ceil(n / perEpoch) : 0;
-      every = opts.logEvery > 0 ? opts.logEvery : Math.max(1, Math.round(n / 20));
-      t0 = performance.now();
-      it0 = -1;
-      if (opts.tty && !quiet) bar = liveBar(out, n, barText);
+      run.start(n, stepsPerEpoch);
+      if (opts.tty && !quiet) bar = liveBar(out, n, run.barText);
     },
     iteration(e: IterationEvent) {
-      if (it0 < 0) it0 = e.it - 1; // a resume starts past step 0: the rate counts the steps done here
-      lastIt = e.it;
-      epochNow = e.epoch;
-      lastLoss = e.loss;
-      smooth = Number.isNaN(smooth) ? e.loss : 0.98 * smooth + 0.02 * e.loss;
+      run.step(e);
       if (bar) {
         bar.update(e.it);
-      } else if (!quiet && (e.it % every === 0 || e.it === total)) {
-        const { perSec } = rate();
-        writeLines(out, `iter ${String(e.it).padStart(String(total).length)}/${total}  loss ${fmtLoss(lastLoss)}  lr ${e.lr.toExponential(2)}  ${perSec.toFixed(0)} it/s`);
+      } else if (!quiet && (e.it % p.every === 0 || e.it === p.total)) {
+        writeLines(out, `iter ${String(e.it).padStart(String(p.total).length)}/${p.total}  loss ${fmtLoss(p.lastLoss)}  lr ${e.lr.toExponential(2)}  ${run.rate().perSec.toFixed(0)} it/s`);
       }
     },
     epoch(e: EpochEvent) {
-      epochNow = e.epoch;
+      p.epochNow = e.epoch;
       if (!quiet) write(`epoch ${e.epoch} (iter ${e.it}): train acc ${e.trainAcc.toFixed(3)}  val acc ${e.valAcc.toFixed(3)}${e.best ? '  (best)' : ''}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)} s`);
     },
     endTraining() {
-      if (bar) {
-        bar.stop();
-        bar = null;
-      }
+      bar?.stop();
+      bar = null;
     },
   };
 }

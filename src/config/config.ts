@@ -19,6 +19,7 @@ import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engine.js';
 import { LOSS_KINDS, NORMALIZATIONS } from '../models/model.js';
 import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type Hyper, type HyperKey, type RuleHyper, type UpdateRule } from '../optim/rules.js';
+import { closest } from '../io/suggest.js';
 import { ConfigError, type KeySpec, type Values, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
@@ -233,7 +234,8 @@ export function checkPartial(obj: unknown, origin: string): Partial<Config> {
     if (k === '$comment' || k === 'description' || k === '$schema') continue; // documentation in config files; $schema names configs/config.schema.json for editors
     const def = KEY_BY_NAME.get(k);
     if (!def) {
-      throw new ConfigError(`${origin}: unknown key "${k}". Known keys: ${KEYS.map((d) => d.key).join(', ')}`);
+      const near = closest(k, KEYS.map((d) => d.key));
+      throw new ConfigError(near !== undefined ? `${origin}: unknown key "${k}": did you mean "${near}"?` : `${origin}: unknown key "${k}". Known keys: ${KEYS.map((d) => d.key).join(', ')}`);
     }
     out[k] = checkValue(def, v, origin);
   }

@@ -17,6 +17,8 @@ export interface LayerCount {
   rows: number;
   cols: number;
   numbers: number;
+  /** A running statistic (batch norm's), not trained. */
+  stat?: true;
 }
 
 /** What a run of one model will allocate, in bytes, by part. */
@@ -54,6 +56,11 @@ export interface RunShape {
   dataNumbers?: number;
 }
 
+/** The parameter arrays of `spec` in buffer order, each with its size (models/summary.ts groups them by layer). */
+export function paramCounts(spec: ModelSpec): LayerCount[] {
+  return paramSpecsFor(spec).map((p) => ({ name: p.name, rows: p.rows, cols: p.cols, numbers: p.rows * p.cols, ...(p.stat ? { stat: true } : {}) }));
+}
+
 /** Rows evaluated at once (accuracy on val and on the train sample), the floor of a batch's activations. */
 const EVAL_ROWS = 1000;
 
@@ -63,7 +70,7 @@ const EVAL_ROWS = 1000;
  * gradient); a normalization keeps 3 more (x̂, its output, its gradient), dropout 3 (out, mask, gradient).
  */
 export function runMemory(spec: ModelSpec, run: RunShape): RunMemory {
-  const layers = paramSpecsFor(spec).map((p) => ({ name: p.name, rows: p.rows, cols: p.cols, numbers: p.rows * p.cols }));
+  const layers = paramCounts(spec);
   const params = layers.reduce((n, l) => n + l.numbers, 0);
   const widths = [...spec.hidden, spec.numClasses];
   const perUnit = 4 + (spec.normalization ? 3 : 0) + (spec.dropoutKeep !== undefined && spec.dropoutKeep !== 1 ? 3 : 0);

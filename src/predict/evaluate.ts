@@ -1,7 +1,7 @@
 /**
- * `train eval <run>`: reload a checkpoint, rebuild the split exactly as training did (same
- * records, the training mean image stored in the checkpoint, the same scale and bias column)
- * and print the accuracy.
+ * A checkpoint's accuracy, as `train eval <run>` and the library's evaluate() measure it: reload
+ * the checkpoint, rebuild the split exactly as training did (same records, the training mean
+ * image stored in the checkpoint, the same scale and bias column) and score it.
  */
 import * as fs from 'node:fs';
 import { configKey } from '../config/config.js';
@@ -13,7 +13,6 @@ import { modelFromCheckpoint } from '../models/index.js';
 import { loadCheckpoint } from '../runs/checkpoint.js';
 import { runFile } from '../runs/layout.js';
 import { accuracy } from '../models/evaluate.js';
-import { writeLines } from './output.js';
 
 const { oneOf } = keyKinds();
 
@@ -52,9 +51,4 @@ export async function evaluateCheckpoint(args: EvalArgs): Promise<{ file: string
     accuracies[name] = { acc: accuracy(model, rows), n: rows.n };
   }
   return { file, accuracies };
-}
-
-export async function evalCommand(args: EvalArgs): Promise<void> {
-  const { file, accuracies } = await evaluateCheckpoint(args);
-  writeLines(process.stdout, `checkpoint: ${file}`, ...Object.entries(accuracies).map(([name, { acc, n }]) => `${name} accuracy: ${acc.toFixed(4)} (${n} records)`));
 }
