@@ -55,7 +55,18 @@ for (let r = 0; r < rounds; r++) {
   const mine = (performance.now() - t) / 1000;
   ours.push(mine);
   if (havePeer) ratios.push(mine / numpy);
-  console.log(JSON.stringify({ bench: 'features', round: r, images: n, hueBins, threads: os.availableParallelism(), ours: +mine.toFixed(3), numpy: havePeer ? numpy : null, ratio: havePeer ? +(mine / numpy).toFixed(4) : null }));
+  console.log(
+    JSON.stringify({
+      bench: 'features',
+      round: r,
+      images: n,
+      hueBins,
+      threads: os.availableParallelism(),
+      ours: +mine.toFixed(3),
+      numpy: havePeer ? numpy : null,
+      ratio: havePeer ? +(mine / numpy).toFixed(4) : null,
+    }),
+  );
 }
 console.log(
   `features of ${n} images (${hueBins} hue bins), median of ${rounds}: ours ${median(ours).toFixed(2)} s` +

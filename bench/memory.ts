@@ -38,5 +38,7 @@ await runTraining(await startRun(cfg, await initEngine(cfg.backend)), ui);
 const at2 = rows.find((r) => r.epoch === 2)!;
 const end = rows.at(-1)!;
 const pct = (a: number, b: number) => (100 * (b - a)) / a;
-console.log(`memory over a 20-epoch MNIST MLP run: RSS ${mb(at2.rss)} MB at epoch 2 → ${mb(end.rss)} MB at epoch ${end.epoch} (${pct(at2.rss, end.rss).toFixed(1)}%), JS heap ${mb(at2.heap)} → ${mb(end.heap)} MB (${pct(at2.heap, end.heap).toFixed(1)}%)`);
+console.log(
+  `memory over a 20-epoch MNIST MLP run: RSS ${mb(at2.rss)} MB at epoch 2 → ${mb(end.rss)} MB at epoch ${end.epoch} (${pct(at2.rss, end.rss).toFixed(1)}%), JS heap ${mb(at2.heap)} → ${mb(end.heap)} MB (${pct(at2.heap, end.heap).toFixed(1)}%)`,
+);
 fs.rmSync(runs, { recursive: true, force: true });

@@ -40,7 +40,10 @@ async function main() {
   const { buildWeb } = (await import(pathToFileURL(path.join(root, 'web', 'build.mjs')).href)) as { buildWeb(o: string): Promise<{ sizes: Record<string, number> }> };
   const { sizes } = await buildWeb(tmp);
   const pg = await servePlayground(tmp, 0);
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
   const page = await browser.newPage();
   await page.goto(pg.url);
   await page.waitForFunction(() => document.getElementById('status')!.textContent === 'paused', null, { timeout: 120_000 });

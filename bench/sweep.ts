@@ -88,7 +88,9 @@ function localBench(): void {
     const one = res.get(1)!;
     const many = res.get(Number(values.workers))!;
     for (const r of [one, many]) {
-      console.log(`  round ${round + 1}, ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${r.trialsRun} trials in ${r.trialSeconds.toFixed(1)} s = ${perMin(r).toFixed(1)} trials/min; peak RSS ${r.peakRssMB} MB`);
+      console.log(
+        `  round ${round + 1}, ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${r.trialsRun} trials in ${r.trialSeconds.toFixed(1)} s = ${perMin(r).toFixed(1)} trials/min; peak RSS ${r.peakRssMB} MB`,
+      );
     }
     speedUps.push(perMin(many) / perMin(one));
   }
@@ -139,8 +141,12 @@ function ashaBench(): void {
     console.log(`  full search: best val ${full.best?.valAcc.toFixed(4)}, ${epochs(full)} trial-epochs, ${full.trialSeconds.toFixed(0)} s`);
     for (const e of etas) {
       const asha = out[`asha${e}`];
-      console.log(`  ASHA η ${e}: best val ${asha.best?.valAcc.toFixed(4)}, ${epochs(asha)} trial-epochs (${asha.trials.filter((t) => t.status === 'stopped').length} trials stopped), ${asha.trialSeconds.toFixed(0)} s`);
-      console.log(`    best val ${((full.best?.valAcc ?? 0) - (asha.best?.valAcc ?? 0)).toFixed(4)} below the full search's (target ≤ 0.005); trial-epochs ${((100 * epochs(asha)) / epochs(full)).toFixed(1)}% of its (target ≤ 40%)`);
+      console.log(
+        `  ASHA η ${e}: best val ${asha.best?.valAcc.toFixed(4)}, ${epochs(asha)} trial-epochs (${asha.trials.filter((t) => t.status === 'stopped').length} trials stopped), ${asha.trialSeconds.toFixed(0)} s`,
+      );
+      console.log(
+        `    best val ${((full.best?.valAcc ?? 0) - (asha.best?.valAcc ?? 0)).toFixed(4)} below the full search's (target ≤ 0.005); trial-epochs ${((100 * epochs(asha)) / epochs(full)).toFixed(1)}% of its (target ≤ 40%)`,
+      );
     }
   }
   fs.rmSync(dir, { recursive: true, force: true });
@@ -152,7 +158,9 @@ async function queueBench(): Promise<void> {
   const redis = await startRedis();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-queue-'));
   const workersOf = (k: number) =>
-    Array.from({ length: k }, () => spawn(process.execPath, [path.join(root, 'bin/train.js'), 'worker', '--queue', redis.url, '--runs-dir', path.join(dir, 'runs'), '--threads', '1'], { stdio: 'ignore' }));
+    Array.from({ length: k }, () =>
+      spawn(process.execPath, [path.join(root, 'bin/train.js'), 'worker', '--queue', redis.url, '--runs-dir', path.join(dir, 'runs'), '--threads', '1'], { stdio: 'ignore' }),
+    );
   const stop = async (ps: ChildProcess[]) => {
     await Promise.all(ps.map((p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : (p.once('exit', () => resolve()), p.kill('SIGTERM'))))));
   };
@@ -176,7 +184,9 @@ async function queueBench(): Promise<void> {
     const l = sweep('tiny-local', tiny, lrs(nTiny, 0.1), ['--workers', '1']);
     const perQ = (1000 * q.trialSeconds) / q.trialsRun;
     const perL = (1000 * l.trialSeconds) / l.trialsRun;
-    console.log(`queue overhead: ${nTiny} tiny trials (1 iteration each): ${perQ.toFixed(1)} ms a trial on the queue (1 worker process) vs ${perL.toFixed(1)} ms on the local pool (1 thread): ${(perQ - perL).toFixed(1)} ms a trial (target ≤ 50 ms)`);
+    console.log(
+      `queue overhead: ${nTiny} tiny trials (1 iteration each): ${perQ.toFixed(1)} ms a trial on the queue (1 worker process) vs ${perL.toFixed(1)} ms on the local pool (1 thread): ${(perQ - perL).toFixed(1)} ms a trial (target ≤ 50 ms)`,
+    );
     // 2 worker processes against 1, on CIFAR-10 softmax trials, each worker warm (its data prepared).
     const cifar = { dataset: 'cifar', model: 'softmax', iterations: Number(values.iterations), batchSize: 200, initStd: 1e-4, reg: 1000 };
     const n = Number(values.trials);
@@ -200,8 +210,12 @@ async function queueBench(): Promise<void> {
     const l1 = sweep('cifar-local-1', cifar, lrs(n, 1e-7), ['--workers', '1', ...data]);
     const l2 = sweep('cifar-local-2', cifar, lrs(n, 2e-7), ['--workers', '2', ...data]);
     const load = `load average ${load0.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after`;
-    console.log(`queue scaling: ${n} CIFAR-10 softmax trials of ${values.iterations} iterations, each worker's engine on one thread: 1 worker process ${pm(one).toFixed(1)} trials/min, 2 worker processes ${pm(two).toFixed(1)} trials/min: ${(pm(two) / pm(one)).toFixed(2)}× (target ≥ 1.8×)`);
-    console.log(`  the local pool in the same run: 1 thread ${pm(l1).toFixed(1)}, 2 threads ${pm(l2).toFixed(1)} trials/min: ${(pm(l2) / pm(l1)).toFixed(2)}×; the queue's scaling / the local pool's: ${(pm(two) / pm(one) / (pm(l2) / pm(l1))).toFixed(2)} (${load})`);
+    console.log(
+      `queue scaling: ${n} CIFAR-10 softmax trials of ${values.iterations} iterations, each worker's engine on one thread: 1 worker process ${pm(one).toFixed(1)} trials/min, 2 worker processes ${pm(two).toFixed(1)} trials/min: ${(pm(two) / pm(one)).toFixed(2)}× (target ≥ 1.8×)`,
+    );
+    console.log(
+      `  the local pool in the same run: 1 thread ${pm(l1).toFixed(1)}, 2 threads ${pm(l2).toFixed(1)} trials/min: ${(pm(l2) / pm(l1)).toFixed(2)}×; the queue's scaling / the local pool's: ${(pm(two) / pm(one) / (pm(l2) / pm(l1))).toFixed(2)} (${load})`,
+    );
   } finally {
     await stop(all);
     await redis.stop();

@@ -125,7 +125,15 @@ emit({ kind: 'machine', cores: os.availableParallelism(), cpu: os.cpus()[0]?.mod
  * medians taken minutes apart would not.
  */
 type Sample = { side: string; round: number; value: number };
-async function rounds(what: string, unit: string, ours: (e: Engine) => Promise<number> | number, peerReq?: () => Promise<number>, higherIsBetter = false, n = ROUNDS, takers: Engine[] = engines): Promise<void> {
+async function rounds(
+  what: string,
+  unit: string,
+  ours: (e: Engine) => Promise<number> | number,
+  peerReq?: () => Promise<number>,
+  higherIsBetter = false,
+  n = ROUNDS,
+  takers: Engine[] = engines,
+): Promise<void> {
   const samples: Sample[] = [];
   for (let r = 0; r < n; r++) {
     const turns: (() => Promise<void>)[] = takers.map((e) => async () => {
@@ -143,7 +151,14 @@ async function rounds(what: string, unit: string, ours: (e: Engine) => Promise<n
   const of = (side: string) => samples.filter((x) => x.side === side);
   for (const side of sides) {
     const mine = of(side);
-    const paired = side === 'numpy' ? [] : mine.flatMap((x) => of('numpy').filter((p) => p.round === x.round).map((p) => (higherIsBetter ? p.value / x.value : x.value / p.value)));
+    const paired =
+      side === 'numpy'
+        ? []
+        : mine.flatMap((x) =>
+            of('numpy')
+              .filter((p) => p.round === x.round)
+              .map((p) => (higherIsBetter ? p.value / x.value : x.value / p.value)),
+          );
     const ratio = paired.length ? { ratio: round(median(paired)), ratios: paired.map(round) } : {};
     emit({ kind: 'figure', what, side, unit, median: round(median(mine.map((x) => x.value))), samples: mine.map((x) => round(x.value)), ...ratio });
   }
@@ -232,7 +247,11 @@ for (const c of ONLY.has('train') ? CASES : ONLY.has('linear') ? CASES.filter((c
       // first, untimed, as the peer's set-up is (peer_numpy.py subtracts its train_* with 0 iterations).
       const d = dataOf(e, c.data).data;
       const rng = new Rng(0);
-      const model = createModel({ kind: c.hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden: c.hidden, numClasses: 10, ...(c.loss ? { loss: c.loss } : {}) }, { initStd: 1e-4, reg: 1e-3, alloc: e.alloc }, rng);
+      const model = createModel(
+        { kind: c.hidden.length ? 'mlp' : 'softmax', inputDim: d.dim, hidden: c.hidden, numClasses: 10, ...(c.loss ? { loss: c.loss } : {}) },
+        { initStd: 1e-4, reg: 1e-3, alloc: e.alloc },
+        rng,
+      );
       const ws = createWorkspace(model.params, e.alloc);
       const batcher = new Batcher(d.train, 200, 'replacement', e.alloc);
       const t = performance.now();
@@ -252,10 +271,7 @@ for (const c of ONLY.has('train') ? CASES : ONLY.has('linear') ? CASES.filter((c
 // (affine → batch norm → ReLU per hidden layer; without norm the fused affine-ReLU), then Adam over
 // the trainable prefix of the parameters, as trainer.ts steps it. The peer's fcnet_step does the
 // same work in numpy (cs231n layers.py / optim.py; peer_numpy.py). The first step is untimed on both sides.
-const FCNET: { what: string; norm?: 'batchnorm' }[] = [
-  { what: 'fcnet 5-layer bn adam ms/step', norm: 'batchnorm' },
-  { what: 'fcnet 5-layer adam ms/step' },
-];
+const FCNET: { what: string; norm?: 'batchnorm' }[] = [{ what: 'fcnet 5-layer bn adam ms/step', norm: 'batchnorm' }, { what: 'fcnet 5-layer adam ms/step' }];
 const FCNET_STEPS = 40;
 for (const c of ONLY.has('fcnet') ? FCNET : []) {
   await rounds(
@@ -264,7 +280,11 @@ for (const c of ONLY.has('fcnet') ? FCNET : []) {
     (e) => {
       const d = dataOf(e, 'mlp').data;
       const rng = new Rng(0);
-      const model = createModel({ kind: 'mlp', inputDim: d.dim, hidden: [100, 100, 100, 100], numClasses: 10, ...(c.norm ? { normalization: c.norm } : {}) }, { initStd: 5e-2, reg: 1e-3, alloc: e.alloc }, rng);
+      const model = createModel(
+        { kind: 'mlp', inputDim: d.dim, hidden: [100, 100, 100, 100], numClasses: 10, ...(c.norm ? { normalization: c.norm } : {}) },
+        { initStd: 5e-2, reg: 1e-3, alloc: e.alloc },
+        rng,
+      );
       const ws = createWorkspace(model.params, e.alloc);
       const batcher = new Batcher(d.train, 100, 'replacement', e.alloc);
       const trainable = ws.grads.flat.length;
@@ -311,9 +331,16 @@ peer?.stop();
 if (!values['no-memory'] && ONLY.has('memory')) {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-'));
   for (const e of engines) {
-    const r = spawnSync(process.execPath, [path.join(root, 'bin/train.js'), '--dataset', 'cifar', '--model', 'mlp', '--iterations', '300', '--backend', e.name, '--data-dir', cifarDir, '--runs-dir', runs, '--name', `mem-${e.name}`], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, 'bin/train.js'), '--dataset', 'cifar', '--model', 'mlp', '--iterations', '300', '--backend', e.name, '--data-dir', cifarDir, '--runs-dir', runs, '--name', `mem-${e.name}`],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`train run for memory failed (exit ${r.status}):\n${r.stderr}`);
-    const dir = path.join(runs, fs.readdirSync(runs).find((f) => f.includes(`mem-${e.name}`))!);
+    const dir = path.join(
+      runs,
+      fs.readdirSync(runs).find((f) => f.includes(`mem-${e.name}`))!,
+    );
     const s = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { peakRssMB: number };
     emit({ kind: 'memory', what: 'peak RSS, CIFAR MLP 500 run (MB)', side: e.name, median: s.peakRssMB });
   }
@@ -352,7 +379,13 @@ const TARGETS: { what: string; side: string; max: number; label: string; of: 'ra
   { what: 'svm ms/iter', side: 'openblas', max: 1, label: '≤ 1.0× numpy (issue 17)', of: 'ratio' },
   // The wasm fallback: simd (gemm.wat), what 'auto' takes without OpenBLAS, and wasm (TensorFlow.js's wasm backend).
   ...['simd', 'wasm'].flatMap((side) =>
-    ['softmax ms/iter', 'mlp 100 ms/iter', 'mlp 500 ms/iter'].map((what) => ({ what, side, max: 3, label: `≤ 3× numpy (${side === 'simd' ? 'the wasm fallback' : "TensorFlow.js's wasm backend"})`, of: 'ratio' as const })),
+    ['softmax ms/iter', 'mlp 100 ms/iter', 'mlp 500 ms/iter'].map((what) => ({
+      what,
+      side,
+      max: 3,
+      label: `≤ 3× numpy (${side === 'simd' ? 'the wasm fallback' : "TensorFlow.js's wasm backend"})`,
+      of: 'ratio' as const,
+    })),
   ),
   // issue 18: the 5-layer batch-norm Adam step (and the same without batch norm).
   ...['fcnet 5-layer bn adam ms/step', 'fcnet 5-layer adam ms/step'].flatMap((what) => [
@@ -366,7 +399,8 @@ const checked = TARGETS.flatMap((t) => {
   const v = r?.[t.of] as number | undefined;
   return v === undefined ? [] : [`${v <= t.max ? 'met   ' : 'MISSED'} ${`${t.what}, ${t.side}`.padEnd(46)} ${t.of === 'ratio' ? `${v.toFixed(2)}×` : `${v} MB`} (target ${t.label})`];
 });
-if (checked.length) console.log(`
+if (checked.length)
+  console.log(`
 targets (issue #5), from this run:
 ${checked.join('\n')}`);
 

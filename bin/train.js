@@ -9,7 +9,9 @@ import { fileURLToPath } from 'url';
 const NEED_MAJOR = 20;
 const version = (process.versions && process.versions.node) || '0';
 if (Number(version.split('.')[0]) < NEED_MAJOR) {
-  process.stderr.write('error: train needs Node.js ' + NEED_MAJOR + ' or newer, and this is Node.js ' + version + '. Install Node.js ' + NEED_MAJOR + '+ (https://nodejs.org, or nvm install ' + NEED_MAJOR + ').\n');
+  process.stderr.write(
+    'error: train needs Node.js ' + NEED_MAJOR + ' or newer, and this is Node.js ' + version + '. Install Node.js ' + NEED_MAJOR + '+ (https://nodejs.org, or nvm install ' + NEED_MAJOR + ').\n',
+  );
   process.exit(1);
 }
 

@@ -15,6 +15,12 @@ const r = spawnSync('node-gyp', ['rebuild'], { cwd: dir, stdio: ['ignore', 'pipe
 if (r.status === 0 && fs.existsSync(path.join(dir, 'build/Release/tsnn_blas.node'))) {
   console.log('native engine: built native/build/Release/tsnn_blas.node (system BLAS)');
 } else {
-  const why = (r.error?.message ?? r.stderr ?? '').split('\n').filter((l) => /error|not found|cannot find/i.test(l)).slice(0, 3).join('\n  ');
-  console.log(`native engine: not built; the WebAssembly SIMD engine will be used.${why ? `\n  ${why}` : ''}\n  (On Debian/Ubuntu: apt-get install libopenblas-dev, then npm run build:native in the checkout, or npm rebuild tsnn-trainer where it is installed.)`);
+  const why = (r.error?.message ?? r.stderr ?? '')
+    .split('\n')
+    .filter((l) => /error|not found|cannot find/i.test(l))
+    .slice(0, 3)
+    .join('\n  ');
+  console.log(
+    `native engine: not built; the WebAssembly SIMD engine will be used.${why ? `\n  ${why}` : ''}\n  (On Debian/Ubuntu: apt-get install libopenblas-dev, then npm run build:native in the checkout, or npm rebuild tsnn-trainer where it is installed.)`,
+  );
 }

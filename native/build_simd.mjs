@@ -22,7 +22,10 @@ export async function assemble(name, src, features) {
 
 /** `bytes` as a TypeScript string literal of base64, 96 characters a line, ending the statement. */
 export function base64Literal(bytes) {
-  return bytes.toString('base64').replace(/.{1,96}/g, (l) => `  '${l}' +\n`).replace(/ \+\n$/, ';\n');
+  return bytes
+    .toString('base64')
+    .replace(/.{1,96}/g, (l) => `  '${l}' +\n`)
+    .replace(/ \+\n$/, ';\n');
 }
 
 /** The module simd.wat assembles to. */

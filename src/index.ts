@@ -89,7 +89,7 @@ export interface TrainOutcome {
 }
 
 /** train()'s options: `report` as a key of its own, the callbacks and the signal as what they must be. */
-const TRAIN_OPTIONS = { report: keyKinds().bool({ doc: 'also write the run\'s report.html and its figures' }) };
+const TRAIN_OPTIONS = { report: keyKinds().bool({ doc: "also write the run's report.html and its figures" }) };
 const TRAIN_CALLBACKS: Record<string, OptionCheck> = {
   ...Object.fromEntries(['onStart', 'onIteration', 'onEpoch', 'onEnd', 'onInfo', 'onWarn'].map((k) => [k, FUNCTION_OPTION])),
   signal: [(v) => v instanceof AbortSignal, 'an AbortSignal'],
@@ -121,7 +121,8 @@ export async function train(config: Partial<Config> & { data?: MemoryData } = {}
   const { data: given, ...keys } = config;
   const cfg = resolveConfig(checkPartial(keys, 'train()'), {});
   const mem = given === undefined ? undefined : checkMemoryData(given, 'train()');
-  if (mem && (cfg.model === 'knn' || cfg.dataDir)) throw new ConfigError(`train(): ${cfg.model === 'knn' ? 'model knn reads a dataset by name' : `dataDir names a dataset to read`}, and data gives the rows: leave one out`);
+  if (mem && (cfg.model === 'knn' || cfg.dataDir))
+    throw new ConfigError(`train(): ${cfg.model === 'knn' ? 'model knn reads a dataset by name' : `dataDir names a dataset to read`}, and data gives the rows: leave one out`);
   const ui = callbackUi(opts);
   const engine = await initEngine(cfg.backend); // the engine of this call's run, chosen once
   if (cfg.model === 'knn') {

@@ -15,7 +15,6 @@ import { initEngine } from '../src/linalg/engine.js';
 import { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } from '../src/data/cifar.js';
 import { DataError } from '../src/data/errors.js';
 
-
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
 
 test('checkpoint round-trips bit for bit', () => {
@@ -75,7 +74,10 @@ test('a failed atomic write keeps the previous file and names the problem', { sk
   writeFileAtomic(file, 'good');
   fs.chmodSync(dir, 0o500);
   try {
-    assert.throws(() => writeFileAtomic(file, 'bad'), (e: Error) => e instanceof RunIoError && /permission denied/.test(e.message));
+    assert.throws(
+      () => writeFileAtomic(file, 'bad'),
+      (e: Error) => e instanceof RunIoError && /permission denied/.test(e.message),
+    );
   } finally {
     fs.chmodSync(dir, 0o700);
   }
@@ -97,7 +99,10 @@ test('a full disk mid-write keeps the previous file, leaves no temp file, and sa
 });
 
 test('a failed atomic write into a missing folder names the file', () => {
-  assert.throws(() => writeFileAtomic('/nonexistent-dir/x/summary.json', 'x'), (e: Error) => e instanceof RunIoError && /summary.json/.test(e.message));
+  assert.throws(
+    () => writeFileAtomic('/nonexistent-dir/x/summary.json', 'x'),
+    (e: Error) => e instanceof RunIoError && /summary.json/.test(e.message),
+  );
 });
 
 test('readJsonl skips a torn last line but not a corrupt middle line', () => {
@@ -135,7 +140,7 @@ test('resume: metrics.jsonl and train.log keep every line written after a resume
     assert.ok(now.startsWith(log) && now.length > log.length, 'train.log keeps every line and grows');
     log = now;
     const rows = metricRows(dir);
-    assert.deepEqual(rows, wantRows.slice(0, rows.length), 'metrics.jsonl is the uninterrupted run\'s, row for row, so far');
+    assert.deepEqual(rows, wantRows.slice(0, rows.length), "metrics.jsonl is the uninterrupted run's, row for row, so far");
   }
   assert.deepEqual(metricRows(dir).length, 4 + 8 + 3 + 2, 'every step and the two epochs so far');
   const got = await runIn(dir, { momentum: 0.9, sampling: 'shuffle' }, { resume: true });
@@ -151,7 +156,7 @@ test('resume: metrics.jsonl and train.log keep every line written after a resume
   assert.ok(fs.readFileSync(path.join(dir, 'train.log'), 'utf8').startsWith(log));
 });
 
-test('resume: a momentum run\'s resumable state is last.ckpt alone, one atomic write (defect 2)', async () => {
+test("resume: a momentum run's resumable state is last.ckpt alone, one atomic write (defect 2)", async () => {
   const ref = tmp();
   const want = (await runIn(ref, { momentum: 0.9 })) as Summary;
   const dir = tmp();
@@ -168,7 +173,7 @@ test('resume: a momentum run\'s resumable state is last.ckpt alone, one atomic w
   assert.ok(bestBits(dir).equals(bestBits(ref)), 'the best parameters are bit-identical');
 });
 
-test('resume: best.ckpt is put back to the resumed state\'s best when a kill left a newer one (best.ckpt and last.ckpt agree)', async () => {
+test("resume: best.ckpt is put back to the resumed state's best when a kill left a newer one (best.ckpt and last.ckpt agree)", async () => {
   const ref = tmp();
   const want = (await runIn(ref, {})) as Summary;
   const refBest = loadCheckpoint(path.join(ref, 'best.ckpt'));
@@ -218,27 +223,44 @@ test('resume: a last.ckpt that does not fit the run, or is damaged, is refused n
     ['another lr', { momentum: 0.9, lr: 0.123 }, /learning rate .* config\.json's lr and lrDecay give/],
   ];
   for (const [what, flags, re] of cases) {
-    await assert.rejects(() => runIn(dir, flags, { resume: true }), (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: `) && re.test(e.message), what);
+    await assert.rejects(
+      () => runIn(dir, flags, { resume: true }),
+      (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: `) && re.test(e.message),
+      what,
+    );
   }
   const f = path.join(dir, 'last.ckpt');
   const b = fs.readFileSync(f);
   b[20] ^= 1;
   fs.writeFileSync(f, b);
-  await assert.rejects(() => runIn(dir, { momentum: 0.9 }, { resume: true }), (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: ${f}: not a valid checkpoint`) && /start the run again/.test(e.message));
+  await assert.rejects(
+    () => runIn(dir, { momentum: 0.9 }, { resume: true }),
+    (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: ${f}: not a valid checkpoint`) && /start the run again/.test(e.message),
+  );
   fs.rmSync(f);
-  await assert.rejects(() => runIn(dir, { momentum: 0.9 }, { resume: true }), (e: Error) => e instanceof CheckpointError && /cannot resume .*: it has no last\.ckpt/.test(e.message) && !/pass a run folder/i.test(e.message));
+  await assert.rejects(
+    () => runIn(dir, { momentum: 0.9 }, { resume: true }),
+    (e: Error) => e instanceof CheckpointError && /cannot resume .*: it has no last\.ckpt/.test(e.message) && !/pass a run folder/i.test(e.message),
+  );
 });
 
 test('a dataset whose class names repeat is refused before any run folder exists (its checkpoints would be unreadable)', async () => {
   const data = path.join(tmp(), 'cifar-10-batches-bin');
   fs.mkdirSync(data);
-  const batch = (n: number) => encodeCifarBatch(new Uint8Array(n * CIFAR_PIXELS).fill(7), Array.from({ length: n }, (_, i) => i % 10));
+  const batch = (n: number) =>
+    encodeCifarBatch(
+      new Uint8Array(n * CIFAR_PIXELS).fill(7),
+      Array.from({ length: n }, (_, i) => i % 10),
+    );
   for (const f of CIFAR_TRAIN_FILES) fs.writeFileSync(path.join(data, f), batch(4));
   fs.writeFileSync(path.join(data, CIFAR_TEST_FILE), batch(4));
   fs.writeFileSync(path.join(data, 'batches.meta.txt'), ['cat', 'cat', 'bird', 'dog', 'deer', 'frog', 'horse', 'ship', 'truck', 'plane'].join('\n') + '\n');
   const runsDir = path.join(path.dirname(data), 'runs');
   const cfg = resolveConfig({}, { dataset: 'cifar', dataDir: data, numTrain: 10, numVal: 2, numTest: 3, numDev: 2, batchSize: 5, iterations: 4, backend: 'js', runsDir });
-  await assert.rejects(async () => startRun(cfg, await initEngine(cfg.backend)), (e: Error) => e instanceof DataError && /batches\.meta\.txt: class names must all differ, but "cat" appears more than once/.test(e.message));
+  await assert.rejects(
+    async () => startRun(cfg, await initEngine(cfg.backend)),
+    (e: Error) => e instanceof DataError && /batches\.meta\.txt: class names must all differ, but "cat" appears more than once/.test(e.message),
+  );
   assert.equal(fs.existsSync(runsDir), false);
 });
 
@@ -275,7 +297,8 @@ test('resume: a run folder whose last.ckpt is version 1 is refused with that lin
   fs.writeFileSync(path.join(dir, 'last.ckpt'), encodeV1(last));
   await assert.rejects(
     () => runIn(dir, { momentum: 0.9 }, { resume: true }),
-    (e: Error) => e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: `) && /version 1, written by tsnn-trainer 0\.1.*train the run again/.test(e.message) && !e.message.includes('\n'),
+    (e: Error) =>
+      e instanceof CheckpointError && e.message.startsWith(`cannot resume ${dir}: `) && /version 1, written by tsnn-trainer 0\.1.*train the run again/.test(e.message) && !e.message.includes('\n'),
   );
 });
 
@@ -291,7 +314,7 @@ function runRecord(dir: string) {
 /** Every file of a folder, byte for byte. */
 const allBytes = (dir: string) => Object.fromEntries(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f)).toString('base64')]));
 
-test('issue 24 #24: last.ckpt is the final state of a finished run (a 1-epoch run has one), and a run stopped in its last epoch then resumed ends with every file as the uninterrupted run\'s', async () => {
+test("issue 24 #24: last.ckpt is the final state of a finished run (a 1-epoch run has one), and a run stopped in its last epoch then resumed ends with every file as the uninterrupted run's", async () => {
   const ref = tmp();
   await runIn(ref, { momentum: 0.9 });
   const st = loadCheckpoint(path.join(ref, 'last.ckpt')).header.trainer!;
@@ -306,7 +329,7 @@ test('issue 24 #24: last.ckpt is the final state of a finished run (a 1-epoch ru
   assert.deepEqual(runRecord(dir), runRecord(ref));
 });
 
-test('issue 24 #23: a finished run resumed with no more steps is refused as finished and left untouched; with more (whole or fractional epochs) it carries on from its end to the longer run\'s files, bit for bit', async () => {
+test("issue 24 #23: a finished run resumed with no more steps is refused as finished and left untouched; with more (whole or fractional epochs) it carries on from its end to the longer run's files, bit for bit", async () => {
   const cases: [Partial<Config>, Partial<Config>][] = [
     [{ epochs: 2 }, { epochs: 4 }], //          whole epochs: 12 steps, then 24
     [{ iterations: 15 }, { iterations: 40 }], // 2.5 epochs (its last one evaluated at step 15), then 6.67
@@ -328,7 +351,7 @@ test('issue 24 #23: a finished run resumed with no more steps is refused as fini
   }
 });
 
-test('issue 24 #12: a resumed run\'s seconds are the sums over its segments, each listed; a process that died without its last word counts to its last log line', async () => {
+test("issue 24 #12: a resumed run's seconds are the sums over its segments, each listed; a process that died without its last word counts to its last log line", async () => {
   const ref = tmp();
   const fresh = (await runIn(ref, {})) as Summary;
   assert.deepEqual(Object.keys(fresh.seconds), ['load', 'train', 'total'], 'a run of one segment: its seconds as before, no list');
@@ -347,7 +370,10 @@ test('issue 24 #12: a resumed run\'s seconds are the sums over its segments, eac
   await assert.rejects(() => runTraining({ cfg, runData, dir, engine: sel, resume: true }, crash), /crash/);
   const got = (await runIn(dir, {}, { resume: true })) as Summary;
   const segs = got.seconds.segments!;
-  assert.deepEqual(segs.map((x) => x.ended), ['interrupted', 'killed', 'ok']);
+  assert.deepEqual(
+    segs.map((x) => x.ended),
+    ['interrupted', 'killed', 'ok'],
+  );
   assert.deepEqual(segs[0], { ...first, ended: 'interrupted' }, 'the first segment as its own summary gave it');
   assert.ok(segs[1].total >= segs[1].load && segs[1].train >= 0, JSON.stringify(segs[1]));
   for (const k of ['load', 'train', 'total'] as const) assert.equal(got.seconds[k], Math.round(segs.reduce((a, x) => a + x[k], 0) * 1000) / 1000, k);

@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { E2E_BACKEND, trainCli as train } from './helpers.js';
 
-
 const small = ['--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--backend', E2E_BACKEND];
 
 test('train --loss svm: the C − 1 sanity check beside the softmax figure, the loss in the checkpoint, eval and report rebuild the SVM', () => {
@@ -34,7 +33,11 @@ test('train --loss svm: the C − 1 sanity check beside the softmax figure, the 
   assert.deepEqual(summary.model, { kind: 'softmax', inputDim: 785, hidden: [], numClasses: 10, loss: 'svm' });
   assert.equal(summary.expectedInitialLoss, 9);
   assert.ok(summary.testAcc > 0.7, `test accuracy ${summary.testAcc}`);
-  const log = fs.readFileSync(path.join(dir, 'train.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const log = fs
+    .readFileSync(path.join(dir, 'train.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.ok(log.some((l) => l.msg === 'initial loss check' && l.loss === 'svm' && l.expected === 9));
   assert.equal(loadCheckpoint(path.join(dir, 'best.ckpt')).header.model.loss, 'svm');
 
@@ -53,7 +56,10 @@ test('train --loss svm: the C − 1 sanity check beside the softmax figure, the 
 });
 
 test('gradcheck --loss svm passes for the linear model and the MLP; --compare-naive compares the looped and vectorized SVM', () => {
-  for (const args of [['gradcheck', '--loss', 'svm'], ['gradcheck', '--loss', 'svm', '--model', 'mlp', '--hidden', '6']]) {
+  for (const args of [
+    ['gradcheck', '--loss', 'svm'],
+    ['gradcheck', '--loss', 'svm', '--model', 'mlp', '--hidden', '6'],
+  ]) {
     const r = train(args);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}${r.out}`);
     assert.match(r.out, /^gradcheck: (softmax|mlp) \(loss svm\)/);

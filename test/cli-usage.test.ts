@@ -65,7 +65,10 @@ test('a mistyped key in a --config file gets one line naming the file and the ne
     const r = train(['--config', f]);
     assert.equal(r.code, 2, r.err);
     assert.equal(r.err, `error: ${f}: unknown key "learningRate": did you mean "lr"?\n`);
-    assert.throws(() => checkPartial({ hiden: [10] }, 'x.json'), (e: Error) => e instanceof ConfigError && e.message === 'x.json: unknown key "hiden": did you mean "hidden"?');
+    assert.throws(
+      () => checkPartial({ hiden: [10] }, 'x.json'),
+      (e: Error) => e instanceof ConfigError && e.message === 'x.json: unknown key "hiden": did you mean "hidden"?',
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -116,7 +119,10 @@ test('--help and --version load no queue, image, ONNX, chart or training module;
     const loaded = (args: string[]) => {
       const r = train(args, ['--import', reg]);
       assert.equal(r.code, 0, r.err);
-      return r.err.split('\n').filter((l) => l.startsWith('LOAD ')).map((l) => l.slice(5));
+      return r.err
+        .split('\n')
+        .filter((l) => l.startsWith('LOAD '))
+        .map((l) => l.slice(5));
     };
     const heavy = /node_modules\/(bullmq|ioredis|onnx-proto|@napi-rs|chart\.js|@tensorflow|pino|tar|cli-progress)\/|dist\/(train|sweep\/queue|export|report|predict)\//;
     for (const args of [['--help'], ['--version']]) {
@@ -124,12 +130,19 @@ test('--help and --version load no queue, image, ONNX, chart or training module;
       assert.deepEqual(bad, [], `${args.join(' ')} loads ${bad.join(', ')}`);
     }
     // A sub-command's --help loads its own modules, and a queue library only where the queue is used.
-    for (const args of [['eval', '--help'], ['worker', '--help'], ['sweep', '--help']]) {
+    for (const args of [
+      ['eval', '--help'],
+      ['worker', '--help'],
+      ['sweep', '--help'],
+    ]) {
       const bad = loaded(args).filter((u) => /node_modules\/(bullmq|ioredis|onnx-proto)\//.test(u));
       assert.deepEqual(bad, [], `${args.join(' ')} loads ${bad.join(', ')}`);
     }
     assert.ok(!loaded(['--version']).some((u) => /node_modules\/(yargs|zod)\//.test(u)), '--version alone loads neither yargs nor the config table');
-    assert.ok(loaded(['export', '--help']).some((u) => /node_modules\/onnx-proto\//.test(u)), 'export loads its ONNX module');
+    assert.ok(
+      loaded(['export', '--help']).some((u) => /node_modules\/onnx-proto\//.test(u)),
+      'export loads its ONNX module',
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -32,7 +32,21 @@ test('train on an MNIST subset writes a complete run folder, and eval reloads it
   assert.equal(dirs.length, 1);
   assert.match(dirs[0], /^\d{8}-\d{6}-e2e$/);
   const dir = path.join(runs, dirs[0]);
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'predictions.json', 'report.html', 'summary.json', 'train.log', 'weights.png']);
+  assert.deepEqual(fs.readdirSync(dir).sort(), [
+    'accuracy.png',
+    'best.ckpt',
+    'config.json',
+    'confusion.png',
+    'last.ckpt',
+    'loss.png',
+    'metrics.jsonl',
+    'misclassified.png',
+    'predictions.json',
+    'report.html',
+    'summary.json',
+    'train.log',
+    'weights.png',
+  ]);
 
   // Console: readable lines, the sanity check, epochs, final accuracies (no TTY: plain lines).
   assert.match(r.out, new RegExp(`engine: ${E2E_BACKEND}`));
@@ -55,7 +69,11 @@ test('train on an MNIST subset writes a complete run folder, and eval reloads it
   const metrics = readJsonl(path.join(dir, 'metrics.jsonl')) as { type: string; loss?: number }[];
   assert.equal(metrics.filter((m) => m.type === 'iter').length, 15);
   assert.equal(metrics.filter((m) => m.type === 'epoch').length, 3);
-  const log = fs.readFileSync(path.join(dir, 'train.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const log = fs
+    .readFileSync(path.join(dir, 'train.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.ok(log.some((l) => l.msg === 'engine' && l.engine === E2E_BACKEND));
   assert.ok(log.some((l) => l.msg === 'initial loss check'));
 
@@ -76,9 +94,10 @@ test('the same seed and config give the same numbers', () => {
   const args = [...small, '--model', 'mlp', '--hidden', '16', '--epochs', '1', '--runs-dir', runs, '--seed', '7'];
   assert.equal(train([...args, '--name', 'a']).code, 0);
   assert.equal(train([...args, '--name', 'b']).code, 0);
-  const losses = fs.readdirSync(runs).sort().map((d) =>
-    (readJsonl(path.join(runs, d, 'metrics.jsonl')) as { type: string; loss: number }[]).filter((m) => m.type === 'iter').map((m) => m.loss),
-  );
+  const losses = fs
+    .readdirSync(runs)
+    .sort()
+    .map((d) => (readJsonl(path.join(runs, d, 'metrics.jsonl')) as { type: string; loss: number }[]).filter((m) => m.type === 'iter').map((m) => m.loss));
   assert.equal(losses[0].length, 5);
   assert.deepEqual(losses[0], losses[1]);
 });
@@ -149,7 +168,7 @@ test('a NaN loss stops the run with exit code 3 and a summary that says so', () 
   assert.equal(summary.status, 'diverged');
 });
 
-test('report rebuilds a run folder\'s report and figures from its files; other folders are refused', () => {
+test("report rebuilds a run folder's report and figures from its files; other folders are refused", () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
   assert.equal(train([...small, '--epochs', '1', '--runs-dir', runs, '--name', 'rep']).code, 0);
   const dir = path.join(runs, fs.readdirSync(runs)[0]);
@@ -173,7 +192,10 @@ test('issue 24 #25: train report rebuilds the same report from the run folder al
   for (const f of fs.readdirSync(defaultMnistDir())) fs.copyFileSync(path.join(defaultMnistDir(), f), path.join(data, f));
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
   try {
-    for (const model of [['--model', 'softmax'], ['--model', 'mlp', '--hidden', '20']]) {
+    for (const model of [
+      ['--model', 'softmax'],
+      ['--model', 'mlp', '--hidden', '20'],
+    ]) {
       const t = train([...small, ...model, '--epochs', '2', '--data-dir', data, '--runs-dir', runs, '--name', model[1]]);
       assert.equal(t.code, 0, t.err + t.out);
     }
@@ -194,7 +216,12 @@ test('issue 24 #25: train report rebuilds the same report from the run folder al
       for (const f of FIGURES) fs.rmSync(path.join(dir, f));
       const old = train(['report', dir, '--backend', E2E_BACKEND]);
       assert.equal(old.code, 0, old.err);
-      assert.match(old.err, new RegExp(`^warning: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no predictions\\.json \\(the run was made before reports kept their test predictions\\): the report leaves out the confusion matrix and the test images`));
+      assert.match(
+        old.err,
+        new RegExp(
+          `^warning: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no predictions\\.json \\(the run was made before reports kept their test predictions\\): the report leaves out the confusion matrix and the test images`,
+        ),
+      );
       assert.equal(old.err.trim().split('\n').length, 1, old.err);
       const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
       assert.match(html, /has no predictions\.json/);
@@ -211,7 +238,10 @@ test('issue 24 #25: train report rebuilds the same report from the run folder al
 test('gradcheck prints cs231n-style lines and per-parameter maxima, and exits 4 above its threshold', () => {
   for (const [args, names] of [
     [['gradcheck'], ['W']],
-    [['gradcheck', '--model', 'mlp', '--hidden', '6,5'], ['W1', 'b1', 'W2', 'b2', 'W3', 'b3']],
+    [
+      ['gradcheck', '--model', 'mlp', '--hidden', '6,5'],
+      ['W1', 'b1', 'W2', 'b2', 'W3', 'b3'],
+    ],
     [['gradcheck', '--dev', '--num-dev', '40', '--reg', '50'], ['W']],
   ] as [string[], string[]][]) {
     const r = train(args);
@@ -255,7 +285,11 @@ test('--help exits 0 on every sub-command, and -h is help', () => {
 });
 
 test('gradcheck passes correct gradients whose small coordinates a centred difference cannot resolve, and says how it decides', () => {
-  for (const args of [['gradcheck', '--dev'], ['gradcheck', '--dev', '--reg', '0'], ['gradcheck', '--model', 'mlp', '--reg', '0.5']]) {
+  for (const args of [
+    ['gradcheck', '--dev'],
+    ['gradcheck', '--dev', '--reg', '0'],
+    ['gradcheck', '--model', 'mlp', '--reg', '0.5'],
+  ]) {
     const r = train(args);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.out}`);
     assert.match(r.out, /verdict: cs231n's rel_error \|a − n\| \/ max\(\|a\| \+ \|n\|, 1e-8\), with the floor raised to δ\/threshold/);
@@ -274,7 +308,10 @@ test('--resume refuses the flags it cannot honour, naming them, and honours the 
   const before = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
   const refused = train(['--resume', dir, '--epochs', '90', '--lr', '5', '--runs-dir', runs, '--backend', 'js']);
   assert.equal(refused.code, 2, refused.err);
-  assert.match(refused.err, /^error: --resume carries on .* so it cannot honour --lr, --runs-dir \(a resume writes into the run folder itself\)\. With --resume you may give only --backend, --epochs, --iterations, --log-every/m);
+  assert.match(
+    refused.err,
+    /^error: --resume carries on .* so it cannot honour --lr, --runs-dir \(a resume writes into the run folder itself\)\. With --resume you may give only --backend, --epochs, --iterations, --log-every/m,
+  );
   // last.ckpt is the run's end, step 10 (issue 24: no longer epoch 1's): a run that ends there or before is refused.
   const shorter = train(['--resume', dir, '--iterations', '5']);
   assert.equal(shorter.code, 2, shorter.err);
@@ -309,7 +346,13 @@ test('issue 24 #23: --resume of a finished run says it is finished in one line a
   for (const again of [[], ['--epochs', '2']]) {
     const r = train(['--resume', dir, ...again]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, new RegExp(`^${esc(dir)} is finished \\(10 iterations, 2 epochs, best val acc 0\\.\\d{3} \\(epoch [12]\\)\\); nothing to do\\. To train it longer: npx train --resume ${esc(dir)} --epochs <more than 2>\\n$`), 'one line');
+    assert.match(
+      r.out,
+      new RegExp(
+        `^${esc(dir)} is finished \\(10 iterations, 2 epochs, best val acc 0\\.\\d{3} \\(epoch [12]\\)\\); nothing to do\\. To train it longer: npx train --resume ${esc(dir)} --epochs <more than 2>\\n$`,
+      ),
+      'one line',
+    );
     assert.equal(r.err, '');
     assert.deepEqual(bytes(dir), before, `--resume ${again.join(' ')} leaves the folder as it was`);
   }
@@ -320,7 +363,10 @@ test('issue 24 #23: --resume of a finished run says it is finished in one line a
   const rows = (d: string) => (readJsonl(path.join(d, 'metrics.jsonl')) as Record<string, unknown>[]).map(({ seconds: _s, ...r }) => r);
   assert.deepEqual(rows(dir), rows(ref));
   const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
-  assert.deepEqual(summary.seconds.segments.map((x: { ended: string }) => x.ended), ['ok', 'ok']);
+  assert.deepEqual(
+    summary.seconds.segments.map((x: { ended: string }) => x.ended),
+    ['ok', 'ok'],
+  );
   assert.equal(summary.testAcc, JSON.parse(fs.readFileSync(path.join(ref, 'summary.json'), 'utf8')).testAcc);
 });
 
@@ -343,13 +389,42 @@ test('a features run (hog+hue) through the CLI: features computed and cached bes
   const rng = new Rng(11);
   const write = (file: string, n: number) => {
     const x = Uint8Array.from({ length: n * 3072 }, () => Math.floor(rng.uniform() * 256));
-    fs.writeFileSync(path.join(data, file), encodeCifarBatch(x, Array.from({ length: n }, () => rng.int(10))));
+    fs.writeFileSync(
+      path.join(data, file),
+      encodeCifarBatch(
+        x,
+        Array.from({ length: n }, () => rng.int(10)),
+      ),
+    );
   };
   for (const f of CIFAR_TRAIN_FILES) write(f, 240);
   write(CIFAR_TEST_FILE, 200);
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-'));
   try {
-    const args = ['--dataset', 'cifar', '--data-dir', data, '--features', 'hog+hue', '--hue-bins', '25', '--num-train', '1000', '--num-val', '200', '--num-test', '200', '--num-dev', '100', '--backend', E2E_BACKEND, '--iterations', '20', '--runs-dir', runs];
+    const args = [
+      '--dataset',
+      'cifar',
+      '--data-dir',
+      data,
+      '--features',
+      'hog+hue',
+      '--hue-bins',
+      '25',
+      '--num-train',
+      '1000',
+      '--num-val',
+      '200',
+      '--num-test',
+      '200',
+      '--num-dev',
+      '100',
+      '--backend',
+      E2E_BACKEND,
+      '--iterations',
+      '20',
+      '--runs-dir',
+      runs,
+    ];
     const first = train([...args, '--name', 'f1']);
     assert.equal(first.code, 0, first.err + first.out);
     assert.match(first.out, /170 numbers a row/); // 144 HOG + 25 hue + the bias column
@@ -360,7 +435,10 @@ test('a features run (hog+hue) through the CLI: features computed and cached bes
     assert.match(second.out, /169 numbers a row/); // no bias column for the MLP
     assert.match(second.out, /features: hog\+hue, 25 hue bins, read from .*\.features-hog\+hue-25\.bin/);
 
-    const dir = path.join(runs, fs.readdirSync(runs).find((d) => d.endsWith('-f1'))!);
+    const dir = path.join(
+      runs,
+      fs.readdirSync(runs).find((d) => d.endsWith('-f1'))!,
+    );
     const files = fs.readdirSync(dir);
     assert.ok(files.includes('mistakes.png') && !files.includes('weights.png'), files.join(', '));
     assert.match(fs.readFileSync(path.join(dir, 'report.html'), 'utf8'), /Mistakes by predicted class/);
@@ -452,7 +530,10 @@ test('scripting: --json prints one JSON object on stdout (logs on stderr) for tr
   assert.ok(words.includes('--lr') && words.includes('--lr-decay') && !words.includes('$0'), words.join(' '));
   const help = train(['--help']).out;
   const order = ['Data:', 'Model:', 'Optimisation:', 'Output:', 'Engine:'].map((g) => help.indexOf(`\n${g}\n`));
-  assert.ok(order.every((i, k) => i > 0 && (k === 0 || i > order[k - 1])), `the groups in order: ${order}`);
+  assert.ok(
+    order.every((i, k) => i > 0 && (k === 0 || i > order[k - 1])),
+    `the groups in order: ${order}`,
+  );
   assert.ok(help.indexOf('--hidden') > order[1] && help.indexOf('--hidden') < order[2], '--hidden under Model');
   assert.ok(help.indexOf('--lr ') > order[2] && help.indexOf('--lr ') < order[3], '--lr under Optimisation');
 });

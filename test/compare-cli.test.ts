@@ -11,7 +11,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { E2E_BACKEND, trainCli as train } from './helpers.js';
 
-
 const small = ['--num-train', '600', '--num-val', '200', '--num-test', '200', '--num-dev', '50', '--backend', E2E_BACKEND];
 
 /** The page's chart specs, as it embeds them for Chart.js. */
@@ -28,7 +27,11 @@ test('train compare writes one page overlaying two runs, with their configs side
     assert.equal(a.code, 0, a.err);
     const b = train([...small, '--epochs', '3', '--runs-dir', runs, '--name', 'lr-b', '--lr', '0.1']);
     assert.equal(b.code, 0, b.err);
-    const dirOf = (n: string) => path.join(runs, fs.readdirSync(runs).find((d) => d.endsWith(`-${n}`))!);
+    const dirOf = (n: string) =>
+      path.join(
+        runs,
+        fs.readdirSync(runs).find((d) => d.endsWith(`-${n}`))!,
+      );
     const [da, db] = [dirOf('lr-a'), dirOf('lr-b')];
 
     const r = train(['compare', da, db]);
@@ -38,12 +41,29 @@ test('train compare writes one page overlaying two runs, with their configs side
     const html = fs.readFileSync(want, 'utf8');
     const specs = specsOf(html);
     assert.deepEqual(Object.keys(specs), ['overlay-loss', 'overlay-train', 'overlay-val']);
-    for (const s of Object.values(specs)) assert.deepEqual(s.data.datasets.map((d) => d.label), [path.basename(da), path.basename(db)]);
+    for (const s of Object.values(specs))
+      assert.deepEqual(
+        s.data.datasets.map((d) => d.label),
+        [path.basename(da), path.basename(db)],
+      );
     // The curves are the runs' own: 3 and 3 × 3 iterations (600 rows, batch 200), 2 and 3 epochs of val accuracy.
     const loss = specs['overlay-loss'].data.datasets.map((d) => d.data.map((p) => p.x));
-    assert.deepEqual(loss, [[1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6, 7, 8, 9]]);
-    const metricsVal = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'epoch').map((m) => Number(m.valAcc.toPrecision(5)));
-    assert.deepEqual(specs['overlay-val'].data.datasets.map((d) => d.data.map((p) => p.y)), [metricsVal(da), metricsVal(db)]);
+    assert.deepEqual(loss, [
+      [1, 2, 3, 4, 5, 6],
+      [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    ]);
+    const metricsVal = (dir: string) =>
+      fs
+        .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((m) => m.type === 'epoch')
+        .map((m) => Number(m.valAcc.toPrecision(5)));
+    assert.deepEqual(
+      specs['overlay-val'].data.datasets.map((d) => d.data.map((p) => p.y)),
+      [metricsVal(da), metricsVal(db)],
+    );
     // Configs side by side: the differing keys (name, lr, epochs) highlighted, the shared ones not.
     const diff = [...html.matchAll(/<tr class="diff"><th>([^<]*)<\/th>/g)].map((m) => m[1]);
     assert.deepEqual(diff.sort(), ['epochs', 'lr', 'name']);
@@ -58,7 +78,10 @@ test('train compare writes one page overlaying two runs, with their configs side
       const o = train(['compare', db, da, '--out', path.join(outDir, 'cmp.html')]);
       assert.equal(o.code, 0, o.err);
       assert.deepEqual(fs.readdirSync(outDir).sort(), ['cmp.html', 'cmp_loss.png', 'cmp_train.png', 'cmp_val.png']);
-      assert.deepEqual(specsOf(fs.readFileSync(path.join(outDir, 'cmp.html'), 'utf8'))['overlay-val'].data.datasets.map((d) => d.label), [path.basename(db), path.basename(da)]);
+      assert.deepEqual(
+        specsOf(fs.readFileSync(path.join(outDir, 'cmp.html'), 'utf8'))['overlay-val'].data.datasets.map((d) => d.label),
+        [path.basename(db), path.basename(da)],
+      );
     } finally {
       fs.rmSync(outDir, { recursive: true, force: true });
     }

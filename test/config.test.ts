@@ -36,7 +36,10 @@ test('every config key is described and has a default', () => {
 });
 
 test('unknown keys are errors that list the known keys', () => {
-  assert.throws(() => checkPartial({ learningRate: 1 }, 'x.json'), (e: Error) => e instanceof ConfigError && /unknown key "learningRate"/.test(e.message) && /lr/.test(e.message));
+  assert.throws(
+    () => checkPartial({ learningRate: 1 }, 'x.json'),
+    (e: Error) => e instanceof ConfigError && /unknown key "learningRate"/.test(e.message) && /lr/.test(e.message),
+  );
 });
 
 test('nonsense values are refused, naming key, value and what is allowed', () => {
@@ -52,7 +55,11 @@ test('nonsense values are refused, naming key, value and what is allowed', () =>
     [{ reg: Number.NaN }, /reg/],
   ];
   for (const [obj, re] of cases) {
-    assert.throws(() => checkPartial(obj, 'command line'), (e: Error) => e instanceof ConfigError && re.test(e.message), JSON.stringify(obj));
+    assert.throws(
+      () => checkPartial(obj, 'command line'),
+      (e: Error) => e instanceof ConfigError && re.test(e.message),
+      JSON.stringify(obj),
+    );
   }
 });
 
@@ -67,7 +74,10 @@ test('values are normalised: hidden list, counts, numbers from strings', () => {
 
 test('a batch larger than the training split is refused', () => {
   const cfg = resolveConfig({}, { batchSize: 500 });
-  assert.throws(() => checkAgainstData(cfg, 100), (e: Error) => e instanceof ConfigError && /batchSize = 500.*100 records/.test(e.message));
+  assert.throws(
+    () => checkAgainstData(cfg, 100),
+    (e: Error) => e instanceof ConfigError && /batchSize = 500.*100 records/.test(e.message),
+  );
   checkAgainstData(cfg, 500);
 });
 
@@ -94,7 +104,11 @@ test('a value the user gave is named as given, never as null', () => {
     [{ runsDir: '' }, /runsDir = "" is not allowed: expected a non-empty string/],
   ];
   for (const [obj, re] of cases) {
-    assert.throws(() => checkPartial(obj, 'x.json'), (e: Error) => e instanceof ConfigError && re.test(e.message) && !/null/.test(e.message), JSON.stringify(obj));
+    assert.throws(
+      () => checkPartial(obj, 'x.json'),
+      (e: Error) => e instanceof ConfigError && re.test(e.message) && !/null/.test(e.message),
+      JSON.stringify(obj),
+    );
   }
   // From the command line a number is the text typed, shown as typed.
   assert.throws(() => checkPartial({ lr: 'abc' }, 'command line'), /command line: lr = abc is not allowed/);
@@ -104,24 +118,39 @@ test('a value the user gave is named as given, never as null', () => {
 
 test('parseJsonText accepts a leading byte-order mark and names the file of bad JSON', () => {
   assert.deepEqual(parseJsonText('\uFEFF{"lr": 0.5}', 'f.json'), { lr: 0.5 });
-  assert.throws(() => parseJsonText('{"lr": ', 'config file f.json'), (e: Error) => e instanceof ConfigError && /^config file f\.json is not valid JSON/.test(e.message));
+  assert.throws(
+    () => parseJsonText('{"lr": ', 'config file f.json'),
+    (e: Error) => e instanceof ConfigError && /^config file f\.json is not valid JSON/.test(e.message),
+  );
 });
 
-test('sizes a run cannot allocate are refused before it starts, against the machine\'s limits', () => {
+test("sizes a run cannot allocate are refused before it starts, against the machine's limits", () => {
   const limits = { maxArrayLength: 2 ** 32, memoryBytes: 8e9 };
   const mlp = (hidden: number[], extra: Partial<ReturnType<typeof resolveConfig>> = {}) => ({ ...resolveConfig({}, { model: 'mlp', hidden }), ...extra });
   const shape = { dim: 784, classes: 10 };
   assert.throws(() => checkAgainstData(mlp([100000000]), 55000, shape, limits), /--hidden 100000000 gives 79500000010 parameters, more than one typed array can hold \(4294967296\)/);
-  assert.throws(() => checkAgainstData(mlp([1000000]), 55000, shape, limits), /--hidden 1000000 gives 795000010 parameters; with batch 200 a run needs about 35\.1 GB of memory, and this machine has 8 GB/);
+  assert.throws(
+    () => checkAgainstData(mlp([1000000]), 55000, shape, limits),
+    /--hidden 1000000 gives 795000010 parameters; with batch 200 a run needs about 35\.1 GB of memory, and this machine has 8 GB/,
+  );
   checkAgainstData(mlp([100000]), 55000, shape, limits); // 79.5 M parameters and their activations: 3.5 GB, fits
-  assert.throws(() => checkAgainstData(mlp([100], { iterations: 1e11 }), 55000, shape, limits), /iterations = 100000000000 is more steps than this machine can record: .*800 GB.*use at most 250000000 steps/);
+  assert.throws(
+    () => checkAgainstData(mlp([100], { iterations: 1e11 }), 55000, shape, limits),
+    /iterations = 100000000000 is more steps than this machine can record: .*800 GB.*use at most 250000000 steps/,
+  );
   assert.throws(() => checkAgainstData(mlp([100], { epochs: 1e9 }), 55000, shape, limits), /epochs = 1000000000 \(275000000000 steps of 275 an epoch\) is more steps/);
   checkAgainstData(mlp([100], { iterations: 1e6 }), 55000, shape, limits);
 });
 
 test('knn refuses the keys it would ignore: a data loss and image features', () => {
-  assert.throws(() => resolveConfig({}, { model: 'knn', loss: 'svm' }), (e: Error) => e instanceof ConfigError && /loss = svm does nothing for model knn/.test(e.message));
-  assert.throws(() => resolveConfig({ features: 'hog+hue' }, { model: 'knn' }), (e: Error) => e instanceof ConfigError && /features = hog\+hue is not used by model knn/.test(e.message));
+  assert.throws(
+    () => resolveConfig({}, { model: 'knn', loss: 'svm' }),
+    (e: Error) => e instanceof ConfigError && /loss = svm does nothing for model knn/.test(e.message),
+  );
+  assert.throws(
+    () => resolveConfig({ features: 'hog+hue' }, { model: 'knn' }),
+    (e: Error) => e instanceof ConfigError && /features = hog\+hue is not used by model knn/.test(e.message),
+  );
   assert.equal(resolveConfig({}, { model: 'knn' }).model, 'knn');
 });
 
@@ -140,17 +169,24 @@ test('a config with an own "__proto__" key is refused as unknown, however it arr
   await assert.rejects(() => train(JSON.parse(proto)), unknown('train()'));
 });
 
-test('config/derive.ts: the model spec and the update rule\'s hyperparameters of a config (what train/run.ts and the playground build from it)', () => {
+test("config/derive.ts: the model spec and the update rule's hyperparameters of a config (what train/run.ts and the playground build from it)", () => {
   const soft = resolveConfig({}, { dataset: 'cifar' });
   assert.deepEqual(modelSpecOf(soft, 3073, 10), { kind: 'softmax', inputDim: 3073, hidden: [], numClasses: 10 }, 'softmax: no loss, normalization or dropout keys');
   const mlp = resolveConfig({}, { dataset: 'mnist', model: 'mlp', hidden: [50, 20], normalization: 'batchnorm', dropoutKeep: 0.5, loss: 'svm', updateRule: 'adam', beta1: 0.8 });
   assert.deepEqual(modelSpecOf(mlp, 784, 10), { kind: 'mlp', inputDim: 784, hidden: [50, 20], numClasses: 10, loss: 'svm', normalization: 'batchnorm', dropoutKeep: 0.5 });
-  assert.deepEqual(updateRuleOf(mlp), { updateRule: 'adam', hyper: { beta1: 0.8, beta2: 0.999, eps: 1e-8 } }, 'adam: its three keys (the one set, the config\'s defaults), no decayRate or momentum');
+  assert.deepEqual(updateRuleOf(mlp), { updateRule: 'adam', hyper: { beta1: 0.8, beta2: 0.999, eps: 1e-8 } }, "adam: its three keys (the one set, the config's defaults), no decayRate or momentum");
   assert.deepEqual(updateRuleOf(resolveConfig({}, { dataset: 'mnist', updateRule: 'rmsprop', decayRate: 0.9 })).hyper, { decayRate: 0.9, eps: 1e-8 });
   // momentum is one of sgd_momentum's hyperparameters like the others (it was passed on its own, beside them, until the rule was resolved once).
   assert.deepEqual(updateRuleOf(resolveConfig({}, { dataset: 'mnist', updateRule: 'sgd_momentum', momentum: 0.5 })), { updateRule: 'sgd_momentum', hyper: { momentum: 0.5 } });
-  assert.deepEqual(updateRuleOf(resolveConfig({}, { dataset: 'mnist', momentum: 0.5 })), { updateRule: 'sgd_momentum', hyper: { momentum: 0.5 } }, 'momentum > 0 without a rule: sgd_momentum, implied once, in resolveConfig');
+  assert.deepEqual(
+    updateRuleOf(resolveConfig({}, { dataset: 'mnist', momentum: 0.5 })),
+    { updateRule: 'sgd_momentum', hyper: { momentum: 0.5 } },
+    'momentum > 0 without a rule: sgd_momentum, implied once, in resolveConfig',
+  );
   assert.deepEqual(updateRuleOf(resolveConfig({}, { dataset: 'mnist' })), { updateRule: 'sgd', hyper: {} });
-  assert.throws(() => updateRuleOf({ ...resolveConfig({}, { dataset: 'mnist', updateRule: 'adam' }), beta2: undefined }), /beta2 of update rule adam is unset: give a config resolved by resolveConfig/);
+  assert.throws(
+    () => updateRuleOf({ ...resolveConfig({}, { dataset: 'mnist', updateRule: 'adam' }), beta2: undefined }),
+    /beta2 of update rule adam is unset: give a config resolved by resolveConfig/,
+  );
   assert.throws(() => modelSpecOf(resolveConfig({}, { dataset: 'mnist', model: 'knn' }), 784, 10), /a knn config has no SGD model/);
 });

@@ -568,7 +568,10 @@ test('CIFAR: a URL source is downloaded once, unpacked and read', async () => {
     const rootBad = tmp('root');
     const url = `${base}/cifar-10-binary.tar.gz`;
     const sha = crypto.createHash('sha256').update(body).digest('hex');
-    await assert.rejects(loadCifar(url, { dataRoot: rootBad }), (e: Error) => e instanceof DataError && e.message.includes(`sha256 ${sha}`) && e.message.includes(KNOWN_CIFAR_ARCHIVES[1].sha256!) && /--no-verify/.test(e.message));
+    await assert.rejects(
+      loadCifar(url, { dataRoot: rootBad }),
+      (e: Error) => e instanceof DataError && e.message.includes(`sha256 ${sha}`) && e.message.includes(KNOWN_CIFAR_ARCHIVES[1].sha256!) && /--no-verify/.test(e.message),
+    );
     assert.deepEqual(fs.readdirSync(rootBad), [], 'a refused download is not kept');
 
     // verify: false (--no-verify) takes a custom archive.
@@ -879,7 +882,7 @@ test('download (15.3, 15.18): a 200 with junk, with or without --no-verify, leav
   }
 });
 
-test('download (15.17): a URL ending in a folder name, even the unpacked folder\'s, gets a plain message and the folder stays', async () => {
+test("download (15.17): a URL ending in a folder name, even the unpacked folder's, gets a plain message and the folder stays", async () => {
   const fx = await cifarFixture();
   const junk = Buffer.from('not an archive');
   const srv = await localServer((_req, res) => {
@@ -931,7 +934,9 @@ test('download (15.6): a server that stops sending is given up after the stall l
     const stallUrl = `${srv.base}/stall/cifar-10-binary.tar.gz`;
     const root = tmp('root');
     const t0 = performance.now();
-    await withEnv({ TSNN_DOWNLOAD_STALL_SECONDS: '1' }, () => assert.rejects(loadCifar(stallUrl, { dataRoot: root, verify: false }), dataError(stallUrl, 'stalled', 'no data for 1 s', 'after 100 bytes')));
+    await withEnv({ TSNN_DOWNLOAD_STALL_SECONDS: '1' }, () =>
+      assert.rejects(loadCifar(stallUrl, { dataRoot: root, verify: false }), dataError(stallUrl, 'stalled', 'no data for 1 s', 'after 100 bytes')),
+    );
     const took = (performance.now() - t0) / 1000;
     assert.ok(took >= 0.9 && took < 5, `gave up after ${took.toFixed(2)} s; the stall limit was 1 s`);
     assert.deepEqual(fs.readdirSync(root), [], 'the partial download is removed');
@@ -981,7 +986,7 @@ test('download (15.6): Ctrl-C during `train data cifar --source URL` removes the
     const partFiles = () => {
       const out: string[] = [];
       const walk = (d: string) => {
-        for (const e of fs.readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk(path.join(d, e.name)) : out.push(path.join(d, e.name)));
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : out.push(path.join(d, e.name));
       };
       walk(root);
       return out;
@@ -1046,7 +1051,10 @@ interface ChildReport {
  * node. Its peak resident memory (VmHWM) is reported by the child; the parent polls its RSS and
  * kills it past `killAboveBytes`, and polls the bytes on disk under `diskDir`.
  */
-async function measureChild(body: string, opts: { killAboveBytes: number; timeoutMs: number; diskDir?: string }): Promise<{ report: ChildReport | null; peakDisk: number; killed: string | null; stderr: string }> {
+async function measureChild(
+  body: string,
+  opts: { killAboveBytes: number; timeoutMs: number; diskDir?: string },
+): Promise<{ report: ChildReport | null; peakDisk: number; killed: string | null; stderr: string }> {
   const script = path.join(tmp('child'), 'child.mts');
   const src = new URL('../src/data/', import.meta.url).href;
   fs.writeFileSync(
@@ -1109,14 +1117,17 @@ async function measureChild(body: string, opts: { killAboveBytes: number; timeou
   return { report, peakDisk, killed, stderr };
 }
 
-test('archive (15.7): gzip bombs are refused within 200 MB above the dataset\'s size of memory and within its size of disk', { timeout: 240000 }, async (t) => {
+test("archive (15.7): gzip bombs are refused within 200 MB above the dataset's size of memory and within its size of disk", { timeout: 240000 }, async (t) => {
   const bombs = tmp('bombs');
   const big = 3073 * 250_000; // 768 MB of zeros in one "batch" (a whole number of records)
   const cases: { what: string; file: string; entries: { name: string; size: number; type?: 'File' | 'Directory' }[]; trailing?: number; expect: string[] }[] = [
     {
       what: 'one batch file of 768 MB (880x over what CIFAR-10 can be)',
       file: path.join(bombs, 'one-big-batch.tar.gz'),
-      entries: [{ name: `${CIFAR_DIR_NAME}/`, size: 0, type: 'Directory' }, { name: `${CIFAR_DIR_NAME}/data_batch_1.bin`, size: big }],
+      entries: [
+        { name: `${CIFAR_DIR_NAME}/`, size: 0, type: 'Directory' },
+        { name: `${CIFAR_DIR_NAME}/data_batch_1.bin`, size: big },
+      ],
       expect: ['data_batch_1.bin', `${big} bytes`, '30730000'],
     },
     {
@@ -1129,7 +1140,10 @@ test('archive (15.7): gzip bombs are refused within 200 MB above the dataset\'s 
     {
       what: 'an unknown 768 MB entry among the batches',
       file: path.join(bombs, 'unknown.tar.gz'),
-      entries: [{ name: `${CIFAR_DIR_NAME}/data_batch_1.bin`, size: 3073 }, { name: `${CIFAR_DIR_NAME}/zeros.bin`, size: big }],
+      entries: [
+        { name: `${CIFAR_DIR_NAME}/data_batch_1.bin`, size: 3073 },
+        { name: `${CIFAR_DIR_NAME}/zeros.bin`, size: big },
+      ],
       expect: ['zeros.bin'],
     },
     {
@@ -1146,13 +1160,18 @@ test('archive (15.7): gzip bombs are refused within 200 MB above the dataset\'s 
       `const { loadCifar } = await import(src + 'datasets.js');\nawait loadCifar(${JSON.stringify(c.file)}, { dataRoot: ${JSON.stringify(root)} });\nreport({ ok: true });`,
       { killAboveBytes: CIFAR_DATASET_BYTES + HEADROOM_BYTES + 100 * MB, timeoutMs: 120000, diskDir: root },
     );
-    t.diagnostic(`${c.what} (${(fs.statSync(c.file).size / MB).toFixed(1)} MB .tar.gz): peak RSS ${r.report ? (r.report.hwmBytes / MB).toFixed(0) : '?'} MB, peak disk ${(r.peakDisk / MB).toFixed(1)} MB${r.killed ? `, killed: ${r.killed}` : ''}`);
+    t.diagnostic(
+      `${c.what} (${(fs.statSync(c.file).size / MB).toFixed(1)} MB .tar.gz): peak RSS ${r.report ? (r.report.hwmBytes / MB).toFixed(0) : '?'} MB, peak disk ${(r.peakDisk / MB).toFixed(1)} MB${r.killed ? `, killed: ${r.killed}` : ''}`,
+    );
     assert.equal(r.killed, null, `${c.what}: ${r.killed}`);
     assert.ok(r.report, `${c.what}: the child reported nothing; stderr: ${r.stderr}`);
     assert.equal(r.report.ok, false, `${c.what} was accepted`);
     assert.equal(r.report.errorType, 'DataError', `${c.what}: ${r.report.error}`);
     for (const part of [c.file, ...c.expect]) assert.ok(r.report.error!.includes(part), `${c.what}: message ${JSON.stringify(r.report.error)} lacks ${JSON.stringify(part)}`);
-    assert.ok(r.report.hwmBytes <= CIFAR_DATASET_BYTES + HEADROOM_BYTES, `${c.what}: peak RSS ${(r.report.hwmBytes / MB).toFixed(0)} MB is more than the dataset (${(CIFAR_DATASET_BYTES / MB).toFixed(0)} MB) + 200 MB`);
+    assert.ok(
+      r.report.hwmBytes <= CIFAR_DATASET_BYTES + HEADROOM_BYTES,
+      `${c.what}: peak RSS ${(r.report.hwmBytes / MB).toFixed(0)} MB is more than the dataset (${(CIFAR_DATASET_BYTES / MB).toFixed(0)} MB) + 200 MB`,
+    );
     assert.ok(r.peakDisk <= CIFAR_DATASET_BYTES + MB, `${c.what}: ${(r.peakDisk / MB).toFixed(1)} MB on disk, more than the dataset's ${(CIFAR_DATASET_BYTES / MB).toFixed(1)} MB`);
     assert.deepEqual(fs.readdirSync(root), [], `${c.what}: left files in the data root`);
     fs.rmSync(c.file);
@@ -1175,7 +1194,9 @@ test('IDX (15.8): a .gz that claims 3,000 images and holds 768 MB is refused wit
     killAboveBytes: promised + HEADROOM_BYTES + 100 * MB,
     timeoutMs: 60000,
   });
-  t.diagnostic(`${(fs.statSync(file).size / MB).toFixed(1)} MB .gz promising ${promised} bytes: peak RSS ${r.report ? (r.report.hwmBytes / MB).toFixed(0) : '?'} MB${r.killed ? `, killed: ${r.killed}` : ''}`);
+  t.diagnostic(
+    `${(fs.statSync(file).size / MB).toFixed(1)} MB .gz promising ${promised} bytes: peak RSS ${r.report ? (r.report.hwmBytes / MB).toFixed(0) : '?'} MB${r.killed ? `, killed: ${r.killed}` : ''}`,
+  );
   assert.equal(r.killed, null, String(r.killed));
   assert.ok(r.report, r.stderr);
   assert.equal(r.report.ok, false);
@@ -1207,7 +1228,11 @@ test('readers (15.8, 15.17): a symlink to /dev/zero, a FIFO or a folder where an
     ['IDX symlink to /dev/zero', `await (await import(src + 'idx.js')).readIdxFile(${JSON.stringify(zero)})`, [zero, 'character device', 'not a regular file']],
     ['IDX FIFO', `await (await import(src + 'idx.js')).readIdxFile(${JSON.stringify(fifo)})`, [fifo, 'FIFO', 'not a regular file']],
     ['IDX folder', `await (await import(src + 'idx.js')).readIdxFile(${JSON.stringify(folder)})`, [folder, 'a folder, not a regular file']],
-    ['batch symlink to /dev/zero', `(await import(src + 'datasets.js')).readCifarDir(${JSON.stringify(cifarWith('data_batch_1.bin', '/dev/zero', 'symlink'))})`, ['data_batch_1.bin', 'character device']],
+    [
+      'batch symlink to /dev/zero',
+      `(await import(src + 'datasets.js')).readCifarDir(${JSON.stringify(cifarWith('data_batch_1.bin', '/dev/zero', 'symlink'))})`,
+      ['data_batch_1.bin', 'character device'],
+    ],
     ['batch FIFO', `(await import(src + 'datasets.js')).readCifarDir(${JSON.stringify(cifarWith('test_batch.bin', '', 'fifo'))})`, ['test_batch.bin', 'FIFO']],
     ['batch folder', `(await import(src + 'datasets.js')).readCifarDir(${JSON.stringify(cifarWith('data_batch_2.bin', '', 'dir'))})`, ['data_batch_2.bin is a folder, not a regular file']],
     ['class list FIFO', `(await import(src + 'datasets.js')).readCifarDir(${JSON.stringify(cifarWith('batches.meta.txt', '', 'fifo'))})`, ['batches.meta.txt', 'FIFO']],
@@ -1273,7 +1298,11 @@ test('CIFAR (15.17, 15.18): class names with escape codes, invisible characters,
 });
 
 test('MNIST (15.18): IDX images with a zero dimension are refused', async () => {
-  for (const [rows, cols] of [[0, 0], [0, 28], [28, 0]]) {
+  for (const [rows, cols] of [
+    [0, 0],
+    [0, 28],
+    [28, 0],
+  ]) {
     const dir = tmp('mnist-zero');
     const write = (name: string, buf: Buffer) => fs.writeFileSync(path.join(dir, name), buf);
     write('train-images-idx3-ubyte', encodeIdx([20, rows, cols], new Uint8Array(0)));
@@ -1293,7 +1322,8 @@ test('unpack (issue 24.15): SIGTERM during `train data cifar` removes its .unpac
   const bin = fileURLToPath(new URL('../bin/train.js', import.meta.url));
   const env = { ...process.env, TSNN_DATA_ROOT: root };
   const unpacks = () => fs.readdirSync(root).filter((n) => n.startsWith('.unpack-'));
-  const bytesUnder = (d: string): number => fs.readdirSync(d, { withFileTypes: true }).reduce((s, e) => s + (e.isDirectory() ? bytesUnder(path.join(d, e.name)) : fs.statSync(path.join(d, e.name)).size), 0);
+  const bytesUnder = (d: string): number =>
+    fs.readdirSync(d, { withFileTypes: true }).reduce((s, e) => s + (e.isDirectory() ? bytesUnder(path.join(d, e.name)) : fs.statSync(path.join(d, e.name)).size), 0);
   /** Start an unpack, wait until its temporary folder holds a few MB, then send `signal`. */
   const stopMidway = async (signal: NodeJS.Signals) => {
     const child = spawn(process.execPath, [bin, 'data', 'cifar', '--source', SHARED_CIFAR, '--no-verify'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -1322,7 +1352,7 @@ test('unpack (issue 24.15): SIGTERM during `train data cifar` removes its .unpac
     fs.mkdirSync(path.join(root, '.unpack-young1'));
     const again = spawnSync(process.execPath, [bin, 'data', 'cifar', '--source', SHARED_CIFAR, '--no-verify'], { env, encoding: 'utf8' });
     assert.equal(again.status, 0, again.stderr);
-    assert.deepEqual(fs.readdirSync(root).sort(), ['.unpack-young1', CIFAR_DIR_NAME], 'the dead process\'s and the old folder are removed');
+    assert.deepEqual(fs.readdirSync(root).sort(), ['.unpack-young1', CIFAR_DIR_NAME], "the dead process's and the old folder are removed");
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

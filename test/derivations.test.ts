@@ -27,7 +27,6 @@ const randn = (rows: number, cols: number, rng: Rng, std = 1): Mat<Float64Array>
 /** One example's scores as a (1,C) matrix of the given array type. */
 const oneRow = <T extends Float32Array | Float64Array>(Ctor: { from(v: ArrayLike<number>): T }, scores: ArrayLike<number>): Mat<T> => ({ rows: 1, cols: scores.length, data: Ctor.from(scores) });
 
-
 /** ‖a‖_F (a as one long vector). */
 function frob(a: ArrayLike<number>): number {
   let s = 0;
@@ -101,7 +100,10 @@ test('naive vs vectorized: loss to 1e-10 relative, dW to 1e-10 in ‖ΔdW‖_F /
 
 test('naive and vectorized dW both match centered differences (float64, h=1e-5, max rel error < 1e-7)', (t) => {
   const { W, X, y, reg } = naiveVsVectorizedData();
-  for (const [name, fn] of [['naive', softmaxLossNaive], ['vectorized', softmaxLossVectorized]] as const) {
+  for (const [name, fn] of [
+    ['naive', softmaxLossNaive],
+    ['vectorized', softmaxLossVectorized],
+  ] as const) {
     const { dW } = fn(W, X, y, reg);
     const numeric = numericGradient(() => fn(W, X, y, reg).loss, W.data, H);
     const e = maxRelError(dW.data, numeric);
@@ -115,7 +117,10 @@ test('naive and vectorized run in float32 too and agree with float64 to float32 
   const W32 = { rows: W.rows, cols: W.cols, data: Float32Array.from(W.data) };
   const X32 = { rows: X.rows, cols: X.cols, data: Float32Array.from(X.data) };
   const ref = softmaxLossVectorized(W, X, y, reg);
-  for (const [name, fn] of [['naive', softmaxLossNaive], ['vectorized', softmaxLossVectorized]] as const) {
+  for (const [name, fn] of [
+    ['naive', softmaxLossNaive],
+    ['vectorized', softmaxLossVectorized],
+  ] as const) {
     const r = fn(W32, X32, y, reg);
     assert.ok(r.dW.data instanceof Float32Array, `${name}: dW is ${r.dW.data.constructor.name}`);
     assert.ok(Math.abs(r.loss - ref.loss) / ref.loss < 1e-5, `${name} float32 loss ${r.loss} vs ${ref.loss}`);
@@ -125,7 +130,10 @@ test('naive and vectorized run in float32 too and agree with float64 to float32 
   // Timing only (not asserted): the same work both ways on a larger batch.
   const rng = new Rng(5);
   const big = { W: randn(300, 10, rng, 1e-2), X: randn(500, 300, rng), y: randomLabels(500, 10, rng) };
-  for (const [name, fn] of [['naive', softmaxLossNaive], ['vectorized', softmaxLossVectorized]] as const) {
+  for (const [name, fn] of [
+    ['naive', softmaxLossNaive],
+    ['vectorized', softmaxLossVectorized],
+  ] as const) {
     fn(big.W, big.X, big.y, reg); // warm-up
     const t0 = performance.now();
     for (let k = 0; k < 5; k++) fn(big.W, big.X, big.y, reg);
@@ -161,7 +169,10 @@ test('softmax layer: softmaxBackward of the cross-entropy gradient −1{j=y}/(N�
   // Each row of p is a probability vector.
   for (let i = 0; i < N; i++) {
     const row = rowOf(p, i);
-    assert.ok(row.every((v) => v > 0 && v < 1), `row ${i}: ${row.join(', ')}`);
+    assert.ok(
+      row.every((v) => v > 0 && v < 1),
+      `row ${i}: ${row.join(', ')}`,
+    );
     assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-15, `row ${i} sums to ${row.reduce((a, b) => a + b, 0)}`);
   }
 });

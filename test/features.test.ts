@@ -75,7 +75,6 @@ test('.npy v1.0: the header numpy expects, and the data read back', () => {
 // ---------------------------------------------------------------------------------------------
 // Features as a model's input: the cache and the normalisation.
 
-
 /** A small CIFAR-shaped dataset of seeded noise images in a fresh folder (nothing is written there yet). */
 function noiseDataset(nTrain: number, nTest: number, seed: number): RawDataset {
   const rng = new Rng(seed);
@@ -83,7 +82,10 @@ function noiseDataset(nTrain: number, nTest: number, seed: number): RawDataset {
   const labels = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(rng.uniform() * 10));
   const source = fs.mkdtempSync(path.join(os.tmpdir(), 'feat-cache-'));
   return {
-    name: 'cifar', classes: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'], imageShape: [32, 32, 3], dim: 3072,
+    name: 'cifar',
+    classes: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'],
+    imageShape: [32, 32, 3],
+    dim: 3072,
     train: { x: bytes(nTrain * 3072), y: labels(nTrain), n: nTrain },
     test: { x: bytes(nTest * 3072), y: labels(nTest), n: nTest },
     source,

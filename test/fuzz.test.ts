@@ -60,11 +60,7 @@ function parsesOrRefuses<R>(f: () => R, E: new (...a: never[]) => Error): R | un
   }
 }
 
-type Mutation =
-  | { kind: 'flip'; at: number; mask: number }
-  | { kind: 'truncate'; to: number }
-  | { kind: 'extend'; len: number; seed: number }
-  | { kind: 'set32'; field: number; value: number };
+type Mutation = { kind: 'flip'; at: number; mask: number } | { kind: 'truncate'; to: number } | { kind: 'extend'; len: number; seed: number } | { kind: 'set32'; field: number; value: number };
 
 const mutation = (maxAt: number): fc.Arbitrary<Mutation> =>
   fc.oneof(
@@ -120,9 +116,15 @@ function checkIdx(buf: Uint8Array): void {
   assert.deepEqual(Buffer.from(r.data), Buffer.from(buf.subarray(headerBytes)));
 }
 
-const validIdx = fc
-  .record({ dims: fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 4 }), seed: fc.nat() })
-  .map(({ dims, seed }) => encodeIdx(dims, bytesOf(dims.reduce((p, d) => p * d, 1), seed)));
+const validIdx = fc.record({ dims: fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 4 }), seed: fc.nat() }).map(({ dims, seed }) =>
+  encodeIdx(
+    dims,
+    bytesOf(
+      dims.reduce((p, d) => p * d, 1),
+      seed,
+    ),
+  ),
+);
 
 test('fuzz: parseIdx on random bytes parses consistently or throws DataError', () => {
   const random = fc.oneof(
@@ -224,7 +226,6 @@ test('fuzz: parseCifarBatch on mutated valid batches parses or throws DataError'
 
 // ---------------------------------------------------------------- checkpoint
 
-
 const CK = sample();
 const CK_BYTES = Buffer.from(encodeCheckpoint(CK));
 const HLEN = CK_BYTES.readUInt32LE(12);
@@ -254,7 +255,10 @@ test('fuzz: decodeCheckpoint on single-byte flips anywhere: every flip is refuse
 /** A real last.ckpt: a small MLP with momentum and shuffled batches, trained by the run code itself. */
 async function realLastCheckpoint(): Promise<{ file: string; bytes: Buffer }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-ckpt-'));
-  const cfg = resolveConfig({}, { model: 'mlp', hidden: [8], numTrain: 300, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, epochs: 3, momentum: 0.9, sampling: 'shuffle', backend: 'js', runsDir: dir });
+  const cfg = resolveConfig(
+    {},
+    { model: 'mlp', hidden: [8], numTrain: 300, numVal: 50, numTest: 50, numDev: 20, batchSize: 50, epochs: 3, momentum: 0.9, sampling: 'shuffle', backend: 'js', runsDir: dir },
+  );
   const selection = await initEngine('js');
   const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };
   await runTraining({ cfg, runData: await loadRunData(cfg), dir, engine: selection }, quiet, { evaluateTest: false });
@@ -375,7 +379,13 @@ test('fuzz: decodeCheckpoint on well-framed but hostile headers throws Checkpoin
     2000,
   );
   // Version 1 (tsnn-trainer 0.1's, no trailer): refused whatever its header, with or without its payload hash.
-  const v1: Record<string, unknown> = { ...good, payloadSha256: crypto.createHash('sha256').update(CK_BYTES.subarray(PAYLOAD_AT, CK_BYTES.length - 32)).digest('hex') };
+  const v1: Record<string, unknown> = {
+    ...good,
+    payloadSha256: crypto
+      .createHash('sha256')
+      .update(CK_BYTES.subarray(PAYLOAD_AT, CK_BYTES.length - 32))
+      .digest('hex'),
+  };
   assert.equal(decodes(frame(v1, undefined, 1)), undefined);
   assert.equal(decodes(frame({ ...good }, undefined, 1)), undefined);
   totalCases += 2;
@@ -415,10 +425,16 @@ test('checkpoint fields are checked for range and consistency, not only type (ea
   ];
   // JSON.stringify cannot write an infinite number, but JSON.parse reads 1e999 as Infinity.
   const inf = frameJson(JSON.stringify({ ...good, preprocess: { bias: false, scale: 7 } }).replace('"scale":7', '"scale":1e999'), floats);
-  assert.throws(() => decodeCheckpoint(inf, 'tampered.ckpt'), (e: Error) => e instanceof CheckpointError && /tampered\.ckpt: .*preprocess.*finite/.test(e.message));
+  assert.throws(
+    () => decodeCheckpoint(inf, 'tampered.ckpt'),
+    (e: Error) => e instanceof CheckpointError && /tampered\.ckpt: .*preprocess.*finite/.test(e.message),
+  );
   // A block must be one value per parameter.
   const block = frameJson(JSON.stringify({ ...CK.header, blocks: [{ name: 'optim.velocity', length: 3 }] }), Buffer.concat([floats, Buffer.alloc(12)]));
-  assert.throws(() => decodeCheckpoint(block, 'tampered.ckpt'), (e: Error) => e instanceof CheckpointError && /tampered\.ckpt: .*block optim\.velocity has 3 values for 14 parameters/.test(e.message));
+  assert.throws(
+    () => decodeCheckpoint(block, 'tampered.ckpt'),
+    (e: Error) => e instanceof CheckpointError && /tampered\.ckpt: .*block optim\.velocity has 3 values for 14 parameters/.test(e.message),
+  );
   for (const [what, change, re] of cases) {
     assert.throws(
       () => decodeCheckpoint(frame({ ...good, ...change }), 'tampered.ckpt'),

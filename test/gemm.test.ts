@@ -42,7 +42,16 @@ function cases(rng: Rng): Case[] {
   const out: Case[] = [];
   const mk = (M: number, K: number, N: number, transA: boolean, transB: boolean) =>
     out.push({ a: transA ? randnMat(Float32Array, K, M, rng) : randnMat(Float32Array, M, K, rng), b: transB ? randnMat(Float32Array, N, K, rng) : randnMat(Float32Array, K, N, rng), transA, transB });
-  for (const transA of [false, true]) for (const transB of [false, true]) for (const [M, K, N] of [[1, 1, 1], [5, 3, 9], [7, 257, 13], [4, 8, 8], [33, 600, 17]]) mk(M, K, N, transA, transB);
+  for (const transA of [false, true])
+    for (const transB of [false, true])
+      for (const [M, K, N] of [
+        [1, 1, 1],
+        [5, 3, 9],
+        [7, 257, 13],
+        [4, 8, 8],
+        [33, 600, 17],
+      ])
+        mk(M, K, N, transA, transB);
   mk(200, 3073, 10, false, false); // softmax scores
   mk(3073, 200, 10, true, false); //  softmax dW = Xᵀ·dscores
   mk(200, 1000, 100, false, false);
@@ -106,7 +115,12 @@ test('gemm: a product cut into blocks anywhere, rows or columns, gives the same 
   const rng = new Rng(47);
   for (const variant of variants as readonly GemmVariant[]) {
     const g = new WasmGemm(variant);
-    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [transA, transB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const [M, K, N] = [67, 300, 45];
       const a = transA ? randnMat(Float32Array, K, M, rng) : randnMat(Float32Array, M, K, rng);
       const b = transB ? randnMat(Float32Array, N, K, rng) : randnMat(Float32Array, K, N, rng);
@@ -128,7 +142,10 @@ test('gemm: a product cut into blocks anywhere, rows or columns, gives the same 
           }
         }
       }
-      assert.ok(cut.data.every((v, i) => Object.is(v, whole.data[i])), `${variant} transA=${transA} transB=${transB}: the blocks differ from the whole`);
+      assert.ok(
+        cut.data.every((v, i) => Object.is(v, whole.data[i])),
+        `${variant} transA=${transA} transB=${transB}: the blocks differ from the whole`,
+      );
     }
   }
 });

@@ -104,9 +104,12 @@ function goldenModel() {
   return modelFromParams(fx.spec, params, fx.reg, new Rng(fx.dropoutSeed));
 }
 
-test('golden: the fixture\'s dropout masks come from the same stream as linalg/rng.ts', () => {
+test("golden: the fixture's dropout masks come from the same stream as linalg/rng.ts", () => {
   const rng = new Rng(fx.dropoutSeed);
-  assert.deepEqual(fx.firstDraws.map(() => rng.nextUint32()), fx.firstDraws);
+  assert.deepEqual(
+    fx.firstDraws.map(() => rng.nextUint32()),
+    fx.firstDraws,
+  );
 });
 
 test('golden: a 3-layer MLP with batch norm and dropout against PyTorch (float64): every gradient at step 0, 10 Adam losses, the final parameters, running statistics and test scores', () => {
@@ -140,7 +143,9 @@ test('golden: a 3-layer MLP with batch norm and dropout against PyTorch (float64
     assert.ok(moved(params.views[b].data) < 1e-9 && moved(fx.final[b].data) < 1e-9, `${b} feeds batch norm: Adam moves it by rounding noise only`);
   }
   const worst = Object.entries(measured).sort((a, b) => b[1] - a[1])[0];
-  const exact = Object.entries(measured).filter(([name]) => !NOISY.has(name)).sort((a, b) => b[1] - a[1])[0];
+  const exact = Object.entries(measured)
+    .filter(([name]) => !NOISY.has(name))
+    .sort((a, b) => b[1] - a[1])[0];
   console.log(`golden: largest relative difference ${exact[1].toExponential(2)} (${exact[0]}); ${worst[1].toExponential(2)} (${worst[0]}) among the batch-norm biases' noise`);
 });
 

@@ -39,7 +39,12 @@ interface Outcome {
 function runBounded(args: string[], cwd = ROOT): Promise<Outcome> {
   const rssFile = path.join(os.tmpdir(), `rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const t0 = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, BIN, ...args], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+  const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, BIN, ...args], {
+    cwd,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -124,7 +129,7 @@ test('a checkpoint that is /dev/zero or a FIFO (eval, predict, export, --resume)
   }
 });
 
-test('the library\'s loadModel refuses a checkpoint that is /dev/zero or a FIFO at once', async () => {
+test("the library's loadModel refuses a checkpoint that is /dev/zero or a FIFO at once", async () => {
   for (const kind of KINDS) {
     const { dir } = hostileRun('best.ckpt', kind);
     const script = `import('${path.join(ROOT, 'dist', 'index.js')}').then(async (m) => { try { await m.loadModel(${JSON.stringify(dir)}); } catch (e) { process.stderr.write('error: ' + e.constructor.name + ': ' + e.message + '\\n'); process.exit(1); } })`;
@@ -137,7 +142,7 @@ test('the library\'s loadModel refuses a checkpoint that is /dev/zero or a FIFO 
   }
 });
 
-test('a config file, a sweep file or a resumed run\'s config.json that is /dev/zero or a FIFO is refused at once, small, in one line', async () => {
+test("a config file, a sweep file or a resumed run's config.json that is /dev/zero or a FIFO is refused at once, small, in one line", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hostile-config-'));
   for (const kind of KINDS) {
     const file = path.join(dir, `config-${kind}.json`);
@@ -181,7 +186,11 @@ test('export --out onto a character device, a FIFO, or a symlink to one is refus
   for (const format of ['onnx', 'safetensors']) {
     for (const [target, words, intact] of cases) {
       const r = await runBounded(['export', run, '--format', format, '--out', target]);
-      assertBounded(`export ${format} --out ${path.basename(target)}`, r, new RegExp(`cannot write .*${path.basename(target)}: it is ${words}, not a regular file, so it is left alone\\. Pass --out a path`));
+      assertBounded(
+        `export ${format} --out ${path.basename(target)}`,
+        r,
+        new RegExp(`cannot write .*${path.basename(target)}: it is ${words}, not a regular file, so it is left alone\\. Pass --out a path`),
+      );
       assert.ok(intact(), `${path.basename(target)} was replaced`);
       assert.equal(r.out, '', 'nothing was reported written');
     }

@@ -95,13 +95,15 @@ export function jpegBomb(width: number, height: number, blocks = 64): Buffer {
   const seg = (marker: number, body: number[]) => [0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body];
   const table = (cls: number) => seg(0xc4, [cls << 4, 1, ...Array(15).fill(0), 0x00]);
   return Buffer.from([
-    0xff, 0xd8,
+    0xff,
+    0xd8,
     ...seg(0xdb, [0x00, ...Array(64).fill(1)]),
     ...seg(0xc0, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, 1, 1, 0x11, 0]),
     ...table(0),
     ...table(1),
     ...seg(0xda, [1, 1, 0x00, 0, 63, 0]),
     ...Array(Math.ceil(blocks / 4)).fill(0x00),
-    0xff, 0xd9,
+    0xff,
+    0xd9,
   ]);
 }

@@ -19,7 +19,9 @@ interface FixtureSet {
 const fixture = JSON.parse(fs.readFileSync(new URL('./fixtures/importance-optuna.json', import.meta.url), 'utf8')) as { sets: FixtureSet[] };
 
 const spaceOf = (s: FixtureSet): ImportanceSpace =>
-  Object.fromEntries(Object.entries(s.space).map(([k, p]) => [k, p.type === 'categorical' ? { type: 'categorical', choices: p.choices! } : { type: p.type as 'float' | 'int', low: p.low!, high: p.high! }]));
+  Object.fromEntries(
+    Object.entries(s.space).map(([k, p]) => [k, p.type === 'categorical' ? { type: 'categorical', choices: p.choices! } : { type: p.type as 'float' | 'int', low: p.low!, high: p.high! }]),
+  );
 
 /** Our importances averaged over `n` forest seeds, as the fixture averages Optuna's over its 10 evaluator seeds. */
 function meanImportance(set: FixtureSet, n: number): Record<string, number> {
@@ -29,7 +31,7 @@ function meanImportance(set: FixtureSet, n: number): Record<string, number> {
 }
 const top2 = (imp: Record<string, number>) => Object.keys(imp).slice(0, 2).join(',');
 
-test('the top two parameters of the mean over 10 forest seeds are Optuna\'s, and each mean is within 0.1 of Optuna\'s, on every set', () => {
+test("the top two parameters of the mean over 10 forest seeds are Optuna's, and each mean is within 0.1 of Optuna's, on every set", () => {
   assert.ok(fixture.sets.length >= 3);
   for (const set of fixture.sets) {
     const ours = meanImportance(set, 10);
@@ -38,7 +40,7 @@ test('the top two parameters of the mean over 10 forest seeds are Optuna\'s, and
   }
 });
 
-test('single evaluations rank the top two as Optuna does: on 3 sets every time, and 8 of 10 times on any set where Optuna\'s 10 evaluations agreed', () => {
+test("single evaluations rank the top two as Optuna does: on 3 sets every time, and 8 of 10 times on any set where Optuna's 10 evaluations agreed", () => {
   // Where two keys are close (rosenbrock-random: y 0.51, x 0.44 in Optuna's mean) one forest may swap them.
   let always = 0;
   for (const set of fixture.sets) {
@@ -58,13 +60,17 @@ test('importances sum to 1, are sorted, and the same seed gives the same figures
   assert.deepEqual(a, b);
   const vs = Object.values(a);
   assert.ok(Math.abs(vs.reduce((x, y) => x + y, 0) - 1) < 1e-12);
-  assert.deepEqual(vs, [...vs].sort((x, y) => y - x));
+  assert.deepEqual(
+    vs,
+    [...vs].sort((x, y) => y - x),
+  );
 });
 
 test('a key the metric does not depend on gets ~0; a metric of one key gives it all', () => {
   const rng = new Rng(3);
   const trials: ImportanceTrial[] = Array.from({ length: 30 }, () => {
-    const a = rng.uniform(), b = rng.uniform();
+    const a = rng.uniform(),
+      b = rng.uniform();
     return { params: { a, b }, value: Math.sin(6 * a) };
   });
   const imp = fanovaImportance({ a: { type: 'float', low: 0, high: 1 }, b: { type: 'float', low: 0, high: 1 } }, trials, new Rng(0));
@@ -74,6 +80,28 @@ test('a key the metric does not depend on gets ~0; a metric of one key gives it 
 test('bad input: one clear line', () => {
   const space: ImportanceSpace = { a: { type: 'float', low: 0, high: 1 } };
   assert.throws(() => fanovaImportance(space, [{ params: { a: 0.5 }, value: 1 }], new Rng(0)), /needs at least 2 finished trials/);
-  assert.throws(() => fanovaImportance(space, [{ params: { a: 0.2 }, value: 1 }, { params: { a: 0.5 }, value: 1 }], new Rng(0)), /does not vary/);
-  assert.throws(() => fanovaImportance({ r: { type: 'categorical', choices: ['x', 'y'] } }, [{ params: { r: 'x' }, value: 1 }, { params: { r: 'z' }, value: 2 }], new Rng(0)), /not one of its choices/);
+  assert.throws(
+    () =>
+      fanovaImportance(
+        space,
+        [
+          { params: { a: 0.2 }, value: 1 },
+          { params: { a: 0.5 }, value: 1 },
+        ],
+        new Rng(0),
+      ),
+    /does not vary/,
+  );
+  assert.throws(
+    () =>
+      fanovaImportance(
+        { r: { type: 'categorical', choices: ['x', 'y'] } },
+        [
+          { params: { r: 'x' }, value: 1 },
+          { params: { r: 'z' }, value: 2 },
+        ],
+        new Rng(0),
+      ),
+    /not one of its choices/,
+  );
 });

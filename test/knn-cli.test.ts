@@ -10,7 +10,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { E2E_BACKEND, trainCli as train } from './helpers.js';
 
-
 test('train --model knn on an MNIST subset: cross-validation, test accuracy, an honest run folder and its report', () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-knn-'));
   const args = ['--model', 'knn', '--num-train', '600', '--num-test', '100', '--k', '3', '--cv-folds', '3', '--k-choices', '1,3,5', '--backend', E2E_BACKEND, '--runs-dir', runs, '--name', 'knn'];

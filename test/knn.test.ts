@@ -153,7 +153,10 @@ test('nearestNeighbours: nearest first, equal distances in training order (a sta
   assert.equal(all.k, 40);
   for (let i = 0; i < 30; i++) {
     const row = [...r.data.subarray(i * 40, (i + 1) * 40)];
-    const want = row.map((v, j) => [v, j]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((p) => p[1]);
+    const want = row
+      .map((v, j) => [v, j])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+      .map((p) => p[1]);
     assert.deepEqual([...all.nearest.subarray(i * 40, (i + 1) * 40)], want);
     assert.deepEqual([...nearestNeighbours(r, 7).nearest.subarray(i * 7, (i + 1) * 7)], want.slice(0, 7));
   }
@@ -263,7 +266,7 @@ test('kNN on the real CIFAR-10 files (5,000 train, 500 test, float32 on simd) ag
   }
 });
 
-test('the notebook\'s cross-validation on the real CIFAR-10 files (5 folds of 5,000, float32 on simd) gives knn_numpy.py --folds 5\'s mean per k and best k', async (t) => {
+test("the notebook's cross-validation on the real CIFAR-10 files (5 folds of 5,000, float32 on simd) gives knn_numpy.py --folds 5's mean per k and best k", async (t) => {
   const source = fs.existsSync(path.join(CIFAR_DIR, 'test_batch.bin')) ? CIFAR_DIR : fs.existsSync(SHARED_CIFAR) ? SHARED_CIFAR : null;
   if (source === null) {
     t.skip(`neither ${CIFAR_DIR} nor ${SHARED_CIFAR} is there: the real CIFAR-10 files are needed`);

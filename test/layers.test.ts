@@ -85,7 +85,10 @@ test('affine: reference forward and backward N=2, D=4, M=3 (float64, linspace, t
   assertClose(dx!.data, [0.11090909090909092, 0.02909090909090909, -0.05272727272727273, -0.13454545454545455, -0.16727272727272727, -0.0036363636363636364, 0.16, 0.3236363636363636], REF_TOL, 'dx');
   assertClose(
     dw.data,
-    [0.08857142857142856, 0.11714285714285715, 0.1457142857142857, 0.07142857142857142, 0.13428571428571429, 0.19714285714285715, 0.054285714285714284, 0.15142857142857144, 0.24857142857142858, 0.037142857142857144, 0.16857142857142857, 0.3],
+    [
+      0.08857142857142856, 0.11714285714285715, 0.1457142857142857, 0.07142857142857142, 0.13428571428571429, 0.19714285714285715, 0.054285714285714284, 0.15142857142857144, 0.24857142857142858,
+      0.037142857142857144, 0.16857142857142857, 0.3,
+    ],
     REF_TOL,
     'dw',
   );
@@ -157,7 +160,12 @@ test('relu: gradient check dx with inputs kept ≥ 0.1 away from the kink (float
   const before = snapshot(x, dout);
   const dx = reluBackward(dout, cache);
   assert.deepEqual(snapshot(x, dout), before, 'backward changed an input');
-  assertGrad(t, 'relu dx', dx.data, numericGradientArray(() => reluForward(x).out, x.data, dout.data, H));
+  assertGrad(
+    t,
+    'relu dx',
+    dx.data,
+    numericGradientArray(() => reluForward(x).out, x.data, dout.data, H),
+  );
 });
 
 test('relu: reference (cs231n relu_forward input linspace(-0.5, 0.5, 12), float64, exact)', () => {
@@ -217,7 +225,12 @@ test('softmax loss: gradient check dscores (float64, h=1e-5, tol 1e-7)', (t) => 
   const before = snapshot(scores);
   const { dscores } = softmaxLoss(scores, y);
   assert.deepEqual(snapshot(scores), before);
-  assertGrad(t, 'softmax dscores', dscores.data, numericGradient(() => softmaxLoss(scores, y).loss, scores.data, H));
+  assertGrad(
+    t,
+    'softmax dscores',
+    dscores.data,
+    numericGradient(() => softmaxLoss(scores, y).loss, scores.data, H),
+  );
   // Each row of dscores sums to 0 (Σ_j P_ij = 1).
   for (let i = 0; i < 5; i++) {
     let s = 0;
@@ -233,8 +246,8 @@ test('softmax loss: reference scores linspace(-1, 2) (3,4), y = [0,3,1] (float64
   assertClose(
     dscores.data,
     [
-      -0.2804678371195133, 0.06944104736790244, 0.09121372927339877, 0.11981306047821207, 0.05286549621382006, 0.06944104736790244, 0.09121372927339877, -0.21352027285512126,
-      0.05286549621382006, -0.2638922859654309, 0.09121372927339877, 0.11981306047821207,
+      -0.2804678371195133, 0.06944104736790244, 0.09121372927339877, 0.11981306047821207, 0.05286549621382006, 0.06944104736790244, 0.09121372927339877, -0.21352027285512126, 0.05286549621382006,
+      -0.2638922859654309, 0.09121372927339877, 0.11981306047821207,
     ],
     REF_TOL,
     'dscores',
@@ -286,7 +299,12 @@ test('l2: gradient check dw = 2·reg·W of reg·ΣW² (float64, h=1e-5, tol 1e-7
   let sumSq = 0;
   for (const v of w.data) sumSq += v * v;
   assert.ok(Math.abs(loss - reg * sumSq) <= 1e-14 * loss);
-  assertGrad(t, 'l2 dw', dw.data, numericGradient(() => l2Loss(w, reg).loss, w.data, H));
+  assertGrad(
+    t,
+    'l2 dw',
+    dw.data,
+    numericGradient(() => l2Loss(w, reg).loss, w.data, H),
+  );
 });
 
 test('l2: addL2 adds 2·reg·W into an existing gradient and returns reg·ΣW² (float64, exact)', () => {

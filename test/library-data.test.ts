@@ -71,7 +71,10 @@ test('data in memory with a bad shape, label, array or split is refused in one l
   ];
   for (const [data, message] of cases) await assert.rejects(() => lib.train({ ...cfg, data: data as lib.MemoryData }), refused(message), message);
   await assert.rejects(() => lib.train({ ...cfg, numVal: 30, data: good() }), refused('numVal = 30 leaves no training rows: data has 30 rows in all; lower numVal, or give data.val'));
-  await assert.rejects(() => lib.train({ ...cfg, numTrain: 26, data: good() }), refused('numTrain = 26, but data has 25 training rows besides its last 5 (the validation rows): lower numTrain, or use all'));
+  await assert.rejects(
+    () => lib.train({ ...cfg, numTrain: 26, data: good() }),
+    refused('numTrain = 26, but data has 25 training rows besides its last 5 (the validation rows): lower numTrain, or use all'),
+  );
   await assert.rejects(() => lib.train({ ...cfg, numTest: 3, data: good() }), refused('numTest = 3, but data has no test rows: give data.test, or use numTest all'));
   await assert.rejects(() => lib.train({ ...cfg, dataDir: '/tmp', data: good() }), refused('train(): dataDir names a dataset to read, and data gives the rows: leave one out'));
   assert.equal(fs.readdirSync(runs).length, before, 'no run folder for a refused call');
@@ -96,8 +99,15 @@ test('patience: a run with no better val accuracy for `patience` epochs stops, t
   assert.deepEqual(epochs, [1, 2, 3]);
   assert.equal(metricRows(r.dir).filter((m) => m.type === 'epoch').length, 3);
   assert.ok(info.includes('stopped early after epoch 3 of 10 (step 15): no better val acc for 2 epochs since epoch 1'), info.join('\n'));
-  const log = fs.readFileSync(path.join(r.dir, 'train.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  assert.deepEqual(log.filter((l) => l.msg === 'stopped early').map(({ epoch, it, patience, bestEpoch }) => ({ epoch, it, patience, bestEpoch })), [{ epoch: 3, it: 15, patience: 2, bestEpoch: 1 }]);
+  const log = fs
+    .readFileSync(path.join(r.dir, 'train.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    log.filter((l) => l.msg === 'stopped early').map(({ epoch, it, patience, bestEpoch }) => ({ epoch, it, patience, bestEpoch })),
+    [{ epoch: 3, it: 15, patience: 2, bestEpoch: 1 }],
+  );
   // patience 0 (or unset) never stops early, and an unset one leaves config.json as it was before the key.
   const all = await lib.train({ ...cfg, epochs: 4, patience: 0 });
   assert.equal((all.summary as Summary).stoppedEarly, undefined);

@@ -48,7 +48,10 @@ test('loadModel, predict and predictImages refuse bad options and arguments by n
   assert.equal(lib.predict(m, px, { top: 2 })[0].top.length, 2);
   await assert.rejects(() => lib.predictImages(m, ['a.png'], { top: -1 }), refused(/^predictImages\(\): top = -1 is not allowed/));
   await assert.rejects(() => lib.predictImages(m, ['a.png'], { invert: 'yes' as never }), refused('predictImages(): invert = "yes" is not allowed: expected true or false'));
-  await assert.rejects(() => lib.predictImages(m, ['a.png'], { inverted: true } as never), refused('predictImages(): unknown option "inverted". Known options: top, invert, maxPixels, skipUnreadable, backend'));
+  await assert.rejects(
+    () => lib.predictImages(m, ['a.png'], { inverted: true } as never),
+    refused('predictImages(): unknown option "inverted". Known options: top, invert, maxPixels, skipUnreadable, backend'),
+  );
   await assert.rejects(() => lib.predictImages(m, 'a.png' as never), refused('predictImages(): files must be a list of image file names, not "a.png"'));
 });
 
@@ -63,11 +66,14 @@ test('exportRun, loadDataset and train refuse bad options by name', async () => 
   await assert.rejects(() => lib.train({ runsDir: runs }, { report: 'yes' as never }), refused('train(): report = "yes" is not allowed: expected true or false'));
   await assert.rejects(() => lib.train({ runsDir: runs }, { onEpoch: 5 as never }), refused('train(): onEpoch = 5 is not allowed: expected a function'));
   await assert.rejects(() => lib.train({ runsDir: runs }, { signal: true as never }), refused('train(): signal = true is not allowed: expected an AbortSignal'));
-  await assert.rejects(() => lib.train({ runsDir: runs }, { onEpochs: () => {} } as never), refused(/^train\(\): unknown option "onEpochs". Known options: report, onStart, onIteration, onEpoch, onEnd, onInfo, onWarn, signal$/));
+  await assert.rejects(
+    () => lib.train({ runsDir: runs }, { onEpochs: () => {} } as never),
+    refused(/^train\(\): unknown option "onEpochs". Known options: report, onStart, onIteration, onEpoch, onEnd, onInfo, onWarn, signal$/),
+  );
   assert.equal(fs.readdirSync(runs).length, 1, 'no run folder for a refused call');
 });
 
-test('the library\'s train (without report) writes predictions.json: its report is rebuilt from the folder alone, with the confusion matrix and the misclassified images', async () => {
+test("the library's train (without report) writes predictions.json: its report is rebuilt from the folder alone, with the confusion matrix and the misclassified images", async () => {
   assert.ok(fs.existsSync(path.join(run, 'predictions.json')));
   const warnings: string[] = [];
   await buildRunReport(run, undefined, { warn: (l) => warnings.push(l) });

@@ -73,7 +73,10 @@ test('gradCheckSparse: distinct random coordinates, small error for the right gr
   assert.ok(ok.maxRelError < 1e-9, `max rel error ${ok.maxRelError}`);
   for (const r of ok.rows) assert.equal(r.analytic, right[r.index]);
   // Same rng seed → same coordinates.
-  assert.deepEqual(gradCheckSparse(f, x, right, 10, H, new Rng(41)).rows.map((r) => r.index), ok.rows.map((r) => r.index));
+  assert.deepEqual(
+    gradCheckSparse(f, x, right, 10, H, new Rng(41)).rows.map((r) => r.index),
+    ok.rows.map((r) => r.index),
+  );
   // A gradient off by a factor of 2 everywhere: relError = 1/3.
   const wrong = right.map((v) => 2 * v);
   const bad = gradCheckSparse(f, x, wrong, 5, H, new Rng(42));
@@ -99,7 +102,11 @@ test('the verdict passes a correct gradient whose coordinates are too small to r
   const build = (reg: number) => createModel({ kind: 'softmax', inputDim: data.dim, hidden: [], numClasses: 10 }, { initStd: 1e-4, reg, dtype: Float64Array }, new Rng(0));
   for (const reg of [0, 0.1]) {
     const lines: string[] = [];
-    assert.equal(checkModel(build(reg), X, y, opts, new Rng(1), (s) => lines.push(s)), 0, lines.join('\n'));
+    assert.equal(
+      checkModel(build(reg), X, y, opts, new Rng(1), (s) => lines.push(s)),
+      0,
+      lines.join('\n'),
+    );
     // cs231n's own rel_error of these rows is well above the threshold: the old verdict failed them.
     const raw = Number(/rel_error \(floor 1e-8\) per parameter: W (\S+);/.exec(lines.join('\n'))![1]);
     assert.ok(raw > 1e-7, `cs231n rel_error ${raw}`);
@@ -121,9 +128,16 @@ test('the verdict passes a correct gradient whose coordinates are too small to r
   const offBy1e4 = wrong(0, (g) => {
     for (let i = 0; i < g.length; i++) g[i] *= 1 + 1e-4;
   });
-  for (const [name, m] of [['reg·W for 2·reg·W', halfReg], ['gradient × (1 + 1e-4)', offBy1e4]] as const) {
+  for (const [name, m] of [
+    ['reg·W for 2·reg·W', halfReg],
+    ['gradient × (1 + 1e-4)', offBy1e4],
+  ] as const) {
     const lines: string[] = [];
-    assert.equal(checkModel(m, X, y, opts, new Rng(1), (s) => lines.push(s)), 4, `${name}:\n${lines.join('\n')}`);
+    assert.equal(
+      checkModel(m, X, y, opts, new Rng(1), (s) => lines.push(s)),
+      4,
+      `${name}:\n${lines.join('\n')}`,
+    );
     assert.match(lines.join('\n'), /^ {2}W +\S+ {2}FAIL$/m, name);
   }
 });

@@ -42,7 +42,9 @@ const COMBOS: [boolean, boolean][] = [
 
 function checkCombos(Ctor: Float32ArrayConstructor | Float64ArrayConstructor, relTol: number): void {
   const rng = new Rng(30);
-  const M = 5, K = 7, N = 3;
+  const M = 5,
+    K = 7,
+    N = 3;
   for (const [transA, transB] of COMBOS) {
     // Store a and b so that op(a) is (M,K) and op(b) is (K,N).
     const a = randn(Ctor, transA ? K : M, transA ? M : K, rng) as Mat<FloatArray>;
@@ -145,7 +147,12 @@ test('Rng: int(n) stays in [0, n) and hits every value; uniform in [0, 1); bad n
 
 test('Rng: choice(n, k) returns k distinct indices in [0, n); k > n throws', () => {
   const r = new Rng(5);
-  for (const [n, k] of [[100, 30], [10, 10], [5, 0], [1, 1]] as const) {
+  for (const [n, k] of [
+    [100, 30],
+    [10, 10],
+    [5, 0],
+    [1, 1],
+  ] as const) {
     const c = r.choice(n, k);
     assert.equal(c.length, k);
     assert.equal(new Set(c).size, k, `choice(${n}, ${k}) repeated an index`);

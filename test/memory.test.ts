@@ -20,7 +20,15 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'memory-'));
 test('runMemory counts a 784-100-10 MLP by hand: parameters per layer, gradients, optimizer state, copies, activations, data, history', () => {
   const spec = { kind: 'mlp' as const, inputDim: 784, hidden: [100], numClasses: 10 };
   const m = runMemory(spec, { batchSize: 200, optimizerBlocks: 2, steps: 1000, dataNumbers: 1000 * 784 });
-  assert.deepEqual(m.layers.map((l) => [l.name, l.rows, l.cols]), [['W1', 784, 100], ['b1', 1, 100], ['W2', 100, 10], ['b2', 1, 10]]);
+  assert.deepEqual(
+    m.layers.map((l) => [l.name, l.rows, l.cols]),
+    [
+      ['W1', 784, 100],
+      ['b1', 1, 100],
+      ['W2', 100, 10],
+      ['b2', 1, 10],
+    ],
+  );
   const P = 784 * 100 + 100 + 100 * 10 + 10; // 79,510
   assert.equal(m.params, P);
   assert.deepEqual(m.bytes, {
@@ -32,7 +40,10 @@ test('runMemory counts a 784-100-10 MLP by hand: parameters per layer, gradients
     data: 4 * 1000 * 784,
     history: 8 * 1000,
   });
-  assert.equal(m.total, Object.values(m.bytes).reduce((a, b) => a + b, 0));
+  assert.equal(
+    m.total,
+    Object.values(m.bytes).reduce((a, b) => a + b, 0),
+  );
 });
 
 test('the memory a run may use: 80% of the host by default; TSNN_MAX_MEMORY / --max-memory as a size or a share; nonsense refused', () => {
@@ -44,7 +55,11 @@ test('the memory a run may use: 80% of the host by default; TSNN_MAX_MEMORY / --
   assert.equal(memoryBudget('50%').memoryBytes, Math.floor(0.5 * hostMemory().bytes));
   assert.equal(share.memoryBytes, Math.floor(0.8 * hostMemory().bytes));
   for (const bad of ['8', 'lots', '0GB', '150%', '-1GB', '1e9MB']) {
-    assert.throws(() => memoryBudget(bad), (e: Error) => e instanceof ConfigError && e.message.includes(JSON.stringify(bad)) && /8GB, 512MB.*90%/.test(e.message), bad);
+    assert.throws(
+      () => memoryBudget(bad),
+      (e: Error) => e instanceof ConfigError && e.message.includes(JSON.stringify(bad)) && /8GB, 512MB.*90%/.test(e.message),
+      bad,
+    );
   }
 });
 
@@ -59,7 +74,9 @@ test('runTraining refuses a trial whose model does not fit, though its data was 
     process.env[MAX_MEMORY_ENV] = '100MB';
     await assert.rejects(
       () => runTraining({ cfg: { ...small, hidden: [20000] }, runData, dir, engine }, quietUi(), { evaluateTest: false }),
-      (e: Error) => e instanceof ConfigError && /--hidden 20000 gives 15900010 parameters; with batch 50 a run needs about \d+ MB of memory, and this machine has 100 MB for a run \(TSNN_MAX_MEMORY=100MB\)/.test(e.message),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /--hidden 20000 gives 15900010 parameters; with batch 50 a run needs about \d+ MB of memory, and this machine has 100 MB for a run \(TSNN_MAX_MEMORY=100MB\)/.test(e.message),
     );
     assert.deepEqual(fs.readdirSync(dir), [], 'nothing written into the trial folder');
     // The queue's case: hidden [60000, 60000] (3.65 G parameters) on a worker that may use 1 GB.
@@ -90,10 +107,34 @@ test('runTraining refuses a trial whose model does not fit, though its data was 
 test('train --max-memory: a run that needs more is refused in one line with the figures, before a run folder is made; a bad value is refused', () => {
   const runs = tmp();
   try {
-    const args = ['--model', 'mlp', '--hidden', '20000', '--num-train', '500', '--num-val', '50', '--num-test', '50', '--num-dev', '20', '--batch-size', '50', '--iterations', '2', '--backend', 'js', '--runs-dir', runs];
+    const args = [
+      '--model',
+      'mlp',
+      '--hidden',
+      '20000',
+      '--num-train',
+      '500',
+      '--num-val',
+      '50',
+      '--num-test',
+      '50',
+      '--num-dev',
+      '20',
+      '--batch-size',
+      '50',
+      '--iterations',
+      '2',
+      '--backend',
+      'js',
+      '--runs-dir',
+      runs,
+    ];
     const r = trainCli([...args, '--max-memory', '100MB']);
     assert.equal(r.code, 2, r.err);
-    assert.match(r.err, /--hidden 20000 gives 15900010 parameters; with batch 50 a run needs about 704 MB of memory, and this machine has 100 MB for a run \(TSNN_MAX_MEMORY=100MB\)\. Needed: parameters 63\.6 MB/);
+    assert.match(
+      r.err,
+      /--hidden 20000 gives 15900010 parameters; with batch 50 a run needs about 704 MB of memory, and this machine has 100 MB for a run \(TSNN_MAX_MEMORY=100MB\)\. Needed: parameters 63\.6 MB/,
+    );
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
     assert.deepEqual(fs.readdirSync(runs), [], 'no run folder');
     const bad = trainCli([...args, '--max-memory', 'plenty']);

@@ -117,7 +117,10 @@ test('the L2 term is reg·ΣW² over weights only, and its gradient 2·reg·W (f
 // Reference: cs231n TwoLayerNet (N=3, D=5, H=50, C=7, linspace parameters)
 
 test('mlp reference: cs231n TwoLayerNet scores and losses from linspace parameters (float64, tol 1e-12)', () => {
-  const N = 3, D = 5, Hd = 50, C = 7;
+  const N = 3,
+    D = 5,
+    Hd = 50,
+    C = 7;
   const model = createMlp({ inputDim: D, hidden: [Hd], numClasses: C, initStd: 0.01, reg: 0, dtype: Float64Array }, new Rng(0));
   const lin = (a: number, b: number, n: number) => Float64Array.from({ length: n }, (_, i) => (i === n - 1 ? b : a + (i * (b - a)) / (n - 1)));
   const v = model.params.views;
@@ -132,9 +135,9 @@ test('mlp reference: cs231n TwoLayerNet scores and losses from linspace paramete
 
   const scores = model.loss(X);
   const want = [
-    11.531651082430418, 12.291734395625893, 13.051817708821368, 13.811901022016844, 14.571984335212319, 15.332067648407794, 16.09215096160327,
-    12.05769097676009, 12.746141052133215, 13.43459112750634, 14.123041202879467, 14.811491278252593, 15.499941353625719, 16.188391428998845,
-    12.583730871089763, 13.200547708640539, 13.817364546191314, 14.434181383742091, 15.050998221292867, 15.667815058843644, 16.28463189639442,
+    11.531651082430418, 12.291734395625893, 13.051817708821368, 13.811901022016844, 14.571984335212319, 15.332067648407794, 16.09215096160327, 12.05769097676009, 12.746141052133215, 13.43459112750634,
+    14.123041202879467, 14.811491278252593, 15.499941353625719, 16.188391428998845, 12.583730871089763, 13.200547708640539, 13.817364546191314, 14.434181383742091, 15.050998221292867,
+    15.667815058843644, 16.28463189639442,
   ];
   let worst = 0;
   for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(scores.data[i] - want[i]));
@@ -153,13 +156,18 @@ test('mlp reference: cs231n TwoLayerNet scores and losses from linspace paramete
 
 test('initial loss ≈ ln(10) = 2.3026 within 5%: softmax W = 0.001·randn, mlp initStd 0.001 (float32, reg 0)', (t) => {
   const rng = new Rng(16);
-  const N = 200, D = 50, C = 10;
+  const N = 200,
+    D = 50,
+    C = 10;
   const y = randomLabels(N, C, rng);
   const softmax = createSoftmax({ inputDim: D + 1, numClasses: C, initStd: 0.001, reg: 0 }, rng);
   const mlp = createMlp({ inputDim: D, hidden: [50], numClasses: C, initStd: 0.001, reg: 0 }, rng);
   const Xs = withBiasColumn(randn(Float32Array, N, D + 1, rng));
   const Xm = randn(Float32Array, N, D, rng);
-  for (const [name, loss] of [['softmax', softmax.loss(Xs, y).loss], ['mlp', mlp.loss(Xm, y).loss]] as const) {
+  for (const [name, loss] of [
+    ['softmax', softmax.loss(Xs, y).loss],
+    ['mlp', mlp.loss(Xm, y).loss],
+  ] as const) {
     const rel = Math.abs(loss - Math.log(C)) / Math.log(C);
     t.diagnostic(`${name}: initial loss ${loss.toFixed(5)} (${(100 * rel).toFixed(3)}% from ln 10)`);
     assert.ok(rel < 0.05, `${name}: initial loss ${loss} is ${(100 * rel).toFixed(1)}% away from ln 10`);
@@ -219,7 +227,11 @@ test('layouts: softmax W (D,C); mlp W1,b1,W2,b2,… with b as (1,M), biases 0, w
   const m = createMlp({ inputDim: 5, hidden: [7, 6], numClasses: 4, initStd: 0.1, reg: 0.1, dtype: Float64Array }, new Rng(19));
   assert.ok(m.params.flat instanceof Float64Array);
   assert.deepEqual(m.spec, { kind: 'mlp', inputDim: 5, hidden: [7, 6], numClasses: 4 });
-  for (const b of ['b1', 'b2', 'b3']) assert.ok(m.params.views[b].data.every((v) => v === 0), `${b} is not 0`);
+  for (const b of ['b1', 'b2', 'b3'])
+    assert.ok(
+      m.params.views[b].data.every((v) => v === 0),
+      `${b} is not 0`,
+    );
   // Weights drawn in the order W1, W2, W3 from the same stream.
   const rng = new Rng(19);
   for (const w of ['W1', 'W2', 'W3']) {

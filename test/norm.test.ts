@@ -133,9 +133,16 @@ test('batch norm: gradient check dx, dgamma, dbeta of both backwards (float64, h
   const { cache } = batchnormForward(x, gamma, beta, freshParam(D));
   const graph = batchnormBackward(dout, cache!);
   const alt = batchnormBackwardAlt(dout, cache!);
-  assert.deepEqual([x, gamma, beta, dout].map((m) => Array.from(m.data)), before, 'backward changes none of its inputs');
+  assert.deepEqual(
+    [x, gamma, beta, dout].map((m) => Array.from(m.data)),
+    before,
+    'backward changes none of its inputs',
+  );
   const f = () => batchnormForward(x, gamma, beta, freshParam(D)).out;
-  for (const [which, g] of [['graph', graph], ['alt', alt]] as const) {
+  for (const [which, g] of [
+    ['graph', graph],
+    ['alt', alt],
+  ] as const) {
     assertGrad(t, `bn ${which} dx`, g.dx.data, f, x.data, dout.data);
     assertGrad(t, `bn ${which} dgamma`, g.dgamma.data, f, gamma.data, dout.data);
     assertGrad(t, `bn ${which} dbeta`, g.dbeta.data, f, beta.data, dout.data);
@@ -198,8 +205,14 @@ for (const Ctor of [Float64Array, Float32Array]) {
     const before = columnStats(a);
     assert.ok(before.mean.some((m) => Math.abs(m) > 1) && before.std.some((s) => Math.abs(s - 1) > 1), `the input is far from normalized (means ${before.mean}, stds ${before.std})`);
     const cases: [number[], number[]][] = [
-      [[1, 1, 1], [0, 0, 0]],
-      [[1, 2, 3], [11, 12, 13]], // the notebook's
+      [
+        [1, 1, 1],
+        [0, 0, 0],
+      ],
+      [
+        [1, 2, 3],
+        [11, 12, 13],
+      ], // the notebook's
     ];
     for (const [g, b] of cases) {
       const gamma = { rows: 1, cols: D3, data: Ctor.from(g) } as Mat<InstanceType<typeof Ctor>>;
@@ -230,7 +243,10 @@ test('batch norm: after 50 train-mode passes the running averages make test-mode
   };
   batchnormForward(notebookBatch(Float64Array, W1, W2, rng), gamma, beta, param);
   const early = testOut(); // running var is 0.1·σ² after one pass (it starts at 0, as cs231n's)
-  assert.ok(early.std.some((s, j) => Math.abs(s / gamma.data[j] - 1) > 0.5), `after one pass test mode is still off: stds ${early.std}`);
+  assert.ok(
+    early.std.some((s, j) => Math.abs(s / gamma.data[j] - 1) > 0.5),
+    `after one pass test mode is still off: stds ${early.std}`,
+  );
   for (let t = 1; t < 50; t++) batchnormForward(notebookBatch(Float64Array, W1, W2, rng), gamma, beta, param);
   const s = testOut();
   for (let j = 0; j < D3; j++) {
@@ -242,7 +258,7 @@ test('batch norm: after 50 train-mode passes the running averages make test-mode
 // ---------------------------------------------------------------------------------------------
 // dropout
 
-test('dropout: train mode keeps a fraction p of the units, scaled by 1/p (so the mean is kept), test mode is the identity; the run\'s Rng gives a new mask each call, a seed the same one', () => {
+test("dropout: train mode keeps a fraction p of the units, scaled by 1/p (so the mean is kept), test mode is the identity; the run's Rng gives a new mask each call, a seed the same one", () => {
   const rng = new Rng(9);
   const x = randn(500, 500, rng);
   for (let i = 0; i < x.data.length; i++) x.data[i] += 10; // mean 10
@@ -259,7 +275,7 @@ test('dropout: train mode keeps a fraction p of the units, scaled by 1/p (so the
       sum += out.data[i];
     }
     const n = out.data.length;
-    const sd = Math.sqrt(p * (1 - p) / n); // binomial std of the kept fraction
+    const sd = Math.sqrt((p * (1 - p)) / n); // binomial std of the kept fraction
     assert.ok(Math.abs(kept / n - p) < 5 * sd, `p ${p}: kept ${kept / n}`);
     assert.ok(Math.abs(sum / n - 10) < 0.1, `p ${p}: train-mode mean ${sum / n}, input mean 10`);
     const t = dropoutForward(x, { p, mode: 'test', rng });
@@ -271,7 +287,7 @@ test('dropout: train mode keeps a fraction p of the units, scaled by 1/p (so the
   const small = randn(4, 8, rng);
   const a = dropoutForward(small, { p: 0.5, mode: 'train', rng }).out.data.slice();
   const b = dropoutForward(small, { p: 0.5, mode: 'train', rng }).out.data.slice();
-  assert.notDeepEqual(Array.from(a), Array.from(b), 'the run\'s Rng moves on: another mask');
+  assert.notDeepEqual(Array.from(a), Array.from(b), "the run's Rng moves on: another mask");
   const s1 = dropoutForward(small, { p: 0.5, mode: 'train', seed: 5, rng }).out.data.slice();
   const s2 = dropoutForward(small, { p: 0.5, mode: 'train', seed: 5 }).out.data.slice();
   assert.deepEqual(Array.from(s1), Array.from(s2), 'a seed fixes the mask (and the Rng is not used)');

@@ -46,7 +46,7 @@ function linspace(a: number, b: number, num: number): Float64Array {
   return out;
 }
 
-test('the FullyConnectedNets notebook\'s checks: sgd_momentum, rmsprop, adam give its expected_next_w and state', () => {
+test("the FullyConnectedNets notebook's checks: sgd_momentum, rmsprop, adam give its expected_next_w and state", () => {
   const nb = fixture('optim-cs231n-notebook.json');
   const w0 = () => linspace(-0.4, 0.6, 20);
   const dw = linspace(-0.6, 0.4, 20);
@@ -145,7 +145,13 @@ test('against torch.optim and cs231n optim.py (float64, 10 steps): every rule, f
     }
     if (c.rule === 'sgd_momentum' && c.schedule === 'fixed') {
       const buf = c.torch.state.buf as number[];
-      assert.ok(relError(opt.blocks().velocity, buf.map((b) => -c.hyper.lr * b)) < 1e-13, 'with a fixed lr, v = −lr·buf');
+      assert.ok(
+        relError(
+          opt.blocks().velocity,
+          buf.map((b) => -c.hyper.lr * b),
+        ) < 1e-13,
+        'with a fixed lr, v = −lr·buf',
+      );
     }
     if (c.rule === 'rmsprop') assert.ok(relError(opt.blocks().cache, c.torch.state.cache as number[]) < 1e-13, `${what}: torch's square_avg is the cache (alpha = decay rate)`);
     if (c.rule === 'adam') {
@@ -187,7 +193,7 @@ test('sgd and sgd_momentum through createOptimizer give the bits the trainer alw
   assert.throws(() => adamStep(new Float64Array(3), new Float64Array(2), 1, { beta1: 0.9, beta2: 0.9, eps: 1e-8 }, adamInit(3)), /dw 2/);
 });
 
-test('an optimizer restores its blocks and t, and refuses another rule\'s state', () => {
+test("an optimizer restores its blocks and t, and refuses another rule's state", () => {
   const a = createOptimizer('adam', 4, RULE_DEFAULTS.adam);
   a.step(new Float32Array(4), Float32Array.from([1, 2, 3, 4]), 1e-3);
   const b = createOptimizer('adam', 4, RULE_DEFAULTS.adam);
@@ -199,7 +205,7 @@ test('an optimizer restores its blocks and t, and refuses another rule\'s state'
   for (const r of UPDATE_RULES) assert.deepEqual(Object.keys(createOptimizer(r, 2, RULE_DEFAULTS[r]).blocks()).sort(), [...RULE_BLOCKS[r]]);
 });
 
-test('createOptimizer defaults nothing: a rule\'s hyperparameters come from the config (resolved once) or RULE_DEFAULTS, and one missing is refused by name', () => {
+test("createOptimizer defaults nothing: a rule's hyperparameters come from the config (resolved once) or RULE_DEFAULTS, and one missing is refused by name", () => {
   assert.throws(() => createOptimizer('adam', 4, { beta1: 0.9, eps: 1e-8 } as never), /update rule adam takes beta1, beta2, eps, and beta2 is not given \(cs231n's: RULE_DEFAULTS\.adam\)/);
   assert.throws(() => createOptimizer('rmsprop', 4, {} as never), /rmsprop takes decayRate, eps, and decayRate, eps are not given/);
   assert.throws(() => createOptimizer('sgd_momentum', 4, {} as never), /sgd_momentum takes momentum, and momentum is not given/);
@@ -232,7 +238,12 @@ test('config: updateRule and its keys; momentum > 0 alone is sgd_momentum; keys 
     [{ momentum: 0.9, eps: 1e-6 }, /eps = 0\.000001 is not used by updateRule sgd_momentum/],
     [{ updateRule: 'sgd_momentum', momentum: 0 }, /momentum = 0 with updateRule sgd_momentum is plain SGD/],
   ];
-  for (const [flags, re] of refused) assert.throws(() => r(flags), (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'), JSON.stringify(flags));
+  for (const [flags, re] of refused)
+    assert.throws(
+      () => r(flags),
+      (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'),
+      JSON.stringify(flags),
+    );
 });
 
 test('config: the update rule and its hyperparameters can be swept; a trial that gives a rule a key it does not use is refused', () => {
@@ -244,12 +255,23 @@ test('config: the update rule and its hyperparameters can be swept; a trial that
   assert.throws(() => parseSweep({ grid: { beta1: [1.5] } }, 's.json'), /beta1 = 1\.5 is not allowed/);
 });
 
-test('sweep list form: configs/cs231n-fcnet-update-rules.json pairs each rule with the notebook\'s rate (4 trials, each rule with its own defaults); bad lists are refused in one line', () => {
+test("sweep list form: configs/cs231n-fcnet-update-rules.json pairs each rule with the notebook's rate (4 trials, each rule with its own defaults); bad lists are refused in one line", () => {
   const spec = readSweepFile(path.join(here, '..', 'configs', 'cs231n-fcnet-update-rules.json'));
   const trials = expandTrials(spec);
-  assert.deepEqual(trials.map((t) => [t.config.updateRule, t.config.lr]), [['sgd', 5e-3], ['sgd_momentum', 5e-3], ['rmsprop', 1e-4], ['adam', 1e-3]]);
+  assert.deepEqual(
+    trials.map((t) => [t.config.updateRule, t.config.lr]),
+    [
+      ['sgd', 5e-3],
+      ['sgd_momentum', 5e-3],
+      ['rmsprop', 1e-4],
+      ['adam', 1e-3],
+    ],
+  );
   assert.equal(trials[1].config.momentum, 0.9, "sgd_momentum's own default");
-  assert.deepEqual(trials.map((t) => t.params), spec.list);
+  assert.deepEqual(
+    trials.map((t) => t.params),
+    spec.list,
+  );
   for (const t of trials) assert.deepEqual(t.config.hidden, [100, 100, 100, 100, 100]);
   const refused: [unknown, RegExp][] = [
     [{ list: [] }, /"list" must be a non-empty list of trials/],
@@ -258,7 +280,12 @@ test('sweep list form: configs/cs231n-fcnet-update-rules.json pairs each rule wi
     [{ list: [{ lr: -1 }] }, /lr = -1 is not allowed/],
     [{ list: [{ lr: 1 }], grid: { lr: [1] } }, /give exactly one of "grid".*"random".*"list"/],
   ];
-  for (const [obj, re] of refused) assert.throws(() => parseSweep(obj, 's.json'), (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'), JSON.stringify(obj));
+  for (const [obj, re] of refused)
+    assert.throws(
+      () => parseSweep(obj, 's.json'),
+      (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'),
+      JSON.stringify(obj),
+    );
 });
 
 // ---------------------------------------------------------------- resume, in process
@@ -278,7 +305,12 @@ for (const rule of ['adam', 'rmsprop'] as const) {
     assert.equal(await runIn(dir, { updateRule: rule }, { stopAfter: 4 }), 'interrupted');
     const last = loadCheckpoint(path.join(dir, 'last.ckpt'));
     assert.deepEqual(last.header.trainer!.optimizer, { rule, t: 4 });
-    assert.deepEqual(Object.keys(last.blocks!).filter((k) => k.startsWith('optim.')).sort(), RULE_BLOCKS[rule].map((b) => `optim.${b}`));
+    assert.deepEqual(
+      Object.keys(last.blocks!)
+        .filter((k) => k.startsWith('optim.'))
+        .sort(),
+      RULE_BLOCKS[rule].map((b) => `optim.${b}`),
+    );
     assert.equal(await runIn(dir, { updateRule: rule }, { resume: true, stopAfter: 7 }), 'interrupted');
     assert.equal(loadCheckpoint(path.join(dir, 'last.ckpt')).header.trainer!.optimizer!.t, 11);
     const got = (await runIn(dir, { updateRule: rule }, { resume: true })) as Summary;
@@ -298,7 +330,11 @@ test('resume: a checkpoint of another update rule, or whose step count was tampe
     [{ lr: 1e-3 }, /holds optimizer state \[m, v\] of update rule adam, but config\.json's update rule sgd \(momentum 0\) keeps \[\]/],
     [{ momentum: 0.9, lr: 1e-3 }, /of update rule adam, but .* update rule sgd_momentum \(momentum 0\.9\) keeps \[velocity\]/],
   ] as [Partial<Config>, RegExp][]) {
-    await assert.rejects(() => runIn(dir, flags, { resume: true }), (e: Error) => e instanceof CheckpointError && re.test(e.message), JSON.stringify(flags));
+    await assert.rejects(
+      () => runIn(dir, flags, { resume: true }),
+      (e: Error) => e instanceof CheckpointError && re.test(e.message),
+      JSON.stringify(flags),
+    );
   }
   const file = path.join(dir, 'last.ckpt');
   const ck = loadCheckpoint(file);
@@ -308,10 +344,22 @@ test('resume: a checkpoint of another update rule, or whose step count was tampe
     change(c);
     return () => decodeCheckpoint(encodeCheckpoint(c), 'x.ckpt');
   };
-  assert.throws(bad((c) => (c.header.trainer = { ...t, optimizer: { rule: 'adam', t: 0 } })), /trainer state: the optimizer's step count 0 differs from the steps done, 3/);
-  assert.throws(bad((c) => (c.header.trainer = { ...t, optimizer: { rule: 'rmsprop', t: 3 } })), /update rule rmsprop keeps \[optim\.cache\], but the file holds \[optim\.m, optim\.v\]/);
-  assert.throws(bad((c) => (c.header.trainer = { ...t, optimizer: { rule: 'nadam' as UpdateRule, t: 3 } })), /optimizer .* is not an update rule/);
-  assert.throws(bad((c) => (c.blocks!['optim.m'] = c.blocks!['optim.m'].slice(1))), /block optim\.m has \d+ values for \d+ parameters/);
+  assert.throws(
+    bad((c) => (c.header.trainer = { ...t, optimizer: { rule: 'adam', t: 0 } })),
+    /trainer state: the optimizer's step count 0 differs from the steps done, 3/,
+  );
+  assert.throws(
+    bad((c) => (c.header.trainer = { ...t, optimizer: { rule: 'rmsprop', t: 3 } })),
+    /update rule rmsprop keeps \[optim\.cache\], but the file holds \[optim\.m, optim\.v\]/,
+  );
+  assert.throws(
+    bad((c) => (c.header.trainer = { ...t, optimizer: { rule: 'nadam' as UpdateRule, t: 3 } })),
+    /optimizer .* is not an update rule/,
+  );
+  assert.throws(
+    bad((c) => (c.blocks!['optim.m'] = c.blocks!['optim.m'].slice(1))),
+    /block optim\.m has \d+ values for \d+ parameters/,
+  );
 });
 
 test('resume: a last.ckpt from before update rules (no trainer.optimizer) and a config.json without updateRule resume as sgd_momentum, bit for bit', async () => {

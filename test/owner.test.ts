@@ -41,14 +41,20 @@ test('a held run folder: the holder writes; a second taker and any other writer 
   const l = takeRunFolder(dir);
   assert.equal(lease(dir).pid, process.pid);
   writeFileAtomic(path.join(dir, 'summary.json'), '{}\n'); // the holder writes
-  assert.throws(() => takeRunFolder(dir), (e: Error) => e instanceof RunFolderHeldError && e.message.includes(`${dir} is being written by process ${process.pid} on this host`));
+  assert.throws(
+    () => takeRunFolder(dir),
+    (e: Error) => e instanceof RunFolderHeldError && e.message.includes(`${dir} is being written by process ${process.pid} on this host`),
+  );
   l.release();
   assert.ok(!fs.existsSync(path.join(dir, 'run.lease')));
   takeRunFolder(dir).release();
 
   // A folder held by another live process (this test's parent, say) cannot be written from here.
   foreignLease(dir, { pid: process.ppid, host: os.hostname() });
-  assert.throws(() => writeFileAtomic(path.join(dir, 'report.html'), 'x'), (e: Error) => e instanceof RunFolderHeldError && e.message.includes(`process ${process.ppid} on this host`));
+  assert.throws(
+    () => writeFileAtomic(path.join(dir, 'report.html'), 'x'),
+    (e: Error) => e instanceof RunFolderHeldError && e.message.includes(`process ${process.ppid} on this host`),
+  );
   assert.throws(() => new JsonlWriter(path.join(dir, 'metrics.jsonl')), RunFolderHeldError);
   assert.ok(!fs.existsSync(path.join(dir, 'report.html')) && !fs.existsSync(path.join(dir, 'metrics.jsonl')));
 });
@@ -62,13 +68,16 @@ test('a holder that is gone is taken over: on this host its pid no longer runs; 
   assert.match(notes[0], new RegExp(`took over .* from process ${dead}, which is no longer running`));
 
   foreignLease(dir, { pid: 12345, host: 'elsewhere' }, 5_000); // renewed 5 s ago: held
-  assert.throws(() => takeRunFolder(dir), (e: Error) => e instanceof RunFolderHeldError && /process 12345 on host elsewhere.*its lease expires 60 s after its last renewal \(5 s ago\)/.test(e.message));
+  assert.throws(
+    () => takeRunFolder(dir),
+    (e: Error) => e instanceof RunFolderHeldError && /process 12345 on host elsewhere.*its lease expires 60 s after its last renewal \(5 s ago\)/.test(e.message),
+  );
   foreignLease(dir, { pid: 12345, host: 'elsewhere' }, LEASE_MS + 5_000);
   takeRunFolder(dir, { note: (n) => notes.push(n) }).release();
   assert.match(notes[1], /from process 12345 on host elsewhere, whose lease was last renewed 65 s ago/);
 });
 
-test('a taker with the holder\'s claim (the same queue job, handed over) supersedes a live holder, which then writes nothing more', () => {
+test("a taker with the holder's claim (the same queue job, handed over) supersedes a live holder, which then writes nothing more", () => {
   // A live holder (this test's parent process) that holds the folder for job a.
   const dir = tmp();
   foreignLease(dir, { pid: process.ppid, host: os.hostname(), claim: 'job a' });
@@ -83,7 +92,10 @@ test('a taker with the holder\'s claim (the same queue job, handed over) superse
   // Now another worker is handed job a in turn and takes the folder over (its lease replaces this one).
   foreignLease(dir, { pid: process.ppid, host: os.hostname(), claim: 'job a' });
   rows.write({ it: 2 });
-  assert.throws(() => rows.flush(), (e: Error) => e instanceof RunFolderLostError && new RegExp(`no longer holds it \\(process ${process.ppid} on this host \\(job a\\), since .* took it over\\)`).test(e.message));
+  assert.throws(
+    () => rows.flush(),
+    (e: Error) => e instanceof RunFolderLostError && new RegExp(`no longer holds it \\(process ${process.ppid} on this host \\(job a\\), since .* took it over\\)`).test(e.message),
+  );
   assert.throws(() => writeFileAtomic(path.join(dir, 'last.ckpt'), 'x'), RunFolderLostError);
   assert.throws(() => mine.check(), RunFolderLostError);
   assert.equal(fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8'), '{"it":1}\n');
@@ -94,12 +106,35 @@ test('a taker with the holder\'s claim (the same queue job, handed over) superse
 
 test('train --resume of a run that is still training in another process is refused in one line naming it; the run ends with one row per step and per epoch', { timeout: 180_000 }, async () => {
   const runs = tmp();
-  const args = ['--model', 'mlp', '--hidden', '64', '--num-train', '2000', '--num-val', '200', '--num-test', '300', '--num-dev', '50', '--batch-size', '100', '--epochs', '12', '--backend', 'js', '--seed', '3', '--runs-dir', runs];
+  const args = [
+    '--model',
+    'mlp',
+    '--hidden',
+    '64',
+    '--num-train',
+    '2000',
+    '--num-val',
+    '200',
+    '--num-test',
+    '300',
+    '--num-dev',
+    '50',
+    '--batch-size',
+    '100',
+    '--epochs',
+    '12',
+    '--backend',
+    'js',
+    '--seed',
+    '3',
+    '--runs-dir',
+    runs,
+  ];
   const first = spawn(process.execPath, [TRAIN_BIN, ...args], { stdio: 'ignore' });
   const done = new Promise<number | null>((r) => first.once('exit', (c) => r(c)));
   // Once it has written an epoch (and so last.ckpt), resume it from a second process.
   let dir = '';
-  for (const t0 = Date.now(); ; ) {
+  for (const t0 = Date.now(); ;) {
     assert.ok(Date.now() - t0 < 60_000, 'the run wrote no epoch within a minute');
     dir = fs.readdirSync(runs).map((d) => path.join(runs, d))[0] ?? '';
     if (dir && fs.existsSync(path.join(dir, 'last.ckpt'))) break;
@@ -115,8 +150,14 @@ test('train --resume of a run that is still training in another process is refus
   const rows = metricRows(dir);
   const perEpoch = 20;
   assert.equal(rows.filter((r) => r.type === 'iter').length, 12 * perEpoch);
-  assert.deepEqual(rows.filter((r) => r.type === 'iter').map((r) => r.it), Array.from({ length: 12 * perEpoch }, (_, i) => i + 1));
-  assert.deepEqual(rows.filter((r) => r.type === 'epoch').map((r) => r.epoch), Array.from({ length: 12 }, (_, i) => i + 1));
+  assert.deepEqual(
+    rows.filter((r) => r.type === 'iter').map((r) => r.it),
+    Array.from({ length: 12 * perEpoch }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    rows.filter((r) => r.type === 'epoch').map((r) => r.epoch),
+    Array.from({ length: 12 }, (_, i) => i + 1),
+  );
   const log = fs.readFileSync(path.join(dir, 'train.log'), 'utf8');
   assert.equal(log.split('"msg":"summary"').length - 1, 1);
   assert.ok(!fs.existsSync(path.join(dir, 'run.lease')), 'the lease is gone once the run ended');

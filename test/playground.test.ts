@@ -58,7 +58,7 @@ async function importBundle() {
 
 const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-test('the bundle gives the Node model\'s loss, gradient and training losses, bit for bit, on the simd kernel', { timeout: 180_000 }, async () => {
+test("the bundle gives the Node model's loss, gradient and training losses, bit for bit, on the simd kernel", { timeout: 180_000 }, async () => {
   // Node's engine first: in Node 20 it turns relaxed SIMD on, so both pick the same build of the kernel.
   const nodeEngine = (await simd.start(1)) as Engine;
   assert.ok(!('reason' in nodeEngine), 'the simd engine starts');
@@ -94,19 +94,31 @@ test('the bundle gives the Node model\'s loss, gradient and training losses, bit
   const perEpoch = 10;
   const trainAcc = takeRows(data.train, rng.choice(data.train.n, Math.min(cfg.trainAccSamples, data.train.n)));
   useEngine(nodeEngine);
-  const res = await train(model, { train: data.train, val: data.val, trainAcc }, { lr: cfg.lr, lrDecay: cfg.lrDecay, updateRule: 'sgd', hyper: {}, batchSize: cfg.batchSize, iterations: steps, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc: nodeEngine.alloc }, rng);
+  const res = await train(
+    model,
+    { train: data.train, val: data.val, trainAcc },
+    { lr: cfg.lr, lrDecay: cfg.lrDecay, updateRule: 'sgd', hyper: {}, batchSize: cfg.batchSize, iterations: steps, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc: nodeEngine.alloc },
+    rng,
+  );
   const page = new b.Session({ ...cfg, iterations: steps }, raw, b.dataOf(cfg, raw, webEngine), webEngine);
   Object.assign(page, { perEpoch }); // the trainer's epoch length of this test, on the page's loop
   assert.equal(scheduleOf({ ...cfg, iterations: steps }, data.train.n).steps, page.iterations);
   useEngine(webEngine);
   while (!page.done) page.step(false);
   const pageLosses = Float64Array.from(page.losses.map(([, l]) => l));
-  assert.ok(Buffer.from(pageLosses.buffer).equals(Buffer.from(res.lossHistory.buffer)), `losses differ: page ${pageLosses.slice(0, 3).join(', ')}…, trainer ${res.lossHistory.slice(0, 3).join(', ')}…`);
-  assert.deepEqual(page.epochs.map((e) => e.valAcc), res.valAccHistory, 'the same val accuracy each epoch');
+  assert.ok(
+    Buffer.from(pageLosses.buffer).equals(Buffer.from(res.lossHistory.buffer)),
+    `losses differ: page ${pageLosses.slice(0, 3).join(', ')}…, trainer ${res.lossHistory.slice(0, 3).join(', ')}…`,
+  );
+  assert.deepEqual(
+    page.epochs.map((e) => e.valAcc),
+    res.valAccHistory,
+    'the same val accuracy each epoch',
+  );
   await (nodeEngine as Engine & { close(): Promise<void> }).close();
 });
 
-test('the checkpoint codec in the bundle: sha256 as Node\'s, and files either side writes the other reads', { timeout: 60_000 }, async () => {
+test("the checkpoint codec in the bundle: sha256 as Node's, and files either side writes the other reads", { timeout: 60_000 }, async () => {
   const b = await importBundle();
   for (const n of [0, 1, 55, 56, 63, 64, 65, 1000, 100_003]) {
     const data = crypto.randomBytes(n);
@@ -146,7 +158,9 @@ test('train playground serves on 127.0.0.1 with COOP/COEP, the page and MNIST on
     assert.equal((await fetch(pg.url, { method: 'POST' })).status, 404);
     // Nothing on another interface: the port is not open on this host's other addresses.
     const port = new URL(pg.url).port;
-    const other = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+    const other = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal);
     if (other) await assert.rejects(fetch(`http://${other.address}:${port}/`), 'not served on ' + other.address);
   } finally {
     await pg.close();
@@ -217,7 +231,10 @@ test('train playground --cifar serves the six CIFAR-10 batch files and the class
   const parent = path.join(tmp, 'cifar-parent');
   const dir = path.join(parent, 'cifar-10-batches-bin');
   fs.mkdirSync(dir, { recursive: true });
-  const batch = encodeCifarBatch(new Uint8Array(2 * CIFAR_PIXELS).map((_, i) => i % 251), [3, 7]);
+  const batch = encodeCifarBatch(
+    new Uint8Array(2 * CIFAR_PIXELS).map((_, i) => i % 251),
+    [3, 7],
+  );
   for (const f of [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE]) fs.writeFileSync(path.join(dir, f), batch);
   fs.writeFileSync(path.join(dir, 'batches.meta.txt'), 'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n');
   fs.writeFileSync(path.join(dir, 'readme.html'), 'not served');

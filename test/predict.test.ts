@@ -22,7 +22,6 @@ import { loadModel, predict as predictPixels, predictImages, type PredictResult 
 import { E2E_BACKEND, TRAIN_BIN, trainCli as train } from './helpers.js';
 import { jpegBomb, noiseJpeg, pngBomb, pngWithText } from './hostile_images.js';
 
-
 /** Train one run into a fresh runs folder; its folder. */
 function trainRun(args: string[]): string {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-predict-'));
@@ -87,7 +86,10 @@ test('MNIST: the test split written as PNGs and predicted back (train predict --
   assert.match(asIs.predictions[0].hint ?? '', /MNIST digits are white on black: for a dark digit on light paper pass --invert/);
   const back = await predictImages(run, [inv], { backend: E2E_BACKEND, invert: true });
   assert.equal(back.predictions[0].hint, undefined);
-  assert.deepEqual(back.predictions[0].top, out.predictions[0].top.map((c) => ({ ...c })));
+  assert.deepEqual(
+    back.predictions[0].top,
+    out.predictions[0].top.map((c) => ({ ...c })),
+  );
   const noted = train(['predict', run, inv, '--backend', E2E_BACKEND]);
   assert.match(noted.err, /note: .*inverted\.png: its border is light/);
 });
@@ -124,7 +126,13 @@ test('CIFAR-10 layout: RGB PNGs and a HOG + hue features run predicted back get 
   const rng = new Rng(5);
   const write = (file: string, n: number) => {
     const x = Uint8Array.from({ length: n * 3072 }, () => Math.floor(rng.uniform() * 256));
-    fs.writeFileSync(path.join(data, file), encodeCifarBatch(x, Array.from({ length: n }, () => rng.int(10))));
+    fs.writeFileSync(
+      path.join(data, file),
+      encodeCifarBatch(
+        x,
+        Array.from({ length: n }, () => rng.int(10)),
+      ),
+    );
   };
   for (const f of CIFAR_TRAIN_FILES) write(f, 240);
   write(CIFAR_TEST_FILE, 100);
@@ -133,16 +141,31 @@ test('CIFAR-10 layout: RGB PNGs and a HOG + hue features run predicted back get 
   const common = ['--dataset', 'cifar', '--data-dir', data, '--num-train', '1000', '--num-val', '200', '--num-test', '100', '--num-dev', '100', '--iterations', '30'];
   for (const extra of [[], ['--features', 'hog+hue', '--model', 'mlp', '--hidden', '20']]) {
     const run = trainRun([...common, ...extra]);
-    const r = await predictImages(run, fs.readdirSync(pngs).sort().map((f) => path.join(pngs, f)), { backend: E2E_BACKEND, top: 10 });
+    const r = await predictImages(
+      run,
+      fs
+        .readdirSync(pngs)
+        .sort()
+        .map((f) => path.join(pngs, f)),
+      { backend: E2E_BACKEND, top: 10 },
+    );
     assert.deepEqual(r.imageShape, [32, 32, 3]);
     const { pred } = await evalPredictions(run, raw, 100);
-    assert.deepEqual(r.predictions.map((p) => p.label), pred, extra.join(' '));
+    assert.deepEqual(
+      r.predictions.map((p) => p.label),
+      pred,
+      extra.join(' '),
+    );
     for (const p of r.predictions) assert.ok(Math.abs(p.top.reduce((s, c) => s + c.probability, 0) - 1) < 1e-5);
     // The library's predict on the same rows of pixels is the same code: the same top lists, bit for bit.
     const m = await loadModel(run, { backend: E2E_BACKEND });
     const rows = predictPixels(m, raw.test.x.subarray(0, 100 * m.pixelsPerRow), { top: 10 });
     assert.equal(m.pixelsPerRow, 3072);
-    assert.deepEqual(rows.map((p) => p.top), r.predictions.map((p) => p.top), extra.join(' '));
+    assert.deepEqual(
+      rows.map((p) => p.top),
+      r.predictions.map((p) => p.top),
+      extra.join(' '),
+    );
   }
 });
 
@@ -238,10 +261,18 @@ test('hostile images fail fast and small: bombs (PNG grey and RGBA, JPEG), a 50 
     ['PNG bomb, 30,000 × 30,000 grey', put('grey.png', pngBomb(30000, 30000, 'grey')), mp('grey\\.png is 30000 × 30000 pixels \\(900 megapixels\\)')],
     ['PNG bomb, 23,000 × 23,000 RGBA', put('rgba.png', pngBomb(23000, 23000, 'rgba')), mp('rgba\\.png is 23000 × 23000 pixels \\(529 megapixels\\)')],
     ['JPEG bomb, SOF of 30,000 × 30,000', put('bomb.jpg', jpegBomb(30000, 30000)), mp('bomb\\.jpg is 30000 × 30000 pixels \\(900 megapixels\\)')],
-    ['PNG with a 50 MB tEXt chunk', put('text.png', await pngWithText(50_000_000)), /^error: .*text\.png: its chunks that hold no pixels \(text, EXIF, private data; here tEXt\) come to more than 16777216 bytes/],
+    [
+      'PNG with a 50 MB tEXt chunk',
+      put('text.png', await pngWithText(50_000_000)),
+      /^error: .*text\.png: its chunks that hold no pixels \(text, EXIF, private data; here tEXt\) come to more than 16777216 bytes/,
+    ],
     ['symlink to /dev/zero', zero, /^error: .*zero\.png is a character device, not a regular file; it should be a PNG or JPEG image$/],
     ['FIFO', fifo, /^error: .*fifo\.png is a FIFO \(named pipe\), not a regular file; it should be a PNG or JPEG image$/],
-    ['JPEG truncated to 3,000 bytes', put('cut.jpg', jpeg.subarray(0, 3000)), /^error: .*cut\.jpg: this JPEG file cannot be decoded \(it ends at byte 3000, inside its image data, with no end-of-image marker\); it may be truncated or corrupt$/],
+    [
+      'JPEG truncated to 3,000 bytes',
+      put('cut.jpg', jpeg.subarray(0, 3000)),
+      /^error: .*cut\.jpg: this JPEG file cannot be decoded \(it ends at byte 3000, inside its image data, with no end-of-image marker\); it may be truncated or corrupt$/,
+    ],
   ];
   for (const [label, file, re] of cases) {
     const r = predictMeasured(run, [file]);
@@ -302,7 +333,13 @@ test('one bad entry in a folder of images is skipped with a line saying why; the
   fs.writeFileSync(path.join(dir, 'cut.png'), fs.readFileSync(path.join(dir, 't0000.png')).subarray(0, 100));
   const r = train(['predict', run, dir, '--backend', E2E_BACKEND]);
   assert.equal(r.code, 1, r.err);
-  assert.deepEqual(r.out.trim().split('\n').map((l) => path.basename(l.split(':')[0])), ['t0000.png', 't0001.png', 't0002.png']);
+  assert.deepEqual(
+    r.out
+      .trim()
+      .split('\n')
+      .map((l) => path.basename(l.split(':')[0])),
+    ['t0000.png', 't0001.png', 't0002.png'],
+  );
   const skipped = r.err.split('\n').filter((l) => l.startsWith('skipped: '));
   assert.equal(skipped.length, 3, r.err);
   assert.match(skipped[0], /^skipped: .*cut\.png: this PNG file cannot be decoded \(it ends at byte 100, inside its IDAT chunk/);
@@ -313,7 +350,10 @@ test('one bad entry in a folder of images is skipped with a line saying why; the
   assert.equal(j.code, 1);
   const out = JSON.parse(j.out) as PredictResult;
   assert.equal(out.predictions.length, 3);
-  assert.deepEqual(out.skipped.map((s) => path.basename(s.file)), ['cut.png', 'gone.png', 'sub.png']);
+  assert.deepEqual(
+    out.skipped.map((s) => path.basename(s.file)),
+    ['cut.png', 'gone.png', 'sub.png'],
+  );
   // The library throws for a bad file unless told to skip it.
   await assert.rejects(predictImages(run, [path.join(dir, 'sub.png')], { backend: E2E_BACKEND }), /sub\.png is a folder/);
 });

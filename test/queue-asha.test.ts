@@ -56,7 +56,7 @@ test('ASHA: rungs at grace·η^k below max; a trial below the (1 − 1/η) quant
   assert.equal((await decide(s, store, 'd', 1, 4, [0.45])).stop, true); // below the median of [0.5, 0.6, 0.4] = 0.5
 });
 
-test('the median rule stops a trial whose best is below the median of the earlier trials\' mean val at that epoch, once minSamples have reported', async () => {
+test("the median rule stops a trial whose best is below the median of the earlier trials' mean val at that epoch, once minSamples have reported", async () => {
   const s = parseScheduler({ median: { grace: 2, minSamples: 2 } }, 'x');
   const store = new MemoryRungStore();
   assert.equal((await decide(s, store, 'a', 1, 5, [0.1])).stop, false); // before grace
@@ -68,8 +68,12 @@ test('the median rule stops a trial whose best is below the median of the earlie
   assert.equal((await decide(s, store, 'd', 2, 5, [0.1, 0.36])).stop, false);
 });
 
-test('the sweep file\'s scheduler is checked, naming what was given and what works', () => {
-  const bad = (v: unknown, re: RegExp) => assert.throws(() => parseSweep({ name: 's', grid: { lr: [1] }, scheduler: v }, 'f.json'), (e: Error) => e instanceof ConfigError && re.test(e.message));
+test("the sweep file's scheduler is checked, naming what was given and what works", () => {
+  const bad = (v: unknown, re: RegExp) =>
+    assert.throws(
+      () => parseSweep({ name: 's', grid: { lr: [1] }, scheduler: v }, 'f.json'),
+      (e: Error) => e instanceof ConfigError && re.test(e.message),
+    );
   bad({ hyperband: {} }, /unknown scheduler "hyperband"; use \{"asha"/);
   bad({ asha: { eta: 1 } }, /scheduler\.asha\.eta = 1 must be an integer ≥ 2/);
   bad({ asha: { grace: 3, max: 2 } }, /max = 2 is below grace = 3/);
@@ -96,7 +100,10 @@ function checkStopped(r: SweepResults): void {
     assert.match(t.reason!, new RegExp(`^after epoch ${t.lastEpoch}: val 0\\.\\d{4} < 0\\.\\d{4}, the 50th percentile of \\d+ earlier trials at epoch ${t.lastEpoch} \\(ASHA\\)$`));
     const d = path.join(r.folder, t.dir);
     for (const f of ['best.ckpt', 'last.ckpt', 'stopped.json', 'summary.json', 'config.json']) assert.ok(fs.existsSync(path.join(d, f)), `${t.dir}/${f}`);
-    const epochs = fs.readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"epoch"'));
+    const epochs = fs
+      .readFileSync(path.join(d, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"type":"epoch"'));
     assert.equal(epochs.length, t.lastEpoch);
     assert.ok(t.valAcc !== null && t.bestEpoch !== null && t.bestEpoch <= t.lastEpoch!);
   }
@@ -106,7 +113,7 @@ function checkStopped(r: SweepResults): void {
   const html = fs.readFileSync(path.join(r.folder, 'report.html'), 'utf8');
   assert.match(html, new RegExp(`${8 - stopped.length} finished, ${stopped.length} stopped`));
   assert.match(html, />stopped: after epoch [12]: val /);
-  assert.ok(!html.includes('http-equiv="refresh"'), 'a finished sweep\'s report does not reload');
+  assert.ok(!html.includes('http-equiv="refresh"'), "a finished sweep's report does not reload");
 }
 
 test('ASHA on the local pool: stopped trials keep folder and best checkpoint, show as stopped with their last epoch, and stay stopped on a rerun', async () => {
@@ -119,7 +126,10 @@ test('ASHA on the local pool: stopped trials keep folder and best checkpoint, sh
   const again = await runSweep({ file, flags: {}, workers: 2, out: (l) => lines.push(l) });
   assert.equal(again.trialsRun, 0);
   assert.ok(lines.includes('8 finished earlier and are kept; 0 to run'), lines.join('\n'));
-  assert.deepEqual(again.trials.map((t) => [t.status, t.lastEpoch, t.valAcc]), r.trials.map((t) => [t.status, t.lastEpoch, t.valAcc]));
+  assert.deepEqual(
+    again.trials.map((t) => [t.status, t.lastEpoch, t.valAcc]),
+    r.trials.map((t) => [t.status, t.lastEpoch, t.valAcc]),
+  );
 
   // The live report: while results.json has `live`, the page lists what runs and reloads itself.
   const res = JSON.parse(fs.readFileSync(path.join(r.folder, 'results.json'), 'utf8')) as SweepResults;
@@ -165,53 +175,60 @@ function ashaKillSweep(dir: string, runs: string): string {
   return f;
 }
 
-test('ASHA on the queue with a worker killed mid-trial: the trial resumed on another worker is stopped at the same epoch as on the local pool, and every rung holds numbers only', { skip: NO_REDIS, timeout: 400_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asha-kill-'));
-  dirs.push(dir);
-  const local = await runSweep({ file: ashaKillSweep(dir, path.join(dir, 'local')), flags: {}, workers: 1, out: () => {} });
-  const last = local.trials.at(-1)!;
-  assert.deepEqual([last.status, last.lastEpoch], ['stopped', 2], 'the sweep this test needs: its last trial stops at epoch 2');
-  const redis = await startRedis();
-  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const q = new Queue(QUEUE, { connection: conn });
-  const startWorker = () => {
-    const p = spawn(process.execPath, [bin, 'worker', '--queue', redis.url, '--lock-seconds', '3', '--threads', '1', '--runs-dir', path.join(dir, 'queue')], { stdio: 'ignore' });
-    procs.push(p);
-    return p;
-  };
-  try {
-    const first = startWorker();
-    let done = false;
-    const sweep = runSweep({ file: ashaKillSweep(dir, path.join(dir, 'queue')), flags: {}, runner: queueRunner(redis.url), out: () => {} }).finally(() => (done = true));
-    // Every value any rung held while the sweep ran.
-    const seen = new Set<string>();
-    let killed = false;
-    while (!done) {
-      for (const k of await conn.keys('tsnn:rungs:*')) for (const e of await conn.lrange(k, 0, -1)) seen.add(e.slice(e.indexOf('\t') + 1));
-      if (!killed) {
-        // The last trial, after its epoch-1 checkpoint: its worker is killed, another takes it on.
-        const j = (await q.getJobs(['active'])).find((a) => (a.data as { index?: number }).index === 6 && (a.progress as { epoch?: number } | undefined)?.epoch === 1);
-        if (j) {
-          first.kill('SIGKILL');
-          killed = true;
-          startWorker();
+test(
+  'ASHA on the queue with a worker killed mid-trial: the trial resumed on another worker is stopped at the same epoch as on the local pool, and every rung holds numbers only',
+  { skip: NO_REDIS, timeout: 400_000 },
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asha-kill-'));
+    dirs.push(dir);
+    const local = await runSweep({ file: ashaKillSweep(dir, path.join(dir, 'local')), flags: {}, workers: 1, out: () => {} });
+    const last = local.trials.at(-1)!;
+    assert.deepEqual([last.status, last.lastEpoch], ['stopped', 2], 'the sweep this test needs: its last trial stops at epoch 2');
+    const redis = await startRedis();
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const q = new Queue(QUEUE, { connection: conn });
+    const startWorker = () => {
+      const p = spawn(process.execPath, [bin, 'worker', '--queue', redis.url, '--lock-seconds', '3', '--threads', '1', '--runs-dir', path.join(dir, 'queue')], { stdio: 'ignore' });
+      procs.push(p);
+      return p;
+    };
+    try {
+      const first = startWorker();
+      let done = false;
+      const sweep = runSweep({ file: ashaKillSweep(dir, path.join(dir, 'queue')), flags: {}, runner: queueRunner(redis.url), out: () => {} }).finally(() => (done = true));
+      // Every value any rung held while the sweep ran.
+      const seen = new Set<string>();
+      let killed = false;
+      while (!done) {
+        for (const k of await conn.keys('tsnn:rungs:*')) for (const e of await conn.lrange(k, 0, -1)) seen.add(e.slice(e.indexOf('\t') + 1));
+        if (!killed) {
+          // The last trial, after its epoch-1 checkpoint: its worker is killed, another takes it on.
+          const j = (await q.getJobs(['active'])).find((a) => (a.data as { index?: number }).index === 6 && (a.progress as { epoch?: number } | undefined)?.epoch === 1);
+          if (j) {
+            first.kill('SIGKILL');
+            killed = true;
+            startWorker();
+          }
         }
+        await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 100));
+      const r = await sweep;
+      assert.ok(killed, 'the worker was killed mid-trial');
+      assert.deepEqual(
+        r.trials.map((t) => [t.index, t.status, t.lastEpoch, t.valAcc]),
+        local.trials.map((t) => [t.index, t.status, t.lastEpoch, t.valAcc]),
+      );
+      const resumed = fs.readFileSync(path.join(r.folder, r.trials.at(-1)!.dir, 'train.log'), 'utf8');
+      assert.match(resumed, /"msg":"resumed"/);
+      assert.ok(seen.size > 0, 'the rungs were seen');
+      for (const v of seen) assert.match(v, /^0\.\d+$|^[01]$/, `a rung held ${v}`);
+    } finally {
+      await q.close();
+      conn.disconnect();
+      await redis.stop();
     }
-    const r = await sweep;
-    assert.ok(killed, 'the worker was killed mid-trial');
-    assert.deepEqual(r.trials.map((t) => [t.index, t.status, t.lastEpoch, t.valAcc]), local.trials.map((t) => [t.index, t.status, t.lastEpoch, t.valAcc]));
-    const resumed = fs.readFileSync(path.join(r.folder, r.trials.at(-1)!.dir, 'train.log'), 'utf8');
-    assert.match(resumed, /"msg":"resumed"/);
-    assert.ok(seen.size > 0, 'the rungs were seen');
-    for (const v of seen) assert.match(v, /^0\.\d+$|^[01]$/, `a rung held ${v}`);
-  } finally {
-    await q.close();
-    conn.disconnect();
-    await redis.stop();
-  }
-});
+  },
+);
 
 test('a rung store refuses a value that is not a finite number, and reads none back', { skip: NO_REDIS }, async () => {
   assert.throws(() => new MemoryRungStore().record(1, 'a', undefined as unknown as number), /the scheduler was given undefined for a at epoch 1, not a number: nothing is recorded/);

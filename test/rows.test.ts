@@ -11,7 +11,15 @@ import { Rng } from '../src/linalg/rng.js';
 import { addRowVector, addRowVectorRelu, columnSums, float64Scratch, reluBackwardMask, reluInto } from '../src/linalg/rows.js';
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
-const SHAPES: [number, number][] = [[0, 3], [1, 1], [3, 5], [4, 4], [7, 9], [13, 6], [200, 10]];
+const SHAPES: [number, number][] = [
+  [0, 3],
+  [1, 1],
+  [3, 5],
+  [4, 4],
+  [7, 9],
+  [13, 6],
+  [200, 10],
+];
 
 /** A (rows, cols) matrix of N(0,1) draws with a few −0, +0 and NaN entries mixed in. */
 function randMat(C: Ctor, rows: number, cols: number, rng: Rng): Mat {
@@ -22,7 +30,8 @@ function randMat(C: Ctor, rows: number, cols: number, rng: Rng): Mat {
 }
 
 const bytes = (a: FloatArray) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-const sameBits = (got: FloatArray, want: FloatArray, what: string) => assert.ok(bytes(got).equals(bytes(want)), `${what}: not bit for bit the plain loop (first values ${Array.from(got.slice(0, 4))} vs ${Array.from(want.slice(0, 4))})`);
+const sameBits = (got: FloatArray, want: FloatArray, what: string) =>
+  assert.ok(bytes(got).equals(bytes(want)), `${what}: not bit for bit the plain loop (first values ${Array.from(got.slice(0, 4))} vs ${Array.from(want.slice(0, 4))})`);
 const copy = (m: Mat): Mat => ({ rows: m.rows, cols: m.cols, data: m.data.slice() });
 
 for (const C of [Float32Array, Float64Array]) {

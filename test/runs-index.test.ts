@@ -17,17 +17,37 @@ function folder(runs: string, name: string, files: Record<string, unknown>) {
   for (const [f, v] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), typeof v === 'string' ? v : JSON.stringify(v));
 }
 
-test('run rows: running while the logged process lives, killed after, and the summary\'s status', () => {
+test("run rows: running while the logged process lives, killed after, and the summary's status", () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-index-'));
   try {
     const cfg = { name: 'x', dataset: 'cifar', model: 'mlp', hidden: [500], loss: 'softmax' };
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout; // a pid that has exited
-    const log = (pid: number | string) => [{ time: Date.now() - 5000, msg: 'config' }, { pid: Number(pid), msg: 'process' }, { engine: 'openblas', msg: 'engine' }].map((l) => JSON.stringify(l)).join('\n') + '\n';
-    const metrics = [{ type: 'iter', it: 1, epoch: 0, loss: 2 }, { type: 'epoch', epoch: 1, it: 1, trainAcc: 0.3, valAcc: 0.31 }, { type: 'epoch', epoch: 2, it: 2, trainAcc: 0.4, valAcc: 0.29 }].map((l) => JSON.stringify(l)).join('\n') + '\n';
+    const log = (pid: number | string) =>
+      [
+        { time: Date.now() - 5000, msg: 'config' },
+        { pid: Number(pid), msg: 'process' },
+        { engine: 'openblas', msg: 'engine' },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n';
+    const metrics =
+      [
+        { type: 'iter', it: 1, epoch: 0, loss: 2 },
+        { type: 'epoch', epoch: 1, it: 1, trainAcc: 0.3, valAcc: 0.31 },
+        { type: 'epoch', epoch: 2, it: 2, trainAcc: 0.4, valAcc: 0.29 },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n';
     folder(runs, '20260101-000001-live', { 'config.json': { ...cfg, name: 'live' }, 'train.log': log(process.pid), 'metrics.jsonl': metrics, 'report.html': '<!doctype html>' });
     folder(runs, '20260101-000002-gone', { 'config.json': { ...cfg, name: 'gone' }, 'train.log': log(dead), 'metrics.jsonl': metrics });
-    folder(runs, '20260101-000003-ok', { 'config.json': { ...cfg, name: 'ok', model: 'softmax', loss: 'svm' }, 'summary.json': { status: 'ok', name: 'ok', dataset: 'cifar', model: { kind: 'softmax', loss: 'svm' }, engine: 'simd', bestValAcc: 0.39, testAcc: 0.37, seconds: { total: 12.5 } } });
-    folder(runs, '20260101-000004-nan', { 'config.json': cfg, 'summary.json': { status: 'diverged', name: 'nan', dataset: 'cifar', model: { kind: 'mlp', hidden: [500] }, engine: 'simd', bestValAcc: null, testAcc: null, seconds: { total: 1 } } });
+    folder(runs, '20260101-000003-ok', {
+      'config.json': { ...cfg, name: 'ok', model: 'softmax', loss: 'svm' },
+      'summary.json': { status: 'ok', name: 'ok', dataset: 'cifar', model: { kind: 'softmax', loss: 'svm' }, engine: 'simd', bestValAcc: 0.39, testAcc: 0.37, seconds: { total: 12.5 } },
+    });
+    folder(runs, '20260101-000004-nan', {
+      'config.json': cfg,
+      'summary.json': { status: 'diverged', name: 'nan', dataset: 'cifar', model: { kind: 'mlp', hidden: [500] }, engine: 'simd', bestValAcc: null, testAcc: null, seconds: { total: 1 } },
+    });
     folder(runs, 'not-a-run', { 'notes.txt': 'hello' });
     const { runs: rows } = listRuns(runs);
     assert.deepEqual(
@@ -48,14 +68,26 @@ test('run rows: running while the logged process lives, killed after, and the su
   }
 });
 
-test('issue 26: a knn run\'s cross-validation accuracy is in its own column, not shown as best val', () => {
+test("issue 26: a knn run's cross-validation accuracy is in its own column, not shown as best val", () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-index-knn-'));
   try {
     folder(runs, '20260101-000001-knn', {
       'config.json': { name: 'knn', dataset: 'cifar', model: 'knn', k: 10 },
-      'summary.json': { status: 'ok', name: 'knn', dataset: 'cifar', model: { kind: 'knn', k: 10 }, engine: 'simd', testAcc: 0.27, cv: { folds: 5, bestK: 10, bestMeanAcc: 0.281 }, seconds: { total: 30 } },
+      'summary.json': {
+        status: 'ok',
+        name: 'knn',
+        dataset: 'cifar',
+        model: { kind: 'knn', k: 10 },
+        engine: 'simd',
+        testAcc: 0.27,
+        cv: { folds: 5, bestK: 10, bestMeanAcc: 0.281 },
+        seconds: { total: 30 },
+      },
     });
-    folder(runs, '20260101-000002-soft', { 'config.json': { name: 'soft', dataset: 'cifar', model: 'softmax' }, 'summary.json': { status: 'ok', name: 'soft', dataset: 'cifar', model: { kind: 'softmax', loss: 'softmax' }, engine: 'simd', bestValAcc: 0.39, testAcc: 0.38, seconds: { total: 12 } } });
+    folder(runs, '20260101-000002-soft', {
+      'config.json': { name: 'soft', dataset: 'cifar', model: 'softmax' },
+      'summary.json': { status: 'ok', name: 'soft', dataset: 'cifar', model: { kind: 'softmax', loss: 'softmax' }, engine: 'simd', bestValAcc: 0.39, testAcc: 0.38, seconds: { total: 12 } },
+    });
     const { runs: rows } = listRuns(runs);
     assert.deepEqual(
       rows.map((r) => [r.name, r.bestValAcc, r.cvAcc, r.testAcc]),

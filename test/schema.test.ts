@@ -20,7 +20,10 @@ test('the committed config schema is the one the config table generates (npm run
 
 test('the schema has every config key, with its doc, default and range, and refuses other keys', () => {
   const s = configJsonSchema() as { properties: Record<string, Record<string, unknown>>; additionalProperties: unknown };
-  assert.deepEqual(Object.keys(s.properties).filter((k) => !['$schema', '$comment', 'description'].includes(k)), KEYS.map((d) => d.key));
+  assert.deepEqual(
+    Object.keys(s.properties).filter((k) => !['$schema', '$comment', 'description'].includes(k)),
+    KEYS.map((d) => d.key),
+  );
   assert.equal(s.additionalProperties, false);
   assert.equal(s.properties.lr.type, 'number');
   assert.equal(s.properties.lr.exclusiveMinimum, 0);

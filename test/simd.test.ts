@@ -57,7 +57,14 @@ for (const threads of [1, 2]) {
     for (let i = 0; i < n; i += 7) x[i] *= 1e6;
     // Whole arrays, then views that start off a 16-byte boundary with lengths of every n mod 4
     // (a model's W1, b1, W2, … are such views).
-    const cuts: [number, number][] = [[0, n], [1, 1000], [3, 4097], [5, 10], [2, 3], [7, 1]];
+    const cuts: [number, number][] = [
+      [0, n],
+      [1, 1000],
+      [3, 4097],
+      [5, 10],
+      [2, 3],
+      [7, 1],
+    ];
     for (const [lo, len] of cuts) {
       const xs = x.subarray(lo, lo + len);
       const ys = y.subarray(lo, lo + len);
@@ -86,7 +93,10 @@ for (const threads of [1, 2]) {
 
 test('createWorkspace: the first workspace of a parameter set gets the gradient room beside it, a second a new buffer', async () => {
   const { engine } = await initEngine('wasm', 2);
-  const specs = [{ name: 'W', rows: 5, cols: 3 }, { name: 'b', rows: 1, cols: 3 }];
+  const specs = [
+    { name: 'W', rows: 5, cols: 3 },
+    { name: 'b', rows: 1, cols: 3 },
+  ];
   const p = allocParams<Float32Array>(specs, Float32Array, engine.alloc);
   const g1 = createWorkspace(p, engine.alloc).grads;
   const g2 = createWorkspace(p, engine.alloc).grads;

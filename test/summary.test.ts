@@ -31,9 +31,18 @@ test('the summary counts what the model allocates: its total is the parameter bu
     const s = modelSummary(spec);
     assert.equal(s.total, model.params.flat.length, `${what}: total`);
     assert.equal(s.trainable, trainableCount(model.params.specs), `${what}: trainable`);
-    assert.equal(s.layers.reduce((n, l) => n + l.params, 0), s.total, `${what}: the layers add up`);
+    assert.equal(
+      s.layers.reduce((n, l) => n + l.params, 0),
+      s.total,
+      `${what}: the layers add up`,
+    );
     // Each layer's count is the size of its own arrays in the allocated model.
-    for (const l of s.layers) assert.equal(l.params, l.arrays.reduce((n, a) => n + model.params.views[a].rows * model.params.views[a].cols, 0), `${what}: ${l.layer}`);
+    for (const l of s.layers)
+      assert.equal(
+        l.params,
+        l.arrays.reduce((n, a) => n + model.params.views[a].rows * model.params.views[a].cols, 0),
+        `${what}: ${l.layer}`,
+      );
     assert.deepEqual(s.layers.flatMap((l) => l.arrays).sort(), model.params.specs.map((p) => p.name).sort(), `${what}: every array once`);
     assert.deepEqual(s.layers.at(-1)!.output, ['N', spec.numClasses]);
   }
@@ -43,7 +52,19 @@ test('an MLP with batch norm lists its layers in forward order with their shapes
   const s = modelSummary(SPECS[2][1]);
   assert.deepEqual(
     s.layers.map((l) => `${l.layer} (${l.output.join(',')}) ${l.params}`),
-    ['input (N,20) 0', 'affine1 (N,7) 147', 'batchnorm1 (N,7) 28', 'relu1 (N,7) 0', 'dropout1 (N,7) 0', 'affine2 (N,5) 40', 'batchnorm2 (N,5) 20', 'relu2 (N,5) 0', 'dropout2 (N,5) 0', 'affine3 (N,3) 18', 'softmax loss (N,3) 0'],
+    [
+      'input (N,20) 0',
+      'affine1 (N,7) 147',
+      'batchnorm1 (N,7) 28',
+      'relu1 (N,7) 0',
+      'dropout1 (N,7) 0',
+      'affine2 (N,5) 40',
+      'batchnorm2 (N,5) 20',
+      'relu2 (N,5) 0',
+      'dropout2 (N,5) 0',
+      'affine3 (N,3) 18',
+      'softmax loss (N,3) 0',
+    ],
   );
   assert.equal(s.nonTrainable, 2 * 7 + 2 * 5);
   const lines = formatSummary(s);
@@ -57,7 +78,10 @@ test('the library summary of a config reads its dataset shape (bias column for t
   assert.equal(s.total, 785 * 10);
   const m = await summary({ dataset: 'mnist', model: 'mlp', hidden: [30], normalization: 'layernorm' });
   assert.equal(m.total, 784 * 30 + 30 + 2 * 30 + 30 * 10 + 10);
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'train.js'), 'summary', '--dataset', 'mnist', '--model', 'mlp', '--hidden', '30', '--normalization', 'layernorm'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'train.js'), 'summary', '--dataset', 'mnist', '--model', 'mlp', '--hidden', '30', '--normalization', 'layernorm'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^layernorm1 +\(N, 30\) +60 +gamma1 beta1$/m);
   assert.match(r.stdout, new RegExp(`^Total params: ${m.total.toLocaleString('en-US')}$`, 'm'));

@@ -26,7 +26,15 @@ const TOL = 1e-7;
 const REF_TOL = 1e-12;
 
 const fx = JSON.parse(fs.readFileSync(new URL('./fixtures/svm.json', import.meta.url), 'utf8')) as {
-  X: number[]; W: number[]; y: number[]; reg: number; scores: number[]; dataLoss: number; dscores: number[]; loss: number; dW: number[];
+  X: number[];
+  W: number[];
+  y: number[];
+  reg: number;
+  scores: number[];
+  dataLoss: number;
+  dscores: number[];
+  loss: number;
+  dW: number[];
 };
 const fxX: Mat<Float64Array> = { rows: 4, cols: 5, data: Float64Array.from(fx.X) };
 const fxW: Mat<Float64Array> = { rows: 5, cols: 3, data: Float64Array.from(fx.W) };
@@ -49,14 +57,7 @@ function activePattern(scores: Mat<Float64Array>, y: Int32Array): string {
  * the active margins at x ± 2h are the ones at x. Asserts the project's verdict (judgedError)
  * below 1e-7 on each kept row, and that most rows were kept and resolved.
  */
-function checkAwayFromKinks(
-  t: { diagnostic(s: string): void },
-  name: string,
-  f: () => number,
-  x: Float64Array,
-  analytic: ArrayLike<number>,
-  pattern: () => string,
-): SparseCheckRow[] {
+function checkAwayFromKinks(t: { diagnostic(s: string): void }, name: string, f: () => number, x: Float64Array, analytic: ArrayLike<number>, pattern: () => string): SparseCheckRow[] {
   const { rows } = gradCheckSparse(f, x, analytic, x.length, H, new Rng(3));
   const kept = rows.filter((r) => {
     const at = pattern();
@@ -112,7 +113,14 @@ test('svmLoss: gradient check of dscores away from the kinks (float64, h=1e-5, j
   const scores = randnMat(Float64Array, 8, 6, rng);
   const y = randomLabels(8, 6, rng);
   const { dscores } = svmLoss(scores, y);
-  checkAwayFromKinks(t, 'svm dscores', () => svmLoss(scores, y).loss, scores.data, dscores.data, () => activePattern(scores, y));
+  checkAwayFromKinks(
+    t,
+    'svm dscores',
+    () => svmLoss(scores, y).loss,
+    scores.data,
+    dscores.data,
+    () => activePattern(scores, y),
+  );
 });
 
 test('svmLoss: at a kink the centred difference is the mean of the two slopes, which is why the check stays away', () => {
@@ -129,7 +137,10 @@ test('svmLoss: at a kink the centred difference is the mean of the two slopes, w
 });
 
 test('svmLossNaive and svmLossVectorized: numpy on the fixture (float64, tol 1e-12)', () => {
-  for (const [name, fn] of [['naive', svmLossNaive], ['vectorized', svmLossVectorized]] as const) {
+  for (const [name, fn] of [
+    ['naive', svmLossNaive],
+    ['vectorized', svmLossVectorized],
+  ] as const) {
     const { loss, dW } = fn(fxW, fxX, fxY, fx.reg);
     assert.ok(Math.abs(loss - fx.loss) <= REF_TOL, `${name}: loss ${loss}, numpy ${fx.loss}`);
     assert.ok(maxAbsDiff(dW.data, fx.dW) <= REF_TOL, `${name}: dW differs from numpy by ${maxAbsDiff(dW.data, fx.dW)}`);
@@ -156,7 +167,10 @@ test('svmLossNaive and svmLossVectorized: gradient check of dW away from the kin
   const W = randnMat(Float64Array, 9, 5, rng, 0.5);
   const y = randomLabels(12, 5, rng);
   const pattern = () => activePattern(matmul(X, W), y);
-  for (const [name, fn] of [['naive', svmLossNaive], ['vectorized', svmLossVectorized]] as const) {
+  for (const [name, fn] of [
+    ['naive', svmLossNaive],
+    ['vectorized', svmLossVectorized],
+  ] as const) {
     const { dW } = fn(W, X, y, 0.1);
     checkAwayFromKinks(t, `svm ${name} dW`, () => fn(W, X, y, 0.1).loss, W.data, dW.data, pattern);
   }
@@ -173,7 +187,11 @@ test('linear model and MLP with loss svm: the same loss as svmLossVectorized, an
   assert.ok(maxAbsDiff(r.grads.views.W.data, ref.dW.data) <= 1e-12);
   const mlp = createModel({ kind: 'mlp', inputDim: 9, hidden: [7], numClasses: 5, loss: 'svm' }, { initStd: 0.3, reg: 0.1, dtype: Float64Array }, rng);
   const lines: string[] = [];
-  assert.equal(checkModel(mlp, X, y, { numChecks: 10, threshold: TOL, h: H }, new Rng(1), (s) => lines.push(s)), 0, lines.join('\n'));
+  assert.equal(
+    checkModel(mlp, X, y, { numChecks: 10, threshold: TOL, h: H }, new Rng(1), (s) => lines.push(s)),
+    0,
+    lines.join('\n'),
+  );
   // The softmax is still the default loss.
   const soft = createModel({ kind: 'softmax', inputDim: 9, hidden: [], numClasses: 5 }, { initStd: 0.5, reg: 0.1, dtype: Float64Array }, new Rng(9));
   assert.equal(soft.spec.loss, undefined);

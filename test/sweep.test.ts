@@ -31,7 +31,21 @@ const bin = path.join(root, 'bin', 'train.js');
 /** A tiny MNIST softmax run: 20 iterations of batch 100 on 1000 rows (2 epochs). */
 const BASE = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, batchSize: 100, backend: E2E_BACKEND };
 
-const TRIAL_FILES = ['accuracy.png', 'best.ckpt', 'config.json', 'confusion.png', 'last.ckpt', 'loss.png', 'metrics.jsonl', 'misclassified.png', 'predictions.json', 'report.html', 'summary.json', 'train.log', 'weights.png'];
+const TRIAL_FILES = [
+  'accuracy.png',
+  'best.ckpt',
+  'config.json',
+  'confusion.png',
+  'last.ckpt',
+  'loss.png',
+  'metrics.jsonl',
+  'misclassified.png',
+  'predictions.json',
+  'report.html',
+  'summary.json',
+  'train.log',
+  'weights.png',
+];
 const ROW = /lr \d\.\d{6}e-\d\d reg \d\.\d{6}e[+-]\d\d train accuracy: 0\.\d{3} val accuracy: 0\.\d{3}/;
 
 const tmpDirs: string[] = [];
@@ -72,15 +86,15 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      if (c === '"' && text[i + 1] === '"') ((cell += '"'), i++);
       else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
-    else if (c === '\n') row.push(cell), rows.push(row), (row = []), (cell = '');
+    else if (c === ',') (row.push(cell), (cell = ''));
+    else if (c === '\n') (row.push(cell), rows.push(row), (row = []), (cell = ''));
     else cell += c;
   }
-  if (cell !== '' || row.length > 0) row.push(cell), rows.push(row);
+  if (cell !== '' || row.length > 0) (row.push(cell), rows.push(row));
   return rows;
 }
 
@@ -111,11 +125,27 @@ test('grid: the cartesian product in key order, last key fastest; trials are 1-b
 
   // Key order is the file's order: reg first makes reg the slowest.
   const swapped = expandParams(parseSweep({ name: 'g', grid: { reg: [1, 2], lr: [0.1, 0.2, 0.3] } }, 'mem.json'));
-  assert.deepEqual(swapped.map((p) => [p.reg, p.lr]), [[1, 0.1], [1, 0.2], [1, 0.3], [2, 0.1], [2, 0.2], [2, 0.3]]);
+  assert.deepEqual(
+    swapped.map((p) => [p.reg, p.lr]),
+    [
+      [1, 0.1],
+      [1, 0.2],
+      [1, 0.3],
+      [2, 0.1],
+      [2, 0.2],
+      [2, 0.3],
+    ],
+  );
 
   const trials = expandTrials(spec);
-  assert.deepEqual(trials.map((t) => t.index), [1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(trials.map((t) => t.config.name), ['g-001', 'g-002', 'g-003', 'g-004', 'g-005', 'g-006']);
+  assert.deepEqual(
+    trials.map((t) => t.index),
+    [1, 2, 3, 4, 5, 6],
+  );
+  assert.deepEqual(
+    trials.map((t) => t.config.name),
+    ['g-001', 'g-002', 'g-003', 'g-004', 'g-005', 'g-006'],
+  );
   for (const [i, t] of trials.entries()) {
     assert.deepEqual(t.params, params[i]);
     assert.equal(t.config.lr, params[i].lr);
@@ -143,14 +173,20 @@ test('random search: seeded, within its ranges, integers for int keys, choice on
   assert.equal(a.length, 50);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
-  assert.notDeepEqual(a.map((p) => p.lr), c.map((p) => p.lr));
+  assert.notDeepEqual(
+    a.map((p) => p.lr),
+    c.map((p) => p.lr),
+  );
   for (const p of [...a, ...c]) {
     assert.deepEqual(Object.keys(p), ['lr', 'batchSize', 'lrDecay', 'hidden']);
     assert.ok(p.lr! >= 1e-4 && p.lr! <= 1e-1, `lr ${p.lr}`);
     assert.ok(Number.isInteger(p.batchSize), `batchSize ${p.batchSize}`);
     assert.ok(p.batchSize! >= 16 && p.batchSize! <= 256, `batchSize ${p.batchSize}`);
     assert.ok(p.lrDecay! >= 0.8 && p.lrDecay! <= 0.95, `lrDecay ${p.lrDecay}`);
-    assert.ok([[16], [32, 8]].some((h) => JSON.stringify(h) === JSON.stringify(p.hidden)), `hidden ${JSON.stringify(p.hidden)}`);
+    assert.ok(
+      [[16], [32, 8]].some((h) => JSON.stringify(h) === JSON.stringify(p.hidden)),
+      `hidden ${JSON.stringify(p.hidden)}`,
+    );
   }
   // The samples spread over the range (log-uniform: about a third per decade), and both choices occur.
   const lrs = a.map((p) => p.lr!);
@@ -159,7 +195,10 @@ test('random search: seeded, within its ranges, integers for int keys, choice on
   assert.ok(new Set(lrs).size > 45, 'lr samples are distinct');
   // Trials are numbered 1.. and resolve to configs with the sampled values.
   const trials = expandTrials(parseSweep({ name: 'r', base: { model: 'mlp' }, random: random(1) }, 'mem.json'));
-  assert.deepEqual(trials.map((t) => t.index), Array.from({ length: 50 }, (_, i) => i + 1));
+  assert.deepEqual(
+    trials.map((t) => t.index),
+    Array.from({ length: 50 }, (_, i) => i + 1),
+  );
   assert.deepEqual(trials[7].config.hidden, a[7].hidden);
   assert.equal(trials[7].config.batchSize, a[7].batchSize);
 });
@@ -167,7 +206,13 @@ test('random search: seeded, within its ranges, integers for int keys, choice on
 test('a trial that sets epochs runs by epochs even where the base counts iterations', () => {
   const spec = parseSweep({ name: 'e', base: { ...BASE }, grid: { epochs: [1, 3] } }, 'mem.json');
   const trials = expandTrials(spec);
-  assert.deepEqual(trials.map((t) => [t.config.epochs, t.config.iterations]), [[1, 0], [3, 0]]);
+  assert.deepEqual(
+    trials.map((t) => [t.config.epochs, t.config.iterations]),
+    [
+      [1, 0],
+      [3, 0],
+    ],
+  );
   // Without epochs among the swept keys, the base's iterations stay.
   assert.equal(expandTrials(parseSweep({ name: 'e', base: { ...BASE }, grid: { lr: [0.1] } }, 'mem.json'))[0].config.iterations, 20);
   // Both swept: the trial's iterations win.
@@ -187,7 +232,10 @@ test('a base given as a file name is read relative to the sweep file', () => {
   assert.equal(t.config.reg, 0.25);
   assert.equal(t.config.lr, 0.3);
   fs.writeFileSync(path.join(dir, 'cfg', 'bad.json'), JSON.stringify({ base: 'missing.json', grid: { lr: [0.3] } }));
-  assert.throws(() => readSweepFile(path.join(dir, 'cfg', 'bad.json')), (e) => e instanceof ConfigError && /missing\.json/.test(e.message));
+  assert.throws(
+    () => readSweepFile(path.join(dir, 'cfg', 'bad.json')),
+    (e) => e instanceof ConfigError && /missing\.json/.test(e.message),
+  );
 });
 
 test('sweep file errors are ConfigErrors that name the problem', () => {
@@ -230,7 +278,9 @@ test('issue 15 #9: a sweep of more than 10,000 trials is refused before anything
   const t0 = performance.now();
   assert.throws(
     () => parseSweep({ name: 'big', grid: huge }, 'big.json'),
-    (e: unknown) => e instanceof ConfigError && /big\.json: the grid has 10,000,000 trials \(lr 10 × reg 10 × batchSize 10 × lrDecay 10 × initStd 10 × momentum 10 × seed 10\); a sweep holds at most 10,000/.test(e.message),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /big\.json: the grid has 10,000,000 trials \(lr 10 × reg 10 × batchSize 10 × lrDecay 10 × initStd 10 × momentum 10 × seed 10\); a sweep holds at most 10,000/.test(e.message),
   );
   assert.throws(
     () => parseSweep({ name: 'big', random: { trials: 100_000_000, lr: { logUniform: [1e-7, 1e-5] } } }, 'big.json'),
@@ -238,7 +288,10 @@ test('issue 15 #9: a sweep of more than 10,000 trials is refused before anything
   );
   assert.ok(performance.now() - t0 < 1000, 'refused at once');
   // A spec made in code is held to the same cap when it is expanded.
-  assert.throws(() => expandParams({ name: 'code', base: {}, random: { trials: 20_000, seed: 0, params: { lr: { uniform: [0.1, 1] } } } }), (e: unknown) => e instanceof ConfigError && /20,000 trials/.test(e.message));
+  assert.throws(
+    () => expandParams({ name: 'code', base: {}, random: { trials: 20_000, seed: 0, params: { lr: { uniform: [0.1, 1] } } } }),
+    (e: unknown) => e instanceof ConfigError && /20,000 trials/.test(e.message),
+  );
   // 10,000 exactly is a sweep.
   const hundred = (x: number) => Array.from({ length: 100 }, (_, i) => x * (i + 1));
   assert.equal(expandParams(parseSweep({ name: 'ok', grid: { lr: hundred(0.001), reg: hundred(1e-5) } }, 'ok.json')).length, 10_000);
@@ -343,7 +396,12 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
     assert.equal(cfg.reg, expected[i].reg);
     assert.equal(cfg.numTrain, 1000);
     assert.equal(cfg.name, `grid-00${i + 1}`);
-    const iters = fs.readFileSync(path.join(tdir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'iter');
+    const iters = fs
+      .readFileSync(path.join(tdir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((m) => m.type === 'iter');
     assert.equal(iters.length, 20);
     assert.equal(loadCheckpoint(path.join(tdir, 'best.ckpt')).header.valAcc, summary.bestValAcc);
   }
@@ -399,7 +457,10 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   }
   assert.ok(lines.includes(`best validation accuracy achieved: ${maxVal.toFixed(3)} (trial ${best.index}: lr ${fmtE(best.params.lr!)} reg ${fmtE(best.params.reg!)})`), lines.join('\n'));
   assert.ok(lines.includes(`test accuracy of the best trial: ${best.testAcc!.toFixed(3)} (300 records)`), lines.join('\n'));
-  assert.ok(lines.some((l) => /^4 trials ok, 0 failed;/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /^4 trials ok, 0 failed;/.test(l)),
+    lines.join('\n'),
+  );
 
   // 3. Resume: the same sweep again reruns nothing.
   const summaryFile = (i: number) => path.join(trialDir(sweepDir, i), 'summary.json');
@@ -435,7 +496,10 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
     assert.equal(mtime(summaryFile(i)), before[i - 1].mtime, `trial ${i} was not rerun`);
     assert.equal(fs.readFileSync(summaryFile(i), 'utf8'), before[i - 1].text);
   }
-  assert.deepEqual(third.results.trials.map((r) => r.resumed), [true, false, true, true]);
+  assert.deepEqual(
+    third.results.trials.map((r) => r.resumed),
+    [true, false, true, true],
+  );
   assert.equal(third.results.trialsRun, 1);
   assert.equal(third.results.trials.length, 4);
   assert.ok(third.results.trials.every((r) => r.status === 'ok'));
@@ -443,7 +507,10 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   assert.equal(rerun.valAcc, readJson<Summary>(summaryFile(2)).bestValAcc);
   assert.equal(rerun.valAcc, results.trials[1].valAcc, 'the same config and seed train to the same accuracy');
   assert.equal(readCsv(path.join(sweepDir, 'results.csv')).length, 4);
-  assert.deepEqual(readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials.map((r) => r.index), [1, 2, 3, 4]);
+  assert.deepEqual(
+    readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials.map((r) => r.index),
+    [1, 2, 3, 4],
+  );
   assert.ok(third.results.best && typeof third.results.best.testAcc === 'number');
 
   // issue 15 #4: a changed grid value. The unchanged trials are reused, the changed ones run in
@@ -456,7 +523,9 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   assert.ok(fourth.lines.includes('2 finished earlier and are kept; 2 to run'), fourth.lines.join('\n'));
   const gone = [oldDirs[2], oldDirs[3]].sort();
   assert.ok(
-    fourth.lines.includes(`2 finished trials are not in the sweep any more and kept in ${path.join(sweepDir, 'trials')} (${gone.map((d) => path.basename(d)).join(', ')}); results.json lists them under notInSweep`),
+    fourth.lines.includes(
+      `2 finished trials are not in the sweep any more and kept in ${path.join(sweepDir, 'trials')} (${gone.map((d) => path.basename(d)).join(', ')}); results.json lists them under notInSweep`,
+    ),
     fourth.lines.join('\n'),
   );
   assert.deepEqual(fourth.results.notInSweep, gone);
@@ -464,18 +533,33 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
     assert.deepEqual(fs.readdirSync(path.join(sweepDir, rel)).sort(), TRIAL_FILES, `${rel} is whole`);
     assert.deepEqual(snapshot(rel), before4[i], `${rel} was not touched`);
   }
-  assert.deepEqual(fourth.results.trials.map((r) => r.resumed), [true, true, false, false]);
+  assert.deepEqual(
+    fourth.results.trials.map((r) => r.resumed),
+    [true, true, false, false],
+  );
   assert.equal(fourth.results.trialsRun, 2);
-  assert.deepEqual(fourth.results.trials.slice(0, 2).map((r) => r.dir), oldDirs.slice(0, 2));
+  assert.deepEqual(
+    fourth.results.trials.slice(0, 2).map((r) => r.dir),
+    oldDirs.slice(0, 2),
+  );
   for (const r of fourth.results.trials.slice(2)) {
     assert.ok(!oldDirs.includes(r.dir), `${r.dir} is a new folder`);
     assert.equal(readJson<Config>(path.join(sweepDir, r.dir, 'config.json')).lr, 0.2);
   }
-  assert.deepEqual(fourth.results.trials.map((r) => r.params.lr), [0.5, 0.5, 0.2, 0.2]);
+  assert.deepEqual(
+    fourth.results.trials.map((r) => r.params.lr),
+    [0.5, 0.5, 0.2, 0.2],
+  );
   assert.ok(fourth.results.trials.every((r) => r.status === 'ok'));
-  assert.deepEqual(readCsv(path.join(sweepDir, 'results.csv')).map((r) => Number(r.lr)), [0.5, 0.5, 0.2, 0.2]);
+  assert.deepEqual(
+    readCsv(path.join(sweepDir, 'results.csv')).map((r) => Number(r.lr)),
+    [0.5, 0.5, 0.2, 0.2],
+  );
   // sweep.json lists every trial's folder too (the fault tests find trial folders there).
-  assert.deepEqual(readJson<{ trials: { index: number; dir: string }[] }>(path.join(sweepDir, 'sweep.json')).trials.map((t) => t.dir), fourth.results.trials.map((r) => r.dir));
+  assert.deepEqual(
+    readJson<{ trials: { index: number; dir: string }[] }>(path.join(sweepDir, 'sweep.json')).trials.map((t) => t.dir),
+    fourth.results.trials.map((r) => r.dir),
+  );
 
   // Both grids at once, in another order (so every index changes): everything is reused, nothing runs.
   writeSweep(dir, { name: 'grid', grid: { lr: [0.05, 0.2, 0.5], reg: [1e-5, 1e-2] } });
@@ -483,14 +567,20 @@ test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, bes
   assert.ok(fifth.lines.includes('6 finished earlier and are kept; 0 to run'), fifth.lines.join('\n'));
   assert.equal(fifth.results.trialsRun, 0);
   assert.deepEqual(fifth.results.notInSweep, []);
-  assert.deepEqual(fifth.results.trials.map((r) => r.dir), [oldDirs[2], oldDirs[3], fourth.results.trials[2].dir, fourth.results.trials[3].dir, oldDirs[0], oldDirs[1]]);
+  assert.deepEqual(
+    fifth.results.trials.map((r) => r.dir),
+    [oldDirs[2], oldDirs[3], fourth.results.trials[2].dir, fourth.results.trials[3].dir, oldDirs[0], oldDirs[1]],
+  );
   for (const [i, rel] of oldDirs.entries()) assert.deepEqual(snapshot(rel), before4[i], `${rel} was not touched`);
 });
 
 test('a trial whose hidden size cannot be allocated is refused before any trial runs, naming it', async () => {
   const dir = tmp();
   const file = writeSweep(dir, { name: 'huge', base: { model: 'mlp' }, grid: { hidden: [[16], [100000000]] } });
-  await assert.rejects(() => sweep(file), (e: Error) => e instanceof ConfigError && /--hidden 100000000 gives \d+ parameters/.test(e.message));
+  await assert.rejects(
+    () => sweep(file),
+    (e: Error) => e instanceof ConfigError && /--hidden 100000000 gives \d+ parameters/.test(e.message),
+  );
   const trials = path.join(dir, 'runs', 'sweep-huge', 'trials');
   assert.deepEqual(fs.existsSync(trials) ? fs.readdirSync(trials) : [], [], 'no trial ran');
 });
@@ -502,7 +592,10 @@ test('a diverging trial is recorded as diverged, the others finish, and it is no
   const sweepDir = path.join(dir, 'runs', 'sweep-div');
   const { results, lines } = await sweep(file);
 
-  assert.deepEqual(results.trials.map((r) => r.status), ['ok', 'diverged', 'ok']);
+  assert.deepEqual(
+    results.trials.map((r) => r.status),
+    ['ok', 'diverged', 'ok'],
+  );
   assert.equal(results.trialsRun, 3);
   const d = results.trials[1];
   assert.match(d.reason!, /the loss became (NaN|-?Infinity) at iteration \d+/);
@@ -513,33 +606,61 @@ test('a diverging trial is recorded as diverged, the others finish, and it is no
   assert.equal(ds.status, 'diverged');
   assert.equal(ds.error, d.reason);
   assert.ok(ds.finalLoss === null || !Number.isFinite(ds.finalLoss), `final loss ${ds.finalLoss}`);
-  const iters = fs.readFileSync(path.join(trialDir(sweepDir, 2), 'metrics.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => m.type === 'iter');
+  const iters = fs
+    .readFileSync(path.join(trialDir(sweepDir, 2), 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .filter((m) => m.type === 'iter');
   assert.ok(iters.length < 20, `stopped after ${iters.length} iterations`);
   for (const i of [1, 3]) {
     assert.equal(readJson<Summary>(path.join(trialDir(sweepDir, i), 'summary.json')).status, 'ok');
     assert.equal(typeof results.trials[i - 1].valAcc, 'number');
   }
 
-  assert.deepEqual(readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials.map((r) => r.status), ['ok', 'diverged', 'ok']);
+  assert.deepEqual(
+    readJson<SweepResults>(path.join(sweepDir, 'results.json')).trials.map((r) => r.status),
+    ['ok', 'diverged', 'ok'],
+  );
   const csv = readCsv(path.join(sweepDir, 'results.csv'));
-  assert.deepEqual(csv.map((r) => r.status), ['ok', 'diverged', 'ok']);
+  assert.deepEqual(
+    csv.map((r) => r.status),
+    ['ok', 'diverged', 'ok'],
+  );
   assert.equal(csv[1].reason, d.reason);
   assert.equal(csv[1].val_acc, '');
   assert.equal(Number(csv[1].lr), 1e30);
 
   assert.ok(results.best && results.best.index !== 2);
-  assert.ok(lines.some((l) => l.startsWith('trial 2/3  lr 1.000000e+30 DIVERGED: the loss became')), lines.join('\n'));
-  assert.ok(lines.some((l) => /^2 trials ok, 1 failed;/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => l.startsWith('trial 2/3  lr 1.000000e+30 DIVERGED: the loss became')),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((l) => /^2 trials ok, 1 failed;/.test(l)),
+    lines.join('\n'),
+  );
 
   // Run again: a diverged trial is a finished trial.
   const m = mtime(path.join(trialDir(sweepDir, 2), 'summary.json'));
   const again = await sweep(file);
   assert.ok(again.lines.includes('3 finished earlier and are kept; 0 to run'), again.lines.join('\n'));
   assert.equal(mtime(path.join(trialDir(sweepDir, 2), 'summary.json')), m);
-  assert.deepEqual(again.results.trials.map((r) => [r.status, r.resumed]), [['ok', true], ['diverged', true], ['ok', true]]);
+  assert.deepEqual(
+    again.results.trials.map((r) => [r.status, r.resumed]),
+    [
+      ['ok', true],
+      ['diverged', true],
+      ['ok', true],
+    ],
+  );
   assert.equal(again.results.trialsRun, 0);
   assert.equal(again.results.trials[1].reason, d.reason);
-  assert.ok(again.lines.some((l) => /^trial 2\/3 .*DIVERGED: .*\(earlier run\)$/.test(l)), again.lines.join('\n'));
+  assert.ok(
+    again.lines.some((l) => /^trial 2\/3 .*DIVERGED: .*\(earlier run\)$/.test(l)),
+    again.lines.join('\n'),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -614,7 +735,10 @@ test('issue 15 #10: two copies of one sweep started together: one runs it, the o
   assert.match(lost.err, /started \d{4}-\d\d-\d\dT/);
   // The copy that ran finished every trial, and took its lock away at the end.
   const results = readJson<SweepResults>(path.join(sweepDir, 'results.json'));
-  assert.deepEqual(results.trials.map((r) => r.status), ['ok', 'ok', 'ok', 'ok']);
+  assert.deepEqual(
+    results.trials.map((r) => r.status),
+    ['ok', 'ok', 'ok', 'ok'],
+  );
   for (const r of results.trials) assert.deepEqual(fs.readdirSync(path.join(sweepDir, r.dir)).sort(), TRIAL_FILES);
   assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'the lock is released');
 });
@@ -633,8 +757,14 @@ test('issue 15 #10: the lock of a killed sweep (its process gone) is taken over 
   assert.equal(lock.pid, killed.pid);
   assert.equal(lock.host, os.hostname());
   const { results, lines } = await sweep(file, 1);
-  assert.ok(lines.some((l) => l.startsWith(`note: took over ${path.join(sweepDir, 'sweep.lock')}, left by process ${killed.pid} (started `) && l.endsWith('), which is no longer running')), lines.join('\n'));
-  assert.deepEqual(results.trials.map((r) => r.status), ['ok']);
+  assert.ok(
+    lines.some((l) => l.startsWith(`note: took over ${path.join(sweepDir, 'sweep.lock')}, left by process ${killed.pid} (started `) && l.endsWith('), which is no longer running')),
+    lines.join('\n'),
+  );
+  assert.deepEqual(
+    results.trials.map((r) => r.status),
+    ['ok'],
+  );
   assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')));
   // A lock held by a live process is respected, in-process too: the error names the holder.
   fs.writeFileSync(path.join(sweepDir, 'sweep.lock'), JSON.stringify({ pid: process.pid, host: os.hostname(), started: 'now' }));
@@ -677,7 +807,10 @@ test('issue 15 #10: a disk that fills up under results.json ends the sweep with 
     assert.ok(filled, r.out + r.err);
     assert.equal(r.code, 1, r.out + r.err);
     // The first write after the disk fills: the results, or the sweep's live report (rebuilt as trials finish).
-    assert.match(r.err, /^error: cannot write \S+\/sweep-full\/(results\.(json|csv)|report\.html|sweep_\w+\.png): the disk is full\. Free some space, or pass --runs-dir on another disk \(ENOSPC\)\n$/);
+    assert.match(
+      r.err,
+      /^error: cannot write \S+\/sweep-full\/(results\.(json|csv)|report\.html|sweep_\w+\.png): the disk is full\. Free some space, or pass --runs-dir on another disk \(ENOSPC\)\n$/,
+    );
     assert.doesNotMatch(r.err, /^\s+at /m, 'no stack trace');
     const sweepDir = path.join(mnt, 'runs', 'sweep-full');
     assert.ok(!fs.existsSync(path.join(sweepDir, 'sweep.lock')), 'the lock is released');
@@ -691,10 +824,26 @@ test('issue 15 #10: a disk that fills up under results.json ends the sweep with 
 
 test('a list sweep runs its trials in order with the values that go together; its report overlays their curves and, with reg 0, draws no log lr × log reg scatter', async () => {
   const dir = tmp();
-  const file = writeSweep(dir, { name: 'rules', base: { model: 'mlp', hidden: [16], reg: 0 }, list: [{ updateRule: 'sgd', lr: 0.1 }, { updateRule: 'adam', lr: 1e-3 }] });
+  const file = writeSweep(dir, {
+    name: 'rules',
+    base: { model: 'mlp', hidden: [16], reg: 0 },
+    list: [
+      { updateRule: 'sgd', lr: 0.1 },
+      { updateRule: 'adam', lr: 1e-3 },
+    ],
+  });
   const { results, lines } = await sweep(file);
-  assert.deepEqual(results.trials.map((t) => t.params), [{ updateRule: 'sgd', lr: 0.1 }, { updateRule: 'adam', lr: 1e-3 }]);
-  assert.ok(lines.some((l) => /2 trials \(list over updateRule, lr\)/.test(l)), lines.join('\n'));
+  assert.deepEqual(
+    results.trials.map((t) => t.params),
+    [
+      { updateRule: 'sgd', lr: 0.1 },
+      { updateRule: 'adam', lr: 1e-3 },
+    ],
+  );
+  assert.ok(
+    lines.some((l) => /2 trials \(list over updateRule, lr\)/.test(l)),
+    lines.join('\n'),
+  );
   const html = fs.readFileSync(path.join(dir, 'runs', 'sweep-rules', 'report.html'), 'utf8');
   assert.ok(!html.includes('scatter-val'), 'no lr × reg scatter at reg 0');
   assert.match(html, /updateRule=adam, lr=0\.001|updateRule=adam, lr=1\.00e-3/);

@@ -46,15 +46,32 @@ async function sweep(file: string, workers = 1): Promise<{ results: SweepResults
 const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
 
 test('a "tpe" sweep file: trials, seed, startupTrials (10 by default) and the same distributions as "random"; mistakes are named', () => {
-  const spec = parseSweep({ name: 't', base: { model: 'mlp' }, tpe: { trials: 30, lr: { logUniform: [1e-4, 1e-1] }, hidden: { choice: [[50], [100, 50]] }, batchSize: { logUniform: [32, 512] }, lrDecay: { uniform: [0.8, 1] } } }, 'mem.json');
-  assert.deepEqual(spec.tpe, { trials: 30, seed: 0, startupTrials: 10, params: { lr: { logUniform: [1e-4, 1e-1] }, hidden: { choice: [[50], [100, 50]] }, batchSize: { logUniform: [32, 512] }, lrDecay: { uniform: [0.8, 1] } } });
+  const spec = parseSweep(
+    {
+      name: 't',
+      base: { model: 'mlp' },
+      tpe: { trials: 30, lr: { logUniform: [1e-4, 1e-1] }, hidden: { choice: [[50], [100, 50]] }, batchSize: { logUniform: [32, 512] }, lrDecay: { uniform: [0.8, 1] } },
+    },
+    'mem.json',
+  );
+  assert.deepEqual(spec.tpe, {
+    trials: 30,
+    seed: 0,
+    startupTrials: 10,
+    params: { lr: { logUniform: [1e-4, 1e-1] }, hidden: { choice: [[50], [100, 50]] }, batchSize: { logUniform: [32, 512] }, lrDecay: { uniform: [0.8, 1] } },
+  });
   assert.deepEqual(tpeSpace(spec.tpe!.params), {
     lr: { type: 'float', low: 1e-4, high: 1e-1, log: true },
     hidden: { type: 'categorical', choices: [[50], [100, 50]] },
     batchSize: { type: 'int', low: 32, high: 512, log: true },
     lrDecay: { type: 'float', low: 0.8, high: 1, log: false },
   });
-  const bad = (obj: unknown, re: RegExp) => assert.throws(() => parseSweep(obj, 'mem.json'), (e: Error) => e instanceof ConfigError && re.test(e.message), `expected ${re}`);
+  const bad = (obj: unknown, re: RegExp) =>
+    assert.throws(
+      () => parseSweep(obj, 'mem.json'),
+      (e: Error) => e instanceof ConfigError && re.test(e.message),
+      `expected ${re}`,
+    );
   bad({ name: 't', tpe: { trials: 5, startupTrials: -1, lr: { logUniform: [1e-3, 1] } } }, /tpe\.startupTrials must be a non-negative integer/);
   bad({ name: 't', tpe: { trials: 5, lr: { logUniform: [1e-3, 1e-3] } } }, /tpe\.lr\.logUniform must be \[lo, hi\] with lo < hi; a fixed value goes in "base"/);
   bad({ name: 't', tpe: { trials: 0, lr: { logUniform: [1e-3, 1] } } }, /tpe\.trials must be a positive integer/);
@@ -97,7 +114,10 @@ test('a TPE sweep on one worker: each trial suggested from the best val accuraci
   assert.equal(results.trialsRun, 6);
   assert.ok(lines[0].startsWith('sweep tpe: 6 trials (TPE over lr, reg, batchSize)'), lines[0]);
   const rec = readJson<TpeRecord>(path.join(sweepDir, 'tpe.json'));
-  assert.deepEqual(rec.trials.map((t) => t.index), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    rec.trials.map((t) => t.index),
+    [1, 2, 3, 4, 5, 6],
+  );
   for (const r of results.trials) {
     assert.equal(r.status, 'ok', `trial ${r.index}: ${r.reason}`);
     assert.deepEqual(r.params, expectedParams(tpe, results.trials, r.index), `trial ${r.index}`);
@@ -112,7 +132,10 @@ test('a TPE sweep on one worker: each trial suggested from the best val accuraci
   assert.ok(fs.readFileSync(path.join(sweepDir, 'results.csv'), 'utf8').startsWith('trial,status,lr,reg,batchSize,'));
   // sweep.json, which the report reads each trial's config from (its lr × reg plot), lists every suggested trial.
   const listed = readJson<{ trials: { index: number; dir: string; params: unknown; config: Config }[] }>(path.join(sweepDir, 'sweep.json')).trials;
-  assert.deepEqual(listed.map((t) => [t.index, t.dir, t.params, t.config.lr]), results.trials.map((r) => [r.index, r.dir, r.params, r.params.lr]));
+  assert.deepEqual(
+    listed.map((t) => [t.index, t.dir, t.params, t.config.lr]),
+    results.trials.map((r) => [r.index, r.dir, r.params, r.params.lr]),
+  );
 });
 
 test("ASHA stacks on TPE: the trials it stops early are told to the sampler as Optuna's pruned trials", async () => {
@@ -141,10 +164,19 @@ test('a rerun continues from tpe.json: finished trials kept, a lost one run agai
   const again = await sweep(file);
   assert.ok(again.lines.includes('4 finished earlier and are kept; 3 to run'), again.lines.join('\n'));
   assert.equal(again.results.trialsRun, 3);
-  assert.deepEqual(again.results.trials.map((r) => r.resumed), [true, true, true, true, false, false, false]);
+  assert.deepEqual(
+    again.results.trials.map((r) => r.resumed),
+    [true, true, true, true, false, false, false],
+  );
   assert.deepEqual(again.results.trials[4].params, first.results.trials[4].params, 'trial 5 keeps its recorded values');
-  assert.deepEqual(again.results.trials.map((r) => r.params), whole.results.trials.map((r) => r.params));
-  assert.deepEqual(again.results.trials.map((r) => r.valAcc), whole.results.trials.map((r) => r.valAcc));
+  assert.deepEqual(
+    again.results.trials.map((r) => r.params),
+    whole.results.trials.map((r) => r.params),
+  );
+  assert.deepEqual(
+    again.results.trials.map((r) => r.valAcc),
+    whole.results.trials.map((r) => r.valAcc),
+  );
   assert.equal(readJson<TpeRecord>(path.join(sweepDir, 'tpe.json')).trials.length, 7);
   // Run once more: nothing to do, nothing suggested.
   const third = await sweep(file);
@@ -157,18 +189,33 @@ test('a TPE sweep on 2 workers suggests as workers free up; a tpe.json that is n
   const file = writeSweep(dir, { ...TPE, trials: 5 });
   const { results } = await sweep(file, 2);
   assert.equal(results.workers, 2);
-  assert.deepEqual(results.trials.map((r) => [r.index, r.status]), [[1, 'ok'], [2, 'ok'], [3, 'ok'], [4, 'ok'], [5, 'ok']]);
+  assert.deepEqual(
+    results.trials.map((r) => [r.index, r.status]),
+    [
+      [1, 'ok'],
+      [2, 'ok'],
+      [3, 'ok'],
+      [4, 'ok'],
+      [5, 'ok'],
+    ],
+  );
   assert.equal(new Set(results.trials.map((r) => JSON.stringify(r.params))).size, 5);
   const rec = path.join(dir, 'runs', 'sweep-tpe', 'tpe.json');
   fs.writeFileSync(rec, '{"trials": [{"index": 2, "params": {}}]}');
-  await assert.rejects(sweep(file), (e: Error) => e instanceof ConfigError && e.message === `${rec} is not a TPE record (a list of trials with index 1, 2, … and params); move it away to start the TPE search afresh`);
+  await assert.rejects(
+    sweep(file),
+    (e: Error) => e instanceof ConfigError && e.message === `${rec} is not a TPE record (a list of trials with index 1, 2, … and params); move it away to start the TPE search afresh`,
+  );
 });
 
 test('a TPE sweep is refused on the queue (for now) with one line, before anything is written; a batch size the data cannot fill is refused before any trial', async () => {
   const dir = tmp();
   const file = writeSweep(dir, { ...TPE, trials: 3 });
   const runner: TrialRunner = { name: 'q', describe: () => 'q', run: () => Promise.reject(new Error('not reached')) };
-  await assert.rejects(runSweep({ file, flags: {}, runner, out: () => {} }), (e: Error) => e instanceof ConfigError && e.message === `${file}: a "tpe" sweep runs on the local pool only for now; run it without --queue`);
+  await assert.rejects(
+    runSweep({ file, flags: {}, runner, out: () => {} }),
+    (e: Error) => e instanceof ConfigError && e.message === `${file}: a "tpe" sweep runs on the local pool only for now; run it without --queue`,
+  );
   assert.ok(!fs.existsSync(path.join(dir, 'runs', 'sweep-tpe', 'results.json')));
   const big = writeSweep(tmp(), { ...TPE, trials: 3, batchSize: { uniform: [50, 5000] } });
   await assert.rejects(sweep(big), (e: Error) => e instanceof ConfigError && /batchSize/.test(e.message));
@@ -181,7 +228,10 @@ test('a TPE sweep cut to fewer trials keeps its first ones; the rest stay in tri
   writeSweep(dir, { ...TPE, trials: 2 });
   const cut = await sweep(file);
   assert.ok(cut.lines.includes('2 finished earlier and are kept; 0 to run'), cut.lines.join('\n'));
-  assert.deepEqual(cut.results.trials.map((r) => r.params), first.results.trials.slice(0, 2).map((r) => r.params));
+  assert.deepEqual(
+    cut.results.trials.map((r) => r.params),
+    first.results.trials.slice(0, 2).map((r) => r.params),
+  );
   assert.deepEqual(cut.results.notInSweep, [first.results.trials[2].dir]);
   assert.equal(cut.results.trialsRun, 0);
 });

@@ -61,16 +61,51 @@ function close(got: number[], want: number[], tol: number, what: string): void {
 
 test('erf, erfc, log Φ, the Gaussian mass and the truncated normal quantile match Python and Optuna (float64, relative 1e-12)', () => {
   // Python 3.11's math.erf / math.erfc
-  const erfs: [number, number][] = [[1e-10, 1.1283791670955126e-10], [0.3, 0.3286267594591274], [0.9, 0.7969082124228322], [1.1, 0.8802050695740817], [2.0, 0.9953222650189527], [3.5, 0.9999992569016276], [5.9, 0.9999999999999999]];
+  const erfs: [number, number][] = [
+    [1e-10, 1.1283791670955126e-10],
+    [0.3, 0.3286267594591274],
+    [0.9, 0.7969082124228322],
+    [1.1, 0.8802050695740817],
+    [2.0, 0.9953222650189527],
+    [3.5, 0.9999992569016276],
+    [5.9, 0.9999999999999999],
+  ];
   for (const [x, y] of erfs) close([erf(x), erf(-x)], [y, -y], 1e-15, `erf(±${x})`);
-  const erfcs: [number, number][] = [[-3, 1.9999779095030015], [-0.5, 1.5204998778130465], [0.1, 0.8875370839817152], [0.5, 0.4795001221869535], [1, 0.15729920705028513], [2, 0.004677734981047265], [5, 1.5374597944280351e-12], [10, 2.088487583762545e-45], [26, 5.663192408856143e-296]];
+  const erfcs: [number, number][] = [
+    [-3, 1.9999779095030015],
+    [-0.5, 1.5204998778130465],
+    [0.1, 0.8875370839817152],
+    [0.5, 0.4795001221869535],
+    [1, 0.15729920705028513],
+    [2, 0.004677734981047265],
+    [5, 1.5374597944280351e-12],
+    [10, 2.088487583762545e-45],
+    [26, 5.663192408856143e-296],
+  ];
   for (const [x, y] of erfcs) assert.ok(Math.abs(erfc(x) / y - 1) < 1e-12, `erfc(${x}) = ${erfc(x)}, expected ${y}`);
   // Optuna 3.1's _truncnorm: _log_ndtr_single, _log_gauss_mass, ppf
-  const logNdtrs: [number, number][] = [[-40, -804.6084420137538], [-21, -224.46571583141449], [-5, -15.064998393988724], [0, -0.6931471805599453], [3, -0.0013508099647482027], [7, -1.279812543885835e-12]];
+  const logNdtrs: [number, number][] = [
+    [-40, -804.6084420137538],
+    [-21, -224.46571583141449],
+    [-5, -15.064998393988724],
+    [0, -0.6931471805599453],
+    [3, -0.0013508099647482027],
+    [7, -1.279812543885835e-12],
+  ];
   for (const [a, y] of logNdtrs) assert.ok(Math.abs(logNdtr(a) / y - 1) < 1e-12, `logNdtr(${a}) = ${logNdtr(a)}, expected ${y}`);
-  const masses: [number, number, number][] = [[-1, 2, -0.20016629432446262], [3, 9, -6.607726221510348], [-30, -25, -316.6394080080202], [-0.5, 0.1, -1.464081653767304]];
+  const masses: [number, number, number][] = [
+    [-1, 2, -0.20016629432446262],
+    [3, 9, -6.607726221510348],
+    [-30, -25, -316.6394080080202],
+    [-0.5, 0.1, -1.464081653767304],
+  ];
   for (const [a, b, y] of masses) close([logGaussMass(a, b)], [y], 1e-12, `logGaussMass(${a}, ${b})`);
-  const ppfs: [number, number, number, number][] = [[0.3, -1, 2, -0.24240381788922694], [0.9, 3, 9, 3.642522275831624], [0.5, -30, -25, -25.027666476956796], [0.01, 0.5, 80, 0.5087830142494418]];
+  const ppfs: [number, number, number, number][] = [
+    [0.3, -1, 2, -0.24240381788922694],
+    [0.9, 3, 9, 3.642522275831624],
+    [0.5, -30, -25, -25.027666476956796],
+    [0.01, 0.5, 80, 0.5087830142494418],
+  ];
   for (const [q, a, b, y] of ppfs) close([truncnormPpf(q, a, b)], [y], 1e-12, `ppf(${q}; ${a}, ${b})`);
 });
 
@@ -106,7 +141,12 @@ test("Optuna 3.1's log-pdf differs from the normalized one by exactly the missin
   // One component (no observations): the prior alone, sigma = high − low, so the difference is log(sigma).
   const c = fx.parzen.find((x) => x.name === 'empty, log float')!;
   const sigma = Math.log(c.dist.float!.high) - Math.log(c.dist.float!.low);
-  close(c.logPdf.map((v, i) => c.logPdf31[i] - v), c.points.map(() => Math.log(sigma)), 1e-12, 'logPdf31 − logPdf');
+  close(
+    c.logPdf.map((v, i) => c.logPdf31[i] - v),
+    c.points.map(() => Math.log(sigma)),
+    1e-12,
+    'logPdf31 − logPdf',
+  );
   for (const name of ['linear int', 'categorical']) {
     const k = fx.parzen.find((x) => x.name === name)!;
     close(k.logPdf, k.logPdf31, 1e-15, `${name}: a probability mass, the same in both`);
@@ -136,7 +176,11 @@ function checkInSpace(p: Record<string, unknown>): void {
   assert.deepEqual(Object.keys(p), Object.keys(SPACE));
   for (const [k, d] of Object.entries(SPACE)) {
     const v = p[k];
-    if (d.type === 'categorical') assert.ok(d.choices.some((c) => JSON.stringify(c) === JSON.stringify(v)), `${k} = ${JSON.stringify(v)}`);
+    if (d.type === 'categorical')
+      assert.ok(
+        d.choices.some((c) => JSON.stringify(c) === JSON.stringify(v)),
+        `${k} = ${JSON.stringify(v)}`,
+      );
     else {
       assert.equal(typeof v, 'number');
       assert.ok((v as number) >= d.low && (v as number) <= d.high, `${k} = ${String(v)} outside [${d.low}, ${d.high}]`);
@@ -156,13 +200,23 @@ test('every suggestion, random (startup) or modelled, lies in the space: floats 
 test('the same seed and the same results in the same order give the same suggestions; another seed another', () => {
   const a = history(25, score, 3);
   const b = history(25, score, 3);
-  assert.deepEqual(a.map((t) => t.params), b.map((t) => t.params));
+  assert.deepEqual(
+    a.map((t) => t.params),
+    b.map((t) => t.params),
+  );
   const next = (seed: number) => suggestTpe(SPACE, a, new Rng(seed));
   assert.deepEqual(next(99), next(99));
   assert.notDeepEqual(next(99), next(100));
   // The order of the results matters (weights ramp by age beyond 25; ties keep chronological order), not just the set: shown at 40.
   const c = history(40, score, 3);
-  assert.deepEqual(suggestTpe(SPACE, c, new Rng(7)), suggestTpe(SPACE, c.map((t) => ({ ...t })), new Rng(7)));
+  assert.deepEqual(
+    suggestTpe(SPACE, c, new Rng(7)),
+    suggestTpe(
+      SPACE,
+      c.map((t) => ({ ...t })),
+      new Rng(7),
+    ),
+  );
 });
 
 test('the first startupTrials suggestions are random: the model starts once that many trials have finished (running ones do not count)', () => {
@@ -264,7 +318,10 @@ test('benchmark: over 20 seeds and 40 trials, our TPE is within the noise band o
       assert.ok(oursNormalized[j] >= tn.ref - tn.band, `${at}: our TPE with the normalized density, ${oursNormalized[j]}, is below Optuna ≥ 3.5's ${tn.ref} minus its noise band ${tn.band}`);
       // Above random search: by more than random's noise band wherever Optuna's TPE is, and at least above it elsewhere.
       const margin = t.ref - r.ref > r.band ? r.band : 0;
-      for (const [who, rv] of [['our random search', random[j]], ['Optuna random', r.ref]] as const) {
+      for (const [who, rv] of [
+        ['our random search', random[j]],
+        ['Optuna random', r.ref],
+      ] as const) {
         assert.ok(ours[j] - rv > margin, `${at}: our TPE's median best ${ours[j]} is not above ${who}'s ${rv} by more than ${margin} (Optuna TPE: ${t.ref}, random's noise band ${r.band})`);
       }
     });

@@ -44,11 +44,27 @@ test('epochs, lr decay and best-parameter tracking', async () => {
   const model = stubModel(() => 1);
   const events: EpochEvent[] = [];
   // Epoch ends at steps 5 and 10, plus a last evaluation at step 12; lr halves after each full epoch.
-  const res = await train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.3, lrDecay: 0.5, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 12, iterationsPerEpoch: 5, sampling: 'replacement' }, new Rng(1), {
-    onEpoch: (e) => events.push(e),
-  });
-  assert.deepEqual(events.map((e) => [e.epoch, e.it]), [[1, 5], [2, 10], [3, 12]]);
-  assert.deepEqual(events.map((e) => e.lr), [0.15, 0.075, 0.075]);
+  const res = await train(
+    model,
+    { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) },
+    { lr: 0.3, lrDecay: 0.5, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 12, iterationsPerEpoch: 5, sampling: 'replacement' },
+    new Rng(1),
+    {
+      onEpoch: (e) => events.push(e),
+    },
+  );
+  assert.deepEqual(
+    events.map((e) => [e.epoch, e.it]),
+    [
+      [1, 5],
+      [2, 10],
+      [3, 12],
+    ],
+  );
+  assert.deepEqual(
+    events.map((e) => e.lr),
+    [0.15, 0.075, 0.075],
+  );
   // Five steps of lr 0.3 take w from 1 to −0.5, so class 1 is predicted and val accuracy is 0 throughout;
   // the first evaluation is still the best so far.
   assert.deepEqual(res.valAccHistory, [0, 0, 0]);
@@ -59,7 +75,12 @@ test('epochs, lr decay and best-parameter tracking', async () => {
 test('the best parameters are swapped in at the end', async () => {
   const model = stubModel(() => 1);
   // lr 0.1: w = 1 − 0.1·it. After epoch 1 (it 5) w = 0.5 > 0 → val acc 1; after epoch 3 (it 15) w < 0 → 0.
-  const res = await train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.1, lrDecay: 1, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 15, iterationsPerEpoch: 5, sampling: 'shuffle' }, new Rng(1));
+  const res = await train(
+    model,
+    { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) },
+    { lr: 0.1, lrDecay: 1, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 15, iterationsPerEpoch: 5, sampling: 'shuffle' },
+    new Rng(1),
+  );
   assert.deepEqual(res.valAccHistory, [1, 0, 0]);
   assert.equal(res.bestValAcc, 1);
   assert.equal(res.finalValAcc, 0);
@@ -80,7 +101,12 @@ test('early stopping: patience 2 stops after two epochs without a better val acc
   assert.deepEqual(res.valAccHistory, [1, 0, 0]);
   assert.equal(res.bestEpoch, 1);
   assert.ok(Math.abs(model.params.flat[0] - 0.5) < 1e-6, `w = ${model.params.flat[0]}, expected the epoch-1 value 0.5`);
-  const all = await train(stubModel(() => 1), data, { ...opts, patience: 0 }, new Rng(1));
+  const all = await train(
+    stubModel(() => 1),
+    data,
+    { ...opts, patience: 0 },
+    new Rng(1),
+  );
   assert.equal(all.stoppedEarly, null);
   assert.equal(all.valAccHistory.length, 8);
 });
@@ -89,7 +115,14 @@ test('a NaN loss throws DivergedError after earlier epochs were reported', async
   const model = stubModel((s) => (s === 7 ? NaN : 1));
   const seen: number[] = [];
   await assert.rejects(
-    () => train(model, { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) }, { lr: 0.01, lrDecay: 1, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 20, iterationsPerEpoch: 5, sampling: 'replacement' }, new Rng(1), { onEpoch: (e) => seen.push(e.epoch) }),
+    () =>
+      train(
+        model,
+        { train: rows(10, 0), val: rows(4, 0), trainAcc: rows(4, 0) },
+        { lr: 0.01, lrDecay: 1, updateRule: 'sgd', hyper: {}, batchSize: 2, iterations: 20, iterationsPerEpoch: 5, sampling: 'replacement' },
+        new Rng(1),
+        { onEpoch: (e) => seen.push(e.epoch) },
+      ),
     (e: Error) => e instanceof DivergedError && e.it === 8 && /NaN at iteration 8/.test(e.message),
   );
   assert.deepEqual(seen, [1]);
@@ -124,7 +157,10 @@ test('batcher: shuffle visits every row once per epoch; both modes are seeded', 
     seen.push(...b.y);
     for (let i = 0; i < 5; i++) assert.equal(b.X.data[2 * i], b.y[i]); // rows travel with their labels
   }
-  assert.deepEqual(seen.sort((a, c) => a - c), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    seen.sort((a, c) => a - c),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   const draw = (seed: number) => {
     const bb = new Batcher(src, 5, 'replacement');
     const r = new Rng(seed);

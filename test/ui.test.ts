@@ -9,7 +9,17 @@ import { createUi, fitBar, fmtDuration } from '../src/cli/ui.js';
 /** A TTY-like stream of `columns` that records what is written. */
 function fakeTty(columns: number) {
   const chunks: string[] = [];
-  const s = { isTTY: true, columns, write: (c: string) => (chunks.push(String(c)), true), on: () => s, once: () => s, removeListener: () => s, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
+  const s = {
+    isTTY: true,
+    columns,
+    write: (c: string) => (chunks.push(String(c)), true),
+    on: () => s,
+    once: () => s,
+    removeListener: () => s,
+    cursorTo: () => true,
+    clearLine: () => true,
+    moveCursor: () => true,
+  };
   return { stream: s as unknown as NodeJS.WriteStream, text: () => chunks.join('') };
 }
 
@@ -88,7 +98,10 @@ test('console lines show control characters escaped: the run lines (bar up or no
     ui.warn(hostile);
     ui.notice(hostile);
     ui.endTraining();
-    const lines = t.text().split('\n').filter((l) => l.includes('run\\x1b'));
+    const lines = t
+      .text()
+      .split('\n')
+      .filter((l) => l.includes('run\\x1b'));
     assert.equal(lines.length, 3, `tty ${tty}: ${JSON.stringify(t.text())}`);
     for (const l of lines) assert.ok(l.endsWith(escaped) && !raw.test(l.replace(/^.*?run\\x1b/, '')), `tty ${tty}: ${JSON.stringify(l)}`);
   }

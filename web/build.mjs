@@ -69,7 +69,9 @@ async function esbuild() {
   try {
     return await import('esbuild');
   } catch {
-    const e = new Error("building the playground needs esbuild, a dev dependency: run 'npm ci' in the checkout, or serve a folder written by 'npm run build:web' with 'train playground --dir <folder>'");
+    const e = new Error(
+      "building the playground needs esbuild, a dev dependency: run 'npm ci' in the checkout, or serve a folder written by 'npm run build:web' with 'train playground --dir <folder>'",
+    );
     e.code = 'NO_ESBUILD';
     throw e;
   }
@@ -112,5 +114,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const out = path.resolve(process.argv[2] ?? path.join(root, 'dist-web'));
   const { sizes } = await buildWeb(out, { withData: true });
   const kb = (n) => `${(n / 1024).toFixed(0)} kB`;
-  console.log(`wrote ${out}: ${Object.entries(sizes).map(([f, n]) => `${f} ${kb(n)}`).join(', ')} (serve it with COOP/COEP headers for shared memory, or as it is)`);
+  console.log(
+    `wrote ${out}: ${Object.entries(sizes)
+      .map(([f, n]) => `${f} ${kb(n)}`)
+      .join(', ')} (serve it with COOP/COEP headers for shared memory, or as it is)`,
+  );
 }

@@ -25,7 +25,15 @@ export function thin(points: XY[]): XY[] {
   return k <= 1 ? points : points.filter((_, i) => i % k === 0 || i === points.length - 1);
 }
 
-const line = (label: string, color: string, dashed = false) => ({ label, data: [] as XY[], borderColor: color, backgroundColor: color, borderWidth: 1.5, pointRadius: 0, borderDash: dashed ? [6, 4] : [] });
+const line = (label: string, color: string, dashed = false) => ({
+  label,
+  data: [] as XY[],
+  borderColor: color,
+  backgroundColor: color,
+  borderWidth: 1.5,
+  pointRadius: 0,
+  borderDash: dashed ? [6, 4] : [],
+});
 
 export function lossChart(c: HTMLCanvasElement): Chart<'line', XY[]> {
   return new Chart(c, {
@@ -67,7 +75,10 @@ export function addRatios(ch: Chart<'line', XY[]>, history: Map<string, XY[]>, i
   const all = [...history.values()].flat();
   if (all.length === 0) return;
   const xs = all.map((p) => p.x);
-  ch.data.datasets[0].data = [{ x: Math.min(...xs), y: RATIO_RULE }, { x: Math.max(...xs), y: RATIO_RULE }];
+  ch.data.datasets[0].data = [
+    { x: Math.min(...xs), y: RATIO_RULE },
+    { x: Math.max(...xs), y: RATIO_RULE },
+  ];
   ch.data.datasets.forEach((d) => {
     const h = history.get(String(d.label));
     if (h) d.data = thin(h);

@@ -76,7 +76,8 @@ function concat(batches: CifarBatch[]): RawSplit {
 /** CIFAR-10 from `base` (a URL ending in /): base/index.json, then the five training batches, the test batch and the class names. */
 export async function fetchCifar(base: string): Promise<RawDataset> {
   const r = await fetch(`${base}index.json`);
-  if (r.status === 404) throw new Error('CIFAR-10 is not served: start the playground with `npx train playground --cifar <the cifar-10-batches-bin folder>` (or `--cifar` alone after `npx train data cifar`)');
+  if (r.status === 404)
+    throw new Error('CIFAR-10 is not served: start the playground with `npx train playground --cifar <the cifar-10-batches-bin folder>` (or `--cifar` alone after `npx train data cifar`)');
   const index = (await r.json()) as CifarIndex;
   const batch = async (f: string) => parseCifarBatch(await fetchBytes(base + f), f); // one at a time: each 30 MB download is let go once decoded
   const train: CifarBatch[] = [];

@@ -61,16 +61,18 @@ export function toMnist(c: HTMLCanvasElement): Uint8Array {
   const small = bg.getImageData(0, 0, 28, 28).data;
   // Centre of mass of the scaled digit, moved to (14, 14).
   let [m, mx, my] = [0, 0, 0];
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const v = small[4 * (y * 28 + x)];
-    [m, mx, my] = [m + v, mx + v * x, my + v * y];
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const v = small[4 * (y * 28 + x)];
+      [m, mx, my] = [m + v, mx + v * x, my + v * y];
+    }
   const dx = Math.round(14 - mx / Math.max(m, 1));
   const dy = Math.round(14 - my / Math.max(m, 1));
-  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
-    const sx = x - dx;
-    const sy = y - dy;
-    if (sx >= 0 && sy >= 0 && sx < 28 && sy < 28) out[y * 28 + x] = small[4 * (sy * 28 + sx)];
-  }
+  for (let y = 0; y < 28; y++)
+    for (let x = 0; x < 28; x++) {
+      const sx = x - dx;
+      const sy = y - dy;
+      if (sx >= 0 && sy >= 0 && sx < 28 && sy < 28) out[y * 28 + x] = small[4 * (sy * 28 + sx)];
+    }
   return out;
 }

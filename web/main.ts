@@ -108,7 +108,8 @@ function render(): void {
   renderHistograms(s);
   renderInspection(s);
   const val = s.epochs.at(-1)?.valAcc;
-  $('progress').textContent = `iteration ${s.it} of ${s.iterations}, epoch ${s.epoch}, lr ${s.lr.toPrecision(3)}` + (val !== undefined ? `; val ${val.toFixed(4)}, best val ${s.bestValAcc?.toFixed(4)}` : '');
+  $('progress').textContent =
+    `iteration ${s.it} of ${s.iterations}, epoch ${s.epoch}, lr ${s.lr.toPrecision(3)}` + (val !== undefined ? `; val ${val.toFixed(4)}, best val ${s.bestValAcc?.toFixed(4)}` : '');
   $('progress').dataset.it = String(s.it);
   $('progress').dataset.bestVal = String(s.bestValAcc ?? '');
   $('engine').textContent = `engine: ${s.engine}`;
@@ -120,11 +121,13 @@ function render(): void {
 function renderHistograms(s: Snapshot): void {
   const box = $('hists');
   if (box.children.length !== s.layers.length) {
-    box.replaceChildren(...s.layers.map(() => {
-      const f = document.createElement('figure');
-      f.innerHTML = `<figcaption></figcaption><canvas width="200" height="90"></canvas><canvas width="200" height="90"></canvas>`;
-      return f;
-    }));
+    box.replaceChildren(
+      ...s.layers.map(() => {
+        const f = document.createElement('figure');
+        f.innerHTML = `<figcaption></figcaption><canvas width="200" height="90"></canvas><canvas width="200" height="90"></canvas>`;
+        return f;
+      }),
+    );
   }
   s.layers.forEach((l, i) => {
     const f = box.children[i];
@@ -154,7 +157,12 @@ function renderGradcheck(m: Extract<FromWorker, { type: 'gradcheck' }>): void {
   const v = $('gc-verdict');
   v.textContent = `${m.pass ? 'PASS' : 'FAIL'}: every judged relative error ${m.pass ? '≤' : 'is not ≤'} ${m.threshold} (float64, h = 1e-5, ${m.rowsUsed} dev rows)`;
   v.className = m.pass ? 'pass' : 'fail';
-  const rows = m.params.flatMap((p) => p.rows.map((r) => `<tr><td>${p.name}[${r.index}]</td><td>${r.analytic.toExponential(4)}</td><td>${r.numeric.toExponential(4)}</td><td>${r.relError.toExponential(2)}</td><td>${r.resolved ? '' : 'below δ'}</td></tr>`));
+  const rows = m.params.flatMap((p) =>
+    p.rows.map(
+      (r) =>
+        `<tr><td>${p.name}[${r.index}]</td><td>${r.analytic.toExponential(4)}</td><td>${r.numeric.toExponential(4)}</td><td>${r.relError.toExponential(2)}</td><td>${r.resolved ? '' : 'below δ'}</td></tr>`,
+    ),
+  );
   $('gc-table').innerHTML = `<tr><th>coordinate</th><th>analytic</th><th>numeric</th><th>rel. error</th><th></th></tr>${rows.join('')}`;
 }
 
@@ -180,8 +188,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   else if (m.type === 'error') {
     state.error = m.message;
     status(`error: ${m.message}`, true);
-  }
-  else if (m.type === 'gradcheck') renderGradcheck(m);
+  } else if (m.type === 'gradcheck') renderGradcheck(m);
   else if (m.type === 'checkpoint') downloadCheckpoint(m);
   else if (m.type === 'prediction') {
     state.prediction = m;

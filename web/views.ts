@@ -71,7 +71,18 @@ export function inspect(s: Session, index: number): Inspection {
   const dp = Array.from(p, (v, k) => v - (k === y ? 1 : 0));
   const pixels = d.mean.length;
   const raw = s.raw.train.x.subarray(i * pixels, (i + 1) * pixels); // train is the first numTrain records
-  return { index: i, label: y, pixels: raw.slice(), shape: d.imageShape, classes: d.classes, scores: Array.from(scores.data), p: Array.from(p), loss: -Math.log(p[y]), dp, jacobian: Array.from(softmaxJacobian(p).data) };
+  return {
+    index: i,
+    label: y,
+    pixels: raw.slice(),
+    shape: d.imageShape,
+    classes: d.classes,
+    scores: Array.from(scores.data),
+    p: Array.from(p),
+    loss: -Math.log(p[y]),
+    dp,
+    jacobian: Array.from(softmaxJacobian(p).data),
+  };
 }
 
 /** A drawn digit's bytes (28×28, white on black as MNIST), preprocessed as training did, through the model. */
@@ -111,10 +122,12 @@ export function gradcheck(s: Session): FromWorker {
   rng.setState(state);
   const { grads } = model.loss(X, y);
   const pick = new Rng(s.cfg.seed + 1);
-  const out = p32.specs.filter((p) => !p.stat).map((p) => {
-    const res = gradCheckSparse(f, params.views[p.name].data, grads.views[p.name].data, GC.checks, GC.h, pick);
-    return { name: p.name, rows: res.rows.map((r) => ({ ...r, judged: judgedError(r, GC.threshold), resolved: isResolved(r, GC.threshold) })) };
-  });
+  const out = p32.specs
+    .filter((p) => !p.stat)
+    .map((p) => {
+      const res = gradCheckSparse(f, params.views[p.name].data, grads.views[p.name].data, GC.checks, GC.h, pick);
+      return { name: p.name, rows: res.rows.map((r) => ({ ...r, judged: judgedError(r, GC.threshold), resolved: isResolved(r, GC.threshold) })) };
+    });
   const pass = out.every((p) => p.rows.every((r) => r.judged <= GC.threshold)) && out.some((p) => p.rows.some((r) => r.resolved));
   return { type: 'gradcheck', params: out, threshold: GC.threshold, pass, rowsUsed: n };
 }

@@ -49,10 +49,23 @@ function snapshot(s: Session): Snapshot {
   const losses = s.losses;
   s.losses = [];
   return {
-    type: 'snapshot', it: s.it, iterations: s.iterations, epoch: s.epoch, lr: s.lr, running, done: s.done, losses,
-    epochs: s.epochs, bestValAcc: s.bestValAcc >= 0 ? s.bestValAcc : null,
-    filters: filtersOf(s), shape: shapeOf(s), layers: layerHistograms(s), ratios: s.ratios, inspect: inspect(s, inspected),
-    engine: `${s.engine.name} (${s.engine.detail})`, config: { ...s.cfg },
+    type: 'snapshot',
+    it: s.it,
+    iterations: s.iterations,
+    epoch: s.epoch,
+    lr: s.lr,
+    running,
+    done: s.done,
+    losses,
+    epochs: s.epochs,
+    bestValAcc: s.bestValAcc >= 0 ? s.bestValAcc : null,
+    filters: filtersOf(s),
+    shape: shapeOf(s),
+    layers: layerHistograms(s),
+    ratios: s.ratios,
+    inspect: inspect(s, inspected),
+    engine: `${s.engine.name} (${s.engine.detail})`,
+    config: { ...s.cfg },
   };
 }
 

@@ -42,7 +42,11 @@ function namesOf(dirs: string[]): string[] {
 export function defaultComparePath(dirs: string[]): string {
   const names = dirs.map((d) => path.basename(path.resolve(d)).replace(/[^A-Za-z0-9._-]/g, '_'));
   let stem = `compare-${names.join('-vs-')}`;
-  if (stem.length > 120) stem = `compare-${dirs.length}-runs-${createHash('sha256').update(dirs.map((d) => path.resolve(d)).join('\n')).digest('hex').slice(0, 12)}`;
+  if (stem.length > 120)
+    stem = `compare-${dirs.length}-runs-${createHash('sha256')
+      .update(dirs.map((d) => path.resolve(d)).join('\n'))
+      .digest('hex')
+      .slice(0, 12)}`;
   return path.join(path.dirname(path.resolve(dirs[0])), `${stem}.html`);
 }
 
@@ -63,5 +67,8 @@ export async function compareCommand(opts: { runs: string[]; out?: string }): Pr
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`--out ${out}: the folder ${dir} does not exist; create it or write the page elsewhere`);
   } else out = defaultComparePath(runs);
   const names = namesOf(runs);
-  return buildComparePage(runs.map((dir, i) => ({ dir, name: names[i] })), out);
+  return buildComparePage(
+    runs.map((dir, i) => ({ dir, name: names[i] })),
+    out,
+  );
 }

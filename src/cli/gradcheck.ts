@@ -39,9 +39,18 @@ const { str, bool, num, int } = keyKinds();
  */
 export const GRADCHECK_OPTIONS = {
   model: { ...configKey('model', 'model to check'), default: DEFAULTS.model },
-  loss: { ...configKey('loss', 'data loss of the model: softmax, or svm (the hinge, whose kinks a sampled coordinate may sit near: the verdict then only asks agreement within δ)'), default: DEFAULTS.loss },
-  normalization: { ...configKey('normalization', 'MLP: none, batchnorm or layernorm after each hidden affine layer (checked in train mode; the running statistics are skipped: they have no gradient)'), default: DEFAULTS.normalization },
-  dropoutKeep: { ...configKey('dropoutKeep', 'MLP: dropout keep probability after each hidden ReLU (1: none); the mask is fixed by --seed, as cs231n\'s dropout_param seed, so every loss call draws the same one'), default: DEFAULTS.dropoutKeep },
+  loss: {
+    ...configKey('loss', 'data loss of the model: softmax, or svm (the hinge, whose kinks a sampled coordinate may sit near: the verdict then only asks agreement within δ)'),
+    default: DEFAULTS.loss,
+  },
+  normalization: {
+    ...configKey('normalization', 'MLP: none, batchnorm or layernorm after each hidden affine layer (checked in train mode; the running statistics are skipped: they have no gradient)'),
+    default: DEFAULTS.normalization,
+  },
+  dropoutKeep: {
+    ...configKey('dropoutKeep', "MLP: dropout keep probability after each hidden ReLU (1: none); the mask is fixed by --seed, as cs231n's dropout_param seed, so every loss call draws the same one"),
+    default: DEFAULTS.dropoutKeep,
+  },
   /** Checked as the config's hidden, with --model mlp only. */
   hidden: str({ default: '7', doc: 'MLP hidden sizes, comma-separated' }),
   reg: num({ default: 0.1, min: 0, doc: 'L2 strength (reg·ΣW²)' }),
@@ -68,8 +77,10 @@ export type GradcheckArgs = Values<typeof GRADCHECK_OPTIONS>;
 export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) => void = (s) => writeLines(process.stdout, s)): Promise<number> {
   if (args.model === 'knn') throw new ConfigError('gradcheck: a knn model has no parameters and no gradient; check --model softmax or mlp');
   const hidden = args.model === 'mlp' ? (checkValue(KEY_BY_NAME.get('hidden')!, args.hidden, 'gradcheck') as number[]) : [];
-  if (args.model !== 'mlp' && (args.normalization !== 'none' || args.dropoutKeep !== 1)) throw new ConfigError(`gradcheck: --normalization and --dropout-keep are layers of the MLP's hidden layers; use them with --model mlp (got --model ${args.model})`);
-  if (args.compareNaive && args.model !== 'softmax') throw new ConfigError('gradcheck: --compare-naive compares the softmax loss (with --loss svm, the SVM\'s) of the linear model; use it with --model softmax');
+  if (args.model !== 'mlp' && (args.normalization !== 'none' || args.dropoutKeep !== 1))
+    throw new ConfigError(`gradcheck: --normalization and --dropout-keep are layers of the MLP's hidden layers; use them with --model mlp (got --model ${args.model})`);
+  if (args.compareNaive && args.model !== 'softmax')
+    throw new ConfigError("gradcheck: --compare-naive compares the softmax loss (with --loss svm, the SVM's) of the linear model; use it with --model softmax");
   const initStd = args.initStd ?? (args.dev ? INIT_STD_DEV : INIT_STD);
 
   const rng = new Rng(args.seed);
@@ -113,7 +124,9 @@ export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) =
   const model = createModel(spec, { initStd, reg: args.reg, dtype: Float64Array, dropoutSeed: args.seed }, rng);
   const layers = `${spec.normalization ? `, ${spec.normalization}` : ''}${spec.dropoutKeep !== undefined ? `, dropout keep ${spec.dropoutKeep} (mask fixed by seed ${args.seed})` : ''}`;
 
-  write(`gradcheck: ${args.model}${args.loss === 'softmax' ? '' : ` (loss ${args.loss})`}${hidden.length ? ` hidden ${hidden.join(',')}` : ''}${layers} on ${where}: X (${X.rows},${inputDim}), ${numClasses} classes, W = ${initStd}·randn, reg ${args.reg}, float64, h ${Number(h.toPrecision(3))}${args.step === undefined && h !== H ? ` (1e-5 / max|x| = ${Number(maxAbs.toPrecision(4))})` : ''}`);
+  write(
+    `gradcheck: ${args.model}${args.loss === 'softmax' ? '' : ` (loss ${args.loss})`}${hidden.length ? ` hidden ${hidden.join(',')}` : ''}${layers} on ${where}: X (${X.rows},${inputDim}), ${numClasses} classes, W = ${initStd}·randn, reg ${args.reg}, float64, h ${Number(h.toPrecision(3))}${args.step === undefined && h !== H ? ` (1e-5 / max|x| = ${Number(maxAbs.toPrecision(4))})` : ''}`,
+  );
   if (args.compareNaive) compareNaive(model.params.views.W, X, y, args.reg, args.loss, write);
   return checkModel(model, X, y, { numChecks: args.numChecks, threshold: args.threshold, h }, rng, write);
 }
@@ -161,15 +174,20 @@ export function checkModel(model: Model<Float64Array>, X: Mat<Float64Array>, y: 
     write(`  ${w.name.padEnd(4)} ${w.judged.toExponential(2)}  ${pass ? 'ok' : 'FAIL'}`);
   }
   for (const w of worst) {
-    if (w.resolved === 0) write(`${w.name}: no coordinate of ${w.checked} is large enough to resolve ${threshold.toExponential(0)} (finest here ${w.finest.toExponential(1)}), so it was only asked to agree within δ`);
+    if (w.resolved === 0)
+      write(`${w.name}: no coordinate of ${w.checked} is large enough to resolve ${threshold.toExponential(0)} (finest here ${w.finest.toExponential(1)}), so it was only asked to agree within δ`);
   }
   const anyResolved = worst.some((w) => w.resolved > 0);
   if (!anyResolved) {
     const finest = Math.min(...worst.map((w) => w.finest));
-    write(`no coordinate is large enough to resolve a relative error of ${threshold.toExponential(0)}: the finest the centred difference resolves here is ${finest.toExponential(1)}; raise --threshold`);
+    write(
+      `no coordinate is large enough to resolve a relative error of ${threshold.toExponential(0)}: the finest the centred difference resolves here is ${finest.toExponential(1)}; raise --threshold`,
+    );
     ok = false;
   }
-  write(`cs231n rel_error (floor 1e-8) per parameter: ${worst.map((w) => `${w.name} ${w.raw.toExponential(2)}`).join(', ')}; coordinates resolved: ${worst.map((w) => `${w.name} ${w.resolved}/${w.checked}`).join(', ')}`);
+  write(
+    `cs231n rel_error (floor 1e-8) per parameter: ${worst.map((w) => `${w.name} ${w.raw.toExponential(2)}`).join(', ')}; coordinates resolved: ${worst.map((w) => `${w.name} ${w.resolved}/${w.checked}`).join(', ')}`,
+  );
   write(ok ? 'gradient check passed' : anyResolved ? 'gradient check FAILED: analytic and numerical gradients disagree' : 'gradient check FAILED: the threshold is finer than this check can resolve');
   return ok ? 0 : 4;
 }

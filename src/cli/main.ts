@@ -25,12 +25,17 @@ const COMMANDS: { command: string; describe: string; load: () => Promise<Command
   { command: '$0', describe: 'train a model (the default command)', load: () => import('./commands/train.js') },
   {
     command: 'sweep [status] [file]',
-    describe: 'hyperparameter sweep (grid or random search) on worker threads, one per core, or on a Redis queue (--queue); `sweep status <file> --queue URL` shows a queued sweep; `sweep cancel <file> [--queue URL]` withdraws its trials',
+    describe:
+      'hyperparameter sweep (grid or random search) on worker threads, one per core, or on a Redis queue (--queue); `sweep status <file> --queue URL` shows a queued sweep; `sweep cancel <file> [--queue URL]` withdraws its trials',
     load: () => import('./commands/sweep.js'),
   },
   { command: 'worker', describe: 'pull sweep trials from a Redis queue and train them (run any number, on any host that shares the runs folder)', load: () => import('./commands/worker.js') },
   { command: 'report <folder>', describe: `rebuild ${RUN_FILES.report} and the PNG figures of a run folder or a sweep folder from its files`, load: () => import('./commands/report.js') },
-  { command: 'compare <runs..>', describe: 'one page overlaying the loss and accuracy curves of run folders, their configs side by side (differing keys highlighted)', load: () => import('./commands/compare.js') },
+  {
+    command: 'compare <runs..>',
+    describe: 'one page overlaying the loss and accuracy curves of run folders, their configs side by side (differing keys highlighted)',
+    load: () => import('./commands/compare.js'),
+  },
   { command: 'eval <run>', describe: 'evaluate a saved checkpoint (a run folder or a .ckpt file) on a data split', load: () => import('./commands/eval.js') },
   { command: 'data <dataset>', describe: 'fetch, unpack and verify a dataset (record counts, sizes, label range)', load: () => import('./commands/data.js') },
   { command: 'features', describe: 'write the raw image features (HOG + hue histogram) of every record, train then test, as a float64 .npy', load: () => import('./commands/features.js') },
@@ -43,7 +48,11 @@ const COMMANDS: { command: string; describe: string; load: () => Promise<Command
   },
   { command: 'gradcheck', describe: 'check analytic gradients against centered differences in float64', load: () => import('./commands/gradcheck.js') },
   { command: 'summary', describe: "print a model's layers, output shapes and parameter counts from --config and the flags (as Keras's model.summary())", load: () => import('./commands/summary.js') },
-  { command: 'playground', describe: "serve the playground page (MNIST or CIFAR-10 training in the browser, with the project's own layers) on 127.0.0.1", load: () => import('./commands/playground.js') },
+  {
+    command: 'playground',
+    describe: "serve the playground page (MNIST or CIFAR-10 training in the browser, with the project's own layers) on 127.0.0.1",
+    load: () => import('./commands/playground.js'),
+  },
 ];
 
 /** The sub-commands' names, for the usage message's pointer to their --help and for completion. */
@@ -103,8 +112,18 @@ export async function main(args: string[]): Promise<void> {
   for (const c of COMMANDS) cli = cli.command(lazy(c));
   cli = cli
     .option('debug', { type: 'boolean', global: true, describe: 'on an error, also print its stack trace' })
-    .option('data-root', { type: 'string', global: true, requiresArg: true, describe: `where datasets are unpacked and looked for (or env ${DATA_ROOT_ENV}; default: data/ in the checkout, else $XDG_CACHE_HOME/tsnn-trainer or ~/.cache/tsnn-trainer)` })
-    .option('max-memory', { type: 'string', global: true, requiresArg: true, describe: `the memory a run may use: a size (8GB, 512MB) or a share of the machine's memory (90%) (or env ${MAX_MEMORY_ENV}; default: ${100 * DEFAULT_MEMORY_SHARE}% of the machine's memory, or of its cgroup's limit when lower)` })
+    .option('data-root', {
+      type: 'string',
+      global: true,
+      requiresArg: true,
+      describe: `where datasets are unpacked and looked for (or env ${DATA_ROOT_ENV}; default: data/ in the checkout, else $XDG_CACHE_HOME/tsnn-trainer or ~/.cache/tsnn-trainer)`,
+    })
+    .option('max-memory', {
+      type: 'string',
+      global: true,
+      requiresArg: true,
+      describe: `the memory a run may use: a size (8GB, 512MB) or a share of the machine's memory (90%) (or env ${MAX_MEMORY_ENV}; default: ${100 * DEFAULT_MEMORY_SHARE}% of the machine's memory, or of its cgroup's limit when lower)`,
+    })
     .middleware(globalOptions)
     .completion('completion', 'print a bash/zsh completion script (bash: train completion >> ~/.bashrc; zsh: >> ~/.zshrc)', completeWords)
     // Numbers stay the text the user typed, so that an error can name it (cli/options.ts).

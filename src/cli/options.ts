@@ -49,7 +49,10 @@ export function configOptions<T>(y: Argv<T>): Argv<T> {
     .options(Object.assign({}, ...KEYS.map((d) => configOption(d.key))) as Record<string, Options>)
     .option('config', { type: 'string', describe: 'JSON file of config keys (flags override it; configs/config.schema.json is their schema)', requiresArg: true })
     .option('print-config', { type: 'boolean', describe: 'print the resolved config as JSON and exit' }) as Argv<T>;
-  out = groupConfigFlags(out, KEYS.map((d) => d.key));
+  out = groupConfigFlags(
+    out,
+    KEYS.map((d) => d.key),
+  );
   return out.group(['config', 'print-config'], GROUP_TITLES.output);
 }
 

@@ -17,7 +17,6 @@ import { ConfigError } from '../config/config.js';
 import { CIFAR_BATCH_BYTES, CIFAR_RECORD, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES } from '../data/cifar.js';
 import { defaultMnistDir, resolveCifarDir } from '../data/datasets.js';
 
-
 /** Only loopback: the page is for the person at this machine. */
 export const PLAYGROUND_HOST = '127.0.0.1';
 
@@ -31,7 +30,9 @@ interface WebBuild {
 async function loadBuild(): Promise<WebBuild> {
   const url = new URL('../../web/build.mjs', import.meta.url);
   if (!fs.existsSync(url)) {
-    throw new ConfigError(`the playground is built from the checkout's web/ and src/, and ${fileURLToPath(url)} is not there (an installed package has neither): run it in a clone of the repository, or pass --dir <a folder written there by npm run build:web>`);
+    throw new ConfigError(
+      `the playground is built from the checkout's web/ and src/, and ${fileURLToPath(url)} is not there (an installed package has neither): run it in a clone of the repository, or pass --dir <a folder written there by npm run build:web>`,
+    );
   }
   return import(url.href) as Promise<WebBuild>;
 }
@@ -53,8 +54,12 @@ export async function cifarSource(source: string | undefined): Promise<CifarSour
   for (const f of [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE]) {
     const file = path.join(dir, f);
     const st = fs.statSync(file, { throwIfNoEntry: false });
-    if (!st?.isFile()) throw new ConfigError(`--cifar: ${file} is missing; a cifar-10-batches-bin folder holds ${[...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE].join(', ')} (unpack the archive again, or run npx train data cifar)`);
-    if (st.size === 0 || st.size % CIFAR_RECORD !== 0 || st.size > CIFAR_BATCH_BYTES) throw new ConfigError(`--cifar: ${file} is ${st.size} bytes, not whole 3,073-byte records of one batch (at most ${CIFAR_BATCH_BYTES}); unpack the archive again`);
+    if (!st?.isFile())
+      throw new ConfigError(
+        `--cifar: ${file} is missing; a cifar-10-batches-bin folder holds ${[...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE].join(', ')} (unpack the archive again, or run npx train data cifar)`,
+      );
+    if (st.size === 0 || st.size % CIFAR_RECORD !== 0 || st.size > CIFAR_BATCH_BYTES)
+      throw new ConfigError(`--cifar: ${file} is ${st.size} bytes, not whole 3,073-byte records of one batch (at most ${CIFAR_BATCH_BYTES}); unpack the archive again`);
   }
   const meta = fs.existsSync(path.join(dir, 'batches.meta.txt')) ? ['batches.meta.txt'] : [];
   return { dir, files: [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE, ...meta] };
@@ -125,7 +130,8 @@ export function builtFolder(dir: string): { page: string; mnist: MnistSource } {
     throw new ConfigError(`--dir ${dir} holds no built page (index.html, worker.js, data/mnist/index.json): write one with npm run build:web, or leave --dir out`);
   }
   const files = (JSON.parse(fs.readFileSync(index, 'utf8')) as { files?: unknown }).files;
-  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string' && /^[\w.-]+$/.test(f))) throw new ConfigError(`${index}: files is not a list of file names; rebuild the folder with npm run build:web`);
+  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string' && /^[\w.-]+$/.test(f)))
+    throw new ConfigError(`${index}: files is not a list of file names; rebuild the folder with npm run build:web`);
   return { page: dir, mnist: { dir: path.dirname(index), files } };
 }
 

@@ -42,6 +42,9 @@ export async function predictCommand(args: PredictArgs): Promise<void> {
     return;
   }
   if (r.predictions.length === 0) return;
-  writeLines(process.stderr, `checkpoint: ${r.checkpoint} (${r.dataset}, ${r.imageShape[1]}×${r.imageShape[0]} ${r.imageShape[2] === 1 ? 'grey' : 'RGB'}${r.loss === 'svm' ? '; an SVM: scores, not probabilities' : ''})`);
+  writeLines(
+    process.stderr,
+    `checkpoint: ${r.checkpoint} (${r.dataset}, ${r.imageShape[1]}×${r.imageShape[0]} ${r.imageShape[2] === 1 ? 'grey' : 'RGB'}${r.loss === 'svm' ? '; an SVM: scores, not probabilities' : ''})`,
+  );
   writeLines(process.stdout, ...predictionLines(r));
 }

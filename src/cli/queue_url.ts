@@ -19,7 +19,11 @@ const MAX_URL_FILE_BYTES = 4096;
 /** The yargs options that give the URL; `what` says what the queue is for in this command. */
 export function queueUrlOptions(what: string): Record<string, Options> {
   return {
-    queue: { type: 'string', requiresArg: true, describe: `${what}: redis://[:password@]host:6379 (rediss:// for TLS). With a password, use --queue-file or ${QUEUE_URL_ENV} instead: a flag shows in ps` },
+    queue: {
+      type: 'string',
+      requiresArg: true,
+      describe: `${what}: redis://[:password@]host:6379 (rediss:// for TLS). With a password, use --queue-file or ${QUEUE_URL_ENV} instead: a flag shows in ps`,
+    },
     'queue-file': { type: 'string', requiresArg: true, describe: `a file (mode 600) whose first line is the queue's URL` },
   };
 }

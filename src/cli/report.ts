@@ -14,7 +14,5 @@ export async function reportCommand(folder: string, backend: string): Promise<st
     // From the folder alone: what it lacks is left out of the report and said here.
     return buildRunReport(folder, undefined, { warn: (line) => writeLines(process.stderr, `warning: ${line}`) });
   }
-  throw new ConfigError(
-    `${folder} is neither a run folder (${RUN_FILES.config} and ${RUN_FILES.summary}) nor a sweep folder (${SWEEP_FILES.results} and ${SWEEP_FILES.spec})`,
-  );
+  throw new ConfigError(`${folder} is neither a run folder (${RUN_FILES.config} and ${RUN_FILES.summary}) nor a sweep folder (${SWEEP_FILES.results} and ${SWEEP_FILES.spec})`);
 }

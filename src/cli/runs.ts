@@ -13,7 +13,12 @@ import type { Output } from './output.js';
 /** Rows as aligned text columns, cut to `width`. */
 function textTable(head: string[], rows: string[][], width: number): string[] {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd().slice(0, Math.max(20, width - 1));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(w[i]))
+      .join('  ')
+      .trimEnd()
+      .slice(0, Math.max(20, width - 1));
   return [line(head), ...rows.map(line)];
 }
 

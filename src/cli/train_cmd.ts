@@ -133,7 +133,9 @@ async function knnRun(cfg: Config, engine: EngineSelection, ui: ConsoleUi, o: Ou
   const { dir, summary, test, distances } = await fitKnn(cfg, engine, ui);
   await writeDistanceImage(dir, distances);
   const reportFile = await buildRunReport(dir, test);
-  o.summary(`done in ${summary.seconds.total.toFixed(1)} s on ${summary.engine}: test acc ${summary.testAcc.toFixed(3)} (k = ${summary.model.k})${summary.cv ? `; best k by cross-validation ${summary.cv.bestK}` : ''}`);
+  o.summary(
+    `done in ${summary.seconds.total.toFixed(1)} s on ${summary.engine}: test acc ${summary.testAcc.toFixed(3)} (k = ${summary.model.k})${summary.cv ? `; best k by cross-validation ${summary.cv.bestK}` : ''}`,
+  );
   ui.info(`run folder: ${dir}`);
   ui.info(`report: ${reportFile}`);
   o.result({ status: 'finished', dir, report: reportFile, summary });
@@ -188,7 +190,8 @@ function liveReport(run: StartedRun) {
     },
     /** --debug: what the live report cost (docs/reports.md quotes it). */
     cost() {
-      if (debug && liveMs.length) writeLines(process.stderr, `live report: ${liveMs.length} writes, mean ${(liveMs.reduce((a, b) => a + b, 0) / liveMs.length).toFixed(1)} ms, max ${Math.max(...liveMs).toFixed(1)} ms`);
+      if (debug && liveMs.length)
+        writeLines(process.stderr, `live report: ${liveMs.length} writes, mean ${(liveMs.reduce((a, b) => a + b, 0) / liveMs.length).toFixed(1)} ms, max ${Math.max(...liveMs).toFixed(1)} ms`);
     },
   };
 }

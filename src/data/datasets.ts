@@ -188,9 +188,7 @@ export async function resolveCifarDir(source: string | undefined, root = dataRoo
     if (isCifarBatchDir(inner)) return inner;
     const archive = path.join(source, 'cifar-10-binary.tar.gz');
     if (fs.existsSync(archive)) return unpackOnce(archive, root);
-    throw new DataError(
-      `${source} holds neither the CIFAR-10 batch files (${CIFAR_TRAIN_FILES[0]} … ${CIFAR_TEST_FILE}), a ${CIFAR_DIR_NAME} folder, nor cifar-10-binary.tar.gz. ${CIFAR_HOWTO}`,
-    );
+    throw new DataError(`${source} holds neither the CIFAR-10 batch files (${CIFAR_TRAIN_FILES[0]} … ${CIFAR_TEST_FILE}), a ${CIFAR_DIR_NAME} folder, nor cifar-10-binary.tar.gz. ${CIFAR_HOWTO}`);
   }
   return unpackOnce(source, root);
 }

@@ -138,7 +138,15 @@ export function makeFeatureScratch(imageShape: readonly [number, number, number]
   const step = 255 / nb;
   const edges = Float64Array.from({ length: nb + 1 }, (_, i) => (i === nb ? 255 : i * step));
   const widths = Float64Array.from({ length: nb }, (_, i) => edges[i + 1] - edges[i]);
-  return { h, w, hueBins: nb, grey: new Float64Array(h * w), cells: new Float64Array((h / HOG_CELL) * (w / HOG_CELL) * HOG_BINS), hueCounts: new Float64Array(nb), edges, widths,
+  return {
+    h,
+    w,
+    hueBins: nb,
+    grey: new Float64Array(h * w),
+    cells: new Float64Array((h / HOG_CELL) * (w / HOG_CELL) * HOG_BINS),
+    hueCounts: new Float64Array(nb),
+    edges,
+    widths,
     inv6: Float64Array.from({ length: 256 }, (_, d) => (d === 0 ? 0 : 1 / (6 * d))),
     colCell: Int32Array.from({ length: w }, (_, c) => Math.floor(c / HOG_CELL) * (h / HOG_CELL) * HOG_BINS),
   };

@@ -38,7 +38,6 @@ export interface DownloadOptions {
 /** A download stopped by a signal (Ctrl-C); its partial file is already removed. */
 export class DownloadInterrupted extends StoppedBySignal {}
 
-
 /** Seconds from an environment variable, or `fallback` when unset; nonsense is refused. */
 function envSeconds(name: string, fallback: number): number {
   const v = process.env[name];
@@ -115,7 +114,8 @@ class Watched {
     const timeoutS = opts.timeoutSeconds ?? envSeconds('TSNN_DOWNLOAD_TIMEOUT_SECONDS', 4 * 3600);
     this.onProgress = opts.onProgress ?? defaultProgress;
     this.overall = setTimeout(
-      () => this.stop(new DataError(`download of ${url} took longer than ${timeoutS} s in all (${this.bytes} bytes so far), so it was given up (TSNN_DOWNLOAD_TIMEOUT_SECONDS sets the limit). ${HOW}`)),
+      () =>
+        this.stop(new DataError(`download of ${url} took longer than ${timeoutS} s in all (${this.bytes} bytes so far), so it was given up (TSNN_DOWNLOAD_TIMEOUT_SECONDS sets the limit). ${HOW}`)),
       timeoutS * 1000,
     );
     for (const s of SIGNALS) process.on(s, this.onSignal);

@@ -69,7 +69,10 @@ function checkRunMemory(cfg: Config, steps: number, shape: DataShape, limits: Ma
     throw new ConfigError(`${what} ${m.params} parameters, more than one typed array can hold (${limits.maxArrayLength}): use smaller hidden sizes`);
   }
   if (m.total > limits.memoryBytes) {
-    const parts = Object.entries(m.bytes).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${bytesInWords(b)}`).join(', ');
+    const parts = Object.entries(m.bytes)
+      .filter(([, b]) => b > 0)
+      .map(([k, b]) => `${k} ${bytesInWords(b)}`)
+      .join(', ');
     throw new ConfigError(
       `${what} ${m.params} parameters; with batch ${cfg.batchSize} a run needs about ${bytesInWords(m.total)} of memory, and this machine has ${bytesInWords(limits.memoryBytes)} for a run` +
         `${limits.memorySource ? ` (${limits.memorySource})` : ''}. Needed: ${parts}; the largest layer, ${largest.name}, is ${largest.rows}×${largest.cols}. ` +

@@ -59,7 +59,11 @@ export function decodeNpy(buf: Uint8Array, name = 'the .npy file'): NpyArray {
   if ((descr !== '<f8' && descr !== '<f4') || fortran !== 'False' || shapeText === undefined) {
     throw new Error(`${name}: only C-order little-endian float64/float32 arrays are read; the header is ${JSON.stringify(header.trim())}`);
   }
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
   const n = shape.reduce((a, b) => a * b, 1);
   const size = descr === '<f8' ? 8 : 4;
   const off = start + hlen;

@@ -127,7 +127,10 @@ function checkTarget(target: string, format: ExportFormat, ck: Checkpoint, force
   if (there.length === 0) return;
   const ours = new Set(npyNames(ck));
   const other = there.filter((n) => !ours.has(n) && !n.endsWith('.npy'));
-  if (other.length) throw new RunIoError(`cannot write ${target}: it holds files that are not an npy export (${other.slice(0, 3).join(', ')}${other.length > 3 ? ', …' : ''}), so it is left alone. Pass ${FLAG} a new or empty folder`);
+  if (other.length)
+    throw new RunIoError(
+      `cannot write ${target}: it holds files that are not an npy export (${other.slice(0, 3).join(', ')}${other.length > 3 ? ', …' : ''}), so it is left alone. Pass ${FLAG} a new or empty folder`,
+    );
   if (!force) throw new ConfigError(`${target} already holds an npy export: pass --force to replace it, or give ${FLAG} another folder`);
 }
 
@@ -163,7 +166,8 @@ function writeNpyFolder(target: string, ck: Checkpoint, meta: Record<string, unk
  */
 export function exportRun(run: string, format: ExportFormat, opts: { out?: string; force?: boolean } = {}): ExportResult {
   checkValue({ ...RUN_ARG, key: 'run' }, run, 'exportRun()');
-  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new ConfigError(`--format ${typeof format === 'string' ? format : JSON.stringify(format)} is not known: use ${EXPORT_FORMATS.join(', ')}`);
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+    throw new ConfigError(`--format ${typeof format === 'string' ? format : JSON.stringify(format)} is not known: use ${EXPORT_FORMATS.join(', ')}`);
   const o = checkOptions('exportRun()', opts, { out: EXPORT_OPTIONS.out, force: EXPORT_OPTIONS.force }) as { out?: string; force?: boolean };
   const { file, ck } = loadTrainedRun(run, 'export');
   const runDir = fs.statSync(run).isDirectory() ? run : path.dirname(run);

@@ -125,7 +125,8 @@ const KNOWN_SPEC_KEYS = new Set(['kind', 'inputDim', 'hidden', 'numClasses', 'lo
 function checkExportable(ck: Checkpoint): void {
   const spec = ck.header.model;
   const unknown = Object.keys(spec).filter((k) => !KNOWN_SPEC_KEYS.has(k));
-  if (unknown.length > 0) throw new ExportError(`cannot export this ${spec.kind} model: its ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not known to the exporter (src/export/plan.ts)`);
+  if (unknown.length > 0)
+    throw new ExportError(`cannot export this ${spec.kind} model: its ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not known to the exporter (src/export/plan.ts)`);
   if (spec.kind !== 'softmax' && spec.kind !== 'mlp') throw new ExportError(`cannot export a ${spec.kind} model: only softmax, svm and mlp models are exported`);
   const n = spec.normalization;
   if (n !== undefined && n !== 'batchnorm' && n !== 'layernorm') throw new ExportError(`cannot export an mlp with normalization ${String(n)}: batchnorm and layernorm are exported`);

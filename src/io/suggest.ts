@@ -24,7 +24,10 @@ const plain = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
 
 /** The initials of a name's parts: `learningRate`, `learning_rate`, `learning-rate` → `lr`. */
 function initials(s: string): string {
-  const parts = s.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(/[\s_-]+/).filter(Boolean);
+  const parts = s
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[\s_-]+/)
+    .filter(Boolean);
   return parts.length > 1 ? parts.map((p) => p[0].toLowerCase()).join('') : '';
 }
 

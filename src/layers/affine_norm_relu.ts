@@ -93,14 +93,7 @@ export function affineBnReluBackward<T extends FloatArray>(dout: Mat<T>, cache: 
  * out = max(0, layernorm(x·w + b)), the same in train and test mode.
  * x (N,D), w (D,M), b (1,M), gamma (1,M), beta (1,M) → out (N,M)
  */
-export function affineLnReluForward<T extends FloatArray>(
-  x: Mat<T>,
-  w: Mat<T>,
-  b: Mat<T>,
-  gamma: Mat<T>,
-  beta: Mat<T>,
-  into: NormSandwichInto<T> = {},
-): { out: Mat<T>; cache: AffineLnReluCache<T> } {
+export function affineLnReluForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat<T>, gamma: Mat<T>, beta: Mat<T>, into: NormSandwichInto<T> = {}): { out: Mat<T>; cache: AffineLnReluCache<T> } {
   const a = affineForward(x, w, b, into.a);
   const z = layernormForward(a.out, gamma, beta, {}, { out: into.out, xhat: into.xhat, invStd: into.invStd });
   const r = reluForward(z.out, z.out); // in place

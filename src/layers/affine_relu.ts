@@ -30,7 +30,8 @@ export interface AffineReluCache<T extends FloatArray = FloatArray> {
 export function affineReluForward<T extends FloatArray>(x: Mat<T>, w: Mat<T>, b: Mat<T> | null, into?: Mat<T>): { out: Mat<T>; cache: AffineReluCache<T> } {
   checkAffineInputs('affineReluForward', x, w, b);
   const out = matmul(x, w, into); // (N,D)·(D,M) = (N,M)
-  if (b !== null) addRowVectorRelu(out, b.data); // out = max(0, out + b): affine's bias add, then ReLU
+  if (b !== null)
+    addRowVectorRelu(out, b.data); // out = max(0, out + b): affine's bias add, then ReLU
   else reluInto(out.data, out.data); //              out = max(0, out)
   return { out, cache: { affine: { x, w, hasBias: b !== null }, relu: { x: out } } };
 }

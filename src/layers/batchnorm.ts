@@ -280,7 +280,10 @@ export function checkNormInputs(where: string, x: Mat, gamma: Mat, beta: Mat): v
   checkShape(where, 'x', x, -1, -1);
   checkShape(where, 'gamma', gamma, 1, x.cols);
   checkShape(where, 'beta', beta, 1, x.cols);
-  for (const [name, m] of [['gamma', gamma], ['beta', beta]] as const) {
+  for (const [name, m] of [
+    ['gamma', gamma],
+    ['beta', beta],
+  ] as const) {
     if (m.data.constructor !== x.data.constructor) throw new Error(`${where}: ${name} is ${m.data.constructor.name} but x is ${x.data.constructor.name}`);
   }
 }

@@ -128,14 +128,7 @@ export function isResolved(r: Pick<SparseCheckRow, 'analytic' | 'numeric' | 'noi
  * 2h). x is restored exactly.
  * x (P), analytic (P) → rows, maxRelError (cs231n rel_error)
  */
-export function gradCheckSparse(
-  f: () => number,
-  x: Float64Array,
-  analytic: ArrayLike<number>,
-  numChecks: number,
-  h: number,
-  rng: Rng,
-): { rows: SparseCheckRow[]; maxRelError: number } {
+export function gradCheckSparse(f: () => number, x: Float64Array, analytic: ArrayLike<number>, numChecks: number, h: number, rng: Rng): { rows: SparseCheckRow[]; maxRelError: number } {
   if (analytic.length !== x.length) {
     throw new Error(`gradCheckSparse: x has ${x.length} entries but analytic has ${analytic.length}`);
   }

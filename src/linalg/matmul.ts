@@ -48,9 +48,7 @@ export function matmul<T extends FloatArray>(a: Mat<T>, b: Mat<T>, out?: Mat<T>,
   const Kb = transB ? b.cols : b.rows;
   const N = transB ? b.rows : b.cols;
   if (K !== Kb) {
-    throw new Error(
-      `matmul: inner dimensions differ: a${transA ? 'ᵀ' : ''} ${shapeStr(a)} · b${transB ? 'ᵀ' : ''} ${shapeStr(b)}`,
-    );
+    throw new Error(`matmul: inner dimensions differ: a${transA ? 'ᵀ' : ''} ${shapeStr(a)} · b${transB ? 'ᵀ' : ''} ${shapeStr(b)}`);
   }
   if (a.data.constructor !== b.data.constructor) {
     throw new Error(`matmul: a is ${a.data.constructor.name} but b is ${b.data.constructor.name}`);

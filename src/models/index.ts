@@ -80,11 +80,7 @@ function checkSpec(where: string, spec: ModelSpec): void {
   if (spec.kind !== 'softmax' && spec.kind !== 'mlp') {
     throw new Error(`${where}: unknown model kind "${String(spec.kind)}" (expected softmax or mlp)`);
   }
-  const sizes: [string, number][] = [
-    ['inputDim', spec.inputDim],
-    ['numClasses', spec.numClasses],
-    ...spec.hidden.map((h, i): [string, number] => [`hidden[${i}]`, h]),
-  ];
+  const sizes: [string, number][] = [['inputDim', spec.inputDim], ['numClasses', spec.numClasses], ...spec.hidden.map((h, i): [string, number] => [`hidden[${i}]`, h])];
   for (const [name, n] of sizes) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${n}`);
   }

@@ -22,7 +22,5 @@ export function dataLossOf(spec: Pick<ModelSpec, 'loss'>): typeof softmaxLoss {
 
 /** The initial loss with small weights and reg 0, and how it is written. */
 export function expectedInitialLoss(loss: LossKind, numClasses: number): { value: number; formula: string } {
-  return loss === 'svm'
-    ? { value: numClasses - 1, formula: `C − 1 = ${numClasses - 1}` }
-    : { value: Math.log(numClasses), formula: `−ln(1/${numClasses}) = ${Math.log(numClasses).toFixed(4)}` };
+  return loss === 'svm' ? { value: numClasses - 1, formula: `C − 1 = ${numClasses - 1}` } : { value: Math.log(numClasses), formula: `−ln(1/${numClasses}) = ${Math.log(numClasses).toFixed(4)}` };
 }

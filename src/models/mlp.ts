@@ -170,9 +170,7 @@ interface HiddenCache<T extends FloatArray> {
 }
 
 type SandwichCache<T extends FloatArray> =
-  | { kind: 'affine_relu'; cache: AffineReluCache<T> }
-  | { kind: 'affine_bn_relu'; cache: AffineBnReluCache<T> }
-  | { kind: 'affine_ln_relu'; cache: AffineLnReluCache<T> };
+  { kind: 'affine_relu'; cache: AffineReluCache<T> } | { kind: 'affine_bn_relu'; cache: AffineBnReluCache<T> } | { kind: 'affine_ln_relu'; cache: AffineLnReluCache<T> };
 
 interface Forward<T extends FloatArray> {
   scores: Mat<T>;
@@ -264,21 +262,14 @@ function checkInput<T extends FloatArray>(where: string, X: Mat<T>, W1: Mat<T>):
     throw new Error(`${where}: X has shape ${shapeStr(X)} but the model takes (N,${W1.rows}) inputs`);
   }
   if (X.data.constructor !== W1.data.constructor) {
-    throw new Error(
-      `${where}: X is ${X.data.constructor.name} but the parameters are ${W1.data.constructor.name}; ` +
-        'convert X, or build the model with the matching dtype',
-    );
+    throw new Error(`${where}: X is ${X.data.constructor.name} but the parameters are ${W1.data.constructor.name}; ` + 'convert X, or build the model with the matching dtype');
   }
 }
 
 /** Positive integer sizes, at least one hidden layer, finite initStd ≥ 0 and reg ≥ 0. */
 function checkMlpOptions(spec: ModelSpec, initStd: number, reg: number): void {
   const where = 'createMlp';
-  const sizes: [string, number][] = [
-    ['inputDim', spec.inputDim],
-    ['numClasses', spec.numClasses],
-    ...spec.hidden.map((h, i): [string, number] => [`hidden[${i}]`, h]),
-  ];
+  const sizes: [string, number][] = [['inputDim', spec.inputDim], ['numClasses', spec.numClasses], ...spec.hidden.map((h, i): [string, number] => [`hidden[${i}]`, h])];
   for (const [name, n] of sizes) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${where}: ${name} must be a positive integer, got ${n}`);
   }

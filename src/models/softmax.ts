@@ -51,7 +51,10 @@ export function createSoftmax(opts: SoftmaxOptions & { dtype?: Float32ArrayConst
 export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model;
 export function createSoftmax(opts: SoftmaxOptions, rng: Rng): Model {
   const spec: ModelSpec = { kind: 'softmax', inputDim: opts.inputDim, hidden: [], numClasses: opts.numClasses, ...(opts.loss ? { loss: opts.loss } : {}) };
-  for (const [name, n] of [['inputDim', spec.inputDim], ['numClasses', spec.numClasses]] as const) {
+  for (const [name, n] of [
+    ['inputDim', spec.inputDim],
+    ['numClasses', spec.numClasses],
+  ] as const) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`createSoftmax: ${name} must be a positive integer, got ${n}`);
   }
   if (!(Number.isFinite(opts.initStd) && opts.initStd >= 0)) throw new Error(`createSoftmax: initStd must be a finite number ≥ 0, got ${opts.initStd}`);

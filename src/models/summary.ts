@@ -43,7 +43,11 @@ function layerOf(name: string, spec: ModelSpec): string {
 function layersOf(spec: ModelSpec): { layer: string; width: number }[] {
   const C = spec.numClasses;
   const loss = spec.loss ?? 'softmax';
-  if (spec.kind === 'softmax') return [{ layer: 'affine', width: C }, { layer: `${loss} loss`, width: C }];
+  if (spec.kind === 'softmax')
+    return [
+      { layer: 'affine', width: C },
+      { layer: `${loss} loss`, width: C },
+    ];
   const out: { layer: string; width: number }[] = [];
   spec.hidden.forEach((h, i) => {
     out.push({ layer: `affine${i + 1}`, width: h });
@@ -76,7 +80,11 @@ export function formatSummary(s: ModelSummary): string[] {
   const rows = s.layers.map((l) => [l.layer, `(${l.output.join(', ')})`, n(l.params), l.arrays.join(' ')]);
   const head = ['Layer', 'Output shape', 'Params', 'Arrays'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 2 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === 2 ? c.padStart(w[i]) : c.padEnd(w[i])))
+      .join('  ')
+      .trimEnd();
   const rule = '─'.repeat(line(head).length);
   return [
     line(head),

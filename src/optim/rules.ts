@@ -81,7 +81,10 @@ export interface Optimizer<T extends FloatArray = FloatArray> {
 export function createOptimizer<T extends FloatArray = Float32Array>(rule: UpdateRule, n: number, hyper: RuleHyper, Ctor: FloatArrayCtor = Float32Array, alloc?: Allocator): Optimizer<T> {
   const given = hyper as Partial<Hyper>;
   const missing = RULE_KEYS[rule].filter((k) => typeof given[k] !== 'number');
-  if (missing.length) throw new Error(`createOptimizer: update rule ${rule} takes ${RULE_KEYS[rule].join(', ')}, and ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not given (cs231n's: RULE_DEFAULTS.${rule})`);
+  if (missing.length)
+    throw new Error(
+      `createOptimizer: update rule ${rule} takes ${RULE_KEYS[rule].join(', ')}, and ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not given (cs231n's: RULE_DEFAULTS.${rule})`,
+    );
   const h = given as Hyper; // (the keys this rule reads are there)
   let t = 0;
   let step: (w: FloatArray, dw: FloatArray, lr: number) => void;

@@ -41,7 +41,9 @@ export function imageKindOf(bytes: Uint8Array): ImageKind | null {
 function checkPixels(file: string, width: number, height: number, maxPixels: number): void {
   if (width * height <= maxPixels) return;
   const mp = (n: number) => `${+(n / 1e6).toFixed(1)} megapixels`;
-  throw new DataError(`${file} is ${width} × ${height} pixels (${mp(width * height)}), more than the limit of ${maxPixels} (${mp(maxPixels)}); give a smaller image, or raise the limit with --max-pixels (library: maxPixels)`);
+  throw new DataError(
+    `${file} is ${width} × ${height} pixels (${mp(width * height)}), more than the limit of ${maxPixels} (${mp(maxPixels)}); give a smaller image, or raise the limit with --max-pixels (library: maxPixels)`,
+  );
 }
 
 /** The refusal of a file whose structure is broken: `why` says where. */
@@ -89,14 +91,16 @@ export function pngHeader(file: string, b: Uint8Array, maxPixels: number): Image
   let metadata = 0;
   let dropped = false;
   let end = 0;
-  for (let at = 8; end === 0; ) {
+  for (let at = 8; end === 0;) {
     if (at + 12 > b.length) throw bad(`it ends at byte ${b.length} with no IEND chunk`);
     const len = u32(b, at);
     const type = String.fromCharCode(b[at + 4], b[at + 5], b[at + 6], b[at + 7]);
     if (!/^[A-Za-z]{4}$/.test(type) || len > 0x7fffffff) throw bad(`no chunk at byte ${at}`);
     if (at + 12 + len > b.length) throw bad(`it ends at byte ${b.length}, inside its ${type} chunk of ${len} bytes, with no IEND chunk`);
     if (!PNG_KEPT.has(type) && (metadata += len) > PNG_MAX_METADATA) {
-      throw new DataError(`${file}: its chunks that hold no pixels (text, EXIF, private data; here ${type}) come to more than ${PNG_MAX_METADATA} bytes (16 MiB); it is not an ordinary image. Save it again without its metadata`);
+      throw new DataError(
+        `${file}: its chunks that hold no pixels (text, EXIF, private data; here ${type}) come to more than ${PNG_MAX_METADATA} bytes (16 MiB); it is not an ordinary image. Save it again without its metadata`,
+      );
     }
     if (crc32(b.subarray(at + 4, at + 8 + len)) !== u32(b, at + 8 + len)) throw bad(`its ${type} chunk at byte ${at} fails its CRC check`);
     if (at === 8) {
@@ -133,7 +137,7 @@ const isSof = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 
 
 /** The end of the entropy-coded data that starts at `at`: the next marker that is not a restart (RSTn), a stuffed 0xFF00 or fill. */
 function scanEnd(b: Uint8Array, at: number): number {
-  for (let i = at; ; ) {
+  for (let i = at; ;) {
     i = b.indexOf(0xff, i);
     if (i < 0 || i + 1 >= b.length) return -1;
     const m = b[i + 1];
@@ -149,7 +153,7 @@ export function jpegHeader(file: string, b: Uint8Array, maxPixels: number): Imag
   let width = 0;
   let height = 0;
   let scans = 0;
-  for (let at = 2; ; ) {
+  for (let at = 2; ;) {
     if (at + 2 > b.length) throw bad(`it ends at byte ${b.length} with no end-of-image marker${scans ? ', inside its image data' : ''}`);
     if (b[at] !== 0xff) throw bad(`no marker at byte ${at}`);
     const m = b[at + 1];

@@ -105,7 +105,8 @@ export function preprocessPixels(m: TrainedModel, pixels: Uint8Array): Rows {
   checkModel(m, 'preprocessPixels()');
   const h = m.checkpoint.header;
   const per = m.pixelsPerRow;
-  if (!(pixels instanceof Uint8Array)) throw new ConfigError(`predict: pixels must be a Uint8Array of bytes 0-255 (${per} a row, HWC order), not ${pixels === null ? 'null' : ((pixels as object)?.constructor?.name ?? typeof pixels)}`);
+  if (!(pixels instanceof Uint8Array))
+    throw new ConfigError(`predict: pixels must be a Uint8Array of bytes 0-255 (${per} a row, HWC order), not ${pixels === null ? 'null' : ((pixels as object)?.constructor?.name ?? typeof pixels)}`);
   if (pixels.length === 0 || pixels.length % per !== 0) {
     throw new ConfigError(`predict: got ${pixels.length} bytes of pixels; ${m.file} takes rows of ${per} bytes (${m.imageShape.join('×')} images, HWC order), so a multiple of ${per}`);
   }
@@ -220,7 +221,8 @@ async function decodeAll(m: TrainedModel, files: readonly string[], opts: Predic
  */
 export async function predictImages(run: string | TrainedModel, files: readonly string[], opts: PredictOptions = {}): Promise<PredictResult> {
   const o = checkOptions('predictImages()', opts, optionsOf('top', 'invert', 'maxPixels', 'skipUnreadable', 'backend')) as PredictOptions;
-  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string')) throw new ConfigError(`predictImages(): files must be a list of image file names, not ${JSON.stringify(files) ?? String(files)}`);
+  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string'))
+    throw new ConfigError(`predictImages(): files must be a list of image file names, not ${JSON.stringify(files) ?? String(files)}`);
   const m = typeof run === 'string' ? await loadModel(run, { backend: o.backend }) : checkModel(run, 'predictImages()');
   const h = m.checkpoint.header;
   const top = Math.min(o.top ?? PREDICT_OPTIONS.top.default, m.classes.length);
@@ -243,6 +245,9 @@ export async function predictImages(run: string | TrainedModel, files: readonly 
 /** `m` as loadModel returns it; anything else is refused naming `origin`. */
 function checkModel(m: TrainedModel, origin: string): TrainedModel {
   const ok = typeof m === 'object' && m !== null && typeof m.model?.loss === 'function' && Array.isArray(m.classes) && Number.isInteger(m.pixelsPerRow) && typeof m.checkpoint === 'object';
-  if (!ok) throw new ConfigError(`${origin}: the model must be what loadModel() returns (a run loaded for predicting), not ${typeof m === 'object' && m !== null ? `an object with ${Object.keys(m).join(', ') || 'no keys'}` : String(m)}`);
+  if (!ok)
+    throw new ConfigError(
+      `${origin}: the model must be what loadModel() returns (a run loaded for predicting), not ${typeof m === 'object' && m !== null ? `an object with ${Object.keys(m).join(', ') || 'no keys'}` : String(m)}`,
+    );
   return m;
 }

@@ -38,10 +38,7 @@ export function lossChart(losses: number[], smoothing = 0.98): ChartSpec {
   return {
     type: 'line',
     data: {
-      datasets: [
-        line('loss', pts(losses), 'rgba(31,119,180,0.35)', { borderWidth: 1, pointRadius: 0 }),
-        line('smoothed', pts(smooth), '#d62728', { borderWidth: 2, pointRadius: 0 }),
-      ],
+      datasets: [line('loss', pts(losses), 'rgba(31,119,180,0.35)', { borderWidth: 1, pointRadius: 0 }), line('smoothed', pts(smooth), '#d62728', { borderWidth: 2, pointRadius: 0 })],
     },
     options: {
       parsing: false,
@@ -58,8 +55,16 @@ export function accuracyChart(epochs: { epoch: number; trainAcc: number; valAcc:
     data: {
       labels: epochs.map((e) => e.epoch),
       datasets: [
-        line('train', epochs.map((e) => round3(e.trainAcc)), '#1f77b4'),
-        line('val', epochs.map((e) => round3(e.valAcc)), '#ff7f0e'),
+        line(
+          'train',
+          epochs.map((e) => round3(e.trainAcc)),
+          '#1f77b4',
+        ),
+        line(
+          'val',
+          epochs.map((e) => round3(e.valAcc)),
+          '#ff7f0e',
+        ),
       ],
     },
     options: { plugins: titled('Classification accuracy'), scales: { x: axis('epoch'), y: axis('accuracy') } },
@@ -119,7 +124,10 @@ export function sweepScatter(points: { lr: number; reg: number; acc: number; hid
         },
       ],
     },
-    options: { plugins: titled(`${which} accuracy by learning rate and regularization`), scales: { x: axis('log10 learning rate', { grace: '8%' }), y: axis('log10 regularization strength', { grace: '8%' }) } },
+    options: {
+      plugins: titled(`${which} accuracy by learning rate and regularization`),
+      scales: { x: axis('log10 learning rate', { grace: '8%' }), y: axis('log10 regularization strength', { grace: '8%' }) },
+    },
   };
 }
 
@@ -130,13 +138,22 @@ export function sweepScatter(points: { lr: number; reg: number; acc: number; hid
  */
 export function knnCvChart(cv: { ks: number[]; accuracy: number[][]; mean: number[]; std: number[] }): ChartSpec {
   const folds = cv.ks.flatMap((k, q) => cv.accuracy[q].map((a) => ({ x: k, y: round3(a) })));
-  const bars = cv.ks.flatMap((k, q) => [{ x: k, y: round3(cv.mean[q] - cv.std[q]) }, { x: k, y: round3(cv.mean[q] + cv.std[q]) }, { x: k, y: null }]);
+  const bars = cv.ks.flatMap((k, q) => [
+    { x: k, y: round3(cv.mean[q] - cv.std[q]) },
+    { x: k, y: round3(cv.mean[q] + cv.std[q]) },
+    { x: k, y: null },
+  ]);
   return {
     type: 'scatter',
     data: {
       datasets: [
         line('fold accuracy', folds, 'rgba(31,119,180,0.6)', { pointRadius: 3 }),
-        line('mean over folds', cv.ks.map((k, q) => ({ x: k, y: round3(cv.mean[q]) })), '#d62728', { type: 'line', pointRadius: 3 }),
+        line(
+          'mean over folds',
+          cv.ks.map((k, q) => ({ x: k, y: round3(cv.mean[q]) })),
+          '#d62728',
+          { type: 'line', pointRadius: 3 },
+        ),
         line('± std', bars, '#d62728', { type: 'line', borderWidth: 1, pointRadius: 0, spanGaps: false }),
       ],
     },
@@ -281,7 +298,10 @@ function namedSeries(series: Series[]): number[] {
   const order = series.map((_, i) => i);
   if (series.length <= NAMED_ALL) return order;
   const score = (i: number) => series[i].score ?? -Infinity;
-  return order.sort((a, b) => score(b) - score(a) || a - b).slice(0, NAMED_BEST).sort((a, b) => a - b);
+  return order
+    .sort((a, b) => score(b) - score(a) || a - b)
+    .slice(0, NAMED_BEST)
+    .sort((a, b) => a - b);
 }
 
 /**

@@ -63,9 +63,7 @@ export async function buildComparePage(runs: { dir: string; name: string }[], ou
   const keys = [...new Set(configs.flatMap((c) => Object.keys(c)))];
   const differ = (k: string) => new Set(configs.map((c) => JSON.stringify(c[k]) ?? 'undefined')).size > 1;
   const nDiff = keys.filter(differ).length;
-  const cfgRows = keys
-    .map((k) => `<tr${differ(k) ? ' class="diff"' : ''}><th>${esc(k)}</th>${configs.map((c) => `<td>${esc(cell(c[k]))}</td>`).join('')}</tr>`)
-    .join('');
+  const cfgRows = keys.map((k) => `<tr${differ(k) ? ' class="diff"' : ''}><th>${esc(k)}</th>${configs.map((c) => `<td>${esc(cell(c[k]))}</td>`).join('')}</tr>`).join('');
   blocks.push({
     kind: 'html',
     title: 'Configs',

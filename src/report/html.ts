@@ -138,12 +138,21 @@ export function page(title: string, subtitle: string, blocks: PageBlock[], extra
         return `<section class="card">${head}${b.note ? `<p class="note">${esc(b.note)}</p>` : ''}<div class="chart h${h}"><canvas id="${esc(b.id)}" role="img" aria-label="${esc(b.title)}"></canvas></div></section>`;
       }
       if (b.kind === 'images') {
-        const fig = (im: (typeof b.images)[number]) => `<figure><img class="${esc(im.cls ?? 'pic')}" src="${esc(pngDataUrl(im.src))}" width="${im.width}" height="${im.height}" alt="${esc(im.caption)}"><figcaption>${esc(im.caption)}</figcaption></figure>`;
+        const fig = (im: (typeof b.images)[number]) =>
+          `<figure><img class="${esc(im.cls ?? 'pic')}" src="${esc(pngDataUrl(im.src))}" width="${im.width}" height="${im.height}" alt="${esc(im.caption)}"><figcaption>${esc(im.caption)}</figcaption></figure>`;
         // Images with a `row` are laid out one row per value (in order of first appearance), headed by it.
         const rows = [...new Set(b.images.map((im) => im.row))];
         const figs = rows.every((r) => r === undefined)
           ? `<div class="figs">${b.images.map(fig).join('')}</div>`
-          : rows.map((r) => `<div class="figrow"><div class="rowlabel">${esc(r ?? '')}</div><div class="figs">${b.images.filter((im) => im.row === r).map(fig).join('')}</div></div>`).join('');
+          : rows
+              .map(
+                (r) =>
+                  `<div class="figrow"><div class="rowlabel">${esc(r ?? '')}</div><div class="figs">${b.images
+                    .filter((im) => im.row === r)
+                    .map(fig)
+                    .join('')}</div></div>`,
+              )
+              .join('');
         return `<section class="card">${head}${b.note ? `<p class="note">${esc(b.note)}</p>` : ''}${figs}</section>`;
       }
       return `<section class="card">${head}${b.html}</section>`;

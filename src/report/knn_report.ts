@@ -32,10 +32,22 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
   if (fs.existsSync(cvFile)) {
     const cv = readJsonObject(cvFile) as unknown as { folds: number; ks: number[]; accuracy: number[][]; mean: number[]; std: number[]; bestK: number };
     const spec = knnCvChart(cv);
-    blocks.push({ kind: 'chart', id: 'cv', title: 'Cross-validation on k', spec, height: 360, note: `Each point is one fold's accuracy (${cv.folds} folds of the training rows); the line is the mean over folds, the bars ± one standard deviation. Best k: ${cv.bestK}.` });
+    blocks.push({
+      kind: 'chart',
+      id: 'cv',
+      title: 'Cross-validation on k',
+      spec,
+      height: 360,
+      note: `Each point is one fold's accuracy (${cv.folds} folds of the training rows); the line is the mean over folds, the bars ± one standard deviation. Best k: ${cv.bestK}.`,
+    });
     files.push(['cv.png', await renderPng(spec, 760, 400)]);
     const head = `<tr><th>k</th>${cv.accuracy[0].map((_, f) => `<th>fold ${f + 1}</th>`).join('')}<th>mean</th><th>std</th></tr>`;
-    const body = cv.ks.map((k, q) => `<tr${k === cv.bestK ? ' class="best"' : ''}><td class="num">${k}</td>${cv.accuracy[q].map((a) => `<td class="num">${a.toFixed(3)}</td>`).join('')}<td class="num">${cv.mean[q].toFixed(4)}</td><td class="num">${cv.std[q].toFixed(4)}</td></tr>`).join('');
+    const body = cv.ks
+      .map(
+        (k, q) =>
+          `<tr${k === cv.bestK ? ' class="best"' : ''}><td class="num">${k}</td>${cv.accuracy[q].map((a) => `<td class="num">${a.toFixed(3)}</td>`).join('')}<td class="num">${cv.mean[q].toFixed(4)}</td><td class="num">${cv.std[q].toFixed(4)}</td></tr>`,
+      )
+      .join('');
     blocks.push({ kind: 'html', title: 'Cross-validation accuracy', html: `<table class="trials">${head}${body}</table>` });
   }
   const d = summary.distances;
@@ -45,7 +57,15 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
       kind: 'images',
       title: 'Distance matrix',
       note: `The L2 distances of the first ${d.rows} test images (rows) to the first ${d.cols} training images (columns), black the smallest, white the largest, as knn.ipynb shows them. Rows of light pixels are test images far from most training images; light columns, training images far from the test images.`,
-      images: [{ src: dataUrl(readRegularFile(imgFile, MAX_BYTES.image, 'a PNG image')), caption: `${d.rows} × ${d.cols} distances`, width: Math.min(d.cols, 960), height: Math.round((d.rows * Math.min(d.cols, 960)) / d.cols), cls: 'grid' }],
+      images: [
+        {
+          src: dataUrl(readRegularFile(imgFile, MAX_BYTES.image, 'a PNG image')),
+          caption: `${d.rows} × ${d.cols} distances`,
+          width: Math.min(d.cols, 960),
+          height: Math.round((d.rows * Math.min(d.cols, 960)) / d.cols),
+          cls: 'grid',
+        },
+      ],
     });
   }
   blocks.push({ kind: 'html', title: 'Timings', html: timingsTable(summary) });

@@ -54,9 +54,24 @@ export function overlaySpecs(runs: OverlayRun[]): { id: string; title: string; n
   const train: Series[] = runs.map((r) => ({ name: r.name, score: r.score, points: r.curves.trainAcc }));
   const val: Series[] = runs.map((r) => ({ name: r.name, score: r.score, points: r.curves.valAcc }));
   return [
-    { id: 'loss', title: 'Training loss per iteration', note: `Minibatch loss per iteration, smoothed (exponential moving average, weight ${s}), one line per run.`, spec: overlayChart('Training loss', 'iteration', 'loss', loss, { clip: true }) },
-    { id: 'train', title: 'Train accuracy per epoch', note: 'Train accuracy per epoch (on the fixed training sample of each run), one line per run.', spec: overlayChart('Train accuracy', 'epoch', 'accuracy', train, { points: true, integerX: true }) },
-    { id: 'val', title: 'Validation accuracy per epoch', note: 'Val accuracy per epoch, on the whole val split, one line per run.', spec: overlayChart('Validation accuracy', 'epoch', 'accuracy', val, { points: true, integerX: true }) },
+    {
+      id: 'loss',
+      title: 'Training loss per iteration',
+      note: `Minibatch loss per iteration, smoothed (exponential moving average, weight ${s}), one line per run.`,
+      spec: overlayChart('Training loss', 'iteration', 'loss', loss, { clip: true }),
+    },
+    {
+      id: 'train',
+      title: 'Train accuracy per epoch',
+      note: 'Train accuracy per epoch (on the fixed training sample of each run), one line per run.',
+      spec: overlayChart('Train accuracy', 'epoch', 'accuracy', train, { points: true, integerX: true }),
+    },
+    {
+      id: 'val',
+      title: 'Validation accuracy per epoch',
+      note: 'Val accuracy per epoch, on the whole val split, one line per run.',
+      spec: overlayChart('Validation accuracy', 'epoch', 'accuracy', val, { points: true, integerX: true }),
+    },
   ];
 }
 
@@ -67,7 +82,13 @@ export function overlaySpecs(runs: OverlayRun[]): { id: string; title: string; n
  */
 function overlayHeight(runs: OverlayRun[]): number {
   const shown = runs.length <= NAMED_ALL ? runs : [...runs].sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity)).slice(0, NAMED_BEST);
-  const legend = 24 * legendRows(shown.map((r) => r.name), 600) + 16;
+  const legend =
+    24 *
+      legendRows(
+        shown.map((r) => r.name),
+        600,
+      ) +
+    16;
   return Math.max(320, 250 + legend, 2 * legend + 40);
 }
 

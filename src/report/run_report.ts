@@ -85,8 +85,17 @@ export function writeLiveReport(dir: string, p: LiveProgress, now = Date.now()):
         }),
     },
   ];
-  if (losses.length > 0) blocks.push({ kind: 'chart', id: 'loss', title: 'Loss per iteration', spec: lossChart(losses), height: 320, note: 'Minibatch loss (light) and its exponential moving average (red).' });
-  if (epochs.length > 0) blocks.push({ kind: 'chart', id: 'accuracy', title: 'Accuracy per epoch', spec: accuracyChart(epochs), height: 320, note: `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.` });
+  if (losses.length > 0)
+    blocks.push({ kind: 'chart', id: 'loss', title: 'Loss per iteration', spec: lossChart(losses), height: 320, note: 'Minibatch loss (light) and its exponential moving average (red).' });
+  if (epochs.length > 0)
+    blocks.push({
+      kind: 'chart',
+      id: 'accuracy',
+      title: 'Accuracy per epoch',
+      spec: accuracyChart(epochs),
+      height: 320,
+      note: `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.`,
+    });
   blocks.push(configBlock(cfg, p.epochs));
   const sub = `${cfg.dataset} · ${cfg.model} · running: epoch ${p.epoch}/${p.epochs} · ${path.basename(dir)}`;
   const out = runFile(dir, 'report');
@@ -120,7 +129,8 @@ export async function buildRunReport(dir: string, test?: Rows, opts: { warn?: (l
   const parts: Parts = { blocks: [], files: [] };
   const { blocks, files } = parts;
   if (losses.length > 0) await addChart(parts, 'loss', 'Loss per iteration', lossChart(losses), 'Minibatch loss (light) and its exponential moving average (red).');
-  if (epochs.length > 0) await addChart(parts, 'accuracy', 'Accuracy per epoch', accuracyChart(epochs), `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.`);
+  if (epochs.length > 0)
+    await addChart(parts, 'accuracy', 'Accuracy per epoch', accuracyChart(epochs), `Train accuracy on ${cfg.trainAccSamples} fixed training rows; val accuracy on the whole val split.`);
 
   const ckFile = runFile(dir, 'best');
   if (fs.existsSync(ckFile)) {
@@ -186,7 +196,11 @@ async function addWeights(parts: Parts, ck: Checkpoint, classes: string[]): Prom
   const zoom = zoomOf(shape);
   const features = h.preprocess.features;
   if (features) {
-    parts.blocks.push({ kind: 'html', title: 'Input', html: `<p>Image features (${esc(features.kind)}, ${features.hueBins} hue bins): ${h.meanLength} numbers a row, normalised by the train mean and std; the weights act on features, not pixels, so they are not shown as images.</p>` });
+    parts.blocks.push({
+      kind: 'html',
+      title: 'Input',
+      html: `<p>Image features (${esc(features.kind)}, ${features.hueBins} hue bins): ${h.meanLength} numbers a row, normalised by the train mean and std; the weights act on features, not pixels, so they are not shown as images.</p>`,
+    });
   } else if (h.model.kind === 'softmax') {
     const imgs = weightTemplates(views.W, shape);
     const pngs = await Promise.all(imgs.map((im) => pngOf(im, zoom)));
@@ -218,7 +232,14 @@ async function addPredictions(parts: Parts, p: TestPredictions, classes: string[
   const counts = Array.from({ length: C }, () => new Array<number>(C).fill(0));
   for (let i = 0; i < n; i++) counts[p.labels[i]][p.predicted[i]]++;
   const acc = counts.reduce((s, r, t) => s + r[t], 0) / Math.max(1, n);
-  await addChart(parts, 'confusion', 'Confusion matrix', confusionChart(counts, classes), `Rows: true class; columns: predicted; shade: fraction of the row. Test accuracy ${acc.toFixed(3)} on ${n} records.`, 420);
+  await addChart(
+    parts,
+    'confusion',
+    'Confusion matrix',
+    confusionChart(counts, classes),
+    `Rows: true class; columns: predicted; shade: fraction of the row. Test accuracy ${acc.toFixed(3)} on ${n} records.`,
+    420,
+  );
   const head = `<tr><th>true ↓ / predicted →</th>${classes.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
   const body = counts.map((r, t) => `<tr><th>${esc(classes[t])}</th>${r.map((v, q) => `<td class="num${q === t ? ' diag' : ''}">${v}</td>`).join('')}</tr>`).join('');
   parts.blocks.push({ kind: 'html', title: 'Confusion counts', html: `<table class="trials">${head}${body}</table>` });

@@ -90,7 +90,11 @@ function readOrWhy(file: string): { v: Record<string, unknown> | null; why: stri
 }
 
 /** The row of a run whose summary.json is there. */
-function finishedRow(base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestValAcc' | 'cvAcc' | 'testAcc' | 'seconds' | 'status'>, s: Record<string, unknown>, cfg: Record<string, unknown> | null): RunRow {
+function finishedRow(
+  base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestValAcc' | 'cvAcc' | 'testAcc' | 'seconds' | 'status'>,
+  s: Record<string, unknown>,
+  cfg: Record<string, unknown> | null,
+): RunRow {
   const cv = obj(s.cv);
   return {
     ...base,
@@ -108,7 +112,12 @@ function finishedRow(base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestVa
 }
 
 /** The row of a run with no summary yet: running, or killed. The log names the process and the engine. */
-function unfinishedRow(dir: string, base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestValAcc' | 'cvAcc' | 'testAcc' | 'seconds' | 'status'>, cfg: Record<string, unknown> | null, now: number): RunRow {
+function unfinishedRow(
+  dir: string,
+  base: Omit<RunRow, 'dataset' | 'model' | 'engine' | 'bestValAcc' | 'cvAcc' | 'testAcc' | 'seconds' | 'status'>,
+  cfg: Record<string, unknown> | null,
+  now: number,
+): RunRow {
   const log = logLines(dir);
   const pid = num(log.filter((l) => l.msg === 'process').at(-1)?.pid);
   const engine = str(log.filter((l) => l.msg === 'engine').at(-1)?.engine);
@@ -143,7 +152,18 @@ export function runRow(runsDir: string, folder: string, now = Date.now()): RunRo
   const cfg = c.v;
   const report = fs.existsSync(runFile(dir, 'report')) ? relativeHref(runsDir, `${folder}/${RUN_FILES.report}`) : null;
   const base = { folder, name: str(cfg?.name) ?? folder, report, reason: null };
-  const unreadable = (why: string | null): RunRow => ({ ...base, dataset: str(cfg?.dataset), model: modelText(null, cfg), engine: null, bestValAcc: null, cvAcc: null, testAcc: null, seconds: null, status: 'unreadable', reason: why });
+  const unreadable = (why: string | null): RunRow => ({
+    ...base,
+    dataset: str(cfg?.dataset),
+    model: modelText(null, cfg),
+    engine: null,
+    bestValAcc: null,
+    cvAcc: null,
+    testAcc: null,
+    seconds: null,
+    status: 'unreadable',
+    reason: why,
+  });
   if (!cfg) return unreadable(c.why);
   const summaryFile = runFile(dir, 'summary');
   if (fs.existsSync(summaryFile)) {
@@ -160,7 +180,12 @@ export function runRow(runsDir: string, folder: string, now = Date.now()): RunRo
 /** Every run folder of `runsDir` (newest first) and every sweep folder. */
 export function listRuns(runsDir: string): { runs: RunRow[]; sweeps: SweepRow[] } {
   if (!fs.existsSync(runsDir)) return { runs: [], sweeps: [] };
-  const names = fs.readdirSync(runsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort().reverse();
+  const names = fs
+    .readdirSync(runsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()
+    .reverse();
   const runs = names.map((n) => runRow(runsDir, n)).filter((r): r is RunRow => r !== null);
   const sweeps: SweepRow[] = [];
   for (const n of names) {
@@ -206,8 +231,15 @@ export function writeRunsIndex(runsDir: string, list = listRuns(runsDir)): strin
     },
   ];
   if (sweeps.length > 0) {
-    const srows = sweeps.map((s) => `<tr><td data-v="${esc(s.folder)}">${esc(s.folder)}</td><td class="num" data-v="${esc(s.trials ?? '')}">${esc(fmt(s.trials))}</td><td class="num" data-v="${esc(s.bestValAcc ?? '')}">${esc(fmt(acc(s.bestValAcc)))}</td><td class="num" data-v="${esc(s.testAcc ?? '')}">${esc(fmt(acc(s.testAcc)))}</td><td data-v="">${s.report ? `<a href="${esc(s.report)}">sweep report</a>` : '–'}</td></tr>`);
-    blocks.push({ kind: 'html', title: `Sweeps (${sweeps.length})`, html: `<table class="trials"><thead><tr>${['sweep', 'trials', 'best val', 'test of best', 'report'].map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${srows.join('')}</tbody></table>` });
+    const srows = sweeps.map(
+      (s) =>
+        `<tr><td data-v="${esc(s.folder)}">${esc(s.folder)}</td><td class="num" data-v="${esc(s.trials ?? '')}">${esc(fmt(s.trials))}</td><td class="num" data-v="${esc(s.bestValAcc ?? '')}">${esc(fmt(acc(s.bestValAcc)))}</td><td class="num" data-v="${esc(s.testAcc ?? '')}">${esc(fmt(acc(s.testAcc)))}</td><td data-v="">${s.report ? `<a href="${esc(s.report)}">sweep report</a>` : '–'}</td></tr>`,
+    );
+    blocks.push({
+      kind: 'html',
+      title: `Sweeps (${sweeps.length})`,
+      html: `<table class="trials"><thead><tr>${['sweep', 'trials', 'best val', 'test of best', 'report'].map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${srows.join('')}</tbody></table>`,
+    });
   }
   const out = path.join(runsDir, RUNS_INDEX);
   writeFileAtomic(out, page(`Runs in ${path.basename(path.resolve(runsDir))}`, `${runs.length} runs, ${sweeps.length} sweeps · ${path.resolve(runsDir)}`, blocks, SORT_JS));

@@ -22,11 +22,26 @@ export function sweepPlotBlocks(search: SweepSearch | null, trials: TrialResult[
   const done = trials.filter((t): t is Done => t.status === 'ok' && t.valAcc !== null).sort((a, b) => a.index - b.index);
   if (!search || done.length === 0) return [];
   const blocks: PageBlock[] = [
-    { kind: 'chart', id: 'parallel', title: 'Parallel coordinates', spec: parallelChart(search.params, done), height: 380, note: 'One line per finished trial; each axis runs from its low end (0) to its high end (1) of the range under its name, on a log scale for log-uniform keys. Colour: val accuracy, from dark purple (lowest) to yellow (highest).' },
+    {
+      kind: 'chart',
+      id: 'parallel',
+      title: 'Parallel coordinates',
+      spec: parallelChart(search.params, done),
+      height: 380,
+      note: 'One line per finished trial; each axis runs from its low end (0) to its high end (1) of the range under its name, on a log scale for log-uniform keys. Colour: val accuracy, from dark purple (lowest) to yellow (highest).',
+    },
   ];
   const imp = importanceOf(search.params, done, search.seed);
   if (typeof imp === 'string') blocks.push({ kind: 'html', title: 'Hyperparameter importance', html: `<p class="note">${imp}</p>` });
-  else blocks.push({ kind: 'chart', id: 'importance', title: 'Hyperparameter importance', spec: importanceChart(imp), height: 80 + 34 * Object.keys(imp).length, note: `fANOVA over a 64-tree random forest fitted to the ${done.length} finished trials' val accuracy, as Optuna's get_param_importances computes it: each key's share of the variance, summing to 1.` });
+  else
+    blocks.push({
+      kind: 'chart',
+      id: 'importance',
+      title: 'Hyperparameter importance',
+      spec: importanceChart(imp),
+      height: 80 + 34 * Object.keys(imp).length,
+      note: `fANOVA over a 64-tree random forest fitted to the ${done.length} finished trials' val accuracy, as Optuna's get_param_importances computes it: each key's share of the variance, summing to 1.`,
+    });
   blocks.push({ kind: 'chart', id: 'best-so-far', title: 'Best so far', spec: bestSoFarChart(done, search.kind === 'tpe' ? search.startup : 0), height: 340 });
   return blocks;
 }
@@ -74,11 +89,18 @@ export function parallelChart(params: Record<string, Distribution>, done: Done[]
 /** fANOVA importances of the swept keys, or why there are none. */
 export function importanceOf(params: Record<string, Distribution>, done: Done[], seed: number): Record<string, number> | string {
   const space: ImportanceSpace = Object.fromEntries(
-    Object.entries(params).map(([k, d]) => [k, 'choice' in d ? { type: 'categorical', choices: d.choice } : { type: 'float', low: ('logUniform' in d ? d.logUniform : d.uniform)[0], high: ('logUniform' in d ? d.logUniform : d.uniform)[1] }]),
+    Object.entries(params).map(([k, d]) => [
+      k,
+      'choice' in d ? { type: 'categorical', choices: d.choice } : { type: 'float', low: ('logUniform' in d ? d.logUniform : d.uniform)[0], high: ('logUniform' in d ? d.logUniform : d.uniform)[1] },
+    ]),
   );
   if (done.length < 2) return 'Importance needs at least two finished trials.';
   if (new Set(done.map((t) => t.valAcc)).size < 2) return 'Every finished trial has the same val accuracy: no key explains anything.';
-  return fanovaImportance(space, done.map((t) => ({ params: t.params as Record<string, unknown>, value: t.valAcc })), new Rng(seed));
+  return fanovaImportance(
+    space,
+    done.map((t) => ({ params: t.params as Record<string, unknown>, value: t.valAcc })),
+    new Rng(seed),
+  );
 }
 
 export function importanceChart(imp: Record<string, number>): ChartSpec {
@@ -87,7 +109,7 @@ export function importanceChart(imp: Record<string, number>): ChartSpec {
     data: { labels: Object.keys(imp), datasets: [{ label: 'importance', data: Object.values(imp).map((v) => Number(v.toFixed(4))), backgroundColor: '#1f77b4' }] },
     options: {
       indexAxis: 'y',
-      plugins: { ...titled('Share of val accuracy\'s variance (fANOVA)'), legend: { display: false } },
+      plugins: { ...titled("Share of val accuracy's variance (fANOVA)"), legend: { display: false } },
       scales: { x: axis('importance (sums to 1)', { min: 0, max: 1 }), y: axis('swept key') },
     },
   };
@@ -103,7 +125,14 @@ export function bestSoFarChart(done: Done[], startup: number): ChartSpec {
   const pts = (ts: Done[]) => ts.map((t) => ({ x: t.index, y: Number(t.valAcc.toFixed(4)) }));
   const datasets: Record<string, unknown>[] = [{ label: 'best so far', data: curve, stepped: 'before', borderColor: '#d62728', backgroundColor: '#d62728', borderWidth: 2, pointRadius: 0 }];
   if (startup > 0) {
-    datasets.push({ label: `random startup trials (1–${startup})`, data: pts(done.filter((t) => t.index <= startup)), showLine: false, borderColor: '#7f7f7f', backgroundColor: '#7f7f7f', pointRadius: 4 });
+    datasets.push({
+      label: `random startup trials (1–${startup})`,
+      data: pts(done.filter((t) => t.index <= startup)),
+      showLine: false,
+      borderColor: '#7f7f7f',
+      backgroundColor: '#7f7f7f',
+      pointRadius: 4,
+    });
     datasets.push({ label: 'TPE-suggested trials', data: pts(done.filter((t) => t.index > startup)), showLine: false, borderColor: '#1f77b4', backgroundColor: '#1f77b4', pointRadius: 4 });
   } else datasets.push({ label: 'trials (random search)', data: pts(done), showLine: false, borderColor: '#7f7f7f', backgroundColor: '#7f7f7f', pointRadius: 4 });
   return {

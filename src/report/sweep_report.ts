@@ -88,7 +88,11 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
     const cells: [unknown, string, boolean][] = [
       [t.index, String(t.index), true],
       [t.status, t.status === 'ok' ? 'ok' : `${t.status}: ${t.reason ?? ''}`, false],
-      ...keys.map((k): [unknown, string, boolean] => [Array.isArray(p[k]) ? (p[k] as number[]).join(',') : p[k], Array.isArray(p[k]) ? (p[k] as number[]).join(',') : fmt(p[k]), typeof p[k] === 'number']),
+      ...keys.map((k): [unknown, string, boolean] => [
+        Array.isArray(p[k]) ? (p[k] as number[]).join(',') : p[k],
+        Array.isArray(p[k]) ? (p[k] as number[]).join(',') : fmt(p[k]),
+        typeof p[k] === 'number',
+      ]),
       [t.trainAcc, fmt(t.trainAcc === null ? null : Number(t.trainAcc.toFixed(3))), true],
       [t.valAcc, fmt(t.valAcc === null ? null : Number(t.valAcc.toFixed(3))), true],
       [t.bestEpoch, fmt(t.bestEpoch), true],
@@ -126,7 +130,9 @@ function liveCounts(results: SweepResults): string | null {
 
 function liveTable(live: NonNullable<SweepResults['live']>): string {
   const rows = live.running.map((r) => `<tr><td class="num">${esc(r.index)}</td><td>running</td><td>${esc(r.host ?? '–')}</td><td class="num">${esc(r.epoch ?? '–')}</td></tr>`);
-  const queued = live.queued.length ? `<p class="note">Queued: ${live.queued.length} trial${live.queued.length > 1 ? 's' : ''} (${esc(live.queued.slice(0, 40).join(', '))}${live.queued.length > 40 ? ', …' : ''}).</p>` : '';
+  const queued = live.queued.length
+    ? `<p class="note">Queued: ${live.queued.length} trial${live.queued.length > 1 ? 's' : ''} (${esc(live.queued.slice(0, 40).join(', '))}${live.queued.length > 40 ? ', …' : ''}).</p>`
+    : '';
   return `<p class="note">The sweep is running: this page reloads itself every ${RELOAD_SECONDS} s.</p><table><thead><tr><th>trial</th><th>state</th><th>host</th><th>epochs done</th></tr></thead><tbody>${rows.join('')}</tbody></table>${queued}`;
 }
 

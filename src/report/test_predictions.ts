@@ -53,7 +53,13 @@ export interface TestPredictions {
 /** Whose predictions: best.ckpt's epoch, step and the hash of its parameters. */
 function checkpointId(ck: Checkpoint): TestPredictions['checkpoint'] {
   const p = ck.params;
-  return { epoch: ck.header.epoch, iteration: ck.header.iteration, sha256: createHash('sha256').update(Buffer.from(p.buffer, p.byteOffset, p.byteLength)).digest('hex') };
+  return {
+    epoch: ck.header.epoch,
+    iteration: ck.header.iteration,
+    sha256: createHash('sha256')
+      .update(Buffer.from(p.buffer, p.byteOffset, p.byteLength))
+      .digest('hex'),
+  };
 }
 
 /**
@@ -125,7 +131,8 @@ export function readTestPredictions(dir: string, ck: Checkpoint): { ok: TestPred
     return { missing: (e as Error).message };
   }
   const id = checkpointId(ck);
-  if (f.checkpoint.sha256 !== id.sha256) return { missing: `${file} holds the predictions of another best.ckpt (epoch ${f.checkpoint.epoch}, step ${f.checkpoint.iteration}; this one is of epoch ${id.epoch}, step ${id.iteration})` };
+  if (f.checkpoint.sha256 !== id.sha256)
+    return { missing: `${file} holds the predictions of another best.ckpt (epoch ${f.checkpoint.epoch}, step ${f.checkpoint.iteration}; this one is of epoch ${id.epoch}, step ${id.iteration})` };
   const C = ck.header.classes.length;
   const size = f.imageShape[0] * f.imageShape[1] * f.imageShape[2];
   const items = f.examples.items.map((e) => ({ ...e, pixels: new Uint8Array(Buffer.from(e.pixels, 'base64')) }));

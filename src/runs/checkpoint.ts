@@ -134,7 +134,11 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
     off += v.length;
   }
   if (!littleEndian()) out.subarray(at, at + 4 * floats).swap32();
-  crypto.createHash('sha256').update(out.subarray(0, out.length - HASH_BYTES)).digest().copy(out, out.length - HASH_BYTES);
+  crypto
+    .createHash('sha256')
+    .update(out.subarray(0, out.length - HASH_BYTES))
+    .digest()
+    .copy(out, out.length - HASH_BYTES);
   return out;
 }
 
@@ -182,7 +186,9 @@ function framingOf(head: Buffer, size: number, file: string): Framing {
   const floats = total + header.meanLength + extraTotal;
   const expected = start + 4 * floats + HASH_BYTES;
   if (size !== expected) {
-    bad(`expected ${expected} bytes (${total} parameters, a ${header.meanLength}-value mean${extraTotal ? ` and ${extraTotal} values of ${blocks.map((x) => x.name).join(', ')}` : ''}), found ${size} — the file is truncated or corrupt`);
+    bad(
+      `expected ${expected} bytes (${total} parameters, a ${header.meanLength}-value mean${extraTotal ? ` and ${extraTotal} values of ${blocks.map((x) => x.name).join(', ')}` : ''}), found ${size} — the file is truncated or corrupt`,
+    );
   }
   return { hlen, header, total, blocks, start, floats };
 }
@@ -192,7 +198,10 @@ export function decodeCheckpoint(buf: Uint8Array, file: string): Checkpoint {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const bad = badCheckpoint(file);
   const { hlen, header, total, blocks, start, floats } = framingOf(b, b.length, file);
-  const got = crypto.createHash('sha256').update(b.subarray(0, b.length - HASH_BYTES)).digest();
+  const got = crypto
+    .createHash('sha256')
+    .update(b.subarray(0, b.length - HASH_BYTES))
+    .digest();
   if (!got.equals(b.subarray(b.length - HASH_BYTES))) bad('its sha256 hash does not match its contents (the file is corrupt or was edited)');
   if (b.subarray(16 + hlen, start).some((x) => x !== 0)) bad('the padding after the header is not zero');
   checkHeaderFields(header, bad);
@@ -243,9 +252,7 @@ export function loadCheckpoint(file: string): Checkpoint {
     ({ fd, size } = openRegularFile(file, maxCheckpointBytes(), "a checkpoint (.ckpt) written by 'train'"));
   } catch (e) {
     const f = e as FileError;
-    throw new CheckpointError(
-      f.code === 'ENOENT' ? `checkpoint not found: ${file}. Pass a run folder (runs/<id>) or a .ckpt file written by 'train'` : f.message,
-    );
+    throw new CheckpointError(f.code === 'ENOENT' ? `checkpoint not found: ${file}. Pass a run folder (runs/<id>) or a .ckpt file written by 'train'` : f.message);
   }
   try {
     const preamble = readAt(fd, file, 0, 16);
@@ -290,8 +297,10 @@ function checkHeaderFields(h: CheckpointHeader, bad: (what: string) => never): n
   // loss: absent means softmax (models/loss.ts lossOf).
   if (isObj(m) && m.loss !== undefined && m.loss !== 'softmax' && m.loss !== 'svm') bad(`bad model ${show(m)}: loss must be softmax or svm`);
   // normalization and dropoutKeep: absent means no norm, no dropout; mlp only.
-  if (isObj(m) && m.normalization !== undefined && (m.kind !== 'mlp' || (m.normalization !== 'batchnorm' && m.normalization !== 'layernorm'))) bad(`bad model ${show(m)}: normalization must be batchnorm or layernorm, on an mlp`);
-  if (isObj(m) && m.dropoutKeep !== undefined && (m.kind !== 'mlp' || !(typeof m.dropoutKeep === 'number' && m.dropoutKeep > 0 && m.dropoutKeep <= 1))) bad(`bad model ${show(m)}: dropoutKeep must be a number in (0, 1], on an mlp`);
+  if (isObj(m) && m.normalization !== undefined && (m.kind !== 'mlp' || (m.normalization !== 'batchnorm' && m.normalization !== 'layernorm')))
+    bad(`bad model ${show(m)}: normalization must be batchnorm or layernorm, on an mlp`);
+  if (isObj(m) && m.dropoutKeep !== undefined && (m.kind !== 'mlp' || !(typeof m.dropoutKeep === 'number' && m.dropoutKeep > 0 && m.dropoutKeep <= 1)))
+    bad(`bad model ${show(m)}: dropoutKeep must be a number in (0, 1], on an mlp`);
   const spec = h.model;
   if ((spec.kind === 'softmax') !== (spec.hidden.length === 0)) bad(`bad model ${show(m)}: a softmax has no hidden layers, an mlp at least one`);
   if (!Array.isArray(h.params)) bad('header lacks params');
@@ -302,7 +311,9 @@ function checkHeaderFields(h: CheckpointHeader, bad: (what: string) => never): n
   } catch (e) {
     return bad(`bad model ${show(m)}: ${(e as Error).message}`);
   }
-  const same = h.params.length === want.length && want.every((p, i) => isObj(h.params[i]) && h.params[i].name === p.name && h.params[i].rows === p.rows && h.params[i].cols === p.cols && h.params[i].stat === p.stat);
+  const same =
+    h.params.length === want.length &&
+    want.every((p, i) => isObj(h.params[i]) && h.params[i].name === p.name && h.params[i].rows === p.rows && h.params[i].cols === p.cols && h.params[i].stat === p.stat);
   if (!same) bad(`the parameters ${show(h.params)} do not fit the model ${show(m)}, which needs ${show(want)}`);
   const total = want.reduce((s, p) => s + p.rows * p.cols, 0);
   if (h.dataset !== 'mnist' && h.dataset !== 'cifar') bad(`bad dataset ${show(h.dataset)}`);
@@ -316,10 +327,21 @@ function checkHeaderFields(h: CheckpointHeader, bad: (what: string) => never): n
   const feat = isObj(pre) ? pre.features : undefined;
   const hueBins = isObj(feat) && Number.isInteger(feat.hueBins) && (feat.hueBins as number) > 0 ? (feat.hueBins as number) : 0;
   if (feat !== undefined) {
-    if (!isCount(h.meanLength) || !hueBins || h.meanLength !== featureDim(h.imageShape, { hueBins })) bad(`meanLength ${show(h.meanLength)} is not the feature count of an image of shape ${show(h.imageShape)}`);
-  } else if (!isCount(h.meanLength) || h.meanLength !== h.imageShape[0] * h.imageShape[1] * h.imageShape[2]) bad(`meanLength ${show(h.meanLength)} is not the size of an image of shape ${show(h.imageShape)}`);
-  if (!isObj(pre) || typeof pre.bias !== 'boolean' || typeof pre.scale !== 'number' || !Number.isFinite(pre.scale) || pre.scale <= 0) bad(`bad preprocess ${show(pre)} (bias true or false, scale a finite number > 0)`);
-  if (feat !== undefined && (!isObj(feat) || feat.kind !== 'hog+hue' || !Number.isInteger(feat.hueBins) || !Array.isArray(feat.std) || feat.std.length !== h.meanLength || !feat.std.every((v) => typeof v === 'number' && v > 0))) {
+    if (!isCount(h.meanLength) || !hueBins || h.meanLength !== featureDim(h.imageShape, { hueBins }))
+      bad(`meanLength ${show(h.meanLength)} is not the feature count of an image of shape ${show(h.imageShape)}`);
+  } else if (!isCount(h.meanLength) || h.meanLength !== h.imageShape[0] * h.imageShape[1] * h.imageShape[2])
+    bad(`meanLength ${show(h.meanLength)} is not the size of an image of shape ${show(h.imageShape)}`);
+  if (!isObj(pre) || typeof pre.bias !== 'boolean' || typeof pre.scale !== 'number' || !Number.isFinite(pre.scale) || pre.scale <= 0)
+    bad(`bad preprocess ${show(pre)} (bias true or false, scale a finite number > 0)`);
+  if (
+    feat !== undefined &&
+    (!isObj(feat) ||
+      feat.kind !== 'hog+hue' ||
+      !Number.isInteger(feat.hueBins) ||
+      !Array.isArray(feat.std) ||
+      feat.std.length !== h.meanLength ||
+      !feat.std.every((v) => typeof v === 'number' && v > 0))
+  ) {
     bad(`bad preprocess.features ${show(feat)} (kind hog+hue, an integer hueBins, and a std > 0 for each of the ${h.meanLength} features)`);
   }
   if (spec.inputDim !== h.meanLength + (h.preprocess.bias ? 1 : 0)) bad(`model inputDim ${spec.inputDim} does not match ${h.meanLength} pixels${h.preprocess.bias ? ' and a bias column' : ''}`);
@@ -367,7 +389,13 @@ function checkTrainerState(h: CheckpointHeader, bad: (what: string) => never): v
   }
   const rng = t.rng as Record<string, unknown> | null;
   const words = rng && typeof rng === 'object' ? rng.s : undefined;
-  if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) || words.every((w) => w === 0) || !(rng!.spare === null || (typeof rng!.spare === 'number' && Number.isFinite(rng!.spare)))) {
+  if (
+    !Array.isArray(words) ||
+    words.length !== 4 ||
+    !words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) ||
+    words.every((w) => w === 0) ||
+    !(rng!.spare === null || (typeof rng!.spare === 'number' && Number.isFinite(rng!.spare)))
+  ) {
     fail(`random generator state ${show(rng)} is not four uint32 words (not all 0) and a spare (null or a number)`);
   }
   const bt = t.batcher as Record<string, unknown> | null;
@@ -392,7 +420,10 @@ function checkTrainerState(h: CheckpointHeader, bad: (what: string) => never): v
     }
     if (o.t !== t.it) fail(`the optimizer's step count ${show(o.t)} differs from the steps done, ${show(t.it)}`);
     const want = RULE_BLOCKS[o.rule as UpdateRule].map((b) => `optim.${b}`);
-    const got = (h.blocks ?? []).map((x) => x.name).filter((x) => x.startsWith('optim.')).sort();
+    const got = (h.blocks ?? [])
+      .map((x) => x.name)
+      .filter((x) => x.startsWith('optim.'))
+      .sort();
     if (got.join(',') !== want.join(',')) fail(`update rule ${o.rule as string} keeps [${want.join(', ')}], but the file holds [${got.join(', ')}]`);
   }
 }

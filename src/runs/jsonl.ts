@@ -39,7 +39,7 @@ export class JsonlWriter {
       if (keepWhile && fs.existsSync(file)) {
         const text = readRegularText(file, MAX_BYTES.jsonl, 'a JSON-lines file');
         let end = 0; // bytes of the kept prefix
-        for (let at = 0; at < text.length; ) {
+        for (let at = 0; at < text.length;) {
           const nl = text.indexOf('\n', at);
           if (nl < 0) break; // a torn last line (a kill mid-write) is cut
           let row: unknown;

@@ -82,7 +82,10 @@ function holderOf(l: LeaseInfo): string {
 }
 
 function heldError(dir: string, l: LeaseInfo, mtimeMs: number): RunFolderHeldError {
-  const expiry = l.host === os.hostname() ? 'stop it, or wait for it to end' : `wait for it to end; if that host is gone, its lease expires ${Math.round(LEASE_MS / 1000)} s after its last renewal (${Math.round((Date.now() - mtimeMs) / 1000)} s ago)`;
+  const expiry =
+    l.host === os.hostname()
+      ? 'stop it, or wait for it to end'
+      : `wait for it to end; if that host is gone, its lease expires ${Math.round(LEASE_MS / 1000)} s after its last renewal (${Math.round((Date.now() - mtimeMs) / 1000)} s ago)`;
   return new RunFolderHeldError(`${dir} is being written by ${holderOf(l)}: one process writes a run folder at a time; ${expiry}`);
 }
 

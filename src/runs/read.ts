@@ -27,7 +27,8 @@ class Fields {
   ) {}
 
   bad(field: string, v: unknown, want: string): never {
-    if (field === '') throw new DataError(`${this.file}: ${this.prefix.replace(/[.:] ?$/, '')} = ${show(v)} is not valid: expected ${want}; rebuild the file (rerun the run or sweep) or fix it by hand`);
+    if (field === '')
+      throw new DataError(`${this.file}: ${this.prefix.replace(/[.:] ?$/, '')} = ${show(v)} is not valid: expected ${want}; rebuild the file (rerun the run or sweep) or fix it by hand`);
     throw new DataError(`${this.file}: ${this.prefix}${field} = ${show(v)} is not valid: expected ${want}; rebuild the file (rerun the run or sweep) or fix it by hand`);
   }
   string(o: Obj, k: string): string {
@@ -183,7 +184,8 @@ export function readSweepResults(file: string): SweepResults {
     ft.optString(t, 'reason');
     const params = ft.object(t, 'params');
     for (const [k, v] of Object.entries(params)) {
-      if (!(typeof v === 'number' && Number.isFinite(v)) && typeof v !== 'string' && typeof v !== 'boolean' && !(Array.isArray(v) && v.every((x) => typeof x === 'number'))) ft.in('params').bad(k, v, 'a number, string, or list of numbers');
+      if (!(typeof v === 'number' && Number.isFinite(v)) && typeof v !== 'string' && typeof v !== 'boolean' && !(Array.isArray(v) && v.every((x) => typeof x === 'number')))
+        ft.in('params').bad(k, v, 'a number, string, or list of numbers');
     }
     ft.numOrNull(t, 'trainAcc', ...ACC);
     ft.numOrNull(t, 'valAcc', ...ACC);
@@ -241,7 +243,12 @@ export function readSweepSearch(file: string): SweepSearch | null {
   const fp = f.in('params');
   for (const [k, d] of Object.entries(params)) {
     const range = isObj(d) ? (d.logUniform ?? d.uniform) : undefined;
-    const okRange = Array.isArray(range) && range.length === 2 && range.every((x) => typeof x === 'number' && Number.isFinite(x)) && range[0] <= range[1] && (!isObj(d) || d.logUniform === undefined || range[0] > 0);
+    const okRange =
+      Array.isArray(range) &&
+      range.length === 2 &&
+      range.every((x) => typeof x === 'number' && Number.isFinite(x)) &&
+      range[0] <= range[1] &&
+      (!isObj(d) || d.logUniform === undefined || range[0] > 0);
     if (!okRange && !(isObj(d) && Array.isArray(d.choice) && d.choice.length > 0)) fp.bad(k, d, '{"logUniform": [low, high]}, {"uniform": [low, high]} or {"choice": [...]}');
   }
   return { kind, seed, startup, params: params as SweepSearch['params'] };

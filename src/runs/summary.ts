@@ -49,7 +49,16 @@ export interface KnnSummary {
   testAccBestK: number | null;
   cv: { folds: number; bestK: number; bestMeanAcc: number } | null;
   /** The notebook's timing of the three forms, on `rows` test × `cols` training rows. */
-  distances: { rows: number; cols: number; twoLoopsSeconds: number; oneLoopSeconds: number; noLoopsSeconds: number; oneLoopDifference: number; noLoopsDifference: number; noLoopsMaxAbsDifference: number };
+  distances: {
+    rows: number;
+    cols: number;
+    twoLoopsSeconds: number;
+    oneLoopSeconds: number;
+    noLoopsSeconds: number;
+    oneLoopDifference: number;
+    noLoopsDifference: number;
+    noLoopsMaxAbsDifference: number;
+  };
   seconds: { load: number; train: number; crossValidation: number; test: number; total: number };
   peakRssMB: number;
   checkpoint: null;

@@ -74,7 +74,7 @@ function encodeSpace(space: ImportanceSpace, keys: string[]): { bounds: Box; col
     const p = space[k];
     const cols: number[] = [];
     if (p.type === 'categorical') p.choices.forEach(() => (cols.push(bounds.length), bounds.push([0, 1])));
-    else cols.push(bounds.length), bounds.push([p.low, p.high]);
+    else (cols.push(bounds.length), bounds.push([p.low, p.high]));
     return cols;
   });
   return { bounds, columns };
@@ -102,21 +102,32 @@ function fitTree(X: number[][], y: number[], w: number[], rng: Rng, opts: Forest
   const tree: Tree = { feature: [], threshold: [], left: [], right: [], value: [] };
   const grow = (rows: number[], depth: number): number => {
     const id = tree.feature.length;
-    let sw = 0, s = 0, s2 = 0;
-    for (const r of rows) (sw += w[r]), (s += w[r] * y[r]), (s2 += w[r] * y[r] * y[r]);
-    tree.feature.push(-1), tree.threshold.push(0), tree.left.push(-1), tree.right.push(-1), tree.value.push(s / sw);
+    let sw = 0,
+      s = 0,
+      s2 = 0;
+    for (const r of rows) ((sw += w[r]), (s += w[r] * y[r]), (s2 += w[r] * y[r] * y[r]));
+    (tree.feature.push(-1), tree.threshold.push(0), tree.left.push(-1), tree.right.push(-1), tree.value.push(s / sw));
     const impurity = s2 / sw - (s / sw) ** 2;
     if (depth >= opts.maxDepth || rows.length < opts.minSamplesSplit || rows.length < 2 * opts.minSamplesLeaf || impurity <= Number.EPSILON) return id;
     const split = bestSplit(X, y, w, rows, rng, opts.minSamplesLeaf);
     if (!split) return id;
     tree.feature[id] = split.feature;
     tree.threshold[id] = split.threshold;
-    const l = grow(rows.filter((r) => X[r][split.feature] <= split.threshold), depth + 1);
+    const l = grow(
+      rows.filter((r) => X[r][split.feature] <= split.threshold),
+      depth + 1,
+    );
     tree.left[id] = l;
-    tree.right[id] = grow(rows.filter((r) => X[r][split.feature] > split.threshold), depth + 1);
+    tree.right[id] = grow(
+      rows.filter((r) => X[r][split.feature] > split.threshold),
+      depth + 1,
+    );
     return id;
   };
-  grow(w.flatMap((c, r) => (c > 0 ? [r] : [])), 0);
+  grow(
+    w.flatMap((c, r) => (c > 0 ? [r] : [])),
+    0,
+  );
   return tree;
 }
 
@@ -129,16 +140,19 @@ function bestSplit(X: number[][], y: number[], w: number[], rows: number[], rng:
   }
   let best: { feature: number; threshold: number } | null = null;
   let bestProxy = -Infinity;
-  let sw = 0, s = 0;
-  for (const r of rows) (sw += w[r]), (s += w[r] * y[r]);
+  let sw = 0,
+    s = 0;
+  for (const r of rows) ((sw += w[r]), (s += w[r] * y[r]));
   for (const f of order) {
     const sorted = [...rows].sort((a, b) => X[a][f] - X[b][f]);
     if (X[sorted[sorted.length - 1]][f] <= X[sorted[0]][f] + 1e-7) continue; // constant here
-    let lw = 0, ls = 0;
+    let lw = 0,
+      ls = 0;
     for (let p = 1; p < sorted.length; p++) {
       const prev = sorted[p - 1];
-      (lw += w[prev]), (ls += w[prev] * y[prev]);
-      const a = X[prev][f], b = X[sorted[p]][f];
+      ((lw += w[prev]), (ls += w[prev] * y[prev]));
+      const a = X[prev][f],
+        b = X[sorted[p]][f];
       if (b <= a + 1e-7 || p < minLeaf || sorted.length - p < minLeaf) continue;
       const proxy = (ls * ls) / lw + ((s - ls) * (s - ls)) / (sw - lw);
       if (proxy > bestProxy) {
@@ -171,12 +185,13 @@ const withBound = (box: Box, f: number, side: 0 | 1, t: number): Box => box.map(
 /** Optuna's _FanovaTree precomputations: node statistics, split cells, subtree features, total variance. */
 function treeStats(tree: Tree, bounds: Box): TreeStats {
   const n = tree.feature.length;
-  const value = new Array<number>(n).fill(0), weight = new Array<number>(n).fill(0);
+  const value = new Array<number>(n).fill(0),
+    weight = new Array<number>(n).fill(0);
   const boxes: Box[] = [bounds];
   for (let i = 0; i < n; i++) {
     const f = tree.feature[i];
-    if (f < 0) (value[i] = tree.value[i]), (weight[i] = volume(boxes[i]));
-    else (boxes[tree.left[i]] = withBound(boxes[i], f, 1, tree.threshold[i])), (boxes[tree.right[i]] = withBound(boxes[i], f, 0, tree.threshold[i]));
+    if (f < 0) ((value[i] = tree.value[i]), (weight[i] = volume(boxes[i])));
+    else ((boxes[tree.left[i]] = withBound(boxes[i], f, 1, tree.threshold[i])), (boxes[tree.right[i]] = withBound(boxes[i], f, 0, tree.threshold[i])));
   }
   const active = Array.from({ length: n }, () => new Set<number>());
   for (let i = n - 1; i >= 0; i--) {
@@ -186,7 +201,8 @@ function treeStats(tree: Tree, bounds: Box): TreeStats {
     value[i] = weight[i] > 0 ? (value[l] * weight[l] + value[r] * weight[r]) / weight[i] : (value[l] + value[r]) / 2;
     active[i] = new Set([tree.feature[i], ...active[l], ...active[r]]);
   }
-  const midpoints: number[][] = [], sizes: number[][] = [];
+  const midpoints: number[][] = [],
+    sizes: number[][] = [];
   bounds.forEach(([lo, hi], f) => {
     const splits = [...new Set(tree.threshold.filter((_, i) => tree.feature[i] === f))].sort((a, b) => a - b);
     const edges = [lo, ...splits, hi];
@@ -194,7 +210,10 @@ function treeStats(tree: Tree, bounds: Box): TreeStats {
     sizes.push(edges.slice(1).map((e, i) => e - edges[i]));
   });
   const leaves = tree.feature.flatMap((f, i) => (f < 0 ? [i] : []));
-  const variance = weightedVariance(leaves.map((i) => value[i]), leaves.map((i) => weight[i]));
+  const variance = weightedVariance(
+    leaves.map((i) => value[i]),
+    leaves.map((i) => weight[i]),
+  );
   return { tree, bounds, value, weight, midpoints, sizes, active, variance };
 }
 
@@ -206,12 +225,13 @@ function weightedVariance(values: number[], weights: number[]): number {
 
 /** The variance of the tree's marginal over `features`, over the grid of their split cells. */
 function marginalVariance(s: TreeStats, features: number[]): number {
-  const values: number[] = [], weights: number[] = [];
+  const values: number[] = [],
+    weights: number[] = [];
   const point = new Array<number>(s.bounds.length).fill(NaN);
   const walk = (k: number, size: number) => {
     if (k === features.length) {
       const [v, wt] = marginalized(s, point);
-      values.push(v), weights.push(wt * size);
+      (values.push(v), weights.push(wt * size));
       return;
     }
     const f = features[k];
@@ -227,7 +247,8 @@ function marginalized(s: TreeStats, point: number[]): [number, number] {
   const activeFeatures = point.flatMap((x, i) => (Number.isNaN(x) ? [] : [i]));
   const start: Box = s.bounds.map((b, i) => (Number.isNaN(point[i]) ? [0, 1] : b));
   const stack: [number, Box][] = [[0, start]];
-  let sum = 0, total = 0;
+  let sum = 0,
+    total = 0;
   while (stack.length > 0) {
     const [node, box] = stack.pop()!;
     const f = tree.feature[node];

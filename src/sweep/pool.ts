@@ -111,9 +111,13 @@ function trainPlan(pool: Pool, t: TrainingThread, plan: TrialPlan) {
   const index = plan.trial.index;
   ctx.running(index, { host: null, epoch: null });
   const sched = { scheduler: ctx.spec.scheduler, store: pool.store, trialId: plan.rel, epochs: epochsOf(plan.trial.config, pool.runData.data.train.n) };
-  return trainOnThread(t, { index, dir, config: plan.resume ?? plan.trial.config, resume: plan.resume !== null, scheduled: sched.scheduler !== undefined, clear: plan.clear }, {
-    sched,
-    epoch: (e) => ctx.running(index, { host: null, epoch: e.epoch }),
-    schedulerFailed: (e) => failPool(pool, e),
-  });
+  return trainOnThread(
+    t,
+    { index, dir, config: plan.resume ?? plan.trial.config, resume: plan.resume !== null, scheduled: sched.scheduler !== undefined, clear: plan.clear },
+    {
+      sched,
+      epoch: (e) => ctx.running(index, { host: null, epoch: e.epoch }),
+      schedulerFailed: (e) => failPool(pool, e),
+    },
+  );
 }

@@ -80,8 +80,14 @@ export const HOST_KEYS = ['dataDir', 'verify', 'runsDir'] as const;
 
 const JOB_SCHEMA = z.object({
   v: z.literal(PAYLOAD_V),
-  sweep: z.string().max(200).regex(/^[A-Za-z0-9._-]+$/),
-  sweepDir: z.string().max(4096).refine((p) => path.isAbsolute(p), 'an absolute path'),
+  sweep: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9._-]+$/),
+  sweepDir: z
+    .string()
+    .max(4096)
+    .refine((p) => path.isAbsolute(p), 'an absolute path'),
   rel: z.string().regex(/^trials\/trial-[0-9a-f]{12}(-\d+)?$/, 'trials/trial-<12 hex digits>'),
   index: z.number().int().min(1).max(MAX_TRIALS),
   // Passed on as they are, for checkPartial to judge every own key: z.record would rebuild the
@@ -157,7 +163,10 @@ export class RedisRungStore implements RungStore {
     }
     // Anything else in the list (a string such as "undefined") is no number: left out.
     const before = list.slice(0, list.findIndex(mine)).map((e) => e.slice(e.indexOf('\t') + 1));
-    return before.filter((v) => /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(v)).map(Number).filter(Number.isFinite);
+    return before
+      .filter((v) => /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(v))
+      .map(Number)
+      .filter(Number.isFinite);
   }
 }
 
@@ -203,7 +212,8 @@ function heartbeat(conn: Redis, key: string): { lost: Promise<never>; stop(): vo
   let claimed = false;
   const beat = async () => {
     const cur = claimed ? await conn.get(k) : null;
-    if (cur !== null && cur !== me) return fail(new RunIoError(`another coordinator (${cur}) has taken this sweep over (this one's heartbeat in Redis had expired): this one stops; the other records the trials`));
+    if (cur !== null && cur !== me)
+      return fail(new RunIoError(`another coordinator (${cur}) has taken this sweep over (this one's heartbeat in Redis had expired): this one stops; the other records the trials`));
     await conn.set(k, me, 'PX', HEARTBEAT_TTL_MS);
     claimed = true;
   };
@@ -243,7 +253,9 @@ export function queueRunner(url: string, opts: { pollMs?: number; warn?: (line: 
         if (!(await absent())) return false;
         await sleep(HEARTBEAT_MS + 1000);
         if (!(await absent())) return false;
-        warn(`note: the coordinator holding this sweep (process ${held.pid} on host ${held.host}) has no heartbeat in Redis for over ${HEARTBEAT_MS / 1000} s: it is gone, and this one takes the sweep over`);
+        warn(
+          `note: the coordinator holding this sweep (process ${held.pid} on host ${held.host}) has no heartbeat in Redis for over ${HEARTBEAT_MS / 1000} s: it is gone, and this one takes the sweep over`,
+        );
         return true;
       } finally {
         conn.disconnect();
@@ -254,7 +266,17 @@ export function queueRunner(url: string, opts: { pollMs?: number; warn?: (line: 
 
 /** The job of trial plan `p`, as the coordinator enqueues it. */
 function payloadOf(ctx: RunnerContext, p: TrialPlan, rungs: string): TrialJob {
-  return { v: PAYLOAD_V, sweep: ctx.spec.name, sweepDir: path.resolve(ctx.sweepDir), rel: p.rel, index: p.trial.index, config: p.trial.config, data: ctx.base, scheduler: ctx.spec.scheduler ?? null, rungs };
+  return {
+    v: PAYLOAD_V,
+    sweep: ctx.spec.name,
+    sweepDir: path.resolve(ctx.sweepDir),
+    rel: p.rel,
+    index: p.trial.index,
+    config: p.trial.config,
+    data: ctx.base,
+    scheduler: ctx.spec.scheduler ?? null,
+    rungs,
+  };
 }
 
 /** A job's lock time as its worker reports it in the job's progress; 30 s (the default) when unknown. */
@@ -265,7 +287,8 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
   const rungs = rungsKeyOf(key);
   const byId = new Map<string, TrialPlan>();
   for (const p of ctx.pending) byId.set(jobIdOf(key, p.rel), p);
-  const enqueue = (id: string, delay = 0) => queue.add('trial', payloadOf(ctx, byId.get(id)!, rungs), { jobId: id, attempts: 1, removeOnComplete: KEPT_JOBS, removeOnFail: KEPT_JOBS, ...(delay > 0 ? { delay } : {}) });
+  const enqueue = (id: string, delay = 0) =>
+    queue.add('trial', payloadOf(ctx, byId.get(id)!, rungs), { jobId: id, attempts: 1, removeOnComplete: KEPT_JOBS, removeOnFail: KEPT_JOBS, ...(delay > 0 ? { delay } : {}) });
   // A trial found finished in its folder may still have its job (a coordinator killed before it removed it): removed now.
   for (const p of ctx.plans) if (p.finished) await queue.remove(jobIdOf(key, p.rel)).catch(() => 0);
   // Jobs left by an earlier coordinator: waiting or running ones are reattached; a failed one
@@ -282,7 +305,10 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
   while (byId.size > 0) {
     if (conn.failure) throw conn.failure;
     if (ctx.signal?.aborted) return; // Ctrl-C: the jobs stay queued for the next coordinator (or `sweep cancel`)
-    if ((await conn.exists(cancelKeyOf(key)).catch(() => 0)) === 1) throw new RunIoError(`sweep ${ctx.spec.name} was cancelled (train sweep cancel): its queued trials are withdrawn and its running ones stopped, each with its last checkpoint; run the sweep again to resume it`);
+    if ((await conn.exists(cancelKeyOf(key)).catch(() => 0)) === 1)
+      throw new RunIoError(
+        `sweep ${ctx.spec.name} was cancelled (train sweep cancel): its queued trials are withdrawn and its running ones stopped, each with its last checkpoint; run the sweep again to resume it`,
+      );
     const gone = await poll();
     if (gone.length > 0) await enqueueGone(gone, enqueue, ctx.spec.name, warn);
     if (byId.size > 0) await sleep(pollMs);
@@ -387,7 +413,9 @@ export async function sweepStatus(file: string, url: string, flags: Partial<Conf
     await queue.close().catch(() => {});
     conn.disconnect();
   }
-  out(`sweep ${spec.name} on ${redactUrl(url)}: ${s.total} trials: ${s.queued} queued, ${s.running.length} running, ${s.finished} finished, ${s.stopped} stopped, ${s.failed} failed${s.notEnqueued ? `, ${s.notEnqueued} not enqueued (run the coordinator: train sweep --config ${file} --queue …)` : ''}`);
+  out(
+    `sweep ${spec.name} on ${redactUrl(url)}: ${s.total} trials: ${s.queued} queued, ${s.running.length} running, ${s.finished} finished, ${s.stopped} stopped, ${s.failed} failed${s.notEnqueued ? `, ${s.notEnqueued} not enqueued (run the coordinator: train sweep --config ${file} --queue …)` : ''}`,
+  );
   for (const r of s.running) out(`  trial ${r.index} on ${r.host ?? '?'}${r.pid !== null ? ` (pid ${r.pid})` : ''}${r.epoch !== null ? `, epoch ${r.epoch} done` : ', starting'}`);
   return s;
 }
@@ -437,7 +465,9 @@ export async function sweepCancel(file: string, url: string, flags: Partial<Conf
     folders = new Map(); // no folder yet: nothing finished
   }
   const key = sweepKey(spec, sweepDir);
-  const ids = planTrials(trials, folders).plans.filter((p) => !p.finished).map((p) => jobIdOf(key, p.rel));
+  const ids = planTrials(trials, folders)
+    .plans.filter((p) => !p.finished)
+    .map((p) => jobIdOf(key, p.rel));
   const conn = connect(url, warn);
   const queue = new Queue(QUEUE, { connection: conn });
   queue.on('error', () => {});
@@ -448,7 +478,9 @@ export async function sweepCancel(file: string, url: string, flags: Partial<Conf
     await queue.close().catch(() => {});
     conn.disconnect();
   }
-  out(`sweep ${spec.name} cancelled: ${line.withdrawn} queued trial${line.withdrawn === 1 ? '' : 's'} withdrawn, ${line.stopped} running stopped (each keeps its last checkpoint); run the sweep again to resume it: train sweep --config ${file} --queue …`);
+  out(
+    `sweep ${spec.name} cancelled: ${line.withdrawn} queued trial${line.withdrawn === 1 ? '' : 's'} withdrawn, ${line.stopped} running stopped (each keeps its last checkpoint); run the sweep again to resume it: train sweep --config ${file} --queue …`,
+  );
   return line;
 }
 
@@ -459,7 +491,12 @@ async function withdraw(conn: Redis, queue: Queue, key: string, ids: string[], l
     const job = await Job.fromId(queue, id);
     if (!job) continue;
     if (job.processedOn && !job.finishedOn) running.push(id);
-    else if (await job.remove().then(() => true, () => false)) {
+    else if (
+      await job.remove().then(
+        () => true,
+        () => false,
+      )
+    ) {
       if (!job.finishedOn) line.withdrawn++;
     } else running.push(id); // taken by a worker meanwhile
   }
@@ -478,5 +515,8 @@ async function withdraw(conn: Redis, queue: Queue, key: string, ids: string[], l
     }
     running = left;
   }
-  if (running.length) throw new RunIoError(`${running.length} running trial${running.length > 1 ? 's have' : ' has'} not stopped within ${waitMs / 1000} s (a worker that is stalled or gone); run the cancel again later`);
+  if (running.length)
+    throw new RunIoError(
+      `${running.length} running trial${running.length > 1 ? 's have' : ' has'} not stopped within ${waitMs / 1000} s (a worker that is stalled or gone); run the cancel again later`,
+    );
 }

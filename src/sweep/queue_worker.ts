@@ -73,7 +73,6 @@ function checkWorkerOptions(opts: WorkerOptions): void {
   }
 }
 
-
 /**
  * The worker processes of this host, this one included: each keeps a file named by its pid in
  * <tmpdir>/tsnn-workers while it runs; files of pids that are gone (a SIGKILL) are removed.
@@ -274,11 +273,14 @@ function watchLock(worker: Worker, lockMs: number, current: () => Current | null
     const c = current();
     if (c && ids.includes(c.jobId)) lose(c, 'Redis no longer holds it for this worker');
   });
-  const timer = setInterval(() => {
-    const c = current();
-    const idle = c ? Date.now() - c.lockOk : 0;
-    if (c && idle > lockMs) lose(c, `not renewed for ${(idle / 1000).toFixed(1)} s, past its ${lockMs / 1000} s: this process was stopped or cut off from Redis`);
-  }, Math.max(100, Math.min(1000, lockMs / 8)));
+  const timer = setInterval(
+    () => {
+      const c = current();
+      const idle = c ? Date.now() - c.lockOk : 0;
+      if (c && idle > lockMs) lose(c, `not renewed for ${(idle / 1000).toFixed(1)} s, past its ${lockMs / 1000} s: this process was stopped or cut off from Redis`);
+    },
+    Math.max(100, Math.min(1000, lockMs / 8)),
+  );
   return () => clearInterval(timer);
 }
 
@@ -295,11 +297,16 @@ function checkJob(job: Job, runsDir: string): TrialJob {
   const host = os.hostname();
   if (outsideRuns(runsDir, j.sweepDir)) {
     // The coordinator's sweep folder, seen here outside --runs-dir: this worker's flag is wrong, not the job.
-    if (fs.existsSync(sweepFile(j.sweepDir, 'spec'))) throw new Refusal(`the sweep folder ${j.sweepDir} holds a sweep, but lies outside this worker's runs folder ${runsDir}: start the worker with --runs-dir <the coordinator's runs folder>`, true);
-    throw new Refusal(`its sweep folder ${j.sweepDir} is not inside this worker's runs folder ${runsDir} (a worker writes only there; start it with --runs-dir <the coordinator's runs folder>)`, false);
+    if (fs.existsSync(sweepFile(j.sweepDir, 'spec')))
+      throw new Refusal(`the sweep folder ${j.sweepDir} holds a sweep, but lies outside this worker's runs folder ${runsDir}: start the worker with --runs-dir <the coordinator's runs folder>`, true);
+    throw new Refusal(
+      `its sweep folder ${j.sweepDir} is not inside this worker's runs folder ${runsDir} (a worker writes only there; start it with --runs-dir <the coordinator's runs folder>)`,
+      false,
+    );
   }
   if (!fs.existsSync(runsDir)) throw new Refusal(`this worker's runs folder ${runsDir} does not exist on ${host}: is the shared folder mounted here? (--runs-dir)`, true);
-  if (!fs.existsSync(j.sweepDir)) throw new Refusal(`the sweep folder ${j.sweepDir} is not there on ${host}: the runs folder must be shared, at the same path, by the coordinator and every worker`, true);
+  if (!fs.existsSync(j.sweepDir))
+    throw new Refusal(`the sweep folder ${j.sweepDir} is not there on ${host}: the runs folder must be shared, at the same path, by the coordinator and every worker`, true);
   return j;
 }
 
@@ -432,7 +439,9 @@ function trainingThreads(opts: WorkerOptions, hostKeys: HostKeys, out: (l: strin
     const threads = opts.threads ?? Math.max(1, Math.floor(os.availableParallelism() / here));
     tt = { key, t: startTrainingThread({ dataConfig: dataCfg, backend, threads }) };
     const why = opts.threads !== undefined ? '--threads' : `${os.availableParallelism()} cores, ${here} worker process${here > 1 ? 'es' : ''} on this host`;
-    out(`${who}: preparing ${data.dataset} (train ${data.numTrain}, val ${data.numVal}) on a training thread with ${threads} engine thread${threads > 1 ? 's' : ''} (${why}); kept for the trials that share it`);
+    out(
+      `${who}: preparing ${data.dataset} (train ${data.numTrain}, val ${data.numVal}) on a training thread with ${threads} engine thread${threads > 1 ? 's' : ''} (${why}); kept for the trials that share it`,
+    );
     return tt.t;
   };
   return {

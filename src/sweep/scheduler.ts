@@ -119,7 +119,8 @@ export async function decide(s: SchedulerSpec, store: RungStore, trial: string, 
     if (before.length === 0) return go;
     const q = 1 - 1 / s.asha.eta;
     const cutoff = quantile(before, q);
-    if (val < cutoff) return { stop: true, reason: `val ${val.toFixed(4)} < ${cutoff.toFixed(4)}, the ${Math.round(100 * q)}th percentile of ${before.length} earlier trials at epoch ${epoch} (ASHA)` };
+    if (val < cutoff)
+      return { stop: true, reason: `val ${val.toFixed(4)} < ${cutoff.toFixed(4)}, the ${Math.round(100 * q)}th percentile of ${before.length} earlier trials at epoch ${epoch} (ASHA)` };
     return go;
   }
   if (epoch < s.median.grace) return go;

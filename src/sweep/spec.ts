@@ -74,7 +74,13 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
       throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random, tpe or list, and scheduler)`);
     }
   }
-  const name = obj.name === undefined ? path.basename(origin).replace(/\.json$/, '').replace(/^sweep-/, '') : obj.name;
+  const name =
+    obj.name === undefined
+      ? path
+          .basename(origin)
+          .replace(/\.json$/, '')
+          .replace(/^sweep-/, '')
+      : obj.name;
   if (!isFolderName(name)) {
     throw new ConfigError(`${origin}: name = ${JSON.stringify(name)} is not allowed: use letters, digits, '.', '_' and '-'`);
   }

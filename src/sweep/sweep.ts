@@ -125,7 +125,9 @@ export function resultsCsv(results: SweepResults, keys: string[]): string {
   const epochs = results.scheduler !== undefined;
   const head = ['trial', 'status', ...keys, 'train_acc', 'val_acc', 'best_epoch', 'seconds', 'dir', 'reason', ...(epochs ? ['last_epoch'] : [])];
   const rows = results.trials.map((r) =>
-    [r.index, r.status, ...keys.map((k) => (r.params as Record<string, unknown>)[k]), r.trainAcc, r.valAcc, r.bestEpoch, r.seconds, r.dir, r.reason, ...(epochs ? [r.lastEpoch] : [])].map(csvCell).join(','),
+    [r.index, r.status, ...keys.map((k) => (r.params as Record<string, unknown>)[k]), r.trainAcc, r.valAcc, r.bestEpoch, r.seconds, r.dir, r.reason, ...(epochs ? [r.lastEpoch] : [])]
+      .map(csvCell)
+      .join(','),
   );
   return [head.join(','), ...rows].join('\n') + '\n';
 }
@@ -181,7 +183,21 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   s.tTrials = performance.now();
   progress(s, toRun);
   // A queue is asked even with nothing to run: it clears the jobs of trials found finished.
-  if (toRun > 0 || opts.runner) await runner.run({ spec, sweepDir, trials, plans, pending, runData, base: s.base, workers, feed, done: (r) => trialDone(s, r, toRun), running: (i, info) => trialRunning(s, i, info), ...(opts.signal ? { signal: opts.signal } : {}) });
+  if (toRun > 0 || opts.runner)
+    await runner.run({
+      spec,
+      sweepDir,
+      trials,
+      plans,
+      pending,
+      runData,
+      base: s.base,
+      workers,
+      feed,
+      done: (r) => trialDone(s, r, toRun),
+      running: (i, info) => trialRunning(s, i, info),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   if (opts.signal?.aborted) return stopSweep(s);
   delete s.results.live;
   await reportIdle(s);
@@ -211,7 +227,24 @@ function openSweep(spec: SweepSpec, trials: Trial[], sweepDir: string, opts: Swe
   const base = trials[0]?.config ?? baseConfig(spec, opts.flags);
   const relOf = new Map(plans.map((p) => [p.trial.index, p.rel]));
   const earlier = earlierSegments(sweepDir); // before this invocation's results.json replaces them
-  return { spec, opts, out, t0, sweepDir, trials, base, total: trialCount(spec), relOf, keys: sweptKeys(spec), results, byIndex: new Map(), earlier, inFlight: new Map(), report: { last: 0, busy: false }, tTrials: 0 };
+  return {
+    spec,
+    opts,
+    out,
+    t0,
+    sweepDir,
+    trials,
+    base,
+    total: trialCount(spec),
+    relOf,
+    keys: sweptKeys(spec),
+    results,
+    byIndex: new Map(),
+    earlier,
+    inFlight: new Map(),
+    report: { last: 0, busy: false },
+    tTrials: 0,
+  };
 }
 
 /** sweep.json: the spec and every trial with its folder. */
@@ -228,7 +261,9 @@ function printHeader(s: SweepRun, toRun: number, notInSweep: string[]): void {
   if (notInSweep.length > 0) {
     const names = notInSweep.map((r) => path.basename(r));
     const shown = names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more` : names.join(', ');
-    out(`${notInSweep.length} finished trial${notInSweep.length > 1 ? 's are' : ' is'} not in the sweep any more and kept in ${sweepFile(s.sweepDir, 'trials')} (${shown}); ${SWEEP_FILES.results} lists them under notInSweep`);
+    out(
+      `${notInSweep.length} finished trial${notInSweep.length > 1 ? 's are' : ' is'} not in the sweep any more and kept in ${sweepFile(s.sweepDir, 'trials')} (${shown}); ${SWEEP_FILES.results} lists them under notInSweep`,
+    );
   }
   for (const r of [...s.byIndex.values()].sort((a, b) => a.index - b.index)) out(trialRow(r, s.total));
 }

@@ -16,10 +16,7 @@ import type { Rng } from '../linalg/rng.js';
 import { logGaussMass, truncnormLogPdf, truncnormPpf } from './truncnorm.js';
 
 /** One axis of the search space. Integers have step 1; `log` searches log(x) (low > 0). */
-export type TpeParam =
-  | { type: 'float'; low: number; high: number; log: boolean }
-  | { type: 'int'; low: number; high: number; log: boolean }
-  | { type: 'categorical'; choices: readonly unknown[] };
+export type TpeParam = { type: 'float'; low: number; high: number; log: boolean } | { type: 'int'; low: number; high: number; log: boolean } | { type: 'categorical'; choices: readonly unknown[] };
 export type TpeSpace = Record<string, TpeParam>;
 
 /**

@@ -54,7 +54,7 @@ export function checkInitialLoss(model: Model<Float32Array>, dev: LabeledRows & 
   if (!check.ok) {
     const w =
       `the initial loss is ${(100 * check.relDiff).toFixed(0)}% away from ${loss === 'svm' ? `C − 1 = ${C - 1}` : `ln(${C})`}: the initial scores have std ${check.scoreStd.toPrecision(2)}, ` +
-      'not near 0, so the weights start large for this data (cs231n\'s 0.001 on raw pixels does this; the run can still train). Lower --init-std, or check the preprocessing.';
+      "not near 0, so the weights start large for this data (cs231n's 0.001 on raw pixels does this; the run can still train). Lower --init-std, or check the preprocessing.";
     out.log.warn({ scoreStd: check.scoreStd }, w);
     out.ui.warn(w);
   }

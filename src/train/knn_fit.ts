@@ -17,7 +17,19 @@ import { preprocessRows, resolveSplit, type Rows } from '../data/split.js';
 import type { EngineSelection } from '../linalg/engine.js';
 import type { Logger } from 'pino';
 import type { Mat } from '../linalg/mat.js';
-import { accuracyOf, chunkRows, crossValidate, distancesNoLoops, distancesOneLoop, distancesTwoLoops, foldBounds, knnPredictMany, knnTrain, type CrossValidation, type KnnModel } from '../models/knn.js';
+import {
+  accuracyOf,
+  chunkRows,
+  crossValidate,
+  distancesNoLoops,
+  distancesOneLoop,
+  distancesTwoLoops,
+  foldBounds,
+  knnPredictMany,
+  knnTrain,
+  type CrossValidation,
+  type KnnModel,
+} from '../models/knn.js';
 import { writeJsonAtomic } from '../runs/atomic.js';
 import { createRunDir, runFile } from '../runs/layout.js';
 import type { KnnSummary } from '../runs/summary.js';
@@ -171,7 +183,16 @@ function timeDistanceForms(d: KnnData, out: KnnOut): { summary: KnnSummary['dist
       `the loops sum in float64, the no-loop product is the engine's float32 matmul)`,
   );
   log.info({ rows, cols, twoLoopsSeconds: twoS, oneLoopSeconds: oneS, noLoopsSeconds: noneS, oneLoopDifference: dOne.fro, noLoopsDifference: dNone.fro, noLoopsMax: dNone.max }, 'distance forms');
-  const summary = { rows, cols, twoLoopsSeconds: round(twoS), oneLoopSeconds: round(oneS), noLoopsSeconds: round(noneS), oneLoopDifference: dOne.fro, noLoopsDifference: dNone.fro, noLoopsMaxAbsDifference: dNone.max };
+  const summary = {
+    rows,
+    cols,
+    twoLoopsSeconds: round(twoS),
+    oneLoopSeconds: round(oneS),
+    noLoopsSeconds: round(noneS),
+    oneLoopDifference: dOne.fro,
+    noLoopsDifference: dNone.fro,
+    noLoopsMaxAbsDifference: dNone.max,
+  };
   return { summary, none };
 }
 

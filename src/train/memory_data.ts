@@ -52,7 +52,8 @@ export function checkMemoryData(mem: unknown, origin: string): MemoryData {
     const s = m[which];
     if (s === undefined) continue;
     const checked = checkSplit(s, `data.${which}`, origin, classes.length);
-    if (checked.row.join('×') !== train.row.join('×')) throw new ConfigError(`${origin}: data.${which}'s rows are ${checked.row.join('×')}, but data's are ${train.row.join('×')}: give rows of one shape`);
+    if (checked.row.join('×') !== train.row.join('×'))
+      throw new ConfigError(`${origin}: data.${which}'s rows are ${checked.row.join('×')}, but data's are ${train.row.join('×')}: give rows of one shape`);
   }
   return m as MemoryData;
 }
@@ -76,7 +77,11 @@ function checkSplit(s: MemorySplit, name: string, origin: string, C: number): Ch
 }
 
 function describe(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.slice(0, 5).map((e) => JSON.stringify(e)).join(', ')}${v.length > 5 ? ', …' : ''}]`;
+  if (Array.isArray(v))
+    return `[${v
+      .slice(0, 5)
+      .map((e) => JSON.stringify(e))
+      .join(', ')}${v.length > 5 ? ', …' : ''}]`;
   if (ArrayBuffer.isView(v)) return v.constructor.name;
   if (typeof v === 'object' && v !== null) return v.constructor?.name && v.constructor !== Object ? v.constructor.name : 'an object';
   return JSON.stringify(v) ?? String(v);
@@ -89,10 +94,14 @@ function memorySplit(cfg: Config, mem: MemoryData): { numTrain: number; numVal: 
   const rest = mem.val ? N : N - numVal; // rows there are for training
   if (rest < 1) throw new ConfigError(`numVal = ${numVal} leaves no training rows: data has ${N} rows in all; lower numVal, or give data.val`);
   const numTrain = cfg.numTrain === 'all' ? rest : cfg.numTrain;
-  if (numTrain > rest) throw new ConfigError(`numTrain = ${numTrain}, but data has ${rest} training rows${mem.val ? '' : ` besides its last ${numVal} (the validation rows)`}: lower numTrain, or use all`);
+  if (numTrain > rest)
+    throw new ConfigError(`numTrain = ${numTrain}, but data has ${rest} training rows${mem.val ? '' : ` besides its last ${numVal} (the validation rows)`}: lower numTrain, or use all`);
   const have = mem.test ? mem.test.shape[0] : 0;
   const numTest = cfg.numTest === 'all' ? have : cfg.numTest;
-  if (numTest > have) throw new ConfigError(mem.test ? `numTest = ${numTest}, but data.test has ${have} rows: use numTest ≤ ${have} or all` : `numTest = ${numTest}, but data has no test rows: give data.test, or use numTest all`);
+  if (numTest > have)
+    throw new ConfigError(
+      mem.test ? `numTest = ${numTest}, but data.test has ${have} rows: use numTest ≤ ${have} or all` : `numTest = ${numTest}, but data has no test rows: give data.test, or use numTest all`,
+    );
   if (cfg.numDev > numTrain) throw new ConfigError(`numDev = ${cfg.numDev} is more than the ${numTrain} training rows: use numDev ≤ ${numTrain}`);
   return { numTrain, numVal, numTest, numDev: cfg.numDev };
 }

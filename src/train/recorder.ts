@@ -78,7 +78,9 @@ export class RunRecorder {
     ui.info(`data: ${cfg.dataset} from ${source} (${shapes}), ${loadSeconds.toFixed(1)} s`);
     if (features) {
       log.info({ features: cfg.features, hueBins: cfg.hueBins, cache: features.file, fromCache: features.fromCache }, 'features');
-      ui.info(`features: ${cfg.features}, ${cfg.hueBins} hue bins, ${features.fromCache ? `read from ${features.file}` : features.file ? `computed and cached in ${features.file}` : 'computed (not cached)'}`);
+      ui.info(
+        `features: ${cfg.features}, ${cfg.hueBins} hue bins, ${features.fromCache ? `read from ${features.file}` : features.file ? `computed and cached in ${features.file}` : 'computed (not cached)'}`,
+      );
     }
   }
 

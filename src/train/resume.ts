@@ -155,7 +155,8 @@ function checkSameRun(dir: string, last: Checkpoint, run: ResumedRun): void {
     ['preprocessing', h.preprocess, data.preprocess],
   ];
   for (const [what, got, want] of same) {
-    if (!isDeepStrictEqual(got, want)) refuse(dir, `${lastFile} has ${what} ${JSON.stringify(got)}, but ${CONFIG} and the data give ${JSON.stringify(want)}`, 'resume with the data and config it was trained with');
+    if (!isDeepStrictEqual(got, want))
+      refuse(dir, `${lastFile} has ${what} ${JSON.stringify(got)}, but ${CONFIG} and the data give ${JSON.stringify(want)}`, 'resume with the data and config it was trained with');
   }
   if (!sameBits(last.mean, data.mean)) refuse(dir, `${lastFile} was trained on other data (its mean image differs from this data's)`, `resume with the data it was trained with (${CONFIG}'s dataDir)`);
 }
@@ -165,7 +166,8 @@ function checkSchedule(dir: string, state: TrainerState, run: ResumedRun): void 
   const { cfg, iterations, perEpoch } = run;
   const lastFile = runFile(dir, 'last');
   if (state.it > iterations) refuse(dir, `${lastFile} is at step ${state.it}, past the ${iterations} steps this config runs`, 'a resume can make a run longer, never shorter');
-  if (state.epoch !== Math.floor(state.it / perEpoch)) refuse(dir, `${lastFile} says step ${state.it} is in epoch ${state.epoch}, but with ${perEpoch} steps an epoch it is epoch ${Math.floor(state.it / perEpoch)}`);
+  if (state.epoch !== Math.floor(state.it / perEpoch))
+    refuse(dir, `${lastFile} says step ${state.it} is in epoch ${state.epoch}, but with ${perEpoch} steps an epoch it is epoch ${Math.floor(state.it / perEpoch)}`);
   const lr = lrAtEpoch(cfg.lr, cfg.lrDecay, state.epoch);
   if (state.lr !== lr) refuse(dir, `${lastFile} has learning rate ${state.lr} at epoch ${state.epoch}, but ${CONFIG}'s lr and lrDecay give ${lr}`);
   if (cfg.sampling === 'replacement' ? state.batcher.perm !== null : state.it > 0 && state.batcher.perm === null) refuse(dir, `${lastFile}'s batch order does not fit sampling "${cfg.sampling}"`);
@@ -184,7 +186,11 @@ function optimizerBlocks(dir: string, last: Checkpoint, state: TrainerState, cfg
   const want = RULE_BLOCKS[cfg.updateRule];
   if (saved.rule !== cfg.updateRule || Object.keys(optimizer).sort().join(',') !== want.join(',')) {
     const now = cfg.updateRule === 'sgd_momentum' || cfg.updateRule === 'sgd' ? ` (momentum ${cfg.momentum})` : '';
-    refuse(dir, `${lastFile} holds optimizer state [${Object.keys(optimizer).join(', ')}] of update rule ${saved.rule}, but ${CONFIG}'s update rule ${cfg.updateRule}${now} keeps [${want.join(', ')}]`, 'resume with the config it was trained with');
+    refuse(
+      dir,
+      `${lastFile} holds optimizer state [${Object.keys(optimizer).join(', ')}] of update rule ${saved.rule}, but ${CONFIG}'s update rule ${cfg.updateRule}${now} keeps [${want.join(', ')}]`,
+      'resume with the config it was trained with',
+    );
   }
   state.optimizer = saved;
   return optimizer;

@@ -114,7 +114,9 @@ export class RunFinishedError extends Error {
     readonly summary: Summary,
   ) {
     const best = summary.bestValAcc === null ? '' : `, best val acc ${summary.bestValAcc.toFixed(3)} (epoch ${summary.bestEpoch})`;
-    super(`${dir} is finished (${summary.iterations} iterations, ${summary.epochs} epochs${best}); nothing to do. To train it longer: npx train --resume ${dir} --epochs <more than ${summary.epochs}>`);
+    super(
+      `${dir} is finished (${summary.iterations} iterations, ${summary.epochs} epochs${best}); nothing to do. To train it longer: npx train --resume ${dir} --epochs <more than ${summary.epochs}>`,
+    );
   }
 }
 
@@ -175,7 +177,17 @@ async function trainHeld(run: StartedRun, ui: RunUi, control: RunControl): Promi
   const check = checkInitialLoss(model, data.dev, { log: rec.log, ui });
   const schedule = scheduleFor(cfg, data, rng, engine.engine.alloc, { rec, ui });
   const { iterations, perEpoch, epochs } = schedule;
-  const facts: RunFacts = { name: cfg.name, dataset: cfg.dataset, model: spec, engine: engine.engine.name, engineDetail: engine.engine.detail, iterations, epochs, initialLoss: check.loss, expectedInitialLoss: check.expected };
+  const facts: RunFacts = {
+    name: cfg.name,
+    dataset: cfg.dataset,
+    model: spec,
+    engine: engine.engine.name,
+    engineDetail: engine.engine.detail,
+    iterations,
+    epochs,
+    initialLoss: check.loss,
+    expectedInitialLoss: check.expected,
+  };
   const resumed = run.resume ? resumeRun(rec, { cfg, spec, data, model, iterations, perEpoch }, ui) : undefined;
   rec.startTraining(resumed?.metrics);
   ui.startTraining(iterations, perEpoch);
@@ -216,10 +228,19 @@ function scheduleFor(cfg: Config, data: PreparedData, rng: Rng, alloc: Allocator
   rec.log.info({ iterations, iterationsPerEpoch: perEpoch, epochs, batchSize: cfg.batchSize }, 'schedule');
   const hidden = cfg.model === 'mlp' && cfg.hidden.length ? ` (hidden ${cfg.hidden.join(',')})` : '';
   const patience = cfg.patience ? `, stopping after ${cfg.patience} epochs without a better val acc` : '';
-  ui.info(`training ${cfg.model}${cfg.loss === 'softmax' ? '' : ` (loss ${cfg.loss})`}${hidden}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}${patience}`);
+  ui.info(
+    `training ${cfg.model}${cfg.loss === 'softmax' ? '' : ` (loss ${cfg.loss})`}${hidden}: ${iterations} iterations, ${perEpoch} per epoch, batch ${cfg.batchSize}, lr ${cfg.lr}, reg ${cfg.reg}${patience}`,
+  );
   const opts: LoopOptions = {
-    lr: cfg.lr, lrDecay: cfg.lrDecay, ...updateRuleOf(cfg), batchSize: cfg.batchSize,
-    iterations, iterationsPerEpoch: perEpoch, sampling: cfg.sampling, alloc, patience: cfg.patience ?? 0,
+    lr: cfg.lr,
+    lrDecay: cfg.lrDecay,
+    ...updateRuleOf(cfg),
+    batchSize: cfg.batchSize,
+    iterations,
+    iterationsPerEpoch: perEpoch,
+    sampling: cfg.sampling,
+    alloc,
+    patience: cfg.patience ?? 0,
   };
   return { iterations, perEpoch, epochs, trainAcc, opts };
 }

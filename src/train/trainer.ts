@@ -113,10 +113,7 @@ export class DivergedError extends Error {
     readonly loss: number,
     readonly lr: number,
   ) {
-    super(
-      `the loss became ${loss} at iteration ${it} (lr ${lr.toExponential(2)}). ` +
-        'Training diverged: lower --lr (try 10× smaller) or check --reg and --init-std.',
-    );
+    super(`the loss became ${loss} at iteration ${it} (lr ${lr.toExponential(2)}). ` + 'Training diverged: lower --lr (try 10× smaller) or check --reg and --init-std.');
   }
 }
 
@@ -206,11 +203,27 @@ function createLoop(model: Model<Float32Array>, data: Loop['data'], opts: LoopOp
   const rule = opts.updateRule;
   const opt = createOptimizer(rule, trainable, opts.hyper, Float32Array, alloc);
   return {
-    model, data, opts, rng, listener, t0: performance.now(),
-    params, stepped: trainable === params.length ? params : params.subarray(0, trainable), best: params.slice(),
-    batcher: new Batcher(data.train, opts.batchSize, opts.sampling, alloc), ws, rule, opt,
-    lossHistory: new Float64Array(opts.iterations), trainAccHistory: [], valAccHistory: [],
-    bestValAcc: -1, bestEpoch: 0, epoch: 0, lr: opts.lr, start: 0,
+    model,
+    data,
+    opts,
+    rng,
+    listener,
+    t0: performance.now(),
+    params,
+    stepped: trainable === params.length ? params : params.subarray(0, trainable),
+    best: params.slice(),
+    batcher: new Batcher(data.train, opts.batchSize, opts.sampling, alloc),
+    ws,
+    rule,
+    opt,
+    lossHistory: new Float64Array(opts.iterations),
+    trainAccHistory: [],
+    valAccHistory: [],
+    bestValAcc: -1,
+    bestEpoch: 0,
+    epoch: 0,
+    lr: opts.lr,
+    start: 0,
   };
 }
 
@@ -266,7 +279,15 @@ function snapshot(s: Loop, it: number): Omit<ResumePoint, 'lossHistory'> {
   const { epoch, lr, bestValAcc, bestEpoch } = s;
   return {
     state: {
-      it, epoch, lr, bestValAcc, bestEpoch, trainAccHistory: [...s.trainAccHistory], valAccHistory: [...s.valAccHistory], rng: s.rng.getState(), batcher: s.batcher.getState(),
+      it,
+      epoch,
+      lr,
+      bestValAcc,
+      bestEpoch,
+      trainAccHistory: [...s.trainAccHistory],
+      valAccHistory: [...s.valAccHistory],
+      rng: s.rng.getState(),
+      batcher: s.batcher.getState(),
       optimizer: { rule: s.rule, t: s.opt.t },
     },
     best: s.best.slice(),

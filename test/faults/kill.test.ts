@@ -21,7 +21,28 @@ import { Rng } from '../../src/linalg/rng.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin', 'train.js');
 // An MLP on the reference JS engine: slow enough (tens of ms a step) that kills land mid-run.
-const args = ['--model', 'mlp', '--hidden', '48', '--num-train', '2000', '--num-val', '200', '--num-test', '300', '--num-dev', '50', '--batch-size', '100', '--epochs', '14', '--backend', 'js', '--seed', '7'];
+const args = [
+  '--model',
+  'mlp',
+  '--hidden',
+  '48',
+  '--num-train',
+  '2000',
+  '--num-val',
+  '200',
+  '--num-test',
+  '300',
+  '--num-dev',
+  '50',
+  '--batch-size',
+  '100',
+  '--epochs',
+  '14',
+  '--backend',
+  'js',
+  '--seed',
+  '7',
+];
 
 function onlyRun(dir: string): string {
   const ds = fs.readdirSync(dir);
@@ -56,7 +77,10 @@ function lastState(dir: string) {
 /** A resumed run's summary seconds: one segment per process that logged its start in train.log, summed (issue 24 #12). */
 function checkSegments(dir: string): void {
   const s = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
-  const starts = fs.readFileSync(path.join(dir, 'train.log'), 'utf8').split('\n').filter((l) => l.includes('"msg":"config"')).length;
+  const starts = fs
+    .readFileSync(path.join(dir, 'train.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"msg":"config"')).length;
   if (starts === 1) return assert.equal(s.seconds.segments, undefined, 'one segment: no list');
   const segs = s.seconds.segments as { load: number; train: number; total: number; ended: string }[];
   assert.equal(segs?.length, starts, `one segment per process that started: ${JSON.stringify(s.seconds)}`);
@@ -162,7 +186,11 @@ async function killAndResume(t: { diagnostic(m: string): void }, runArgs: string
     }
     const got = finalOf(dir!);
     t.diagnostic(`${kills} kills survived in ${attempts} attempts (${resumes} resumes)`);
-    assert.deepEqual(fs.readdirSync(dir!).filter((f) => f.endsWith('.tmp')), [], 'no temporary file is left once the run has finished');
+    assert.deepEqual(
+      fs.readdirSync(dir!).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temporary file is left once the run has finished',
+    );
     assert.ok(kills >= minKills);
     assert.equal(got.status, 'ok');
     assert.equal(got.testAcc, want.testAcc);
@@ -170,7 +198,7 @@ async function killAndResume(t: { diagnostic(m: string): void }, runArgs: string
     assert.equal(got.finalLoss, want.finalLoss);
     assert.ok(got.best.equals(want.best), 'the best parameters are bit-identical');
     assert.deepEqual(metricRows(dir!), wantRows, 'metrics.jsonl holds one row per step and per epoch of the whole run, in order');
-    assert.deepEqual(lastState(dir!), wantLast, 'last.ckpt is the uninterrupted run\'s end, bit for bit');
+    assert.deepEqual(lastState(dir!), wantLast, "last.ckpt is the uninterrupted run's end, bit for bit");
     checkSegments(dir!);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -197,7 +225,7 @@ function trialDirs(sweepDir: string): string[] {
   return (JSON.parse(fs.readFileSync(f, 'utf8')) as { trials: { dir: string }[] }).trials.map((x) => path.join(sweepDir, x.dir));
 }
 
-test('a sweep killed (SIGKILL) mid-trial and run again resumes that trial: its metrics are whole and its result equals an uninterrupted sweep\'s', { timeout: 600_000 }, async () => {
+test("a sweep killed (SIGKILL) mid-trial and run again resumes that trial: its metrics are whole and its result equals an uninterrupted sweep's", { timeout: 600_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-sweep-'));
   try {
     const spec = (runsDir: string) => ({
@@ -242,8 +270,15 @@ test('a sweep killed (SIGKILL) mid-trial and run again resumes that trial: its m
     assert.equal(again.status, 0, again.stderr);
     // Resumed, not restarted: the log keeps the killed attempt's lines and says where it carried on.
     const log = checkLogGrows(victim, logBefore);
-    const resumed = log.split('\n').filter((l) => l.includes('"msg":"resumed"')).map((l) => JSON.parse(l) as { it: number });
-    assert.deepEqual(resumed.map((x) => x.it), [at], `the trial resumed from last.ckpt's step ${at}`);
+    const resumed = log
+      .split('\n')
+      .filter((l) => l.includes('"msg":"resumed"'))
+      .map((l) => JSON.parse(l) as { it: number });
+    assert.deepEqual(
+      resumed.map((x) => x.it),
+      [at],
+      `the trial resumed from last.ckpt's step ${at}`,
+    );
 
     // The same trial of the uninterrupted sweep, found through results.json by its parameters.
     type Results = { trials: { dir: string; params: unknown; status: string; trainAcc: number; valAcc: number; bestEpoch: number }[] };
@@ -254,8 +289,8 @@ test('a sweep killed (SIGKILL) mid-trial and run again resumes that trial: its m
     assert.ok(theirs);
     const refTrial = path.join(ref.dir, theirs.dir);
     assert.deepEqual([mine.status, mine.trainAcc, mine.valAcc, mine.bestEpoch], [theirs.status, theirs.trainAcc, theirs.valAcc, theirs.bestEpoch]);
-    assert.deepEqual(metricRows(victim), metricRows(refTrial), 'the trial\'s metrics.jsonl: one row per step and per epoch, the uninterrupted trial\'s');
-    assert.ok(finalOf(victim).best.equals(finalOf(refTrial).best), 'the trial\'s best parameters are bit-identical');
+    assert.deepEqual(metricRows(victim), metricRows(refTrial), "the trial's metrics.jsonl: one row per step and per epoch, the uninterrupted trial's");
+    assert.ok(finalOf(victim).best.equals(finalOf(refTrial).best), "the trial's best parameters are bit-identical");
     assert.equal(finalOf(victim).finalLoss, finalOf(refTrial).finalLoss);
     checkSegments(victim); // the trial's seconds: the killed attempt's and the resumed one's
   } finally {
@@ -296,7 +331,7 @@ test('Ctrl-C stops after the current step with exit 130, a checkpoint and a summ
     assert.equal(got.status, 'ok');
     assert.equal(got.testAcc, want.testAcc);
     assert.ok(got.best.equals(want.best), 'the best parameters are bit-identical');
-    assert.deepEqual(lastState(dir), lastState(onlyRun(path.join(tmp, 'ref'))), 'last.ckpt is the uninterrupted run\'s end');
+    assert.deepEqual(lastState(dir), lastState(onlyRun(path.join(tmp, 'ref'))), "last.ckpt is the uninterrupted run's end");
     checkSegments(dir);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -44,8 +44,9 @@ const REQUIRE_OPENBLAS = process.env.TSNN_REQUIRE_OPENBLAS === '1';
 function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== 'TSNN_DATA_ROOT' && k !== 'XDG_CACHE_HOME') env[k] = v;
-  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];
-  else env[k] = v;
+  for (const [k, v] of Object.entries(extra))
+    if (v === undefined) delete env[k];
+    else env[k] = v;
   return env;
 }
 
@@ -82,17 +83,23 @@ let installLog = '';
 before(async () => {
   // A fresh checkout: the files git knows of (tracked, and new ones not ignored), without dist/.
   const src = path.join(TMP, 'checkout');
-  const files = ok(run('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT }), 'git ls-files').split('\0').filter((f) => f && fs.existsSync(path.join(ROOT, f)));
+  const files = ok(run('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT }), 'git ls-files')
+    .split('\0')
+    .filter((f) => f && fs.existsSync(path.join(ROOT, f)));
   for (const f of files) {
     fs.mkdirSync(path.dirname(path.join(src, f)), { recursive: true });
     fs.copyFileSync(path.join(ROOT, f), path.join(src, f));
   }
   assert.equal(fs.existsSync(path.join(src, 'dist')), false);
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(src, 'node_modules'));
-  const packed = JSON.parse(ok(run('npm', ['pack', '--json', '--pack-destination', TMP], { cwd: src, timeoutMs: 300_000 }), 'npm pack').replace(/^[^[]*/, '')) as { filename: string; files: { path: string }[] }[];
+  const packed = JSON.parse(ok(run('npm', ['pack', '--json', '--pack-destination', TMP], { cwd: src, timeoutMs: 300_000 }), 'npm pack').replace(/^[^[]*/, '')) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   tarball = path.join(TMP, packed[0].filename);
   const inside = packed[0].files.map((f) => f.path);
-  for (const f of ['bin/train.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'native/build.mjs', 'native/tsnn_blas.c', 'native/binding.gyp', 'README.md']) assert.ok(inside.includes(f), `the tarball holds ${f}`);
+  for (const f of ['bin/train.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'native/build.mjs', 'native/tsnn_blas.c', 'native/binding.gyp', 'README.md'])
+    assert.ok(inside.includes(f), `the tarball holds ${f}`);
   for (const f of inside) assert.ok(!/^(src|test|bench|node_modules|data|runs|native\/build)\//.test(f) && !f.endsWith('.map'), `the tarball leaves out ${f}`);
 
   fs.mkdirSync(APP);
@@ -204,7 +211,10 @@ test('the library, imported by package name from an ESM program, trains, predict
   // predictImages on the PNG of test row 0 is predict on row 0's pixels (scored alone, not in a
   // batch of 500: the matmul's sums may group differently, so the numbers agree to float32 rounding).
   assert.equal(r.image.label, r.top[0].label);
-  assert.deepEqual(r.image.top.map((c: { label: number }) => c.label), r.top.slice(0, 2).map((c: { label: number }) => c.label));
+  assert.deepEqual(
+    r.image.top.map((c: { label: number }) => c.label),
+    r.top.slice(0, 2).map((c: { label: number }) => c.label),
+  );
   r.image.top.forEach((c: { probability: number }, k: number) => assert.ok(Math.abs(c.probability - r.top[k].probability) <= 1e-6, `${c.probability} vs ${r.top[k].probability}`));
   // exportRun wrote the run's ONNX model, and onnxruntime (the checkout's) runs it to the same class.
   assert.deepEqual(r.onnx, [path.join(r.dir, 'export', 'model.onnx')]);
@@ -228,7 +238,16 @@ test('the library, imported by package name from an ESM program, trains, predict
     }
   }
   assert.ok(examples.length >= 3, `the README and docs/library.md have TypeScript examples (${examples.length})`);
-  const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')] };
+  const compilerOptions = {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+    typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+  };
   fs.writeFileSync(path.join(APP, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['use.ts', 'bad.ts', ...examples] }));
   const tsc = run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: APP });
   const errors = tsc.stdout.split('\n').filter((l) => /error TS/.test(l));

@@ -5,8 +5,7 @@ import { reportCommand } from '../report.js';
 import { writeLines } from '../output.js';
 import { configFlags, configOption } from '../options.js';
 
-export const builder = (y: Argv) =>
-  y.positional('folder', { type: 'string', describe: 'a run folder or a sweep folder', demandOption: true }).options(configOption('backend'));
+export const builder = (y: Argv) => y.positional('folder', { type: 'string', describe: 'a run folder or a sweep folder', demandOption: true }).options(configOption('backend'));
 
 export async function handler(argv: Record<string, unknown>): Promise<void> {
   const { backend } = configFlags(argv, ['backend']);

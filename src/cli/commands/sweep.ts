@@ -17,7 +17,10 @@ const WORKERS = keyKinds().int({ min: 1, doc: 'worker threads' });
 
 export const builder = (y: Argv) =>
   y
-    .positional('status', { type: 'string', describe: '"status": print the queued, running, finished and stopped counts of a sweep on --queue; "cancel": withdraw its queued trials and stop its running ones (each keeps its checkpoint)' })
+    .positional('status', {
+      type: 'string',
+      describe: '"status": print the queued, running, finished and stopped counts of a sweep on --queue; "cancel": withdraw its queued trials and stop its running ones (each keeps its checkpoint)',
+    })
     .positional('file', { type: 'string', describe: 'the sweep file (for status and cancel)' })
     .option('config', { type: 'string', describe: 'sweep file (see configs/sweep-*.json)', requiresArg: true })
     .options(queueUrlOptions('put the trials on the BullMQ queue in this Redis, for `train worker` processes on any host'))

@@ -90,7 +90,10 @@ export function splitKBlocks(M: number, N: number, K: number, threads: number): 
   const h = K >> 1;
   const cols = Math.max(1, Math.floor(threads / 2));
   const tasks: { half: 0 | 1; blk: Block }[] = [];
-  for (const [half, k0, k1] of [[0, 0, h], [1, h, K]] as const) {
+  for (const [half, k0, k1] of [
+    [0, 0, h],
+    [1, h, K],
+  ] as const) {
     for (let p = 0; p < cols; p++) {
       const [c0, c1] = part(p, cols, N);
       tasks.push({ half, blk: { r0: 0, r1: M, c0, c1, k0, k1 } });

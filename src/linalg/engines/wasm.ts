@@ -136,7 +136,13 @@ function productBlocks(st: WasmState, a: Mat<Float32Array>, b: Mat<Float32Array>
   // This thread writes its block into `out` itself; the workers into `out` when it is shared,
   // else into a staged copy whose blocks are copied over after.
   const so = pool.shared(out, 2, false);
-  const ms = pool.runBlocks(pool.shared(a, 0, true), pool.shared(b, 1, true), transA, transB, blks.map((blk, i) => ({ into: i === 0 ? out : so, blk })));
+  const ms = pool.runBlocks(
+    pool.shared(a, 0, true),
+    pool.shared(b, 1, true),
+    transA,
+    transB,
+    blks.map((blk, i) => ({ into: i === 0 ? out : so, blk })),
+  );
   if (so !== out) for (let i = 1; i < parts; i++) copyBlock(so, out, blks[i]);
   speeds.update(shape, cuts, ms);
 }

@@ -73,7 +73,12 @@ function run(): void {
   const rule = ruleOpOf(ctrl[CTRL.op]);
   if (rule !== undefined) {
     const { arrays, range } = RULE_PASSES[rule];
-    return range(Array.from({ length: arrays }, (_, k) => operand(k).data), f64.subarray(F64.coeffs), r0, r1);
+    return range(
+      Array.from({ length: arrays }, (_, k) => operand(k).data),
+      f64.subarray(F64.coeffs),
+      r0,
+      r1,
+    );
   }
   const name = vectorOpOf(ctrl[CTRL.op]);
   if (name === undefined) throw new Error(`unknown op ${ctrl[CTRL.op]}`);
