@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { E2E_BACKEND } from './helpers.js';
 import { pngOfRow } from '../src/predict/image.js';
-import { ioErrorMessage } from '../src/runs/atomic.js';
+import { ioErrorMessage } from '../src/runs/errors.js';
 import { readSweepFile } from '../src/sweep/spec.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { DataError } from '../data/errors.js';
 import { FileError, MAX_BYTES, kindOf, readLogText, readRegularText } from '../io/files.js';
-import { ioErrorMessage, RunIoError } from './atomic.js';
+import { ioErrorMessage, RunIoError } from './errors.js';
 import { checkRunWrite } from './owner.js';
 
 /** Open `file` to append to, creating it; a FIFO or a device there is refused, not written into (nor waited on). */

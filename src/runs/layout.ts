@@ -29,7 +29,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ioErrorMessage, RunIoError } from './atomic.js';
+import { ioErrorMessage, RunIoError } from './errors.js';
 
 const REPORT = 'report.html';
 

@@ -10,7 +10,8 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { ioErrorMessage, RunIoError, tempFileOf } from './atomic.js';
+import { tempFileOf } from './atomic.js';
+import { ioErrorMessage, RunIoError } from './errors.js';
 import { isAlive } from '../io/process.js';
 import { sweepFile } from './layout.js';
 import { readJsonOrNull } from './read.js';

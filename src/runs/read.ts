@@ -8,7 +8,7 @@ import type { Config } from '../config/config.js';
 import { isObj } from '../config/keys.js';
 import { DataError } from '../data/errors.js';
 import { MAX_BYTES, readRegularText } from '../io/files.js';
-import { ioErrorMessage, RunIoError } from './atomic.js';
+import { ioErrorMessage, RunIoError } from './errors.js';
 import { readJsonl } from './jsonl.js';
 import type { SweepResults } from './results.js';
 import type { Summary } from './summary.js';
