@@ -36,7 +36,7 @@ import { modelFromParams, paramSpecsFor } from '../src/models/index.js';
 import type { ModelSpec } from '../src/models/model.js';
 import { createWorkspace } from '../src/models/buffers.js';
 import { allocParams, trainableCount } from '../src/models/params.js';
-import { createOptimizer } from '../src/optim/rules.js';
+import { createOptimizer, RULE_DEFAULTS } from '../src/optim/rules.js';
 
 const TOL = 1e-13;
 const NOISE_TOL = 1e-8;
@@ -122,7 +122,7 @@ test('golden: a 3-layer MLP with batch norm and dropout against PyTorch (float64
   );
   const trainable = trainableCount(params.specs);
   const ws = createWorkspace(params);
-  const opt = createOptimizer<Float64Array>(fx.rule, trainable, {}, Float64Array);
+  const opt = createOptimizer<Float64Array>(fx.rule, trainable, RULE_DEFAULTS[fx.rule], Float64Array);
   const w = params.flat.subarray(0, trainable);
   const losses: number[] = [];
   const measured: Record<string, number> = {};
