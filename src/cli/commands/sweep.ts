@@ -44,7 +44,8 @@ export async function handler(argv: Record<string, unknown>): Promise<void> {
   refuseRunConfig(file);
   if (queue !== undefined && argv.workers !== undefined) throw new ConfigError('--workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them');
   // The queue's modules load BullMQ and ioredis: only a sweep on a queue imports them.
-  const runner = queue !== undefined ? (await import('../../sweep/queue.js')).queueRunner(queue, { warn }) : undefined;
+  // With a queue, cli/errors.ts comes now, not on failure (as for `train worker`).
+  const runner = queue !== undefined ? (await Promise.all([import('../../sweep/queue.js'), import('../errors.js')]))[0].queueRunner(queue, { warn }) : undefined;
   // On a TTY a bar of its own: trials done, an ETA, the best val so far; the trial lines print above it.
   const bar = createSweepUi({ tty: Boolean(process.stdout.isTTY) });
   let results;

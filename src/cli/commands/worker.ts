@@ -31,7 +31,9 @@ export async function handler(argv: Record<string, unknown>): Promise<void> {
   const { lockSeconds, threads } = flagValues(argv, workerFlags());
   const { dataDir, backend, runsDir, verify } = configFlags(argv, ['dataDir', 'backend', 'runsDir', 'verify']);
   const url = requireQueueUrl(argv, (l) => writeLines(process.stderr, l), 'worker');
-  const { runQueueWorker } = await import('../../sweep/queue_worker.js');
+  // cli/errors.ts comes now, not on failure: a connection that fails for good may have sockets that
+  // say so again while it would load, and those must find the process already on its way out.
+  const [{ runQueueWorker }] = await Promise.all([import('../../sweep/queue_worker.js'), import('../errors.js')]);
   const w = await runQueueWorker({
     url,
     out: (l) => writeLines(process.stdout, l),
