@@ -16,7 +16,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { BACKEND_CHOICES } from '../linalg/engine.js';
+import { BACKEND_CHOICES } from '../linalg/engines/names.js';
 import { LOSS_KINDS, NORMALIZATIONS } from '../models/model.js';
 import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type Hyper, type HyperKey, type RuleHyper, type UpdateRule } from '../optim/rules.js';
 import { closest } from '../io/suggest.js';

@@ -4,8 +4,20 @@
  * sub-commands (gradcheck's) are written with these constructors; each key's zod schema, the
  * words of its error messages, its --help line and its TypeScript type all come from its entry.
  */
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import { MAX_BYTES, readRegularText } from '../io/files.js';
-import { z } from 'zod';
+
+let zodModule: { z: typeof z } | undefined;
+/**
+ * zod, loaded by the first check rather than at start-up: its 95 files are most of the config
+ * table's start-up cost, and `train --help` checks nothing. Loaded with require, because a check
+ * (checkValue) is synchronous; schema.ts takes it from here too, so that one copy makes every schema.
+ */
+export function zod(): typeof z {
+  zodModule ??= createRequire(import.meta.url)('zod') as { z: typeof z };
+  return zodModule.z;
+}
 
 export class ConfigError extends Error {}
 
@@ -96,6 +108,7 @@ const toNumber = (v: unknown): unknown => (typeof v === 'string' && v.trim() !==
 
 /** The zod schema of one key: its type, its range, and the conversions a flag's text needs. */
 export function schemaOf(def: KeySpec): z.ZodType {
+  const z = zod();
   const bounded = (n: z.ZodNumber): z.ZodNumber => {
     let t = n;
     if (def.min !== undefined) t = def.exclusiveMin ? t.gt(def.min) : t.gte(def.min);
