@@ -40,12 +40,12 @@ test('editDistance counts a swap of neighbours as one edit; closest takes near n
 test('a mistyped flag, choice or command gets one line with the nearest known one (exit 2); one with none near keeps its plain line', () => {
   const cases: [string[], string][] = [
     [['--hiden', '3'], "error: unknown flag --hiden: did you mean --hidden? Run 'train --help' for the options\n"],
-    [['--model', 'MLP'], "error: --model MLP: invalid choice; did you mean mlp? (choices: softmax, mlp, knn). Run 'train --help' for the options\n"],
+    [['--model', 'MLP'], "error: --model MLP: invalid choice; did you mean mlp? (choices: linear, mlp, knn, softmax). Run 'train --help' for the options\n"],
     [['sweep', '--workerz', '2'], "error: unknown flag --workerz: did you mean --workers? Run 'train sweep --help' for the options\n"],
     [['eval', 'x', '--splt', 'test'], "error: unknown flag --splt: did you mean --split? Run 'train eval --help' for the options\n"],
     [['sweeep'], "error: unknown command sweeep: did you mean sweep? Run 'train --help' for the options\n"],
     [['data', 'mnst'], "error: dataset mnst: invalid choice; did you mean mnist? (choices: mnist, cifar). Run 'train data --help' for the options\n"],
-    [['--model', 'MLP', '--loss', 'svn'], "error: --model MLP: invalid choice; did you mean mlp? (choices: softmax, mlp, knn). Run 'train --help' for the options\n"],
+    [['--model', 'MLP', '--loss', 'svn'], "error: --model MLP: invalid choice; did you mean mlp? (choices: linear, mlp, knn, softmax). Run 'train --help' for the options\n"],
     [['--backend', 'blas'], "error: --backend blas: invalid choice (choices: auto, openblas, tfjs-node, simd, wasm, cpu, js). Run 'train --help' for the options\n"],
     [['--bogus', '1'], "error: Unknown argument: bogus. Run 'train --help' for the options\n"],
   ];
