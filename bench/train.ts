@@ -165,12 +165,12 @@ async function rounds(
 }
 
 // ---- load and preprocess ---------------------------------------------------------------------------
-const cifarCfg = (model: 'softmax' | 'mlp') => resolveConfig({ dataset: 'cifar', model, dataDir: cifarDir }, {});
+const cifarCfg = (model: 'linear' | 'mlp') => resolveConfig({ dataset: 'cifar', model, dataDir: cifarDir }, {});
 if (ONLY.has('load')) {
   // One side for the loader: a training run's load, into plain memory (the reference engine's).
   const loadTurn = async (): Promise<number> => {
     const t0 = performance.now();
-    await loadRunData(cifarCfg('softmax'));
+    await loadRunData(cifarCfg('linear'));
     return (performance.now() - t0) / 1000;
   };
   await rounds('load + preprocess CIFAR (s)', 's', loadTurn, peer ? async () => (await peer.ask({ op: 'load', data: cifarDir })).seconds : undefined, false, Math.min(ROUNDS, 3), [referenceEngine]);
@@ -185,7 +185,7 @@ const figureData = new Map<string, { soft: RunData; mlp?: RunData }>();
 const needMlp = ONLY.has('train') || ONLY.has('fcnet') || ONLY.has('eval');
 if (needMlp || ONLY.has('linear')) {
   for (const e of engines) {
-    figureData.set(e.name, { soft: await loadRunData(cifarCfg('softmax'), { alloc: e.alloc }), ...(needMlp ? { mlp: await loadRunData(cifarCfg('mlp'), { alloc: e.alloc }) } : {}) });
+    figureData.set(e.name, { soft: await loadRunData(cifarCfg('linear'), { alloc: e.alloc }), ...(needMlp ? { mlp: await loadRunData(cifarCfg('mlp'), { alloc: e.alloc }) } : {}) });
   }
 }
 const dataOf = (e: Engine, model: 'soft' | 'mlp'): RunData => figureData.get(e.name)![model]!;

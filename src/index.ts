@@ -207,7 +207,7 @@ export async function summary(x: ModelSpec | Partial<Config>): Promise<ModelSumm
   if (cfg.model === 'knn') throw new ConfigError('summary(): a knn model has no layers or parameters (it stores the training rows)');
   const raw = await loadDataset(cfg.dataset, cfg.dataDir);
   // As train/run.ts builds the rows: image features or pixels, and the bias column for the linear model.
-  const dim = (cfg.features === 'none' ? raw.dim : featureDim(raw.imageShape, { hueBins: cfg.hueBins })) + (cfg.model === 'softmax' ? 1 : 0);
+  const dim = (cfg.features === 'none' ? raw.dim : featureDim(raw.imageShape, { hueBins: cfg.hueBins })) + (cfg.model === 'linear' ? 1 : 0);
   return modelSummary(modelSpecOf(cfg, dim, raw.classes.length));
 }
 

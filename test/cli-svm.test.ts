@@ -18,12 +18,12 @@ test('train --loss svm: the C − 1 sanity check beside the softmax figure, the 
   assert.equal(r.code, 0, r.err + r.out);
   const dirs = fs.readdirSync(runs);
   assert.equal(dirs.length, 1);
-  assert.match(dirs[0], /^\d{8}-\d{6}-mnist-softmax-svm$/);
+  assert.match(dirs[0], /^\d{8}-\d{6}-mnist-svm$/);
   const dir = path.join(runs, dirs[0]);
   assert.match(r.out, /initial loss (\d\.\d{4}) with reg 0 on 100 dev rows; expected C − 1 = 9 for the SVM \(\d+\.\d% off\); a softmax would start at −ln\(1\/10\) = 2\.3026/);
   const initial = Number(/initial loss (\d\.\d{4})/.exec(r.out)![1]);
   assert.ok(Math.abs(initial - 9) < 0.9, `initial loss ${initial}`);
-  assert.match(r.out, /training softmax \(loss svm\)/);
+  assert.match(r.out, /training linear \(loss svm\)/);
 
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   assert.equal(cfg.loss, 'svm');
@@ -62,7 +62,7 @@ test('gradcheck --loss svm passes for the linear model and the MLP; --compare-na
   ]) {
     const r = train(args);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}${r.out}`);
-    assert.match(r.out, /^gradcheck: (softmax|mlp) \(loss svm\)/);
+    assert.match(r.out, /^gradcheck: (linear|mlp) \(loss svm\)/);
     assert.match(r.out, /gradient check passed/);
   }
   const c = train(['gradcheck', '--loss', 'svm', '--compare-naive']);

@@ -124,7 +124,7 @@ test('bad flags and values are refused before any work, with exit code 2', () =>
     [['--model', 'mlp', '--hidden', '0'], /hidden = "0" is not allowed/],
     [['--num-train', '100', '--num-dev', '50', '--batch-size', '500'], /batchSize = 500 is larger than the training split \(100 records\)/],
     [['--num-train', '100'], /numDev = 500 is more than the 100 training records/],
-    [['--model', 'cnn'], /^error: --model cnn: invalid choice; did you mean knn\? \(choices: softmax, mlp, knn\)\. Run 'train --help' for the options\n$/],
+    [['--model', 'cnn'], /^error: --model cnn: invalid choice; did you mean knn\? \(choices: linear, mlp, knn, softmax\)\. Run 'train --help' for the options\n$/],
   ];
   for (const [args, re] of cases) {
     const r = train([...args, '--runs-dir', runs]);

@@ -7,7 +7,7 @@ import { modelSpecOf } from '../src/config/derive.js';
 test('defaults < preset < file < flags', () => {
   const cfg = resolveConfig({ dataset: 'cifar', lr: 2e-6 }, { lr: 3e-6 });
   assert.equal(cfg.lr, 3e-6);
-  assert.equal(cfg.reg, PRESETS['cifar-softmax'].reg); // from the preset
+  assert.equal(cfg.reg, PRESETS['cifar-linear'].reg); // from the preset
   assert.equal(cfg.batchSize, DEFAULTS.batchSize); // from the defaults
   assert.equal(cfg.name, 'cifar-softmax');
   const fromFile = resolveConfig({ dataset: 'cifar', lr: 2e-6 }, {});
@@ -49,7 +49,7 @@ test('nonsense values are refused, naming key, value and what is allowed', () =>
     [{ hidden: '0' }, /hidden = "0".*integers ≥ 1/],
     [{ hidden: '100,abc' }, /hidden/],
     [{ batchSize: 2.5 }, /batchSize = 2.5 .*integer/],
-    [{ model: 'cnn' }, /model = "cnn".*one of softmax, mlp/],
+    [{ model: 'cnn' }, /model = "cnn".*one of linear, mlp/],
     [{ numTrain: 'most' }, /numTrain = "most".*"all" or an integer/],
     [{ lrDecay: 1.5 }, /lrDecay = 1.5.*≤ 1/],
     [{ reg: Number.NaN }, /reg/],

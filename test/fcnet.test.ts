@@ -242,7 +242,7 @@ test('config: normalization and dropoutKeep are mlp keys (--normalization, --dro
   assert.equal(cfg.dropoutKeep, 0.25);
   assert.equal(resolveConfig({}, {}).normalization, 'none');
   assert.equal(resolveConfig({}, {}).dropoutKeep, 1);
-  assert.throws(() => resolveConfig({}, { model: 'softmax', normalization: 'batchnorm' }), /normalization = batchnorm is a layer of the MLP's hidden layers, and model softmax has none/);
+  assert.throws(() => resolveConfig({}, { model: 'linear', normalization: 'batchnorm' }), /normalization = batchnorm is a layer of the MLP's hidden layers, and model linear has none/);
   assert.throws(() => resolveConfig({}, { model: 'knn', dropoutKeep: 0.5 }), /dropoutKeep = 0.5 drops units of the MLP's hidden layers, and model knn has none/);
   const r = cli(['--model', 'mlp', '--dropout-keep', '1.5']);
   assert.equal(r.code, 2);

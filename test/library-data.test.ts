@@ -88,7 +88,7 @@ test('patience: a run with no better val accuracy for `patience` epochs stops, t
   // lr 1e-12 moves no float32 weight: the val accuracy of epoch 1 is never beaten.
   const info: string[] = [];
   const epochs: number[] = [];
-  const cfg = { model: 'softmax', numTrain: 500, numVal: 100, numTest: 200, numDev: 50, batchSize: 100, epochs: 10, lr: 1e-12, patience: 2, backend: E2E_BACKEND, runsDir: runs } as const;
+  const cfg = { model: 'linear', numTrain: 500, numVal: 100, numTest: 200, numDev: 50, batchSize: 100, epochs: 10, lr: 1e-12, patience: 2, backend: E2E_BACKEND, runsDir: runs } as const;
   const r = await lib.train(cfg, { onInfo: (l) => info.push(l), onEpoch: (e) => epochs.push(e.epoch) });
   const s = r.summary as Summary;
   assert.equal(s.status, 'ok');

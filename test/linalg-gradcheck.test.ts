@@ -95,7 +95,7 @@ test('the verdict passes a correct gradient whose coordinates are too small to r
   await initEngine('js');
   // The MNIST dev rows as `gradcheck --dev` uses them: many weights have gradients near 1e-6,
   // where cs231n's rel_error of a correct gradient reaches 1e-5 from round-off alone.
-  const { data } = await loadRunData(resolveConfig({ dataset: 'mnist', model: 'softmax', numDev: 200 }, {}));
+  const { data } = await loadRunData(resolveConfig({ dataset: 'mnist', model: 'linear', numDev: 200 }, {}));
   const X = { rows: data.dev.n, cols: data.dim, data: Float64Array.from(data.dev.X.data) };
   const y = data.dev.y;
   const opts = { numChecks: 30, threshold: 1e-7, h: 1e-5 };

@@ -73,7 +73,7 @@ test('an MLP with batch norm lists its layers in forward order with their shapes
 });
 
 test('the library summary of a config reads its dataset shape (bias column for the linear model); train summary prints it', async () => {
-  const s = await summary({ dataset: 'mnist', model: 'softmax' });
+  const s = await summary({ dataset: 'mnist', model: 'linear' });
   assert.equal(s.spec.inputDim, 28 * 28 + 1);
   assert.equal(s.total, 785 * 10);
   const m = await summary({ dataset: 'mnist', model: 'mlp', hidden: [30], normalization: 'layernorm' });

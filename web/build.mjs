@@ -7,7 +7,8 @@
  * modules import them at the top (data/idx.ts reads files; linalg/engine.ts lists the native
  * engines), so every `node:*` import resolves to an empty module (web/shims/node.cjs), and the few
  * that the page does use get a small version of their own in web/shims/: Buffer and
- * createHash('sha256') for the checkpoint codec, v8's flag setter, `process.env`, and a stand-in
+ * createHash('sha256') for the checkpoint codec, v8's flag setter, `process.env`, the createRequire
+ * that config/keys.ts loads zod with, and a stand-in
  * SharedArrayBuffer for a page served without COOP/COEP. TensorFlow.js
  * and the other packages of engines the page does not run are left out the same way.
  *
@@ -38,6 +39,7 @@ const browserShims = {
       if (name === 'v8') return { path: shim('v8.ts') };
       if (name === 'crypto') return { path: shim('crypto.ts') };
       if (name === 'url') return { path: shim('url.ts') };
+      if (name === 'module') return { path: shim('module.ts') };
       return { path: shim('node.cjs') };
     });
     build.onResolve({ filter: LEFT_OUT }, () => ({ path: shim('node.cjs') }));

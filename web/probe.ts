@@ -1,6 +1,6 @@
 /**
  * Measurements the tests and bench/playground.ts ask the worker for: the loss and gradient of the
- * default model (the mnist-softmax preset, seed 0) on the first rows of the training split, to
+ * default model (the mnist-linear preset, seed 0) on the first rows of the training split, to
  * compare with Node's bit for bit; and the time of training steps on the engine of the page.
  */
 import type { RawDataset } from '../src/data/datasets.js';

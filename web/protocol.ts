@@ -7,7 +7,7 @@ import type { SparseCheckRow } from '../src/linalg/gradcheck.js';
 /** What the form sets: config keys (src/config/config.ts), as typed; absent keys take the preset's value. */
 export type FormValues = Partial<{
   dataset: 'mnist' | 'cifar';
-  model: 'softmax' | 'mlp';
+  model: 'linear' | 'mlp';
   hidden: number[];
   normalization: 'none' | 'batchnorm' | 'layernorm';
   dropoutKeep: number;

@@ -36,7 +36,7 @@ export function configOf(form: FormValues | Record<string, unknown>): Config {
 let prepared: { key: string; data: PreparedData } | null = null;
 export function dataOf(cfg: Config, raw: RawDataset, engine: Engine): PreparedData {
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
-  const pre = { bias: cfg.model === 'softmax', scale: cfg.scale };
+  const pre = { bias: cfg.model === 'linear', scale: cfg.scale };
   checkAgainstData(cfg, split.numTrain, { dim: raw.dim + (pre.bias ? 1 : 0), classes: raw.classes.length }, LIMITS);
   const key = JSON.stringify([raw.name, raw.source, split, pre, cfg.seed, engine.alloc.shared]);
   if (prepared?.key !== key) {

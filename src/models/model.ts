@@ -20,6 +20,11 @@ export interface LossResult<T extends FloatArray = FloatArray> {
   grads: ParamSet<T>;
 }
 
+/**
+ * 'softmax' is the linear model (the config's model linear), whichever its loss: the name every
+ * checkpoint header, export and summary.json has carried since before the config took the loss
+ * as its own key; renaming it would change those files and need an alias in each reader.
+ */
 export type ModelKind = 'softmax' | 'mlp';
 
 /** The data loss on the scores: softmax cross-entropy, or the multiclass SVM's hinge (Δ = 1). */

@@ -4,7 +4,7 @@
  * wrong is refused with one line naming the file and the field (a DataError, exit 1), before any
  * of it reaches a chart, a table or a link. Only the fields the reports use are checked.
  */
-import type { Config } from '../config/config.js';
+import { type Config, withAliases } from '../config/config.js';
 import { isObj } from '../config/keys.js';
 import { DataError } from '../data/errors.js';
 import { MAX_BYTES, readRegularText } from '../io/files.js';
@@ -103,7 +103,7 @@ export function readRunConfig(file: string): Config {
   f.string(o, 'name');
   f.int(o, 'trainAccSamples', 0);
   f.optString(o, 'dataDir');
-  return o as unknown as Config;
+  return withAliases(o) as unknown as Config; // one written before the linear model's rename says model softmax
 }
 
 /** A run folder's summary.json. */

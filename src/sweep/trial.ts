@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { type Config, NOT_RESULT_KEYS, scheduleOf } from '../config/config.js';
+import { type Config, NOT_RESULT_KEYS, scheduleOf, withAliases } from '../config/config.js';
 import { isObj } from '../config/keys.js';
 import { startWorker } from '../linalg/worker_threads.js';
 import { writeJsonAtomic } from '../runs/atomic.js';
@@ -66,14 +66,15 @@ export interface TrialFolder {
 /** Read folder `rel` of the sweep in `sweepDir` (it need not exist). */
 export function readTrialFolder(sweepDir: string, rel: string): TrialFolder {
   const dir = path.join(sweepDir, rel);
-  const config = readJsonOrNull(runFile(dir, 'config')) as Config | null;
-  const ok = isObj(config);
+  const raw = readJsonOrNull(runFile(dir, 'config'));
+  // A trial trained before the linear model's rename says model softmax: the same config.
+  const config = isObj(raw) ? withAliases(raw as unknown as Config) : null;
   const summary = readJsonOrNull(runFile(dir, 'summary')) as Summary | null;
   const stopped = readJsonOrNull(runFile(dir, 'stopped')) as StoppedInfo | null;
   return {
     rel,
-    key: ok ? resultKey(config) : null,
-    config: ok ? config : null,
+    key: config ? resultKey(config) : null,
+    config,
     summary: summary !== null && typeof summary === 'object' ? summary : null,
     hasSummary: fs.existsSync(runFile(dir, 'summary')),
     hasCheckpoint: fs.existsSync(runFile(dir, 'last')),

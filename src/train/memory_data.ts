@@ -112,7 +112,7 @@ export function memoryRunData(mem: MemoryData, cfg: Config, alloc?: Allocator): 
   if (cfg.features !== 'none') throw new ConfigError(`features = ${cfg.features} is computed from a named dataset's images; with data given in memory, leave features out`);
   const split = memorySplit(cfg, mem);
   const pixels = mem.shape.slice(1).reduce((a, b) => a * b, 1);
-  const pre: Preprocess = { bias: cfg.model === 'softmax', scale: cfg.scale };
+  const pre: Preprocess = { bias: cfg.model === 'linear', scale: cfg.scale };
   const dim = pixels + (pre.bias ? 1 : 0);
   checkAgainstData(cfg, split.numTrain, { dim, classes: mem.classes.length, rows: split.numTrain + split.numVal + split.numTest + split.numDev });
   const src: PixelRows = { x: mem.x, y: mem.y, n: mem.shape[0] };

@@ -67,7 +67,7 @@ export async function loadRunData(cfg: Config, opts: { shared?: boolean; alloc?:
   const t0 = performance.now();
   const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
-  const pre = { bias: cfg.model === 'softmax', scale: cfg.scale };
+  const pre = { bias: cfg.model === 'linear', scale: cfg.scale };
   const inputDim = cfg.features === 'none' ? raw.dim : featureDim(raw.imageShape, { hueBins: cfg.hueBins });
   checkAgainstData(cfg, split.numTrain, { dim: inputDim + (pre.bias ? 1 : 0), classes: raw.classes.length, rows: split.numTrain + split.numVal + split.numTest + split.numDev });
   if (cfg.features === 'none') return { data: prepareData(raw, split, pre, new Rng(cfg.seed), opts), source: raw.source, loadSeconds: (performance.now() - t0) / 1000 };
