@@ -92,7 +92,7 @@ test('KEY_GROUPS and KEY_MODELS (config.ts) are the group and models columns, wi
     KEYS.map((d) => d.key),
     'every key has a group, in table order',
   );
-  const sgd = ['softmax', 'mlp'];
+  const sgd = ['linear', 'mlp'];
   const models: Record<string, string[]> = { k: ['knn'], cvFolds: ['knn'], kChoices: ['knn'], hidden: ['mlp'], normalization: ['mlp'], dropoutKeep: ['mlp'] };
   for (const k of [
     'checkpointEvery',
