@@ -289,8 +289,14 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
   for (const p of ctx.pending) byId.set(jobIdOf(key, p.rel), p);
   const enqueue = (id: string, delay = 0) =>
     queue.add('trial', payloadOf(ctx, byId.get(id)!, rungs), { jobId: id, attempts: 1, removeOnComplete: KEPT_JOBS, removeOnFail: KEPT_JOBS, ...(delay > 0 ? { delay } : {}) });
-  // A trial found finished in its folder may still have its job (a coordinator killed before it removed it): removed now.
-  for (const p of ctx.plans) if (p.finished) await queue.remove(jobIdOf(key, p.rel)).catch(() => 0);
+  // A trial found finished in its folder may still have its job (a coordinator killed before it
+  // removed it): removed now, or, while its worker still holds it (writing the trial's report),
+  // once it ends.
+  let leftovers = await removeEnded(
+    queue,
+    ctx.plans.filter((p) => p.finished).map((p) => jobIdOf(key, p.rel)),
+  );
+  const leftoversUntil = Date.now() + 2 * DEFAULT_LOCK_MS;
   // Jobs left by an earlier coordinator: waiting or running ones are reattached; a failed one
   // (refused, or stalled too often) or one whose trial failed is enqueued afresh, as a local
   // sweep tries its failed trials again; a finished one is recorded below as it stands.
@@ -302,7 +308,7 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
     await enqueue(id);
   }
   const poll = poller(ctx, queue, conn, byId);
-  while (byId.size > 0) {
+  while (byId.size > 0 || leftovers.length > 0) {
     if (conn.failure) throw conn.failure;
     if (ctx.signal?.aborted) return; // Ctrl-C: the jobs stay queued for the next coordinator (or `sweep cancel`)
     if ((await conn.exists(cancelKeyOf(key)).catch(() => 0)) === 1)
@@ -311,11 +317,22 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
       );
     const gone = await poll();
     if (gone.length > 0) await enqueueGone(gone, enqueue, ctx.spec.name, warn);
-    if (byId.size > 0) await sleep(pollMs);
+    if (leftovers.length > 0) leftovers = Date.now() < leftoversUntil ? await removeEnded(queue, leftovers) : [];
+    if (byId.size > 0 || leftovers.length > 0) await sleep(pollMs);
   }
   // Every trial is recorded: the rungs are no longer needed.
   const rungKeys = await conn.keys(`${rungs}:*`).catch(() => [] as string[]);
   if (rungKeys.length) await conn.del(...rungKeys).catch(() => 0);
+}
+
+/** Removes the jobs `ids` of trials already recorded; returns those still held by a worker (removed once they end). */
+async function removeEnded(queue: Queue, ids: string[]): Promise<string[]> {
+  const held: string[] = [];
+  for (const id of ids) {
+    if ((await queue.remove(id).catch(() => 0)) === 1) continue;
+    if (await Job.fromId(queue, id).catch(() => undefined)) held.push(id);
+  }
+  return held;
 }
 
 /**
