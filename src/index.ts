@@ -23,7 +23,7 @@ import { type BackendChoice, initEngine } from './linalg/engine.js';
 import type { KnnSummary, Summary } from './runs/summary.js';
 import { EVAL_OPTIONS, evaluateCheckpoint } from './predict/evaluate.js';
 import { RUN_ARG } from './predict/trained.js';
-import { type RunUi, runTraining, startRun } from './train/run.js';
+import { type RunUi, rowWidth, runTraining, startRun } from './train/run.js';
 import { fitKnn } from './train/knn_fit.js';
 import { checkMemoryData, memoryRunData, type MemoryData } from './train/memory_data.js';
 import type { EpochEvent, IterationEvent } from './train/trainer.js';
@@ -34,7 +34,6 @@ import type { ModelSpec } from './models/model.js';
 import { type ModelSummary, modelSummary } from './models/summary.js';
 import { modelSpecOf } from './config/derive.js';
 import { loadDataset } from './data/datasets.js';
-import { featureDim } from './data/features.js';
 
 // ---------------------------------------------------------------------------------------------
 // Data, models, config: the modules themselves.
@@ -206,9 +205,7 @@ export async function summary(x: ModelSpec | Partial<Config>): Promise<ModelSumm
   const cfg = resolveConfig(checkPartial(x, 'summary()'), {});
   if (cfg.model === 'knn') throw new ConfigError('summary(): a knn model has no layers or parameters (it stores the training rows)');
   const raw = await loadDataset(cfg.dataset, cfg.dataDir);
-  // As train/run.ts builds the rows: image features or pixels, and the bias column for the linear model.
-  const dim = (cfg.features === 'none' ? raw.dim : featureDim(raw.imageShape, { hueBins: cfg.hueBins })) + (cfg.model === 'linear' ? 1 : 0);
-  return modelSummary(modelSpecOf(cfg, dim, raw.classes.length));
+  return modelSummary(modelSpecOf(cfg, rowWidth(cfg, raw), raw.classes.length));
 }
 
 function isSpec(x: object): x is ModelSpec {

@@ -63,13 +63,17 @@ export interface RunData {
  * so training draws the same numbers whether the data was prepared here or shared by a sweep.
  * `shared` allocates the rows in SharedArrayBuffers, for worker threads.
  */
+/** The numbers in a row the model sees: image features or pixels, plus the bias column for the linear model. */
+export function rowWidth(cfg: Config, raw: { dim: number; imageShape: readonly [number, number, number] }): number {
+  return (cfg.features === 'none' ? raw.dim : featureDim(raw.imageShape, { hueBins: cfg.hueBins })) + (cfg.model === 'linear' ? 1 : 0);
+}
+
 export async function loadRunData(cfg: Config, opts: { shared?: boolean; alloc?: Allocator; warn?: (line: string) => void } = {}): Promise<RunData> {
   const t0 = performance.now();
   const raw = await loadDataset(cfg.dataset, cfg.dataDir || undefined, { verify: cfg.verify });
   const split = resolveSplit(raw, { numTrain: cfg.numTrain, numVal: cfg.numVal, numTest: cfg.numTest, numDev: cfg.numDev });
   const pre = { bias: cfg.model === 'linear', scale: cfg.scale };
-  const inputDim = cfg.features === 'none' ? raw.dim : featureDim(raw.imageShape, { hueBins: cfg.hueBins });
-  checkAgainstData(cfg, split.numTrain, { dim: inputDim + (pre.bias ? 1 : 0), classes: raw.classes.length, rows: split.numTrain + split.numVal + split.numTest + split.numDev });
+  checkAgainstData(cfg, split.numTrain, { dim: rowWidth(cfg, raw), classes: raw.classes.length, rows: split.numTrain + split.numVal + split.numTest + split.numDev });
   if (cfg.features === 'none') return { data: prepareData(raw, split, pre, new Rng(cfg.seed), opts), source: raw.source, loadSeconds: (performance.now() - t0) / 1000 };
   const { data, features } = await prepareFeatureData(raw, split, { kind: cfg.features, hueBins: cfg.hueBins }, pre, new Rng(cfg.seed), opts);
   return { data, source: raw.source, loadSeconds: (performance.now() - t0) / 1000, features: { file: features.file, fromCache: features.fromCache } };
