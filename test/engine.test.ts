@@ -451,7 +451,7 @@ test("adam: each engine's pass gives the JS loop's bits, over several steps, at 
     for (let step = 0; step < 4; step++) {
       rng.fillNormal(dw);
       for (let i = 0; i < n; i += 3) dw[i] *= 1e-3; // small gradients too, where eps matters
-      adamStep(w, dw, 1e-2, { beta1: 0.9, beta2: 0.999, eps: 1e-8 }, st);
+      adamStep(w, dw, 1e-2, { beta1: 0.9, beta2: 0.999, eps: 1e-8 }, st, getEngine()); // as optim/rules.ts steps
     }
     assert.equal(st.t, 4);
     return [w, st.m as Float32Array, st.v as Float32Array];

@@ -19,6 +19,7 @@ import { rmspropInit, rmspropStep } from '../src/optim/rmsprop.js';
 import { RULE_BLOCKS, RULE_DEFAULTS, UPDATE_RULES, type UpdateRule, createOptimizer } from '../src/optim/rules.js';
 import { sgdStep } from '../src/optim/sgd.js';
 import { sgdMomentumInit, sgdMomentumStep } from '../src/optim/sgd_momentum.js';
+import { getEngine, useEngine } from '../src/linalg/matmul.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint } from '../src/runs/checkpoint.js';
 import type { Summary } from '../src/runs/summary.js';
 import { metricRows, runIn as runInProcess } from './helpers.js';
@@ -381,4 +382,28 @@ test('resume: a last.ckpt from before update rules (no trainer.optimizer) and a 
   assert.equal(got.finalLoss, want.finalLoss);
   assert.deepEqual(metricRows(dir), metricRows(ref));
   assert.ok(bestBits(dir).equals(bestBits(ref)));
+});
+
+test("a rule's step runs the training engine's own pass for float32 parameters, and its loop for float64", () => {
+  const engine = getEngine();
+  const calls: string[] = [];
+  const passes = {
+    adam: () => calls.push('adam'),
+    rmsprop: () => calls.push('rmsprop'),
+    sgdMomentum: () => calls.push('sgd_momentum'),
+  };
+  useEngine({ ...engine, ...passes });
+  try {
+    for (const rule of ['sgd_momentum', 'rmsprop', 'adam'] as const) {
+      const w32 = Float32Array.from([1, 2]);
+      createOptimizer(rule, 2, RULE_DEFAULTS[rule], Float32Array).step(w32, Float32Array.from([0.5, 0.5]), 0.1);
+      assert.deepEqual(w32, Float32Array.from([1, 2]), `${rule}: the engine's pass, not the loop, stepped the float32 weights`);
+      const w64 = Float64Array.from([1, 2]);
+      createOptimizer(rule, 2, RULE_DEFAULTS[rule], Float64Array).step(w64, Float64Array.from([0.5, 0.5]), 0.1);
+      assert.ok(w64[0] < 1 && w64[1] < 2, `${rule}: the loop stepped the float64 weights: ${w64}`);
+    }
+  } finally {
+    useEngine(engine);
+  }
+  assert.deepEqual(calls, ['sgd_momentum', 'rmsprop', 'adam']);
 });

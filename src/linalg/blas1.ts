@@ -8,7 +8,6 @@
  */
 import { type FloatArray, type Mat, shapeStr } from './mat.js';
 import { getEngine } from './matmul.js';
-import type { AdamCoeffs } from './engines/types.js';
 
 /** y += alpha·x, in place. */
 export function axpy(alpha: number, x: FloatArray, y: FloatArray): void {
@@ -43,65 +42,6 @@ export function dot(x: FloatArray, y: FloatArray): number {
   const e = getEngine();
   if (e.dot && x instanceof Float32Array && y instanceof Float32Array) return e.dot(x, y);
   return dotRange(x, y, 0, x.length);
-}
-
-/**
- * One Adam step over float32 w, dw, m and v by the engine's own pass (optim/adam.ts calls it);
- * false when the engine has none (adam.ts then runs its loop). Lengths are checked by the caller.
- */
-export function adamPass(w: Float32Array, dw: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoeffs): boolean {
-  const e = getEngine();
-  if (!e.adam) return false;
-  e.adam(w, dw, m, v, c);
-  return true;
-}
-
-/**
- * Adam over [lo, hi): the loop of optim/adam.ts, which calls it (and what the wasm engines run on
- * each of their threads). m and v are read back after they are stored, rounded to their type.
- */
-export function adamRange(w: FloatArray, dw: FloatArray, m: FloatArray, v: FloatArray, c: AdamCoeffs, lo: number, hi: number): void {
-  const { beta1, a1, beta2, a2, lrc1, c2, eps } = c;
-  for (let i = lo; i < hi; i++) {
-    const g = dw[i];
-    m[i] = beta1 * m[i] + a1 * g;
-    v[i] = beta2 * v[i] + a2 * (g * g);
-    w[i] -= (lrc1 * m[i]) / (Math.sqrt(v[i] * c2) + eps);
-  }
-}
-
-/** One RMSprop step over float32 w, dw and cache by the engine's own pass (optim/rmsprop.ts); false when it has none. */
-export function rmspropPass(w: Float32Array, dw: Float32Array, cache: Float32Array, lr: number, decayRate: number, eps: number): boolean {
-  const e = getEngine();
-  if (!e.rmsprop) return false;
-  e.rmsprop(w, dw, cache, lr, decayRate, eps);
-  return true;
-}
-
-/** RMSprop over [lo, hi): the loop of optim/rmsprop.ts, which calls it (and the wasm engines' threads). */
-export function rmspropRange(w: FloatArray, dw: FloatArray, c: FloatArray, lr: number, d: number, eps: number, lo: number, hi: number): void {
-  const oneMinusD = 1 - d;
-  for (let i = lo; i < hi; i++) {
-    const g = dw[i];
-    c[i] = d * c[i] + oneMinusD * (g * g);
-    w[i] -= (lr * g) / (Math.sqrt(c[i]) + eps);
-  }
-}
-
-/** One SGD-with-momentum step over float32 w, dw and v by the engine's own pass (optim/sgd_momentum.ts); false when it has none. */
-export function sgdMomentumPass(w: Float32Array, dw: Float32Array, v: Float32Array, lr: number, momentum: number): boolean {
-  const e = getEngine();
-  if (!e.sgdMomentum) return false;
-  e.sgdMomentum(w, dw, v, lr, momentum);
-  return true;
-}
-
-/** SGD with momentum over [lo, hi): the loop of optim/sgd_momentum.ts, which calls it (and the wasm engines' threads). */
-export function sgdMomentumRange(w: FloatArray, dw: FloatArray, v: FloatArray, lr: number, momentum: number, lo: number, hi: number): void {
-  for (let i = lo; i < hi; i++) {
-    v[i] = momentum * v[i] - lr * dw[i];
-    w[i] += v[i];
-  }
 }
 
 /**

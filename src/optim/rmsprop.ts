@@ -8,7 +8,7 @@
  * this decay rate d). One pass over w, dw and the cache; nothing is allocated per step.
  */
 import type { Allocator } from '../linalg/alloc.js';
-import { rmspropPass, rmspropRange } from '../linalg/blas1.js';
+import type { Engine } from '../linalg/engines/types.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 
 export interface RmspropHyper {
@@ -28,16 +28,28 @@ export function rmspropInit<T extends FloatArray = Float32Array>(n: number, Ctor
   return { cache: (alloc ? alloc.float(Ctor, n) : new Ctor(n)) as T }; // (alloc: the engine's memory, for its threads)
 }
 
-/** One step in place: w (P), dw (P), the state's cache (P). */
-export function rmspropStep(w: FloatArray, dw: FloatArray, lr: number, hyper: RmspropHyper, state: RmspropState): void {
+/**
+ * One step in place: w (P), dw (P), the state's cache (P). `engine`, the engine the run trains on
+ * (optim/rules.ts passes it), runs its own pass of the loop below where it has one: the same
+ * arithmetic per element, so the same bits.
+ */
+export function rmspropStep(w: FloatArray, dw: FloatArray, lr: number, hyper: RmspropHyper, state: RmspropState, engine?: Pick<Engine, 'rmsprop'>): void {
   const c = state.cache;
   if (w.length !== dw.length || c.length !== w.length) {
     throw new Error(`rmspropStep: w has ${w.length} numbers, dw ${dw.length}, the cache ${c.length}`);
   }
   const { decayRate: d, eps } = hyper;
-  // Float32: the engine's own pass where it has one (linalg/blas1.ts rmspropPass), the loop's
-  // arithmetic per element, the same bits; otherwise the loop itself, rmspropRange:
-  //   c[i] = d·c[i] + (1 − d)·g²;  w[i] −= lr·g / (√c[i] + eps)
   const f32 = w instanceof Float32Array && dw instanceof Float32Array && c instanceof Float32Array;
-  if (!(f32 && rmspropPass(w, dw, c, lr, d, eps))) rmspropRange(w, dw, c, lr, d, eps, 0, w.length);
+  if (f32 && engine?.rmsprop) engine.rmsprop(w, dw, c, lr, d, eps);
+  else rmspropRange(w, dw, c, lr, d, eps, 0, w.length);
+}
+
+/** The update over [lo, hi): c[i] = d·c[i] + (1 − d)·g²;  w[i] −= lr·g / (√c[i] + eps). */
+export function rmspropRange(w: FloatArray, dw: FloatArray, c: FloatArray, lr: number, d: number, eps: number, lo: number, hi: number): void {
+  const oneMinusD = 1 - d;
+  for (let i = lo; i < hi; i++) {
+    const g = dw[i];
+    c[i] = d * c[i] + oneMinusD * (g * g);
+    w[i] -= (lr * g) / (Math.sqrt(c[i]) + eps);
+  }
 }

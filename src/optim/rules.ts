@@ -15,6 +15,7 @@
  */
 import type { Allocator } from '../linalg/alloc.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
+import { getEngine } from '../linalg/matmul.js';
 import { ADAM_DEFAULTS, type AdamState, adamInit, adamStep } from './adam.js';
 import { RMSPROP_DEFAULTS, type RmspropState, rmspropInit, rmspropStep } from './rmsprop.js';
 import { SGD_DEFAULTS, sgdStep } from './sgd.js';
@@ -98,13 +99,13 @@ export function createOptimizer<T extends FloatArray = Float32Array>(rule: Updat
     case 'sgd_momentum': {
       if (!(h.momentum > 0)) throw new Error(`sgd_momentum needs a momentum > 0, not ${h.momentum}`);
       const st: SgdMomentumState<T> = sgdMomentumInit<T>(n, Ctor, alloc);
-      step = (w, dw, lr) => sgdMomentumStep(w, dw, lr, h.momentum, st);
+      step = (w, dw, lr) => sgdMomentumStep(w, dw, lr, h.momentum, st, getEngine());
       blocks = { velocity: st.velocity };
       break;
     }
     case 'rmsprop': {
       const st: RmspropState<T> = rmspropInit<T>(n, Ctor, alloc);
-      step = (w, dw, lr) => rmspropStep(w, dw, lr, h, st);
+      step = (w, dw, lr) => rmspropStep(w, dw, lr, h, st, getEngine());
       blocks = { cache: st.cache };
       break;
     }
@@ -112,7 +113,7 @@ export function createOptimizer<T extends FloatArray = Float32Array>(rule: Updat
       const st: AdamState<T> = adamInit<T>(n, Ctor, alloc); // (in the engine's memory, alloc, for its threads)
       step = (w, dw, lr) => {
         st.t = t; // the count restore() put back
-        adamStep(w, dw, lr, h, st);
+        adamStep(w, dw, lr, h, st, getEngine());
       };
       blocks = { m: st.m, v: st.v };
       break;

@@ -9,7 +9,7 @@
  * trainer has always done (the bits of existing momentum runs depend on this exact loop).
  */
 import type { Allocator } from '../linalg/alloc.js';
-import { sgdMomentumPass, sgdMomentumRange } from '../linalg/blas1.js';
+import type { Engine } from '../linalg/engines/types.js';
 import type { FloatArray, FloatArrayCtor } from '../linalg/mat.js';
 
 export const SGD_MOMENTUM_DEFAULTS = { lr: 1e-2, momentum: 0.9 } as const;
@@ -24,15 +24,25 @@ export function sgdMomentumInit<T extends FloatArray = Float32Array>(n: number, 
   return { velocity: (alloc ? alloc.float(Ctor, n) : new Ctor(n)) as T }; // (alloc: the engine's memory, for its threads)
 }
 
-/** One step in place: w (P), dw (P), the state's velocity (P). */
-export function sgdMomentumStep(w: FloatArray, dw: FloatArray, lr: number, momentum: number, state: SgdMomentumState): void {
+/**
+ * One step in place: w (P), dw (P), the state's velocity (P). `engine`, the engine the run trains
+ * on (optim/rules.ts passes it), runs its own pass of the loop below where it has one: the same
+ * arithmetic per element, so the same bits.
+ */
+export function sgdMomentumStep(w: FloatArray, dw: FloatArray, lr: number, momentum: number, state: SgdMomentumState, engine?: Pick<Engine, 'sgdMomentum'>): void {
   const v = state.velocity;
   if (w.length !== dw.length || v.length !== w.length) {
     throw new Error(`sgdMomentumStep: w has ${w.length} numbers, dw ${dw.length}, the velocity ${v.length}`);
   }
-  // Float32: the engine's own pass where it has one (linalg/blas1.ts sgdMomentumPass), the loop's
-  // arithmetic per element, the same bits; otherwise the loop itself, sgdMomentumRange:
-  //   v[i] = μ·v[i] − lr·dw[i];  w[i] += v[i]
   const f32 = w instanceof Float32Array && dw instanceof Float32Array && v instanceof Float32Array;
-  if (!(f32 && sgdMomentumPass(w, dw, v, lr, momentum))) sgdMomentumRange(w, dw, v, lr, momentum, 0, w.length);
+  if (f32 && engine?.sgdMomentum) engine.sgdMomentum(w, dw, v, lr, momentum);
+  else sgdMomentumRange(w, dw, v, lr, momentum, 0, w.length);
+}
+
+/** The update over [lo, hi): v[i] = μ·v[i] − lr·dw[i];  w[i] += v[i]. */
+export function sgdMomentumRange(w: FloatArray, dw: FloatArray, v: FloatArray, lr: number, momentum: number, lo: number, hi: number): void {
+  for (let i = lo; i < hi; i++) {
+    v[i] = momentum * v[i] - lr * dw[i];
+    w[i] += v[i];
+  }
 }

@@ -19,7 +19,10 @@
  * sleeping thread takes longer on a VM than most of the products training asks for.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { adamRange, dotRange, gatherRange, rmspropRange, sgdMomentumRange } from '../blas1.js';
+import { dotRange, gatherRange } from '../blas1.js';
+import { adamRange } from '../../optim/adam.js';
+import { rmspropRange } from '../../optim/rmsprop.js';
+import { sgdMomentumRange } from '../../optim/sgd_momentum.js';
 import type { Mat } from '../mat.js';
 import { startWorker } from '../worker_threads.js';
 import { type Block, type BlockProduct, part } from './cuts.js';
@@ -28,7 +31,7 @@ import { type WeightPasses, simdMemoryOf } from './simd.js';
 import type { AdamCoeffs } from './types.js';
 
 /**
- * The update-rule passes, by name: each thread runs the rule's JS loop (blas1.ts) on its range
+ * The update-rule passes, by name: each thread runs the rule's own loop (optim/adam.ts adamRange, …) on its range
  * [lo, hi) of the arrays (`arrays` of them, in operand slots), with the rule's scalars `c` in the
  * Float64 slots from F64.coeffs on. The main thread and the workers run these same functions.
  */

@@ -26,13 +26,13 @@ export interface Engine {
   /** y += alpha·x and Σ x², in one pass (the L2 penalty), where the engine has one. */
   axpySumSq?(alpha: number, x: Float32Array, y: Float32Array): number;
   /**
-   * One Adam step in place over whole float32 arrays w, dw, m, v (blas1.ts adamPass): per element
-   * exactly the JS loop of adamRange, so the bits are the same; where the engine has one.
+   * One Adam step in place over whole float32 arrays w, dw, m, v (optim/adam.ts adamStep calls it): per
+   * element exactly the JS loop of adamRange, so the bits are the same; where the engine has one.
    */
   adam?(w: Float32Array, dw: Float32Array, m: Float32Array, v: Float32Array, c: AdamCoeffs): void;
-  /** One RMSprop step in place (blas1.ts rmspropPass): exactly rmspropRange per element. */
+  /** One RMSprop step in place (optim/rmsprop.ts): exactly rmspropRange per element. */
   rmsprop?(w: Float32Array, dw: Float32Array, cache: Float32Array, lr: number, decayRate: number, eps: number): void;
-  /** One SGD-with-momentum step in place (blas1.ts sgdMomentumPass): exactly sgdMomentumRange per element. */
+  /** One SGD-with-momentum step in place (optim/sgd_momentum.ts): exactly sgdMomentumRange per element. */
   sgdMomentum?(w: Float32Array, dw: Float32Array, v: Float32Array, lr: number, momentum: number): void;
   /** dst row i = src row rows[i] (a minibatch), where the engine does it faster than JS (a memcpy per row; rows shared among threads). */
   gatherRows?(src: Mat<Float32Array>, rows: Int32Array, dst: Mat<Float32Array>): void;

@@ -93,7 +93,7 @@ async function startWasmEngine(spec: KernelSpec, n: number): Promise<WasmEngine>
     axpy: (alpha, x, y) => void vectorPass(st, 'axpy', alpha, x, y),
     dot: (x, y) => vectorPass(st, 'dot', 0, x, y),
     axpySumSq: (alpha, x, y) => vectorPass(st, 'axpySumSq', alpha, x, y),
-    // The update rules' JS loops (blas1.ts adamRange, …) in equal ranges on every thread, when
+    // The update rules' JS loops (optim/adam.ts adamRange, …) in equal ranges on every thread, when
     // all the arrays are shared (the optimizer's state comes from this engine's allocator, as w
     // and dw do).
     adam: (w, dw, m, v, c) => rulePass(st, 'adam', [w, dw, m, v], adamCoeffs(c)),
