@@ -19,13 +19,15 @@ $(STAMP): package.json package-lock.json
 	ONNXRUNTIME_NODE_INSTALL=skip npm ci
 	@touch $@
 	@# npm ci's prepare step has just compiled src/, so dist/ is current.
-	@if [ -f dist/cli/main.js ]; then touch dist/cli/main.js; fi
+	@if [ -f dist/cli/main.js ]; then touch dist/cli/main.js; touch -c dist/cli/help-*.txt; fi
 
 install: $(STAMP)
 
 dist/cli/main.js: $(STAMP) $(SRC) tsconfig.json
 	npx tsc -p tsconfig.json
 	@touch $@
+	@# train --help's text, saved so that printing it needs no yargs (src/cli/help_cache.ts).
+	node tools/write_help.mjs
 
 build: dist/cli/main.js
 

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { closest, editDistance } from '../src/io/suggest.js';
 import { ConfigError, checkPartial } from '../src/config/config.js';
+import { HELP_WIDTHS, cachedHelp } from '../src/cli/help_cache.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -147,11 +148,51 @@ test('--help and --version load no queue, image, ONNX, chart or training module;
       assert.deepEqual(bad, [], `${args.join(' ')} loads ${bad.join(', ')}`);
     }
     assert.ok(!loaded(['--version']).some((u) => /node_modules\/(yargs|zod)\//.test(u)), '--version alone loads neither yargs nor the config table');
+    assert.ok(!loaded(['--help']).some((u) => /node_modules\/yargs\//.test(u)), '--help alone prints the saved text (make build saves it), without yargs');
+    assert.ok(
+      loaded(['--help', '--debug']).some((u) => /node_modules\/yargs\//.test(u)),
+      '--help with another flag goes to yargs',
+    );
     assert.ok(
       loaded(['export', '--help']).some((u) => /node_modules\/onnx-proto\//.test(u)),
       'export loads its ONNX module',
     );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('train --help and -h print, from the text saved at build time, exactly what yargs prints', () => {
+  for (const width of HELP_WIDTHS) assert.ok(fs.existsSync(path.join(root, 'dist', 'cli', `help-${width}.txt`)), `make build saves dist/cli/help-${width}.txt`);
+  const yargs = train(['--help', '--debug']);
+  assert.equal(yargs.code, 0, yargs.err);
+  assert.match(yargs.out, /^train \[options\]/);
+  for (const flag of ['--help', '-h']) assert.deepEqual(train([flag]), yargs, `train ${flag}`);
+});
+
+test('the saved help is used only while it is newer than every compiled file of the CLI and the config table, and only when it is a file', () => {
+  const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'help-'));
+  try {
+    for (const d of ['cli', 'cli/commands', 'config']) fs.mkdirSync(path.join(dist, d), { recursive: true });
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ['cli/main.js', 'cli/commands/train.js', 'config/keys.js']) {
+      fs.writeFileSync(path.join(dist, f), '');
+      fs.utimesSync(path.join(dist, f), past, past);
+    }
+    assert.equal(cachedHelp(100, dist), null, 'not built: null');
+    fs.writeFileSync(path.join(dist, 'cli', 'help-100.txt'), 'saved help\n');
+    assert.equal(cachedHelp(100, dist), 'saved help\n');
+    assert.equal(cachedHelp(110, dist), null, 'no text for this width');
+    for (const f of ['config/keys.js', 'cli/commands/train.js']) {
+      fs.utimesSync(path.join(dist, f), new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+      assert.equal(cachedHelp(100, dist), null, `${f} compiled after the help was saved`);
+      fs.utimesSync(path.join(dist, f), past, past);
+    }
+    assert.equal(cachedHelp(100, dist), 'saved help\n');
+    fs.rmSync(path.join(dist, 'cli', 'help-100.txt'));
+    fs.mkdirSync(path.join(dist, 'cli', 'help-100.txt'));
+    assert.equal(cachedHelp(100, dist), null, 'a folder where the text should be');
+  } finally {
+    fs.rmSync(dist, { recursive: true, force: true });
   }
 });

@@ -13,6 +13,7 @@ import { RUNS_INDEX, RUN_FILES } from '../runs/layout.js';
 import { DATA_ROOT_ENV } from '../data/locations.js';
 import { watchClosedOutput, writeLines } from './output.js';
 import { fail } from './fail.js';
+import { cachedHelp, helpWidth } from './help_cache.js';
 
 /** A command's file under cli/commands/: its options (`builder`) and what it does (`handler`). */
 interface CommandFile {
@@ -107,6 +108,9 @@ export async function main(args: string[]): Promise<void> {
   watchClosedOutput();
   // `train --version` alone needs nothing but the version: no yargs, no config table (yargs would build the default command first).
   if (args.length === 1 && args[0] === '--version') return writeLines(process.stdout, version());
+  // `train --help` alone: the text yargs printed at build time, when it is current (cli/help_cache.ts).
+  const help = args.length === 1 && (args[0] === '--help' || args[0] === '-h') ? cachedHelp(helpWidth()) : null;
+  if (help !== null) return void process.stdout.write(help);
   const [{ default: yargs }, { DEFAULT_MEMORY_SHARE, MAX_MEMORY_ENV }, { usageMessage }] = await Promise.all([import('yargs'), import('../config/config.js'), import('./usage.js')]);
   let cli = yargs(args).scriptName('train').usage('$0 [options]: train a softmax classifier or an MLP on MNIST or CIFAR-10');
   for (const c of COMMANDS) cli = cli.command(lazy(c));
@@ -132,7 +136,7 @@ export async function main(args: string[]): Promise<void> {
     .help()
     .alias('h', 'help')
     .version(version())
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(helpWidth())
     .fail((msg, err) => {
       // yargs' own errors (YError: a missing value, an unknown flag) are bad usage; others come from a handler.
       if (err && err.name !== 'YError') throw err;
