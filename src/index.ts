@@ -17,7 +17,7 @@
  * arguments as the CLI checks the same flags, from the same tables, and throws a ConfigError
  * naming a bad value or an unknown option. docs/library.md has the details.
  */
-import { type Config, ConfigError, checkPartial, resolveConfig } from './config/config.js';
+import { type ConfigInput, ConfigError, checkPartial, resolveConfig } from './config/config.js';
 import { FUNCTION_OPTION, type OptionCheck, checkOptions, checkValue, keyKinds } from './config/keys.js';
 import { type BackendChoice, initEngine } from './linalg/engine.js';
 import type { KnnSummary, Summary } from './runs/summary.js';
@@ -43,7 +43,7 @@ export { dataRoot, userCacheDir, DATA_ROOT_ENV } from './data/locations.js';
 export { createModel, modelFromCheckpoint, paramSpecsFor, type CreateModelOptions } from './models/index.js';
 export type { Model, ModelSpec, ModelKind, LossKind } from './models/model.js';
 export { Rng } from './linalg/rng.js';
-export { type Config, type DatasetName, DEFAULTS, resolveConfig, ConfigError } from './config/config.js';
+export { type Config, type ConfigInput, type DatasetName, DEFAULTS, resolveConfig, ConfigError } from './config/config.js';
 export { type BackendChoice, BACKEND_CHOICES, initEngine, EngineError } from './linalg/engine.js';
 export { type Checkpoint, type CheckpointHeader, loadCheckpoint, CheckpointError } from './runs/checkpoint.js';
 export type { Summary, KnnSummary } from './runs/summary.js';
@@ -115,7 +115,7 @@ function callbackUi(cb: TrainCallbacks): RunUi {
  * or DataError on bad settings (before any run folder is made), DivergedError when the loss is
  * no longer finite, InterruptedError when `signal` aborts.
  */
-export async function train(config: Partial<Config> & { data?: MemoryData } = {}, opts: TrainOptions = {}): Promise<TrainOutcome> {
+export async function train(config: ConfigInput & { data?: MemoryData } = {}, opts: TrainOptions = {}): Promise<TrainOutcome> {
   checkOptions('train()', opts, TRAIN_OPTIONS, TRAIN_CALLBACKS);
   const { data: given, ...keys } = config;
   const cfg = resolveConfig(checkPartial(keys, 'train()'), {});
@@ -200,7 +200,7 @@ export { modelSummary, formatSummary, type ModelSummary, type SummaryLayer } fro
  * are read from its dataset (the image features' width for a features run; a softmax model's
  * bias column counted, as training appends it). A knn config has no layers: ConfigError.
  */
-export async function summary(x: ModelSpec | Partial<Config>): Promise<ModelSummary> {
+export async function summary(x: ModelSpec | ConfigInput): Promise<ModelSummary> {
   if (isSpec(x)) return modelSummary(x);
   const cfg = resolveConfig(checkPartial(x, 'summary()'), {});
   if (cfg.model === 'knn') throw new ConfigError('summary(): a knn model has no layers or parameters (it stores the training rows)');

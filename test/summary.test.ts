@@ -76,6 +76,8 @@ test('the library summary of a config reads its dataset shape (bias column for t
   const s = await summary({ dataset: 'mnist', model: 'linear' });
   assert.equal(s.spec.inputDim, 28 * 28 + 1);
   assert.equal(s.total, 785 * 10);
+  // The model's older name types and resolves as the linear model (the library's ConfigInput).
+  assert.deepEqual(await summary({ dataset: 'mnist', model: 'softmax' }), s);
   const m = await summary({ dataset: 'mnist', model: 'mlp', hidden: [30], normalization: 'layernorm' });
   assert.equal(m.total, 784 * 30 + 30 + 2 * 30 + 30 * 10 + 10);
   const r = spawnSync(process.execPath, [path.join(root, 'bin', 'train.js'), 'summary', '--dataset', 'mnist', '--model', 'mlp', '--hidden', '30', '--normalization', 'layernorm'], {

@@ -26,8 +26,12 @@ export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFil
 
 export const DATASETS = ['mnist', 'cifar'] as const;
 const MODELS = ['linear', 'mlp', 'knn'] as const;
+/** The model's older names, each accepted as the model it names now (the `model` key's aliases). */
+const MODEL_ALIASES = { softmax: 'linear' } as const;
 export type DatasetName = (typeof DATASETS)[number];
 export type ModelChoice = (typeof MODELS)[number];
+/** Config keys as a file or the library's train() takes them: any subset, the model by an older name too. */
+export type ConfigInput = Omit<Partial<Config>, 'model'> & { model?: ModelChoice | keyof typeof MODEL_ALIASES };
 
 /**
  * Per dataset and model: the settings that make `train --dataset X --model Y` a sensible run
@@ -93,7 +97,7 @@ const CONFIG_KEYS = {
     group: 'model',
     data: true,
     default: 'linear',
-    aliases: { softmax: 'linear' },
+    aliases: MODEL_ALIASES,
     doc: 'linear classifier (its loss: softmax or svm; softmax is also accepted here, as linear), MLP: affine → (ReLU → affine)* → loss, or k-nearest neighbours (knn: no SGD)',
   }),
   /** Both models take either; the linear model with svm is cs231n's linear SVM (svm.ipynb). */
