@@ -95,13 +95,18 @@ export function describeScheduler(s: SchedulerSpec): string {
   return `median stopping rule (grace ${s.median.grace} epochs, ${s.median.minSamples} samples)`;
 }
 
-/** Linear-interpolated quantile q ∈ [0, 1] of `xs` (numpy's default percentile). */
+/**
+ * Linear-interpolated quantile q ∈ [0, 1] of `xs`: numpy's default (method "linear"), to the last
+ * bit, as Ray's cutoff computes it: index (n − 1)·q, and between neighbours a and b at fraction
+ * g, a + (b − a)·g below one half, b − (b − a)·(1 − g) from one half on.
+ */
 export function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   const pos = (s.length - 1) * q;
+  if (pos >= s.length - 1) return s[s.length - 1];
   const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+  const [a, b, g] = [s[lo], s[lo + 1], pos - lo];
+  return g < 0.5 ? a + (b - a) * g : b - (b - a) * (1 - g);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,9 +220,9 @@ export async function decideAsha(s: AshaSpec, store: RungStore, trial: string, b
   if (epoch > epochs || !ashaRungs(s, epochs, bracket).includes(epoch)) return GO;
   const before = await store.record(rungId(bracket, epoch), trial, score);
   if (epoch === epochs || before.length === 0) return GO; // finishing anyway; the first has no one to beat
-  const q = 1 - 1 / s.eta;
-  const cutoff = quantile(before, q);
+  const percentile = (1 - 1 / s.eta) * 100; // as Ray hands it to np.percentile (for η 6 not quite 100·(1 − 1/η)/100)
+  const cutoff = quantile(before, percentile / 100);
   if (score >= cutoff) return GO;
   const where = bracketsOf(s) > 1 ? `ASHA, bracket ${bracket}` : 'ASHA';
-  return { stop: true, reason: `val ${score.toFixed(4)} < ${cutoff.toFixed(4)}, the ${Math.round(100 * q)}th percentile of ${before.length} earlier trials at epoch ${epoch} (${where})` };
+  return { stop: true, reason: `val ${score.toFixed(4)} < ${cutoff.toFixed(4)}, the ${Math.round(percentile)}th percentile of ${before.length} earlier trials at epoch ${epoch} (${where})` };
 }
