@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { SweepResults } from '../src/runs/results.js';
-import { readKeptRungs } from '../src/sweep/rungs.js';
+import { readKeptRungs, writeKeptRungs } from '../src/sweep/rungs.js';
 import { runSweep } from '../src/sweep/sweep.js';
 import { queueRunner } from '../src/sweep/queue.js';
 import { E2E_BACKEND } from './helpers.js';
@@ -86,4 +86,20 @@ test('a widened ASHA sweep on the queue judges its new trial against the old run
   } finally {
     await redis.stop();
   }
+});
+
+test('kept rungs read back as written; a damaged rungs.json is refused in one line naming the file, the entry and what to do', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asha-rungs-'));
+  dirs.push(dir);
+  assert.deepEqual(readKeptRungs(dir), {}, 'no rungs.json: no rungs');
+  const kept = { '1': [['trials/trial-a', 0.5] as [string, number], ['trials/trial-b', 0.25] as [string, number]], 'b1:3': [['trials/trial-c', 0.75] as [string, number]] };
+  writeKeptRungs(dir, kept);
+  assert.deepEqual(readKeptRungs(dir), kept);
+  fs.writeFileSync(path.join(dir, 'rungs.json'), JSON.stringify({ rungs: { '1': [['trials/trial-a', 'NaN']] } }));
+  assert.throws(
+    () => readKeptRungs(dir),
+    new RegExp(
+      `^DataError: ${path.join(dir, 'rungs.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: rungs\\.1\\[0\\] = \\["trials/trial-a","NaN"\\] is not valid: expected \\[trial folder, finite number\\]; fix it, or delete the file to judge new trials only against each other$`,
+    ),
+  );
 });

@@ -220,7 +220,7 @@ export async function decideAsha(s: AshaSpec, store: RungStore, trial: string, b
   if (epoch > epochs || !ashaRungs(s, epochs, bracket).includes(epoch)) return GO;
   const before = await store.record(rungId(bracket, epoch), trial, score);
   if (epoch === epochs || before.length === 0) return GO; // finishing anyway; the first has no one to beat
-  const percentile = (1 - 1 / s.eta) * 100; // as Ray hands it to np.percentile (for η 6 not quite 100·(1 − 1/η)/100)
+  const percentile = (1 - 1 / s.eta) * 100; // as Ray hands it to np.percentile, which divides by 100 (for η 6, one ulp off 1 − 1/η)
   const cutoff = quantile(before, percentile / 100);
   if (score >= cutoff) return GO;
   const where = bracketsOf(s) > 1 ? `ASHA, bracket ${bracket}` : 'ASHA';
