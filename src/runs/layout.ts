@@ -24,6 +24,7 @@
  *   sweep.json      the sweep file and each trial's config and folder
  *   results.json    one row per trial and the best trial (results.csv: the same table)
  *   sweep.lock      held while a sweep runs in the folder (lock.ts)
+ *   rungs.json      an early-stopping sweep's rungs, kept for a resumed or widened sweep (sweep/rungs.ts)
  *   trials/         one run folder per trial, trials/trial-<hash of the trial's config>
  *   report.html     the sweep report, with its PNG figures
  */
@@ -75,6 +76,8 @@ export const SWEEP_FILES = {
   lock: 'sweep.lock',
   /** A TPE sweep's suggestions so far, in order (sweep/tpe_sweep.ts). */
   tpe: 'tpe.json',
+  /** An early-stopping sweep's rungs: each trial's score at each rung, in order (sweep/rungs.ts). */
+  rungs: 'rungs.json',
   /** The folder of the trials' run folders. */
   trials: 'trials',
   report: REPORT,

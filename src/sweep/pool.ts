@@ -12,7 +12,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MemoryRungStore, type RungStore } from './scheduler.js';
+import { KeptRungStore, type RungStore } from './rungs.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
 import { epochsOf, prepareFolder, resultOf, startTrainingThread, stopAfterStep, ThreadGone, trainOnThread, type TrainingThread, type TrialPlan } from './trial.js';
 import type { RunData } from '../train/run.js';
@@ -28,7 +28,7 @@ export const localRunner: TrialRunner = {
 interface Pool {
   ctx: RunnerContext;
   runData: RunData;
-  /** The scheduler's rungs, in memory: the pool is their only writer. */
+  /** The scheduler's rungs, in memory and kept in the sweep folder (rungs.ts): the pool is their only writer. */
   store: RungStore;
   threads: Set<TrainingThread>;
   /** Aborted: no trial starts any more. */
@@ -39,7 +39,7 @@ interface Pool {
 
 async function runLocalPool(ctx: RunnerContext): Promise<void> {
   if (!ctx.runData) throw new Error('the local pool trains on the data the sweep prepared, and was given none');
-  const pool: Pool = { ctx, runData: ctx.runData, store: new MemoryRungStore(), threads: new Set(), cancelled: false, failure: null };
+  const pool: Pool = { ctx, runData: ctx.runData, store: new KeptRungStore(ctx.sweepDir), threads: new Set(), cancelled: false, failure: null };
   if (ctx.signal?.aborted) return;
   const cancel = () => cancelPool(pool);
   ctx.signal?.addEventListener('abort', cancel, { once: true });

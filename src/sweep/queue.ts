@@ -29,6 +29,7 @@ import type { LockInfo } from '../runs/lock.js';
 import { RunIoError } from '../runs/atomic.js';
 import { sweepDirOf } from '../runs/layout.js';
 import { checkRungValue, parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
+import { keepRedisRungs, scoreOf, seedRedisRungs } from './rungs.js';
 import { MAX_TRIALS, type SweepSpec, type Trial, expandTrials, readSweepFile } from './spec.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
 import { failedResult, planTrials, resultOf, scanTrialFolders, type TrialOutcome, type TrialPlan } from './trial.js';
@@ -152,7 +153,7 @@ export class RedisRungStore implements RungStore {
     private readonly conn: Redis,
     private readonly prefix: string,
   ) {}
-  async record(rung: number, trial: string, value: number): Promise<number[]> {
+  async record(rung: number | string, trial: string, value: number): Promise<number[]> {
     checkRungValue(value, trial, rung);
     const key = `${this.prefix}:${rung}`;
     const mine = (e: string) => e.slice(0, e.indexOf('\t')) === trial;
@@ -162,11 +163,8 @@ export class RedisRungStore implements RungStore {
       list = await this.conn.lrange(key, 0, -1);
     }
     // Anything else in the list (a string such as "undefined") is no number: left out.
-    const before = list.slice(0, list.findIndex(mine)).map((e) => e.slice(e.indexOf('\t') + 1));
-    return before
-      .filter((v) => /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(v))
-      .map(Number)
-      .filter(Number.isFinite);
+    const before = list.slice(0, list.findIndex(mine)).map((e) => scoreOf(e.slice(e.indexOf('\t') + 1)));
+    return before.filter((v) => v !== null);
   }
 }
 
@@ -287,6 +285,7 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
   const rungs = rungsKeyOf(key);
   const byId = new Map<string, TrialPlan>();
   for (const p of ctx.pending) byId.set(jobIdOf(key, p.rel), p);
+  if (ctx.spec.scheduler) await seedRedisRungs(conn, rungs, ctx.sweepDir); // the rungs of the sweep's earlier trials, before any new one reports
   const enqueue = (id: string, delay = 0) =>
     queue.add('trial', payloadOf(ctx, byId.get(id)!, rungs), { jobId: id, attempts: 1, removeOnComplete: KEPT_JOBS, removeOnFail: KEPT_JOBS, ...(delay > 0 ? { delay } : {}) });
   // A trial found finished in its folder may still have its job (a coordinator killed before it
@@ -320,7 +319,8 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
     if (leftovers.length > 0) leftovers = Date.now() < leftoversUntil ? await removeEnded(queue, leftovers) : [];
     if (byId.size > 0 || leftovers.length > 0) await sleep(pollMs);
   }
-  // Every trial is recorded: the rungs are no longer needed.
+  // Every trial is recorded: the rungs are kept in the sweep folder (rungs.ts), and Redis lets them go.
+  if (ctx.spec.scheduler) await keepRedisRungs(conn, rungs, ctx.sweepDir);
   const rungKeys = await conn.keys(`${rungs}:*`).catch(() => [] as string[]);
   if (rungKeys.length) await conn.del(...rungKeys).catch(() => 0);
 }

@@ -26,7 +26,7 @@ import * as path from 'node:path';
 import { type Config, ConfigError, KEY_BY_NAME, SWEEPABLE, type SweepKey, checkPartial, checkValue, isFolderName, readJsonFile, resolveConfig } from '../config/config.js';
 import { Rng } from '../linalg/rng.js';
 import { isObj } from '../config/keys.js';
-import { parseScheduler, type SchedulerSpec } from './scheduler.js';
+import { capEpochs, parseScheduler, type SchedulerSpec } from './scheduler.js';
 
 /** (SweepKey: the config table's sweep column, config.ts.) */
 export type { SweepKey };
@@ -262,7 +262,8 @@ export function trialOf(spec: SweepSpec, index: number, params: Partial<Config>,
   // A trial that sets epochs runs for epochs, even where the base counts iterations.
   if ('epochs' in params && !('iterations' in params)) delete merged.iterations;
   const config = resolveConfig(merged, { ...flags, name: `${spec.name}-${String(index).padStart(3, '0')}` });
-  return { index, params, config };
+  // ASHA's max caps every trial's epochs, as Ray's max_t (scheduler.ts): the trial's config says what it runs.
+  return { index, params, config: capEpochs(config, spec.scheduler, `sweep ${spec.name} trial ${index}`) };
 }
 
 /** The config every trial shares (the base with the command line's flags): its data, runs folder and engine. */
