@@ -91,12 +91,12 @@ export function suggestTpe(space: TpeSpace, trials: TpeTrial[], rng: Rng, option
     for (const [k, p] of Object.entries(space)) if (holds(p.when, out)) out[k] = sampleUniform(p, rng);
     return out;
   }
-  const { below, above } = splitTrials(seen, gammaOf(n));
+  const split = splitTrials(seen, gammaOf(n));
   for (const [k, p] of Object.entries(space)) {
     if (!holds(p.when, out)) continue;
-    const obs = (ts: TpeTrial[]) => ts.filter((t) => k in t.params).map((t) => toInternal(p, t.params[k]));
-    const l = parzenEstimator(obs(below), p, o);
-    const g = parzenEstimator(obs(above), p, o);
+    const { below, above } = sidesOf(split, k, p);
+    const l = parzenEstimator(below, p, o);
+    const g = parzenEstimator(above, p, o);
     const xs = parzenSample(l, rng, o.eiCandidates);
     const ll = parzenLogPdf(l, xs);
     const lg = parzenLogPdf(g, xs);
@@ -105,6 +105,15 @@ export function suggestTpe(space: TpeSpace, trials: TpeTrial[], rng: Rng, option
     out[k] = fromInternal(p, xs[best]);
   }
   return out;
+}
+
+/**
+ * Axis `k`'s internal values on each side of `split`: the trials that have it, the others left out
+ * after the split (Optuna 3.1's sample_independent masks `indices_below` and `indices_above`).
+ */
+export function sidesOf(split: { below: TpeTrial[]; above: TpeTrial[] }, k: string, p: TpeParam): { below: number[]; above: number[] } {
+  const obs = (ts: TpeTrial[]) => ts.filter((t) => k in t.params).map((t) => toInternal(p, t.params[k]));
+  return { below: obs(split.below), above: obs(split.above) };
 }
 
 /** Rank as Optuna does (by (−step, −value), finished first, running last; stable) and split off the best `nBelow`. */
