@@ -96,50 +96,54 @@ function trainedOnce(logs: string, sweep: string, n: number): void {
   for (let i = 1; i <= n; i++) assert.equal(logs.split(`trial ${i} of sweep ${sweep} (`).length - 1, 1, `trial ${i}:\n${logs}`);
 }
 
-test('a TPE sweep on the queue with 2 workers finishes its trials; after the startup trials its suggestions come from the model, not the random sampler; status counts them', { skip: NO_REDIS }, async () => {
-  const dir = tmp();
-  const tpe = { ...TPE, trials: 8 };
-  const file = writeSweep(dir, 'qtpe', tpe);
-  const w = [worker(path.join(dir, 'runs')), worker(path.join(dir, 'runs'))];
-  const lines: string[] = [];
-  const results: SweepResults = await runSweep({ file, flags: {}, runner: queueRunner(redis.url, { warn: (l) => lines.push(l) }), out: (l) => lines.push(l) });
-  assert.deepEqual(
-    results.trials.map((r) => [r.index, r.status]),
-    Array.from({ length: 8 }, (_, i) => [i + 1, 'ok']),
-    lines.join('\n'),
-  );
-  const rec = readJson<TpeRecord>(path.join(results.folder, 'tpe.json'));
-  assert.deepEqual(
-    rec.trials.map((t) => t.params),
-    results.trials.map((r) => r.params),
-  );
-  for (const r of results.trials) assert.equal(readJson<Config>(path.join(results.folder, r.dir, 'config.json')).lr, r.params.lr);
-  // The startup trials are the random sampler's draws; a suggestion made with at least startupTrials
-  // finished (trial 6 on: at most 2 running and none waiting when it is made) comes from the model.
-  for (const r of results.trials) {
-    const random = randomDraw(tpe, r.index);
-    if (r.index <= tpe.startupTrials) assert.deepEqual(r.params, random, `trial ${r.index} is a startup trial`);
-    if (r.index >= tpe.startupTrials + 3) assert.notDeepEqual(r.params, random, `trial ${r.index} is suggested by the model`);
-  }
-  trainedOnce(w.map((x) => x.log()).join('\n'), 'qtpe', 8);
-  assert.ok(
-    w.every((x) => /trial \d+ of sweep qtpe \(/.test(x.log())),
-    'both workers took trials',
-  );
-  assert.equal(await jobsLeft(), 0);
-  const status: string[] = [];
-  const s = await sweepStatus(
-    file,
-    redis.url,
-    {},
-    (l) => status.push(l),
-    () => {},
-  );
-  assert.equal(s.finished, 8);
-  assert.equal(s.total, 8);
-  assert.match(status[0], /8 trials: 0 queued, 0 running, 8 finished, 0 stopped, 0 failed$/);
-  await Promise.all(w.map((x) => x.stop()));
-});
+test(
+  'a TPE sweep on the queue with 2 workers finishes its trials; after the startup trials its suggestions come from the model, not the random sampler; status counts them',
+  { skip: NO_REDIS },
+  async () => {
+    const dir = tmp();
+    const tpe = { ...TPE, trials: 8 };
+    const file = writeSweep(dir, 'qtpe', tpe);
+    const w = [worker(path.join(dir, 'runs')), worker(path.join(dir, 'runs'))];
+    const lines: string[] = [];
+    const results: SweepResults = await runSweep({ file, flags: {}, runner: queueRunner(redis.url, { warn: (l) => lines.push(l) }), out: (l) => lines.push(l) });
+    assert.deepEqual(
+      results.trials.map((r) => [r.index, r.status]),
+      Array.from({ length: 8 }, (_, i) => [i + 1, 'ok']),
+      lines.join('\n'),
+    );
+    const rec = readJson<TpeRecord>(path.join(results.folder, 'tpe.json'));
+    assert.deepEqual(
+      rec.trials.map((t) => t.params),
+      results.trials.map((r) => r.params),
+    );
+    for (const r of results.trials) assert.equal(readJson<Config>(path.join(results.folder, r.dir, 'config.json')).lr, r.params.lr);
+    // The startup trials are the random sampler's draws; a suggestion made with at least startupTrials
+    // finished (trial 6 on: at most 2 running and none waiting when it is made) comes from the model.
+    for (const r of results.trials) {
+      const random = randomDraw(tpe, r.index);
+      if (r.index <= tpe.startupTrials) assert.deepEqual(r.params, random, `trial ${r.index} is a startup trial`);
+      if (r.index >= tpe.startupTrials + 3) assert.notDeepEqual(r.params, random, `trial ${r.index} is suggested by the model`);
+    }
+    trainedOnce(w.map((x) => x.log()).join('\n'), 'qtpe', 8);
+    assert.ok(
+      w.every((x) => /trial \d+ of sweep qtpe \(/.test(x.log())),
+      'both workers took trials',
+    );
+    assert.equal(await jobsLeft(), 0);
+    const status: string[] = [];
+    const s = await sweepStatus(
+      file,
+      redis.url,
+      {},
+      (l) => status.push(l),
+      () => {},
+    );
+    assert.equal(s.finished, 8);
+    assert.equal(s.total, 8);
+    assert.match(status[0], /8 trials: 0 queued, 0 running, 8 finished, 0 stopped, 0 failed$/);
+    await Promise.all(w.map((x) => x.stop()));
+  },
+);
 
 test('a TPE coordinator stopped mid-sweep and run again continues from tpe.json: the recorded trials as they were, none repeated or lost', { skip: NO_REDIS }, async () => {
   const dir = tmp();
