@@ -17,7 +17,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../src/config/config.js';
 import type { SweepResults } from '../src/runs/results.js';
-import { QUEUE, queueRunner, sweepStatus } from '../src/sweep/queue.js';
+import { QUEUE, queueRunner, sweepCancel, sweepStatus } from '../src/sweep/queue.js';
 import { parseSweep } from '../src/sweep/spec.js';
 import { SweepStoppedError, runSweep } from '../src/sweep/sweep.js';
 import { suggestTpe } from '../src/sweep/tpe.js';
@@ -141,6 +141,15 @@ test(
     assert.equal(s.finished, 8);
     assert.equal(s.total, 8);
     assert.match(status[0], /8 trials: 0 queued, 0 running, 8 finished, 0 stopped, 0 failed$/);
+    // `sweep cancel` finds the sweep's trials in tpe.json too: nothing left to withdraw.
+    const cancelled = await sweepCancel(
+      file,
+      redis.url,
+      {},
+      () => {},
+      () => {},
+    );
+    assert.deepEqual(cancelled, { withdrawn: 0, stopped: 0 });
     await Promise.all(w.map((x) => x.stop()));
   },
 );

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { ConfigError, type Config } from '../src/config/config.js';
 import type { SweepResults, TrialResult } from '../src/runs/results.js';
 import { parseSweep, trialOf } from '../src/sweep/spec.js';
-import { runSweep } from '../src/sweep/sweep.js';
+import { cancelLocalSweep, runSweep } from '../src/sweep/sweep.js';
 import { suggestTpe } from '../src/sweep/tpe.js';
 import { observationOf, roundParams, tpeRng, tpeSpace, type TpeRecord } from '../src/sweep/tpe_sweep.js';
 import { E2E_BACKEND } from './helpers.js';
@@ -227,4 +227,12 @@ test('a TPE sweep cut to fewer trials keeps its first ones; the rest stay in tri
   );
   assert.deepEqual(cut.results.notInSweep, [first.results.trials[2].dir]);
   assert.equal(cut.results.trialsRun, 0);
+});
+
+test('sweep cancel of a TPE sweep that is not running says so in one line (its folder from the base config, with no trial known in advance)', async () => {
+  const dir = tmp();
+  const file = writeSweep(dir, { ...TPE, trials: 3 });
+  const lines: string[] = [];
+  await cancelLocalSweep(file, {}, (l) => lines.push(l));
+  assert.deepEqual(lines, [`sweep tpe is not running in ${path.join(dir, 'runs', 'sweep-tpe')}: nothing to cancel (a sweep on a queue: give --queue)`]);
 });
