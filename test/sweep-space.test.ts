@@ -18,6 +18,7 @@ import { MAX_TRIALS, expandParams, parseSweep, spaceOf, trialCount, trialOf } fr
 import { runSweep } from '../src/sweep/sweep.js';
 import { type TpeTrial, gammaOf, sidesOf, splitTrials, suggestTpe, toInternal } from '../src/sweep/tpe.js';
 import { observationOf, roundParams, tpeRng, tpeSpace } from '../src/sweep/tpe_sweep.js';
+import { importanceOf, parallelChart } from '../src/report/sweep_plots.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -294,4 +295,24 @@ test('a conditional TPE sweep of an MNIST MLP: each trial records only the keys 
   const csv = fs.readFileSync(path.join(results.folder, 'results.csv'), 'utf8');
   assert.ok(csv.startsWith('trial,status,updateRule,lr,momentum,hidden,'), csv);
   assert.ok(fs.statSync(path.join(results.folder, 'report.html')).size > 0);
+});
+
+test("the search report with conditional keys: parallel coordinates leave a gap where a trial lacks a key; importance covers the keys every finished trial has, as Optuna's intersection space", () => {
+  const params = { updateRule: { choice: ['sgd', 'sgd_momentum'] }, lr: { logUniform: [1e-3, 1] as [number, number] }, momentum: { uniform: [0.5, 0.9] as [number, number] } };
+  const trial = (index: number, p: Record<string, unknown>, valAcc: number) =>
+    ({ index, dir: 'trials/x', status: 'ok', reason: null, params: p, trainAcc: 0.5, valAcc, bestEpoch: 1, seconds: 1, resumed: false }) as TrialResult & { valAcc: number };
+  const done = [
+    trial(1, { updateRule: 'sgd', lr: 0.01 }, 0.2),
+    trial(2, { updateRule: 'sgd_momentum', lr: 0.1, momentum: 0.7 }, 0.6),
+    trial(3, { updateRule: 'sgd', lr: 0.5 }, 0.4),
+    trial(4, { updateRule: 'sgd', lr: 0.002 }, 0.1),
+  ];
+  const chart = parallelChart(params, done) as { data: { datasets: { data: (number | null)[] }[] } };
+  assert.deepEqual(
+    chart.data.datasets.map((d) => d.data[2]),
+    [null, 0.5, null, null],
+  );
+  const imp = importanceOf(params, done, 1);
+  assert.ok(typeof imp !== 'string', String(imp));
+  assert.deepEqual(Object.keys(imp).sort(), ['lr', 'updateRule']);
 });
