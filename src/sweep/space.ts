@@ -109,18 +109,18 @@ function cycleOf(left: string[], when: When): string[] {
 }
 
 /** A layers key's "layers": its depth (positive integers) and its width (hidden sizes); `parse` reads a plain distribution. */
-export function parseLayers(raw: unknown, where: string, parse: (d: unknown, where: string, isInt: boolean) => PlainDistribution): LayersDistribution {
+export function parseLayers(raw: unknown, where: string, parse: (d: unknown, where: string) => PlainDistribution): LayersDistribution {
   const shape = `${where} must be {"layers": {"depth": <distribution>, "width": <distribution>}}`;
   if (!isObj(raw) || Object.keys(raw).length !== 1 || !isObj(raw.layers)) throw new ConfigError(shape);
   const { depth, width, ...rest } = raw.layers;
   if (depth === undefined || width === undefined || Object.keys(rest).length > 0) throw new ConfigError(shape);
-  const d = parse(depth, `${where}.layers.depth`, true);
+  const d = parse(depth, `${where}.layers.depth`);
   for (const x of 'choice' in d ? d.choice : 'uniform' in d ? d.uniform : d.logUniform) checkDepth(x, `${where}.layers.depth`);
-  return { layers: { depth: d, width: parse(width, `${where}.layers.width`, true) } };
+  return { layers: { depth: d, width: parse(width, `${where}.layers.width`) } };
 }
 
 function checkDepth(x: unknown, where: string): number {
-  if (typeof x !== 'number' || !Number.isInteger(Math.round(x)) || Math.round(x) < 1 || Math.round(x) > MAX_DEPTH) {
+  if (typeof x !== 'number' || !Number.isFinite(x) || Math.round(x) < 1 || Math.round(x) > MAX_DEPTH) {
     throw new ConfigError(`${where}: a depth is a number of hidden layers, 1 to ${MAX_DEPTH}; got ${JSON.stringify(x)}`);
   }
   return Math.round(x);
