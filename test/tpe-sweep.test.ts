@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { ConfigError, type Config } from '../src/config/config.js';
 import type { SweepResults, TrialResult } from '../src/runs/results.js';
 import { parseSweep, trialOf } from '../src/sweep/spec.js';
-import { runSweep, type TrialRunner } from '../src/sweep/sweep.js';
+import { cancelLocalSweep, runSweep } from '../src/sweep/sweep.js';
 import { suggestTpe } from '../src/sweep/tpe.js';
 import { observationOf, roundParams, tpeRng, tpeSpace, type TpeRecord } from '../src/sweep/tpe_sweep.js';
 import { E2E_BACKEND } from './helpers.js';
@@ -208,15 +208,8 @@ test('a TPE sweep on 2 workers suggests as workers free up; a tpe.json that is n
   );
 });
 
-test('a TPE sweep is refused on the queue (for now) with one line, before anything is written; a batch size the data cannot fill is refused before any trial', async () => {
-  const dir = tmp();
-  const file = writeSweep(dir, { ...TPE, trials: 3 });
-  const runner: TrialRunner = { name: 'q', describe: () => 'q', run: () => Promise.reject(new Error('not reached')) };
-  await assert.rejects(
-    runSweep({ file, flags: {}, runner, out: () => {} }),
-    (e: Error) => e instanceof ConfigError && e.message === `${file}: a "tpe" sweep runs on the local pool only for now; run it without --queue`,
-  );
-  assert.ok(!fs.existsSync(path.join(dir, 'runs', 'sweep-tpe', 'results.json')));
+// A TPE sweep on the queue: test/queue-tpe.test.ts.
+test('a batch size the data cannot fill is refused before any trial', async () => {
   const big = writeSweep(tmp(), { ...TPE, trials: 3, batchSize: { uniform: [50, 5000] } });
   await assert.rejects(sweep(big), (e: Error) => e instanceof ConfigError && /batchSize/.test(e.message));
 });
@@ -234,4 +227,12 @@ test('a TPE sweep cut to fewer trials keeps its first ones; the rest stay in tri
   );
   assert.deepEqual(cut.results.notInSweep, [first.results.trials[2].dir]);
   assert.equal(cut.results.trialsRun, 0);
+});
+
+test('sweep cancel of a TPE sweep that is not running says so in one line (its folder from the base config, with no trial known in advance)', async () => {
+  const dir = tmp();
+  const file = writeSweep(dir, { ...TPE, trials: 3 });
+  const lines: string[] = [];
+  await cancelLocalSweep(file, {}, (l) => lines.push(l));
+  assert.deepEqual(lines, [`sweep tpe is not running in ${path.join(dir, 'runs', 'sweep-tpe')}: nothing to cancel (a sweep on a queue: give --queue)`]);
 });

@@ -72,7 +72,8 @@ export function parallelChart(params: Record<string, Distribution>, done: Done[]
       labels: [...keys.map((k) => axisLabel(k, params[k])), ['val acc', `${fmt(lo)} – ${fmt(hi)}`]],
       datasets: done.map((t) => ({
         label: `trial ${t.index}`,
-        data: [...keys.map((k) => Number(position(params[k], (t.params as Record<string, unknown>)[k]).toFixed(4))), Number(scale(t.valAcc).toFixed(4))],
+        // A key that did not take part in a trial (a conditional key, sweep/space.ts): a gap in its line.
+        data: [...keys.map((k) => (k in t.params ? Number(position(params[k], (t.params as Record<string, unknown>)[k]).toFixed(4)) : null)), Number(scale(t.valAcc).toFixed(4))],
         borderColor: viridis(scale(t.valAcc)),
         backgroundColor: viridis(scale(t.valAcc)),
         borderWidth: 1.5,
@@ -88,8 +89,11 @@ export function parallelChart(params: Record<string, Distribution>, done: Done[]
 
 /** fANOVA importances of the swept keys, or why there are none. */
 export function importanceOf(params: Record<string, Distribution>, done: Done[], seed: number): Record<string, number> | string {
+  // The keys every finished trial has (Optuna's intersection search space): a conditional key that some lack is left out.
+  const shared = Object.entries(params).filter(([k]) => done.every((t) => k in t.params));
+  if (shared.length === 0) return 'No swept key took part in every finished trial: importance is computed over the keys all of them have.';
   const space: ImportanceSpace = Object.fromEntries(
-    Object.entries(params).map(([k, d]) => [
+    shared.map(([k, d]) => [
       k,
       'choice' in d ? { type: 'categorical', choices: d.choice } : { type: 'float', low: ('logUniform' in d ? d.logUniform : d.uniform)[0], high: ('logUniform' in d ? d.logUniform : d.uniform)[1] },
     ]),

@@ -242,6 +242,11 @@ export function readSweepSearch(file: string): SweepSearch | null {
   const params = f.object(s, 'params');
   const fp = f.in('params');
   for (const [k, d] of Object.entries(params)) {
+    // A layers key (hidden from a depth and widths, sweep/space.ts) has no one axis to draw: left out.
+    if (isObj(d) && isObj(d.layers)) {
+      delete params[k];
+      continue;
+    }
     const range = isObj(d) ? (d.logUniform ?? d.uniform) : undefined;
     const okRange =
       Array.isArray(range) &&

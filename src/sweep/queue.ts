@@ -27,10 +27,10 @@ import { isObj } from '../config/keys.js';
 import type { TrialResult } from '../runs/results.js';
 import type { LockInfo } from '../runs/lock.js';
 import { RunIoError } from '../runs/atomic.js';
-import { sweepDirOf } from '../runs/layout.js';
 import { checkRungValue, parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { keepRedisRungs, scoreOf, seedRedisRungs } from './rungs.js';
-import { MAX_TRIALS, type SweepSpec, type Trial, expandTrials, readSweepFile } from './spec.js';
+import { MAX_TRIALS, type SweepSpec, readSweepFile, trialCount } from './spec.js';
+import { knownTrials } from './tpe_sweep.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
 import { failedResult, planTrials, resultOf, scanTrialFolders, type TrialOutcome, type TrialPlan } from './trial.js';
 
@@ -284,8 +284,14 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
   const key = sweepKey(ctx.spec, ctx.sweepDir);
   const rungs = rungsKeyOf(key);
   const byId = new Map<string, TrialPlan>();
-  for (const p of ctx.pending) byId.set(jobIdOf(key, p.rel), p);
   if (ctx.spec.scheduler) await seedRedisRungs(conn, rungs, ctx.sweepDir); // the rungs of the sweep's earlier trials, before any new one reports
+  const take = (): string | null => {
+    const p = ctx.feed.next();
+    if (p) byId.set(jobIdOf(key, p.rel), p);
+    return p && jobIdOf(key, p.rel);
+  };
+  // The trials decided already (all but a TPE sweep's suggestions) go on the queue at once.
+  while (ctx.feed.decided() > 0) take();
   const enqueue = (id: string, delay = 0) =>
     queue.add('trial', payloadOf(ctx, byId.get(id)!, rungs), { jobId: id, attempts: 1, removeOnComplete: KEPT_JOBS, removeOnFail: KEPT_JOBS, ...(delay > 0 ? { delay } : {}) });
   // A trial found finished in its folder may still have its job (a coordinator killed before it
@@ -307,17 +313,20 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
     await enqueue(id);
   }
   const poll = poller(ctx, queue, conn, byId);
-  while (byId.size > 0 || leftovers.length > 0) {
+  while (byId.size > 0 || leftovers.length > 0 || ctx.feed.left() > 0) {
     if (conn.failure) throw conn.failure;
     if (ctx.signal?.aborted) return; // Ctrl-C: the jobs stay queued for the next coordinator (or `sweep cancel`)
     if ((await conn.exists(cancelKeyOf(key)).catch(() => 0)) === 1)
       throw new RunIoError(
         `sweep ${ctx.spec.name} was cancelled (train sweep cancel): its queued trials are withdrawn and its running ones stopped, each with its last checkpoint; run the sweep again to resume it`,
       );
-    const gone = await poll();
+    const { gone, waiting } = await poll();
     if (gone.length > 0) await enqueueGone(gone, enqueue, ctx.spec.name, warn);
+    // A TPE sweep's next suggestion once no job of it waits: a worker has taken the last one.
+    const id = waiting === 0 && gone.length === 0 && ctx.feed.left() > 0 ? take() : null;
+    if (id) await enqueue(id);
     if (leftovers.length > 0) leftovers = Date.now() < leftoversUntil ? await removeEnded(queue, leftovers) : [];
-    if (byId.size > 0 || leftovers.length > 0) await sleep(pollMs);
+    if (byId.size > 0 || leftovers.length > 0 || ctx.feed.left() > 0) await sleep(pollMs);
   }
   // Every trial is recorded: the rungs are kept in the sweep folder (rungs.ts), and Redis lets them go.
   if (ctx.spec.scheduler) await keepRedisRungs(conn, rungs, ctx.sweepDir);
@@ -350,9 +359,10 @@ async function enqueueGone(gone: { id: string; lockMs: number | null }[], enqueu
 /**
  * One poll of every job by its hash (one pipelined round trip): progress while it runs, the
  * return value (or the failure) once it ends, recorded and removed from the queue. Returns the
- * jobs whose hash is gone, with the lock time of those that were seen running.
+ * jobs whose hash is gone, with the lock time of those that were seen running, and how many
+ * jobs wait for a worker.
  */
-function poller(ctx: RunnerContext, queue: Queue, conn: QueueConnection, byId: Map<string, TrialPlan>): () => Promise<{ id: string; lockMs: number | null }[]> {
+function poller(ctx: RunnerContext, queue: Queue, conn: QueueConnection, byId: Map<string, TrialPlan>): () => Promise<{ gone: { id: string; lockMs: number | null }[]; waiting: number }> {
   const fields = ['timestamp', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'progress'];
   const shownRunning = new Map<string, string>();
   const lockOf = new Map<string, number>();
@@ -364,9 +374,10 @@ function poller(ctx: RunnerContext, queue: Queue, conn: QueueConnection, byId: M
       for (const id of ids) pipe.hmget(queue.toKey(id), ...fields);
       rows = ((await pipe.exec()) ?? []).map(([err, v]) => (err ? [] : (v as (string | null)[])));
     } catch {
-      return []; // Redis away: asked again at the next poll
+      return { gone: [], waiting: 1 }; // Redis away: asked again at the next poll
     }
     const gone: { id: string; lockMs: number | null }[] = [];
+    let waiting = 0;
     for (let i = 0; i < ids.length; i++) {
       const row = rows[i] ?? [];
       const [timestamp, finishedOn, returnvalue, failedReason, processedOn, progress] = row;
@@ -388,9 +399,9 @@ function poller(ctx: RunnerContext, queue: Queue, conn: QueueConnection, byId: M
           shownRunning.set(ids[i], sig);
           ctx.running(p.trial.index, info);
         }
-      }
+      } else waiting++;
     }
-    return gone;
+    return { gone, waiting };
   };
 }
 
@@ -410,9 +421,7 @@ export interface StatusLine {
 /** `sweep status F --queue URL`: the counts from the trial folders and the queue, and who runs what. */
 export async function sweepStatus(file: string, url: string, flags: Partial<Config>, out: (line: string) => void, warn: (l: string) => void): Promise<StatusLine> {
   const spec = readSweepFile(file);
-  if (spec.tpe) throw new ConfigError(`${file}: a "tpe" sweep runs on the local pool only for now, so it has no queue status; its results.json and report show its progress`);
-  const trials: Trial[] = expandTrials(spec, flags);
-  const sweepDir = sweepDirOf(trials[0].config.runsDir, spec.name);
+  const { trials, sweepDir } = knownTrials(spec, flags);
   let plans: TrialPlan[];
   try {
     plans = planTrials(trials, scanTrialFolders(sweepDir)).plans;
@@ -423,7 +432,8 @@ export async function sweepStatus(file: string, url: string, flags: Partial<Conf
   const conn = connect(url, warn);
   const queue = new Queue(QUEUE, { connection: conn });
   queue.on('error', () => {});
-  const s: StatusLine = { queued: 0, running: [], finished: 0, stopped: 0, failed: 0, notEnqueued: 0, total: trials.length };
+  // A TPE sweep's trials not suggested yet are not enqueued either.
+  const s: StatusLine = { queued: 0, running: [], finished: 0, stopped: 0, failed: 0, notEnqueued: trialCount(spec) - trials.length, total: trialCount(spec) };
   try {
     await untilFatal(conn, countJobs(s, plans, queue, key));
   } finally {
@@ -473,8 +483,7 @@ export interface CancelLine {
  */
 export async function sweepCancel(file: string, url: string, flags: Partial<Config>, out: (line: string) => void, warn: (l: string) => void, waitMs = 300_000): Promise<CancelLine> {
   const spec = readSweepFile(file);
-  const trials: Trial[] = expandTrials(spec, flags);
-  const sweepDir = sweepDirOf(trials[0].config.runsDir, spec.name);
+  const { trials, sweepDir } = knownTrials(spec, flags);
   let folders;
   try {
     folders = scanTrialFolders(sweepDir);

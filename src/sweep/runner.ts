@@ -39,12 +39,17 @@ export interface TrialFeed {
   next(): TrialPlan | null;
   /** How many are still to be handed out. */
   left(): number;
+  /**
+   * How many of those are decided already (trials known in advance; a TPE sweep's recorded ones),
+   * so may be handed out at once; the rest are suggested one at a time, each as a worker frees up.
+   */
+  decided(): number;
 }
 
 /** The feed of trials known in advance (grid, random, list). */
 export function listFeed(pending: TrialPlan[]): TrialFeed {
   const queue = [...pending];
-  return { next: () => queue.shift() ?? null, left: () => queue.length };
+  return { next: () => queue.shift() ?? null, left: () => queue.length, decided: () => queue.length };
 }
 
 /** Trains a sweep's pending trials: the local pool of worker threads, or the queue (queue.ts). */

@@ -16,6 +16,14 @@
  *     "tpe": { "trials": 40, "seed": 1, "startupTrials": 10,        // the first startupTrials at random (10 if not given)
  *              "lr": { "logUniform": [1e-7, 1e-5] }, "reg": { "logUniform": [1e1, 1e4] }, "hidden": { "choice": [[100], [500]] } } }
  *
+ *   Conditional keys and layered nets (space.ts): a key's "when" names the values other keys must take;
+ *   "hidden" may be built from a depth and a width per layer.
+ *     "tpe": { …, "updateRule": { "choice": ["sgd", "sgd_momentum"] },
+ *              "momentum": { "uniform": [0.5, 0.99], "when": { "updateRule": "sgd_momentum" } },
+ *              "hidden": { "layers": { "depth": { "choice": [1, 2] }, "width": { "logUniform": [32, 512] } } } }
+ *     "grid": { "updateRule": ["sgd", "sgd_momentum"], "momentum": { "values": [0.5, 0.9], "when": { "updateRule": "sgd_momentum" } },
+ *               "hidden": { "layers": { "depth": [1, 2], "width": [100, 500] } } }
+ *
  *   { "name": …, "base": …,
  *     "list": [ { "updateRule": "sgd", "lr": 5e-3 }, { "updateRule": "adam", "lr": 1e-3 } ] }   // these trials, in order
  *
@@ -27,6 +35,7 @@ import { type Config, ConfigError, KEY_BY_NAME, SWEEPABLE, type SweepKey, checkP
 import { Rng } from '../linalg/rng.js';
 import { isObj } from '../config/keys.js';
 import { capEpochs, parseScheduler, type SchedulerSpec } from './scheduler.js';
+import { type LayersDistribution, type PlainDistribution, type When, gridCombos, gridLayers, orderKeys, parseLayers, sampleTrial, splitWhen } from './space.js';
 
 /** (SweepKey: the config table's sweep column, config.ts.) */
 export type { SweepKey };
@@ -38,7 +47,10 @@ export type { SweepKey };
  */
 export const MAX_TRIALS = 10_000;
 
-export type Distribution = { logUniform: [number, number] } | { uniform: [number, number] } | { choice: unknown[] };
+/** A key's distribution in "random" or "tpe": a range, a choice, or (space.ts) a depth and widths. */
+export type Distribution = PlainDistribution | LayersDistribution;
+export type { PlainDistribution, LayersDistribution, When };
+export { roundValue } from './space.js';
 
 export interface SweepSpec {
   name: string;
@@ -52,6 +64,8 @@ export interface SweepSpec {
   list?: Partial<Record<SweepKey, unknown>>[];
   /** Early stopping (scheduler.ts): ASHA or the median rule; absent, every trial runs to its end. */
   scheduler?: SchedulerSpec;
+  /** The conditional keys of a grid, random or tpe sweep (space.ts): each key's "when". */
+  when?: When;
 }
 
 export interface Trial {
@@ -91,11 +105,30 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
     );
   }
   const sched = obj.scheduler === undefined ? {} : { scheduler: parseScheduler(obj.scheduler, origin) };
-  if (obj.grid !== undefined) return { name, base, grid: parseGrid(obj.grid, origin), ...sched };
   if (obj.list !== undefined) return { name, base, list: parseList(obj.list, origin), ...sched };
-  if (obj.tpe !== undefined) return { name, base, tpe: parseSampled(obj.tpe, 'tpe', origin), ...sched };
-  const { startupTrials: _, ...random } = parseSampled(obj.random, 'random', origin);
-  return { name, base, random, ...sched };
+  const when: When = {};
+  const conditional = (spec: SweepSpec): SweepSpec => withWhen(spec, when, origin);
+  if (obj.grid !== undefined) return conditional({ name, base, grid: parseGrid(obj.grid, origin, when), ...sched });
+  if (obj.tpe !== undefined) return conditional({ name, base, tpe: parseSampled(obj.tpe, 'tpe', origin, when), ...sched });
+  const { startupTrials: _, ...random } = parseSampled(obj.random, 'random', origin, when);
+  return conditional({ name, base, random, ...sched });
+}
+
+/** `spec` with its conditions (none: as it was), checked: names, cycles, a grid's count of the combinations that exist. */
+function withWhen(spec: SweepSpec, when: When, origin: string): SweepSpec {
+  if (Object.keys(when).length === 0) return spec;
+  const out = { ...spec, when };
+  spaceOf(out, origin);
+  const n = trialCount(out);
+  if (n > MAX_TRIALS)
+    throw new ConfigError(`${origin}: the grid has more than ${MAX_TRIALS.toLocaleString('en-US')} trials that its conditions allow; a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')}`);
+  return out;
+}
+
+/** The order the sweep's keys are decided in, its conditions on swept keys, and the keys a condition on the base leaves out (space.ts). */
+export function spaceOf(spec: SweepSpec, origin = `sweep ${spec.name}`): ReturnType<typeof orderKeys> {
+  const keys = Object.keys(spec.grid ?? (spec.random ?? spec.tpe)?.params ?? {});
+  return orderKeys(keys, spec.when ?? {}, spec.base, origin);
 }
 
 /** The base config: a config file (relative to the sweep file) or an object of keys. */
@@ -119,23 +152,35 @@ function checkKey(k: string, where: string): SweepKey {
 /** `v` checked against key `k`'s type and range. */
 const checkSwept = (k: SweepKey, v: unknown, where: string): unknown => checkValue(KEY_BY_NAME.get(k)!, v, where);
 
-/** "grid": key → list of values; its size is counted before any value is checked or any list built. */
-function parseGrid(g: unknown, origin: string): Partial<Record<SweepKey, unknown[]>> {
+/**
+ * "grid": key → list of values, or {"values": [...], "when": …}, or a layers key (space.ts); its
+ * size is counted before any value is checked or any list built (with conditions, the product of
+ * the lists bounds it, and withWhen counts the combinations that exist). Conditions go to `when`.
+ */
+function parseGrid(g: unknown, origin: string, when: When): Partial<Record<SweepKey, unknown[]>> {
   if (!isObj(g) || Object.keys(g).length === 0) throw new ConfigError(`${origin}: "grid" must be an object of key → list of values`);
-  for (const [k, vals] of Object.entries(g)) {
-    checkKey(k, `${origin} grid`);
-    if (!Array.isArray(vals) || vals.length === 0) throw new ConfigError(`${origin}: grid.${k} must be a non-empty list of values`);
+  const lists = new Map<SweepKey, unknown>();
+  for (const [k, raw] of Object.entries(g)) {
+    const key = checkKey(k, `${origin} grid`);
+    const { body, when: cond } = splitWhen(raw, `${origin}: grid.${k}`);
+    if (cond) when[key] = cond;
+    const vals = isObj(body) && 'values' in body && Object.keys(body).length === 1 ? body.values : body;
+    if (isObj(vals) && 'layers' in vals) lists.set(key, vals);
+    else if (!Array.isArray(vals) || vals.length === 0)
+      throw new ConfigError(`${origin}: grid.${k} must be a non-empty list of values${cond ? ' (with "when": {"values": [...], "when": {...}})' : ''}`);
+    else lists.set(key, vals);
   }
-  const sizes = Object.entries(g).map(([k, vals]) => [k, (vals as unknown[]).length] as const);
+  const grid: Partial<Record<SweepKey, unknown[]>> = {};
+  for (const [k, vals] of lists) if (!Array.isArray(vals)) grid[k] = gridLayers(vals, `${origin}: grid.${k}`, MAX_TRIALS, (v) => checkSwept(k, v, `${origin} grid`));
+  const sizes = [...lists].map(([k, vals]) => [k, Array.isArray(vals) ? vals.length : grid[k]!.length] as const);
   const count = sizes.reduce((n, [, len]) => n * len, 1);
-  if (count > MAX_TRIALS) {
+  if (count > MAX_TRIALS && Object.keys(when).length === 0) {
     throw new ConfigError(
       `${origin}: the grid has ${count.toLocaleString('en-US')} trials (${sizes.map(([k, len]) => `${k} ${len}`).join(' × ')}); a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')}: use fewer values, or a random search with "trials"`,
     );
   }
-  const grid: Partial<Record<SweepKey, unknown[]>> = {};
-  for (const [k, vals] of Object.entries(g)) grid[k as SweepKey] = (vals as unknown[]).map((v) => checkSwept(k as SweepKey, v, `${origin} grid`));
-  return grid;
+  for (const [k, vals] of lists) if (Array.isArray(vals)) grid[k] = vals.map((v) => checkSwept(k, v, `${origin} grid`));
+  return Object.fromEntries([...lists.keys()].map((k) => [k, grid[k]])) as Partial<Record<SweepKey, unknown[]>>;
 }
 
 /** "list": the trials one by one, each an object of key → value. */
@@ -150,7 +195,7 @@ function parseList(l: unknown, origin: string): Partial<Record<SweepKey, unknown
 }
 
 /** "random" or "tpe": trials, a seed, (tpe) startupTrials, and a distribution per key. */
-function parseSampled(r: unknown, kind: 'random' | 'tpe', origin: string): NonNullable<SweepSpec['tpe']> {
+function parseSampled(r: unknown, kind: 'random' | 'tpe', origin: string, when: When): NonNullable<SweepSpec['tpe']> {
   if (!isObj(r)) throw new ConfigError(`${origin}: "${kind}" must be an object with "trials" and a distribution per key`);
   const trials = r.trials;
   if (typeof trials !== 'number' || !Number.isInteger(trials) || trials < 1) throw new ConfigError(`${origin}: ${kind}.trials must be a positive integer`);
@@ -162,9 +207,18 @@ function parseSampled(r: unknown, kind: 'random' | 'tpe', origin: string): NonNu
   for (const [k, d] of Object.entries(r)) {
     if (own.includes(k)) continue;
     const key = checkKey(k, `${origin} ${kind}`);
-    params[key] = parseDistribution(key, d, `${origin}: ${kind}.${k}`, kind === 'tpe', (v) => checkSwept(key, v, `${origin} ${kind}`));
+    const { body, when: cond } = splitWhen(d, `${origin}: ${kind}.${k}`);
+    if (cond) when[key] = cond;
+    params[key] = parseSampledKey(key, body, `${origin}: ${kind}.${k}`, kind === 'tpe', `${origin} ${kind}`);
   }
   if (Object.keys(params).length === 0) throw new ConfigError(`${origin}: ${kind} names no key to sample`);
+  for (const [k, cond] of Object.entries(when)) {
+    const layered = Object.keys(cond!).find((ck) => {
+      const d = params[ck as SweepKey];
+      return d !== undefined && 'layers' in d;
+    });
+    if (layered) throw new ConfigError(`${origin}: ${kind}.${k}.when names ${layered}, which is built layer by layer: a condition may name only keys drawn as one value`);
+  }
   if (kind === 'random') return { trials, seed, startupTrials: 0, params };
   const startupTrials = r.startupTrials ?? 10;
   if (typeof startupTrials !== 'number' || !Number.isInteger(startupTrials) || startupTrials < 0) {
@@ -173,30 +227,39 @@ function parseSampled(r: unknown, kind: 'random' | 'tpe', origin: string): NonNu
   return { trials, seed, startupTrials, params };
 }
 
+/** One key's entry in "random" or "tpe" (its "when" taken off): a distribution, or a layers key's depth and width (space.ts). */
+function parseSampledKey(key: SweepKey, d: unknown, where: string, tpe: boolean, checkWhere: string): Distribution {
+  if (!(isObj(d) && 'layers' in d)) return parseDistribution(key, d, where, tpe, (v) => checkSwept(key, v, checkWhere));
+  if (KEY_BY_NAME.get(key)!.kind !== 'intList') throw new ConfigError(`${where}: "layers" builds a list of hidden sizes; ${key} is not one (use it on "hidden")`);
+  // The depth is checked by parseLayers; a width as one hidden size of `key`.
+  const check = (at: string) => (at.endsWith('.depth') ? (x: unknown) => x : (x: unknown) => checkSwept(key, [x], checkWhere));
+  return parseLayers(d, where, (sub, at) => parseDistribution(key, sub, at, tpe, check(at), 'int') as PlainDistribution);
+}
+
 /** One key's distribution in "random" or "tpe"; `check` checks a value against the key's type and range. */
-function parseDistribution(key: SweepKey, d: unknown, where: string, tpe: boolean, check: (v: unknown) => unknown): Distribution {
+function parseDistribution(key: SweepKey, d: unknown, where: string, tpe: boolean, check: (v: unknown) => unknown, kind = KEY_BY_NAME.get(key)!.kind): Distribution {
   if (!isObj(d) || Object.keys(d).length !== 1) throw new ConfigError(`${where} must be one of {"logUniform": [lo, hi]}, {"uniform": [lo, hi]}, {"choice": [values]}`);
   if ('choice' in d) {
     if (!Array.isArray(d.choice) || d.choice.length === 0) throw new ConfigError(`${where}.choice must be a non-empty list`);
     return { choice: d.choice.map((v) => check(v)) };
   }
   if (!('logUniform' in d || 'uniform' in d)) throw new ConfigError(`${where} must be one of {"logUniform": [lo, hi]}, {"uniform": [lo, hi]}, {"choice": [values]}`);
-  const kind = 'logUniform' in d ? 'logUniform' : 'uniform';
-  const range = (d as Record<string, unknown>)[kind];
+  const axis = 'logUniform' in d ? 'logUniform' : 'uniform';
+  const range = (d as Record<string, unknown>)[axis];
   if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => typeof x === 'number' && Number.isFinite(x)) || range[0] > range[1]) {
-    throw new ConfigError(`${where}.${kind} must be [lo, hi] with lo ≤ hi`);
+    throw new ConfigError(`${where}.${axis} must be [lo, hi] with lo ≤ hi`);
   }
   // TPE's Parzen estimators need an interval; a single value belongs in the base config.
-  if (tpe && !(range[0] < range[1])) throw new ConfigError(`${where}.${kind} must be [lo, hi] with lo < hi; a fixed value goes in "base"`);
-  const def = KEY_BY_NAME.get(key)!;
-  if (def.kind !== 'number' && def.kind !== 'int') throw new ConfigError(`${where}: ${key} takes ${def.kind} values; use {"choice": [...]}`);
-  if (kind === 'logUniform' && range[0] <= 0) throw new ConfigError(`${where}.logUniform needs lo > 0`);
-  for (const x of range) check(def.kind === 'int' ? Math.round(x) : x);
-  return (kind === 'logUniform' ? { logUniform: range } : { uniform: range }) as Distribution;
+  if (tpe && !(range[0] < range[1])) throw new ConfigError(`${where}.${axis} must be [lo, hi] with lo < hi; a fixed value goes in "base"`);
+  if (kind !== 'number' && kind !== 'int') throw new ConfigError(`${where}: ${key} takes ${kind} values; use {"choice": [...]}`);
+  if (axis === 'logUniform' && range[0] <= 0) throw new ConfigError(`${where}.logUniform needs lo > 0`);
+  for (const x of range) check(kind === 'int' ? Math.round(x) : x);
+  return (axis === 'logUniform' ? { logUniform: range } : { uniform: range }) as Distribution;
 }
 
 /** How many trials `spec` holds, without expanding it. */
 export function trialCount(spec: SweepSpec): number {
+  if (spec.grid && spec.when) return gridParams(spec, MAX_TRIALS + 1).length;
   if (spec.grid) return Object.values(spec.grid).reduce((n, vals) => n * vals!.length, 1);
   if (spec.list) return spec.list.length;
   return (spec.random ?? spec.tpe)!.trials;
@@ -216,39 +279,19 @@ export function expandParams(spec: SweepSpec): Partial<Config>[] {
   // parseSweep refuses these; a spec built in code is held to the same cap.
   const n = trialCount(spec);
   if (n > MAX_TRIALS) throw new ConfigError(`sweep ${spec.name} has ${n.toLocaleString('en-US')} trials; a sweep holds at most ${MAX_TRIALS.toLocaleString('en-US')}`);
-  if (spec.grid) {
-    const keys = Object.keys(spec.grid) as SweepKey[];
-    let combos: Partial<Config>[] = [{}];
-    for (const k of keys) {
-      const next: Partial<Config>[] = [];
-      for (const c of combos) for (const v of spec.grid[k]!) next.push({ ...c, [k]: v });
-      combos = next;
-    }
-    return combos;
-  }
+  if (spec.grid) return gridParams(spec, MAX_TRIALS);
   if (spec.list) return spec.list.map((t) => ({ ...t }) as Partial<Config>);
   if (spec.tpe) return [];
   const r = spec.random!;
   const rng = new Rng(r.seed);
-  const out: Partial<Config>[] = [];
-  for (let t = 0; t < r.trials; t++) {
-    const p: Record<string, unknown> = {};
-    for (const [k, d] of Object.entries(r.params) as [SweepKey, Distribution][]) {
-      const isInt = KEY_BY_NAME.get(k)!.kind === 'int';
-      let v: unknown;
-      if ('choice' in d) v = d.choice[rng.int(d.choice.length)];
-      else if ('uniform' in d) v = d.uniform[0] + (d.uniform[1] - d.uniform[0]) * rng.uniform();
-      else v = Math.exp(Math.log(d.logUniform[0]) + (Math.log(d.logUniform[1]) - Math.log(d.logUniform[0])) * rng.uniform());
-      p[k] = typeof v === 'number' ? roundValue(v, isInt) : v;
-    }
-    out.push(p as Partial<Config>);
-  }
-  return out;
+  const { order, when, never } = spaceOf(spec);
+  return Array.from({ length: r.trials }, () => sampleTrial(r.params, order, when, never, rng));
 }
 
-/** A sampled number as a trial takes it: integers rounded, others to 6 significant digits (readable in tables and files, still distinct). */
-export function roundValue(v: number, isInt: boolean): number {
-  return isInt ? Math.round(v) : Number(v.toPrecision(6));
+/** A grid's combinations (those its conditions allow), at most `limit`: every combination, last key fastest. */
+function gridParams(spec: SweepSpec, limit: number): Partial<Config>[] {
+  const { order, when, never } = spaceOf(spec);
+  return gridCombos(spec.grid!, order, when, never, limit);
 }
 
 /** Every trial with its resolved config. `flags` are command-line overrides of the base. */

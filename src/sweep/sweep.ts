@@ -21,7 +21,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Config, ConfigError } from '../config/config.js';
+import type { Config } from '../config/config.js';
 import { checkAgainstData } from '../data/fits.js';
 import { loadDataset, loadTestSplit } from '../data/datasets.js';
 import { rowsOfCheckpoint } from '../data/feature_data.js';
@@ -160,10 +160,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
 
 /** The sweep, its lock held: plan the trials, prepare the data, train, and evaluate the best trial on the test split. */
 async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, opts: SweepOptions, out: (line: string) => void, t0: number): Promise<SweepResults> {
-  if (spec.tpe) {
-    if (opts.runner) throw new ConfigError(`${opts.file}: a "tpe" sweep runs on the local pool only for now; run it without --queue`);
-    trials.push(...recordedTrials(spec, sweepDir, opts.flags));
-  }
+  if (spec.tpe) trials.push(...recordedTrials(spec, sweepDir, opts.flags));
   const { plans, notInSweep } = planTrials(trials, scanTrialFolders(sweepDir));
   const s = openSweep(spec, trials, sweepDir, opts, out, t0, plans, notInSweep);
   writeSpec(s);
@@ -430,7 +427,7 @@ function earlierSegments(sweepDir: string): number[] {
  */
 export async function cancelLocalSweep(file: string, flags: Partial<Config>, out: (line: string) => void, waitMs = 120_000): Promise<void> {
   const spec = readSweepFile(file);
-  const sweepDir = sweepDirOf(expandTrials(spec, flags)[0].config.runsDir, spec.name);
+  const sweepDir = sweepDirOf(baseConfig(spec, flags).runsDir, spec.name);
   const held = readSweepLock(sweepDir);
   if (!held) return out(`sweep ${spec.name} is not running in ${sweepDir}: nothing to cancel (a sweep on a queue: give --queue)`);
   if (held.host !== os.hostname()) throw new RunIoError(`sweep ${spec.name} runs on host ${held.host} (process ${held.pid}): cancel it there, or give --queue for a sweep on a queue`);

@@ -10,13 +10,21 @@
  * values are drawn at random. Trials still running count as the worst "above" observations (Optuna's
  * `constant_liar`), so workers asking at the same time are not all sent to the same place.
  *
+ * A conditional axis (`when`, space.ts) is suggested only where its condition holds on the values
+ * suggested before it, in the space's order (Optuna's define-by-run); its estimators are fitted on
+ * the trials that have it, the split into "below" and "above" being made over every trial, as
+ * Optuna 3.1's independent sampler does (`sample_independent`: the masks over `indices_below`).
+ *
  * Pure: the space, the trials and a seeded Rng in, the suggestion out. Values are maximised.
  */
 import type { Rng } from '../linalg/rng.js';
+import { type Condition, holds } from './space.js';
 import { logGaussMass, truncnormLogPdf, truncnormPpf } from './truncnorm.js';
 
-/** One axis of the search space. Integers have step 1; `log` searches log(x) (low > 0). */
-export type TpeParam = { type: 'float'; low: number; high: number; log: boolean } | { type: 'int'; low: number; high: number; log: boolean } | { type: 'categorical'; choices: readonly unknown[] };
+/** One axis of the search space. Integers have step 1; `log` searches log(x) (low > 0). `when`: it takes part only where that holds. */
+export type TpeParam = (
+  { type: 'float'; low: number; high: number; log: boolean } | { type: 'int'; low: number; high: number; log: boolean } | { type: 'categorical'; choices: readonly unknown[] }
+) & { when?: Condition };
 export type TpeSpace = Record<string, TpeParam>;
 
 /**
@@ -73,21 +81,22 @@ export function weightsOf(n: number): number[] {
   return [...ramp, ...new Array<number>(25).fill(1)];
 }
 
-/** The next suggestion: a value for every key of `space`, in its order. */
+/** The next suggestion: a value for every key of `space` that takes part, in its order. */
 export function suggestTpe(space: TpeSpace, trials: TpeTrial[], rng: Rng, options: Partial<TpeOptions> = {}): Record<string, unknown> {
   const o = { ...TPE_DEFAULTS, ...options };
   const seen = o.constantLiar ? trials : trials.filter((t) => t.state !== 'running');
   const n = seen.filter((t) => t.state !== 'running').length;
   const out: Record<string, unknown> = {};
   if (n < o.startupTrials) {
-    for (const [k, p] of Object.entries(space)) out[k] = sampleUniform(p, rng);
+    for (const [k, p] of Object.entries(space)) if (holds(p.when, out)) out[k] = sampleUniform(p, rng);
     return out;
   }
-  const { below, above } = splitTrials(seen, gammaOf(n));
+  const split = splitTrials(seen, gammaOf(n));
   for (const [k, p] of Object.entries(space)) {
-    const obs = (ts: TpeTrial[]) => ts.filter((t) => k in t.params).map((t) => toInternal(p, t.params[k]));
-    const l = parzenEstimator(obs(below), p, o);
-    const g = parzenEstimator(obs(above), p, o);
+    if (!holds(p.when, out)) continue;
+    const { below, above } = sidesOf(split, k, p);
+    const l = parzenEstimator(below, p, o);
+    const g = parzenEstimator(above, p, o);
     const xs = parzenSample(l, rng, o.eiCandidates);
     const ll = parzenLogPdf(l, xs);
     const lg = parzenLogPdf(g, xs);
@@ -96,6 +105,15 @@ export function suggestTpe(space: TpeSpace, trials: TpeTrial[], rng: Rng, option
     out[k] = fromInternal(p, xs[best]);
   }
   return out;
+}
+
+/**
+ * Axis `k`'s internal values on each side of `split`: the trials that have it, the others left out
+ * after the split (Optuna 3.1's sample_independent masks `indices_below` and `indices_above`).
+ */
+export function sidesOf(split: { below: TpeTrial[]; above: TpeTrial[] }, k: string, p: TpeParam): { below: number[]; above: number[] } {
+  const obs = (ts: TpeTrial[]) => ts.filter((t) => k in t.params).map((t) => toInternal(p, t.params[k]));
+  return { below: obs(split.below), above: obs(split.above) };
 }
 
 /** Rank as Optuna does (by (−step, −value), finished first, running last; stable) and split off the best `nBelow`. */

@@ -19,10 +19,11 @@ import { ConfigError, KEY_BY_NAME } from '../config/config.js';
 import { isObj } from '../config/keys.js';
 import { Rng } from '../linalg/rng.js';
 import { writeJsonAtomic } from '../runs/atomic.js';
-import { sweepFile, trialRel } from '../runs/layout.js';
+import { sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
 import type { TrialResult } from '../runs/results.js';
-import { type Distribution, type SweepKey, type SweepSpec, type Trial, roundValue, trialOf } from './spec.js';
+import { type Distribution, type LayersDistribution, type PlainDistribution, type SweepKey, type SweepSpec, type Trial, baseConfig, expandTrials, roundValue, spaceOf, trialOf } from './spec.js';
+import { type Condition, type When, holds } from './space.js';
 import type { TrialFeed } from './runner.js';
 import { configHash, type TrialPlan } from './trial.js';
 import { type TpeParam, type TpeSpace, type TpeTrial, suggestTpe, toInternal } from './tpe.js';
@@ -32,19 +33,72 @@ export interface TpeRecord {
   trials: { index: number; params: Partial<Config> }[];
 }
 
-/** The sweep file's distributions as TPE's axes: a key's kind (int or number) makes an axis integer or float. */
-export function tpeSpace(params: Partial<Record<SweepKey, Distribution>>): TpeSpace {
+/** How a sweep decides its keys (spec.ts spaceOf): their order, their conditions on swept keys, those a condition on the base leaves out. */
+export interface Decided {
+  order: readonly string[];
+  when: When;
+  never: ReadonlySet<string>;
+}
+
+/**
+ * The sweep file's distributions as TPE's axes, in the order the keys are decided: a key's kind
+ * (int or number) makes an axis integer or float; a layers key is its depth (`hidden.depth`) and a
+ * width per layer (`hidden.1`, … each taking part when the depth reaches it); a key's condition
+ * goes on its axis (a layers key's on its depth, which its widths follow).
+ */
+export function tpeSpace(params: Partial<Record<SweepKey, Distribution>>, decided: Decided = { order: Object.keys(params), when: {}, never: new Set() }): TpeSpace {
   const space: TpeSpace = {};
-  for (const [k, d] of Object.entries(params) as [SweepKey, Distribution][]) {
-    if ('choice' in d) {
-      space[k] = { type: 'categorical', choices: d.choice };
-      continue;
-    }
-    const [lo, hi] = 'uniform' in d ? d.uniform : d.logUniform;
-    const log = 'logUniform' in d;
-    space[k] = KEY_BY_NAME.get(k)!.kind === 'int' ? { type: 'int', low: Math.round(lo), high: Math.round(hi), log } : { type: 'float', low: lo, high: hi, log };
+  for (const k of decided.order as SweepKey[]) {
+    if (decided.never.has(k)) continue;
+    const d = params[k]!;
+    const cond = decided.when[k];
+    if ('layers' in d) addLayers(space, k, d, cond);
+    else space[k] = withCondition(axisOf(d, KEY_BY_NAME.get(k)!.kind === 'int'), cond);
   }
   return space;
+}
+
+function axisOf(d: PlainDistribution, isInt: boolean): TpeParam {
+  if ('choice' in d) return { type: 'categorical', choices: d.choice };
+  const [lo, hi] = 'uniform' in d ? d.uniform : d.logUniform;
+  const log = 'logUniform' in d;
+  return isInt ? { type: 'int', low: Math.round(lo), high: Math.round(hi), log } : { type: 'float', low: lo, high: hi, log };
+}
+
+const withCondition = (p: TpeParam, cond: Condition | undefined): TpeParam => (cond ? { ...p, when: cond } : p);
+
+/** A layers key's axes: `k.depth`, then `k.1` … `k.<deepest>`, layer i taking part when the depth is i or more. */
+function addLayers(space: TpeSpace, k: string, d: LayersDistribution, cond: Condition | undefined): void {
+  const depth = axisOf(d.layers.depth, true);
+  space[`${k}.depth`] = withCondition(depth, cond);
+  const depths = depth.type === 'categorical' ? (depth.choices as number[]) : Array.from({ length: depth.high - depth.low + 1 }, (_, i) => depth.low + i);
+  const deepest = Math.max(...depths);
+  for (let i = 1; i <= deepest; i++) space[`${k}.${i}`] = { ...axisOf(d.layers.width, true), when: { [`${k}.depth`]: depths.filter((x) => x >= i) } };
+}
+
+/** A trial's params as TPE's axes see them: a layers key's list as its depth and its widths. */
+export function flatParams(space: TpeSpace, params: Partial<Config>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (!(`${k}.depth` in space && Array.isArray(v))) out[k] = v;
+    else {
+      out[`${k}.depth`] = v.length;
+      v.forEach((w, i) => (out[`${k}.${i + 1}`] = w));
+    }
+  }
+  return out;
+}
+
+/** The inverse of flatParams: a layers key's depth and widths back as its list of hidden sizes. */
+function nestParams(flat: Record<string, unknown>): Partial<Config> {
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(flat)) {
+    const m = /^(.+)\.(depth|\d+)$/.exec(name);
+    if (!m) out[name] = v;
+    else if (m[2] === 'depth') out[m[1]] = [];
+    else (out[m[1]] as unknown[]).push(v);
+  }
+  return out as Partial<Config>;
 }
 
 /**
@@ -61,13 +115,20 @@ export function recordedTrials(spec: SweepSpec, sweepDir: string, flags: Partial
   return rec.trials.slice(0, spec.tpe!.trials).map((t) => trialOf(spec, t.index, t.params, flags));
 }
 
+/** The trials a sweep holds so far (a TPE sweep's: those tpe.json records) and its folder, for `sweep status` and `sweep cancel`. */
+export function knownTrials(spec: SweepSpec, flags: Partial<Config>): { trials: Trial[]; sweepDir: string } {
+  const sweepDir = sweepDirOf(baseConfig(spec, flags).runsDir, spec.name);
+  return { trials: spec.tpe ? recordedTrials(spec, sweepDir, flags) : expandTrials(spec, flags), sweepDir };
+}
+
 /** Suggestion `index`'s random numbers: a stream of its own, from the sweep's seed. */
 export const tpeRng = (seed: number, index: number): Rng => new Rng((Math.imul(seed, 0x9e3779b1) + index) >>> 0);
 
 /** A trial as TPE sees it (null: not an observation). Values outside today's space (an edited sweep file) are left out. */
 export function observationOf(space: TpeSpace, t: Trial, r: TrialResult | undefined): TpeTrial | null {
-  const params = t.params as Record<string, unknown>;
-  if (!Object.entries(space).every(([k, p]) => k in params && fits(p, params[k]))) return null;
+  const params = flatParams(space, t.params);
+  // Every axis that takes part (its condition holds on the trial's values) is there, and in range.
+  if (!Object.entries(space).every(([k, p]) => !holds(p.when, params) || (k in params && fits(p, params[k])))) return null;
   if (!r) return { params, state: 'running' };
   if (r.status === 'ok' && r.valAcc !== null) return { params, state: 'complete', value: r.valAcc };
   if (r.status === 'stopped') return { params, state: 'pruned', step: r.lastEpoch ?? 0, value: r.valAcc ?? NaN };
@@ -105,12 +166,13 @@ export interface TpeFeedContext {
 /** The feed of a TPE sweep: the recorded trials still to run, then a new suggestion each time a worker asks. */
 export function tpeFeed(c: TpeFeedContext): TrialFeed {
   const tpe = c.spec.tpe!;
-  const space = tpeSpace(tpe.params);
+  const space = tpeSpace(tpe.params, spaceOf(c.spec));
   checkCorners(c, space);
   const queue = [...c.pending];
   const used = new Set(c.plans.map((p) => p.rel));
   return {
     left: () => queue.length + Math.max(0, tpe.trials - c.trials.length),
+    decided: () => queue.length,
     next: () => {
       if (queue.length > 0) return queue.shift()!;
       if (c.trials.length >= tpe.trials) return null;
@@ -132,10 +194,11 @@ export function tpeFeed(c: TpeFeedContext): TrialFeed {
 export function roundParams(space: TpeSpace, raw: Record<string, unknown>): Partial<Config> {
   const out: Record<string, unknown> = {};
   for (const [k, p] of Object.entries(space)) {
+    if (!(k in raw)) continue; // it did not take part
     const v = raw[k];
     out[k] = p.type === 'categorical' ? v : Math.min(Math.max(roundValue(v as number, p.type === 'int'), p.low), p.high);
   }
-  return out as Partial<Config>;
+  return nestParams(out);
 }
 
 /** A folder of its own for a new trial: trials/trial-<hash>, -2, … skipping any that exists or is taken. */
@@ -148,9 +211,12 @@ function freshRel(sweepDir: string, hash: string, used: Set<string>): string {
   }
 }
 
-/** Before the first trial: every choice, and each numeric axis at both ends, fits the data, so no suggestion fails half-way. */
+/** Before the first trial: every choice, and each numeric axis at both ends, fits the data, so no suggestion fails half-way (layer i: i layers that wide). */
 function checkCorners(c: TpeFeedContext, space: TpeSpace): void {
-  for (const [k, p] of Object.entries(space)) {
-    for (const v of p.type === 'categorical' ? p.choices : [p.low, p.high]) c.check(trialOf(c.spec, 0, { [k]: v } as Partial<Config>, c.flags).config);
+  for (const [name, p] of Object.entries(space)) {
+    const layer = /^(.+)\.(depth|\d+)$/.exec(name);
+    if (layer?.[2] === 'depth') continue;
+    const params = (v: unknown) => (layer ? { [layer[1]]: new Array<unknown>(Number(layer[2])).fill(v) } : { [name]: v });
+    for (const v of p.type === 'categorical' ? p.choices : [p.low, p.high]) c.check(trialOf(c.spec, 0, params(v) as Partial<Config>, c.flags).config);
   }
 }
