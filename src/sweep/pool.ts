@@ -16,6 +16,7 @@ import { MemoryRungStore, type RungStore } from './scheduler.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
 import { epochsOf, prepareFolder, resultOf, startTrainingThread, stopAfterStep, ThreadGone, trainOnThread, type TrainingThread, type TrialPlan } from './trial.js';
 import type { RunData } from '../train/run.js';
+import { metricOf } from './spec.js';
 
 export const localRunner: TrialRunner = {
   name: 'local',
@@ -110,10 +111,11 @@ function trainPlan(pool: Pool, t: TrainingThread, plan: TrialPlan) {
   prepareFolder(dir); // its own folder without a checkpoint starts afresh: cleared by the thread once it holds it
   const index = plan.trial.index;
   ctx.running(index, { host: null, epoch: null });
-  const sched = { scheduler: ctx.spec.scheduler, store: pool.store, trialId: plan.rel, epochs: epochsOf(plan.trial.config, pool.runData.data.train.n) };
+  const metric = metricOf(ctx.spec);
+  const sched = { scheduler: ctx.spec.scheduler, store: pool.store, trialId: plan.rel, epochs: epochsOf(plan.trial.config, pool.runData.data.train.n), metric };
   return trainOnThread(
     t,
-    { index, dir, config: plan.resume ?? plan.trial.config, resume: plan.resume !== null, scheduled: sched.scheduler !== undefined, clear: plan.clear },
+    { index, dir, config: plan.resume ?? plan.trial.config, resume: plan.resume !== null, scheduled: sched.scheduler !== undefined, metric, clear: plan.clear },
     {
       sched,
       epoch: (e) => ctx.running(index, { host: null, epoch: e.epoch }),

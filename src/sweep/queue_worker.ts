@@ -370,11 +370,11 @@ async function trainJob(job: Job, j: TrialJob, c: Current, x: TrainContext): Pro
   if (c.lost) return { status: 'failed', reason: `lost the job's lock before training: ${c.lost}`, host };
   c.cell = t.cell;
   const cfg: Config = { ...j.config, backend, dataDir: x.hostKeys.dataDir, runsDir: x.hostKeys.runsDir };
-  const msg: ToWorker = { index: j.index, dir, config: cfg, resume: plan.resume, scheduled: j.scheduler !== null, claim: `job ${job.id}`, clear: !plan.resume };
+  const msg: ToWorker = { index: j.index, dir, config: cfg, resume: plan.resume, scheduled: j.scheduler !== null, metric: j.metric, claim: `job ${job.id}`, clear: !plan.resume };
   const stopWatch = watchCancel(cancelKey, t, c, x);
   try {
     const out = await trainOnThread(t, msg, {
-      sched: { scheduler: j.scheduler ?? undefined, store: new RedisRungStore(x.rungConn, j.rungs), trialId: j.rel, epochs: epochsOf(j.config, t.numTrain) },
+      sched: { scheduler: j.scheduler ?? undefined, store: new RedisRungStore(x.rungConn, j.rungs), trialId: j.rel, epochs: epochsOf(j.config, t.numTrain), metric: j.metric },
       epoch: (e) => void job.updateProgress({ host, pid: process.pid, epoch: e.epoch, valAcc: e.valAcc, lockMs: x.lockMs }).catch(() => {}),
       schedulerFailed: () => {}, // Redis away: the trial goes on
     });

@@ -25,6 +25,7 @@
  */
 import { ConfigError } from '../config/config.js';
 import { isObj } from '../config/keys.js';
+import { DEFAULT_METRIC, METRICS, type Metric, score, showValue } from './metric.js';
 
 export type SchedulerSpec = { asha: { eta: number; grace: number; max: number | null } } | { median: { grace: number; minSamples: number } };
 
@@ -106,13 +107,17 @@ export interface Decision {
 }
 
 /**
- * The decision after epoch `epoch` of a trial that runs `epochs` in all, with its val accuracies
- * so far (`valHistory[epoch - 1]` is this epoch's). Deterministic given what the store returns.
+ * The decision after epoch `epoch` of a trial that runs `epochs` in all, with its values of the
+ * sweep's metric `m` so far (`metricHistory[epoch - 1]` is this epoch's; val accuracy by default).
+ * Deterministic given what the store returns.
  */
-export async function decide(s: SchedulerSpec, store: RungStore, trial: string, epoch: number, epochs: number, valHistory: number[]): Promise<Decision> {
+export async function decide(s: SchedulerSpec, store: RungStore, trial: string, epoch: number, epochs: number, metricHistory: number[], m: Metric = DEFAULT_METRIC): Promise<Decision> {
   const go: Decision = { stop: false, reason: null };
   if (epoch >= epochs) return go; // finishing anyway
+  // The metric's values enter as scores (metric.ts): larger is better, whatever the mode; the rungs hold scores.
+  const valHistory = metricHistory.map((v) => score(m, v));
   const val = valHistory[epoch - 1];
+  const worse = (a: number, b: number) => `${showValue(m, score(m, a))} ${m.mode === 'max' ? '<' : '>'} ${score(m, b).toFixed(4)}`;
   if ('asha' in s) {
     if (!ashaRungs(s.asha, epochs).includes(epoch)) return go;
     const before = await store.record(epoch, trial, val);
@@ -120,7 +125,7 @@ export async function decide(s: SchedulerSpec, store: RungStore, trial: string, 
     const q = 1 - 1 / s.asha.eta;
     const cutoff = quantile(before, q);
     if (val < cutoff)
-      return { stop: true, reason: `val ${val.toFixed(4)} < ${cutoff.toFixed(4)}, the ${Math.round(100 * q)}th percentile of ${before.length} earlier trials at epoch ${epoch} (ASHA)` };
+      return { stop: true, reason: `${worse(val, cutoff)}, the ${Math.round(100 * (m.mode === 'max' ? q : 1 - q))}th percentile of ${before.length} earlier trials at epoch ${epoch} (ASHA)` };
     return go;
   }
   if (epoch < s.median.grace) return go;
@@ -130,6 +135,6 @@ export async function decide(s: SchedulerSpec, store: RungStore, trial: string, 
   const before = await store.record(epoch, trial, mean);
   if (before.length < s.median.minSamples) return go;
   const median = quantile(before, 0.5);
-  if (best < median) return { stop: true, reason: `best val ${best.toFixed(4)} < ${median.toFixed(4)}, the median of ${before.length} earlier trials' mean val at epoch ${epoch} (median rule)` };
+  if (best < median) return { stop: true, reason: `best ${worse(best, median)}, the median of ${before.length} earlier trials' mean ${METRICS[m.name].short} at epoch ${epoch} (median rule)` };
   return go;
 }

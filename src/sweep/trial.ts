@@ -27,6 +27,7 @@ import type { BackendChoice } from '../linalg/engine.js';
 import type { RunData } from '../train/run.js';
 import { DECISION, newCells, STOP_CELL, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 import { decide, type RungStore, type SchedulerSpec } from './scheduler.js';
+import type { Metric } from './metric.js';
 import type { Trial } from './spec.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -326,6 +327,8 @@ export interface Scheduling {
   trialId: string;
   /** Epochs the trial runs (epochsOf). */
   epochs: number;
+  /** The sweep's metric: the 'epoch' messages' history holds its values; absent: val accuracy. */
+  metric?: Metric;
 }
 
 /** Who follows a trial on its thread. */
@@ -388,7 +391,7 @@ export async function answerEpoch(s: Scheduling, cell: Int32Array, msg: Extract<
   let reason: string | null = null;
   try {
     if (s.scheduler) {
-      const d = await decide(s.scheduler, s.store, s.trialId, msg.epoch, s.epochs, msg.valHistory);
+      const d = await decide(s.scheduler, s.store, s.trialId, msg.epoch, s.epochs, msg.valHistory, s.metric);
       if (d.stop) reason = d.reason;
     }
   } finally {
