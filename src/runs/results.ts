@@ -20,6 +20,8 @@ export interface TrialResult {
   lastEpoch?: number | null;
   /** The sweep metric's value for the trial, best over its epochs (sweep/metric.ts); null when it has none (failed, diverged). */
   value?: number | null;
+  /** A trial failed for good after its host failed it on every attempt (the sweep's retries used up): how many attempts it had. */
+  attempts?: number;
 }
 
 export interface SweepResults {
