@@ -51,7 +51,7 @@ function writeSweep(dir: string, name: string, extra: object, base: object = {})
 }
 
 /** A local sweep on 1 worker; `kill(index, epoch, attempt)` says whether to end the thread training that trial at that epoch. Returns the results, lines and attempts per trial. */
-async function localSweep(name: string, extra: object, kill: (index: number, epoch: number, attempt: number) => boolean, list = LIST) {
+async function localSweep(name: string, extra: object, kill: (index: number, epoch: number, attempt: number) => boolean, list: object[] = LIST) {
   const dir = tmp();
   const file = writeSweep(dir, name, { ...extra, list });
   const attempts = new Map<number, number>();

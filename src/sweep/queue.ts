@@ -100,7 +100,7 @@ const JOB_SCHEMA = z.object({
   data: z.custom<Record<string, unknown>>(isObj, 'a JSON object of config keys'),
   scheduler: z.unknown(),
   rungs: z.string().max(300),
-  metric: z.unknown(),
+  metric: z.unknown().optional(),
   retries: z.number().int().min(0).max(MAX_RETRIES).optional(),
 });
 
