@@ -47,7 +47,7 @@ test('the bar keeps its ETA across epoch lines and shows epoch k/N, it/s and the
     busy(10);
     ui.iteration({ it, epoch: 0, loss: 2, lr: 0.1 });
   }
-  ui.epoch({ epoch: 1, it: 20, trainAcc: 0.5, valAcc: 0.5, lr: 0.1, best: true, seconds: 0.2 });
+  ui.epoch({ epoch: 1, it: 20, trainAcc: 0.5, valAcc: 0.5, trainLoss: 2, valLoss: 2, lr: 0.1, best: true, seconds: 0.2 });
   busy(10);
   ui.iteration({ it: 21, epoch: 1, loss: 2, lr: 0.1 });
   const after = tty.text().split('epoch 1 (iter 20)')[1];

@@ -18,6 +18,10 @@ export interface TrialResult {
   resumed: boolean;
   /** Epochs the trial trained (a stopped trial's last epoch); absent in older results. */
   lastEpoch?: number | null;
+  /** The sweep metric's value for the trial, best over its epochs (sweep/metric.ts); null when it has none (failed, diverged). */
+  value?: number | null;
+  /** A trial failed for good after its host failed it on every attempt (the sweep's retries used up): how many attempts it had. */
+  attempts?: number;
 }
 
 export interface SweepResults {
@@ -25,7 +29,10 @@ export interface SweepResults {
   sweepFile: string;
   folder: string;
   trials: TrialResult[];
-  best: { index: number; dir: string; params: Partial<Config>; trainAcc: number; valAcc: number; testAcc: number | null } | null;
+  /** The best trial by the sweep's metric (`value`). */
+  best: { index: number; dir: string; params: Partial<Config>; trainAcc: number; valAcc: number; testAcc: number | null; value?: number } | null;
+  /** What the best trial, the schedulers and TPE optimise: a metric of the epoch rows and its mode (absent in older results: valAcc, max). */
+  metric?: { name: string; mode: 'max' | 'min' };
   workers: number;
   /** Wall time of the sweep, summed over its invocations (a sweep run again carries on). */
   seconds: number;

@@ -1,6 +1,7 @@
 /** Messages between the sweep's main thread and its workers. */
 import type { Config } from '../config/config.js';
 import type { Summary } from '../runs/summary.js';
+import type { Metric } from './metric.js';
 
 export interface ToWorker {
   index: number;
@@ -14,6 +15,8 @@ export interface ToWorker {
    * GO or STOP there, so a trial stops at the same epoch however long the decision took.
    */
   scheduled?: boolean;
+  /** The sweep's metric (metric.ts): what the 'epoch' messages' history holds for the scheduler; absent: val accuracy. */
+  metric?: Metric;
   /** What the trial holds its folder for (a queue job's id; runs/owner.ts): a live holder of the same claim is superseded. */
   claim?: string;
   /** Empty the trial's folder once it holds it (its own folder, unfinished and without a checkpoint). */
@@ -43,6 +46,7 @@ export interface StoppedInfo {
 
 export type FromWorker =
   | { type: 'ready'; engine: string; numTrain: number }
+  /** valHistory: the sweep metric's value for each epoch so far (val accuracy by default), for a scheduled trial; [] otherwise. */
   | { type: 'epoch'; index: number; epoch: number; valAcc: number; valHistory: number[] }
   | { type: 'done'; index: number; summary: Summary }
   | { type: 'stopped'; index: number; stopped: StoppedInfo }

@@ -27,9 +27,10 @@ import { isObj } from '../config/keys.js';
 import type { TrialResult } from '../runs/results.js';
 import type { LockInfo } from '../runs/lock.js';
 import { RunIoError } from '../runs/atomic.js';
+import { DEFAULT_METRIC, type Metric, parseMetric } from './metric.js';
 import { checkRungValue, parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { keepRedisRungs, scoreOf, seedRedisRungs } from './rungs.js';
-import { MAX_TRIALS, type SweepSpec, readSweepFile, trialCount } from './spec.js';
+import { MAX_RETRIES, MAX_TRIALS, RETRIES_DEFAULT, type SweepSpec, metricOf, readSweepFile, retriesOf, trialCount } from './spec.js';
 import { knownTrials } from './tpe_sweep.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
 import { failedResult, planTrials, resultOf, scanTrialFolders, type TrialOutcome, type TrialPlan } from './trial.js';
@@ -63,6 +64,9 @@ export interface TrialJob {
   scheduler: SchedulerSpec | null;
   /** The Redis key prefix of this sweep's scheduler rungs. */
   rungs: string;
+  /** The sweep's metric (metric.ts) and retry count (spec.ts); a job without them takes the defaults. */
+  metric: Metric;
+  retries: number;
 }
 
 /** What a worker returns for a trial: its job's return value, the trial's outcome and the host that trained it. */
@@ -97,6 +101,8 @@ const JOB_SCHEMA = z.object({
   data: z.custom<Record<string, unknown>>(isObj, 'a JSON object of config keys'),
   scheduler: z.unknown(),
   rungs: z.string().max(300),
+  metric: z.unknown().optional(),
+  retries: z.number().int().min(0).max(MAX_RETRIES).optional(),
 });
 
 /** `cfg` without the keys in `keys`. */
@@ -124,7 +130,9 @@ export function parseTrialJob(raw: unknown): TrialJob {
   const config = resolveConfig(checkPartial(without(j.config, ['dataDir', 'runsDir']), 'the trial config'), {});
   const data = resolveConfig(checkPartial(without(j.data, HOST_KEYS), 'the data config'), {});
   const scheduler = j.scheduler === null || j.scheduler === undefined ? null : parseScheduler(j.scheduler, 'the job');
-  return { ...j, config, data, scheduler, rungs };
+  const m = isObj(j.metric) ? j.metric : {};
+  const metric = j.metric === undefined || j.metric === null ? DEFAULT_METRIC : parseMetric(m.name, m.mode, 'the job');
+  return { ...j, config, data, scheduler, rungs, metric, retries: j.retries ?? RETRIES_DEFAULT };
 }
 
 /** The key a checked job's sweep is named by in Redis (its jobs, rungs, heartbeat, cancel). */
@@ -274,6 +282,8 @@ function payloadOf(ctx: RunnerContext, p: TrialPlan, rungs: string): TrialJob {
     data: ctx.base,
     scheduler: ctx.spec.scheduler ?? null,
     rungs,
+    metric: metricOf(ctx.spec),
+    retries: retriesOf(ctx.spec),
   };
 }
 

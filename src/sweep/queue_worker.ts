@@ -4,7 +4,7 @@
  * thread running sweep/worker.ts, which prepares the dataset once and keeps it for every trial
  * of the same data. Training runs on that thread, so this process's event loop stays free to
  * renew the job's lock however long an epoch takes; a worker that dies stops renewing it, and
- * BullMQ hands the job (stalled) to another worker.
+ * BullMQ hands the job (stalled) to another worker, up to the sweep's retries (trainAttempts).
  *
  * Taking a trial, the worker looks at its folder first (the runs folder is shared by every host):
  * finished (summary.json, or stopped.json) → the job returns what is there, nothing is trained
@@ -30,7 +30,8 @@ import { dropRunFolder } from '../runs/owner.js';
 import { DECISION, STOP_CELL, type ToWorker } from './protocol.js';
 import { cancelKeyOf, connect, KEPT_JOBS, parseTrialJob, QUEUE, RedisRungStore, redactUrl, sweepKeyOfJob, type JobOutcome, type TrialJob } from './queue.js';
 import { workerLimits } from './worker_limits.js';
-import { epochsOf, folderPlanFor, prepareFolder, startTrainingThread, stopAfterStep, trainOnThread, type TrainingThread } from './trial.js';
+import { MAX_RETRIES } from './spec.js';
+import { epochsOf, folderPlanFor, hostLost, prepareFolder, retriesUsedUp, startTrainingThread, stopAfterStep, trainOnThread, type TrainingThread, type TrialOutcome } from './trial.js';
 
 export interface WorkerOptions {
   url: string;
@@ -190,7 +191,8 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> 
     concurrency: 1,
     lockDuration: lockMs,
     stalledInterval: Math.max(500, Math.round(lockMs / 2)),
-    maxStalledCount: 5,
+    // Above any sweep's retries: trainAttempts fails a job lost more often than its sweep allows, with the reason.
+    maxStalledCount: MAX_RETRIES + 1,
     removeOnComplete: KEPT_JOBS,
     removeOnFail: KEPT_JOBS,
   });
@@ -220,7 +222,7 @@ async function processJob(job: Job, token: string | undefined, w: WorkerState): 
     const j = checkJob(job, w.runsDir);
     const c: Current = { jobId: job.id!, dir: path.join(j.sweepDir, j.rel), tag: `trial ${j.index} of sweep ${j.sweep} (${path.basename(j.rel)})`, cell: null, lockOk: Date.now(), lost: null };
     w.now.trial = c;
-    const r = await trainJob(job, j, c, w.x);
+    const r = await trainAttempts(job, j, c, w.x);
     if (c.lost) throw new Error(`this worker lost the job's lock (${c.lost}) and stopped training`);
     const shown = r.status === 'ok' ? `val ${r.summary.bestValAcc?.toFixed(3)}` : r.status === 'stopped' ? `stopped after epoch ${r.stopped.lastEpoch}` : `${r.status}: ${r.reason}`;
     out(`${who}: trial ${j.index} of sweep ${j.sweep}: ${shown}`);
@@ -349,6 +351,28 @@ interface TrainContext {
 }
 
 /**
+ * Train job `j`'s trial, and again after a failure of this host (its training thread died: killed,
+ * out of memory) up to the sweep's retries. The attempts of workers lost before this one (the
+ * job's stalled count: a process killed, or its lock let lapse) count too: a job lost more often
+ * than its retries allow fails here, with the reason, untrained. The trial's own failure is final.
+ */
+async function trainAttempts(job: Job, j: TrialJob, c: Current, x: TrainContext): Promise<JobOutcome> {
+  const lost = job.stalledCounter ?? 0;
+  const host = os.hostname();
+  if (lost > j.retries) {
+    const why = `its worker was lost ${lost} times (a process killed or out of memory, or its job's lock not renewed in time)`;
+    x.out(`${x.who}: ${c.tag}: ${why}; its retries, ${j.retries}, are used up: failed`);
+    return { ...retriesUsedUp({ status: 'failed', reason: why }, lost, j.retries), host };
+  }
+  for (let attempt = lost + 1; ; attempt++) {
+    const r = await trainJob(job, j, c, x);
+    if (!hostLost(r) || c.lost) return r;
+    if (attempt > j.retries) return { ...retriesUsedUp(r as TrialOutcome & { status: 'failed' }, attempt, j.retries), host };
+    x.out(`${x.who}: ${c.tag}: ${r.status === 'failed' ? r.reason : ''}: trying again from its last checkpoint (attempt ${attempt + 1} of ${j.retries + 1})`);
+  }
+}
+
+/**
  * Train job `j`: the folder first (finished → its result; this trial's checkpoint → resume;
  * else afresh), then the trial on the training thread, which holds the folder for the job.
  */
@@ -370,11 +394,11 @@ async function trainJob(job: Job, j: TrialJob, c: Current, x: TrainContext): Pro
   if (c.lost) return { status: 'failed', reason: `lost the job's lock before training: ${c.lost}`, host };
   c.cell = t.cell;
   const cfg: Config = { ...j.config, backend, dataDir: x.hostKeys.dataDir, runsDir: x.hostKeys.runsDir };
-  const msg: ToWorker = { index: j.index, dir, config: cfg, resume: plan.resume, scheduled: j.scheduler !== null, claim: `job ${job.id}`, clear: !plan.resume };
+  const msg: ToWorker = { index: j.index, dir, config: cfg, resume: plan.resume, scheduled: j.scheduler !== null, metric: j.metric, claim: `job ${job.id}`, clear: !plan.resume };
   const stopWatch = watchCancel(cancelKey, t, c, x);
   try {
     const out = await trainOnThread(t, msg, {
-      sched: { scheduler: j.scheduler ?? undefined, store: new RedisRungStore(x.rungConn, j.rungs), trialId: j.rel, epochs: epochsOf(j.config, t.numTrain) },
+      sched: { scheduler: j.scheduler ?? undefined, store: new RedisRungStore(x.rungConn, j.rungs), trialId: j.rel, epochs: epochsOf(j.config, t.numTrain), metric: j.metric },
       epoch: (e) => void job.updateProgress({ host, pid: process.pid, epoch: e.epoch, valAcc: e.valAcc, lockMs: x.lockMs }).catch(() => {}),
       schedulerFailed: () => {}, // Redis away: the trial goes on
     });

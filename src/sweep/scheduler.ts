@@ -34,6 +34,7 @@ import { createHash } from 'node:crypto';
 import { type Config, ConfigError, iterationsPerEpoch } from '../config/config.js';
 import { isObj } from '../config/keys.js';
 import { rungId, type RungStore } from './rungs.js';
+import { DEFAULT_METRIC, METRICS, type Metric, score, showValue } from './metric.js';
 
 export { checkRungValue, MemoryRungStore, type RungStore } from './rungs.js';
 
@@ -194,12 +195,14 @@ export interface Decision {
 const GO: Decision = { stop: false, reason: null };
 
 /**
- * The decision after epoch `epoch` of trial `trial`, which runs `epochs` in all, with its scores so
- * far (`scores[epoch - 1]` is this epoch's; higher is better). Deterministic given what the store
- * returns.
+ * The decision after epoch `epoch` of trial `trial`, which runs `epochs` in all, with its values of
+ * the sweep's metric `m` so far (`metricHistory[epoch - 1]` is this epoch's; val accuracy by
+ * default). Deterministic given what the store returns.
  */
-export async function decide(s: SchedulerSpec, store: RungStore, trial: string, epoch: number, epochs: number, scores: number[]): Promise<Decision> {
-  if ('asha' in s) return decideAsha(s.asha, store, trial, bracketOf(s.asha, trial), epoch, epochs, scores[epoch - 1]);
+export async function decide(s: SchedulerSpec, store: RungStore, trial: string, epoch: number, epochs: number, metricHistory: number[], m: Metric = DEFAULT_METRIC): Promise<Decision> {
+  // The metric's values enter as scores (metric.ts): larger is better, whatever the mode; the rungs hold scores.
+  const scores = metricHistory.map((v) => score(m, v));
+  if ('asha' in s) return decideAsha(s.asha, store, trial, bracketOf(s.asha, trial), epoch, epochs, scores[epoch - 1], m);
   if (epoch >= epochs || epoch < s.median.grace) return GO; // finishing anyway, or too early
   const seen = scores.slice(0, epoch);
   const mean = seen.reduce((a, b) => a + b, 0) / seen.length;
@@ -207,22 +210,28 @@ export async function decide(s: SchedulerSpec, store: RungStore, trial: string, 
   const before = await store.record(epoch, trial, mean);
   if (before.length < s.median.minSamples) return GO;
   const median = quantile(before, 0.5);
-  if (best < median) return { stop: true, reason: `best val ${best.toFixed(4)} < ${median.toFixed(4)}, the median of ${before.length} earlier trials' mean val at epoch ${epoch} (median rule)` };
+  if (best < median) return { stop: true, reason: `best ${worse(m, best, median)}, the median of ${before.length} earlier trials' mean ${METRICS[m.name].short} at epoch ${epoch} (median rule)` };
   return GO;
+}
+
+/** "val acc 0.3100 < 0.3520" (or "val loss 1.9 > 1.7" for a min metric), from two scores. */
+function worse(m: Metric, a: number, b: number): string {
+  return `${showValue(m, score(m, a))} ${m.mode === 'max' ? '<' : '>'} ${score(m, b).toFixed(4)}`;
 }
 
 /**
  * ASHA's decision for trial `trial` of bracket `bracket` after epoch `epoch`, its score there
- * `score`: recorded at the bracket's rung (Ray's _Bracket.on_result), judged against the earlier
- * records there unless this is its last epoch.
+ * `value` (higher is better): recorded at the bracket's rung (Ray's _Bracket.on_result), judged
+ * against the earlier records there unless this is its last epoch.
  */
-export async function decideAsha(s: AshaSpec, store: RungStore, trial: string, bracket: number, epoch: number, epochs: number, score: number): Promise<Decision> {
+export async function decideAsha(s: AshaSpec, store: RungStore, trial: string, bracket: number, epoch: number, epochs: number, value: number, m: Metric = DEFAULT_METRIC): Promise<Decision> {
   if (epoch > epochs || !ashaRungs(s, epochs, bracket).includes(epoch)) return GO;
-  const before = await store.record(rungId(bracket, epoch), trial, score);
+  const before = await store.record(rungId(bracket, epoch), trial, value);
   if (epoch === epochs || before.length === 0) return GO; // finishing anyway; the first has no one to beat
   const percentile = (1 - 1 / s.eta) * 100; // as Ray hands it to np.percentile, which divides by 100 (for η 6, one ulp off 1 − 1/η)
   const cutoff = quantile(before, percentile / 100);
-  if (score >= cutoff) return GO;
+  if (value >= cutoff) return GO;
   const where = bracketsOf(s) > 1 ? `ASHA, bracket ${bracket}` : 'ASHA';
-  return { stop: true, reason: `val ${score.toFixed(4)} < ${cutoff.toFixed(4)}, the ${Math.round(percentile)}th percentile of ${before.length} earlier trials at epoch ${epoch} (${where})` };
+  const shown = Math.round(m.mode === 'max' ? percentile : 100 - percentile);
+  return { stop: true, reason: `${worse(m, value, cutoff)}, the ${shown}th percentile of ${before.length} earlier trials at epoch ${epoch} (${where})` };
 }

@@ -23,6 +23,9 @@
  *              "hidden": { "layers": { "depth": { "choice": [1, 2] }, "width": { "logUniform": [32, 512] } } } }
  *     "grid": { "updateRule": ["sgd", "sgd_momentum"], "momentum": { "values": [0.5, 0.9], "when": { "updateRule": "sgd_momentum" } },
  *               "hidden": { "layers": { "depth": [1, 2], "width": [100, 500] } } }
+ *   { "name": …, "base": …, "grid": …,
+ *     "metric": "valLoss", "mode": "min",        // what is optimised (metric.ts); default valAcc, max
+ *     "retries": 2 }                             // further attempts after a worker is lost (default 2)
  *
  *   { "name": …, "base": …,
  *     "list": [ { "updateRule": "sgd", "lr": 5e-3 }, { "updateRule": "adam", "lr": 1e-3 } ] }   // these trials, in order
@@ -36,6 +39,7 @@ import { Rng } from '../linalg/rng.js';
 import { isObj } from '../config/keys.js';
 import { capEpochs, parseScheduler, type SchedulerSpec } from './scheduler.js';
 import { type LayersDistribution, type PlainDistribution, type When, gridCombos, gridLayers, orderKeys, parseLayers, sampleTrial, splitWhen } from './space.js';
+import { DEFAULT_METRIC, type Metric, parseMetric } from './metric.js';
 
 /** (SweepKey: the config table's sweep column, config.ts.) */
 export type { SweepKey };
@@ -66,6 +70,41 @@ export interface SweepSpec {
   scheduler?: SchedulerSpec;
   /** The conditional keys of a grid, random or tpe sweep (space.ts): each key's "when". */
   when?: When;
+  /** What selection, the schedulers and TPE optimise (metric.ts); absent: val accuracy, max. */
+  metric?: Metric;
+  /** Further attempts at a trial whose host failed it (a worker or thread lost, killed, its lock stalled); absent: RETRIES_DEFAULT. */
+  retries?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The objective and retries: "metric", "mode" and "retries" of the sweep file
+
+/**
+ * Further attempts at a trial after a failure of its host, when the sweep file gives no
+ * "retries": a worker process or training thread lost (killed, out of memory) or its lock
+ * stalled. A trial's own failure (divergence, a bad config) is never retried.
+ */
+export const RETRIES_DEFAULT = 2;
+/** The most "retries" allowed: a trial that keeps killing its worker should not take the whole pool with it. */
+export const MAX_RETRIES = 10;
+
+/** The sweep's metric (val accuracy, max, when the file names none). */
+export const metricOf = (spec: SweepSpec): Metric => spec.metric ?? DEFAULT_METRIC;
+/** The sweep's retry count. */
+export const retriesOf = (spec: SweepSpec): number => spec.retries ?? RETRIES_DEFAULT;
+
+/** "metric", "mode" and "retries" checked; each absent one is left out (its default applies). */
+function parseObjective(obj: Record<string, unknown>, origin: string): Pick<SweepSpec, 'metric' | 'retries'> {
+  const out: Pick<SweepSpec, 'metric' | 'retries'> = {};
+  if (obj.metric !== undefined || obj.mode !== undefined) out.metric = parseMetric(obj.metric, obj.mode, origin);
+  const r = obj.retries;
+  if (r !== undefined) {
+    if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r > MAX_RETRIES) {
+      throw new ConfigError(`${origin}: retries = ${JSON.stringify(r)} must be an integer from 0 to ${MAX_RETRIES} (further attempts after a worker is lost; default ${RETRIES_DEFAULT})`);
+    }
+    out.retries = r;
+  }
+  return out;
 }
 
 export interface Trial {
@@ -84,8 +123,8 @@ export function readSweepFile(file: string): SweepSpec {
 export function parseSweep(obj: unknown, origin: string): SweepSpec {
   if (!isObj(obj)) throw new ConfigError(`${origin}: expected a JSON object with "base" and "grid", "random", "tpe" or "list"`);
   for (const k of Object.keys(obj)) {
-    if (!['name', 'base', 'grid', 'random', 'tpe', 'list', 'scheduler', '$comment', 'description'].includes(k)) {
-      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random, tpe or list, and scheduler)`);
+    if (!['name', 'base', 'grid', 'random', 'tpe', 'list', 'scheduler', 'metric', 'mode', 'retries', '$comment', 'description'].includes(k)) {
+      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random, tpe or list, scheduler, metric, mode and retries)`);
     }
   }
   const name =
@@ -104,7 +143,7 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
       `${origin}: give exactly one of "grid" (values per key), "random" (trials and a range per key), "tpe" (the same, searched by Optuna's TPE) or "list" (the trials one by one)`,
     );
   }
-  const sched = obj.scheduler === undefined ? {} : { scheduler: parseScheduler(obj.scheduler, origin) };
+  const sched = { ...(obj.scheduler === undefined ? {} : { scheduler: parseScheduler(obj.scheduler, origin) }), ...parseObjective(obj, origin) };
   if (obj.list !== undefined) return { name, base, list: parseList(obj.list, origin), ...sched };
   const when: When = {};
   const conditional = (spec: SweepSpec): SweepSpec => withWhen(spec, when, origin);

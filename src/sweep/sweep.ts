@@ -36,11 +36,12 @@ import type { SweepResults, TrialResult } from '../runs/results.js';
 import { loadRunData, type RunData } from '../train/run.js';
 import { peakRssMB } from '../train/summaries.js';
 import { describeScheduler } from './scheduler.js';
+import { DEFAULT_METRIC, describeMetric, type Metric, METRICS, score, trialValue } from './metric.js';
 import { buildSweepReport } from '../report/sweep_report.js';
 import { acquireSweepLock, readSweepLock } from '../runs/lock.js';
 import { runFile, SWEEP_FILES, sweepDirOf, sweepFile } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
-import { type SweepSpec, type Trial, baseConfig, describeParams, expandTrials, readSweepFile, sweptKeys, trialCount } from './spec.js';
+import { type SweepSpec, type Trial, baseConfig, describeParams, expandTrials, metricOf, readSweepFile, sweptKeys, trialCount } from './spec.js';
 import { recordedTrials, tpeFeed } from './tpe_sweep.js';
 import { localRunner } from './pool.js';
 import { listFeed, type TrialFeed, type TrialRunner } from './runner.js';
@@ -108,7 +109,13 @@ interface SweepRun {
 }
 
 /** cs231n's row: "lr 1.000000e-06 reg 1.000000e+03 train accuracy: 0.401 val accuracy: 0.381". */
-export function trialRow(r: TrialResult, total: number): string {
+export function trialRow(r: TrialResult, total: number, m: Metric = DEFAULT_METRIC): string {
+  const row = trialRowOf(r, total);
+  // Another metric than val accuracy: its value closes the row.
+  return m.name === 'valAcc' || r.value === undefined || r.value === null ? row : `${row}  ${METRICS[m.name].label}: ${r.value.toFixed(4)}`;
+}
+
+function trialRowOf(r: TrialResult, total: number): string {
   const head = `trial ${String(r.index).padStart(String(total).length)}/${total}  ${describeParams(r.params)}`;
   if (r.status === 'stopped') return `${head} STOPPED ${r.reason}; best val accuracy: ${r.valAcc === null ? 'n/a' : r.valAcc.toFixed(3)}${r.resumed ? '  (earlier run)' : ''}`;
   if (r.status !== 'ok') return `${head} ${r.status.toUpperCase()}: ${r.reason}${r.resumed ? '  (earlier run)' : ''}`;
@@ -124,9 +131,23 @@ function csvCell(v: unknown): string {
 export function resultsCsv(results: SweepResults, keys: string[]): string {
   // With early stopping, the epochs each trial trained (a stopped trial's last one) close the row.
   const epochs = results.scheduler !== undefined;
-  const head = ['trial', 'status', ...keys, 'train_acc', 'val_acc', 'best_epoch', 'seconds', 'dir', 'reason', ...(epochs ? ['last_epoch'] : [])];
+  // Another metric than val accuracy gets a column of its own, named by it (val_loss).
+  const metric = results.metric && results.metric.name !== 'valAcc' ? [results.metric.name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] : [];
+  const head = ['trial', 'status', ...keys, 'train_acc', 'val_acc', ...metric, 'best_epoch', 'seconds', 'dir', 'reason', ...(epochs ? ['last_epoch'] : [])];
   const rows = results.trials.map((r) =>
-    [r.index, r.status, ...keys.map((k) => (r.params as Record<string, unknown>)[k]), r.trainAcc, r.valAcc, r.bestEpoch, r.seconds, r.dir, r.reason, ...(epochs ? [r.lastEpoch] : [])]
+    [
+      r.index,
+      r.status,
+      ...keys.map((k) => (r.params as Record<string, unknown>)[k]),
+      r.trainAcc,
+      r.valAcc,
+      ...(metric.length ? [r.value] : []),
+      r.bestEpoch,
+      r.seconds,
+      r.dir,
+      r.reason,
+      ...(epochs ? [r.lastEpoch] : []),
+    ]
       .map(csvCell)
       .join(','),
   );
@@ -165,7 +186,7 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   const s = openSweep(spec, trials, sweepDir, opts, out, t0, plans, notInSweep);
   writeSpec(s);
   // Trials finished by an earlier invocation are kept as they are.
-  for (const p of plans) if (p.finished) s.byIndex.set(p.trial.index, p.finished);
+  for (const p of plans) if (p.finished) s.byIndex.set(p.trial.index, valued(s, p.finished));
   const pending = plans.filter((p) => !p.finished);
   const runner = opts.runner ?? localRunner;
   const toRun = s.total - s.byIndex.size;
@@ -219,6 +240,7 @@ function openSweep(spec: SweepSpec, trials: Trial[], sweepDir: string, opts: Swe
     trialsRun: 0,
     peakRssMB: 0,
     notInSweep,
+    metric: { ...metricOf(spec) },
     ...(spec.scheduler ? { scheduler: describeScheduler(spec.scheduler) } : {}),
     ...(opts.runner ? { queue: opts.runner.name } : {}),
   };
@@ -254,6 +276,7 @@ function writeSpec(s: SweepRun): void {
 function printHeader(s: SweepRun, toRun: number, notInSweep: string[]): void {
   const { spec, out } = s;
   out(`sweep ${spec.name}: ${s.total} trials (${spec.grid ? 'grid' : spec.list ? 'list' : spec.tpe ? 'TPE' : 'random search'} over ${s.keys.join(', ')}), folder ${s.sweepDir}`);
+  if (spec.metric) out(`metric: ${describeMetric(spec.metric)}`);
   if (spec.scheduler) out(`early stopping: ${describeScheduler(spec.scheduler)}`);
   if (s.byIndex.size > 0) out(`${s.byIndex.size} finished earlier and are kept; ${toRun} to run`);
   if (notInSweep.length > 0) {
@@ -263,7 +286,7 @@ function printHeader(s: SweepRun, toRun: number, notInSweep: string[]): void {
       `${notInSweep.length} finished trial${notInSweep.length > 1 ? 's are' : ' is'} not in the sweep any more and kept in ${sweepFile(s.sweepDir, 'trials')} (${shown}); ${SWEEP_FILES.results} lists them under notInSweep`,
     );
   }
-  for (const r of [...s.byIndex.values()].sort((a, b) => a.index - b.index)) out(trialRow(r, s.total));
+  for (const r of [...s.byIndex.values()].sort((a, b) => a.index - b.index)) out(trialRow(r, s.total, metricOf(spec)));
 }
 
 /**
@@ -345,12 +368,13 @@ function progress(s: SweepRun, toRun: number): void {
 }
 
 /** A trial ended: its row, results.json and the report. */
-function trialDone(s: SweepRun, r: TrialResult, toRun: number): void {
+function trialDone(s: SweepRun, done: TrialResult, toRun: number): void {
+  const r = valued(s, done);
   s.byIndex.set(r.index, r);
   s.inFlight.delete(r.index);
   s.results.trialsRun++;
   s.results.trialSeconds = Math.round(performance.now() - s.tTrials) / 1000;
-  s.out(trialRow(r, s.total));
+  s.out(trialRow(r, s.total, metricOf(s.spec)));
   setLive(s);
   save(s);
   liveReport(s);
@@ -373,21 +397,34 @@ async function stopSweep(s: SweepRun): Promise<never> {
   throw new SweepStoppedError(s.spec.name, left, s.trials.length);
 }
 
-/** The best trial by val accuracy, and its test accuracy, evaluated once. */
+/** `r` with its value of the sweep's metric (metric.ts), read from its folder; none for a trial that did not train to a result. */
+function valued(s: SweepRun, r: TrialResult): TrialResult {
+  const trained = r.status === 'ok' || r.status === 'stopped';
+  return { ...r, value: trained ? trialValue(metricOf(s.spec), path.join(s.sweepDir, r.dir), r.valAcc) : null };
+}
+
+/** The finished trial with the best score of the sweep's metric (the first of equals); null when none finished. */
+export function bestTrial(trials: TrialResult[], m: Metric): TrialResult | null {
+  const ok = trials.filter((r) => r.status === 'ok' && r.valAcc !== null && typeof r.value === 'number');
+  return ok.length === 0 ? null : ok.reduce((a, b) => (score(m, b.value!) > score(m, a.value!) ? b : a));
+}
+
+/** The best trial by the sweep's metric, and its test accuracy, evaluated once. */
 async function recordBest(s: SweepRun, runData: RunData | null): Promise<void> {
-  const okTrials = s.results.trials.filter((r) => r.status === 'ok' && r.valAcc !== null);
-  if (okTrials.length === 0) {
+  const m = metricOf(s.spec);
+  const best = bestTrial(s.results.trials, m);
+  if (!best) {
     save(s);
     s.out('no trial finished: see the reasons above');
     return;
   }
-  const best = okTrials.reduce((a, b) => (b.valAcc! > a.valAcc! ? b : a));
   const ck = loadCheckpoint(runFile(path.join(s.sweepDir, best.dir), 'best'));
   const test = runData ? runData.data.test : await testRows(ck, runFile(path.join(s.sweepDir, best.dir), 'best'), s.base);
   const testAcc = accuracy(modelFromCheckpoint(ck), test);
-  s.results.best = { index: best.index, dir: best.dir, params: best.params, trainAcc: best.trainAcc!, valAcc: best.valAcc!, testAcc };
+  s.results.best = { index: best.index, dir: best.dir, params: best.params, trainAcc: best.trainAcc!, valAcc: best.valAcc!, testAcc, value: best.value! };
   save(s);
-  s.out(`best validation accuracy achieved: ${best.valAcc!.toFixed(3)} (trial ${best.index}: ${describeParams(best.params)})`);
+  const achieved = m.name === 'valAcc' ? `validation accuracy achieved: ${best.valAcc!.toFixed(3)}` : `${METRICS[m.name].label} (${m.mode}) achieved: ${best.value!.toFixed(4)}`;
+  s.out(`best ${achieved} (trial ${best.index}: ${describeParams(best.params)})`);
   s.out(`test accuracy of the best trial: ${testAcc.toFixed(3)} (${test.n} records)`);
 }
 

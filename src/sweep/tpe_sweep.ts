@@ -1,6 +1,6 @@
 /**
  * A TPE sweep's trials (a sweep file's "tpe", spec.ts), suggested one at a time as workers free up,
- * by tpe.ts from the results so far: each trial's best val accuracy, maximised.
+ * by tpe.ts from the results so far: each trial's value of the sweep's metric as a score (metric.ts), maximised.
  *
  * What suggestion i sees: trials 1 … i−1 in order. Finished ones with their best val accuracy;
  * ones the scheduler stopped early as Optuna's pruned trials (ranked by the epoch they reached,
@@ -22,8 +22,9 @@ import { writeJsonAtomic } from '../runs/atomic.js';
 import { sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
 import type { TrialResult } from '../runs/results.js';
-import { type Distribution, type LayersDistribution, type PlainDistribution, type SweepKey, type SweepSpec, type Trial, baseConfig, expandTrials, roundValue, spaceOf, trialOf } from './spec.js';
+import { type Distribution, type LayersDistribution, type PlainDistribution, type SweepKey, type SweepSpec, type Trial, baseConfig, expandTrials, metricOf, roundValue, spaceOf, trialOf } from './spec.js';
 import { type Condition, type When, holds } from './space.js';
+import { DEFAULT_METRIC, type Metric, score } from './metric.js';
 import type { TrialFeed } from './runner.js';
 import { configHash, type TrialPlan } from './trial.js';
 import { type TpeParam, type TpeSpace, type TpeTrial, suggestTpe, toInternal } from './tpe.js';
@@ -124,14 +125,20 @@ export function knownTrials(spec: SweepSpec, flags: Partial<Config>): { trials: 
 /** Suggestion `index`'s random numbers: a stream of its own, from the sweep's seed. */
 export const tpeRng = (seed: number, index: number): Rng => new Rng((Math.imul(seed, 0x9e3779b1) + index) >>> 0);
 
-/** A trial as TPE sees it (null: not an observation). Values outside today's space (an edited sweep file) are left out. */
-export function observationOf(space: TpeSpace, t: Trial, r: TrialResult | undefined): TpeTrial | null {
+/**
+ * A trial as TPE sees it (null: not an observation). Values outside today's space (an edited sweep
+ * file) are left out. TPE maximises: it sees the score of the sweep's metric (metric.ts), the
+ * value itself for mode max, its negation for min.
+ */
+export function observationOf(space: TpeSpace, t: Trial, r: TrialResult | undefined, m: Metric = DEFAULT_METRIC): TpeTrial | null {
   const params = flatParams(space, t.params);
   // Every axis that takes part (its condition holds on the trial's values) is there, and in range.
   if (!Object.entries(space).every(([k, p]) => !holds(p.when, params) || (k in params && fits(p, params[k])))) return null;
   if (!r) return { params, state: 'running' };
-  if (r.status === 'ok' && r.valAcc !== null) return { params, state: 'complete', value: r.valAcc };
-  if (r.status === 'stopped') return { params, state: 'pruned', step: r.lastEpoch ?? 0, value: r.valAcc ?? NaN };
+  // A result recorded without its value (built in code) has val accuracy's.
+  const value = r.value !== undefined ? r.value : m.name === 'valAcc' ? r.valAcc : null;
+  if (r.status === 'ok' && value !== null) return { params, state: 'complete', value: score(m, value) };
+  if (r.status === 'stopped') return { params, state: 'pruned', step: r.lastEpoch ?? 0, value: value === null ? NaN : score(m, value) };
   if (r.status === 'diverged') return { params, state: 'pruned', step: 0, value: -Infinity };
   return null; // failed: not the trial's own result
 }
@@ -177,7 +184,7 @@ export function tpeFeed(c: TpeFeedContext): TrialFeed {
       if (queue.length > 0) return queue.shift()!;
       if (c.trials.length >= tpe.trials) return null;
       const index = c.trials.length + 1;
-      const seen = c.trials.map((t) => observationOf(space, t, c.finished.get(t.index))).filter((o): o is TpeTrial => o !== null);
+      const seen = c.trials.map((t) => observationOf(space, t, c.finished.get(t.index), metricOf(c.spec))).filter((o): o is TpeTrial => o !== null);
       const raw = suggestTpe(space, seen, tpeRng(tpe.seed, index), { startupTrials: tpe.startupTrials });
       const trial = trialOf(c.spec, index, roundParams(space, raw), c.flags);
       c.check(trial.config);

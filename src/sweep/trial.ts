@@ -27,6 +27,7 @@ import type { BackendChoice } from '../linalg/engine.js';
 import type { RunData } from '../train/run.js';
 import { DECISION, newCells, STOP_CELL, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 import { decide, type RungStore, type SchedulerSpec } from './scheduler.js';
+import type { Metric } from './metric.js';
 import type { Trial } from './spec.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -207,13 +208,26 @@ export function writeStopped(dir: string, s: StoppedInfo): void {
 // Outcomes and results
 
 /** How a trial ended, as its training thread (or its finished folder) tells it. */
-export type TrialOutcome = { status: 'ok'; summary: Summary } | { status: 'stopped'; stopped: StoppedInfo } | { status: 'diverged' | 'failed'; reason: string };
+export type TrialOutcome =
+  | { status: 'ok'; summary: Summary }
+  | { status: 'stopped'; stopped: StoppedInfo }
+  /** hostLost: the host failed the trial (its training thread died: killed, out of memory), not the trial itself; such a failure is retried (retriesOf). */
+  | { status: 'diverged' | 'failed'; reason: string; hostLost?: boolean; attempts?: number };
+
+/** Whether `out` is a failure of the host (a thread or worker lost), which the sweep's retries cover; a trial's own failure never is. */
+export const hostLost = (out: TrialOutcome): boolean => out.status === 'failed' && out.hostLost === true;
+
+/** `out`, a host failure on the last of `attempts` attempts, failed for good: the reason says how many and why. */
+export function retriesUsedUp(out: TrialOutcome & { status: 'failed' | 'diverged' }, attempts: number, retries: number): TrialOutcome {
+  return { status: 'failed', reason: `${out.reason} (attempt ${attempts} of ${retries + 1}: its retries, ${retries}, are used up)`, hostLost: true, attempts };
+}
 
 /** A trial's row of results.json from its outcome; `resumed`: finished by an earlier invocation. */
 export function resultOf(trial: Trial, rel: string, out: TrialOutcome, resumed: boolean): TrialResult {
   if (out.status === 'ok') return okResult(trial, rel, out.summary, resumed);
   if (out.status === 'stopped') return stoppedResult(trial, rel, out.stopped, resumed);
-  return failedResult(trial, rel, out.status, out.reason, resumed);
+  const r = failedResult(trial, rel, out.status, out.reason, resumed);
+  return out.attempts !== undefined ? { ...r, attempts: out.attempts } : r;
 }
 
 export function okResult(trial: Trial, rel: string, s: Summary, resumed: boolean): TrialResult {
@@ -326,6 +340,8 @@ export interface Scheduling {
   trialId: string;
   /** Epochs the trial runs (epochsOf). */
   epochs: number;
+  /** The sweep's metric: the 'epoch' messages' history holds its values; absent: val accuracy. */
+  metric?: Metric;
 }
 
 /** Who follows a trial on its thread. */
@@ -345,7 +361,7 @@ export interface TrialWatch {
  * (stopped.json cannot be written).
  */
 export function trainOnThread(t: TrainingThread, msg: ToWorker, w: TrialWatch): Promise<TrialOutcome> {
-  if (t.gone) return Promise.resolve({ status: 'failed', reason: 'worker crashed: the training thread had ended before the trial was given to it' });
+  if (t.gone) return Promise.resolve({ status: 'failed', reason: 'worker crashed: the training thread had ended before the trial was given to it', hostLost: true });
   return new Promise<TrialOutcome>((resolve, reject) => {
     let stopReason: string | null = null;
     const end = (out: TrialOutcome | Error) => {
@@ -356,7 +372,7 @@ export function trainOnThread(t: TrainingThread, msg: ToWorker, w: TrialWatch): 
     };
     t.onGone = (why) => {
       dropRunFolder(msg.dir); // the dead thread's lease
-      end({ status: 'failed', reason: `worker crashed: ${why}` });
+      end({ status: 'failed', reason: `worker crashed: ${why}`, hostLost: true });
     };
     t.onMessage = (m) => {
       if (m.type === 'epoch') {
@@ -388,7 +404,7 @@ export async function answerEpoch(s: Scheduling, cell: Int32Array, msg: Extract<
   let reason: string | null = null;
   try {
     if (s.scheduler) {
-      const d = await decide(s.scheduler, s.store, s.trialId, msg.epoch, s.epochs, msg.valHistory);
+      const d = await decide(s.scheduler, s.store, s.trialId, msg.epoch, s.epochs, msg.valHistory, s.metric);
       if (d.stop) reason = d.reason;
     }
   } finally {

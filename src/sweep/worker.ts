@@ -7,15 +7,13 @@
  * trial.ts trainOnThread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as fs from 'node:fs';
 import { EngineError, initEngine, type BackendChoice, type EngineSelection } from '../linalg/engine.js';
 import type { Config } from '../config/config.js';
 import { DataError } from '../data/errors.js';
-import { readJsonl } from '../runs/jsonl.js';
-import { runFile } from '../runs/layout.js';
 import { loadRunData, runTraining, type RunData, type RunUi } from '../train/run.js';
-import { DivergedError, InterruptedError } from '../train/trainer.js';
+import { DivergedError, InterruptedError, type EpochEvent } from '../train/trainer.js';
 import { buildRunReport } from '../report/run_report.js';
+import { DEFAULT_METRIC, epochRows, type Metric, ofEpochRow } from './metric.js';
 import { DECISION, STOP_CELL, type FromWorker, type StoppedInfo, type ToWorker } from './protocol.js';
 
 /** The local pool hands over the data it prepared; a queue worker's thread prepares it itself, off the process's event loop, once. */
@@ -36,17 +34,17 @@ async function prepare(): Promise<{ selection: EngineSelection; runData: RunData
 }
 const { selection, runData } = await prepare();
 
-/** A resumed trial's val accuracies of the epochs before `epoch`, from its folder's metrics.jsonl (cut back to its checkpoint by the resume). */
-function valHistoryOf(dir: string, epoch: number): number[] {
-  const f = runFile(dir, 'metrics');
-  const rows = fs.existsSync(f) ? (readJsonl(f) as { type?: unknown; epoch?: unknown; valAcc?: unknown }[]) : [];
-  return rows.filter((r) => r.type === 'epoch' && typeof r.epoch === 'number' && r.epoch < epoch).map((r) => r.valAcc as number);
+/** A resumed trial's values of metric `m` in the epochs before `epoch`, from its folder's metrics.jsonl (cut back to its checkpoint by the resume). */
+function valHistoryOf(dir: string, epoch: number, m: Metric): number[] {
+  return epochRows(dir)
+    .filter((r) => typeof r.epoch === 'number' && r.epoch < epoch)
+    .map((r) => ofEpochRow(m, r));
 }
 
 /** Trials print nothing: the main thread reports each finished trial as a table row. */
 const quiet: RunUi = { info() {}, warn() {}, startTraining() {}, iteration() {}, epoch() {}, endTraining() {} };
 
-/** One trial's exchange with the scheduler: its val accuracies so far, and whether it was told to stop. */
+/** One trial's exchange with the scheduler: its values of the sweep's metric so far, and whether it was told to stop. */
 interface Asked {
   valHistory: number[];
   stop: boolean;
@@ -56,11 +54,12 @@ interface Asked {
  * After each epoch: report it (a queue worker shows it as the job's progress) and, for a scheduled
  * trial, wait for the scheduler's word, so the stop lands on that epoch's end.
  */
-function reportEpoch(msg: ToWorker, asked: Asked, e: { epoch: number; valAcc: number }): void {
+function reportEpoch(msg: ToWorker, asked: Asked, e: EpochEvent): void {
   const { index, dir } = msg;
   const h = asked.valHistory;
-  if (h.length < e.epoch - 1) h.splice(0, h.length, ...valHistoryOf(dir, e.epoch)); // resumed: the epochs before it
-  h.push(e.valAcc);
+  const m = msg.metric ?? DEFAULT_METRIC;
+  if (h.length < e.epoch - 1) h.splice(0, h.length, ...valHistoryOf(dir, e.epoch, m)); // resumed: the epochs before it
+  h.push(ofEpochRow(m, { ...e }));
   if (!msg.scheduled) return port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [] } satisfies FromWorker);
   Atomics.store(cell, 0, DECISION.pending);
   port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [...h] } satisfies FromWorker);

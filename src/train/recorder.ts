@@ -122,7 +122,7 @@ export class RunRecorder {
 
   /** An epoch's row and log line; best.ckpt when it is the best; last.ckpt every checkpointEvery epochs and at the last step. */
   epoch(e: EpochEvent, snapshot: () => Omit<ResumePoint, 'lossHistory'>, iterations: number): void {
-    this.metrics!.write({ type: 'epoch', epoch: e.epoch, it: e.it, trainAcc: e.trainAcc, valAcc: e.valAcc, lr: e.lr, best: e.best, seconds: e.seconds });
+    this.metrics!.write({ type: 'epoch', epoch: e.epoch, it: e.it, trainAcc: e.trainAcc, valAcc: e.valAcc, trainLoss: e.trainLoss, valLoss: e.valLoss, lr: e.lr, best: e.best, seconds: e.seconds });
     this.metrics!.flush();
     this.log.info({ epoch: e.epoch, it: e.it, trainAcc: e.trainAcc, valAcc: e.valAcc, lr: e.lr, best: e.best }, 'epoch');
     if (e.best) {

@@ -19,7 +19,7 @@ import { lrAtEpoch } from '../optim/schedule.js';
 import { type Optimizer, type RuleHyper, type UpdateRule, createOptimizer } from '../optim/rules.js';
 import type { TrainerState } from '../runs/checkpoint.js';
 import { Batcher } from './batch.js';
-import { accuracy, type LabeledRows } from '../models/evaluate.js';
+import { accuracy, evaluate, type LabeledRows } from '../models/evaluate.js';
 
 export interface LoopOptions {
   lr: number;
@@ -51,6 +51,10 @@ export interface EpochEvent {
   it: number;
   trainAcc: number;
   valAcc: number;
+  /** The mean of the epoch's minibatch losses (data loss plus the L2 term, as the loss curve). */
+  trainLoss: number;
+  /** The data loss on the val split (test mode, without the L2 term, so trials with different reg compare). */
+  valLoss: number;
   /** Learning rate for the next epoch. */
   lr: number;
   /** Val accuracy improved on every earlier epoch: these are the new best parameters. */
@@ -256,7 +260,8 @@ function step(s: Loop, it: number): void {
 /** After `done` epochs, at step `it`: measure train and val accuracy, keep the best parameters, report. */
 function endOfEpoch(s: Loop, done: number, it: number, point: () => Omit<ResumePoint, 'lossHistory'>): void {
   const trainAcc = accuracy(s.model, s.data.trainAcc, s.ws);
-  const valAcc = accuracy(s.model, s.data.val, s.ws);
+  const { accuracy: valAcc, loss: valLoss } = evaluate(s.model, s.data.val, s.ws);
+  const trainLoss = epochMeanLoss(s, done, it);
   s.trainAccHistory.push(trainAcc);
   s.valAccHistory.push(valAcc);
   const isBest = valAcc > s.bestValAcc;
@@ -265,7 +270,15 @@ function endOfEpoch(s: Loop, done: number, it: number, point: () => Omit<ResumeP
     s.bestEpoch = done;
     s.best.set(s.params);
   }
-  s.listener.onEpoch?.({ epoch: done, it, trainAcc, valAcc, lr: s.lr, best: isBest, seconds: (performance.now() - s.t0) / 1000 }, s.model, point);
+  s.listener.onEpoch?.({ epoch: done, it, trainAcc, valAcc, trainLoss, valLoss, lr: s.lr, best: isBest, seconds: (performance.now() - s.t0) / 1000 }, s.model, point);
+}
+
+/** The mean of epoch `done`'s minibatch losses (steps after epoch done − 1 up to step `it`): the loss curve's value for the epoch. */
+function epochMeanLoss(s: Loop, done: number, it: number): number {
+  const from = (done - 1) * s.opts.iterationsPerEpoch;
+  let sum = 0;
+  for (let i = from; i < it; i++) sum += s.lossHistory[i];
+  return it > from ? sum / (it - from) : NaN;
 }
 
 /** Early stopping: `patience` epochs (> 0) have passed without a new best val accuracy. */
