@@ -97,10 +97,16 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
  * The run's timings as tables: the three distance forms of knn.ipynb (seconds, and how far each
  * is from the two-loop form) and the phases of the run (load, train, cross-validation, test).
  */
+/** Where the loop forms were timed on fewer rows (or not at all), the note says so. */
+function loopNote(loopRows: number | undefined): string {
+  if (loopRows === undefined) return '';
+  return loopRows === 0 ? ' (the loop forms were not timed: – )' : ` (the loop forms, and the differences, on the first ${loopRows} test rows)`;
+}
+
 export function timingsTable(summary: KnnSummary): string {
   const d = summary.distances;
   const num = (v: unknown) => `<td class="num">${esc(fmt(v))}</td>`;
-  const forms: [string, number, number | null, number | null][] = [
+  const forms: [string, number | null, number | null, number | null][] = [
     ['two loops', d.twoLoopsSeconds, null, null],
     ['one loop', d.oneLoopSeconds, d.oneLoopDifference, null],
     ['no loops', d.noLoopsSeconds, d.noLoopsDifference, d.noLoopsMaxAbsDifference],
@@ -115,7 +121,7 @@ export function timingsTable(summary: KnnSummary): string {
   ];
   const phaseRows = phases.map(([name, sec]) => `<tr><th>${name}</th>${num(sec)}</tr>`).join('');
   return (
-    `<p class="note">The distances of ${d.rows} test × ${d.cols} training rows, in the three forms of knn.ipynb; differences from the two-loop form.</p>` +
+    `<p class="note">The distances of ${d.rows} test × ${d.cols} training rows, in the three forms of knn.ipynb; differences from the two-loop form${loopNote(d.loopRows)}.</p>` +
     `<table class="timings"><thead><tr><th>form</th><th>seconds</th><th>difference (Frobenius)</th><th>largest difference</th></tr></thead><tbody>${formRows}</tbody></table>` +
     `<p class="note">The run's phases.</p><table class="timings"><thead><tr><th>phase</th><th>seconds</th></tr></thead><tbody>${phaseRows}</tbody></table>`
   );
