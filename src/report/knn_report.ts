@@ -30,17 +30,10 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
   const files: [string, Buffer][] = [];
   const cvFile = runFile(dir, 'knnCv');
   if (fs.existsSync(cvFile)) {
-    const cv = readJsonObject(cvFile) as unknown as { folds: number; ks: number[]; accuracy: number[][]; mean: number[]; std: number[]; bestK: number };
-    const spec = knnCvChart(cv);
-    blocks.push({
-      kind: 'chart',
-      id: 'cv',
-      title: 'Cross-validation on k',
-      spec,
-      height: 360,
-      note: `Each point is one fold's accuracy (${cv.folds} folds of the training rows); the line is the mean over folds, the bars ± one standard deviation. Best k: ${cv.bestK}.`,
-    });
-    files.push(['cv.png', await renderPng(spec, 760, 400)]);
+    const cv = readJsonObject(cvFile) as unknown as KnnCv;
+    const block = cvChartBlock(cv, 'cv');
+    blocks.push(block);
+    files.push(['cv.png', await renderPng(block.spec, 760, 400)]);
     const head = `<tr><th>k</th>${cv.accuracy[0].map((_, f) => `<th>fold ${f + 1}</th>`).join('')}<th>mean</th><th>std</th></tr>`;
     const body = cv.ks
       .map(
@@ -50,24 +43,8 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
       .join('');
     blocks.push({ kind: 'html', title: 'Cross-validation accuracy', html: `<table class="trials">${head}${body}</table>` });
   }
-  const d = summary.distances;
-  const imgFile = runFile(dir, 'distances');
-  if (fs.existsSync(imgFile)) {
-    blocks.push({
-      kind: 'images',
-      title: 'Distance matrix',
-      note: `The L2 distances of the first ${d.rows} test images (rows) to the first ${d.cols} training images (columns), black the smallest, white the largest, as knn.ipynb shows them. Rows of light pixels are test images far from most training images; light columns, training images far from the test images.`,
-      images: [
-        {
-          src: dataUrl(readRegularFile(imgFile, MAX_BYTES.image, 'a PNG image')),
-          caption: `${d.rows} × ${d.cols} distances`,
-          width: Math.min(d.cols, 960),
-          height: Math.round((d.rows * Math.min(d.cols, 960)) / d.cols),
-          cls: 'grid',
-        },
-      ],
-    });
-  }
+  const image = distanceImageBlock(dir, summary.distances);
+  if (image) blocks.push(image);
   blocks.push({ kind: 'html', title: 'Timings', html: timingsTable(summary) });
   blocks.push({
     kind: 'html',
@@ -91,6 +68,48 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
   const out = runFile(dir, 'report');
   writeFileAtomic(out, html);
   return out;
+}
+
+/** A knn run's cv.json: each k's accuracy on each fold, their mean and standard deviation, and the best k. */
+export interface KnnCv {
+  folds: number;
+  ks: number[];
+  accuracy: number[][];
+  mean: number[];
+  std: number[];
+  bestK: number;
+}
+
+/** The cross-validation plot (knn.ipynb's) as a chart block with canvas id `id`. */
+export function cvChartBlock(cv: KnnCv, id: string): PageBlock & { kind: 'chart' } {
+  return {
+    kind: 'chart',
+    id,
+    title: 'Cross-validation on k',
+    spec: knnCvChart(cv),
+    height: 360,
+    note: `Each point is one fold's accuracy (${cv.folds} folds of the training rows); the line is the mean over folds, the bars ± one standard deviation. Best k: ${cv.bestK}.`,
+  };
+}
+
+/** The distance matrix of knn run folder `dir` (its distances.png, of the `d` rows and columns its summary gives) as a page block; null when the folder has none. */
+export function distanceImageBlock(dir: string, d: KnnSummary['distances']): (PageBlock & { kind: 'images' }) | null {
+  const imgFile = runFile(dir, 'distances');
+  if (!fs.existsSync(imgFile)) return null;
+  return {
+    kind: 'images',
+    title: 'Distance matrix',
+    note: `The L2 distances of the first ${d.rows} test images (rows) to the first ${d.cols} training images (columns), black the smallest, white the largest, as knn.ipynb shows them. Rows of light pixels are test images far from most training images; light columns, training images far from the test images.`,
+    images: [
+      {
+        src: dataUrl(readRegularFile(imgFile, MAX_BYTES.image, 'a PNG image')),
+        caption: `${d.rows} × ${d.cols} distances`,
+        width: Math.min(d.cols, 960),
+        height: Math.round((d.rows * Math.min(d.cols, 960)) / d.cols),
+        cls: 'grid',
+      },
+    ],
+  };
 }
 
 /**
