@@ -208,7 +208,7 @@ const batchNorm: Notebook = {
   editions: [...BOTH],
   experiments: [
     sweep('weight-scale', 'eight layers, with and without batch norm, at 20 weight scales', 'cs231n-fcnet-batchnorm.json', { seeded: false }),
-    sweep('batch-size', 'batch norm and layer norm at batch sizes 5, 10 and 50', 'cs231n-fcnet-batchsize.json', { seeded: false }),
+    sweep('batch-size', 'batch norm and layer norm at batch sizes 5, 10 and 50', 'cs231n-bn-batch-size.json', { seeded: false }),
   ],
   plots: [
     { plot: 'bn-weight-scale', experiment: 'weight-scale', question: 'bn1' },

@@ -9,22 +9,12 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { esc, fmt, page, relativeHref, type PageBlock } from '../report/html.js';
 import { RUN_FILES } from '../runs/layout.js';
-import { fallbackBlocks } from './fallback.js';
+import { PLOTS } from './plots/index.js';
 import { judge, type TargetResult } from './measure.js';
 import { NOTEBOOKS } from './notebooks.js';
 import { indexFile, pageFile, readRecord, type NotebookRecord } from './record.js';
 import { seedDir, seedsOf } from './run.js';
-import type { Experiment, Notebook, NotebookPlot, PlotInput, Question } from './types.js';
-
-/** The plot builders of src/cs231n/plots by name (none until that module exists). */
-async function plotBuilders(): Promise<Record<string, NotebookPlot>> {
-  const spec = './plots/index.js';
-  try {
-    return ((await import(spec)) as { PLOTS: Record<string, NotebookPlot> }).PLOTS;
-  } catch {
-    return {};
-  }
-}
+import type { Experiment, Notebook, PlotInput, Question } from './types.js';
 
 /** An experiment's folders that exist, one per seed in seed order, and those seeds. */
 export function inputOf(out: string, nb: Notebook, exp: Experiment, seeds: number[]): PlotInput {
@@ -105,14 +95,13 @@ function questionBlock(q: Question): PageBlock {
 
 /** The plots in the notebook's order, each headed by its inline question. */
 async function plotBlocks(out: string, nb: Notebook, seeds: number[]): Promise<PageBlock[]> {
-  const builders = await plotBuilders();
   const blocks: PageBlock[] = [];
   for (const p of nb.plots) {
     const q = nb.questions.find((x) => x.id === p.question);
     if (q) blocks.push(questionBlock(q));
     const exp = nb.experiments.find((e) => e.id === p.experiment)!;
     const input = inputOf(out, nb, exp, seeds);
-    const drawn = input.folders.length === 0 ? [] : builders[p.plot] ? await builders[p.plot](input) : fallbackBlocks(input, p.plot);
+    const drawn = input.folders.length === 0 ? [] : await PLOTS[p.plot](input);
     blocks.push(...(drawn.length ? drawn : [{ kind: 'html' as const, title: `${exp.title}: not run`, html: `<p class="note">No folder of ${esc(exp.id)} yet.</p>` }]));
   }
   return blocks;
