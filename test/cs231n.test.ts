@@ -11,7 +11,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../src/config/config.js';
+import { ConfigError, resolveConfig } from '../src/config/config.js';
+import { initEngine } from '../src/linalg/engine.js';
+import { timingsTable } from '../src/report/knn_report.js';
+import { fitKnn } from '../src/train/knn_fit.js';
 import { chooseNotebooks, parseSeeds } from '../src/cs231n/command.js';
 import { FIGURES_END, FIGURES_START, replaceSection } from '../src/cs231n/figures.js';
 import { judge, meets, statsOf } from '../src/cs231n/measure.js';
@@ -22,7 +25,7 @@ import { runConfigOf, runFolderState, type RunPlan } from '../src/cs231n/run.js'
 import type { Target } from '../src/cs231n/types.js';
 import { relError, ruleCheck, ruleRelError } from '../src/cs231n/update_checks.js';
 import { runFile } from '../src/runs/layout.js';
-import { trainCli } from './helpers.js';
+import { E2E_BACKEND, trainCli } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -156,6 +159,37 @@ test('replaceSection: the figures go between the markers, appended the first tim
   const again = replaceSection(first + 'after\n', 'TABLE 2');
   assert.equal(again, `# Configs\n\ntext\n\n${FIGURES_START}\nTABLE 2\n${FIGURES_END}\nafter\n`);
   assert.throws(() => replaceSection(`x\n${FIGURES_END}\n${FIGURES_START}\n`, 'T'), /markers are broken/);
+});
+
+// ---------------------------------------------------------------- kNN's loop forms
+
+test("fitKnn's loopRows: the loop forms timed and compared on the first rows only, or not at all; the no-loop image always whole", async () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'cs231n-knn-'));
+  try {
+    const engine = await initEngine(E2E_BACKEND);
+    const cfg = resolveConfig({}, { model: 'knn', numTrain: 300, numVal: 50, numDev: 50, numTest: 60, k: 3, cvFolds: 0, backend: E2E_BACKEND, runsDir: runs });
+    const lines: string[] = [];
+    const ui = { info: (l: string) => lines.push(l), warn: () => {} };
+    const some = await fitKnn(cfg, engine, ui, { dir: path.join(runs, 'some'), loopRows: 20 });
+    assert.equal(some.dir, path.join(runs, 'some'), 'the folder given');
+    assert.deepEqual([some.distances.rows, some.distances.cols], [60, 300], 'the whole no-loop image');
+    const d = some.summary.distances;
+    assert.equal(d.loopRows, 20);
+    assert.ok(typeof d.twoLoopsSeconds === 'number' && d.oneLoopDifference === 0 && d.noLoopsDifference !== null && d.noLoopsDifference < 1e-2 * 60 * 300);
+    assert.match(lines.join('\n'), /60 test × 300 training rows in the notebook's three forms \(the loop forms on the first 20 test rows\)/);
+    assert.match(timingsTable(some.summary), /the loop forms, and the differences, on the first 20 test rows/);
+    lines.length = 0;
+    const none = await fitKnn(cfg, engine, ui, { dir: path.join(runs, 'none'), loopRows: 0 });
+    const n = none.summary.distances;
+    assert.deepEqual([n.loopRows, n.twoLoopsSeconds, n.oneLoopSeconds, n.oneLoopDifference, n.noLoopsDifference], [0, null, null, null, null]);
+    assert.ok(!lines.some((l) => /Two loop|One loop/.test(l)), 'no loop form was run');
+    assert.deepEqual([none.distances.rows, none.distances.cols], [60, 300]);
+    assert.equal(none.summary.testAcc, some.summary.testAcc, 'the same kNN either way');
+    const all = await fitKnn(cfg, engine, ui, { dir: path.join(runs, 'all') });
+    assert.ok(!('loopRows' in all.summary.distances), 'by default the loop forms run on every timed row, as before');
+  } finally {
+    fs.rmSync(runs, { recursive: true, force: true });
+  }
 });
 
 // ---------------------------------------------------------------- the command

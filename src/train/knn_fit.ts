@@ -10,6 +10,7 @@
  * checkpoints: there are none), cv.json and distances.png (the timed test × train distances as
  * a grey image); the report is the caller's to ask for, as for every run.
  */
+import * as fs from 'node:fs';
 import pino from 'pino';
 import { type Config, ConfigError } from '../config/config.js';
 import { loadDataset } from '../data/datasets.js';
@@ -93,7 +94,7 @@ interface KnnOut {
 
 /** Where a kNN run goes and how much of the notebook's timing it does. */
 export interface KnnFitOptions {
-  /** The run folder (it may exist, empty): default a new one under cfg.runsDir. */
+  /** The run folder (made if need be; it should hold nothing else): default a new one under cfg.runsDir. */
   dir?: string;
   /** Time the two loop forms on the first `loopRows` timed test rows only (0: not at all; default all of them). The no-loop form always makes the whole image. */
   loopRows?: number;
@@ -150,6 +151,7 @@ async function loadKnnData(cfg: Config, engine: EngineSelection): Promise<KnnDat
 /** A new run folder with config.json and train.log; the engine and the data, in the log and to the person. */
 function openKnnFolder(cfg: Config, d: KnnData, engine: EngineSelection, ui: Notes, given?: string): KnnOut {
   const dir = given ?? createRunDir(cfg.runsDir, cfg.name);
+  if (given !== undefined) fs.mkdirSync(given, { recursive: true });
   writeJsonAtomic(runFile(dir, 'config'), cfg);
   const log = pino({ base: undefined }, pino.destination({ dest: runFile(dir, 'log'), sync: true }));
   log.info({ config: cfg }, 'config');
@@ -186,8 +188,8 @@ function timeDistanceForms(d: KnnData, out: KnnOut, loopRows: number): { summary
   const Tt = firstRows(d.train.X as Mat, cols);
   ui.info(`distances of ${rows} test × ${cols} training rows in the notebook's three forms${looped < rows ? ` (the loop forms on the first ${looped} test rows)` : ''}:`);
   const [none, noneS] = timed(() => distancesNoLoops(Xt, Tt));
-  const loops = looped > 0 ? timeLoops(firstRows(Xt, looped), Tt, firstRows(none, looped), ui) : null;
-  ui.info(`No loop version took ${noneS.toFixed(6)} seconds`);
+  const loops = looped > 0 ? timeLoops(firstRows(Xt, looped), Tt, firstRows(none, looped)) : null;
+  sayForms(ui, noneS, loops);
   const summary = {
     rows,
     cols,
@@ -204,19 +206,23 @@ function timeDistanceForms(d: KnnData, out: KnnOut, loopRows: number): { summary
 }
 
 /** The two loop forms on `Xt` × `Tt`, timed, and how far the one-loop and no-loop (`none`, the same rows) forms are from the two-loop one. */
-function timeLoops(Xt: Mat, Tt: Mat, none: Mat, ui: Notes) {
+function timeLoops(Xt: Mat, Tt: Mat, none: Mat) {
   const [two, twoS] = timed(() => distancesTwoLoops(Xt, Tt));
   const [one, oneS] = timed(() => distancesOneLoop(Xt, Tt));
-  const dOne = difference(one, two);
-  const dNone = difference(none, two);
-  ui.info(`Two loop version took ${twoS.toFixed(6)} seconds`);
-  ui.info(`One loop version took ${oneS.toFixed(6)} seconds`);
-  ui.info(`One loop difference was: ${dOne.fro.toFixed(6)}`);
+  return { twoS, oneS, dOne: difference(one, two), dNone: difference(none, two) };
+}
+
+/** The notebook's lines: each form's seconds, then the differences (when the loop forms were timed). */
+function sayForms(ui: Notes, noneS: number, loops: ReturnType<typeof timeLoops> | null): void {
+  if (loops) ui.info(`Two loop version took ${loops.twoS.toFixed(6)} seconds`);
+  if (loops) ui.info(`One loop version took ${loops.oneS.toFixed(6)} seconds`);
+  ui.info(`No loop version took ${noneS.toFixed(6)} seconds`);
+  if (!loops) return;
+  ui.info(`One loop difference was: ${loops.dOne.fro.toFixed(6)}`);
   ui.info(
-    `No loop difference was: ${dNone.fro.toFixed(6)} (Frobenius norm; the largest single difference ${dNone.max.toPrecision(3)}: ` +
+    `No loop difference was: ${loops.dNone.fro.toFixed(6)} (Frobenius norm; the largest single difference ${loops.dNone.max.toPrecision(3)}: ` +
       `the loops sum in float64, the no-loop product is the engine's float32 matmul)`,
   );
-  return { twoS, oneS, dOne, dNone };
 }
 
 /** The cross-validation over cfg.kChoices on cfg.cvFolds folds of the training rows, said, logged and written to cv.json. */
