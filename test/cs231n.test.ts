@@ -217,7 +217,9 @@ test(
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cs231n-'));
     try {
       const args = ['cs231n', 'Dropout', 'two_layer_net', '--quick', '--out', out, '--workers', '1'];
-      const r = trainCli(args);
+      const md = path.join(out, 'README.md');
+      fs.writeFileSync(md, '# Configs\n\nnotes\n');
+      const r = trainCli([...args, '--write-figures', md]);
       assert.equal(r.code, 0, r.err + r.out);
       const lines = r.out.trim().split('\n');
       assert.match(lines[0], /^cs231n: two_layer_net, Dropout; seeds 0 \(--quick\); engine \S+; into /);
@@ -236,6 +238,8 @@ test(
       for (const f of ['two_layer_net/notebook.html', 'Dropout/notebook.html', 'cs231n.html', 'figures.md']) assert.ok(fs.existsSync(path.join(out, f)), f);
       const figures = fs.readFileSync(path.join(out, 'figures.md'), 'utf8');
       assert.match(figures, /\| two_layer_net\.ipynb \| tuned \| `configs\/cs231n-twolayer\.json` \| val 0\.\d{3} \(one seed\); test 0\.\d{3} \(one seed\) \| 0 \| \S+ \|/);
+      // --write-figures: the same table, between its markers, after the file's own text.
+      assert.equal(fs.readFileSync(md, 'utf8'), `# Configs\n\nnotes\n\n${FIGURES_START}\n${figures}${FIGURES_END}\n`);
       const page = fs.readFileSync(path.join(out, 'two_layer_net', 'notebook.html'), 'utf8');
       assert.match(page, /two_layer_net\.ipynb, Inline Question 2/);
       assert.match(page, /<a href="tuned\/seed-0\/report\.html">seed 0<\/a>/);
