@@ -25,7 +25,7 @@ type Measure = (c: RunCurves) => number | null;
 const MEASURES: { id: string; title: string; y: string; of: Measure }[] = [
   { id: 'train', title: 'Best train accuracy against weight scale', y: 'best train accuracy', of: (c) => maxY(c.trainAcc) },
   { id: 'val', title: 'Best val accuracy against weight scale', y: 'best val accuracy', of: (c) => maxY(c.valAcc) },
-  { id: 'loss', title: 'Final training loss against weight scale', y: `final training loss (mean of the last ${FINAL_LOSS_STEPS} steps)`, of: finalLoss },
+  { id: 'loss', title: 'Final training loss against weight scale', y: 'final training loss', of: finalLoss },
 ];
 
 /** The two lines of a measure: its value per weight scale in each seed, without and with batch norm; diverged trials left as gaps. */
@@ -58,7 +58,9 @@ export function bnWeightScale(input: PlotInput): PageBlock[] {
     const spec = seedChart(m.title, 'weight initialization scale', m.y, scaleGroups(trials, m.of, input.folders.length), { logX: true, logY: loss, points: true, seeds: input.seeds });
     const diverged = divergedDataset(trials, m.of);
     if (diverged) (spec.data as { datasets: unknown[] }).datasets.push(diverged);
-    const axis = loss ? ' The loss axis is logarithmic, so a net whose loss exploded does not flatten the others; a diverged trial is a red cross.' : '';
+    const axis = loss
+      ? ` Final training loss: the mean of the last ${FINAL_LOSS_STEPS} minibatch losses, as the notebook takes it. The loss axis is logarithmic, so a net whose loss exploded does not flatten the others; a diverged trial is a red cross.`
+      : '';
     return chartBlock(`bn-weight-scale-${m.id}`, m.title, spec, `One point per weight scale (initStd, log axis), the 8-layer net with and without batch norm.${axis} ${seeds}`);
   });
 }
