@@ -20,6 +20,7 @@ import { FIGURES_END, FIGURES_START, replaceSection } from '../src/cs231n/figure
 import { judge, meets, statsOf } from '../src/cs231n/measure.js';
 import { NOTEBOOKS } from '../src/cs231n/notebooks.js';
 import { OPTIM_EXPECTED } from '../src/cs231n/optim_expected.js';
+import { PLOTS } from '../src/cs231n/plots/index.js';
 import { QUESTIONS } from '../src/cs231n/questions.js';
 import { runConfigOf, runFolderState, type RunPlan } from '../src/cs231n/run.js';
 import type { Target } from '../src/cs231n/types.js';
@@ -82,6 +83,8 @@ test('the registry: 8 notebooks; every plot, target and question names something
   for (const nb of NOTEBOOKS) {
     const ids = new Set(nb.experiments.map((e) => e.id));
     for (const p of nb.plots) assert.ok(ids.has(p.experiment), `${nb.id}: plot ${p.plot} on ${p.experiment}`);
+    for (const p of nb.plots) assert.equal(typeof PLOTS[p.plot], 'function', `${nb.id}: plot ${p.plot} has a builder in src/cs231n/plots`);
+    for (const e of nb.experiments) assert.ok(fs.existsSync(path.join(root, 'configs', e.config)), `${nb.id}: configs/${e.config}`);
     for (const t of nb.targets) assert.ok(ids.has(t.experiment), `${nb.id}: target ${t.id} on ${t.experiment}`);
     for (const p of nb.plots)
       if (p.question)
