@@ -47,6 +47,12 @@ const COMMANDS: { command: string; describe: string; load: () => Promise<Command
     describe: `list the runs of a runs folder (name, dataset, model, engine, best val, test, time, status) and write its ${RUNS_INDEX}, sortable, linking every report`,
     load: () => import('./commands/runs.js'),
   },
+  {
+    command: 'cs231n [notebook..]',
+    describe:
+      "run cs231n's notebooks' experiments over seeds (knn, svm, softmax, two_layer_net, features, FullyConnectedNets, BatchNormalization, Dropout; default all) and write each notebook's page and its targets, met or missed",
+    load: () => import('./commands/cs231n.js'),
+  },
   { command: 'gradcheck', describe: 'check analytic gradients against centered differences in float64', load: () => import('./commands/gradcheck.js') },
   { command: 'summary', describe: "print a model's layers, output shapes and parameter counts from --config and the flags (as Keras's model.summary())", load: () => import('./commands/summary.js') },
   {

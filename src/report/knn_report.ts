@@ -30,17 +30,10 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
   const files: [string, Buffer][] = [];
   const cvFile = runFile(dir, 'knnCv');
   if (fs.existsSync(cvFile)) {
-    const cv = readJsonObject(cvFile) as unknown as { folds: number; ks: number[]; accuracy: number[][]; mean: number[]; std: number[]; bestK: number };
-    const spec = knnCvChart(cv);
-    blocks.push({
-      kind: 'chart',
-      id: 'cv',
-      title: 'Cross-validation on k',
-      spec,
-      height: 360,
-      note: `Each point is one fold's accuracy (${cv.folds} folds of the training rows); the line is the mean over folds, the bars ± one standard deviation. Best k: ${cv.bestK}.`,
-    });
-    files.push(['cv.png', await renderPng(spec, 760, 400)]);
+    const cv = readJsonObject(cvFile) as unknown as KnnCv;
+    const block = cvChartBlock(cv, 'cv');
+    blocks.push(block);
+    files.push(['cv.png', await renderPng(block.spec, 760, 400)]);
     const head = `<tr><th>k</th>${cv.accuracy[0].map((_, f) => `<th>fold ${f + 1}</th>`).join('')}<th>mean</th><th>std</th></tr>`;
     const body = cv.ks
       .map(
@@ -50,24 +43,8 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
       .join('');
     blocks.push({ kind: 'html', title: 'Cross-validation accuracy', html: `<table class="trials">${head}${body}</table>` });
   }
-  const d = summary.distances;
-  const imgFile = runFile(dir, 'distances');
-  if (fs.existsSync(imgFile)) {
-    blocks.push({
-      kind: 'images',
-      title: 'Distance matrix',
-      note: `The L2 distances of the first ${d.rows} test images (rows) to the first ${d.cols} training images (columns), black the smallest, white the largest, as knn.ipynb shows them. Rows of light pixels are test images far from most training images; light columns, training images far from the test images.`,
-      images: [
-        {
-          src: dataUrl(readRegularFile(imgFile, MAX_BYTES.image, 'a PNG image')),
-          caption: `${d.rows} × ${d.cols} distances`,
-          width: Math.min(d.cols, 960),
-          height: Math.round((d.rows * Math.min(d.cols, 960)) / d.cols),
-          cls: 'grid',
-        },
-      ],
-    });
-  }
+  const image = distanceImageBlock(dir, summary.distances);
+  if (image) blocks.push(image);
   blocks.push({ kind: 'html', title: 'Timings', html: timingsTable(summary) });
   blocks.push({
     kind: 'html',
@@ -93,14 +70,62 @@ export async function buildKnnReport(dir: string, cfg: Config): Promise<string> 
   return out;
 }
 
+/** A knn run's cv.json: each k's accuracy on each fold, their mean and standard deviation, and the best k. */
+export interface KnnCv {
+  folds: number;
+  ks: number[];
+  accuracy: number[][];
+  mean: number[];
+  std: number[];
+  bestK: number;
+}
+
+/** The cross-validation plot (knn.ipynb's) as a chart block with canvas id `id`. */
+export function cvChartBlock(cv: KnnCv, id: string): PageBlock & { kind: 'chart' } {
+  return {
+    kind: 'chart',
+    id,
+    title: 'Cross-validation on k',
+    spec: knnCvChart(cv),
+    height: 360,
+    note: `Each point is one fold's accuracy (${cv.folds} folds of the training rows); the line is the mean over folds, the bars ± one standard deviation. Best k: ${cv.bestK}.`,
+  };
+}
+
+/** The distance matrix of knn run folder `dir` (its distances.png, of the `d` rows and columns its summary gives) as a page block; null when the folder has none. */
+export function distanceImageBlock(dir: string, d: KnnSummary['distances']): (PageBlock & { kind: 'images' }) | null {
+  const imgFile = runFile(dir, 'distances');
+  if (!fs.existsSync(imgFile)) return null;
+  return {
+    kind: 'images',
+    title: 'Distance matrix',
+    note: `The L2 distances of the first ${d.rows} test images (rows) to the first ${d.cols} training images (columns), black the smallest, white the largest, as knn.ipynb shows them. Rows of light pixels are test images far from most training images; light columns, training images far from the test images.`,
+    images: [
+      {
+        src: dataUrl(readRegularFile(imgFile, MAX_BYTES.image, 'a PNG image')),
+        caption: `${d.rows} × ${d.cols} distances`,
+        width: Math.min(d.cols, 960),
+        height: Math.round((d.rows * Math.min(d.cols, 960)) / d.cols),
+        cls: 'grid',
+      },
+    ],
+  };
+}
+
 /**
  * The run's timings as tables: the three distance forms of knn.ipynb (seconds, and how far each
  * is from the two-loop form) and the phases of the run (load, train, cross-validation, test).
  */
+/** Where the loop forms were timed on fewer rows (or not at all), the note says so. */
+function loopNote(loopRows: number | undefined): string {
+  if (loopRows === undefined) return '';
+  return loopRows === 0 ? ' (the loop forms were not timed: – )' : ` (the loop forms, and the differences, on the first ${loopRows} test rows)`;
+}
+
 export function timingsTable(summary: KnnSummary): string {
   const d = summary.distances;
   const num = (v: unknown) => `<td class="num">${esc(fmt(v))}</td>`;
-  const forms: [string, number, number | null, number | null][] = [
+  const forms: [string, number | null, number | null, number | null][] = [
     ['two loops', d.twoLoopsSeconds, null, null],
     ['one loop', d.oneLoopSeconds, d.oneLoopDifference, null],
     ['no loops', d.noLoopsSeconds, d.noLoopsDifference, d.noLoopsMaxAbsDifference],
@@ -115,7 +140,7 @@ export function timingsTable(summary: KnnSummary): string {
   ];
   const phaseRows = phases.map(([name, sec]) => `<tr><th>${name}</th>${num(sec)}</tr>`).join('');
   return (
-    `<p class="note">The distances of ${d.rows} test × ${d.cols} training rows, in the three forms of knn.ipynb; differences from the two-loop form.</p>` +
+    `<p class="note">The distances of ${d.rows} test × ${d.cols} training rows, in the three forms of knn.ipynb; differences from the two-loop form${loopNote(d.loopRows)}.</p>` +
     `<table class="timings"><thead><tr><th>form</th><th>seconds</th><th>difference (Frobenius)</th><th>largest difference</th></tr></thead><tbody>${formRows}</tbody></table>` +
     `<p class="note">The run's phases.</p><table class="timings"><thead><tr><th>phase</th><th>seconds</th></tr></thead><tbody>${phaseRows}</tbody></table>`
   );

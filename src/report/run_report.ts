@@ -103,8 +103,8 @@ export function writeLiveReport(dir: string, p: LiveProgress, now = Date.now()):
   return out;
 }
 
-/** What buildRunReport adds to the page and writes beside it. */
-interface Parts {
+/** What buildRunReport adds to the page and writes beside it (the cs231n pages' plots take the blocks of addWeights and addExamples). */
+export interface Parts {
   blocks: PageBlock[];
   files: [string, Buffer][];
 }
@@ -189,7 +189,7 @@ async function addChart(parts: Parts, id: string, title: string, spec: ReturnTyp
 const zoomOf = (shape: [number, number, number]) => (shape[0] <= 32 ? 3 : 1);
 
 /** What the weights look like: softmax templates, the MLP's first layer, or a note for a features run. */
-async function addWeights(parts: Parts, ck: Checkpoint, classes: string[]): Promise<void> {
+export async function addWeights(parts: Parts, ck: Checkpoint, classes: string[]): Promise<void> {
   const h = ck.header;
   const views = viewsOf(h.params, ck.params);
   const shape = h.imageShape;
@@ -243,6 +243,11 @@ async function addPredictions(parts: Parts, p: TestPredictions, classes: string[
   const head = `<tr><th>true ↓ / predicted →</th>${classes.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
   const body = counts.map((r, t) => `<tr><th>${esc(classes[t])}</th>${r.map((v, q) => `<td class="num${q === t ? ' diag' : ''}">${v}</td>`).join('')}</tr>`).join('');
   parts.blocks.push({ kind: 'html', title: 'Confusion counts', html: `<table class="trials">${head}${body}</table>` });
+  await addExamples(parts, p, classes);
+}
+
+/** The example images of the test predictions: a features run's mistakes grid (a row per predicted class), else the first misclassified images. */
+export async function addExamples(parts: Parts, p: TestPredictions, classes: string[]): Promise<void> {
   const { kind, items } = p.examples;
   if (items.length === 0) return;
   const shape = p.imageShape;

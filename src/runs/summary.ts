@@ -48,16 +48,21 @@ export interface KnnSummary {
   /** Test accuracy with the cross-validation's best k (null without cross-validation). */
   testAccBestK: number | null;
   cv: { folds: number; bestK: number; bestMeanAcc: number } | null;
-  /** The notebook's timing of the three forms, on `rows` test × `cols` training rows. */
+  /**
+   * The notebook's timing of the three forms, on `rows` test × `cols` training rows; the loop
+   * forms (and the differences) on the first `loopRows` test rows when present (0: the loop forms
+   * were not timed, their fields null).
+   */
   distances: {
     rows: number;
     cols: number;
-    twoLoopsSeconds: number;
-    oneLoopSeconds: number;
+    loopRows?: number;
+    twoLoopsSeconds: number | null;
+    oneLoopSeconds: number | null;
     noLoopsSeconds: number;
-    oneLoopDifference: number;
-    noLoopsDifference: number;
-    noLoopsMaxAbsDifference: number;
+    oneLoopDifference: number | null;
+    noLoopsDifference: number | null;
+    noLoopsMaxAbsDifference: number | null;
   };
   seconds: { load: number; train: number; crossValidation: number; test: number; total: number };
   peakRssMB: number;

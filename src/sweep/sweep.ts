@@ -53,6 +53,8 @@ export interface SweepOptions {
   file: string;
   /** Command-line overrides of the base config (data location, backend, runs folder). */
   flags: Partial<Config>;
+  /** The sweep folder (default <runsDir>/sweep-<name>): `train cs231n` puts each seed's in <out>/<notebook>/<experiment>/seed-<s>. */
+  dir?: string;
   workers?: number;
   out?: (line: string) => void;
   /** After each trial (and once before the first): trials done of all, run here of to run, the best val accuracy so far (the CLI's sweep bar). */
@@ -160,7 +162,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
   const spec: SweepSpec = readSweepFile(opts.file);
   const trials = expandTrials(spec, opts.flags); // a TPE sweep's come as it runs (tpe_sweep.ts)
   const base = baseConfig(spec, opts.flags);
-  const sweepDir = sweepDirOf(base.runsDir, spec.name);
+  const sweepDir = opts.dir ?? sweepDirOf(base.runsDir, spec.name);
   // This thread's engine, chosen once: the best trial's test evaluation runs on it (the trials on their own threads' engines).
   await initEngine((trials[0]?.config ?? base).backend);
   try {

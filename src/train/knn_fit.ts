@@ -10,6 +10,7 @@
  * checkpoints: there are none), cv.json and distances.png (the timed test × train distances as
  * a grey image); the report is the caller's to ask for, as for every run.
  */
+import * as fs from 'node:fs';
 import pino from 'pino';
 import { type Config, ConfigError } from '../config/config.js';
 import { loadDataset } from '../data/datasets.js';
@@ -91,16 +92,24 @@ interface KnnOut {
   ui: Notes;
 }
 
+/** Where a kNN run goes and how much of the notebook's timing it does. */
+export interface KnnFitOptions {
+  /** The run folder (made if need be; it should hold nothing else): default a new one under cfg.runsDir. */
+  dir?: string;
+  /** Time the two loop forms on the first `loopRows` timed test rows only (0: not at all; default all of them). The no-loop form always makes the whole image. */
+  loopRows?: number;
+}
+
 /** Fit `cfg` (model knn) on `engine`, chosen by the caller, into a new run folder: store the rows, time the distance forms, cross-validate k, test. */
-export async function fitKnn(cfg: Config, engine: EngineSelection, ui: Notes): Promise<KnnOutcome> {
+export async function fitKnn(cfg: Config, engine: EngineSelection, ui: Notes, opts: KnnFitOptions = {}): Promise<KnnOutcome> {
   const t0 = performance.now();
   const d = await loadKnnData(cfg, engine);
-  const out = openKnnFolder(cfg, d, engine, ui);
+  const out = openKnnFolder(cfg, d, engine, ui, opts.dir);
   // "Training": the rows are kept as they are (and their squared norms, for the no-loop form).
   const tTrain = performance.now();
   const model = knnTrain(d.train.X, d.train.y, d.classes);
   const trainSeconds = secondsSince(tTrain);
-  const forms = timeDistanceForms(d, out);
+  const forms = timeDistanceForms(d, out, opts.loopRows ?? TIMED_TEST);
   const tCv = performance.now();
   const cv = cfg.cvFolds > 0 ? crossValidateK(cfg, d, model, engine, out) : null;
   const cvSeconds = secondsSince(tCv);
@@ -140,8 +149,9 @@ async function loadKnnData(cfg: Config, engine: EngineSelection): Promise<KnnDat
 }
 
 /** A new run folder with config.json and train.log; the engine and the data, in the log and to the person. */
-function openKnnFolder(cfg: Config, d: KnnData, engine: EngineSelection, ui: Notes): KnnOut {
-  const dir = createRunDir(cfg.runsDir, cfg.name);
+function openKnnFolder(cfg: Config, d: KnnData, engine: EngineSelection, ui: Notes, given?: string): KnnOut {
+  const dir = given ?? createRunDir(cfg.runsDir, cfg.name);
+  if (given !== undefined) fs.mkdirSync(given, { recursive: true });
   writeJsonAtomic(runFile(dir, 'config'), cfg);
   const log = pino({ base: undefined }, pino.destination({ dest: runFile(dir, 'log'), sync: true }));
   log.info({ config: cfg }, 'config');
@@ -161,39 +171,58 @@ function timed<T>(f: () => T): [T, number] {
   return [r, secondsSince(t)];
 }
 
-/** The notebook's three distance forms, timed on its 500 test × 5,000 training rows (or the split, when smaller), with their differences to the two-loop form. */
-function timeDistanceForms(d: KnnData, out: KnnOut): { summary: KnnSummary['distances']; none: Mat } {
+/** The first `n` rows of `m` (a view, no copy). */
+const firstRows = (m: Mat, n: number): Mat => ({ rows: n, cols: m.cols, data: m.data.subarray(0, n * m.cols) });
+
+/**
+ * The notebook's three distance forms, timed on its 500 test × 5,000 training rows (or the split,
+ * when smaller), with their differences to the two-loop form. The loop forms take seconds each:
+ * `loopRows` times them on fewer test rows (0: not at all), compared on those rows.
+ */
+function timeDistanceForms(d: KnnData, out: KnnOut, loopRows: number): { summary: KnnSummary['distances']; none: Mat } {
   const { ui, log } = out;
   const rows = Math.min(TIMED_TEST, d.test.n);
   const cols = Math.min(TIMED_TRAIN, d.train.n);
-  const Xt = { rows, cols: d.dim, data: d.test.X.data.subarray(0, rows * d.dim) };
-  const Tt = { rows: cols, cols: d.dim, data: d.train.X.data.subarray(0, cols * d.dim) };
-  ui.info(`distances of ${rows} test × ${cols} training rows in the notebook's three forms:`);
-  const [two, twoS] = timed(() => distancesTwoLoops(Xt, Tt));
-  const [one, oneS] = timed(() => distancesOneLoop(Xt, Tt));
+  const looped = Math.max(0, Math.min(loopRows, rows));
+  const Xt = firstRows(d.test.X as Mat, rows);
+  const Tt = firstRows(d.train.X as Mat, cols);
+  ui.info(`distances of ${rows} test × ${cols} training rows in the notebook's three forms${looped < rows ? ` (the loop forms on the first ${looped} test rows)` : ''}:`);
   const [none, noneS] = timed(() => distancesNoLoops(Xt, Tt));
-  const dOne = difference(one, two);
-  const dNone = difference(none, two);
-  ui.info(`Two loop version took ${twoS.toFixed(6)} seconds`);
-  ui.info(`One loop version took ${oneS.toFixed(6)} seconds`);
-  ui.info(`No loop version took ${noneS.toFixed(6)} seconds`);
-  ui.info(`One loop difference was: ${dOne.fro.toFixed(6)}`);
-  ui.info(
-    `No loop difference was: ${dNone.fro.toFixed(6)} (Frobenius norm; the largest single difference ${dNone.max.toPrecision(3)}: ` +
-      `the loops sum in float64, the no-loop product is the engine's float32 matmul)`,
-  );
-  log.info({ rows, cols, twoLoopsSeconds: twoS, oneLoopSeconds: oneS, noLoopsSeconds: noneS, oneLoopDifference: dOne.fro, noLoopsDifference: dNone.fro, noLoopsMax: dNone.max }, 'distance forms');
+  const loops = looped > 0 ? timeLoops(firstRows(Xt, looped), Tt, firstRows(none, looped)) : null;
+  sayForms(ui, noneS, loops);
   const summary = {
     rows,
     cols,
-    twoLoopsSeconds: round(twoS),
-    oneLoopSeconds: round(oneS),
+    ...(looped < rows ? { loopRows: looped } : {}),
+    twoLoopsSeconds: loops ? round(loops.twoS) : null,
+    oneLoopSeconds: loops ? round(loops.oneS) : null,
     noLoopsSeconds: round(noneS),
-    oneLoopDifference: dOne.fro,
-    noLoopsDifference: dNone.fro,
-    noLoopsMaxAbsDifference: dNone.max,
+    oneLoopDifference: loops ? loops.dOne.fro : null,
+    noLoopsDifference: loops ? loops.dNone.fro : null,
+    noLoopsMaxAbsDifference: loops ? loops.dNone.max : null,
   };
+  log.info(summary, 'distance forms');
   return { summary, none };
+}
+
+/** The two loop forms on `Xt` × `Tt`, timed, and how far the one-loop and no-loop (`none`, the same rows) forms are from the two-loop one. */
+function timeLoops(Xt: Mat, Tt: Mat, none: Mat) {
+  const [two, twoS] = timed(() => distancesTwoLoops(Xt, Tt));
+  const [one, oneS] = timed(() => distancesOneLoop(Xt, Tt));
+  return { twoS, oneS, dOne: difference(one, two), dNone: difference(none, two) };
+}
+
+/** The notebook's lines: each form's seconds, then the differences (when the loop forms were timed). */
+function sayForms(ui: Notes, noneS: number, loops: ReturnType<typeof timeLoops> | null): void {
+  if (loops) ui.info(`Two loop version took ${loops.twoS.toFixed(6)} seconds`);
+  if (loops) ui.info(`One loop version took ${loops.oneS.toFixed(6)} seconds`);
+  ui.info(`No loop version took ${noneS.toFixed(6)} seconds`);
+  if (!loops) return;
+  ui.info(`One loop difference was: ${loops.dOne.fro.toFixed(6)}`);
+  ui.info(
+    `No loop difference was: ${loops.dNone.fro.toFixed(6)} (Frobenius norm; the largest single difference ${loops.dNone.max.toPrecision(3)}: ` +
+      `the loops sum in float64, the no-loop product is the engine's float32 matmul)`,
+  );
 }
 
 /** The cross-validation over cfg.kChoices on cfg.cvFolds folds of the training rows, said, logged and written to cv.json. */
