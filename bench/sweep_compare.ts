@@ -6,7 +6,7 @@
  * of its own best and of the best any search of that problem found.
  *
  *   node --import tsx bench/sweep_compare.ts [--problem softmax,twolayer] [--seeds 0,1,2] [--workers 1]
- *        [--backend openblas] [--runs-dir /tmp/sweep-compare] [--data-dir …] [--within 0.005]
+ *        [--backend openblas] [--runs-dir /tmp/sweep-compare] [--data-dir …] [--within 0.005] [--kinds tpe,random,grid]
  *
  * The sweep files are configs/sweep-cs231n-<problem>-{tpe,random,grid}.json; a seed other than the
  * file's is written to <runs-dir>/files/ as a copy with that seed (and its name suffixed -s<seed>).
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     'runs-dir': { type: 'string', default: '/tmp/sweep-compare' },
     'data-dir': { type: 'string', default: '' },
     within: { type: 'string', default: '0.005' },
+    kinds: { type: 'string', default: 'tpe,random,grid' },
   },
 });
 const runsDir = path.resolve(values['runs-dir']!);
@@ -126,10 +127,11 @@ function printTable(searches: Search[]): void {
 
 function main(): void {
   const seeds = values.seeds!.split(',').map(Number);
+  const kinds = values.kinds!.split(',') as Search['kind'][];
   const searches: Search[] = [];
   for (const problem of values.problem!.split(',')) {
-    for (const seed of seeds) for (const kind of ['tpe', 'random'] as const) searches.push(runSearch(problem, kind, seed));
-    searches.push(runSearch(problem, 'grid', null));
+    for (const seed of seeds) for (const kind of kinds.filter((k) => k !== 'grid')) searches.push(runSearch(problem, kind, seed));
+    if (kinds.includes('grid')) searches.push(runSearch(problem, 'grid', null));
   }
   printTable(searches);
 }
