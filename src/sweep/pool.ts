@@ -13,6 +13,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MemoryRungStore, type RungStore } from './scheduler.js';
+import { reportsAsTrialsEnd } from './trial_reports.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
 import { epochsOf, prepareFolder, resultOf, startTrainingThread, stopAfterStep, ThreadGone, trainOnThread, type TrainingThread, type TrialPlan } from './trial.js';
 import type { RunData } from '../train/run.js';
@@ -113,7 +114,15 @@ function trainPlan(pool: Pool, t: TrainingThread, plan: TrialPlan) {
   const sched = { scheduler: ctx.spec.scheduler, store: pool.store, trialId: plan.rel, epochs: epochsOf(plan.trial.config, pool.runData.data.train.n) };
   return trainOnThread(
     t,
-    { index, dir, config: plan.resume ?? plan.trial.config, resume: plan.resume !== null, scheduled: sched.scheduler !== undefined, clear: plan.clear },
+    {
+      index,
+      dir,
+      config: plan.resume ?? plan.trial.config,
+      resume: plan.resume !== null,
+      scheduled: sched.scheduler !== undefined,
+      clear: plan.clear,
+      report: reportsAsTrialsEnd(ctx.spec.trialReports),
+    },
     {
       sched,
       epoch: (e) => ctx.running(index, { host: null, epoch: e.epoch }),

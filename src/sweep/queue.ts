@@ -31,6 +31,7 @@ import { sweepDirOf } from '../runs/layout.js';
 import { checkRungValue, parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
 import { MAX_TRIALS, type SweepSpec, type Trial, expandTrials, readSweepFile } from './spec.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
+import { reportsAsTrialsEnd } from './trial_reports.js';
 import { failedResult, planTrials, resultOf, scanTrialFolders, type TrialOutcome, type TrialPlan } from './trial.js';
 
 /** The BullMQ queue every sweep's trials go on. */
@@ -62,6 +63,8 @@ export interface TrialJob {
   scheduler: SchedulerSpec | null;
   /** The Redis key prefix of this sweep's scheduler rungs. */
   rungs: string;
+  /** Build the trial's run report as it ends (trial_reports.ts); absent (an older coordinator): built. */
+  report?: boolean;
 }
 
 /** What a worker returns for a trial: its job's return value, the trial's outcome and the host that trained it. */
@@ -96,6 +99,7 @@ const JOB_SCHEMA = z.object({
   data: z.custom<Record<string, unknown>>(isObj, 'a JSON object of config keys'),
   scheduler: z.unknown(),
   rungs: z.string().max(300),
+  report: z.boolean().optional(),
 });
 
 /** `cfg` without the keys in `keys`. */
@@ -276,6 +280,7 @@ function payloadOf(ctx: RunnerContext, p: TrialPlan, rungs: string): TrialJob {
     data: ctx.base,
     scheduler: ctx.spec.scheduler ?? null,
     rungs,
+    report: reportsAsTrialsEnd(ctx.spec.trialReports),
   };
 }
 

@@ -370,7 +370,7 @@ async function trainJob(job: Job, j: TrialJob, c: Current, x: TrainContext): Pro
   if (c.lost) return { status: 'failed', reason: `lost the job's lock before training: ${c.lost}`, host };
   c.cell = t.cell;
   const cfg: Config = { ...j.config, backend, dataDir: x.hostKeys.dataDir, runsDir: x.hostKeys.runsDir };
-  const msg: ToWorker = { index: j.index, dir, config: cfg, resume: plan.resume, scheduled: j.scheduler !== null, claim: `job ${job.id}`, clear: !plan.resume };
+  const msg: ToWorker = { index: j.index, dir, config: cfg, resume: plan.resume, scheduled: j.scheduler !== null, claim: `job ${job.id}`, clear: !plan.resume, report: j.report ?? true };
   const stopWatch = watchCancel(cancelKey, t, c, x);
   try {
     const out = await trainOnThread(t, msg, {

@@ -27,6 +27,7 @@ import { type Config, ConfigError, KEY_BY_NAME, SWEEPABLE, type SweepKey, checkP
 import { Rng } from '../linalg/rng.js';
 import { isObj } from '../config/keys.js';
 import { parseScheduler, type SchedulerSpec } from './scheduler.js';
+import { parseTrialReports, type TrialReports } from './trial_reports.js';
 
 /** (SweepKey: the config table's sweep column, config.ts.) */
 export type { SweepKey };
@@ -52,6 +53,8 @@ export interface SweepSpec {
   list?: Partial<Record<SweepKey, unknown>>[];
   /** Early stopping (scheduler.ts): ASHA or the median rule; absent, every trial runs to its end. */
   scheduler?: SchedulerSpec;
+  /** Which trials get their full run report, and when (trial_reports.ts); absent: DEFAULT_TRIAL_REPORTS. */
+  trialReports?: TrialReports;
 }
 
 export interface Trial {
@@ -70,8 +73,8 @@ export function readSweepFile(file: string): SweepSpec {
 export function parseSweep(obj: unknown, origin: string): SweepSpec {
   if (!isObj(obj)) throw new ConfigError(`${origin}: expected a JSON object with "base" and "grid", "random", "tpe" or "list"`);
   for (const k of Object.keys(obj)) {
-    if (!['name', 'base', 'grid', 'random', 'tpe', 'list', 'scheduler', '$comment', 'description'].includes(k)) {
-      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random, tpe or list, and scheduler)`);
+    if (!['name', 'base', 'grid', 'random', 'tpe', 'list', 'scheduler', 'trialReports', '$comment', 'description'].includes(k)) {
+      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random, tpe or list, scheduler and trialReports)`);
     }
   }
   const name =
@@ -90,7 +93,10 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
       `${origin}: give exactly one of "grid" (values per key), "random" (trials and a range per key), "tpe" (the same, searched by Optuna's TPE) or "list" (the trials one by one)`,
     );
   }
-  const sched = obj.scheduler === undefined ? {} : { scheduler: parseScheduler(obj.scheduler, origin) };
+  const sched = {
+    ...(obj.scheduler === undefined ? {} : { scheduler: parseScheduler(obj.scheduler, origin) }),
+    ...(obj.trialReports === undefined ? {} : { trialReports: parseTrialReports(obj.trialReports, origin) }),
+  };
   if (obj.grid !== undefined) return { name, base, grid: parseGrid(obj.grid, origin), ...sched };
   if (obj.list !== undefined) return { name, base, list: parseList(obj.list, origin), ...sched };
   if (obj.tpe !== undefined) return { name, base, tpe: parseSampled(obj.tpe, 'tpe', origin), ...sched };
