@@ -197,7 +197,7 @@ function parseJson(s: string | null): unknown {
  * coordinator that finds another's heartbeat in its key has been taken over, and stops.
  */
 export const HEARTBEAT_MS = 5000;
-const HEARTBEAT_TTL_MS = 15_000;
+export const HEARTBEAT_TTL_MS = 15_000;
 const heartbeatKeyOf = (key: string): string => `tsnn:coordinator:${key}`;
 
 /** Set by `sweep cancel` (for a day): workers stop the sweep's trials, a coordinator stops following; a new coordinator clears it. */

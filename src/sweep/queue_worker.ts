@@ -30,6 +30,7 @@ import { dropRunFolder } from '../runs/owner.js';
 import { DECISION, STOP_CELL, type ToWorker } from './protocol.js';
 import { cancelKeyOf, connect, KEPT_JOBS, parseTrialJob, QUEUE, RedisRungStore, redactUrl, sweepKeyOfJob, type JobOutcome, type TrialJob } from './queue.js';
 import { workerLimits } from './worker_limits.js';
+import { keepWorkerHeartbeat, type WorkerBeat } from './workers.js';
 import { epochsOf, folderPlanFor, prepareFolder, startTrainingThread, stopAfterStep, trainOnThread, type TrainingThread } from './trial.js';
 
 export interface WorkerOptions {
@@ -151,6 +152,8 @@ interface Current {
   /** When the job's lock was last known to be held (taken, or renewed). */
   lockOk: number;
   lost: string | null;
+  /** What this worker's heartbeat says it runs (workers.ts). */
+  beat: NonNullable<WorkerBeat['trial']>;
 }
 
 export interface QueueWorker {
@@ -168,6 +171,8 @@ interface WorkerState {
   now: { trial: Current | null };
   /** Set once BullMQ's worker is made (it is handed processJob). */
   worker: Worker | null;
+  /** Says at once what the worker does now (a trial started or ended) in its heartbeat. */
+  beat(): void;
   markUnfit(why: string): void;
 }
 
@@ -184,7 +189,9 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> 
   const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
   let markUnfit: (why: string) => void = () => {};
   const unfit = new Promise<string>((resolve) => (markUnfit = resolve));
-  const w: WorkerState = { x: { out, who, threads, opts, rungConn, hostKeys, lockMs }, runsDir, now: { trial: null }, worker: null, markUnfit };
+  const now: WorkerState['now'] = { trial: null };
+  const heartbeat = keepWorkerHeartbeat(rungConn, () => now.trial?.beat ?? null);
+  const w: WorkerState = { x: { out, who, threads, opts, rungConn, hostKeys, lockMs }, runsDir, now, worker: null, markUnfit, beat: heartbeat.beat };
   const worker: Worker = new TrialWorker(QUEUE, (job: Job, token?: string) => processJob(job, token, w), {
     connection: conn,
     concurrency: 1,
@@ -200,6 +207,7 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> 
   out(`${who}: worker on the queue ${QUEUE} at ${redactUrl(opts.url)}, writing under ${runsDir}`);
   const close = async () => {
     stopWatch();
+    await heartbeat.stop();
     await worker.close(true).catch(() => {});
     await threads.close();
     conn.disconnect();
@@ -218,8 +226,10 @@ async function processJob(job: Job, token: string | undefined, w: WorkerState): 
   const { out, who } = w.x;
   try {
     const j = checkJob(job, w.runsDir);
-    const c: Current = { jobId: job.id!, dir: path.join(j.sweepDir, j.rel), tag: `trial ${j.index} of sweep ${j.sweep} (${path.basename(j.rel)})`, cell: null, lockOk: Date.now(), lost: null };
+    const beat = { sweep: j.sweep, index: j.index, folder: path.basename(j.rel) };
+    const c: Current = { jobId: job.id!, dir: path.join(j.sweepDir, j.rel), tag: `trial ${j.index} of sweep ${j.sweep} (${beat.folder})`, cell: null, lockOk: Date.now(), lost: null, beat };
     w.now.trial = c;
+    w.beat();
     const r = await trainJob(job, j, c, w.x);
     if (c.lost) throw new Error(`this worker lost the job's lock (${c.lost}) and stopped training`);
     const shown = r.status === 'ok' ? `val ${r.summary.bestValAcc?.toFixed(3)}` : r.status === 'stopped' ? `stopped after epoch ${r.stopped.lastEpoch}` : `${r.status}: ${r.reason}`;
@@ -230,6 +240,7 @@ async function processJob(job: Job, token: string | undefined, w: WorkerState): 
     return await refuse(job, token, e, w);
   } finally {
     w.now.trial = null;
+    w.beat();
   }
 }
 
