@@ -49,12 +49,13 @@ export async function testRowsOf(ck: Checkpoint, file: string, base: Pick<Config
 
 /**
  * The test rows for run folder `dir`'s report when it has no predictions.json (a sweep trial whose
- * report was not built as it ended): from the dataset its config names, where that is found; else
- * null, and the report is built from the folder alone.
+ * report was not built as it ended): from the dataset its config names, where that is found (a
+ * folder or an archive, never a URL); else null, and the report is built from the folder alone.
  */
 export async function testRowsForReport(dir: string, cfg: Pick<Config, 'dataDir' | 'verify'>): Promise<Rows | null> {
   const ckFile = runFile(dir, 'best');
   if (fs.existsSync(runFile(dir, 'testPredictions')) || !fs.existsSync(ckFile)) return null;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(cfg.dataDir)) return null; // a report never downloads a dataset
   try {
     return await testRowsOf(loadCheckpoint(ckFile), ckFile, cfg);
   } catch (e) {
