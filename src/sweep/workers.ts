@@ -27,6 +27,8 @@ import { baseConfig, readSweepFile } from './spec.js';
 /** The hash of every worker's last word, by id. */
 export const WORKERS_KEY = 'tsnn:workers';
 const beatKeyOf = (id: string): string => `tsnn:worker:${id}`;
+/** How long a stopping worker waits for Redis to take its word back. */
+const STOP_WAIT_MS = 1000;
 /** A lost worker's word is kept this long (a day), then forgotten. */
 const FORGET_MS = 24 * 3600 * 1000;
 
@@ -71,12 +73,14 @@ export function keepWorkerHeartbeat(conn: Redis, trial: () => WorkerBeat['trial'
     beat,
     async stop() {
       clearInterval(timer);
-      await conn
+      // At most STOP_WAIT_MS: with Redis away the worker still stops (its word then expires, and it shows lost).
+      const said = conn
         .multi()
         .del(beatKeyOf(id))
         .hdel(WORKERS_KEY, id)
         .exec()
-        .catch(() => {});
+        .catch(() => null);
+      await Promise.race([said, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
     },
   };
 }
