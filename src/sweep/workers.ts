@@ -65,14 +65,22 @@ export function keepWorkerHeartbeat(conn: Redis, trial: () => WorkerBeat['trial'
     const word = JSON.stringify({ id, host: os.hostname(), pid: process.pid, trial: trial(), time: Date.now() } satisfies WorkerBeat);
     await conn.multi().set(beatKeyOf(id), word, 'PX', HEARTBEAT_TTL_MS).hset(WORKERS_KEY, id, word).exec();
   };
-  const beat = () => void say().catch(() => {}); // Redis away: the next beat says it again
-  const timer = setInterval(beat, HEARTBEAT_MS);
-  beat();
-  void forgetOld(conn).catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  const beat = () => void (timer && say().catch(() => {})); // Redis away: the next beat says it again
+  // Only once connected: a command queued before would hold up connection.ts's verdict on a URL that can never work.
+  const start = () => {
+    timer ??= setInterval(beat, HEARTBEAT_MS);
+    beat();
+    void forgetOld(conn).catch(() => {});
+  };
+  if (conn.status === 'ready') start();
+  else conn.once('ready', start);
   return {
     beat,
     async stop() {
+      conn.off('ready', start);
       clearInterval(timer);
+      if (!timer) return;
       // At most STOP_WAIT_MS: with Redis away the worker still stops (its word then expires, and it shows lost).
       const said = conn
         .multi()
