@@ -63,6 +63,7 @@ bench: build
 	node --import tsx bench/train.ts
 	node --import tsx bench/sweep.ts
 	node --import tsx bench/sweep.ts --mode queue
+	node --import tsx bench/sweep.ts --mode tiny --rounds 1
 	node --import tsx bench/memory.ts
 	node --import tsx bench/features.ts
 	node --import tsx bench/knn.ts

@@ -1,5 +1,5 @@
 /**
- * Sweep benchmarks, in three modes (--mode; `make bench` runs local and queue):
+ * Sweep benchmarks, in four modes (--mode; `make bench` runs local, queue and tiny):
  *
  * local: sweep throughput and memory: the same CIFAR-10 softmax sweep with 1 worker and with 2 (or
  * --workers N), each as its own `train sweep` process, back to back in each of --rounds rounds
@@ -24,6 +24,14 @@
  * searches' best val accuracy and trial-epochs (Σ epochs each trial trained).
  *
  *   node --import tsx bench/sweep.ts --mode asha --sweep configs/sweep-cs231n-softmax.json --trials 48 [--eta 4] [--grace 1] [--workers 2]
+ *
+ * tiny: trials per minute of --tiny tiny trials (MNIST softmax, 1 epoch of 1,000 rows) with every
+ * trial's run report built as it ends ("trialReports": "all", the behaviour before the reports were
+ * made lazy) beside the default (the best 3 trials' reports, at the end), on the local pool (one
+ * worker thread) and on the queue (one worker process, its engine on one thread, on a
+ * redis-server started here), in one run, the two kinds alternating over --rounds rounds.
+ *
+ *   node --import tsx bench/sweep.ts --mode tiny [--tiny 200] [--rounds 1]
  *
  * bench/asha_replay.py replays ASHA offline on a finished full search's per-epoch val accuracies,
  * in its trials' order and in 300 random orders (ASHA's stops depend on the order trials reach a rung).
@@ -223,7 +231,47 @@ async function queueBench(): Promise<void> {
   }
 }
 
+/** A tiny sweep of `n` trials, `reports` its trialReports, on the local pool (`queue` null) or the queue: its results. */
+function tinySweep(dir: string, name: string, n: number, reports: string, queue: string | null): SweepOut {
+  const base = { dataset: 'mnist', model: 'linear', numTrain: 1000, numVal: 200, numTest: 200, numDev: 20, epochs: 1, batchSize: 100 };
+  const file = path.join(dir, `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify({ name, base, trialReports: reports, random: { trials: n, seed: n, lr: { logUniform: [1e-4, 1e-2] } } }));
+  const runs = path.join(dir, 'runs');
+  trainCli(['sweep', '--config', file, '--runs-dir', runs, ...(queue ? ['--queue', queue] : ['--workers', '1'])], `sweep ${name}`);
+  return JSON.parse(fs.readFileSync(path.join(runs, `sweep-${name}`, 'results.json'), 'utf8')) as SweepOut;
+}
+
+/** Tiny trials with every trial's report (today's behaviour before lazy reports) beside the default, on the local pool and on the queue. */
+async function tinyBench(): Promise<void> {
+  const { startRedis } = await import('../test/queue-redis.js');
+  const redis = await startRedis();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tiny-'));
+  const worker = spawn(process.execPath, [path.join(root, 'bin/train.js'), 'worker', '--queue', redis.url, '--runs-dir', path.join(dir, 'runs'), '--threads', '1'], { stdio: 'ignore' });
+  const n = Number(values.tiny);
+  const perMin = (r: SweepOut) => (60 * r.trialsRun) / r.trialSeconds;
+  try {
+    tinySweep(dir, 'warm', 2, 'all', redis.url); // the worker prepares the data once, before the clock
+    console.log(`tiny trials: ${n} MNIST softmax trials of 1 epoch on 1,000 rows, ${os.availableParallelism()} cores, load average ${os.loadavg()[0].toFixed(1)}`);
+    for (let round = 0; round < Math.max(1, Number(values.rounds)); round++) {
+      for (const where of ['local', 'queue'] as const) {
+        const kinds = round % 2 === 0 ? ['all', 'best'] : ['best', 'all'];
+        const r = Object.fromEntries(kinds.map((k) => [k, tinySweep(dir, `${where}-${k}-${round}`, n, k, where === 'queue' ? redis.url : null)]));
+        const shown = (k: string) => `${k === 'all' ? 'every trial\'s report ("all")' : 'the best 3 reports ("best", the default)'}: ${perMin(r[k]).toFixed(0)} trials/min`;
+        console.log(
+          `  round ${round + 1}, ${where === 'local' ? 'local pool, 1 thread' : 'queue, 1 worker process'}: ${shown('all')}; ${shown('best')}: ${(perMin(r.best) / perMin(r.all)).toFixed(1)}× (target ≥ 5×)`,
+        );
+      }
+    }
+    console.log(`  load average ${os.loadavg()[0].toFixed(1)} at the end`);
+  } finally {
+    await new Promise<void>((resolve) => (worker.exitCode !== null ? resolve() : (worker.once('exit', () => resolve()), worker.kill('SIGTERM'))));
+    await redis.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (values.mode === 'local') localBench();
 else if (values.mode === 'queue') await queueBench();
 else if (values.mode === 'asha') ashaBench();
-else throw new Error(`--mode ${values.mode}: use local, queue or asha`);
+else if (values.mode === 'tiny') await tinyBench();
+else throw new Error(`--mode ${values.mode}: use local, queue, asha or tiny`);

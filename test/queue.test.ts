@@ -354,10 +354,11 @@ test('the queue commands refuse bad usage in one line, exit 2', async () => {
       ['sweep', '--config', 'configs/sweep-cs231n-softmax.json', '--queue', 'redis://h:1', '--workers', '2'],
       /^error: --workers sets the local worker threads; with --queue the trials go to `train worker` processes: drop one of them\n$/,
     ],
-    [['sweep', 'status', 'configs/sweep-cs231n-softmax.json'], /^error: sweep status needs the sweep file and the queue: train sweep status <file> --queue redis:\/\/host:6379\n$/],
+    // Without --queue, status reads a local sweep's folder (sweep-status.test.ts); it still needs the file.
+    [['sweep', 'status'], /^error: sweep status needs the sweep file: train sweep status <file> \[--queue redis:\/\/host:6379\] \[--watch\]\n$/],
     [
       ['sweep', 'stats', 'f.json', '--queue', 'redis://h:1'],
-      /^error: sweep stats: unknown; use train sweep --config <file>, train sweep status <file> --queue <redis URL>, or train sweep cancel <file>\n$/,
+      /^error: sweep stats: unknown; use train sweep --config <file>, train sweep status <file> \[--queue <redis URL>\] \[--watch\], or train sweep cancel <file>\n$/,
     ],
     [['sweep'], /^error: sweep needs its sweep file: train sweep --config <file>/],
     [['worker'], /^error: worker needs the queue: --queue redis:\/\/host:6379, --queue-file <file> or TSNN_QUEUE_URL=redis:\/\/…\n$/],

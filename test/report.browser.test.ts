@@ -114,7 +114,13 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
     const sweepFile = path.join(tmp, 'sweep-r.json');
     fs.writeFileSync(
       sweepFile,
-      JSON.stringify({ name: 'r', base: { numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, backend: E2E_BACKEND }, grid: { lr: [0.1, 1], reg: [1e-4, 1e-2] } }),
+      // trialReports all: every trial's report, so every row links one (the default builds the best 3: sweep-reports.test.ts).
+      JSON.stringify({
+        name: 'r',
+        base: { numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 20, backend: E2E_BACKEND },
+        grid: { lr: [0.1, 1], reg: [1e-4, 1e-2] },
+        trialReports: 'all',
+      }),
     );
     const sweepOut = spawnSync(process.execPath, [bin, 'sweep', '--config', sweepFile, '--workers', '2', '--runs-dir', tmp], { cwd: root, encoding: 'utf8' });
     assert.equal(sweepOut.status, 0, sweepOut.stderr);

@@ -350,7 +350,8 @@ test('results.csv quotes cells with commas, quotes or newlines (hidden sizes, fa
 
 test('a 2×2 grid sweep on 2 workers: results files, ordinary trial folders, best trial tested once; resuming', async () => {
   const dir = tmp();
-  const file = writeSweep(dir, { name: 'grid', grid: { lr: [0.5, 0.05], reg: [1e-5, 1e-2] } });
+  // "trialReports": "all": every trial folder is an ordinary run folder, its report included, as before reports were lazy (sweep-reports.test.ts has the default).
+  const file = writeSweep(dir, { name: 'grid', grid: { lr: [0.5, 0.05], reg: [1e-5, 1e-2] }, trialReports: 'all' });
   const sweepDir = path.join(dir, 'runs', 'sweep-grid');
   const { results, lines } = await sweep(file);
 
@@ -721,7 +722,7 @@ function trainAsync(args: string[], cwd: string, onOut?: (text: string, pid: num
 
 test('issue 15 #10: two copies of one sweep started together: one runs it, the other says it is already running, by whom and where', async () => {
   const dir = tmp();
-  const file = writeSweep(dir, { name: 'twice', grid: { lr: [0.5, 0.05], reg: [1e-5, 1e-2] } });
+  const file = writeSweep(dir, { name: 'twice', grid: { lr: [0.5, 0.05], reg: [1e-5, 1e-2] }, trialReports: 'all' });
   const sweepDir = path.join(dir, 'runs', 'sweep-twice');
   const args = ['sweep', '--config', file, '--workers', '1'];
   const [a, b] = await Promise.all([trainAsync(args, dir).done, trainAsync(args, dir).done]);

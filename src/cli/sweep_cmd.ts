@@ -9,7 +9,7 @@ import { redactUrl } from '../sweep/queue_url.js';
 import { cancelLocalSweep, runSweep, SweepStoppedError, type SweepOptions } from '../sweep/sweep.js';
 import type { SweepResults } from '../runs/results.js';
 import { QUEUE_URL_ENV } from './queue_url.js';
-import { writeLines } from './output.js';
+import { shown, writeLines } from './output.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -20,8 +20,8 @@ export function queueFlagsText(argv: Record<string, unknown>): string {
   return `(with ${QUEUE_URL_ENV} set)`;
 }
 
-/** `sweep status F` and `sweep cancel F` (`sub`); the file from the positional or --config. */
-export async function sweepSubcommand(sub: string, file: string | undefined, queue: string | undefined, flags: Partial<Config>, warn: (l: string) => void): Promise<void> {
+/** `sweep status F [--watch]` and `sweep cancel F` (`sub`); the file from the positional or --config. */
+export async function sweepSubcommand(sub: string, file: string | undefined, queue: string | undefined, flags: Partial<Config>, warn: (l: string) => void, watch = false): Promise<void> {
   const out = (l: string) => writeLines(process.stdout, l);
   if (sub === 'cancel') {
     if (file === undefined) throw new ConfigError('sweep cancel needs the sweep file: train sweep cancel <file> [--queue redis://host:6379]');
@@ -29,9 +29,46 @@ export async function sweepSubcommand(sub: string, file: string | undefined, que
     else await cancelLocalSweep(file, flags, out);
     return;
   }
-  if (sub !== 'status') throw new ConfigError(`sweep ${sub}: unknown; use train sweep --config <file>, train sweep status <file> --queue <redis URL>, or train sweep cancel <file>`);
-  if (file === undefined || queue === undefined) throw new ConfigError('sweep status needs the sweep file and the queue: train sweep status <file> --queue redis://host:6379');
-  await (await import('../sweep/queue.js')).sweepStatus(file, queue, flags, out, warn);
+  if (sub !== 'status') throw new ConfigError(`sweep ${sub}: unknown; use train sweep --config <file>, train sweep status <file> [--queue <redis URL>] [--watch], or train sweep cancel <file>`);
+  if (file === undefined) throw new ConfigError('sweep status needs the sweep file: train sweep status <file> [--queue redis://host:6379] [--watch]');
+  const snapshot = () => statusLines(file, queue, flags, warn);
+  if (watch) return watchStatus(snapshot, process.stdout);
+  for (const l of await snapshot()) out(l);
+}
+
+/** `sweep status F`'s lines: the queue's counts and every worker on it (--queue), or a local sweep's from its folder (sweep/workers.ts). */
+async function statusLines(file: string, queue: string | undefined, flags: Partial<Config>, warn: (l: string) => void): Promise<string[]> {
+  const workers = await import('../sweep/workers.js');
+  if (queue === undefined) return workers.localSweepStatus(file, flags);
+  const lines: string[] = [];
+  await (await import('../sweep/queue.js')).sweepStatus(file, queue, flags, (l) => lines.push(l), warn);
+  return [...lines, ...(await workers.queueWorkerLines(queue, warn))];
+}
+
+/** How often `sweep status --watch` refreshes. */
+export const WATCH_MS = 2000;
+
+/**
+ * `sweep status --watch`: the status again every WATCH_MS, redrawn in place on a TTY, else as
+ * plain lines under a line with the time; Ctrl-C ends it with exit code 0.
+ */
+async function watchStatus(snapshot: () => Promise<string[]>, stream: NodeJS.WriteStream): Promise<void> {
+  process.once('SIGINT', () => process.exit(0));
+  let drawn = 0;
+  for (;;) {
+    const lines = await snapshot();
+    if (stream.isTTY) {
+      stream.write(redraw(drawn, lines, stream.columns || 80));
+      drawn = lines.length;
+    } else writeLines(stream, `--- ${new Date().toISOString()}`, ...lines);
+    await new Promise((r) => setTimeout(r, WATCH_MS));
+  }
+}
+
+/** What redraws `lines` over the `drawn` lines before them on a TTY: the cursor up, the old lines cleared, each line (its controls shown as escapes) cut to the width so none wraps. */
+export function redraw(drawn: number, lines: string[], columns: number): string {
+  const cut = lines.map(shown).map((l) => (l.length >= columns ? `${l.slice(0, Math.max(0, columns - 2))}…` : l));
+  return `${drawn > 0 ? `\x1b[${drawn}A\x1b[J` : ''}${cut.join('\n')}\n`;
 }
 
 /**

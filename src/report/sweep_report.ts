@@ -81,9 +81,10 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
   const head = ['trial', 'status', ...keys, 'train acc', 'val acc', 'best epoch', 'seconds', 'report'];
   const rows = results.trials.map((t) => {
     // t.dir comes from results.json, which anyone may have edited: a link only to a report
-    // inside the sweep folder, by a relative path (never a scheme such as javascript:).
+    // inside the sweep folder, by a relative path (never a scheme such as javascript:), and only
+    // to one that exists (a sweep builds its best trials' reports; `train report` any other's).
     const href = relativeHref(sweepDir, `${t.dir.split(path.sep).join('/')}/${RUN_FILES.report}`);
-    const link = href ? `<a href="${esc(href)}">run report</a>` : '–';
+    const link = href ? `<a href="${esc(href)}">run report</a>` : reportHint(sweepDir, t);
     const p = t.params as Record<string, unknown>;
     const cells: [unknown, string, boolean][] = [
       [t.index, String(t.index), true],
@@ -117,6 +118,12 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
   const out = sweepFile(sweepDir, 'report');
   writeFileAtomic(out, html);
   return out;
+}
+
+/** A trial without a report: how to build one (`train report <its folder>`), for a trial that trained. */
+function reportHint(sweepDir: string, t: SweepResults['trials'][number]): string {
+  const inside = relativeHref(sweepDir, t.dir.split(path.sep).join('/')) !== null;
+  return t.status === 'failed' || !inside ? '–' : `<code title="builds this trial's run report">train report ${esc(path.join(sweepDir, t.dir))}</code>`;
 }
 
 /** "2 finished, 1 stopped, 3 running, 4 queued": while the sweep runs, or when early stopping stopped some. */

@@ -38,8 +38,14 @@ export function checkWritableTarget(file: string, flag = '--runs-dir'): void {
   if (!st.isFile()) throw new RunIoError(`cannot write ${file}: it is ${kindOf(st)}, not a regular file, so it is left alone. Pass ${flag} a path to a new or regular file`);
 }
 
-/** Write `data` to `file` atomically (temp file, fsync, rename, fsync folder); `flag` names the option that chose the path, for the hints. */
-export function writeFileAtomic(file: string, data: string | Uint8Array, flag = '--runs-dir'): void {
+/**
+ * Write `data` to `file` atomically (temp file, fsync, rename, fsync folder); `flag` names the
+ * option that chose the path, for the hints. `sync: false` leaves out both fsyncs: the write is
+ * still whole or absent for any reader and after any process's death, but a crash of the machine
+ * may lose it; only for a file rebuilt from others (a sweep's results.json while it runs).
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array, flag = '--runs-dir', opts: { sync?: boolean } = {}): void {
+  const sync = opts.sync ?? true;
   checkWritableTarget(file, flag);
   checkRunWrite(file); // a run folder is written by the process that holds it (owner.ts)
   const dir = path.dirname(file);
@@ -51,7 +57,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, flag = 
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
     while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
-    fs.fsyncSync(fd);
+    if (sync) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = null;
     checkWritableTarget(file, flag);
@@ -72,7 +78,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, flag = 
     if (err instanceof RunIoError) throw err;
     throw new RunIoError(ioErrorMessage('write', file, err, flag));
   }
-  fsyncDir(dir);
+  if (sync) fsyncDir(dir);
 }
 
 /** fsync a folder so a rename in it is durable; ignored where folders cannot be opened. */
@@ -89,6 +95,6 @@ function fsyncDir(dir: string): void {
 }
 
 /** JSON with a trailing newline, written atomically. */
-export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+export function writeJsonAtomic(file: string, value: unknown, opts: { sync?: boolean } = {}): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', '--runs-dir', opts);
 }

@@ -15,6 +15,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KeptRungStore, type RungStore } from './rungs.js';
+import { reportsAsTrialsEnd } from './trial_reports.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
 import {
   epochsOf,
@@ -165,7 +166,16 @@ function trainPlan(pool: Pool, t: TrainingThread, plan: TrialPlan) {
   const sched = { scheduler: ctx.spec.scheduler, store: pool.store, trialId: plan.rel, epochs: epochsOf(plan.trial.config, pool.runData.data.train.n), metric };
   return trainOnThread(
     t,
-    { index, dir, config: plan.resume ?? plan.trial.config, resume: plan.resume !== null, scheduled: sched.scheduler !== undefined, metric, clear: plan.clear },
+    {
+      index,
+      dir,
+      config: plan.resume ?? plan.trial.config,
+      resume: plan.resume !== null,
+      scheduled: sched.scheduler !== undefined,
+      metric,
+      clear: plan.clear,
+      report: reportsAsTrialsEnd(ctx.spec.trialReports),
+    },
     {
       sched,
       epoch: (e) => {

@@ -21,6 +21,8 @@ export interface ToWorker {
   claim?: string;
   /** Empty the trial's folder once it holds it (its own folder, unfinished and without a checkpoint). */
   clear?: boolean;
+  /** Build the trial's run report once it ends (a sweep with "trialReports": "all"; trial_reports.ts). */
+  report?: boolean;
 }
 
 /**

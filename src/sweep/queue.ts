@@ -33,6 +33,7 @@ import { keepRedisRungs, scoreOf, seedRedisRungs } from './rungs.js';
 import { MAX_RETRIES, MAX_TRIALS, RETRIES_DEFAULT, type SweepSpec, metricOf, readSweepFile, retriesOf, trialCount } from './spec.js';
 import { knownTrials } from './tpe_sweep.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
+import { reportsAsTrialsEnd } from './trial_reports.js';
 import { failedResult, planTrials, resultOf, scanTrialFolders, type TrialOutcome, type TrialPlan } from './trial.js';
 
 /** The BullMQ queue every sweep's trials go on. */
@@ -67,6 +68,8 @@ export interface TrialJob {
   /** The sweep's metric (metric.ts) and retry count (spec.ts); a job without them takes the defaults. */
   metric: Metric;
   retries: number;
+  /** Build the trial's run report as it ends (trial_reports.ts); absent (an older coordinator): built. */
+  report?: boolean;
 }
 
 /** What a worker returns for a trial: its job's return value, the trial's outcome and the host that trained it. */
@@ -103,6 +106,7 @@ const JOB_SCHEMA = z.object({
   rungs: z.string().max(300),
   metric: z.unknown().optional(),
   retries: z.number().int().min(0).max(MAX_RETRIES).optional(),
+  report: z.boolean().optional(),
 });
 
 /** `cfg` without the keys in `keys`. */
@@ -199,7 +203,7 @@ function parseJson(s: string | null): unknown {
  * coordinator that finds another's heartbeat in its key has been taken over, and stops.
  */
 export const HEARTBEAT_MS = 5000;
-const HEARTBEAT_TTL_MS = 15_000;
+export const HEARTBEAT_TTL_MS = 15_000;
 const heartbeatKeyOf = (key: string): string => `tsnn:coordinator:${key}`;
 
 /** Set by `sweep cancel` (for a day): workers stop the sweep's trials, a coordinator stops following; a new coordinator clears it. */
@@ -284,6 +288,7 @@ function payloadOf(ctx: RunnerContext, p: TrialPlan, rungs: string): TrialJob {
     rungs,
     metric: metricOf(ctx.spec),
     retries: retriesOf(ctx.spec),
+    report: reportsAsTrialsEnd(ctx.spec.trialReports),
   };
 }
 

@@ -32,6 +32,7 @@ import { cancelKeyOf, connect, KEPT_JOBS, parseTrialJob, QUEUE, RedisRungStore, 
 import { workerLimits } from './worker_limits.js';
 import { MAX_RETRIES } from './spec.js';
 import { epochsOf, folderPlanFor, hostLost, prepareFolder, retriesUsedUp, startTrainingThread, stopAfterStep, trainOnThread, type TrainingThread, type TrialOutcome } from './trial.js';
+import { keepWorkerHeartbeat, type WorkerBeat } from './workers.js';
 
 export interface WorkerOptions {
   url: string;
@@ -152,6 +153,8 @@ interface Current {
   /** When the job's lock was last known to be held (taken, or renewed). */
   lockOk: number;
   lost: string | null;
+  /** What this worker's heartbeat says it runs (workers.ts). */
+  beat: NonNullable<WorkerBeat['trial']>;
 }
 
 export interface QueueWorker {
@@ -169,6 +172,8 @@ interface WorkerState {
   now: { trial: Current | null };
   /** Set once BullMQ's worker is made (it is handed processJob). */
   worker: Worker | null;
+  /** Says at once what the worker does now (a trial started or ended) in its heartbeat. */
+  beat(): void;
   markUnfit(why: string): void;
 }
 
@@ -185,7 +190,9 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> 
   const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
   let markUnfit: (why: string) => void = () => {};
   const unfit = new Promise<string>((resolve) => (markUnfit = resolve));
-  const w: WorkerState = { x: { out, who, threads, opts, rungConn, hostKeys, lockMs }, runsDir, now: { trial: null }, worker: null, markUnfit };
+  const now: WorkerState['now'] = { trial: null };
+  const heartbeat = keepWorkerHeartbeat(rungConn, () => now.trial?.beat ?? null);
+  const w: WorkerState = { x: { out, who, threads, opts, rungConn, hostKeys, lockMs }, runsDir, now, worker: null, markUnfit, beat: heartbeat.beat };
   const worker: Worker = new TrialWorker(QUEUE, (job: Job, token?: string) => processJob(job, token, w), {
     connection: conn,
     concurrency: 1,
@@ -202,6 +209,7 @@ export async function runQueueWorker(opts: WorkerOptions): Promise<QueueWorker> 
   out(`${who}: worker on the queue ${QUEUE} at ${redactUrl(opts.url)}, writing under ${runsDir}`);
   const close = async () => {
     stopWatch();
+    await heartbeat.stop();
     await worker.close(true).catch(() => {});
     await threads.close();
     conn.disconnect();
@@ -220,8 +228,10 @@ async function processJob(job: Job, token: string | undefined, w: WorkerState): 
   const { out, who } = w.x;
   try {
     const j = checkJob(job, w.runsDir);
-    const c: Current = { jobId: job.id!, dir: path.join(j.sweepDir, j.rel), tag: `trial ${j.index} of sweep ${j.sweep} (${path.basename(j.rel)})`, cell: null, lockOk: Date.now(), lost: null };
+    const beat = { sweep: j.sweep, index: j.index, folder: path.basename(j.rel) };
+    const c: Current = { jobId: job.id!, dir: path.join(j.sweepDir, j.rel), tag: `trial ${j.index} of sweep ${j.sweep} (${beat.folder})`, cell: null, lockOk: Date.now(), lost: null, beat };
     w.now.trial = c;
+    w.beat();
     const r = await trainAttempts(job, j, c, w.x);
     if (c.lost) throw new Error(`this worker lost the job's lock (${c.lost}) and stopped training`);
     const shown = r.status === 'ok' ? `val ${r.summary.bestValAcc?.toFixed(3)}` : r.status === 'stopped' ? `stopped after epoch ${r.stopped.lastEpoch}` : `${r.status}: ${r.reason}`;
@@ -232,6 +242,7 @@ async function processJob(job: Job, token: string | undefined, w: WorkerState): 
     return await refuse(job, token, e, w);
   } finally {
     w.now.trial = null;
+    w.beat();
   }
 }
 
@@ -394,7 +405,17 @@ async function trainJob(job: Job, j: TrialJob, c: Current, x: TrainContext): Pro
   if (c.lost) return { status: 'failed', reason: `lost the job's lock before training: ${c.lost}`, host };
   c.cell = t.cell;
   const cfg: Config = { ...j.config, backend, dataDir: x.hostKeys.dataDir, runsDir: x.hostKeys.runsDir };
-  const msg: ToWorker = { index: j.index, dir, config: cfg, resume: plan.resume, scheduled: j.scheduler !== null, metric: j.metric, claim: `job ${job.id}`, clear: !plan.resume };
+  const msg: ToWorker = {
+    index: j.index,
+    dir,
+    config: cfg,
+    resume: plan.resume,
+    scheduled: j.scheduler !== null,
+    metric: j.metric,
+    claim: `job ${job.id}`,
+    clear: !plan.resume,
+    report: j.report ?? true,
+  };
   const stopWatch = watchCancel(cancelKey, t, c, x);
   try {
     const out = await trainOnThread(t, msg, {

@@ -40,6 +40,7 @@ import { isObj } from '../config/keys.js';
 import { capEpochs, parseScheduler, type SchedulerSpec } from './scheduler.js';
 import { type LayersDistribution, type PlainDistribution, type When, gridCombos, gridLayers, orderKeys, parseLayers, sampleTrial, splitWhen } from './space.js';
 import { DEFAULT_METRIC, type Metric, parseMetric } from './metric.js';
+import { parseTrialReports, type TrialReports } from './trial_reports.js';
 
 /** (SweepKey: the config table's sweep column, config.ts.) */
 export type { SweepKey };
@@ -74,6 +75,8 @@ export interface SweepSpec {
   metric?: Metric;
   /** Further attempts at a trial whose host failed it (a worker or thread lost, killed, its lock stalled); absent: RETRIES_DEFAULT. */
   retries?: number;
+  /** Which trials get their full run report, and when (trial_reports.ts); absent: DEFAULT_TRIAL_REPORTS. */
+  trialReports?: TrialReports;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,8 +126,8 @@ export function readSweepFile(file: string): SweepSpec {
 export function parseSweep(obj: unknown, origin: string): SweepSpec {
   if (!isObj(obj)) throw new ConfigError(`${origin}: expected a JSON object with "base" and "grid", "random", "tpe" or "list"`);
   for (const k of Object.keys(obj)) {
-    if (!['name', 'base', 'grid', 'random', 'tpe', 'list', 'scheduler', 'metric', 'mode', 'retries', '$comment', 'description'].includes(k)) {
-      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random, tpe or list, scheduler, metric, mode and retries)`);
+    if (!['name', 'base', 'grid', 'random', 'tpe', 'list', 'scheduler', 'metric', 'mode', 'retries', 'trialReports', '$comment', 'description'].includes(k)) {
+      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random, tpe or list, scheduler, metric, mode, retries and trialReports)`);
     }
   }
   const name =
@@ -143,7 +146,11 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
       `${origin}: give exactly one of "grid" (values per key), "random" (trials and a range per key), "tpe" (the same, searched by Optuna's TPE) or "list" (the trials one by one)`,
     );
   }
-  const sched = { ...(obj.scheduler === undefined ? {} : { scheduler: parseScheduler(obj.scheduler, origin) }), ...parseObjective(obj, origin) };
+  const sched = {
+    ...(obj.scheduler === undefined ? {} : { scheduler: parseScheduler(obj.scheduler, origin) }),
+    ...(obj.trialReports === undefined ? {} : { trialReports: parseTrialReports(obj.trialReports, origin) }),
+    ...parseObjective(obj, origin),
+  };
   if (obj.list !== undefined) return { name, base, list: parseList(obj.list, origin), ...sched };
   const when: When = {};
   const conditional = (spec: SweepSpec): SweepSpec => withWhen(spec, when, origin);

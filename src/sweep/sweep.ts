@@ -23,8 +23,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Config } from '../config/config.js';
 import { checkAgainstData } from '../data/fits.js';
-import { loadDataset, loadTestSplit } from '../data/datasets.js';
-import { rowsOfCheckpoint } from '../data/feature_data.js';
 import type { Rows } from '../data/split.js';
 import { initEngine } from '../linalg/engine.js';
 import { modelFromCheckpoint } from '../models/index.js';
@@ -46,6 +44,8 @@ import { recordedTrials, tpeFeed } from './tpe_sweep.js';
 import { localRunner } from './pool.js';
 import { listFeed, type TrialFeed, type TrialRunner } from './runner.js';
 import { planTrials, scanTrialFolders, type TrialPlan } from './trial.js';
+import { trialsToReport } from './trial_reports.js';
+import { buildTrialReports, testRowsOf } from './trial_report_build.js';
 
 export type { RunnerContext, TrialFeed, TrialRunner } from './runner.js';
 
@@ -104,8 +104,8 @@ interface SweepRun {
   earlier: number[];
   /** The trials in flight: where, and the last epoch they reported. */
   inFlight: Map<number, { host: string | null; epoch: number | null }>;
-  /** The live report: when it was last built, and whether a build is under way. */
-  report: { last: number; busy: boolean };
+  /** The live report: when it was last built, whether a build is under way, and how long the last one took (ms). */
+  report: { last: number; busy: boolean; cost: number };
   /** When the trials began, for results.trialSeconds. */
   tTrials: number;
 }
@@ -223,6 +223,7 @@ async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, o
   delete s.results.live;
   await reportIdle(s);
   await recordBest(s, runData);
+  await reportBestTrials(s, runData);
   out(`report: ${await buildSweepReport(sweepDir)}`);
   out(endLine(s));
   return s.results;
@@ -264,7 +265,7 @@ function openSweep(spec: SweepSpec, trials: Trial[], sweepDir: string, opts: Swe
     byIndex: new Map(),
     earlier,
     inFlight: new Map(),
-    report: { last: 0, busy: false },
+    report: { last: 0, busy: false, cost: 0 },
     tTrials: 0,
   };
 }
@@ -323,16 +324,20 @@ function dataLine(base: Config, runData: RunData | null, where: string): string 
   return `data: ${base.dataset} from ${runData.source} (train ${d.train.n}, val ${d.val.n}, test ${d.test.n}; ${d.dim} numbers a row), ${runData.loadSeconds.toFixed(1)} s, ${where}`;
 }
 
-/** results.json and results.csv as they stand. */
-function save(s: SweepRun): void {
+/**
+ * results.json and results.csv as they stand. While trials run (`sync` false) they are written
+ * without fsync, whole for any reader but not forced to disk: they are rebuilt from the trial
+ * folders by the next invocation, and a tiny trial would otherwise wait on two fsyncs of them.
+ */
+function save(s: SweepRun, sync = true): void {
   const { results } = s;
   results.trials = [...s.byIndex.values()].sort((a, b) => a.index - b.index);
   const now = Math.round((performance.now() - s.t0) / 10) / 100;
   results.seconds = Math.round((s.earlier.reduce((a, b) => a + b, 0) + now) * 100) / 100;
   if (s.earlier.length) results.segments = [...s.earlier, now];
   results.peakRssMB = peakRssMB();
-  writeJsonAtomic(sweepFile(s.sweepDir, 'results'), results);
-  writeFileAtomic(sweepFile(s.sweepDir, 'resultsCsv'), resultsCsv(results, s.keys));
+  writeJsonAtomic(sweepFile(s.sweepDir, 'results'), results, { sync });
+  writeFileAtomic(sweepFile(s.sweepDir, 'resultsCsv'), resultsCsv(results, s.keys), '--runs-dir', { sync });
 }
 
 /** results.json's `live`: the trials in flight and those waiting. */
@@ -343,18 +348,26 @@ function setLive(s: SweepRun): void {
   };
 }
 
-/** The live report (it reloads itself while results.json has `live`), rebuilt at most every 2 s as results arrive. */
+/**
+ * The live report (it reloads itself while results.json has `live`), rebuilt as results arrive:
+ * at most every 2 s, and at most a tenth of the time (its charts and the trials' curves cost more
+ * as the sweep grows, on the thread that hands out the trials). It starts after the current
+ * event, so the pool hands out the next trial first.
+ */
 function liveReport(s: SweepRun, force = false): void {
-  if (s.report.busy || (!force && performance.now() - s.report.last < 2000)) return;
+  const since = performance.now() - s.report.last;
+  if (s.report.busy || (!force && since < Math.max(2000, 10 * s.report.cost))) return;
   s.report.busy = true;
   s.report.last = performance.now();
-  save(s);
-  buildSweepReport(s.sweepDir)
+  save(s, false);
+  new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() => buildSweepReport(s.sweepDir))
     .catch(() => {
       /* a live picture only: the final report is the one that counts */
     })
     .finally(() => {
       s.report.busy = false;
+      s.report.cost = performance.now() - s.report.last;
     });
 }
 
@@ -378,7 +391,7 @@ function trialDone(s: SweepRun, done: TrialResult, toRun: number): void {
   s.results.trialSeconds = Math.round(performance.now() - s.tTrials) / 1000;
   s.out(trialRow(r, s.total, metricOf(s.spec)));
   setLive(s);
-  save(s);
+  save(s, false);
   liveReport(s);
   progress(s, toRun);
 }
@@ -421,7 +434,7 @@ async function recordBest(s: SweepRun, runData: RunData | null): Promise<void> {
     return;
   }
   const ck = loadCheckpoint(runFile(path.join(s.sweepDir, best.dir), 'best'));
-  const test = runData ? runData.data.test : await testRows(ck, runFile(path.join(s.sweepDir, best.dir), 'best'), s.base);
+  const test = runData ? runData.data.test : await testRowsOf(ck, runFile(path.join(s.sweepDir, best.dir), 'best'), s.base);
   const testAcc = accuracy(modelFromCheckpoint(ck), test);
   s.results.best = { index: best.index, dir: best.dir, params: best.params, trainAcc: best.trainAcc!, valAcc: best.valAcc!, testAcc, value: best.value! };
   save(s);
@@ -430,17 +443,11 @@ async function recordBest(s: SweepRun, runData: RunData | null): Promise<void> {
   s.out(`test accuracy of the best trial: ${testAcc.toFixed(3)} (${test.n} records)`);
 }
 
-/**
- * The test rows of checkpoint `ck`, for a sweep that prepared no data: the test split alone, from
- * this process's data location, preprocessed as its training did (the mean image it stores). A
- * features run's rows come from the dataset's feature cache, which is kept for the whole
- * dataset, so that one case reads the dataset whole.
- */
-async function testRows(ck: ReturnType<typeof loadCheckpoint>, file: string, base: Config): Promise<Rows> {
-  const h = ck.header;
-  const from = { verify: base.verify };
-  const raw = h.preprocess.features ? await loadDataset(h.dataset, base.dataDir || undefined, from) : await loadTestSplit(h.dataset, base.dataDir || undefined, from);
-  return rowsOfCheckpoint(raw, 'test', h, ck.mean, file);
+/** The run reports the sweep file's trialReports leaves to the end (trial_reports.ts): its best few trials', on the same test rows as the best trial's test accuracy. */
+async function reportBestTrials(s: SweepRun, runData: RunData | null): Promise<void> {
+  const testOf = async (ckFile: string): Promise<Rows> => (runData ? runData.data.test : testRowsOf(loadCheckpoint(ckFile), ckFile, s.base));
+  const built = await buildTrialReports(s.sweepDir, trialsToReport(s.spec.trialReports, s.results.trials, metricOf(s.spec)), testOf, s.out);
+  if (built.length > 0) s.out(`run reports of the ${built.length} best trial${built.length > 1 ? 's' : ''} built; train report <trial folder> builds any other's`);
 }
 
 /** "4 trials ok, 1 stopped early, 0 failed; 12.3 s; results in …". */

@@ -22,7 +22,20 @@ import { writeJsonAtomic } from '../runs/atomic.js';
 import { sweepDirOf, sweepFile, trialRel } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
 import type { TrialResult } from '../runs/results.js';
-import { type Distribution, type LayersDistribution, type PlainDistribution, type SweepKey, type SweepSpec, type Trial, baseConfig, expandTrials, metricOf, roundValue, spaceOf, trialOf } from './spec.js';
+import {
+  type Distribution,
+  type LayersDistribution,
+  type PlainDistribution,
+  type SweepKey,
+  type SweepSpec,
+  type Trial,
+  baseConfig,
+  expandTrials,
+  metricOf,
+  roundValue,
+  spaceOf,
+  trialOf,
+} from './spec.js';
 import { type Condition, type When, holds } from './space.js';
 import { DEFAULT_METRIC, type Metric, score } from './metric.js';
 import type { TrialFeed } from './runner.js';

@@ -111,9 +111,10 @@ function failureReply(index: number, e: unknown, stopAsked: boolean, t0: number)
   return { type: 'failed', index, diverged: e instanceof DivergedError, reason: e instanceof Error ? e.message : String(e) };
 }
 
-/** A trial that trained (finished, stopped, or diverged) gets its report; the reply goes back after it. */
+/** A trial that trained (finished, stopped, or diverged) gets its report when asked for it; the reply goes back after it. */
 async function onTrial(msg: ToWorker): Promise<void> {
   const reply = await trainTrial(msg);
+  if (!msg.report) return port.postMessage(reply);
   if (reply.type === 'done' || reply.type === 'stopped' || (reply.type === 'failed' && reply.diverged)) {
     try {
       await buildRunReport(msg.dir, runData.data.test);

@@ -19,8 +19,10 @@ export const builder = (y: Argv) =>
   y
     .positional('status', {
       type: 'string',
-      describe: '"status": print the queued, running, finished and stopped counts of a sweep on --queue; "cancel": withdraw its queued trials and stop its running ones (each keeps its checkpoint)',
+      describe:
+        '"status": print the queued, running, finished and stopped counts of a sweep (on --queue, or local from its folder) and its workers (--watch: refreshed until Ctrl-C); "cancel": withdraw its queued trials and stop its running ones (each keeps its checkpoint)',
     })
+    .option('watch', { type: 'boolean', describe: 'sweep status: refresh in place every 2 s until Ctrl-C' })
     .positional('file', { type: 'string', describe: 'the sweep file (for status and cancel)' })
     .option('config', { type: 'string', describe: 'sweep file (see configs/sweep-*.json)', requiresArg: true })
     .options(queueUrlOptions('put the trials on the BullMQ queue in this Redis, for `train worker` processes on any host'))
@@ -37,7 +39,7 @@ export async function handler(argv: Record<string, unknown>): Promise<void> {
   const queueText = queueFlagsText(argv);
   if (argv.status !== undefined) {
     const file = (argv.file as string | undefined) ?? (once('config', argv.config) as string | undefined);
-    return sweepSubcommand(String(argv.status), file, queue, flags, warn);
+    return sweepSubcommand(String(argv.status), file, queue, flags, warn, argv.watch === true);
   }
   const file = once('config', argv.config) as string | undefined;
   if (file === undefined) throw new ConfigError('sweep needs its sweep file: train sweep --config <file> (see configs/sweep-*.json)');
