@@ -127,7 +127,7 @@ export function parseSweep(obj: unknown, origin: string): SweepSpec {
   if (!isObj(obj)) throw new ConfigError(`${origin}: expected a JSON object with "base" and "grid", "random", "tpe" or "list"`);
   for (const k of Object.keys(obj)) {
     if (!['name', 'base', 'grid', 'random', 'tpe', 'list', 'scheduler', 'metric', 'mode', 'retries', 'trialReports', '$comment', 'description'].includes(k)) {
-      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random, tpe or list, scheduler, metric, mode, retries and trialReports)`);
+      throw new ConfigError(`${origin}: unknown key "${k}" (a sweep file has name, base, grid, random, tpe or list, scheduler, trialReports, metric, mode and retries)`);
     }
   }
   const name =
