@@ -41,9 +41,9 @@ function tmp(): string {
   tmpDirs.push(d);
   return d;
 }
-function writeSweep(dir: string, spec: Record<string, unknown>): string {
+function writeSweep(dir: string, spec: Record<string, unknown>, base: Record<string, unknown> = {}): string {
   const f = path.join(dir, `${String(spec.name)}.json`);
-  fs.writeFileSync(f, JSON.stringify({ ...spec, base: { ...BASE, runsDir: path.join(dir, 'runs') } }));
+  fs.writeFileSync(f, JSON.stringify({ ...spec, base: { ...BASE, ...base, runsDir: path.join(dir, 'runs') } }));
   return f;
 }
 /** A CLI process whose output collects in `text()`. */
@@ -145,7 +145,8 @@ test('on the queue: status --watch lists every worker, idle or running with its 
 test('a local sweep: status lists its threads, running with their trial; SIGKILLed, its process and threads show lost; --watch prints plain lines without a TTY and Ctrl-C exits 0', async () => {
   const dir = tmp();
   const runs = path.join(dir, 'runs');
-  const file = writeSweep(dir, { name: 'local-watched', grid: { lr: [0.1, 0.05] } });
+  // Trials long enough that a poll (every WATCH_MS) finds trial 1 running on a fast machine too (20 epochs took 2 s); it is killed during trial 1.
+  const file = writeSweep(dir, { name: 'local-watched', grid: { lr: [0.1, 0.05] } }, { epochs: 1000 });
   const sweep = cli(['sweep', '--config', file, '--workers', '1']);
   const watch = cli(['sweep', 'status', file, '--runs-dir', runs, '--watch']);
   const last = () => blocks(watch.text()).at(-1) ?? [];
