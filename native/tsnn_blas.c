@@ -15,7 +15,9 @@
  *                   TLB misses. Only advice; false where it is not taken (another OS, THP off).
  *   info() → { library, threads }
  *   setThreads(n)   threads OpenBLAS uses for each product (process-wide; a sweep with W workers
- *                   on C cores gives each C/W, so they do not oversubscribe the cores)
+ *                   on C cores gives each C/W, so they do not oversubscribe the cores). The engine
+ *                   calls it before every product with its own count, so a count left by another
+ *                   engine (a finished sweep's workers) does not stay; a no-op when unchanged.
  */
 #include <node_api.h>
 #include <stdbool.h>
@@ -643,7 +645,8 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     return NULL;
   }
 #ifndef __APPLE__
-  openblas_set_num_threads(n);
+  /* Cheap when unchanged: the engine calls it before each product (another engine may have changed it). */
+  if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
 #endif
   return NULL;
 }

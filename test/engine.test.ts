@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { initEngine } from '../src/linalg/engine.js';
 import { liveTensors } from '../src/linalg/engines/tfjs.js';
 import { referenceEngine } from '../src/linalg/engines/reference.js';
-import { openblas } from '../src/linalg/engines/openblas.js';
+import { openblas, openblasThreadsNow } from '../src/linalg/engines/openblas.js';
 import { cutBySpeed } from '../src/linalg/engines/cuts.js';
 import { blockProduct } from '../src/linalg/engines/wasm_block.js';
 import { axpy, axpyRange, axpySumSq, axpySumSqRange, dot, dotRange, gatherRows } from '../src/linalg/blas1.js';
@@ -108,6 +108,22 @@ test("issue 24 #12: the openblas engine's detail (summary.json's engineDetail) n
     const { engine } = await initEngine('openblas', threads);
     assert.match(engine.detail, new RegExp(`, ${threads} threads?$`), `started on ${threads}: ${engine.detail}`);
   }
+});
+
+test("openblas: a product runs on its engine's own thread count, though another engine (a sweep's workers) set the process-wide count since", { skip: nativeSkip }, async () => {
+  const mine = await openblas.start(2);
+  assert.ok(!('reason' in mine));
+  const other = await openblas.start(1); // as a finished sweep's workers, on C/W threads each, leave it
+  assert.ok(!('reason' in other));
+  assert.equal(openblasThreadsNow(), 1);
+  const a = { rows: 4, cols: 3, data: new Float32Array(12).fill(1) };
+  const b = { rows: 3, cols: 2, data: new Float32Array(6).fill(2) };
+  const out = { rows: 4, cols: 2, data: new Float32Array(8) };
+  mine.matmul(a, b, out, false, false);
+  assert.equal(openblasThreadsNow(), 2, "the first engine's product runs on its 2 threads again");
+  assert.deepEqual([...out.data], new Array(8).fill(6));
+  other.matmul(a, b, out, false, false);
+  assert.equal(openblasThreadsNow(), 1);
 });
 
 test('openblas: products of at most 16 columns (its narrow kernels: X·W and Xᵀ·dS of a softmax) agree with the reference loops to 1e-5, on every row remainder', { skip: nativeSkip }, async () => {

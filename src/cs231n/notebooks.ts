@@ -103,8 +103,8 @@ const softmax: Notebook = {
     sweep('search', 'the lr × reg search', 'sweep-cs231n-softmax.json', { seeded: false }),
   ],
   plots: [
-    { plot: 'softmax-grid', experiment: 'search', question: 'softmax2' },
-    { plot: 'softmax-templates', experiment: 'tuned' },
+    { plot: 'softmax-grid', experiment: 'search' },
+    { plot: 'softmax-templates', experiment: 'tuned', question: 'softmax3' },
   ],
   targets: [
     {
@@ -122,7 +122,8 @@ const softmax: Notebook = {
     { id: 'tuned', what: 'val accuracy, tuned', experiment: 'tuned', measure: val, op: '>', value: 0.36, aim: 0.385, editions: [...Y2026] },
   ],
   checks: [],
-  questions: [QUESTIONS.softmax1, QUESTIONS.softmax2],
+  // 2025/2026 order: Q2 is svm.ipynb's 2024 Q1 (the gradient check), Q4 the 2024 Q2.
+  questions: [QUESTIONS.softmax1, QUESTIONS.svm1, QUESTIONS.softmax3, QUESTIONS.softmax2],
 };
 
 const twoLayer: Notebook = {

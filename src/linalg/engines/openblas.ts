@@ -40,7 +40,8 @@ function loadAddon(): Addon | NotStarted {
 function start(threads: number): Engine | NotStarted {
   const addon = loadAddon();
   if ('reason' in addon) return addon;
-  addon.setThreads(Math.max(1, Math.floor(threads)));
+  const own = Math.max(1, Math.floor(threads));
+  addon.setThreads(own);
   const info = addon.info(); // after the thread count is set: the detail names the threads the products use
   return {
     name: 'openblas',
@@ -49,6 +50,9 @@ function start(threads: number): Engine | NotStarted {
     alloc: makeAllocator({ adviseHugePages: (a) => addon.adviseHugePages(a) }),
     matmul(a: Mat<Float32Array>, b: Mat<Float32Array>, out: Mat<Float32Array>, transA: boolean, transB: boolean) {
       const K = transA ? a.rows : a.cols;
+      // The count is process-wide: another engine (a sweep's workers, on C/W threads each) may have
+      // changed it since this one started, and it would stay changed for the runs after the sweep.
+      addon.setThreads(own);
       addon.sgemm(transA, transB, out.rows, out.cols, K, a.data, a.cols, b.data, b.cols, out.data, out.cols);
     },
     axpy: (alpha, x, y) => addon.saxpy(alpha, x, y),
@@ -62,3 +66,9 @@ function start(threads: number): Engine | NotStarted {
 }
 
 export const openblas = { name: 'openblas', start } as const satisfies EngineDescriptor;
+
+/** The threads OpenBLAS uses for the next product, process-wide (0 where it does not say: Accelerate), or null without the addon. */
+export function openblasThreadsNow(): number | null {
+  const addon = loadAddon();
+  return 'reason' in addon ? null : addon.info().threads;
+}
