@@ -127,7 +127,7 @@ const SPACE = { lr: { logUniform: [1e-4, 1] }, reg: { logUniform: [1e-5, 1e-1] }
 
 type SweepJson = { trials: { index: number; status: string; valAcc: number | null; value?: number | null }[]; metric: { name: string; mode: string } };
 
-test('train compare SWEEP SWEEP overlays a TPE and a random sweep\'s best so far, one dataset per sweep, and tabulates how soon each came near the best', () => {
+test("train compare SWEEP SWEEP overlays a TPE and a random sweep's best so far, one dataset per sweep, and tabulates how soon each came near the best", () => {
   const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'compare-sweeps-'));
   try {
     const sweep = (name: string, search: Record<string, unknown>) => {
@@ -144,9 +144,18 @@ test('train compare SWEEP SWEEP overlays a TPE and a random sweep\'s best so far
     assert.equal(r.code, 0, r.err);
     const want = path.join(runs, 'compare-sweep-cmp-tpe-vs-sweep-cmp-random.html');
     assert.equal(r.out, `compare: ${want}\n`);
-    assert.equal(fs.readFileSync(want.replace(/\.html$/, '_best_so_far.png')).subarray(1, 4).toString(), 'PNG');
+    assert.equal(
+      fs
+        .readFileSync(want.replace(/\.html$/, '_best_so_far.png'))
+        .subarray(1, 4)
+        .toString(),
+      'PNG',
+    );
     const html = fs.readFileSync(want, 'utf8');
-    const specs = specsOf(html) as unknown as Record<string, { data: { datasets: { label: string; borderColor: string; data: { x: number; y: number }[] }[] }; options: { scales: Record<string, { title: { text: string } }> } }>;
+    const specs = specsOf(html) as unknown as Record<
+      string,
+      { data: { datasets: { label: string; borderColor: string; data: { x: number; y: number }[] }[] }; options: { scales: Record<string, { title: { text: string } }> } }
+    >;
     assert.deepEqual(Object.keys(specs), ['sweeps-best-so-far']);
     const chart = specs['sweeps-best-so-far'];
     assert.equal(chart.options.scales.x.title.text, 'trial');
@@ -192,7 +201,10 @@ test('train compare SWEEP SWEEP overlays a TPE and a random sweep\'s best so far
     const res = JSON.parse(fs.readFileSync(path.join(byLoss, 'results.json'), 'utf8'));
     fs.writeFileSync(path.join(byLoss, 'results.json'), JSON.stringify({ ...res, metric: { name: 'valLoss', mode: 'min' } }));
     const cases: [string[], RegExp][] = [
-      [['compare', tpe, trialDir], /^error: compare: .*sweep-cmp-tpe is a sweep folder; its report \(npx train report .*sweep-cmp-tpe\) overlays its trials, and .*trial-\S+ is not: compare sweep folders with sweep folders \(npx train compare SWEEP SWEEP …\) or run folders with run folders/],
+      [
+        ['compare', tpe, trialDir],
+        /^error: compare: .*sweep-cmp-tpe is a sweep folder; its report \(npx train report .*sweep-cmp-tpe\) overlays its trials, and .*trial-\S+ is not: compare sweep folders with sweep folders \(npx train compare SWEEP SWEEP …\) or run folders with run folders/,
+      ],
       [['compare', trialDir, rnd], /^error: compare: .*sweep-cmp-random is a sweep folder; .* and .*trial-\S+ is not: compare sweep folders with sweep folders/],
       [['compare', tpe], /^error: compare needs two or more sweep folders \(given 1: .*sweep-cmp-tpe\): npx train compare SWEEP SWEEP …$/],
       [['compare', tpe, tpe], /^error: compare: .*sweep-cmp-tpe is given twice; give each sweep folder once$/],

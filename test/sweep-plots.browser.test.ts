@@ -132,7 +132,7 @@ test(
 );
 
 test(
-  'train compare SWEEP SWEEP draws the sweeps\' best so far in Chromium: data in every line, titled axes, a legend naming each sweep',
+  "train compare SWEEP SWEEP draws the sweeps' best so far in Chromium: data in every line, titled axes, a legend naming each sweep",
   { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 240_000 },
   async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-compare-'));

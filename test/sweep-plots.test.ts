@@ -66,7 +66,10 @@ test('best so far is the running maximum over finished trials in index order; no
 });
 
 const LOSS: Metric = { name: 'valLoss', mode: 'min' };
-type Spec = { options: { plugins: { title: { text: string } }; scales: Record<string, { title: { text: string } }> }; data: { labels?: unknown[]; datasets: { label: string; data: unknown[]; borderColor: string }[] } };
+type Spec = {
+  options: { plugins: { title: { text: string } }; scales: Record<string, { title: { text: string } }> };
+  data: { labels?: unknown[]; datasets: { label: string; data: unknown[]; borderColor: string }[] };
+};
 /** Four trials whose val loss ranks them otherwise than their val accuracy: by loss trial 2 is the best, by accuracy trial 4. */
 const byLoss = () => [
   { ...trial(1, 0.8, { lr: 0.1 }), value: 0.9 },
@@ -132,13 +135,16 @@ function specsOf(html: string): Record<string, Spec> {
   return JSON.parse(m[1]);
 }
 
-test('a real random search by val loss: its report's figures use val loss (min), and its progress reports the running minimum by name', async () => {
+test("a real random search by val loss: its report's figures use val loss (min), and its progress reports the running minimum by name", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-plots-loss-'));
   try {
     const file = path.join(dir, 'by-loss.json');
     // MNIST, 1 epoch of 1,000 rows, as the other tiny sweeps.
     const base = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, epochs: 1, batchSize: 100, backend: E2E_BACKEND, runsDir: dir };
-    fs.writeFileSync(file, JSON.stringify({ name: 'by-loss', base, metric: 'valLoss', trialReports: 'none', random: { trials: 5, seed: 1, lr: { logUniform: [1e-4, 1] }, reg: { logUniform: [1e-5, 1e-1] } } }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ name: 'by-loss', base, metric: 'valLoss', trialReports: 'none', random: { trials: 5, seed: 1, lr: { logUniform: [1e-4, 1] }, reg: { logUniform: [1e-5, 1e-1] } } }),
+    );
     const progress: SweepProgress[] = [];
     const results: SweepResults = await runSweep({ file, flags: {}, workers: 2, out: () => {}, onProgress: (p) => progress.push(p) });
     const ok = results.trials.filter((t) => t.status === 'ok').sort((a, b) => a.index - b.index);
@@ -189,16 +195,46 @@ test('the compare page of sweeps: best so far by the shared metric (min), trials
     const rnd = handSweep(root, 'b-random', { random: { trials: 4, seed: 7, params: {} } }, LOSS, [0.3, 0.8, 0.2, 0.6]);
     const grid = handSweep(root, 'c-grid', { grid: { lr: [1, 2] } }, LOSS, [0.7, 0.6]);
     const out = path.join(root, 'cmp.html');
-    assert.equal(await buildSweepComparePage([tpe, rnd, grid].map((dir) => ({ dir, name: path.basename(dir) })), out), out);
+    assert.equal(
+      await buildSweepComparePage(
+        [tpe, rnd, grid].map((dir) => ({ dir, name: path.basename(dir) })),
+        out,
+      ),
+      out,
+    );
     assert.deepEqual(fs.readdirSync(root).sort(), ['a-tpe', 'b-random', 'c-grid', 'cmp.html', 'cmp_best_so_far.png']);
     const html = fs.readFileSync(out, 'utf8');
     const spec = specsOf(html)['sweeps-best-so-far'];
     assert.deepEqual(
       spec.data.datasets.map((d) => [d.label, d.borderColor, d.data]),
       [
-        ['tpe, seed 2 (a-tpe)', '#1f77b4', [{ x: 1, y: 0.9 }, { x: 2, y: 0.5 }, { x: 4, y: 0.204 }]],
-        ['random, seed 7 (b-random)', '#ff7f0e', [{ x: 1, y: 0.3 }, { x: 2, y: 0.3 }, { x: 3, y: 0.2 }, { x: 4, y: 0.2 }]],
-        ['grid (c-grid)', '#2ca02c', [{ x: 1, y: 0.7 }, { x: 2, y: 0.6 }]],
+        [
+          'tpe, seed 2 (a-tpe)',
+          '#1f77b4',
+          [
+            { x: 1, y: 0.9 },
+            { x: 2, y: 0.5 },
+            { x: 4, y: 0.204 },
+          ],
+        ],
+        [
+          'random, seed 7 (b-random)',
+          '#ff7f0e',
+          [
+            { x: 1, y: 0.3 },
+            { x: 2, y: 0.3 },
+            { x: 3, y: 0.2 },
+            { x: 4, y: 0.2 },
+          ],
+        ],
+        [
+          'grid (c-grid)',
+          '#2ca02c',
+          [
+            { x: 1, y: 0.7 },
+            { x: 2, y: 0.6 },
+          ],
+        ],
       ],
     );
     assert.equal(spec.options.scales.x.title.text, 'trial');
@@ -213,9 +249,15 @@ test('the compare page of sweeps: best so far by the shared metric (min), trials
     ]);
     // A sweep of another metric: refused in one line naming both.
     const acc = handSweep(root, 'd-acc', { random: { trials: 1, seed: 0, params: {} } }, null, [0.5]);
-    await assert.rejects(buildSweepComparePage([tpe, acc].map((dir) => ({ dir, name: path.basename(dir) })), out), {
-      message: `compare: ${tpe} is a sweep by val loss (min) and ${acc} by val accuracy (max); compare sweeps of the same metric and mode`,
-    });
+    await assert.rejects(
+      buildSweepComparePage(
+        [tpe, acc].map((dir) => ({ dir, name: path.basename(dir) })),
+        out,
+      ),
+      {
+        message: `compare: ${tpe} is a sweep by val loss (min) and ${acc} by val accuracy (max); compare sweeps of the same metric and mode`,
+      },
+    );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

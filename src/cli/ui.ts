@@ -213,13 +213,7 @@ export function createSweepUi(opts: { tty: boolean; out?: NodeJS.WriteStream }) 
   const text = (width: number) => {
     const secs = (performance.now() - t0) / 1000;
     const left = state.ran > 0 ? fmtDuration(((state.toRun - state.ran) * secs) / state.ran) : '?';
-    return fitBar(
-      width,
-      state.done,
-      state.total,
-      [`trials ${state.done}/${state.total}`, showBest(state.metric, state.best), `${fmtDuration(secs)} elapsed`, `${left} left`],
-      '  ',
-    );
+    return fitBar(width, state.done, state.total, [`trials ${state.done}/${state.total}`, showBest(state.metric, state.best), `${fmtDuration(secs)} elapsed`, `${left} left`], '  ');
   };
   return {
     line: (s: string) => {

@@ -59,9 +59,7 @@ export function commonMetric(sweeps: SweepCurve[]): Metric {
   const [first] = sweeps;
   const other = sweeps.find((s) => s.metric.name !== first.metric.name || s.metric.mode !== first.metric.mode);
   if (other)
-    throw new ConfigError(
-      `compare: ${first.dir} is a sweep by ${describeMetric(first.metric)} and ${other.dir} by ${describeMetric(other.metric)}; compare sweeps of the same metric and mode`,
-    );
+    throw new ConfigError(`compare: ${first.dir} is a sweep by ${describeMetric(first.metric)} and ${other.dir} by ${describeMetric(other.metric)}; compare sweeps of the same metric and mode`);
   return first.metric;
 }
 

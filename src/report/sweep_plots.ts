@@ -155,8 +155,20 @@ export function bestSoFarChart(done: TrialResult[], startup: number, m: Metric =
     { label: `best so far (${m.mode})`, data: chartPoints(bestSoFarPoints(done, m)), stepped: 'before', borderColor: '#d62728', backgroundColor: '#d62728', borderWidth: 2, pointRadius: 0 },
   ];
   if (startup > 0) {
-    datasets.push(dot(`random startup trials (1–${startup})`, done.filter((t) => t.index <= startup), '#7f7f7f'));
-    datasets.push(dot('TPE-suggested trials', done.filter((t) => t.index > startup), '#1f77b4'));
+    datasets.push(
+      dot(
+        `random startup trials (1–${startup})`,
+        done.filter((t) => t.index <= startup),
+        '#7f7f7f',
+      ),
+    );
+    datasets.push(
+      dot(
+        'TPE-suggested trials',
+        done.filter((t) => t.index > startup),
+        '#1f77b4',
+      ),
+    );
   } else datasets.push(dot('trials (random search)', done, '#7f7f7f'));
   return {
     type: 'line',
