@@ -11,6 +11,9 @@
  * The sweep files are configs/sweep-cs231n-<problem>-{tpe,random,grid}.json; a seed other than the
  * file's is written to <runs-dir>/files/ as a copy with that seed (and its name suffixed -s<seed>).
  * A sweep already finished in --runs-dir is read, not run again (a sweep run again carries on).
+ * For each problem it also writes <runs-dir>/compare-<problem>.html, the page `train compare
+ * SWEEP SWEEP …` writes (report/sweep_compare.ts): the searches' best-so-far curves overlaid, and
+ * prints its path.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,6 +21,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SweepResults } from '../src/runs/results.js';
+import { buildSweepComparePage } from '../src/report/sweep_compare.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -41,6 +45,8 @@ interface Search {
   kind: 'tpe' | 'random' | 'grid';
   seed: number | null;
   results: SweepResults;
+  /** The sweep folder. */
+  dir: string;
   wallSeconds: number;
 }
 
@@ -66,9 +72,10 @@ function runSearch(problem: string, kind: Search['kind'], seed: number | null): 
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [path.join(root, 'bin/train.js'), ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`sweep ${file} failed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
-  const results = JSON.parse(fs.readFileSync(path.join(runsDir, `sweep-${name}`, 'results.json'), 'utf8')) as SweepResults;
+  const dir = path.join(runsDir, `sweep-${name}`);
+  const results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as SweepResults;
   process.stderr.write(`${name}: best val ${results.best?.valAcc ?? '-'} (${results.trials.length} trials, ${results.seconds.toFixed(0)} s)\n`);
-  return { problem, kind, seed, results, wallSeconds: (performance.now() - t0) / 1000 };
+  return { problem, kind, seed, results, dir, wallSeconds: (performance.now() - t0) / 1000 };
 }
 
 /** The best val so far after each trial, in the order the sweep ran them (trial index). */
@@ -125,7 +132,16 @@ function printTable(searches: Search[]): void {
   }
 }
 
-function main(): void {
+/** One compare page per problem, its searches' best-so-far curves overlaid, by the library's function. */
+async function comparePages(searches: Search[]): Promise<void> {
+  for (const problem of new Set(searches.map((s) => s.problem))) {
+    const out = path.join(runsDir, `compare-${problem}.html`);
+    const mine = searches.filter((s) => s.problem === problem).map((s) => ({ dir: s.dir, name: path.basename(s.dir) }));
+    console.log(`compare page (${problem}): ${await buildSweepComparePage(mine, out)}`);
+  }
+}
+
+async function main(): Promise<void> {
   const seeds = values.seeds!.split(',').map(Number);
   const kinds = values.kinds!.split(',') as Search['kind'][];
   const searches: Search[] = [];
@@ -134,6 +150,7 @@ function main(): void {
     if (kinds.includes('grid')) searches.push(runSearch(problem, 'grid', null));
   }
   printTable(searches);
+  await comparePages(searches);
 }
 
-main();
+await main();

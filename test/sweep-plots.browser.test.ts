@@ -130,3 +130,76 @@ test(
     }
   },
 );
+
+test(
+  "train compare SWEEP SWEEP draws the sweeps' best so far in Chromium: data in every line, titled axes, a legend naming each sweep",
+  { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 240_000 },
+  async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-compare-'));
+    try {
+      const base = { numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, epochs: 1, batchSize: 100, backend: E2E_BACKEND };
+      const space = { lr: { logUniform: [1e-4, 1] }, reg: { logUniform: [1e-5, 1e-1] } };
+      const cli = (args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin', 'train.js'), ...args], { cwd: root, encoding: 'utf8' });
+      for (const [name, search] of [
+        ['c-tpe', { tpe: { trials: 5, seed: 0, startupTrials: 3, ...space } }],
+        ['c-random', { random: { trials: 5, seed: 0, ...space } }],
+      ] as const) {
+        fs.writeFileSync(path.join(tmp, `${name}.json`), JSON.stringify({ name, base, trialReports: 'none', ...search }));
+        const r = cli(['sweep', '--config', path.join(tmp, `${name}.json`), '--workers', '2', '--runs-dir', tmp]);
+        assert.equal(r.status, 0, r.stderr + r.stdout);
+      }
+      const out = path.join(tmp, 'compare.html');
+      const c = cli(['compare', path.join(tmp, 'sweep-c-tpe'), path.join(tmp, 'sweep-c-random'), '--out', out]);
+      assert.equal(c.status, 0, c.stderr);
+
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const errors: string[] = [],
+          requests: string[] = [];
+        const url = pathToFileURL(out).href;
+        page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+        page.on('pageerror', (e) => errors.push(String(e)));
+        page.on('request', (q) => q.url() !== url && !q.url().startsWith('data:') && requests.push(q.url()));
+        await page.goto(url, { waitUntil: 'load' });
+        const info = await page.evaluate(() => {
+          const canvas = document.getElementById('sweeps-best-so-far') as HTMLCanvasElement;
+          type Ch = {
+            data: { datasets: { label: string; data: { x: number; y: number }[] }[] };
+            scales: Record<string, { options: { title: { display: boolean; text: string } } }>;
+            legend: { options: { display: boolean }; legendItems: { text: string }[] };
+          };
+          const ch = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): Ch } }).Chart.getChart(canvas);
+          const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+          let drawn = false;
+          for (let i = 3; i < px.length && !drawn; i += 4) drawn = px[i] !== 0;
+          return {
+            drawn,
+            lines: ch.data.datasets.map((d) => ({ label: d.label, n: d.data.length })),
+            axes: Object.fromEntries(Object.entries(ch.scales).map(([k, s]) => [k, s.options.title.display ? s.options.title.text : ''])),
+            legend: ch.legend.options.display ? ch.legend.legendItems.map((l) => l.text) : [],
+          };
+        });
+        assert.ok(info.drawn);
+        assert.deepEqual(
+          info.lines.map((l) => l.label),
+          ['tpe, seed 0 (sweep-c-tpe)', 'random, seed 0 (sweep-c-random)'],
+        );
+        assert.ok(
+          info.lines.every((l) => l.n >= 1),
+          `every sweep's line has data: ${JSON.stringify(info.lines)}`,
+        );
+        assert.deepEqual(info.axes, { x: 'trial', y: 'best val accuracy so far' });
+        assert.deepEqual(info.legend, ['tpe, seed 0 (sweep-c-tpe)', 'random, seed 0 (sweep-c-random)']);
+        assert.deepEqual(errors, []);
+        assert.deepEqual(requests, []);
+        fs.mkdirSync(path.join(root, 'test-output'), { recursive: true });
+        await page.screenshot({ path: path.join(root, 'test-output', 'sweep-compare.png'), fullPage: true });
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+);

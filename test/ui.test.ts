@@ -117,3 +117,22 @@ test('console lines show control characters escaped: the run lines (bar up or no
   assert.deepEqual(JSON.parse(j), { name: hostile, n: [1, 2] });
   assert.deepEqual(JSON.parse(jsonLine({ name: hostile }, 2)), { name: hostile }, 'indented JSON keeps its newlines as whitespace');
 });
+
+test("the sweep bar names the sweep's metric and shows its best so far: val loss (min), or val acc (max) by default", async () => {
+  const { createSweepUi } = await import('../src/cli/ui.js');
+  for (const [metric, best, want] of [
+    [{ name: 'valLoss', mode: 'min' }, 0.3412, /best val loss \(min\) 0\.3412/],
+    [{ name: 'valAcc', mode: 'max' }, 0.9125, /best val acc \(max\) 0\.9125/],
+  ] as const) {
+    const t = fakeTty(160);
+    const ui = createSweepUi({ tty: true, out: t.stream });
+    ui.progress({ done: 0, total: 4, toRun: 4, ran: 0, metric, best: null });
+    ui.line('before any trial'); // the bar comes back below the line, drawn from the state
+    ui.progress({ done: 1, total: 4, toRun: 4, ran: 1, metric, best });
+    ui.line('trial 1 done');
+    ui.stop();
+    const [before, after] = t.text().split('trial 1 done');
+    assert.match(before, new RegExp(`trials 0/4 \\| best ${metric.name === 'valLoss' ? 'val loss \\(min\\)' : 'val acc \\(max\\)'} –`), JSON.stringify(before.slice(-300)));
+    assert.match(after, want, JSON.stringify(after.slice(0, 300)));
+  }
+});

@@ -34,7 +34,8 @@ const COMMANDS: { command: string; describe: string; load: () => Promise<Command
   { command: 'report <folder>', describe: `rebuild ${RUN_FILES.report} and the PNG figures of a run folder or a sweep folder from its files`, load: () => import('./commands/report.js') },
   {
     command: 'compare <runs..>',
-    describe: 'one page overlaying the loss and accuracy curves of run folders, their configs side by side (differing keys highlighted)',
+    describe:
+      'one page overlaying the loss and accuracy curves of run folders, their configs side by side (differing keys highlighted); of sweep folders, their best-so-far curves and how soon each came near the best',
     load: () => import('./commands/compare.js'),
   },
   { command: 'eval <run>', describe: 'evaluate a saved checkpoint (a run folder or a .ckpt file) on a data split', load: () => import('./commands/eval.js') },

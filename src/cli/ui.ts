@@ -12,6 +12,8 @@ import cliProgress from 'cli-progress';
 import type { RunUi } from '../train/run.js';
 import type { EpochEvent, IterationEvent } from '../train/trainer.js';
 import { writeLines } from './output.js';
+import { DEFAULT_METRIC, showBest } from '../sweep/metric.js';
+import type { SweepProgress } from '../sweep/sweep.js';
 
 export interface UiOptions {
   tty: boolean;
@@ -199,24 +201,19 @@ export function createUi(opts: UiOptions): ConsoleUi {
 }
 
 /**
- * A sweep's bar: trials done of all, an ETA from the trials' pace so far, the best val accuracy so
- * far; a trial's line prints above it. On a non-TTY it draws nothing (the trial lines say it all).
+ * A sweep's bar: trials done of all, an ETA from the trials' pace so far, the best value of the
+ * sweep's metric so far ("best val loss (min) 0.3412"); a trial's line prints above it. On a
+ * non-TTY it draws nothing (the trial lines say it all).
  */
 export function createSweepUi(opts: { tty: boolean; out?: NodeJS.WriteStream }) {
   const out = opts.out ?? process.stdout;
   let bar: ReturnType<typeof liveBar> | null = null;
-  let state = { done: 0, total: 0, toRun: 0, ran: 0, bestVal: null as number | null };
+  let state: SweepProgress = { done: 0, total: 0, toRun: 0, ran: 0, metric: DEFAULT_METRIC, best: null };
   let t0 = 0;
   const text = (width: number) => {
     const secs = (performance.now() - t0) / 1000;
     const left = state.ran > 0 ? fmtDuration(((state.toRun - state.ran) * secs) / state.ran) : '?';
-    return fitBar(
-      width,
-      state.done,
-      state.total,
-      [`trials ${state.done}/${state.total}`, `best val ${state.bestVal === null ? '–' : state.bestVal.toFixed(3)}`, `${fmtDuration(secs)} elapsed`, `${left} left`],
-      '  ',
-    );
+    return fitBar(width, state.done, state.total, [`trials ${state.done}/${state.total}`, showBest(state.metric, state.best), `${fmtDuration(secs)} elapsed`, `${left} left`], '  ');
   };
   return {
     line: (s: string) => {
@@ -224,7 +221,7 @@ export function createSweepUi(opts: { tty: boolean; out?: NodeJS.WriteStream }) 
       else writeLines(out, s);
     },
     /** Trials done (earlier ones included) of `total`; `ran` of `toRun` were run by this invocation. */
-    progress(p: { done: number; total: number; toRun: number; ran: number; bestVal: number | null }) {
+    progress(p: SweepProgress) {
       state = p;
       if (!opts.tty) return;
       if (!bar && p.ran < p.toRun) {

@@ -12,7 +12,7 @@ const USAGE: Record<string, string> = {
   data: 'train data <mnist|cifar>',
   predict: 'train predict <run-folder or .ckpt file> <image or folder>…',
   export: 'train export <run-folder or .ckpt file> --format onnx|safetensors|npy',
-  compare: 'train compare <run-folder> <run-folder> …',
+  compare: 'train compare <run-folder> <run-folder> … (or <sweep-folder> <sweep-folder> …)',
 };
 
 /** The flags the command being parsed knows, as typed (--kebab-case, no aliases of one letter). */

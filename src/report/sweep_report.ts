@@ -12,6 +12,7 @@ import { RUN_FILES, sweepFile } from '../runs/layout.js';
 import { readSweepResults, readSweepSearch, readSweepTrials } from '../runs/read.js';
 import { sweepPlotBlocks } from './sweep_plots.js';
 import { overlayBlocks, readCurves } from './overlay.js';
+import { DEFAULT_METRIC, describeMetric, metricOfResults, showValue } from '../sweep/metric.js';
 
 /** A trial's name in the overlay legends: the keys that vary across the sweep (`updateRule=adam, lr=0.001`), else its index. */
 export function trialName(params: Record<string, unknown>, varying: string[], index: number): string {
@@ -59,7 +60,8 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
   }
 
   // A random or TPE search: parallel coordinates, importance, best so far (sweep_plots.ts).
-  blocks.push(...sweepPlotBlocks(readSweepSearch(sweepFile(sweepDir, 'spec')), results.trials));
+  const metric = metricOfResults(results);
+  blocks.push(...sweepPlotBlocks(readSweepSearch(sweepFile(sweepDir, 'spec')), results.trials, metric));
 
   // The trials' curves overlaid, as the notebooks compare update rules or weight scales: the
   // finished trials whose folder (from results.json) is inside the sweep folder.
@@ -105,12 +107,14 @@ export async function buildSweepReport(sweepDir: string): Promise<string> {
   // While the sweep runs (results.json has `live`): the trials in flight and those waiting, and the page reloads itself.
   const live = results.live ?? null;
   if (live) blocks.push({ kind: 'html', title: 'In flight', html: liveTable(live) });
-  const table = `<p class="note">Click a column to sort. The best trial by val accuracy is highlighted.</p><table class="trials"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const table = `<p class="note">Click a column to sort. The best trial by ${esc(describeMetric(metric))} is highlighted.</p><table class="trials"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
   blocks.push({ kind: 'html', title: `Trials (${results.trials.length})`, html: table });
 
   const b = results.best;
+  // Another metric than the default: its value beside val and test accuracy.
+  const byMetric = b && metric.name !== DEFAULT_METRIC.name && typeof b.value === 'number' ? `, ${showValue(metric, b.value)}` : '';
   const sub = b
-    ? `best: trial ${b.index}, val ${b.valAcc.toFixed(3)}, test ${b.testAcc === null ? '–' : b.testAcc.toFixed(3)} · ${results.trials.length} trials on ${results.workers} workers · ${results.seconds.toFixed(0)} s`
+    ? `best: trial ${b.index}${byMetric}, val ${b.valAcc.toFixed(3)}, test ${b.testAcc === null ? '–' : b.testAcc.toFixed(3)} · ${results.trials.length} trials on ${results.workers} workers · ${results.seconds.toFixed(0)} s`
     : `${results.trials.length} trials, none finished`;
   const counts = liveCounts(results);
   const html = reloading(page(`Sweep report: ${results.name}`, counts ? `${counts} · ${sub}` : sub, blocks, SORT_JS), live !== null);

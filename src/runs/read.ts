@@ -12,6 +12,7 @@ import { ioErrorMessage, RunIoError } from './errors.js';
 import { readJsonl } from './jsonl.js';
 import type { SweepResults } from './results.js';
 import type { Summary } from './summary.js';
+import { METRIC_NAMES, MODES } from '../sweep/metric.js';
 
 type Obj = Record<string, unknown>;
 const show = (v: unknown) => {
@@ -191,7 +192,14 @@ export function readSweepResults(file: string): SweepResults {
     ft.numOrNull(t, 'valAcc', ...ACC);
     ft.numOrNull(t, 'bestEpoch', 0);
     ft.numOrNull(t, 'seconds', 0);
+    ft.numOrNull(t, 'value');
   });
+  // Absent in results written before sweeps had a metric: val accuracy, max (sweep/metric.ts metricOfResults).
+  if (o.metric !== undefined) {
+    const m = f.object(o, 'metric');
+    f.in('metric').oneOf(m, 'name', METRIC_NAMES);
+    f.in('metric').oneOf(m, 'mode', MODES);
+  }
   if (o.best !== null && o.best !== undefined) {
     const b = f.object(o, 'best');
     const fb = f.in('best');
@@ -218,6 +226,20 @@ export function readSweepTrials(file: string): { index: number; config: Config }
     if (c.hidden !== undefined && !(Array.isArray(c.hidden) && c.hidden.every((h) => Number.isInteger(h) && h > 0))) fc.bad('hidden', c.hidden, 'a list of hidden sizes');
     return t as unknown as { index: number; config: Config };
   });
+}
+
+/** How a sweep chose its trials. */
+export type SearchKind = 'tpe' | 'random' | 'grid' | 'list';
+const SEARCH_KINDS: readonly SearchKind[] = ['tpe', 'random', 'grid', 'list'];
+
+/** sweep.json's kind of search and its seed (null for a grid or list), checked. */
+export function readSweepKind(file: string): { kind: SearchKind; seed: number | null } {
+  const f = new Fields(file);
+  const spec = f.object(readJsonObject(file), 'spec');
+  const kind = SEARCH_KINDS.find((k) => spec[k] !== undefined && spec[k] !== null);
+  if (kind === undefined) return f.bad('spec', spec, `a sweep spec with one of ${SEARCH_KINDS.join(', ')}`);
+  if (kind === 'grid' || kind === 'list') return { kind, seed: null };
+  return { kind, seed: f.in('spec').in(kind).int(f.in('spec').object(spec, kind), 'seed', 0) };
 }
 
 /** A random or TPE search as sweep.json records it (its `spec`): the keys' distributions, for the sweep report's figures. */

@@ -17,16 +17,17 @@ import * as fs from 'node:fs';
 import { ConfigError } from '../config/config.js';
 import { readJsonl } from '../runs/jsonl.js';
 import { runFile } from '../runs/layout.js';
+import type { SweepResults, TrialResult } from '../runs/results.js';
 
 export type Mode = 'max' | 'min';
 
 /** The metrics, each with its natural mode and its name in words (for the log and reasons). */
 export const METRICS = {
-  valAcc: { mode: 'max', label: 'val accuracy', short: 'val' },
-  valLoss: { mode: 'min', label: 'val loss', short: 'val loss' },
-  trainAcc: { mode: 'max', label: 'train accuracy', short: 'train' },
-  trainLoss: { mode: 'min', label: 'train loss', short: 'train loss' },
-} as const satisfies Record<string, { mode: Mode; label: string; short: string }>;
+  valAcc: { mode: 'max', label: 'val accuracy', short: 'val', axis: 'val acc' },
+  valLoss: { mode: 'min', label: 'val loss', short: 'val loss', axis: 'val loss' },
+  trainAcc: { mode: 'max', label: 'train accuracy', short: 'train', axis: 'train acc' },
+  trainLoss: { mode: 'min', label: 'train loss', short: 'train loss', axis: 'train loss' },
+} as const satisfies Record<string, { mode: Mode; label: string; short: string; axis: string }>;
 
 export type MetricName = keyof typeof METRICS;
 export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
@@ -98,4 +99,28 @@ export function describeMetric(m: Metric): string {
 /** "val loss 0.4321": a value as reasons and rows show it. */
 export function showValue(m: Metric, value: number): string {
   return `${METRICS[m.name].short} ${value.toFixed(4)}`;
+}
+
+/** "best val loss (min) 0.3412": the sweep bar's field, "–" before a trial has a value. */
+export function showBest(m: Metric, value: number | null): string {
+  return `best ${METRICS[m.name].axis} (${m.mode}) ${value === null ? '–' : value.toFixed(4)}`;
+}
+
+/** A results.json's metric; one written before sweeps had a metric (no `metric`) was by val accuracy, max. */
+export function metricOfResults(r: Pick<SweepResults, 'metric'>): Metric {
+  return r.metric ? { name: r.metric.name as MetricName, mode: r.metric.mode } : DEFAULT_METRIC;
+}
+
+/**
+ * A results.json trial's value of the metric: its `value`; in results written before trials had
+ * one (val accuracy, max, the only metric then), its val accuracy. Null when it has none.
+ */
+export function resultValue(m: Metric, t: Pick<TrialResult, 'value' | 'valAcc'>): number | null {
+  if (typeof t.value === 'number') return t.value;
+  return m.name === DEFAULT_METRIC.name && m.mode === DEFAULT_METRIC.mode ? t.valAcc : null;
+}
+
+/** Whether `value` is within `tol` of `target` or better, in the metric's mode. */
+export function within(m: Metric, value: number, target: number, tol: number): boolean {
+  return score(m, value) >= score(m, target) - tol - 1e-12;
 }

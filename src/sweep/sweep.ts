@@ -57,8 +57,8 @@ export interface SweepOptions {
   dir?: string;
   workers?: number;
   out?: (line: string) => void;
-  /** After each trial (and once before the first): trials done of all, run here of to run, the best val accuracy so far (the CLI's sweep bar). */
-  onProgress?: (p: { done: number; total: number; toRun: number; ran: number; bestVal: number | null }) => void;
+  /** After each trial (and once before the first): trials done of all, run here of to run, the best value of the sweep's metric so far (the CLI's sweep bar). */
+  onProgress?: (p: SweepProgress) => void;
   /** Who trains the pending trials: the worker threads of this machine (the default), or a queue (queue.ts). */
   runner?: TrialRunner;
   /**
@@ -67,6 +67,16 @@ export interface SweepOptions {
    * following (its jobs stay queued). runSweep then rejects with a SweepStoppedError.
    */
   signal?: AbortSignal;
+}
+
+/** Where a sweep is: trials done (earlier ones included) of all, run by this invocation of those it runs, and its metric's best value so far (null before a trial has one). */
+export interface SweepProgress {
+  done: number;
+  total: number;
+  toRun: number;
+  ran: number;
+  metric: Metric;
+  best: number | null;
 }
 
 /** A sweep stopped before its end: what is left, for the message that says how to go on. */
@@ -376,10 +386,11 @@ async function reportIdle(s: SweepRun): Promise<void> {
   while (s.report.busy) await new Promise((r) => setTimeout(r, 20));
 }
 
-/** The CLI's sweep bar: trials done of all, run here of to run, the best val accuracy so far. */
+/** The CLI's sweep bar: trials done of all, run here of to run, the metric's best so far (the best trial's, as the sweep picks it). */
 function progress(s: SweepRun, toRun: number): void {
-  const vals = [...s.byIndex.values()].filter((r) => r.status === 'ok' && r.valAcc !== null).map((r) => r.valAcc!);
-  s.opts.onProgress?.({ done: s.byIndex.size, total: s.total, toRun, ran: s.results.trialsRun, bestVal: vals.length ? Math.max(...vals) : null });
+  const metric = metricOf(s.spec);
+  const best = bestTrial([...s.byIndex.values()], metric);
+  s.opts.onProgress?.({ done: s.byIndex.size, total: s.total, toRun, ran: s.results.trialsRun, metric, best: best ? best.value! : null });
 }
 
 /** A trial ended: its row, results.json and the report. */

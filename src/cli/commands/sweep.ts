@@ -48,7 +48,7 @@ export async function handler(argv: Record<string, unknown>): Promise<void> {
   // The queue's modules load BullMQ and ioredis: only a sweep on a queue imports them.
   // With a queue, cli/errors.ts comes now, not on failure (as for `train worker`).
   const runner = queue !== undefined ? (await Promise.all([import('../../sweep/queue.js'), import('../errors.js')]))[0].queueRunner(queue, { warn }) : undefined;
-  // On a TTY a bar of its own: trials done, an ETA, the best val so far; the trial lines print above it.
+  // On a TTY a bar of its own: trials done, an ETA, the best value of the sweep's metric so far; the trial lines print above it.
   const bar = createSweepUi({ tty: Boolean(process.stdout.isTTY) });
   let results;
   try {
