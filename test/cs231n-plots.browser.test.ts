@@ -11,13 +11,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { PLOTS } from '../src/cs231n/plots/index.js';
 import { page as pageOf, type PageBlock } from '../src/report/html.js';
+import { launchChromium, NO_CHROMIUM } from './browser.js';
 import { makeFixtures } from './cs231n_plot_fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** What the page's Chart.js instance on each canvas shows. */
 interface Drawn {
@@ -56,7 +55,7 @@ function inspect(): Drawn[] {
 
 test(
   'every cs231n plot renders in Chromium: data, axis titles, a legend inside its box',
-  { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 900_000 },
+  { skip: NO_CHROMIUM, timeout: 900_000 },
   async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cs231n-plots-browser-'));
     const fx = makeFixtures(tmp);
@@ -64,7 +63,7 @@ test(
     for (const [name, input] of Object.entries(fx)) blocks.push(...(await PLOTS[name](input)));
     const file = path.join(tmp, 'plots.html');
     fs.writeFileSync(file, pageOf('cs231n plots', 'every plot builder', blocks));
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
       const errors: string[] = [];

@@ -21,7 +21,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { resolveConfig } from '../src/config/config.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { prepareData, resolveSplit } from '../src/data/split.js';
@@ -33,12 +33,11 @@ import { rowsView } from '../src/models/evaluate.js';
 import { createModel } from '../src/models/index.js';
 import { pngOfRow } from '../src/predict/image.js';
 import { extractCifarArchive } from '../src/data/archive.js';
+import { launchChromiumProfile, NO_CHROMIUM } from './browser.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = path.join(root, 'test-output');
-const haveChromium = fs.existsSync(CHROMIUM);
 
 /** `train playground --port 0 ...args`, and the URL it prints. */
 async function startServer(args: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
@@ -62,13 +61,7 @@ async function startServer(args: string[] = []): Promise<{ proc: ChildProcess; u
 
 /** Chromium with a fresh profile, every request that is not to `origin` blocked (and recorded). */
 async function launch(profile: string, origin: string, blocked: string[]): Promise<BrowserContext> {
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 1280, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
+  const ctx = await launchChromiumProfile(profile, ['--disable-component-update', '--disable-sync'], { acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   await ctx.route('**/*', (route) => {
     const u = route.request().url();
     if (u.startsWith(origin) || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
@@ -137,7 +130,7 @@ async function nodeProbe(rows: number): Promise<{ loss: number; grad: Float32Arr
 
 test(
   'the playground trains softmax on MNIST in Chromium, offline, and its checkpoint evaluates to its accuracy',
-  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 300_000 },
+  { skip: NO_CHROMIUM, timeout: 300_000 },
   async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'playground-browser-'));
     fs.mkdirSync(shots, { recursive: true });
@@ -269,7 +262,7 @@ test(
 
 test(
   'npm run build:web writes a static folder that trains on a plain server (no COOP/COEP), offline',
-  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 300_000 },
+  { skip: NO_CHROMIUM, timeout: 300_000 },
   async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'playground-static-'));
     const site = path.join(tmp, 'site');
@@ -329,7 +322,7 @@ function colourPixels(page: Page, id: string): Promise<{ drawn: number; colour: 
 
 test(
   'the playground trains on CIFAR-10 served by --cifar: 3072 → 10, colour weight templates',
-  { skip: (!haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`) || (!fs.existsSync(SHARED_CIFAR) && `${SHARED_CIFAR} is not there`), timeout: 300_000 },
+  { skip: NO_CHROMIUM || (!fs.existsSync(SHARED_CIFAR) && `${SHARED_CIFAR} is not there`), timeout: 300_000 },
   async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'playground-cifar-'));
     const dir = await extractCifarArchive(SHARED_CIFAR, path.join(tmp, 'data'));

@@ -13,12 +13,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, NO_CHROMIUM } from './browser.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = path.join(root, 'test-output');
 const small = ['--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--backend', E2E_BACKEND];
 
@@ -28,12 +28,8 @@ function train(args: string[]) {
   return r.stdout;
 }
 
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
+/** Chromium with QUIC off too. */
+const launch = (): Promise<Browser> => launchChromium(['--disable-quic', '--disable-component-update', '--disable-sync']);
 
 /** Open `file`, collecting console errors and every request that is not the file itself or a data: URL. */
 async function open(browser: Browser, file: string, width: number) {
@@ -101,9 +97,7 @@ async function datasetsOf(page: Page, id: string): Promise<{ label: string; colo
 
 const isPng = (file: string) => fs.existsSync(file) && [...fs.readFileSync(file).subarray(0, 8)].join() === '137,80,78,71,13,10,26,10';
 
-const haveChromium = fs.existsSync(CHROMIUM);
-
-test('run and sweep reports render offline in headless Chromium', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 180_000 }, async () => {
+test('run and sweep reports render offline in headless Chromium', { skip: NO_CHROMIUM, timeout: 180_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
   fs.mkdirSync(shots, { recursive: true });
   try {
@@ -330,7 +324,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
 
 test(
   'a knn run report renders offline in headless Chromium: the cross-validation chart and the distance image',
-  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 },
+  { skip: NO_CHROMIUM, timeout: 120_000 },
   async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-knn-'));
     fs.mkdirSync(shots, { recursive: true });
@@ -374,7 +368,7 @@ test(
 
 test(
   'a live report mid-run reloads itself and draws its charts; after Ctrl-C the final report stops reloading; the runs index links every report and sorts',
-  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 150_000 },
+  { skip: NO_CHROMIUM, timeout: 150_000 },
   async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-live-'));
     fs.mkdirSync(shots, { recursive: true });
@@ -658,7 +652,7 @@ async function assertConfusionReadable(page: Page): Promise<void> {
 
 test(
   'issue 26: a 40-trial sweep report stays readable: a diverged trial runs off a clipped axis, the best 5 are named in a legend that fits, swatches match lines, axes end at the data',
-  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 },
+  { skip: NO_CHROMIUM, timeout: 120_000 },
   async () => {
     const { buildSweepReport } = await import('../src/report/sweep_report.js');
     const top = fs.mkdtempSync(path.join(os.tmpdir(), 'report-40-'));
@@ -750,7 +744,7 @@ test(
 
 test(
   "issue 26: features.ipynb's misclassified grid has one row per predicted class, in the page and in mistakes.png",
-  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 },
+  { skip: NO_CHROMIUM, timeout: 120_000 },
   async () => {
     const { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } = await import('../src/data/cifar.js');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-mistakes-'));

@@ -10,11 +10,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, NO_CHROMIUM } from './browser.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface ChartInfo {
   type: string;
@@ -26,7 +25,7 @@ interface ChartInfo {
 
 test(
   'a TPE sweep report draws parallel coordinates, importance and best so far, with data and titled axes',
-  { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 240_000 },
+  { skip: NO_CHROMIUM, timeout: 240_000 },
   async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-plots-'));
     try {
@@ -47,7 +46,7 @@ test(
       const ok = results.trials.filter((t) => t.status === 'ok' && t.valAcc !== null).sort((a, b) => a.index - b.index);
       assert.ok(ok.length >= 2 && new Set(ok.map((t) => t.valAcc)).size >= 2, `at least two finished trials with different val accuracies: ${JSON.stringify(results.trials)}`);
 
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
+      const browser = await launchChromium(['--disable-component-update']);
       try {
         const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         const errors: string[] = [],
