@@ -28,7 +28,7 @@ function train(args: string[]) {
   return r.stdout;
 }
 
-/** Chromium with QUIC off too. */
+/** Chromium with the flags these tests add: QUIC, component updates and sync off. */
 const launch = (): Promise<Browser> => launchChromium(['--disable-quic', '--disable-component-update', '--disable-sync']);
 
 /** Open `file`, collecting console errors and every request that is not the file itself or a data: URL. */
