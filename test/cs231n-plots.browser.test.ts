@@ -53,43 +53,39 @@ function inspect(): Drawn[] {
   });
 }
 
-test(
-  'every cs231n plot renders in Chromium: data, axis titles, a legend inside its box',
-  { skip: NO_CHROMIUM, timeout: 900_000 },
-  async () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cs231n-plots-browser-'));
-    const fx = makeFixtures(tmp);
-    const blocks: PageBlock[] = [];
-    for (const [name, input] of Object.entries(fx)) blocks.push(...(await PLOTS[name](input)));
-    const file = path.join(tmp, 'plots.html');
-    fs.writeFileSync(file, pageOf('cs231n plots', 'every plot builder', blocks));
-    const browser = await launchChromium();
-    try {
-      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      const errors: string[] = [];
-      page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-      assert.deepEqual(errors, [], 'no console errors');
-      const drawn = await page.evaluate(inspect);
-      assert.deepEqual(
-        drawn.map((d) => d.id),
-        blocks.flatMap((b) => (b.kind === 'chart' ? [b.id] : [])),
-      );
-      for (const d of drawn) {
-        assert.ok(d.points > 0, `${d.id} has data`);
-        for (const a of d.axes) assert.ok(a.shown && a.title.length > 0, `${d.id}: axis ${a.id} is titled`);
-        assert.ok(d.legend, `${d.id} has a legend`);
-        assert.deepEqual(d.legend.items, d.named, `${d.id}: the legend names the bold series, not the faint ones`);
-        const { top, bottom, left, right } = d.legend;
-        assert.ok(top >= 0 && left >= 0 && bottom <= d.height && right <= d.width, `${d.id}: legend ${JSON.stringify(d.legend)} inside ${d.width}×${d.height}`);
-      }
-      const imgs = await page.evaluate(() => Array.from(document.querySelectorAll('img')).map((i) => i.complete && i.naturalWidth > 0));
-      assert.ok(imgs.length > 0 && imgs.every(Boolean), `${imgs.filter((ok) => !ok).length} of ${imgs.length} images failed to load`);
-      fs.mkdirSync(path.join(root, 'test-output'), { recursive: true });
-      await page.screenshot({ path: path.join(root, 'test-output', 'cs231n-plots.png'), fullPage: true });
-    } finally {
-      await browser.close();
+test('every cs231n plot renders in Chromium: data, axis titles, a legend inside its box', { skip: NO_CHROMIUM, timeout: 900_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cs231n-plots-browser-'));
+  const fx = makeFixtures(tmp);
+  const blocks: PageBlock[] = [];
+  for (const [name, input] of Object.entries(fx)) blocks.push(...(await PLOTS[name](input)));
+  const file = path.join(tmp, 'plots.html');
+  fs.writeFileSync(file, pageOf('cs231n plots', 'every plot builder', blocks));
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    assert.deepEqual(errors, [], 'no console errors');
+    const drawn = await page.evaluate(inspect);
+    assert.deepEqual(
+      drawn.map((d) => d.id),
+      blocks.flatMap((b) => (b.kind === 'chart' ? [b.id] : [])),
+    );
+    for (const d of drawn) {
+      assert.ok(d.points > 0, `${d.id} has data`);
+      for (const a of d.axes) assert.ok(a.shown && a.title.length > 0, `${d.id}: axis ${a.id} is titled`);
+      assert.ok(d.legend, `${d.id} has a legend`);
+      assert.deepEqual(d.legend.items, d.named, `${d.id}: the legend names the bold series, not the faint ones`);
+      const { top, bottom, left, right } = d.legend;
+      assert.ok(top >= 0 && left >= 0 && bottom <= d.height && right <= d.width, `${d.id}: legend ${JSON.stringify(d.legend)} inside ${d.width}×${d.height}`);
     }
-  },
-);
+    const imgs = await page.evaluate(() => Array.from(document.querySelectorAll('img')).map((i) => i.complete && i.naturalWidth > 0));
+    assert.ok(imgs.length > 0 && imgs.every(Boolean), `${imgs.filter((ok) => !ok).length} of ${imgs.length} images failed to load`);
+    fs.mkdirSync(path.join(root, 'test-output'), { recursive: true });
+    await page.screenshot({ path: path.join(root, 'test-output', 'cs231n-plots.png'), fullPage: true });
+  } finally {
+    await browser.close();
+  }
+});
