@@ -5,29 +5,20 @@
  * one epoch) is the only new one, so judged only against the new trials it would reach its rung
  * first, with no one to beat, and run to its end; against the old rungs it stops after epoch 1.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { SweepResults } from '../src/runs/results.js';
 import { readKeptRungs, writeKeptRungs } from '../src/sweep/rungs.js';
 import { runSweep } from '../src/sweep/sweep.js';
 import { queueRunner } from '../src/sweep/queue.js';
 import { E2E_BACKEND } from './helpers.js';
-import { startRedis, NO_REDIS } from './queue-redis.js';
+import { queueFixture } from './queue-fixture.js';
+import { NO_REDIS } from './queue-redis.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'train.js');
-const dirs: string[] = [];
-const procs: ChildProcess[] = [];
-after(() => {
-  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const { redis, tmp, worker } = queueFixture('asha-widen-');
 
 const GOOD = [{ lr: 0.05 }, { lr: 0.1 }, { lr: 0.2 }];
 const BAD = { lr: 1e-7 };
@@ -60,8 +51,7 @@ function checkWidened(first: SweepResults, widened: SweepResults): void {
 }
 
 test('a widened ASHA sweep on the local pool judges its new trial against the rungs of the finished one, kept in rungs.json', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asha-widen-'));
-  dirs.push(dir);
+  const dir = tmp();
   const runs = path.join(dir, 'runs');
   const first = await runSweep({ file: writeSweep(dir, runs, false), flags: {}, workers: 1, out: () => {} });
   const widened = await runSweep({ file: writeSweep(dir, runs, true), flags: {}, workers: 1, out: () => {} });
@@ -69,28 +59,20 @@ test('a widened ASHA sweep on the local pool judges its new trial against the ru
 });
 
 test('a widened ASHA sweep on the queue judges its new trial against the old rungs: Redis is seeded from rungs.json, and none is left there', { skip: NO_REDIS, timeout: 300_000 }, async () => {
-  const redis = await startRedis();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asha-widen-q-'));
-  dirs.push(dir);
+  const dir = tmp();
   const runs = path.join(dir, 'queue');
-  try {
-    const w = spawn(process.execPath, [bin, 'worker', '--queue', redis.url, '--lock-seconds', '5', '--threads', '1', '--runs-dir', runs], { stdio: 'ignore' });
-    procs.push(w);
-    const first = await runSweep({ file: writeSweep(dir, runs, false), flags: {}, runner: queueRunner(redis.url), out: () => {} });
-    const widened = await runSweep({ file: writeSweep(dir, runs, true), flags: {}, runner: queueRunner(redis.url), out: () => {} });
-    checkWidened(first, widened);
-    const conn = new Redis(redis.url);
-    assert.deepEqual(await conn.keys('tsnn:rungs:*'), []);
-    conn.disconnect();
-    w.kill('SIGTERM');
-  } finally {
-    await redis.stop();
-  }
+  const w = worker(runs);
+  const first = await runSweep({ file: writeSweep(dir, runs, false), flags: {}, runner: queueRunner(redis.url), out: () => {} });
+  const widened = await runSweep({ file: writeSweep(dir, runs, true), flags: {}, runner: queueRunner(redis.url), out: () => {} });
+  checkWidened(first, widened);
+  const conn = new Redis(redis.url);
+  assert.deepEqual(await conn.keys('tsnn:rungs:*'), []);
+  conn.disconnect();
+  await w.stop();
 });
 
 test('kept rungs read back as written; a damaged rungs.json is refused in one line naming the file, the entry and what to do', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asha-rungs-'));
-  dirs.push(dir);
+  const dir = tmp();
   assert.deepEqual(readKeptRungs(dir), {}, 'no rungs.json: no rungs');
   const kept = { '1': [['trials/trial-a', 0.5] as [string, number], ['trials/trial-b', 0.25] as [string, number]], 'b1:3': [['trials/trial-c', 0.75] as [string, number]] };
   writeKeptRungs(dir, kept);

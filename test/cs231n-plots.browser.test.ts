@@ -11,13 +11,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { PLOTS } from '../src/cs231n/plots/index.js';
 import { page as pageOf, type PageBlock } from '../src/report/html.js';
+import { launchChromium, NO_CHROMIUM } from './browser.js';
 import { makeFixtures } from './cs231n_plot_fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** What the page's Chart.js instance on each canvas shows. */
 interface Drawn {
@@ -54,43 +53,39 @@ function inspect(): Drawn[] {
   });
 }
 
-test(
-  'every cs231n plot renders in Chromium: data, axis titles, a legend inside its box',
-  { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 900_000 },
-  async () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cs231n-plots-browser-'));
-    const fx = makeFixtures(tmp);
-    const blocks: PageBlock[] = [];
-    for (const [name, input] of Object.entries(fx)) blocks.push(...(await PLOTS[name](input)));
-    const file = path.join(tmp, 'plots.html');
-    fs.writeFileSync(file, pageOf('cs231n plots', 'every plot builder', blocks));
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      const errors: string[] = [];
-      page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-      assert.deepEqual(errors, [], 'no console errors');
-      const drawn = await page.evaluate(inspect);
-      assert.deepEqual(
-        drawn.map((d) => d.id),
-        blocks.flatMap((b) => (b.kind === 'chart' ? [b.id] : [])),
-      );
-      for (const d of drawn) {
-        assert.ok(d.points > 0, `${d.id} has data`);
-        for (const a of d.axes) assert.ok(a.shown && a.title.length > 0, `${d.id}: axis ${a.id} is titled`);
-        assert.ok(d.legend, `${d.id} has a legend`);
-        assert.deepEqual(d.legend.items, d.named, `${d.id}: the legend names the bold series, not the faint ones`);
-        const { top, bottom, left, right } = d.legend;
-        assert.ok(top >= 0 && left >= 0 && bottom <= d.height && right <= d.width, `${d.id}: legend ${JSON.stringify(d.legend)} inside ${d.width}×${d.height}`);
-      }
-      const imgs = await page.evaluate(() => Array.from(document.querySelectorAll('img')).map((i) => i.complete && i.naturalWidth > 0));
-      assert.ok(imgs.length > 0 && imgs.every(Boolean), `${imgs.filter((ok) => !ok).length} of ${imgs.length} images failed to load`);
-      fs.mkdirSync(path.join(root, 'test-output'), { recursive: true });
-      await page.screenshot({ path: path.join(root, 'test-output', 'cs231n-plots.png'), fullPage: true });
-    } finally {
-      await browser.close();
+test('every cs231n plot renders in Chromium: data, axis titles, a legend inside its box', { skip: NO_CHROMIUM, timeout: 900_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cs231n-plots-browser-'));
+  const fx = makeFixtures(tmp);
+  const blocks: PageBlock[] = [];
+  for (const [name, input] of Object.entries(fx)) blocks.push(...(await PLOTS[name](input)));
+  const file = path.join(tmp, 'plots.html');
+  fs.writeFileSync(file, pageOf('cs231n plots', 'every plot builder', blocks));
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    assert.deepEqual(errors, [], 'no console errors');
+    const drawn = await page.evaluate(inspect);
+    assert.deepEqual(
+      drawn.map((d) => d.id),
+      blocks.flatMap((b) => (b.kind === 'chart' ? [b.id] : [])),
+    );
+    for (const d of drawn) {
+      assert.ok(d.points > 0, `${d.id} has data`);
+      for (const a of d.axes) assert.ok(a.shown && a.title.length > 0, `${d.id}: axis ${a.id} is titled`);
+      assert.ok(d.legend, `${d.id} has a legend`);
+      assert.deepEqual(d.legend.items, d.named, `${d.id}: the legend names the bold series, not the faint ones`);
+      const { top, bottom, left, right } = d.legend;
+      assert.ok(top >= 0 && left >= 0 && bottom <= d.height && right <= d.width, `${d.id}: legend ${JSON.stringify(d.legend)} inside ${d.width}×${d.height}`);
     }
-  },
-);
+    const imgs = await page.evaluate(() => Array.from(document.querySelectorAll('img')).map((i) => i.complete && i.naturalWidth > 0));
+    assert.ok(imgs.length > 0 && imgs.every(Boolean), `${imgs.filter((ok) => !ok).length} of ${imgs.length} images failed to load`);
+    fs.mkdirSync(path.join(root, 'test-output'), { recursive: true });
+    await page.screenshot({ path: path.join(root, 'test-output', 'cs231n-plots.png'), fullPage: true });
+  } finally {
+    await browser.close();
+  }
+});

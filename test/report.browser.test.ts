@@ -13,12 +13,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, NO_CHROMIUM } from './browser.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = path.join(root, 'test-output');
 const small = ['--num-train', '1000', '--num-val', '200', '--num-test', '500', '--num-dev', '100', '--backend', E2E_BACKEND];
 
@@ -28,12 +28,8 @@ function train(args: string[]) {
   return r.stdout;
 }
 
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
+/** Chromium with the flags these tests add: QUIC, component updates and sync off. */
+const launch = (): Promise<Browser> => launchChromium(['--disable-quic', '--disable-component-update', '--disable-sync']);
 
 /** Open `file`, collecting console errors and every request that is not the file itself or a data: URL. */
 async function open(browser: Browser, file: string, width: number) {
@@ -101,9 +97,7 @@ async function datasetsOf(page: Page, id: string): Promise<{ label: string; colo
 
 const isPng = (file: string) => fs.existsSync(file) && [...fs.readFileSync(file).subarray(0, 8)].join() === '137,80,78,71,13,10,26,10';
 
-const haveChromium = fs.existsSync(CHROMIUM);
-
-test('run and sweep reports render offline in headless Chromium', { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 180_000 }, async () => {
+test('run and sweep reports render offline in headless Chromium', { skip: NO_CHROMIUM, timeout: 180_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
   fs.mkdirSync(shots, { recursive: true });
   try {
@@ -328,53 +322,49 @@ test('run and sweep reports render offline in headless Chromium', { skip: !haveC
   }
 });
 
-test(
-  'a knn run report renders offline in headless Chromium: the cross-validation chart and the distance image',
-  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 },
-  async () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-knn-'));
-    fs.mkdirSync(shots, { recursive: true });
+test('a knn run report renders offline in headless Chromium: the cross-validation chart and the distance image', { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-knn-'));
+  fs.mkdirSync(shots, { recursive: true });
+  try {
+    train(['--model', 'knn', '--num-train', '600', '--num-test', '100', '--cv-folds', '3', '--k-choices', '1,3,5', '--k', '3', '--backend', E2E_BACKEND, '--runs-dir', tmp, '--name', 'knn']);
+    const dir = path.join(tmp, fs.readdirSync(tmp)[0]);
+    const browser = await launch();
     try {
-      train(['--model', 'knn', '--num-train', '600', '--num-test', '100', '--cv-folds', '3', '--k-choices', '1,3,5', '--k', '3', '--backend', E2E_BACKEND, '--runs-dir', tmp, '--name', 'knn']);
-      const dir = path.join(tmp, fs.readdirSync(tmp)[0]);
-      const browser = await launch();
-      try {
-        const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1000);
-        assert.deepEqual(errors, []);
-        assert.deepEqual(requests, []);
-        assert.deepEqual(await violations(page), []);
-        assert.deepEqual(await drawnCanvases(page), { drawn: 1, total: 1 }, 'the cross-validation chart is drawn');
-        const imgs = await images(page);
-        assert.equal(imgs.length, 1);
-        assert.deepEqual([imgs[0].ok, imgs[0].w, imgs[0].h], [true, 600, 100], 'the 100 × 600 distance image is loaded at its size');
-        // Issue 26: the timings are tables (the three distance forms, the run's phases), no raw JSON anywhere.
-        assert.doesNotMatch(await page.evaluate(() => document.body.innerText), /\{"/, 'no raw JSON object on the page');
-        const timings = page.locator('table.timings');
-        assert.equal(await timings.count(), 2, 'two timing tables');
-        assert.deepEqual(await timings.nth(0).locator('tbody th').allTextContents(), ['two loops', 'one loop', 'no loops']);
-        assert.deepEqual(await timings.nth(1).locator('tbody th').allTextContents(), ['load', 'train', 'cross-validation', 'test', 'total']);
-        // Issue 26: kNN's config shows its own keys, no SGD ones.
-        const cfg = await configShown(page);
-        assert.equal(cfg.k, '3');
-        for (const k of ['lr', 'reg', 'epochs', 'iterations', 'batchSize', 'hidden', 'loss']) assert.ok(!(k in cfg), `no ${k} on kNN: ${Object.keys(cfg).join(', ')}`);
-        const secs = await timings.nth(1).locator('tbody td').allTextContents();
-        assert.ok(
-          secs.every((t) => Number.isFinite(Number(t))),
-          `every phase has its seconds: ${secs.join(', ')}`,
-        );
-        await page.screenshot({ path: path.join(shots, 'report-knn.png'), fullPage: true });
-      } finally {
-        await browser.close();
-      }
+      const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1000);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(requests, []);
+      assert.deepEqual(await violations(page), []);
+      assert.deepEqual(await drawnCanvases(page), { drawn: 1, total: 1 }, 'the cross-validation chart is drawn');
+      const imgs = await images(page);
+      assert.equal(imgs.length, 1);
+      assert.deepEqual([imgs[0].ok, imgs[0].w, imgs[0].h], [true, 600, 100], 'the 100 × 600 distance image is loaded at its size');
+      // Issue 26: the timings are tables (the three distance forms, the run's phases), no raw JSON anywhere.
+      assert.doesNotMatch(await page.evaluate(() => document.body.innerText), /\{"/, 'no raw JSON object on the page');
+      const timings = page.locator('table.timings');
+      assert.equal(await timings.count(), 2, 'two timing tables');
+      assert.deepEqual(await timings.nth(0).locator('tbody th').allTextContents(), ['two loops', 'one loop', 'no loops']);
+      assert.deepEqual(await timings.nth(1).locator('tbody th').allTextContents(), ['load', 'train', 'cross-validation', 'test', 'total']);
+      // Issue 26: kNN's config shows its own keys, no SGD ones.
+      const cfg = await configShown(page);
+      assert.equal(cfg.k, '3');
+      for (const k of ['lr', 'reg', 'epochs', 'iterations', 'batchSize', 'hidden', 'loss']) assert.ok(!(k in cfg), `no ${k} on kNN: ${Object.keys(cfg).join(', ')}`);
+      const secs = await timings.nth(1).locator('tbody td').allTextContents();
+      assert.ok(
+        secs.every((t) => Number.isFinite(Number(t))),
+        `every phase has its seconds: ${secs.join(', ')}`,
+      );
+      await page.screenshot({ path: path.join(shots, 'report-knn.png'), fullPage: true });
     } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
+      await browser.close();
     }
-  },
-);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
 
 test(
   'a live report mid-run reloads itself and draws its charts; after Ctrl-C the final report stops reloading; the runs index links every report and sorts',
-  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 150_000 },
+  { skip: NO_CHROMIUM, timeout: 150_000 },
   async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-live-'));
     fs.mkdirSync(shots, { recursive: true });
@@ -658,7 +648,7 @@ async function assertConfusionReadable(page: Page): Promise<void> {
 
 test(
   'issue 26: a 40-trial sweep report stays readable: a diverged trial runs off a clipped axis, the best 5 are named in a legend that fits, swatches match lines, axes end at the data',
-  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 },
+  { skip: NO_CHROMIUM, timeout: 120_000 },
   async () => {
     const { buildSweepReport } = await import('../src/report/sweep_report.js');
     const top = fs.mkdtempSync(path.join(os.tmpdir(), 'report-40-'));
@@ -748,103 +738,99 @@ test(
   },
 );
 
-test(
-  "issue 26: features.ipynb's misclassified grid has one row per predicted class, in the page and in mistakes.png",
-  { skip: !haveChromium && `${CHROMIUM} is not installed (apt-get install chromium)`, timeout: 120_000 },
-  async () => {
-    const { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } = await import('../src/data/cifar.js');
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-mistakes-'));
-    fs.mkdirSync(shots, { recursive: true });
+test("issue 26: features.ipynb's misclassified grid has one row per predicted class, in the page and in mistakes.png", { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
+  const { CIFAR_PIXELS, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch } = await import('../src/data/cifar.js');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-mistakes-'));
+  fs.mkdirSync(shots, { recursive: true });
+  try {
+    // A small CIFAR-format dataset of noise: a features run on it gets most test images wrong.
+    const data = path.join(tmp, 'cifar-10-batches-bin');
+    fs.mkdirSync(data);
+    let seed = 7;
+    const batch = (n: number) =>
+      encodeCifarBatch(
+        new Uint8Array(n * CIFAR_PIXELS).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24),
+        Array.from({ length: n }, (_, i) => i % 10),
+      );
+    for (const f of CIFAR_TRAIN_FILES) fs.writeFileSync(path.join(data, f), batch(20));
+    fs.writeFileSync(path.join(data, CIFAR_TEST_FILE), batch(80));
+    const classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+    fs.writeFileSync(path.join(data, 'batches.meta.txt'), classes.join('\n') + '\n');
+    train([
+      '--dataset',
+      'cifar',
+      '--data-dir',
+      data,
+      '--features',
+      'hog+hue',
+      '--num-train',
+      '80',
+      '--num-val',
+      '20',
+      '--num-test',
+      '80',
+      '--num-dev',
+      '10',
+      '--batch-size',
+      '20',
+      '--iterations',
+      '8',
+      '--backend',
+      E2E_BACKEND,
+      '--runs-dir',
+      path.join(tmp, 'runs'),
+      '--name',
+      'feat',
+    ]);
+    const dir = path.join(tmp, 'runs', fs.readdirSync(path.join(tmp, 'runs'))[0]);
+    const browser = await launch();
     try {
-      // A small CIFAR-format dataset of noise: a features run on it gets most test images wrong.
-      const data = path.join(tmp, 'cifar-10-batches-bin');
-      fs.mkdirSync(data);
-      let seed = 7;
-      const batch = (n: number) =>
-        encodeCifarBatch(
-          new Uint8Array(n * CIFAR_PIXELS).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24),
-          Array.from({ length: n }, (_, i) => i % 10),
+      const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(requests, []);
+      assert.deepEqual(await violations(page), []);
+      const rows = await page.evaluate(() => {
+        const h2 = Array.from(document.querySelectorAll('h2')).find((h) => h.textContent === 'Mistakes by predicted class')!;
+        return Array.from(h2.parentElement!.querySelectorAll('.figrow')).map((r) => ({
+          label: r.querySelector('.rowlabel')!.textContent!,
+          tops: Array.from(r.querySelectorAll('figure')).map((f) => Math.round(f.getBoundingClientRect().top)),
+          captions: Array.from(r.querySelectorAll('figcaption')).map((c) => c.textContent!),
+        }));
+      });
+      assert.ok(rows.length >= 2, `mistakes in several classes: ${rows.length} rows`);
+      assert.deepEqual(
+        rows.map((r) => r.label),
+        classes.filter((c) => rows.some((r) => r.label === c)),
+        'one row per class, in class order',
+      );
+      for (const r of rows) {
+        assert.ok(r.tops.length >= 1 && r.tops.length <= 8, `${r.label}: 1 to 8 images`);
+        assert.equal(new Set(r.tops).size, 1, `${r.label}: its images on one line`);
+        for (const c of r.captions) assert.match(c, /^← /, `${r.label}: captioned with the true class`);
+        assert.ok(
+          r.captions.every((c) => c !== `← ${r.label}`),
+          `${r.label}: only images of other classes`,
         );
-      for (const f of CIFAR_TRAIN_FILES) fs.writeFileSync(path.join(data, f), batch(20));
-      fs.writeFileSync(path.join(data, CIFAR_TEST_FILE), batch(80));
-      const classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
-      fs.writeFileSync(path.join(data, 'batches.meta.txt'), classes.join('\n') + '\n');
-      train([
-        '--dataset',
-        'cifar',
-        '--data-dir',
-        data,
-        '--features',
-        'hog+hue',
-        '--num-train',
-        '80',
-        '--num-val',
-        '20',
-        '--num-test',
-        '80',
-        '--num-dev',
-        '10',
-        '--batch-size',
-        '20',
-        '--iterations',
-        '8',
-        '--backend',
-        E2E_BACKEND,
-        '--runs-dir',
-        path.join(tmp, 'runs'),
-        '--name',
-        'feat',
-      ]);
-      const dir = path.join(tmp, 'runs', fs.readdirSync(path.join(tmp, 'runs'))[0]);
-      const browser = await launch();
-      try {
-        const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
-        assert.deepEqual(errors, []);
-        assert.deepEqual(requests, []);
-        assert.deepEqual(await violations(page), []);
-        const rows = await page.evaluate(() => {
-          const h2 = Array.from(document.querySelectorAll('h2')).find((h) => h.textContent === 'Mistakes by predicted class')!;
-          return Array.from(h2.parentElement!.querySelectorAll('.figrow')).map((r) => ({
-            label: r.querySelector('.rowlabel')!.textContent!,
-            tops: Array.from(r.querySelectorAll('figure')).map((f) => Math.round(f.getBoundingClientRect().top)),
-            captions: Array.from(r.querySelectorAll('figcaption')).map((c) => c.textContent!),
-          }));
-        });
-        assert.ok(rows.length >= 2, `mistakes in several classes: ${rows.length} rows`);
-        assert.deepEqual(
-          rows.map((r) => r.label),
-          classes.filter((c) => rows.some((r) => r.label === c)),
-          'one row per class, in class order',
-        );
-        for (const r of rows) {
-          assert.ok(r.tops.length >= 1 && r.tops.length <= 8, `${r.label}: 1 to 8 images`);
-          assert.equal(new Set(r.tops).size, 1, `${r.label}: its images on one line`);
-          for (const c of r.captions) assert.match(c, /^← /, `${r.label}: captioned with the true class`);
-          assert.ok(
-            r.captions.every((c) => c !== `← ${r.label}`),
-            `${r.label}: only images of other classes`,
-          );
-        }
-        const tops = rows.map((r) => r.tops[0]);
-        assert.deepEqual(
-          [...tops].sort((a, b) => a - b),
-          tops,
-          'rows top to bottom',
-        );
-        assert.equal(new Set(tops).size, rows.length, 'each class on its own line');
-        // The PNG twin: as many rows as the page, not one strip.
-        const { loadImage } = await import('@napi-rs/canvas');
-        const png = await loadImage(fs.readFileSync(path.join(dir, 'mistakes.png')));
-        const rowH = 32 * 3 + 16 + 8;
-        assert.equal(png.height, rows.length * rowH + 8, `mistakes.png is ${rows.length} rows of ${rowH} px (${png.width} × ${png.height})`);
-        assert.ok(png.width <= 90 + 8 * (96 + 8) + 8, `at most 8 images a row (${png.width} px wide)`);
-        await page.screenshot({ path: path.join(shots, 'report-mistakes.png'), fullPage: true });
-        await page.close();
-      } finally {
-        await browser.close();
       }
+      const tops = rows.map((r) => r.tops[0]);
+      assert.deepEqual(
+        [...tops].sort((a, b) => a - b),
+        tops,
+        'rows top to bottom',
+      );
+      assert.equal(new Set(tops).size, rows.length, 'each class on its own line');
+      // The PNG twin: as many rows as the page, not one strip.
+      const { loadImage } = await import('@napi-rs/canvas');
+      const png = await loadImage(fs.readFileSync(path.join(dir, 'mistakes.png')));
+      const rowH = 32 * 3 + 16 + 8;
+      assert.equal(png.height, rows.length * rowH + 8, `mistakes.png is ${rows.length} rows of ${rowH} px (${png.width} × ${png.height})`);
+      assert.ok(png.width <= 90 + 8 * (96 + 8) + 8, `at most 8 images a row (${png.width} px wide)`);
+      await page.screenshot({ path: path.join(shots, 'report-mistakes.png'), fullPage: true });
+      await page.close();
     } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
+      await browser.close();
     }
-  },
-);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

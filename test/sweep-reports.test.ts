@@ -5,11 +5,10 @@
  * names `train report <folder>` for the rest, and `train report` builds a trial's full report
  * on demand (its test predictions from the dataset). "all" and "none" keep the other behaviours.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SweepResults } from '../src/runs/results.js';
@@ -19,7 +18,8 @@ import { runSweep } from '../src/sweep/sweep.js';
 import { queueRunner } from '../src/sweep/queue.js';
 import { BEST_REPORTS } from '../src/sweep/trial_reports.js';
 import { E2E_BACKEND } from './helpers.js';
-import { NO_REDIS, startRedis, type RedisServer } from './queue-redis.js';
+import { queueFixture } from './queue-fixture.js';
+import { NO_REDIS } from './queue-redis.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -31,22 +31,8 @@ const KEPT = ['best.ckpt', 'config.json', 'last.ckpt', 'metrics.jsonl', 'summary
 const REPORT = ['accuracy.png', 'confusion.png', 'loss.png', 'misclassified.png', 'predictions.json', 'report.html', 'weights.png'];
 const LRS = [0.5, 0.2, 0.05, 0.01, 0.002];
 
-const tmpDirs: string[] = [];
-const procs: ChildProcess[] = [];
-let redis: RedisServer | null = null;
-before(async () => {
-  if (!NO_REDIS) redis = await startRedis();
-});
-after(async () => {
-  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-  await redis?.stop();
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-reports-'));
-  tmpDirs.push(d);
-  return d;
-}
+const { redis, tmp, worker } = queueFixture('sweep-reports-');
+
 function writeSweep(dir: string, spec: Record<string, unknown>): string {
   const f = path.join(dir, `${String(spec.name)}.json`);
   fs.writeFileSync(f, JSON.stringify({ ...spec, base: { ...BASE, runsDir: path.join(dir, 'runs') } }));
@@ -133,13 +119,12 @@ test('a trialReports that is not best, all or none is refused in one line naming
 test('on the queue: the workers build no trial report, and the coordinator builds the 3 best at the end', { skip: NO_REDIS }, async () => {
   const dir = tmp();
   const runs = path.join(dir, 'runs');
-  const w = spawn(process.execPath, [bin, 'worker', '--queue', redis!.url, '--lock-seconds', '5', '--threads', '1', '--runs-dir', runs], { stdio: 'ignore' });
-  procs.push(w);
+  const w = worker(runs);
   try {
     const lines: string[] = [];
-    const r = await runSweep({ file: writeSweep(dir, { name: 'lazy-q', grid: { lr: LRS } }), flags: {}, runner: queueRunner(redis!.url), out: (l) => lines.push(l) });
+    const r = await runSweep({ file: writeSweep(dir, { name: 'lazy-q', grid: { lr: LRS } }), flags: {}, runner: queueRunner(redis.url), out: (l) => lines.push(l) });
     checkBestOnly(r, lines);
   } finally {
-    await new Promise<void>((resolve) => (w.exitCode !== null ? resolve() : (w.once('exit', () => resolve()), w.kill('SIGTERM'))));
+    await w.stop();
   }
 });

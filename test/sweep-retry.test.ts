@@ -5,13 +5,11 @@
  * with its reason and its number of attempts; the other trials finish. A trial's own divergence
  * is never retried.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { SweepResults } from '../src/runs/results.js';
@@ -19,10 +17,9 @@ import { poolHooks } from '../src/sweep/pool.js';
 import { QUEUE, queueRunner } from '../src/sweep/queue.js';
 import { runSweep } from '../src/sweep/sweep.js';
 import { E2E_BACKEND } from './helpers.js';
-import { NO_REDIS, startRedis, type RedisServer } from './queue-redis.js';
+import { queueFixture, stillRunning } from './queue-fixture.js';
+import { NO_REDIS } from './queue-redis.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'train.js');
 /** A tiny MNIST softmax run: 3 epochs of 10 steps on 1000 rows, a checkpoint after each. */
 const BASE = { dataset: 'mnist', model: 'softmax', numTrain: 1000, numVal: 200, numTest: 300, numDev: 50, iterations: 30, batchSize: 100, backend: E2E_BACKEND };
 const LIST = [
@@ -31,19 +28,8 @@ const LIST = [
   { lr: 3e-3, reg: 0 },
 ];
 
-const tmpDirs: string[] = [];
-const procs: ChildProcess[] = [];
-let redis: RedisServer | null = null;
-after(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  await redis?.stop();
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-retry-'));
-  tmpDirs.push(dir);
-  return dir;
-}
+const { redis, tmp, worker } = queueFixture('sweep-retry-');
+
 function writeSweep(dir: string, name: string, extra: object, base: object = {}): string {
   const file = path.join(dir, `${name}.json`);
   fs.writeFileSync(file, JSON.stringify({ name, base: { ...BASE, ...base, runsDir: path.join(dir, 'runs') }, list: LIST, ...extra }));
@@ -123,15 +109,6 @@ test("local pool: a trial's own divergence is never retried", async () => {
   assert.equal(results.trials[1].attempts, undefined);
 });
 
-/** A `train worker` process writing under `runsDir`. */
-function worker(url: string, runsDir: string): ChildProcess {
-  const proc = spawn(process.execPath, [bin, 'worker', '--queue', url, '--lock-seconds', '2', '--threads', '1', '--runs-dir', runsDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout!.resume();
-  proc.stderr!.resume();
-  procs.push(proc);
-  return proc;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -148,7 +125,7 @@ async function killRunner(url: string, suffix: string, workers: ChildProcess[], 
       const jobs = await q.getJobs(['active']);
       const job = jobs.find((j: Job) => j.id?.endsWith(suffix));
       const pid = (job?.progress as { pid?: number } | undefined)?.pid;
-      const w = workers.find((p) => p.pid === pid && p.exitCode === null && p.signalCode === null);
+      const w = workers.find((p) => p.pid === pid && stillRunning(p));
       if (w && !killed.includes(pid!)) {
         w.kill('SIGKILL');
         killed.push(pid!);
@@ -163,13 +140,13 @@ async function killRunner(url: string, suffix: string, workers: ChildProcess[], 
 }
 
 test('queue: a worker SIGKILLed twice on one trial, with retries 1: the trial fails with its reason and its attempts, and the rest finish', { skip: NO_REDIS, timeout: 300_000 }, async () => {
-  redis = await startRedis();
   const dir = tmp();
   const runsDir = path.join(dir, 'runs');
   fs.mkdirSync(runsDir);
   // Trial 1 runs long enough (20 epochs) to be found and killed twice; the others are short (1 epoch).
   const file = writeSweep(dir, 'q-retry', { retries: 1, list: [{ lr: 1e-3, epochs: 20 }, { lr: 2e-3 }, { lr: 3e-3 }] }, { iterations: undefined, epochs: 1 });
-  const workers = [worker(redis.url, runsDir), worker(redis.url, runsDir), worker(redis.url, runsDir)];
+  // Locks of 2 s, so that the job of a SIGKILLed worker is soon found stalled and tried again.
+  const workers = [0, 1, 2].map(() => worker(runsDir, { lockSeconds: 2 }).proc);
   const sweepDir = path.join(runsDir, 'sweep-q-retry');
   const lines: string[] = [];
   const sweep = runSweep({ file, flags: {}, runner: queueRunner(redis.url, { pollMs: 100 }), out: (l) => lines.push(l) });

@@ -6,54 +6,28 @@
  * Without a TTY the watch prints plain lines each refresh; on a TTY it redraws (redraw); Ctrl-C
  * ends it with exit code 0.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { redraw, WATCH_MS } from '../src/cli/sweep_cmd.js';
 import { HEARTBEAT_MS, HEARTBEAT_TTL_MS } from '../src/sweep/queue.js';
 import { readWorkers } from '../src/sweep/workers.js';
 import { E2E_BACKEND } from './helpers.js';
-import { NO_REDIS, startRedis, type RedisServer } from './queue-redis.js';
+import { queueFixture } from './queue-fixture.js';
+import { NO_REDIS } from './queue-redis.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'train.js');
 /** Trials of a few seconds: an MLP on 5,000 MNIST rows for 20 epochs. */
 const BASE = { dataset: 'mnist', model: 'mlp', hidden: [100], numTrain: 5000, numVal: 200, numTest: 200, numDev: 50, epochs: 20, batchSize: 100, backend: E2E_BACKEND };
 
-const tmpDirs: string[] = [];
-const procs: ChildProcess[] = [];
-let redis: RedisServer | null = null;
-before(async () => {
-  if (!NO_REDIS) redis = await startRedis();
-});
-after(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  await redis?.stop();
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-status-'));
-  tmpDirs.push(d);
-  return d;
-}
+const { redis, tmp, cli, worker } = queueFixture('sweep-status-');
+
 function writeSweep(dir: string, spec: Record<string, unknown>, base: Record<string, unknown> = {}): string {
   const f = path.join(dir, `${String(spec.name)}.json`);
   fs.writeFileSync(f, JSON.stringify({ ...spec, base: { ...BASE, ...base, runsDir: path.join(dir, 'runs') } }));
   return f;
-}
-/** A CLI process whose output collects in `text()`. */
-function cli(args: string[]): { proc: ChildProcess; text: () => string; exit: Promise<number | null> } {
-  const proc = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(proc);
-  let text = '';
-  proc.stdout!.on('data', (b: Buffer) => (text += b.toString()));
-  proc.stderr!.on('data', (b: Buffer) => (text += b.toString()));
-  return { proc, text: () => text, exit: new Promise((resolve) => proc.once('exit', (code) => resolve(code))) };
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Wait until `ok` holds (checked every 100 ms), at most `ms`; `what` names it in the failure. */
@@ -75,19 +49,19 @@ test('on the queue: status --watch lists every worker, idle or running with its 
   const dir = tmp();
   const runs = path.join(dir, 'runs');
   const file = writeSweep(dir, { name: 'watched', grid: { lr: [0.1, 0.05, 0.02] } });
-  const workers = [0, 1].map(() => cli(['worker', '--queue', redis!.url, '--lock-seconds', '5', '--threads', '1', '--runs-dir', runs]));
-  const watch = cli(['sweep', 'status', file, '--queue', redis!.url, '--runs-dir', runs, '--watch']);
-  const last = () => blocks(watch.text()).at(-1) ?? [];
-  await until(() => last().includes('workers: 2 (0 running, 2 idle, 0 lost)'), 30_000, watch.text);
+  const workers = [0, 1].map(() => worker(runs));
+  const watch = cli(['sweep', 'status', file, '--queue', redis.url, '--runs-dir', runs, '--watch']);
+  const last = () => blocks(watch.log()).at(-1) ?? [];
+  await until(() => last().includes('workers: 2 (0 running, 2 idle, 0 lost)'), 30_000, watch.log);
   for (const w of workers)
     assert.ok(
       last().some((l) => new RegExp(`^  ${os.hostname()}:${w.proc.pid}: idle; last seen \\d+ s ago$`).test(l)),
       last().join('\n'),
     );
 
-  const coordinator = cli(['sweep', '--config', file, '--queue', redis!.url]);
+  const coordinator = cli(['sweep', '--config', file, '--queue', redis.url]);
   // The worker running a trial, as its heartbeat says (read here every 100 ms: a refresh of the watch may fall between two trials).
-  const conn = new Redis(redis!.url, { maxRetriesPerRequest: null });
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
   let victim = '';
   try {
     await until(
@@ -96,9 +70,9 @@ test('on the queue: status --watch lists every worker, idle or running with its 
         return victim !== '';
       },
       60_000,
-      coordinator.text,
+      coordinator.log,
     );
-    await until(() => last().some((l) => l.startsWith(`  ${victim}: running trial `)), 10_000, watch.text);
+    await until(() => last().some((l) => l.startsWith(`  ${victim}: running trial `)), 10_000, watch.log);
     const line = last().find((l) => l.startsWith(`  ${victim}: running trial `))!;
     assert.match(line, /: running trial [123] of sweep watched \(trial-[0-9a-f]{12}\); last seen \d+ s ago$/);
     const trial = /running (trial \d of sweep watched \(trial-[0-9a-f]{12}\))/.exec(line)![1];
@@ -106,7 +80,7 @@ test('on the queue: status --watch lists every worker, idle or running with its 
     killed.proc.kill('SIGKILL');
     const t0 = Date.now();
     // Lost once the heartbeat key expires: within its lifetime after the last beat, plus a refresh of the watch.
-    await until(() => last().some((l) => l.startsWith(`  ${victim}: LOST`)), HEARTBEAT_TTL_MS + WATCH_MS + 3000, watch.text);
+    await until(() => last().some((l) => l.startsWith(`  ${victim}: LOST`)), HEARTBEAT_TTL_MS + WATCH_MS + 3000, watch.log);
     assert.ok(Date.now() - t0 >= HEARTBEAT_TTL_MS - HEARTBEAT_MS - 1000, `lost only once its heartbeat expired (${Date.now() - t0} ms)`);
     const lost = last().find((l) => l.startsWith(`  ${victim}: LOST`))!;
     assert.equal(lost.replace(/\d+ s ago$/, 'N s ago'), `  ${victim}: LOST (its heartbeat stopped: killed, its host down, or cut off from Redis) while running ${trial}; last seen N s ago`);
@@ -120,16 +94,16 @@ test('on the queue: status --watch lists every worker, idle or running with its 
       /^workers: 2 \([01] running, [01] idle, 1 lost\)$/,
     );
     // The live worker finishes the sweep (the killed one's trial after its lock time).
-    assert.equal(await coordinator.exit, 0, coordinator.text());
-    assert.match(coordinator.text(), /3 trials ok, 0 failed/);
+    assert.equal(await coordinator.exited, 0, coordinator.log());
+    assert.match(coordinator.log(), /3 trials ok, 0 failed/);
   } finally {
     conn.disconnect();
   }
   watch.proc.kill('SIGINT');
-  assert.equal(await watch.exit, 0, watch.text());
+  assert.equal(await watch.exited, 0, watch.log());
   // A worker that stops cleanly is gone from the list, not lost.
   workers[workers.findIndex((w) => !victim.endsWith(`:${w.proc.pid}`))].proc.kill('SIGTERM');
-  const c2 = new Redis(redis!.url, { maxRetriesPerRequest: null });
+  const c2 = new Redis(redis.url, { maxRetriesPerRequest: null });
   try {
     await until(
       async () => (await readWorkers(c2)).length === 1,
@@ -149,11 +123,11 @@ test('a local sweep: status lists its threads, running with their trial; SIGKILL
   const file = writeSweep(dir, { name: 'local-watched', grid: { lr: [0.1, 0.05] } }, { epochs: 1000 });
   const sweep = cli(['sweep', '--config', file, '--workers', '1']);
   const watch = cli(['sweep', 'status', file, '--runs-dir', runs, '--watch']);
-  const last = () => blocks(watch.text()).at(-1) ?? [];
+  const last = () => blocks(watch.log()).at(-1) ?? [];
   await until(
     () => last().some((l) => /thread 1: running trial 1/.test(l)),
     60_000,
-    () => watch.text() + sweep.text(),
+    () => watch.log() + sweep.log(),
   );
   const b = last();
   assert.match(b[0], new RegExp(`^sweep local-watched in ${runs.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/sweep-local-watched: 1 running, 1 queued, 0 finished, 0 stopped, 0 failed$`));
@@ -161,11 +135,11 @@ test('a local sweep: status lists its threads, running with their trial; SIGKILL
   assert.equal(b[2], 'workers: 1 (1 running, 0 idle, 0 lost)');
   assert.match(b[3], new RegExp(`^  ${os.hostname()}:${sweep.proc.pid} thread 1: running trial 1( \\(epoch \\d+ done\\))?; last seen \\d+ s ago$`));
   sweep.proc.kill('SIGKILL');
-  await sweep.exit;
-  await until(() => last()[2] === 'workers: 1 (0 running, 0 idle, 1 lost)', 10_000, watch.text);
+  await sweep.exited;
+  await until(() => last()[2] === 'workers: 1 (0 running, 0 idle, 1 lost)', 10_000, watch.log);
   assert.equal(last()[1], `local pool: LOST: its process ${sweep.proc.pid} on this host is gone (killed?)`);
   watch.proc.kill('SIGINT');
-  assert.equal(await watch.exit, 0, watch.text());
+  assert.equal(await watch.exited, 0, watch.log());
 });
 
 test('on a TTY the watch redraws in place: the cursor goes up over the lines drawn before, which are cleared, and no line wraps', () => {
