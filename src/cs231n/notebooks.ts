@@ -219,8 +219,8 @@ const batchNorm: Notebook = {
   title: 'batch normalization and layer normalization',
   editions: [...BOTH],
   experiments: [
-    sweep('weight-scale', 'eight layers, with and without batch norm, at 20 weight scales', 'cs231n-fcnet-batchnorm.json', { seeded: false }),
-    sweep('batch-size', 'batch norm and layer norm at batch sizes 5, 10 and 50', 'cs231n-bn-batch-size.json', { seeded: false }),
+    sweep('weight-scale', 'eight layers, with and without batch norm, at 20 weight scales', 'cs231n-fcnet-batchnorm.json'),
+    sweep('batch-size', 'batch norm and layer norm at batch sizes 5, 10 and 50', 'cs231n-bn-batch-size.json'),
   ],
   plots: [
     { plot: 'bn-weight-scale', experiment: 'weight-scale', question: 'bn1' },
