@@ -89,6 +89,13 @@ test('a rungs.json without a basis is read as val accuracy, max: another metric,
   // A file with a basis says its scheduler: the median rule's means are not ASHA's epoch scores.
   writeKeptRungs(dir, rungs, asha('valAcc', 'max'));
   assertRefused(() => readKeptRungs(dir, median), dir, 'val accuracy (max), ASHA', 'val accuracy (max), median rule', 'use the "asha" scheduler');
+  assertRefused(
+    () => readKeptRungs(dir, { ...median, metric: 'trainLoss', mode: 'min' }),
+    dir,
+    'val accuracy (max), ASHA',
+    'train loss (min), median rule',
+    'set "metric": "valAcc", "mode": "max" and use the "asha" scheduler',
+  );
   fs.writeFileSync(file, JSON.stringify({ basis: { metric: 'valAcc', mode: 'up', scheduler: 'asha' }, rungs }));
   assert.throws(() => readKeptRungs(dir, asha('valAcc', 'max')), new RegExp(`^DataError: ${escape(file)}: basis = .* is not valid: expected`));
 });

@@ -161,8 +161,9 @@ function damaged(file: string, what: string, v: unknown, expected: string): Data
 /** Refuse rungs kept on basis `kept` for a sweep of basis `now` (a file without a scheduler fits either). */
 function checkSameBasis(file: string, kept: RungBasis, now: RungBasis): void {
   const sameMetric = kept.metric === now.metric && kept.mode === now.mode;
-  if (sameMetric && (kept.scheduler === null || kept.scheduler === now.scheduler)) return;
-  const setBack = sameMetric ? `use the "${kept.scheduler}" scheduler` : `set "metric": "${kept.metric}", "mode": "${kept.mode}"`;
+  const sameScheduler = kept.scheduler === null || kept.scheduler === now.scheduler;
+  const setBack = [sameMetric ? '' : `set "metric": "${kept.metric}", "mode": "${kept.mode}"`, sameScheduler ? '' : `use the "${kept.scheduler}" scheduler`].filter(Boolean).join(' and ');
+  if (setBack === '') return;
   throw new ConfigError(
     `${file} holds scores of ${describeBasis(kept)}, but this sweep is by ${describeBasis(now)}: its new trials would be judged against scores of another kind; ${setBack} in the sweep file again, or delete ${file} to judge new trials only against each other`,
   );
