@@ -75,7 +75,7 @@ test('kept rungs read back as written; a damaged rungs.json is refused in one li
   const dir = tmp();
   assert.deepEqual(readKeptRungs(dir), {}, 'no rungs.json: no rungs');
   const kept = { '1': [['trials/trial-a', 0.5] as [string, number], ['trials/trial-b', 0.25] as [string, number]], 'b1:3': [['trials/trial-c', 0.75] as [string, number]] };
-  writeKeptRungs(dir, kept);
+  writeKeptRungs(dir, kept, { metric: 'valAcc', mode: 'max', scheduler: 'asha' });
   assert.deepEqual(readKeptRungs(dir), kept);
   fs.writeFileSync(path.join(dir, 'rungs.json'), JSON.stringify({ rungs: { '1': [['trials/trial-a', 'NaN']] } }));
   assert.throws(

@@ -76,7 +76,7 @@ export const SWEEP_FILES = {
   lock: 'sweep.lock',
   /** A TPE sweep's suggestions so far, in order (sweep/tpe_sweep.ts). */
   tpe: 'tpe.json',
-  /** An early-stopping sweep's rungs: each trial's score at each rung, in order (sweep/rungs.ts). */
+  /** An early-stopping sweep's rungs: each trial's score at each rung, in order, and what the scores are (sweep/rungs.ts). */
   rungs: 'rungs.json',
   /** The folder of the trials' run folders. */
   trials: 'trials',

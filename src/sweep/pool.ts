@@ -14,7 +14,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KeptRungStore, type RungStore } from './rungs.js';
+import { KeptRungStore, MemoryRungStore, rungBasisOf, type RungStore } from './rungs.js';
 import { reportsAsTrialsEnd } from './trial_reports.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
 import {
@@ -57,7 +57,9 @@ interface Pool {
 
 async function runLocalPool(ctx: RunnerContext): Promise<void> {
   if (!ctx.runData) throw new Error('the local pool trains on the data the sweep prepared, and was given none');
-  const pool: Pool = { ctx, runData: ctx.runData, store: new KeptRungStore(ctx.sweepDir), threads: new Set(), cancelled: false, failure: null };
+  // The kept rungs, refused when of another metric, mode or scheduler (rungs.ts); none without a scheduler.
+  const store = ctx.spec.scheduler ? new KeptRungStore(ctx.sweepDir, rungBasisOf(metricOf(ctx.spec), ctx.spec.scheduler)) : new MemoryRungStore();
+  const pool: Pool = { ctx, runData: ctx.runData, store, threads: new Set(), cancelled: false, failure: null };
   if (ctx.signal?.aborted) return;
   const cancel = () => cancelPool(pool);
   ctx.signal?.addEventListener('abort', cancel, { once: true });

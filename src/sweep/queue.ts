@@ -29,7 +29,7 @@ import type { LockInfo } from '../runs/lock.js';
 import { RunIoError } from '../runs/atomic.js';
 import { DEFAULT_METRIC, type Metric, parseMetric } from './metric.js';
 import { checkRungValue, parseScheduler, type RungStore, type SchedulerSpec } from './scheduler.js';
-import { keepRedisRungs, scoreOf, seedRedisRungs } from './rungs.js';
+import { keepRedisRungs, rungBasisOf, scoreOf, seedRedisRungs } from './rungs.js';
 import { MAX_RETRIES, MAX_TRIALS, RETRIES_DEFAULT, type SweepSpec, metricOf, readSweepFile, retriesOf, trialCount } from './spec.js';
 import { knownTrials } from './tpe_sweep.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
@@ -299,7 +299,8 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
   const key = sweepKey(ctx.spec, ctx.sweepDir);
   const rungs = rungsKeyOf(key);
   const byId = new Map<string, TrialPlan>();
-  if (ctx.spec.scheduler) await seedRedisRungs(conn, rungs, ctx.sweepDir); // the rungs of the sweep's earlier trials, before any new one reports
+  const basis = ctx.spec.scheduler ? rungBasisOf(metricOf(ctx.spec), ctx.spec.scheduler) : null;
+  if (basis) await seedRedisRungs(conn, rungs, ctx.sweepDir, basis); // the rungs of the sweep's earlier trials (of its basis), before any new one reports
   const take = (): string | null => {
     const p = ctx.feed.next();
     if (p) byId.set(jobIdOf(key, p.rel), p);
@@ -344,7 +345,7 @@ async function follow(ctx: RunnerContext, queue: Queue, conn: QueueConnection, p
     if (byId.size > 0 || leftovers.length > 0 || ctx.feed.left() > 0) await sleep(pollMs);
   }
   // Every trial is recorded: the rungs are kept in the sweep folder (rungs.ts), and Redis lets them go.
-  if (ctx.spec.scheduler) await keepRedisRungs(conn, rungs, ctx.sweepDir);
+  if (basis) await keepRedisRungs(conn, rungs, ctx.sweepDir, basis);
   const rungKeys = await conn.keys(`${rungs}:*`).catch(() => [] as string[]);
   if (rungKeys.length) await conn.del(...rungKeys).catch(() => 0);
 }

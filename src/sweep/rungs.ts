@@ -11,14 +11,25 @@
  * So a sweep resumed or widened (trials added to a finished one), on either runner, judges its new
  * trials against the rungs its earlier trials left, as Ray Tune's scheduler, restored, does.
  *
- *   rungs.json   {"rungs": {"1": [["trials/trial-3f…", 0.41], …], "b1:3": […]}}
+ * rungs.json records its basis, what its scores are: the sweep's metric and mode (a score is the
+ * value, or its negation for mode min: metric.ts) and the scheduler that recorded them (ASHA
+ * records the epoch's score, the median rule the mean of the trial's scores so far; η, grace, max
+ * and brackets change where a score is kept, not what it is). Read for a sweep of another basis it
+ * is refused: its new trials would be judged against numbers of another kind. A file without a
+ * basis was written when sweeps had one metric, val accuracy, max, and is read as that.
+ *
+ *   rungs.json   {"basis": {"metric": "valAcc", "mode": "max", "scheduler": "asha"},
+ *                 "rungs": {"1": [["trials/trial-3f…", 0.41], …], "b1:3": […]}}
  */
 import * as fs from 'node:fs';
 import type { Redis } from 'ioredis';
+import { ConfigError } from '../config/config.js';
 import { DataError } from '../data/errors.js';
 import { writeJsonAtomic } from '../runs/atomic.js';
 import { sweepFile } from '../runs/layout.js';
 import { readJsonObject } from '../runs/read.js';
+import { DEFAULT_METRIC, describeMetric, type Metric, METRIC_NAMES, type MetricName, type Mode, MODES } from './metric.js';
+import type { SchedulerSpec } from './scheduler.js';
 
 /** A rung's name in a store: "3" for epoch 3 of bracket 0 (as before brackets), "b1:3" in bracket 1. */
 export const rungId = (bracket: number, epoch: number): string => (bracket === 0 ? String(epoch) : `b${bracket}:${epoch}`);
@@ -65,39 +76,102 @@ export class MemoryRungStore implements RungStore {
   }
 }
 
-/** The local pool's rungs: in memory, started from the sweep folder's rungs.json, which every new record rewrites. */
+/** The local pool's rungs: in memory, started from the sweep folder's rungs.json (refused when of another basis), which every new record rewrites. */
 export class KeptRungStore extends MemoryRungStore {
-  constructor(private readonly sweepDir: string) {
-    super(readKeptRungs(sweepDir));
+  constructor(
+    private readonly sweepDir: string,
+    private readonly basis: RungBasis,
+  ) {
+    super(readKeptRungs(sweepDir, basis));
   }
   override record(rung: number | string, trial: string, value: number): Promise<number[]> {
     const { before, added } = this.add(String(rung), trial, value);
-    if (added) writeKeptRungs(this.sweepDir, this.snapshot());
+    if (added) writeKeptRungs(this.sweepDir, this.snapshot(), this.basis);
     return Promise.resolve(before);
   }
 }
 
-/** The rungs kept in sweep folder `sweepDir` (none when it has no rungs.json); a damaged file is refused, naming it. */
-export function readKeptRungs(sweepDir: string): KeptRungs {
+// ---------------------------------------------------------------------------------------------
+// rungs.json: the rungs and their basis
+
+const SCHEDULERS = ['asha', 'median'] as const;
+const SCHEDULER_NAMES = { asha: 'ASHA', median: 'median rule' } as const;
+
+/** What a kept score is: the metric, its mode and the scheduler that recorded it (null: not recorded, a file from before the basis). */
+export interface RungBasis {
+  metric: MetricName;
+  mode: Mode;
+  scheduler: (typeof SCHEDULERS)[number] | null;
+}
+
+/** A rungs.json without a basis: written when sweeps had one metric, val accuracy, max, by either scheduler. */
+const BEFORE_BASIS: RungBasis = { metric: DEFAULT_METRIC.name, mode: DEFAULT_METRIC.mode, scheduler: null };
+
+/** The basis of a sweep's scores: its metric `m` and its scheduler `s`. */
+export function rungBasisOf(m: Metric, s: SchedulerSpec): RungBasis {
+  return { metric: m.name, mode: m.mode, scheduler: 'asha' in s ? 'asha' : 'median' };
+}
+
+/** "val loss (min), ASHA"; "val accuracy (max)" when the scheduler is not recorded. */
+function describeBasis(b: RungBasis): string {
+  return `${describeMetric({ name: b.metric, mode: b.mode })}${b.scheduler ? `, ${SCHEDULER_NAMES[b.scheduler]}` : ''}`;
+}
+
+/**
+ * The rungs kept in sweep folder `sweepDir` (none when it has no rungs.json). With `basis` (a
+ * scheduler reading them), a file of another basis is refused; without it they are read as they
+ * stand. A damaged file is refused, naming it and the entry.
+ */
+export function readKeptRungs(sweepDir: string, basis?: RungBasis): KeptRungs {
   const file = sweepFile(sweepDir, 'rungs');
   if (!fs.existsSync(file)) return {};
-  const rungs = readJsonObject(file).rungs;
-  const bad = (what: string, v: unknown) =>
-    new DataError(
-      `${file}: ${what} = ${JSON.stringify(v)?.slice(0, 60)} is not valid: expected ${what === 'rungs' ? 'an object of rung → [[trial, score], …]' : '[trial folder, finite number]'}; fix it, or delete the file to judge new trials only against each other`,
-    );
-  if (typeof rungs !== 'object' || rungs === null || Array.isArray(rungs)) throw bad('rungs', rungs);
+  const o = readJsonObject(file);
+  const kept = checkedBasis(file, o.basis);
+  const rungs = checkedRungs(file, o.rungs);
+  if (basis) checkSameBasis(file, kept, basis);
+  return rungs;
+}
+
+/** rungs.json's `basis`: BEFORE_BASIS when absent. */
+function checkedBasis(file: string, b: unknown): RungBasis {
+  if (b === undefined) return BEFORE_BASIS;
+  const o = b as Partial<RungBasis> | null;
+  const ok = typeof o === 'object' && o !== null && METRIC_NAMES.includes(o.metric!) && MODES.includes(o.mode!) && SCHEDULERS.includes(o.scheduler!);
+  if (!ok) throw damaged(file, 'basis', b, `{"metric": one of ${METRIC_NAMES.join(', ')}, "mode": "max" or "min", "scheduler": "asha" or "median"}`);
+  return { metric: o.metric!, mode: o.mode!, scheduler: o.scheduler! };
+}
+
+/** rungs.json's `rungs`, every entry a [trial folder, finite number]. */
+function checkedRungs(file: string, rungs: unknown): KeptRungs {
+  if (typeof rungs !== 'object' || rungs === null || Array.isArray(rungs)) throw damaged(file, 'rungs', rungs, 'an object of rung → [[trial, score], …]');
   for (const [id, list] of Object.entries(rungs as Record<string, unknown>)) {
-    if (!Array.isArray(list)) throw bad(`rungs.${id}`, list);
+    if (!Array.isArray(list)) throw damaged(file, `rungs.${id}`, list, '[trial folder, finite number]');
     list.forEach((e: unknown, i) => {
-      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'number' || !Number.isFinite(e[1])) throw bad(`rungs.${id}[${i}]`, e);
+      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'number' || !Number.isFinite(e[1]))
+        throw damaged(file, `rungs.${id}[${i}]`, e, '[trial folder, finite number]');
     });
   }
   return rungs as KeptRungs;
 }
 
-export function writeKeptRungs(sweepDir: string, rungs: KeptRungs): void {
-  writeJsonAtomic(sweepFile(sweepDir, 'rungs'), { rungs });
+function damaged(file: string, what: string, v: unknown, expected: string): DataError {
+  return new DataError(`${file}: ${what} = ${JSON.stringify(v)?.slice(0, 60)} is not valid: expected ${expected}; fix it, or delete the file to judge new trials only against each other`);
+}
+
+/** Refuse rungs kept on basis `kept` for a sweep of basis `now` (a file without a scheduler fits either). */
+function checkSameBasis(file: string, kept: RungBasis, now: RungBasis): void {
+  const sameMetric = kept.metric === now.metric && kept.mode === now.mode;
+  const sameScheduler = kept.scheduler === null || kept.scheduler === now.scheduler;
+  const setBack = [sameMetric ? '' : `set "metric": "${kept.metric}", "mode": "${kept.mode}"`, sameScheduler ? '' : `use the "${kept.scheduler}" scheduler`].filter(Boolean).join(' and ');
+  if (setBack === '') return;
+  throw new ConfigError(
+    `${file} holds scores of ${describeBasis(kept)}, but this sweep is by ${describeBasis(now)}: its new trials would be judged against scores of another kind; ${setBack} in the sweep file again, or delete ${file} to judge new trials only against each other`,
+  );
+}
+
+/** Keep `rungs` in `sweepDir`'s rungs.json, with the basis of their scores. */
+export function writeKeptRungs(sweepDir: string, rungs: KeptRungs, basis: RungBasis): void {
+  writeJsonAtomic(sweepFile(sweepDir, 'rungs'), { basis, rungs });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -112,9 +186,9 @@ export function scoreOf(text: string): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** Put the kept rungs of `sweepDir` into Redis under `prefix`, ahead of whatever a rung there already holds (each trial once). */
-export async function seedRedisRungs(conn: Redis, prefix: string, sweepDir: string): Promise<void> {
-  for (const [id, kept] of Object.entries(readKeptRungs(sweepDir))) {
+/** Put the kept rungs of `sweepDir` into Redis under `prefix`, ahead of whatever a rung there already holds (each trial once); rungs of another basis are refused. */
+export async function seedRedisRungs(conn: Redis, prefix: string, sweepDir: string, basis: RungBasis): Promise<void> {
+  for (const [id, kept] of Object.entries(readKeptRungs(sweepDir, basis))) {
     const key = `${prefix}:${id}`;
     const there = new Set((await conn.lrange(key, 0, -1)).map((e) => e.slice(0, e.indexOf(TAB))));
     const missing = kept.filter(([t]) => !there.has(t));
@@ -123,9 +197,9 @@ export async function seedRedisRungs(conn: Redis, prefix: string, sweepDir: stri
   }
 }
 
-/** Write the rungs Redis holds under `prefix` into `sweepDir`'s rungs.json, after those already kept there. */
-export async function keepRedisRungs(conn: Redis, prefix: string, sweepDir: string): Promise<void> {
-  const kept = readKeptRungs(sweepDir);
+/** Write the rungs Redis holds under `prefix` into `sweepDir`'s rungs.json, after those already kept there, with their basis. */
+export async function keepRedisRungs(conn: Redis, prefix: string, sweepDir: string, basis: RungBasis): Promise<void> {
+  const kept = readKeptRungs(sweepDir, basis);
   for (const key of await conn.keys(`${prefix}:*`)) {
     const id = key.slice(prefix.length + 1);
     const list = (kept[id] ??= []);
@@ -135,5 +209,5 @@ export async function keepRedisRungs(conn: Redis, prefix: string, sweepDir: stri
       if (e.includes(TAB) && v !== null && !have.has(t)) (list.push([t, v]), have.add(t));
     }
   }
-  writeKeptRungs(sweepDir, kept);
+  writeKeptRungs(sweepDir, kept, basis);
 }

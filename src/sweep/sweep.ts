@@ -40,6 +40,7 @@ import { acquireSweepLock, readSweepLock } from '../runs/lock.js';
 import { runFile, SWEEP_FILES, sweepDirOf, sweepFile } from '../runs/layout.js';
 import { readJsonOrNull } from '../runs/read.js';
 import { type SweepSpec, type Trial, baseConfig, describeParams, expandTrials, metricOf, readSweepFile, sweptKeys, trialCount } from './spec.js';
+import { readKeptRungs, rungBasisOf } from './rungs.js';
 import { recordedTrials, tpeFeed } from './tpe_sweep.js';
 import { localRunner } from './pool.js';
 import { listFeed, type TrialFeed, type TrialRunner } from './runner.js';
@@ -193,6 +194,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResults> {
 
 /** The sweep, its lock held: plan the trials, prepare the data, train, and evaluate the best trial on the test split. */
 async function sweepLocked(spec: SweepSpec, trials: Trial[], sweepDir: string, opts: SweepOptions, out: (line: string) => void, t0: number): Promise<SweepResults> {
+  // Rungs kept by another metric, mode or scheduler are refused before anything is written (rungs.ts).
+  if (spec.scheduler) readKeptRungs(sweepDir, rungBasisOf(metricOf(spec), spec.scheduler));
   if (spec.tpe) trials.push(...recordedTrials(spec, sweepDir, opts.flags));
   const { plans, notInSweep } = planTrials(trials, scanTrialFolders(sweepDir));
   const s = openSweep(spec, trials, sweepDir, opts, out, t0, plans, notInSweep);
