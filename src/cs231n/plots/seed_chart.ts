@@ -44,8 +44,12 @@ export function faded(color: string, a: number): string {
 
 /** Legend swatches drawn as short lines in each dataset's colour, width and dash (a dashed group's swatch is dashed too). */
 const LEGEND_LINES = { usePointStyle: true, pointStyle: 'line', pointStyleWidth: 36 };
-/** Tick labels of a log axis: 0.0005, 100, 5K, 250M (Chart.js's own print 100.0000 beside 0.0005), level and thinned where they would overlap. */
-export const LOG_TICKS = { ticks: { format: { notation: 'compact', minimumFractionDigits: 0, maximumFractionDigits: 6 }, maxRotation: 0, autoSkipPadding: 10 } };
+/**
+ * Tick labels of a log axis: 0.0005, 100, 5K, 250M (Chart.js's own print 100.0000 beside 0.0005),
+ * level and thinned where they would overlap. Two significant digits, so ticks below 1e-5 stay
+ * apart (0.0000015, not a second 0.000002).
+ */
+export const LOG_TICKS = { ticks: { format: { notation: 'compact', maximumSignificantDigits: 2 }, maxRotation: 0, autoSkipPadding: 10 } };
 const title = (text: string) => ({ display: true, text, font: { size: 14 } });
 const rounded = (pts: Pt[]) => pts.map((p) => ({ x: p.x, y: p.y === null || !Number.isFinite(p.y) ? null : Number(p.y.toPrecision(5)) }));
 
