@@ -251,10 +251,12 @@ test(
 
       // A rerun: every folder finished, nothing retrained or rewritten.
       const stamp = fs.statSync(runFile(baseline, 'summary')).mtimeMs;
+      const record = fs.readFileSync(path.join(out, 'two_layer_net', 'notebook.json'), 'utf8');
       const again = trainCli(args);
       assert.equal(again.code, 0, again.err);
       for (const job of ['two_layer_net/baseline', 'two_layer_net/tuned', 'Dropout/dropout']) assert.match(again.out, new RegExp(`${job}  seed 1/1 \\(seed 0\\)  finished earlier, reused  `));
       assert.equal(fs.statSync(runFile(baseline, 'summary')).mtimeMs, stamp, 'the finished run was not retrained');
+      assert.equal(fs.readFileSync(path.join(out, 'two_layer_net', 'notebook.json'), 'utf8'), record, "the page still says when and in how long the numbers were made, not the rerun's 0 s");
 
       // An interrupted run (no summary, its last.ckpt kept) is resumed, not started afresh.
       const tuned = path.join(out, 'two_layer_net', 'tuned', 'seed-0');

@@ -10,7 +10,7 @@ import { clock, jobsOf, runJobs, StoppedError, type Stop } from './execute.js';
 import { figuresTable, writeFigures } from './figures.js';
 import { NOTEBOOKS, notebookOf } from './notebooks.js';
 import { writeIndex, writeNotebookPage } from './pages.js';
-import { figuresFile, thisMachine, writeRecord } from './record.js';
+import { figuresFile, readRecord, thisMachine, writeRecord } from './record.js';
 import type { RunPlan } from './run.js';
 import type { Notebook } from './types.js';
 import { writeFileAtomic } from '../runs/atomic.js';
@@ -70,7 +70,10 @@ function stopOnSignals(line: (l: string) => void): Stop {
 /** Run one notebook's jobs and record how. */
 async function runNotebook(nb: Notebook, plan: RunPlan, engine: EngineSelection, stop: Stop, io: { line: (l: string) => void; warn: (l: string) => void }, start: number): Promise<void> {
   const t0 = performance.now();
-  await runJobs(jobsOf([nb], plan), plan, engine, stop, io, start);
+  const outcomes = await runJobs(jobsOf([nb], plan), plan, engine, stop, io, start);
+  // Every folder reused for the same seeds: the record keeps saying when, and in how long, they were made.
+  const before = readRecord(plan.out, nb);
+  if (before && outcomes.every((o) => o === 'reused') && before.seeds.join() === plan.seeds.join() && before.quick === plan.quick) return;
   writeRecord(plan.out, {
     notebook: nb.id,
     engine: { name: engine.engine.name, detail: engine.engine.detail },

@@ -123,12 +123,15 @@ export function progressLine(job: Job, outcome: SeedOutcome, seconds: number, el
   return `${job.nb.id}/${job.exp.id}  seed ${job.k}/${job.n} (seed ${job.seed})  ${SAID[outcome]}${took}  [elapsed ${clock(elapsed)}]`;
 }
 
-/** Run `jobs` in order, a progress line after each; `t0`: when the command started (performance.now()), for the elapsed time. */
-export async function runJobs(jobs: Job[], plan: RunPlan, engine: EngineSelection, stop: Stop, io: { line: (l: string) => void; warn: (l: string) => void }, t0: number): Promise<void> {
+/** Run `jobs` in order, a progress line after each; `t0`: when the command started (performance.now()), for the elapsed time. Returns what each came to. */
+export async function runJobs(jobs: Job[], plan: RunPlan, engine: EngineSelection, stop: Stop, io: { line: (l: string) => void; warn: (l: string) => void }, t0: number): Promise<SeedOutcome[]> {
+  const outcomes: SeedOutcome[] = [];
   for (const job of jobs) {
     const t = performance.now();
     const outcome = await runJob(job, plan, engine, stop, io.warn);
     const now = performance.now();
     io.line(progressLine(job, outcome, (now - t) / 1000, (now - t0) / 1000));
+    outcomes.push(outcome);
   }
+  return outcomes;
 }

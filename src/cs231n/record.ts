@@ -16,7 +16,7 @@ export interface NotebookRecord {
   machine: { cpu: string; cores: number; platform: string };
   seeds: number[];
   quick: boolean;
-  /** Seconds the last invocation spent on this notebook (reused folders cost next to nothing). */
+  /** Seconds the invocation that last ran or resumed any of its experiments spent on this notebook (a rerun that reuses every folder keeps the record). */
   seconds: number;
   finishedAt: string;
 }

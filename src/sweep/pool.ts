@@ -14,7 +14,8 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KeptRungStore, MemoryRungStore, rungBasisOf, type RungStore } from './rungs.js';
+import { KeptRungStore, MemoryRungStore, type RungStore } from './rungs.js';
+import { rungBasisOf } from './scheduler.js';
 import { reportsAsTrialsEnd } from './trial_reports.js';
 import type { RunnerContext, TrialRunner } from './runner.js';
 import {

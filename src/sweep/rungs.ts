@@ -28,8 +28,7 @@ import { DataError } from '../data/errors.js';
 import { writeJsonAtomic } from '../runs/atomic.js';
 import { sweepFile } from '../runs/layout.js';
 import { readJsonObject } from '../runs/read.js';
-import { DEFAULT_METRIC, describeMetric, type Metric, METRIC_NAMES, type MetricName, type Mode, MODES } from './metric.js';
-import type { SchedulerSpec } from './scheduler.js';
+import { DEFAULT_METRIC, describeMetric, METRIC_NAMES, type MetricName, type Mode, MODES } from './metric.js';
 
 /** A rung's name in a store: "3" for epoch 3 of bracket 0 (as before brackets), "b1:3" in bracket 1. */
 export const rungId = (bracket: number, epoch: number): string => (bracket === 0 ? String(epoch) : `b${bracket}:${epoch}`);
@@ -106,11 +105,6 @@ export interface RungBasis {
 
 /** A rungs.json without a basis: written when sweeps had one metric, val accuracy, max, by either scheduler. */
 const BEFORE_BASIS: RungBasis = { metric: DEFAULT_METRIC.name, mode: DEFAULT_METRIC.mode, scheduler: null };
-
-/** The basis of a sweep's scores: its metric `m` and its scheduler `s`. */
-export function rungBasisOf(m: Metric, s: SchedulerSpec): RungBasis {
-  return { metric: m.name, mode: m.mode, scheduler: 'asha' in s ? 'asha' : 'median' };
-}
 
 /** "val loss (min), ASHA"; "val accuracy (max)" when the scheduler is not recorded. */
 function describeBasis(b: RungBasis): string {

@@ -33,7 +33,7 @@
 import { createHash } from 'node:crypto';
 import { type Config, ConfigError, iterationsPerEpoch } from '../config/config.js';
 import { isObj } from '../config/keys.js';
-import { rungId, type RungStore } from './rungs.js';
+import { type RungBasis, rungId, type RungStore } from './rungs.js';
 import { DEFAULT_METRIC, METRICS, type Metric, score, showValue } from './metric.js';
 
 export { checkRungValue, MemoryRungStore, type RungStore } from './rungs.js';
@@ -234,4 +234,9 @@ export async function decideAsha(s: AshaSpec, store: RungStore, trial: string, b
   const where = bracketsOf(s) > 1 ? `ASHA, bracket ${bracket}` : 'ASHA';
   const shown = Math.round(m.mode === 'max' ? percentile : 100 - percentile);
   return { stop: true, reason: `${worse(m, value, cutoff)}, the ${shown}th percentile of ${before.length} earlier trials at epoch ${epoch} (${where})` };
+}
+
+/** The basis of a sweep's kept scores (rungs.json): its metric `m` and its scheduler `s`. */
+export function rungBasisOf(m: Metric, s: SchedulerSpec): RungBasis {
+  return { metric: m.name, mode: m.mode, scheduler: 'asha' in s ? 'asha' : 'median' };
 }
