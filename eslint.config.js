@@ -26,5 +26,30 @@ export default tseslint.config(
     },
   },
   { files: ['src/**/*.ts'], rules: { 'max-lines-per-function': maxLines(100) } },
+  // Every read is bounded and of a regular file: src/ reads whole files only through src/io/files.ts
+  // (readRegularFile/Text, readLogText, readKernelText), which refuse a FIFO, a device or a link to
+  // /dev/zero at once, with one line, instead of hanging or filling memory.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/io/files.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['readFileSync', 'readFile'].map((property) => ({
+          object: 'fs',
+          property,
+          message: 'read through src/io/files.ts (readRegularText, readRegularFile, readLogText, readKernelText): bounded, regular files only',
+        })),
+        { object: 'fsp', property: 'readFile', message: 'read through src/io/files.ts: bounded, regular files only' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportDeclaration[source.value=/^(node:)?fs(\\/promises)?$/] > ImportSpecifier[imported.name=/^readFile(Sync)?$/]',
+          message: 'read through src/io/files.ts: bounded, regular files only',
+        },
+      ],
+    },
+  },
   { files: ['src/train/**/*.ts', 'src/sweep/**/*.ts', 'src/cli/**/*.ts'], rules: { 'max-lines-per-function': maxLines(60) } },
 );

@@ -2,11 +2,11 @@
  * TPE against random search and a full grid on the real cs231n sweeps (issue 27): for each problem,
  * its TPE and random sweep files are run on sweep seeds 0, 1, 2 (--seeds) and its grid once, each
  * as an ordinary `train sweep` (--workers 1 by default), and a markdown table is printed: each
- * search's best val, the best trial's test, and the trials it took to come within 0.005 (--within)
- * of its own best and of the best any search of that problem found.
+ * search's best val, the best trial's test, and the trials it took to come within 0.005 (WITHIN of
+ * report/sweep_compare.ts) of its own best and of the best any search of that problem found.
  *
  *   node --import tsx bench/sweep_compare.ts [--problem softmax,twolayer] [--seeds 0,1,2] [--workers 1]
- *        [--backend openblas] [--runs-dir /tmp/sweep-compare] [--data-dir …] [--within 0.005] [--kinds tpe,random,grid]
+ *        [--backend openblas] [--runs-dir /tmp/sweep-compare] [--data-dir …] [--kinds tpe,random,grid]
  *
  * The sweep files are configs/sweep-cs231n-<problem>-{tpe,random,grid}.json; a seed other than the
  * file's is written to <runs-dir>/files/ as a copy with that seed (and its name suffixed -s<seed>).
@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SweepResults } from '../src/runs/results.js';
-import { buildSweepComparePage } from '../src/report/sweep_compare.js';
+import { type SweepCurve, WITHIN, buildSweepComparePage, readSweepCurve, trialsToWithin } from '../src/report/sweep_compare.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -32,12 +32,10 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'openblas' },
     'runs-dir': { type: 'string', default: '/tmp/sweep-compare' },
     'data-dir': { type: 'string', default: '' },
-    within: { type: 'string', default: '0.005' },
     kinds: { type: 'string', default: 'tpe,random,grid' },
   },
 });
 const runsDir = path.resolve(values['runs-dir']!);
-const within = Number(values.within);
 
 /** One search of one problem: its kind, its sweep seed (the grid has none) and what it found. */
 interface Search {
@@ -78,34 +76,24 @@ function runSearch(problem: string, kind: Search['kind'], seed: number | null): 
   return { problem, kind, seed, results, dir, wallSeconds: (performance.now() - t0) / 1000 };
 }
 
-/** The best val so far after each trial, in the order the sweep ran them (trial index). */
-function bestSoFar(s: Search): number[] {
-  const trials = [...s.results.trials].sort((a, b) => a.index - b.index);
-  let best = -Infinity;
-  return trials.map((t) => (best = Math.max(best, t.status === 'ok' && t.valAcc !== null ? t.valAcc : -Infinity)));
-}
-
-/** The first trial (1-based) whose best so far reaches `target`, or null when none does. */
-function trialsTo(curve: number[], target: number): number | null {
-  const i = curve.findIndex((v) => v >= target - 1e-12);
-  return i < 0 ? null : i + 1;
-}
+/** A search's best val so far by trial (the library's curve, as `train compare` draws it). */
+const curveOf = (s: Search): SweepCurve => readSweepCurve(s.dir, path.basename(s.dir));
 
 const fmt = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
 /** One row of the table. */
 function row(s: Search, problemBest: number): string {
-  const curve = bestSoFar(s);
-  const best = curve[curve.length - 1];
+  const curve = curveOf(s);
+  const best = curve.curve.at(-1)?.y ?? NaN;
   const cells = [
     s.problem,
     s.kind,
     s.seed === null ? '–' : String(s.seed),
-    String(curve.length),
+    String(curve.trials),
     fmt(best),
     fmt(s.results.best?.testAcc),
-    String(trialsTo(curve, best - within) ?? '–'),
-    String(trialsTo(curve, problemBest - within) ?? `never (${fmt(problemBest - best)} short)`),
+    String(trialsToWithin(curve, best) ?? '–'),
+    String(trialsToWithin(curve, problemBest) ?? `never (${fmt(problemBest - best)} short)`),
     s.results.seconds.toFixed(0),
   ];
   return `| ${cells.join(' | ')} |`;
@@ -115,18 +103,18 @@ function row(s: Search, problemBest: number): string {
 function meanRows(searches: Search[]): string[] {
   const out: string[] = [];
   for (const kind of ['tpe', 'random'] as const) {
-    const bests = searches.filter((s) => s.kind === kind).map((s) => bestSoFar(s).at(-1)!);
+    const bests = searches.filter((s) => s.kind === kind).map((s) => curveOf(s).curve.at(-1)?.y ?? NaN);
     if (bests.length) out.push(`| ${searches[0].problem} | ${kind}, mean of ${bests.length} seeds | | | ${fmt(bests.reduce((a, b) => a + b, 0) / bests.length)} | | | | |`);
   }
   return out;
 }
 
 function printTable(searches: Search[]): void {
-  console.log(`| problem | search | sweep seed | trials | best val | its test | trials to within ${within} of its own best | trials to within ${within} of the problem's best | seconds |`);
+  console.log(`| problem | search | sweep seed | trials | best val | its test | trials to within ${WITHIN} of its own best | trials to within ${WITHIN} of the problem's best | seconds |`);
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const problem of new Set(searches.map((s) => s.problem))) {
     const mine = searches.filter((s) => s.problem === problem);
-    const problemBest = Math.max(...mine.map((s) => bestSoFar(s).at(-1)!));
+    const problemBest = Math.max(...mine.map((s) => curveOf(s).curve.at(-1)?.y ?? -Infinity));
     for (const s of mine) console.log(row(s, problemBest));
     for (const r of meanRows(mine)) console.log(r);
   }

@@ -1,7 +1,8 @@
 /**
  * Files that are not files (issue 24, defects 13 and 14): a symlink to /dev/zero, a FIFO or a
  * character device where the program reads a checkpoint, a config, a sweep file, a resumed run's
- * config.json or a summary.json under `train runs`, or where `export --out` writes. The real CLI
+ * config.json, a summary.json under `train runs`, a run's lease or a sweep's lock, or where
+ * `export --out` writes. The real CLI
  * (bin/train.js, so dist/) runs on each; every case must end within 5 s, under 300 MB peak RSS
  * (/usr/bin/time -f %M of the child), with one error line on stderr and a non-zero exit code.
  * A watchdog kills the child's whole process group after 8 s, so that a reader of /dev/zero
@@ -164,6 +165,23 @@ test('train runs: a summary.json that is /dev/zero or a FIFO makes that row unre
     // status, then the kNN cross-validation column (– for these softmax runs)
     assert.match(r.out, /^20260101-000000-hostile .* unreadable +–$/m, r.out);
     assert.match(r.out, /^20260101-000001-fine .* finished +–$/m, r.out);
+  }
+});
+
+test('a run.lease or sweep.lock that is /dev/zero or a FIFO is refused at once, in one line saying to remove it, and left as it was', async () => {
+  for (const kind of KINDS) {
+    const { dir } = hostileRun('run.lease', kind);
+    const lease = new RegExp(`run\\.lease is ${WORDS[kind]}, not a regular file; it should be a run folder lease: remove it, then run again`);
+    assertBounded(`--resume, run.lease ${kind}`, await runBounded(['--resume', dir, '--epochs', '2']), lease);
+    assert.ok(kind === 'zero' ? fs.lstatSync(path.join(dir, 'run.lease')).isSymbolicLink() : fs.lstatSync(path.join(dir, 'run.lease')).isFIFO(), 'the lease was left as it was');
+
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'runs-hostile-'));
+    const file = path.join(runs, 'sweep-h.json');
+    fs.writeFileSync(file, JSON.stringify({ base: { numTrain: 300, numVal: 50, numTest: 50, numDev: 50, epochs: 1 }, grid: { lr: [1e-3] } }));
+    fs.mkdirSync(path.join(runs, 'sweep-h'));
+    plant(path.join(runs, 'sweep-h', 'sweep.lock'), kind);
+    const lock = new RegExp(`sweep\\.lock is ${WORDS[kind]}, not a regular file; it should be a sweep lock: remove it, then run again`);
+    assertBounded(`sweep, sweep.lock ${kind}`, await runBounded(['sweep', '--config', file, '--runs-dir', runs, '--backend', E2E_BACKEND]), lock);
   }
 });
 

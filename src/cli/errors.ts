@@ -18,6 +18,7 @@ import { CheckpointError } from '../runs/checkpoint.js';
 import { RunIoError } from '../runs/atomic.js';
 import { DivergedError } from '../train/trainer.js';
 import { debug, fail } from './fail.js';
+import { FileError } from '../io/files.js';
 
 /** An allocation V8 refused: a size no check caught before the work started. */
 function isAllocationFailure(err: unknown): boolean {
@@ -29,7 +30,7 @@ export function handleError(err: unknown): never {
   if (err instanceof ConfigError) fail(2, err.message, err);
   if (err instanceof StoppedBySignal) fail(128 + os.constants.signals[err.signal], err.message, err);
   if (err instanceof DivergedError) fail(3, err.message, err, 'The best checkpoint so far (if any) is kept in the run folder.');
-  if (err instanceof DataError || err instanceof CheckpointError || err instanceof RunIoError || err instanceof EngineError) fail(1, err.message, err);
+  if (err instanceof DataError || err instanceof CheckpointError || err instanceof RunIoError || err instanceof EngineError || err instanceof FileError) fail(1, err.message, err);
   if (isAllocationFailure(err)) fail(1, `out of memory: ${(err as Error).message}. Use smaller sizes (--hidden, --batch-size, --num-train, --iterations)`, err);
   // Anything else escaped every check: a bug, not something the user did.
   const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);

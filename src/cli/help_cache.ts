@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readRegularText } from '../io/files.js';
 
 /** The widths of the saved texts: a pipe's (100) and a wide terminal's (110, the most yargs wraps at). */
 export const HELP_WIDTHS = [100, 110] as const;
@@ -28,9 +29,8 @@ export function cachedHelp(width: number, root = defaultRoot()): string | null {
   let saved: fs.Stats;
   try {
     saved = fs.statSync(file);
-    if (!saved.isFile() || saved.size > 256 * 1024) return null;
     if (SHAPING.some((dir) => newerJs(path.join(root, dir), saved.mtimeMs))) return null;
-    return fs.readFileSync(file, 'utf8');
+    return readRegularText(file, 256 * 1024, 'a saved help text');
   } catch {
     return null; // not built, or unreadable: yargs prints it
   }

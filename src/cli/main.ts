@@ -6,14 +6,15 @@
  * ONNX or training module. This is the only module that knows about argv and TTYs; the exit
  * codes and the error line of each failure are in cli/errors.ts.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { RUNS_INDEX, RUN_FILES } from '../runs/layout.js';
 import { DATA_ROOT_ENV } from '../data/locations.js';
 import { watchClosedOutput, writeLines } from './output.js';
 import { fail } from './fail.js';
 import { cachedHelp, helpWidth } from './help_cache.js';
+import { MAX_BYTES, readRegularText } from '../io/files.js';
 
 /** A command's file under cli/commands/: its options (`builder`) and what it does (`handler`). */
 interface CommandFile {
@@ -84,7 +85,7 @@ function lazy(c: (typeof COMMANDS)[number]): CommandModule {
 /** The package's version, for --version (package.json is two folders up from src/cli and from dist/cli). */
 function version(): string {
   try {
-    return String((JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version);
+    return String((JSON.parse(readRegularText(fileURLToPath(new URL('../../package.json', import.meta.url)), MAX_BYTES.config, 'package.json')) as { version?: unknown }).version);
   } catch {
     return 'unknown';
   }

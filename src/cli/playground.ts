@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/config.js';
 import { CIFAR_BATCH_BYTES, CIFAR_RECORD, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES } from '../data/cifar.js';
 import { defaultMnistDir, resolveCifarDir } from '../data/datasets.js';
+import { MAX_BYTES, readRegularText } from '../io/files.js';
 
 /** Only loopback: the page is for the person at this machine. */
 export const PLAYGROUND_HOST = '127.0.0.1';
@@ -129,7 +130,12 @@ export function builtFolder(dir: string): { page: string; mnist: MnistSource } {
   if (!fs.existsSync(path.join(dir, 'index.html')) || !fs.existsSync(path.join(dir, 'worker.js')) || !fs.existsSync(index)) {
     throw new ConfigError(`--dir ${dir} holds no built page (index.html, worker.js, data/mnist/index.json): write one with npm run build:web, or leave --dir out`);
   }
-  const files = (JSON.parse(fs.readFileSync(index, 'utf8')) as { files?: unknown }).files;
+  let files: unknown;
+  try {
+    files = (JSON.parse(readRegularText(index, MAX_BYTES.config, 'an index of the MNIST files')) as { files?: unknown }).files;
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}: rebuild the folder with npm run build:web`);
+  }
   if (!Array.isArray(files) || !files.every((f) => typeof f === 'string' && /^[\w.-]+$/.test(f)))
     throw new ConfigError(`${index}: files is not a list of file names; rebuild the folder with npm run build:web`);
   return { page: dir, mnist: { dir: path.dirname(index), files } };

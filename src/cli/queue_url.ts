@@ -4,11 +4,11 @@
  * the host, so the URL may also come from a file (--queue-file, its first line) or from the
  * environment (TSNN_QUEUE_URL), which only the process's own user can read. Give one of them.
  */
-import * as fs from 'node:fs';
 import type { Options } from 'yargs';
 import { ConfigError } from '../config/config.js';
 import { checkQueueUrl, redactUrl } from '../sweep/queue_url.js';
 import { once } from './options.js';
+import { readRegularText } from '../io/files.js';
 
 /** The environment variable that may hold the queue's URL. */
 export const QUEUE_URL_ENV = 'TSNN_QUEUE_URL';
@@ -30,14 +30,13 @@ export function queueUrlOptions(what: string): Record<string, Options> {
 
 /** Read the first line of a URL file: a regular file of at most a few KB. */
 function readUrlFile(file: string): string {
-  let st: fs.Stats;
+  let text: string;
   try {
-    st = fs.statSync(file);
+    text = readRegularText(file, MAX_URL_FILE_BYTES, 'a file whose first line is redis://…');
   } catch (e) {
-    throw new ConfigError(`--queue-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give a file whose first line is redis://…`);
+    throw new ConfigError(`--queue-file ${(e as Error).message}`);
   }
-  if (!st.isFile() || st.size > MAX_URL_FILE_BYTES) throw new ConfigError(`--queue-file ${file}: not a regular file of at most ${MAX_URL_FILE_BYTES} bytes: give a file whose first line is redis://…`);
-  const line = fs.readFileSync(file, 'utf8').split(/\r?\n/)[0].trim();
+  const line = text.split(/\r?\n/)[0].trim();
   if (line === '') throw new ConfigError(`--queue-file ${file}: its first line is empty: write the URL there, redis://[:password@]host:6379`);
   return checkQueueUrl(line, `--queue-file ${file}:`);
 }

@@ -14,13 +14,13 @@
  * adds 2·reg·W. This is cs231n's convention in softmax.py and neural_net.py.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { BACKEND_CHOICES } from '../linalg/engines/names.js';
 import { LOSS_KINDS, NORMALIZATIONS } from '../models/model.js';
 import { RULE_DEFAULTS, RULE_KEYS, UPDATE_RULES, type Hyper, type HyperKey, type RuleHyper, type UpdateRule } from '../optim/rules.js';
 import { closest } from '../io/suggest.js';
 import { ConfigError, type KeySpec, type Values, aliasOf, checkValue, isObj, keyKinds, readJsonFile, showDefault } from './keys.js';
+import { readKernelText } from '../io/files.js';
 
 export { ConfigError, type Count, checkValue, flagOf, parseJsonText, readJsonFile, schemaOf } from './keys.js';
 
@@ -505,7 +505,7 @@ export function hostMemory(): { bytes: number; what: string } {
   for (const f of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
     let text: string;
     try {
-      text = fs.readFileSync(f, 'utf8').trim();
+      text = readKernelText(f, 256).trim();
     } catch {
       continue;
     }

@@ -128,6 +128,19 @@ export function readLogText(file: string, maxBytes: number, what: string): strin
   }
 }
 
+/**
+ * A kernel's text file (/proc/self/status, /sys/fs/cgroup/memory.max): these stat as empty regular
+ * files, so it is read to its end, at most `maxBytes` bytes.
+ */
+export function readKernelText(file: string, maxBytes: number): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    return readAt(fd, file, 0, maxBytes).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** What one file of each kind the program reads may hold, at most: the bound each reader passes. */
 export const MAX_BYTES = {
   /** A config, sweep or base file, or a run's config.json: a page of JSON a person could write. */

@@ -2,7 +2,7 @@
  * One sweep folder, one running sweep. Two copies of a sweep in the same folder would clear and
  * train the same trial folders at once, so a sweep holds <sweep folder>/sweep.lock while it runs:
  * a small JSON file {pid, host, started}, made whole in a temporary file and then hard-linked to
- * its name, so taking it is atomic (link fails when the name exists) and it is never half-written.
+ * its name (exclusive.ts), so taking it is atomic and it is never half-written.
  *
  * A lock whose pid is no longer running on this host was left by a killed sweep (SIGKILL, Ctrl-C,
  * a crash) and is taken over with a note. A lock from another host cannot be checked: it stands,
@@ -11,10 +11,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { tempFileOf } from './atomic.js';
-import { ioErrorMessage, RunIoError } from './errors.js';
+import { RunIoError } from './errors.js';
+import { readHolderJson, takeExclusive } from './exclusive.js';
 import { isAlive } from '../io/process.js';
 import { sweepFile } from './layout.js';
-import { readJsonOrNull } from './read.js';
 
 export interface LockInfo {
   pid: number;
@@ -24,13 +24,21 @@ export interface LockInfo {
 
 /** The holder of a sweep folder's lock, or null when there is none (or it cannot be read). */
 export function readSweepLock(sweepDir: string): LockInfo | null {
-  return readLock(sweepFile(sweepDir, 'lock'));
+  try {
+    return readLock(sweepFile(sweepDir, 'lock')) ?? null;
+  } catch {
+    return null;
+  }
 }
 
-function readLock(file: string): LockInfo | null {
-  const v = readJsonOrNull(file) as LockInfo | null;
+/** The lock's holder; null when it is not one (torn), undefined when there is none. */
+function readLock(file: string): LockInfo | null | undefined {
+  const v = readHolderJson(file, 'a sweep lock') as LockInfo | null | undefined;
+  if (v === undefined) return undefined;
   return v !== null && Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string' ? v : null;
 }
+
+const sameLock = (a: LockInfo | null, b: LockInfo | null) => a !== null && b !== null && a.pid === b.pid && a.host === b.host && a.started === b.started;
 
 /**
  * Take the sweep folder's lock, or throw a RunIoError saying which process holds it and where.
@@ -39,57 +47,20 @@ function readLock(file: string): LockInfo | null {
  * expired, queue.ts): its lock is taken over too, and no other.
  */
 export function acquireSweepLock(sweepDir: string, name: string, note: (line: string) => void, gone?: LockInfo): { release(): void } {
-  const isStale = (l: LockInfo) => (l.host === os.hostname() && !isAlive(l.pid)) || (gone !== undefined && l.pid === gone.pid && l.host === gone.host && l.started === gone.started);
   const file = sweepFile(sweepDir, 'lock');
   const me: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString() };
-  const tmp = tempFileOf(file);
-  try {
-    fs.writeFileSync(tmp, JSON.stringify(me) + '\n');
-  } catch (e) {
-    throw new RunIoError(ioErrorMessage('write the lock file', tmp, e));
-  }
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        fs.linkSync(tmp, file);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunIoError(ioErrorMessage('create the lock file', file, e));
-      }
-      const held = readLock(file);
-      if (held && isStale(held) && attempt < 3) {
-        // Move the stale lock aside first, then check that what moved is the stale one: a copy
-        // that took it over in between is put back and wins.
-        const aside = `${file}.stale-${process.pid}`;
-        try {
-          fs.renameSync(file, aside);
-        } catch {
-          continue; // gone already: try again
-        }
-        const moved = readLock(aside);
-        if (moved && isStale(moved)) {
-          fs.rmSync(aside, { force: true });
-          note(`note: took over ${file}, left by process ${moved.pid}${moved.host === os.hostname() ? '' : ` on host ${moved.host}`} (started ${moved.started}), which is no longer running`);
-          continue;
-        }
-        try {
-          fs.linkSync(aside, file);
-        } catch {
-          /* a third copy holds it now */
-        }
-        fs.rmSync(aside, { force: true });
-        throw alreadyRunning(name, sweepDir, file, moved);
-      }
-      throw alreadyRunning(name, sweepDir, file, held);
-    }
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  const stale = (l: LockInfo | null) => l !== null && ((l.host === os.hostname() && !isAlive(l.pid)) || (gone !== undefined && sameLock(l, gone)));
+  takeExclusive(file, tempFileOf(file), me, {
+    read: readLock,
+    goneWhy: (l) => (stale(l) ? `left by process ${l!.pid}${l!.host === os.hostname() ? '' : ` on host ${l!.host}`} (started ${l!.started}), which is no longer running` : null),
+    same: sameLock,
+    standing: (l) => alreadyRunning(name, sweepDir, file, l),
+    note: (why) => note(`note: took over ${file}, ${why}`),
+  });
   return {
     release() {
-      const l = readLock(file);
       try {
-        if (l && l.pid === me.pid && l.host === me.host && l.started === me.started) fs.rmSync(file, { force: true });
+        if (sameLock(readLock(file) ?? null, me)) fs.rmSync(file, { force: true });
       } catch {
         /* a lock left behind is taken over next time (its pid is gone) */
       }

@@ -24,6 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isAlive } from '../io/process.js';
 import { RunIoError } from './errors.js';
+import { readHolderJson, takeExclusive } from './exclusive.js';
 import { runFile } from './layout.js';
 
 /** A lease not renewed for this long, held on another host, is taken for dead. */
@@ -49,21 +50,26 @@ export class RunFolderLostError extends RunIoError {}
 /** The leases this thread holds, by resolved folder. */
 const held = new Map<string, Lease>();
 
+/** The lease file's holder and when it was last renewed; info null when it is torn; null when there is none. */
 function readLease(file: string): { info: LeaseInfo | null; mtimeMs: number } | null {
-  let text: string;
   let mtimeMs: number;
   try {
     mtimeMs = fs.statSync(file).mtimeMs;
-    text = fs.readFileSync(file, 'utf8');
   } catch {
     return null;
   }
+  const v = readHolderJson(file, 'a run folder lease') as LeaseInfo | null | undefined;
+  if (v === undefined) return null;
+  const ok = v !== null && Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string' && typeof v.token === 'string';
+  return { info: ok ? v : null, mtimeMs };
+}
+
+/** The lease's holder, or null when there is none or it cannot be read (for letting go, which must not throw). */
+function leaseHolder(file: string): LeaseInfo | null {
   try {
-    const v = JSON.parse(text) as LeaseInfo;
-    const ok = Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string' && typeof v.token === 'string';
-    return { info: ok ? v : null, mtimeMs };
+    return readLease(file)?.info ?? null;
   } catch {
-    return { info: null, mtimeMs };
+    return null;
   }
 }
 
@@ -138,7 +144,7 @@ export class Lease {
   release(): void {
     clearInterval(this.timer);
     if (held.get(path.resolve(this.dir)) === this) held.delete(path.resolve(this.dir));
-    if (readLease(this.file)?.info?.token === this.me.token) fs.rmSync(this.file, { force: true });
+    if (leaseHolder(this.file)?.token === this.me.token) fs.rmSync(this.file, { force: true });
   }
 }
 
@@ -151,47 +157,14 @@ export class Lease {
 export function takeRunFolder(dir: string, opts: { claim?: string; clear?: boolean; note?: (line: string) => void } = {}): Lease {
   const file = runFile(dir, 'lease');
   const me: LeaseInfo = { pid: process.pid, host: os.hostname(), token: randomUUID(), claim: opts.claim ?? null, started: new Date().toISOString() };
-  const tmp = path.join(dir, `.${path.basename(file)}.${me.token}.tmp`);
-  try {
-    fs.writeFileSync(tmp, JSON.stringify(me) + '\n');
-  } catch (e) {
-    throw new RunIoError(`cannot take ${dir} for this run: ${(e as Error).message}`);
-  }
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        fs.linkSync(tmp, file);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunIoError(`cannot take ${dir} for this run: ${(e as Error).message}`);
-      }
-      const l = readLease(file);
-      if (!l) continue; // released just now
-      const why = goneWhy(l) ?? (opts.claim && l.info?.claim === opts.claim ? `${holderOf(l.info)}, whose ${opts.claim} this process has now` : null);
-      if (why === null || attempt >= 3) throw heldError(dir, l.info!, l.mtimeMs);
-      // Move it aside, then check that what moved is the one judged: a taker that came in between wins.
-      const aside = `${file}.${me.token}.aside`;
-      try {
-        fs.renameSync(file, aside);
-      } catch {
-        continue;
-      }
-      const moved = readLease(aside);
-      if (moved?.info?.token === l.info?.token) {
-        fs.rmSync(aside, { force: true });
-        opts.note?.(`note: took over ${dir} from ${why}`);
-        continue;
-      }
-      try {
-        fs.linkSync(aside, file);
-      } catch {
-        /* a third taker holds it now */
-      }
-      fs.rmSync(aside, { force: true });
-    }
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  const sameClaim = (l: LeaseInfo | null): l is LeaseInfo => opts.claim !== undefined && l?.claim === opts.claim;
+  takeExclusive(file, path.join(dir, `.${path.basename(file)}.${me.token}.tmp`), me, {
+    read: (f) => readLease(f) ?? undefined,
+    goneWhy: (l) => (l === null ? null : (goneWhy(l) ?? (sameClaim(l.info) ? `${holderOf(l.info)}, whose ${opts.claim} this process has now` : null))),
+    same: (a, b) => a?.info?.token === b?.info?.token,
+    standing: (l) => (l?.info ? heldError(dir, l.info, l.mtimeMs) : new RunFolderHeldError(`${dir}: its lease file cannot be read; if no run is writing there, delete ${file}`)),
+    note: (why) => opts.note?.(`note: took over ${dir} from ${why}`),
+  });
   const lease = new Lease(dir, me);
   held.set(path.resolve(dir), lease);
   if (opts.clear) clearRunFolder(dir, lease);
@@ -212,7 +185,7 @@ function clearRunFolder(dir: string, lease: Lease): void {
  * crashed, or one told to stop because its job was lost): the lease goes if this process holds it.
  */
 export function dropRunFolder(dir: string): void {
-  const l = readLease(runFile(dir, 'lease'))?.info;
+  const l = leaseHolder(runFile(dir, 'lease'));
   if (l && l.pid === process.pid && l.host === os.hostname()) fs.rmSync(runFile(dir, 'lease'), { force: true });
 }
 

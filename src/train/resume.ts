@@ -19,6 +19,7 @@ import { readJsonOrNull } from '../runs/read.js';
 import type { Summary } from '../runs/summary.js';
 import { type Notes, OPTIM_BLOCK, type RunRecorder, sameBits } from './recorder.js';
 import type { ResumePoint } from './trainer.js';
+import { readRegularFile } from '../io/files.js';
 
 const { last: LAST, best: BEST, config: CONFIG } = RUN_FILES;
 
@@ -93,7 +94,7 @@ function rowEpoch(row: unknown): number {
 /** Whether `file` holds exactly `bytes` (false when it is missing or unreadable). */
 function sameFileBytes(file: string, bytes: Uint8Array): boolean {
   try {
-    return fs.readFileSync(file).equals(bytes);
+    return readRegularFile(file, bytes.length, 'a checkpoint').equals(bytes);
   } catch {
     return false;
   }

@@ -3,10 +3,10 @@
  * (a stop request: last.ckpt resumes it) or diverged (the loss was no longer finite). The error
  * a failed run throws is mapped here to its summary, written before the error goes on up.
  */
-import * as fs from 'node:fs';
 import { makeSummary, type RunFacts, type Summary } from '../runs/summary.js';
 import type { Notes, RunRecorder } from './recorder.js';
 import { DivergedError, InterruptedError, type TrainResult } from './trainer.js';
+import { readKernelText } from '../io/files.js';
 
 /**
  * Peak resident memory of this process so far, in MB. On Linux it is VmHWM from /proc/self/status:
@@ -15,7 +15,7 @@ import { DivergedError, InterruptedError, type TrainResult } from './trainer.js'
  */
 export function peakRssMB(): number {
   try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readKernelText('/proc/self/status', 64 << 10));
     if (m) return Math.round(Number(m[1]) / 1024);
   } catch {
     /* not Linux */
