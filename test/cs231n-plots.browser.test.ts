@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PLOTS } from '../src/cs231n/plots/index.js';
 import { page as pageOf, type PageBlock } from '../src/report/html.js';
-import { launchChromium, NO_CHROMIUM } from './browser.js';
+import { launchChromium, NO_CHROMIUM, watchPage } from './browser.js';
 import { makeFixtures } from './cs231n_plot_fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,11 +63,10 @@ test('every cs231n plot renders in Chromium: data, axis titles, a legend inside 
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    const errors: string[] = [];
-    page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-    page.on('pageerror', (e) => errors.push(String(e)));
+    const { errors, requests } = watchPage(page, pathToFileURL(file).href);
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
     assert.deepEqual(errors, [], 'no console errors');
+    assert.deepEqual(requests, [], 'offline: no request but the page and data: URLs');
     const drawn = await page.evaluate(inspect);
     assert.deepEqual(
       drawn.map((d) => d.id),

@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { NOTEBOOKS } from '../src/cs231n/notebooks.js';
 import { indexFile, pageFile } from '../src/cs231n/record.js';
-import { launchChromium, NO_CHROMIUM } from './browser.js';
+import { cspViolations, launchChromium, NO_CHROMIUM, recordCsp, watchPage } from './browser.js';
 import { trainCli } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,24 +45,11 @@ after(async () => {
 /** Open `file`, collecting console errors, requests other than the file and data: URLs, and CSP violations. */
 async function open(file: string) {
   const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.addInitScript(() => {
-    const w = window as unknown as { __csp: string[] };
-    w.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`));
-  });
   const url = pathToFileURL(file).href;
-  page.on('request', (r) => {
-    if (r.url() !== url && !r.url().startsWith('data:')) requests.push(r.url());
-  });
+  const { errors, requests } = watchPage(page, url);
+  await recordCsp(page);
   await page.goto(url, { waitUntil: 'load' });
-  const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
-  return { page, errors, requests, csp };
+  return { page, errors, requests, csp: await cspViolations(page) };
 }
 
 /** Every chart on the page: its id, whether it drew, its datasets, its axes' titles, its legend and canvas boxes. */

@@ -33,7 +33,7 @@ import { rowsView } from '../src/models/evaluate.js';
 import { createModel } from '../src/models/index.js';
 import { pngOfRow } from '../src/predict/image.js';
 import { extractCifarArchive } from '../src/data/archive.js';
-import { launchChromiumProfile, NO_CHROMIUM } from './browser.js';
+import { launchChromiumProfile, NO_CHROMIUM, watchPage } from './browser.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'train.js');
@@ -136,9 +136,7 @@ test('the playground trains softmax on MNIST in Chromium, offline, and its check
   const ctx = await launch(path.join(tmp, 'profile'), url, blocked);
   try {
     const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(String(e)));
+    const { errors } = watchPage(page, ''); // only the errors: the page's requests go to its own server
     await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`)));
 
     // Load, then train until val ≥ 0.90: within 60 s of opening the page.
@@ -273,9 +271,7 @@ test('npm run build:web writes a static folder that trains on a plain server (no
   const ctx = await launch(path.join(tmp, 'profile'), server.url, blocked);
   try {
     const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(String(e)));
+    const { errors } = watchPage(page, ''); // only the errors: the page's requests go to its own server
     await page.goto(server.url);
     await page.waitForFunction(() => document.getElementById('status')!.textContent === 'paused', null, { timeout: 90_000 });
     assert.equal(await page.evaluate(() => crossOriginIsolated), false, 'a plain server gives no cross-origin isolation');
@@ -323,9 +319,7 @@ test(
     const ctx = await launch(path.join(tmp, 'profile'), url, blocked);
     try {
       const page = await ctx.newPage();
-      const errors: string[] = [];
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      page.on('pageerror', (e) => errors.push(String(e)));
+      const { errors } = watchPage(page, ''); // only the errors: the page's requests go to its own server
       await page.goto(url);
       await page.waitForFunction(() => document.getElementById('status')!.textContent === 'paused', null, { timeout: 60_000 });
       assert.equal(await page.textContent('#shape'), 'softmax: W (785,10)', 'MNIST first: 784 pixels and the bias');

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, NO_CHROMIUM } from './browser.js';
+import { cspViolations, launchChromium, NO_CHROMIUM, recordCsp, watchPage } from './browser.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,31 +31,21 @@ function train(args: string[]) {
 /** Chromium with the flags these tests add: QUIC, component updates and sync off. */
 const launch = (): Promise<Browser> => launchChromium(['--disable-quic', '--disable-component-update', '--disable-sync']);
 
-/** Open `file`, collecting console errors and every request that is not the file itself or a data: URL. */
+/** Open `file`, collecting console errors, every request that is not the file itself or a data: URL, CSP violations and the text each canvas draws. */
 async function open(browser: Browser, file: string, width: number) {
   const page = await browser.newPage({ viewport: { width, height: 900 } });
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  // Every Content-Security-Policy violation, as the page itself sees them.
+  const url = pathToFileURL(file).href;
+  const { errors, requests } = watchPage(page, url);
+  await recordCsp(page);
+  // The text each canvas draws (axis labels, legends, the confusion matrix's counts).
   await page.addInitScript(() => {
-    const w = window as unknown as { __csp: string[]; __texts: Record<string, string[]> };
-    w.__csp = [];
-    // The text each canvas draws (axis labels, legends, the confusion matrix's counts).
+    const w = window as unknown as { __texts: Record<string, string[]> };
     w.__texts = {};
     const fillText = CanvasRenderingContext2D.prototype.fillText;
     CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, max?: number) {
       (w.__texts[this.canvas.id] ??= []).push(String(text));
       return max === undefined ? fillText.call(this, text, x, y) : fillText.call(this, text, x, y, max);
     };
-    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`));
-  });
-  const url = pathToFileURL(file).href;
-  page.on('request', (r) => {
-    if (r.url() !== url && !r.url().startsWith('data:')) requests.push(r.url());
   });
   await page.goto(url, { waitUntil: 'load' });
   return { page, errors, requests };
@@ -73,11 +63,6 @@ async function drawnCanvases(page: Page): Promise<{ drawn: number; total: number
     }).length;
     return { drawn, total: cs.length };
   });
-}
-
-/** The CSP violations the page saw. */
-async function violations(page: Page): Promise<string[]> {
-  return page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
 }
 
 async function images(page: Page, selector = 'img') {
@@ -137,7 +122,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: NO_CHR
         const { page, errors, requests } = await open(browser, path.join(runDir('soft'), 'report.html'), width);
         assert.deepEqual(errors, [], 'no console errors');
         assert.deepEqual(requests, [], 'no network requests');
-        assert.deepEqual(await violations(page), [], 'no CSP violations');
+        assert.deepEqual(await cspViolations(page), [], 'no CSP violations');
         const c = await drawnCanvases(page);
         assert.equal(c.total, 3, 'loss, accuracy and confusion charts');
         assert.equal(c.drawn, c.total, 'every chart has drawn');
@@ -169,7 +154,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: NO_CHR
         const { page, errors, requests } = await open(browser, path.join(runDir('mlp'), 'report.html'), 1280);
         assert.deepEqual(errors, []);
         assert.deepEqual(requests, []);
-        assert.deepEqual(await violations(page), []);
+        assert.deepEqual(await cspViolations(page), []);
         const grid = await images(page, 'img.grid');
         assert.equal(grid.length, 1);
         assert.deepEqual([grid[0].w, grid[0].h], [2 * (4 * 29 + 1), 2 * (4 * 29 + 1)], '16 units in a 4×4 grid of 28-px tiles, 1-px gaps, at 2×');
@@ -187,7 +172,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: NO_CHR
         const { page, errors, requests } = await open(browser, file, 1280);
         assert.deepEqual(errors, []);
         assert.deepEqual(requests, []);
-        assert.deepEqual(await violations(page), []);
+        assert.deepEqual(await cspViolations(page), []);
         const c = await drawnCanvases(page);
         assert.equal(c.total, 5, 'two scatter plots and three overlays (loss, train and val accuracy)');
         assert.equal(c.drawn, 5);
@@ -244,7 +229,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: NO_CHR
         await page.click('#evil');
         await page.waitForTimeout(200);
         assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, 'the injected script did not run');
-        const v = await violations(page);
+        const v = await cspViolations(page);
         assert.ok(
           v.some((x) => x.startsWith('script-src')),
           `the policy blocked it: ${v.join('; ')}`,
@@ -262,7 +247,7 @@ test('run and sweep reports render offline in headless Chromium', { skip: NO_CHR
         const { page, errors, requests } = await open(browser, file, 1280);
         assert.deepEqual(errors, []);
         assert.deepEqual(requests, []);
-        assert.deepEqual(await violations(page), []);
+        assert.deepEqual(await cspViolations(page), []);
         assert.deepEqual(await drawnCanvases(page), { drawn: 3, total: 3 }, 'loss, train and val accuracy overlays drawn');
         for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) {
           const ds = await datasetsOf(page, id);
@@ -333,7 +318,7 @@ test('a knn run report renders offline in headless Chromium: the cross-validatio
       const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1000);
       assert.deepEqual(errors, []);
       assert.deepEqual(requests, []);
-      assert.deepEqual(await violations(page), []);
+      assert.deepEqual(await cspViolations(page), []);
       assert.deepEqual(await drawnCanvases(page), { drawn: 1, total: 1 }, 'the cross-validation chart is drawn');
       const imgs = await images(page);
       assert.equal(imgs.length, 1);
@@ -423,7 +408,7 @@ test(
           const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
           assert.deepEqual(errors, [], 'no console errors');
           assert.deepEqual(requests, [], 'no network requests');
-          assert.deepEqual(await violations(page), [], 'no CSP violations (the reload script is hashed like the others)');
+          assert.deepEqual(await cspViolations(page), [], 'no CSP violations (the reload script is hashed like the others)');
           assert.match((await page.locator('#live').textContent()) ?? '', /reloads itself every \d+(\.\d+)? s/);
           assert.match((await page.locator('table.kv').first().textContent()) ?? '', /running/);
           const c = await drawnCanvases(page);
@@ -461,7 +446,7 @@ test(
           const { page, errors, requests } = await open(browser, file, 1280);
           assert.deepEqual(errors, []);
           assert.deepEqual(requests, []);
-          assert.deepEqual(await violations(page), []);
+          assert.deepEqual(await cspViolations(page), []);
           assert.equal(await page.locator('table.trials tbody tr').count(), 2);
           const links = await page.locator('table.trials a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
           assert.equal(links.length, 2);
@@ -663,7 +648,7 @@ test(
         const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
         assert.deepEqual(errors, []);
         assert.deepEqual(requests, []);
-        assert.deepEqual(await violations(page), []);
+        assert.deepEqual(await cspViolations(page), []);
         const results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as { trials: { index: number; params: { normalization: string; initStd: number } }[] };
         const bestName = `normalization=${results.trials[n - 1].params.normalization}, initStd=${results.trials[n - 1].params.initStd}`;
         for (const id of ['overlay-loss', 'overlay-train', 'overlay-val']) {
@@ -788,7 +773,7 @@ test("issue 26: features.ipynb's misclassified grid has one row per predicted cl
       const { page, errors, requests } = await open(browser, path.join(dir, 'report.html'), 1280);
       assert.deepEqual(errors, []);
       assert.deepEqual(requests, []);
-      assert.deepEqual(await violations(page), []);
+      assert.deepEqual(await cspViolations(page), []);
       const rows = await page.evaluate(() => {
         const h2 = Array.from(document.querySelectorAll('h2')).find((h) => h.textContent === 'Mistakes by predicted class')!;
         return Array.from(h2.parentElement!.querySelectorAll('.figrow')).map((r) => ({

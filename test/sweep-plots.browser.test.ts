@@ -10,18 +10,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { launchChromium, NO_CHROMIUM } from './browser.js';
+import { chartInfo, launchChromium, NO_CHROMIUM, watchPage } from './browser.js';
 import { E2E_BACKEND } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-interface ChartInfo {
-  type: string;
-  labels: unknown[];
-  datasets: { label: string; data: unknown[]; color: string }[];
-  axes: Record<string, { title: string; type: string; min: number; max: number }>;
-  drawn: boolean;
-}
 
 test('a TPE sweep report draws parallel coordinates, importance and best so far, with data and titled axes', { skip: NO_CHROMIUM, timeout: 240_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-plots-'));
@@ -46,28 +38,10 @@ test('a TPE sweep report draws parallel coordinates, importance and best so far,
     const browser = await launchChromium(['--disable-component-update']);
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const errors: string[] = [],
-        requests: string[] = [];
       const url = pathToFileURL(path.join(tmp, 'sweep-p', 'report.html')).href;
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('request', (q) => q.url() !== url && !q.url().startsWith('data:') && requests.push(q.url()));
+      const { errors, requests } = watchPage(page, url);
       await page.goto(url, { waitUntil: 'load' });
-      const info = (id: string) =>
-        page.evaluate((cid) => {
-          const canvas = document.getElementById(cid) as HTMLCanvasElement;
-          type Ch = {
-            config: { type: string };
-            data: { labels?: unknown[]; datasets: { label: string; data: unknown[]; borderColor: string }[] };
-            scales: Record<string, { options: { title: { display: boolean; text: string } }; type: string; min: number; max: number }>;
-          };
-          const ch = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): Ch } }).Chart.getChart(canvas);
-          const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-          let drawn = false;
-          for (let i = 3; i < px.length && !drawn; i += 4) drawn = px[i] !== 0;
-          const axes = Object.fromEntries(Object.entries(ch.scales).map(([k, s]) => [k, { title: s.options.title.display ? s.options.title.text : '', type: s.type, min: s.min, max: s.max }]));
-          return { type: ch.config.type, labels: ch.data.labels ?? [], datasets: ch.data.datasets.map((d) => ({ label: d.label, data: d.data, color: String(d.borderColor) })), axes, drawn };
-        }, id) as Promise<ChartInfo>;
+      const info = (id: string) => chartInfo(page, id);
 
       // Parallel coordinates: a line per finished trial over lr, reg, lrDecay and val acc, each
       // point inside [0, 1]; lr on its log axis; the best trial the brightest colour.
@@ -147,41 +121,20 @@ test("train compare SWEEP SWEEP draws the sweeps' best so far in Chromium: data 
     const browser = await launchChromium(['--disable-component-update']);
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const errors: string[] = [],
-        requests: string[] = [];
       const url = pathToFileURL(out).href;
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('request', (q) => q.url() !== url && !q.url().startsWith('data:') && requests.push(q.url()));
+      const { errors, requests } = watchPage(page, url);
       await page.goto(url, { waitUntil: 'load' });
-      const info = await page.evaluate(() => {
-        const canvas = document.getElementById('sweeps-best-so-far') as HTMLCanvasElement;
-        type Ch = {
-          data: { datasets: { label: string; data: { x: number; y: number }[] }[] };
-          scales: Record<string, { options: { title: { display: boolean; text: string } } }>;
-          legend: { options: { display: boolean }; legendItems: { text: string }[] };
-        };
-        const ch = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): Ch } }).Chart.getChart(canvas);
-        const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-        let drawn = false;
-        for (let i = 3; i < px.length && !drawn; i += 4) drawn = px[i] !== 0;
-        return {
-          drawn,
-          lines: ch.data.datasets.map((d) => ({ label: d.label, n: d.data.length })),
-          axes: Object.fromEntries(Object.entries(ch.scales).map(([k, s]) => [k, s.options.title.display ? s.options.title.text : ''])),
-          legend: ch.legend.options.display ? ch.legend.legendItems.map((l) => l.text) : [],
-        };
-      });
+      const info = await chartInfo(page, 'sweeps-best-so-far');
       assert.ok(info.drawn);
       assert.deepEqual(
-        info.lines.map((l) => l.label),
+        info.datasets.map((l) => l.label),
         ['tpe, seed 0 (sweep-c-tpe)', 'random, seed 0 (sweep-c-random)'],
       );
       assert.ok(
-        info.lines.every((l) => l.n >= 1),
-        `every sweep's line has data: ${JSON.stringify(info.lines)}`,
+        info.datasets.every((l) => l.data.length >= 1),
+        `every sweep's line has data: ${JSON.stringify(info.datasets)}`,
       );
-      assert.deepEqual(info.axes, { x: 'trial', y: 'best val accuracy so far' });
+      assert.deepEqual(Object.fromEntries(Object.entries(info.axes).map(([k, a]) => [k, a.title])), { x: 'trial', y: 'best val accuracy so far' });
       assert.deepEqual(info.legend, ['tpe, seed 0 (sweep-c-tpe)', 'random, seed 0 (sweep-c-random)']);
       assert.deepEqual(errors, []);
       assert.deepEqual(requests, []);
