@@ -15,7 +15,7 @@ import { ConfigError, resolveConfig } from '../src/config/config.js';
 import { initEngine } from '../src/linalg/engine.js';
 import { timingsTable } from '../src/report/knn_report.js';
 import { fitKnn } from '../src/train/knn_fit.js';
-import { chooseNotebooks, parseSeeds } from '../src/cs231n/command.js';
+import { chooseNotebooks, onceEach, parseSeeds } from '../src/cs231n/command.js';
 import { FIGURES_END, FIGURES_START, replaceSection } from '../src/cs231n/figures.js';
 import { judge, meets, statsOf } from '../src/cs231n/measure.js';
 import { NOTEBOOKS } from '../src/cs231n/notebooks.js';
@@ -127,6 +127,20 @@ test('chooseNotebooks: none is all; names in any case, with or without .ipynb, i
     () => chooseNotebooks(['knn', 'svn']),
     (e: unknown) => e instanceof ConfigError && /^unknown notebook "svn": choose from knn, svm, softmax, two_layer_net, features, FullyConnectedNets, BatchNormalization, Dropout/.test(e.message),
   );
+});
+
+test('onceEach: a warning that differs from an earlier one only in its numbers is left out; a different one is said', () => {
+  const said: string[] = [];
+  const warn = onceEach((l) => said.push(l));
+  warn('the initial loss is 138% away from ln(10): the initial scores have std 3.1');
+  warn('the initial loss is 195% away from ln(10): the initial scores have std 3.9');
+  warn('stopped: finished folders are kept');
+  warn('the initial loss is 12% away from C − 1 = 9: the initial scores have std 0.52');
+  assert.deepEqual(said, [
+    'the initial loss is 138% away from ln(10): the initial scores have std 3.1',
+    'stopped: finished folders are kept',
+    'the initial loss is 12% away from C − 1 = 9: the initial scores have std 0.52',
+  ]);
 });
 
 test('parseSeeds: a count or a list; anything else is refused in one line', () => {

@@ -101,8 +101,23 @@ async function writeOutputs(o: Cs231nOptions): Promise<string[]> {
   return files;
 }
 
+/**
+ * `warn`, saying each warning once: one that differs from an earlier one only in its numbers (the
+ * same initial-loss warning for every seed of softmax.ipynb's runs) is left out.
+ */
+export function onceEach(warn: (l: string) => void): (l: string) => void {
+  const said = new Set<string>();
+  return (l) => {
+    const shape = l.replace(/\d+(\.\d+)?/g, '#');
+    if (said.has(shape)) return;
+    said.add(shape);
+    warn(l);
+  };
+}
+
 /** The command: run, then write. A stop keeps everything finished and says how to carry on. */
-export async function cs231nCommand(o: Cs231nOptions, io: { line: (l: string) => void; warn: (l: string) => void }): Promise<void> {
+export async function cs231nCommand(o: Cs231nOptions, out: { line: (l: string) => void; warn: (l: string) => void }): Promise<void> {
+  const io = { ...out, warn: onceEach(out.warn) };
   const backend = resolveConfig({}, o.plan.flags as Partial<Config>).backend;
   const engine = await initEngine(backend);
   const stop = stopOnSignals(io.warn);
