@@ -23,7 +23,7 @@ import type { RawDataset } from './datasets.js';
 import { readRegularFile } from './files.js';
 import { type FeatureParams, checkFeatureShape, featureDim } from './features.js';
 import { computeFeatures } from './features_parallel.js';
-import { checkpointRows, type FeaturePreprocess, takeRows, type Preprocess, type PreparedData, type Rows, type SplitSizes } from './split.js';
+import { type CheckpointData, checkpointRows, type FeaturePreprocess, takeRows, type PreparedData, type Rows, type SplitSizes } from './split.js';
 
 export const FEATURE_KINDS = ['none', 'hog+hue'] as const;
 export type FeatureKind = (typeof FEATURE_KINDS)[number];
@@ -205,14 +205,7 @@ export async function featureCheckpointRows(
  * checkpointRows for any run: the pixel rows, or for a features run (its preprocessing has
  * `features`) the feature rows, rebuilt with the checkpoint's mean and std.
  */
-export async function rowsOfCheckpoint(
-  raw: RawDataset,
-  which: 'train' | 'val' | 'test',
-  h: { meanLength: number; preprocess: Preprocess; split: { numTrain: number; numVal: number; numTest: number } },
-  mean: Float32Array,
-  origin: string,
-  alloc: Allocator = PLAIN,
-): Promise<Rows> {
+export async function rowsOfCheckpoint(raw: RawDataset, which: 'train' | 'val' | 'test', h: CheckpointData, mean: Float32Array, origin: string, alloc: Allocator = PLAIN): Promise<Rows> {
   const f = h.preprocess.features;
   if (!f) return checkpointRows(raw, which, h, mean, origin, alloc);
   return featureCheckpointRows(raw, which, { bias: h.preprocess.bias, features: f }, h.split, mean, alloc);

@@ -154,19 +154,19 @@ export function takeRows(src: Rows, idx: Int32Array): Rows {
   return { X: { rows: idx.length, cols: D, data: X }, y, n: idx.length };
 }
 
+/** What a checkpoint says of its data: the mean image's length, the preprocessing and the split counts. */
+export interface CheckpointData {
+  meanLength: number;
+  preprocess: Preprocess;
+  split: { numTrain: number; numVal: number; numTest: number };
+}
+
 /**
  * Split `which` of a raw dataset, preprocessed exactly as the run that saved a checkpoint did
  * (its split counts, its training mean image, its scale and bias column). `origin` names the
  * checkpoint in the error when the dataset's images are not the size it was trained on.
  */
-export function checkpointRows(
-  raw: RawDataset,
-  which: 'train' | 'val' | 'test',
-  h: { meanLength: number; preprocess: Preprocess; split: { numTrain: number; numVal: number; numTest: number } },
-  mean: Float32Array,
-  origin: string,
-  alloc: Allocator = PLAIN,
-): Rows {
+export function checkpointRows(raw: RawDataset, which: 'train' | 'val' | 'test', h: CheckpointData, mean: Float32Array, origin: string, alloc: Allocator = PLAIN): Rows {
   if (raw.dim !== h.meanLength) throw new ConfigError(`${origin} was trained on rows of ${h.meanLength} pixels, but ${raw.source} has ${raw.dim}`);
   const dim = h.meanLength + (h.preprocess.bias ? 1 : 0);
   const { numTrain, numVal, numTest } = h.split;
