@@ -108,8 +108,17 @@ export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 
 /** Strings from the command line become numbers; anything else is left for the schema to judge. */
 const toNumber = (v: unknown): unknown => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v);
 
+/** Each key's schema, built once: building one costs about as much as checking 30 values with it (a queue worker checks every job's config). */
+const SCHEMAS = new WeakMap<KeySpec, z.ZodType>();
+
 /** The zod schema of one key: its type, its range, and the conversions a flag's text needs. */
 export function schemaOf(def: KeySpec): z.ZodType {
+  let s = SCHEMAS.get(def);
+  if (!s) SCHEMAS.set(def, (s = buildSchema(def)));
+  return s;
+}
+
+function buildSchema(def: KeySpec): z.ZodType {
   const z = zod();
   const bounded = (n: z.ZodNumber): z.ZodNumber => {
     let t = n;
