@@ -351,6 +351,19 @@ test("issue 24 #23: a finished run resumed with no more steps is refused as fini
   }
 });
 
+test("resume: a run killed after the checkpoint of the epoch its patience ran out at, before its summary, stops there when resumed, with the uninterrupted run's files", async () => {
+  const flags = { lr: 1e-12, patience: 2, epochs: 10 }; // lr 1e-12 moves no float32 weight: epoch 1's val accuracy is never beaten
+  const ref = tmp();
+  const whole = (await runIn(ref, flags)) as Summary;
+  assert.deepEqual(whole.stoppedEarly, { epoch: 3, it: 18, patience: 2 }, 'the run this test needs: patience runs out at epoch 3');
+  const dir = tmp();
+  await runIn(dir, flags);
+  fs.rmSync(path.join(dir, 'summary.json')); // the kill: last.ckpt of epoch 3 is written, the summary is not
+  const resumed = (await runIn(dir, flags, { resume: true })) as Summary;
+  assert.deepEqual(resumed.stoppedEarly, whole.stoppedEarly);
+  assert.deepEqual(runRecord(dir), runRecord(ref));
+});
+
 test("issue 24 #12: a resumed run's seconds are the sums over its segments, each listed; a process that died without its last word counts to its last log line", async () => {
   const ref = tmp();
   const fresh = (await runIn(ref, {})) as Summary;

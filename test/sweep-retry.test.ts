@@ -102,6 +102,23 @@ test("local pool: a thread killed once is retried from the trial's last checkpoi
   assert.match(none.results.trials[1].reason!, /\(attempt 1 of 1: its retries, 0, are used up\)$/);
 });
 
+test("local pool, ASHA: a thread killed between an epoch's checkpoint and the rung's word is retried from that checkpoint and gets the word it would have got: stopped at the same epoch", async () => {
+  // Falling learning rates: trial 2 is below trial 1 at the rung of epoch 1 and is stopped there.
+  const list = [
+    { lr: 3e-3, reg: 0 },
+    { lr: 1e-3, reg: 0 },
+    { lr: 2e-3, reg: 0 },
+  ];
+  const asha = { scheduler: { asha: { eta: 2, grace: 1 } }, retries: 1 };
+  const whole = await localSweep('asha-whole', asha, () => false, list);
+  const row = (r: SweepResults) => r.trials.map((t) => [t.index, t.status, t.lastEpoch, t.valAcc]);
+  assert.deepEqual(row(whole.results)[1].slice(0, 3), [2, 'stopped', 1], 'the sweep this test needs: trial 2 stops at epoch 1');
+  // Killed as its epoch-1 message arrives: last.ckpt of epoch 1 is written, the rung's word may or may not be.
+  const killed = await localSweep('asha-killed', asha, (index, epoch, attempt) => index === 2 && epoch === 1 && attempt === 1, list);
+  assert.equal(killed.attempts.get(2), 2, 'the trial was retried');
+  assert.deepEqual(row(killed.results), row(whole.results));
+});
+
 test("local pool: a trial's own divergence is never retried", async () => {
   const { results, attempts } = await localSweep('diverge', { retries: 2 }, () => false, [LIST[0], { lr: 1e30, reg: 1e3, initStd: 1 }]); // the weights overflow float32 within a few steps
   assert.equal(results.trials[1].status, 'diverged');

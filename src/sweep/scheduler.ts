@@ -28,7 +28,9 @@
  * The rungs live in a RungStore (rungs.ts): in memory for the local pool, in Redis for the queue,
  * and kept with the sweep in its folder, so a resumed or widened sweep judges its new trials
  * against the old rungs. A record is keyed by the trial, so a trial resumed after a kill that
- * reports an epoch again gets the decision it got before, judged against the same earlier numbers.
+ * reports an epoch again gets the decision it got before, judged against the same earlier numbers;
+ * one resumed from the checkpoint of a rung's epoch asks that rung again (the kill may have come
+ * before the word), so it stops where it would have stopped (train/trainer.ts resumeLoop).
  */
 import { createHash } from 'node:crypto';
 import { type Config, ConfigError, iterationsPerEpoch } from '../config/config.js';

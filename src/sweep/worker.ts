@@ -55,14 +55,30 @@ interface Asked {
  * trial, wait for the scheduler's word, so the stop lands on that epoch's end.
  */
 function reportEpoch(msg: ToWorker, asked: Asked, e: EpochEvent): void {
-  const { index, dir } = msg;
   const h = asked.valHistory;
   const m = msg.metric ?? DEFAULT_METRIC;
-  if (h.length < e.epoch - 1) h.splice(0, h.length, ...valHistoryOf(dir, e.epoch, m)); // resumed: the epochs before it
+  if (h.length < e.epoch - 1) h.splice(0, h.length, ...valHistoryOf(msg.dir, e.epoch, m)); // resumed: the epochs before it
   h.push(ofEpochRow(m, { ...e }));
-  if (!msg.scheduled) return port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [] } satisfies FromWorker);
+  askScheduler(msg, asked, e.epoch, e.valAcc);
+}
+
+/**
+ * A scheduled trial resumed at the end of epoch `epoch` asks about that epoch again: it may have
+ * been killed before the word came. The rungs are keyed by the trial, so the word is the one it
+ * got before, or the one it would have got.
+ */
+function reaskEpoch(msg: ToWorker, asked: Asked, epoch: number, valAcc: number): void {
+  if (!msg.scheduled) return;
+  asked.valHistory = valHistoryOf(msg.dir, epoch + 1, msg.metric ?? DEFAULT_METRIC);
+  askScheduler(msg, asked, epoch, valAcc);
+}
+
+/** Post epoch `epoch`'s message; a scheduled trial waits for the word in its decision cell. */
+function askScheduler(msg: ToWorker, asked: Asked, epoch: number, valAcc: number): void {
+  const { index } = msg;
+  if (!msg.scheduled) return port.postMessage({ type: 'epoch', index, epoch, valAcc, valHistory: [] } satisfies FromWorker);
   Atomics.store(cell, 0, DECISION.pending);
-  port.postMessage({ type: 'epoch', index, epoch: e.epoch, valAcc: e.valAcc, valHistory: [...h] } satisfies FromWorker);
+  port.postMessage({ type: 'epoch', index, epoch, valAcc, valHistory: [...asked.valHistory] } satisfies FromWorker);
   Atomics.wait(cell, 0, DECISION.pending);
   asked.stop = Atomics.load(cell, 0) === DECISION.stop;
 }
@@ -77,6 +93,7 @@ async function trainTrial(msg: ToWorker): Promise<FromWorker> {
     const { summary } = await runTraining(run, quiet, {
       evaluateTest: false,
       afterEpoch: (e) => reportEpoch(msg, asked, e),
+      afterEpochResumed: (epoch, valAcc) => reaskEpoch(msg, asked, epoch, valAcc),
       claim: msg.claim,
       clear: msg.clear,
       // Asked after every step: the scheduler's stop, or the stop cell (the sweep cancelled or signalled; a queue worker that lost the trial's job).

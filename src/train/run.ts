@@ -143,6 +143,8 @@ export interface RunControl {
   shouldStop?: () => boolean;
   /** Called after each epoch's rows are in metrics.jsonl and its checkpoints written (the caller's live report). */
   afterEpoch?: (e: EpochEvent, progress: { iterations: number; epochs: number }) => void;
+  /** A resume that starts at the end of epoch `epoch`: what the caller decides after an epoch (a sweep's rung) is asked again, as a kill may have come between the checkpoint and it. */
+  afterEpochResumed?: (epoch: number, valAcc: number) => void;
   /** What the run holds its folder for (a queue job's id): a live holder with the same claim is superseded (runs/owner.ts). */
   claim?: string;
   /** Empty the folder first, once held (a sweep trial's own folder, unfinished and without a checkpoint). */
@@ -262,5 +264,6 @@ function listenerOf(rec: RunRecorder, ui: RunUi, control: RunControl, s: Schedul
       control.afterEpoch?.(e, { iterations: s.iterations, epochs: s.epochs });
     },
     ...(control.shouldStop ? { shouldStop: control.shouldStop } : {}),
+    ...(control.afterEpochResumed ? { onEpochResumed: control.afterEpochResumed } : {}),
   };
 }

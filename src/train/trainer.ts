@@ -84,6 +84,11 @@ export interface TrainListener {
   onEpoch?(e: EpochEvent, model: Model<Float32Array>, snapshot: () => Omit<ResumePoint, 'lossHistory'>): void;
   /** Asked after every step; true stops the loop with an InterruptedError carrying a snapshot. */
   shouldStop?(): boolean;
+  /**
+   * The loop resumes at the end of epoch `epoch` (val accuracy `valAcc`): what is decided after an
+   * epoch's checkpoint (a scheduler's word) is asked again, as a kill may have come in between.
+   */
+  onEpochResumed?(epoch: number, valAcc: number): void;
 }
 
 /** Stopped on request (Ctrl-C) after a whole step; `point` resumes it. */
@@ -165,11 +170,10 @@ export async function train(
   resume?: ResumePoint,
 ): Promise<TrainResult> {
   const s = createLoop(model, data, opts, rng, listener);
-  if (resume) restoreLoop(s, resume);
-  let stoppedEarly: TrainResult['stoppedEarly'] = null;
+  let stoppedEarly = resume ? resumeLoop(s, resume) : null;
   // The loop hands the event loop a turn every 50 ms, so a Ctrl-C handler can run and ask it to stop.
   let lastYield = performance.now();
-  for (let it = s.start; it < opts.iterations; it++) {
+  for (let it = s.start; !stoppedEarly && it < opts.iterations; it++) {
     if (listener.shouldStop && performance.now() - lastYield > 50) {
       await new Promise((resolve) => setImmediate(resolve));
       lastYield = performance.now();
@@ -232,6 +236,21 @@ function createLoop(model: Model<Float32Array>, data: Loop['data'], opts: LoopOp
 }
 
 /** Carry on exactly where the snapshot was taken: same random stream, same batch order, same optimizer state. */
+/**
+ * Restore `resume`. At an epoch's end, what follows that epoch's checkpoint in the loop is done
+ * again, as a kill may have come between them: the listener's word, patience, a stop asked for.
+ * So a run killed there and resumed stops where it would have stopped.
+ */
+function resumeLoop(s: Loop, resume: ResumePoint): TrainResult['stoppedEarly'] {
+  restoreLoop(s, resume);
+  const { iterations, iterationsPerEpoch } = s.opts;
+  if (s.epoch === 0 || s.start % iterationsPerEpoch !== 0 || s.start >= iterations) return null;
+  s.listener.onEpochResumed?.(s.epoch, s.valAccHistory[s.epoch - 1]);
+  if (patienceRanOut(s)) return { epoch: s.epoch, it: s.start };
+  if (s.listener.shouldStop?.()) throw new InterruptedError(snapshot(s, s.start));
+  return null;
+}
+
 function restoreLoop(s: Loop, resume: ResumePoint): void {
   const st = resume.state;
   ({ it: s.start, epoch: s.epoch, lr: s.lr, bestValAcc: s.bestValAcc, bestEpoch: s.bestEpoch } = st);
