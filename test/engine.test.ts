@@ -126,30 +126,34 @@ test("openblas: a product runs on its engine's own thread count, though another 
   assert.equal(openblasThreadsNow(), 1);
 });
 
-test('openblas: products of at most 16 columns (X·W and Xᵀ·dS of a softmax: its narrow kernels with AVX-512, cblas_sgemm otherwise) agree with the reference loops to 1e-5, on every row remainder', { skip: nativeSkip }, async () => {
-  const rng = new Rng(31);
-  const cases: [Mat<Float32Array>, Mat<Float32Array>, boolean][] = [];
-  for (const N of [1, 7, 10, 16]) {
-    for (const M of [203, 3073, 8, 17]) {
-      const K = Math.ceil(70_000 / M); // M·K ≥ 2¹⁶: the narrow kernels, not cblas_sgemm
-      cases.push([randMat(M, K, rng), randMat(K, N, rng), false]); // C = A·B
-      cases.push([randMat(K, M, rng), randMat(K, N, rng), true]); //  C = Aᵀ·B
+test(
+  'openblas: products of at most 16 columns (X·W and Xᵀ·dS of a softmax: its narrow kernels with AVX-512, cblas_sgemm otherwise) agree with the reference loops to 1e-5, on every row remainder',
+  { skip: nativeSkip },
+  async () => {
+    const rng = new Rng(31);
+    const cases: [Mat<Float32Array>, Mat<Float32Array>, boolean][] = [];
+    for (const N of [1, 7, 10, 16]) {
+      for (const M of [203, 3073, 8, 17]) {
+        const K = Math.ceil(70_000 / M); // M·K ≥ 2¹⁶: the narrow kernels, not cblas_sgemm
+        cases.push([randMat(M, K, rng), randMat(K, N, rng), false]); // C = A·B
+        cases.push([randMat(K, M, rng), randMat(K, N, rng), true]); //  C = Aᵀ·B
+      }
     }
-  }
-  for (const threads of [1, 2]) {
-    await initEngine('openblas', threads);
-    const engine = getEngine();
-    for (const [a, b, transA] of cases) {
-      const got = matmul(a, b, undefined, { transA });
-      useEngine(referenceEngine);
-      const want = matmul(a, b, undefined, { transA });
-      useEngine(engine);
-      const e = relDiff(got.data, want.data);
-      assert.ok(e < 1e-5, `${threads} thread(s), ${got.rows}×${transA ? a.rows : a.cols}×${got.cols} transA=${transA}: relative difference ${e}`);
+    for (const threads of [1, 2]) {
+      await initEngine('openblas', threads);
+      const engine = getEngine();
+      for (const [a, b, transA] of cases) {
+        const got = matmul(a, b, undefined, { transA });
+        useEngine(referenceEngine);
+        const want = matmul(a, b, undefined, { transA });
+        useEngine(engine);
+        const e = relDiff(got.data, want.data);
+        assert.ok(e < 1e-5, `${threads} thread(s), ${got.rows}×${transA ? a.rows : a.cols}×${got.cols} transA=${transA}: relative difference ${e}`);
+      }
     }
-  }
-  useEngine(referenceEngine);
-});
+    useEngine(referenceEngine);
+  },
+);
 
 /** Linux's transparent huge pages setting ('always', 'madvise', 'never'), or null elsewhere. */
 function thpMode(): string | null {
