@@ -202,8 +202,8 @@ test(
       while (!done) {
         for (const k of await conn.keys('tsnn:rungs:*')) for (const e of await conn.lrange(k, 0, -1)) seen.add(e.slice(e.indexOf('\t') + 1));
         if (!killed) {
-          // The last trial, after its epoch-1 checkpoint: its worker is killed, another takes it on.
-          const j = (await q.getJobs(['active'])).find((a) => (a.data as { index?: number }).index === 6 && (a.progress as { epoch?: number } | undefined)?.epoch === 1);
+          // The last trial, after its epoch-1 checkpoint (or its epoch-2 one, whose rung's word the resumed trial asks again): its worker is killed, another takes it on.
+          const j = (await q.getJobs(['active'])).find((a) => (a.data as { index?: number }).index === 6 && ((a.progress as { epoch?: number } | undefined)?.epoch ?? 0) >= 1);
           if (j) {
             first.kill('SIGKILL');
             killed = true;
