@@ -235,7 +235,6 @@ function createLoop(model: Model<Float32Array>, data: Loop['data'], opts: LoopOp
   };
 }
 
-/** Carry on exactly where the snapshot was taken: same random stream, same batch order, same optimizer state. */
 /**
  * Restore `resume`. At an epoch's end, what follows that epoch's checkpoint in the loop is done
  * again, as a kill may have come between them: the listener's word, patience, a stop asked for.
@@ -251,6 +250,7 @@ function resumeLoop(s: Loop, resume: ResumePoint): TrainResult['stoppedEarly'] {
   return null;
 }
 
+/** Carry on exactly where the snapshot was taken: same random stream, same batch order, same optimizer state. */
 function restoreLoop(s: Loop, resume: ResumePoint): void {
   const st = resume.state;
   ({ it: s.start, epoch: s.epoch, lr: s.lr, bestValAcc: s.bestValAcc, bestEpoch: s.bestEpoch } = st);
