@@ -48,7 +48,8 @@ const blocks = (text: string): string[][] =>
 test('on the queue: status --watch lists every worker, idle or running with its trial; a SIGKILLed worker shows lost within the heartbeat expiry; Ctrl-C exits 0', { skip: NO_REDIS }, async () => {
   const dir = tmp();
   const runs = path.join(dir, 'runs');
-  const file = writeSweep(dir, { name: 'watched', grid: { lr: [0.1, 0.05, 0.02] } });
+  // Trials of 60 epochs (a few seconds on a fast machine), longer than a refresh of the watch: the trial seen running is most often still running at the kill.
+  const file = writeSweep(dir, { name: 'watched', grid: { lr: [0.1, 0.05, 0.02] } }, { epochs: 60 });
   const workers = [0, 1].map(() => worker(runs));
   const watch = cli(['sweep', 'status', file, '--queue', redis.url, '--runs-dir', runs, '--watch']);
   const last = () => blocks(watch.log()).at(-1) ?? [];
@@ -75,10 +76,13 @@ test('on the queue: status --watch lists every worker, idle or running with its 
     await until(() => last().some((l) => l.startsWith(`  ${victim}: running trial `)), 10_000, watch.log);
     const line = last().find((l) => l.startsWith(`  ${victim}: running trial `))!;
     assert.match(line, /: running trial [123] of sweep watched \(trial-[0-9a-f]{12}\); last seen \d+ s ago$/);
-    const trial = /running (trial \d of sweep watched \(trial-[0-9a-f]{12}\))/.exec(line)![1];
     const killed = workers.find((w) => victim.endsWith(`:${w.proc.pid}`))!;
     killed.proc.kill('SIGKILL');
     const t0 = Date.now();
+    await killed.exited;
+    // The trial its last heartbeat named: the one seen above, or the next if it began between that refresh and the kill.
+    const trial = (await readWorkers(conn)).find((r) => r.id === victim)?.trial ?? '';
+    assert.match(trial, /^trial [123] of sweep watched \(trial-[0-9a-f]{12}\)$/);
     // Lost once the heartbeat key expires: within its lifetime after the last beat, plus a refresh of the watch.
     await until(() => last().some((l) => l.startsWith(`  ${victim}: LOST`)), HEARTBEAT_TTL_MS + WATCH_MS + 3000, watch.log);
     assert.ok(Date.now() - t0 >= HEARTBEAT_TTL_MS - HEARTBEAT_MS - 1000, `lost only once its heartbeat expired (${Date.now() - t0} ms)`);
