@@ -13,7 +13,7 @@ const maxLines = (max) => ['error', { max, skipBlankLines: false, skipComments: 
 export default tseslint.config(
   { ignores: ['dist/', 'dist-web/', 'node_modules/', 'native/build/', 'data/', 'runs/', 'test-output/'] },
   {
-    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'web/**/*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'web/**/*.ts', 'tools/**/*.ts'],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname },

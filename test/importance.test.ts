@@ -1,7 +1,9 @@
 /**
  * fANOVA importance (src/sweep/importance.ts) against Optuna 3.1's get_param_importances on the
  * same finished trials (test/fixtures/importance-optuna.json, written by
- * tools/importance_optuna_reference.py), and on small literal cases.
+ * tools/importance_optuna_reference.py): Optuna's own studies on cheap objectives, and three real
+ * MNIST sweeps of this tool (tools/importance_sweeps.ts, the trials its report fits to); and on
+ * small literal cases.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +17,8 @@ interface FixtureSet {
   trials: ImportanceTrial[];
   importance: Record<string, number>;
   rankings: string[][];
+  /** Set on the trials of a real sweep of this tool (tools/importance_sweeps.ts); absent on Optuna's own studies. */
+  source?: string;
 }
 const fixture = JSON.parse(fs.readFileSync(new URL('./fixtures/importance-optuna.json', import.meta.url), 'utf8')) as { sets: FixtureSet[] };
 
@@ -51,6 +55,19 @@ test("single evaluations rank the top two as Optuna does: on 3 sets every time, 
     if (hits === 10) always++;
   }
   assert.ok(always >= 3, `only ${always} fixture sets have our top two equal to Optuna's on every seed; the issue asks for 3`);
+});
+
+test("on three real sweeps of this tool (softmax random, MLP TPE, MLP update rules random), the top two are Optuna's: of the mean over 10 forest seeds, and of 8 or more of 10 single evaluations", () => {
+  // Single forests may swap two close keys, as on any set (the MLP TPE sweep's reg 0.077 and hidden 0.025 in Optuna's mean: forest seed 3 swaps them).
+  const real = fixture.sets.filter((s) => s.source);
+  assert.equal(real.length, 3);
+  for (const set of real) {
+    const optunaTop2 = new Set(set.rankings.map((r) => r.slice(0, 2).join(',')));
+    assert.equal(optunaTop2.size, 1, `${set.name}: Optuna's own top two move with its seed: ${[...optunaTop2].join(' | ')}`);
+    assert.equal(top2(meanImportance(set, 10)), top2(set.importance), set.name);
+    const hits = Array.from({ length: 10 }, (_, seed) => top2(fanovaImportance(spaceOf(set), set.trials, new Rng(seed)))).filter((t) => t === top2(set.importance)).length;
+    assert.ok(hits >= 8, `${set.name}: ${hits} of 10 forest seeds give Optuna's top two`);
+  }
 });
 
 test('importances sum to 1, are sorted, and the same seed gives the same figures', () => {

@@ -5,6 +5,10 @@ for test/importance.test.ts (so CI needs no Python).
 
   /usr/bin/python3 tools/importance_optuna_reference.py        # a minute on one core
 
+It also evaluates the trials of three real sweeps of this tool (test/fixtures/importance-sweeps.json,
+written by tools/importance_sweeps.ts: MNIST softmax and MLP sweeps, random and TPE) as Optuna
+trials added to a study, so those sets' trials are ours and their importances Optuna's.
+
 The default evaluator is unseeded, so each set is evaluated with seeds 0..9 of the evaluator; the
 fixture keeps the mean importances and the ranking each seed gave. The test compares the top two of
 the means on every set, and the top two of each single evaluation where every Optuna seed agreed on
@@ -91,22 +95,50 @@ def space_of(study):
     return out
 
 
+def importances(study):
+    """Optuna's importances, mean over EVAL_SEEDS evaluator seeds (largest first), and each seed's ranking."""
+    runs = [get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=s)) for s in range(EVAL_SEEDS)]
+    mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0].keys()}
+    return dict(sorted(mean.items(), key=lambda kv: -kv[1])), [list(r.keys()) for r in runs]
+
+
+def distribution_of(p):
+    """A fixture space entry as Optuna's distribution; a choice that is not a number or string (a hidden-width list) by its JSON text."""
+    if p["type"] == "categorical":
+        return optuna.distributions.CategoricalDistribution([c if isinstance(c, (int, float, str)) else json.dumps(c) for c in p["choices"]])
+    return optuna.distributions.FloatDistribution(p["low"], p["high"], log=p["log"])
+
+
+def sweep_study(s):
+    """A study holding a real sweep's finished trials, with the sweep's direction."""
+    study = optuna.create_study(direction="maximize" if s["metric"]["mode"] == "max" else "minimize")
+    dists = {k: distribution_of(p) for k, p in s["space"].items()}
+    for t in s["trials"]:
+        params = {k: v if isinstance(v, (int, float, str)) else json.dumps(v) for k, v in t["params"].items() if k in dists}
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=t["value"]))
+    return study
+
+
 def main():
     sets = []
     for name, fn, sampler, n in SETS:
         study = optuna.create_study(direction="maximize", sampler=sampler())
         study.optimize(fn, n_trials=n)
-        runs = [get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=s)) for s in range(EVAL_SEEDS)]
-        keys = list(runs[0].keys())
-        mean = {k: float(np.mean([r[k] for r in runs])) for k in keys}
+        imp, rankings = importances(study)
         sets.append({
             "name": name,
             "space": space_of(study),
             "trials": [{"params": t.params, "value": t.value} for t in study.trials],
-            "importance": dict(sorted(mean.items(), key=lambda kv: -kv[1])),
-            "rankings": [list(r.keys()) for r in runs],
+            "importance": imp,
+            "rankings": rankings,
         })
         print(name, {k: round(v, 3) for k, v in sets[-1]["importance"].items()})
+    real = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "importance-sweeps.json")
+    with open(real) as f:
+        for s in json.load(f)["sets"]:
+            imp, rankings = importances(sweep_study(s))
+            sets.append({**s, "importance": imp, "rankings": rankings})
+            print(s["name"], {k: round(v, 3) for k, v in imp.items()})
     out = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "importance-optuna.json")
     with open(out, "w") as f:
         json.dump({"optuna": optuna.__version__, "evaluatorSeeds": EVAL_SEEDS, "sets": sets}, f, indent=1)

@@ -9,7 +9,7 @@
  */
 import type { TrialResult } from '../runs/results.js';
 import type { SweepSearch } from '../runs/read.js';
-import { fanovaImportance, type ImportanceSpace } from '../sweep/importance.js';
+import { fanovaImportance, type ImportanceSpace, type ImportanceTrial } from '../sweep/importance.js';
 import { DEFAULT_METRIC, METRICS, type Metric, bestOf, describeMetric, resultValue } from '../sweep/metric.js';
 import { Rng } from '../linalg/rng.js';
 import { type ChartSpec, viridis } from './charts.js';
@@ -114,6 +114,12 @@ export function parallelChart(params: Record<string, Distribution>, done: TrialR
 
 /** fANOVA importances of the swept keys, or why there are none. */
 export function importanceOf(params: Record<string, Distribution>, done: TrialResult[], seed: number, m: Metric = DEFAULT_METRIC): Record<string, number> | string {
+  const input = importanceInput(params, done, m);
+  return typeof input === 'string' ? input : fanovaImportance(input.space, input.trials, new Rng(seed));
+}
+
+/** What importance is fitted to: the space of the keys every finished trial has, and each trial's values of them and of the metric; or why there is nothing to fit. */
+export function importanceInput(params: Record<string, Distribution>, done: TrialResult[], m: Metric = DEFAULT_METRIC): { space: ImportanceSpace; trials: ImportanceTrial[] } | string {
   // The keys every finished trial has (Optuna's intersection search space): a conditional key that some lack is left out.
   const shared = Object.entries(params).filter(([k]) => done.every((t) => k in t.params));
   if (shared.length === 0) return 'No swept key took part in every finished trial: importance is computed over the keys all of them have.';
@@ -125,11 +131,7 @@ export function importanceOf(params: Record<string, Distribution>, done: TrialRe
   );
   if (done.length < 2) return 'Importance needs at least two finished trials.';
   if (new Set(done.map((t) => valueOf(m, t))).size < 2) return `Every finished trial has the same ${METRICS[m.name].label}: no key explains anything.`;
-  return fanovaImportance(
-    space,
-    done.map((t) => ({ params: t.params as Record<string, unknown>, value: valueOf(m, t) })),
-    new Rng(seed),
-  );
+  return { space, trials: done.map((t) => ({ params: t.params as Record<string, unknown>, value: valueOf(m, t) })) };
 }
 
 export function importanceChart(imp: Record<string, number>, m: Metric = DEFAULT_METRIC): ChartSpec {
