@@ -34,6 +34,8 @@ function meanImportance(set: FixtureSet, n: number): Record<string, number> {
   return Object.fromEntries(Object.entries(sum).sort((a, b) => b[1] - a[1]));
 }
 const top2 = (imp: Record<string, number>) => Object.keys(imp).slice(0, 2).join(',');
+/** How many of 10 single forests (seeds 0-9) rank `want` as the top two. */
+const singleHits = (set: FixtureSet, want: string) => Array.from({ length: 10 }, (_, seed) => top2(fanovaImportance(spaceOf(set), set.trials, new Rng(seed)))).filter((t) => t === want).length;
 
 test("the top two parameters of the mean over 10 forest seeds are Optuna's, and each mean is within 0.1 of Optuna's, on every set", () => {
   assert.ok(fixture.sets.length >= 3);
@@ -50,7 +52,7 @@ test("single evaluations rank the top two as Optuna does: on 3 sets every time, 
   for (const set of fixture.sets) {
     const optunaTop2 = new Set(set.rankings.map((r) => r.slice(0, 2).join(',')));
     if (optunaTop2.size !== 1) continue; // Optuna's own ranking moves with its seed
-    const hits = Array.from({ length: 10 }, (_, seed) => top2(fanovaImportance(spaceOf(set), set.trials, new Rng(seed)))).filter((t) => t === [...optunaTop2][0]).length;
+    const hits = singleHits(set, [...optunaTop2][0]);
     assert.ok(hits >= 8, `${set.name}: ${hits} of 10 seeds give Optuna's top two ${[...optunaTop2][0]}`);
     if (hits === 10) always++;
   }
@@ -65,7 +67,7 @@ test("on three real sweeps of this tool (softmax random, MLP TPE, MLP update rul
     const optunaTop2 = new Set(set.rankings.map((r) => r.slice(0, 2).join(',')));
     assert.equal(optunaTop2.size, 1, `${set.name}: Optuna's own top two move with its seed: ${[...optunaTop2].join(' | ')}`);
     assert.equal(top2(meanImportance(set, 10)), top2(set.importance), set.name);
-    const hits = Array.from({ length: 10 }, (_, seed) => top2(fanovaImportance(spaceOf(set), set.trials, new Rng(seed)))).filter((t) => t === top2(set.importance)).length;
+    const hits = singleHits(set, top2(set.importance));
     assert.ok(hits >= 8, `${set.name}: ${hits} of 10 forest seeds give Optuna's top two`);
   }
 });
