@@ -34,6 +34,8 @@ function meanImportance(set: FixtureSet, n: number): Record<string, number> {
   return Object.fromEntries(Object.entries(sum).sort((a, b) => b[1] - a[1]));
 }
 const top2 = (imp: Record<string, number>) => Object.keys(imp).slice(0, 2).join(',');
+/** The top twos Optuna's 10 evaluator seeds gave: one when they agree. */
+const optunaTop2s = (set: FixtureSet) => new Set(set.rankings.map((r) => r.slice(0, 2).join(',')));
 /** How many of 10 single forests (seeds 0-9) rank `want` as the top two. */
 const singleHits = (set: FixtureSet, want: string) => Array.from({ length: 10 }, (_, seed) => top2(fanovaImportance(spaceOf(set), set.trials, new Rng(seed)))).filter((t) => t === want).length;
 
@@ -50,7 +52,7 @@ test("single evaluations rank the top two as Optuna does: on 3 sets every time, 
   // Where two keys are close (rosenbrock-random: y 0.51, x 0.44 in Optuna's mean) one forest may swap them.
   let always = 0;
   for (const set of fixture.sets) {
-    const optunaTop2 = new Set(set.rankings.map((r) => r.slice(0, 2).join(',')));
+    const optunaTop2 = optunaTop2s(set);
     if (optunaTop2.size !== 1) continue; // Optuna's own ranking moves with its seed
     const hits = singleHits(set, [...optunaTop2][0]);
     assert.ok(hits >= 8, `${set.name}: ${hits} of 10 seeds give Optuna's top two ${[...optunaTop2][0]}`);
@@ -59,17 +61,11 @@ test("single evaluations rank the top two as Optuna does: on 3 sets every time, 
   assert.ok(always >= 3, `only ${always} fixture sets have our top two equal to Optuna's on every seed; the issue asks for 3`);
 });
 
-test("on three real sweeps of this tool (softmax random, MLP TPE, MLP update rules random), the top two are Optuna's: of the mean over 10 forest seeds, and of 8 or more of 10 single evaluations", () => {
-  // Single forests may swap two close keys, as on any set (the MLP TPE sweep's reg 0.077 and hidden 0.025 in Optuna's mean: forest seed 3 swaps them).
+test("three of the sets are real sweeps of this tool (softmax random, MLP TPE, MLP update rules random), on each of which Optuna's 10 evaluations agree on the top two, so the two tests above hold them to it", () => {
+  // The tests above cover every set: the mean's top two are Optuna's; single forests give them 8 or more of 10 times where Optuna agrees with itself.
   const real = fixture.sets.filter((s) => s.source);
   assert.equal(real.length, 3);
-  for (const set of real) {
-    const optunaTop2 = new Set(set.rankings.map((r) => r.slice(0, 2).join(',')));
-    assert.equal(optunaTop2.size, 1, `${set.name}: Optuna's own top two move with its seed: ${[...optunaTop2].join(' | ')}`);
-    assert.equal(top2(meanImportance(set, 10)), top2(set.importance), set.name);
-    const hits = singleHits(set, top2(set.importance));
-    assert.ok(hits >= 8, `${set.name}: ${hits} of 10 forest seeds give Optuna's top two`);
-  }
+  for (const set of real) assert.equal(optunaTop2s(set).size, 1, `${set.name}: Optuna's own top two move with its seed: ${[...optunaTop2s(set)].join(' | ')}`);
 });
 
 test('importances sum to 1, are sorted, and the same seed gives the same figures', () => {
